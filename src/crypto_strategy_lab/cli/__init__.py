@@ -1,0 +1,1 @@
+"""The ``csl`` command line (typer + rich)."""

@@ -1,0 +1,40 @@
+"""``csl config``: validate configuration files and show the effective settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crypto_strategy_lab.config.settings import Settings
+
+app = typer.Typer(help="Validate configuration files and show settings.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("validate")
+def validate(
+    file: Path = typer.Argument(..., help="YAML config file (deployment or strategy config)."),
+) -> None:
+    """Validate a YAML config file; print the field path and reason of every problem."""
+    from crypto_strategy_lab.config.schema import validate_config_file
+
+    kind = validate_config_file(file)
+    console.print(f"[green]ok[/]: {file} is a valid {kind} config")
+
+
+@app.command("show")
+def show() -> None:
+    """Show the effective settings (secrets show only whether they are set)."""
+    settings = Settings()
+    table = Table("setting", "value")
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if "KEY" in name or "SECRET" in name:
+            shown = "set" if value is not None else "not set"
+        else:
+            shown = str(value)
+        table.add_row(name, shown)
+    console.print(table)

@@ -1,0 +1,52 @@
+"""The ``csl`` application: one command group per part of the workflow."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from crypto_strategy_lab import __version__
+from crypto_strategy_lab.cli import config_cmd
+from crypto_strategy_lab.cli.errors import run_guarded, set_debug
+from crypto_strategy_lab.config.settings import get_settings
+from crypto_strategy_lab.security.redaction import install_redaction
+
+app = typer.Typer(
+    name="csl",
+    help="Crypto Strategy Lab: research, validate and trade statistical strategies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_cmd.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"csl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    set_debug(debug)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    install_redaction(get_settings().secret_values())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    run_guarded(app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""The deployment config (``configs/production.yaml``): a portfolio of strategies across venues."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crypto_strategy_lab.core.enums import MarketType, TradingMode
+
+
+class StrategyAllocation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Registered strategy name, e.g. 'lag_autocorr'.")
+    venue: Literal["bybit", "alpaca", "simulated"]
+    symbol: str = Field(min_length=1)
+    market: MarketType = MarketType.LINEAR
+    timeframe: str = "1h"
+    weight: float = Field(default=1.0, gt=0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeploymentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["deployment"] = "deployment"
+    name: str = Field(min_length=1)
+    mode: TradingMode = TradingMode.SIMULATED
+    capital: float = Field(gt=0)
+    journal_url: str | None = None
+    weighting: Literal["inverse_volatility", "fractional_kelly", "equal"] = "inverse_volatility"
+    strategies: list[StrategyAllocation] = Field(min_length=1)
+    risk: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of RiskLimits fields (see risk/limits.py)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> DeploymentConfig:
+        from crypto_strategy_lab.strategies.registry import list_strategies
+
+        known = set(list_strategies())
+        for i, alloc in enumerate(self.strategies):
+            if alloc.name not in known:
+                raise ValueError(
+                    f"strategies.{i}.name: unknown strategy {alloc.name!r}; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+            if alloc.venue == "alpaca" and alloc.market is not MarketType.STOCK:
+                raise ValueError(f"strategies.{i}.market: alpaca trades 'stock' only")
+            if alloc.venue == "bybit" and alloc.market is MarketType.STOCK:
+                raise ValueError(f"strategies.{i}.market: bybit trades 'spot' or 'linear'")
+        return self

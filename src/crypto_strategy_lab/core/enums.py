@@ -1,0 +1,72 @@
+"""Enumerations of the trading vocabulary (string-valued so they serialise as themselves)."""
+
+from enum import StrEnum
+
+
+class OrderSide(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell."""
+        return 1 if self is OrderSide.BUY else -1
+
+    def opposite(self) -> "OrderSide":
+        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    STOP = "STOP"
+    STOP_LIMIT = "STOP_LIMIT"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"  # good till cancelled
+    IOC = "IOC"  # immediate or cancel
+    FOK = "FOK"  # fill or kill
+    DAY = "DAY"  # US equities session order
+    POST_ONLY = "POST_ONLY"
+
+
+class MarketType(StrEnum):
+    """Which market a symbol trades on. ``BTCUSDT`` exists as spot and as a linear perpetual
+    on Bybit, so the market type disambiguates it."""
+
+    SPOT = "spot"
+    LINEAR = "linear"  # USDT-margined perpetual swap
+    STOCK = "stock"
+
+
+class TradingMode(StrEnum):
+    SIMULATED = "simulated"  # local fills against market data, no venue account
+    TESTNET = "testnet"  # Bybit testnet
+    PAPER = "paper"  # Alpaca paper
+    LIVE = "live"  # real money
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in {
+            OrderStatus.FILLED,
+            OrderStatus.CANCELLED,
+            OrderStatus.REJECTED,
+            OrderStatus.EXPIRED,
+        }
+
+
+class SignalAction(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+    HOLD = "HOLD"

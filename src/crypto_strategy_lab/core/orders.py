@@ -1,0 +1,217 @@
+"""Orders, fills, positions and balances with exact ``Decimal`` quantities and prices.
+
+These are the only types that cross the boundary between our code and a venue adapter:
+adapters translate them to the venue's wire format and back.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from crypto_strategy_lab.core.enums import (
+    MarketType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+
+# Bybit allows up to 36 characters from [A-Za-z0-9_-] in orderLinkId; Alpaca allows 128.
+# Generating ids inside the stricter alphabet keeps one id valid on every venue.
+CLIENT_ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+
+
+def new_client_order_id(prefix: str = "csl") -> str:
+    """A fresh client order id: ``<prefix>-<28 hex chars>``, at most 36 characters."""
+    return f"{prefix}-{uuid.uuid4().hex[:28]}"[:36]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OrderRequest(_Frozen):
+    """An order as our code means it, before any venue rounding.
+
+    ``quantity`` is in base units (coins, shares). ``market`` defaults to ``None``: the venue
+    adapter then applies its documented default (Bybit: linear perpetual; Alpaca: stock).
+    """
+
+    symbol: str = Field(min_length=1)
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None  # limit price (LIMIT, STOP_LIMIT)
+    stop_price: Decimal | None = None  # trigger price (STOP, STOP_LIMIT)
+    market: MarketType | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    post_only: bool = False
+    stop_loss: Decimal | None = None  # attached protective stop (trigger price)
+    take_profit: Decimal | None = None  # attached take-profit (trigger/limit price)
+    extended_hours: bool = False  # US equities: allow outside regular hours
+    client_order_id: str = Field(default_factory=new_client_order_id)
+    strategy: str | None = None
+
+    @field_validator("symbol")
+    @classmethod
+    def _strip_symbol(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("symbol is empty")
+        return value
+
+    @field_validator("quantity")
+    @classmethod
+    def _positive_quantity(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value <= 0:
+            raise ValueError(f"quantity must be a positive finite number, got {value}")
+        return value
+
+    @field_validator("price", "stop_price", "stop_loss", "take_profit")
+    @classmethod
+    def _positive_price(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and (not value.is_finite() or value <= 0):
+            raise ValueError(f"prices must be positive finite numbers, got {value}")
+        return value
+
+    @field_validator("client_order_id")
+    @classmethod
+    def _valid_client_id(cls, value: str) -> str:
+        if not CLIENT_ORDER_ID_PATTERN.match(value):
+            raise ValueError(
+                "client_order_id must be 1-36 characters of letters, digits, '-' or '_' "
+                f"(Bybit's orderLinkId rule), got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _prices_match_type(self) -> OrderRequest:
+        needs_price = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+        if needs_price and self.price is None:
+            raise ValueError(f"{self.order_type} order needs a limit price")
+        if needs_stop and self.stop_price is None:
+            raise ValueError(f"{self.order_type} order needs a stop_price (trigger)")
+        if self.order_type is OrderType.MARKET and self.price is not None:
+            raise ValueError("a MARKET order takes no limit price")
+        if self.post_only and self.order_type is not OrderType.LIMIT:
+            raise ValueError("post_only applies to LIMIT orders only")
+        reference = self.price or self.stop_price
+        if reference is not None:
+            if self.stop_loss is not None:
+                wrong = (
+                    self.stop_loss >= reference
+                    if self.side is OrderSide.BUY
+                    else self.stop_loss <= reference
+                )
+                if wrong:
+                    raise ValueError(
+                        f"stop_loss {self.stop_loss} is on the wrong side of {reference} "
+                        f"for a {self.side} order"
+                    )
+            if self.take_profit is not None:
+                wrong = (
+                    self.take_profit <= reference
+                    if self.side is OrderSide.BUY
+                    else self.take_profit >= reference
+                )
+                if wrong:
+                    raise ValueError(
+                        f"take_profit {self.take_profit} is on the wrong side of {reference} "
+                        f"for a {self.side} order"
+                    )
+        return self
+
+    def with_quantities(self, **changes: Any) -> OrderRequest:
+        """A copy with some fields changed, validated again (e.g. after lot-size rounding)."""
+        return OrderRequest.model_validate({**self.model_dump(), **changes})
+
+
+class Fill(_Frozen):
+    """One execution: ``quantity`` at ``price`` with ``fee`` in ``fee_currency``."""
+
+    order_id: str
+    client_order_id: str | None = None
+    symbol: str
+    side: OrderSide
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal = Decimal(0)
+    fee_currency: str | None = None
+    timestamp: datetime = Field(default_factory=_utcnow)
+    trade_id: str | None = None
+
+
+class OrderResult(_Frozen):
+    """The venue's view of an order, translated to our types."""
+
+    order_id: str
+    client_order_id: str | None
+    symbol: str
+    side: OrderSide
+    order_type: OrderType
+    status: OrderStatus
+    quantity: Decimal
+    filled_quantity: Decimal = Decimal(0)
+    average_price: Decimal | None = None
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    market: MarketType | None = None
+    venue: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    fills: tuple[Fill, ...] = ()
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return self.quantity - self.filled_quantity
+
+
+class Position(_Frozen):
+    """A net position. ``quantity`` is signed: positive long, negative short."""
+
+    symbol: str
+    quantity: Decimal
+    average_price: Decimal
+    market: MarketType | None = None
+    venue: str
+    mark_price: Decimal | None = None
+    unrealized_pnl: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    leverage: Decimal | None = None
+
+    @property
+    def side(self) -> OrderSide | None:
+        if self.quantity > 0:
+            return OrderSide.BUY
+        if self.quantity < 0:
+            return OrderSide.SELL
+        return None
+
+    @property
+    def notional(self) -> Decimal:
+        price = self.mark_price if self.mark_price is not None else self.average_price
+        return abs(self.quantity) * price
+
+
+class Balance(_Frozen):
+    """Balance of one currency/asset: ``total = free + used``."""
+
+    currency: str
+    total: Decimal
+    free: Decimal
+    used: Decimal = Decimal(0)
+    venue: str

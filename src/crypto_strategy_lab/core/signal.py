@@ -1,0 +1,94 @@
+"""The trading face of a strategy: one decision for the latest bar."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderType, SignalAction
+from crypto_strategy_lab.core.orders import OrderRequest
+
+
+class Signal(BaseModel):
+    """A strategy's decision at one bar.
+
+    ``strength`` is the research face's ``signal`` value in [-1, 1] on that bar; ``action`` is
+    ``BUY`` when it is positive, ``SELL`` when negative and ``HOLD`` at zero. ``quantity`` is
+    the order size in base units when the caller gave the sizing inputs (capital), else
+    ``None``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    strategy: str
+    symbol: str
+    timestamp: datetime
+    action: SignalAction
+    strength: float
+    price: float | None = None
+    quantity: Decimal | None = None
+    market: MarketType | None = None
+    statistics: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("strength")
+    @classmethod
+    def _bounded(cls, value: float) -> float:
+        if not math.isfinite(value) or not -1.0 <= value <= 1.0:
+            raise ValueError(f"signal strength must be finite and in [-1, 1], got {value}")
+        return value
+
+    def to_order_request(
+        self,
+        quantity: Decimal | None = None,
+        *,
+        order_type: OrderType = OrderType.MARKET,
+        price: Decimal | None = None,
+        **fields: Any,
+    ) -> OrderRequest:
+        """The market order that acts on this signal.
+
+        Raises
+        ------
+        ValueError
+            For a ``HOLD`` signal (nothing to do) or when no quantity is known.
+        """
+        if self.action is SignalAction.HOLD:
+            raise ValueError(f"{self.strategy}: a HOLD signal has no order")
+        qty = quantity if quantity is not None else self.quantity
+        if qty is None or qty <= 0:
+            raise ValueError(
+                f"{self.strategy}: no order quantity; pass quantity= or give capital in the "
+                "generate_signal config so the signal can size itself"
+            )
+        side = OrderSide.BUY if self.action is SignalAction.BUY else OrderSide.SELL
+        return OrderRequest(
+            symbol=self.symbol,
+            side=side,
+            order_type=order_type,
+            quantity=qty,
+            price=price,
+            market=self.market,
+            strategy=self.strategy,
+            **fields,
+        )
+
+
+def size_from_capital(
+    strength: float, price: float, capital: float, max_position_size: float
+) -> Decimal | None:
+    """Base-unit quantity for ``|strength| * max_position_size * capital`` of notional.
+
+    Rounded down to 8 decimal places (venue lot rounding happens in the exchange layer).
+    Returns ``None`` when the inputs cannot size an order (zero strength or bad price).
+    """
+    if strength == 0 or not math.isfinite(price) or price <= 0 or capital <= 0:
+        return None
+    notional = abs(strength) * max_position_size * capital
+    qty = (Decimal(str(notional)) / Decimal(str(price))).quantize(
+        Decimal("1e-8"), rounding=ROUND_DOWN
+    )
+    return qty if qty > 0 else None

@@ -1,0 +1,172 @@
+"""Schemas of the two market-data frames and their validators.
+
+OHLCV frame
+    ``DatetimeIndex`` named ``timestamp``, tz UTC, strictly increasing (hence unique); float64
+    columns ``open, high, low, close, volume``; ``high >= max(open, close)``,
+    ``low <= min(open, close)``, prices > 0, volume >= 0, no NaN or infinity. Extra columns are
+    allowed and left alone.
+
+Trades frame
+    columns ``timestamp`` (UTC datetimes, non-decreasing: several trades may share a
+    millisecond), ``price`` > 0, ``size`` > 0, optional aggressor ``side`` in {"buy", "sell"}.
+
+Validators never repair: they raise :class:`DataValidationError` naming the rule, the column,
+how many rows break it and the first offending timestamps. Repairs are the explicit functions
+in :mod:`crypto_strategy_lab.data.cleaning`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crypto_strategy_lab.core.errors import CSLError
+
+OHLCV_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
+TRADE_COLUMNS: tuple[str, ...] = ("timestamp", "price", "size")
+TRADE_SIDES: frozenset[str] = frozenset({"buy", "sell"})
+_SHOW = 5
+
+
+class DataValidationError(CSLError, ValueError):
+    """Market data breaks a schema rule.
+
+    Attributes
+    ----------
+    rule, column, count, examples:
+        The rule broken, the column it concerns, the number of offending rows and the first
+        offending timestamps (or row positions when there is no usable timestamp).
+    """
+
+    def __init__(
+        self, rule: str, column: str | None = None, count: int = 0, examples: list | None = None
+    ) -> None:
+        self.rule = rule
+        self.column = column
+        self.count = count
+        self.examples = list(examples or [])
+        where = f" in column '{column}'" if column else ""
+        rows = f": {count} row(s)" if count else ""
+        first = f", first at {', '.join(str(e) for e in self.examples)}" if self.examples else ""
+        super().__init__(f"{rule}{where}{rows}{first}")
+
+
+def _fail(rule: str, column: str | None, mask: np.ndarray, labels: pd.Index) -> None:
+    positions = np.flatnonzero(mask)
+    if positions.size:
+        examples = [labels[i] for i in positions[:_SHOW]]
+        raise DataValidationError(rule, column, int(positions.size), examples)
+
+
+def _check_index(df: pd.DataFrame) -> pd.DatetimeIndex:
+    index = df.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise DataValidationError(
+            f"index must be a DatetimeIndex named 'timestamp', got {type(index).__name__}"
+        )
+    if index.name != "timestamp":
+        raise DataValidationError(f"index must be named 'timestamp', got {index.name!r}")
+    if index.tz is None or str(index.tz) not in ("UTC", "utc"):
+        raise DataValidationError(
+            f"index must be timezone-aware UTC, got tz={index.tz!r}", "timestamp"
+        )
+    if index.hasnans:
+        _fail(
+            "timestamps must not be NaT",
+            "timestamp",
+            np.asarray(index.isna()),
+            pd.RangeIndex(len(index)),
+        )
+    return index
+
+
+def validate_ohlcv(df: pd.DataFrame) -> pd.DataFrame:
+    """Check an OHLCV frame against the schema; return it unchanged when it passes.
+
+    Raises
+    ------
+    DataValidationError
+        On the first broken rule, naming the rule, the column and the offending rows.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if df.empty:
+        raise DataValidationError("OHLCV frame is empty")
+    missing = [c for c in OHLCV_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataValidationError(f"missing required column(s) {missing}", missing[0])
+    index = _check_index(df)
+    for column in OHLCV_COLUMNS:
+        if df[column].dtype != np.float64:
+            raise DataValidationError(f"column must be float64, got {df[column].dtype}", column)
+    values = {c: df[c].to_numpy() for c in OHLCV_COLUMNS}
+    for column, arr in values.items():
+        _fail("values must not be NaN", column, np.isnan(arr), index)
+        _fail("values must be finite", column, np.isinf(arr), index)
+    ts = index.asi8
+    if len(ts) > 1:
+        step = np.diff(ts)
+        _fail(
+            "timestamps must be unique (duplicate)",
+            "timestamp",
+            np.concatenate([[False], step == 0]),
+            index,
+        )
+        _fail(
+            "timestamps must be strictly increasing (out of order)",
+            "timestamp",
+            np.concatenate([[False], step < 0]),
+            index,
+        )
+    for column in PRICE_COLUMNS:
+        _fail("prices must be > 0", column, values[column] <= 0, index)
+    _fail("volume must be >= 0", "volume", values["volume"] < 0, index)
+    body_high = np.maximum(values["open"], values["close"])
+    body_low = np.minimum(values["open"], values["close"])
+    _fail("high must be >= max(open, close)", "high", values["high"] < body_high, index)
+    _fail("low must be <= min(open, close)", "low", values["low"] > body_low, index)
+    return df
+
+
+def validate_trades(df: pd.DataFrame) -> pd.DataFrame:
+    """Check a trades frame (``timestamp, price, size`` [, ``side``]); return it unchanged.
+
+    Raises
+    ------
+    DataValidationError
+        On the first broken rule, naming the rule, the column and the offending rows.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if df.empty:
+        raise DataValidationError("trades frame is empty")
+    missing = [c for c in TRADE_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataValidationError(f"missing required column(s) {missing}", missing[0])
+    ts = df["timestamp"]
+    if not pd.api.types.is_datetime64_any_dtype(ts):
+        raise DataValidationError(f"column must hold datetimes, got {ts.dtype}", "timestamp")
+    if getattr(ts.dt, "tz", None) is None or str(ts.dt.tz) not in ("UTC", "utc"):
+        raise DataValidationError(f"timestamps must be UTC, got tz={ts.dt.tz!r}", "timestamp")
+    rows = pd.RangeIndex(len(df))
+    _fail("timestamps must not be NaT", "timestamp", ts.isna().to_numpy(), rows)
+    labels = pd.Index(ts)
+    for column in ("price", "size"):
+        if not pd.api.types.is_numeric_dtype(df[column]):
+            raise DataValidationError(f"column must be numeric, got {df[column].dtype}", column)
+        arr = df[column].to_numpy(dtype=float)
+        _fail("values must not be NaN", column, np.isnan(arr), labels)
+        _fail("values must be finite", column, np.isinf(arr), labels)
+        _fail(f"{column} must be > 0", column, arr <= 0, labels)
+    if len(ts) > 1:
+        _fail(
+            "timestamps must be non-decreasing (out of order)",
+            "timestamp",
+            np.concatenate([[False], np.diff(ts.to_numpy().astype("int64")) < 0]),
+            labels,
+        )
+    if "side" in df.columns:
+        bad = ~df["side"].isin(list(TRADE_SIDES)).to_numpy()
+        _fail("side must be 'buy' or 'sell'", "side", bad, labels)
+    return df

@@ -1,0 +1,58 @@
+"""The registry of the 12 strategies, by their fixed names (DESIGN.md).
+
+Classes are imported lazily so that listing names is cheap and one strategy's heavy imports
+(arch, pywt) do not slow the others.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.strategies.base import Strategy
+
+_REGISTRY: dict[str, str] = {
+    "lag_autocorr": "lag_autocorr.signal:LagAutocorrSignal",
+    "variance_ratio": "variance_ratio.signal:VarianceRatioSignal",
+    "hurst_exponent": "hurst_exponent.signal:HurstExponentSignal",
+    "drift_significance": "drift_significance.signal:DriftSignificanceSignal",
+    "spectral_peaks": "spectral_peaks.signal:SpectralPeaksSignal",
+    "permutation_entropy": "permutation_entropy.signal:PermutationEntropySignal",
+    "volatility_clustering": "volatility_clustering.signal:VolatilityClusteringSignal",
+    "spectral_entropy": "spectral_entropy.signal:SpectralEntropySignal",
+    "vpin": "vpin.signal:VPINSignal",
+    "wavelet_energy": "wavelet_energy.signal:WaveletEnergySignal",
+    "pacf_spike": "pacf_spike.signal:PACFSpikeSignal",
+    "true_range_divergence": "true_range_divergence.signal:TrueRangeDivergenceSignal",
+}
+
+
+class UnknownStrategyError(CSLError, KeyError):
+    """No strategy is registered under that name."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def list_strategies() -> list[str]:
+    """The 12 strategy names, in the brief's order."""
+    return list(_REGISTRY)
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    """The class registered under ``name``."""
+    try:
+        target = _REGISTRY[name]
+    except KeyError:
+        raise UnknownStrategyError(
+            f"unknown strategy {name!r}; known: {', '.join(_REGISTRY)}"
+        ) from None
+    module_name, class_name = target.split(":")
+    module = import_module(f"crypto_strategy_lab.strategies.{module_name}")
+    return getattr(module, class_name)
+
+
+def get_strategy(name: str, params: dict[str, Any] | None = None, **overrides: Any) -> Strategy:
+    """An instance of strategy ``name`` with default parameters updated by ``params``."""
+    return strategy_class(name)(params, **overrides)
