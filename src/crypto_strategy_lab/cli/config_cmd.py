@@ -25,6 +25,30 @@ def validate(
     console.print(f"[green]ok[/]: {file} is a valid {kind} config")
 
 
+@app.command("check")
+def check(
+    files: list[Path] = typer.Argument(
+        None, help="YAML files to validate (default: every configs/*.yaml)."
+    ),
+) -> None:
+    """Check the environment settings and config files; exit 1 on the first problem."""
+    from pydantic import ValidationError
+
+    from crypto_strategy_lab.config.schema import validate_config_file
+    from crypto_strategy_lab.core.errors import ConfigError
+
+    try:
+        Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"environment settings: {reasons}") from None
+    console.print("[green]ok[/]: environment settings")
+    targets = files or sorted(Path("configs").glob("*.yaml"))
+    for file in targets:
+        kind = validate_config_file(file)
+        console.print(f"[green]ok[/]: {file} ({kind})")
+
+
 @app.command("show")
 def show() -> None:
     """Show the effective settings (secrets show only whether they are set)."""

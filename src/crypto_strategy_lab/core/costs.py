@@ -97,6 +97,6 @@ class CostModel(BaseModel):
     def funding_payment(
         self, signed_notional: np.ndarray | float, rate: np.ndarray | float | None = None
     ) -> np.ndarray:
-        """Cash paid at a funding time by a position of ``signed_notional`` (negative = received)."""
+        """Cash paid at a funding time by a ``signed_notional`` position (negative: received)."""
         r = self.funding_rate_8h if rate is None else rate
         return np.asarray(signed_notional, dtype=float) * np.asarray(r, dtype=float)
