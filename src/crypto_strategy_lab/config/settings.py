@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crypto_strategy_lab.core.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -47,7 +49,16 @@ class Settings(BaseSettings):
         return values
 
 
+def load_settings() -> Settings:
+    """Read the settings; an invalid value raises :class:`ConfigError` naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid environment setting: {reasons}") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (read once; tests build their own ``Settings``)."""
-    return Settings()
+    return load_settings()
