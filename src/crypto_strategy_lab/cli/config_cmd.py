@@ -33,7 +33,6 @@ def check(
 ) -> None:
     """Check the environment settings and config files; exit 1 on the first problem."""
     from crypto_strategy_lab.config.schema import validate_config_file
-    from crypto_strategy_lab.config.settings import load_settings
 
     load_settings()
     console.print("[green]ok[/]: environment settings")
