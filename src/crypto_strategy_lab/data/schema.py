@@ -163,7 +163,7 @@ def validate_trades(df: pd.DataFrame) -> pd.DataFrame:
         _fail(
             "timestamps must be non-decreasing (out of order)",
             "timestamp",
-            np.concatenate([[False], np.diff(ts.to_numpy().astype("int64")) < 0]),
+            np.concatenate([[False], np.diff(pd.DatetimeIndex(ts).asi8) < 0]),
             labels,
         )
     if "side" in df.columns:
