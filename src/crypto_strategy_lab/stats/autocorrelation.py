@@ -1,0 +1,165 @@
+r"""Sample autocovariances and autocorrelations, Ljung–Box and Bartlett significance.
+
+Definitions (the ``adjusted=False`` convention of ``statsmodels.tsa.stattools.acf``):
+
+.. math::
+
+    \hat\gamma_k = \frac1n \sum_{t=1}^{n-k} (x_t - \bar x)(x_{t+k} - \bar x), \qquad
+    \hat\rho_k = \hat\gamma_k / \hat\gamma_0 .
+
+Under i.i.d. noise (Bartlett 1946) :math:`\sqrt n\,\hat\rho_k \to N(0, 1)`, so
+:math:`z_k = \sqrt n\,\hat\rho_k` is the Bartlett-band statistic (the band is
+:math:`\pm z_{1-\alpha/2}/\sqrt n`), and the Ljung–Box (1978) portmanteau statistic
+
+.. math::  Q(m) = n (n + 2) \sum_{k=1}^m \frac{\hat\rho_k^2}{n - k} \sim \chi^2_m .
+
+A window with zero variance (constant input) has undefined autocorrelations: they are NaN,
+documented, never a silent number.
+
+The rolling forms expand the window-demeaned cross products into running sums
+(:math:`\sum (x_s - m)(x_{s+k} - m) = \sum x_s x_{s+k} - m(H_k + T_k) + (w - k) m^2` with
+:math:`H_k, T_k` the sums of the first and last :math:`w - k` values of the window), which
+costs :math:`O(n \cdot \text{max\_lag})` whatever the window. The input is first shifted by
+its first value (autocovariances are shift invariant) to limit cancellation.
+
+References
+----------
+Bartlett, M. S. (1946). On the theoretical specification and sampling properties of
+autocorrelated time-series. JRSS Supplement 8(1), 27–41.
+Ljung, G. M. and Box, G. E. P. (1978). On a measure of lack of fit in time series models.
+Biometrika 65(2), 297–303.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+from crypto_strategy_lab.stats._windows import (
+    StatsInputError,
+    as_series,
+    check_window,
+    constant_windows,
+    rolling_lagged_sum,
+    rolling_sum,
+)
+
+
+class LjungBox(NamedTuple):
+    """Ljung–Box statistic ``Q(m)`` and its chi-square(m) upper-tail p-value."""
+
+    statistic: float | np.ndarray
+    pvalue: float | np.ndarray
+
+
+class AutocorrelationTest(NamedTuple):
+    """Lag-k autocorrelation, its Bartlett z (``sqrt(n) rho_k``) and two-sided p-value."""
+
+    rho: float | np.ndarray
+    z: float | np.ndarray
+    pvalue: float | np.ndarray
+
+
+def _check_lag(max_lag: int, n: int) -> int:
+    max_lag = check_window(max_lag, minimum=0, name="max_lag")
+    if max_lag >= n:
+        raise StatsInputError(f"max_lag must be < the number of values ({n}), got {max_lag}")
+    return max_lag
+
+
+def autocovariances(x: np.ndarray, max_lag: int) -> np.ndarray:
+    r"""Sample autocovariances :math:`\hat\gamma_0, \dots, \hat\gamma_{\text{max\_lag}}`
+    (divisor ``n``, mean removed), as in ``statsmodels`` ``acovf(x, adjusted=False)``."""
+    x = as_series(x)
+    max_lag = _check_lag(max_lag, x.size)
+    d = x - x.mean()
+    n = d.size
+    return np.array([d[: n - k] @ d[k:] for k in range(max_lag + 1)]) / n
+
+
+def autocorrelations(x: np.ndarray, max_lag: int) -> np.ndarray:
+    r""":math:`\hat\rho_0 = 1, \hat\rho_1, \dots, \hat\rho_{\text{max\_lag}}`; all NaN for
+    a constant series."""
+    gamma = autocovariances(x, max_lag)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return gamma / gamma[0] if gamma[0] > 0 else np.full_like(gamma, np.nan)
+
+
+def _ljung_box(rho: np.ndarray, n: int | float, lags: int) -> LjungBox:
+    k = np.arange(1, lags + 1)
+    q = n * (n + 2.0) * np.sum(rho[..., 1 : lags + 1] ** 2 / (n - k), axis=-1)
+    return LjungBox(q, stats.chi2.sf(q, lags))
+
+
+def ljung_box(x: np.ndarray, lags: int) -> LjungBox:
+    """Ljung–Box ``Q(lags)`` of ``x`` and its chi-square(``lags``) p-value (no fitted-model
+    degrees of freedom removed), as ``statsmodels`` ``acorr_ljungbox(x, [lags])``."""
+    x = as_series(x)
+    lags = _check_lag(check_window(lags, 1, "lags"), x.size)
+    q, p = _ljung_box(autocorrelations(x, lags), x.size, lags)
+    return LjungBox(float(q), float(p))
+
+
+def autocorrelation_test(x: np.ndarray, lag: int = 1) -> AutocorrelationTest:
+    r"""Bartlett test of :math:`\rho_{\text{lag}} = 0` under i.i.d. noise:
+    :math:`z = \sqrt n\,\hat\rho`, two-sided normal p-value."""
+    x = as_series(x)
+    lag = _check_lag(check_window(lag, 1, "lag"), x.size)
+    rho = float(autocorrelations(x, lag)[lag])
+    z = np.sqrt(x.size) * rho
+    return AutocorrelationTest(rho, z, float(2.0 * stats.norm.sf(abs(z))))
+
+
+def rolling_autocovariances(x: np.ndarray, window: int, max_lag: int) -> np.ndarray:
+    """Autocovariances of every trailing window, shape ``(n, max_lag + 1)``.
+
+    Row ``t`` equals ``autocovariances(x[t - window + 1 : t + 1], max_lag)``; rows before the
+    window fills are NaN. Cost ``O(n * max_lag)`` (running sums, see the module notes).
+    """
+    x = as_series(x)
+    window = check_window(window)
+    max_lag = _check_lag(max_lag, window)
+    x = x - x[0]
+    n = x.size
+    out = np.full((n, max_lag + 1), np.nan)
+    if window > n:
+        return out
+    total = rolling_sum(x, window)
+    mean = total / window
+    for k in range(max_lag + 1):
+        cross = rolling_lagged_sum(x, x, window, k)
+        if k == 0:
+            head = tail = total
+        else:
+            tail = rolling_sum(x, window - k)  # last window-k values: ends at t
+            head = np.full(n, np.nan)  # first window-k values: ends at t - k
+            head[window - 1 :] = tail[window - 1 - k : n - k]
+        out[:, k] = (cross - mean * (head + tail) + (window - k) * mean**2) / window
+    return out
+
+
+def rolling_autocorrelations(x: np.ndarray, window: int, max_lag: int) -> np.ndarray:
+    """Autocorrelations of every trailing window, shape ``(n, max_lag + 1)``; NaN before the
+    window fills and on windows with zero variance."""
+    gamma = rolling_autocovariances(x, window, max_lag)
+    flat = constant_windows(as_series(x), window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = gamma / np.where(flat, np.nan, gamma[:, 0])[:, None]
+    return rho
+
+
+def rolling_ljung_box(x: np.ndarray, window: int, lags: int) -> LjungBox:
+    """Ljung–Box ``Q(lags)`` and p-value for every trailing window (NaN until it fills)."""
+    lags = check_window(lags, 1, "lags")
+    rho = rolling_autocorrelations(x, window, lags)
+    return _ljung_box(rho, window, lags)
+
+
+def rolling_autocorrelation_test(x: np.ndarray, window: int, lag: int = 1) -> AutocorrelationTest:
+    """:func:`autocorrelation_test` on every trailing window (NaN until it fills)."""
+    lag = check_window(lag, 1, "lag")
+    rho = rolling_autocorrelations(x, window, lag)[:, lag]
+    z = np.sqrt(window) * rho
+    return AutocorrelationTest(rho, z, 2.0 * stats.norm.sf(np.abs(z)))
