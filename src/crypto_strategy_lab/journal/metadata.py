@@ -1,0 +1,21 @@
+"""Import every module that declares journal tables, so ``Base.metadata`` is complete."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.util import find_spec
+
+from sqlalchemy import MetaData
+
+from crypto_strategy_lab.journal.db import Base
+
+# The trial log (validation's table) lives on the same Base in journal/trials.py.
+_MODEL_MODULES = ("crypto_strategy_lab.journal.models", "crypto_strategy_lab.journal.trials")
+
+
+def load_all_models() -> MetaData:
+    """``Base.metadata`` with every journal table registered."""
+    for name in _MODEL_MODULES:
+        if find_spec(name) is not None:
+            import_module(name)
+    return Base.metadata

@@ -1,0 +1,134 @@
+"""Column types that keep journal values exact, and the canonical encoding the audit chain hashes.
+
+* :class:`UTCDateTime` stores timezone-aware UTC timestamps. SQLite has no timezone type, so
+  values are converted to UTC, stored naive and given ``tzinfo=UTC`` again on read; on
+  PostgreSQL the column is ``TIMESTAMP WITH TIME ZONE``. Naive datetimes are refused (a
+  journal must never guess a timezone).
+* :class:`ExactDecimal` stores :class:`~decimal.Decimal` amounts exactly: ``NUMERIC(38, 18)``
+  on PostgreSQL, the decimal's plain string on SQLite (SQLite's NUMERIC affinity would turn
+  ``0.1`` into a binary float). Values are rounded half-even to 18 decimal places *before*
+  they are stored and before they are hashed, so both backends and the audit hash agree.
+* :func:`canonical_json` is the one byte encoding of a record that the audit chain hashes:
+  sorted keys, no whitespace, decimals as normalised plain strings, datetimes as ISO 8601 UTC
+  with microseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Numeric, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from crypto_strategy_lab.core.errors import CSLError
+
+DECIMAL_PLACES = 18
+_QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
+
+
+class JournalError(CSLError):
+    """A journal write or read broke a journal rule (append-only, state machine, types)."""
+
+
+def exact_decimal(value: Decimal | int | str) -> Decimal:
+    """``value`` as a finite :class:`Decimal` rounded to 18 decimal places, normalised."""
+    dec = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not dec.is_finite():
+        raise JournalError(f"journal amounts must be finite decimals, got {value!r}")
+    exponent = dec.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -DECIMAL_PLACES:
+        dec = dec.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+    if dec == 0:
+        return Decimal(0)
+    normal = dec.normalize()
+    # normalize() may produce an exponent form (1E+2); rescale to a plain integer then.
+    if normal.as_tuple().exponent > 0:  # type: ignore[operator]
+        normal = normal.quantize(Decimal(1))
+    return normal
+
+
+def decimal_text(value: Decimal) -> str:
+    """The plain (never scientific) string of an exact decimal, e.g. ``'0.1'``, ``'100'``."""
+    return format(exact_decimal(value), "f")
+
+
+def utc(value: datetime) -> datetime:
+    """``value`` converted to UTC; naive datetimes are refused."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise JournalError(f"journal timestamps must be timezone-aware, got naive {value}")
+    return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (see module docstring)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """An exact decimal amount: ``NUMERIC(38, 18)`` on PostgreSQL, text on SQLite."""
+
+    impl = Numeric(38, DECIMAL_PLACES)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(38, DECIMAL_PLACES, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        dec = exact_decimal(value)
+        return format(dec, "f") if dialect.name == "sqlite" else dec
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return exact_decimal(Decimal(str(value)))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, datetime):
+        return utc(value).isoformat(timespec="microseconds")
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, float):
+        # repr round-trips exactly; non-finite floats have no JSON form
+        if value != value or value in (float("inf"), float("-inf")):
+            raise JournalError(f"non-finite float {value!r} cannot be journaled")
+        return value
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of ``value`` (sorted keys, compact, exact decimals, UTC times)."""
+    return json.dumps(_encode(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
