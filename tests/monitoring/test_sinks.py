@@ -171,3 +171,19 @@ def test_config_errors() -> None:
         WebhookSink("ftp://example.invalid/hook")
     with pytest.raises(ConfigError, match="max_events"):
         SlidingWindowRateLimiter(0, 1.0)
+
+
+def test_journal_sink_appends_to_alerts_table(tmp_path) -> None:
+    from crypto_strategy_lab.journal import Journal
+    from crypto_strategy_lab.monitoring.sinks import journal_sink
+
+    journal = Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    run = journal.start_run(name="t", mode="simulated", capital=1000, strategies=["vpin"])
+    router = AlertRouter([journal_sink(journal, run.run_id)])
+    router.dispatch([make_alert(), make_alert(minutes=1)])  # second one is a duplicate
+    [(row, ack)] = journal.alerts()
+    assert ack is None
+    assert (row.severity, row.source, row.run_id) == ("warning", "drawdown", run.run_id)
+    assert row.details["key"] == "drawdown:0.05" and row.details["drawdown"] == 0.052
+    assert row.ts == T0
+    assert journal.verify().ok

@@ -219,6 +219,26 @@ class CallbackSink:
             logger.error("alert sink %s failed: %s: %s", self.name, type(exc).__name__, exc)
 
 
+def journal_sink(journal: Any, run_id: str | None = None) -> CallbackSink:
+    """A sink that appends each alert to the journal's ``alerts`` table.
+
+    ``journal`` is a :class:`crypto_strategy_lab.journal.Journal`; the alert's rule becomes the
+    row's ``source`` and its de-duplication key is kept in ``details["key"]``.
+    """
+
+    def record(alert: Alert) -> None:
+        journal.raise_alert(
+            alert.severity.value,
+            alert.rule,
+            alert.message,
+            details={**alert.details, "key": alert.key},
+            run_id=run_id,
+            ts=alert.timestamp,
+        )
+
+    return CallbackSink(record, name="journal")
+
+
 class WebhookSink:
     """POSTs each alert as JSON to ``url`` in one of the :class:`WebhookFormat` shapes.
 

@@ -1,0 +1,204 @@
+"""Performance attribution: where the P&L came from.
+
+Three cuts, all on plain pandas objects so they work on a journal, a backtest or a test frame:
+
+1. **Realised P&L per fill** with average-cost accounting per book ``(strategy, venue,
+   symbol)``: a fill that adds to a position moves its average price to the quantity-weighted
+   mean; a fill that reduces it realises ``closed_qty * (price - avg) * sign(position)``; a
+   fill that crosses zero realises the whole old position and opens the remainder at the fill
+   price. Fees are kept separate (``fee`` column) so gross and net P&L can both be shown.
+2. **Grouped attribution** (:func:`pnl_attribution`): realised, fees, unrealised and net P&L
+   summed by any keys (strategy; venue and asset class), with each group's share of the net.
+3. **Factor split** (:func:`factor_attribution`): the OLS regression
+   ``r_t = alpha + beta * m_t + e_t`` of strategy returns on market returns (statsmodels).
+   Because the regression has an intercept the residuals sum to zero, so the total return
+   splits exactly into a market part ``beta * sum(m_t)`` and a residual part
+   ``n * alpha`` (the strategy's own edge); the variance splits into the systematic share
+   ``R^2`` and the idiosyncratic share ``1 - R^2``. Standard errors are OLS by default or
+   Newey–West HAC with ``hac_lags`` (returns of overlapping positions are autocorrelated).
+
+Amounts are floats here: attribution is for display and analysis; the journal keeps the exact
+decimals.
+
+References
+----------
+Sharpe, W. F. (1964). Capital asset prices: a theory of market equilibrium. *J. Finance* 19(3).
+Newey, W. K. and West, K. D. (1987). A simple, positive semi-definite, heteroskedasticity and
+autocorrelation consistent covariance matrix. *Econometrica* 55(3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from crypto_strategy_lab.core.errors import CSLError
+
+_FLAT = 1e-12  # |position| below this (float residue of exact decimals) is flat
+FILL_COLUMNS = ("ts", "strategy", "venue", "symbol", "side", "quantity", "price", "fee")
+
+
+class AttributionError(CSLError):
+    """Attribution inputs are missing columns, misaligned or too short."""
+
+
+def asset_class(venue: str, market: str | None) -> str:
+    """The asset class of a book: ``equity`` (Alpaca / stock market), ``crypto_spot``,
+    ``crypto_perp`` (Bybit linear perpetuals, Bybit's default market), or ``crypto`` when a
+    simulated venue does not say which."""
+    if market == "stock" or venue == "alpaca":
+        return "equity"
+    if market == "spot":
+        return "crypto_spot"
+    if market == "linear" or venue == "bybit":
+        return "crypto_perp"
+    return "crypto"
+
+
+def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
+    """``fills`` (columns ``ts, strategy, venue, symbol, side, quantity, price, fee``) with a
+    ``realized_pnl`` column from average-cost accounting per ``(strategy, venue, symbol)``.
+
+    Rows are processed in ``ts`` order (stable); ``side`` is ``BUY``/``SELL``; ``quantity`` is
+    positive. A missing strategy is booked as ``"(none)"``.
+    """
+    missing = [c for c in FILL_COLUMNS if c not in fills.columns]
+    if missing:
+        raise AttributionError(f"fills frame lacks column(s): {', '.join(missing)}")
+    out = fills.sort_values("ts", kind="stable").reset_index(drop=True).copy()
+    out["strategy"] = out["strategy"].fillna("(none)")
+    position: dict[tuple[str, str, str], tuple[float, float]] = {}
+    realized = np.zeros(len(out))
+    for i, row in enumerate(out.itertuples(index=False)):
+        book = (row.strategy, row.venue, row.symbol)
+        qty, avg = position.get(book, (0.0, 0.0))
+        sign = 1.0 if str(row.side).upper() == "BUY" else -1.0
+        delta, price = sign * float(row.quantity), float(row.price)
+        if qty == 0.0 or np.sign(qty) == np.sign(delta):
+            new_qty = qty + delta
+            avg = (qty * avg + delta * price) / new_qty
+            qty = new_qty
+        else:
+            closed = min(abs(delta), abs(qty))
+            realized[i] = closed * (price - avg) * np.sign(qty)
+            new_qty = qty + delta
+            if abs(new_qty) < _FLAT:
+                new_qty, avg = 0.0, 0.0
+            elif np.sign(new_qty) != np.sign(qty):  # crossed zero: remainder opens at price
+                avg = price
+            qty = new_qty
+        position[book] = (qty, avg)
+    out["realized_pnl"] = realized
+    return out
+
+
+def pnl_attribution(
+    frame: pd.DataFrame,
+    by: str | Sequence[str],
+    *,
+    unrealized: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Net P&L by group: ``realized - fees + unrealized``, and each group's share of the total.
+
+    Parameters
+    ----------
+    frame:
+        Output of :func:`realized_pnl` (needs ``realized_pnl``, ``fee`` and the ``by`` keys).
+    by:
+        Grouping key(s), e.g. ``"strategy"`` or ``["venue", "asset_class"]``.
+    unrealized:
+        Optional open-position P&L with the ``by`` keys and an ``unrealized_pnl`` column.
+
+    Returns
+    -------
+    DataFrame indexed by the keys with ``realized_pnl, fees, unrealized_pnl, net_pnl, trades,
+    share`` (``share = net / total net``; NaN when the total is 0), sorted by ``net_pnl``.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    for name in [*keys, "realized_pnl", "fee"]:
+        if name not in frame.columns:
+            raise AttributionError(f"attribution frame lacks column {name!r}")
+    grouped = frame.groupby(keys, dropna=False).agg(
+        realized_pnl=("realized_pnl", "sum"), fees=("fee", "sum"), trades=("fee", "size")
+    )
+    if unrealized is not None and len(unrealized):
+        extra = unrealized.groupby(keys, dropna=False)["unrealized_pnl"].sum()
+        grouped = grouped.join(extra, how="outer")
+    else:
+        grouped["unrealized_pnl"] = 0.0
+    grouped = grouped.fillna({"realized_pnl": 0.0, "fees": 0.0, "trades": 0, "unrealized_pnl": 0.0})
+    grouped["trades"] = grouped["trades"].astype(int)
+    grouped["net_pnl"] = grouped["realized_pnl"] - grouped["fees"] + grouped["unrealized_pnl"]
+    total = grouped["net_pnl"].sum()
+    grouped["share"] = grouped["net_pnl"] / total if total != 0 else np.nan
+    columns = ["realized_pnl", "fees", "unrealized_pnl", "net_pnl", "trades", "share"]
+    return grouped[columns].sort_values("net_pnl", ascending=False)
+
+
+@dataclass(frozen=True)
+class FactorAttribution:
+    """Result of :func:`factor_attribution` (per-period alpha; ``*_pnl`` in return units)."""
+
+    alpha: float
+    beta: float
+    alpha_tstat: float
+    beta_tstat: float
+    r_squared: float
+    n_obs: int
+    total_return: float
+    market_return: float
+    residual_return: float
+    components: pd.DataFrame  # per period: strategy, market (beta*m), residual (r - beta*m)
+
+    @property
+    def systematic_variance_share(self) -> float:
+        return self.r_squared
+
+
+def factor_attribution(
+    returns: pd.Series, market: pd.Series, *, hac_lags: int | None = None
+) -> FactorAttribution:
+    """Split ``returns`` into market beta and residual by OLS on ``market`` (see module notes).
+
+    Parameters
+    ----------
+    returns, market:
+        Simple per-period returns; aligned on their common index, NaNs dropped.
+    hac_lags:
+        Newey–West lags for the t-statistics (``None``: classical OLS errors).
+    """
+    data = pd.concat({"r": returns, "m": market}, axis=1, join="inner").dropna()
+    if len(data) < 3:
+        raise AttributionError(
+            f"factor attribution needs at least 3 overlapping periods, got {len(data)}"
+        )
+    if np.isclose(data["m"].var(ddof=0), 0.0):
+        raise AttributionError("market returns are constant: beta is not identified")
+    X = sm.add_constant(data["m"].to_numpy())
+    model = sm.OLS(data["r"].to_numpy(), X)
+    fit = (
+        model.fit(cov_type="HAC", cov_kwds={"maxlags": hac_lags})
+        if hac_lags is not None
+        else model.fit()
+    )
+    alpha, beta = (float(v) for v in fit.params)
+    market_part = beta * data["m"]
+    components = pd.DataFrame(
+        {"strategy": data["r"], "market": market_part, "residual": data["r"] - market_part}
+    )
+    return FactorAttribution(
+        alpha=alpha,
+        beta=beta,
+        alpha_tstat=float(fit.tvalues[0]),
+        beta_tstat=float(fit.tvalues[1]),
+        r_squared=float(fit.rsquared),
+        n_obs=int(fit.nobs),
+        total_return=float(data["r"].sum()),
+        market_return=float(market_part.sum()),
+        residual_return=float(components["residual"].sum()),
+        components=components,
+    )
