@@ -1,0 +1,293 @@
+"""The market-data store: one Parquet file per (source, symbol, timeframe), queried with DuckDB.
+
+Layout: ``<root>/<source>/<symbol-slug>/<timeframe>.parquet``, where the slug replaces ``/``
+and ``:`` (``BTC/USDT:USDT -> BTC-USDT-USDT``); the exact source, symbol and timeframe are kept
+in the file's Parquet key-value metadata, which :meth:`DataStore.list` reads back. ``root`` is
+``CSL_DATA_DIR`` or, when unset, ``platformdirs.user_data_dir("crypto-strategy-lab")/market``.
+
+Decisions
+---------
+* **Validate before writing.** Frames must pass :func:`validate_ohlcv`; intraday bars must lie
+  on the timeframe grid. A rejected frame leaves the store untouched.
+* **Atomic writes.** The new file is written to a temporary file in the same directory,
+  flushed and fsynced, then moved over the old one with :func:`os.replace` (atomic on POSIX),
+  so a reader sees either the old or the new file, never a partial one.
+* **Idempotent merge that keeps what was there.** Rows whose timestamp is already stored are
+  not overwritten (a re-import of an overlapping range adds nothing); rows that disagree with
+  the stored value are counted as ``conflicting`` in the :class:`WriteResult`.
+* **Only OHLCV columns** are stored; timestamps as ``timestamp[us, tz=UTC]`` (DuckDB's native
+  resolution), sorted and unique.
+* **Queries in DuckDB.** Range reads use a ``WHERE`` on the timestamp column (row-group
+  statistics prune the scan); resampling uses ``time_bucket`` with ``arg_min/arg_max`` for
+  open/close, in a connection whose time zone is pinned to UTC. Bins are left-closed and
+  labelled by their start (bar open time), like :func:`cleaning.resample_ohlcv`.
+* One writer per file at a time is assumed (no cross-process lock).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from platformdirs import user_data_dir
+
+from crypto_strategy_lab.data.cleaning import off_grid_mask
+from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError, validate_ohlcv
+from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
+
+_META_KEYS = ("source", "symbol", "timeframe")
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+_SCHEMA = pa.schema(
+    [pa.field("timestamp", pa.timestamp("us", tz="UTC"))]
+    + [pa.field(c, pa.float64()) for c in OHLCV_COLUMNS]
+)
+
+
+def default_data_dir() -> Path:
+    """``CSL_DATA_DIR`` if set (environment or ``.env``), else the per-user data directory."""
+    from crypto_strategy_lab.config.settings import Settings
+
+    configured = Settings().CSL_DATA_DIR
+    return Path(configured) if configured else Path(user_data_dir("crypto-strategy-lab")) / "market"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of :meth:`DataStore.write`: rows added, rows already stored, total rows."""
+
+    path: Path
+    added: int
+    already_stored: int
+    conflicting: int
+    total: int
+
+
+@dataclass(frozen=True)
+class StoredSeries:
+    """One stored series, as listed by :meth:`DataStore.list`."""
+
+    source: str
+    symbol: str
+    timeframe: str
+    rows: int
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    path: Path
+
+
+class DataStore:
+    """Parquet files under ``root`` with DuckDB queries (see module docstring)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_data_dir()
+
+    # ------------------------------------------------------------------ paths
+
+    def path_for(self, source: str, symbol: str, timeframe: str) -> Path:
+        """File of one series (it may not exist yet)."""
+        if not source or not symbol:
+            raise DataValidationError("source and symbol must be non-empty")
+        tf = parse_timeframe(timeframe)
+        return self.root / _SLUG.sub("-", source) / _SLUG.sub("-", symbol) / f"{tf}.parquet"
+
+    def exists(self, source: str, symbol: str, timeframe: str) -> bool:
+        return self.path_for(source, symbol, timeframe).is_file()
+
+    # ------------------------------------------------------------------ write
+
+    def write(self, bars: pd.DataFrame, source: str, symbol: str, timeframe: str) -> WriteResult:
+        """Merge ``bars`` into the stored series, atomically, keeping rows already stored.
+
+        Raises
+        ------
+        DataValidationError
+            If ``bars`` breaks the OHLCV schema or is off the timeframe grid; nothing is written.
+        """
+        tf = parse_timeframe(timeframe)
+        path = self.path_for(source, symbol, tf)
+        validate_ohlcv(bars)
+        step = timeframe_delta(tf)
+        if step < pd.Timedelta(days=1):
+            off = off_grid_mask(bars.index, step)
+            if off.any():
+                first = ", ".join(t.isoformat() for t in bars.index[off][:5])
+                raise DataValidationError(
+                    f"timestamps must lie on the {tf} grid", "timestamp", int(off.sum()), [first]
+                )
+        new = bars[list(OHLCV_COLUMNS)].copy()
+        new.index = new.index.as_unit("us")
+        already = conflicting = 0
+        if path.is_file():
+            old = self._read_all(path)
+            overlap = new.index.isin(old.index)
+            already = int(overlap.sum())
+            if already:
+                mine = new[overlap]
+                theirs = old.loc[mine.index]
+                conflicting = int(
+                    (~np.isclose(mine.to_numpy(), theirs.to_numpy())).any(axis=1).sum()
+                )
+            new = pd.concat([old, new[~overlap]]).sort_index()
+        self._atomic_write(new, path, {"source": source, "symbol": symbol, "timeframe": tf})
+        return WriteResult(path, len(bars) - already, already, conflicting, len(new))
+
+    def _atomic_write(self, frame: pd.DataFrame, path: Path, meta: dict[str, str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(frame.reset_index(), schema=_SCHEMA, preserve_index=False)
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), **{f"csl.{k}": v for k, v in meta.items()}}
+        )
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pq.write_table(table, handle, compression="zstd", row_group_size=1_000_000)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    # ------------------------------------------------------------------ read
+
+    @staticmethod
+    def _connect() -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        return con
+
+    @staticmethod
+    def _to_frame(df: pd.DataFrame) -> pd.DataFrame:
+        index = pd.DatetimeIndex(df.pop("timestamp"), name="timestamp")
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        out = df.set_axis(index)[list(OHLCV_COLUMNS)].astype("float64")
+        return out
+
+    def _read_all(self, path: Path) -> pd.DataFrame:
+        return self._to_frame(pq.read_table(path).to_pandas())
+
+    def _require(self, source: str, symbol: str, timeframe: str) -> Path:
+        path = self.path_for(source, symbol, timeframe)
+        if not path.is_file():
+            raise DataValidationError(
+                f"no stored data for source={source!r} symbol={symbol!r} "
+                f"timeframe={parse_timeframe(timeframe)!r} under {self.root}"
+            )
+        return path
+
+    @staticmethod
+    def _bounds(start: object, end: object) -> tuple[str, list[pd.Timestamp]]:
+        clauses, params = [], []
+        for op, value in ((">=", start), ("<", end)):
+            if value is not None:
+                ts = pd.Timestamp(value)
+                ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+                clauses.append(f"timestamp {op} ?")
+                params.append(ts.to_pydatetime())
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def read(
+        self,
+        source: str,
+        symbol: str,
+        timeframe: str,
+        start: str | pd.Timestamp | None = None,
+        end: str | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        """Bars with ``start <= timestamp < end`` (either bound optional), via DuckDB."""
+        path = self._require(source, symbol, timeframe)
+        where, params = self._bounds(start, end)
+        with self._connect() as con:
+            df = con.execute(
+                f"SELECT * FROM read_parquet(?){where} ORDER BY timestamp", [str(path), *params]
+            ).df()
+        return self._to_frame(df)
+
+    def resample(
+        self,
+        source: str,
+        symbol: str,
+        timeframe: str,
+        to: str,
+        start: str | pd.Timestamp | None = None,
+        end: str | pd.Timestamp | None = None,
+    ) -> pd.DataFrame:
+        """Aggregate stored bars to the coarser bar size ``to`` inside DuckDB.
+
+        ``open = arg_min(open, timestamp)``, ``high = max``, ``low = min``,
+        ``close = arg_max(close, timestamp)``, ``volume = sum``, grouped by
+        ``time_bucket(to, timestamp, origin = 1970-01-01 UTC)``; empty buckets do not appear.
+        """
+        path = self._require(source, symbol, timeframe)
+        step, target = timeframe_delta(timeframe), timeframe_delta(to)
+        if target <= step or target % step:
+            raise DataValidationError(
+                f"cannot resample {parse_timeframe(timeframe)} bars to {parse_timeframe(to)}: "
+                "the target must be a larger whole multiple"
+            )
+        where, params = self._bounds(start, end)
+        micros = int(target / pd.Timedelta(microseconds=1))
+        sql = f"""
+            SELECT time_bucket(to_microseconds({micros}), timestamp,
+                               TIMESTAMPTZ '1970-01-01 00:00:00+00') AS timestamp,
+                   arg_min(open, timestamp) AS open, max(high) AS high, min(low) AS low,
+                   arg_max(close, timestamp) AS close, sum(volume) AS volume
+            FROM read_parquet(?){where}
+            GROUP BY 1 ORDER BY 1
+        """
+        with self._connect() as con:
+            df = con.execute(sql, [str(path), *params]).df()
+        return self._to_frame(df)
+
+    def last_timestamp(self, source: str, symbol: str, timeframe: str) -> pd.Timestamp | None:
+        """Open time of the newest stored bar, or ``None`` when nothing is stored."""
+        path = self.path_for(source, symbol, timeframe)
+        if not path.is_file():
+            return None
+        with self._connect() as con:
+            (value,) = con.execute(
+                "SELECT max(timestamp) FROM read_parquet(?)", [str(path)]
+            ).fetchone()
+        return None if value is None else pd.Timestamp(value).tz_convert("UTC")
+
+    def list(self) -> list[StoredSeries]:
+        """Every stored series with its row count and time range (from Parquet metadata)."""
+        out = []
+        for path in sorted(self.root.glob("*/*/*.parquet")):
+            meta = pq.read_metadata(path)
+            kv = {k.decode(): v.decode() for k, v in (meta.metadata or {}).items()}
+            if not all(f"csl.{k}" in kv for k in _META_KEYS):
+                continue
+            start, end = self._time_range(meta)
+            out.append(
+                StoredSeries(
+                    kv["csl.source"],
+                    kv["csl.symbol"],
+                    kv["csl.timeframe"],
+                    meta.num_rows,
+                    start,
+                    end,
+                    path,
+                )
+            )
+        return out
+
+    @staticmethod
+    def _time_range(meta: pq.FileMetaData) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        lows, highs = [], []
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(0).statistics
+            if stats is not None and stats.has_min_max:
+                lows.append(pd.Timestamp(stats.min))
+                highs.append(pd.Timestamp(stats.max))
+        if not lows:
+            return None, None
+        return min(lows).tz_convert("UTC"), max(highs).tz_convert("UTC")
