@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from enum import Enum
 from typing import Any
 
@@ -28,6 +28,7 @@ from crypto_strategy_lab.core.errors import CSLError
 
 DECIMAL_PLACES = 18
 _QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
+_WORKING_DIGITS = 80
 
 
 class JournalError(CSLError):
@@ -39,16 +40,18 @@ def exact_decimal(value: Decimal | int | str) -> Decimal:
     dec = value if isinstance(value, Decimal) else Decimal(str(value))
     if not dec.is_finite():
         raise JournalError(f"journal amounts must be finite decimals, got {value!r}")
-    exponent = dec.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -DECIMAL_PLACES:
-        dec = dec.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
-    if dec == 0:
-        return Decimal(0)
-    normal = dec.normalize()
-    # normalize() may produce an exponent form (1E+2); rescale to a plain integer then.
-    if normal.as_tuple().exponent > 0:  # type: ignore[operator]
-        normal = normal.quantize(Decimal(1))
-    return normal
+    # The default context keeps 28 digits; NUMERIC(38, 18) holds 38, so work wider.
+    with localcontext(prec=_WORKING_DIGITS):
+        exponent = dec.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -DECIMAL_PLACES:
+            dec = dec.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+        if dec == 0:
+            return Decimal(0)
+        normal = dec.normalize()
+        # normalize() may produce an exponent form (1E+2); rescale to a plain integer then.
+        if normal.as_tuple().exponent > 0:  # type: ignore[operator]
+            normal = normal.quantize(Decimal(1))
+        return normal
 
 
 def decimal_text(value: Decimal) -> str:

@@ -1,0 +1,60 @@
+"""``csl audit verify``: check the journal's hash-chained audit log and its records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+from crypto_strategy_lab.journal.audit import verify_audit_chain
+from crypto_strategy_lab.journal.db import default_journal_url, make_engine
+from crypto_strategy_lab.journal.types import JournalError
+
+app = typer.Typer(help="Audit the trading journal.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("verify")
+def verify(
+    journal: str | None = typer.Option(
+        None, "--journal", help="Journal SQLAlchemy URL (default: CSL_JOURNAL_URL or data dir)."
+    ),
+    expected_head: str | None = typer.Option(
+        None, "--expected-head", help="A head hash recorded earlier that must still be there."
+    ),
+) -> None:
+    """Recompute the audit hash chain and compare every journal record with it.
+
+    Exits 1 and lists each problem when a record was edited, deleted or inserted.
+    """
+    url = journal or default_journal_url()
+    shown = make_url(url).render_as_string(hide_password=True)
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if not path or not Path(path).is_file():
+            raise JournalError(f"no journal database at {shown}")
+    engine = make_engine(url, read_only=url.startswith("sqlite"))
+    try:
+        if "audit_events" not in inspect(engine).get_table_names():
+            raise JournalError(f"{shown} is not a journal (no audit_events table)")
+        report = verify_audit_chain(engine, expected_head=expected_head)
+    finally:
+        engine.dispose()
+    if report.ok:
+        console.print(
+            f"[green]ok[/]: {report.n_events} audit events verified; head {report.head_hash}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    for problem in report.problems:
+        console.print(f"[red]✗[/] {problem}", highlight=False)
+    console.print(
+        f"[bold red]FAILED[/]: {len(report.problems)} problem(s) in {report.n_events} audit "
+        f"events of {shown}",
+        highlight=False,
+    )
+    raise typer.Exit(1)
