@@ -1,0 +1,185 @@
+"""Wavelet energy by scale: the causal MODWT and the unbiased wavelet variance.
+
+Transform. We use the maximal-overlap (undecimated, "à trous") DWT of Percival & Walden —
+the transform PyWavelets computes as ``pywt.swt(..., norm=True)`` — with its filters taken from
+``pywt.Wavelet(name)`` and rescaled by ``1/sqrt(2)``: with ``h`` (``dec_hi``), ``g``
+(``dec_lo``), ``h~ = h/√2``, ``g~ = g/√2``, ``V_0 = x`` and, for ``j = 1..J``,
+
+.. math:: W_{j,t} = \\sum_{l} \\tilde h_l V_{j-1,\\,t-2^{j-1}l},\\qquad
+          V_{j,t} = \\sum_{l} \\tilde g_l V_{j-1,\\,t-2^{j-1}l}.
+
+Why this transform: it is defined at every time step (no decimation, so every bar gets a
+value and the result does not depend on where the sample starts), its levels split the
+variance exactly (for the circular version ``||x||^2 = sum_j ||W_j||^2 + ||V_J||^2``), and
+written as above it is a bank of *causal* filters: ``W_{j,t}`` uses ``x_{t-L_j+1..t}`` only,
+``L_j = (2^j - 1)(L - 1) + 1``. ``pywt.swt`` itself wraps the series around circularly, which on
+a trailing window would mix the oldest samples with the newest; we instead keep, in each
+window, only the coefficients whose filter lies inside the window (Percival & Walden's
+"non-boundary" coefficients). The coefficients equal pywt's circular ones away from the
+boundary (tested), and a trailing window's statistic uses no sample after its end.
+
+Statistic. The unbiased MODWT wavelet variance of level ``j`` over a window of ``N`` samples,
+
+.. math:: \\hat\\nu_j^2 = \\frac{1}{M_j}\\sum_{t=L_j-1}^{N-1} W_{j,t}^2,\\qquad M_j = N - L_j + 1,
+
+(and likewise for the smooth ``V_J``), and the energy shares ``ν_j² / Σ_k ν_k²``. For white
+noise with variance ``σ²``, ``ν_j² = σ²/2^j`` exactly (the filter ``h~_j`` has squared norm
+``2^{-j}``), so the shares of returns under a random walk are ``1/2, 1/4, ...``, and the slope
+of ``log2 ν_j²`` on ``j`` is ``-1``. Persistent returns (trends, ``H > 1/2``) tilt energy to
+coarse scales (slope > -1), anti-persistent ones (mean reversion) to fine scales.
+
+Null distribution of the tilt: ``log2 ν̂_j²`` has variance about ``2 / (η_j ln² 2)`` with the
+equivalent degrees of freedom ``η_j = max(M_j / 2^j, 1)`` (Percival & Walden 2000, eq. 314c);
+levels are treated as independent (Abry & Veitch 1998), so the OLS slope over ``j = 1..J``
+has variance ``Σ_j w_j² Var(log2 ν̂_j²)`` with OLS weights ``w_j``, giving the z statistic
+``(slope + 1) / sd``.
+
+The rolling form filters the whole series once (O(n L J)) and takes trailing means of the
+squared coefficients with one running sum per level (O(n J)).
+
+References
+----------
+Percival, D. B. & Walden, A. T. (2000). Wavelet Methods for Time Series Analysis. Cambridge
+University Press (ch. 5 MODWT, ch. 8 wavelet variance).
+Abry, P. & Veitch, D. (1998). Wavelet analysis of long-range-dependent traffic. IEEE
+Transactions on Information Theory 44(1), 2-15.
+Lee, G. R. et al. (2019). PyWavelets: a Python package for wavelet analysis. JOSS 4(36), 1237.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pywt
+
+from crypto_strategy_lab.stats._windows import (
+    StatsInputError,
+    as_series,
+    check_window,
+    rolling_sum,
+)
+
+
+def _filters(wavelet: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        w = pywt.Wavelet(wavelet)
+    except ValueError as exc:
+        raise StatsInputError(f"unknown wavelet {wavelet!r}: {exc}") from None
+    if not w.orthogonal:
+        raise StatsInputError(f"wavelet {wavelet!r} is not orthogonal (energy would not split)")
+    s = np.sqrt(2.0)
+    return np.asarray(w.dec_hi) / s, np.asarray(w.dec_lo) / s
+
+
+def filter_length(wavelet: str, level: int) -> int:
+    """``L_j = (2^j - 1)(L - 1) + 1``: samples the level-``level`` coefficient depends on."""
+    h, _ = _filters(wavelet)
+    return (2**level - 1) * (h.size - 1) + 1
+
+
+def causal_modwt(x: np.ndarray, wavelet: str = "sym4", level: int = 4) -> np.ndarray:
+    """Causal MODWT coefficients, shape ``(level + 1, n)``: rows ``W_1 .. W_J`` then ``V_J``.
+
+    ``out[j - 1, t]`` uses ``x[t - L_j + 1 .. t]`` and is NaN for ``t < L_j - 1``.
+    """
+    level = check_window(level, minimum=1, name="level")
+    x = as_series(x, min_length=1)
+    h, g = _filters(wavelet)
+    out = np.full((level + 1, x.size), np.nan)
+    v = x
+    for j in range(1, level + 1):
+        step = 2 ** (j - 1)
+        span = step * (h.size - 1)
+        if span >= v.size:
+            break
+        m = v.size - span
+        w_j = np.zeros(m)
+        v_j = np.zeros(m)
+        for lag in range(h.size):
+            seg = v[span - lag * step : span - lag * step + m]
+            w_j += h[lag] * seg
+            v_j += g[lag] * seg
+        # v (and so w_j) is already missing its first L_{j-1} - 1 samples
+        offset = x.size - m
+        out[j - 1, offset:] = w_j
+        v = v_j
+        if j == level:
+            out[level, offset:] = v_j
+    return out
+
+
+def _check_window_fits(window: int, wavelet: str, level: int) -> int:
+    need = filter_length(wavelet, level) + 1
+    window = check_window(window, minimum=2)
+    if window < need:
+        raise StatsInputError(
+            f"window {window} too short for {wavelet} at level {level}: need >= {need}"
+        )
+    return window
+
+
+def wavelet_variance(x: np.ndarray, wavelet: str = "sym4", level: int = 4) -> np.ndarray:
+    """Unbiased MODWT wavelet variances ``[ν_1², ..., ν_J², ν_{V_J}²]`` of ``x`` (non-boundary
+    coefficients only)."""
+    x = as_series(x, min_length=1)
+    _check_window_fits(x.size, wavelet, level)
+    coefs = causal_modwt(x, wavelet, level)
+    return np.array([np.nanmean(row**2) for row in coefs])
+
+
+def energy_shares(variances: np.ndarray) -> np.ndarray:
+    """Energy share of each level: ``ν_j² / Σ_k ν_k²`` along the last axis."""
+    v = np.asarray(variances, dtype=float)
+    return v / v.sum(axis=-1, keepdims=True)
+
+
+def rolling_wavelet_variance(
+    x: np.ndarray, window: int, wavelet: str = "sym4", level: int = 4
+) -> np.ndarray:
+    """Wavelet variances of each trailing window, shape ``(n, level + 1)``, NaN until full.
+
+    ``out[t] == wavelet_variance(x[t - window + 1 : t + 1], wavelet, level)``.
+    """
+    x = as_series(x, min_length=1)
+    window = _check_window_fits(window, wavelet, level)
+    coefs = causal_modwt(x, wavelet, level)
+    out = np.full((x.size, level + 1), np.nan)
+    if x.size < window:
+        return out
+    for j in range(level + 1):
+        l_j = filter_length(wavelet, min(j + 1, level))
+        m_j = window - l_j + 1
+        sq = np.nan_to_num(coefs[j] ** 2)  # NaNs only before L_j - 1, never inside a window
+        out[window - 1 :, j] = rolling_sum(sq, m_j)[window - 1 :] / m_j
+    return out
+
+
+def wavelet_tilt(
+    variances: np.ndarray, window: int, wavelet: str = "sym4"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slope of ``log2 ν_j²`` on ``j`` over the detail levels and its null z statistic.
+
+    Parameters
+    ----------
+    variances:
+        ``(..., J + 1)`` output of :func:`wavelet_variance` / :func:`rolling_wavelet_variance`
+        (the smooth column is ignored).
+    window:
+        Samples per estimate ``N`` (sets ``M_j`` and the equivalent degrees of freedom).
+
+    Returns
+    -------
+    slope, z:
+        OLS slope (``-1`` for white noise) and ``z = (slope + 1) / sd`` (see module notes).
+    """
+    v = np.asarray(variances, dtype=float)
+    n_levels = v.shape[-1] - 1
+    if n_levels < 2:
+        raise StatsInputError("the tilt needs at least 2 detail levels (level >= 2)")
+    j = np.arange(1, n_levels + 1, dtype=float)
+    w = (j - j.mean()) / ((j - j.mean()) ** 2).sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.log2(v[..., :n_levels]) @ w
+    m = np.array([window - filter_length(wavelet, int(k)) + 1 for k in j], dtype=float)
+    eta = np.maximum(m / 2.0**j, 1.0)
+    sd = np.sqrt(np.sum(w**2 * 2.0 / (eta * np.log(2.0) ** 2)))
+    return slope, (slope + 1.0) / sd
