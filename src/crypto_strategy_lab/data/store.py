@@ -258,6 +258,11 @@ class DataStore:
             ).fetchone()
         return None if value is None else pd.Timestamp(value).tz_convert("UTC")
 
+    def row_count(self, source: str, symbol: str, timeframe: str) -> int:
+        """Number of stored bars (0 when the series does not exist), from Parquet metadata."""
+        path = self.path_for(source, symbol, timeframe)
+        return pq.read_metadata(path).num_rows if path.is_file() else 0
+
     def list(self) -> list[StoredSeries]:
         """Every stored series with its row count and time range (from Parquet metadata)."""
         out = []

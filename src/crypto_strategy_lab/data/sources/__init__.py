@@ -1,0 +1,1 @@
+"""Market-data sources: ccxt exchanges, Alpaca stock bars, and CSV/Parquet files."""
