@@ -1,0 +1,69 @@
+"""PACF spike: when a partial autocorrelation leaves the (Bonferroni) white-noise band, trade
+the Yule–Walker AR forecast up to that lag. See README.md in this folder for the derivation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+from scipy import stats as sps
+
+from crypto_strategy_lab.stats._windows import rolling_sum
+from crypto_strategy_lab.stats.pacf import rolling_ar_forecast, rolling_pacf
+from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+
+
+class PACFSpikeParams(StrategyParams):
+    timeframe: str = "1h"
+    window: int = Field(500, ge=50, description="Returns per PACF estimate.")
+    max_lag: int = Field(10, ge=1, le=50, description="Lags searched for a spike.")
+    alpha: float = Field(0.01, gt=0, lt=0.5, description="Family-wise level over the lags.")
+    forecast_full: float = Field(
+        0.5, gt=0, description="Forecast, in return standard deviations, for a full position."
+    )
+
+
+class PACFSpikeSignal(Strategy):
+    """``clip(r_hat_{t+1} / (forecast_full * s_t), -1, 1)`` with the AR(k*) forecast."""
+
+    name = "pacf_spike"
+    params_model = PACFSpikeParams
+    recommended_timeframes: ClassVar[tuple[str, ...]] = ("1h", "2h", "4h")
+    params: PACFSpikeParams
+
+    @property
+    def warmup(self) -> int:
+        return self.params.window
+
+    def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        p = self.params
+        r = np.diff(np.log(bars["close"].to_numpy()))
+        phi = rolling_pacf(r, p.window, p.max_lag)
+        z = phi * np.sqrt(p.window)
+        z_crit = sps.norm.isf(p.alpha / (2 * p.max_lag))  # Bonferroni over max_lag lags
+        absz = np.where(np.isfinite(z), np.abs(z), -1.0)
+        k_star = np.argmax(absz, axis=1)
+        rows = np.arange(r.size)
+        spike_z = z[rows, k_star]
+        spiked = absz[rows, k_star] > z_crit
+        order = np.where(spiked, k_star + 1, 0)
+        forecast = rolling_ar_forecast(r, p.window, order)
+        s1 = rolling_sum(r, p.window)
+        s2 = rolling_sum(r * r, p.window)
+        sd = np.sqrt(np.maximum((s2 - s1 * s1 / p.window) / (p.window - 1), 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            signal = np.clip(forecast / (p.forecast_full * sd), -1.0, 1.0)
+        cols = {
+            "spike_lag": np.where(spiked, k_star + 1.0, np.nan),
+            "spike_pacf": np.where(spiked, phi[rows, k_star], np.nan),
+            "spike_z": spike_z,
+            "band": np.full(r.size, z_crit / np.sqrt(p.window)),
+            "forecast": forecast,
+            "signal": np.where(spiked, signal, 0.0),
+        }
+        pad = np.array([np.nan])
+        return pd.DataFrame(
+            {k: np.concatenate([pad, v]) for k, v in cols.items()}, index=bars.index
+        )

@@ -1,0 +1,60 @@
+"""Price–volatility divergence on true ranges: follow moves that expanding ranges confirm,
+fade moves made on contracting ranges. See README.md in this folder for the derivation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from crypto_strategy_lab.stats.true_range import price_volatility_divergence
+from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+
+
+class TrueRangeDivergenceParams(StrategyParams):
+    timeframe: str = "15m"
+    atr_period: int = Field(14, ge=2, description="Wilder ATR period.")
+    horizon: int = Field(24, ge=1, description="Bars over which price and ATR moves compare.")
+    calib: int = Field(500, ge=50, description="Trailing bars that standardise both moves.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="Two-sided level of the divergence.")
+    d_full: float = Field(4.0, gt=0, description="|divergence| giving a full position.")
+
+
+class TrueRangeDivergenceSignal(Strategy):
+    """``sign(z_price) * clip(divergence / d_full, -1, 1)`` when the divergence is significant."""
+
+    name = "true_range_divergence"
+    params_model = TrueRangeDivergenceParams
+    recommended_timeframes: ClassVar[tuple[str, ...]] = ("15m", "30m", "1h")
+    params: TrueRangeDivergenceParams
+
+    @property
+    def warmup(self) -> int:
+        p = self.params
+        return p.atr_period + p.horizon + p.calib - 2
+
+    def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        p = self.params
+        d = price_volatility_divergence(
+            bars["high"].to_numpy(),
+            bars["low"].to_numpy(),
+            bars["close"].to_numpy(),
+            p.atr_period,
+            p.horizon,
+            p.calib,
+        )
+        strength = np.clip(d.divergence / p.d_full, -1.0, 1.0)
+        signal = np.where(d.pvalue < p.alpha, np.sign(d.price_z) * strength, 0.0)
+        return pd.DataFrame(
+            {
+                "atr": d.atr,
+                "price_z": d.price_z,
+                "vol_z": d.vol_z,
+                "divergence": d.divergence,
+                "pvalue": d.pvalue,
+                "signal": signal,
+            },
+            index=bars.index,
+        )

@@ -1,0 +1,8 @@
+"""Wavelet energy strategy: where the variance of returns sits across time scales."""
+
+from crypto_strategy_lab.strategies.wavelet_energy.signal import (
+    WaveletEnergyParams,
+    WaveletEnergySignal,
+)
+
+__all__ = ["WaveletEnergyParams", "WaveletEnergySignal"]

@@ -1,0 +1,80 @@
+"""Wavelet energy tilt: follow the smooth trend when energy sits at coarse scales, fade it
+when it sits at fine scales. See README.md in this folder for the derivation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pywt
+from pydantic import Field, field_validator, model_validator
+
+from crypto_strategy_lab.stats.wavelets import (
+    causal_modwt,
+    energy_shares,
+    filter_length,
+    rolling_wavelet_variance,
+    wavelet_tilt,
+)
+from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+
+
+class WaveletEnergyParams(StrategyParams):
+    timeframe: str = "4h"
+    window: int = Field(512, ge=64, description="Returns per wavelet-variance estimate.")
+    wavelet: str = Field("sym4", description="Orthogonal PyWavelets wavelet (LA(8) default).")
+    level: int = Field(4, ge=2, le=8, description="Detail levels J.")
+    z_entry: float = Field(1.0, ge=0, description="|tilt z| above which the rule trades.")
+    z_full: float = Field(3.0, gt=0, description="|tilt z| giving a full position.")
+
+    @field_validator("wavelet")
+    @classmethod
+    def _orthogonal(cls, v: str) -> str:
+        if v not in pywt.wavelist(kind="discrete") or not pywt.Wavelet(v).orthogonal:
+            raise ValueError(f"{v!r} is not an orthogonal discrete PyWavelets wavelet")
+        return v
+
+    @model_validator(mode="after")
+    def _fits(self) -> WaveletEnergyParams:
+        need = filter_length(self.wavelet, self.level) + 1
+        if self.window < need:
+            raise ValueError(f"window must be >= {need} for {self.wavelet} at level {self.level}")
+        if self.z_full <= self.z_entry:
+            raise ValueError("z_full must be > z_entry")
+        return self
+
+
+class WaveletEnergySignal(Strategy):
+    """``sign(V_J,t) * clip(z_tilt / z_full, -1, 1)`` when ``|z_tilt| > z_entry``."""
+
+    name = "wavelet_energy"
+    params_model = WaveletEnergyParams
+    recommended_timeframes: ClassVar[tuple[str, ...]] = ("4h", "12h", "1d")
+    params: WaveletEnergyParams
+
+    @property
+    def warmup(self) -> int:
+        return self.params.window
+
+    def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        p = self.params
+        r = np.diff(np.log(bars["close"].to_numpy()))
+        var = rolling_wavelet_variance(r, p.window, p.wavelet, p.level)
+        shares = energy_shares(var)
+        slope, z = wavelet_tilt(var, p.window, p.wavelet)
+        smooth = causal_modwt(r, p.wavelet, p.level)[p.level]
+        gate = np.abs(z) > p.z_entry
+        signal = np.where(gate, np.sign(smooth) * np.clip(z / p.z_full, -1.0, 1.0), 0.0)
+        cols = {f"share_d{j}": shares[:, j - 1] for j in range(1, p.level + 1)}
+        cols |= {
+            "share_smooth": shares[:, p.level],
+            "tilt": slope,
+            "tilt_z": z,
+            "smooth": smooth,
+            "signal": signal,
+        }
+        pad = np.array([np.nan])
+        return pd.DataFrame(
+            {k: np.concatenate([pad, v]) for k, v in cols.items()}, index=bars.index
+        )
