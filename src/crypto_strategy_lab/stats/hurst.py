@@ -1,0 +1,281 @@
+r"""Hurst exponent: rescaled range with the Anis–Lloyd–Peters correction, and DFA.
+
+Both estimators take a stationary *increment* series (returns, fractional Gaussian noise),
+not a price level. Scales (``scales``) default to the powers of two from ``min_scale`` up to
+``n // 2`` (R/S) or ``n // 4`` (DFA); at every scale the series is cut into
+``K = n // m`` non-overlapping blocks **aligned to the end** (the oldest ``n - K m`` values are
+left out), so a trailing window always uses its most recent data.
+
+Rescaled range (Hurst 1951; Mandelbrot & Wallis 1969). For a block :math:`x_1..x_m` with mean
+:math:`\bar x`, profile :math:`Y_i = \sum_{j \le i}(x_j - \bar x)`,
+:math:`R = \max_i Y_i - \min_i Y_i` (:math:`Y_m = 0`, so 0 is included) and
+:math:`S = \sqrt{m^{-1}\sum (x_j - \bar x)^2}`; :math:`(R/S)_m` is the average of
+:math:`R/S` over the blocks. For i.i.d. normal noise its expectation is (Anis & Lloyd 1976)
+
+.. math::
+
+    E[(R/S)_m] = \frac{\Gamma(\frac{m-1}{2})}{\sqrt\pi\,\Gamma(\frac m2)}
+    \sum_{i=1}^{m-1}\sqrt{\frac{m-i}{i}},
+
+and the corrected estimator (Weron 2002) is
+:math:`\hat H_{AL} = 0.5 + \text{slope of } \log(R/S)_m - \log E[(R/S)_m]` against
+:math:`\log m` (OLS). The correction removes the upward small-sample bias of raw R/S.
+Peters (1994) multiplies the expectation by :math:`(m - \tfrac12)/m`; ``peters=True`` applies
+it. It is off by default because, for the divisor-:math:`m` :math:`S` used here, Monte Carlo
+(see the tests) matches the plain Anis–Lloyd value (2.625 at :math:`m = 8`; simulated
+2.627 ± 0.008) while Peters' factor gives 2.461; the factor roughly corresponds to the
+divisor-:math:`(m-1)` :math:`S` (:math:`\sqrt{(m-1)/m} \approx (m-\tfrac12)/m`).
+Known finite-sample behaviour (measured on exact fGn, 4096 values, scales 8..2048): the
+estimate shrinks toward 0.5 for :math:`H \ne 0.5` (mean 0.335 at :math:`H = 0.3`, 0.496 at 0.5
+and 0.656 at :math:`H = 0.7`, sd 0.02-0.03); DFA is less biased.
+
+Detrended fluctuation analysis, order 1 (Peng et al. 1994): profile
+:math:`Y_i = \sum_{j\le i}(x_j - \bar x)` of the whole series; in each block of size
+:math:`s` remove the least-squares line, :math:`F^2(s)` = mean squared residual over all
+blocks; :math:`\hat H_{DFA}` = OLS slope of :math:`\log F(s)` on :math:`\log s`.
+(The profile's constant and linear parts vanish in the detrending, so a block's residual only
+depends on the block's own increments.)
+
+A block with zero variance makes R/S undefined: the estimate is NaN (constant stretches of
+returns); DFA returns NaN when some :math:`F(s) = 0`.
+
+Rolling forms are numba loops, :math:`O(W \cdot \#\text{scales})` per window, written
+independently of the vectorised one-shot forms (the tests compare them).
+
+References
+----------
+Anis, A. A. and Lloyd, E. H. (1976). The expected value of the adjusted rescaled Hurst range
+of independent normal summands. Biometrika 63(1), 111–116.
+Peters, E. E. (1994). Fractal Market Analysis. Wiley.
+Weron, R. (2002). Estimating long-range dependence: finite sample properties and confidence
+intervals. Physica A 312, 285–299.
+Peng, C.-K. et al. (1994). Mosaic organization of DNA nucleotides. Phys. Rev. E 49, 1685.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numba
+import numpy as np
+from scipy.special import gammaln
+
+from crypto_strategy_lab.stats._windows import StatsInputError, as_series, check_window
+
+
+def default_scales(n: int, min_scale: int = 8, method: str = "rs") -> np.ndarray:
+    """Powers of two from ``min_scale`` to ``n // 2`` (``"rs"``) or ``n // 4`` (``"dfa"``)."""
+    top = n // 2 if method == "rs" else n // 4
+    scales = 2 ** np.arange(int(np.ceil(np.log2(max(min_scale, 2)))), int(np.log2(top)) + 1)
+    scales = scales[scales >= min_scale]
+    if scales.size < 2:
+        raise StatsInputError(
+            f"{n} values give fewer than 2 {method} scales >= {min_scale}; use a longer window"
+        )
+    return scales.astype(np.int64)
+
+
+def _resolve_scales(n: int, scales: object, min_scale: int, method: str) -> np.ndarray:
+    if scales is None:
+        return default_scales(n, min_scale, method)
+    s = np.asarray(scales, dtype=np.int64)
+    if s.ndim != 1 or s.size < 2 or s.min() < 2 or s.max() > n or np.unique(s).size != s.size:
+        raise StatsInputError(f"scales must be >= 2 distinct sizes in [2, {n}], got {scales!r}")
+    return np.sort(s)
+
+
+def expected_rescaled_range(m: np.ndarray | int, peters: bool = False) -> np.ndarray:
+    """Anis–Lloyd expected ``(R/S)_m`` of i.i.d. normal blocks of size ``m`` (times Peters'
+    ``(m - 1/2)/m`` if ``peters``)."""
+    m = np.atleast_1d(np.asarray(m, dtype=np.float64))
+    out = np.empty_like(m)
+    for idx, size in enumerate(m):
+        i = np.arange(1, size)
+        gamma_ratio = np.exp(gammaln((size - 1) / 2) - gammaln(size / 2)) / np.sqrt(np.pi)
+        factor = (size - 0.5) / size if peters else 1.0
+        out[idx] = factor * gamma_ratio * np.sqrt((size - i) / i).sum()
+    return out
+
+
+def _ols_weights(log_scales: np.ndarray) -> np.ndarray:
+    centred = log_scales - log_scales.mean()
+    return centred / (centred @ centred)
+
+
+def rescaled_range(x: np.ndarray, m: int) -> float:
+    """Average ``R/S`` over the end-aligned blocks of size ``m`` (NaN if a block is flat)."""
+    x = as_series(x)
+    k = x.size // m
+    blocks = x[x.size - k * m :].reshape(k, m)
+    dev = blocks - blocks.mean(axis=1, keepdims=True)
+    profile = np.cumsum(dev, axis=1)
+    r = profile.max(axis=1) - profile.min(axis=1)
+    s = np.sqrt((dev * dev).mean(axis=1))
+    if (s == 0).any():
+        return np.nan
+    return float((r / s).mean())
+
+
+def hurst_rs(
+    x: np.ndarray, scales: np.ndarray | None = None, min_scale: int = 8, peters: bool = False
+) -> float:
+    """Anis–Lloyd corrected R/S Hurst exponent of increments ``x`` (module notes)."""
+    x = as_series(x, min_length=4)
+    m = _resolve_scales(x.size, scales, min_scale, "rs")
+    log_rs = np.log([rescaled_range(x, int(size)) for size in m])
+    expected = np.log(expected_rescaled_range(m, peters))
+    return float(0.5 + _ols_weights(np.log(m)) @ (log_rs - expected))
+
+
+def dfa_fluctuation(x: np.ndarray, s: int) -> float:
+    """DFA-1 fluctuation ``F(s)``: RMS residual of per-block linear fits to the profile."""
+    x = as_series(x)
+    profile = np.cumsum(x - x.mean())
+    k = profile.size // s
+    blocks = profile[profile.size - k * s :].reshape(k, s)
+    t = np.arange(s, dtype=np.float64)
+    design = np.vstack([np.ones(s), t]).T
+    coef, *_ = np.linalg.lstsq(design, blocks.T, rcond=None)
+    resid = blocks.T - design @ coef
+    return float(np.sqrt((resid * resid).mean()))
+
+
+def hurst_dfa(x: np.ndarray, scales: np.ndarray | None = None, min_scale: int = 8) -> float:
+    """DFA-1 Hurst exponent (fluctuation slope) of increments ``x``."""
+    x = as_series(x, min_length=8)
+    s = _resolve_scales(x.size, scales, min_scale, "dfa")
+    f = np.array([dfa_fluctuation(x, int(size)) for size in s])
+    if (f <= 0).any():
+        return np.nan
+    return float(_ols_weights(np.log(s)) @ np.log(f))
+
+
+@numba.njit(cache=True, nogil=True)
+def _rolling_rs(x, window, scales, weights, offset):  # pragma: no cover - compiled
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    for t in range(window - 1, n):
+        acc = 0.0
+        ok = True
+        for j in range(scales.shape[0]):
+            m = scales[j]
+            k = window // m
+            start = t + 1 - k * m
+            total = 0.0
+            for b in range(k):
+                lo = start + b * m
+                mean = 0.0
+                for i in range(lo, lo + m):
+                    mean += x[i]
+                mean /= m
+                y = 0.0
+                ymax = 0.0
+                ymin = 0.0
+                ss = 0.0
+                for i in range(lo, lo + m):
+                    d = x[i] - mean
+                    ss += d * d
+                    y += d
+                    ymax = max(ymax, y)
+                    ymin = min(ymin, y)
+                if ss <= 0.0:
+                    ok = False
+                    break
+                total += (ymax - ymin) / np.sqrt(ss / m)
+            if not ok:
+                break
+            acc += weights[j] * np.log(total / k)
+        if ok:
+            out[t] = 0.5 + acc - offset
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _rolling_dfa(x, window, scales, weights):  # pragma: no cover - compiled
+    # Per block of increments d_1..d_s (profile Y_i = sum_{j<=i} d_j): the residual of the
+    # linear fit of Y on i, from the block's sums of Y, Y^2 and i*Y.
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    for t in range(window - 1, n):
+        acc = 0.0
+        ok = True
+        for j in range(scales.shape[0]):
+            s = scales[j]
+            k = window // s
+            start = t + 1 - k * s
+            tbar = (s - 1) / 2.0
+            stt = s * (s * s - 1) / 12.0
+            f2 = 0.0
+            for b in range(k):
+                lo = start + b * s
+                y = 0.0
+                sy = 0.0
+                syy = 0.0
+                sty = 0.0
+                for i in range(s):
+                    y += x[lo + i]
+                    sy += y
+                    syy += y * y
+                    sty += i * y
+                ybar = sy / s
+                cov = sty - tbar * sy
+                f2 += (syy - s * ybar * ybar) - cov * cov / stt
+            f2 /= k * s
+            if f2 <= 0.0:
+                ok = False
+                break
+            acc += weights[j] * 0.5 * np.log(f2)
+        if ok:
+            out[t] = acc
+    return out
+
+
+def rolling_hurst_rs(
+    x: np.ndarray,
+    window: int,
+    scales: np.ndarray | None = None,
+    min_scale: int = 8,
+    peters: bool = False,
+) -> np.ndarray:
+    """:func:`hurst_rs` of every trailing window (NaN before it fills or on flat blocks)."""
+    x = as_series(x, min_length=1)
+    window = check_window(window, 4)
+    m = _resolve_scales(window, scales, min_scale, "rs")
+    w = _ols_weights(np.log(m))
+    offset = float(w @ np.log(expected_rescaled_range(m, peters)))
+    return _rolling_rs(x - x[0], window, m, w, offset)
+
+
+def rolling_hurst_dfa(
+    x: np.ndarray, window: int, scales: np.ndarray | None = None, min_scale: int = 8
+) -> np.ndarray:
+    """:func:`hurst_dfa` of every trailing window (NaN before it fills or if some F = 0).
+
+    The increments are centred on the first value (the profile's linear part is detrended
+    away, so DFA-1 is invariant to that shift; it only limits rounding).
+    """
+    x = as_series(x, min_length=1)
+    window = check_window(window, 8)
+    s = _resolve_scales(window, scales, min_scale, "dfa")
+    return _rolling_dfa(x - x[0], window, s, _ols_weights(np.log(s)))
+
+
+@lru_cache(maxsize=32)
+def hurst_null_moments(
+    window: int, method: str = "rs", min_scale: int = 8, n_sims: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Mean and standard deviation of the estimator on i.i.d. Gaussian windows.
+
+    The finite-sample null distribution of :math:`\\hat H` depends on the window and scales and
+    has no closed form (Weron 2002 tabulates it by simulation); we simulate it the same way,
+    once per configuration, with a fixed seed (deterministic). Standard error of the returned
+    sd is about ``sd / sqrt(2 n_sims)`` (1.6 % for 2000 draws).
+    """
+    if method not in ("rs", "dfa"):
+        raise StatsInputError(f"method must be 'rs' or 'dfa', got {method!r}")
+    rng = np.random.default_rng(seed)
+    # Independent windows laid end to end; the rolling kernel is read every `window` rows.
+    x = rng.standard_normal(window * n_sims)
+    roll = rolling_hurst_rs if method == "rs" else rolling_hurst_dfa
+    h = roll(x, window, min_scale=min_scale)[window - 1 :: window]
+    return float(h.mean()), float(h.std(ddof=1))
