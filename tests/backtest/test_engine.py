@@ -1,0 +1,132 @@
+"""Causality, sweep/single agreement, slippage models and input errors of the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crypto_strategy_lab.backtest import BacktestError, run_backtest, run_backtest_sweep
+from crypto_strategy_lab.backtest.funding import funding_per_bar
+from crypto_strategy_lab.core.costs import CostModel
+from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from tests.conftest import make_random_walk_bars
+
+
+class _CrossParams(StrategyParams):
+    fast: int = 10
+    slow: int = 30
+
+
+class _Crossover(Strategy):
+    """A causal long/short moving-average crossover used only by these tests."""
+
+    name = "test_crossover"
+    params_model = _CrossParams
+
+    @property
+    def warmup(self) -> int:
+        return self.params.slow
+
+    def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        c = bars["close"]
+        fast = c.rolling(self.params.fast).mean()
+        slow = c.rolling(self.params.slow).mean()
+        return pd.DataFrame({"signal": np.sign(fast - slow).fillna(0.0)}, index=bars.index)
+
+
+@pytest.mark.parametrize("fill", ["next_open", "next_close"])
+def test_truncating_bars_does_not_change_past_returns(fill: str) -> None:
+    bars = make_random_walk_bars(1500, seed=5)
+    full = run_backtest(_Crossover(), bars, market="perp", fill=fill)
+    for cut in (400, 777, 1200):
+        part = run_backtest(_Crossover(), bars.iloc[:cut], market="perp", fill=fill)
+        np.testing.assert_allclose(
+            part.returns.to_numpy(), full.returns.iloc[:cut].to_numpy(), rtol=0, atol=1e-15
+        )
+        np.testing.assert_array_equal(part.positions.to_numpy(), full.positions.iloc[:cut])
+    assert len(full.trades) > 10
+
+
+def test_a_signal_cannot_profit_from_its_own_bar() -> None:
+    # A perfect-foresight signal (sign of the current bar's return) earns nothing special
+    # when it can only trade at the next open; trading it on the same bar would be lookahead.
+    bars = make_random_walk_bars(3000, seed=9)
+    oracle = np.sign(bars["close"] - bars["open"])
+    res = run_backtest(
+        oracle,
+        bars,
+        market="perp",
+        stop_loss=None,
+        take_profit=None,
+        costs=CostModel(taker_fee_bps=0, slippage_bps=0, funding_rate_8h=0),
+    )
+    assert abs(res.stats["sharpe_per_period"]) < 0.06  # ~ 3 standard errors of 1/sqrt(3000)
+
+
+def test_sweep_columns_equal_single_backtests() -> None:
+    bars = make_random_walk_bars(2000, seed=13)
+    c = bars["close"]
+    cols = {
+        (f, s): np.sign(c.rolling(f).mean() - c.rolling(s).mean()).fillna(0.0)
+        for f, s in [(5, 20), (10, 40), (20, 80)]
+    }
+    signals = pd.DataFrame(cols)
+    kwargs = {"market": "perp", "funding": 0.0002, "stop_loss": 0.01, "take_profit": 0.03}
+    sweep = run_backtest_sweep(signals, bars, **kwargs)
+    for key in cols:
+        single = run_backtest(signals[key], bars, **kwargs)
+        np.testing.assert_allclose(sweep.returns[key], single.returns, rtol=1e-12, atol=1e-15)
+        assert sweep.stats.loc[key, "n_trades"] == len(single.trades)
+        assert sweep.stats.loc[key, "final_equity"] == pytest.approx(single.stats["final_equity"])
+        assert sweep.stats.loc[key, "sharpe"] == pytest.approx(single.stats["sharpe"])
+        assert sweep.stats.loc[key, "max_drawdown"] == pytest.approx(single.stats["max_drawdown"])
+    int8 = run_backtest_sweep(
+        signals.to_numpy().astype(np.int8), bars, keep_returns=False, **kwargs
+    )
+    np.testing.assert_allclose(int8.stats["final_equity"], sweep.stats["final_equity"])
+    assert int8.returns is None
+
+
+@pytest.mark.parametrize("model", ["range", "volume"])
+def test_kernel_slippage_matches_the_cost_model(model: str) -> None:
+    bars = make_random_walk_bars(50, seed=2)
+    costs = CostModel(
+        taker_fee_bps=0, slippage=model, slippage_bps=3, impact_coefficient=5.0, funding_rate_8h=0.0
+    )
+    signal = pd.Series(0.0, index=bars.index)
+    signal.iloc[10:] = 1.0
+    res = run_backtest(signal, bars, costs=costs, stop_loss=None, take_profit=None)
+    b = bars.iloc[11]
+    q_ref = 10_000.0 / b["open"]  # participation is measured on the quantity at the open
+    s = costs.slippage_fraction(b["open"], b["high"], b["low"], b["volume"], q_ref)
+    assert res.trades["entry_price"].iloc[0] == pytest.approx(b["open"] * (1 + float(s)))
+    assert float(s) > 3e-4
+
+
+def test_funding_series_maps_to_the_bar_closing_at_or_after_the_instant() -> None:
+    idx = pd.date_range("2024-01-01 06:00", periods=4, freq="1h", tz="UTC")
+    rates = pd.Series(
+        [0.001, 0.002], index=pd.to_datetime(["2024-01-01 08:00", "2024-01-01 08:30"], utc=True)
+    )
+    # 08:00 closes the 07:00 bar; 08:30 falls inside the 08:00 bar (closes 09:00)
+    np.testing.assert_allclose(funding_per_bar(idx, rates), [0.0, 0.001, 0.002, 0.0])
+    daily = pd.date_range("2024-01-01", periods=3, freq="1D", tz="UTC")
+    # three 8-hourly instants per daily bar: (00:00, 24:00] holds 08:00, 16:00 and 24:00
+    np.testing.assert_allclose(funding_per_bar(daily, 0.0001), [0.0003] * 3)
+
+
+def test_bad_inputs_raise_clear_errors() -> None:
+    bars = make_random_walk_bars(100)
+    with pytest.raises(BacktestError, match="index"):
+        run_backtest(pd.Series(1.0, index=bars.index[::-1][::-1].shift(1, "h")), bars)
+    with pytest.raises(BacktestError, match=r"\[-1, 1\]"):
+        run_backtest(np.full(100, 2.0), bars)
+    with pytest.raises(BacktestError, match="cannot borrow"):
+        run_backtest(np.ones(100), bars, sizing=2.0)
+    with pytest.raises(BacktestError, match="market"):
+        run_backtest(np.ones(100), bars, market="futures")
+    with pytest.raises(BacktestError, match="perpetuals only"):
+        run_backtest(np.ones(100), bars, funding=0.001)
+    with pytest.raises(BacktestError, match="NaN"):
+        run_backtest(np.full(100, np.nan), bars)
