@@ -7,7 +7,7 @@ import logging
 import typer
 
 from crypto_strategy_lab import __version__
-from crypto_strategy_lab.cli import audit_cmd, config_cmd
+from crypto_strategy_lab.cli import audit_cmd, config_cmd, data_cmd
 from crypto_strategy_lab.cli.errors import run_guarded, set_debug
 from crypto_strategy_lab.config.settings import get_settings
 from crypto_strategy_lab.security.redaction import install_redaction
@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(data_cmd.app, name="data")
 app.add_typer(audit_cmd.app, name="audit")
 
 

@@ -1,0 +1,236 @@
+"""``csl data``: download, import, list, show and check market data.
+
+Every command turns bad input into one red line and exit status 1 (``--debug`` for the
+traceback) and writes nothing to the store unless the whole input is valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crypto_strategy_lab.cli.errors import run_guarded
+from crypto_strategy_lab.data.bundled import BUNDLED_KINDS, load_default_bars
+from crypto_strategy_lab.data.quality import QualityReport, check_ohlcv_quality
+from crypto_strategy_lab.data.schema import DataValidationError
+from crypto_strategy_lab.data.store import DataStore
+from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
+
+app = typer.Typer(help="Market data: download, import, list, show and check.", no_args_is_help=True)
+console = Console()
+
+DATA_DIR = typer.Option(None, "--data-dir", help="Store root (default: CSL_DATA_DIR or user dir).")
+
+
+def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return run_guarded(func, *args, **kwargs)
+
+    return wrapper
+
+
+@app.command()
+@_guarded
+def download(
+    symbol: str = typer.Option(..., "--symbol", help="Unified symbol, e.g. BTC/USDT or AAPL."),
+    timeframe: str = typer.Option("1h", "--timeframe", help="Bar size (1m, 15m, 1h, 1d, ...)."),
+    since: str = typer.Option(..., "--since", help="First bar, e.g. 2024-01-01 (UTC)."),
+    until: str | None = typer.Option(None, "--until", help="End (exclusive, UTC); default now."),
+    exchange: str = typer.Option("bybit", "--exchange", help="Any ccxt exchange id, or alpaca."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Override the REST base URL."),
+    limit: int = typer.Option(1000, "--limit", min=1, max=1000, help="Bars per request."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    data_dir: Path | None = DATA_DIR,
+) -> None:
+    """Download bars into the store (resumes from the last stored bar)."""
+    store = DataStore(data_dir)
+    tf = parse_timeframe(timeframe)
+    if exchange == "alpaca":
+        from crypto_strategy_lab.data.sources.alpaca_source import download_stock_bars
+
+        written = download_stock_bars(store, symbol, tf, since, end=until, url_override=base_url)
+        console.print(f"alpaca {symbol} {tf}: +{written.added} bars, {written.total} stored")
+        return
+    from crypto_strategy_lab.data.sources.ccxt_source import download_ohlcv
+
+    result = asyncio.run(
+        download_ohlcv(
+            store, exchange, symbol, tf, since, until, base_url=base_url, limit=limit,
+            progress=progress,
+        )
+    )  # fmt: skip
+    console.print(
+        f"{exchange} {symbol} {tf}: {result.requests} requests ({result.retries} retries), "
+        f"{result.fetched} bars fetched, +{result.added} new, {result.total_stored} stored"
+        f"{' (resumed)' if result.resumed else ''}"
+    )
+
+
+def _parse_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        ours, sep, theirs = pair.partition("=")
+        if not sep or not ours or not theirs:
+            raise DataValidationError(f"bad --col {pair!r}; use ours=theirs, e.g. close=Close")
+        mapping[ours.strip()] = theirs.strip()
+    return mapping
+
+
+@app.command("import")
+@_guarded
+def import_(
+    file: Path = typer.Argument(..., help="CSV or Parquet file of OHLCV bars."),
+    symbol: str = typer.Option(..., "--symbol"),
+    timeframe: str = typer.Option(..., "--timeframe"),
+    source: str = typer.Option("file", "--source", help="Store source name."),
+    col: list[str] = typer.Option([], "--col", help="Column mapping ours=theirs (repeatable)."),
+    ts_unit: str | None = typer.Option(None, "--ts-unit", help="Epoch unit: s, ms, us or ns."),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of naive timestamps."),
+    convert_tz: bool = typer.Option(False, "--convert-tz", help="Convert non-UTC stamps to UTC."),
+    data_dir: Path | None = DATA_DIR,
+) -> None:
+    """Import a CSV/Parquet file into the store (validated first; nothing is repaired)."""
+    from crypto_strategy_lab.data.sources.files import import_file
+
+    tf = parse_timeframe(timeframe)
+    frame = import_file(file, _parse_mapping(col), ts_unit, tz, convert_tz)
+    result = DataStore(data_dir).write(frame, source, symbol, tf)
+    console.print(
+        f"imported {file.name}: {len(frame)} bars, +{result.added} new, "
+        f"{result.already_stored} already stored ({result.conflicting} differing, kept), "
+        f"{result.total} stored"
+    )
+
+
+@app.command("list")
+@_guarded
+def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None = DATA_DIR) -> None:
+    """List stored series."""
+    store = DataStore(data_dir)
+    series = store.list()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "source": s.source,
+                        "symbol": s.symbol,
+                        "timeframe": s.timeframe,
+                        "rows": s.rows,
+                        "start": str(s.start),
+                        "end": str(s.end),
+                    }
+                    for s in series
+                ]
+            )
+        )
+        return
+    table = Table(title=f"Stored market data under {store.root}")
+    for name in ("source", "symbol", "timeframe", "rows", "start (UTC)", "end (UTC)"):
+        table.add_column(name)
+    for s in series:
+        table.add_row(s.source, s.symbol, s.timeframe, f"{s.rows:,}", str(s.start), str(s.end))
+    console.print(table if series else f"no stored data under {store.root}")
+
+
+@app.command()
+@_guarded
+def show(
+    symbol: str = typer.Option(..., "--symbol"),
+    timeframe: str = typer.Option(..., "--timeframe"),
+    source: str = typer.Option("bybit", "--source"),
+    start: str | None = typer.Option(None, "--start"),
+    end: str | None = typer.Option(None, "--end"),
+    resample: str | None = typer.Option(None, "--resample", help="Aggregate to this bar size."),
+    rows: int = typer.Option(10, "--rows", min=1, help="Rows to show from each end."),
+    data_dir: Path | None = DATA_DIR,
+) -> None:
+    """Show stored bars (optionally a range and/or resampled with DuckDB)."""
+    store = DataStore(data_dir)
+    if resample:
+        bars = store.resample(source, symbol, timeframe, resample, start, end)
+    else:
+        bars = store.read(source, symbol, timeframe, start, end)
+    if bars.empty:
+        raise DataValidationError(f"no bars for {symbol} {timeframe} in the requested range")
+    shown = bars if len(bars) <= 2 * rows else bars.iloc[list(range(rows)) + list(range(-rows, 0))]
+    table = Table(
+        title=f"{source} {symbol} {resample or parse_timeframe(timeframe)}: {len(bars):,} bars"
+    )
+    table.add_column("timestamp (UTC)")
+    for column in bars.columns:
+        table.add_column(column, justify="right")
+    for ts, row in shown.iterrows():
+        table.add_row(str(ts), *(f"{v:,.6g}" for v in row))
+    console.print(table)
+
+
+def _quality_table(title: str, report: QualityReport) -> Table:
+    table = Table(title=title)
+    table.add_column("check")
+    table.add_column("value", justify="right")
+    for name, value in report.rows_for_table():
+        table.add_row(name, value)
+    return table
+
+
+@app.command()
+@_guarded
+def check(
+    symbol: str | None = typer.Option(None, "--symbol", help="Stored series (default: bundled)."),
+    timeframe: str | None = typer.Option(None, "--timeframe"),
+    source: str = typer.Option("bybit", "--source"),
+    dataset: str = typer.Option("all", "--dataset", help="Bundled: crypto, stocks or all."),
+    outlier_z: float = typer.Option(10.0, "--outlier-z", min=1.0),
+    as_json: bool = typer.Option(False, "--json"),
+    data_dir: Path | None = DATA_DIR,
+) -> None:
+    """Data-quality report: gaps, duplicates, outliers, zero-volume bars (default: bundled data)."""
+    reports: list[dict[str, Any]] = []
+    if symbol is not None:
+        if timeframe is None:
+            raise DataValidationError("--timeframe is required with --symbol")
+        bars = DataStore(data_dir).read(source, symbol, timeframe)
+        quality = check_ohlcv_quality(bars, timeframe_delta(timeframe), outlier_z)
+        reports.append({"name": f"{source} {symbol} {parse_timeframe(timeframe)}",
+                        "description": f"stored series {source}/{symbol}/{timeframe}",
+                        "quality": quality})  # fmt: skip
+    else:
+        kinds = BUNDLED_KINDS if dataset == "all" else (dataset,)
+        for kind in kinds:
+            ds = load_default_bars(kind)
+            calendar = "weekdays" if kind == "stocks" else "24/7"
+            quality = check_ohlcv_quality(ds.bars, ds.timeframe, outlier_z, calendar=calendar)
+            reports.append({"name": ds.name, "description": ds.description,
+                            "raw_quality": ds.raw_quality, "cleaning": ds.cleaning_report,
+                            "quality": quality})  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps([_jsonable(r) for r in reports], indent=2))
+        return
+    for r in reports:
+        console.rule(r["name"])
+        console.print(f"[bold]Data:[/] {r['description']}", highlight=False)
+        if "cleaning" in r:
+            console.print(_quality_table("Raw file, before cleaning", r["raw_quality"]))
+            console.print("[bold]Cleaning report:[/]")
+            for line in r["cleaning"].lines():
+                console.print(f"  • {line}", highlight=False)
+        console.print(_quality_table("Data quality", r["quality"]))
+
+
+def _jsonable(report: dict[str, Any]) -> dict[str, Any]:
+    out = {"name": report["name"], "description": report["description"]}
+    out["quality"] = report["quality"].to_dict()
+    if "cleaning" in report:
+        out["raw_quality"] = report["raw_quality"].to_dict()
+        out["cleaning_report"] = report["cleaning"].to_dict()
+    return out

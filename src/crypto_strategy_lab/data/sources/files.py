@@ -1,0 +1,122 @@
+"""Import OHLCV bars from a CSV or Parquet file into a validated OHLCV frame.
+
+Column mapping: ``columns`` maps our names (``timestamp, open, high, low, close, volume``) to
+the file's; unmapped names are matched case-insensitively (``Open`` -> ``open``), and
+``timestamp`` also accepts ``time``, ``date``, ``datetime``. Timestamps are either
+epoch numbers (``timestamp_unit`` ``s``/``ms``/``us``/``ns``) or text; naive text is read in
+``timezone`` (default UTC) and converted to UTC. Timestamps that carry a zone other than UTC
+are rejected unless ``convert_timezone`` is set (then they are converted; the instant is kept).
+
+Decisions: the importer does **not** sort, de-duplicate or fill anything. The frame must
+pass :func:`validate_ohlcv` as read (``DataValidationError`` names the first broken rule);
+repairs are the explicit functions in :mod:`crypto_strategy_lab.data.cleaning`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError, validate_ohlcv
+
+_TIME_ALIASES = ("timestamp", "time", "date", "datetime", "open_time")
+_UNITS = ("s", "ms", "us", "ns")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a ``.csv`` or ``.parquet`` file; a clear error for anything unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(f"file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise DataValidationError(f"cannot parse {path.name}: {exc}".splitlines()[0]) from exc
+    raise DataValidationError(f"unsupported file type {suffix!r}; use .csv or .parquet")
+
+
+def _find(raw: pd.DataFrame, name: str, mapping: dict[str, str]) -> str:
+    if name in mapping:
+        if mapping[name] not in raw.columns:
+            raise DataValidationError(f"mapped column {mapping[name]!r} not in file", name)
+        return mapping[name]
+    lower = {str(c).lower(): c for c in raw.columns}
+    for candidate in _TIME_ALIASES if name == "timestamp" else (name,):
+        if candidate in lower:
+            return lower[candidate]
+    raise DataValidationError(
+        f"no column for {name!r}; file has {list(map(str, raw.columns))} "
+        f"(map it, e.g. --col {name}=<file column>)",
+        name,
+    )
+
+
+def _parse_timestamps(
+    stamps: pd.Series, column: str, unit: str | None, timezone: str, convert: bool
+) -> pd.Series:
+    try:
+        if unit is not None:
+            return pd.to_datetime(pd.to_numeric(stamps), unit=unit, utc=True)
+        if convert:
+            return pd.to_datetime(stamps, utc=True, format="mixed")
+        parsed = pd.to_datetime(stamps, format="mixed")
+    except (ValueError, TypeError, OverflowError) as exc:
+        hint = " (mixed UTC offsets? pass --convert-tz)" if "offset" in str(exc) else ""
+        raise DataValidationError(f"cannot parse timestamps{hint}: {exc}", column) from exc
+    tz = getattr(parsed.dt, "tz", None)
+    if tz is None:
+        return parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
+    if str(tz) not in ("UTC", "utc") and not convert:
+        raise DataValidationError(
+            f"timestamps are in {tz}, not UTC; pass --convert-tz to convert them", column
+        )
+    return parsed.dt.tz_convert("UTC")
+
+
+def to_ohlcv(
+    raw: pd.DataFrame,
+    columns: dict[str, str] | None = None,
+    timestamp_unit: str | None = None,
+    timezone: str = "UTC",
+    convert_timezone: bool = False,
+) -> pd.DataFrame:
+    """Map, parse and validate a raw table into an OHLCV frame (see module docstring)."""
+    mapping = dict(columns or {})
+    unknown = set(mapping) - {"timestamp", *OHLCV_COLUMNS}
+    if unknown:
+        raise DataValidationError(f"unknown target column(s) {sorted(unknown)} in mapping")
+    if timestamp_unit is not None and timestamp_unit not in _UNITS:
+        raise DataValidationError(f"timestamp unit must be one of {_UNITS}, got {timestamp_unit!r}")
+    if isinstance(raw.index, pd.DatetimeIndex):
+        raw = raw.reset_index(names=raw.index.name or "timestamp")
+    ts_col = _find(raw, "timestamp", mapping)
+    index = _parse_timestamps(raw[ts_col], ts_col, timestamp_unit, timezone, convert_timezone)
+    data = {}
+    for name in OHLCV_COLUMNS:
+        col = _find(raw, name, mapping)
+        values = pd.to_numeric(raw[col], errors="coerce")
+        bad = values.isna() & raw[col].notna()
+        if bad.any():
+            first = raw[col][bad].iloc[0]
+            raise DataValidationError(
+                f"non-numeric value {first!r}", name, int(bad.sum()), list(index[bad][:5])
+            )
+        data[name] = values.astype("float64").to_numpy()
+    frame = pd.DataFrame(data, index=pd.DatetimeIndex(index, name="timestamp"))
+    return validate_ohlcv(frame)
+
+
+def import_file(
+    path: str | Path,
+    columns: dict[str, str] | None = None,
+    timestamp_unit: str | None = None,
+    timezone: str = "UTC",
+    convert_timezone: bool = False,
+) -> pd.DataFrame:
+    """Read ``path`` (CSV/Parquet) into a validated OHLCV frame."""
+    return to_ohlcv(read_table(path), columns, timestamp_unit, timezone, convert_timezone)
