@@ -52,6 +52,7 @@ from crypto_strategy_lab.stats.spectral import (
     rolling_fisher_g,
     rolling_spectral_entropy,
     spectral_entropy,
+    spectral_entropy_null_moments,
     welch_psd,
 )
 from crypto_strategy_lab.stats.variance_ratio import (
@@ -101,6 +102,7 @@ __all__ = [
     "rolling_variance_ratio",
     "sliding_windows",
     "spectral_entropy",
+    "spectral_entropy_null_moments",
     "variance_ratio",
     "welch_psd",
     "window_batches",

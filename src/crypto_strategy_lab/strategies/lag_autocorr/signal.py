@@ -1,0 +1,56 @@
+"""Lag autocorrelation strategy: trade the sign of a significant lag-k serial correlation.
+
+Statistic: rolling ``rho_k`` of log returns with its Bartlett z (``sqrt(W) rho_k``) and the
+Ljung–Box ``Q`` over ``lb_lags`` (reported, not traded). Rule (derivation in README.md): the
+linear projection ``E[r_{t+1} | r_{t+1-k}] = rho_k r_{t+1-k}``, so when ``|z| > z_{1-alpha/2}``
+the position is ``sign(rho_k r_{t+1-k})`` scaled by a strength that ramps linearly from 0 at
+the critical value to 1 at twice it; otherwise 0.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+from scipy import stats
+
+from crypto_strategy_lab.stats import rolling_autocorrelation_test, rolling_ljung_box
+from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+
+
+class LagAutocorrParams(StrategyParams):
+    """Parameters of :class:`LagAutocorrSignal` (defaults tuned for 1h bars)."""
+
+    timeframe: str = "1h"
+    window: int = Field(default=168, ge=20, description="Returns per rolling window (1 week).")
+    lag: int = Field(default=1, ge=1, le=24, description="Autocorrelation lag traded.")
+    lb_lags: int = Field(default=10, ge=1, le=50, description="Ljung–Box lags (reported).")
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Two-sided test level.")
+
+
+class LagAutocorrSignal(Strategy):
+    """Momentum on significant positive, reversal on significant negative ``rho_k``."""
+
+    name = "lag_autocorr"
+    params_model = LagAutocorrParams
+    recommended_timeframes: ClassVar[tuple[str, ...]] = ("1h", "4h", "1d")
+
+    @property
+    def warmup(self) -> int:
+        return max(self.params.window, self.params.lb_lags + 1)
+
+    def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        p = self.params
+        r = np.diff(np.log(bars["close"].to_numpy()))
+        test = rolling_autocorrelation_test(r, p.window, p.lag)
+        lb = rolling_ljung_box(r, p.window, p.lb_lags)
+        z_crit = stats.norm.isf(p.alpha / 2)
+        strength = np.clip((np.abs(test.z) - z_crit) / z_crit, 0.0, 1.0)
+        lagged = np.full(r.size, np.nan)
+        lagged[p.lag - 1 :] = r[: r.size - p.lag + 1]  # r_{t+1-k}, known at t
+        signal = np.sign(test.rho) * np.sign(lagged) * strength
+        cols = {"rho": test.rho, "z": test.z, "pvalue": test.pvalue}
+        cols |= {"ljung_box": lb.statistic, "lb_pvalue": lb.pvalue, "signal": signal}
+        return pd.DataFrame({k: np.r_[np.nan, v] for k, v in cols.items()}, index=bars.index)
