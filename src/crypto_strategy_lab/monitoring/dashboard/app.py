@@ -1,0 +1,183 @@
+"""Entry point of the monitoring dashboard.
+
+Options (after ``--`` on the ``streamlit run`` command line, or from the environment):
+
+``--journal URL``   journal to read (else ``CSL_JOURNAL_URL``, else the default SQLite file);
+``--refresh SECONDS`` auto-refresh interval, 0 to switch off (else
+``CSL_DASHBOARD_REFRESH``, else 15);
+``--reports DIR``   where the lab writes its reports (else ``CSL_REPORTS_DIR``, else
+``./reports``).
+
+Every page runs inside ``st.fragment(run_every=interval)``, so only the page body re-queries
+the journal on each tick; the sidebar (run picker, interval) stays put.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from crypto_strategy_lab.monitoring.dashboard.source import (
+    START_HINT,
+    JournalReader,
+    JournalState,
+    JournalStatus,
+    check_journal,
+    display_url,
+    open_readonly,
+)
+
+PAGES_DIR = Path(__file__).with_name("pages")
+PAGES = (
+    ("overview.py", "Overview", "overview", ":material/monitoring:"),
+    ("positions.py", "Positions & orders", "positions", ":material/list_alt:"),
+    ("strategies.py", "Strategies", "strategies", ":material/insights:"),
+    ("risk.py", "Risk", "risk", ":material/shield:"),
+    ("research.py", "Research", "research", ":material/science:"),
+    ("alerts.py", "Alerts", "alerts", ":material/notifications:"),
+)
+DEFAULT_REFRESH_SECONDS = 15
+_CTX_KEY = "csl_dashboard_context"
+
+
+@dataclass
+class DashboardContext:
+    """What every page needs: the journal, its state, the selected run, the settings."""
+
+    url: str
+    status: JournalStatus
+    reader: JournalReader | None
+    runs: pd.DataFrame
+    run: pd.Series | None
+    refresh_seconds: int
+    reports_dir: Path
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="monitoring_dashboard", add_help=False)
+    parser.add_argument("--journal", default=None)
+    parser.add_argument("--refresh", type=int, default=None)
+    parser.add_argument("--reports", default=None)
+    args, _ = parser.parse_known_args(list(argv))
+    if args.journal is None:
+        args.journal = os.environ.get("CSL_JOURNAL_URL") or _default_url()
+    if args.refresh is None:
+        args.refresh = int(os.environ.get("CSL_DASHBOARD_REFRESH", DEFAULT_REFRESH_SECONDS))
+    args.reports = Path(args.reports or os.environ.get("CSL_REPORTS_DIR") or "reports")
+    return args
+
+
+def _default_url() -> str:
+    from crypto_strategy_lab.journal.db import default_journal_url
+
+    return default_journal_url()
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str):  # type: ignore[no-untyped-def]
+    return open_readonly(url)
+
+
+def _run_label(row: pd.Series) -> str:
+    started = pd.Timestamp(row["started_at"]).strftime("%Y-%m-%d %H:%M")
+    return f"{row['name']} · {row['mode']} · {started} · {row['status']}"
+
+
+def build_context(args: argparse.Namespace) -> DashboardContext:
+    url = args.journal
+    engine = None if url is None else _engine(url)
+    status = check_journal(url, engine)
+    reader = JournalReader(engine) if status.readable else None
+    runs = reader.runs() if reader is not None else pd.DataFrame()
+    return DashboardContext(
+        url=url,
+        status=status,
+        reader=reader,
+        runs=runs,
+        run=None,
+        refresh_seconds=max(0, int(args.refresh)),
+        reports_dir=Path(args.reports),
+    )
+
+
+def _sidebar(ctx: DashboardContext) -> None:
+    with st.sidebar:
+        st.caption(f"Journal: `{display_url(ctx.url)}` (read-only)")
+        if len(ctx.runs):
+            labels = [_run_label(r) for _, r in ctx.runs.iterrows()]
+            choice = st.selectbox(
+                "Run", range(len(labels)), index=len(labels) - 1, format_func=labels.__getitem__
+            )
+            ctx.run = ctx.runs.iloc[int(choice)]
+        ctx.refresh_seconds = int(
+            st.number_input(
+                "Auto-refresh every (s, 0 = off)",
+                min_value=0,
+                max_value=3600,
+                value=ctx.refresh_seconds,
+                step=5,
+            )
+        )
+        st.button("Refresh now")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Build the context and sidebar, then run the selected page."""
+    import sys
+
+    st.set_page_config(
+        page_title="Crypto Strategy Lab", page_icon=":material/monitoring:", layout="wide"
+    )
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    ctx = build_context(args)
+    pages = [
+        st.Page(PAGES_DIR / f, title=t, url_path=u, icon=i, default=(u == "overview"))
+        for f, t, u, i in PAGES
+    ]
+    navigation = st.navigation(pages)
+    _sidebar(ctx)
+    st.session_state[_CTX_KEY] = ctx
+    navigation.run()
+
+
+def empty_state(ctx: DashboardContext) -> None:
+    st.info(
+        "**Nothing to show yet: the journal has no runs.**\n\n"
+        f"{START_HINT}\n\nThe dashboard reads `{display_url(ctx.url)}`; pass another journal "
+        "with `csl dashboard --journal URL`."
+    )
+
+
+def run_page(
+    view: Callable[[DashboardContext], None], title: str, *, needs_run: bool = True
+) -> None:
+    """Render ``view`` for the current context, refreshed every ``refresh_seconds``.
+
+    A journal that cannot be read is an error box naming the problem; an empty journal is an
+    empty state, unless the page does not need a run (``needs_run=False``: Research).
+    """
+    ctx: DashboardContext = st.session_state[_CTX_KEY]
+    st.title(title)
+    if not ctx.status.readable:
+        st.error(f"**Journal unavailable ({ctx.status.state.value}).** {ctx.status.message}")
+        if needs_run:
+            return
+    elif needs_run and (ctx.status.state is JournalState.EMPTY or ctx.run is None):
+        empty_state(ctx)
+        return
+
+    @st.fragment(run_every=ctx.refresh_seconds or None)
+    def body() -> None:
+        view(ctx)
+        st.caption(
+            f"Updated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M:%S} UTC"
+            + (f" · every {ctx.refresh_seconds} s" if ctx.refresh_seconds else "")
+        )
+
+    body()

@@ -1,0 +1,129 @@
+"""Plotly figures of the dashboard: pure functions from DataFrames to ``go.Figure``."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from crypto_strategy_lab.monitoring.performance import drawdown
+
+_RED, _GREEN, _AMBER, _BLUE = "#d62728", "#2ca02c", "#ff9f0e", "#1f77b4"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
+    fig.update_layout(
+        title=title, height=height, margin={"l": 40, "r": 20, "t": 50, "b": 30}, hovermode="x"
+    )
+    return fig
+
+
+def equity_drawdown(equity: pd.Series, derisk_at: float | None = None) -> go.Figure:
+    """Equity (top) and drawdown in % (bottom, filled), sharing the time axis."""
+    dd = drawdown(equity) * 100
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.05
+    )
+    fig.add_trace(go.Scatter(x=equity.index, y=equity, name="equity", line={"color": _BLUE}), 1, 1)
+    fig.add_trace(
+        go.Scatter(
+            x=dd.index, y=dd, name="drawdown %", fill="tozeroy", line={"color": _RED, "width": 1}
+        ),
+        2,
+        1,
+    )
+    if derisk_at is not None:
+        fig.add_hline(
+            y=-100 * derisk_at,
+            line={"dash": "dot", "color": _AMBER},
+            annotation_text=f"de-risk at {derisk_at:.0%}",
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(title_text="equity", row=1, col=1)
+    fig.update_yaxes(title_text="drawdown %", row=2, col=1)
+    return _layout(fig, "Equity and drawdown", height=460)
+
+
+def usage_gauge(title: str, value: float, limit: float) -> go.Figure:
+    """A gauge of ``value`` against ``limit`` (both fractions), amber from 80 % of the limit."""
+    top = max(limit * 1.25, value * 1.05, 1e-9)
+    fig = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=100 * value,
+            number={"suffix": " %", "valueformat": ".2f"},
+            gauge={
+                "axis": {"range": [0, 100 * top]},
+                "bar": {"color": _RED if value >= limit else _BLUE},
+                "steps": [
+                    {"range": [0, 80 * limit], "color": "#e8f4ea"},
+                    {"range": [80 * limit, 100 * limit], "color": "#fff1d6"},
+                    {"range": [100 * limit, 100 * top], "color": "#fbe0e0"},
+                ],
+                "threshold": {"line": {"color": _RED, "width": 3}, "value": 100 * limit},
+            },
+            title={"text": f"{title}<br><sub>limit {limit:.0%}</sub>"},
+        )
+    )
+    fig.update_layout(height=240, margin={"l": 20, "r": 20, "t": 60, "b": 10})
+    return fig
+
+
+def limit_usage_bars(usage: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of ``usage`` (``limit``, ``used_fraction_of_limit``) in % of each limit."""
+    pct = 100 * usage["used_fraction_of_limit"].fillna(0.0)
+    colours = [_RED if p >= 100 else _AMBER if p >= 80 else _GREEN for p in pct]
+    fig = go.Figure(go.Bar(x=pct, y=usage["limit"], orientation="h", marker_color=colours))
+    fig.add_vline(x=100, line={"color": _RED, "dash": "dash"})
+    fig.update_xaxes(title_text="% of limit used")
+    return _layout(fig, "Limit usage", height=80 + 45 * len(usage))
+
+
+def lines(frame: pd.DataFrame, title: str, y_title: str) -> go.Figure:
+    """One line per column of ``frame``."""
+    fig = go.Figure([go.Scatter(x=frame.index, y=frame[c], name=str(c)) for c in frame.columns])
+    fig.update_yaxes(title_text=y_title)
+    return _layout(fig, title)
+
+
+def attribution_bars(table: pd.DataFrame, title: str) -> go.Figure:
+    """Net P&L per group (index may be a MultiIndex, joined with ' / ')."""
+    labels = [" / ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in table.index]
+    net = table["net_pnl"]
+    fig = go.Figure(go.Bar(x=labels, y=net, marker_color=[_GREEN if v >= 0 else _RED for v in net]))
+    fig.update_yaxes(title_text="net P&L")
+    return _layout(fig, title, height=340)
+
+
+def factor_split(market: float, residual: float, total: float) -> go.Figure:
+    """Waterfall: market beta part + residual part = total return."""
+    fig = go.Figure(
+        go.Waterfall(
+            x=["market (beta)", "residual (alpha)", "total"],
+            measure=["relative", "relative", "total"],
+            y=[100 * market, 100 * residual, 100 * total],
+            text=[f"{100 * market:.2f}%", f"{100 * residual:.2f}%", f"{100 * total:.2f}%"],
+        )
+    )
+    fig.update_yaxes(title_text="sum of returns, %")
+    return _layout(fig, "Factor split: market beta vs residual", height=340)
+
+
+def correlation_heatmap(
+    corr: pd.DataFrame, title: str = "Strategy return correlation"
+) -> go.Figure:
+    fig = go.Figure(
+        go.Heatmap(
+            z=corr.to_numpy(),
+            x=[str(c) for c in corr.columns],
+            y=[str(i) for i in corr.index],
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            text=corr.round(2).to_numpy(),
+            texttemplate="%{text}",
+        )
+    )
+    return _layout(fig, title, height=120 + 40 * len(corr))

@@ -1,0 +1,1 @@
+"""One ``render(ctx)`` per dashboard page."""

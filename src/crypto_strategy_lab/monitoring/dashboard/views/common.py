@@ -1,0 +1,40 @@
+"""Small helpers shared by the page views."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crypto_strategy_lab.monitoring.dashboard.app import DashboardContext
+from crypto_strategy_lab.monitoring.risk_usage import effective_limits
+
+
+def run_id(ctx: DashboardContext) -> str:
+    assert ctx.run is not None
+    return str(ctx.run["run_id"])
+
+
+def limits(ctx: DashboardContext) -> dict[str, float]:
+    config = ctx.run["config"] if ctx.run is not None else {}
+    return effective_limits(config if isinstance(config, dict) else {})
+
+
+def equity_or_note(ctx: DashboardContext) -> pd.DataFrame | None:
+    """The run's equity frame, or ``None`` after telling the user none was recorded yet."""
+    assert ctx.reader is not None
+    equity = ctx.reader.equity(run_id(ctx))
+    if len(equity) == 0:
+        st.info(
+            "This run has not recorded an equity point yet (the engine writes one per bar). "
+            "Charts appear after the first bar."
+        )
+        return None
+    return equity
+
+
+def table(frame: pd.DataFrame, empty: str, key: str) -> None:
+    """A dataframe, or a one-line note when it is empty."""
+    if len(frame) == 0:
+        st.caption(empty)
+    else:
+        st.dataframe(frame, hide_index=True, key=key)

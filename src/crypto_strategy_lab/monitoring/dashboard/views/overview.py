@@ -1,0 +1,112 @@
+"""Overview: equity and drawdown, today's P&L vs the daily loss limit, exposure vs the heat
+limit, halts and the kill switch, venue connectivity.
+
+Venue connectivity is inferred from the journal: the last successful contact with a venue is
+its latest fill, venue-acknowledged order event, or venue-side position snapshot; a venue is
+flagged when a venue-error or reconciliation alert naming it is newer than that contact.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crypto_strategy_lab.monitoring.dashboard import charts
+from crypto_strategy_lab.monitoring.dashboard.app import DashboardContext
+from crypto_strategy_lab.monitoring.dashboard.views.common import (
+    equity_or_note,
+    limits,
+    run_id,
+    table,
+)
+from crypto_strategy_lab.monitoring.performance import pnl_today
+
+VENUE_ALERT_SOURCES = ("venue_errors", "reconciliation", "reconciliation_mismatch", "exchange")
+
+
+def venue_connectivity(
+    orders: pd.DataFrame, fills: pd.DataFrame, alerts: pd.DataFrame
+) -> pd.DataFrame:
+    """Per venue: last contact, last error and a status (see module docstring)."""
+    venues = sorted(set(orders.get("venue", pd.Series(dtype=str))) | set(fills.get("venue", [])))
+    rows = []
+    for venue in venues:
+        contacts = []
+        if len(fills):
+            contacts.append(fills.loc[fills["venue"] == venue, "ts"].max())
+        if len(orders):
+            acked = orders[(orders["venue"] == venue) & (orders["status"] != "new")]
+            contacts.append(acked["updated_at"].max())
+        contacts = [c for c in contacts if pd.notna(c)]
+        last_ok = max(contacts) if contacts else pd.NaT
+        last_err = pd.NaT
+        if len(alerts):
+            from_venue = alerts["source"].isin(VENUE_ALERT_SOURCES) & alerts.apply(
+                lambda a, v=venue: (a["details"] or {}).get("venue") == v or v in a["message"],
+                axis=1,
+            )
+            if from_venue.any():
+                last_err = alerts.loc[from_venue, "ts"].max()
+        if pd.notna(last_err) and (pd.isna(last_ok) or last_err > last_ok):
+            status = "error"
+        elif pd.notna(last_ok):
+            status = "ok"
+        else:
+            status = "no contact yet"
+        rows.append(
+            {"venue": venue, "status": status, "last_contact": last_ok, "last_error": last_err}
+        )
+    return pd.DataFrame(rows)
+
+
+def render(ctx: DashboardContext) -> None:
+    assert ctx.reader is not None
+    rid = run_id(ctx)
+    lim = limits(ctx)
+    equity = equity_or_note(ctx)
+    halts = ctx.reader.halt_states()
+    kill = halts[halts["scope"] == "global"] if len(halts) else halts
+    kill_on = bool(len(kill)) and kill.iloc[0]["action"] == "halt"
+
+    if equity is not None:
+        series = equity["equity"]
+        today = pnl_today(series)
+        capital = float(ctx.run["capital"])
+        heat = float(equity["gross_exposure"].iloc[-1]) / float(series.iloc[-1])
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric(
+            "Equity", f"{series.iloc[-1]:,.2f}", f"{series.iloc[-1] - capital:+,.2f} since start"
+        )
+        c2.metric(
+            "P&L today (UTC)",
+            f"{today.pnl:+,.2f}",
+            f"{today.loss_fraction:.2%} of {lim['daily_loss']:.0%} limit used",
+            delta_color="inverse" if today.pnl < 0 else "normal",
+        )
+        c3.metric(
+            "Exposure (heat)",
+            f"{heat:.1%}",
+            f"limit {lim['portfolio_heat']:.0%}",
+            delta_color="off",
+        )
+        c4.metric("Kill switch", "HALTED" if kill_on else "armed")
+        st.plotly_chart(charts.equity_drawdown(series, lim["drawdown_derisk"]), key="ov_equity")
+        g1, g2 = st.columns(2)
+        g1.plotly_chart(
+            charts.usage_gauge("Daily loss", today.loss_fraction, lim["daily_loss"]), key="ov_loss"
+        )
+        g2.plotly_chart(
+            charts.usage_gauge("Portfolio heat", heat, lim["portfolio_heat"]), key="ov_heat"
+        )
+
+    st.subheader("Halts and kill switch")
+    if kill_on:
+        row = kill.iloc[0]
+        st.error(f"Kill switch engaged at {row['ts']} by {row['actor']}: {row['reason']}")
+    table(halts, "No halt has ever been recorded: trading is armed.", key="ov_halts")
+
+    st.subheader("Venue connectivity")
+    orders = ctx.reader.orders(rid)
+    fills = ctx.reader.fills(rid)
+    alerts = ctx.reader.alerts(rid)
+    table(venue_connectivity(orders, fills, alerts), "No venue contacted yet.", key="ov_venues")

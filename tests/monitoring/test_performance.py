@@ -1,0 +1,113 @@
+"""Drawdown, today's P&L, rolling Sharpe, strategy P&L curves, drift and limit usage,
+checked against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crypto_strategy_lab.monitoring.performance import (
+    drawdown,
+    drift_against,
+    periods_per_year,
+    pnl_today,
+    rolling_sharpe,
+    strategy_pnl_curves,
+)
+from crypto_strategy_lab.monitoring.risk_usage import effective_limits, exposure_caps, limit_usage
+
+
+def hourly(values, start="2024-03-01 20:00") -> pd.Series:
+    return pd.Series(values, index=pd.date_range(start, periods=len(values), freq="h", tz="UTC"))
+
+
+def test_drawdown_by_hand() -> None:
+    dd = drawdown(hourly([100.0, 110.0, 99.0, 121.0]))
+    np.testing.assert_allclose(dd, [0.0, 0.0, -0.1, 0.0])
+
+
+def test_pnl_today_uses_equity_at_midnight_utc() -> None:
+    equity = hourly([100.0, 101.0, 102.0, 103.0, 104.0, 98.0])  # 20:00 .. 01:00 next day
+    today = pnl_today(equity)
+    assert today.day_start_equity == 104.0  # the 00:00 point
+    assert today.pnl == pytest.approx(-6.0)
+    assert today.loss_fraction == pytest.approx(6.0 / 104.0)
+    started_today = pnl_today(hourly([50.0, 55.0], start="2024-03-02 03:00"))
+    assert started_today.day_start_equity == 50.0 and started_today.loss_fraction == 0.0
+
+
+def test_periods_per_year_and_rolling_sharpe(rng) -> None:
+    r = hourly(rng.normal(0.001, 0.01, 300))
+    ppy = periods_per_year(r.index)
+    assert ppy == pytest.approx(365.25 * 24)
+    rs = rolling_sharpe(r, 50, ppy)
+    window = r.iloc[-50:]
+    assert rs.iloc[-1] == pytest.approx(np.sqrt(ppy) * window.mean() / window.std(ddof=1))
+    assert rs.iloc[:49].isna().all()
+    assert np.isnan(rolling_sharpe(hourly([0.01] * 10), 5, ppy).iloc[-1])  # zero volatility
+
+
+def test_strategy_pnl_curves_combines_realised_and_unrealised() -> None:
+    ts = pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC")
+    fills = pd.DataFrame(
+        {
+            "ts": [ts[0], ts[2]],
+            "strategy": ["a", "a"],
+            "venue": ["bybit", "bybit"],
+            "symbol": ["BTC", "BTC"],
+            "side": ["BUY", "SELL"],
+            "quantity": [1.0, 1.0],
+            "price": [100.0, 110.0],
+            "fee": [0.5, 0.5],
+        }
+    )
+    positions = pd.DataFrame(
+        {
+            "ts": [ts[0], ts[1], ts[2]],
+            "strategy": ["a", "a", "a"],
+            "venue": ["bybit"] * 3,
+            "symbol": ["BTC"] * 3,
+            "unrealized_pnl": [0.0, 5.0, 0.0],
+        }
+    )
+    curves = strategy_pnl_curves(fills, positions)
+    np.testing.assert_allclose(curves["a"], [-0.5, 4.5, 9.0])  # 10 realised - 1 fees at the end
+
+
+def test_drift_against_reference() -> None:
+    live = hourly([100.0, 101.0, 102.0, 101.0])
+    ref = hourly([100.0, 102.0, 104.0, 106.0, 108.0])
+    drift = drift_against(live, ref, periods=8766)
+    assert drift.final_gap == pytest.approx(0.01 - 0.06)
+    diff = live.pct_change().dropna() - ref.iloc[:4].pct_change().dropna()
+    assert drift.tracking_error == pytest.approx(np.sqrt(8766) * diff.std(ddof=1))
+    assert drift_against(live.iloc[:2], ref, 8766) is None
+
+
+def test_effective_limits_and_usage() -> None:
+    config = {"risk": {"daily_loss_limit": 0.03, "max_venue_exposure": {"bybit": 0.2}}}
+    limits = effective_limits(config)
+    assert limits["daily_loss"] == 0.03 and limits["portfolio_heat"] == 0.5
+    equity = pd.DataFrame(
+        {"equity": [1000.0, 1100.0, 990.0], "gross_exposure": [0.0, 100.0, 150.0]},
+        index=pd.date_range("2024-03-01 23:00", periods=3, freq="h", tz="UTC"),
+    )
+    positions = pd.DataFrame(
+        {
+            "strategy": ["a", "a", "b"],
+            "venue": ["bybit", "bybit", "alpaca"],
+            "market": ["linear", "linear", "stock"],
+            "quantity": [1.0, -0.5, 2.0],
+            "average_price": [50.0, 40.0, 25.0],
+            "mark_price": [49.0, 42.0, 25.0],
+        }
+    )
+    usage = limit_usage(equity, positions, limits, exposure_caps(config)).set_index("key")
+    assert usage.loc["position_cap", "used"] == pytest.approx((49 + 21) / 990)
+    assert usage.loc["portfolio_heat", "used"] == pytest.approx(150 / 990)
+    assert usage.loc["daily_loss", "used"] == pytest.approx(110 / 1100)  # 00:00 equity 1100
+    assert usage.loc["drawdown_derisk", "used"] == pytest.approx(1 - 990 / 1100)
+    assert usage.loc["stop_loss", "used"] == pytest.approx(0.05)  # the short: 42/40 - 1
+    assert usage.loc["venue:bybit", "used"] == pytest.approx(70 / 990)
+    assert usage.loc["daily_loss", "used_fraction_of_limit"] == pytest.approx((110 / 1100) / 0.03)
