@@ -127,9 +127,11 @@ def wavelet_variance(x: np.ndarray, wavelet: str = "sym4", level: int = 4) -> np
 
 
 def energy_shares(variances: np.ndarray) -> np.ndarray:
-    """Energy share of each level: ``ν_j² / Σ_k ν_k²`` along the last axis."""
+    """Energy share of each level: ``ν_j² / Σ_k ν_k²`` along the last axis (NaN for a window
+    with zero energy, e.g. constant prices: the shares are undefined there)."""
     v = np.asarray(variances, dtype=float)
-    return v / v.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return v / v.sum(axis=-1, keepdims=True)
 
 
 def rolling_wavelet_variance(
