@@ -1,0 +1,440 @@
+"""The one async interface every venue implements, and the order-safety logic they share.
+
+Template
+--------
+:class:`Exchange` owns the parts that must behave the same on every venue and leaves the
+wire to each adapter (``bybit/``, ``alpaca/``, ``simulated/``):
+
+* rounding to lot/tick and the minimum checks (:mod:`.rules`) before anything is sent;
+* the audit trail of every order action (:mod:`crypto_strategy_lab.security.audit_log`);
+* retries with backoff and jitter for reads (:mod:`.retry`);
+* **idempotent order placement** (:meth:`Exchange.place_order`). An order is never blindly
+  resent. If the submit fails in a way that leaves the outcome unknown (timeout, reset
+  connection, 5xx gateway page, rate-limit reply), the layer looks the order up by its
+  ``client_order_id``; only when the venue has no such order is it sent again, with the
+  *same* id, so that a venue which did receive the first copy rejects the second as a
+  duplicate, and a duplicate reply is answered by fetching the existing order.
+
+Adapters implement the ``_``-prefixed primitives and raise only
+:class:`~crypto_strategy_lab.core.errors.ExchangeError` subclasses.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import TypeVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from crypto_strategy_lab.core.enums import MarketType, OrderType, TimeInForce, TradingMode
+from crypto_strategy_lab.core.errors import (
+    ExchangeError,
+    ExchangeUnavailable,
+    InvalidOrder,
+    RateLimitExceeded,
+)
+from crypto_strategy_lab.core.orders import Balance, OrderRequest, OrderResult, Position
+from crypto_strategy_lab.exchanges.retry import RetryPolicy, retry_read
+from crypto_strategy_lab.exchanges.rules import MarketRules, apply_rules
+from crypto_strategy_lab.security.audit_log import AuditLog, AuditSink, LoggingAuditSink
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+UNCERTAIN: tuple[type[ExchangeError], ...] = (ExchangeUnavailable, RateLimitExceeded)
+
+
+class Ticker(BaseModel):
+    """Best bid/ask and last trade of one instrument."""
+
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    timestamp: datetime | None
+    venue: str
+
+
+class Exchange(abc.ABC):
+    """A trading venue behind one async interface.
+
+    Parameters
+    ----------
+    mode:
+        The :class:`TradingMode` this client trades in.
+    audit:
+        Extra audit sinks (the ``csl.audit`` logger is always one).
+    retry_policy:
+        Backoff schedule for reads and for the place-order look-up.
+    max_submit_attempts:
+        How many times one order may be *sent* (all with the same client id).
+    """
+
+    venue: str = "base"
+    REFERENCE_TTL = 10.0
+    supported_modes: tuple[TradingMode, ...] = ()
+    markets: tuple[MarketType, ...] = ()
+    default_market: MarketType
+
+    def __init__(
+        self,
+        mode: TradingMode,
+        *,
+        audit: AuditSink | list[AuditSink] | None = None,
+        secrets: list[str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        max_submit_attempts: int = 3,
+        default_market: MarketType | None = None,
+    ) -> None:
+        if mode not in self.supported_modes:
+            modes = ", ".join(m.value for m in self.supported_modes)
+            raise ExchangeError(
+                f"{self.venue} has no {mode.value} mode (it supports: {modes})", venue=self.venue
+            )
+        self.mode = mode
+        sinks: list[AuditSink] = [LoggingAuditSink()]
+        if audit is not None:
+            sinks.extend(audit if isinstance(audit, list) else [audit])
+        self._secrets = [s for s in (secrets or []) if s]
+        self.audit = AuditLog(sinks, self._secrets)
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.max_submit_attempts = max_submit_attempts
+        self._reference_cache: dict[
+            tuple[str, MarketType | None], tuple[float, Decimal | None]
+        ] = {}
+        if default_market is not None:
+            self.default_market = self._check_market(default_market)
+
+    # ---- context manager ----
+    async def __aenter__(self) -> Exchange:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections (idempotent)."""
+
+    # ---- helpers ----
+    def _check_market(self, market: MarketType | None) -> MarketType:
+        market = market or self.default_market
+        if market not in self.markets:
+            names = ", ".join(m.value for m in self.markets)
+            raise InvalidOrder(
+                f"{self.venue} does not trade the {market.value} market (it trades: {names})",
+                venue=self.venue,
+            )
+        return market
+
+    def _record(self, action: str, **fields: object) -> None:
+        self.audit.record(action, venue=self.venue, mode=self.mode.value, **fields)
+
+    async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await retry_read(call, self.retry_policy, f"{self.venue} {what}")
+
+    # ---- primitives each venue implements ----
+    @abc.abstractmethod
+    async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
+        """Lot step, tick size and minimums of ``symbol`` on ``market``."""
+
+    @abc.abstractmethod
+    async def _submit(self, request: OrderRequest) -> OrderResult:
+        """Send one order (already rounded, ``market`` set). One request, no retries."""
+
+    @abc.abstractmethod
+    async def _find_by_client_id(self, request: OrderRequest) -> OrderResult | None:
+        """The venue's order with ``request.client_order_id``, or ``None`` if it has none."""
+
+    @abc.abstractmethod
+    def _is_duplicate(self, exc: ExchangeError) -> bool:
+        """Whether ``exc`` is the venue's "this client order id already exists" reply."""
+
+    async def _reference_price(self, request: OrderRequest) -> Decimal | None:
+        """Price used to value a market order for the minimum-notional check.
+
+        Cached for :attr:`REFERENCE_TTL` seconds: the check needs the order of magnitude,
+        not a fresh quote, and a ticker request per order would halve order throughput.
+        """
+        if request.order_type is not OrderType.MARKET:
+            return None
+        key = (request.symbol, request.market)
+        now = time.monotonic()
+        cached = self._reference_cache.get(key)
+        if cached is not None and now - cached[0] < self.REFERENCE_TTL:
+            return cached[1]
+        ticker = await self.get_ticker(request.symbol, market=request.market)
+        price = ticker.last or ticker.ask or ticker.bid
+        self._reference_cache[key] = (now, price)
+        return price
+
+    # ---- orders ----
+    async def prepare_order(self, request: OrderRequest) -> OrderRequest:
+        """``request`` with its market resolved, rounded to the venue's rules and checked."""
+        market = self._check_market(request.market)
+        if request.market is not market:
+            request = request.with_quantities(market=market)
+        rules = await self.market_rules(request.symbol, market)
+        reference = await self._reference_price(request) if rules.min_notional > 0 else None
+        return apply_rules(request, rules, reference, venue=self.venue)
+
+    async def place_order(self, request: OrderRequest) -> OrderResult:
+        """Send an order safely; see the module docstring for the idempotency protocol.
+
+        Returns the venue's acknowledgement (status ``SUBMITTED`` unless the venue reported
+        more); call :meth:`get_order` for fills.
+        """
+        request = await self.prepare_order(request)
+        cid = request.client_order_id
+        self._record(
+            "order.request",
+            client_order_id=cid,
+            symbol=request.symbol,
+            detail=request.model_dump(mode="json"),
+        )
+        last_error: ExchangeError | None = None
+        for attempt in range(1, self.max_submit_attempts + 1):
+            try:
+                result = await self._submit(request)
+            except ExchangeError as exc:
+                last_error = exc
+                self._record(
+                    "order.error",
+                    client_order_id=cid,
+                    symbol=request.symbol,
+                    detail={
+                        "error": type(exc).__name__,
+                        "code": exc.code,
+                        "message": str(exc),
+                        "attempt": attempt,
+                    },
+                )
+                if self._is_duplicate(exc):
+                    found = await self._read(
+                        "order lookup", lambda: self._find_by_client_id(request)
+                    )
+                    if found is not None:
+                        self._record_reply("order.reply", found, duplicate=True)
+                        return found
+                    raise
+                if not isinstance(exc, UNCERTAIN):
+                    raise
+                found = await self._read("order lookup", lambda: self._find_by_client_id(request))
+                self._record(
+                    "order.lookup",
+                    client_order_id=cid,
+                    symbol=request.symbol,
+                    detail={"found": found is not None},
+                )
+                if found is not None:
+                    self._record_reply("order.reply", found)
+                    return found
+                if attempt < self.max_submit_attempts:
+                    await asyncio.sleep(self.retry_policy.delay(attempt))
+                    self._record(
+                        "order.resend",
+                        client_order_id=cid,
+                        symbol=request.symbol,
+                        detail={"attempt": attempt + 1},
+                    )
+                continue
+            self._record_reply("order.reply", result)
+            return result
+        assert last_error is not None
+        raise last_error
+
+    def _record_reply(self, action: str, result: OrderResult, **extra: object) -> None:
+        detail = result.model_dump(mode="json", exclude={"raw"})
+        detail["venue_reply"] = result.raw
+        detail.update(extra)
+        self._record(
+            action,
+            client_order_id=result.client_order_id,
+            order_id=result.order_id,
+            symbol=result.symbol,
+            detail=detail,
+        )
+
+    async def cancel_order(
+        self, order_id: str, symbol: str, *, market: MarketType | None = None
+    ) -> OrderResult:
+        """Cancel one order; returns the order as the venue reports it afterwards."""
+        market = self._check_market(market)
+        self._record(
+            "order.cancel", order_id=order_id, symbol=symbol, detail={"market": market.value}
+        )
+        try:
+            result = await self._cancel(order_id, symbol, market)
+        except ExchangeError as exc:
+            self._record(
+                "order.error",
+                order_id=order_id,
+                symbol=symbol,
+                detail={"error": type(exc).__name__, "code": exc.code, "message": str(exc)},
+            )
+            raise
+        self._record_reply("order.cancel_reply", result)
+        return result
+
+    async def cancel_all_orders(
+        self, symbol: str | None = None, *, market: MarketType | None = None
+    ) -> list[str]:
+        """Cancel every open order (of ``symbol`` when given); returns the cancelled ids."""
+        market = self._check_market(market)
+        self._record("order.cancel_all", symbol=symbol, detail={"market": market.value})
+        ids = await self._cancel_all(symbol, market)
+        self._record("order.cancel_all_reply", symbol=symbol, detail={"order_ids": ids})
+        return ids
+
+    async def close_position(
+        self, symbol: str, *, market: MarketType | None = None
+    ) -> OrderResult | None:
+        """Flatten ``symbol`` with a market order (reduce-only on perpetuals); ``None`` if flat."""
+        market = self._check_market(market)
+        positions = [p for p in await self.get_positions(symbol, market=market) if p.quantity != 0]
+        if not positions:
+            return None
+        position = positions[0]
+        self._record(
+            "position.close",
+            symbol=symbol,
+            detail={"quantity": str(position.quantity), "market": market.value},
+        )
+        assert position.side is not None
+        return await self.place_order(
+            OrderRequest(
+                symbol=symbol,
+                side=position.side.opposite(),
+                order_type=OrderType.MARKET,
+                quantity=abs(position.quantity),
+                market=market,
+                reduce_only=market is MarketType.LINEAR,
+                # US equities: fractional positions can only be closed by DAY orders
+                time_in_force=TimeInForce.DAY if market is MarketType.STOCK else TimeInForce.GTC,
+            )
+        )
+
+    # ---- reads (retried) ----
+    async def get_order(
+        self, order_id: str, symbol: str, *, market: MarketType | None = None
+    ) -> OrderResult:
+        market = self._check_market(market)
+        return await self._read("get_order", lambda: self._fetch_order(order_id, symbol, market))
+
+    async def get_order_by_client_id(
+        self, client_order_id: str, symbol: str, *, market: MarketType | None = None
+    ) -> OrderResult | None:
+        """The order with our ``client_order_id`` or ``None`` (reconciliation after restarts)."""
+        market = self._check_market(market)
+        probe = OrderRequest(
+            symbol=symbol,
+            side="BUY",
+            order_type=OrderType.MARKET,
+            quantity=Decimal(1),
+            market=market,
+            client_order_id=client_order_id,
+        )
+        return await self._read("order lookup", lambda: self._find_by_client_id(probe))
+
+    async def get_open_orders(
+        self, symbol: str | None = None, *, market: MarketType | None = None
+    ) -> list[OrderResult]:
+        market = self._check_market(market)
+        return await self._read("get_open_orders", lambda: self._fetch_open_orders(symbol, market))
+
+    async def get_balance(self) -> dict[str, Balance]:
+        """Balances by currency/asset."""
+        return await self._read("get_balance", self._fetch_balance)
+
+    async def get_positions(
+        self, symbol: str | None = None, *, market: MarketType | None = None
+    ) -> list[Position]:
+        market = self._check_market(market)
+        return await self._read("get_positions", lambda: self._fetch_positions(symbol, market))
+
+    async def get_ticker(self, symbol: str, *, market: MarketType | None = None) -> Ticker:
+        market = self._check_market(market)
+        return await self._read("get_ticker", lambda: self._fetch_ticker(symbol, market))
+
+    async def get_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str = "1h",
+        *,
+        since: datetime | None = None,
+        limit: int | None = None,
+        market: MarketType | None = None,
+    ) -> pd.DataFrame:
+        """Bars as a frame valid under :func:`crypto_strategy_lab.data.schema.validate_ohlcv`."""
+        market = self._check_market(market)
+        return await self._read(
+            "get_ohlcv", lambda: self._fetch_ohlcv(symbol, timeframe, since, limit, market)
+        )
+
+    async def set_leverage(
+        self, symbol: str, leverage: Decimal | int, *, market: MarketType | None = None
+    ) -> None:
+        """Set the leverage of a perpetual (a no-op reply from the venue counts as success)."""
+        market = self._check_market(market)
+        if market is not MarketType.LINEAR:
+            raise InvalidOrder(
+                f"leverage applies to linear perpetuals, not the {market.value} market",
+                venue=self.venue,
+            )
+        leverage = Decimal(leverage)
+        if leverage <= 0:
+            raise InvalidOrder(f"leverage must be positive, got {leverage}", venue=self.venue)
+        self._record("leverage.set", symbol=symbol, detail={"leverage": str(leverage)})
+        await self._set_leverage(symbol, leverage, market)
+
+    # ---- venue primitives behind the reads ----
+    @abc.abstractmethod
+    async def _cancel(self, order_id: str, symbol: str, market: MarketType) -> OrderResult: ...
+
+    @abc.abstractmethod
+    async def _cancel_all(self, symbol: str | None, market: MarketType) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def _fetch_order(self, order_id: str, symbol: str, market: MarketType) -> OrderResult: ...
+
+    @abc.abstractmethod
+    async def _fetch_open_orders(
+        self, symbol: str | None, market: MarketType
+    ) -> list[OrderResult]: ...
+
+    @abc.abstractmethod
+    async def _fetch_balance(self) -> dict[str, Balance]: ...
+
+    @abc.abstractmethod
+    async def _fetch_positions(self, symbol: str | None, market: MarketType) -> list[Position]: ...
+
+    @abc.abstractmethod
+    async def _fetch_ticker(self, symbol: str, market: MarketType) -> Ticker: ...
+
+    @abc.abstractmethod
+    async def _fetch_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str,
+        since: datetime | None,
+        limit: int | None,
+        market: MarketType,
+    ) -> pd.DataFrame: ...
+
+    @abc.abstractmethod
+    async def _set_leverage(self, symbol: str, leverage: Decimal, market: MarketType) -> None: ...

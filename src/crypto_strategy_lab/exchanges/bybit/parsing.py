@@ -1,0 +1,167 @@
+"""Bybit v5 wire dicts <-> our value types.
+
+We parse Bybit's own fields (``order['info']`` in ccxt, or the raw v5 reply) rather than
+ccxt's unified floats: v5 sends every number as a string, so Decimals stay exact.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderStatus, OrderType
+from crypto_strategy_lab.core.orders import Balance, OrderRequest, OrderResult, Position
+from crypto_strategy_lab.data.schema import validate_ohlcv
+from crypto_strategy_lab.exchanges.rules import MarketRules
+
+VENUE = "bybit"
+
+V5_STATUS = {
+    "Created": OrderStatus.NEW,
+    "New": OrderStatus.NEW,
+    "Untriggered": OrderStatus.NEW,
+    "Triggered": OrderStatus.NEW,
+    "Active": OrderStatus.NEW,
+    "PartiallyFilled": OrderStatus.PARTIALLY_FILLED,
+    "Filled": OrderStatus.FILLED,
+    "Cancelled": OrderStatus.CANCELLED,
+    "PartiallyFilledCanceled": OrderStatus.CANCELLED,
+    "Deactivated": OrderStatus.CANCELLED,
+    "Rejected": OrderStatus.REJECTED,
+}
+
+
+def dec(value: Any) -> Decimal | None:
+    """Decimal of a v5 string; ``None`` for ``""``, ``None`` or ``"0"``-like empties."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _ms(value: Any) -> datetime | None:
+    number = dec(value)
+    return datetime.fromtimestamp(float(number) / 1000, tz=UTC) if number else None
+
+
+def order_type_of(item: dict[str, Any]) -> OrderType:
+    trigger = dec(item.get("triggerPrice"))
+    limit = item.get("orderType") == "Limit"
+    if trigger:
+        return OrderType.STOP_LIMIT if limit else OrderType.STOP
+    return OrderType.LIMIT if limit else OrderType.MARKET
+
+
+def order_from_v5(item: dict[str, Any], market: MarketType) -> OrderResult:
+    """An :class:`OrderResult` from one v5 order item (``/v5/order/realtime`` list entry)."""
+    qty = dec(item.get("qty")) or Decimal(0)
+    filled = dec(item.get("cumExecQty")) or Decimal(0)
+    price = dec(item.get("price"))
+    avg = dec(item.get("avgPrice"))
+    return OrderResult(
+        order_id=str(item["orderId"]),
+        client_order_id=item.get("orderLinkId") or None,
+        symbol=item["symbol"],
+        side=OrderSide.BUY if item.get("side") == "Buy" else OrderSide.SELL,
+        order_type=order_type_of(item),
+        status=V5_STATUS.get(item.get("orderStatus", ""), OrderStatus.SUBMITTED),
+        quantity=qty,
+        filled_quantity=filled,
+        average_price=avg if avg else None,
+        price=price if price else None,
+        stop_price=dec(item.get("triggerPrice")) or None,
+        market=market,
+        venue=VENUE,
+        created_at=_ms(item.get("createdTime")),
+        updated_at=_ms(item.get("updatedTime")),
+        raw=item,
+    )
+
+
+def acknowledgement(request: OrderRequest, reply: dict[str, Any]) -> OrderResult:
+    """The result of ``/v5/order/create``: only ``orderId`` and ``orderLinkId`` come back."""
+    return OrderResult(
+        order_id=str(reply["orderId"]),
+        client_order_id=reply.get("orderLinkId") or request.client_order_id,
+        symbol=request.symbol,
+        side=request.side,
+        order_type=request.order_type,
+        status=OrderStatus.SUBMITTED,
+        quantity=request.quantity,
+        price=request.price,
+        stop_price=request.stop_price,
+        market=request.market,
+        venue=VENUE,
+        raw=reply,
+    )
+
+
+def position_from_v5(item: dict[str, Any]) -> Position:
+    size = dec(item.get("size")) or Decimal(0)
+    signed = -size if item.get("side") == "Sell" else size
+    return Position(
+        symbol=item["symbol"],
+        quantity=signed,
+        average_price=dec(item.get("avgPrice")) or Decimal(0),
+        market=MarketType.LINEAR,
+        venue=VENUE,
+        mark_price=dec(item.get("markPrice")),
+        unrealized_pnl=dec(item.get("unrealisedPnl")),
+        stop_loss=dec(item.get("stopLoss")) or None,
+        take_profit=dec(item.get("takeProfit")) or None,
+        leverage=dec(item.get("leverage")),
+    )
+
+
+def balances_from_v5(result: dict[str, Any]) -> dict[str, Balance]:
+    """Unified-account wallet: ``used = locked + totalOrderIM + totalPositionIM``.
+
+    ``availableToWithdraw`` is deprecated for unified accounts (Jan 2025), so ``free`` is
+    derived as ``walletBalance - used``.
+    """
+    out: dict[str, Balance] = {}
+    for account in result.get("list", []):
+        for coin in account.get("coin", []):
+            total = dec(coin.get("walletBalance")) or Decimal(0)
+            used = sum(
+                (
+                    dec(coin.get(k)) or Decimal(0)
+                    for k in ("locked", "totalOrderIM", "totalPositionIM")
+                ),
+                Decimal(0),
+            )
+            out[coin["coin"]] = Balance(
+                currency=coin["coin"], total=total, free=total - used, used=used, venue=VENUE
+            )
+    return out
+
+
+def rules_from_market(market: dict[str, Any]) -> MarketRules:
+    """Lot/tick/minimums from a ccxt market's raw ``instruments-info`` entry."""
+    info = market["info"]
+    lot = info.get("lotSizeFilter", {})
+    step = dec(lot.get("qtyStep")) or dec(lot.get("basePrecision")) or Decimal("1e-8")
+    return MarketRules(
+        symbol=info["symbol"],
+        qty_step=step,
+        tick_size=dec(info.get("priceFilter", {}).get("tickSize")) or Decimal("1e-8"),
+        min_qty=dec(lot.get("minOrderQty")) or Decimal(0),
+        min_notional=dec(lot.get("minNotionalValue")) or dec(lot.get("minOrderAmt")) or Decimal(0),
+        max_qty=dec(lot.get("maxOrderQty")) or dec(lot.get("maxMktOrderQty")),
+        base=info.get("baseCoin", ""),
+        quote=info.get("quoteCoin", ""),
+    )
+
+
+def ohlcv_frame(rows: list[list[float]]) -> pd.DataFrame:
+    """ccxt OHLCV rows (oldest first, ms timestamps) as a validated OHLCV frame."""
+    frame = pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume"])
+    frame.index = pd.DatetimeIndex(
+        pd.to_datetime(frame.pop("timestamp"), unit="ms", utc=True), name="timestamp"
+    )
+    return validate_ohlcv(frame.astype("float64"))

@@ -1,0 +1,481 @@
+"""A local venue for paper trading and replay: fills against bars, costs from :class:`CostModel`.
+
+Accounting (one margin account in the quote currency, e.g. USDT):
+
+* a position holds a signed quantity ``q`` and an average entry ``a``; cash changes only by
+  realised PnL (``closed * (p - a) * sign(q)``), fees and funding;
+* equity ``E = cash + sum q (mark - a)``; margin in use ``M = sum |q| a / leverage`` plus the
+  margin of open orders; ``free = E - M``;
+* spot and stock markets use leverage 1 and refuse sales beyond the holding (no shorting);
+  linear perpetuals may go short and pay funding (``CostModel.funding_payment``) on bars that
+  open at 00:00, 08:00 and 16:00 UTC.
+
+Matching (:mod:`.matching`): orders live when a bar opens are matched against that bar.
+``fill_policy="next_open"`` (default) gives the backtest's timing; ``"last_close"`` fills
+market orders at once against the last close (interactive paper sessions without a feed).
+Attached stop-loss / take-profit become a reduce-only exit pair (stop and limit), checked
+stop first when one bar touches both (the conservative assumption).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from crypto_strategy_lab.core.costs import FUNDING_INTERVAL_HOURS, CostModel
+from crypto_strategy_lab.core.enums import (
+    MarketType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TradingMode,
+)
+from crypto_strategy_lab.core.errors import (
+    ExchangeError,
+    InsufficientFunds,
+    InvalidOrder,
+    OrderNotFound,
+)
+from crypto_strategy_lab.core.orders import Balance, Fill, OrderRequest, OrderResult, Position
+from crypto_strategy_lab.data.schema import validate_ohlcv
+from crypto_strategy_lab.exchanges.base import Exchange, Ticker
+from crypto_strategy_lab.exchanges.rules import MarketRules
+from crypto_strategy_lab.exchanges.simulated.matching import Bar, match_order
+
+D0 = Decimal(0)
+DUPLICATE = "duplicate-client-order-id"
+FILL_POLICIES = ("next_open", "last_close")
+
+
+@dataclass
+class _Order:
+    request: OrderRequest
+    order_id: str
+    created_at: datetime
+    status: OrderStatus = OrderStatus.NEW
+    filled: Decimal = D0
+    average: Decimal | None = None
+    updated_at: datetime | None = None
+    fills: list[Fill] = field(default_factory=list)
+    triggered: bool = False
+    oco_with: str | None = None
+
+
+@dataclass
+class _Position:
+    market: MarketType
+    quantity: Decimal = D0
+    average: Decimal = D0
+
+
+class SimulatedExchange(Exchange):
+    """In-memory venue; feed it bars with :meth:`on_bar` (or give history in ``bars=``)."""
+
+    venue = "simulated"
+    supported_modes = (TradingMode.SIMULATED,)
+    markets = (MarketType.LINEAR, MarketType.SPOT, MarketType.STOCK)
+    default_market = MarketType.LINEAR
+
+    def __init__(
+        self,
+        mode: TradingMode = TradingMode.SIMULATED,
+        *,
+        cost_model: CostModel | None = None,
+        cash: Decimal | float | str = Decimal(10_000),
+        quote_currency: str = "USDT",
+        bars: Mapping[str, pd.DataFrame] | None = None,
+        rules: Mapping[str, MarketRules] | None = None,
+        fill_policy: str = "next_open",
+        **options: Any,
+    ) -> None:
+        super().__init__(mode, **options)
+        if fill_policy not in FILL_POLICIES:
+            raise InvalidOrder(
+                f"fill_policy must be one of {FILL_POLICIES}, got {fill_policy!r}", venue=self.venue
+            )
+        self.costs = cost_model or CostModel()
+        self.cash = Decimal(str(cash))
+        self.quote = quote_currency
+        self.fill_policy = fill_policy
+        self.rules = dict(rules or {})
+        self.leverage: dict[str, Decimal] = {}
+        self._history: dict[str, pd.DataFrame] = {}
+        self._orders: dict[str, _Order] = {}
+        self._by_client: dict[str, str] = {}
+        self._positions: dict[str, _Position] = {}
+        self._ids = itertools.count(1)
+        self._now: datetime | None = None
+        for symbol, frame in (bars or {}).items():
+            self._history[symbol] = validate_ohlcv(frame)
+
+    async def close(self) -> None:
+        return None
+
+    # ---- market data in ----
+    def on_bar(
+        self, symbol: str, timestamp: datetime | pd.Timestamp, bar: Mapping[str, float]
+    ) -> list[Fill]:
+        """Advance ``symbol`` by one bar: funding, protective exits, then resting orders.
+
+        Returns the fills this bar produced.
+        """
+        ts = pd.Timestamp(timestamp)
+        ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
+        b = Bar(*(float(bar[k]) for k in ("open", "high", "low", "close", "volume")))
+        self._now = ts.to_pydatetime()
+        fills: list[Fill] = []
+        position = self._positions.get(symbol)
+        if (
+            position is not None
+            and position.quantity
+            and position.market is MarketType.LINEAR
+            and ts.minute == 0
+            and ts.hour % FUNDING_INTERVAL_HOURS == 0
+        ):
+            payment = self.costs.funding_payment(float(position.quantity) * b.open)
+            self.cash -= Decimal(repr(float(payment)))
+        live = [
+            o
+            for o in self._orders.values()
+            if o.request.symbol == symbol and not o.status.is_terminal
+        ]
+        live.sort(
+            key=lambda o: (
+                not o.request.reduce_only or o.oco_with is None,
+                o.request.order_type is not OrderType.STOP,
+            )
+        )
+        for order in live:
+            if order.status.is_terminal:  # cancelled by its OCO sibling on this bar
+                continue
+            fill = self._match(order, b)
+            if fill is not None:
+                fills.append(fill)
+        row = pd.DataFrame([bar], index=pd.DatetimeIndex([ts], name="timestamp"))
+        row = row[["open", "high", "low", "close", "volume"]].astype("float64")
+        history = self._history.get(symbol)
+        self._history[symbol] = row if history is None else pd.concat([history, row])
+        return fills
+
+    def _last_bar(self, symbol: str) -> Bar:
+        history = self._history.get(symbol)
+        if history is None or history.empty:
+            raise InvalidOrder(
+                f"no market data for {symbol} yet: feed bars with on_bar()", venue=self.venue
+            )
+        last = history.iloc[-1]
+        return Bar(*(float(last[k]) for k in ("open", "high", "low", "close", "volume")))
+
+    def _mark(self, symbol: str) -> Decimal:
+        return Decimal(repr(self._last_bar(symbol).close))
+
+    # ---- matching and accounting ----
+    def _match(self, order: _Order, bar: Bar) -> Fill | None:
+        req = order.request
+        order_type = req.order_type
+        if order_type is OrderType.STOP_LIMIT and order.triggered:
+            order_type = OrderType.LIMIT
+        remaining = req.quantity - order.filled
+        quote = match_order(
+            order_type,
+            req.side,
+            remaining,
+            bar,
+            self.costs,
+            price=req.price,
+            stop_price=req.stop_price,
+        )
+        if quote is None:
+            if req.order_type is OrderType.STOP_LIMIT and (
+                bar.high >= float(req.stop_price)
+                if req.side is OrderSide.BUY  # type: ignore[arg-type]
+                else bar.low <= float(req.stop_price)  # type: ignore[arg-type]
+            ):
+                order.triggered = True
+            if req.time_in_force.value in ("IOC", "FOK"):
+                order.status = OrderStatus.CANCELLED
+            return None
+        if req.reduce_only:
+            held = self._positions.get(req.symbol, _Position(req.market or self.default_market))
+            remaining = min(remaining, max(D0, -req.side.sign * held.quantity))
+            if remaining == 0:
+                order.status = OrderStatus.CANCELLED
+                return None
+        return self._fill(order, remaining, quote.price, quote.fee)
+
+    def _fill(self, order: _Order, qty: Decimal, price: Decimal, fee: Decimal) -> Fill:
+        req = order.request
+        market = req.market or self.default_market
+        position = self._positions.setdefault(req.symbol, _Position(market))
+        delta = req.side.sign * qty
+        old = position.quantity
+        if old == 0 or (old > 0) == (delta > 0):
+            position.average = (abs(old) * position.average + qty * price) / (abs(old) + qty)
+        else:
+            closed = min(abs(old), qty)
+            self.cash += closed * (price - position.average) * (1 if old > 0 else -1)
+            if abs(delta) > abs(old):
+                position.average = price
+        position.quantity = old + delta
+        if position.quantity == 0:
+            position.average = D0
+        self.cash -= fee
+        when = self._now or datetime.now(UTC)
+        fill = Fill(
+            order_id=order.order_id,
+            client_order_id=req.client_order_id,
+            symbol=req.symbol,
+            side=req.side,
+            quantity=qty,
+            price=price,
+            fee=fee,
+            fee_currency=self.quote,
+            timestamp=when,
+            trade_id=f"sim-fill-{next(self._ids)}",
+        )
+        order.fills.append(fill)
+        total = order.filled + qty
+        order.average = ((order.average or D0) * order.filled + price * qty) / total
+        order.filled = total
+        order.status = OrderStatus.FILLED
+        order.updated_at = when
+        if order.oco_with is not None:
+            sibling = self._orders.get(order.oco_with)
+            if sibling is not None and not sibling.status.is_terminal:
+                sibling.status = OrderStatus.CANCELLED
+        if req.stop_loss is not None or req.take_profit is not None:
+            self._attach_exits(order)
+        return fill
+
+    def _attach_exits(self, entry: _Order) -> None:
+        """Reduce-only stop (stop-loss) and limit (take-profit) exits, one-cancels-other."""
+        req = entry.request
+        exits = []
+        for order_type, price_field, value in (
+            (OrderType.STOP, "stop_price", req.stop_loss),
+            (OrderType.LIMIT, "price", req.take_profit),
+        ):
+            if value is None:
+                continue
+            child = OrderRequest(
+                symbol=req.symbol,
+                side=req.side.opposite(),
+                order_type=order_type,
+                quantity=entry.filled,
+                market=req.market,
+                reduce_only=True,
+                strategy=req.strategy,
+                **{price_field: value},
+            )
+            exits.append(self._new_order(child))
+        if len(exits) == 2:
+            exits[0].oco_with, exits[1].oco_with = exits[1].order_id, exits[0].order_id
+
+    def _new_order(self, request: OrderRequest) -> _Order:
+        order = _Order(
+            request=request,
+            order_id=f"sim-{next(self._ids):08d}",
+            created_at=self._now or datetime.now(UTC),
+        )
+        self._orders[order.order_id] = order
+        self._by_client[request.client_order_id] = order.order_id
+        return order
+
+    def _margin(self) -> Decimal:
+        used = D0
+        for symbol, pos in self._positions.items():
+            used += abs(pos.quantity) * pos.average / self._leverage_of(symbol, pos.market)
+        for order in self._orders.values():
+            req = order.request
+            if order.status.is_terminal or req.reduce_only:
+                continue
+            price = req.price or req.stop_price or self._mark(req.symbol)
+            used += (
+                (req.quantity - order.filled)
+                * price
+                / self._leverage_of(req.symbol, req.market or self.default_market)
+            )
+        return used
+
+    def _leverage_of(self, symbol: str, market: MarketType) -> Decimal:
+        return self.leverage.get(symbol, Decimal(1)) if market is MarketType.LINEAR else Decimal(1)
+
+    def equity(self) -> Decimal:
+        """Cash plus unrealised PnL at the last close of each symbol."""
+        total = self.cash
+        for symbol, pos in self._positions.items():
+            if pos.quantity:
+                total += pos.quantity * (self._mark(symbol) - pos.average)
+        return total
+
+    # ---- Exchange primitives ----
+    async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
+        return self.rules.get(symbol) or MarketRules(
+            symbol=symbol, qty_step=Decimal("1e-8"), tick_size=Decimal("1e-8"), quote=self.quote
+        )
+
+    async def _submit(self, request: OrderRequest) -> OrderResult:
+        if request.client_order_id in self._by_client:
+            raise InvalidOrder("client order id already used", venue=self.venue, code=DUPLICATE)
+        market = request.market or self.default_market
+        last = self._last_bar(request.symbol)
+        held = self._positions.get(request.symbol, _Position(market)).quantity
+        if request.reduce_only and request.side.sign * held >= 0:
+            raise InvalidOrder(
+                f"{request.symbol}: reduce-only order would not reduce the position ({held})",
+                venue=self.venue,
+            )
+        if market is not MarketType.LINEAR and request.side is OrderSide.SELL:
+            if request.quantity > held:
+                raise InsufficientFunds(
+                    f"{request.symbol}: selling {request.quantity} but "
+                    f"holding {held} (no shorting on {market.value})",
+                    venue=self.venue,
+                )
+        elif not request.reduce_only:
+            price = request.price or request.stop_price or Decimal(repr(last.close))
+            need = request.quantity * price / self._leverage_of(request.symbol, market)
+            need += Decimal(repr(float(self.costs.fee(float(request.quantity * price)))))
+            free = self.equity() - self._margin()
+            if need > free:
+                raise InsufficientFunds(
+                    f"{request.symbol}: order needs {need:.2f} {self.quote} of margin, "
+                    f"{free:.2f} free",
+                    venue=self.venue,
+                )
+        order = self._new_order(request)
+        if self.fill_policy == "last_close" and request.order_type is OrderType.MARKET:
+            c = last.close
+            self._match(order, Bar(c, c, c, c, last.volume))
+        return self._result(order)
+
+    def _is_duplicate(self, exc: ExchangeError) -> bool:
+        return exc.code == DUPLICATE
+
+    def _result(self, order: _Order) -> OrderResult:
+        req = order.request
+        return OrderResult(
+            order_id=order.order_id,
+            client_order_id=req.client_order_id,
+            symbol=req.symbol,
+            side=req.side,
+            order_type=req.order_type,
+            status=order.status,
+            quantity=req.quantity,
+            filled_quantity=order.filled,
+            average_price=order.average,
+            price=req.price,
+            stop_price=req.stop_price,
+            market=req.market,
+            venue=self.venue,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            fills=tuple(order.fills),
+        )
+
+    async def _find_by_client_id(self, request: OrderRequest) -> OrderResult | None:
+        order_id = self._by_client.get(request.client_order_id)
+        return self._result(self._orders[order_id]) if order_id else None
+
+    def _get(self, order_id: str) -> _Order:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}", venue=self.venue)
+        return order
+
+    async def _cancel(self, order_id: str, symbol: str, market: MarketType) -> OrderResult:
+        order = self._get(order_id)
+        if order.status.is_terminal:
+            raise OrderNotFound(
+                f"order {order_id} is already {order.status.value}", venue=self.venue
+            )
+        order.status = OrderStatus.CANCELLED
+        order.updated_at = self._now or datetime.now(UTC)
+        return self._result(order)
+
+    async def _cancel_all(self, symbol: str | None, market: MarketType) -> list[str]:
+        ids = []
+        for order in self._orders.values():
+            if not order.status.is_terminal and symbol in (None, order.request.symbol):
+                order.status = OrderStatus.CANCELLED
+                ids.append(order.order_id)
+        return ids
+
+    async def _fetch_order(self, order_id: str, symbol: str, market: MarketType) -> OrderResult:
+        return self._result(self._get(order_id))
+
+    async def _fetch_open_orders(self, symbol: str | None, market: MarketType) -> list[OrderResult]:
+        return [
+            self._result(o)
+            for o in self._orders.values()
+            if not o.status.is_terminal and symbol in (None, o.request.symbol)
+        ]
+
+    async def _fetch_balance(self) -> dict[str, Balance]:
+        equity, used = self.equity(), self._margin()
+        return {
+            self.quote: Balance(
+                currency=self.quote, total=equity, free=equity - used, used=used, venue=self.venue
+            )
+        }
+
+    async def _fetch_positions(self, symbol: str | None, market: MarketType) -> list[Position]:
+        out = []
+        for sym, pos in self._positions.items():
+            if pos.quantity == 0 or symbol not in (None, sym):
+                continue
+            mark = self._mark(sym)
+            out.append(
+                Position(
+                    symbol=sym,
+                    quantity=pos.quantity,
+                    average_price=pos.average,
+                    market=pos.market,
+                    venue=self.venue,
+                    mark_price=mark,
+                    unrealized_pnl=pos.quantity * (mark - pos.average),
+                    leverage=self._leverage_of(sym, pos.market),
+                )
+            )
+        return out
+
+    async def _fetch_ticker(self, symbol: str, market: MarketType) -> Ticker:
+        last = self._mark(symbol)
+        stamp = self._history[symbol].index[-1].to_pydatetime()
+        return Ticker(
+            symbol=symbol, bid=last, ask=last, last=last, timestamp=stamp, venue=self.venue
+        )
+
+    async def _fetch_ohlcv(
+        self,
+        symbol: str,
+        timeframe: str,
+        since: datetime | None,
+        limit: int | None,
+        market: MarketType,
+    ) -> pd.DataFrame:
+        self._last_bar(symbol)
+        frame = self._history[symbol]
+        rule = pd.Timedelta(timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe)
+        if len(frame) > 1 and rule > frame.index[1] - frame.index[0]:
+            frame = (
+                frame.resample(rule, label="left", closed="left")
+                .agg(
+                    {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+                )
+                .dropna()
+            )
+        if since is not None:
+            frame = frame[frame.index >= pd.Timestamp(since)]
+        if limit is not None:
+            frame = frame.iloc[-limit:]
+        return validate_ohlcv(frame)
+
+    async def _set_leverage(self, symbol: str, leverage: Decimal, market: MarketType) -> None:
+        self.leverage[symbol] = leverage

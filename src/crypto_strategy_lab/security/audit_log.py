@@ -1,0 +1,140 @@
+"""Audit trail of order actions: every request, venue answer, cancel and failure.
+
+An :class:`AuditEvent` is a flat record; an :class:`AuditSink` is anything with
+``write(event)``. Sinks shipped here: :class:`JsonlAuditSink` (append-only JSON lines file,
+mode 0600), :class:`LoggingAuditSink` (the ``csl.audit`` logger) and
+:class:`MemoryAuditSink` (tests). The journal's hash-chained audit table plugs in the same
+way: wrap it in an object with ``write(event)`` and pass it to the exchange as ``audit=``.
+
+:class:`AuditLog` redacts every string in an event (recursively) against the secrets it knows
+(the venue's API key and secret) before any sink sees it, so a secret can never reach disk
+even if a venue echoed it back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from crypto_strategy_lab.security.redaction import redact
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One order action.
+
+    ``action`` is one of ``order.request``, ``order.reply``, ``order.error``,
+    ``order.lookup``, ``order.resend``, ``order.cancel``, ``order.cancel_reply``,
+    ``order.cancel_all``, ``position.close``, ``leverage.set``.
+    """
+
+    action: str
+    venue: str
+    mode: str
+    client_order_id: str | None = None
+    order_id: str | None = None
+    symbol: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class AuditSink(Protocol):
+    """Where audit events go. Implementations must not raise on ordinary input."""
+
+    def write(self, event: AuditEvent) -> None: ...
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _redacted(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact(k, secrets): _redacted(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v, secrets) for v in value]
+    return value
+
+
+class JsonlAuditSink:
+    """Append events as JSON lines to ``path`` (created with mode 0600)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        self._lock = threading.Lock()
+
+    def write(self, event: AuditEvent) -> None:
+        line = json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":"))
+        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+class LoggingAuditSink:
+    """Send events to a logger (default ``csl.audit``) at INFO level as one JSON object."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger("csl.audit")
+
+    def write(self, event: AuditEvent) -> None:
+        self.logger.info("%s", json.dumps(event.to_dict(), sort_keys=True))
+
+
+class MemoryAuditSink:
+    """Keep events in a list (tests, dashboards)."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def write(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+
+class AuditLog:
+    """Redacts and fans out events to sinks; a failing sink is logged, never fatal."""
+
+    def __init__(self, sinks: Iterable[AuditSink], secrets: Iterable[str] = ()) -> None:
+        self.sinks = list(sinks)
+        self.secrets = [s for s in secrets if s]
+
+    def record(self, action: str, *, venue: str, mode: str, **fields: Any) -> AuditEvent:
+        detail = _redacted(_jsonable(fields.pop("detail", {})), self.secrets)
+        clean = {
+            k: (redact(v, self.secrets) if isinstance(v, str) else v) for k, v in fields.items()
+        }
+        event = AuditEvent(action=action, venue=venue, mode=mode, detail=detail, **clean)
+        for sink in self.sinks:
+            try:
+                sink.write(event)
+            except Exception:  # an audit sink must never break order flow
+                logging.getLogger(__name__).exception("audit sink %r failed", sink)
+        return event

@@ -1,0 +1,54 @@
+"""Fault injection shared by the venue emulators: a queue of failures for the next requests."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+def gateway_page(status: int) -> web.Response:
+    """An nginx-style HTML error page (a non-JSON body, as real gateways send)."""
+    html = (
+        f"<html><head><title>{status} Bad Gateway</title></head><body><center>"
+        f"<h1>{status} Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+    )
+    return web.Response(status=status, text=html, content_type="text/html")
+
+
+@dataclass
+class Faults:
+    """Failures for the next requests matching ``path`` (a prefix; ``""`` matches all)."""
+
+    plan: deque[tuple[str, str, Any]] = field(default_factory=deque)
+
+    def fail_next(self, k: int = 1, status: int = 502, path: str = "") -> None:
+        """Next ``k`` requests: HTTP ``status`` with an HTML gateway page; nothing executes."""
+        self.plan.extend([(path, "http_error", status)] * k)
+
+    def rate_limit_next(self, k: int = 1, *, http: bool = False, path: str = "") -> None:
+        """Next ``k`` requests: retCode 10006 (or HTTP 429 when ``http``); nothing executes."""
+        self.plan.extend([(path, "http429" if http else "10006", None)] * k)
+
+    def delay_next(self, k: int, seconds: float, path: str = "") -> None:
+        """Next ``k`` requests are answered normally after ``seconds``."""
+        self.plan.extend([(path, "delay", seconds)] * k)
+
+    def drop_response_next(self, k: int = 1, *, hang: float = 0.0, path: str = "") -> None:
+        """Next ``k`` requests execute, then the reply is lost: the connection is closed (or,
+        with ``hang > 0``, the reply is withheld for ``hang`` seconds first)."""
+        self.plan.extend([(path, "drop", hang)] * k)
+
+    def status_after_execute_next(self, k: int, status: int, path: str = "") -> None:
+        """Next ``k`` requests execute, then answer HTTP ``status`` with an HTML page (a gateway
+        timing out after the venue accepted the order)."""
+        self.plan.extend([(path, "after", status)] * k)
+
+    def take(self, path: str) -> tuple[str, Any] | None:
+        for i, (prefix, kind, arg) in enumerate(self.plan):
+            if path.startswith(prefix):
+                del self.plan[i]
+                return kind, arg
+        return None
