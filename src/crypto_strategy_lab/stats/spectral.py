@@ -121,19 +121,20 @@ def fisher_g_pvalue(g: np.ndarray | float, m: int) -> np.ndarray | float:
     out = np.full(g.shape, np.nan)
     ok = np.isfinite(g)
     gv = np.clip(g[ok], 1.0 / m, 1.0)
-    j = np.arange(1, m + 1, dtype=np.float64)
-    base = 1.0 - np.outer(gv, j)
-    with np.errstate(divide="ignore"):
-        log_terms = (
-            gammaln(m + 1)
-            - gammaln(j + 1)
-            - gammaln(m - j + 1)
-            + (m - 1) * np.log(np.where(base > 0, base, 0.0))
-        )
-    signs = np.where(j % 2 == 1, 1.0, -1.0)
-    p = (signs * np.exp(log_terms)).sum(axis=1)
-    lam = np.exp(log_terms[:, 0])
-    p = np.where(lam > _POISSON_SWITCH, -np.expm1(-lam), p)
+    lam = m * np.exp((m - 1) * np.log1p(-np.minimum(gv, 1.0 - 1e-300)))
+    p = -np.expm1(-lam)
+    exact = lam <= _POISSON_SWITCH
+    if exact.any():
+        ge = gv[exact]
+        # only terms with 1 - j g > 0 are non-zero: j <= floor(1/g)
+        j = np.arange(1, min(m, int(1.0 / ge.min())) + 1, dtype=np.float64)
+        base = 1.0 - np.outer(ge, j)
+        with np.errstate(divide="ignore"):
+            log_terms = (gammaln(m + 1) - gammaln(j + 1) - gammaln(m - j + 1)) + (m - 1) * np.log(
+                np.where(base > 0, base, 0.0)
+            )
+        signs = np.where(j % 2 == 1, 1.0, -1.0)
+        p[exact] = (signs * np.exp(log_terms)).sum(axis=1)
     out[ok] = np.clip(p, 0.0, 1.0)
     return float(out[0]) if scalar else out
 
