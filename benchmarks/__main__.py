@@ -1,4 +1,8 @@
-"""Run benchmarks: ``python -m benchmarks`` (all) or ``python -m benchmarks data_store``."""
+"""Run benchmarks: ``python -m benchmarks`` (all) or ``python -m benchmarks data_store``.
+
+A benchmark module either defines ``run() -> list[Measurement]`` (see ``_util``) or its own
+``main()``, which is called with no command-line arguments.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,12 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"== {name}")
         module = importlib.import_module(f"benchmarks.{name}")
-        for measurement in module.run():
-            print(measurement.line(), flush=True)
+        if hasattr(module, "run"):  # the _util.Measurement protocol
+            for measurement in module.run():
+                print(measurement.line(), flush=True)
+        else:  # a module with its own argparse main(): run it with its defaults
+            sys.argv = [f"benchmarks.{name}"]
+            module.main()
     return 0
 
 
