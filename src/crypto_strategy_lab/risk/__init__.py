@@ -1,1 +1,27 @@
-"""risk"""
+"""Pre-trade risk: ``RiskEngine`` and ``RiskLimits`` on the only path to a venue."""
+
+from crypto_strategy_lab.risk.decision import RiskAction, RiskDecision, RuleVerdict
+from crypto_strategy_lab.risk.engine import RiskEngine, RiskError, bracket_prices
+from crypto_strategy_lab.risk.limits import RiskLimits
+from crypto_strategy_lab.risk.state import (
+    MarketState,
+    OrderIntent,
+    PortfolioState,
+    PositionExposure,
+    ReturnDistribution,
+)
+
+__all__ = [
+    "MarketState",
+    "OrderIntent",
+    "PortfolioState",
+    "PositionExposure",
+    "ReturnDistribution",
+    "RiskAction",
+    "RiskDecision",
+    "RiskEngine",
+    "RiskError",
+    "RiskLimits",
+    "RuleVerdict",
+    "bracket_prices",
+]

@@ -1,0 +1,238 @@
+"""``RiskEngine``: the only path from strategies to a venue.
+
+``evaluate(intent, portfolio, market)`` runs every rule (``risk.rules.DEFAULT_RULES``), takes
+the smallest quantity any rule allows, attaches stop-loss and take-profit to every order that
+adds exposure, and returns a :class:`~crypto_strategy_lab.risk.decision.RiskDecision`:
+
+* ``approve`` — the order as requested (plus brackets);
+* ``resize`` — a smaller quantity (rounded down to ``quantity_step``);
+* ``reject`` — nothing may be sent (a limit, a fat-finger guard or an abnormal market);
+* ``halt`` — nothing may be sent because trading is halted (kill switch, daily loss).
+
+Every decision is written to the journal as a ``risk_events`` row when the engine has one.
+
+Halts that must survive a restart live in the journal's ``halt_events``: the kill switch
+(scope ``global``, re-armed only by a named human) and the daily-loss halt (scope
+``daily_loss:YYYY-MM-DD``, which lapses by itself when the UTC day changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from crypto_strategy_lab.core.enums import OrderSide
+from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.core.orders import OrderRequest
+from crypto_strategy_lab.journal.repository import KILL_SWITCH_SCOPE, Journal
+from crypto_strategy_lab.risk.decision import RiskAction, RiskDecision, RuleVerdict, VerdictKind
+from crypto_strategy_lab.risk.limits import RiskLimits
+from crypto_strategy_lab.risk.rules import DEFAULT_RULES, RiskRule, RuleContext
+from crypto_strategy_lab.risk.sizing import floor_to_step
+from crypto_strategy_lab.risk.state import MarketState, OrderIntent, PortfolioState
+
+
+class RiskError(CSLError):
+    """Inputs the risk engine cannot evaluate (e.g. market data for another symbol)."""
+
+
+def daily_loss_scope(day: date) -> str:
+    return f"daily_loss:{day.isoformat()}"
+
+
+def bracket_prices(
+    side: OrderSide, reference: Decimal, stop_loss_pct: Decimal, take_profit_pct: Decimal
+) -> tuple[Decimal, Decimal]:
+    """Stop-loss and take-profit trigger prices around ``reference``.
+
+    A long's stop is ``reference × (1 - sl)`` and its target ``reference × (1 + tp)``; a
+    short's are mirrored.
+    """
+    if side is OrderSide.BUY:
+        return reference * (1 - stop_loss_pct), reference * (1 + take_profit_pct)
+    return reference * (1 + stop_loss_pct), reference * (1 - take_profit_pct)
+
+
+class RiskEngine:
+    """Pre-trade risk checks with the brief's limits.
+
+    Parameters
+    ----------
+    limits:
+        The limits to enforce (``RiskLimits()`` gives the brief's defaults).
+    journal:
+        Where decisions and halts are written and read back after a restart. Without one
+        the engine keeps its halts in memory (backtests, unit tests).
+    run_id:
+        The journal run the decisions belong to.
+    rules:
+        The rules to apply (default: all of ``risk.rules.DEFAULT_RULES``).
+    """
+
+    def __init__(
+        self,
+        limits: RiskLimits | None = None,
+        *,
+        journal: Journal | None = None,
+        run_id: str | None = None,
+        rules: Sequence[RiskRule] = DEFAULT_RULES,
+    ) -> None:
+        self.limits = limits or RiskLimits()
+        self.journal = journal
+        self.run_id = run_id
+        self.rules = tuple(rules)
+        self._memory_halts: dict[str, bool] = {}
+
+    # -- halt switches -------------------------------------------------------------------
+
+    def _halted(self, scope: str) -> bool:
+        if self.journal is not None:
+            return self.journal.is_halted(scope)
+        return self._memory_halts.get(scope, False)
+
+    def _set_halt(self, scope: str, reason: str, actor: str) -> None:
+        if self.journal is not None:
+            self.journal.halt(reason, scope=scope, actor=actor, run_id=self.run_id)
+        self._memory_halts[scope] = True
+
+    @property
+    def kill_switch_engaged(self) -> bool:
+        return self._halted(KILL_SWITCH_SCOPE)
+
+    def kill(self, reason: str, *, actor: str = "system") -> None:
+        """Engage the kill switch: no new risk until :meth:`rearm` (persisted)."""
+        self._set_halt(KILL_SWITCH_SCOPE, reason, actor)
+
+    def rearm(self, reason: str, *, actor: str) -> None:
+        """Re-arm the kill switch by hand (``actor`` names the person)."""
+        if not actor or actor == "system":
+            raise RiskError("re-arming the kill switch needs a named human actor")
+        if self.journal is not None:
+            self.journal.rearm(reason, actor=actor)
+        self._memory_halts[KILL_SWITCH_SCOPE] = False
+
+    def daily_halt_active(self, day: date) -> bool:
+        return self._halted(daily_loss_scope(day))
+
+    # -- evaluation ----------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        intent: OrderIntent,
+        portfolio: PortfolioState,
+        market: MarketState,
+        *,
+        now: datetime | None = None,
+    ) -> RiskDecision:
+        """Decide on one order intent; journal the decision; return it."""
+        request = intent.request
+        if market.symbol != request.symbol:
+            raise RiskError(
+                f"market data is for {market.symbol} but the order is for {request.symbol}"
+            )
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        ctx = RuleContext(
+            intent=intent,
+            portfolio=portfolio,
+            market=market,
+            limits=self.limits,
+            now=now,
+            kill_switch=self.kill_switch_engaged,
+            daily_halt=self.daily_halt_active(now.date()),
+        )
+        verdicts = tuple(v for rule in self.rules if (v := rule.check(ctx)).kind != "pass")
+        decision = self._decide(ctx, verdicts)
+        self._persist_daily_halt(ctx, verdicts)
+        return self._journal(intent, decision, now)
+
+    def _decide(self, ctx: RuleContext, verdicts: tuple[RuleVerdict, ...]) -> RiskDecision:
+        request = ctx.intent.request
+        requested = request.quantity
+        allowed = requested
+        deciding: RuleVerdict | None = None
+        for verdict in verdicts:
+            if verdict.max_quantity is not None and verdict.max_quantity < allowed:
+                allowed, deciding = verdict.max_quantity, verdict
+        allowed = floor_to_step(allowed, self.limits.quantity_step)
+        reference = request.price or request.stop_price or ctx.price
+        if allowed <= 0:
+            halting = next((v for v in verdicts if v.kind is VerdictKind.HALT), None)
+            deciding = halting or deciding or verdicts[0]
+            action = RiskAction.HALT if halting is not None else RiskAction.REJECT
+            return RiskDecision(
+                action=action,
+                requested_quantity=requested,
+                approved_quantity=Decimal(0),
+                reference_price=reference,
+                order=None,
+                rule=deciding.rule,
+                reason=deciding.reason,
+                verdicts=verdicts,
+            )
+        adds_exposure = allowed > ctx.reducing
+        order = request if allowed == requested else request.with_quantities(quantity=allowed)
+        if adds_exposure:
+            order = self._attach_brackets(order, reference)
+        action = RiskAction.APPROVE if allowed == requested else RiskAction.RESIZE
+        reason = "within all limits" if deciding is None else deciding.reason
+        return RiskDecision(
+            action=action,
+            requested_quantity=requested,
+            approved_quantity=allowed,
+            reference_price=reference,
+            order=order,
+            rule=None if deciding is None else deciding.rule,
+            reason=reason,
+            verdicts=verdicts,
+        )
+
+    def _attach_brackets(self, order: OrderRequest, reference: Decimal) -> OrderRequest:
+        """Attach the stop-loss/take-profit; a strategy's own tighter stop is kept."""
+        sl, tp = bracket_prices(
+            order.side,
+            reference,
+            self.limits.dec("stop_loss_pct"),
+            self.limits.dec("take_profit_pct"),
+        )
+        if order.stop_loss is not None:
+            tighter = order.stop_loss > sl if order.side is OrderSide.BUY else order.stop_loss < sl
+            if tighter:
+                sl = order.stop_loss
+        if order.take_profit is not None:
+            tp = order.take_profit
+        return order.with_quantities(stop_loss=sl, take_profit=tp)
+
+    def _persist_daily_halt(self, ctx: RuleContext, verdicts: tuple[RuleVerdict, ...]) -> None:
+        if ctx.daily_halt:
+            return
+        for verdict in verdicts:
+            if verdict.rule == "daily_loss_limit":
+                self._set_halt(daily_loss_scope(ctx.now.date()), verdict.reason, "risk_engine")
+                return
+
+    def _journal(self, intent: OrderIntent, decision: RiskDecision, now: datetime) -> RiskDecision:
+        if self.journal is None:
+            return decision
+        request = intent.request
+        order = decision.order
+        record = self.journal.record_risk_event(
+            run_id=self.run_id,
+            decision=decision.action.value,
+            rule=decision.rule,
+            reason=decision.reason,
+            client_order_id=request.client_order_id,
+            strategy=request.strategy,
+            venue=intent.venue,
+            symbol=request.symbol,
+            side=request.side.value,
+            requested_quantity=decision.requested_quantity,
+            approved_quantity=decision.approved_quantity,
+            reference_price=decision.reference_price,
+            stop_loss=order.stop_loss if order is not None else None,
+            take_profit=order.take_profit if order is not None else None,
+            rules=[v.as_dict() for v in decision.verdicts],
+            ts=now,
+        )
+        return replace(decision, risk_event_id=record.id)

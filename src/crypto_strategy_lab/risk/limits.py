@@ -1,0 +1,72 @@
+"""``RiskLimits``: every number the risk engine enforces, with the brief's defaults.
+
+All fractions are of current account equity. ``max_position_fraction`` defaults to the
+``MAX_POSITION_SIZE`` setting (0.1 unless the environment says otherwise).
+
+Drawdown de-risking schedule: with drawdown ``d = 1 - equity / peak_equity``, exposure limits
+(per-strategy cap and portfolio heat) are multiplied by
+
+.. math:: k(d) = \\min\\Big(1, \\max\\Big(0, \\frac{d_{full} - d}{d_{full} - d_{start}}\\Big)\\Big),
+
+i.e. full size up to ``drawdown_derisk_start`` (10 %), a linear scale-down to zero at
+``drawdown_derisk_full`` (20 %), and no new risk beyond it (reducing orders still pass).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def _default_position_fraction() -> float:
+    from crypto_strategy_lab.config.settings import get_settings
+
+    return get_settings().MAX_POSITION_SIZE
+
+
+class RiskLimits(BaseModel):
+    """The configurable limits of :class:`~crypto_strategy_lab.risk.RiskEngine`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_position_fraction: float = Field(default_factory=_default_position_fraction, gt=0, le=1)
+    max_gross_exposure: float = Field(default=0.5, gt=0, le=10)
+    stop_loss_pct: float = Field(default=0.02, gt=0, lt=1)
+    take_profit_pct: float = Field(default=0.04, gt=0)
+    daily_loss_limit: float = Field(default=0.05, gt=0, lt=1)
+    drawdown_derisk_start: float = Field(default=0.10, ge=0, lt=1)
+    drawdown_derisk_full: float = Field(default=0.20, gt=0, le=1)
+    max_asset_class_exposure: dict[str, float] = Field(
+        default_factory=dict, description="asset class -> max gross exposure fraction"
+    )
+    max_venue_exposure: dict[str, float] = Field(
+        default_factory=dict, description="venue -> max gross exposure fraction"
+    )
+    max_order_notional: float = Field(default=250_000.0, gt=0)
+    price_band_pct: float = Field(default=0.05, gt=0, lt=1)
+    kelly_fraction: float = Field(default=0.5, gt=0, le=1)
+    max_data_age_seconds: float = Field(default=300.0, gt=0)
+    max_volatility_ratio: float = Field(default=3.0, gt=1)
+    max_spread_pct: float = Field(default=0.005, gt=0, lt=1)
+    quantity_step: Decimal = Field(default=Decimal("0.00000001"), gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RiskLimits:
+        if self.drawdown_derisk_full <= self.drawdown_derisk_start:
+            raise ValueError(
+                "drawdown_derisk_full must exceed drawdown_derisk_start "
+                f"({self.drawdown_derisk_full} <= {self.drawdown_derisk_start})"
+            )
+        for name, table in (
+            ("max_asset_class_exposure", self.max_asset_class_exposure),
+            ("max_venue_exposure", self.max_venue_exposure),
+        ):
+            for key, value in table.items():
+                if not 0 <= value <= 10:
+                    raise ValueError(f"{name}.{key} must be in [0, 10], got {value}")
+        return self
+
+    def dec(self, name: str) -> Decimal:
+        """A float limit as an exact ``Decimal`` (via its shortest repr)."""
+        return Decimal(str(getattr(self, name)))

@@ -1,0 +1,389 @@
+"""The risk rules: one small named unit each (in the spirit of freqtrade's protections).
+
+A rule looks at a :class:`RuleContext` and returns a
+:class:`~crypto_strategy_lab.risk.decision.RuleVerdict`: pass, cap the quantity, reject new
+risk or halt. Rejecting and halting rules still let the part of an order that only reduces an
+existing position through (``max_quantity = reducing``): getting out is always allowed, except
+past the fat-finger guards, which refuse the whole order.
+
+Exposures are marked at the market's last price; the reference price for stop-loss,
+take-profit and the fat-finger notional is the order's limit price when it has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from crypto_strategy_lab.risk.decision import RuleVerdict, VerdictKind
+from crypto_strategy_lab.risk.limits import RiskLimits
+from crypto_strategy_lab.risk.sizing import (
+    drawdown_scale,
+    floor_to_step,
+    kelly_fraction,
+    max_order_quantity,
+    reducing_quantity,
+)
+from crypto_strategy_lab.risk.state import (
+    MarketState,
+    OrderIntent,
+    PortfolioState,
+    PositionExposure,
+)
+
+PASS = VerdictKind.PASS
+Member = Callable[[PositionExposure], bool]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Everything a rule may look at for one evaluation."""
+
+    intent: OrderIntent
+    portfolio: PortfolioState
+    market: MarketState
+    limits: RiskLimits
+    now: datetime
+    kill_switch: bool
+    daily_halt: bool
+
+    @property
+    def side_sign(self) -> int:
+        return self.intent.request.side.sign
+
+    @property
+    def position(self) -> Decimal:
+        req = self.intent.request
+        pos = self.portfolio.position(req.strategy, self.intent.venue, req.symbol)
+        return pos.quantity if pos is not None else Decimal(0)
+
+    @property
+    def reducing(self) -> Decimal:
+        """The part of the order that only reduces the existing position."""
+        return reducing_quantity(self.position, self.side_sign)
+
+    @property
+    def price(self) -> Decimal:
+        return self.market.last_price
+
+    @property
+    def equity(self) -> Decimal:
+        return self.portfolio.equity
+
+    def group_gross(self, member: Member) -> Decimal:
+        """Gross notional of the group's positions other than the order's own position."""
+        req = self.intent.request
+        own = (req.strategy, self.intent.venue, req.symbol)
+        return sum(
+            (
+                p.notional
+                for p in self.portfolio.positions
+                if member(p) and (p.strategy, p.venue, p.symbol) != own
+            ),
+            Decimal(0),
+        )
+
+    def cap_for_group(self, limit_fraction: Decimal, member: Member) -> Decimal:
+        return max_order_quantity(
+            limit_fraction * self.equity,
+            self.group_gross(member),
+            self.position,
+            self.side_sign,
+            self.price,
+            self.limits.quantity_step,
+        )
+
+
+class RiskRule(Protocol):
+    name: str
+
+    def check(self, ctx: RuleContext) -> RuleVerdict: ...
+
+
+def _cap(rule: str, ctx: RuleContext, cap: Decimal, reason: str) -> RuleVerdict:
+    if cap >= ctx.intent.request.quantity:
+        return RuleVerdict(rule, PASS)
+    return RuleVerdict(rule, VerdictKind.CAP, reason, cap)
+
+
+class KillSwitch:
+    """Emergency stop (``csl kill``): while engaged, only position-reducing orders pass."""
+
+    name = "kill_switch"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        if not ctx.kill_switch:
+            return RuleVerdict(self.name, PASS)
+        return RuleVerdict(
+            self.name,
+            VerdictKind.HALT,
+            "kill switch engaged: trading halted until re-armed by hand",
+            ctx.reducing,
+        )
+
+
+class DailyLossLimit:
+    """Loss since the UTC day's opening equity at or beyond the limit halts new risk for the
+    rest of that UTC day (the engine keeps the halt even if equity recovers)."""
+
+    name = "daily_loss_limit"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        start = ctx.portfolio.day_start_equity
+        loss = (start - ctx.equity) / start
+        limit = ctx.limits.dec("daily_loss_limit")
+        if not ctx.daily_halt and loss < limit:
+            return RuleVerdict(self.name, PASS)
+        return RuleVerdict(
+            self.name,
+            VerdictKind.HALT,
+            f"daily loss {loss:.2%} reached the {limit:.2%} limit: no new risk until "
+            f"{ctx.now.date()} ends (UTC)",
+            ctx.reducing,
+        )
+
+
+class StaleData:
+    """Pause new risk when the last price is older than ``max_data_age_seconds``."""
+
+    name = "stale_data"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        age = (ctx.now - ctx.market.timestamp).total_seconds()
+        if age <= ctx.limits.max_data_age_seconds:
+            return RuleVerdict(self.name, PASS)
+        return RuleVerdict(
+            self.name,
+            VerdictKind.REJECT,
+            f"market data is {age:.0f}s old (limit {ctx.limits.max_data_age_seconds:.0f}s)",
+            ctx.reducing,
+        )
+
+
+class VolatilitySpike:
+    """Pause new risk when short-run volatility exceeds ``max_volatility_ratio`` times its
+    baseline."""
+
+    name = "volatility_spike"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        vol, base = ctx.market.volatility, ctx.market.baseline_volatility
+        if vol is None or base is None or base <= 0:
+            return RuleVerdict(self.name, PASS)
+        ratio = vol / base
+        if ratio <= ctx.limits.max_volatility_ratio:
+            return RuleVerdict(self.name, PASS)
+        return RuleVerdict(
+            self.name,
+            VerdictKind.REJECT,
+            f"volatility {ratio:.2f}x its baseline (limit {ctx.limits.max_volatility_ratio}x)",
+            ctx.reducing,
+        )
+
+
+class WideSpread:
+    """Pause new risk when the quoted spread ``(ask - bid) / mid`` exceeds ``max_spread_pct``."""
+
+    name = "wide_spread"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        bid, ask = ctx.market.bid, ctx.market.ask
+        if bid is None or ask is None:
+            return RuleVerdict(self.name, PASS)
+        if bid <= 0 or ask < bid:
+            return RuleVerdict(
+                self.name,
+                VerdictKind.REJECT,
+                f"crossed or empty book: bid {bid}, ask {ask}",
+                ctx.reducing,
+            )
+        spread = (ask - bid) / ((ask + bid) / 2)
+        limit = ctx.limits.dec("max_spread_pct")
+        if spread <= limit:
+            return RuleVerdict(self.name, PASS)
+        return RuleVerdict(
+            self.name,
+            VerdictKind.REJECT,
+            f"spread {spread:.4%} wider than {limit:.4%}",
+            ctx.reducing,
+        )
+
+
+class PriceBand:
+    """Fat-finger guard: a limit price more than ``price_band_pct`` from the last price is
+    refused outright."""
+
+    name = "price_band"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        price = ctx.intent.request.price
+        if price is None:
+            return RuleVerdict(self.name, PASS)
+        band = ctx.limits.dec("price_band_pct")
+        deviation = abs(price - ctx.price) / ctx.price
+        if deviation <= band:
+            return RuleVerdict(self.name, PASS)
+        return RuleVerdict(
+            self.name,
+            VerdictKind.REJECT,
+            f"limit price {price} is {deviation:.2%} from last {ctx.price} (band {band:.2%})",
+            Decimal(0),
+        )
+
+
+class MaxOrderNotional:
+    """Fat-finger guard: an order whose notional exceeds ``max_order_notional`` is refused
+    outright (notional at the larger of the limit and last prices)."""
+
+    name = "max_order_notional"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        req = ctx.intent.request
+        price = max(ctx.price, req.price) if req.price is not None else ctx.price
+        notional = req.quantity * price
+        limit = ctx.limits.dec("max_order_notional")
+        if notional <= limit:
+            return RuleVerdict(self.name, PASS)
+        return RuleVerdict(
+            self.name,
+            VerdictKind.REJECT,
+            f"order notional {notional:.2f} exceeds the fat-finger limit {limit}",
+            Decimal(0),
+        )
+
+
+class PositionCap:
+    """Gross notional of one strategy's positions ≤ ``max_position_fraction`` × equity."""
+
+    name = "position_cap"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        frac = ctx.limits.dec("max_position_fraction")
+        strategy = ctx.intent.request.strategy
+        cap = ctx.cap_for_group(frac, lambda p: p.strategy == strategy)
+        return _cap(self.name, ctx, cap, f"strategy {strategy} capped at {frac:.0%} of equity")
+
+
+class PortfolioHeat:
+    """Gross exposure of the whole book ≤ ``max_gross_exposure`` × equity."""
+
+    name = "portfolio_heat"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        frac = ctx.limits.dec("max_gross_exposure")
+        cap = ctx.cap_for_group(frac, lambda p: True)
+        return _cap(self.name, ctx, cap, f"portfolio heat capped at {frac:.0%} of equity")
+
+
+class DrawdownDeRisk:
+    """Beyond ``drawdown_derisk_start`` below peak equity, the strategy cap and the heat limit
+    shrink linearly to zero at ``drawdown_derisk_full`` (see ``RiskLimits``)."""
+
+    name = "drawdown_derisk"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        lim = ctx.limits
+        k = drawdown_scale(
+            ctx.equity,
+            ctx.portfolio.peak_equity,
+            lim.dec("drawdown_derisk_start"),
+            lim.dec("drawdown_derisk_full"),
+        )
+        if k == 1:
+            return RuleVerdict(self.name, PASS)
+        strategy = ctx.intent.request.strategy
+        cap = min(
+            ctx.cap_for_group(
+                k * lim.dec("max_position_fraction"), lambda p: p.strategy == strategy
+            ),
+            ctx.cap_for_group(k * lim.dec("max_gross_exposure"), lambda p: True),
+        )
+        drawdown = 1 - ctx.equity / ctx.portfolio.peak_equity
+        return _cap(
+            self.name, ctx, cap, f"drawdown {drawdown:.2%}: exposure limits scaled by {k:.3f}"
+        )
+
+
+class AssetClassExposure:
+    """Gross exposure per asset class ≤ ``max_asset_class_exposure[class]`` × equity."""
+
+    name = "asset_class_exposure"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        klass = ctx.intent.asset_class
+        if klass not in ctx.limits.max_asset_class_exposure:
+            return RuleVerdict(self.name, PASS)
+        frac = Decimal(str(ctx.limits.max_asset_class_exposure[klass]))
+        cap = ctx.cap_for_group(frac, lambda p: p.asset_class == klass)
+        return _cap(self.name, ctx, cap, f"asset class {klass} capped at {frac:.0%} of equity")
+
+
+class VenueExposure:
+    """Gross exposure per venue ≤ ``max_venue_exposure[venue]`` × equity."""
+
+    name = "venue_exposure"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        venue = ctx.intent.venue
+        if venue not in ctx.limits.max_venue_exposure:
+            return RuleVerdict(self.name, PASS)
+        frac = Decimal(str(ctx.limits.max_venue_exposure[venue]))
+        cap = ctx.cap_for_group(frac, lambda p: p.venue == venue)
+        return _cap(self.name, ctx, cap, f"venue {venue} capped at {frac:.0%} of equity")
+
+
+class KellySizing:
+    """With the strategy's return distribution, its position in this symbol is at most
+    ``kelly_fraction × f*`` of equity (``f* = μ/σ²``); never above the strategy cap, which
+    :class:`PositionCap` enforces separately. No edge (``f* ≤ 0``) means no new risk."""
+
+    name = "kelly_sizing"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        dist = ctx.intent.returns
+        if dist is None:
+            return RuleVerdict(self.name, PASS)
+        f_star = kelly_fraction(dist.mean, dist.variance)
+        frac = Decimal(str(ctx.limits.kelly_fraction * f_star))
+        if frac <= 0:
+            return RuleVerdict(
+                self.name,
+                VerdictKind.REJECT,
+                f"Kelly fraction {f_star:.4f} <= 0: no edge, no new position",
+                ctx.reducing,
+            )
+        # the group is this one position: no other members
+        cap = max_order_quantity(
+            frac * ctx.equity,
+            Decimal(0),
+            ctx.position,
+            ctx.side_sign,
+            ctx.price,
+            ctx.limits.quantity_step,
+        )
+        return _cap(
+            self.name,
+            ctx,
+            floor_to_step(cap, ctx.limits.quantity_step),
+            f"fractional Kelly {ctx.limits.kelly_fraction} x f*={f_star:.4f} -> {frac:.2%}",
+        )
+
+
+DEFAULT_RULES: tuple[RiskRule, ...] = (
+    KillSwitch(),
+    DailyLossLimit(),
+    StaleData(),
+    VolatilitySpike(),
+    WideSpread(),
+    PriceBand(),
+    MaxOrderNotional(),
+    PositionCap(),
+    PortfolioHeat(),
+    DrawdownDeRisk(),
+    AssetClassExposure(),
+    VenueExposure(),
+    KellySizing(),
+)
