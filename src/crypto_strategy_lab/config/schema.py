@@ -19,6 +19,7 @@ from crypto_strategy_lab.core.errors import ConfigError
 # import the whole trading stack.
 CONFIG_KINDS: dict[str, str] = {
     "deployment": "crypto_strategy_lab.config.deployment:DeploymentConfig",
+    "gate": "crypto_strategy_lab.validation.gate:GateConfig",
 }
 
 

@@ -1,0 +1,186 @@
+"""The gate: which strategies deserve paper trading. Every criterion, its value, its threshold.
+
+Default criteria (``configs/gate.yaml``; all per-period Sharpe ratios, raw kurtosis):
+
+* ``dsr``: Deflated Sharpe Ratio >= 0.95 (n_trials and V[SR] from the trial log);
+* ``track_record``: number of observations >= MinTRL(SR, ``sr_benchmark``, alpha);
+* ``pbo``: probability of backtest overfitting <= 0.5 (CSCV over the study's configurations);
+* ``walk_forward``: walk-forward out-of-sample Sharpe ratio > 0.
+
+The verdict passes only if every enabled criterion passes; a failing strategy is reported as
+failing with the numbers that failed it. A criterion whose input is missing (e.g. no PBO
+because only one configuration was tried) fails: the absence of evidence is not evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from crypto_strategy_lab.config.loader import load_yaml_config
+from crypto_strategy_lab.validation.metrics import ReturnMoments
+from crypto_strategy_lab.validation.sharpe import (
+    deflated_sharpe_ratio,
+    min_track_record_length,
+)
+
+
+class GateConfig(BaseModel):
+    """Thresholds of the gate (``kind: gate`` YAML)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["gate"] = "gate"
+    min_dsr: float = Field(default=0.95, gt=0, lt=1, description="DSR must be >= this.")
+    track_record_alpha: float = Field(
+        default=0.05, gt=0, lt=1, description="Significance of the MinTRL criterion."
+    )
+    track_record_sr_benchmark: float = Field(
+        default=0.0, description="Per-period SR the track record must beat (MinTRL's SR*)."
+    )
+    max_pbo: float = Field(default=0.5, ge=0, le=1, description="PBO must be <= this.")
+    min_walk_forward_sharpe: float = Field(
+        default=0.0, description="Walk-forward OOS per-period Sharpe must be > this."
+    )
+    pbo_splits: int = Field(default=16, ge=2, multiple_of=2, description="CSCV blocks S.")
+    criteria: tuple[Literal["dsr", "track_record", "pbo", "walk_forward"], ...] = (
+        "dsr",
+        "track_record",
+        "pbo",
+        "walk_forward",
+    )
+
+
+def load_gate_config(path: str | Path) -> GateConfig:
+    """Read a ``kind: gate`` YAML file (errors name the file and the field)."""
+    return load_yaml_config(path, GateConfig)
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """The evidence about one strategy.
+
+    ``moments`` are the selected configuration's full-sample per-period SR, n_obs, skew and
+    raw kurtosis; ``n_trials`` / ``sr_variance`` come from the trial log; ``pbo`` from CSCV
+    over the study's returns matrix; ``walk_forward_sharpe`` is the per-period OOS Sharpe.
+    """
+
+    strategy: str
+    moments: ReturnMoments
+    n_trials: int
+    sr_variance: float
+    pbo: float | None
+    walk_forward_sharpe: float | None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    value: float
+    threshold: float
+    comparison: str  # ">=", "<=", ">"
+    passed: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """All criteria of one strategy and the overall pass/fail."""
+
+    strategy: str
+    criteria: tuple[Criterion, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.criteria)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per criterion: value, comparison, threshold, passed, detail."""
+        return pd.DataFrame(
+            [
+                {
+                    "criterion": c.name,
+                    "value": c.value,
+                    "comparison": c.comparison,
+                    "threshold": c.threshold,
+                    "passed": c.passed,
+                    "detail": c.detail,
+                }
+                for c in self.criteria
+            ]
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{self.strategy}: {'PASS' if self.passed else 'FAIL'}"]
+        for c in self.criteria:
+            mark = "pass" if c.passed else "FAIL"
+            lines.append(
+                f"  {c.name:<13} {c.value:>12.6g} {c.comparison} {c.threshold:<10.6g} {mark}"
+            )
+        return "\n".join(lines)
+
+
+def _check(name: str, value: float | None, op: str, threshold: float, detail: str) -> Criterion:
+    if value is None or math.isnan(value):
+        ok = False
+    elif op == ">=":
+        ok = value >= threshold
+    elif op == ">":
+        ok = value > threshold
+    else:
+        ok = value <= threshold
+    return Criterion(name, math.nan if value is None else float(value), threshold, op, ok, detail)
+
+
+def evaluate_gate(inputs: GateInputs, config: GateConfig | None = None) -> GateVerdict:
+    """Apply the gate's criteria to one strategy's evidence."""
+    cfg = config or GateConfig()
+    m = inputs.moments
+    out = []
+    for name in cfg.criteria:
+        if name == "dsr":
+            dsr = deflated_sharpe_ratio(
+                m.sr, m.n_obs, m.skew, m.kurtosis, inputs.n_trials, inputs.sr_variance
+            )
+            out.append(
+                _check(
+                    "dsr",
+                    dsr,
+                    ">=",
+                    cfg.min_dsr,
+                    f"n_trials={inputs.n_trials}, V[SR]={inputs.sr_variance:.3g}",
+                )
+            )
+        elif name == "track_record":
+            mintrl = min_track_record_length(
+                m.sr, cfg.track_record_sr_benchmark, m.skew, m.kurtosis, cfg.track_record_alpha
+            )
+            out.append(
+                _check(
+                    "track_record",
+                    float(m.n_obs),
+                    ">=",
+                    mintrl,
+                    f"MinTRL at alpha={cfg.track_record_alpha}",
+                )
+            )
+        elif name == "pbo":
+            detail = "" if inputs.pbo is not None else "not computed (fewer than 2 configs)"
+            out.append(_check("pbo", inputs.pbo, "<=", cfg.max_pbo, detail))
+        else:
+            detail = "" if inputs.walk_forward_sharpe is not None else "not computed"
+            out.append(
+                _check(
+                    "walk_forward",
+                    inputs.walk_forward_sharpe,
+                    ">",
+                    cfg.min_walk_forward_sharpe,
+                    detail,
+                )
+            )
+    return GateVerdict(inputs.strategy, tuple(out))

@@ -1,0 +1,112 @@
+"""Probability of backtest overfitting by combinatorially symmetric cross-validation (CSCV).
+
+Bailey, Borwein, López de Prado & Zhu (2017), "The Probability of Backtest Overfitting",
+J. of Computational Finance 20(4). Given the ``(T, N)`` matrix of N configurations' returns:
+
+1. split the T rows into S (even) contiguous blocks of equal size (the last ``T mod S`` rows
+   are dropped);
+2. for each of the C(S, S/2) ways to pick S/2 blocks as in-sample (IS; the rest out-of-sample,
+   OOS), find the configuration with the best IS per-period Sharpe ratio;
+3. rank all N configurations by OOS Sharpe (1 = worst ... N = best, ties averaged) and take
+   the IS winner's relative rank ``w = rank / (N + 1)`` and its logit ``l = ln(w / (1 - w))``;
+4. PBO is the share of splits with ``l <= 0`` (the IS winner is at or below the OOS median).
+
+Sums and sums of squares are accumulated per block once, so every split costs O(N).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from itertools import combinations
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from crypto_strategy_lab.core.errors import CSLError
+
+
+class PBOError(CSLError):
+    """A returns matrix or split count that CSCV cannot use."""
+
+
+class PBOResult(NamedTuple):
+    """PBO and the distribution it summarises (one entry per CSCV split)."""
+
+    pbo: float
+    logits: np.ndarray
+    is_best: np.ndarray  # index of the in-sample winner per split
+    oos_rank: np.ndarray  # its OOS rank (1 = worst)
+
+
+@lru_cache(maxsize=8)
+def _in_sample_selector(n_splits: int) -> np.ndarray:
+    """``(C(S, S/2), S)`` 0/1 matrix: row i marks the in-sample blocks of split i."""
+    combos = np.array(list(combinations(range(n_splits), n_splits // 2)))
+    sel = np.zeros((len(combos), n_splits))
+    np.put_along_axis(sel, combos, 1.0, axis=1)
+    sel.setflags(write=False)
+    return sel
+
+
+def _sharpes(s1: np.ndarray, s2: np.ndarray, count: int) -> np.ndarray:
+    """Per-period Sharpe ratios (ddof=1) from sums and sums of squares over ``count`` rows."""
+    mean = s1 / count
+    var = (s2 - count * mean * mean) / (count - 1)
+    sd = np.sqrt(np.maximum(var, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sd > 0, mean / sd, 0.0)
+
+
+def pbo_logits(returns_matrix: pd.DataFrame | np.ndarray, n_splits: int = 16) -> PBOResult:
+    """The CSCV logit distribution and PBO (see module docstring)."""
+    data = np.asarray(returns_matrix, dtype=float)
+    if data.ndim != 2:
+        raise PBOError(f"returns_matrix must be (T, N), got shape {data.shape}")
+    t, n = data.shape
+    if n < 2:
+        raise PBOError("PBO needs at least 2 configurations (columns)")
+    if n_splits < 2 or n_splits % 2:
+        raise PBOError(f"n_splits must be an even number >= 2, got {n_splits}")
+    m = t // n_splits
+    if m < 2:
+        raise PBOError(f"{t} rows cannot make {n_splits} blocks of at least 2 rows")
+    if not np.all(np.isfinite(data)):
+        raise PBOError("returns_matrix contains NaN or infinite values")
+    blocks = data[: m * n_splits].reshape(n_splits, m, n)
+    block_sum = blocks.sum(axis=1)
+    block_sq = (blocks * blocks).sum(axis=1)
+    sel = _in_sample_selector(n_splits)
+    half = m * n_splits // 2
+    s1_is, s2_is = sel @ block_sum, sel @ block_sq
+    sr_is = _sharpes(s1_is, s2_is, half)
+    sr_oos = _sharpes(block_sum.sum(axis=0) - s1_is, block_sq.sum(axis=0) - s2_is, half)
+    best = np.argmax(sr_is, axis=1)
+    winner = sr_oos[np.arange(len(sel)), best][:, None]
+    # rank 1 = worst OOS; ties share their average rank (as scipy.stats.rankdata)
+    below = (sr_oos < winner).sum(axis=1)
+    tied = (sr_oos == winner).sum(axis=1)
+    oos_rank = below + (tied + 1) / 2.0
+    w = oos_rank / (n + 1.0)
+    logits = np.log(w / (1.0 - w))
+    return PBOResult(float(np.mean(logits <= 0.0)), logits, best, oos_rank)
+
+
+def probability_of_backtest_overfitting(
+    returns_matrix: pd.DataFrame | np.ndarray, n_splits: int = 16
+) -> float:
+    """PBO of a family of configurations by CSCV (Bailey et al. 2017).
+
+    Parameters
+    ----------
+    returns_matrix:
+        ``(T, N)`` per-period returns of N configurations over the same T bars.
+    n_splits:
+        S, the even number of contiguous blocks (default 16: C(16, 8) = 12,870 splits).
+
+    Returns
+    -------
+    float
+        Share of splits whose in-sample winner ranks at or below the OOS median.
+    """
+    return pbo_logits(returns_matrix, n_splits).pbo
