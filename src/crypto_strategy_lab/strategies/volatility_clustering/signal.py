@@ -18,7 +18,9 @@ from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
 class VolatilityClusteringParams(StrategyParams):
     timeframe: str = "1h"
     window: int = Field(2000, ge=250, description="Returns per GARCH fit.")
-    refit_every: int = Field(1000, ge=1, description="Bars between refits (causal schedule).")
+    refit_every: int = Field(
+        2000, ge=1, description="Bars between refits (causal schedule); 2000 h ~ 12 weeks."
+    )
     alpha: float = Field(0.01, gt=0, lt=0.5, description="Level of the GARCH-vs-constant LR test.")
     max_persistence: float = Field(
         0.999, gt=0, le=1, description="Fits at or above this alpha+beta are treated as IGARCH."
