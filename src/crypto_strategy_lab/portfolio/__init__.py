@@ -1,1 +1,19 @@
-"""portfolio"""
+"""Combining strategies into target weights: inverse volatility, fractional Kelly, equal."""
+
+from crypto_strategy_lab.portfolio.weights import (
+    METHODS,
+    PortfolioError,
+    WeightingMethod,
+    budgets,
+    return_statistics,
+    target_weights,
+)
+
+__all__ = [
+    "METHODS",
+    "PortfolioError",
+    "WeightingMethod",
+    "budgets",
+    "return_statistics",
+    "target_weights",
+]
