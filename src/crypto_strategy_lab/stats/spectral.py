@@ -51,7 +51,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import entr, gammaln
 
 from crypto_strategy_lab.stats._windows import (
     StatsInputError,
@@ -180,11 +180,10 @@ def dominant_peaks(
 
 
 def _entropy_from_psd(psd: np.ndarray) -> np.ndarray:
+    # entr(p) = -p ln p with entr(0) = 0; dividing by ln N gives the same ratio as log2.
     total = psd.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = psd / total
-        h = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=-1)
-    h = h / np.log2(psd.shape[-1])
+        h = entr(psd / total).sum(axis=-1) / np.log(psd.shape[-1])
     return np.where(total[..., 0] > 0, h, np.nan)
 
 
