@@ -34,3 +34,15 @@ def test_sqlite_journal_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-u
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+def test_migration_adopts_a_trial_table_created_before_it(journal_url: str) -> None:
+    """TrialLog may create ``trials`` in an unmigrated journal; migrating must still work."""
+    from crypto_strategy_lab.journal.trials import TrialRecord
+
+    engine = make_engine(journal_url)
+    TrialRecord.__table__.create(engine)
+    upgrade(engine)
+    assert "trials" in inspect(engine).get_table_names()
+    assert current_revision(engine) == "0002"
+    engine.dispose()
