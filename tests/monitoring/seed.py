@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 
 from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderType, SignalAction
 from crypto_strategy_lab.core.orders import Fill, OrderRequest, Position
@@ -43,6 +44,7 @@ class Seeded:
     reference_run_id: str
     final_equity: float
     realized: dict[str, float]
+    trial_srs: dict[str, list[float]]
 
 
 def prices(seed: int = 11) -> dict[str, np.ndarray]:
@@ -281,6 +283,7 @@ def seed_journal(url: str) -> Seeded:
             cash=Decimal(str(round(ref, 8))),
         )
     journal.finish_run(reference.run_id, "completed", ended_at=START + timedelta(hours=N_BARS))
+    trial_srs = seed_trials(journal.engine)
     journal.engine.dispose()
     return Seeded(
         url=url,
@@ -288,4 +291,25 @@ def seed_journal(url: str) -> Seeded:
         reference_run_id=reference.run_id,
         final_equity=equity_path[-1],
         realized=realized,
+        trial_srs=trial_srs,
     )
+
+
+def seed_trials(engine) -> dict[str, list[float]]:
+    """Trials through the validation part's own trial log; returns their per-period SRs."""
+    from crypto_strategy_lab.validation.trial_log import TrialLog
+
+    log = TrialLog(engine)
+    gen = np.random.default_rng(5)
+    index = pd.date_range("2023-01-01", periods=500, freq="h", tz="UTC")
+    srs: dict[str, list[float]] = {}
+    for strategy, lags in (("lag_autocorr", (1, 2, 3)), ("vpin", (10, 20))):
+        for lag in lags:
+            trial = log.record(
+                study="demo",
+                strategy=strategy,
+                params={"lag": lag},
+                returns=pd.Series(gen.normal(0.0002, 0.01, len(index)), index=index),
+            )
+            srs.setdefault(strategy, []).append(trial.sr)
+    return srs

@@ -59,7 +59,8 @@ def test_pnl_attribution_by_strategy_and_venue() -> None:
     by_strategy = pnl_attribution(pnl, "strategy", unrealized=unreal)
     assert by_strategy.loc["a", "net_pnl"] == pytest.approx(28.0)  # 30 - 2 fees
     assert by_strategy.loc["b", "net_pnl"] == pytest.approx(-6.0)  # -10 + 4 unrealised
-    assert by_strategy.loc["a", "share"] == pytest.approx(28.0 / 22.0)
+    assert by_strategy.loc["a", "share"] == pytest.approx(28.0 / 34.0)
+    assert by_strategy.loc["b", "share"] == pytest.approx(-6.0 / 34.0)
     assert by_strategy["trades"].tolist() == [2, 2]
 
     pnl["asset_class"] = [asset_class(v, None) for v in pnl["venue"]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -26,18 +27,27 @@ def seeded(tmp_path_factory) -> Seeded:
 
 @pytest.fixture(scope="session")
 def reports_dir(tmp_path_factory) -> Path:
-    """A lab report as the lab writes it: gate table and correlation matrix."""
+    """A lab report as the lab writes it: the gate verdicts (``GateVerdict.to_frame()`` of the
+    validation part, one row per criterion) and the strategy correlation matrix."""
+    from crypto_strategy_lab.validation.gate import GateInputs, evaluate_gate
+    from crypto_strategy_lab.validation.metrics import ReturnMoments
+
     lab = tmp_path_factory.mktemp("reports") / "lab" / "20240301-run"
     lab.mkdir(parents=True)
-    pd.DataFrame(
-        {
-            "strategy": ["lag_autocorr", "vpin"],
-            "dsr": [0.97, 0.41],
-            "pbo": [0.12, 0.63],
-            "min_trl_ok": [True, False],
-            "verdict": ["PASS", "FAIL"],
-        }
-    ).to_csv(lab / "gate.csv", index=False)
+    frames = []
+    for name, sr, pbo in (("lag_autocorr", 0.12, 0.1), ("vpin", 0.01, 0.7)):
+        verdict = evaluate_gate(
+            GateInputs(
+                strategy=name,
+                moments=ReturnMoments(sr=sr, n_obs=5000, skew=0.0, kurtosis=3.0),
+                n_trials=20,
+                sr_variance=0.0004,
+                pbo=pbo,
+                walk_forward_sharpe=sr / 2,
+            )
+        )
+        frames.append(verdict.to_frame().assign(strategy=name))
+    pd.concat(frames).to_csv(lab / "gate.csv", index=False)
     corr = pd.DataFrame(
         [[1.0, 0.2], [0.2, 1.0]], index=["lag_autocorr", "vpin"], columns=["lag_autocorr", "vpin"]
     )
@@ -135,10 +145,15 @@ def test_risk(seeded) -> None:
 
 def test_research_with_lab_report(seeded, reports_dir) -> None:
     at = open_page("research.py", seeded.url, reports_dir)
-    gate = at.dataframe[0].value
-    assert list(gate["verdict"]) == ["PASS", "FAIL"]
+    gate = at.dataframe[0].value.set_index("strategy")
+    assert gate.loc["lag_autocorr", "verdict"] == "PASS"
+    assert gate.loc["vpin", "verdict"] == "FAIL"
+    assert gate.loc["vpin", "pbo"] == pytest.approx(0.7)
     assert len(charts(at)) == 3  # DSR, PBO, correlation heatmap
-    assert "No trial log" in texts(at)
+    trials = at.dataframe[1].value.set_index("strategy")
+    assert trials.loc["lag_autocorr", "trials"] == 3 and trials.loc["vpin", "trials"] == 2
+    srs = seeded.trial_srs["lag_autocorr"]
+    assert trials.loc["lag_autocorr", "var_sr"] == pytest.approx(np.var(srs, ddof=1))
 
 
 def test_research_without_report(seeded) -> None:

@@ -27,6 +27,7 @@ def streamlit_command(
         "--server.port", str(port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",
         "--",
         "--refresh", str(refresh),
     ]  # fmt: skip

@@ -8,7 +8,8 @@ Three cuts, all on plain pandas objects so they work on a journal, a backtest or
    fill that crosses zero realises the whole old position and opens the remainder at the fill
    price. Fees are kept separate (``fee`` column) so gross and net P&L can both be shown.
 2. **Grouped attribution** (:func:`pnl_attribution`): realised, fees, unrealised and net P&L
-   summed by any keys (strategy; venue and asset class), with each group's share of the net.
+   summed by any keys (strategy; venue and asset class), with each group's signed share of
+   the gross absolute P&L.
 3. **Factor split** (:func:`factor_attribution`): the OLS regression
    ``r_t = alpha + beta * m_t + e_t`` of strategy returns on market returns (statsmodels).
    Because the regression has an intercept the residuals sum to zero, so the total return
@@ -116,7 +117,9 @@ def pnl_attribution(
     Returns
     -------
     DataFrame indexed by the keys with ``realized_pnl, fees, unrealized_pnl, net_pnl, trades,
-    share`` (``share = net / total net``; NaN when the total is 0), sorted by ``net_pnl``.
+    share``, sorted by ``net_pnl``. ``share = net / sum(|net|)`` over the groups: signed, and
+    meaningful even when winners and losers nearly cancel (a share of the *net* total explodes
+    as the total approaches zero). NaN when every group's net P&L is zero.
     """
     keys = [by] if isinstance(by, str) else list(by)
     for name in [*keys, "realized_pnl", "fee"]:
@@ -133,8 +136,8 @@ def pnl_attribution(
     grouped = grouped.fillna({"realized_pnl": 0.0, "fees": 0.0, "trades": 0, "unrealized_pnl": 0.0})
     grouped["trades"] = grouped["trades"].astype(int)
     grouped["net_pnl"] = grouped["realized_pnl"] - grouped["fees"] + grouped["unrealized_pnl"]
-    total = grouped["net_pnl"].sum()
-    grouped["share"] = grouped["net_pnl"] / total if total != 0 else np.nan
+    gross = grouped["net_pnl"].abs().sum()
+    grouped["share"] = grouped["net_pnl"] / gross if gross > 0 else np.nan
     columns = ["realized_pnl", "fees", "unrealized_pnl", "net_pnl", "trades", "share"]
     return grouped[columns].sort_values("net_pnl", ascending=False)
 

@@ -66,7 +66,7 @@ def usage_gauge(title: str, value: float, limit: float) -> go.Figure:
             title={"text": f"{title}<br><sub>limit {limit:.0%}</sub>"},
         )
     )
-    fig.update_layout(height=240, margin={"l": 20, "r": 20, "t": 60, "b": 10})
+    fig.update_layout(height=280, margin={"l": 30, "r": 30, "t": 100, "b": 10})
     return fig
 
 
@@ -108,6 +108,26 @@ def factor_split(market: float, residual: float, total: float) -> go.Figure:
     )
     fig.update_yaxes(title_text="sum of returns, %")
     return _layout(fig, "Factor split: market beta vs residual", height=340)
+
+
+def gate_metric_bars(
+    values: pd.Series, title: str, threshold: float, *, higher_is_better: bool
+) -> go.Figure:
+    """One bar per strategy, green when it meets the gate ``threshold``, red otherwise."""
+    ok = values >= threshold if higher_is_better else values <= threshold
+    fig = go.Figure(
+        go.Bar(
+            x=[str(i) for i in values.index],
+            y=values,
+            marker_color=[_GREEN if o else _RED for o in ok],
+        )
+    )
+    fig.add_hline(
+        y=threshold,
+        line={"dash": "dash", "color": _AMBER},
+        annotation_text=f"gate {'≥' if higher_is_better else '≤'} {threshold:g}",
+    )
+    return _layout(fig, title, height=320)
 
 
 def correlation_heatmap(

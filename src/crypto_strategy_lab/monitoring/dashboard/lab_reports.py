@@ -3,8 +3,15 @@
 The lab writes ``reports/lab/<run-id>/`` (``index.html`` plus its data files). This module
 does not assume one exact file layout: in the newest run directory (by modification time) it
 reads the first CSV/JSON/Parquet file whose name contains ``gate`` as the gate table, and the
-first whose name contains ``corr`` as the strategy correlation matrix. DSR and PBO are the
-gate table's columns whose names contain ``dsr``/``deflated`` and ``pbo``.
+first whose name contains ``corr`` as the strategy correlation matrix.
+
+Gate tables come in two shapes and both are accepted: *wide*, one row per strategy with a
+column per criterion (``dsr``, ``pbo``, ..., ``verdict``); or *long*, the concatenation of
+``validation.gate.GateVerdict.to_frame()`` with a ``strategy`` column (one row per strategy
+and criterion: ``criterion, value, comparison, threshold, passed``), which is pivoted to the
+wide shape with each criterion's threshold kept and an overall ``verdict`` (PASS only when
+every criterion passed). DSR and PBO are the columns whose names contain ``dsr``/``deflated``
+and ``pbo``.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ _SUFFIXES = (".csv", ".json", ".parquet")
 class LabReport:
     directory: Path
     gate: pd.DataFrame | None
+    thresholds: dict[str, float]
     correlation: pd.DataFrame | None
     html: Path | None
     problems: tuple[str, ...]
@@ -58,6 +66,23 @@ def _read_table(path: Path) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def widen_gate(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """A long gate table (``strategy, criterion, value, threshold, passed``) as one row per
+    strategy, plus each criterion's threshold; wide tables pass through unchanged."""
+    if not {"strategy", "criterion", "value"} <= set(table.columns):
+        return table, {}
+    wide = table.pivot_table(index="strategy", columns="criterion", values="value", aggfunc="first")
+    wide.columns.name = None
+    if "passed" in table.columns:
+        passed = table.groupby("strategy")["passed"].agg(lambda p: bool(pd.Series(p).all()))
+        wide["verdict"] = passed.map({True: "PASS", False: "FAIL"})
+    thresholds = {}
+    if "threshold" in table.columns:
+        firsts = table.groupby("criterion")["threshold"].first()
+        thresholds = {str(k): float(v) for k, v in firsts.items() if pd.notna(v)}
+    return wide.reset_index(), thresholds
+
+
 def _find(directory: Path, needle: str) -> Path | None:
     candidates = sorted(
         p for p in directory.rglob("*") if p.suffix in _SUFFIXES and needle in p.name.lower()
@@ -80,13 +105,15 @@ def load_latest_report(reports_dir: Path) -> LabReport | None:
                 tables[needle] = _read_table(path)
             except (OSError, ValueError) as exc:
                 problems.append(f"{path.name}: unreadable ({exc})")
+    gate, thresholds = (None, {}) if tables["gate"] is None else widen_gate(tables["gate"])
     corr = tables["corr"]
     if corr is not None and len(corr.columns) == len(corr) + 1:
         corr = corr.set_index(corr.columns[0])  # CSV with the row labels in the first column
     html = directory / "index.html"
     return LabReport(
         directory=directory,
-        gate=tables["gate"],
+        gate=gate,
+        thresholds=thresholds,
         correlation=corr,
         html=html if html.is_file() else None,
         problems=tuple(problems),

@@ -80,14 +80,16 @@ def render(ctx: DashboardContext) -> None:
         c2.metric(
             "P&L today (UTC)",
             f"{today.pnl:+,.2f}",
-            f"{today.loss_fraction:.2%} of {lim['daily_loss']:.0%} limit used",
-            delta_color="inverse" if today.pnl < 0 else "normal",
+            f"loss {today.loss_fraction:.2%} / limit {lim['daily_loss']:.0%}",
+            delta_color="off",
+            delta_arrow="off",
         )
         c3.metric(
             "Exposure (heat)",
-            f"{heat:.1%}",
+            f"{heat:.2%}",
             f"limit {lim['portfolio_heat']:.0%}",
             delta_color="off",
+            delta_arrow="off",
         )
         c4.metric("Kill switch", "HALTED" if kill_on else "armed")
         st.plotly_chart(charts.equity_drawdown(series, lim["drawdown_derisk"]), key="ov_equity")

@@ -5,29 +5,41 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, select
 
+from crypto_strategy_lab.journal.trials import TrialRecord
 from crypto_strategy_lab.monitoring.dashboard import charts
 from crypto_strategy_lab.monitoring.dashboard.app import DashboardContext
 from crypto_strategy_lab.monitoring.dashboard.lab_reports import load_latest_report
 
+# The gate's default thresholds (DESIGN.md / the brief): DSR >= 0.95, PBO <= 0.5.
+DSR_THRESHOLD = 0.95
+PBO_THRESHOLD = 0.5
 
-def _trial_counts(ctx: DashboardContext) -> pd.DataFrame | None:
-    """Trials per strategy from the journal's trial log table, when it exists."""
-    assert ctx.reader is not None
-    engine = ctx.reader.engine
+
+def trial_summary(engine: Engine) -> pd.DataFrame | None:
+    """Per strategy: trials logged, studies, best and mean per-period SR and ``V[SR]`` (the
+    inputs DSR deflates by); ``None`` when the journal has no trial log table."""
     with engine.connect() as conn:
-        tables = [t for t in inspect(conn).get_table_names() if "trial" in t]
-        if not tables:
+        if "trials" not in inspect(conn).get_table_names():
             return None
-        columns = {c["name"] for c in inspect(conn).get_columns(tables[0])}
-        if "strategy" not in columns:
-            n = conn.execute(text(f'SELECT COUNT(*) FROM "{tables[0]}"')).scalar_one()
-            return pd.DataFrame({"trials": [n]}, index=["all"])
         rows = conn.execute(
-            text(f'SELECT strategy, COUNT(*) AS trials FROM "{tables[0]}" GROUP BY strategy')
+            select(TrialRecord.strategy, TrialRecord.study, TrialRecord.sr)
         ).fetchall()
-    return pd.DataFrame(rows, columns=["strategy", "trials"])
+    frame = pd.DataFrame(rows, columns=["strategy", "study", "sr"])
+    if len(frame) == 0:
+        return frame
+    return (
+        frame.groupby("strategy")
+        .agg(
+            trials=("sr", "size"),
+            studies=("study", "nunique"),
+            best_sr=("sr", "max"),
+            mean_sr=("sr", "mean"),
+            var_sr=("sr", lambda s: s.var(ddof=1) if len(s) > 1 else 0.0),
+        )
+        .reset_index()
+    )
 
 
 def render(ctx: DashboardContext) -> None:
@@ -49,18 +61,28 @@ def render(ctx: DashboardContext) -> None:
         else:
             st.subheader("Gate")
             st.dataframe(report.gate, hide_index=True, key="rs_gate")
-            dsr = report.metric_columns("dsr", "deflated")
-            pbo = report.metric_columns("pbo")
             name_col = next((c for c in report.gate.columns if "strategy" in str(c).lower()), None)
+            specs = (
+                (
+                    report.metric_columns("dsr", "deflated"),
+                    report.thresholds.get("dsr", DSR_THRESHOLD),
+                    True,
+                ),
+                (
+                    report.metric_columns("pbo"),
+                    report.thresholds.get("pbo", PBO_THRESHOLD),
+                    False,
+                ),
+            )
             cols = st.columns(2)
-            for col, metric in zip(cols, (dsr, pbo), strict=True):
+            for col, (metric, threshold, higher) in zip(cols, specs, strict=True):
                 if metric and name_col is not None:
-                    frame = report.gate.set_index(name_col)[[metric[0]]]
-                    frame = frame.apply(pd.to_numeric, errors="coerce")
-                    frame.columns = ["net_pnl"]  # attribution_bars plots this column
+                    values = pd.to_numeric(
+                        report.gate.set_index(name_col)[metric[0]], errors="coerce"
+                    )
                     col.plotly_chart(
-                        charts.attribution_bars(frame, metric[0]).update_yaxes(
-                            title_text=metric[0]
+                        charts.gate_metric_bars(
+                            values, metric[0], threshold, higher_is_better=higher
                         ),
                         key=f"rs_{metric[0]}",
                     )
@@ -71,8 +93,12 @@ def render(ctx: DashboardContext) -> None:
     if ctx.reader is None:
         return
     st.subheader("Trial log")
-    counts = _trial_counts(ctx)
-    if counts is None:
-        st.caption("No trial log in this journal yet (studies record every configuration tried).")
+    summary = trial_summary(ctx.reader.engine)
+    if summary is None or len(summary) == 0:
+        st.caption(
+            "No trial recorded in this journal yet (every configuration a study tries is "
+            "logged here, and DSR deflates by their number and the variance of their Sharpe)."
+        )
     else:
-        st.dataframe(counts, hide_index=True, key="rs_trials")
+        st.caption("Per-period Sharpe ratios; DSR uses `trials` and `var_sr` per strategy.")
+        st.dataframe(summary, hide_index=True, key="rs_trials")
