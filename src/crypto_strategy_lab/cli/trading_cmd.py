@@ -1,0 +1,312 @@
+"""Trading commands: ``csl paper``, ``live``, ``deploy``, ``kill``, ``status``, ``drift``.
+
+All of them go through the one engine loop (``crypto_strategy_lab.engine``); the journal
+(``--journal`` or ``CSL_JOURNAL_URL``, default the SQLite file in the data directory) is where
+every order, fill, decision and halt is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crypto_strategy_lab.core.enums import MarketType, TradingMode
+from crypto_strategy_lab.core.errors import ConfigError
+
+console = Console()
+JOURNAL = typer.Option(None, "--journal", help="Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).")
+
+
+def _journal(url: str | None):
+    from crypto_strategy_lab.journal import Journal
+
+    return Journal.open(url)
+
+
+def _run(engine, feed) -> None:
+    from crypto_strategy_lab.engine.shutdown import install_stop_handlers
+
+    async def main():
+        install_stop_handlers(engine.request_stop)
+        return await engine.run(feed)
+
+    summary = asyncio.run(main())
+    console.print(
+        f"run {summary.run_id} {summary.status}: {summary.bars} bars, {summary.orders_sent} "
+        f"orders sent, final equity {float(summary.final_equity):,.2f}",
+        highlight=False,
+    )
+    if summary.status == "stopped":
+        console.print("stopped by signal; the run is closed in the journal", highlight=False)
+
+
+def paper(
+    strategy: str = typer.Option(..., "--strategy", help="Strategy name or 'all'."),
+    days: float = typer.Option(7.0, "--days", help="Days to trade (replayed in simulated mode)."),
+    capital: float = typer.Option(10_000.0, "--capital", help="Starting capital (quote ccy)."),
+    mode: TradingMode = typer.Option(
+        TradingMode.SIMULATED, "--mode", help="simulated | testnet (Bybit) | paper (Alpaca)."
+    ),
+    speedup: float = typer.Option(
+        0.0, "--speedup", help="Replay speed: k x real time (0: as fast as possible)."
+    ),
+    data: str = typer.Option(
+        "bundled:crypto", "--data", help="Replay data: bundled:crypto or store:EXCHANGE/SYMBOL/TF."
+    ),
+    symbol: str = typer.Option("BTCUSDT", "--symbol", help="Venue symbol (testnet/paper)."),
+    timeframe: str = typer.Option("1h", "--timeframe", help="Bar size (testnet/paper)."),
+    run_id: str | None = typer.Option(None, "--run-id", help="Resume this run after a crash."),
+    journal: str | None = JOURNAL,
+) -> None:
+    """Paper trading. Simulated (default, no keys): REPLAYS the last DAYS of historical bars
+    through the engine and the simulated venue. testnet/paper: the venue's sandbox, live."""
+    from crypto_strategy_lab.engine.paper import build_simulated_run, resolve_strategies
+
+    if capital <= 0:
+        raise ConfigError(f"--capital must be positive, got {capital}")
+    names = resolve_strategies(strategy)
+    jr = _journal(journal)
+    if mode is TradingMode.SIMULATED:
+        engine, feed = build_simulated_run(
+            jr,
+            names,
+            days=days,
+            capital=capital,
+            source=data,
+            speedup=speedup or None,
+            run_id=run_id,
+        )
+        console.print(feed.describe(), highlight=False)
+        console.print(
+            f"journal: {jr.engine.url.render_as_string(hide_password=True)}", highlight=False
+        )
+        _run(engine, feed)
+        return
+    if mode is TradingMode.LIVE:
+        raise ConfigError("use `csl live` for real money")
+    if len(names) != 1:
+        raise ConfigError(f"--mode {mode.value} runs one strategy per venue account; pick one")
+    from crypto_strategy_lab.engine.venue_run import build_venue_run
+
+    venue, market = (
+        ("bybit", MarketType.LINEAR)
+        if mode is TradingMode.TESTNET
+        else ("alpaca", MarketType.STOCK)
+    )
+    engine, feed = asyncio.run(
+        build_venue_run(
+            jr,
+            names[0],
+            venue=venue,
+            mode=mode,
+            capital=capital,
+            symbol=symbol,
+            timeframe=timeframe,
+            market=market,
+            days=days,
+            run_id=run_id,
+        )
+    )
+    console.print(
+        f"{mode.value} trading on {venue} {symbol} {timeframe} for {days:g} days", highlight=False
+    )
+    _run(engine, feed)
+
+
+def live_refusals(strategy: str, venue: str, confirm: bool) -> list[str]:
+    """Every reason ``csl live`` must refuse (empty: all three conditions hold)."""
+    from crypto_strategy_lab.config.settings import Settings
+    from crypto_strategy_lab.engine.verdicts import latest_verdict
+    from crypto_strategy_lab.exchanges.credentials import ENV_NAMES, resolve_credentials
+
+    reasons = []
+    if resolve_credentials(venue, TradingMode.LIVE, None, Settings()) is None:
+        key, secret = ENV_NAMES[(venue, TradingMode.LIVE)]
+        reasons.append(f"no live API keys for {venue}: set {key} and {secret} (or `csl keys add`)")
+    verdict = latest_verdict(strategy)
+    if verdict is None:
+        reasons.append(f"no passing gate verdict found for {strategy} (run `csl validate` first)")
+    elif not verdict.passed:
+        reasons.append(f"the latest gate verdict for {strategy} ({verdict.created_at}) FAILED")
+    if not confirm:
+        reasons.append("real money needs the explicit --confirm flag")
+    return reasons
+
+
+def live(
+    strategy: str = typer.Option(..., "--strategy", help="The strategy to trade."),
+    capital: float = typer.Option(..., "--capital", help="Capital to allocate (quote ccy)."),
+    confirm: bool = typer.Option(False, "--confirm", help="I mean it: trade real money."),
+    venue: str = typer.Option("bybit", "--venue", help="bybit | alpaca."),
+    symbol: str = typer.Option("BTCUSDT", "--symbol"),
+    timeframe: str = typer.Option("1h", "--timeframe"),
+    days: float = typer.Option(30.0, "--days", help="Stop after this many days."),
+    check_only: bool = typer.Option(False, "--check-only", help="Check the conditions, exit."),
+    journal: str | None = JOURNAL,
+) -> None:
+    """LIVE trading with real money. Refuses unless live keys are present, the strategy's
+    latest gate verdict passed, and --confirm is given."""
+    from crypto_strategy_lab.engine.venue_run import build_venue_run
+    from crypto_strategy_lab.strategies import get_strategy
+
+    get_strategy(strategy)
+    reasons = live_refusals(strategy, venue, confirm)
+    if reasons:
+        raise ConfigError("live trading refused: " + "; ".join(reasons))
+    console.print(
+        f"[bold red]LIVE[/]: {strategy} on {venue} {symbol}: all three conditions hold",
+        highlight=False,
+    )
+    if check_only:
+        return
+    market = MarketType.STOCK if venue == "alpaca" else MarketType.LINEAR
+    engine, feed = asyncio.run(
+        build_venue_run(
+            _journal(journal),
+            strategy,
+            venue=venue,
+            mode=TradingMode.LIVE,
+            capital=capital,
+            symbol=symbol,
+            timeframe=timeframe,
+            market=market,
+            days=days,
+        )
+    )
+    _run(engine, feed)
+
+
+def deploy(
+    config: Path = typer.Option(..., "--config", help="Deployment YAML (kind: deployment)."),
+    days: float = typer.Option(30.0, "--days", help="Days to run (replayed when simulated)."),
+    confirm: bool = typer.Option(False, "--confirm", help="Required for mode: live."),
+    journal: str | None = JOURNAL,
+) -> None:
+    """Deploy a portfolio of strategies from one validated YAML file."""
+    from crypto_strategy_lab.config.deployment import DeploymentConfig
+    from crypto_strategy_lab.config.loader import load_yaml_config
+    from crypto_strategy_lab.engine.deploy import build_deployment
+
+    cfg = load_yaml_config(config, DeploymentConfig)
+    if cfg.mode is TradingMode.LIVE:
+        reasons = [r for a in cfg.strategies for r in live_refusals(a.name, a.venue, confirm)]
+        if reasons:
+            raise ConfigError("live deployment refused: " + "; ".join(dict.fromkeys(reasons)))
+    engine, feed, text = build_deployment(_journal(journal or cfg.journal_url), cfg, days=days)
+    console.print(text, highlight=False)
+    _run(engine, feed)
+
+
+def kill(
+    reason: str = typer.Option("manual emergency stop", "--reason"),
+    rearm: bool = typer.Option(False, "--rearm", help="Re-arm the kill switch (by hand)."),
+    by: str = typer.Option(None, "--by", help="Who re-arms (default: the OS user)."),
+    journal: str | None = JOURNAL,
+) -> None:
+    """Emergency stop: halt all trading (running engines cancel and flatten); persists until
+    `csl kill --rearm`."""
+    jr = _journal(journal)
+    actor = by or getpass.getuser()
+    if rearm:
+        if not jr.is_halted():
+            console.print("the kill switch is not engaged", highlight=False)
+            return
+        jr.rearm(reason if reason != "manual emergency stop" else "re-armed by hand", actor=actor)
+        console.print(f"[green]kill switch re-armed[/] by {actor}", highlight=False)
+        return
+    jr.halt(reason, actor=actor)
+    jr.audit("kill.requested", {"reason": reason, "actor": actor})
+    console.print(
+        f"[bold red]KILL SWITCH ENGAGED[/]: {reason}. Running engines cancel all orders, flatten "
+        "and halt; new runs stay halted until `csl kill --rearm`.",
+        highlight=False,
+    )
+
+
+def status(journal: str | None = JOURNAL) -> None:
+    """Runs, positions, exposure, limits in use and halts."""
+    jr = _journal(journal)
+    state = jr.halt_state()
+    halted = state is not None and state.action == "halt"
+    console.print(
+        f"kill switch: {'[bold red]ENGAGED[/] (' + state.reason + ')' if halted else 'armed'}",
+        highlight=False,
+    )
+    runs = jr.runs()[-5:]
+    if not runs:
+        console.print("no runs in the journal", highlight=False)
+        return
+    table = Table("run", "name", "mode", "status", "started", "equity", "gross", "net")
+    for run in runs:
+        eq = jr.equity_frame(run.run_id)
+        last = eq.iloc[-1] if len(eq) else None
+        table.add_row(
+            run.run_id[:12],
+            run.name,
+            run.mode,
+            run.status,
+            str(run.started_at)[:19],
+            *(
+                f"{last[c]:,.2f}" if last is not None else "-"
+                for c in ("equity", "gross_exposure", "net_exposure")
+            ),
+        )
+    console.print(table)
+    latest = runs[-1]
+    positions = [p for p in jr.latest_positions(latest.run_id) if p.quantity != 0]
+    ptable = Table("strategy", "venue", "symbol", "quantity", "avg price", "mark")
+    for p in positions:
+        ptable.add_row(
+            p.strategy or "-",
+            p.venue,
+            p.symbol,
+            str(p.quantity),
+            f"{float(p.average_price):,.2f}",
+            f"{float(p.mark_price):,.2f}" if p.mark_price else "-",
+        )
+    console.print(f"positions of run {latest.run_id[:12]}:", highlight=False)
+    console.print(ptable if positions else "  flat")
+    limits = latest.config.get("limits") or {}
+    shown = ", ".join(
+        f"{k}={limits[k]}"
+        for k in (
+            "max_position_fraction",
+            "max_gross_exposure",
+            "stop_loss_pct",
+            "take_profit_pct",
+            "daily_loss_limit",
+        )
+        if k in limits
+    )
+    console.print(f"limits: {shown or 'defaults'}", highlight=False)
+    alerts = [a for a, ack in jr.alerts(unacknowledged_only=True)][-5:]
+    for a in alerts:
+        console.print(
+            f"[yellow]alert[/] {a.ts:%Y-%m-%d %H:%M} {a.severity} {a.source}: {a.message[:160]}",
+            highlight=False,
+        )
+
+
+def drift(
+    run_id: str = typer.Argument(..., help="Run id (prefix allowed)."),
+    journal: str | None = JOURNAL,
+) -> None:
+    """Compare a paper/live run with the backtest over the same period."""
+    from crypto_strategy_lab.engine.drift import DriftError, drift_report
+
+    jr = _journal(journal)
+    matches = [r.run_id for r in jr.runs() if r.run_id.startswith(run_id)]
+    if len(matches) != 1:
+        raise DriftError(f"run id {run_id!r} matches {len(matches)} runs")
+    console.print(drift_report(jr, matches[0]).to_text(), highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the trading commands to the ``csl`` app."""
+    for command in (paper, live, deploy, kill, status, drift):
+        app.command(command.__name__)(command)

@@ -1,0 +1,39 @@
+"""Clocks: the engine asks "what time is it?" here and nowhere else.
+
+``ReplayClock`` is driven by the feed (the close time of the bar being processed), so a replay
+of history sees the time the decision would have been taken at; ``WallClock`` is UTC now.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class WallClock:
+    """Real time (paper against a venue sandbox, live)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def advance(self, when: datetime) -> None:
+        """Real time advances by itself; a bar's close time is ignored."""
+
+
+class ReplayClock:
+    """Simulated time: the close time of the last bar the feed delivered."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(1970, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, when: datetime) -> None:
+        if when < self._now:
+            raise ValueError(f"replay clock cannot go back from {self._now} to {when}")
+        self._now = when

@@ -1,0 +1,53 @@
+"""``csl deploy``: a portfolio of strategies from one validated deployment YAML.
+
+``mode: simulated`` replays the last ``--days`` of the bundled data (crypto for spot/linear
+allocations, the S&P 500 daily series for stock ones) through one simulated account per
+strategy, with the config's ``weighting`` and ``risk`` overrides. Venue modes (testnet, paper,
+live) start one engine per allocation (one strategy per venue account and symbol, see
+:mod:`.venue_run`) and run them concurrently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crypto_strategy_lab.config.deployment import DeploymentConfig
+from crypto_strategy_lab.core.enums import MarketType, TradingMode
+from crypto_strategy_lab.core.errors import ConfigError
+from crypto_strategy_lab.engine.paper import build_simulated_run
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.risk import RiskLimits
+
+
+def build_deployment(
+    journal: Journal, cfg: DeploymentConfig, *, days: float
+) -> tuple[Any, Any, str]:
+    """Engine, feed and a one-line description for a simulated deployment."""
+    limits = RiskLimits(**cfg.risk)
+    if cfg.mode is not TradingMode.SIMULATED:
+        raise ConfigError(
+            f"deployment mode {cfg.mode.value}: start each allocation with `csl paper --mode "
+            f"{cfg.mode.value}` / `csl live` (one strategy per venue account); `csl deploy` runs "
+            "simulated portfolios"
+        )
+    markets = {a.market for a in cfg.strategies}
+    if len(markets) != 1:
+        raise ConfigError(f"a simulated deployment replays one market, got {sorted(markets)}")
+    market = markets.pop()
+    source = "bundled:stocks" if market is MarketType.STOCK else "bundled:crypto"
+    names = [a.name for a in cfg.strategies]
+    if len(set(names)) != len(names):
+        raise ConfigError("each strategy may appear once in a simulated deployment")
+    engine, feed = build_simulated_run(
+        journal,
+        names,
+        days=days,
+        capital=cfg.capital,
+        source=source,
+        market=market,
+        limits=limits,
+        params={a.name: a.params for a in cfg.strategies},
+        weighting=cfg.weighting,
+        run_name=f"deploy:{cfg.name}",
+    )
+    return engine, feed, f"deployment {cfg.name}: {len(names)} strategies; {feed.describe()}"

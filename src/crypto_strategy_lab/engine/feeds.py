@@ -1,0 +1,237 @@
+"""Market-data feeds: where closed bars come from.
+
+Every feed is an async iterator of :class:`BarEvent` (one *closed* bar of one symbol), so the
+engine loop is the same for all of them:
+
+* :class:`HistoricalReplayFeed` — bars from a frame (bundled data, the store), in time order
+  across symbols, as fast as possible or at ``speedup`` times real time. Used by replay and by
+  simulated paper trading; it never pretends to be live data (``describe()`` says what it is).
+* :class:`RestPollingFeed` — polls ``Exchange.get_ohlcv`` and emits each bar once it closed.
+* :class:`WebsocketFeed` — ccxt.pro ``watch_ohlcv`` where the venue has it (Bybit): a bar is
+  emitted when the stream opens the next one.
+
+A bar is labelled by its open time (``timestamp``) and acted on at its close
+(``close_time = timestamp + timeframe``), the convention of the OHLCV frames and the backtest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from crypto_strategy_lab.core.enums import MarketType
+from crypto_strategy_lab.core.errors import ConfigError, ExchangeError
+from crypto_strategy_lab.data.schema import validate_ohlcv
+from crypto_strategy_lab.exchanges.base import Exchange
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BarEvent:
+    """One closed bar. ``received_ns`` is ``time.perf_counter_ns()`` when the feed emitted it
+    (the start of the engine's bar-to-order latency)."""
+
+    symbol: str
+    timestamp: datetime
+    close_time: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    index: int
+    received_ns: int
+
+    def as_mapping(self) -> dict[str, float]:
+        return {
+            "open": self.open,
+            "high": self.high,
+            "low": self.low,
+            "close": self.close,
+            "volume": self.volume,
+        }
+
+
+class HistoricalReplayFeed:
+    """Replay OHLCV history.
+
+    Parameters
+    ----------
+    frames:
+        Symbol -> validated OHLCV frame (all on the same bar size).
+    timeframe:
+        Bar size (``"15min"``); inferred from the first frame when ``None``.
+    start:
+        First bar to emit (earlier rows are warm-up history, never traded).
+    speedup:
+        ``None``/0: as fast as possible; ``k``: one bar every ``timeframe / k`` of wall time.
+    """
+
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        timeframe: str | pd.Timedelta | None = None,
+        start: datetime | pd.Timestamp | None = None,
+        speedup: float | None = None,
+    ) -> None:
+        if not frames:
+            raise ConfigError("a replay feed needs at least one symbol's bars")
+        self.frames = {s: validate_ohlcv(f) for s, f in frames.items()}
+        first = next(iter(self.frames.values()))
+        if timeframe is None:
+            if len(first) < 2:
+                raise ConfigError("cannot infer the bar size from fewer than two bars")
+            timeframe = pd.Series(first.index).diff().median()
+        self.timeframe = pd.Timedelta(timeframe)
+        self.start = pd.Timestamp(start) if start is not None else None
+        if speedup is not None and speedup < 0:
+            raise ConfigError(
+                f"speedup must be positive (or 0 for as fast as possible), got {speedup}"
+            )
+        self.speedup = speedup or None
+
+    def describe(self) -> str:
+        pace = "as fast as possible" if self.speedup is None else f"{self.speedup:g}x real time"
+        spans = ", ".join(
+            f"{s} {self._traded(f).index[0]} -> {self._traded(f).index[-1]}"
+            for s, f in self.frames.items()
+            if len(self._traded(f))
+        )
+        return f"REPLAY of historical bars ({pace}; not live market data): {spans}"
+
+    def _traded(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame if self.start is None else frame[frame.index >= self.start]
+
+    def __len__(self) -> int:
+        return sum(len(self._traded(f)) for f in self.frames.values())
+
+    async def __aiter__(self) -> AsyncIterator[BarEvent]:
+        streams = []
+        for symbol, frame in self.frames.items():
+            offset = 0 if self.start is None else int(frame.index.searchsorted(self.start))
+            values = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
+            stamps = frame.index.to_pydatetime()
+            for i in range(offset, len(frame)):
+                streams.append((stamps[i], symbol, i, values[i]))
+        streams.sort(key=lambda item: (item[0], item[1]))
+        pause = None if self.speedup is None else self.timeframe.total_seconds() / self.speedup
+        step = self.timeframe.to_pytimedelta()
+        for stamp, symbol, i, row in streams:
+            if pause:
+                await asyncio.sleep(pause)
+            yield BarEvent(
+                symbol,
+                stamp,
+                stamp + step,
+                float(row[0]),
+                float(row[1]),
+                float(row[2]),
+                float(row[3]),
+                float(row[4]),
+                i,
+                time.perf_counter_ns(),
+            )
+
+
+class RestPollingFeed:
+    """Poll a venue's klines and emit each bar of ``symbol`` once, after it closed."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        symbol: str,
+        timeframe: str,
+        *,
+        market: MarketType | None = None,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self.exchange, self.symbol, self.timeframe = exchange, symbol, timeframe
+        self.market, self.poll_seconds = market, poll_seconds
+        self.step = pd.Timedelta(
+            timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe
+        )
+        self._last: pd.Timestamp | None = None
+        self._index = 0
+
+    def describe(self) -> str:
+        return f"REST polling of {self.exchange.venue} {self.symbol} {self.timeframe} bars (live)"
+
+    async def __aiter__(self) -> AsyncIterator[BarEvent]:
+        while True:
+            try:
+                frame = await self.exchange.get_ohlcv(
+                    self.symbol, self.timeframe, limit=5, market=self.market
+                )
+            except ExchangeError as exc:
+                # The feed goes quiet; the risk engine's stale-data rule pauses new risk.
+                log.warning("kline poll failed (%s); retrying in %.1fs", exc, self.poll_seconds)
+                await asyncio.sleep(self.poll_seconds)
+                continue
+            now = pd.Timestamp.now(tz="UTC")
+            for stamp, row in frame.iterrows():
+                if stamp + self.step > now or (self._last is not None and stamp <= self._last):
+                    continue  # still forming, or already emitted
+                self._last = stamp
+                self._index += 1
+                yield BarEvent(
+                    self.symbol,
+                    stamp.to_pydatetime(),
+                    (stamp + self.step).to_pydatetime(),
+                    float(row["open"]),
+                    float(row["high"]),
+                    float(row["low"]),
+                    float(row["close"]),
+                    float(row["volume"]),
+                    self._index,
+                    time.perf_counter_ns(),
+                )
+            await asyncio.sleep(self.poll_seconds)
+
+
+class WebsocketFeed:
+    """ccxt.pro ``watch_ohlcv`` stream; emits bar ``k`` when bar ``k+1`` first appears.
+
+    ``client`` is a ccxt.pro exchange (e.g. ``ccxt.pro.bybit({...})``); its symbol notation
+    (``"BTC/USDT:USDT"``) is the caller's, ``symbol`` is ours.
+    """
+
+    def __init__(self, client: object, ccxt_symbol: str, symbol: str, timeframe: str) -> None:
+        if not hasattr(client, "watch_ohlcv"):
+            raise ConfigError(f"{type(client).__name__} has no websocket klines (watch_ohlcv)")
+        self.client, self.ccxt_symbol, self.symbol = client, ccxt_symbol, symbol
+        self.timeframe = timeframe
+        self.step = pd.Timedelta(
+            timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe
+        )
+
+    def describe(self) -> str:
+        return f"websocket klines {self.ccxt_symbol} {self.timeframe} (live)"
+
+    async def __aiter__(self) -> AsyncIterator[BarEvent]:
+        pending: list[float] | None = None
+        index = 0
+        while True:
+            candles = await self.client.watch_ohlcv(self.ccxt_symbol, self.timeframe)  # type: ignore[attr-defined]
+            for candle in candles:
+                if pending is not None and candle[0] > pending[0]:
+                    stamp = pd.Timestamp(int(pending[0]), unit="ms", tz="UTC")
+                    index += 1
+                    yield BarEvent(
+                        self.symbol,
+                        stamp.to_pydatetime(),
+                        (stamp + self.step).to_pydatetime(),
+                        *(float(v) for v in pending[1:6]),
+                        index,
+                        time.perf_counter_ns(),
+                    )
+                if pending is None or candle[0] >= pending[0]:
+                    pending = candle

@@ -1,0 +1,201 @@
+"""Assemble a paper run: data, simulated venue accounts, sleeves, engine and feed.
+
+In ``simulated`` mode the "days" are **replayed** from historical bars (the bundled default
+data, or a dataset of the local store) at a configurable speed-up (default: as fast as
+possible); the feed's ``describe()`` says so, and the run's journaled config records the
+data source and period. It never pretends to be live market data.
+
+Capital and sizing for ``n`` sleeves: each strategy trades its own simulated account holding
+``capital / n`` (sub-accounts: one strategy's protective exits can never close another's
+position). Per unit of signal a sleeve targets ``f = min(max_position_fraction,
+max_gross_exposure / n)`` of the *total* capital, i.e. ``L = f n`` of its own account, so the
+per-strategy cap and the portfolio heat limit hold by construction when every signal is at
+full strength (the risk engine enforces them anyway).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from crypto_strategy_lab.core.costs import CostModel
+from crypto_strategy_lab.core.enums import MarketType, TradingMode
+from crypto_strategy_lab.core.errors import ConfigError
+from crypto_strategy_lab.engine.feeds import HistoricalReplayFeed
+from crypto_strategy_lab.engine.loop import TradingEngine
+from crypto_strategy_lab.engine.runner import StrategyRunner
+from crypto_strategy_lab.engine.sleeve import Sleeve
+from crypto_strategy_lab.exchanges.factory import ExchangeFactory
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.risk import RiskLimits
+from crypto_strategy_lab.strategies import get_strategy, list_strategies
+
+
+@dataclass(frozen=True)
+class ReplayData:
+    """Bars to replay: ``bars`` holds warm-up history before ``start``."""
+
+    symbol: str
+    bars: pd.DataFrame
+    start: pd.Timestamp
+    source: str
+    description: str
+    timeframe: str
+
+
+def load_replay_data(
+    days: float, *, source: str = "bundled:crypto", symbol: str = "BTCUSDT", warmup_bars: int = 0
+) -> ReplayData:
+    """The last ``days`` of ``source`` (``bundled:crypto``, ``bundled:stocks`` or
+    ``store:<exchange>/<symbol>/<timeframe>``) plus up to ``warmup_bars`` before them."""
+    if days <= 0:
+        raise ConfigError(f"--days must be positive, got {days}")
+    if source.startswith("bundled:"):
+        from crypto_strategy_lab.data.bundled import load_default_bars
+
+        ds = load_default_bars(source.split(":", 1)[1])
+        bars, description, timeframe = ds.bars, ds.description, ds.timeframe
+    elif source.startswith("store:"):
+        from crypto_strategy_lab.data.store import DataStore
+
+        exchange, sym, timeframe = source.split(":", 1)[1].split("/")
+        bars = DataStore().read(exchange, sym, timeframe)
+        description = f"store dataset {exchange}/{sym}/{timeframe}"
+    else:
+        raise ConfigError(f"unknown data source {source!r}; use bundled:crypto or store:EX/SYM/TF")
+    start = bars.index[-1] - pd.Timedelta(days=days) + pd.Timedelta(timeframe)
+    first = int(bars.index.searchsorted(start))
+    if first == 0:
+        raise ConfigError(
+            f"{source} holds {bars.index[-1] - bars.index[0]} of bars; --days {days:g} needs more "
+            "(plus the strategies' warm-up)"
+        )
+    start = bars.index[first]
+    bars = bars.iloc[max(0, first - warmup_bars) :]
+    return ReplayData(symbol, bars, start, source, description, timeframe)
+
+
+def resolve_strategies(name: str) -> list[str]:
+    return list_strategies() if name == "all" else [get_strategy(name).name]
+
+
+def build_simulated_run(
+    journal: Journal,
+    strategies: list[str],
+    *,
+    days: float,
+    capital: float,
+    source: str = "bundled:crypto",
+    market: MarketType = MarketType.LINEAR,
+    speedup: float | None = None,
+    costs: CostModel | None = None,
+    limits: RiskLimits | None = None,
+    run_id: str | None = None,
+    equity_every: int = 1,
+    params: dict[str, dict[str, Any]] | None = None,
+    weighting: str = "equal",
+    run_name: str = "paper",
+) -> tuple[TradingEngine, HistoricalReplayFeed]:
+    """A simulated paper run of ``strategies`` over the last ``days`` of ``source``.
+
+    ``weighting`` (``equal``, ``inverse_volatility``, ``fractional_kelly``) sets each sleeve's
+    budget with :func:`crypto_strategy_lab.portfolio.budgets` from the strategies' backtest
+    returns on the warm-up history before the traded period (never on the traded bars).
+    """
+    costs = costs or CostModel()
+    limits = limits or RiskLimits()
+    instances = [get_strategy(n, (params or {}).get(n)) for n in strategies]
+    warmup = max(s.warmup for s in instances) + 1
+    data = load_replay_data(days, source=source, warmup_bars=warmup)
+    n = len(instances)
+    budget = sleeve_budgets(instances, data, weighting, limits, costs, market)
+    sleeves = []
+    for strategy in instances:
+        fraction = budget[strategy.name]
+        runner = StrategyRunner(strategy, data.symbol, market)
+        runner.prepare(data.bars)
+        venue = ExchangeFactory.create_exchange(
+            "simulated",
+            TradingMode.SIMULATED,
+            cost_model=costs,
+            cash=Decimal(str(capital / n)),
+            bars={data.symbol: data.bars[data.bars.index < data.start]},
+        )
+        sleeves.append(Sleeve(runner, venue, allocation=fraction * n, costs=costs))
+    feed = HistoricalReplayFeed(
+        {data.symbol: data.bars}, timeframe=data.timeframe, start=data.start, speedup=speedup
+    )
+    config: dict[str, Any] = {
+        "data": {
+            "source": source,
+            "symbol": data.symbol,
+            "start": data.start,
+            "end": data.bars.index[-1],
+            "timeframe": data.timeframe,
+            "days": days,
+            "replay": True,
+            "speedup": speedup,
+        },
+        "market": market.value,
+        "costs": costs.model_dump(mode="json"),
+        "limits": limits.model_dump(mode="json"),
+        "allocation": {k: float(v) for k, v in budget.items()},
+        "weighting": weighting,
+        "strategies": {s.name: s.params.model_dump(mode="json") for s in instances},
+    }
+    engine = TradingEngine(
+        journal,
+        sleeves,
+        mode=TradingMode.SIMULATED,
+        capital=capital,
+        limits=limits,
+        run_id=run_id,
+        run_name=run_name,
+        run_config=config,
+        equity_every=equity_every,
+    )
+    return engine, feed
+
+
+def sleeve_budgets(
+    instances: list,
+    data: ReplayData,
+    weighting: str,
+    limits: RiskLimits,
+    costs: CostModel,
+    market: MarketType,
+) -> dict[str, float]:
+    """Per-strategy fraction of total capital per unit of signal, capped at the per-strategy
+    limit (and the gross limit over all of them)."""
+    from crypto_strategy_lab.backtest import run_backtest
+    from crypto_strategy_lab.portfolio import budgets, return_statistics
+
+    names = pd.Index([s.name for s in instances])
+    kwargs: dict[str, Any] = {}
+    if weighting != "equal":
+        history = data.bars[data.bars.index < data.start]
+        returns = {}
+        for strategy in instances:
+            if len(history) <= strategy.warmup + 2:
+                raise ConfigError(
+                    f"{weighting} weighting needs warm-up history for {strategy.name}"
+                )
+            returns[strategy.name] = run_backtest(
+                strategy, history, costs=costs, market=market, sizing=1.0
+            ).returns
+        stats = return_statistics(pd.DataFrame(returns))
+        kwargs = {
+            "volatilities": stats["volatility"],
+            "means": stats["mean"],
+            "variances": stats["variance"],
+            "kelly_fraction": limits.kelly_fraction,
+        }
+    raw = budgets(weighting, names, max_gross=limits.max_gross_exposure, **kwargs)  # type: ignore[arg-type]
+    capped = raw.clip(upper=limits.max_position_fraction)
+    gross = float(capped.sum())
+    if gross > limits.max_gross_exposure:
+        capped = capped * (limits.max_gross_exposure / gross)
+    return {str(k): float(v) for k, v in capped.items()}

@@ -1,0 +1,164 @@
+"""Reconciliation: the venue's orders and positions against the journal.
+
+Checks, per sleeve (one strategy on one venue account):
+
+* **orders** — every order the journal holds open is looked up at the venue by its client
+  order id and brought up to date (fills, state). An order the journal calls ``new`` that the
+  venue provably does not have (the look-up *succeeded* and found nothing) was never sent; on a
+  restart it is sent again with the same client id (``resend_unsent``), otherwise it is closed
+  as cancelled. A ``submitted``/``partially_filled`` order the venue does not know is a
+  problem.
+* **positions** — the venue's net position must equal the signed sum of the journal's fills
+  for the sleeve.
+* **balances** — the account's balance must be readable.
+
+Fail closed: any query that fails is a problem, never "nothing there". A problem raises a
+``critical`` alert (source ``reconciliation``) and the engine halts new risk; a clean pass is
+journaled as the audit event ``reconcile.ok``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from crypto_strategy_lab.core.enums import OrderStatus
+from crypto_strategy_lab.core.errors import ExchangeError
+from crypto_strategy_lab.engine.orders import OrderManager
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.journal.models import FillRecord
+
+if TYPE_CHECKING:
+    from crypto_strategy_lab.engine.sleeve import Sleeve
+
+D0 = Decimal(0)
+
+
+@dataclass
+class ReconcileReport:
+    """``ok`` when ``problems`` is empty; ``positions`` maps sleeve -> (journal, venue)."""
+
+    problems: list[str] = field(default_factory=list)
+    positions: dict[str, tuple[Decimal, Decimal | None]] = field(default_factory=dict)
+    resent: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def journal_positions(journal: Journal, run_id: str) -> dict[str, Decimal]:
+    """Signed net quantity per sleeve (``fills.strategy``) from the journal's fills."""
+    out: dict[str, Decimal] = {}
+    with journal.session() as session:
+        for strategy, side, qty in session.execute(
+            select(FillRecord.strategy, FillRecord.side, FillRecord.quantity).where(
+                FillRecord.run_id == run_id
+            )
+        ):
+            sign = 1 if side == "BUY" else -1
+            out[strategy or ""] = out.get(strategy or "", D0) + sign * qty
+    return out
+
+
+async def reconcile(
+    journal: Journal,
+    run_id: str,
+    sleeves: Sequence[Sleeve],
+    orders: OrderManager,
+    *,
+    now: datetime,
+    resend_unsent: bool = False,
+) -> ReconcileReport:
+    """Reconcile every sleeve; journal the outcome (alert or ``reconcile.ok``)."""
+    report = ReconcileReport()
+    for sleeve in sleeves:
+        await _orders(sleeve, orders, report, now, resend_unsent)
+    book = journal_positions(journal, run_id)
+    for sleeve in sleeves:
+        ours = book.get(sleeve.name, D0)
+        try:
+            venue = [
+                p
+                for p in await sleeve.exchange.get_positions(sleeve.symbol, market=sleeve.market)
+                if p.symbol == sleeve.symbol
+            ]
+            await sleeve.exchange.get_balance()
+        except ExchangeError as exc:
+            report.problems.append(f"{sleeve.name}: venue query failed ({exc})")
+            report.positions[sleeve.name] = (ours, None)
+            continue
+        theirs = sum((p.quantity for p in venue), D0)
+        report.positions[sleeve.name] = (ours, theirs)
+        for p in venue:
+            journal.record_position(run_id, p, ts=now, strategy=sleeve.name, source="venue")
+        if theirs != ours:
+            report.problems.append(
+                f"{sleeve.name}: {sleeve.venue} {sleeve.symbol} position {theirs} but the "
+                f"journal's "
+                f"fills sum to {ours}"
+            )
+    if report.problems:
+        journal.raise_alert(
+            "critical",
+            "reconciliation",
+            "reconciliation failed; new risk halted: " + "; ".join(report.problems)[:1000],
+            details={"problems": report.problems},
+            run_id=run_id,
+            ts=now,
+        )
+    else:
+        journal.audit(
+            "reconcile.ok",
+            {
+                "positions": {k: str(v[0]) for k, v in report.positions.items()},
+                "resent": report.resent,
+            },
+            run_id=run_id,
+        )
+    return report
+
+
+async def _orders(
+    sleeve: Sleeve, orders: OrderManager, report: ReconcileReport, now: datetime, resend: bool
+) -> None:
+    for state in orders.open_orders(sleeve.name):
+        try:
+            found = await sleeve.exchange.get_order_by_client_id(
+                state.client_order_id, sleeve.symbol, market=sleeve.market
+            )
+        except ExchangeError as exc:
+            report.problems.append(
+                f"{sleeve.name}: order {state.client_order_id} look-up failed ({exc})"
+            )
+            continue
+        if found is not None:
+            orders.apply_result(state, found, ts=now)
+            continue
+        if state.status is not OrderStatus.NEW:
+            report.problems.append(
+                f"{sleeve.name}: journal has order {state.client_order_id} {state.status.value} "
+                "but the venue has no such order"
+            )
+            continue
+        if resend:
+            from crypto_strategy_lab.engine.loop import journaled_request
+
+            await orders.send(
+                sleeve.name,
+                sleeve.exchange,
+                journaled_request(orders.journal, state.client_order_id),
+                ts=now,
+            )
+            report.resent.append(state.client_order_id)
+            if state.client_order_id in orders.unresolved:
+                report.problems.append(
+                    f"{sleeve.name}: resend of {state.client_order_id} unresolved"
+                )
+        else:
+            orders.abandon(state, "not at the venue (look-up succeeded): never sent", ts=now)

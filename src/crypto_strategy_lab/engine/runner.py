@@ -1,0 +1,114 @@
+"""The strategy runner: one strategy's target weight on every closed bar.
+
+Two ways to the same number (DESIGN.md: "a strategy has two faces over one computation"):
+
+* **replay** — ``prepare(history)`` runs ``strategy.compute`` once over the whole history and
+  the runner reads row ``t`` when bar ``t`` closes. ``compute`` is strictly causal (row t uses
+  rows <= t; the strategies' contract tests prove it by truncation), so row ``t`` *is* what
+  ``generate_signal`` returns on the history up to ``t`` — at O(n) instead of O(n * window).
+* **live** — ``generate_signal(window)`` on the rolling window of the latest ``lookback`` bars
+  (the trading face proper).
+
+``tests/engine/test_runner.py`` checks that both faces agree on replayed bars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from crypto_strategy_lab.core.enums import MarketType
+from crypto_strategy_lab.engine.feeds import BarEvent
+from crypto_strategy_lab.strategies.base import SignalConfig, Strategy
+
+
+@dataclass(frozen=True)
+class SignalPoint:
+    """A strategy's target weight in [-1, 1] on one bar, with its statistics."""
+
+    strength: float
+    statistics: dict[str, float] = field(default_factory=dict)
+
+
+class StrategyRunner:
+    """Evaluate one strategy on one symbol.
+
+    Parameters
+    ----------
+    strategy:
+        The strategy instance.
+    symbol, market:
+        Where its orders go; spot and stock markets are long-only (a negative signal means
+        flat, as in the backtest).
+    lookback:
+        Bars kept for the live face (default: ``max(4 * warmup, 500)``).
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        symbol: str,
+        market: MarketType = MarketType.LINEAR,
+        *,
+        lookback: int | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.symbol = symbol
+        self.market = market
+        self.long_only = market is not MarketType.LINEAR
+        self.lookback = lookback or max(4 * strategy.warmup, 500)
+        self._signal: np.ndarray | None = None
+        self._stats: pd.DataFrame | None = None
+        self._index: pd.DatetimeIndex | None = None
+        self._window: pd.DataFrame | None = None
+
+    @property
+    def name(self) -> str:
+        return self.strategy.name
+
+    def prepare(self, history: pd.DataFrame) -> None:
+        """Precompute the causal signal on replay history (rows addressed by ``BarEvent.index``)."""
+        frame = self.strategy.compute(history)
+        self._signal = frame["signal"].to_numpy(dtype=float)
+        self._stats = frame.drop(columns="signal")
+        self._index = history.index
+
+    def _clip(self, value: float) -> float:
+        # ``+ 0.0`` turns -0.0 into 0.0: a negative zero does not survive a SQLite round trip
+        # and would break the journal's audit comparison of the signal record.
+        return (max(value, 0.0) if self.long_only else value) + 0.0
+
+    def precomputed(self) -> pd.Series | None:
+        """The prepared target weights (after long-only clipping), or ``None`` when live."""
+        if self._signal is None:
+            return None
+        values = np.clip(self._signal, 0.0, None) if self.long_only else self._signal
+        return pd.Series(values, index=self._index, name=self.name)
+
+    def statistics_at(self, index: int) -> dict[str, float]:
+        if self._stats is None:
+            return {}
+        row = self._stats.iloc[index]
+        return {str(k): float(v) for k, v in row.items() if np.isfinite(v)}
+
+    async def on_bar(self, bar: BarEvent) -> SignalPoint:
+        """The target weight after ``bar`` closed."""
+        if self._signal is not None:
+            return SignalPoint(self._clip(float(self._signal[bar.index])))
+        row = pd.DataFrame(
+            [bar.as_mapping()], index=pd.DatetimeIndex([bar.timestamp], name="timestamp")
+        ).astype("float64")
+        window = row if self._window is None else pd.concat([self._window, row])
+        self._window = window.iloc[-self.lookback :]
+        if len(self._window) <= self.strategy.warmup:
+            return SignalPoint(0.0)
+        signal = await self.strategy.generate_signal(
+            self._window, SignalConfig(symbol=self.symbol, market=self.market)
+        )
+        return SignalPoint(self._clip(signal.strength), signal.statistics)
+
+    def seed_window(self, history: pd.DataFrame) -> None:
+        """Give the live face its warm-up history (e.g. klines fetched at start)."""
+        self._window = history.iloc[-self.lookback :]
