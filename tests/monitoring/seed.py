@@ -245,6 +245,16 @@ def seed_journal(url: str) -> Seeded:
             realized_pnl=Decimal(str(round(sum(realized.values()), 8))),
             unrealized_pnl=Decimal(str(round(unreal, 8))),
         )
+    # the engine may journal the last bar twice (a final mark at shutdown)
+    last = START + timedelta(hours=N_BARS - 1)
+    journal.record_equity(
+        rid,
+        ts=last,
+        equity=Decimal(str(round(equity_path[-1], 8))),
+        cash=Decimal(str(round(cash, 8))),
+        gross_exposure=Decimal(str(round(gross, 8))),
+        net_exposure=Decimal(str(round(net, 8))),
+    )
     first = journal.raise_alert(
         "warning",
         "drawdown",

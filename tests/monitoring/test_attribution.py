@@ -10,6 +10,8 @@ from crypto_strategy_lab.monitoring.attribution import (
     AttributionError,
     asset_class,
     factor_attribution,
+    fill_position_mismatches,
+    open_positions,
     pnl_attribution,
     realized_pnl,
 )
@@ -119,3 +121,35 @@ def test_factor_attribution_bad_inputs() -> None:
         factor_attribution(pd.Series([0.1, 0.2, 0.3]), pd.Series([0.0, 0.0, 0.0]))
     with pytest.raises(AttributionError, match="lacks column"):
         realized_pnl(pd.DataFrame({"ts": []}))
+
+
+def test_open_positions_marked_on_the_ledger_basis() -> None:
+    frame = fills_frame(
+        [
+            ("a", "bybit", "BTCUSDT", "BUY", 2.0, 100.0, 0.0),
+            ("a", "bybit", "BTCUSDT", "SELL", 1.0, 110.0, 0.0),  # 1 left at avg 100
+            ("b", "bybit", "ETHUSDT", "SELL", 3.0, 50.0, 0.0),
+            ("b", "bybit", "ETHUSDT", "BUY", 3.0, 40.0, 0.0),  # flat
+        ]
+    )
+    ledger = realized_pnl(frame)
+    marks = pd.Series({"BTCUSDT": 120.0, "ETHUSDT": 45.0})
+    [row] = open_positions(ledger, marks).to_dict("records")
+    assert (row["strategy"], row["quantity"], row["average_price"]) == ("a", 1.0, 100.0)
+    assert row["unrealized_pnl"] == pytest.approx(20.0)
+
+
+def test_fill_position_mismatches_flags_missing_fills() -> None:
+    ledger = realized_pnl(fills_frame([("a", "bybit", "BTCUSDT", "BUY", 1.0, 100.0, 0.0)]))
+    consistent = pd.DataFrame(
+        {"strategy": ["a"], "venue": ["bybit"], "symbol": ["BTCUSDT"], "quantity": [1.0]}
+    )
+    assert fill_position_mismatches(ledger, consistent).empty
+    missing = consistent.assign(quantity=[-0.5])  # the venue holds a short the fills never saw
+    [row] = fill_position_mismatches(ledger, missing).to_dict("records")
+    assert (row["from_fills"], row["journaled"]) == (1.0, -0.5)
+    extra_book = pd.concat(
+        [consistent, consistent.assign(strategy="b", quantity=[2.0])], ignore_index=True
+    )
+    [row] = fill_position_mismatches(ledger, extra_book).to_dict("records")
+    assert row["strategy"] == "b" and row["from_fills"] == 0.0

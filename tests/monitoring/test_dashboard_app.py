@@ -126,6 +126,10 @@ def test_strategies(seeded) -> None:
     attribution = at.dataframe[0].value.set_index("strategy")
     for name, realised in seeded.realized.items():
         assert attribution.loc[name, "realized_pnl"] == pytest.approx(realised, abs=1e-6)
+    assert not at.warning  # the seeded fills reproduce the seeded positions
+    # fills + marks explain the whole equity change of the seeded run (no funding there)
+    [note] = [c.value for c in at.caption if "unattributed" in c.value]
+    assert "unattributed +0.00" in note or "unattributed -0.00" in note
     at.selectbox(key="st_reference").select_index(1).run()
     assert not at.exception
     assert len(charts(at)) == 6

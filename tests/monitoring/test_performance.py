@@ -48,8 +48,8 @@ def test_periods_per_year_and_rolling_sharpe(rng) -> None:
     assert np.isnan(rolling_sharpe(hourly([0.01] * 10), 5, ppy).iloc[-1])  # zero volatility
 
 
-def test_strategy_pnl_curves_combines_realised_and_unrealised() -> None:
-    ts = pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC")
+def test_strategy_pnl_curves_mark_to_market_by_hand() -> None:
+    ts = pd.date_range("2024-01-01", periods=4, freq="h", tz="UTC")
     fills = pd.DataFrame(
         {
             "ts": [ts[0], ts[2]],
@@ -62,17 +62,10 @@ def test_strategy_pnl_curves_combines_realised_and_unrealised() -> None:
             "fee": [0.5, 0.5],
         }
     )
-    positions = pd.DataFrame(
-        {
-            "ts": [ts[0], ts[1], ts[2]],
-            "strategy": ["a", "a", "a"],
-            "venue": ["bybit"] * 3,
-            "symbol": ["BTC"] * 3,
-            "unrealized_pnl": [0.0, 5.0, 0.0],
-        }
-    )
-    curves = strategy_pnl_curves(fills, positions)
-    np.testing.assert_allclose(curves["a"], [-0.5, 4.5, 9.0])  # 10 realised - 1 fees at the end
+    prices = pd.DataFrame({"ts": ts, "symbol": "BTC", "price": [101.0, 105.0, 111.0, 90.0]})
+    curves = strategy_pnl_curves(fills, prices)
+    # t0: -0.5 fee + (101-100); t1: -0.5 + 5; t2: closed at 110: 10 - 1 fees; t3: flat
+    np.testing.assert_allclose(curves["a"], [0.5, 4.5, 9.0, 9.0])
 
 
 def test_drift_against_reference() -> None:

@@ -3,10 +3,13 @@
 Three cuts, all on plain pandas objects so they work on a journal, a backtest or a test frame:
 
 1. **Realised P&L per fill** with average-cost accounting per book ``(strategy, venue,
-   symbol)``: a fill that adds to a position moves its average price to the quantity-weighted
-   mean; a fill that reduces it realises ``closed_qty * (price - avg) * sign(position)``; a
-   fill that crosses zero realises the whole old position and opens the remainder at the fill
-   price. Fees are kept separate (``fee`` column) so gross and net P&L can both be shown.
+   symbol)``, and the open books marked to the latest price on the same cost basis (mixing
+   our realised P&L with another component's unrealised P&L would double count whenever the
+   two cost bases differ). A fill that adds to a position moves its average price to the
+   quantity-weighted mean; a fill that reduces it realises
+   ``closed_qty * (price - avg) * sign(position)``; a fill that crosses zero realises the
+   whole old position and opens the remainder at the fill price. Fees are kept separate
+   (``fee`` column) so gross and net P&L can both be shown.
 2. **Grouped attribution** (:func:`pnl_attribution`): realised, fees, unrealised and net P&L
    summed by any keys (strategy; venue and asset class), with each group's signed share of
    the gross absolute P&L.
@@ -60,11 +63,15 @@ def asset_class(venue: str, market: str | None) -> str:
     return "crypto"
 
 
-def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
-    """``fills`` (columns ``ts, strategy, venue, symbol, side, quantity, price, fee``) with a
-    ``realized_pnl`` column from average-cost accounting per ``(strategy, venue, symbol)``.
+BOOK = ["strategy", "venue", "symbol"]
 
-    Rows are processed in ``ts`` order (stable); ``side`` is ``BUY``/``SELL``; ``quantity`` is
+
+def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
+    """The average-cost ledger: ``fills`` (columns ``ts, strategy, venue, symbol, side,
+    quantity, price, fee``) in ``ts`` order with ``realized_pnl`` per fill and the book's
+    state after it, ``position`` (signed) and ``average_price``.
+
+    Books are ``(strategy, venue, symbol)``; ``side`` is ``BUY``/``SELL``; ``quantity`` is
     positive. A missing strategy is booked as ``"(none)"``.
     """
     missing = [c for c in FILL_COLUMNS if c not in fills.columns]
@@ -72,11 +79,13 @@ def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
         raise AttributionError(f"fills frame lacks column(s): {', '.join(missing)}")
     out = fills.sort_values("ts", kind="stable").reset_index(drop=True).copy()
     out["strategy"] = out["strategy"].fillna("(none)")
-    position: dict[tuple[str, str, str], tuple[float, float]] = {}
+    books: dict[tuple[str, str, str], tuple[float, float]] = {}
     realized = np.zeros(len(out))
+    after_qty = np.zeros(len(out))
+    after_avg = np.zeros(len(out))
     for i, row in enumerate(out.itertuples(index=False)):
         book = (row.strategy, row.venue, row.symbol)
-        qty, avg = position.get(book, (0.0, 0.0))
+        qty, avg = books.get(book, (0.0, 0.0))
         sign = 1.0 if str(row.side).upper() == "BUY" else -1.0
         delta, price = sign * float(row.quantity), float(row.price)
         if qty == 0.0 or np.sign(qty) == np.sign(delta):
@@ -92,9 +101,49 @@ def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
             elif np.sign(new_qty) != np.sign(qty):  # crossed zero: remainder opens at price
                 avg = price
             qty = new_qty
-        position[book] = (qty, avg)
+        books[book] = (qty, avg)
+        after_qty[i], after_avg[i] = qty, avg
     out["realized_pnl"] = realized
+    out["position"] = after_qty
+    out["average_price"] = after_avg
     return out
+
+
+def latest_prices(prices: pd.DataFrame) -> pd.Series:
+    """The last known price per symbol from a ``ts, symbol, price`` frame."""
+    ordered = prices.dropna(subset=["price"]).sort_values("ts", kind="stable")
+    return ordered.groupby("symbol")["price"].last()
+
+
+def open_positions(ledger: pd.DataFrame, marks: pd.Series) -> pd.DataFrame:
+    """Open books of a :func:`realized_pnl` ledger marked at ``marks`` (price per symbol):
+    ``strategy, venue, symbol, quantity, average_price, mark_price, unrealized_pnl`` with
+    ``unrealized = quantity * (mark - average_price)`` (NaN mark: the book's average price)."""
+    last = ledger.groupby(BOOK, sort=True).tail(1)
+    last = last[last["position"].abs() >= _FLAT]
+    out = last[BOOK].copy()
+    out["quantity"] = last["position"].to_numpy()
+    out["average_price"] = last["average_price"].to_numpy()
+    out["mark_price"] = out["symbol"].map(marks).fillna(out["average_price"]).astype(float)
+    out["unrealized_pnl"] = out["quantity"] * (out["mark_price"] - out["average_price"])
+    return out.reset_index(drop=True)
+
+
+def fill_position_mismatches(
+    ledger: pd.DataFrame, snapshots: pd.DataFrame, tolerance: float = 1e-9
+) -> pd.DataFrame:
+    """Books whose position implied by the fills differs from the latest journaled position.
+
+    ``snapshots`` holds the latest position per book (``strategy, venue, symbol, quantity``;
+    flat books may be absent). A non-empty result means the journal is missing fills (or
+    holds extra ones), so fill-based attribution for those books is incomplete.
+    """
+    from_fills = ledger.groupby(BOOK, sort=True)["position"].last().rename("from_fills")
+    snap = snapshots.assign(strategy=snapshots["strategy"].fillna("(none)"))
+    journaled = snap.groupby(BOOK, sort=True)["quantity"].last().rename("journaled")
+    both = pd.concat([from_fills, journaled], axis=1).fillna(0.0)
+    bad = both[(both["from_fills"] - both["journaled"]).abs() > tolerance]
+    return bad.reset_index()
 
 
 def pnl_attribution(

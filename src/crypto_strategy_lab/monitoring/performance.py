@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crypto_strategy_lab.monitoring.attribution import realized_pnl
+from crypto_strategy_lab.monitoring.attribution import BOOK, realized_pnl
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 
@@ -71,41 +71,46 @@ def pnl_today(equity: pd.Series) -> DailyPnL:
     return DailyPnL(day_start_equity=start, equity=float(equity.iloc[-1]))
 
 
-def strategy_pnl_curves(fills: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative net P&L per strategy over time: realised minus fees (at fill times) plus the
-    unrealised P&L of its open books (latest snapshot per book, carried forward).
+def strategy_pnl_curves(fills: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative net P&L per strategy over time, marked to market on one cost basis.
 
-    ``fills`` has the journal fill columns; ``positions`` the position history columns
-    ``ts, strategy, venue, symbol, unrealized_pnl``. Returns a wide frame, one column per
-    strategy, indexed by time.
+    For each book ``(strategy, venue, symbol)`` of the average-cost ledger
+    (:func:`~crypto_strategy_lab.monitoring.attribution.realized_pnl`), at every time ``t`` of
+    the symbol's price series and of the book's fills:
+    ``P&L_t = sum(realised - fees up to t) + position_t * (price_t - average_price_t)``,
+    with the book state and price the latest at or before ``t``. ``prices`` has ``ts, symbol,
+    price`` (bar prices as the strategies saw them). Returns one column per strategy.
     """
-    parts = []
-    if len(fills):
-        booked = realized_pnl(fills)
-        booked["net"] = booked["realized_pnl"] - booked["fee"]
-        realised = booked.pivot_table(index="ts", columns="strategy", values="net", aggfunc="sum")
-        parts.append(realised.cumsum())
-    if len(positions):
-        pos = positions.assign(strategy=positions["strategy"].fillna("(none)"))
-        pos = pos.assign(unrealized_pnl=pos["unrealized_pnl"].fillna(0.0))
-        books = pos.pivot_table(
-            index="ts",
-            columns=["strategy", "venue", "symbol"],
-            values="unrealized_pnl",
-            aggfunc="last",
-        ).ffill()
-        parts.append(books.T.groupby(level="strategy").sum(min_count=1).T)
-    if not parts:
+    if len(fills) == 0:
         return pd.DataFrame()
-    index = parts[0].index
-    for p in parts[1:]:
-        index = index.union(p.index)
-    total = None
-    for p in parts:
-        aligned = p.reindex(index).ffill().fillna(0.0)
-        total = aligned if total is None else total.add(aligned, fill_value=0.0)
-    total.columns.name = "strategy"
-    return total
+    ledger = realized_pnl(fills)
+    ledger["cum_net"] = (
+        (ledger["realized_pnl"] - ledger["fee"]).groupby([ledger[k] for k in BOOK]).cumsum()
+    )
+    curves: dict[str, pd.Series] = {}
+    for (strategy, _venue, symbol), book in ledger.groupby(BOOK, sort=True):
+        px = prices.loc[prices["symbol"] == symbol, ["ts", "price"]]
+        grid = pd.DataFrame({"ts": pd.concat([px["ts"], book["ts"]]).drop_duplicates()})
+        grid = grid.sort_values("ts").reset_index(drop=True)
+        grid = pd.merge_asof(grid, px.sort_values("ts"), on="ts", direction="backward")
+        state = book[["ts", "position", "average_price", "cum_net"]]
+        grid = pd.merge_asof(grid, state, on="ts", direction="backward")
+        grid[["position", "cum_net"]] = grid[["position", "cum_net"]].fillna(0.0)
+        mark = grid["price"].fillna(grid["average_price"])
+        unrealised = (grid["position"] * (mark - grid["average_price"])).fillna(0.0)
+        pnl = pd.Series((grid["cum_net"] + unrealised).to_numpy(), index=grid["ts"])
+        pnl = pnl[~pnl.index.duplicated(keep="last")]
+        previous = curves.get(strategy)
+        if previous is None:
+            curves[strategy] = pnl
+        else:
+            index = previous.index.union(pnl.index)
+            curves[strategy] = previous.reindex(index).ffill().fillna(0.0) + pnl.reindex(
+                index
+            ).ffill().fillna(0.0)
+    frame = pd.concat(curves, axis=1).sort_index().ffill().fillna(0.0)
+    frame.columns.name = "strategy"
+    return frame
 
 
 @dataclass(frozen=True)

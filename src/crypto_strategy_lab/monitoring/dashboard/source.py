@@ -156,6 +156,7 @@ class JournalReader:
         return self._frame(select(*cols).order_by(Run.started_at), ["capital"])
 
     def equity(self, run_id: str) -> pd.DataFrame:
+        """The equity curve indexed by ``ts`` (one row per timestamp, the latest wins)."""
         names = [
             "equity",
             "cash",
@@ -170,7 +171,11 @@ class JournalReader:
             .order_by(EquityPoint.ts, EquityPoint.id)
         )
         frame = self._frame(stmt, names)
-        return frame.set_index("ts") if len(frame) else frame
+        if len(frame) == 0:
+            return frame
+        frame = frame.set_index("ts")
+        # the engine may journal a bar twice (e.g. a final mark at shutdown): keep the latest
+        return frame[~frame.index.duplicated(keep="last")]
 
     def positions(self, run_id: str, source: str = "journal") -> pd.DataFrame:
         """Latest snapshot per ``(venue, symbol, strategy)``, flat books dropped."""
@@ -307,6 +312,16 @@ class JournalReader:
             .limit(limit)
         )
         return self._frame(stmt, ["requested_quantity", "approved_quantity", "reference_price"])
+
+    def risk_decision_counts(self, run_id: str) -> dict[str, int]:
+        """How many risk decisions of each kind (approve/resize/reject/halt) the run made."""
+        stmt = (
+            select(RiskEventRecord.decision, func.count())
+            .where(RiskEventRecord.run_id == run_id)
+            .group_by(RiskEventRecord.decision)
+        )
+        with self.engine.connect() as conn:
+            return {decision: int(n) for decision, n in conn.execute(stmt)}
 
     def alerts(self, run_id: str | None = None, limit: int = 1000) -> pd.DataFrame:
         """Alerts (of ``run_id`` and run-less ones, or all) with their acknowledgement."""

@@ -39,12 +39,12 @@ def render(ctx: DashboardContext) -> None:
         )
 
     st.subheader("Recent risk decisions")
+    counts = ctx.reader.risk_decision_counts(rid)
     events = ctx.reader.risk_events(rid)
-    if len(events):
-        counts = events["decision"].value_counts()
+    if counts:
         cols = st.columns(4)
         for col, decision in zip(cols, ("approve", "resize", "reject", "halt"), strict=True):
-            col.metric(decision, int(counts.get(decision, 0)))
+            col.metric(decision, counts.get(decision, 0))
         decisions = st.multiselect(
             "Show decisions",
             ["approve", "resize", "reject", "halt"],

@@ -19,6 +19,9 @@ from crypto_strategy_lab.monitoring.attribution import (
     AttributionError,
     asset_class,
     factor_attribution,
+    fill_position_mismatches,
+    latest_prices,
+    open_positions,
     pnl_attribution,
     realized_pnl,
 )
@@ -40,30 +43,47 @@ def market_returns(prices: pd.DataFrame, symbol: str, index: pd.DatetimeIndex) -
     return series.reindex(index, method="ffill").pct_change().rename(symbol)
 
 
-def _attribution(ctx: DashboardContext, fills: pd.DataFrame, positions: pd.DataFrame) -> None:
+def marking_prices(signals: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """``ts, symbol, price``: bar prices from the signals, plus position-snapshot marks."""
+    marks = history.rename(columns={"mark_price": "price"})[["ts", "symbol", "price"]]
+    frames = [f for f in (signals[["ts", "symbol", "price"]], marks) if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["ts", "symbol", "price"])
+    prices = pd.concat(frames).dropna(subset=["price"]).sort_values("ts", kind="stable")
+    return prices.drop_duplicates(["ts", "symbol"], keep="first").reset_index(drop=True)
+
+
+def _attribution(
+    ctx: DashboardContext, fills: pd.DataFrame, prices: pd.DataFrame, history: pd.DataFrame
+) -> None:
     st.subheader("Attribution")
+    assert ctx.reader is not None and ctx.run is not None
     if len(fills) == 0:
         st.caption("No fill yet: nothing to attribute.")
         return
-    booked = realized_pnl(fills)
+    ledger = realized_pnl(fills)
     markets = {}
-    if len(positions):
-        markets = {(r.venue, r.symbol): r.market for r in positions.itertuples()}
-    booked["asset_class"] = [
+    if len(history):
+        markets = {(r.venue, r.symbol): r.market for r in history.itertuples()}
+    ledger["asset_class"] = [
         asset_class(v, markets.get((v, s)))
-        for v, s in zip(booked["venue"], booked["symbol"], strict=True)
+        for v, s in zip(ledger["venue"], ledger["symbol"], strict=True)
     ]
-    unreal = (
-        positions.assign(strategy=positions["strategy"].fillna("(none)"))
-        if len(positions)
-        else None
-    )
-    if unreal is not None:
-        unreal["asset_class"] = [
-            asset_class(v, m) for v, m in zip(unreal["venue"], unreal["market"], strict=True)
-        ]
-    by_strategy = pnl_attribution(booked, "strategy", unrealized=unreal)
-    by_venue = pnl_attribution(booked, ["venue", "asset_class"], unrealized=unreal)
+    unreal = open_positions(ledger, latest_prices(prices))
+    unreal["asset_class"] = [
+        asset_class(v, markets.get((v, s)))
+        for v, s in zip(unreal["venue"], unreal["symbol"], strict=True)
+    ]
+    mismatches = fill_position_mismatches(ledger, ctx.reader.positions(run_id(ctx)))
+    if len(mismatches):
+        st.warning(
+            f"The journal's fills do not reproduce its positions for {len(mismatches)} book(s) "
+            "(fills missing or extra): attribution below is incomplete for them. Check the "
+            "engine's fill journaling (`csl audit verify`, `csl status`)."
+        )
+        st.dataframe(mismatches, hide_index=True, key="st_mismatch")
+    by_strategy = pnl_attribution(ledger, "strategy", unrealized=unreal)
+    by_venue = pnl_attribution(ledger, ["venue", "asset_class"], unrealized=unreal)
     left, right = st.columns(2)
     left.plotly_chart(
         charts.attribution_bars(by_strategy, "Net P&L by strategy"), key="st_attr_strategy"
@@ -72,6 +92,15 @@ def _attribution(ctx: DashboardContext, fills: pd.DataFrame, positions: pd.DataF
         charts.attribution_bars(by_venue, "Net P&L by venue / asset class"), key="st_attr_venue"
     )
     st.dataframe(by_strategy.reset_index(), hide_index=True, key="st_attr_table")
+    equity = ctx.reader.equity(run_id(ctx))
+    if len(equity):
+        change = float(equity["equity"].iloc[-1]) - float(ctx.run["capital"])
+        attributed = float(by_strategy["net_pnl"].sum())
+        st.caption(
+            f"Attributed net P&L {attributed:+,.2f} vs equity change {change:+,.2f}: "
+            f"unattributed {change - attributed:+,.2f} (funding payments, marks between the "
+            "last bar price and the equity snapshot, anything not booked as a fill)."
+        )
 
 
 def _factor(
@@ -173,19 +202,22 @@ def render(ctx: DashboardContext) -> None:
     rid = run_id(ctx)
     fills = ctx.reader.fills(rid)
     history = ctx.reader.position_history(rid)
-    curves = strategy_pnl_curves(fills, history)
+    signal_prices = ctx.reader.signals_prices(rid)
+    prices = marking_prices(signal_prices, history)
+    curves = strategy_pnl_curves(fills, prices)
     capital = float(ctx.run["capital"])
     st.subheader("P&L by strategy")
     if len(curves):
         st.plotly_chart(
-            charts.lines(curves, "Cumulative net P&L by strategy", "P&L"), key="st_curves"
+            charts.lines(curves, "Cumulative net P&L by strategy (marked to market)", "P&L"),
+            key="st_curves",
         )
     else:
-        st.caption("No fill or position yet.")
-    _attribution(ctx, fills, ctx.reader.positions(rid))
+        st.caption("No fill yet.")
+    _attribution(ctx, fills, prices, history)
     equity = equity_or_note(ctx)
     if equity is None:
         return
-    _factor(equity, curves, ctx.reader.signals_prices(rid), capital)
+    _factor(equity, curves, signal_prices, capital)
     _rolling(equity, curves, capital)
     _drift(ctx, equity)
