@@ -183,7 +183,9 @@ def simulate(
         v = volume[t]
         carried = q != 0.0  # position held from the previous bar
 
-        for phase in range(2):
+        # fast path: no order to fill and no stop to watch -> only funding and the mark
+        active = pending or (q != 0.0 and (sl > 0.0 or tp > 0.0))
+        for phase in range(2 if active else 0):
             # phase 0: the open (orders when filling at the open, then the gap check);
             # phase 1: the intrabar path, then orders when filling at the close.
             if phase == 1 and q != 0.0 and direction != 0:
@@ -399,15 +401,16 @@ def simulate_many(
         s2 = 0.0
         exposed = 0
         for t in range(n):
-            r = eq[t] / prev - 1.0 if prev > 0.0 else 0.0
-            prev = eq[t]
-            s1 += r
-            s2 += r * r
-            if eq[t] > peak:
-                peak = eq[t]
-            dd = 1.0 - eq[t] / peak if peak > 0.0 else 1.0
-            if dd > mdd:
-                mdd = dd
+            e = eq[t]
+            if e != prev:  # flat bars (most of a sparse strategy's) need no division
+                r = e / prev - 1.0 if prev > 0.0 else 0.0
+                s1 += r
+                s2 += r * r
+                prev = e
+            if e > peak:
+                peak = e
+            elif e < peak * (1.0 - mdd):
+                mdd = 1.0 - e / peak if peak > 0.0 else 1.0
             if qty[t] != 0.0:
                 exposed += 1
             if keep:

@@ -94,8 +94,8 @@ def run_backtest_sweep(
     else:
         raise BacktestError(f"signal matrix dtype must be numeric, got {matrix.dtype}")
     lower = -1.0 if mkt == "perp" else 0.0
-    if matrix.dtype.kind == "f" or lower == 0.0:
-        matrix = np.clip(matrix, lower, 1.0)
+    if matrix.size and matrix.min() < lower:
+        matrix = np.clip(matrix, lower, 1.0)  # long-only markets: negative signals are flat
     open_, high, low, close, volume = bar_arrays(bars)
     params = kernel_params(
         costs,
