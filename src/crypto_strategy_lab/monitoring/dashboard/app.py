@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from crypto_strategy_lab.monitoring.dashboard.source import (
+from crypto_strategy_lab.monitoring.reader import (
     START_HINT,
     JournalReader,
     JournalState,

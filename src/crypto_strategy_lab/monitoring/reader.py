@@ -1,4 +1,4 @@
-"""Read-only access to the journal for the dashboard, as pandas DataFrames.
+"""Read-only access to the journal for monitoring (dashboard, alert snapshots), as DataFrames.
 
 The dashboard never writes: it opens the journal with ``make_engine(url, read_only=True)``
 (SQLite ``mode=ro``) and only runs ``SELECT`` statements on the journal's own models. Decimal

@@ -1,0 +1,89 @@
+"""Build the alert rules' :class:`~crypto_strategy_lab.monitoring.alerts.MonitorSnapshot` from
+the journal, so the rules can run outside the trading loop (a watchdog process, a cron job)
+on exactly what the journal says.
+
+Sources (all read-only):
+
+- equity, its peak and the equity at 00:00 UTC: the run's ``equity_curve``;
+- kill switch: the latest ``halt_events`` row of scope ``global``;
+- reconciliation mismatches: per ``(venue, symbol)``, the net quantity of the latest
+  ``venue``-source position snapshots (what the venue reported at the last reconciliation)
+  against the latest ``journal``-source ones, when both exist;
+- last data time per symbol: the latest bar timestamp in ``signals``;
+- rejects: times of orders whose current state is ``rejected`` plus risk-engine ``reject``
+  decisions.
+
+Venue errors are not journaled as such (they surface as alerts), so the trading loop passes
+them in itself (``venue_error_times``), as it does to
+:meth:`~crypto_strategy_lab.monitoring.metrics.TradingMetrics.record_venue_error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import pandas as pd
+
+from crypto_strategy_lab.monitoring.alerts import MonitorSnapshot
+from crypto_strategy_lab.monitoring.performance import pnl_today
+from crypto_strategy_lab.monitoring.reader import JournalReader
+
+QUANTITY_TOLERANCE = 1e-9
+
+
+def reconciliation_mismatches(journaled: pd.DataFrame, venue: pd.DataFrame) -> list[str]:
+    """Human-readable ``(venue, symbol)`` net-quantity differences (both sides must exist)."""
+    if len(journaled) == 0 or len(venue) == 0:
+        return []
+    ours = journaled.groupby(["venue", "symbol"])["quantity"].sum()
+    theirs = venue.groupby(["venue", "symbol"])["quantity"].sum()
+    both = pd.concat({"journal": ours, "venue": theirs}, axis=1).fillna(0.0)
+    bad = both[(both["journal"] - both["venue"]).abs() > QUANTITY_TOLERANCE]
+    return [
+        f"{v} {s}: venue {row['venue']:g} vs journal {row['journal']:g}"
+        for (v, s), row in bad.iterrows()
+    ]
+
+
+def journal_snapshot(
+    reader: JournalReader,
+    run_id: str,
+    now: datetime,
+    *,
+    venue_error_times: Mapping[str, Sequence[datetime]] | None = None,
+) -> MonitorSnapshot | None:
+    """The run's state at ``now`` for :func:`~.alerts.evaluate_rules` (``None`` before the
+    run's first equity point)."""
+    equity = reader.equity(run_id)
+    if len(equity) == 0:
+        return None
+    series = equity["equity"]
+    halts = reader.halt_states()
+    kill = halts[halts["scope"] == "global"] if len(halts) else halts
+    kill_on = bool(len(kill)) and kill.iloc[0]["action"] == "halt"
+    prices = reader.signals_prices(run_id)
+    last_data = (
+        {str(k): v.to_pydatetime() for k, v in prices.groupby("symbol")["ts"].max().items()}
+        if len(prices)
+        else {}
+    )
+    orders = reader.orders(run_id, limit=1000)
+    rejects = list(orders.loc[orders["status"] == "rejected", "updated_at"]) if len(orders) else []
+    risk = reader.risk_events(run_id, limit=1000)
+    if len(risk):
+        rejects += list(risk.loc[risk["decision"] == "reject", "ts"])
+    return MonitorSnapshot(
+        timestamp=now,
+        equity=float(series.iloc[-1]),
+        peak_equity=float(series.max()),
+        day_start_equity=pnl_today(series).day_start_equity,
+        kill_switch_active=kill_on,
+        kill_switch_reason=str(kill.iloc[0]["reason"]) if kill_on else None,
+        reconciliation_mismatches=reconciliation_mismatches(
+            reader.positions(run_id, "journal"), reader.positions(run_id, "venue")
+        ),
+        last_data_at=last_data,
+        reject_times=[pd.Timestamp(t).to_pydatetime() for t in rejects],
+        venue_error_times=dict(venue_error_times or {}),
+    )
