@@ -295,13 +295,16 @@ class TradingEngine:
         self.clock.advance(bar.close_time)
         now = bar.close_time if isinstance(self.clock, ReplayClock) else self.clock.now()
         self.bars += 1
-        self._prices[bar.symbol] = Decimal(repr(bar.close))
-        if self.recovering and self._checkpoint is not None and bar.close_time > self._checkpoint:
-            self._checkpoint = None  # caught up with the journal: back to normal operation
-            await self.reconcile()
+        self._prices[bar.symbol] = Decimal(repr(float(bar.close)))
+        caught_up = self._checkpoint is not None and bar.close_time > self._checkpoint
         sleeves = self._by_symbol.get(bar.symbol, [])
         for sleeve in sleeves:
             await self._observe(sleeve, bar, now)
+        if caught_up:
+            # The venue has re-lived everything the journal holds (including this bar's fills,
+            # which may have been journaled just before the crash): back to normal operation.
+            self._checkpoint = None
+            await self.reconcile()
         if (
             self.reconcile_every and self.bars % self.reconcile_every == 0 and not self.recovering
         ) or (self.halt_reason and not self.recovering):
