@@ -9,7 +9,8 @@ What it speaks (the subset our exchange layer uses; wire facts from EXCHANGES.md
 * ``/v5/order/create|cancel|cancel-all``, ``/v5/order/realtime|history``,
   ``/v5/position/list``, ``/v5/position/set-leverage``, ``/v5/account/wallet-balance``,
   ``/v5/execution/list``;
-* public market endpoints (``instruments-info``, ``tickers``, ``kline``, ``time``);
+* public market endpoints (``instruments-info``, ``tickers``, ``kline``, ``time``) mounted
+  from :mod:`tests.emulators.bybit_market` (hourly random-walk bars ending at each price);
 * a unified account: USDT wallet, spot coin balances, linear positions with margin,
   resting limit orders, untriggered stop orders, attached stop-loss/take-profit, fills;
 * orders idempotent by ``orderLinkId`` (110072 linear / 170141 spot);
@@ -36,46 +37,13 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.conftest import make_random_walk_bars
+from tests.emulators.bybit_market import BybitMarketState, register_market_routes
 from tests.emulators.faults import Faults, gateway_page
 
 D0 = Decimal(0)
 SPOT_FEE = Decimal("0.001")
 LINEAR_FEE = Decimal("0.00055")
-
-INSTRUMENTS = {
-    "linear": {
-        "BTCUSDT": {
-            "tick": "0.10",
-            "step": "0.001",
-            "min": "0.001",
-            "max": "1190",
-            "min_notional": "5",
-        },
-        "ETHUSDT": {
-            "tick": "0.01",
-            "step": "0.01",
-            "min": "0.01",
-            "max": "7240",
-            "min_notional": "5",
-        },
-    },
-    "spot": {
-        "BTCUSDT": {
-            "tick": "0.1",
-            "step": "0.000001",
-            "min": "0.000048",
-            "max": "71.73",
-            "min_notional": "5",
-        },
-        "ETHUSDT": {
-            "tick": "0.01",
-            "step": "0.00001",
-            "min": "0.00062",
-            "max": "1229.2",
-            "min_notional": "5",
-        },
-    },
-}
 
 # Per-UID limits, rolling 1 s (EXCHANGES.md §9): (path, category) -> requests per window.
 RATE_LIMITS = {
@@ -124,6 +92,13 @@ class BybitEmulator:
             k: Decimal(v) for k, v in (prices or {"BTCUSDT": "50000", "ETHUSDT": "3000"}).items()
         }
         self.window = 1.0 / rate_limit_scale
+        self.market = BybitMarketState()
+        for seed, (symbol, price) in enumerate(self.prices.items()):
+            bars = self._bars_ending_at(price, seed)
+            for category in ("linear", "spot"):
+                self.market.add_bars(
+                    category, symbol, bars.copy(), "60", base=symbol.removesuffix("USDT")
+                )
         self.enforce_rate_limits = enforce_rate_limits
         self.faults = Faults()
         self.wallet: dict[str, Decimal] = defaultdict(lambda: D0, {"USDT": Decimal(usdt)})
@@ -142,10 +117,7 @@ class BybitEmulator:
     # ---- lifecycle ----
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
-        app.router.add_get("/v5/market/time", self._time)
-        app.router.add_get("/v5/market/instruments-info", self._instruments)
-        app.router.add_get("/v5/market/tickers", self._tickers)
-        app.router.add_get("/v5/market/kline", self._kline)
+        register_market_routes(app, self.market)
         for path, handler in {
             "/v5/order/create": self._create,
             "/v5/order/cancel": self._cancel,
@@ -294,125 +266,32 @@ class BybitEmulator:
                 request.transport.close()
         return response
 
-    # ---- market data ----
-    async def _time(self, request: web.Request) -> web.Response:
-        now = time.time()
-        return self.envelope({"timeSecond": str(int(now)), "timeNano": str(int(now * 1e9))})
-
-    async def _instruments(self, request: web.Request) -> web.Response:
-        category = request.query.get("category", "")
-        if request.query.get("status") == "PreLaunch" or category not in INSTRUMENTS:
-            return self.envelope({"category": category, "list": [], "nextPageCursor": ""})
-        items = []
-        for symbol, spec in INSTRUMENTS[category].items():
-            base = symbol.removesuffix("USDT")
-            item: dict[str, Any] = {
-                "symbol": symbol,
-                "baseCoin": base,
-                "quoteCoin": "USDT",
-                "status": "Trading",
-                "priceFilter": {"tickSize": spec["tick"]},
-            }
-            if category == "spot":
-                item["lotSizeFilter"] = {
-                    "basePrecision": spec["step"],
-                    "quotePrecision": "0.00000001",
-                    "minOrderQty": spec["min"],
-                    "maxOrderQty": spec["max"],
-                    "minOrderAmt": spec["min_notional"],
-                    "maxOrderAmt": "2000000",
-                }
-                item["innovation"] = "0"
-                item["marginTrading"] = "both"
-            else:
-                item.update(
-                    {
-                        "contractType": "LinearPerpetual",
-                        "settleCoin": "USDT",
-                        "launchTime": "1585526400000",
-                        "deliveryTime": "0",
-                        "priceScale": "2",
-                        "fundingInterval": 480,
-                        "leverageFilter": {
-                            "minLeverage": "1",
-                            "maxLeverage": "100.00",
-                            "leverageStep": "0.01",
-                        },
-                    }
-                )
-                item["priceFilter"].update({"minPrice": "0.10", "maxPrice": "1999999.80"})
-                item["lotSizeFilter"] = {
-                    "qtyStep": spec["step"],
-                    "minOrderQty": spec["min"],
-                    "maxOrderQty": spec["max"],
-                    "minNotionalValue": spec["min_notional"],
-                    "postOnlyMaxOrderQty": spec["max"],
-                }
-            items.append(item)
-        return self.envelope({"category": category, "list": items, "nextPageCursor": ""})
-
-    async def _tickers(self, request: web.Request) -> web.Response:
-        category = request.query.get("category", "linear")
-        symbol = request.query.get("symbol")
-        items = []
-        for sym, price in self.prices.items():
-            if symbol and sym != symbol:
-                continue
-            tick = Decimal(INSTRUMENTS[category][sym]["tick"])
-            items.append(
-                {
-                    "symbol": sym,
-                    "lastPrice": _s(price),
-                    "bid1Price": _s(price - tick),
-                    "ask1Price": _s(price + tick),
-                    "bid1Size": "1",
-                    "ask1Size": "1",
-                    "markPrice": _s(price),
-                    "indexPrice": _s(price),
-                    "volume24h": "1000",
-                    "turnover24h": _s(price * 1000),
-                    "highPrice24h": _s(price),
-                    "lowPrice24h": _s(price),
-                    "prevPrice24h": _s(price),
-                    "price24hPcnt": "0",
-                }
-            )
-        return self.envelope({"category": category, "list": items})
-
-    async def _kline(self, request: web.Request) -> web.Response:
-        """Deterministic bars around the current price, newest first, all strings."""
-        symbol = request.query["symbol"]
-        minutes = {"D": 1440, "W": 10080, "M": 43200}.get(request.query.get("interval", "60"))
-        minutes = minutes or int(request.query.get("interval", "60"))
-        step = minutes * 60_000
-        limit = int(request.query.get("limit", "200"))
-        end = int(request.query.get("end", int(time.time() * 1000)))
-        start = int(request.query.get("start", end - step * (limit - 1)))
-        first = (start + step - 1) // step * step
-        price = self.prices[symbol]
-        rows = []
-        for i in range(limit):
-            t = first + i * step
-            if t > end:
-                break
-            o = price * (1 + Decimal((i % 7) - 3) / 1000)
-            c = price * (1 + Decimal((i % 5) - 2) / 1000)
-            rows.append(
-                [
-                    str(t),
-                    _s(o),
-                    _s(max(o, c) * Decimal("1.001")),
-                    _s(min(o, c) * Decimal("0.999")),
-                    _s(c),
-                    "12.5",
-                    _s(c * Decimal("12.5")),
-                ]
-            )
-        return self.envelope(
-            {"category": request.query.get("category"), "symbol": symbol, "list": rows[::-1]}
-        )
-
     # ---- orders ----
+    @staticmethod
+    def _bars_ending_at(price: Decimal, seed: int) -> Any:
+        """200 hourly random-walk bars rescaled so that the last close is ``price``."""
+        bars = make_random_walk_bars(200, seed=seed, freq="1h")
+        scale = float(price) / bars["close"].iloc[-1]
+        bars[["open", "high", "low", "close"]] *= scale
+        return bars
+
+    def spec(self, category: str, symbol: str) -> dict[str, str]:
+        """Lot/tick/minimums of an instrument, read from the market emulator's own
+        ``instruments-info`` entry (spot: ``basePrecision``/``minOrderAmt``; linear:
+        ``qtyStep``/``minNotionalValue``, as on the real venue)."""
+        instrument = self.market.instruments.get((category, symbol))
+        if instrument is None:
+            raise BybitError(10001, "params error: symbol invalid")
+        info = instrument.info()
+        lot = info["lotSizeFilter"]
+        spot = category == "spot"
+        return {
+            "tick": info["priceFilter"]["tickSize"],
+            "step": lot["basePrecision"] if spot else lot["qtyStep"],
+            "min": lot["minOrderQty"],
+            "min_notional": lot["minOrderAmt"] if spot else lot["minNotionalValue"],
+        }
+
     def _new_order(self, p: dict[str, Any], category: str) -> dict[str, Any]:
         now = str(int(time.time() * 1000))
         return {
@@ -446,8 +325,7 @@ class BybitEmulator:
         }
 
     def _check_create(self, p: dict[str, Any], category: str) -> None:
-        if category not in INSTRUMENTS or p.get("symbol") not in INSTRUMENTS[category]:
-            raise BybitError(10001, "params error: symbol invalid")
+        spec = self.spec(category, p.get("symbol", ""))
         if p.get("side") not in ("Buy", "Sell") or p.get("orderType") not in ("Market", "Limit"):
             raise BybitError(10001, "params error: side or orderType invalid")
         link = p.get("orderLinkId", "")
@@ -455,7 +333,6 @@ class BybitEmulator:
             if category == "spot":
                 raise BybitError(170141, "Duplicate clientOrderId.")
             raise BybitError(110072, "OrderLinkedID is duplicate")
-        spec = INSTRUMENTS[category][p["symbol"]]
         qty = Decimal(p["qty"])
         if (
             category == "spot"
@@ -505,7 +382,7 @@ class BybitEmulator:
             and order["side"] == "Buy"
             and order["marketUnit"] != "baseCoin"
         ):
-            return (qty / price).quantize(Decimal(INSTRUMENTS["spot"][order["symbol"]]["step"]))
+            return (qty / price).quantize(Decimal(self.spec("spot", order["symbol"])["step"]))
         return qty
 
     def _reserve_or_reject(self, order: dict[str, Any]) -> None:
@@ -673,6 +550,12 @@ class BybitEmulator:
     def set_price(self, symbol: str, price: str | Decimal) -> None:
         """Move the market: fires stops, marketable limits and position SL/TP."""
         self.prices[symbol] = Decimal(price)
+        for category in ("linear", "spot"):  # the tickers are read from the last bar
+            bars = self.market.instruments[(category, symbol)].bars["60"]
+            last = bars.index[-1]
+            bars.loc[last, "close"] = float(price)
+            bars.loc[last, "high"] = max(bars.loc[last, "high"], float(price))
+            bars.loc[last, "low"] = min(bars.loc[last, "low"], float(price))
         for order in list(self.orders.values()):
             if order["symbol"] == symbol and order["orderStatus"] in ("New", "Untriggered"):
                 self._evaluate(order)

@@ -169,26 +169,28 @@ async def test_spot_sell_limit_and_stop(bybit, bybit_emu) -> None:
 # ---- rounding and minimums ----
 async def test_rounding_to_lot_and_tick_before_sending(bybit, bybit_emu) -> None:
     await bybit.place_order(
-        order(order_type=OrderType.LIMIT, quantity=Decimal("0.0129"), price=Decimal("45000.17"))
+        order(order_type=OrderType.LIMIT, quantity=Decimal("0.0129"), price=Decimal("45000.177"))
     )
     await bybit.place_order(
         order(
             side=OrderSide.SELL,
             order_type=OrderType.LIMIT,
             quantity=Decimal("0.0129"),
-            price=Decimal("55000.11"),
+            price=Decimal("55000.111"),
         )
     )
     sent = [body(r) for r in bybit_emu.create_requests()]
-    assert sent[0]["qty"] == "0.012" and sent[0]["price"] == "45000.1"  # buy: floor
-    assert sent[1]["price"] == "55000.2"  # sell limit rounds up (never more aggressive)
+    assert sent[0]["qty"] == "0.012" and sent[0]["price"] == "45000.17"  # buy: floor
+    assert sent[1]["price"] == "55000.12"  # sell limit rounds up (never more aggressive)
 
 
 async def test_below_minimum_is_rejected_before_sending(bybit, bybit_emu) -> None:
     with pytest.raises(InvalidOrder, match="below the minimum"):
         await bybit.place_order(order(quantity=Decimal("0.0004")))
-    with pytest.raises(InvalidOrder, match="order value"):  # 0.00005 BTC x 50000 = 2.5 < 5 USDT
-        await bybit.place_order(order(quantity=Decimal("0.00005"), market=MarketType.SPOT))
+    with pytest.raises(InvalidOrder, match="order value"):  # 0.0003 ETH x 3000 = 0.9 < 1 USDT
+        await bybit.place_order(
+            order(symbol="ETHUSDT", quantity=Decimal("0.0003"), market=MarketType.SPOT)
+        )
     assert bybit_emu.create_requests() == []
 
 

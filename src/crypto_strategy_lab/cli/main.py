@@ -9,6 +9,7 @@ import typer
 from crypto_strategy_lab import __version__
 from crypto_strategy_lab.cli import audit_cmd, config_cmd, dashboard_cmd, data_cmd
 from crypto_strategy_lab.cli import trading_cmd
+from crypto_strategy_lab.cli import keys_cmd
 from crypto_strategy_lab.cli.errors import run_guarded, set_debug
 from crypto_strategy_lab.config.settings import get_settings
 from crypto_strategy_lab.security.redaction import install_redaction
@@ -20,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(audit_cmd.app, name="audit")
 app.command("dashboard")(dashboard_cmd.dashboard)

@@ -45,6 +45,7 @@ from crypto_strategy_lab.core.orders import Balance, OrderRequest, OrderResult, 
 from crypto_strategy_lab.exchanges.retry import RetryPolicy, retry_read
 from crypto_strategy_lab.exchanges.rules import MarketRules, apply_rules
 from crypto_strategy_lab.security.audit_log import AuditLog, AuditSink, LoggingAuditSink
+from crypto_strategy_lab.security.redaction import install_redaction
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -106,6 +107,9 @@ class Exchange(abc.ABC):
         if audit is not None:
             sinks.extend(audit if isinstance(audit, list) else [audit])
         self._secrets = [s for s in (secrets or []) if s]
+        # ccxt logs request headers (the API key) at DEBUG: redact our secrets in every
+        # log record of the process, whichever library writes it.
+        install_redaction(self._secrets)
         self.audit = AuditLog(sinks, self._secrets)
         self.retry_policy = retry_policy or RetryPolicy()
         self.max_submit_attempts = max_submit_attempts

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class TokenBucket:
@@ -36,17 +38,29 @@ class TokenBucket:
         Largest burst ``b`` (tokens held when idle).
     rate:
         Refill rate ``r`` in tokens per second.
+    clock, sleep:
+        Time source and sleeper (defaults: ``time.monotonic``, ``asyncio.sleep``); tests pass
+        a simulated clock.
     """
 
-    def __init__(self, capacity: float, rate: float) -> None:
+    def __init__(
+        self,
+        capacity: float,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if capacity < 1 or rate <= 0:
             raise ValueError(
                 f"token bucket needs capacity >= 1 and rate > 0, got {capacity}, {rate}"
             )
         self.capacity = float(capacity)
         self.rate = float(rate)
+        self._clock = clock
+        self._sleep = sleep
         self._tokens = float(capacity)
-        self._stamp = time.monotonic()
+        self._stamp = clock()
         self._lock = asyncio.Lock()
 
     def _refill(self, now: float) -> None:
@@ -57,15 +71,15 @@ class TokenBucket:
         """Take ``tokens``, sleeping until the bucket holds them (FIFO under the lock)."""
         async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self._clock()
                 self._refill(now)
-                if self._tokens >= tokens:
-                    self._tokens -= tokens
+                if self._tokens >= tokens - 1e-9:  # tolerance: float refill rounding
+                    self._tokens = max(0.0, self._tokens - tokens)
                     return
-                await asyncio.sleep((tokens - self._tokens) / self.rate)
+                await self._sleep((tokens - self._tokens) / self.rate)
 
 
-def bucket_for_window(limit: int, window: float, jitter: float = 0.1) -> TokenBucket:
+def bucket_for_window(limit: int, window: float, jitter: float = 0.1, **clock: Any) -> TokenBucket:
     """A bucket that never exceeds ``limit`` requests in any rolling ``window`` seconds.
 
     The burst is a fifth of the limit (at least 1); the rate is what is left over the window
@@ -74,7 +88,10 @@ def bucket_for_window(limit: int, window: float, jitter: float = 0.1) -> TokenBu
     if limit < 2:
         raise ValueError(f"a rate limit below 2 per window cannot be bucketed safely: {limit}")
     burst = max(1, limit // 5)
-    return TokenBucket(capacity=burst, rate=(limit - burst) / (window + jitter))
+    return TokenBucket(capacity=burst, rate=(limit - burst) / (window + jitter), **clock)
+
+
+MIN_JITTER = 0.02
 
 
 @dataclass(frozen=True)
@@ -89,8 +106,8 @@ class EndpointLimit:
 class RateLimiter:
     """One token bucket per endpoint class (e.g. ``("order", "linear")``).
 
-    ``scale`` divides every window (and the jitter margin): ``scale=10`` turns Bybit's 10 per
-    second into 10 per 100 ms. Tests use it to run a burst of orders quickly against an
+    ``scale`` divides every window (and the jitter margin, down to 20 ms): ``scale=10`` turns
+    Bybit's 10 per second into 10 per 100 ms. Tests use it to run a burst of orders quickly against an
     emulator configured with the same scale.
     """
 
@@ -105,9 +122,9 @@ class RateLimiter:
             spec = self.limits.get(key) or self.limits.get((endpoint, ""))
             if spec is None:
                 raise KeyError(f"no rate limit configured for endpoint class {key}")
-            self._buckets[key] = bucket_for_window(
-                spec.limit, spec.window / self.scale, self.jitter / self.scale
-            )
+            # network jitter does not shrink with a scaled window: keep at least 20 ms
+            jitter = max(self.jitter / self.scale, MIN_JITTER)
+            self._buckets[key] = bucket_for_window(spec.limit, spec.window / self.scale, jitter)
         return self._buckets[key]
 
     async def acquire(self, endpoint: str, category: str = "") -> None:

@@ -142,17 +142,24 @@ def balances_from_v5(result: dict[str, Any]) -> dict[str, Balance]:
 
 
 def rules_from_market(market: dict[str, Any]) -> MarketRules:
-    """Lot/tick/minimums from a ccxt market's raw ``instruments-info`` entry."""
+    """Lot/tick/minimums from a ccxt market's raw ``instruments-info`` entry.
+
+    Spot instruments size orders in ``basePrecision`` steps with a ``minOrderAmt`` (quote)
+    minimum; linear perpetuals use ``qtyStep`` and ``minNotionalValue``.
+    """
     info = market["info"]
     lot = info.get("lotSizeFilter", {})
-    step = dec(lot.get("qtyStep")) or dec(lot.get("basePrecision")) or Decimal("1e-8")
+    if market.get("spot"):
+        step, min_notional = dec(lot.get("basePrecision")), dec(lot.get("minOrderAmt"))
+    else:
+        step, min_notional = dec(lot.get("qtyStep")), dec(lot.get("minNotionalValue"))
     return MarketRules(
         symbol=info["symbol"],
-        qty_step=step,
+        qty_step=step or Decimal("1e-8"),
         tick_size=dec(info.get("priceFilter", {}).get("tickSize")) or Decimal("1e-8"),
         min_qty=dec(lot.get("minOrderQty")) or Decimal(0),
-        min_notional=dec(lot.get("minNotionalValue")) or dec(lot.get("minOrderAmt")) or Decimal(0),
-        max_qty=dec(lot.get("maxOrderQty")) or dec(lot.get("maxMktOrderQty")),
+        min_notional=min_notional or Decimal(0),
+        max_qty=dec(lot.get("maxOrderQty")),
         base=info.get("baseCoin", ""),
         quote=info.get("quoteCoin", ""),
     )

@@ -1,0 +1,148 @@
+"""Simulated venue: fills priced by the shared CostModel, checked against closed forms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from crypto_strategy_lab.core.costs import CostModel, SlippageModel
+from crypto_strategy_lab.core.errors import InsufficientFunds, InvalidOrder
+from crypto_strategy_lab.exchanges import (
+    ExchangeFactory,
+    MarketType,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TradingMode,
+)
+from crypto_strategy_lab.exchanges.simulated.client import SimulatedExchange
+from tests.conftest import make_random_walk_bars
+
+T0 = datetime(2024, 1, 1, 1, tzinfo=UTC)  # 01:00, not a funding hour
+
+
+def bar(o: float, h: float, lo: float, c: float, v: float = 100.0) -> dict[str, float]:
+    return {"open": o, "high": h, "low": lo, "close": c, "volume": v}
+
+
+def venue(**kw) -> SimulatedExchange:
+    ex = ExchangeFactory.create_exchange("simulated", TradingMode.SIMULATED, **kw)
+    assert isinstance(ex, SimulatedExchange)
+    ex.on_bar("BTCUSDT", T0, bar(100, 101, 99, 100))
+    return ex
+
+
+def order(**fields) -> OrderRequest:
+    base = {
+        "symbol": "BTCUSDT",
+        "side": OrderSide.BUY,
+        "order_type": OrderType.MARKET,
+        "quantity": Decimal("2"),
+    }
+    base.update(fields)
+    return OrderRequest(**base)
+
+
+async def test_market_order_fills_next_open_with_fixed_slippage_and_taker_fee() -> None:
+    costs = CostModel(taker_fee_bps=5.5, slippage_bps=2.0)
+    ex = venue(cost_model=costs, cash="10000")
+    placed = await ex.place_order(order())
+    assert placed.status is OrderStatus.NEW  # nothing fills before the next bar
+    [fill] = ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(110, 112, 108, 111))
+    expected_price = 110 * (1 + 2.0 / 1e4)  # open x (1 + s)
+    assert float(fill.price) == pytest.approx(expected_price, rel=1e-12)
+    assert float(fill.fee) == pytest.approx(2 * expected_price * 5.5 / 1e4, rel=1e-12)
+    result = await ex.get_order(placed.order_id, "BTCUSDT")
+    assert result.status is OrderStatus.FILLED and result.fills == (fill,)
+    # equity = cash - fee + q (close - entry)
+    equity = 10000 - float(fill.fee) + 2 * (111 - expected_price)
+    assert float((await ex.get_balance())["USDT"].total) == pytest.approx(equity, rel=1e-12)
+
+
+async def test_range_slippage_matches_the_backtest_formula() -> None:
+    costs = CostModel(slippage=SlippageModel.RANGE, range_fraction=0.25, taker_fee_bps=0)
+    ex = venue(cost_model=costs, cash="10000")
+    await ex.place_order(order(side=OrderSide.SELL))
+    [fill] = ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 104, 96, 101))
+    s = 0.25 * (104 - 96) / 100
+    assert float(fill.price) == pytest.approx(100 * (1 - s), rel=1e-12)
+
+
+async def test_limit_fills_at_its_price_as_maker_and_stop_gaps_to_open() -> None:
+    costs = CostModel(maker_fee_bps=2.0, taker_fee_bps=5.5, slippage_bps=0)
+    ex = venue(cost_model=costs, cash="10000")
+    limit = await ex.place_order(order(order_type=OrderType.LIMIT, price=Decimal("98")))
+    stop = await ex.place_order(
+        order(order_type=OrderType.STOP, stop_price=Decimal("103"), quantity=Decimal("1"))
+    )
+    assert ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 102, 99, 101)) == []
+    fills = ex.on_bar("BTCUSDT", T0 + timedelta(hours=2), bar(105, 106, 97, 99))
+    by_order = {f.order_id: f for f in fills}
+    assert by_order[limit.order_id].price == Decimal("98")
+    assert float(by_order[limit.order_id].fee) == pytest.approx(2 * 98 * 2.0 / 1e4)
+    assert float(by_order[stop.order_id].price) == 105.0  # gapped through 103: fills at open
+
+
+async def test_attached_stop_loss_exits_and_cancels_take_profit() -> None:
+    ex = venue(cost_model=CostModel(slippage_bps=0, taker_fee_bps=0, maker_fee_bps=0), cash="10000")
+    await ex.place_order(order(stop_loss=Decimal("95"), take_profit=Decimal("110")))
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 101, 99, 100))
+    assert len(await ex.get_open_orders()) == 2  # the exit pair
+    # one bar touches both: the stop is assumed first
+    fills = ex.on_bar("BTCUSDT", T0 + timedelta(hours=2), bar(100, 111, 94, 100))
+    assert [f.price for f in fills] == [Decimal("95.0")]
+    assert await ex.get_positions() == [] and await ex.get_open_orders() == []
+    assert ex.cash == Decimal("10000") + 2 * (Decimal("95") - Decimal("100"))
+
+
+async def test_funding_is_charged_on_funding_hours() -> None:
+    costs = CostModel(funding_rate_8h=0.001, slippage_bps=0, taker_fee_bps=0)
+    ex = venue(cost_model=costs, cash="10000")
+    await ex.place_order(order())
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 100, 100, 100))
+    before = ex.cash
+    ex.on_bar("BTCUSDT", datetime(2024, 1, 1, 8, tzinfo=UTC), bar(100, 100, 100, 100))
+    assert float(before - ex.cash) == pytest.approx(2 * 100 * 0.001)  # long pays N x rate
+
+
+async def test_margin_spot_shorting_duplicates_and_reduce_only() -> None:
+    ex = venue(cash="100")
+    with pytest.raises(InsufficientFunds):
+        await ex.place_order(order())  # 2 x 100 notional at leverage 1 > 100 cash
+    await ex.set_leverage("BTCUSDT", 5)
+    request = order()
+    first = await ex.place_order(request)
+    assert (await ex.place_order(request)).order_id == first.order_id  # same client id
+    with pytest.raises(InsufficientFunds, match="no shorting"):
+        await ex.place_order(order(side=OrderSide.SELL, market=MarketType.SPOT, symbol="BTCUSDT"))
+    with pytest.raises(InvalidOrder, match="reduce"):
+        await ex.place_order(order(side=OrderSide.SELL, reduce_only=True))
+
+
+async def test_last_close_policy_close_position_and_ohlcv() -> None:
+    bars = make_random_walk_bars(48, seed=3, freq="1h")
+    ex = SimulatedExchange(
+        fill_policy="last_close",
+        bars={"BTCUSDT": bars},
+        cost_model=CostModel(slippage_bps=0, taker_fee_bps=0),
+        cash="10000",
+    )
+    placed = await ex.place_order(order(quantity=Decimal("1")))
+    assert placed.status is OrderStatus.FILLED
+    assert float(placed.average_price) == pytest.approx(bars["close"].iloc[-1])
+    assert (await ex.close_position("BTCUSDT")).status is OrderStatus.FILLED
+    assert await ex.get_positions() == []
+    daily = await ex.get_ohlcv("BTCUSDT", "1D")
+    assert len(daily) == 2
+    assert daily["high"].iloc[0] == pytest.approx(bars["high"].iloc[:24].max())
+    assert daily["volume"].iloc[1] == pytest.approx(bars["volume"].iloc[24:].sum())
+
+
+def test_simulated_has_no_live_mode() -> None:
+    from crypto_strategy_lab.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="simulated has no live mode"):
+        ExchangeFactory.create_exchange("simulated", TradingMode.LIVE)
