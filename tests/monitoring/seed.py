@@ -45,6 +45,8 @@ class Seeded:
     final_equity: float
     realized: dict[str, float]
     trial_srs: dict[str, list[float]]
+    short_stop: float = 0.0
+    short_target: float = 0.0
 
 
 def prices(seed: int = 11) -> dict[str, np.ndarray]:
@@ -245,6 +247,42 @@ def seed_journal(url: str) -> Seeded:
             realized_pnl=Decimal(str(round(sum(realized.values()), 8))),
             unrealized_pnl=Decimal(str(round(unreal, 8))),
         )
+    # protective brackets as the engine places them: reduce-only STOP (stop-loss) and LIMIT
+    # (take-profit) orders; the short's first pair is cancelled when the position is resized
+    short_entry = Decimal(str(px["BTCUSDT"][40]))
+    brackets = ((40, "0.01", "cancelled", "1.03", "0.95"), (60, "0.005", None, "1.02", "0.96"))
+    for bar, qty_text, status, sl_mult, tp_mult in brackets:
+        stop = (short_entry * Decimal(sl_mult)).quantize(Decimal("0.01"))
+        target = (short_entry * Decimal(tp_mult)).quantize(Decimal("0.01"))
+        for order_type, level in (
+            (OrderType.STOP, {"stop_price": stop}),
+            (OrderType.LIMIT, {"price": target}),
+        ):
+            bracket = journal.record_order(
+                rid,
+                OrderRequest(
+                    symbol="BTCUSDT",
+                    side=OrderSide.BUY,
+                    order_type=order_type,
+                    quantity=Decimal(qty_text),
+                    reduce_only=True,
+                    strategy="lag_autocorr",
+                    market=MarketType.LINEAR,
+                    **level,
+                ),
+                venue="bybit",
+                ts=START + timedelta(hours=bar),
+            )
+            journal.record_order_event(
+                bracket.client_order_id,
+                "submitted",
+                venue_order_id=f"b{bar}{order_type}",
+                ts=START + timedelta(hours=bar),
+            )
+            if status:
+                journal.record_order_event(
+                    bracket.client_order_id, status, ts=START + timedelta(hours=60)
+                )
     # the engine may journal the last bar twice (a final mark at shutdown)
     last = START + timedelta(hours=N_BARS - 1)
     journal.record_equity(
@@ -302,6 +340,12 @@ def seed_journal(url: str) -> Seeded:
         final_equity=equity_path[-1],
         realized=realized,
         trial_srs=trial_srs,
+        short_stop=float(
+            (Decimal(str(prices()["BTCUSDT"][40])) * Decimal("1.02")).quantize(Decimal("0.01"))
+        ),
+        short_target=float(
+            (Decimal(str(prices()["BTCUSDT"][40])) * Decimal("0.96")).quantize(Decimal("0.01"))
+        ),
     )
 
 

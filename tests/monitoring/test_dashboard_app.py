@@ -106,13 +106,16 @@ def test_overview(seeded, reports_dir) -> None:
 def test_positions_and_orders(seeded) -> None:
     at = open_page("positions.py", seeded.url)
     assert metric(at, "Open positions").value == "1"
-    assert metric(at, "Open orders").value == "1"
+    assert metric(at, "Open orders").value == "3"  # a resting limit buy + the short's SL/TP
     assert metric(at, "Fills").value == "6"
     assert metric(at, "Rejected orders").value == "1"
     positions = at.dataframe[0].value
     [row] = positions.to_dict("records")
     assert row["strategy"] == "lag_autocorr" and row["quantity"] == pytest.approx(-0.005)
-    assert row["stop_loss"] > row["mark_price"] * 0.9  # the short's stop sits above entry
+    assert row["levels_from"] == "resting orders"
+    assert row["stop_loss"] == pytest.approx(seeded.short_stop)  # not the cancelled pair's
+    assert row["take_profit"] == pytest.approx(seeded.short_target)
+    assert not at.warning  # the open position has a stop
     frames = [d.value for d in at.dataframe]
     venue_rejects = frames[-2]
     assert "110007" in venue_rejects["reason"].iloc[0]

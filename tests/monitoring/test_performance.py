@@ -104,3 +104,44 @@ def test_effective_limits_and_usage() -> None:
     assert usage.loc["stop_loss", "used"] == pytest.approx(0.05)  # the short: 42/40 - 1
     assert usage.loc["venue:bybit", "used"] == pytest.approx(70 / 990)
     assert usage.loc["daily_loss", "used_fraction_of_limit"] == pytest.approx((110 / 1100) / 0.03)
+
+
+def test_position_levels_prefer_resting_orders_then_attached_brackets() -> None:
+    from crypto_strategy_lab.monitoring.dashboard.views.positions import positions_with_levels
+
+    ts = pd.Timestamp("2024-01-01", tz="UTC")
+    positions = pd.DataFrame(
+        {
+            "ts": [ts] * 3,
+            "strategy": ["a", "b", "c"],
+            "venue": ["bybit"] * 3,
+            "symbol": ["BTC", "ETH", "SOL"],
+            "quantity": [1.0, -2.0, 3.0],
+            "average_price": [100.0, 50.0, 10.0],
+            "mark_price": [101.0, 50.0, 10.0],
+            "unrealized_pnl": [1.0, 0.0, 0.0],
+        }
+    )
+
+    def order(strategy, symbol, order_type, status, reduce_only, **kw):
+        base = {"created_at": ts, "strategy": strategy, "venue": "bybit", "symbol": symbol}
+        base |= {"order_type": order_type, "status": status, "reduce_only": reduce_only}
+        return (
+            base | {"price": None, "stop_price": None, "stop_loss": None, "take_profit": None} | kw
+        )
+
+    orders = pd.DataFrame(
+        [
+            order("a", "BTC", "MARKET", "filled", False, stop_loss=97.0, take_profit=105.0),
+            order("a", "BTC", "STOP", "submitted", True, stop_price=98.0),
+            order("a", "BTC", "LIMIT", "submitted", True, price=104.0),
+            order("a", "BTC", "STOP", "cancelled", True, stop_price=90.0),
+            order("b", "ETH", "MARKET", "filled", False, stop_loss=51.0, take_profit=48.0),
+        ]
+    ).astype({"price": float, "stop_price": float, "stop_loss": float, "take_profit": float})
+    out = positions_with_levels(positions, orders).set_index("strategy")
+    assert (out.loc["a", "stop_loss"], out.loc["a", "take_profit"]) == (98.0, 104.0)
+    assert out.loc["a", "levels_from"] == "resting orders"
+    assert out.loc["a", "to_stop_%"] == pytest.approx(100 * (98 / 101 - 1))
+    assert (out.loc["b", "stop_loss"], out.loc["b", "levels_from"]) == (51.0, "order brackets")
+    assert np.isnan(out.loc["c", "stop_loss"]) and out.loc["c", "levels_from"] == "none"

@@ -236,6 +236,7 @@ class JournalReader:
                 Order.order_type,
                 Order.quantity,
                 Order.price,
+                Order.stop_price,
                 Order.stop_loss,
                 Order.take_profit,
                 Order.reduce_only,
@@ -257,7 +258,15 @@ class JournalReader:
         )
         return self._frame(
             stmt,
-            ["quantity", "price", "stop_loss", "take_profit", "filled_quantity", "average_price"],
+            [
+                "quantity",
+                "price",
+                "stop_price",
+                "stop_loss",
+                "take_profit",
+                "filled_quantity",
+                "average_price",
+            ],
         )
 
     def fills(self, run_id: str) -> pd.DataFrame:

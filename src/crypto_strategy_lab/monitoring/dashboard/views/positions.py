@@ -1,9 +1,6 @@
-"""Positions and orders: open positions with their stop-loss / take-profit levels, recent
-orders with their current state, fills, and rejects (venue rejects and risk-engine rejects).
-
-A position's SL/TP are those of the latest opening (not reduce-only) order of the same
-strategy, venue and symbol that carried them: the levels the risk engine attached.
-"""
+"""Positions and orders: open positions with their stop-loss / take-profit levels (see
+:func:`positions_with_levels`), open and recent orders with their current state, fills, and
+rejects (venue rejects and risk-engine rejects)."""
 
 from __future__ import annotations
 
@@ -16,23 +13,49 @@ from crypto_strategy_lab.monitoring.dashboard.views.common import run_id, table
 BOOK = ["strategy", "venue", "symbol"]
 
 
+OPEN_STATES = ("new", "submitted", "partially_filled")
+
+
+def _latest_per_book(frame: pd.DataFrame, column: str) -> dict[tuple, float]:
+    latest = frame.sort_values("created_at").groupby(BOOK, dropna=False)[column].last()
+    return {k: float(v) for k, v in latest.items() if pd.notna(v)}
+
+
 def positions_with_levels(positions: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
-    """``positions`` plus ``stop_loss``, ``take_profit`` and the mark's distance to each (%)."""
+    """``positions`` plus ``stop_loss``, ``take_profit``, where they come from, and the mark's
+    distance to each (%).
+
+    Levels are the resting protective orders of the book (open reduce-only ``STOP`` /
+    ``STOP_LIMIT`` → stop-loss at its ``stop_price``; open reduce-only ``LIMIT`` → take-profit
+    at its ``price``), which is how the engine protects a position; failing those, the
+    ``stop_loss``/``take_profit`` fields of the book's latest opening order (venues that take
+    attached brackets). A position with neither has no stop: the page warns about it.
+    """
     if len(positions) == 0:
         return positions
     out = positions.copy()
     out["stop_loss"] = float("nan")
     out["take_profit"] = float("nan")
+    out["levels_from"] = "none"
     if len(orders):
+        resting = orders[orders["status"].isin(OPEN_STATES) & orders["reduce_only"].astype(bool)]
+        stops = _latest_per_book(
+            resting[resting["order_type"].isin(["STOP", "STOP_LIMIT"])], "stop_price"
+        )
+        targets = _latest_per_book(resting[resting["order_type"] == "LIMIT"], "price")
         opening = orders[~orders["reduce_only"].astype(bool)]
-        opening = opening[opening["stop_loss"].notna() | opening["take_profit"].notna()]
-        latest = opening.sort_values("created_at").groupby(BOOK, dropna=False).last()
+        attached_sl = _latest_per_book(opening[opening["stop_loss"].notna()], "stop_loss")
+        attached_tp = _latest_per_book(opening[opening["take_profit"].notna()], "take_profit")
         for i, row in out.iterrows():
             key = tuple(row[k] for k in BOOK)
-            if key in latest.index:
-                out.loc[i, ["stop_loss", "take_profit"]] = latest.loc[
-                    key, ["stop_loss", "take_profit"]
-                ].to_numpy(float)
+            if key in stops or key in targets:
+                out.loc[i, "stop_loss"] = stops.get(key, float("nan"))
+                out.loc[i, "take_profit"] = targets.get(key, float("nan"))
+                out.loc[i, "levels_from"] = "resting orders"
+            elif key in attached_sl or key in attached_tp:
+                out.loc[i, "stop_loss"] = attached_sl.get(key, float("nan"))
+                out.loc[i, "take_profit"] = attached_tp.get(key, float("nan"))
+                out.loc[i, "levels_from"] = "order brackets"
     mark = out["mark_price"].fillna(out["average_price"])
     out["to_stop_%"] = 100 * (out["stop_loss"] / mark - 1)
     out["to_target_%"] = 100 * (out["take_profit"] / mark - 1)
@@ -50,6 +73,7 @@ def positions_with_levels(positions: pd.DataFrame, orders: pd.DataFrame) -> pd.D
         "to_stop_%",
         "take_profit",
         "to_target_%",
+        "levels_from",
         "ts",
     ]
     return out[columns]
@@ -75,6 +99,9 @@ def render(ctx: DashboardContext) -> None:
     c4.metric("Rejected orders", len(rejected))
 
     st.subheader("Open positions")
+    if len(positions) and positions["stop_loss"].isna().any():
+        naked = positions.loc[positions["stop_loss"].isna(), "strategy"].fillna("(none)")
+        st.warning(f"No stop-loss on the open position(s) of: {', '.join(map(str, naked))}.")
     table(positions, "No open position.", key="pos_positions")
     st.subheader("Open orders")
     table(open_orders, "No open order.", key="pos_open_orders")
