@@ -107,8 +107,8 @@ class RateLimiter:
     """One token bucket per endpoint class (e.g. ``("order", "linear")``).
 
     ``scale`` divides every window (and the jitter margin, down to 20 ms): ``scale=10`` turns
-    Bybit's 10 per second into 10 per 100 ms. Tests use it to run a burst of orders quickly against an
-    emulator configured with the same scale.
+    Bybit's 10 per second into 10 per 100 ms. Tests use it to run a burst of orders quickly
+    against an emulator configured with the same scale.
     """
 
     limits: dict[tuple[str, str], EndpointLimit]
