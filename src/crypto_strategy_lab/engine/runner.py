@@ -91,7 +91,11 @@ class StrategyRunner:
         if self._stats is None:
             return {}
         row = self._stats.iloc[index]
-        return {str(k): float(v) for k, v in row.items() if np.isfinite(v)}
+        return {
+            str(k): float(v)
+            for k, v in row.items()
+            if isinstance(v, int | float | np.number) and np.isfinite(v)
+        }
 
     async def on_bar(self, bar: BarEvent) -> SignalPoint:
         """The target weight after ``bar`` closed."""
