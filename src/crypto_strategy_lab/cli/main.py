@@ -10,6 +10,7 @@ from crypto_strategy_lab import __version__
 from crypto_strategy_lab.cli import audit_cmd, config_cmd, dashboard_cmd, data_cmd
 from crypto_strategy_lab.cli import trading_cmd
 from crypto_strategy_lab.cli import keys_cmd
+from crypto_strategy_lab.cli import research_cmd
 from crypto_strategy_lab.cli.errors import run_guarded, set_debug
 from crypto_strategy_lab.config.settings import get_settings
 from crypto_strategy_lab.security.redaction import install_redaction
@@ -26,6 +27,7 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(audit_cmd.app, name="audit")
 app.command("dashboard")(dashboard_cmd.dashboard)
 trading_cmd.register(app)
+research_cmd.register(app)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,366 @@
+"""``csl lab``, ``csl backtest``, ``csl validate`` and ``csl study``: the research commands.
+
+Data for every command: the bundled sample by default (``--bundled crypto|stocks``), a CSV or
+Parquet file (``--data FILE``) or a stored series (``--symbol BTC/USDT --timeframe 1h
+[--source bybit]``). Bad input (unknown strategy, missing file, bad parameter) is one red
+line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from crypto_strategy_lab.cli.errors import run_guarded
+from crypto_strategy_lab.core.errors import ConfigError
+
+# Piped output (make lab | tee, CI logs) gets a table wide enough for every column.
+console = Console(width=None if sys.stdout.isatty() else 130)
+
+
+def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return run_guarded(func, *args, **kwargs)
+
+    return wrapper
+
+
+DATA = typer.Option(None, "--data", help="CSV or Parquet OHLCV file.")
+SYMBOL = typer.Option(None, "--symbol", help="A stored series' symbol (csl data download).")
+TIMEFRAME = typer.Option("1h", "--timeframe", help="Bar size of the stored series (--symbol).")
+SOURCE = typer.Option("bybit", "--source", help="Source of the stored series (--symbol).")
+DATA_DIR = typer.Option(None, "--data-dir", help="Store root (default: CSL_DATA_DIR).")
+BUNDLED = typer.Option("crypto", "--bundled", help="Bundled dataset: crypto or stocks.")
+JOURNAL = typer.Option(None, "--journal", help="Journal DB URL (default: CSL_JOURNAL_URL).")
+EXECUTOR = typer.Option("local", "--executor", help="Where trials run: local or ray.")
+ADDRESS = typer.Option(None, "--address", help="Ray cluster address (with --executor ray).")
+WORKERS = typer.Option(None, "--workers", help="Worker processes (default: CPUs available).")
+STRATEGY = typer.Option(..., "--strategy", help="Strategy name (csl lab lists all 12).")
+CACHE = typer.Option(None, "--cache-dir", help="Study returns cache (default: user cache).")
+
+
+def _data(data: Path | None, symbol: str | None, timeframe: str, source: str,
+          data_dir: Path | None, bundled: str):  # type: ignore[no-untyped-def]  # fmt: skip
+    from crypto_strategy_lab.research import inputs
+
+    if data is not None and symbol is not None:
+        raise ConfigError("give either --data FILE or --symbol SYMBOL, not both")
+    if data is not None:
+        return inputs.file_data(data)
+    if symbol is not None:
+        return inputs.store_data(symbol, timeframe, source, data_dir)
+    return inputs.bundled_data(bundled)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _parse_params(pairs: list[str], *, multi: bool) -> dict[str, Any]:
+    """``name=value`` (``multi``: ``name=v1,v2,...``) options into a dict."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigError(f"--param expects name=value, got {pair!r}")
+        values = [_parse_value(v.strip()) for v in value.split(",")] if multi else None
+        out[name.strip()] = values if multi else _parse_value(value.strip())
+    return out
+
+
+def _executor(name: str, address: str | None, workers: int | None):  # type: ignore[no-untyped-def]
+    from crypto_strategy_lab.research.executors import make_executor
+
+    return make_executor(name, workers=workers, address=address)
+
+
+def _fmt(x: float, spec: str = ".3f") -> str:
+    if x is None or math.isnan(x):
+        return "n/a"
+    return "∞" if math.isinf(x) else format(x, spec)
+
+
+def _criteria_table(verdict: Any, title: str) -> Table:
+    table = Table(title=title)
+    for col in ("criterion", "value", "", "threshold", "result", "detail"):
+        table.add_column(col)
+    for c in verdict.criteria:
+        table.add_row(
+            c.name,
+            _fmt(c.value, ".4g"),
+            c.comparison,
+            _fmt(c.threshold, ".4g"),
+            "[green]pass[/]" if c.passed else "[red]FAIL[/]",
+            c.detail,
+        )
+    return table
+
+
+def _publish(verdicts: Any) -> None:
+    """Hand the verdicts to the store ``csl live`` reads (one JSON file per strategy)."""
+    from crypto_strategy_lab.engine.verdicts import save_verdict
+
+    for verdict in verdicts:
+        save_verdict(verdict)
+
+
+@_guarded
+def lab(
+    data: Path | None = DATA,
+    symbol: str | None = SYMBOL,
+    timeframe: str = TIMEFRAME,
+    source: str = SOURCE,
+    data_dir: Path | None = DATA_DIR,
+    bundled: str = BUNDLED,
+    quick: bool = typer.Option(False, "--quick", help="Fewer configurations and families."),
+    strategies: str | None = typer.Option(None, "--strategies", help="Comma list (default all)."),
+    out: Path = typer.Option(Path("reports/lab"), "--out", help="Report root directory."),
+    journal: str | None = JOURNAL,
+    executor: str = EXECUTOR,
+    address: str | None = ADDRESS,
+    workers: int | None = WORKERS,
+    cache_dir: Path | None = CACHE,
+    families: int | None = typer.Option(
+        None, "--calibration-families", help="Families per calibration arm (default 200)."
+    ),
+) -> None:
+    """Run every strategy through a study, the gate and orthogonality; write the report."""
+    from crypto_strategy_lab.research.lab import (
+        CalibrationSettings,
+        run_lab,
+        store_verdicts,
+        verdict_table,
+    )
+    from crypto_strategy_lab.research.report import write_report
+
+    dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
+    names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else None
+    calibration = None
+    if families is not None:
+        if families < 1:
+            raise ConfigError(f"--calibration-families must be >= 1, got {families}")
+        calibration = CalibrationSettings(n_families=families)
+    console.print(f"[bold]lab[/] on {dataset.name}: {len(dataset.bars):,} bars")
+    result = run_lab(
+        dataset,
+        strategies=names,
+        quick=quick,
+        calibration=calibration,
+        journal=journal,
+        executor=_executor(executor, address, workers),
+        cache_dir=cache_dir,
+        console=console,
+    )
+    path = write_report(result, out)
+    result = dataclasses.replace(result, report_path=path)
+    store_verdicts(result, journal)
+    _publish(result.verdicts.values())
+    console.print(verdict_table(result))
+    console.print(f"report: {path}")
+    console.print(f"verdicts stored in the journal under run {result.run_id}")
+
+
+@_guarded
+def backtest(
+    strategy: str = STRATEGY,
+    param: list[str] = typer.Option([], "--param", help="name=value override (repeatable)."),
+    data: Path | None = DATA,
+    symbol: str | None = SYMBOL,
+    timeframe: str = TIMEFRAME,
+    source: str = SOURCE,
+    data_dir: Path | None = DATA_DIR,
+    bundled: str = BUNDLED,
+    trades_csv: Path | None = typer.Option(None, "--trades-csv", help="Write the trade list."),
+) -> None:
+    """Backtest one strategy configuration with the default costs; print its statistics."""
+    from crypto_strategy_lab.backtest import run_backtest
+    from crypto_strategy_lab.research.inputs import default_settings
+    from crypto_strategy_lab.research.study import StudyError, make_strategy
+
+    dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
+    settings = default_settings(dataset.market)
+    strat = make_strategy(strategy, _parse_params(param, multi=False))
+    if len(dataset.bars) <= strat.warmup:
+        raise StudyError(f"{strategy} needs more than {strat.warmup} bars, got {len(dataset.bars)}")
+    result = run_backtest(strat, dataset.bars, **settings.backtest_kwargs())
+    table = Table(title=f"{strategy} on {dataset.name}")
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    for key, value in result.stats.items():
+        table.add_row(str(key), _fmt(float(value), ".6g") if _is_number(value) else str(value))
+    console.print(table)
+    console.print(f"costs: {settings.describe()}")
+    if trades_csv is not None:
+        result.trades.to_csv(trades_csv, index=False)
+        console.print(f"{len(result.trades)} trades written to {trades_csv}")
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+@_guarded
+def validate(
+    strategy: str = STRATEGY,
+    param: list[str] = typer.Option(
+        [], "--param", help="name=v1,v2 grid axis (repeatable; default: the lab's grid)."
+    ),
+    data: Path | None = DATA,
+    symbol: str | None = SYMBOL,
+    timeframe: str = TIMEFRAME,
+    source: str = SOURCE,
+    data_dir: Path | None = DATA_DIR,
+    bundled: str = BUNDLED,
+    quick: bool = typer.Option(False, "--quick", help="The lab's quick grid (4 configs)."),
+    journal: str | None = JOURNAL,
+    executor: str = EXECUTOR,
+    address: str | None = ADDRESS,
+    workers: int | None = WORKERS,
+    cache_dir: Path | None = CACHE,
+    fail_on_reject: bool = typer.Option(
+        False, "--fail-on-reject", help="Exit with status 2 when the gate rejects the strategy."
+    ),
+) -> None:
+    """Study one strategy, apply the gate and store the verdict."""
+    from crypto_strategy_lab.research.assessment import assess_study
+    from crypto_strategy_lab.research.lab import new_run_id
+    from crypto_strategy_lab.research.spaces import lab_space
+    from crypto_strategy_lab.research.study import StudySpec, run_study
+    from crypto_strategy_lab.research.verdicts import VerdictStore
+    from crypto_strategy_lab.validation.trial_log import TrialLog
+
+    dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
+    space = _parse_params(param, multi=True) or lab_space(strategy, quick)
+    spec = StudySpec.from_space(
+        f"lab:{strategy}", strategy, space, settings=_settings(dataset), symbol=dataset.name
+    )
+    log = TrialLog(journal)
+    study = run_study(
+        spec,
+        dataset.bars,
+        trial_log=log,
+        executor=_executor(executor, address, workers),
+        cache_dir=cache_dir,
+        console=console,
+    )
+    a = assess_study(study, log)
+    VerdictStore(log.engine).save(
+        new_run_id(), a.verdict, symbol=dataset.name, params=a.selected_params
+    )
+    _publish([a.verdict])
+    _print_study(study, a)
+    mark = "[green]PASS[/]" if a.verdict.passed else "[red]FAIL[/]"
+    console.print(_criteria_table(a.verdict, f"gate: {strategy} on {dataset.name} — {mark}"))
+    if fail_on_reject and not a.verdict.passed:
+        raise typer.Exit(2)
+
+
+def _settings(dataset: Any) -> Any:
+    from crypto_strategy_lab.research.inputs import default_settings
+
+    return default_settings(dataset.market)
+
+
+def _print_study(study: Any, assessment: Any) -> None:
+    table = Table(title=f"study {study.spec.name}: {len(study.trials)} configurations")
+    for col in ("config", "parameters", "SR (ann.)", "trades", "total return", "status"):
+        table.add_column(col)
+    for label, t in study.trials.iterrows():
+        ran = isinstance(t.get("sr"), float) and not math.isnan(t["sr"])
+        star = " ★" if label == assessment.selected else ""
+        params = ", ".join(f"{k}={v}" for k, v in t["params"].items() if k != "timeframe")
+        table.add_row(
+            f"{label}{star}",
+            params,
+            _fmt(t["sr_annual"], ".2f") if ran else "n/a",
+            str(int(t["n_trades"])) if ran else "n/a",
+            _fmt(t["total_return"], ".2%") if ran else "n/a",
+            str(t["status"]),
+        )
+    console.print(table)
+    wf = assessment.walk_forward
+    ann = math.sqrt(study.periods_per_year)
+    console.print(
+        f"selected {assessment.selected} (best full-sample SR); trials logged for "
+        f"{assessment.strategy} on this data: {assessment.n_trials}; "
+        f"PBO {_fmt(assessment.pbo.pbo if assessment.pbo else math.nan, '.2f')}; "
+        f"walk-forward OOS SR (ann.) {_fmt(wf.oos_sharpe * ann if wf else math.nan, '.2f')}; "
+        f"new trials {study.new_trials}, resumed {study.resumed_trials}"
+    )
+
+
+@_guarded
+def study(
+    strategy: str = STRATEGY,
+    param: list[str] = typer.Option(
+        [], "--param", help="name=v1,v2,... grid axis (repeatable; default: the lab's grid)."
+    ),
+    random: int | None = typer.Option(None, "--random", help="Draw N configs at random."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random draws."),
+    name: str | None = typer.Option(None, "--name", help="Study name (default study:<name>)."),
+    data: Path | None = DATA,
+    symbol: str | None = SYMBOL,
+    timeframe: str = TIMEFRAME,
+    source: str = SOURCE,
+    data_dir: Path | None = DATA_DIR,
+    bundled: str = BUNDLED,
+    journal: str | None = JOURNAL,
+    executor: str = EXECUTOR,
+    address: str | None = ADDRESS,
+    workers: int | None = WORKERS,
+    cache_dir: Path | None = CACHE,
+) -> None:
+    """Grid or random search with walk-forward evaluation; every trial logged, resumable."""
+    from crypto_strategy_lab.research.assessment import assess_study
+    from crypto_strategy_lab.research.spaces import lab_space
+    from crypto_strategy_lab.research.study import StudySpec, run_study
+    from crypto_strategy_lab.validation.trial_log import TrialLog
+
+    dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
+    space = _parse_params(param, multi=True) or lab_space(strategy)
+    spec = StudySpec.from_space(
+        name or f"study:{strategy}",
+        strategy,
+        space,
+        settings=_settings(dataset),
+        symbol=dataset.name,
+        method="random" if random is not None else "grid",
+        n_random=random or 0,
+        seed=seed,
+    )
+    log = TrialLog(journal)
+    result = run_study(
+        spec,
+        dataset.bars,
+        trial_log=log,
+        executor=_executor(executor, address, workers),
+        cache_dir=cache_dir,
+        console=console,
+    )
+    a = assess_study(result, log)
+    _print_study(result, a)
+    console.print(_criteria_table(a.verdict, f"gate on the selected configuration ({a.selected})"))
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``lab``, ``backtest``, ``validate`` and ``study`` to the ``csl`` app."""
+    for command in (lab, backtest, validate, study):
+        root.command(command.__name__)(command)

@@ -1,0 +1,152 @@
+"""Where a study's trials run: this process, local worker processes, or a Ray cluster.
+
+Every executor runs :func:`~crypto_strategy_lab.research.trial.evaluate_trial` on each task
+and hands each outcome to ``on_result`` *in the calling process* as soon as it is ready, so
+the trial log has a single writer and progress can be shown. The computation is a pure
+function of (task, bars), so the executors return identical numbers; only the wall time
+differs.
+
+* :class:`LocalExecutor` (default): a :class:`concurrent.futures.ProcessPoolExecutor` with the
+  ``spawn`` start method (numba's threading layer is not fork-safe). The bars are shipped once
+  per worker through the pool initializer, not once per task. With one worker, or a single
+  task, it runs inline (no process start-up).
+* :class:`RayExecutor` (``pip install 'crypto-strategy-lab[ray]'``): the bars are put once in
+  the object store and each trial is a Ray task. ``address=None`` starts a local Ray instance
+  for the duration of the run; ``"auto"`` or ``"ray://host:10001"`` joins an existing cluster,
+  whose nodes need this package installed (same version) — no code changes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+import pandas as pd
+
+from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.research.trial import TrialOutcome, TrialTask, evaluate_trial
+
+OnResult = Callable[[TrialTask, TrialOutcome], None]
+
+
+class ExecutorError(CSLError):
+    """An executor that cannot start (unknown name, Ray missing or unreachable)."""
+
+
+class TrialExecutor(Protocol):
+    """Runs trials and reports each outcome in the calling process."""
+
+    name: str
+
+    def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
+        """Evaluate every task on ``bars``; call ``on_result(task, outcome)`` per task."""
+        ...
+
+
+_WORKER_BARS: dict[str, pd.DataFrame] = {}
+
+
+def _init_worker(bars: pd.DataFrame) -> None:
+    _WORKER_BARS["bars"] = bars
+
+
+def _evaluate_in_worker(task: TrialTask) -> TrialOutcome:
+    return evaluate_trial(task, _WORKER_BARS["bars"])
+
+
+def default_workers() -> int:
+    """CPUs this process may use (``os.sched_getaffinity``), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class LocalExecutor:
+    """Trials in local worker processes (``workers`` default: the CPUs available)."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise ExecutorError(f"workers must be >= 1, got {workers}")
+        self.workers = workers or default_workers()
+
+    def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
+        n = min(self.workers, len(tasks))
+        if n <= 1:
+            for task in tasks:
+                on_result(task, evaluate_trial(task, bars))
+            return
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(bars,))
+        with pool:
+            pending = {pool.submit(_evaluate_in_worker, task): task for task in tasks}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    on_result(pending.pop(future), future.result())
+
+
+def _ray_evaluate(bars: pd.DataFrame, task: TrialTask) -> TrialOutcome:
+    return evaluate_trial(task, bars)
+
+
+class RayExecutor:
+    """Trials as Ray tasks on a local instance (``address=None``) or a cluster."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+
+    @staticmethod
+    def _ray() -> Any:
+        try:
+            import ray
+        except ImportError:
+            raise ExecutorError(
+                "the Ray executor needs ray: pip install 'crypto-strategy-lab[ray]'"
+            ) from None
+        return ray
+
+    def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
+        ray = self._ray()
+        started_here = not ray.is_initialized()
+        if started_here:
+            options: dict[str, Any] = {"log_to_driver": False}
+            if self.address is None:
+                options |= {"num_cpus": self.num_cpus, "include_dashboard": False}
+            try:
+                ray.init(address=self.address, **options)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ExecutorError(f"cannot start or reach Ray ({self.address!r}): {exc}") from exc
+        try:
+            remote = ray.remote(_ray_evaluate)
+            bars_ref = ray.put(bars)
+            refs = {remote.remote(bars_ref, task): task for task in tasks}
+            pending = list(refs)
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    on_result(refs[ref], ray.get(ref))
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+def make_executor(
+    name: str = "local", *, workers: int | None = None, address: str | None = None
+) -> TrialExecutor:
+    """``"local"`` (processes) or ``"ray"``; a clear error for anything else."""
+    if name == "local":
+        if address is not None:
+            raise ExecutorError("--address applies to the ray executor only")
+        return LocalExecutor(workers)
+    if name == "ray":
+        return RayExecutor(address, num_cpus=workers)
+    raise ExecutorError(f"unknown executor {name!r}; use 'local' or 'ray'")

@@ -1,0 +1,327 @@
+"""Parameter studies: grid or random search over a strategy's parameters, every trial logged.
+
+A study evaluates each configuration of a :class:`StudySpec` on the same bars with the same
+:class:`~crypto_strategy_lab.research.trial.BacktestSettings`, records every evaluated
+configuration in the trial log (:class:`~crypto_strategy_lab.validation.trial_log.TrialLog`)
+and returns the ``(T, N)`` matrix of the configurations' per-bar net returns, which the
+walk-forward selection and PBO consume (:mod:`crypto_strategy_lab.research.assessment`).
+
+Decisions
+---------
+* **Resumable.** A trial is identified by the trial log's config hash (strategy, full
+  validated parameters, data range, backtest settings). A rerun of the same study skips every
+  configuration the log already holds for it: nothing is re-logged, and its returns come from
+  the study's returns cache (``<cache_dir>/<study>/<hash>.npz``); if the cache was deleted the
+  returns are recomputed (deterministically) but still not logged again.
+* **Warm-up trimmed.** Rows before the largest warm-up among the study's configurations are
+  dropped from every configuration's returns, so the matrix holds only bars where every
+  configuration could trade and a trial's ``n_obs`` is its real track record.
+* **Honest trial counts.** :func:`logged_trial_statistics` counts *every* trial logged for a
+  strategy on a dataset (all studies, all runs), not only the current study's: a second study
+  with another grid on the same data is more selection, and DSR must see it.
+* Trials run on a pluggable executor (:mod:`crypto_strategy_lab.research.executors`); the
+  trial log is written only by the calling process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from platformdirs import user_cache_dir
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.research.executors import LocalExecutor, TrialExecutor
+from crypto_strategy_lab.research.spaces import ParameterSpace, grid_configs, random_configs
+from crypto_strategy_lab.research.trial import BacktestSettings, TrialOutcome, TrialTask
+from crypto_strategy_lab.strategies import get_strategy
+from crypto_strategy_lab.strategies.base import Strategy
+from crypto_strategy_lab.validation.metrics import infer_periods_per_year, return_moments
+from crypto_strategy_lab.validation.trial_log import TrialLog, config_hash
+
+_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class StudyError(CSLError):
+    """A study that cannot run (too few bars for its warm-up, every trial failed...)."""
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What a study tries: ``configs`` are parameter overrides of ``strategy``'s defaults.
+
+    ``symbol`` names the dataset (it is logged with every trial and scopes the trial counts).
+    """
+
+    name: str
+    strategy: str
+    configs: tuple[dict[str, Any], ...]
+    settings: BacktestSettings
+    symbol: str
+
+    @classmethod
+    def from_space(
+        cls,
+        name: str,
+        strategy: str,
+        space: ParameterSpace,
+        *,
+        settings: BacktestSettings | None = None,
+        symbol: str = "",
+        method: str = "grid",
+        n_random: int = 10,
+        seed: int = 0,
+    ) -> StudySpec:
+        """A grid (``method="grid"``) or seeded random (``"random"``) search over ``space``."""
+        if method == "grid":
+            configs = grid_configs(space)
+        elif method == "random":
+            configs = random_configs(space, n_random, seed)
+        else:
+            raise StudyError(f"unknown search method {method!r}; use 'grid' or 'random'")
+        return cls(name, strategy, tuple(configs), settings or BacktestSettings(), symbol)
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """The outcome of one study.
+
+    Attributes
+    ----------
+    spec:
+        The study that ran.
+    trials:
+        One row per configuration (index = column label ``c00``, ``c01``, ...): ``params``
+        (full, validated), ``config_hash``, ``status`` (``new``, ``resumed`` or the error),
+        ``sr`` (per period), ``sr_annual``, ``n_trades``, ``total_return``.
+    returns:
+        ``(T, N)`` per-bar net returns of the configurations that ran (warm-up trimmed).
+    periods_per_year:
+        Annualisation factor of the bars (market calendar).
+    """
+
+    spec: StudySpec
+    trials: pd.DataFrame
+    returns: pd.DataFrame
+    periods_per_year: float
+
+    @property
+    def new_trials(self) -> int:
+        return int((self.trials["status"] == "new").sum())
+
+    @property
+    def resumed_trials(self) -> int:
+        return int((self.trials["status"] == "resumed").sum())
+
+
+def default_cache_dir() -> Path:
+    """Where studies keep their trials' returns (user cache directory)."""
+    return Path(user_cache_dir("crypto-strategy-lab")) / "studies"
+
+
+def logged_trial_statistics(log: TrialLog, strategy: str, symbol: str) -> tuple[int, float]:
+    """``(n_trials, V[SR])`` over every trial logged for ``strategy`` on dataset ``symbol``
+    (all studies and runs; per-period SRs, ``ddof=1``; variance 0 for one trial)."""
+    frame = log.trials(strategy)
+    srs = frame.loc[frame["symbol"] == symbol, "sr"].to_numpy(dtype=float)
+    if srs.size == 0:
+        raise StudyError(f"no trials logged for {strategy!r} on {symbol!r}")
+    return int(srs.size), float(np.var(srs, ddof=1)) if srs.size > 1 else 0.0
+
+
+def make_strategy(name: str, overrides: Mapping[str, Any]) -> Strategy:
+    """``get_strategy(name, overrides)`` with invalid parameters as one :class:`StudyError`
+    line naming each bad field."""
+    try:
+        return get_strategy(name, dict(overrides))
+    except ValidationError as exc:
+        problem = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
+        )
+        raise StudyError(f"{name} parameters {dict(overrides)}: {problem}") from None
+
+
+@dataclass
+class _Prepared:
+    spec: StudySpec
+    trim: int
+    labels: list[str]
+    params: list[dict[str, Any]]
+    hashes: list[str]
+    status: dict[str, str]
+    returns: dict[str, np.ndarray]
+    n_trades: dict[str, int]
+
+
+def _prepare(
+    spec: StudySpec, bars: pd.DataFrame, log: TrialLog, cache: Path, min_obs: int
+) -> tuple[_Prepared, list[TrialTask]]:
+    # full validated parameters (bad overrides fail here, before anything runs)
+    full: list[dict[str, Any]] = []
+    warmups = []
+    for overrides in spec.configs:
+        strategy = make_strategy(spec.strategy, overrides)
+        params = strategy.params.model_dump(mode="json")
+        if params not in full:
+            full.append(params)
+            warmups.append(strategy.warmup)
+    if not full:
+        raise StudyError(f"study {spec.name!r} has no configurations")
+    trim = max(warmups)
+    if len(bars) - trim < min_obs:
+        raise StudyError(
+            f"{spec.strategy}: {len(bars)} bars leave {len(bars) - trim} after the largest "
+            f"warm-up ({trim} bars); the study needs at least {min_obs}"
+        )
+    settings = spec.settings.model_dump(mode="json")
+    start, end = bars.index[trim], bars.index[-1]
+    prep = _Prepared(spec, trim, [], [], [], {}, {}, {})
+    tasks = []
+    for k, params in enumerate(full):
+        label = f"c{k:02d}"
+        digest = config_hash(spec.strategy, params, start, end, settings)
+        prep.labels.append(label)
+        prep.params.append(params)
+        prep.hashes.append(digest)
+        logged = log.has_trial(spec.name, digest)
+        cached = cache / f"{digest}.npz"
+        if logged and cached.is_file():
+            with np.load(cached) as npz:
+                if npz["returns"].shape == (len(bars) - trim,):
+                    prep.returns[label] = npz["returns"]
+                    prep.n_trades[label] = int(npz["n_trades"])
+                    prep.status[label] = "resumed"
+                    continue
+        tasks.append(
+            TrialTask(k, spec.name, spec.strategy, params, spec.settings, digest, log=not logged)
+        )
+    return prep, tasks
+
+
+def run_studies(
+    specs: Sequence[StudySpec],
+    bars: pd.DataFrame,
+    *,
+    trial_log: TrialLog,
+    executor: TrialExecutor | None = None,
+    cache_dir: str | Path | None = None,
+    console: Console | None = None,
+    min_obs: int = 200,
+    description: str = "trials",
+) -> list[StudyResult]:
+    """Run several studies on the same bars in one batch (one pool, one progress bar).
+
+    Parameters
+    ----------
+    specs:
+        The studies.
+    bars:
+        OHLCV frame shared by every study.
+    trial_log:
+        Where every newly evaluated configuration is recorded.
+    executor:
+        Where trials run (default :class:`~crypto_strategy_lab.research.executors.
+        LocalExecutor`).
+    cache_dir:
+        Returns cache for resumed studies (default :func:`default_cache_dir`).
+    console:
+        Shows a progress bar on this console; ``None`` runs silently.
+    min_obs:
+        Fewest bars a study must keep after its warm-up.
+    """
+    if len({s.name for s in specs}) != len(specs):
+        raise StudyError("study names must be unique within one batch")
+    executor = executor or LocalExecutor()
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    prepared: dict[str, _Prepared] = {}
+    tasks: list[TrialTask] = []
+    for spec in specs:
+        cache = root / _SLUG.sub("-", spec.name)
+        prep, todo = _prepare(spec, bars, trial_log, cache, min_obs)
+        prepared[spec.name] = prep
+        tasks.extend(todo)
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+    )
+    bar = progress.add_task(description, total=len(tasks))
+
+    def on_result(task: TrialTask, outcome: TrialOutcome) -> None:
+        progress.advance(bar)
+        prep = prepared[task.study]
+        label = prep.labels[task.key]
+        if outcome.returns is None:
+            prep.status[label] = outcome.error
+            return
+        returns = outcome.returns[prep.trim :]
+        if task.log:
+            series = pd.Series(returns, index=bars.index[prep.trim :])
+            row = trial_log.record(
+                study=task.study,
+                strategy=task.strategy,
+                params=task.params,
+                returns=series,
+                symbol=prep.spec.symbol,
+                settings=task.settings.model_dump(mode="json"),
+            )
+            if row.config_hash != task.config_hash:
+                raise StudyError(f"trial hash mismatch for {task.strategy} {task.params}")
+        cache = root / _SLUG.sub("-", task.study)
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(cache / f"{task.config_hash}.npz", returns=returns, n_trades=outcome.n_trades)
+        prep.returns[label] = returns
+        prep.n_trades[label] = outcome.n_trades
+        prep.status[label] = "new" if task.log else "resumed"
+
+    with progress:
+        executor.run(tasks, bars, on_result)
+    return [_result(prepared[s.name], bars) for s in specs]
+
+
+def run_study(spec: StudySpec, bars: pd.DataFrame, **kwargs: Any) -> StudyResult:
+    """Run one study (keyword arguments as in :func:`run_studies`)."""
+    return run_studies([spec], bars, **kwargs)[0]
+
+
+def _result(prep: _Prepared, bars: pd.DataFrame) -> StudyResult:
+    market = "stock" if prep.spec.settings.market == "stock" else "crypto"
+    ppy = infer_periods_per_year(bars.index, market)
+    index = bars.index[prep.trim :]
+    ok = [lab for lab in prep.labels if lab in prep.returns]
+    if not ok:
+        errors = {prep.status.get(lab, "not run") for lab in prep.labels}
+        raise StudyError(f"every trial of {prep.spec.name!r} failed: {'; '.join(errors)}")
+    returns = pd.DataFrame({lab: prep.returns[lab] for lab in ok}, index=index)
+    rows = []
+    for label, params, digest in zip(prep.labels, prep.params, prep.hashes, strict=True):
+        row: Mapping[str, Any] = {
+            "params": params,
+            "config_hash": digest,
+            "status": prep.status.get(label, "not run"),
+        }
+        if label in prep.returns:
+            r = prep.returns[label]
+            sr = return_moments(r).sr
+            row = {
+                **row,
+                "sr": sr,
+                "sr_annual": sr * np.sqrt(ppy),
+                "n_trades": prep.n_trades[label],
+                "total_return": float(np.prod(1.0 + r) - 1.0),
+            }
+        rows.append(row)
+    trials = pd.DataFrame(rows, index=pd.Index(prep.labels, name="config"))
+    return StudyResult(prep.spec, trials, returns, ppy)

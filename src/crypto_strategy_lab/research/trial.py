@@ -1,0 +1,107 @@
+"""One trial of a study: a strategy configuration backtested on the study's bars.
+
+:func:`evaluate_trial` is the unit of work every executor runs (in this process, in worker
+processes or on Ray workers). It is a pure function of the task and the bars, so every
+executor returns bit-identical results for the same study.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from crypto_strategy_lab.backtest import run_backtest
+from crypto_strategy_lab.core.costs import CostModel
+from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.strategies import get_strategy
+
+
+class BacktestSettings(BaseModel):
+    """How every trial of a study is backtested (see :func:`~crypto_strategy_lab.backtest.
+    run_backtest` for the fill model). Part of each trial's config hash."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    market: Literal["spot", "perp", "stock"] = "perp"
+    costs: CostModel = Field(default_factory=CostModel)
+    sizing: float = Field(default=1.0, gt=0)
+    stop_loss: float | None = Field(default=0.02, ge=0, lt=1)
+    take_profit: float | None = Field(default=0.04, ge=0, lt=1)
+    fill: Literal["next_open", "next_close"] = "next_open"
+    fee_side: Literal["taker", "maker"] = "taker"
+
+    def backtest_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`run_backtest`."""
+        return {
+            "costs": self.costs,
+            "market": self.market,
+            "sizing": self.sizing,
+            "stop_loss": self.stop_loss,
+            "take_profit": self.take_profit,
+            "fill": self.fill,
+            "fee_side": self.fee_side,
+        }
+
+    def describe(self) -> str:
+        """One sentence stating the cost and fill assumptions (for reports)."""
+        c = self.costs
+        slip = (
+            f"{c.slippage_bps:g} bps fixed slippage"
+            if c.slippage.value == "fixed"
+            else f"{c.slippage.value} slippage model"
+        )
+        fee_bps = c.fee_rate(maker=self.fee_side == "maker") * 1e4
+        parts = [
+            f"market {self.market}",
+            f"{self.fee_side} fee {fee_bps:g} bps per side",
+            slip,
+            "signal at bar t's close filled at bar t+1's "
+            + ("open" if self.fill == "next_open" else "close"),
+            f"sizing {self.sizing:g}x equity per unit of signal",
+            f"stop-loss {self.stop_loss:.0%}" if self.stop_loss else "no stop-loss",
+            f"take-profit {self.take_profit:.0%}" if self.take_profit else "no take-profit",
+        ]
+        if self.market == "perp":
+            parts.append(f"funding {c.funding_rate_8h * 1e4:g} bps per 8 h on the position held")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """A configuration to evaluate: ``params`` are the strategy's full validated parameters."""
+
+    key: int
+    study: str
+    strategy: str
+    params: dict[str, Any]
+    settings: BacktestSettings
+    config_hash: str
+    log: bool = True  # False: already in the trial log, only its returns are needed
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """Per-bar net returns over all the bars (warm-up included) and the trade count, or the
+    one-line error that stopped the trial."""
+
+    returns: np.ndarray | None
+    n_trades: int = 0
+    error: str = ""
+
+
+def evaluate_trial(task: TrialTask, bars: pd.DataFrame) -> TrialOutcome:
+    """Compute the strategy's signal on ``bars`` and backtest it with the task's settings.
+
+    Expected failures (a :class:`CSLError`: bad data for this configuration) become an
+    outcome with ``error`` set; anything else is a bug and propagates.
+    """
+    try:
+        strategy = get_strategy(task.strategy, task.params)
+        result = run_backtest(strategy, bars, **task.settings.backtest_kwargs())
+    except CSLError as exc:
+        return TrialOutcome(None, error=f"{type(exc).__name__}: {exc}")
+    return TrialOutcome(result.returns.to_numpy(dtype=np.float64), len(result.trades))

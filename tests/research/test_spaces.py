@@ -1,0 +1,53 @@
+import itertools
+
+import pytest
+
+from crypto_strategy_lab.research.spaces import (
+    LAB_SPACES,
+    StudySpaceError,
+    grid_configs,
+    lab_space,
+    random_configs,
+    space_size,
+)
+from crypto_strategy_lab.strategies import get_strategy, list_strategies
+
+
+def test_grid_is_the_cartesian_product_in_order():
+    space = {"window": [10, 20, 30], "lag": [1, 2]}
+    expected = [{"window": w, "lag": k} for w, k in itertools.product([10, 20, 30], [1, 2])]
+    assert grid_configs(space) == expected
+    assert space_size(space) == 6
+
+
+def test_random_draws_are_distinct_members_of_the_grid_and_seeded():
+    space = {"a": list(range(7)), "b": list(range(5)), "c": ["x", "y"]}
+    grid = grid_configs(space)
+    draws = random_configs(space, 20, seed=3)
+    assert len(draws) == 20
+    assert all(d in grid for d in draws)
+    assert len({tuple(d.values()) for d in draws}) == 20
+    assert random_configs(space, 20, seed=3) == draws
+    assert random_configs(space, 20, seed=4) != draws
+    # the whole grid when n equals its size
+    full = random_configs(space, 70, seed=0)
+    assert sorted(tuple(d.values()) for d in full) == sorted(tuple(d.values()) for d in grid)
+
+
+@pytest.mark.parametrize(
+    "space, n",
+    [({}, 1), ({"a": []}, 1), ({"a": [1, 2]}, 3), ({"a": [1, 2]}, 0), ({"a": "12"}, 1)],
+)
+def test_bad_spaces_are_rejected(space, n):
+    with pytest.raises(StudySpaceError):
+        random_configs(space, n)
+
+
+def test_every_lab_grid_is_valid_for_its_strategy():
+    assert set(LAB_SPACES) == set(list_strategies())
+    for name in list_strategies():
+        full, quick = grid_configs(lab_space(name)), grid_configs(lab_space(name, quick=True))
+        assert len(full) == 6
+        assert 2 <= len(quick) < len(full)
+        for config in full:
+            get_strategy(name, config)  # raises on an invalid parameter
