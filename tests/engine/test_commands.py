@@ -45,7 +45,7 @@ def _verdict(folder: Path, passed: bool) -> None:
     )
 
 
-def _live(*extra: str):  # noqa: ANN202
+def _live(*extra: str):
     return runner.invoke(
         app, ["live", "--strategy", "lag_autocorr", "--capital", "1000", "--check-only", *extra]
     )

@@ -12,7 +12,7 @@ from crypto_strategy_lab.engine.ids import decision_order_id
 from crypto_strategy_lab.strategies import get_strategy
 
 
-def _event(bars, i: int) -> BarEvent:  # noqa: ANN001
+def _event(bars, i: int) -> BarEvent:
     row = bars.iloc[i]
     stamp = bars.index[i].to_pydatetime()
     return BarEvent(
