@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -31,17 +30,13 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _verdict(folder: Path, passed: bool) -> None:
-    (folder / "verdicts").mkdir(exist_ok=True)
-    (folder / "verdicts" / "lag_autocorr.json").write_text(
-        json.dumps(
-            {
-                "strategy": "lag_autocorr",
-                "passed": passed,
-                "created_at": "2026-01-01",
-                "criteria": [],
-            }
-        )
+def _verdict(passed: bool) -> None:
+    from crypto_strategy_lab.research.verdicts import VerdictStore
+    from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
+
+    criterion = Criterion("dsr", 0.99 if passed else 0.5, 0.95, ">=", passed)
+    VerdictStore(os.environ["CSL_JOURNAL_URL"]).save(
+        "lab-1", GateVerdict("lag_autocorr", (criterion,)), symbol="BTCUSDT", params={}
     )
 
 
@@ -57,9 +52,9 @@ def test_live_refuses_without_each_condition(env: Path, monkeypatch, missing: st
         for k, v in KEYS.items():
             monkeypatch.setenv(k, v)
     if missing not in ("verdict", "failed_verdict"):
-        _verdict(env, passed=True)
+        _verdict(passed=True)
     if missing == "failed_verdict":
-        _verdict(env, passed=False)
+        _verdict(passed=False)
     result = _live(*([] if missing == "confirm" else ["--confirm"]))
     assert result.exit_code == 1, result.output
     text = " ".join((result.output + str(result.exception)).split())
@@ -76,7 +71,7 @@ def test_live_refuses_without_each_condition(env: Path, monkeypatch, missing: st
 def test_live_passes_its_checks_with_all_three(env: Path, monkeypatch) -> None:
     for k, v in KEYS.items():
         monkeypatch.setenv(k, v)
-    _verdict(env, passed=True)
+    _verdict(passed=True)
     result = _live("--confirm")
     assert result.exit_code == 0, result.output
     assert "all three conditions hold" in result.output

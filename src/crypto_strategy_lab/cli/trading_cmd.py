@@ -118,21 +118,28 @@ def paper(
     _run(engine, feed)
 
 
-def live_refusals(strategy: str, venue: str, confirm: bool) -> list[str]:
-    """Every reason ``csl live`` must refuse (empty: all three conditions hold)."""
+def live_refusals(
+    strategy: str, venue: str, confirm: bool, journal: str | None = None
+) -> list[str]:
+    """Every reason ``csl live`` must refuse (empty: all three conditions hold).
+
+    The gate verdict is the latest one the lab stored for the strategy
+    (:func:`crypto_strategy_lab.research.verdicts.latest_verdict`, journal table
+    ``gate_verdicts``); none, or a failed one, refuses.
+    """
     from crypto_strategy_lab.config.settings import Settings
-    from crypto_strategy_lab.engine.verdicts import latest_verdict
     from crypto_strategy_lab.exchanges.credentials import ENV_NAMES, resolve_credentials
+    from crypto_strategy_lab.research.verdicts import latest_verdict
 
     reasons = []
     if resolve_credentials(venue, TradingMode.LIVE, None, Settings()) is None:
         key, secret = ENV_NAMES[(venue, TradingMode.LIVE)]
         reasons.append(f"no live API keys for {venue}: set {key} and {secret} (or `csl keys add`)")
-    verdict = latest_verdict(strategy)
+    verdict = latest_verdict(strategy, journal)
     if verdict is None:
-        reasons.append(f"no passing gate verdict found for {strategy} (run `csl validate` first)")
+        reasons.append(f"no passing gate verdict found for {strategy} (run `csl lab` first)")
     elif not verdict.passed:
-        reasons.append(f"the latest gate verdict for {strategy} ({verdict.created_at}) FAILED")
+        reasons.append(f"the latest gate verdict for {strategy} FAILED")
     if not confirm:
         reasons.append("real money needs the explicit --confirm flag")
     return reasons
@@ -155,7 +162,7 @@ def live(
     from crypto_strategy_lab.strategies import get_strategy
 
     get_strategy(strategy)
-    reasons = live_refusals(strategy, venue, confirm)
+    reasons = live_refusals(strategy, venue, confirm, journal)
     if reasons:
         raise ConfigError("live trading refused: " + "; ".join(reasons))
     console.print(
@@ -194,7 +201,9 @@ def deploy(
 
     cfg = load_yaml_config(config, DeploymentConfig)
     if cfg.mode is TradingMode.LIVE:
-        reasons = [r for a in cfg.strategies for r in live_refusals(a.name, a.venue, confirm)]
+        reasons = [
+            r for a in cfg.strategies for r in live_refusals(a.name, a.venue, confirm, journal)
+        ]
         if reasons:
             raise ConfigError("live deployment refused: " + "; ".join(dict.fromkeys(reasons)))
     engine, feed, text = build_deployment(_journal(journal or cfg.journal_url), cfg, days=days)
