@@ -191,8 +191,8 @@ class Exchange(abc.ABC):
     async def prepare_order(self, request: OrderRequest) -> OrderRequest:
         """``request`` with its market resolved, rounded to the venue's rules and checked."""
         market = self._check_market(request.market)
-        if request.market is not market:
-            request = request.with_quantities(market=market)
+        if request.market is not market:  # an enum member: no re-validation needed
+            request = request.model_copy(update={"market": market})
         rules = await self.market_rules(request.symbol, market)
         reference = await self._reference_price(request) if rules.min_notional > 0 else None
         return apply_rules(request, rules, reference, venue=self.venue)
@@ -263,9 +263,18 @@ class Exchange(abc.ABC):
         raise last_error
 
     def _record_reply(self, action: str, result: OrderResult, **extra: object) -> None:
-        detail = result.model_dump(mode="json", exclude={"raw"})
-        detail["venue_reply"] = result.raw
-        detail.update(extra)
+        detail: dict[str, object] = {
+            "status": result.status,
+            "order_type": result.order_type,
+            "side": result.side,
+            "quantity": result.quantity,
+            "filled_quantity": result.filled_quantity,
+            "average_price": result.average_price,
+            "price": result.price,
+            "stop_price": result.stop_price,
+            "venue_reply": result.raw,
+            **extra,
+        }
         self._record(
             action,
             client_order_id=result.client_order_id,

@@ -16,16 +16,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from crypto_strategy_lab.security.redaction import redact
+from crypto_strategy_lab.security.redaction import MASK
 
 
 @dataclass(frozen=True)
@@ -57,30 +57,31 @@ class AuditSink(Protocol):
     def write(self, event: AuditEvent) -> None: ...
 
 
-def _jsonable(value: Any) -> Any:
+def _clean(value: Any, scrub: Callable[[str], str]) -> Any:
+    """JSON-ready copy of ``value`` (Decimal, Enum, datetime as strings), every string and
+    key passed through ``scrub`` (one pass: the audit write sits on the order path)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {scrub(str(k)): _clean(v, scrub) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
+        return [_clean(v, scrub) for v in value]
     if isinstance(value, Enum):
-        return value.value
+        return _clean(value.value, scrub)
     if isinstance(value, datetime):
         return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
+    return scrub(str(value))
 
 
-def _redacted(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, dict):
-        return {redact(k, secrets): _redacted(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redacted(v, secrets) for v in value]
-    return value
+def secret_scrubber(secrets: Iterable[str]) -> Callable[[str], str]:
+    """``text -> text`` with every secret masked (one compiled alternation, longest first)."""
+    words = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not words:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(w) for w in words))
+    return lambda text: pattern.sub(MASK, text) if pattern.search(text) else text
 
 
 class JsonlAuditSink:
@@ -106,7 +107,8 @@ class LoggingAuditSink:
         self.logger = logger or logging.getLogger("csl.audit")
 
     def write(self, event: AuditEvent) -> None:
-        self.logger.info("%s", json.dumps(event.to_dict(), sort_keys=True))
+        if self.logger.isEnabledFor(logging.INFO):  # skip the serialisation when muted
+            self.logger.info("%s", json.dumps(event.to_dict(), sort_keys=True))
 
 
 class MemoryAuditSink:
@@ -124,13 +126,11 @@ class AuditLog:
 
     def __init__(self, sinks: Iterable[AuditSink], secrets: Iterable[str] = ()) -> None:
         self.sinks = list(sinks)
-        self.secrets = [s for s in secrets if s]
+        self._scrub = secret_scrubber(secrets)
 
     def record(self, action: str, *, venue: str, mode: str, **fields: Any) -> AuditEvent:
-        detail = _redacted(_jsonable(fields.pop("detail", {})), self.secrets)
-        clean = {
-            k: (redact(v, self.secrets) if isinstance(v, str) else v) for k, v in fields.items()
-        }
+        detail = _clean(fields.pop("detail", {}), self._scrub)
+        clean = {k: (self._scrub(v) if isinstance(v, str) else v) for k, v in fields.items()}
         event = AuditEvent(action=action, venue=venue, mode=mode, detail=detail, **clean)
         for sink in self.sinks:
             try:

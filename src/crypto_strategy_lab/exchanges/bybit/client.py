@@ -129,6 +129,8 @@ class BybitExchange(Exchange):
         )
         self.limiter = RateLimiter(BYBIT_LIMITS, scale=rate_limit_scale)
         self._markets_lock = asyncio.Lock()
+        self._market_cache: dict[tuple[str, MarketType], dict[str, Any]] = {}
+        self._rules_cache: dict[tuple[str, MarketType], MarketRules] = {}
 
     async def close(self) -> None:
         await self.client.close()
@@ -152,6 +154,14 @@ class BybitExchange(Exchange):
 
     async def _market(self, symbol: str, market: MarketType) -> dict[str, Any]:
         """The ccxt market for ``BTCUSDT`` / ``BTC/USDT`` / ``BTC/USDT:USDT`` on ``market``."""
+        cached = self._market_cache.get((symbol, market))
+        if cached is not None:
+            return cached
+        found = await self._resolve_market(symbol, market)
+        self._market_cache[(symbol, market)] = found
+        return found
+
+    async def _resolve_market(self, symbol: str, market: MarketType) -> dict[str, Any]:
         markets = await self._load_markets()
         want_linear = market is MarketType.LINEAR
         if symbol in markets and bool(markets[symbol].get("linear")) == want_linear:
@@ -164,7 +174,11 @@ class BybitExchange(Exchange):
         raise InvalidOrder(f"unknown {market.value} symbol {symbol!r}", venue=self.venue)
 
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
-        return rules_from_market(await self._market(symbol, market))
+        rules = self._rules_cache.get((symbol, market))
+        if rules is None:
+            rules = rules_from_market(await self._market(symbol, market))
+            self._rules_cache[(symbol, market)] = rules
+        return rules
 
     # ---- orders ----
     def _order_params(self, request: OrderRequest) -> dict[str, Any]:

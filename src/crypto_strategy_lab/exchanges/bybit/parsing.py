@@ -84,10 +84,14 @@ def order_from_v5(item: dict[str, Any], market: MarketType) -> OrderResult:
 
 
 def acknowledgement(request: OrderRequest, reply: dict[str, Any]) -> OrderResult:
-    """The result of ``/v5/order/create``: only ``orderId`` and ``orderLinkId`` come back."""
-    return OrderResult(
+    """The result of ``/v5/order/create``: only ``orderId`` and ``orderLinkId`` come back.
+
+    Built without re-validation: every field but the two ids comes from an already
+    validated :class:`OrderRequest`, and the ids are coerced to ``str`` here.
+    """
+    return OrderResult.model_construct(
         order_id=str(reply["orderId"]),
-        client_order_id=reply.get("orderLinkId") or request.client_order_id,
+        client_order_id=str(reply.get("orderLinkId") or request.client_order_id),
         symbol=request.symbol,
         side=request.side,
         order_type=request.order_type,
@@ -97,6 +101,11 @@ def acknowledgement(request: OrderRequest, reply: dict[str, Any]) -> OrderResult
         stop_price=request.stop_price,
         market=request.market,
         venue=VENUE,
+        filled_quantity=Decimal(0),
+        average_price=None,
+        created_at=None,
+        updated_at=None,
+        fills=(),
         raw=reply,
     )
 
