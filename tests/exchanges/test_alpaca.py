@@ -113,6 +113,8 @@ async def test_oto_fractional_and_whole_share_rules(alpaca, alpaca_emu) -> None:
         await alpaca.place_order(
             order(symbol="BRK.A", quantity=Decimal("0.1"), time_in_force=TimeInForce.DAY)
         )
+    with pytest.raises(InvalidOrder, match="unknown symbol"):
+        await alpaca.place_order(order(symbol="NOPE"))
     with pytest.raises(InvalidOrder, match="reduce-only"):
         await alpaca.place_order(order(reduce_only=True))
     assert len(posts(alpaca_emu)) == 2  # the refused ones never left the process

@@ -86,6 +86,18 @@ async def test_limit_fills_at_its_price_as_maker_and_stop_gaps_to_open() -> None
     assert float(by_order[stop.order_id].price) == 105.0  # gapped through 103: fills at open
 
 
+async def test_stop_limit_triggers_then_rests_as_a_limit() -> None:
+    ex = venue(cost_model=CostModel(slippage_bps=0, taker_fee_bps=0, maker_fee_bps=0),
+               cash="10000")
+    placed = await ex.place_order(order(order_type=OrderType.STOP_LIMIT,
+                                        stop_price=Decimal("105"), price=Decimal("104")))
+    # reaches the stop, but trades above the limit afterwards: triggered, not filled
+    assert ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(104.5, 106, 104.5, 105.5)) == []
+    assert (await ex.get_order(placed.order_id, "BTCUSDT")).status is OrderStatus.NEW
+    [fill] = ex.on_bar("BTCUSDT", T0 + timedelta(hours=2), bar(105, 105.5, 103, 104))
+    assert fill.price == Decimal("104")  # maker fill at the limit
+
+
 async def test_attached_stop_loss_exits_and_cancels_take_profit() -> None:
     ex = venue(cost_model=CostModel(slippage_bps=0, taker_fee_bps=0, maker_fee_bps=0), cash="10000")
     await ex.place_order(order(stop_loss=Decimal("95"), take_profit=Decimal("110")))

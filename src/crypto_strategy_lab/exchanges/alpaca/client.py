@@ -125,10 +125,13 @@ class AlpacaExchange(Exchange):
     # ---- rules and the market clock ----
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
         if symbol not in self._assets:
-            asset = await self._read(
-                "get_asset",
-                lambda: self._call("trading", "get asset", self.trading.get_asset, symbol),
-            )
+            try:
+                asset = await self._read(
+                    "get_asset",
+                    lambda: self._call("trading", "get asset", self.trading.get_asset, symbol),
+                )
+            except OrderNotFound:  # 404 from /v2/assets/{symbol}
+                raise InvalidOrder(f"unknown symbol {symbol!r}", venue=self.venue) from None
             if not asset.tradable:
                 raise InvalidOrder(f"{symbol} is not tradable on Alpaca", venue=self.venue)
             self._fractionable[symbol] = bool(asset.fractionable)
