@@ -110,14 +110,6 @@ def _criteria_table(verdict: Any, title: str) -> Table:
     return table
 
 
-def _publish(verdicts: Any) -> None:
-    """Hand the verdicts to the store ``csl live`` reads (one JSON file per strategy)."""
-    from crypto_strategy_lab.engine.verdicts import save_verdict
-
-    for verdict in verdicts:
-        save_verdict(verdict)
-
-
 @_guarded
 def lab(
     data: Path | None = DATA,
@@ -168,7 +160,6 @@ def lab(
     path = write_report(result, out)
     result = dataclasses.replace(result, report_path=path)
     store_verdicts(result, journal)
-    _publish(result.verdicts.values())
     console.print(verdict_table(result))
     console.print(f"report: {path}")
     console.print(f"verdicts stored in the journal under run {result.run_id}")
@@ -245,8 +236,10 @@ def validate(
     from crypto_strategy_lab.research.spaces import lab_space
     from crypto_strategy_lab.research.study import StudySpec, run_study
     from crypto_strategy_lab.research.verdicts import VerdictStore
+    from crypto_strategy_lab.strategies import strategy_class
     from crypto_strategy_lab.validation.trial_log import TrialLog
 
+    strategy_class(strategy)  # an unknown name fails first, listing the known ones
     dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
     space = _parse_params(param, multi=True) or lab_space(strategy, quick)
     spec = StudySpec.from_space(
@@ -265,7 +258,6 @@ def validate(
     VerdictStore(log.engine).save(
         new_run_id(), a.verdict, symbol=dataset.name, params=a.selected_params
     )
-    _publish([a.verdict])
     _print_study(study, a)
     mark = "[green]PASS[/]" if a.verdict.passed else "[red]FAIL[/]"
     console.print(_criteria_table(a.verdict, f"gate: {strategy} on {dataset.name} — {mark}"))
@@ -332,8 +324,10 @@ def study(
     from crypto_strategy_lab.research.assessment import assess_study
     from crypto_strategy_lab.research.spaces import lab_space
     from crypto_strategy_lab.research.study import StudySpec, run_study
+    from crypto_strategy_lab.strategies import strategy_class
     from crypto_strategy_lab.validation.trial_log import TrialLog
 
+    strategy_class(strategy)
     dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
     space = _parse_params(param, multi=True) or lab_space(strategy)
     spec = StudySpec.from_space(

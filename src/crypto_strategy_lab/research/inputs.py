@@ -42,7 +42,7 @@ class LabData:
 
 def infer_market(bars: pd.DataFrame) -> str:
     """``"perp"`` if any bar falls on a weekend (a 24/7 crypto market), else ``"stock"``."""
-    return "perp" if bool((bars.index.dayofweek >= 5).any()) else "stock"
+    return "perp" if bool((bars.index.day_of_week >= 5).any()) else "stock"
 
 
 def default_settings(market: str) -> BacktestSettings:

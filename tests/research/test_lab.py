@@ -1,0 +1,169 @@
+"""The lab end to end on small synthetic data: verdicts, rich table, HTML report, storage."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from html.parser import HTMLParser
+
+import pytest
+from plotly.offline import get_plotlyjs
+from rich.console import Console
+
+from crypto_strategy_lab.research.executors import LocalExecutor
+from crypto_strategy_lab.research.lab import (
+    CalibrationSettings,
+    run_lab,
+    store_verdicts,
+    verdict_table,
+)
+from crypto_strategy_lab.research.report import write_report
+from crypto_strategy_lab.research.verdicts import VerdictStore, latest_verdict
+from crypto_strategy_lab.validation.gate import GateInputs, evaluate_gate
+from crypto_strategy_lab.validation.pbo import probability_of_backtest_overfitting
+from crypto_strategy_lab.validation.splits import walk_forward_splits
+from crypto_strategy_lab.validation.trial_log import TrialLog
+from crypto_strategy_lab.validation.walk_forward import walk_forward_select
+
+from .conftest import lab_data, noise_bars, planted_edge_bars
+
+STRATEGIES = ["lag_autocorr", "variance_ratio", "true_range_divergence", "volatility_clustering"]
+SECTIONS = {
+    "summary", "gate", "equity", "rolling-sharpe", "pbo", "orthogonality", "calibration",
+    "studies", "data", "costs",
+}  # fmt: skip
+FIGURES = {"equity-figure", "rolling-sharpe-figure", "pbo-figure", "correlation-figure"}
+
+
+class ReportParser(HTMLParser):
+    """Collects section ids, div ids, script tags and the gate table's pass/fail attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: set[str] = set()
+        self.divs: set[str] = set()
+        self.script_srcs: list[str] = []
+        self.rows: dict[str, bool] = {}
+        self.cells: dict[str, dict[str, bool]] = {}
+        self._row: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.sections.add(a["id"])
+        elif tag == "div" and "id" in a:
+            self.divs.add(a["id"])
+        elif tag == "script" and a.get("src"):
+            self.script_srcs.append(a["src"])
+        elif tag == "tr" and "data-strategy" in a:
+            self._row = a["data-strategy"]
+            self.rows[self._row] = a["data-passed"] == "true"
+            self.cells[self._row] = {}
+        elif tag == "td" and "data-criterion" in a and self._row:
+            self.cells[self._row][a["data-criterion"]] = a["data-passed"] == "true"
+
+
+@pytest.fixture(scope="module")
+def lab_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lab")
+    journal = f"sqlite:///{tmp / 'journal.sqlite'}"
+    # 1,900 bars: volatility_clustering's windows (>= 1,000 bars) exceed half the data
+    data = lab_data(planted_edge_bars(0).iloc[:1900], "planted-ar1")
+    result = run_lab(
+        data,
+        strategies=STRATEGIES,
+        quick=True,
+        calibration=CalibrationSettings(n_families=20, n_obs=600),
+        journal=journal,
+        executor=LocalExecutor(1),
+        cache_dir=tmp / "cache",
+    )
+    path = write_report(result, tmp / "reports")
+    result = dataclasses.replace(result, report_path=path)
+    store_verdicts(result, journal)
+    return result, journal
+
+
+def test_verdicts_agree_with_the_gate_and_independent_numbers(lab_run):
+    result, journal = lab_run
+    log = TrialLog(journal)
+    assert {a.strategy for a in result.assessments} == set(STRATEGIES[:3])
+    for a in result.assessments:
+        logged = log.trials(a.strategy)
+        assert a.n_trials == len(logged) == len(a.study.trials) == 4
+        matrix = a.study.returns
+        pbo = probability_of_backtest_overfitting(matrix, n_splits=result.gate.pbo_splits)
+        wf = walk_forward_select(matrix, walk_forward_splits(len(matrix), n_splits=4))
+        inputs = GateInputs(a.strategy, a.moments, len(logged), float(logged["sr"].var(ddof=1)),
+                            pbo, wf.oos_sharpe)  # fmt: skip
+        assert evaluate_gate(inputs, result.gate) == a.verdict
+        assert a.selected == matrix.columns[(matrix.mean() / matrix.std()).argmax()]
+    skipped = result.not_evaluated["volatility_clustering"]
+    assert not skipped.passed and all(not c.passed for c in skipped.criteria)
+    assert "needs more than 950 bars" in skipped.criteria[0].detail
+
+
+def test_rich_table_lists_every_strategy_with_its_verdict(lab_run):
+    result, _ = lab_run
+    console = Console(record=True, width=220)
+    console.print(verdict_table(result))
+    text = console.export_text()
+    for name, verdict in result.verdicts.items():
+        line = next(ln for ln in text.splitlines() if name in ln)
+        assert ("PASS" in line) == verdict.passed
+        assert ("FAIL" in line) == (not verdict.passed)
+    assert f"{result.n_passed} of 4 pass" in text
+
+
+def test_html_report_has_every_section_and_is_self_contained(lab_run):
+    result, _ = lab_run
+    html = result.report_path.read_text(encoding="utf-8")
+    parser = ReportParser()
+    parser.feed(html)
+    assert parser.sections == SECTIONS
+    assert parser.divs >= FIGURES
+    assert parser.script_srcs == []  # nothing loaded from the network
+    assert html.count(get_plotlyjs()[:200]) == 1  # plotly.js inlined exactly once
+    assert parser.rows == {name: v.passed for name, v in result.verdicts.items()}
+    for name, verdict in result.verdicts.items():
+        assert parser.cells[name] == {c.name: c.passed for c in verdict.criteria}
+    assert "synthetic series &#39;planted-ar1&#39;" in html  # the data description
+    assert "no cleaning (synthetic)" in html
+    assert "taker fee 5.5 bps per side" in html
+    assert "false-pass rate" in html and "20 families" in html
+
+
+def test_stored_verdicts_round_trip(lab_run):
+    result, journal = lab_run
+    for name, verdict in result.verdicts.items():
+        stored = latest_verdict(name, journal)
+        assert stored is not None and stored.passed == verdict.passed
+        for got, want in zip(stored.criteria, verdict.criteria, strict=True):
+            assert got.name == want.name and got.passed == want.passed
+            assert (math.isnan(got.value) and math.isnan(want.value)) or got.value == want.value
+            assert got.threshold == want.threshold or (
+                math.isnan(got.threshold) and math.isnan(want.threshold)
+            )
+    assert latest_verdict("lag_autocorr", journal, symbol="another dataset") is None
+    assert VerdictStore(journal).latest("vpin") is None
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_planted_edge_passes_and_noise_fails(seed, tmp_path, inline):
+    calibration = CalibrationSettings(n_families=5, n_obs=400)
+    verdicts = {}
+    for kind, bars in (("edge", planted_edge_bars(seed)), ("noise", noise_bars(seed))):
+        result = run_lab(
+            lab_data(bars, kind),
+            strategies=["lag_autocorr"],
+            quick=True,
+            calibration=calibration,
+            journal=f"sqlite:///{tmp_path / (kind + '.sqlite')}",
+            executor=inline,
+            cache_dir=tmp_path / kind,
+        )
+        verdicts[kind] = result.verdicts["lag_autocorr"]
+    assert verdicts["edge"].passed, str(verdicts["edge"])
+    assert not verdicts["noise"].passed
+    dsr = {c.name: c.value for c in verdicts["noise"].criteria}["dsr"]
+    assert dsr < 0.95
