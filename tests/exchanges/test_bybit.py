@@ -71,6 +71,10 @@ async def test_brief_example_runs_unchanged(bybit_emu: BybitEmulator, monkeypatc
     assert filled.status is OrderStatus.FILLED
     assert filled.filled_quantity == Decimal("0.01")
     assert filled.average_price == Decimal("50000")
+    [fill] = filled.fills  # from /v5/execution/list: the venue's own price and fee
+    assert fill.quantity == Decimal("0.01") and fill.price == Decimal("50000")
+    assert fill.fee == Decimal("0.01") * Decimal("50000") * Decimal("0.00055")
+    assert fill.client_order_id == result.client_order_id
 
 
 # ---- every order type ----

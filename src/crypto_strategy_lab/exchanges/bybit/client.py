@@ -53,6 +53,7 @@ from crypto_strategy_lab.exchanges.bybit.parsing import (
     acknowledgement,
     balances_from_v5,
     dec,
+    fill_from_v5,
     ohlcv_frame,
     order_from_v5,
     position_from_v5,
@@ -246,6 +247,20 @@ class BybitExchange(Exchange):
         reply = await self._call("query", "", "query orders", lambda: endpoint(params))
         return [order_from_v5(item, market) for item in reply["result"]["list"]]
 
+    async def _with_fills(self, result: OrderResult, market: MarketType) -> OrderResult:
+        """``result`` with its executions (exact prices and fees) when it has any."""
+        if result.filled_quantity <= 0:
+            return result
+        params = {"category": CATEGORY[market], "symbol": result.symbol, "orderId": result.order_id}
+        reply = await self._call(
+            "query", "", "fetch executions", lambda: self.client.privateGetV5ExecutionList(params)
+        )
+        rules = await self.market_rules(result.symbol, market)
+        fills = tuple(
+            fill_from_v5(item, rules.quote or "USDT") for item in reversed(reply["result"]["list"])
+        )
+        return result.model_copy(update={"fills": fills})
+
     async def _find_by_client_id(self, request: OrderRequest) -> OrderResult | None:
         assert request.market is not None
         market = await self._market(request.symbol, request.market)
@@ -257,7 +272,7 @@ class BybitExchange(Exchange):
         for history in (False, True):
             found = await self._query_orders(params, request.market, history=history)
             if found:
-                return found[0]
+                return await self._with_fills(found[0], request.market)
         return None
 
     async def _cancel(self, order_id: str, symbol: str, market: MarketType) -> OrderResult:
@@ -294,13 +309,14 @@ class BybitExchange(Exchange):
                 "fetch order",
                 lambda: self.client.fetch_order(order_id, info["symbol"], {"acknowledged": True}),
             )
-            return order_from_v5(order["info"], market)
+            result = order_from_v5(order["info"], market)
         except OrderNotFound:
             params = {"category": CATEGORY[market], "symbol": info["id"], "orderId": order_id}
             found = await self._query_orders(params, market, history=True)
             if not found:
                 raise
-            return found[0]
+            result = found[0]
+        return await self._with_fills(result, market)
 
     async def _fetch_open_orders(self, symbol: str | None, market: MarketType) -> list[OrderResult]:
         params: dict[str, Any] = {"category": CATEGORY[market], "openOnly": 0}

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderStatus, OrderType
-from crypto_strategy_lab.core.orders import Balance, OrderRequest, OrderResult, Position
+from crypto_strategy_lab.core.orders import Balance, Fill, OrderRequest, OrderResult, Position
 from crypto_strategy_lab.data.schema import validate_ohlcv
 from crypto_strategy_lab.exchanges.rules import MarketRules
 
@@ -80,6 +80,23 @@ def order_from_v5(item: dict[str, Any], market: MarketType) -> OrderResult:
         created_at=_ms(item.get("createdTime")),
         updated_at=_ms(item.get("updatedTime")),
         raw=item,
+    )
+
+
+def fill_from_v5(item: dict[str, Any], quote: str = "USDT") -> Fill:
+    """One ``/v5/execution/list`` item as a :class:`Fill` (fee in the quote coin for linear;
+    Bybit charges spot buy fees in the base coin, which ``feeCurrency`` says when present)."""
+    return Fill(
+        order_id=str(item["orderId"]),
+        client_order_id=item.get("orderLinkId") or None,
+        symbol=item["symbol"],
+        side=OrderSide.BUY if item.get("side") == "Buy" else OrderSide.SELL,
+        quantity=dec(item.get("execQty")) or Decimal(0),
+        price=dec(item.get("execPrice")) or Decimal(0),
+        fee=dec(item.get("execFee")) or Decimal(0),
+        fee_currency=item.get("feeCurrency") or quote,
+        timestamp=_ms(item.get("execTime")) or datetime.now(UTC),
+        trade_id=item.get("execId"),
     )
 
 
