@@ -591,6 +591,11 @@ class BybitEmulator:
     async def _cancel(self, request: web.Request) -> web.Response:
         p = request[PARAMS]
         order = self._lookup(p)
+        if order is not None and p.get("category") == "spot":
+            # spot cancels name the book: conditional orders need orderFilter=StopOrder
+            conditional = order["triggerPrice"] not in ("", "0")
+            if conditional != (p.get("orderFilter") == "StopOrder"):
+                order = None
         if order is None or order["orderStatus"] not in ("New", "PartiallyFilled", "Untriggered"):
             if p.get("category") == "spot":
                 raise BybitError(170213, "Order does not exist.")

@@ -168,6 +168,12 @@ async def test_spot_sell_limit_and_stop(bybit, bybit_emu) -> None:
     assert opened == {limit.order_id, stop.order_id}
     with pytest.raises(InvalidOrder, match="linear perpetuals"):
         await bybit.place_order(order(stop_loss=Decimal("40000"), **spot))
+    cancelled = await bybit.cancel_order(stop.order_id, "BTCUSDT", **spot)
+    assert cancelled.status is OrderStatus.CANCELLED
+    filters = [
+        body(r).get("orderFilter") for r in bybit_emu.requests if r["path"] == "/v5/order/cancel"
+    ]
+    assert filters == ["Order", "StopOrder"]  # the second try names the conditional book
 
 
 # ---- rounding and minimums ----

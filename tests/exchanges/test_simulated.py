@@ -87,10 +87,10 @@ async def test_limit_fills_at_its_price_as_maker_and_stop_gaps_to_open() -> None
 
 
 async def test_stop_limit_triggers_then_rests_as_a_limit() -> None:
-    ex = venue(cost_model=CostModel(slippage_bps=0, taker_fee_bps=0, maker_fee_bps=0),
-               cash="10000")
-    placed = await ex.place_order(order(order_type=OrderType.STOP_LIMIT,
-                                        stop_price=Decimal("105"), price=Decimal("104")))
+    ex = venue(cost_model=CostModel(slippage_bps=0, taker_fee_bps=0, maker_fee_bps=0), cash="10000")
+    placed = await ex.place_order(
+        order(order_type=OrderType.STOP_LIMIT, stop_price=Decimal("105"), price=Decimal("104"))
+    )
     # reaches the stop, but trades above the limit afterwards: triggered, not filled
     assert ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(104.5, 106, 104.5, 105.5)) == []
     assert (await ex.get_order(placed.order_id, "BTCUSDT")).status is OrderStatus.NEW

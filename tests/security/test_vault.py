@@ -83,3 +83,15 @@ def test_cli_add_list_rotate_remove_never_prints_secrets(tmp_path, monkeypatch) 
     for result in (added, listed, rotated, bad, removed):
         assert SECRET not in result.output and "secret-2-value" not in result.output
         assert KEY not in result.output
+
+
+def test_cli_prompts_for_the_passphrase_twice_on_a_new_vault(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CSL_VAULT_PATH", str(tmp_path / "new.vault"))
+    monkeypatch.delenv("CSL_VAULT_PASSPHRASE", raising=False)
+    runner = CliRunner()
+    typed = "pw-1\npw-1\n" + f"{KEY}\n{SECRET}\n"
+    result = runner.invoke(app, ["keys", "add", "alpaca", "paper"], input=typed)
+    assert result.exit_code == 0, result.output
+    wrong = runner.invoke(app, ["keys", "list"], input="pw-2\n")  # existing vault: asked once
+    assert wrong.exit_code == 1 and "wrong passphrase" in " ".join(wrong.output.split())
+    assert SECRET not in result.output + wrong.output

@@ -23,10 +23,13 @@ console = Console()
 
 
 def _open_vault() -> KeyVault:
+    path = default_vault_path()
     passphrase = os.environ.get("CSL_VAULT_PASSPHRASE") or typer.prompt(
-        "Vault passphrase", hide_input=True
+        "Vault passphrase",
+        hide_input=True,
+        confirmation_prompt=not path.exists(),  # a new vault: type it twice
     )
-    return KeyVault(default_vault_path(), passphrase)
+    return KeyVault(path, passphrase)
 
 
 def _read_pair(venue: str, mode: str) -> tuple[str, str]:

@@ -277,12 +277,23 @@ class BybitExchange(Exchange):
 
     async def _cancel(self, order_id: str, symbol: str, market: MarketType) -> OrderResult:
         info = await self._market(symbol, market)
-        await self._call(
-            "order",
-            CATEGORY[market],
-            "cancel order",
-            lambda: self.client.cancel_order(order_id, info["symbol"]),
-        )
+        try:
+            await self._call(
+                "order",
+                CATEGORY[market],
+                "cancel order",
+                lambda: self.client.cancel_order(order_id, info["symbol"]),
+            )
+        except OrderNotFound:
+            if market is not MarketType.SPOT:
+                raise
+            # spot conditional orders live under orderFilter=StopOrder
+            await self._call(
+                "order",
+                CATEGORY[market],
+                "cancel order",
+                lambda: self.client.cancel_order(order_id, info["symbol"], {"trigger": True}),
+            )
         return await self._fetch_order(order_id, symbol, market)
 
     async def _cancel_all(self, symbol: str | None, market: MarketType) -> list[str]:
