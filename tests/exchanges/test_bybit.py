@@ -456,6 +456,14 @@ def test_signature_vectors_from_exchanges_md() -> None:
     )
     assert signed["body"] == post_payload
     assert signed["headers"]["X-BAPI-SIGN"] == post_sig
+    signed_get = client.sign(
+        "v5/order/realtime",
+        ["private"],
+        "GET",
+        {"category": "option", "symbol": "BTC-29JUL22-25000-C"},
+    )
+    assert signed_get["url"].endswith("?" + get_payload)
+    assert signed_get["headers"]["X-BAPI-SIGN"] == get_sig
 
 
 async def test_sandbox_switch_happens_before_the_url_override(bybit_emu) -> None:

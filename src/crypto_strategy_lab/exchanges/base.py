@@ -15,6 +15,10 @@ wire to each adapter (``bybit/``, ``alpaca/``, ``simulated/``):
   *same* id, so that a venue which did receive the first copy rejects the second as a
   duplicate, and a duplicate reply is answered by fetching the existing order.
 
+Every client registers its API key and secret with the process-wide log redaction
+(:func:`~crypto_strategy_lab.security.redaction.install_redaction`): ccxt logs request
+headers, the API key among them, at DEBUG level.
+
 Adapters implement the ``_``-prefixed primitives and raise only
 :class:`~crypto_strategy_lab.core.errors.ExchangeError` subclasses.
 """
