@@ -138,9 +138,13 @@ def lab(
         verdict_table,
     )
     from crypto_strategy_lab.research.report import write_report
+    from crypto_strategy_lab.strategies import strategy_class
 
-    dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
     names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else None
+    for name in names or []:
+        strategy_class(name)  # unknown names fail before the data is loaded
+    with console.status("loading and validating the data"):
+        dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
     calibration = None
     if families is not None:
         if families < 1:
