@@ -33,5 +33,7 @@ def run_guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
     except (CSLError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         if is_debug():
             raise
-        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True
+        )
         sys.exit(1)

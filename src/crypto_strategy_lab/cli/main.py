@@ -7,10 +7,15 @@ import logging
 import typer
 
 from crypto_strategy_lab import __version__
-from crypto_strategy_lab.cli import audit_cmd, config_cmd, dashboard_cmd, data_cmd
-from crypto_strategy_lab.cli import trading_cmd
-from crypto_strategy_lab.cli import keys_cmd
-from crypto_strategy_lab.cli import research_cmd
+from crypto_strategy_lab.cli import (
+    audit_cmd,
+    config_cmd,
+    dashboard_cmd,
+    data_cmd,
+    keys_cmd,
+    research_cmd,
+    trading_cmd,
+)
 from crypto_strategy_lab.cli.errors import run_guarded, set_debug
 from crypto_strategy_lab.config.settings import get_settings
 from crypto_strategy_lab.security.redaction import install_redaction
