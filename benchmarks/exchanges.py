@@ -14,8 +14,10 @@ does the same work for both.
   limiter (with limits so high that it never waits: we measure overhead, not the venue limit),
   audit events, the ccxt call and error mapping.
 
-Reported: p50/p99 latency of each and the overhead ratio ours/raw (target <= 1.2x).
-The emulator's own rate limit is off; the audit logger is at its default (WARNING) level.
+Reported: p50/p99 latency of each and the overhead ratio ours/raw (target <= 1.2x), for
+our layer with the audit logger at its default (WARNING, so muted) level and again with a
+JSON-lines audit file attached (the cost of durable auditing: two appends per order).
+The emulator's own rate limit is off.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import asyncio
 import os
 import statistics
 import sys
+import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,6 +47,7 @@ from crypto_strategy_lab.exchanges.rate_limit import (  # noqa: E402
     EndpointLimit,
     RateLimiter,
 )
+from crypto_strategy_lab.security.audit_log import JsonlAuditSink  # noqa: E402
 from crypto_strategy_lab.security.vault import Credentials  # noqa: E402
 from tests.emulators.bybit import BybitEmulator  # noqa: E402
 
@@ -56,20 +61,34 @@ def _quantiles(samples: list[float]) -> tuple[float, float]:
 async def _run(n_orders: int, block: int = 50) -> None:
     async with BybitEmulator(enforce_rate_limits=False, usdt="1e12") as emu:
         creds = Credentials(api_key=emu.api_key, api_secret=emu.api_secret)
+        audit_dir = tempfile.TemporaryDirectory()
         ours = BybitExchange(TradingMode.TESTNET, creds, base_url=emu.base_url)
-        # the limiter stays on the path, with limits so high that it never waits
-        ours.limiter = RateLimiter({key: EndpointLimit(10**9, 1.0) for key in BYBIT_LIMITS})
+        audited = BybitExchange(
+            TradingMode.TESTNET,
+            creds,
+            base_url=emu.base_url,
+            audit=JsonlAuditSink(Path(audit_dir.name) / "audit.jsonl"),
+        )
+        for client in (ours, audited):
+            # the limiter stays on the path, with limits so high that it never waits
+            client.limiter = RateLimiter({k: EndpointLimit(10**9, 1.0) for k in BYBIT_LIMITS})
+            await client.market_rules("BTCUSDT", client.default_market)  # markets, untimed
         raw = build_ccxt_client(creds, testnet=True, base_url=emu.base_url, timeout=10)
         await raw.load_markets()
-        await ours.market_rules("BTCUSDT", ours.default_market)  # load markets outside timing
 
-        async def one_ours(side: OrderSide) -> float:
-            request = OrderRequest(
-                symbol="BTCUSDT", side=side, order_type=OrderType.MARKET, quantity=Decimal("0.001")
-            )
-            start = time.perf_counter()
-            await ours.place_order(request)
-            return time.perf_counter() - start
+        def layer(exchange: BybitExchange) -> Callable[[OrderSide], Awaitable[float]]:
+            async def one(side: OrderSide) -> float:
+                request = OrderRequest(
+                    symbol="BTCUSDT",
+                    side=side,
+                    order_type=OrderType.MARKET,
+                    quantity=Decimal("0.001"),
+                )
+                start = time.perf_counter()
+                await exchange.place_order(request)
+                return time.perf_counter() - start
+
+            return one
 
         async def one_raw(side: OrderSide) -> float:
             cid = new_client_order_id()
@@ -84,30 +103,34 @@ async def _run(n_orders: int, block: int = 50) -> None:
             )
             return time.perf_counter() - start
 
+        clients = {"raw": one_raw, "ours": layer(ours), "ours+jsonl": layer(audited)}
+        samples: dict[str, list[float]] = {name: [] for name in clients}
         sides = (OrderSide.BUY, OrderSide.SELL)
         for i in range(20):  # warm-up: connection pools, caches, the reference price
-            await one_ours(sides[i % 2])
-            await one_raw(sides[i % 2])
-        t_ours: list[float] = []
-        t_raw: list[float] = []
-        runs = ((t_raw, one_raw), (t_ours, one_ours))
-        while len(t_ours) < n_orders:
-            # ABBA order: the venue's state grows with every order, so neither client may
-            # always run second
-            for samples, one in runs if len(t_ours) % (2 * block) == 0 else runs[::-1]:
+            for one in clients.values():
+                await one(sides[i % 2])
+        order = list(clients)
+        while len(samples["ours"]) < n_orders:
+            # the venue's state grows with every order: rotate who runs first
+            for name in order:
                 for i in range(block):
-                    samples.append(await one(sides[i % 2]))
-        await ours.close()
+                    samples[name].append(await clients[name](sides[i % 2]))
+            order = order[1:] + order[:1]
+        for client in (ours, audited):
+            await client.close()
         await raw.close()
-    raw50, raw99 = _quantiles(t_raw)
-    our50, our99 = _quantiles(t_ours)
-    print(f"orders per client: {len(t_ours)} (interleaved blocks of {block})")
-    print(f"raw ccxt create_order     p50 {raw50 * 1e3:7.3f} ms   p99 {raw99 * 1e3:7.3f} ms")
-    print(f"our place_order           p50 {our50 * 1e3:7.3f} ms   p99 {our99 * 1e3:7.3f} ms")
-    print(
-        f"overhead ratio ours/raw   p50 x{our50 / raw50:.3f}   p99 x{our99 / raw99:.3f}   "
-        f"mean x{statistics.fmean(t_ours) / statistics.fmean(t_raw):.3f}   (target <= 1.2)"
-    )
+        audit_dir.cleanup()
+    raw50, raw99 = _quantiles(samples["raw"])
+    print(f"orders per client: {len(samples['ours'])} (rotating blocks of {block})")
+    print(f"{'raw ccxt create_order':<28} p50 {raw50 * 1e3:7.3f} ms   p99 {raw99 * 1e3:7.3f} ms")
+    for name, label in (("ours", "our place_order"), ("ours+jsonl", "ours + JSONL audit file")):
+        p50, p99 = _quantiles(samples[name])
+        mean = statistics.fmean(samples[name]) / statistics.fmean(samples["raw"])
+        print(
+            f"{label:<28} p50 {p50 * 1e3:7.3f} ms   p99 {p99 * 1e3:7.3f} ms   "
+            f"ratio to raw: p50 x{p50 / raw50:.3f}  p99 x{p99 / raw99:.3f}  mean x{mean:.3f}"
+        )
+    print("target: our place_order <= 1.2x raw ccxt")
 
 
 def main() -> None:

@@ -151,6 +151,8 @@ class Exchange(abc.ABC):
         return market
 
     def _record(self, action: str, **fields: object) -> None:
+        if not self.audit.listening:  # every sink muted: skip building the detail
+            return
         self.audit.record(action, venue=self.venue, mode=self.mode.value, **fields)
 
     async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -209,12 +211,13 @@ class Exchange(abc.ABC):
         """
         request = await self.prepare_order(request)
         cid = request.client_order_id
-        self._record(
-            "order.request",
-            client_order_id=cid,
-            symbol=request.symbol,
-            detail=request.model_dump(mode="json"),
-        )
+        if self.audit.listening:
+            self._record(
+                "order.request",
+                client_order_id=cid,
+                symbol=request.symbol,
+                detail=request.model_dump(mode="json"),
+            )
         last_error: ExchangeError | None = None
         for attempt in range(1, self.max_submit_attempts + 1):
             try:
@@ -267,6 +270,8 @@ class Exchange(abc.ABC):
         raise last_error
 
     def _record_reply(self, action: str, result: OrderResult, **extra: object) -> None:
+        if not self.audit.listening:
+            return
         detail: dict[str, object] = {
             "status": result.status,
             "order_type": result.order_type,
