@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numba
 import numpy as np
 
 from crypto_strategy_lab.core.errors import CSLError
@@ -71,14 +72,51 @@ def window_batches(
         yield start + window - 1, views[start : start + batch]
 
 
-def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
-    """Trailing sums ``sum(x[t - window + 1 : t + 1])``, NaN for ``t < window - 1``."""
-    out = np.full(x.shape[0], np.nan)
-    if window > x.shape[0]:
+@numba.njit(cache=True, nogil=True)
+def _rolling_lagged_sum(a, b, window, lag):  # pragma: no cover - compiled
+    # prefix[s + 1] = a[0] b[lag] + ... + a[s] b[s + lag], accumulated left to right exactly as
+    # np.cumsum does, so the window sums are bit-identical to the cumsum-difference form.
+    n = a.shape[0]
+    out = np.full(n, np.nan)
+    if window > n:
         return out
-    csum = np.concatenate(([0.0], np.cumsum(x)))
-    out[window - 1 :] = csum[window:] - csum[:-window]
+    m = n - lag
+    prefix = np.empty(m + 1)
+    prefix[0] = 0.0
+    acc = 0.0
+    for s in range(m):
+        acc += a[s] * b[s + lag]
+        prefix[s + 1] = acc
+    span = window - lag
+    for t in range(window - 1, n):
+        out[t] = prefix[t - lag + 1] - prefix[t - lag + 1 - span]
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _rolling_sum(x, window):  # pragma: no cover - compiled
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    if window > n:
+        return out
+    prefix = np.empty(n + 1)
+    prefix[0] = 0.0
+    acc = 0.0
+    for s in range(n):
+        acc += x[s]
+        prefix[s + 1] = acc
+    for t in range(window - 1, n):
+        out[t] = prefix[t + 1] - prefix[t + 1 - window]
+    return out
+
+
+def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
+    """Trailing sums ``sum(x[t - window + 1 : t + 1])``, NaN for ``t < window - 1``.
+
+    Difference of the running prefix sum ``c_{t+1} - c_{t+1-window}`` (one compiled pass;
+    identical to ``np.cumsum``-based differences, see the module notes).
+    """
+    return _rolling_sum(np.asarray(x, dtype=np.float64), int(window))
 
 
 def rolling_lagged_sum(a: np.ndarray, b: np.ndarray, window: int, lag: int) -> np.ndarray:
@@ -87,16 +125,9 @@ def rolling_lagged_sum(a: np.ndarray, b: np.ndarray, window: int, lag: int) -> n
     ``out[t] = sum_{s = t - window + 1}^{t - lag} a[s] * b[s + lag]`` (the ``window - lag``
     pairs whose both ends lie in the window ending at ``t``), NaN for ``t < window - 1``.
     """
-    n = a.shape[0]
-    out = np.full(n, np.nan)
-    if window > n:
-        return out
-    if lag == 0:
-        return rolling_sum(a * b, window)
-    pairs = a[:-lag] * b[lag:]  # pairs[s] = a[s] b[s + lag]
-    sums = rolling_sum(pairs, window - lag)  # ends at s = t - lag
-    out[window - 1 :] = sums[window - 1 - lag :]
-    return out
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return _rolling_lagged_sum(a, b, int(window), int(lag))
 
 
 def constant_windows(x: np.ndarray, window: int) -> np.ndarray:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from scipy import stats
 
@@ -42,8 +43,6 @@ from crypto_strategy_lab.stats._windows import (
     as_series,
     check_window,
     constant_windows,
-    rolling_lagged_sum,
-    rolling_sum,
 )
 
 
@@ -112,32 +111,52 @@ def autocorrelation_test(x: np.ndarray, lag: int = 1) -> AutocorrelationTest:
     return AutocorrelationTest(rho, z, float(2.0 * stats.norm.sf(abs(z))))
 
 
+@numba.njit(cache=True, nogil=True)
+def _rolling_autocovariances(x, window, max_lag):  # pragma: no cover - compiled
+    # The running-sum identity of the module notes, with the prefix sums accumulated left to
+    # right (as np.cumsum does): c[i] = x_0 + ... + x_{i-1}, p_k[i] = sum_{s<i} x_s x_{s+k}.
+    n = x.shape[0]
+    out = np.full((n, max_lag + 1), np.nan)
+    if window > n:
+        return out
+    c = np.empty(n + 1)
+    c[0] = 0.0
+    acc = 0.0
+    for s in range(n):
+        acc += x[s]
+        c[s + 1] = acc
+    p = np.empty(n + 1)
+    for k in range(max_lag + 1):
+        p[0] = 0.0
+        acc = 0.0
+        for s in range(n - k):
+            acc += x[s] * x[s + k]
+            p[s + 1] = acc
+        for t in range(window - 1, n):
+            total = c[t + 1] - c[t + 1 - window]
+            mean = total / window
+            cross = p[t - k + 1] - p[t + 1 - window]
+            if k == 0:
+                head = total
+                tail = total
+            else:
+                tail = c[t + 1] - c[t + 1 - window + k]  # last window - k values
+                head = c[t + 1 - k] - c[t + 1 - window]  # first window - k values
+            out[t, k] = (cross - mean * (head + tail) + (window - k) * (mean * mean)) / window
+    return out
+
+
 def rolling_autocovariances(x: np.ndarray, window: int, max_lag: int) -> np.ndarray:
     """Autocovariances of every trailing window, shape ``(n, max_lag + 1)``.
 
     Row ``t`` equals ``autocovariances(x[t - window + 1 : t + 1], max_lag)``; rows before the
-    window fills are NaN. Cost ``O(n * max_lag)`` (running sums, see the module notes).
+    window fills are NaN. Cost ``O(n * max_lag)`` (running sums in one compiled loop, see the
+    module notes).
     """
     x = as_series(x)
     window = check_window(window)
     max_lag = _check_lag(max_lag, window)
-    x = x - x[0]
-    n = x.size
-    out = np.full((n, max_lag + 1), np.nan)
-    if window > n:
-        return out
-    total = rolling_sum(x, window)
-    mean = total / window
-    for k in range(max_lag + 1):
-        cross = rolling_lagged_sum(x, x, window, k)
-        if k == 0:
-            head = tail = total
-        else:
-            tail = rolling_sum(x, window - k)  # last window-k values: ends at t
-            head = np.full(n, np.nan)  # first window-k values: ends at t - k
-            head[window - 1 :] = tail[window - 1 - k : n - k]
-        out[:, k] = (cross - mean * (head + tail) + (window - k) * mean**2) / window
-    return out
+    return _rolling_autocovariances(x - x[0], window, max_lag)
 
 
 def rolling_autocorrelations(x: np.ndarray, window: int, max_lag: int) -> np.ndarray:
@@ -146,8 +165,8 @@ def rolling_autocorrelations(x: np.ndarray, window: int, max_lag: int) -> np.nda
     gamma = rolling_autocovariances(x, window, max_lag)
     flat = constant_windows(as_series(x), window)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = gamma / np.where(flat, np.nan, gamma[:, 0])[:, None]
-    return rho
+        gamma /= np.where(flat, np.nan, gamma[:, 0])[:, None]  # in place: rho
+    return gamma
 
 
 def rolling_ljung_box(x: np.ndarray, window: int, lags: int) -> LjungBox:

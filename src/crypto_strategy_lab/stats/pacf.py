@@ -37,12 +37,17 @@ from crypto_strategy_lab.stats.autocorrelation import autocovariances, rolling_a
 
 
 @numba.njit(cache=True)
-def _levinson(gamma: np.ndarray, order: int, phi: np.ndarray, pacf: np.ndarray) -> bool:
-    """Fill ``pacf[:order]`` and ``phi[:order]`` (= ``φ_{order,1..order}``); False if degenerate."""
+def _levinson(
+    gamma: np.ndarray, order: int, phi: np.ndarray, pacf: np.ndarray, prev: np.ndarray
+) -> bool:
+    """Fill ``pacf[:order]`` and ``phi[:order]`` (= ``φ_{order,1..order}``); False if degenerate.
+
+    ``prev`` is scratch space of at least ``order`` values (reused across calls in the loops).
+    """
     v = gamma[0]
     if not v > 0.0:
         return False
-    prev = np.zeros(order)
+    prev[:order] = 0.0
     for k in range(1, order + 1):
         acc = gamma[k]
         for j in range(1, k):
@@ -68,7 +73,7 @@ def durbin_levinson(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = g.size - 1
     phi = np.zeros(k)
     pacf = np.full(k, np.nan)
-    _levinson(g, k, phi, pacf)
+    _levinson(g, k, phi, pacf, np.zeros(k))
     return pacf, phi
 
 
@@ -88,10 +93,11 @@ def _rolling_levinson(gamma: np.ndarray) -> np.ndarray:
     k = k1 - 1
     out = np.full((n, k), np.nan)
     phi = np.zeros(k)
+    prev = np.zeros(k)
     for t in range(n):
         if np.isnan(gamma[t, 0]):
             continue
-        _levinson(gamma[t], k, phi, out[t])
+        _levinson(gamma[t], k, phi, out[t], prev)
     return out
 
 
@@ -110,11 +116,12 @@ def _ar_forecasts(
     k = gamma.shape[1] - 1
     phi = np.zeros(k)
     pac = np.zeros(k)
+    prev = np.zeros(k)
     for t in range(n):
         p = orders[t]
         if p <= 0 or np.isnan(gamma[t, 0]) or t + 1 < p:
             continue
-        if not _levinson(gamma[t], p, phi, pac):
+        if not _levinson(gamma[t], p, phi, pac, prev):
             continue
         f = 0.0
         for j in range(1, p + 1):
