@@ -39,8 +39,12 @@ depends on the block's own increments.)
 A block with zero variance makes R/S undefined: the estimate is NaN (constant stretches of
 returns); DFA returns NaN when some :math:`F(s) = 0`.
 
-Rolling forms are numba loops, :math:`O(W \cdot \#\text{scales})` per window, written
-independently of the vectorised one-shot forms (the tests compare them).
+Rolling forms are numba loops written independently of the vectorised one-shot forms (the
+tests compare them). A block's R/S (or DFA residual) depends only on the block, and the
+end-aligned blocks of the window ending at :math:`t` are those ending at
+:math:`t, t - m, \dots`; so each block is evaluated once per end position
+(:math:`O(\sum_j m_j)` per bar) and each window only averages its :math:`\sum_j W/m_j` block
+values, in the same order and arithmetic as a per-window loop (bit-identical results).
 
 References
 ----------
@@ -151,75 +155,100 @@ def hurst_dfa(x: np.ndarray, scales: np.ndarray | None = None, min_scale: int = 
 
 
 @numba.njit(cache=True, nogil=True)
-def _rolling_rs(x, window, scales, weights, offset):  # pragma: no cover - compiled
+def _block_rs(x, m):  # pragma: no cover - compiled
+    # out[e] = R/S of the block x[e - m + 1 : e + 1] (NaN if the block is flat), e >= m - 1.
     n = x.shape[0]
     out = np.full(n, np.nan)
+    for e in range(m - 1, n):
+        lo = e + 1 - m
+        mean = 0.0
+        for i in range(lo, lo + m):
+            mean += x[i]
+        mean /= m
+        y = 0.0
+        ymax = 0.0
+        ymin = 0.0
+        ss = 0.0
+        for i in range(lo, lo + m):
+            d = x[i] - mean
+            ss += d * d
+            y += d
+            ymax = max(ymax, y)
+            ymin = min(ymin, y)
+        if ss > 0.0:
+            out[e] = (ymax - ymin) / np.sqrt(ss / m)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _rolling_rs(x, window, scales, weights, offset):  # pragma: no cover - compiled
+    # A block's R/S does not depend on the window holding it: each end-aligned block is
+    # computed once (_block_rs) and every window averages the k blocks ending at
+    # t, t - m, ..., t - (k - 1) m, oldest first.
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    n_scales = scales.shape[0]
+    blocks = np.empty((n_scales, n))
+    for j in range(n_scales):
+        blocks[j] = _block_rs(x, scales[j])
     for t in range(window - 1, n):
         acc = 0.0
-        ok = True
-        for j in range(scales.shape[0]):
+        for j in range(n_scales):
             m = scales[j]
             k = window // m
-            start = t + 1 - k * m
             total = 0.0
             for b in range(k):
-                lo = start + b * m
-                mean = 0.0
-                for i in range(lo, lo + m):
-                    mean += x[i]
-                mean /= m
-                y = 0.0
-                ymax = 0.0
-                ymin = 0.0
-                ss = 0.0
-                for i in range(lo, lo + m):
-                    d = x[i] - mean
-                    ss += d * d
-                    y += d
-                    ymax = max(ymax, y)
-                    ymin = min(ymin, y)
-                if ss <= 0.0:
-                    ok = False
-                    break
-                total += (ymax - ymin) / np.sqrt(ss / m)
-            if not ok:
-                break
+                total += blocks[j, t - (k - 1 - b) * m]
             acc += weights[j] * np.log(total / k)
-        if ok:
+        if not np.isnan(acc):  # a flat block (NaN R/S) leaves the window NaN
             out[t] = 0.5 + acc - offset
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _rolling_dfa(x, window, scales, weights):  # pragma: no cover - compiled
-    # Per block of increments d_1..d_s (profile Y_i = sum_{j<=i} d_j): the residual of the
-    # linear fit of Y on i, from the block's sums of Y, Y^2 and i*Y.
+def _block_dfa(x, s):  # pragma: no cover - compiled
+    # out[e] = squared residual of the linear fit to the profile of the block of increments
+    # d_1..d_s = x[e - s + 1 : e + 1] (Y_i = sum_{j<=i} d_j), from its sums of Y, Y^2 and i*Y.
     n = x.shape[0]
     out = np.full(n, np.nan)
+    tbar = (s - 1) / 2.0
+    stt = s * (s * s - 1) / 12.0
+    for e in range(s - 1, n):
+        lo = e + 1 - s
+        y = 0.0
+        sy = 0.0
+        syy = 0.0
+        sty = 0.0
+        for i in range(s):
+            y += x[lo + i]
+            sy += y
+            syy += y * y
+            sty += i * y
+        ybar = sy / s
+        cov = sty - tbar * sy
+        out[e] = (syy - s * ybar * ybar) - cov * cov / stt
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _rolling_dfa(x, window, scales, weights):  # pragma: no cover - compiled
+    # As _rolling_rs: each end-aligned block's residual is computed once and shared by the
+    # windows that hold it.
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    n_scales = scales.shape[0]
+    blocks = np.empty((n_scales, n))
+    for j in range(n_scales):
+        blocks[j] = _block_dfa(x, scales[j])
     for t in range(window - 1, n):
         acc = 0.0
         ok = True
-        for j in range(scales.shape[0]):
+        for j in range(n_scales):
             s = scales[j]
             k = window // s
-            start = t + 1 - k * s
-            tbar = (s - 1) / 2.0
-            stt = s * (s * s - 1) / 12.0
             f2 = 0.0
             for b in range(k):
-                lo = start + b * s
-                y = 0.0
-                sy = 0.0
-                syy = 0.0
-                sty = 0.0
-                for i in range(s):
-                    y += x[lo + i]
-                    sy += y
-                    syy += y * y
-                    sty += i * y
-                ybar = sy / s
-                cov = sty - tbar * sy
-                f2 += (syy - s * ybar * ybar) - cov * cov / stt
+                f2 += blocks[j, t - (k - 1 - b) * s]
             f2 /= k * s
             if f2 <= 0.0:
                 ok = False
