@@ -120,6 +120,21 @@ async def test_funding_is_charged_on_funding_hours() -> None:
     assert float(before - ex.cash) == pytest.approx(2 * 100 * 0.001)  # long pays N x rate
 
 
+async def test_trade_ids_are_unique_across_accounts_and_repeatable() -> None:
+    """Sub-accounts share the venue name ``simulated`` in a journal: trade ids must differ
+    between accounts (a collision lost fills) and repeat for the same order (restart)."""
+
+    async def one_fill(client_order_id: str) -> str:
+        ex = venue(cash="10000")
+        await ex.place_order(order(client_order_id=client_order_id))
+        [fill] = ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 101, 99, 100))
+        return fill.trade_id
+
+    a, b = await one_fill("acct-a-1"), await one_fill("acct-b-1")
+    assert a != b
+    assert await one_fill("acct-a-1") == a
+
+
 async def test_margin_spot_shorting_duplicates_and_reduce_only() -> None:
     ex = venue(cash="100")
     with pytest.raises(InsufficientFunds):

@@ -117,6 +117,28 @@ def test_fills_are_journaled_once_per_trade_id(journal: Journal, run_id: str) ->
     assert len(journal.fills(run_id)) == 1
 
 
+def test_a_trade_id_of_another_order_is_a_collision_not_a_duplicate(
+    journal: Journal, run_id: str
+) -> None:
+    """Two accounts (or runs) reusing a trade id must not silently drop the second fill."""
+    _order(journal, run_id, "o-6")
+    _order(journal, run_id, "o-7")
+    fill = Fill(
+        order_id="X",
+        client_order_id="o-6",
+        symbol="ETHUSDT",
+        side=OrderSide.SELL,
+        quantity=Decimal("0.25"),
+        price=Decimal("3000.5"),
+        trade_id="tr-9",
+    )
+    journal.record_fill(run_id, fill, venue="bybit")
+    other = fill.model_copy(update={"client_order_id": "o-7"})
+    with pytest.raises(JournalError, match=r"trade id 'tr-9'.*already journaled"):
+        journal.record_fill(run_id, other, venue="bybit")
+    assert len(journal.fills(run_id)) == 1
+
+
 def test_sessions_refuse_updates_and_deletes(journal: Journal, run_id: str) -> None:
     _order(journal, run_id, "o-6")
     with journal.session() as session:

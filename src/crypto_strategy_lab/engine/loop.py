@@ -34,6 +34,7 @@ the venue's in-memory book is rebuilt; from the last journaled bar on, the run c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -133,6 +134,15 @@ class TradingEngine:
         names = [s.name for s in sleeves]
         if not sleeves or len(set(names)) != len(names):
             raise EngineError(f"sleeves must be non-empty with unique names, got {names}")
+        accounts: dict[int, str] = {}
+        for sleeve in sleeves:
+            other = accounts.setdefault(id(sleeve.exchange), sleeve.name)
+            if other != sleeve.name:
+                raise EngineError(
+                    f"sleeves {other!r} and {sleeve.name!r} share one venue account: a venue "
+                    "nets positions per account and symbol, so one sleeve's reduce-only exits "
+                    "would close the other's exposure; give each sleeve its own account"
+                )
         self.journal = journal
         self.sleeves = list(sleeves)
         self.mode = TradingMode(mode)
@@ -273,6 +283,8 @@ class TradingEngine:
             raise
         finally:
             if status != "failed":
+                if self.simulated and not self.recovering:
+                    await self._close_simulated_book(f"run ended ({status})")
                 await self._snapshot(self.clock.now(), force=True)
             self.journal.finish_run(self.run_id, status)  # type: ignore[arg-type]
         return RunSummary(
@@ -283,6 +295,23 @@ class TradingEngine:
             self._equity,  # type: ignore[arg-type,union-attr]
             self.latencies_ns,
         )
+
+    async def _close_simulated_book(self, reason: str) -> None:
+        """Cancel what is still open at the simulated venues (an order decided on the last bar,
+        the resting exits): their book ends with the run, and an ended run cannot resume."""
+        assert self.orders is not None
+        now = self.clock.now()
+        for sleeve in self.sleeves:
+            for state in self.orders.open_orders(sleeve.name):
+                if state.venue_order_id is not None:
+                    with contextlib.suppress(OrderNotFound):  # already terminal at the venue
+                        await sleeve.exchange.cancel_order(
+                            state.venue_order_id, sleeve.symbol, market=sleeve.market
+                        )
+                self.orders.close_unfillable(
+                    state, f"{reason}: the simulated venue's book closes with the run", ts=now
+                )
+            sleeve.exit_orders = []
 
     def request_stop(self) -> None:
         """Finish the current bar, then stop (SIGINT/SIGTERM handler)."""

@@ -209,7 +209,6 @@ class OrderManager:
         A fill of an order the venue created itself (an attached stop-loss/take-profit) first
         journals that order under a deterministic alias of its venue order id.
         """
-        venue = self.venue_names[sleeve]
         coid = fill.client_order_id
         state = self.orders.get(coid) if coid else None
         if state is None:
@@ -219,7 +218,14 @@ class OrderManager:
             state = self._record_venue_order(sleeve, fill)
         if fill.client_order_id != state.client_order_id:
             fill = fill.model_copy(update={"client_order_id": state.client_order_id})
-        _, created = self.journal.record_fill(self.run_id, fill, venue=venue, strategy=sleeve)
+        # the order's owner, not the caller, books the fill (fills are routed by client id)
+        owner = state.sleeve or sleeve
+        _, created = self.journal.record_fill(
+            self.run_id,
+            fill,
+            venue=self.venue_names.get(owner, self.venue_names[sleeve]),
+            strategy=owner,
+        )
         if created:
             state.fee_paid += fill.fee
             filled = min(state.filled + fill.quantity, state.quantity)
@@ -311,6 +317,12 @@ class OrderManager:
             state.average = average
         if venue_order_id:
             state.venue_order_id = venue_order_id
+
+    def close_unfillable(self, state: OrderState, reason: str, *, ts: datetime) -> None:
+        """Journal an open order as ``cancelled`` with ``reason`` once the venue cancelled it
+        (e.g. the simulated venue's book closing when the run ends)."""
+        self.unresolved.discard(state.client_order_id)
+        self._event(state, OrderStatus.CANCELLED, ts=ts, reason=reason)
 
     def abandon(self, state: OrderState, reason: str, *, ts: datetime) -> None:
         """Close an order the venue provably never received (reconciliation found no order

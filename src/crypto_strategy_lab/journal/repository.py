@@ -365,7 +365,9 @@ class Journal:
         self, run_id: str, fill: Fill, *, venue: str, strategy: str | None = None
     ) -> tuple[FillRecord, bool]:
         """Journal a fill once. Returns ``(record, created)``; a fill whose ``(venue,
-        trade_id)`` is already journaled returns the existing record and ``False``."""
+        trade_id)`` is already journaled for the same run and order returns the existing record
+        and ``False``. The same trade id on another order or run is a venue id collision and
+        raises :class:`JournalError` (treating it as a duplicate would silently lose a fill)."""
 
         def work(session: Session) -> tuple[FillRecord, bool]:
             if fill.trade_id is not None:
@@ -375,6 +377,15 @@ class Journal:
                     )
                 )
                 if existing is not None:
+                    if (existing.run_id, existing.client_order_id) != (
+                        run_id,
+                        fill.client_order_id,
+                    ):
+                        raise JournalError(
+                            f"trade id {fill.trade_id!r} at {venue} is already journaled for "
+                            f"order {existing.client_order_id!r} of run {existing.run_id}; a "
+                            "venue's trade ids must be unique (refusing to drop this fill)"
+                        )
                     return existing, False
             coid = fill.client_order_id
             if coid is not None and session.get(Order, coid) is None:

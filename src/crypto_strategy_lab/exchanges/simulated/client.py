@@ -15,6 +15,13 @@ Matching (:mod:`.matching`): orders live when a bar opens are matched against th
 market orders at once against the last close (interactive paper sessions without a feed).
 Attached stop-loss / take-profit become a reduce-only exit pair (stop and limit), checked
 stop first when one bar touches both (the conservative assumption).
+
+Identifiers: venue order ids (``sim-00000001``) count per instance, i.e. per account, like a
+real venue's. A fill's trade id is ``"<client order id>:<n>"`` (the order's n-th fill): a
+journal holds fills of many simulated accounts and runs under the one venue name
+``simulated`` with ``(venue, trade_id)`` unique, so trade ids must be unique across accounts
+and runs (client order ids are), and the same order replayed after a restart must give the
+same trade id (the engine's client order ids are deterministic), so re-journaling is a no-op.
 """
 
 from __future__ import annotations
@@ -237,7 +244,7 @@ class SimulatedExchange(Exchange):
             fee=fee,
             fee_currency=self.quote,
             timestamp=when,
-            trade_id=f"sim-fill-{next(self._ids)}",
+            trade_id=f"{req.client_order_id}:{len(order.fills) + 1}",
         )
         order.fills.append(fill)
         total = order.filled + qty
