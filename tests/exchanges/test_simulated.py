@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pandas.testing as pd_testing
 import pytest
 
 from crypto_strategy_lab.core.costs import CostModel, SlippageModel
@@ -173,3 +174,34 @@ def test_simulated_has_no_live_mode() -> None:
 
     with pytest.raises(ConfigError, match="simulated has no live mode"):
         ExchangeFactory.create_exchange("simulated", TradingMode.LIVE)
+
+
+async def test_bar_history_grows_past_its_capacity_and_rebuilds_the_frame() -> None:
+    """The venue keeps bars in growing numpy columns (no O(n^2) DataFrame appends): every
+    appended bar comes back from get_ohlcv exactly, and the last bar prices orders."""
+    from crypto_strategy_lab.data.schema import DataValidationError
+    from crypto_strategy_lab.exchanges.simulated.history import BarHistory
+
+    bars = make_random_walk_bars(3000, seed=5, freq="1min")  # > initial capacity of 1024
+    warm, live = bars.iloc[:10], bars.iloc[10:]
+    ex = SimulatedExchange(bars={"BTCUSDT": warm}, cash="10000")
+    for ts, row in live.iterrows():
+        ex.on_bar("BTCUSDT", ts, row.to_dict())
+    frame = await ex.get_ohlcv("BTCUSDT", "1m")
+    expected = bars[["open", "high", "low", "close", "volume"]]
+    pd_testing.assert_frame_equal(frame, expected, check_freq=False)
+    ticker = await ex.get_ticker("BTCUSDT")
+    assert float(ticker.last) == bars.close.iloc[-1] and ticker.timestamp == bars.index[-1]
+    with pytest.raises(DataValidationError, match="strictly increasing"):
+        ex.on_bar("BTCUSDT", bars.index[-1], live.iloc[-1].to_dict())
+    assert len(BarHistory()) == 0 and BarHistory().last() is None
+
+
+async def test_terminal_orders_leave_the_open_book() -> None:
+    ex = venue(cash="10000")
+    placed = [await ex.place_order(order(quantity=Decimal("0.1"))) for _ in range(3)]
+    await ex.cancel_order(placed[0].order_id, "BTCUSDT")
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 101, 99, 100))
+    assert await ex.get_open_orders() == []
+    assert ex._live_orders() == []  # the per-bar scan no longer visits finished orders
+    assert len(ex._orders) == 3  # while every order stays queryable

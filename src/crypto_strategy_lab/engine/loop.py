@@ -114,6 +114,12 @@ class TradingEngine:
         Journal equity/exposure every this many bars (1: every bar).
     reconcile_every:
         Reconcile with the venues every this many bars (0: only at start/resume).
+    kill_check_seconds:
+        Look the kill switch up in the journal on a bar at most this often (wall-clock
+        seconds; 0: every bar). ``csl kill`` is written by another process, so the engine
+        must read it; once a second bounds the reaction time of a fast replay to one second
+        and keeps the query off the per-bar path. Every new-risk order is still checked
+        against the journal by the risk engine.
     """
 
     def __init__(
@@ -130,6 +136,7 @@ class TradingEngine:
         run_config: dict[str, Any] | None = None,
         equity_every: int = 1,
         reconcile_every: int = 0,
+        kill_check_seconds: float = 1.0,
     ) -> None:
         names = [s.name for s in sleeves]
         if not sleeves or len(set(names)) != len(names):
@@ -154,6 +161,8 @@ class TradingEngine:
         self.run_config = run_config or {}
         self.equity_every = max(1, equity_every)
         self.reconcile_every = reconcile_every
+        self.kill_check_seconds = kill_check_seconds
+        self._kill_checked_at = float("-inf")
         self._by_symbol: dict[str, list[Sleeve]] = defaultdict(list)
         for sleeve in self.sleeves:
             self._by_symbol[sleeve.symbol].append(sleeve)
@@ -338,7 +347,7 @@ class TradingEngine:
             self.reconcile_every and self.bars % self.reconcile_every == 0 and not self.recovering
         ) or (self.halt_reason and not self.recovering):
             await self.reconcile()
-        if not self.recovering and self.risk.kill_switch_engaged and not self.killed:
+        if not self.recovering and not self.killed and self._kill_switch_engaged():
             await self.flatten("kill switch engaged")
         for sleeve in sleeves:
             point = await sleeve.runner.on_bar(bar)
@@ -347,6 +356,14 @@ class TradingEngine:
                 await self._retarget(sleeve, bar, point, now)
         if self.bars % self.equity_every == 0:
             await self._snapshot(now)
+
+    def _kill_switch_engaged(self) -> bool:
+        assert self.risk is not None
+        now = time.monotonic()
+        if now - self._kill_checked_at < self.kill_check_seconds:
+            return False
+        self._kill_checked_at = now
+        return self.risk.kill_switch_engaged
 
     async def _observe(self, sleeve: Sleeve, bar: BarEvent, now: datetime) -> None:
         """Bring the journal up to date with the venue for one sleeve."""

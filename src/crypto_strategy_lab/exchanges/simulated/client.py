@@ -53,6 +53,7 @@ from crypto_strategy_lab.core.orders import Balance, Fill, OrderRequest, OrderRe
 from crypto_strategy_lab.data.schema import validate_ohlcv
 from crypto_strategy_lab.exchanges.base import Exchange, Ticker
 from crypto_strategy_lab.exchanges.rules import MarketRules
+from crypto_strategy_lab.exchanges.simulated.history import BarHistory
 from crypto_strategy_lab.exchanges.simulated.matching import Bar, match_order
 
 D0 = Decimal(0)
@@ -112,14 +113,15 @@ class SimulatedExchange(Exchange):
         self.fill_policy = fill_policy
         self.rules = dict(rules or {})
         self.leverage: dict[str, Decimal] = {}
-        self._history: dict[str, pd.DataFrame] = {}
+        self._history: dict[str, BarHistory] = {}
         self._orders: dict[str, _Order] = {}
+        self._open: dict[str, _Order] = {}  # orders not yet terminal (pruned lazily)
         self._by_client: dict[str, str] = {}
         self._positions: dict[str, _Position] = {}
         self._ids = itertools.count(1)
         self._now: datetime | None = None
         for symbol, frame in (bars or {}).items():
-            self._history[symbol] = validate_ohlcv(frame)
+            self._history[symbol] = BarHistory(validate_ohlcv(frame))
 
     async def close(self) -> None:
         return None
@@ -147,11 +149,7 @@ class SimulatedExchange(Exchange):
         ):
             payment = self.costs.funding_payment(float(position.quantity) * b.open)
             self.cash -= Decimal(repr(float(payment)))
-        live = [
-            o
-            for o in self._orders.values()
-            if o.request.symbol == symbol and not o.status.is_terminal
-        ]
+        live = self._live_orders(symbol)
         live.sort(
             key=lambda o: (
                 not o.request.reduce_only or o.oco_with is None,
@@ -164,20 +162,20 @@ class SimulatedExchange(Exchange):
             fill = self._match(order, b)
             if fill is not None:
                 fills.append(fill)
-        row = pd.DataFrame([bar], index=pd.DatetimeIndex([ts], name="timestamp"))
-        row = row[["open", "high", "low", "close", "volume"]].astype("float64")
         history = self._history.get(symbol)
-        self._history[symbol] = row if history is None else pd.concat([history, row])
+        if history is None:
+            history = self._history[symbol] = BarHistory()
+        history.append(ts, b)
         return fills
 
     def _last_bar(self, symbol: str) -> Bar:
         history = self._history.get(symbol)
-        if history is None or history.empty:
+        last = history.last() if history is not None else None
+        if last is None:
             raise InvalidOrder(
                 f"no market data for {symbol} yet: feed bars with on_bar()", venue=self.venue
             )
-        last = history.iloc[-1]
-        return Bar(*(float(last[k]) for k in ("open", "high", "low", "close", "volume")))
+        return last
 
     def _mark(self, symbol: str) -> Decimal:
         return Decimal(repr(self._last_bar(symbol).close))
@@ -291,16 +289,24 @@ class SimulatedExchange(Exchange):
             created_at=self._now or datetime.now(UTC),
         )
         self._orders[order.order_id] = order
+        self._open[order.order_id] = order
         self._by_client[request.client_order_id] = order.order_id
         return order
+
+    def _live_orders(self, symbol: str | None = None) -> list[_Order]:
+        """Non-terminal orders (of ``symbol``), in placement order; O(open orders), not
+        O(every order ever placed)."""
+        for order_id in [i for i, o in self._open.items() if o.status.is_terminal]:
+            del self._open[order_id]
+        return [o for o in self._open.values() if symbol in (None, o.request.symbol)]
 
     def _margin(self) -> Decimal:
         used = D0
         for symbol, pos in self._positions.items():
             used += abs(pos.quantity) * pos.average / self._leverage_of(symbol, pos.market)
-        for order in self._orders.values():
+        for order in self._live_orders():
             req = order.request
-            if order.status.is_terminal or req.reduce_only:
+            if req.reduce_only:
                 continue
             price = req.price or req.stop_price or self._mark(req.symbol)
             used += (
@@ -408,21 +414,16 @@ class SimulatedExchange(Exchange):
 
     async def _cancel_all(self, symbol: str | None, market: MarketType) -> list[str]:
         ids = []
-        for order in self._orders.values():
-            if not order.status.is_terminal and symbol in (None, order.request.symbol):
-                order.status = OrderStatus.CANCELLED
-                ids.append(order.order_id)
+        for order in self._live_orders(symbol):
+            order.status = OrderStatus.CANCELLED
+            ids.append(order.order_id)
         return ids
 
     async def _fetch_order(self, order_id: str, symbol: str, market: MarketType) -> OrderResult:
         return self._result(self._get(order_id))
 
     async def _fetch_open_orders(self, symbol: str | None, market: MarketType) -> list[OrderResult]:
-        return [
-            self._result(o)
-            for o in self._orders.values()
-            if not o.status.is_terminal and symbol in (None, o.request.symbol)
-        ]
+        return [self._result(o) for o in self._live_orders(symbol)]
 
     async def _fetch_balance(self) -> dict[str, Balance]:
         equity, used = self.equity(), self._margin()
@@ -454,7 +455,7 @@ class SimulatedExchange(Exchange):
 
     async def _fetch_ticker(self, symbol: str, market: MarketType) -> Ticker:
         last = self._mark(symbol)
-        stamp = self._history[symbol].index[-1].to_pydatetime()
+        stamp = self._history[symbol].last_time().to_pydatetime()
         return Ticker(
             symbol=symbol, bid=last, ask=last, last=last, timestamp=stamp, venue=self.venue
         )
@@ -468,7 +469,7 @@ class SimulatedExchange(Exchange):
         market: MarketType,
     ) -> pd.DataFrame:
         self._last_bar(symbol)
-        frame = self._history[symbol]
+        frame = self._history[symbol].frame()
         rule = pd.Timedelta(timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe)
         if len(frame) > 1 and rule > frame.index[1] - frame.index[0]:
             frame = (
