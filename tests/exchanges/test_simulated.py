@@ -111,14 +111,35 @@ async def test_attached_stop_loss_exits_and_cancels_take_profit() -> None:
     assert ex.cash == Decimal("10000") + 2 * (Decimal("95") - Decimal("100"))
 
 
-async def test_funding_is_charged_on_funding_hours() -> None:
+async def test_funding_settles_at_the_instant_on_the_position_carried_into_it() -> None:
+    """Bybit: the 08:00 funding is paid on the position held at 08:00, valued at the mark
+    then; on bars that is the close of the bar ending at 08:00 (the backtest's convention)."""
     costs = CostModel(funding_rate_8h=0.001, slippage_bps=0, taker_fee_bps=0)
     ex = venue(cost_model=costs, cash="10000")
     await ex.place_order(order())
-    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 100, 100, 100))
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 100, 100, 100))  # 02:00-03:00
+    hour = timedelta(hours=1)
+    seven = datetime(2024, 1, 1, 7, tzinfo=UTC)
     before = ex.cash
-    ex.on_bar("BTCUSDT", datetime(2024, 1, 1, 8, tzinfo=UTC), bar(100, 100, 100, 100))
-    assert float(before - ex.cash) == pytest.approx(2 * 100 * 0.001)  # long pays N x rate
+    ex.on_bar("BTCUSDT", seven, bar(100, 121, 99, 120), close_time=seven + hour)
+    assert float(before - ex.cash) == pytest.approx(2 * 120 * 0.001)  # q x close x rate
+    # a position opened on the bar that opens at the instant did not hold it: the bar that
+    # opens at 08:00 pays nothing (and nothing without close_time: spacing gives 09:00)
+    await ex.place_order(order(side=OrderSide.SELL, quantity=Decimal("4")))
+    before = ex.cash
+    ex.on_bar("BTCUSDT", seven + hour, bar(120, 120, 120, 120))
+    assert ex.cash - before == 2 * (Decimal("120") - Decimal("100"))  # realised PnL only
+    # the short now receives at 16:00; a bar spanning several instants pays each of them
+    position = (await ex.get_positions())[0].quantity
+    assert position == Decimal("-2")
+    before = ex.cash
+    ex.on_bar(
+        "BTCUSDT",
+        datetime(2024, 1, 1, 9, tzinfo=UTC),
+        bar(120, 120, 100, 100),
+        close_time=datetime(2024, 1, 2, 9, tzinfo=UTC),  # contains 16:00, 00:00, 08:00
+    )
+    assert float(ex.cash - before) == pytest.approx(3 * 2 * 100 * 0.001)
 
 
 async def test_trade_ids_are_unique_across_accounts_and_repeatable() -> None:

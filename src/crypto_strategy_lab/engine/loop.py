@@ -371,7 +371,8 @@ class TradingEngine:
         changed = False
         on_bar = getattr(sleeve.exchange, "on_bar", None)
         if on_bar is not None:
-            for fill in on_bar(bar.symbol, bar.timestamp, bar.as_mapping()):
+            fills = on_bar(bar.symbol, bar.timestamp, bar.as_mapping(), close_time=bar.close_time)
+            for fill in fills:
                 self.orders.record_fill(sleeve.name, fill)
                 changed = True
         else:

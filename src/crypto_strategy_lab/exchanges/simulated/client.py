@@ -7,8 +7,17 @@ Accounting (one margin account in the quote currency, e.g. USDT):
 * equity ``E = cash + sum q (mark - a)``; margin in use ``M = sum |q| a / leverage`` plus the
   margin of open orders; ``free = E - M``;
 * spot and stock markets use leverage 1 and refuse sales beyond the holding (no shorting);
-  linear perpetuals may go short and pay funding (``CostModel.funding_payment``) on bars that
-  open at 00:00, 08:00 and 16:00 UTC.
+  linear perpetuals may go short and pay funding (``CostModel.funding_payment``).
+
+Funding (Bybit's convention, the backtest's too, see ``backtest.funding``): at each 00:00,
+08:00 and 16:00 UTC instant ``f`` a linear position pays ``q x P x r`` (received when
+negative), ``q`` being the position held at that instant — the one carried into the bar that
+opens at ``f`` — and ``P`` the last price before it. On bars, ``f`` belongs to the bar whose
+interval ``(open, close]`` contains it: it is settled at the end of that bar's
+:meth:`SimulatedExchange.on_bar`, after the bar's fills, at the bar's close (several instants
+in one bar add up). The bar's close time is ``close_time`` when given (the engine passes it),
+else the open plus the spacing to the previous bar (no funding on a first bar of unknown
+length).
 
 Matching (:mod:`.matching`): orders live when a bar opens are matched against that bar.
 ``fill_policy="next_open"`` (default) gives the backtest's timing; ``"last_close"`` fills
@@ -128,27 +137,22 @@ class SimulatedExchange(Exchange):
 
     # ---- market data in ----
     def on_bar(
-        self, symbol: str, timestamp: datetime | pd.Timestamp, bar: Mapping[str, float]
+        self,
+        symbol: str,
+        timestamp: datetime | pd.Timestamp,
+        bar: Mapping[str, float],
+        *,
+        close_time: datetime | pd.Timestamp | None = None,
     ) -> list[Fill]:
-        """Advance ``symbol`` by one bar: funding, protective exits, then resting orders.
+        """Advance ``symbol`` by the bar that opens at ``timestamp``: protective exits, then
+        resting orders, then the funding of instants in ``(timestamp, close_time]``.
 
         Returns the fills this bar produced.
         """
-        ts = pd.Timestamp(timestamp)
-        ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
+        ts = _utc(timestamp)
         b = Bar(*(float(bar[k]) for k in ("open", "high", "low", "close", "volume")))
         self._now = ts.to_pydatetime()
         fills: list[Fill] = []
-        position = self._positions.get(symbol)
-        if (
-            position is not None
-            and position.quantity
-            and position.market is MarketType.LINEAR
-            and ts.minute == 0
-            and ts.hour % FUNDING_INTERVAL_HOURS == 0
-        ):
-            payment = self.costs.funding_payment(float(position.quantity) * b.open)
-            self.cash -= Decimal(repr(float(payment)))
         live = self._live_orders(symbol)
         live.sort(
             key=lambda o: (
@@ -165,8 +169,27 @@ class SimulatedExchange(Exchange):
         history = self._history.get(symbol)
         if history is None:
             history = self._history[symbol] = BarHistory()
+        if close_time is not None:
+            close = _utc(close_time)
+        else:
+            close = ts + (ts - history.last_time()) if len(history) else ts
         history.append(ts, b)
+        self._settle_funding(symbol, ts, close, b.close)
         return fills
+
+    def _settle_funding(
+        self, symbol: str, opened: pd.Timestamp, closed: pd.Timestamp, price: float
+    ) -> None:
+        """Pay ``q P r`` once per funding instant in ``(opened, closed]``."""
+        position = self._positions.get(symbol)
+        if position is None or not position.quantity or position.market is not MarketType.LINEAR:
+            return
+        step = FUNDING_INTERVAL_HOURS * 3_600 * 10**9
+        start, end = opened.as_unit("ns").value, closed.as_unit("ns").value
+        instants = end // step - start // step  # multiples of step in (start, end]
+        if instants > 0:
+            payment = self.costs.funding_payment(float(position.quantity) * price)
+            self.cash -= Decimal(repr(float(payment))) * instants
 
     def _last_bar(self, symbol: str) -> Bar:
         history = self._history.get(symbol)
@@ -487,3 +510,8 @@ class SimulatedExchange(Exchange):
 
     async def _set_leverage(self, symbol: str, leverage: Decimal, market: MarketType) -> None:
         self.leverage[symbol] = leverage
+
+
+def _utc(stamp: datetime | pd.Timestamp) -> pd.Timestamp:
+    ts = pd.Timestamp(stamp)
+    return ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
