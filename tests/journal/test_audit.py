@@ -29,6 +29,33 @@ def test_untouched_journal_verifies(journal: Journal) -> None:
     assert report.head_hash != GENESIS_HASH
 
 
+def test_negative_zero_floats_verify(journal: Journal) -> None:
+    """SQLite returns a stored -0.0 as 0.0; canonical JSON writes both as 0.0 so a record
+    with a negative zero (a flat short signal, a statistic) still verifies."""
+    from datetime import UTC, datetime
+
+    from crypto_strategy_lab.core.enums import SignalAction
+    from crypto_strategy_lab.core.signal import Signal
+    from crypto_strategy_lab.journal.types import canonical_json
+
+    assert canonical_json({"a": -0.0, "b": [-0.0]}) == canonical_json({"a": 0.0, "b": [0.0]})
+    run = journal.start_run(name="z", mode="simulated", capital=1, strategies=["vpin"])
+    journal.record_signal(
+        run.run_id,
+        Signal(
+            strategy="vpin",
+            symbol="BTCUSDT",
+            timestamp=datetime(2024, 1, 1, tzinfo=UTC),
+            action=SignalAction.HOLD,
+            strength=-0.0,
+            price=100.0,
+            statistics={"vpin": -0.0},
+        ),
+    )
+    report = journal.verify()
+    assert report.ok, report.problems
+
+
 def test_edited_audit_payload_is_detected(journal: Journal) -> None:
     populate(journal)
     _sql(journal, "UPDATE audit_events SET payload = :p WHERE seq = 5", p='{"forged":1}')

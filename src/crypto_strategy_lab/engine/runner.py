@@ -76,9 +76,7 @@ class StrategyRunner:
         self._index = history.index
 
     def _clip(self, value: float) -> float:
-        # ``+ 0.0`` turns -0.0 into 0.0: a negative zero does not survive a SQLite round trip
-        # and would break the journal's audit comparison of the signal record.
-        return (max(value, 0.0) if self.long_only else value) + 0.0
+        return max(value, 0.0) if self.long_only else value
 
     def precomputed(self) -> pd.Series | None:
         """The prepared target weights (after long-only clipping), or ``None`` when live."""

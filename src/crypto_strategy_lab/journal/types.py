@@ -128,7 +128,9 @@ def _encode(value: Any) -> Any:
         # repr round-trips exactly; non-finite floats have no JSON form
         if value != value or value in (float("inf"), float("-inf")):
             raise JournalError(f"non-finite float {value!r} cannot be journaled")
-        return value
+        # ``+ 0.0`` maps -0.0 to 0.0 (IEEE 754: -0 + +0 = +0): SQLite returns a stored -0.0
+        # as 0.0, so the audit content of a record must not depend on the sign of zero
+        return float(value) + 0.0
     return value
 
 
