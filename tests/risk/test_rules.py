@@ -33,6 +33,31 @@ def test_defaults_follow_the_brief() -> None:
     assert limits.drawdown_derisk_start == 0.10
 
 
+@pytest.mark.parametrize("name", ["stop_loss_pct", "take_profit_pct"])
+@pytest.mark.parametrize("value", [0.0, 1.0, 1.5, -0.02])
+def test_bracket_fractions_are_bounded_to_the_open_unit_interval(name: str, value: float) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=f"{name} must be a fraction strictly between 0"):
+        RiskLimits(**{name: value})
+    assert getattr(RiskLimits(**{name: 0.999}), name) == 0.999
+
+
+def test_deployment_risk_overrides_give_a_config_error() -> None:
+    from crypto_strategy_lab.config.deployment import DeploymentConfig
+    from crypto_strategy_lab.core.errors import ConfigError
+    from crypto_strategy_lab.engine.deploy import build_deployment
+
+    cfg = DeploymentConfig(
+        name="demo",
+        capital=1000,
+        strategies=[{"name": "vpin", "venue": "simulated", "symbol": "BTCUSDT"}],
+        risk={"take_profit_pct": 1.5},
+    )
+    with pytest.raises(ConfigError, match=r"risk\.take_profit_pct: .*between 0 and 1"):
+        build_deployment(None, cfg, days=1)  # type: ignore[arg-type]
+
+
 def test_position_cap_default_reads_max_position_size(monkeypatch: pytest.MonkeyPatch) -> None:
     from crypto_strategy_lab.config.settings import get_settings
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 def _default_position_fraction() -> float:
@@ -32,8 +32,8 @@ class RiskLimits(BaseModel):
 
     max_position_fraction: float = Field(default_factory=_default_position_fraction, gt=0, le=1)
     max_gross_exposure: float = Field(default=0.5, gt=0, le=10)
-    stop_loss_pct: float = Field(default=0.02, gt=0, lt=1)
-    take_profit_pct: float = Field(default=0.04, gt=0)
+    stop_loss_pct: float = 0.02
+    take_profit_pct: float = 0.04
     daily_loss_limit: float = Field(default=0.05, gt=0, lt=1)
     drawdown_derisk_start: float = Field(default=0.10, ge=0, lt=1)
     drawdown_derisk_full: float = Field(default=0.20, gt=0, le=1)
@@ -50,6 +50,19 @@ class RiskLimits(BaseModel):
     max_volatility_ratio: float = Field(default=3.0, gt=1)
     max_spread_pct: float = Field(default=0.005, gt=0, lt=1)
     quantity_step: Decimal = Field(default=Decimal("0.00000001"), gt=0)
+
+    @field_validator("stop_loss_pct", "take_profit_pct")
+    @classmethod
+    def _bracket_fraction(cls, value: float, info: ValidationInfo) -> float:
+        # brackets sit at entry x (1 -/+ pct): at pct >= 1 a long's stop-loss and a short's
+        # take-profit would be at or below a price of zero
+        if not 0 < value < 1:
+            raise ValueError(
+                f"{info.field_name} must be a fraction strictly between 0 and 1 of the entry "
+                f"price (0.02 = 2 %), got {value}: at 1 or more a long's stop-loss or a short's "
+                "take-profit would sit at a price of zero or below"
+            )
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskLimits:
