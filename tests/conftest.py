@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-slow"):
+    # CI sets CSL_RUN_SLOW=1: it runs the same `make test` with the slow tests included.
+    if config.getoption("--run-slow") or os.environ.get("CSL_RUN_SLOW") == "1":
         return
     skip_slow = pytest.mark.skip(reason="slow: run with --run-slow (make test-all)")
     for item in items:
