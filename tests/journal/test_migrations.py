@@ -44,5 +44,26 @@ def test_migration_adopts_a_trial_table_created_before_it(journal_url: str) -> N
     TrialRecord.__table__.create(engine)
     upgrade(engine)
     assert "trials" in inspect(engine).get_table_names()
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
+    engine.dispose()
+
+
+def test_gate_verdicts_are_migrated_and_an_early_table_is_adopted(journal_url: str) -> None:
+    """``gate_verdicts`` is part of the migrated schema; a table ``VerdictStore`` created in an
+    unmigrated journal is adopted, and its rows stay readable."""
+    from crypto_strategy_lab.research.verdicts import VerdictStore, latest_verdict
+    from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
+
+    assert "gate_verdicts" in load_all_models().tables
+    engine = make_engine(journal_url)
+    store = VerdictStore(engine)  # creates the table before any migration
+    verdict = GateVerdict("vpin", (Criterion("dsr", 0.97, 0.95, ">=", True, ""),))
+    store.save("lab-1", verdict, symbol="BTCUSDT", params={"window": 50})
+    upgrade(engine)
+    assert current_revision(engine) == "0003"
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, load_all_models()) == []
+    stored = latest_verdict("vpin", engine)
+    assert stored is not None and stored.passed
     engine.dispose()

@@ -9,8 +9,13 @@ from sqlalchemy import MetaData
 
 from crypto_strategy_lab.journal.db import Base
 
-# The trial log (validation's table) lives on the same Base in journal/trials.py.
-_MODEL_MODULES = ("crypto_strategy_lab.journal.models", "crypto_strategy_lab.journal.trials")
+# The trial log (validation's table) and the gate verdicts (research's table) live on the
+# same Base in journal/trials.py and journal/verdicts.py.
+_MODEL_MODULES = (
+    "crypto_strategy_lab.journal.models",
+    "crypto_strategy_lab.journal.trials",
+    "crypto_strategy_lab.journal.verdicts",
+)
 
 
 def load_all_models() -> MetaData:

@@ -1,8 +1,9 @@
 """Stored gate verdicts: what each lab run decided, for ``csl live`` and the dashboard.
 
 Every lab run (and ``csl validate``) writes one row per strategy to the journal table
-``gate_verdicts`` (on :class:`~crypto_strategy_lab.journal.db.Base`; created on first use with
-``checkfirst``, like the trial log's table): run id, strategy, dataset, overall pass, the
+``gate_verdicts`` (declared in :mod:`crypto_strategy_lab.journal.verdicts` on the journal's
+``Base``, migration ``0003``; created on first use with ``checkfirst`` in a journal that was
+not migrated, like the trial log's table): run id, strategy, dataset, overall pass, the
 selected parameters and every criterion with its value, comparison, threshold and result.
 
 :func:`latest_verdict` is what the trading side asks before going live::
@@ -23,27 +24,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Engine, Integer, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Engine, select
 
-from crypto_strategy_lab.journal.db import Base, make_engine, make_session_factory
+from crypto_strategy_lab.journal.db import make_engine, make_session_factory
+from crypto_strategy_lab.journal.verdicts import GateVerdictRecord
 from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
-
-
-class GateVerdictRecord(Base):
-    """One strategy's gate verdict in one lab run (timestamps UTC)."""
-
-    __tablename__ = "gate_verdicts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(String(64), index=True)
-    strategy: Mapped[str] = mapped_column(String(100), index=True)
-    symbol: Mapped[str] = mapped_column(String(200), default="")
-    passed: Mapped[bool] = mapped_column(Boolean)
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    report_path: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def _encode(x: float) -> float | str | None:
@@ -147,3 +132,6 @@ def latest_verdict(
     ``None`` if no lab run has judged it."""
     stored = VerdictStore(engine_or_url).latest(strategy, symbol)
     return None if stored is None else stored.verdict
+
+
+__all__ = ["GateVerdictRecord", "StoredVerdict", "VerdictStore", "latest_verdict"]

@@ -1,0 +1,36 @@
+"""The gate-verdict table: one row per strategy the validation gate judged in a lab run.
+
+Lives on the journal's declarative :class:`~crypto_strategy_lab.journal.db.Base` (like the
+trial log in :mod:`.trials`) so that migrations and ``load_all_models`` see it; the
+repository that reads and writes it is
+:class:`crypto_strategy_lab.research.verdicts.VerdictStore`, which creates this one table when
+it is missing (``checkfirst``), so that a lab run can store verdicts in any journal database.
+Migration ``0003`` adopts such a table. Timestamps are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crypto_strategy_lab.journal.db import Base
+
+
+class GateVerdictRecord(Base):
+    """One strategy's gate verdict in one lab run: overall pass, the selected parameters and
+    every criterion (name, value, comparison, threshold, result, detail) as JSON."""
+
+    __tablename__ = "gate_verdicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    strategy: Mapped[str] = mapped_column(String(100), index=True)
+    symbol: Mapped[str] = mapped_column(String(200), default="")
+    passed: Mapped[bool] = mapped_column(Boolean)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    report_path: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
