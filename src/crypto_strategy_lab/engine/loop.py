@@ -59,6 +59,7 @@ from crypto_strategy_lab.engine.runner import SignalPoint
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.journal.models import EquityPoint, Order, RiskEventRecord, SignalRecord
+from crypto_strategy_lab.journal.order_audit import JournalAuditSink
 from crypto_strategy_lab.risk import (
     MarketState,
     OrderIntent,
@@ -214,6 +215,7 @@ class TradingEngine:
             )
             self.run_id = run.run_id
         assert self.run_id is not None
+        self._attach_audit()
         self.risk = RiskEngine(self.limits, journal=self.journal, run_id=self.run_id)
         venues = {s.name: s.venue for s in self.sleeves}
         self.orders = OrderManager(self.journal, self.run_id, venues)
@@ -233,6 +235,26 @@ class TradingEngine:
             await self.reconcile(resend_unsent=resumed)
         self._checkpoint = self._checkpoint if (resumed and self.simulated) else None
         return self.run_id
+
+    def _attach_audit(self) -> None:
+        """Give every sleeve's exchange client a sink into the journal's audit chain (once per
+        client; a client re-used by a later run is re-pointed at that run)."""
+        for sleeve in self.sleeves:
+            audit = getattr(sleeve.exchange, "audit", None)
+            if audit is None:
+                continue
+            sink = next(
+                (
+                    s
+                    for s in audit.sinks
+                    if isinstance(s, JournalAuditSink) and s.journal is self.journal
+                ),
+                None,
+            )
+            if sink is None:
+                audit.sinks.append(JournalAuditSink(self.journal, self.run_id))
+            else:
+                sink.run_id = self.run_id
 
     def _load_progress(self) -> None:
         with self.journal.session() as session:
