@@ -73,7 +73,7 @@ def _slippage(mode, params, o, h, lo, v, qty):
 
 
 @nb.njit(cache=True, inline="always")
-def _record(
+def _close_trade(
     rec_int,
     rec_float,
     i,
@@ -89,18 +89,25 @@ def _record(
     fees,
     fund,
 ):
-    """Write closed trade ``i`` (net P&L = direction * (exit - entry notional) - costs)."""
-    rec_int[i, 0] = entry_idx
-    rec_int[i, 1] = exit_idx
-    rec_int[i, 2] = direction
-    rec_int[i, 3] = reason
-    rec_float[i, 0] = max_qty
-    rec_float[i, 1] = entry_notional / entry_qty
-    rec_float[i, 2] = exit_notional / exit_qty
-    rec_float[i, 3] = fees
-    rec_float[i, 4] = fund
-    rec_float[i, 5] = direction * (exit_notional - entry_notional) - fees - fund
-    rec_float[i, 6] = entry_notional
+    """Close trade number ``i`` and return ``i + 1``, the trade count.
+
+    The trade is written to row ``i`` of the records when they have rows (net P&L =
+    direction * (exit - entry notional) - fees - funding); the sweep passes empty records and
+    only counts.
+    """
+    if rec_int.shape[0] > 0:
+        rec_int[i, 0] = entry_idx
+        rec_int[i, 1] = exit_idx
+        rec_int[i, 2] = direction
+        rec_int[i, 3] = reason
+        rec_float[i, 0] = max_qty
+        rec_float[i, 1] = entry_notional / entry_qty
+        rec_float[i, 2] = exit_notional / exit_qty
+        rec_float[i, 3] = fees
+        rec_float[i, 4] = fund
+        rec_float[i, 5] = direction * (exit_notional - entry_notional) - fees - fund
+        rec_float[i, 6] = entry_notional
+    return i + 1
 
 
 @nb.njit(cache=True)
@@ -132,7 +139,6 @@ def simulate(
     sl = params[P_STOP_LOSS]
     tp = params[P_TAKE_PROFIT]
     lev = params[P_LEVERAGE]
-    record = rec_int.shape[0] > 0
 
     cash = params[P_INITIAL_CASH]
     q = 0.0
@@ -156,24 +162,22 @@ def simulate(
         # a final pass (t == n) only closes the books
         if t == n:
             if direction != 0:
-                if record:
-                    _record(
-                        rec_int,
-                        rec_float,
-                        n_trades,
-                        entry_idx,
-                        n - 1,
-                        direction,
-                        EXIT_OPEN,
-                        max_qty,
-                        entry_qty,
-                        entry_notional,
-                        entry_qty,
-                        exit_notional + abs(q) * close[n - 1],
-                        fees,
-                        fund,
-                    )
-                n_trades += 1
+                n_trades = _close_trade(
+                    rec_int,
+                    rec_float,
+                    n_trades,
+                    entry_idx,
+                    n - 1,
+                    direction,
+                    EXIT_OPEN,
+                    max_qty,
+                    entry_qty,
+                    entry_notional,
+                    entry_qty,
+                    exit_notional + abs(q) * close[n - 1],
+                    fees,
+                    fund,
+                )
             break
 
         o = open_[t]
@@ -185,24 +189,30 @@ def simulate(
 
         # fast path: no order to fill and no stop to watch -> only funding and the mark
         active = pending or (q != 0.0 and (sl > 0.0 or tp > 0.0))
-        for phase in range(2 if active else 0):
-            # phase 0: the open (orders when filling at the open, then the gap check);
-            # phase 1: the intrabar path, then orders when filling at the close.
-            if phase == 1 and q != 0.0 and direction != 0:
+        # the bar's events in time order: step 0 fills orders at the open, step 1 checks a
+        # carried position's stops for a gap at the open, step 2 checks the stops on the
+        # intrabar path, step 3 fills orders at the close
+        for step in range(4 if active else 0):
+            if step == 1 or step == 2:
+                if q == 0.0 or direction == 0 or (step == 1 and not carried):
+                    continue
+                # the price path this step covers: the open alone, then the bar's range
+                path_lo = o if step == 1 else lo
+                path_hi = o if step == 1 else h
                 avg = entry_notional / entry_qty
                 if direction > 0:
                     sl_lvl = avg * (1.0 - sl)
                     tp_lvl = avg * (1.0 + tp)
-                    hit_sl = sl > 0.0 and lo <= sl_lvl
-                    hit_tp = tp > 0.0 and h >= tp_lvl
+                    hit_sl = sl > 0.0 and path_lo <= sl_lvl
+                    hit_tp = tp > 0.0 and path_hi >= tp_lvl
                 else:
                     sl_lvl = avg * (1.0 + sl)
                     tp_lvl = avg * (1.0 - tp)
-                    hit_sl = sl > 0.0 and h >= sl_lvl
-                    hit_tp = tp > 0.0 and lo <= tp_lvl
+                    hit_sl = sl > 0.0 and path_hi >= sl_lvl
+                    hit_tp = tp > 0.0 and path_lo <= tp_lvl
                 if hit_sl or hit_tp:
-                    ref = sl_lvl if hit_sl else tp_lvl
-                    reason = EXIT_STOP_LOSS if hit_sl else EXIT_TAKE_PROFIT
+                    # a gap fills the resting stop at the open, a touch at the level
+                    ref = o if step == 1 else (sl_lvl if hit_sl else tp_lvl)
                     s = _slippage(slip_mode, params, o, h, lo, v, q)
                     px = ref * (1.0 - direction * s)
                     f = abs(q) * px * fee
@@ -210,31 +220,29 @@ def simulate(
                     fees += f
                     exit_qty += abs(q)
                     exit_notional += abs(q) * px
-                    if record:
-                        _record(
-                            rec_int,
-                            rec_float,
-                            n_trades,
-                            entry_idx,
-                            t,
-                            direction,
-                            reason,
-                            max_qty,
-                            entry_qty,
-                            entry_notional,
-                            exit_qty,
-                            exit_notional,
-                            fees,
-                            fund,
-                        )
-                    n_trades += 1
+                    n_trades = _close_trade(
+                        rec_int,
+                        rec_float,
+                        n_trades,
+                        entry_idx,
+                        t,
+                        direction,
+                        EXIT_STOP_LOSS if hit_sl else EXIT_TAKE_PROFIT,
+                        max_qty,
+                        entry_qty,
+                        entry_notional,
+                        exit_qty,
+                        exit_notional,
+                        fees,
+                        fund,
+                    )
                     q = 0.0
                     direction = 0
+                continue
 
-            at_fill_time = (phase == 0) != fill_at_close
-            if pending and at_fill_time:
+            if pending and (step == 3) == fill_at_close:
                 pending = False
-                ref = o if phase == 0 else c
+                ref = o if step == 0 else c
                 equity = cash + q * ref
                 if equity <= 0.0:
                     pending_w = 0.0
@@ -262,24 +270,22 @@ def simulate(
                             exit_qty += closing
                             exit_notional += closing * px
                             if closing >= abs(q) * (1.0 - 1e-12):
-                                if record:
-                                    _record(
-                                        rec_int,
-                                        rec_float,
-                                        n_trades,
-                                        entry_idx,
-                                        t,
-                                        direction,
-                                        EXIT_SIGNAL,
-                                        max_qty,
-                                        entry_qty,
-                                        entry_notional,
-                                        exit_qty,
-                                        exit_notional,
-                                        fees,
-                                        fund,
-                                    )
-                                n_trades += 1
+                                n_trades = _close_trade(
+                                    rec_int,
+                                    rec_float,
+                                    n_trades,
+                                    entry_idx,
+                                    t,
+                                    direction,
+                                    EXIT_SIGNAL,
+                                    max_qty,
+                                    entry_qty,
+                                    entry_notional,
+                                    exit_qty,
+                                    exit_notional,
+                                    fees,
+                                    fund,
+                                )
                                 direction = 0
                         if opening > 0.0:
                             f_open = f_total * opening / abs(delta)
@@ -300,45 +306,6 @@ def simulate(
                         if direction == 0:
                             q = 0.0
                         max_qty = max(max_qty, abs(q))
-
-            if phase == 0 and carried and q != 0.0 and direction != 0:
-                # gap through a level at the open: the resting stop fills at the open
-                avg = entry_notional / entry_qty
-                if direction > 0:
-                    gap_sl = sl > 0.0 and o <= avg * (1.0 - sl)
-                    gap_tp = tp > 0.0 and o >= avg * (1.0 + tp)
-                else:
-                    gap_sl = sl > 0.0 and o >= avg * (1.0 + sl)
-                    gap_tp = tp > 0.0 and o <= avg * (1.0 - tp)
-                if gap_sl or gap_tp:
-                    s = _slippage(slip_mode, params, o, h, lo, v, q)
-                    px = o * (1.0 - direction * s)
-                    f = abs(q) * px * fee
-                    cash += q * px - f
-                    fees += f
-                    exit_qty += abs(q)
-                    exit_notional += abs(q) * px
-                    if record:
-                        reason = EXIT_STOP_LOSS if gap_sl else EXIT_TAKE_PROFIT
-                        _record(
-                            rec_int,
-                            rec_float,
-                            n_trades,
-                            entry_idx,
-                            t,
-                            direction,
-                            reason,
-                            max_qty,
-                            entry_qty,
-                            entry_notional,
-                            exit_qty,
-                            exit_notional,
-                            fees,
-                            fund,
-                        )
-                    n_trades += 1
-                    q = 0.0
-                    direction = 0
 
         # close: funding on the position held at the close, then mark to market
         if q != 0.0 and funding[t] != 0.0:
