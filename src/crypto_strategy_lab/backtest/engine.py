@@ -18,53 +18,26 @@ in the asset. The fill model, sizing rule and stop semantics are stated in
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.backtest import kernel
-from crypto_strategy_lab.backtest.funding import funding_per_bar
+from crypto_strategy_lab.backtest.inputs import (
+    BacktestError,
+    FeeSide,
+    Fill,
+    Market,
+    prepare_inputs,
+)
 from crypto_strategy_lab.backtest.result import TRADE_COLUMNS, BacktestResult
 from crypto_strategy_lab.backtest.stats import summary_stats
-from crypto_strategy_lab.core.costs import CostModel, SlippageModel
+from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
-from crypto_strategy_lab.core.errors import CSLError
-from crypto_strategy_lab.data.schema import validate_ohlcv
 from crypto_strategy_lab.strategies.base import Strategy
-from crypto_strategy_lab.validation.metrics import infer_periods_per_year
 
-Market = Literal["spot", "perp", "stock"]
-Fill = Literal["next_open", "next_close"]
-
-_MARKETS = {
-    "spot": "spot",
-    "perp": "perp",
-    "linear": "perp",
-    "stock": "stock",
-    MarketType.SPOT: "spot",
-    MarketType.LINEAR: "perp",
-    MarketType.STOCK: "stock",
-}
-_SLIP_CODES = {
-    SlippageModel.FIXED: kernel.SLIP_FIXED,
-    SlippageModel.RANGE: kernel.SLIP_RANGE,
-    SlippageModel.VOLUME: kernel.SLIP_VOLUME,
-}
-
-
-class BacktestError(CSLError):
-    """Inputs a backtest cannot run on (misaligned signal, bad market, bad stop level...)."""
-
-
-def normalise_market(market: str | MarketType) -> str:
-    """``"spot"``, ``"perp"`` or ``"stock"`` (``"linear"`` and ``MarketType`` accepted)."""
-    try:
-        return _MARKETS[market]
-    except (KeyError, TypeError):
-        raise BacktestError(
-            f"unknown market {market!r}; use 'spot', 'perp' (or 'linear') or 'stock'"
-        ) from None
+__all__ = ["BacktestError", "run_backtest", "signal_from"]
 
 
 def signal_from(
@@ -94,62 +67,6 @@ def signal_from(
     return sig.clip(-1.0, 1.0)
 
 
-def kernel_params(
-    costs: CostModel,
-    *,
-    fee_side: Literal["taker", "maker"],
-    stop_loss: float | None,
-    take_profit: float | None,
-    sizing: float,
-    initial_capital: float,
-    market: str,
-) -> np.ndarray:
-    """The float64 parameter vector of :func:`kernel.simulate` (validated)."""
-    if fee_side not in ("taker", "maker"):
-        raise BacktestError(f"fee_side must be 'taker' or 'maker', got {fee_side!r}")
-    for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit)):
-        if level is not None and not 0.0 <= level < 1.0:
-            raise BacktestError(f"{name} must be a fraction in [0, 1) or None, got {level!r}")
-    if not (np.isfinite(sizing) and sizing > 0):
-        raise BacktestError(f"sizing must be a positive fraction of equity, got {sizing!r}")
-    if market != "perp" and sizing > 1.0:
-        raise BacktestError(f"{market} cannot borrow: sizing must be <= 1, got {sizing}")
-    if not (np.isfinite(initial_capital) and initial_capital > 0):
-        raise BacktestError(f"initial_capital must be positive, got {initial_capital!r}")
-    params = np.zeros(kernel.N_PARAMS)
-    params[kernel.P_FEE] = costs.fee_rate(maker=fee_side == "maker")
-    params[kernel.P_SLIP_BPS] = costs.slippage_bps
-    params[kernel.P_RANGE_FRACTION] = costs.range_fraction
-    params[kernel.P_IMPACT] = costs.impact_coefficient
-    params[kernel.P_MAX_PARTICIPATION] = costs.max_participation_slippage
-    params[kernel.P_STOP_LOSS] = stop_loss or 0.0
-    params[kernel.P_TAKE_PROFIT] = take_profit or 0.0
-    params[kernel.P_LEVERAGE] = sizing
-    params[kernel.P_INITIAL_CASH] = initial_capital
-    return params
-
-
-def bar_arrays(bars: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """Contiguous float64 open, high, low, close, volume of validated ``bars``."""
-    validate_ohlcv(bars)
-    return tuple(
-        np.ascontiguousarray(bars[col].to_numpy(dtype=np.float64))
-        for col in ("open", "high", "low", "close", "volume")
-    )
-
-
-def funding_array(
-    bars: pd.DataFrame, market: str, funding: pd.Series | float | None, costs: CostModel
-) -> np.ndarray:
-    """Funding rate due in each bar: zero off perpetuals; ``costs.funding_rate_8h`` when
-    ``funding`` is None on a perpetual."""
-    if market != "perp":
-        if funding is not None:
-            raise BacktestError(f"funding applies to perpetuals only, not to market={market!r}")
-        return np.zeros(len(bars))
-    return funding_per_bar(bars.index, costs.funding_rate_8h if funding is None else funding)
-
-
 def run_backtest(
     strategy_or_signals: Strategy | pd.Series | np.ndarray,
     bars: pd.DataFrame,
@@ -158,7 +75,7 @@ def run_backtest(
     sizing: float = 1.0,
     market: Market | MarketType = "spot",
     fill: Fill = "next_open",
-    fee_side: Literal["taker", "maker"] = "taker",
+    fee_side: FeeSide = "taker",
     stop_loss: float | None = 0.02,
     take_profit: float | None = 0.04,
     funding: pd.Series | float | None = None,
@@ -201,26 +118,24 @@ def run_backtest(
     BacktestResult
     """
     costs = costs or CostModel()
-    mkt = normalise_market(market)
-    if fill not in ("next_open", "next_close"):
-        raise BacktestError(f"fill must be 'next_open' or 'next_close', got {fill!r}")
-    open_, high, low, close, volume = bar_arrays(bars)
-    signal = signal_from(strategy_or_signals, bars)
-    if mkt != "perp":
-        signal = signal.clip(lower=0.0)
-    params = kernel_params(
-        costs,
+    inputs = prepare_inputs(
+        bars,
+        costs=costs,
+        sizing=sizing,
+        market=market,
+        fill=fill,
         fee_side=fee_side,
         stop_loss=stop_loss,
         take_profit=take_profit,
-        sizing=sizing,
+        funding=funding,
         initial_capital=initial_capital,
-        market=mkt,
+        periods_per_year=periods_per_year,
     )
-    fund = funding_array(bars, mkt, funding, costs)
-    ppy = periods_per_year or infer_periods_per_year(
-        bars.index, "stock" if mkt == "stock" else "crypto"
-    )
+    mkt = inputs.market
+    ppy = inputs.periods_per_year
+    signal = signal_from(strategy_or_signals, bars)
+    if mkt != "perp":
+        signal = signal.clip(lower=0.0)
 
     n = len(bars)
     equity = np.empty(n)
@@ -228,16 +143,12 @@ def run_backtest(
     rec_int = np.empty((n + 1, 4), dtype=np.int64)
     rec_float = np.empty((n + 1, 7))
     n_trades = kernel.simulate(
-        open_,
-        high,
-        low,
-        close,
-        volume,
+        *inputs.bars,
         np.ascontiguousarray(signal.to_numpy(dtype=np.float64)),
-        fund,
-        params,
-        _SLIP_CODES[costs.slippage],
-        fill == "next_close",
+        inputs.funding,
+        inputs.params,
+        inputs.slip_mode,
+        inputs.fill_at_close,
         equity,
         qty,
         rec_int,

@@ -11,25 +11,20 @@ walk-forward selection consume. Columns run in parallel threads (``numba.prange`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.backtest import kernel
-from crypto_strategy_lab.backtest.engine import (
-    _SLIP_CODES,
+from crypto_strategy_lab.backtest.inputs import (
     BacktestError,
+    FeeSide,
     Fill,
     Market,
-    bar_arrays,
-    funding_array,
-    kernel_params,
-    normalise_market,
+    prepare_inputs,
 )
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
-from crypto_strategy_lab.validation.metrics import infer_periods_per_year
 
 
 @dataclass(frozen=True)
@@ -58,7 +53,7 @@ def run_backtest_sweep(
     sizing: float = 1.0,
     market: Market | MarketType = "spot",
     fill: Fill = "next_open",
-    fee_side: Literal["taker", "maker"] = "taker",
+    fee_side: FeeSide = "taker",
     stop_loss: float | None = 0.02,
     take_profit: float | None = 0.04,
     funding: pd.Series | float | None = None,
@@ -73,10 +68,19 @@ def run_backtest_sweep(
     or integer dtype is accepted (``int8`` keeps a 1,000-column matrix of 100k bars at
     100 MB); values are clipped to ``[0, 1]`` on markets that cannot short.
     """
-    costs = costs or CostModel()
-    mkt = normalise_market(market)
-    if fill not in ("next_open", "next_close"):
-        raise BacktestError(f"fill must be 'next_open' or 'next_close', got {fill!r}")
+    inputs = prepare_inputs(
+        bars,
+        costs=costs or CostModel(),
+        sizing=sizing,
+        market=market,
+        fill=fill,
+        fee_side=fee_side,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
+        funding=funding,
+        initial_capital=initial_capital,
+        periods_per_year=periods_per_year,
+    )
     labels = signals.columns if isinstance(signals, pd.DataFrame) else None
     matrix = signals.to_numpy() if isinstance(signals, pd.DataFrame) else np.asarray(signals)
     if matrix.ndim != 2 or matrix.shape[0] != len(bars):
@@ -93,34 +97,16 @@ def run_backtest_sweep(
             raise BacktestError("an integer signal matrix must hold -1, 0 or 1")
     else:
         raise BacktestError(f"signal matrix dtype must be numeric, got {matrix.dtype}")
-    lower = -1.0 if mkt == "perp" else 0.0
+    lower = -1.0 if inputs.market == "perp" else 0.0
     if matrix.size and matrix.min() < lower:
         matrix = np.clip(matrix, lower, 1.0)  # long-only markets: negative signals are flat
-    open_, high, low, close, volume = bar_arrays(bars)
-    params = kernel_params(
-        costs,
-        fee_side=fee_side,
-        stop_loss=stop_loss,
-        take_profit=take_profit,
-        sizing=sizing,
-        initial_capital=initial_capital,
-        market=mkt,
-    )
-    fund = funding_array(bars, mkt, funding, costs)
-    ppy = periods_per_year or infer_periods_per_year(
-        bars.index, "stock" if mkt == "stock" else "crypto"
-    )
     summary, equity = kernel.simulate_many(
-        open_,
-        high,
-        low,
-        close,
-        volume,
+        *inputs.bars,
         matrix,
-        fund,
-        params,
-        _SLIP_CODES[costs.slippage],
-        fill == "next_close",
+        inputs.funding,
+        inputs.params,
+        inputs.slip_mode,
+        inputs.fill_at_close,
         keep_returns,
     )
     cols = labels if labels is not None else pd.RangeIndex(matrix.shape[1], name="config")
@@ -132,7 +118,7 @@ def run_backtest_sweep(
             "total_return": summary[:, 0] / initial_capital - 1.0,
             "n_trades": summary[:, 1].astype(np.int64),
             "sharpe_per_period": sr,
-            "sharpe": sr * np.sqrt(ppy),
+            "sharpe": sr * np.sqrt(inputs.periods_per_year),
             "max_drawdown": summary[:, 4],
             "exposure": summary[:, 5],
         },
