@@ -21,6 +21,24 @@ class StrategyAllocation(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class MonitoringConfig(BaseModel):
+    """Alerts and metrics fed by the trading loop (``engine.monitor``); off unless enabled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    every_bars: int = Field(default=1, ge=1, description="Run the alert rules every N bars.")
+    webhook_url: str | None = Field(
+        default=None, description="Alert webhook (a secret: never logged)."
+    )
+    webhook_format: Literal["generic", "slack", "discord", "telegram"] = "generic"
+    telegram_chat_id: str | None = None
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Serve /metrics on 127.0.0.1 (0: any port)."
+    )
+    stale_after_seconds: float = Field(default=7200.0, gt=0)
+
+
 class DeploymentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -34,6 +52,7 @@ class DeploymentConfig(BaseModel):
     risk: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of RiskLimits fields (see risk/limits.py)."
     )
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @model_validator(mode="after")
     def _check(self) -> DeploymentConfig:

@@ -57,5 +57,6 @@ def build_deployment(
         params={a.name: a.params for a in cfg.strategies},
         weighting=cfg.weighting,
         run_name=f"deploy:{cfg.name}",
+        monitoring=cfg.monitoring,
     )
     return engine, feed, f"deployment {cfg.name}: {len(names)} strategies; {feed.describe()}"

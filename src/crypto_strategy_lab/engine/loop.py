@@ -46,13 +46,20 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from crypto_strategy_lab.core.enums import OrderSide, OrderType, SignalAction, TradingMode
+from crypto_strategy_lab.core.enums import (
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    SignalAction,
+    TradingMode,
+)
 from crypto_strategy_lab.core.errors import CSLError, ExchangeError, OrderNotFound
 from crypto_strategy_lab.core.orders import OrderRequest, Position
 from crypto_strategy_lab.core.signal import Signal
 from crypto_strategy_lab.engine.clock import Clock, ReplayClock
 from crypto_strategy_lab.engine.feeds import BarEvent
 from crypto_strategy_lab.engine.ids import decision_order_id
+from crypto_strategy_lab.engine.monitor import EngineMonitor, EngineState
 from crypto_strategy_lab.engine.orders import OrderManager
 from crypto_strategy_lab.engine.reconcile import ReconcileReport, reconcile
 from crypto_strategy_lab.engine.runner import SignalPoint
@@ -65,6 +72,7 @@ from crypto_strategy_lab.risk import (
     OrderIntent,
     PortfolioState,
     PositionExposure,
+    RiskAction,
     RiskEngine,
     RiskLimits,
     bracket_prices,
@@ -121,6 +129,9 @@ class TradingEngine:
         must read it; once a second bounds the reaction time of a fast replay to one second
         and keeps the query off the per-bar path. Every new-risk order is still checked
         against the journal by the risk engine.
+    monitor:
+        Optional :class:`~.monitor.EngineMonitor`: Prometheus metrics every bar, alert rules
+        (log / journal / webhook) every ``every_bars`` bars.
     """
 
     def __init__(
@@ -138,6 +149,7 @@ class TradingEngine:
         equity_every: int = 1,
         reconcile_every: int = 0,
         kill_check_seconds: float = 1.0,
+        monitor: EngineMonitor | None = None,
     ) -> None:
         names = [s.name for s in sleeves]
         if not sleeves or len(set(names)) != len(names):
@@ -164,6 +176,11 @@ class TradingEngine:
         self.reconcile_every = reconcile_every
         self.kill_check_seconds = kill_check_seconds
         self._kill_checked_at = float("-inf")
+        self._kill_engaged = False
+        self.monitor = monitor
+        self._gross = D0
+        self._net = D0
+        self._last_data: dict[str, datetime] = {}
         self._by_symbol: dict[str, list[Sleeve]] = defaultdict(list)
         for sleeve in self.sleeves:
             self._by_symbol[sleeve.symbol].append(sleeve)
@@ -216,6 +233,8 @@ class TradingEngine:
             self.run_id = run.run_id
         assert self.run_id is not None
         self._attach_audit()
+        if self.monitor is not None:
+            self.monitor.bind(self.run_id)
         self.risk = RiskEngine(self.limits, journal=self.journal, run_id=self.run_id)
         venues = {s.name: s.venue for s in self.sleeves}
         self.orders = OrderManager(self.journal, self.run_id, venues)
@@ -318,6 +337,8 @@ class TradingEngine:
                     await self._close_simulated_book(f"run ended ({status})")
                 await self._snapshot(self.clock.now(), force=True)
             self.journal.finish_run(self.run_id, status)  # type: ignore[arg-type]
+            if self.monitor is not None:
+                self.monitor.close()
         return RunSummary(
             self.run_id,
             status,
@@ -378,6 +399,9 @@ class TradingEngine:
                 await self._retarget(sleeve, bar, point, now)
         if self.bars % self.equity_every == 0:
             await self._snapshot(now)
+        self._last_data[bar.symbol] = bar.close_time
+        if self.monitor is not None and not self.recovering:
+            await self.monitor.on_bar(self._monitor_state(now))
 
     def _kill_switch_engaged(self) -> bool:
         assert self.risk is not None
@@ -385,7 +409,39 @@ class TradingEngine:
         if now - self._kill_checked_at < self.kill_check_seconds:
             return False
         self._kill_checked_at = now
-        return self.risk.kill_switch_engaged
+        self._kill_engaged = self.risk.kill_switch_engaged
+        if self._kill_engaged and self.monitor is not None:
+            self.monitor.halt("global", "kill_switch")
+        return self._kill_engaged
+
+    def _monitor_state(self, now: datetime) -> EngineState:
+        assert self.orders is not None
+        open_orders: dict[str, int] = {s.venue: 0 for s in self.sleeves}
+        venue_of = {s.name: s.venue for s in self.sleeves}
+        for state in self.orders.open_orders():
+            open_orders[venue_of.get(state.sleeve, "")] = (
+                open_orders.get(venue_of.get(state.sleeve, ""), 0) + 1
+            )
+        problems = self.last_reconcile.problems if self.last_reconcile is not None else ()
+        return EngineState(
+            timestamp=now,
+            equity=max(float(self._equity), 1e-9),
+            peak_equity=max(float(self._peak), 1e-9),
+            day_start_equity=max(float(self._day_start), 1e-9),
+            gross_exposure=float(self._gross),
+            net_exposure=float(self._net),
+            open_orders=open_orders,
+            kill_switch_active=self._kill_engaged or self.killed,
+            kill_switch_reason="kill switch engaged" if self._kill_engaged else None,
+            reconciliation_problems=tuple(problems),
+            last_data_at=dict(self._last_data),
+        )
+
+    def _venue_error(self, sleeve: Sleeve, exc: ExchangeError, what: str) -> None:
+        """A failed venue call: halt new risk (fail closed) and count it for the alerts."""
+        if self.monitor is not None:
+            self.monitor.venue_error(sleeve.venue, exc, self.clock.now())
+        self._halt(f"{what} failed: {exc}")
 
     async def _observe(self, sleeve: Sleeve, bar: BarEvent, now: datetime) -> None:
         """Bring the journal up to date with the venue for one sleeve."""
@@ -404,7 +460,7 @@ class TradingEngine:
                         state.client_order_id, sleeve.symbol, market=sleeve.market
                     )
                 except ExchangeError as exc:
-                    self._halt(f"order status query failed: {exc}")
+                    self._venue_error(sleeve, exc, "order status query")
                     return
                 if result is not None:
                     before = state.filled
@@ -473,6 +529,8 @@ class TradingEngine:
             now=now,
         )
         if not decision.approved or decision.order is None:
+            if self.monitor is not None and decision.action is RiskAction.REJECT:
+                self.monitor.order_rejected(now)
             return
         # Protection is managed by the engine for the whole position (see module docstring):
         # the brackets the risk engine computed are journaled with its decision and re-placed
@@ -501,9 +559,16 @@ class TradingEngine:
                 return
             self.orders.apply_result(state, result, ts=now)
             return
+        sent_at = time.perf_counter_ns()
         await self.orders.send(sleeve.name, sleeve.exchange, request, ts=now)
         self.latencies_ns.append(time.perf_counter_ns() - bar.received_ns)
+        if self.monitor is not None:
+            self.monitor.order_sent(sleeve.venue, (time.perf_counter_ns() - sent_at) / 1e9)
+            if state.status is OrderStatus.REJECTED:
+                self.monitor.order_rejected(now)
         if request.client_order_id in self.orders.unresolved:
+            if self.monitor is not None:
+                self.monitor.venue_error(sleeve.venue, "OutcomeUnknown", now)
             self._halt(f"order {request.client_order_id} has an unknown outcome")
 
     def _journaled_request(self, coid: str) -> OrderRequest:
@@ -574,7 +639,7 @@ class TradingEngine:
             except OrderNotFound:
                 continue  # already filled or cancelled at the venue; the next poll tells
             except ExchangeError as exc:
-                self._halt(f"cancel of exit {coid} failed: {exc}")
+                self._venue_error(sleeve, exc, f"cancel of exit {coid}")
                 keep.append(coid)
                 continue
             self.orders.apply_result(state, result, ts=now)
@@ -641,6 +706,8 @@ class TradingEngine:
         self.last_reconcile = report
         if report.ok:
             self.halt_reason = None
+            if self.monitor is not None:
+                self.monitor.clear_halt("engine")
         else:
             self._halt("; ".join(report.problems)[:500])
         return report
@@ -649,6 +716,8 @@ class TradingEngine:
         if self.halt_reason is None:
             log.error("new risk halted: %s", reason)
         self.halt_reason = reason
+        if self.monitor is not None:
+            self.monitor.halt("engine", "engine_halt")
 
     # -- venue state -----------------------------------------------------------------------------
 
@@ -660,7 +729,7 @@ class TradingEngine:
                 if p.quantity != 0
             ]
         except ExchangeError as exc:
-            self._halt(f"position query failed: {exc}")
+            self._venue_error(sleeve, exc, "position query")
             return None
 
     async def _position(self, sleeve: Sleeve) -> Decimal | None:
@@ -673,7 +742,7 @@ class TradingEngine:
         try:
             balances = await sleeve.exchange.get_balance()
         except ExchangeError as exc:
-            self._halt(f"balance query failed: {exc}")
+            self._venue_error(sleeve, exc, "balance query")
             return None
         quote = getattr(sleeve.exchange, "quote", None) or next(iter(balances), None)
         balance = balances.get(quote) if quote else None
@@ -723,6 +792,7 @@ class TradingEngine:
         self._peak = max(self._peak, equity)
         gross = sum((e.notional for e in exposures), D0)
         net = sum((e.quantity * e.price for e in exposures), D0)
+        self._gross, self._net = gross, net
         unrealized = D0
         for sleeve in self.sleeves:
             for pos in await self._venue_positions(sleeve) or []:

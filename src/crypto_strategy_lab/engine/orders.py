@@ -82,6 +82,7 @@ class OrderManager:
         self.run_id = run_id
         self.venue_names = venue_names
         self.orders: dict[str, OrderState] = {}
+        self._open: dict[str, OrderState] = {}  # non-terminal orders (kept by _track/_event)
         self._by_venue_id: dict[tuple[str, str], str] = {}
         self.unresolved: set[str] = set()
         self.sent = 0
@@ -118,15 +119,21 @@ class OrderManager:
                     fees.get(order.client_order_id, D0),
                     ev.average_price,
                 )
-                self.orders[state.client_order_id] = state
+                self._track(state)
                 if state.venue_order_id:
                     self._by_venue_id[(state.sleeve, state.venue_order_id)] = state.client_order_id
 
     def known(self, client_order_id: str) -> bool:
         return client_order_id in self.orders
 
+    def _track(self, state: OrderState) -> None:
+        self.orders[state.client_order_id] = state
+        if state.open:
+            self._open[state.client_order_id] = state
+
     def open_orders(self, sleeve: str | None = None) -> list[OrderState]:
-        return [o for o in self.orders.values() if o.open and sleeve in (None, o.sleeve)]
+        """Orders not yet terminal (of ``sleeve``); O(open orders), not O(all orders)."""
+        return [o for o in self._open.values() if sleeve in (None, o.sleeve)]
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -147,7 +154,7 @@ class OrderManager:
         state = OrderState(
             request.client_order_id, sleeve, request.symbol, request.quantity, OrderStatus.NEW
         )
-        self.orders[state.client_order_id] = state
+        self._track(state)
         return state
 
     async def send(
@@ -254,7 +261,7 @@ class OrderManager:
             self.run_id, request, venue=self.venue_names[sleeve], ts=fill.timestamp
         )
         state = OrderState(alias, sleeve, fill.symbol, fill.quantity, OrderStatus.NEW)
-        self.orders[alias] = state
+        self._track(state)
         self._event(
             state,
             OrderStatus.SUBMITTED,
@@ -311,6 +318,8 @@ class OrderManager:
             ts=ts,
         )
         state.status = status
+        if status.is_terminal:
+            self._open.pop(state.client_order_id, None)
         if filled is not None:
             state.filled = filled
         if average is not None:

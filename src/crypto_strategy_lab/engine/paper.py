@@ -21,11 +21,13 @@ from typing import Any
 
 import pandas as pd
 
+from crypto_strategy_lab.config.deployment import MonitoringConfig
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.engine.feeds import HistoricalReplayFeed
 from crypto_strategy_lab.engine.loop import TradingEngine
+from crypto_strategy_lab.engine.monitor import EngineMonitor
 from crypto_strategy_lab.engine.runner import StrategyRunner
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.exchanges.factory import ExchangeFactory
@@ -98,12 +100,15 @@ def build_simulated_run(
     params: dict[str, dict[str, Any]] | None = None,
     weighting: str = "equal",
     run_name: str = "paper",
+    monitoring: MonitoringConfig | None = None,
 ) -> tuple[TradingEngine, HistoricalReplayFeed]:
     """A simulated paper run of ``strategies`` over the last ``days`` of ``source``.
 
     ``weighting`` (``equal``, ``inverse_volatility``, ``fractional_kelly``) sets each sleeve's
     budget with :func:`crypto_strategy_lab.portfolio.budgets` from the strategies' backtest
     returns on the warm-up history before the traded period (never on the traded bars).
+    ``monitoring`` (when ``enabled``) feeds metrics and alert rules from the loop
+    (:mod:`.monitor`).
     """
     costs = costs or CostModel()
     limits = limits or RiskLimits()
@@ -156,6 +161,9 @@ def build_simulated_run(
         run_name=run_name,
         run_config=config,
         equity_every=equity_every,
+        monitor=EngineMonitor(monitoring, limits, journal)
+        if monitoring is not None and monitoring.enabled
+        else None,
     )
     return engine, feed
 

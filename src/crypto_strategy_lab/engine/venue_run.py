@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from crypto_strategy_lab.config.deployment import MonitoringConfig
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.engine.clock import WallClock
 from crypto_strategy_lab.engine.feeds import BarEvent, RestPollingFeed
 from crypto_strategy_lab.engine.loop import TradingEngine
+from crypto_strategy_lab.engine.monitor import EngineMonitor
 from crypto_strategy_lab.engine.runner import StrategyRunner
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.exchanges.factory import ExchangeFactory
@@ -55,6 +57,7 @@ async def build_venue_run(
     params: dict[str, Any] | None = None,
     base_url: str | None = None,
     run_id: str | None = None,
+    monitoring: MonitoringConfig | None = None,
 ) -> tuple[TradingEngine, AsyncIterator[BarEvent]]:
     """Engine and bounded feed for ``strategy`` on ``venue`` in ``mode``."""
     limits = limits or RiskLimits()
@@ -88,6 +91,9 @@ async def build_venue_run(
         run_name=f"{mode.value}:{strategy}",
         run_config=config,
         reconcile_every=1,
+        monitor=EngineMonitor(monitoring, limits, journal)
+        if monitoring is not None and monitoring.enabled
+        else None,
     )
     feed = RestPollingFeed(exchange, symbol, timeframe, market=market)
     return engine, bounded(feed, datetime.now(UTC) + timedelta(days=days))
