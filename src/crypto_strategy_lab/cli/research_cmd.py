@@ -183,11 +183,10 @@ def backtest(
 ) -> None:
     """Backtest one strategy configuration with the default costs; print its statistics."""
     from crypto_strategy_lab.backtest import run_backtest
-    from crypto_strategy_lab.research.inputs import default_settings
     from crypto_strategy_lab.research.study import StudyError, make_strategy
 
     dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
-    settings = default_settings(dataset.market)
+    settings = _settings(dataset)
     strat = make_strategy(strategy, _parse_params(param, multi=False))
     if len(dataset.bars) <= strat.warmup:
         raise StudyError(f"{strategy} needs more than {strat.warmup} bars, got {len(dataset.bars)}")
@@ -235,13 +234,11 @@ def validate(
     ),
 ) -> None:
     """Study one strategy, apply the gate and store the verdict."""
-    from crypto_strategy_lab.research.assessment import assess_study
     from crypto_strategy_lab.research.lab import new_run_id
     from crypto_strategy_lab.research.spaces import lab_space
-    from crypto_strategy_lab.research.study import StudySpec, run_study
+    from crypto_strategy_lab.research.study import StudySpec
     from crypto_strategy_lab.research.verdicts import VerdictStore
     from crypto_strategy_lab.strategies import strategy_class
-    from crypto_strategy_lab.validation.trial_log import TrialLog
 
     strategy_class(strategy)  # an unknown name fails first, listing the known ones
     dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
@@ -249,20 +246,12 @@ def validate(
     spec = StudySpec.from_space(
         f"lab:{strategy}", strategy, space, settings=_settings(dataset), symbol=dataset.name
     )
-    log = TrialLog(journal)
-    study = run_study(
-        spec,
-        dataset.bars,
-        trial_log=log,
-        executor=_executor(executor, address, workers),
-        cache_dir=cache_dir,
-        console=console,
+    a, log = _run_and_assess(
+        spec, dataset, journal, _executor(executor, address, workers), cache_dir
     )
-    a = assess_study(study, log)
     VerdictStore(log.engine).save(
         new_run_id(), a.verdict, symbol=dataset.name, params=a.selected_params
     )
-    _print_study(study, a)
     mark = "[green]PASS[/]" if a.verdict.passed else "[red]FAIL[/]"
     console.print(_criteria_table(a.verdict, f"gate: {strategy} on {dataset.name} — {mark}"))
     if fail_on_reject and not a.verdict.passed:
@@ -273,6 +262,23 @@ def _settings(dataset: Any) -> Any:
     from crypto_strategy_lab.research.inputs import default_settings
 
     return default_settings(dataset.market)
+
+
+def _run_and_assess(
+    spec: Any, dataset: Any, journal: str | None, executor: Any, cache_dir: Path | None
+) -> tuple[Any, Any]:
+    """Run (or resume) the study, print its trials and return ``(assessment, trial log)``."""
+    from crypto_strategy_lab.research.assessment import assess_study
+    from crypto_strategy_lab.research.study import run_study
+    from crypto_strategy_lab.validation.trial_log import TrialLog
+
+    log = TrialLog(journal)
+    study = run_study(
+        spec, dataset.bars, trial_log=log, executor=executor, cache_dir=cache_dir, console=console
+    )
+    assessment = assess_study(study, log)
+    _print_study(study, assessment)
+    return assessment, log
 
 
 def _print_study(study: Any, assessment: Any) -> None:
@@ -325,11 +331,9 @@ def study(
     cache_dir: Path | None = CACHE,
 ) -> None:
     """Grid or random search with walk-forward evaluation; every trial logged, resumable."""
-    from crypto_strategy_lab.research.assessment import assess_study
     from crypto_strategy_lab.research.spaces import lab_space
-    from crypto_strategy_lab.research.study import StudySpec, run_study
+    from crypto_strategy_lab.research.study import StudySpec
     from crypto_strategy_lab.strategies import strategy_class
-    from crypto_strategy_lab.validation.trial_log import TrialLog
 
     strategy_class(strategy)
     dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
@@ -344,17 +348,7 @@ def study(
         n_random=random or 0,
         seed=seed,
     )
-    log = TrialLog(journal)
-    result = run_study(
-        spec,
-        dataset.bars,
-        trial_log=log,
-        executor=_executor(executor, address, workers),
-        cache_dir=cache_dir,
-        console=console,
-    )
-    a = assess_study(result, log)
-    _print_study(result, a)
+    a, _ = _run_and_assess(spec, dataset, journal, _executor(executor, address, workers), cache_dir)
     console.print(_criteria_table(a.verdict, f"gate on the selected configuration ({a.selected})"))
 
 
