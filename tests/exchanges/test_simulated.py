@@ -157,6 +157,23 @@ async def test_trade_ids_are_unique_across_accounts_and_repeatable() -> None:
     assert await one_fill("acct-a-1") == a
 
 
+async def test_reversal_needs_margin_only_for_the_new_side() -> None:
+    """Flipping +60 -> -60 at leverage 1 with 10,000 equity: the 60 that close release their
+    margin (one-way position mode, as on Bybit), so only the 60 that open need it. Before,
+    the whole 120 was charged against the free margin left beside the open long, and 18
+    reversals of a 12-strategy paper run were rejected."""
+    costs = CostModel(slippage_bps=0, taker_fee_bps=0)
+    ex = venue(cost_model=costs, cash="10000")
+    await ex.place_order(order(quantity=Decimal("60")))
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 100, 100, 100))
+    flip = await ex.place_order(order(side=OrderSide.SELL, quantity=Decimal("120")))
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=2), bar(100, 100, 100, 100))
+    assert (await ex.get_order(flip.order_id, "BTCUSDT")).status is OrderStatus.FILLED
+    assert (await ex.get_positions())[0].quantity == Decimal("-60")
+    with pytest.raises(InsufficientFunds):  # but a flip to a short beyond equity is refused
+        await ex.place_order(order(quantity=Decimal("170")))
+
+
 async def test_margin_spot_shorting_duplicates_and_reduce_only() -> None:
     ex = venue(cash="100")
     with pytest.raises(InsufficientFunds):

@@ -5,7 +5,9 @@ Accounting (one margin account in the quote currency, e.g. USDT):
 * a position holds a signed quantity ``q`` and an average entry ``a``; cash changes only by
   realised PnL (``closed * (p - a) * sign(q)``), fees and funding;
 * equity ``E = cash + sum q (mark - a)``; margin in use ``M = sum |q| a / leverage`` plus the
-  margin of open orders; ``free = E - M``;
+  margin of open orders; ``free = E - M``; an order needs margin for the part that opens
+  exposure only (one-way position mode: the part closing the held position releases its
+  margin ``closed x a / leverage``), plus its fee;
 * spot and stock markets use leverage 1 and refuse sales beyond the holding (no shorting);
   linear perpetuals may go short and pay funding (``CostModel.funding_payment``).
 
@@ -375,10 +377,15 @@ class SimulatedExchange(Exchange):
                     venue=self.venue,
                 )
         elif not request.reduce_only:
+            # one-way position mode: the part of the order that closes the held position
+            # releases that position's margin, only the part that opens needs new margin
             price = request.price or request.stop_price or Decimal(repr(last.close))
-            need = request.quantity * price / self._leverage_of(request.symbol, market)
+            leverage = self._leverage_of(request.symbol, market)
+            closing = min(request.quantity, abs(held)) if request.side.sign * held < 0 else D0
+            average = self._positions[request.symbol].average if closing else D0
+            need = (request.quantity - closing) * price / leverage
             need += Decimal(repr(float(self.costs.fee(float(request.quantity * price)))))
-            free = self.equity() - self._margin()
+            free = self.equity() - self._margin() + closing * average / leverage
             if need > free:
                 raise InsufficientFunds(
                     f"{request.symbol}: order needs {need:.2f} {self.quote} of margin, "
