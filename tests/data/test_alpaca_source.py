@@ -13,7 +13,7 @@ from crypto_strategy_lab.core.errors import ExchangeError
 from crypto_strategy_lab.data.sources.alpaca_source import download_stock_bars, fetch_stock_bars
 from crypto_strategy_lab.data.store import DataStore
 from tests.conftest import make_random_walk_bars
-from tests.emulators.bybit_market import start_site
+from tests.emulators.server import start_site
 
 BARS = make_random_walk_bars(25, seed=2, freq="1D")
 

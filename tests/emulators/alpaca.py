@@ -16,7 +16,6 @@ answered with HTTP 429. Fault injection: :class:`tests.emulators.faults.Faults`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -27,7 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.emulators.faults import Faults, gateway_page
+from tests.emulators.faults import Faults, deliver, fault_reply
+from tests.emulators.server import LocalServer
 
 D0 = Decimal(0)
 ASSETS = {
@@ -52,7 +52,7 @@ class AlpacaError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class AlpacaEmulator:
+class AlpacaEmulator(LocalServer):
     """Run with ``async with AlpacaEmulator() as emu: emu.base_url``."""
 
     def __init__(
@@ -80,8 +80,6 @@ class AlpacaEmulator:
         self.rate_limited = 0
         self._parent: dict[str, str] = {}
         self._hits: deque[float] = deque()
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # ---- lifecycle ----
     def make_app(self) -> web.Application:
@@ -105,27 +103,6 @@ class AlpacaEmulator:
         r.add_get("/v2/stocks/trades/latest", self._trades)
         return app
 
-    async def start(self) -> str:
-        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> AlpacaEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
     # ---- plumbing ----
     @staticmethod
     def _json(data: Any, status: int = 200) -> web.Response:
@@ -144,21 +121,9 @@ class AlpacaEmulator:
             }
         )
         fault = self.faults.take(request.path)
-        drop: float | None = None
-        after: int | None = None
-        if fault is not None:
-            kind, arg = fault
-            if kind == "http_error":
-                return gateway_page(arg)
-            if kind in ("http429", "10006"):
-                self.rate_limited += 1
-                return self._json({"code": 42910000, "message": "rate limit exceeded"}, 429)
-            if kind == "delay":
-                await asyncio.sleep(arg)
-            if kind == "drop":
-                drop = arg
-            if kind == "after":
-                after = arg
+        replaced = await fault_reply(fault, lambda _kind: self._rate_limit_reply())
+        if replaced is not None:
+            return replaced
         if (
             request.headers.get("APCA-API-KEY-ID") != self.api_key
             or request.headers.get("APCA-API-SECRET-KEY") != self.api_secret
@@ -168,22 +133,18 @@ class AlpacaEmulator:
         while self._hits and now - self._hits[0] >= self.window:
             self._hits.popleft()
         if len(self._hits) >= 200:
-            self.rate_limited += 1
-            return self._json({"code": 42910000, "message": "rate limit exceeded"}, 429)
+            return self._rate_limit_reply()
         self._hits.append(now)
         request[BODY] = json.loads(body) if body else {}
         try:
             response = await handler(request)
         except AlpacaError as exc:
             response = self._json({"code": exc.code, "message": exc.message}, exc.status)
-        if after is not None:
-            return gateway_page(after)
-        if drop is not None:
-            if drop > 0:
-                await asyncio.sleep(drop)
-            if request.transport is not None:
-                request.transport.close()
-        return response
+        return await deliver(fault, request, response)
+
+    def _rate_limit_reply(self) -> web.Response:
+        self.rate_limited += 1
+        return self._json({"code": 42910000, "message": "rate limit exceeded"}, 429)
 
     # ---- account, clock, assets ----
     async def _account(self, request: web.Request) -> web.Response:

@@ -25,7 +25,6 @@ stops, fills marketable resting limits and fires position stop-loss/take-profit.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -39,7 +38,8 @@ from aiohttp import web
 
 from tests.conftest import make_random_walk_bars
 from tests.emulators.bybit_market import BybitMarketState, register_market_routes
-from tests.emulators.faults import Faults, gateway_page
+from tests.emulators.faults import Faults, deliver, fault_reply
+from tests.emulators.server import LocalServer
 
 D0 = Decimal(0)
 SPOT_FEE = Decimal("0.001")
@@ -74,7 +74,7 @@ class BybitError(Exception):
         self.code, self.msg = code, msg
 
 
-class BybitEmulator:
+class BybitEmulator(LocalServer):
     """Run with ``async with BybitEmulator() as emu: emu.base_url``."""
 
     def __init__(
@@ -111,8 +111,6 @@ class BybitEmulator:
         self.rate_limited = 0
         self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # ---- lifecycle ----
     def make_app(self) -> web.Application:
@@ -134,27 +132,6 @@ class BybitEmulator:
         }.items():
             app.router.add_get(path, handler)
         return app
-
-    async def start(self) -> str:
-        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> BybitEmulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---- envelope, auth, limits, faults ----
     @staticmethod
@@ -222,27 +199,9 @@ class BybitEmulator:
             }
         )
         fault = self.faults.take(path)
-        drop: float | None = None
-        after_status: int | None = None
-        if fault is not None:
-            kind, arg = fault
-            if kind == "http_error":
-                html = (
-                    f"<html><head><title>{arg} Bad Gateway</title></head><body><center>"
-                    f"<h1>{arg} Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
-                )
-                return web.Response(status=arg, text=html, content_type="text/html")
-            if kind == "http429":
-                return web.Response(status=429, text="Too Many Requests", content_type="text/plain")
-            if kind == "10006":
-                self.rate_limited += 1
-                return self.envelope({}, 10006, "Too many visits!")
-            if kind == "delay":
-                await asyncio.sleep(arg)
-            if kind == "drop":
-                drop = arg
-            if kind == "after":
-                after_status = arg
+        replaced = await fault_reply(fault, self._planned_rate_limit)
+        if replaced is not None:
+            return replaced
         try:
             if not path.startswith("/v5/market/"):
                 self._authenticate(request, raw_body if request.method == "POST" else raw_query)
@@ -257,14 +216,14 @@ class BybitEmulator:
             response = await handler(request)
         except BybitError as exc:
             response = self.envelope({}, exc.code, exc.msg)
-        if after_status is not None:
-            return gateway_page(after_status)
-        if drop is not None:
-            if drop > 0:
-                await asyncio.sleep(drop)
-            if request.transport is not None:
-                request.transport.close()
-        return response
+        return await deliver(fault, request, response)
+
+    def _planned_rate_limit(self, kind: str) -> web.Response:
+        """A planned rate-limit fault: the gateway's bare HTTP 429 or Bybit's retCode 10006."""
+        if kind == "http429":
+            return web.Response(status=429, text="Too Many Requests", content_type="text/plain")
+        self.rate_limited += 1
+        return self.envelope({}, 10006, "Too many visits!")
 
     # ---- orders ----
     @staticmethod

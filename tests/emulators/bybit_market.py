@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 from aiohttp import web
 
+from tests.emulators.server import start_site
+
 STATE_KEY: web.AppKey[BybitMarketState] = web.AppKey("bybit_market_state")
 
 # ccxt timeframe -> Bybit interval; minutes for the numeric ones.
@@ -260,16 +262,6 @@ def register_market_routes(app: web.Application, state: BybitMarketState | None 
     app.router.add_get("/v5/market/kline", _kline)
     app.router.add_get("/v5/market/tickers", _tickers)
     app.router.add_get("/v5/market/time", _time)
-
-
-async def start_site(app: web.Application) -> tuple[web.AppRunner, str]:
-    """Start ``app`` on 127.0.0.1 with an ephemeral port; return the runner and base URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
 
 
 class BybitMarketServer:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +48,51 @@ class Faults:
         timing out after the venue accepted the order)."""
         self.plan.extend([(path, "after", status)] * k)
 
-    def take(self, path: str) -> tuple[str, Any] | None:
+    def take(self, path: str) -> Fault | None:
         for i, (prefix, kind, arg) in enumerate(self.plan):
             if path.startswith(prefix):
                 del self.plan[i]
                 return kind, arg
         return None
+
+
+Fault = tuple[str, Any]
+
+
+async def fault_reply(
+    fault: Fault | None, rate_limit_reply: Callable[[str], web.StreamResponse]
+) -> web.StreamResponse | None:
+    """The reply that replaces a request's execution under ``fault``, or None to execute it.
+
+    A gateway error answers its HTML page; a planned rate limit (``"http429"`` or
+    ``"10006"``) answers the venue's own ``rate_limit_reply(kind)``; a delay waits first and
+    then lets the request execute.
+    """
+    if fault is None:
+        return None
+    kind, arg = fault
+    if kind == "http_error":
+        return gateway_page(arg)
+    if kind in ("http429", "10006"):
+        return rate_limit_reply(kind)
+    if kind == "delay":
+        await asyncio.sleep(arg)
+    return None
+
+
+async def deliver(
+    fault: Fault | None, request: web.Request, response: web.StreamResponse
+) -> web.StreamResponse:
+    """The reply to an executed request: lost under ``"after"`` (an HTML gateway page instead)
+    or ``"drop"`` (the connection closed, after withholding it ``hang`` seconds)."""
+    if fault is None:
+        return response
+    kind, arg = fault
+    if kind == "after":
+        return gateway_page(arg)
+    if kind == "drop":
+        if arg > 0:
+            await asyncio.sleep(arg)
+        if request.transport is not None:
+            request.transport.close()
+    return response
