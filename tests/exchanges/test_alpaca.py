@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from decimal import Decimal
 
@@ -18,16 +17,14 @@ from crypto_strategy_lab.core.errors import (
     RateLimitExceeded,
 )
 from crypto_strategy_lab.exchanges import (
-    ExchangeFactory,
     OrderRequest,
     OrderSide,
     OrderStatus,
     OrderType,
     TimeInForce,
-    TradingMode,
 )
 from tests.emulators.alpaca import AlpacaEmulator
-from tests.exchanges.conftest import FAST_RETRY
+from tests.exchanges.conftest import FAST_RETRY, client_for, place_all
 
 
 def order(**fields) -> OrderRequest:
@@ -176,12 +173,8 @@ async def test_error_mapping(alpaca, alpaca_emu) -> None:
 
 async def test_bad_credentials_are_authentication_errors(alpaca_emu) -> None:
     secret = "definitely-wrong-secret-987"
-    exchange = ExchangeFactory.create_exchange(
-        "alpaca",
-        TradingMode.PAPER,
-        base_url=alpaca_emu.base_url,
-        retry_policy=FAST_RETRY,
-        credentials={"api_key": "wrong-key-654", "api_secret": secret},
+    exchange = client_for(
+        "alpaca", alpaca_emu, api_key="wrong-key-654", api_secret=secret, retry_policy=FAST_RETRY
     )
     async with exchange:
         with pytest.raises(AuthenticationError) as info:
@@ -223,23 +216,13 @@ async def test_duplicate_client_id_returns_the_existing_order(alpaca, alpaca_emu
 async def test_burst_never_hits_the_venue_limit() -> None:
     """200 requests per rolling minute, scaled 300x (200 per 0.2 s) on both sides."""
     async with AlpacaEmulator(rate_limit_scale=300) as emu:
-        exchange = ExchangeFactory.create_exchange(
-            "alpaca",
-            TradingMode.PAPER,
-            base_url=emu.base_url,
-            rate_limit_scale=300,
-            credentials={"api_key": emu.api_key, "api_secret": emu.api_secret},
-        )
-        async with exchange:
-            await asyncio.gather(
-                *(
-                    exchange.place_order(
-                        order(
-                            order_type=OrderType.LIMIT, price=Decimal("150"), quantity=Decimal("1")
-                        )
-                    )
+        async with client_for("alpaca", emu, rate_limit_scale=300) as exchange:
+            await place_all(
+                exchange,
+                (
+                    order(order_type=OrderType.LIMIT, price=Decimal("150"), quantity=Decimal("1"))
                     for _ in range(200)
-                )
+                ),
             )
         assert emu.rate_limited == 0
         assert len(emu.orders) == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 
@@ -29,7 +30,7 @@ from crypto_strategy_lab.exchanges import (
 )
 from crypto_strategy_lab.exchanges.bybit.client import BybitExchange, build_ccxt_client
 from tests.emulators.bybit import BybitEmulator, sign
-from tests.exchanges.conftest import FAST_RETRY
+from tests.exchanges.conftest import FAST_RETRY, client_for, place_all
 
 
 def body(request: dict) -> dict:
@@ -270,12 +271,8 @@ async def test_bad_key_and_bad_secret_are_authentication_errors(bybit_emu) -> No
         ("wrong-key-123", bybit_emu.api_secret, 10003),
         (bybit_emu.api_key, "wrong-secret-456", 10004),
     ):
-        exchange = ExchangeFactory.create_exchange(
-            "bybit",
-            TradingMode.TESTNET,
-            base_url=bybit_emu.base_url,
-            credentials={"api_key": key, "api_secret": secret},
-            retry_policy=FAST_RETRY,
+        exchange = client_for(
+            "bybit", bybit_emu, api_key=key, api_secret=secret, retry_policy=FAST_RETRY
         )
         async with exchange:
             with pytest.raises(AuthenticationError) as info:
@@ -351,27 +348,17 @@ async def test_duplicate_client_id_returns_the_existing_order(bybit, bybit_emu) 
 async def test_burst_of_200_orders_never_hits_the_venue_limit() -> None:
     """Bybit's 10 linear orders per rolling second, scaled 10x (10 per 100 ms) on both sides."""
     async with BybitEmulator(rate_limit_scale=10) as emu:
-        exchange = ExchangeFactory.create_exchange(
-            "bybit",
-            TradingMode.TESTNET,
-            base_url=emu.base_url,
-            rate_limit_scale=10,
-            credentials={"api_key": emu.api_key, "api_secret": emu.api_secret},
-        )
-        async with exchange:
-            import asyncio
-
-            await asyncio.gather(
-                *(
-                    exchange.place_order(
-                        order(
-                            order_type=OrderType.LIMIT,
-                            price=Decimal("40000"),
-                            quantity=Decimal("0.001"),
-                        )
+        async with client_for("bybit", emu, rate_limit_scale=10) as exchange:
+            await place_all(
+                exchange,
+                (
+                    order(
+                        order_type=OrderType.LIMIT,
+                        price=Decimal("40000"),
+                        quantity=Decimal("0.001"),
                     )
                     for _ in range(200)
-                )
+                ),
             )
         assert emu.rate_limited == 0
         assert len(emu.create_requests()) == 200
@@ -384,8 +371,6 @@ async def test_ccxt_alone_trips_the_emulated_limit() -> None:
         raw.apiKey, raw.secret = emu.api_key, emu.api_secret
         try:
             await raw.load_markets()
-            import asyncio
-
             results = await asyncio.gather(
                 *(
                     raw.create_order(
@@ -404,27 +389,18 @@ async def test_ccxt_alone_trips_the_emulated_limit() -> None:
 @pytest.mark.slow
 async def test_burst_at_real_speed_never_hits_the_venue_limit() -> None:
     async with BybitEmulator() as emu:
-        exchange = ExchangeFactory.create_exchange(
-            "bybit",
-            TradingMode.TESTNET,
-            base_url=emu.base_url,
-            credentials={"api_key": emu.api_key, "api_secret": emu.api_secret},
-        )
-        async with exchange:
-            import asyncio
-
-            await asyncio.gather(
-                *(
-                    exchange.place_order(
-                        order(
-                            order_type=OrderType.LIMIT,
-                            price=Decimal("40000"),
-                            quantity=Decimal("0.001"),
-                            market=MarketType.SPOT if i % 2 else None,
-                        )
+        async with client_for("bybit", emu) as exchange:
+            await place_all(
+                exchange,
+                (
+                    order(
+                        order_type=OrderType.LIMIT,
+                        price=Decimal("40000"),
+                        quantity=Decimal("0.001"),
+                        market=MarketType.SPOT if i % 2 else None,
                     )
                     for i in range(200)
-                )
+                ),
             )
         assert emu.rate_limited == 0
 

@@ -7,17 +7,15 @@ from decimal import Decimal
 
 from crypto_strategy_lab.core.errors import ExchangeError
 from crypto_strategy_lab.exchanges import (
-    ExchangeFactory,
     MarketType,
     OrderRequest,
     OrderSide,
     OrderType,
-    TradingMode,
 )
 from crypto_strategy_lab.security.audit_log import JsonlAuditSink
 from tests.emulators.alpaca import AlpacaEmulator
 from tests.emulators.bybit import BybitEmulator
-from tests.exchanges.conftest import FAST_RETRY
+from tests.exchanges.conftest import FAST_RETRY, client_for
 
 BYBIT_KEY, BYBIT_SECRET = "LEAKTEST-bybit-key-7Q2W", "LEAKTEST-bybit-secret-9Z8X7C6V"
 ALPACA_KEY, ALPACA_SECRET = "LEAKTEST-alpaca-key-3E4R", "LEAKTEST-alpaca-secret-5T6Y7U8I"
@@ -38,30 +36,11 @@ async def test_no_secret_reaches_logs_audit_or_exceptions(tmp_path, caplog) -> N
             BybitEmulator(api_key=BYBIT_KEY, api_secret=BYBIT_SECRET) as bemu,
             AlpacaEmulator(api_key=ALPACA_KEY, api_secret=ALPACA_SECRET) as aemu,
         ):
-            bybit = ExchangeFactory.create_exchange(
-                "bybit",
-                TradingMode.TESTNET,
-                base_url=bemu.base_url,
-                timeout=1.0,
-                retry_policy=FAST_RETRY,
-                audit=JsonlAuditSink(audit_path),
-                credentials={"api_key": BYBIT_KEY, "api_secret": BYBIT_SECRET},
-            )
-            alpaca = ExchangeFactory.create_exchange(
-                "alpaca",
-                TradingMode.PAPER,
-                base_url=aemu.base_url,
-                timeout=1.0,
-                retry_policy=FAST_RETRY,
-                audit=JsonlAuditSink(audit_path),
-                credentials={"api_key": ALPACA_KEY, "api_secret": ALPACA_SECRET},
-            )
-            wrong = ExchangeFactory.create_exchange(
-                "bybit",
-                TradingMode.TESTNET,
-                base_url=bemu.base_url,
-                retry_policy=FAST_RETRY,
-                credentials={"api_key": BYBIT_KEY, "api_secret": "LEAKTEST-wrong-secret-000"},
+            options = {"timeout": 1.0, "retry_policy": FAST_RETRY}
+            bybit = client_for("bybit", bemu, audit=JsonlAuditSink(audit_path), **options)
+            alpaca = client_for("alpaca", aemu, audit=JsonlAuditSink(audit_path), **options)
+            wrong = client_for(
+                "bybit", bemu, api_secret="LEAKTEST-wrong-secret-000", retry_policy=FAST_RETRY
             )
             async with bybit, alpaca, wrong:
                 req = OrderRequest(
