@@ -18,6 +18,7 @@ from scipy import stats
 
 from crypto_strategy_lab.stats import rolling_drift_test
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
 class DriftSignificanceParams(StrategyParams):
@@ -42,10 +43,10 @@ class DriftSignificanceSignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         res = rolling_drift_test(r, p.window, p.hac_lags)
         z_crit = stats.norm.isf(p.alpha / 2)
-        strength = np.clip((np.abs(res.hac_z) - z_crit) / z_crit, 0.0, 1.0)
+        strength = significance_ramp(np.abs(res.hac_z), z_crit)
         cols = {
             "mu": res.mu,
             "crlb_se": res.crlb_se,
@@ -55,4 +56,4 @@ class DriftSignificanceSignal(Strategy):
             "hac_pvalue": res.hac_pvalue,
             "signal": np.sign(res.mu) * strength,
         }
-        return pd.DataFrame({k: np.r_[np.nan, v] for k, v in cols.items()}, index=bars.index)
+        return on_bars(cols, bars)

@@ -24,6 +24,7 @@ from crypto_strategy_lab.stats import (
     rolling_sum,
 )
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
 class HurstExponentParams(StrategyParams):
@@ -50,13 +51,13 @@ class HurstExponentSignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         roll = rolling_hurst_rs if p.method == "rs" else rolling_hurst_dfa
         h = roll(r, p.window, min_scale=p.min_scale)
         mean, sd = hurst_null_moments(p.window, p.method, p.min_scale)
         z = (h - mean) / sd
         z_crit = stats.norm.isf(p.alpha / 2)
-        strength = np.clip((np.abs(z) - z_crit) / z_crit, 0.0, 1.0)
+        strength = significance_ramp(np.abs(z), z_crit)
         signal = np.sign(z) * np.sign(rolling_sum(r, p.lookback)) * strength
         cols = {"hurst": h, "z": z, "pvalue": 2.0 * stats.norm.sf(np.abs(z)), "signal": signal}
-        return pd.DataFrame({k: np.r_[np.nan, v] for k, v in cols.items()}, index=bars.index)
+        return on_bars(cols, bars)

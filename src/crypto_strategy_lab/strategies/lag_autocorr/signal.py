@@ -18,6 +18,7 @@ from scipy import stats
 
 from crypto_strategy_lab.stats import rolling_autocorrelation_test, rolling_ljung_box
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
 class LagAutocorrParams(StrategyParams):
@@ -43,14 +44,14 @@ class LagAutocorrSignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         test = rolling_autocorrelation_test(r, p.window, p.lag)
         lb = rolling_ljung_box(r, p.window, p.lb_lags)
         z_crit = stats.norm.isf(p.alpha / 2)
-        strength = np.clip((np.abs(test.z) - z_crit) / z_crit, 0.0, 1.0)
+        strength = significance_ramp(np.abs(test.z), z_crit)
         lagged = np.full(r.size, np.nan)
         lagged[p.lag - 1 :] = r[: r.size - p.lag + 1]  # r_{t+1-k}, known at t
         signal = np.sign(test.rho) * np.sign(lagged) * strength
         cols = {"rho": test.rho, "z": test.z, "pvalue": test.pvalue}
         cols |= {"ljung_box": lb.statistic, "lb_pvalue": lb.pvalue, "signal": signal}
-        return pd.DataFrame({k: np.r_[np.nan, v] for k, v in cols.items()}, index=bars.index)
+        return on_bars(cols, bars)

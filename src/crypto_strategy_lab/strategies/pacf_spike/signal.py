@@ -13,6 +13,7 @@ from scipy import stats as sps
 from crypto_strategy_lab.stats._windows import rolling_sum
 from crypto_strategy_lab.stats.pacf import rolling_ar_forecast, rolling_pacf
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
 
 class PACFSpikeParams(StrategyParams):
@@ -39,7 +40,7 @@ class PACFSpikeSignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         phi = rolling_pacf(r, p.window, p.max_lag)
         z = phi * np.sqrt(p.window)
         z_crit = sps.norm.isf(p.alpha / (2 * p.max_lag))  # Bonferroni over max_lag lags
@@ -63,7 +64,4 @@ class PACFSpikeSignal(Strategy):
             "forecast": forecast,
             "signal": np.where(spiked, signal, 0.0),
         }
-        pad = np.array([np.nan])
-        return pd.DataFrame(
-            {k: np.concatenate([pad, v]) for k, v in cols.items()}, index=bars.index
-        )
+        return on_bars(cols, bars)

@@ -19,6 +19,7 @@ from crypto_strategy_lab.stats.permutation_entropy import (
     rolling_permutation_entropy,
 )
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
 
 class PermutationEntropyParams(StrategyParams):
@@ -45,7 +46,7 @@ class PermutationEntropySignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         d = p.order
         h = rolling_permutation_entropy(r, p.window, d, p.delay)
         n_patterns = p.window - (d - 1) * p.delay
@@ -55,14 +56,5 @@ class PermutationEntropySignal(Strategy):
         excess = monotone - 2.0 / factorial(d)
         strength = np.clip(z / p.z_full, 0.0, 1.0) * (pvalue < p.alpha)
         signal = strength * np.sign(excess) * np.sign(r)
-        pad = np.array([np.nan])
-        return pd.DataFrame(
-            {
-                "entropy": np.concatenate([pad, h]),
-                "pvalue": np.concatenate([pad, pvalue]),
-                "z": np.concatenate([pad, z]),
-                "monotone_excess": np.concatenate([pad, excess]),
-                "signal": np.concatenate([pad, signal]),
-            },
-            index=bars.index,
-        )
+        cols = {"entropy": h, "pvalue": pvalue, "z": z, "monotone_excess": excess, "signal": signal}
+        return on_bars(cols, bars)

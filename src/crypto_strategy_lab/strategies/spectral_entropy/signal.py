@@ -25,6 +25,7 @@ from crypto_strategy_lab.stats import (
     spectral_entropy_null_moments,
 )
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
 class SpectralEntropyParams(StrategyParams):
@@ -48,13 +49,13 @@ class SpectralEntropySignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         entropy = rolling_spectral_entropy(r, p.window)
         mean, sd = spectral_entropy_null_moments(p.window)
         z = (entropy - mean) / sd
         rho1 = rolling_autocorrelations(r, p.window, 1)[:, 1]
         z_crit = stats.norm.isf(p.alpha)
-        strength = np.clip((-z - z_crit) / z_crit, 0.0, 1.0)
+        strength = significance_ramp(-z, z_crit)
         cols = {
             "entropy": entropy,
             "z": z,
@@ -62,4 +63,4 @@ class SpectralEntropySignal(Strategy):
             "rho1": rho1,
             "signal": np.sign(rho1) * np.sign(r) * strength,
         }
-        return pd.DataFrame({k: np.r_[np.nan, v] for k, v in cols.items()}, index=bars.index)
+        return on_bars(cols, bars)

@@ -18,6 +18,7 @@ from scipy import stats
 
 from crypto_strategy_lab.stats import rolling_fisher_g
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
 class SpectralPeaksParams(StrategyParams):
@@ -41,11 +42,11 @@ class SpectralPeaksSignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         res = rolling_fisher_g(r, p.window)
         z = stats.norm.isf(np.clip(res.pvalue, 1e-300, 1.0))
         z_crit = stats.norm.isf(p.alpha)
-        strength = np.where(res.pvalue < p.alpha, np.clip((z - z_crit) / z_crit, 0.0, 1.0), 0.0)
+        strength = np.where(res.pvalue < p.alpha, significance_ramp(z, z_crit), 0.0)
         cols = {
             "g": res.g,
             "pvalue": res.pvalue,
@@ -54,4 +55,4 @@ class SpectralPeaksSignal(Strategy):
             "forecast": res.forecast,
             "signal": np.sign(res.forecast) * strength,
         }
-        return pd.DataFrame({k: np.r_[np.nan, v] for k, v in cols.items()}, index=bars.index)
+        return on_bars(cols, bars)

@@ -18,6 +18,7 @@ from scipy import stats
 
 from crypto_strategy_lab.stats import rolling_sum, rolling_variance_ratio
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
 class VarianceRatioParams(StrategyParams):
@@ -42,11 +43,11 @@ class VarianceRatioSignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         res = rolling_variance_ratio(r, p.window, min(p.q, p.window - 1))
         z_crit = stats.norm.isf(p.alpha / 2)
-        strength = np.clip((np.abs(res.z) - z_crit) / z_crit, 0.0, 1.0)
+        strength = significance_ramp(np.abs(res.z), z_crit)
         last_q = rolling_sum(r, p.q)
         signal = np.sign(res.vr - 1.0) * np.sign(last_q) * strength
         cols = {"vr": res.vr, "z": res.z, "pvalue": res.pvalue, "signal": signal}
-        return pd.DataFrame({k: np.r_[np.nan, v] for k, v in cols.items()}, index=bars.index)
+        return on_bars(cols, bars)

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from crypto_strategy_lab.stats.garch import rolling_garch11
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
 
 class VolatilityClusteringParams(StrategyParams):
@@ -47,14 +48,13 @@ class VolatilityClusteringSignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         g = rolling_garch11(r, p.window, p.refit_every)
         stationary = g.persistence < p.max_persistence
         clustered = (g.lr_pvalue < p.alpha) & stationary
         with np.errstate(divide="ignore", invalid="ignore"):
             exposure = np.minimum(1.0, 1.0 / np.sqrt(g.vol_ratio))
         signal = np.where(clustered, exposure, 0.0)
-        pad = np.array([np.nan])
         cols = {
             "forecast_vol": g.forecast_vol,
             "persistence": g.persistence,
@@ -65,7 +65,4 @@ class VolatilityClusteringSignal(Strategy):
             "std_resid": g.std_resid,
             "signal": signal,
         }
-        return pd.DataFrame(
-            {k: np.concatenate([pad, v.astype(float)]) for k, v in cols.items()},
-            index=bars.index,
-        )
+        return on_bars(cols, bars)

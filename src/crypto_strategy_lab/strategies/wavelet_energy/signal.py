@@ -18,6 +18,7 @@ from crypto_strategy_lab.stats.wavelets import (
     wavelet_tilt,
 )
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
 
 class WaveletEnergyParams(StrategyParams):
@@ -59,7 +60,7 @@ class WaveletEnergySignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
-        r = np.diff(np.log(bars["close"].to_numpy()))
+        r = log_returns(bars)
         var = rolling_wavelet_variance(r, p.window, p.wavelet, p.level)
         shares = energy_shares(var)
         slope, z = wavelet_tilt(var, p.window, p.wavelet)
@@ -74,7 +75,4 @@ class WaveletEnergySignal(Strategy):
             "smooth": smooth,
             "signal": signal,
         }
-        pad = np.array([np.nan])
-        return pd.DataFrame(
-            {k: np.concatenate([pad, v]) for k, v in cols.items()}, index=bars.index
-        )
+        return on_bars(cols, bars)
