@@ -59,6 +59,22 @@ def _fail(rule: str, column: str | None, mask: np.ndarray, labels: pd.Index) -> 
         raise DataValidationError(rule, column, int(positions.size), examples)
 
 
+def _check_frame(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    """A non-empty DataFrame holding every one of ``columns``."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if df.empty:
+        raise DataValidationError(f"{what} frame is empty")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataValidationError(f"missing required column(s) {missing}", missing[0])
+
+
+def _check_finite(column: str, values: np.ndarray, labels: pd.Index) -> None:
+    _fail("values must not be NaN", column, np.isnan(values), labels)
+    _fail("values must be finite", column, np.isinf(values), labels)
+
+
 def _check_index(df: pd.DataFrame) -> pd.DatetimeIndex:
     index = df.index
     if not isinstance(index, pd.DatetimeIndex):
@@ -89,21 +105,14 @@ def validate_ohlcv(df: pd.DataFrame) -> pd.DataFrame:
     DataValidationError
         On the first broken rule, naming the rule, the column and the offending rows.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise DataValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    if df.empty:
-        raise DataValidationError("OHLCV frame is empty")
-    missing = [c for c in OHLCV_COLUMNS if c not in df.columns]
-    if missing:
-        raise DataValidationError(f"missing required column(s) {missing}", missing[0])
+    _check_frame(df, OHLCV_COLUMNS, "OHLCV")
     index = _check_index(df)
     for column in OHLCV_COLUMNS:
         if df[column].dtype != np.float64:
             raise DataValidationError(f"column must be float64, got {df[column].dtype}", column)
     values = {c: df[c].to_numpy() for c in OHLCV_COLUMNS}
     for column, arr in values.items():
-        _fail("values must not be NaN", column, np.isnan(arr), index)
-        _fail("values must be finite", column, np.isinf(arr), index)
+        _check_finite(column, arr, index)
     ts = index.asi8
     if len(ts) > 1:
         step = np.diff(ts)
@@ -137,13 +146,7 @@ def validate_trades(df: pd.DataFrame) -> pd.DataFrame:
     DataValidationError
         On the first broken rule, naming the rule, the column and the offending rows.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise DataValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    if df.empty:
-        raise DataValidationError("trades frame is empty")
-    missing = [c for c in TRADE_COLUMNS if c not in df.columns]
-    if missing:
-        raise DataValidationError(f"missing required column(s) {missing}", missing[0])
+    _check_frame(df, TRADE_COLUMNS, "trades")
     ts = df["timestamp"]
     if not pd.api.types.is_datetime64_any_dtype(ts):
         raise DataValidationError(f"column must hold datetimes, got {ts.dtype}", "timestamp")
@@ -156,8 +159,7 @@ def validate_trades(df: pd.DataFrame) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(df[column]):
             raise DataValidationError(f"column must be numeric, got {df[column].dtype}", column)
         arr = df[column].to_numpy(dtype=float)
-        _fail("values must not be NaN", column, np.isnan(arr), labels)
-        _fail("values must be finite", column, np.isinf(arr), labels)
+        _check_finite(column, arr, labels)
         _fail(f"{column} must be > 0", column, arr <= 0, labels)
     if len(ts) > 1:
         _fail(
