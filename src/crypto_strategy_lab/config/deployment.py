@@ -69,4 +69,19 @@ class DeploymentConfig(BaseModel):
                 raise ValueError(f"strategies.{i}.market: alpaca trades 'stock' only")
             if alloc.venue == "bybit" and alloc.market is MarketType.STOCK:
                 raise ValueError(f"strategies.{i}.market: bybit trades 'spot' or 'linear'")
+        self._check_risk_overrides()
         return self
+
+    def _check_risk_overrides(self) -> None:
+        """Validate ``risk`` against :class:`RiskLimits` now, so a typo or an out-of-range
+        limit fails ``csl config validate`` instead of the deployment."""
+        from pydantic import ValidationError
+
+        from crypto_strategy_lab.risk.limits import RiskLimits
+
+        try:
+            RiskLimits.model_validate(self.risk)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"risk.{where}: {first['msg']}") from None
