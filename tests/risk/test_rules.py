@@ -43,19 +43,20 @@ def test_bracket_fractions_are_bounded_to_the_open_unit_interval(name: str, valu
     assert getattr(RiskLimits(**{name: 0.999}), name) == 0.999
 
 
-def test_deployment_risk_overrides_give_a_config_error() -> None:
-    from crypto_strategy_lab.config.deployment import DeploymentConfig
-    from crypto_strategy_lab.core.errors import ConfigError
-    from crypto_strategy_lab.engine.deploy import build_deployment
+def test_deployment_risk_overrides_are_checked_when_the_config_loads() -> None:
+    from pydantic import ValidationError
 
-    cfg = DeploymentConfig(
-        name="demo",
-        capital=1000,
-        strategies=[{"name": "vpin", "venue": "simulated", "symbol": "BTCUSDT"}],
-        risk={"take_profit_pct": 1.5},
-    )
-    with pytest.raises(ConfigError, match=r"risk\.take_profit_pct: .*between 0 and 1"):
-        build_deployment(None, cfg, days=1)  # type: ignore[arg-type]
+    from crypto_strategy_lab.config.deployment import DeploymentConfig
+
+    with pytest.raises(
+        ValidationError, match=r"risk\.take_profit_pct: take_profit_pct .*between 0"
+    ):
+        DeploymentConfig(
+            name="demo",
+            capital=1000,
+            strategies=[{"name": "vpin", "venue": "simulated", "symbol": "BTCUSDT"}],
+            risk={"take_profit_pct": 1.5},
+        )
 
 
 def test_position_cap_default_reads_max_position_size(monkeypatch: pytest.MonkeyPatch) -> None:

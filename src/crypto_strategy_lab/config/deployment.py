@@ -84,4 +84,5 @@ class DeploymentConfig(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            raise ValueError(f"risk.{where}: {first['msg']}") from None
+            reason = first["msg"].removeprefix("Value error, ")
+            raise ValueError(f"risk.{where}: {reason}") from None

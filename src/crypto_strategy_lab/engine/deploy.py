@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from crypto_strategy_lab.config.deployment import DeploymentConfig
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
@@ -25,13 +23,7 @@ def build_deployment(
     journal: Journal, cfg: DeploymentConfig, *, days: float
 ) -> tuple[Any, Any, str]:
     """Engine, feed and a one-line description for a simulated deployment."""
-    try:
-        limits = RiskLimits(**cfg.risk)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"risk.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"deployment {cfg.name}: {problems}") from None
+    limits = RiskLimits(**cfg.risk)  # checked when the config loaded (DeploymentConfig)
     if cfg.mode is not TradingMode.SIMULATED:
         raise ConfigError(
             f"deployment mode {cfg.mode.value}: start each allocation with `csl paper --mode "
