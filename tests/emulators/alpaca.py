@@ -121,7 +121,7 @@ class AlpacaEmulator(LocalServer):
             }
         )
         fault = self.faults.take(request.path)
-        replaced = await fault_reply(fault, lambda _kind: self._rate_limit_reply())
+        replaced = fault_reply(fault, lambda _kind: self._rate_limit_reply())
         if replaced is not None:
             return replaced
         if (

@@ -17,7 +17,7 @@ What it speaks (the subset our exchange layer uses; wire facts from EXCHANGES.md
 * the per-UID rolling-window rate limits (10006, with ``X-Bapi-Limit*`` headers),
   scalable with ``rate_limit_scale`` (windows divided by it);
 * fault injection (:class:`Faults`): the next k requests answer 502 with an HTML body,
-  a rate-limit reply (10006 or HTTP 429), a delay, or *execute and drop the response*.
+  a rate-limit reply (10006 or HTTP 429), or *execute and drop the response*.
 
 Prices move only when a test calls :meth:`BybitEmulator.set_price`, which also triggers
 stops, fills marketable resting limits and fires position stop-loss/take-profit.
@@ -199,7 +199,7 @@ class BybitEmulator(LocalServer):
             }
         )
         fault = self.faults.take(path)
-        replaced = await fault_reply(fault, self._planned_rate_limit)
+        replaced = fault_reply(fault, self._planned_rate_limit)
         if replaced is not None:
             return replaced
         try:

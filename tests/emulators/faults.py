@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+Fault = tuple[str, Any]  # (kind, argument) of one planned failure
+
 
 def gateway_page(status: int) -> web.Response:
     """An nginx-style HTML error page (a non-JSON body, as real gateways send)."""
@@ -34,10 +36,6 @@ class Faults:
         """Next ``k`` requests: retCode 10006 (or HTTP 429 when ``http``); nothing executes."""
         self.plan.extend([(path, "http429" if http else "10006", None)] * k)
 
-    def delay_next(self, k: int, seconds: float, path: str = "") -> None:
-        """Next ``k`` requests are answered normally after ``seconds``."""
-        self.plan.extend([(path, "delay", seconds)] * k)
-
     def drop_response_next(self, k: int = 1, *, hang: float = 0.0, path: str = "") -> None:
         """Next ``k`` requests execute, then the reply is lost: the connection is closed (or,
         with ``hang > 0``, the reply is withheld for ``hang`` seconds first)."""
@@ -56,17 +54,13 @@ class Faults:
         return None
 
 
-Fault = tuple[str, Any]
-
-
-async def fault_reply(
+def fault_reply(
     fault: Fault | None, rate_limit_reply: Callable[[str], web.StreamResponse]
 ) -> web.StreamResponse | None:
     """The reply that replaces a request's execution under ``fault``, or None to execute it.
 
     A gateway error answers its HTML page; a planned rate limit (``"http429"`` or
-    ``"10006"``) answers the venue's own ``rate_limit_reply(kind)``; a delay waits first and
-    then lets the request execute.
+    ``"10006"``) answers the venue's own ``rate_limit_reply(kind)``.
     """
     if fault is None:
         return None
@@ -75,8 +69,6 @@ async def fault_reply(
         return gateway_page(arg)
     if kind in ("http429", "10006"):
         return rate_limit_reply(kind)
-    if kind == "delay":
-        await asyncio.sleep(arg)
     return None
 
 

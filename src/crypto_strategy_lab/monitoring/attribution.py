@@ -206,10 +206,6 @@ class FactorAttribution:
     residual_return: float
     components: pd.DataFrame  # per period: strategy, market (beta*m), residual (r - beta*m)
 
-    @property
-    def systematic_variance_share(self) -> float:
-        return self.r_squared
-
 
 def factor_attribution(
     returns: pd.Series, market: pd.Series, *, hac_lags: int | None = None
