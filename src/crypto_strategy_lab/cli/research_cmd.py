@@ -23,6 +23,7 @@ from rich.table import Table
 
 from crypto_strategy_lab.cli.errors import run_guarded
 from crypto_strategy_lab.core.errors import ConfigError
+from crypto_strategy_lab.research.display import format_number
 
 # Piped output (make lab | tee, CI logs) gets a table wide enough for every column.
 console = Console(width=None if sys.stdout.isatty() else 130)
@@ -88,12 +89,6 @@ def _executor(name: str, address: str | None, workers: int | None):  # type: ign
     return make_executor(name, workers=workers, address=address)
 
 
-def _fmt(x: float, spec: str = ".3f") -> str:
-    if x is None or math.isnan(x):
-        return "n/a"
-    return "∞" if math.isinf(x) else format(x, spec)
-
-
 def _criteria_table(verdict: Any, title: str) -> Table:
     table = Table(title=title)
     for col in ("criterion", "value", "", "threshold", "result", "detail"):
@@ -101,9 +96,9 @@ def _criteria_table(verdict: Any, title: str) -> Table:
     for c in verdict.criteria:
         table.add_row(
             c.name,
-            _fmt(c.value, ".4g"),
+            format_number(c.value, ".4g"),
             c.comparison,
-            _fmt(c.threshold, ".4g"),
+            format_number(c.threshold, ".4g"),
             "[green]pass[/]" if c.passed else "[red]FAIL[/]",
             c.detail,
         )
@@ -195,7 +190,7 @@ def backtest(
     table.add_column("statistic")
     table.add_column("value", justify="right")
     for key, value in result.stats.items():
-        table.add_row(str(key), _fmt(float(value), ".6g") if _is_number(value) else str(value))
+        table.add_row(str(key), format_number(value, ".6g") if _is_number(value) else str(value))
     console.print(table)
     console.print(f"costs: {settings.describe()}")
     if trades_csv is not None:
@@ -292,19 +287,20 @@ def _print_study(study: Any, assessment: Any) -> None:
         table.add_row(
             f"{label}{star}",
             params,
-            _fmt(t["sr_annual"], ".2f") if ran else "n/a",
+            format_number(t["sr_annual"], ".2f") if ran else "n/a",
             str(int(t["n_trades"])) if ran else "n/a",
-            _fmt(t["total_return"], ".2%") if ran else "n/a",
+            format_number(t["total_return"], ".2%") if ran else "n/a",
             str(t["status"]),
         )
     console.print(table)
     wf = assessment.walk_forward
-    ann = math.sqrt(study.periods_per_year)
+    pbo = assessment.pbo.pbo if assessment.pbo else None
+    oos_sr = wf.oos_sharpe * math.sqrt(study.periods_per_year) if wf else None
     console.print(
         f"selected {assessment.selected} (best full-sample SR); trials logged for "
         f"{assessment.strategy} on this data: {assessment.n_trials}; "
-        f"PBO {_fmt(assessment.pbo.pbo if assessment.pbo else math.nan, '.2f')}; "
-        f"walk-forward OOS SR (ann.) {_fmt(wf.oos_sharpe * ann if wf else math.nan, '.2f')}; "
+        f"PBO {format_number(pbo, '.2f')}; "
+        f"walk-forward OOS SR (ann.) {format_number(oos_sr, '.2f')}; "
         f"new trials {study.new_trials}, resumed {study.resumed_trials}"
     )
 

@@ -40,6 +40,7 @@ from sqlalchemy import Engine
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.journal.db import make_engine
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
+from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.executors import TrialExecutor
 from crypto_strategy_lab.research.inputs import LabData, default_settings
 from crypto_strategy_lab.research.spaces import grid_configs, lab_space
@@ -263,14 +264,6 @@ def store_verdicts(result: LabResult, journal: Engine | str | None = None) -> No
         store.save(result.run_id, verdict, symbol=result.data.name, params={}, report_path=path)
 
 
-def _fmt(x: float, spec: str = ".3f") -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if math.isinf(x):
-        return "∞"
-    return format(x, spec)
-
-
 def verdict_table(result: LabResult) -> Table:
     """The rich verdict table: one row per strategy, every gate number, PASS/FAIL."""
     cal = result.calibration
@@ -302,13 +295,13 @@ def verdict_table(result: LabResult) -> Table:
         wf = a.walk_forward.oos_sharpe * ann if a.walk_forward is not None else math.nan
         table.add_row(
             a.strategy,
-            _fmt(a.moments.sr * ann, ".2f"),
-            _fmt(a.criterion("dsr")),
+            format_number(a.moments.sr * ann, ".2f"),
+            format_number(a.criterion("dsr")),
             str(a.n_trials),
-            _fmt(a.criterion("pbo"), ".2f"),
+            format_number(a.criterion("pbo"), ".2f"),
             f"{a.moments.n_obs:,}",
-            _fmt(a.threshold("track_record"), ",.0f"),
-            _fmt(wf, ".2f"),
+            format_number(a.threshold("track_record"), ",.0f"),
+            format_number(wf, ".2f"),
             mark,
         )
     for name, v in result.not_evaluated.items():

@@ -28,21 +28,11 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from crypto_strategy_lab.research.assessment import WALK_FORWARD_FOLDS
+from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.lab import LabResult
 from crypto_strategy_lab.validation.metrics import rolling_sharpe
 
 MAX_POINTS = 2500
-
-
-def _fmt(x: Any, spec: str = ".3f") -> str:
-    if x is None:
-        return "n/a"
-    x = float(x)
-    if math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    return format(x, spec)
 
 
 def _params_text(params: dict[str, Any]) -> str:
@@ -198,8 +188,8 @@ def _gate_rows(result: LabResult) -> list[dict[str, Any]]:
             {
                 "strategy": a.strategy,
                 "params": _params_text(a.selected_params),
-                "sr_annual": _fmt(a.moments.sr * ann, ".2f"),
-                "sr": _fmt(a.moments.sr, ".4f"),
+                "sr_annual": format_number(a.moments.sr * ann, ".2f"),
+                "sr": format_number(a.moments.sr, ".4f"),
                 "passed": a.verdict.passed,
                 "criteria": _criteria(a.verdict),
             }
@@ -215,9 +205,9 @@ def _criteria(verdict: Any) -> list[dict[str, Any]]:
     return [
         {
             "name": c.name,
-            "value": _fmt(c.value, spec.get(c.name, ".3g")),
+            "value": format_number(c.value, spec.get(c.name, ".3g")),
             "comparison": c.comparison,
-            "threshold": _fmt(c.threshold, spec.get(c.name, ".3g")),
+            "threshold": format_number(c.threshold, spec.get(c.name, ".3g")),
             "passed": c.passed,
             "detail": c.detail,
         }
@@ -236,9 +226,9 @@ def _trial_rows(result: LabResult) -> list[dict[str, Any]]:
                     "label": label,
                     "selected": label == a.selected,
                     "params": _params_text(t["params"]),
-                    "sr_annual": _fmt(t["sr_annual"], ".2f") if ran else "n/a",
+                    "sr_annual": format_number(t["sr_annual"], ".2f") if ran else "n/a",
                     "n_trades": int(t["n_trades"]) if ran else "n/a",
-                    "total_return": _fmt(t["total_return"], ".2%") if ran else "n/a",
+                    "total_return": format_number(t["total_return"], ".2%") if ran else "n/a",
                     "status": t["status"],
                 }
             )
@@ -268,7 +258,7 @@ def render_report(result: LabResult) -> str:
     flagged, clusters = [], []
     if ortho is not None:
         flagged = [
-            {"a": r.a, "b": r.b, "correlation": _fmt(r.correlation, ".2f")}
+            {"a": r.a, "b": r.b, "correlation": format_number(r.correlation, ".2f")}
             for r in ortho.flagged.itertuples()
         ]
         groups = ortho.clusters.groupby(ortho.clusters).groups
@@ -282,8 +272,8 @@ def render_report(result: LabResult) -> str:
         ("fill", result.settings.fill),
         ("fee side", result.settings.fee_side),
         ("sizing", f"{result.settings.sizing:g}"),
-        ("stop-loss", _fmt(result.settings.stop_loss, ".2%")),
-        ("take-profit", _fmt(result.settings.take_profit, ".2%")),
+        ("stop-loss", format_number(result.settings.stop_loss, ".2%")),
+        ("take-profit", format_number(result.settings.take_profit, ".2%")),
         ("intrabar rule", "a bar that touches both levels fills the stop first"),
     ]
     return template.render(
