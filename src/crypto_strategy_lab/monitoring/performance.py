@@ -1,6 +1,9 @@
 """Live performance figures the dashboard shows: drawdown, today's P&L, rolling Sharpe, the
 per-strategy P&L curve and the drift of a run against a reference (backtest/replay) run.
 
+The rolling Sharpe is :func:`crypto_strategy_lab.validation.metrics.rolling_sharpe`,
+re-exported here (the research report draws the same one).
+
 Conventions: returns are simple returns of the equity curve between consecutive journal
 points; annualisation assumes the 24/7 crypto calendar, ``periods_per_year = 365.25 days /
 median spacing`` (state otherwise with the ``periods_per_year`` argument for equities, about
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.monitoring.attribution import BOOK, realized_pnl
+from crypto_strategy_lab.validation.metrics import rolling_sharpe as rolling_sharpe
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 
@@ -32,16 +36,6 @@ def periods_per_year(index: pd.DatetimeIndex) -> float:
         return float("nan")
     step = pd.Series(index).diff().dropna().median().total_seconds()
     return SECONDS_PER_YEAR / step if step > 0 else float("nan")
-
-
-def rolling_sharpe(returns: pd.Series, window: int, periods: float) -> pd.Series:
-    """Annualised rolling Sharpe ``sqrt(periods) * mean / std`` (ddof 1) over ``window`` rows.
-
-    Windows with zero volatility give NaN, not infinity.
-    """
-    mean = returns.rolling(window, min_periods=window).mean()
-    std = returns.rolling(window, min_periods=window).std(ddof=1)
-    return (np.sqrt(periods) * mean / std.where(std > 0)).rename("rolling_sharpe")
 
 
 @dataclass(frozen=True)

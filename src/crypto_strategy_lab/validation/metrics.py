@@ -117,11 +117,6 @@ def max_drawdown(equity: pd.Series | np.ndarray) -> float:
     return float(np.max(1.0 - eq / peak))
 
 
-def drawdown(equity: pd.Series) -> pd.Series:
-    """Drawdown from the running peak at every bar (0 at a new high, positive below it)."""
-    return 1.0 - equity / equity.cummax()
-
-
 def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None = None) -> float:
     """``mean / downside deviation`` with the downside deviation ``sqrt(mean(min(r, 0)^2))``
     (Sortino & Price 1994, target 0); annualised like :func:`sharpe_ratio`."""
@@ -136,7 +131,10 @@ def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | Non
 def rolling_sharpe(
     returns: pd.Series, window: int, periods_per_year: float | None = None
 ) -> pd.Series:
-    """Sharpe ratio over a trailing window of ``window`` bars (NaN until it fills)."""
+    """Sharpe ratio ``mean / std`` (ddof 1) over a trailing window of ``window`` bars,
+    annualised when ``periods_per_year`` is given; NaN until the window fills and where it has
+    no volatility (not infinity)."""
     roll = returns.rolling(window)
-    sr = roll.mean() / roll.std(ddof=1)
+    std = roll.std(ddof=1)
+    sr = roll.mean() / std.where(std > 0)
     return sr * np.sqrt(periods_per_year) if periods_per_year else sr
