@@ -7,9 +7,7 @@ traceback) and writes nothing to the store unless the whole input is valid.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crypto_strategy_lab.cli.errors import run_guarded
+from crypto_strategy_lab.cli.errors import guarded
 from crypto_strategy_lab.data.bundled import BUNDLED_KINDS, load_default_bars
 from crypto_strategy_lab.data.quality import QualityReport, check_ohlcv_quality
 from crypto_strategy_lab.data.schema import DataValidationError
@@ -30,16 +28,8 @@ console = Console()
 DATA_DIR = typer.Option(None, "--data-dir", help="Store root (default: CSL_DATA_DIR or user dir).")
 
 
-def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return run_guarded(func, *args, **kwargs)
-
-    return wrapper
-
-
 @app.command()
-@_guarded
+@guarded
 def download(
     symbol: str = typer.Option(..., "--symbol", help="Unified symbol, e.g. BTC/USDT or AAPL."),
     timeframe: str = typer.Option("1h", "--timeframe", help="Bar size (1m, 15m, 1h, 1d, ...)."),
@@ -86,7 +76,7 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str]:
 
 
 @app.command("import")
-@_guarded
+@guarded
 def import_(
     file: Path = typer.Argument(..., help="CSV or Parquet file of OHLCV bars."),
     symbol: str = typer.Option(..., "--symbol"),
@@ -112,7 +102,7 @@ def import_(
 
 
 @app.command("list")
-@_guarded
+@guarded
 def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None = DATA_DIR) -> None:
     """List stored series."""
     store = DataStore(data_dir)
@@ -143,7 +133,7 @@ def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None =
 
 
 @app.command()
-@_guarded
+@guarded
 def show(
     symbol: str = typer.Option(..., "--symbol"),
     timeframe: str = typer.Option(..., "--timeframe"),
@@ -184,7 +174,7 @@ def _quality_table(title: str, report: QualityReport) -> Table:
 
 
 @app.command()
-@_guarded
+@guarded
 def check(
     symbol: str | None = typer.Option(None, "--symbol", help="Stored series (default: bundled)."),
     timeframe: str | None = typer.Option(None, "--timeframe"),

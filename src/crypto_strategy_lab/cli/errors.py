@@ -7,7 +7,10 @@ full traceback instead.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 
@@ -37,3 +40,14 @@ def run_guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
             f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True
         )
         sys.exit(1)
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a command so that it runs under :func:`run_guarded` (typer still sees the
+    command's own signature through ``functools.wraps``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return run_guarded(func, *args, **kwargs)
+
+    return wrapper

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crypto_strategy_lab.cli.errors import run_guarded
+from crypto_strategy_lab.cli.errors import guarded
 from crypto_strategy_lab.security.vault import KeyVault, default_vault_path, entry_name
 
 app = typer.Typer(
@@ -40,52 +40,40 @@ def _read_pair(venue: str, mode: str) -> tuple[str, str]:
 
 
 @app.command("add")
+@guarded
 def add(
     venue: str = typer.Argument(..., help="bybit or alpaca"),
     mode: str = typer.Argument(..., help="bybit: testnet|live; alpaca: paper|live"),
 ) -> None:
     """Add a key pair (refuses to overwrite; use rotate)."""
-
-    def run() -> None:
-        vault = _open_vault()
-        vault.add(venue, mode, *_read_pair(venue, mode))
-        console.print(f"stored {entry_name(venue, mode)} in {vault.path}")
-
-    run_guarded(run)
+    vault = _open_vault()
+    vault.add(venue, mode, *_read_pair(venue, mode))
+    console.print(f"stored {entry_name(venue, mode)} in {vault.path}")
 
 
 @app.command("rotate")
+@guarded
 def rotate(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) -> None:
     """Replace an existing key pair."""
-
-    def run() -> None:
-        vault = _open_vault()
-        vault.rotate(venue, mode, *_read_pair(venue, mode))
-        console.print(f"rotated {entry_name(venue, mode)}")
-
-    run_guarded(run)
+    vault = _open_vault()
+    vault.rotate(venue, mode, *_read_pair(venue, mode))
+    console.print(f"rotated {entry_name(venue, mode)}")
 
 
 @app.command("remove")
+@guarded
 def remove(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) -> None:
     """Delete a key pair."""
-
-    def run() -> None:
-        _open_vault().remove(venue, mode)
-        console.print(f"removed {entry_name(venue, mode)}")
-
-    run_guarded(run)
+    _open_vault().remove(venue, mode)
+    console.print(f"removed {entry_name(venue, mode)}")
 
 
 @app.command("list")
+@guarded
 def list_keys() -> None:
     """Show stored slots (key hint only, never a secret)."""
-
-    def run() -> None:
-        infos = _open_vault().list()
-        table = Table("slot", "key", "created", "rotated")
-        for info in infos:
-            table.add_row(info.name, info.key_hint, info.created_at, info.rotated_at or "-")
-        console.print(table if infos else "the vault is empty")
-
-    run_guarded(run)
+    infos = _open_vault().list()
+    table = Table("slot", "key", "created", "rotated")
+    for info in infos:
+        table.add_row(info.name, info.key_hint, info.created_at, info.rotated_at or "-")
+    console.print(table if infos else "the vault is empty")

@@ -9,10 +9,8 @@ line and exit status 1.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +19,12 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from crypto_strategy_lab.cli.errors import run_guarded
+from crypto_strategy_lab.cli.errors import guarded
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.research.display import format_number
 
 # Piped output (make lab | tee, CI logs) gets a table wide enough for every column.
 console = Console(width=None if sys.stdout.isatty() else 130)
-
-
-def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return run_guarded(func, *args, **kwargs)
-
-    return wrapper
 
 
 DATA = typer.Option(None, "--data", help="CSV or Parquet OHLCV file.")
@@ -105,7 +95,7 @@ def _criteria_table(verdict: Any, title: str) -> Table:
     return table
 
 
-@_guarded
+@guarded
 def lab(
     data: Path | None = DATA,
     symbol: str | None = SYMBOL,
@@ -164,7 +154,7 @@ def lab(
     console.print(f"verdicts stored in the journal under run {result.run_id}")
 
 
-@_guarded
+@guarded
 def backtest(
     strategy: str = STRATEGY,
     param: list[str] = typer.Option([], "--param", help="name=value override (repeatable)."),
@@ -206,7 +196,7 @@ def _is_number(value: Any) -> bool:
     return True
 
 
-@_guarded
+@guarded
 def validate(
     strategy: str = STRATEGY,
     param: list[str] = typer.Option(
@@ -305,7 +295,7 @@ def _print_study(study: Any, assessment: Any) -> None:
     )
 
 
-@_guarded
+@guarded
 def study(
     strategy: str = STRATEGY,
     param: list[str] = typer.Option(
