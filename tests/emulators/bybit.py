@@ -576,6 +576,10 @@ class BybitEmulator(LocalServer):
             done.append({"orderId": order["orderId"], "orderLinkId": order["orderLinkId"]})
         return self.envelope({"list": done, "success": "1"})
 
+    def _page(self, category: str | None, items: list[dict[str, Any]]) -> web.Response:
+        """A list reply that fits on one page (no ``nextPageCursor``)."""
+        return self.envelope({"category": category, "nextPageCursor": "", "list": items})
+
     def _order_view(self, order: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in order.items() if k != "category"}
 
@@ -590,13 +594,7 @@ class BybitEmulator(LocalServer):
                 for o in self._open_orders(p.get("category", ""))
                 if not p.get("symbol") or o["symbol"] == p["symbol"]
             ]
-        return self.envelope(
-            {
-                "category": p.get("category"),
-                "nextPageCursor": "",
-                "list": [self._order_view(o) for o in items],
-            }
-        )
+        return self._page(p.get("category"), [self._order_view(o) for o in items])
 
     async def _history(self, request: web.Request) -> web.Response:
         p = request[PARAMS]
@@ -610,13 +608,7 @@ class BybitEmulator(LocalServer):
         for key in ("symbol", "orderId", "orderLinkId", "orderStatus"):
             if p.get(key):
                 items = [o for o in items if o[key] == p[key]]
-        return self.envelope(
-            {
-                "category": p.get("category"),
-                "nextPageCursor": "",
-                "list": [self._order_view(o) for o in items],
-            }
-        )
+        return self._page(p.get("category"), [self._order_view(o) for o in items])
 
     async def _execution_list(self, request: web.Request) -> web.Response:
         p = request[PARAMS]
@@ -627,9 +619,7 @@ class BybitEmulator(LocalServer):
             and (not p.get("symbol") or e["symbol"] == p["symbol"])
             and (not p.get("orderId") or e["orderId"] == p["orderId"])
         ]
-        return self.envelope(
-            {"category": p.get("category"), "nextPageCursor": "", "list": items[::-1]}
-        )
+        return self._page(p.get("category"), items[::-1])
 
     async def _position_list(self, request: web.Request) -> web.Response:
         p = request[PARAMS]
@@ -665,7 +655,7 @@ class BybitEmulator(LocalServer):
                     "cumRealisedPnl": "0",
                 }
             )
-        return self.envelope({"category": "linear", "nextPageCursor": "", "list": items})
+        return self._page("linear", items)
 
     async def _set_leverage(self, request: web.Request) -> web.Response:
         p = request[PARAMS]
