@@ -93,18 +93,26 @@ def _rolling_lagged_sum(a, b, window, lag):  # pragma: no cover - compiled
     return out
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _prefix_sum(x):  # pragma: no cover - compiled
+    # c[i] = x_0 + ... + x_{i-1}, accumulated left to right exactly as np.cumsum does
+    n = x.shape[0]
+    c = np.empty(n + 1)
+    c[0] = 0.0
+    acc = 0.0
+    for s in range(n):
+        acc += x[s]
+        c[s + 1] = acc
+    return c
+
+
 @numba.njit(cache=True, nogil=True)
 def _rolling_sum(x, window):  # pragma: no cover - compiled
     n = x.shape[0]
     out = np.full(n, np.nan)
     if window > n:
         return out
-    prefix = np.empty(n + 1)
-    prefix[0] = 0.0
-    acc = 0.0
-    for s in range(n):
-        acc += x[s]
-        prefix[s + 1] = acc
+    prefix = _prefix_sum(x)
     for t in range(window - 1, n):
         out[t] = prefix[t + 1] - prefix[t + 1 - window]
     return out

@@ -40,6 +40,7 @@ from scipy import stats
 
 from crypto_strategy_lab.stats._windows import (
     StatsInputError,
+    _prefix_sum,
     as_series,
     check_window,
     constant_windows,
@@ -119,12 +120,7 @@ def _rolling_autocovariances(x, window, max_lag):  # pragma: no cover - compiled
     out = np.full((n, max_lag + 1), np.nan)
     if window > n:
         return out
-    c = np.empty(n + 1)
-    c[0] = 0.0
-    acc = 0.0
-    for s in range(n):
-        acc += x[s]
-        c[s + 1] = acc
+    c = _prefix_sum(x)
     p = np.empty(n + 1)
     for k in range(max_lag + 1):
         p[0] = 0.0
