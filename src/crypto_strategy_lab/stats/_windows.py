@@ -127,6 +127,24 @@ def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
     return _rolling_sum(np.asarray(x, dtype=np.float64), int(window))
 
 
+def rolling_mean_std(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Trailing mean and sample standard deviation (ddof 1) of ``x`` over ``window`` values.
+
+    From the rolling sums ``S1 = sum x``, ``S2 = sum x^2``: ``mean = S1 / w`` and
+    ``var = (S2 - S1^2 / w) / (w - 1)`` (clipped at 0). NaN until the window fills and while
+    any value in it is not finite.
+    """
+    valid = np.isfinite(x)
+    filled = np.where(valid, x, 0.0)
+    count = rolling_sum(valid.astype(float), window)
+    s1 = rolling_sum(filled, window)
+    s2 = rolling_sum(filled * filled, window)
+    full = count == window
+    mean = np.where(full, s1 / window, np.nan)
+    var = np.where(full, (s2 - s1 * s1 / window) / (window - 1), np.nan)
+    return mean, np.sqrt(np.maximum(var, 0.0))
+
+
 def rolling_lagged_sum(a: np.ndarray, b: np.ndarray, window: int, lag: int) -> np.ndarray:
     """Trailing sums of lagged products inside each window.
 

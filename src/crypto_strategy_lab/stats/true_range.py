@@ -43,7 +43,7 @@ from crypto_strategy_lab.stats._windows import (
     StatsInputError,
     as_series,
     check_window,
-    rolling_sum,
+    rolling_mean_std,
 )
 
 
@@ -107,19 +107,6 @@ class Divergence:
     pvalue: np.ndarray
 
 
-def _trailing_mean_std(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Trailing mean and sample std of ``x`` (NaN while any value in the window is NaN)."""
-    valid = np.isfinite(x)
-    filled = np.where(valid, x, 0.0)
-    count = rolling_sum(valid.astype(float), window)
-    s1 = rolling_sum(filled, window)
-    s2 = rolling_sum(filled * filled, window)
-    full = count == window
-    mean = np.where(full, s1 / window, np.nan)
-    var = np.where(full, (s2 - s1 * s1 / window) / (window - 1), np.nan)
-    return mean, np.sqrt(np.maximum(var, 0.0))
-
-
 def price_volatility_divergence(
     high: np.ndarray,
     low: np.ndarray,
@@ -143,7 +130,7 @@ def price_volatility_divergence(
     n = c.size
     logc = np.log(c)
     ret = np.concatenate(([np.nan], np.diff(logc)))
-    _, s = _trailing_mean_std(ret, calib)
+    _, s = rolling_mean_std(ret, calib)
     move = np.full(n, np.nan)
     move[horizon:] = logc[horizon:] - logc[:-horizon]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -151,7 +138,7 @@ def price_volatility_divergence(
         log_atr = np.log(atr)
         d = np.full(n, np.nan)
         d[horizon:] = log_atr[horizon:] - log_atr[:-horizon]
-        mu_d, sd_d = _trailing_mean_std(d, calib)
+        mu_d, sd_d = rolling_mean_std(d, calib)
         vol_z = (d - mu_d) / sd_d
     price_z = np.where(np.isfinite(price_z), price_z, np.nan)
     vol_z = np.where(np.isfinite(vol_z), vol_z, np.nan)

@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import Field
 from scipy import stats as sps
 
-from crypto_strategy_lab.stats._windows import rolling_sum
+from crypto_strategy_lab.stats._windows import rolling_mean_std
 from crypto_strategy_lab.stats.pacf import rolling_ar_forecast, rolling_pacf
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
@@ -51,9 +51,7 @@ class PACFSpikeSignal(Strategy):
         spiked = absz[rows, k_star] > z_crit
         order = np.where(spiked, k_star + 1, 0)
         forecast = rolling_ar_forecast(r, p.window, order)
-        s1 = rolling_sum(r, p.window)
-        s2 = rolling_sum(r * r, p.window)
-        sd = np.sqrt(np.maximum((s2 - s1 * s1 / p.window) / (p.window - 1), 0.0))
+        _, sd = rolling_mean_std(r, p.window)
         with np.errstate(divide="ignore", invalid="ignore"):
             signal = np.clip(forecast / (p.forecast_full * sd), -1.0, 1.0)
         cols = {

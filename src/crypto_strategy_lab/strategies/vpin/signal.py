@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from crypto_strategy_lab.data.schema import DataValidationError
-from crypto_strategy_lab.stats._windows import rolling_sum
+from crypto_strategy_lab.stats._windows import rolling_mean_std
 from crypto_strategy_lab.stats.vpin import VolumeBuckets, bar_vpin, rolling_vpin
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
 
@@ -106,15 +106,6 @@ class VPINSignal(Strategy):
 def _bucket_zscore(buckets: VolumeBuckets, p: VPINParams) -> np.ndarray:
     """z of each bucket's VPIN against the trailing ``zscore_buckets`` VPINs (bucket time)."""
     v, _ = rolling_vpin(buckets.buy, buckets.sell, p.n_buckets)
-    w = p.zscore_buckets
-    ok = np.isfinite(v)
-    filled = np.where(ok, v, 0.0)
-    cnt = rolling_sum(ok.astype(float), w)
-    s1 = rolling_sum(filled, w)
-    s2 = rolling_sum(filled * filled, w)
-    full = cnt == w
+    mean, sd = rolling_mean_std(v, p.zscore_buckets)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = s1 / w
-        sd = np.sqrt(np.maximum((s2 - s1 * s1 / w) / (w - 1), 0.0))
-        z = np.where(full & (sd > 0), (v - mean) / sd, np.nan)
-    return z
+        return np.where(sd > 0, (v - mean) / sd, np.nan)
