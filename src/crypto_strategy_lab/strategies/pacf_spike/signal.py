@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import Field
 from scipy import stats as sps
 
-from crypto_strategy_lab.stats._windows import rolling_mean_std
+from crypto_strategy_lab.stats import rolling_mean_std
 from crypto_strategy_lab.stats.pacf import rolling_ar_forecast, rolling_pacf
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars

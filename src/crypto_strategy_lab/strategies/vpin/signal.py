@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from crypto_strategy_lab.data.schema import DataValidationError
-from crypto_strategy_lab.stats._windows import rolling_mean_std
+from crypto_strategy_lab.stats import rolling_mean_std
 from crypto_strategy_lab.stats.vpin import VolumeBuckets, bar_vpin, rolling_vpin
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
 
