@@ -345,21 +345,25 @@ async def test_duplicate_client_id_returns_the_existing_order(bybit, bybit_emu) 
 
 
 # ---- rate limits ----
+def limit_burst(n: int, *, alternate_spot: bool = False) -> list[OrderRequest]:
+    """``n`` small BTCUSDT limit buys below the market (every other one on spot with
+    ``alternate_spot``, the rest on the default linear market)."""
+    return [
+        order(
+            order_type=OrderType.LIMIT,
+            price=Decimal("40000"),
+            quantity=Decimal("0.001"),
+            market=MarketType.SPOT if alternate_spot and i % 2 else None,
+        )
+        for i in range(n)
+    ]
+
+
 async def test_burst_of_200_orders_never_hits_the_venue_limit() -> None:
     """Bybit's 10 linear orders per rolling second, scaled 10x (10 per 100 ms) on both sides."""
     async with BybitEmulator(rate_limit_scale=10) as emu:
         async with client_for("bybit", emu, rate_limit_scale=10) as exchange:
-            await place_all(
-                exchange,
-                (
-                    order(
-                        order_type=OrderType.LIMIT,
-                        price=Decimal("40000"),
-                        quantity=Decimal("0.001"),
-                    )
-                    for _ in range(200)
-                ),
-            )
+            await place_all(exchange, limit_burst(200))
         assert emu.rate_limited == 0
         assert len(emu.create_requests()) == 200
 
@@ -390,18 +394,7 @@ async def test_ccxt_alone_trips_the_emulated_limit() -> None:
 async def test_burst_at_real_speed_never_hits_the_venue_limit() -> None:
     async with BybitEmulator() as emu:
         async with client_for("bybit", emu) as exchange:
-            await place_all(
-                exchange,
-                (
-                    order(
-                        order_type=OrderType.LIMIT,
-                        price=Decimal("40000"),
-                        quantity=Decimal("0.001"),
-                        market=MarketType.SPOT if i % 2 else None,
-                    )
-                    for i in range(200)
-                ),
-            )
+            await place_all(exchange, limit_burst(200, alternate_spot=True))
         assert emu.rate_limited == 0
 
 
