@@ -91,9 +91,6 @@ def bucket_for_window(limit: int, window: float, jitter: float = 0.1, **clock: A
     return TokenBucket(capacity=burst, rate=(limit - burst) / (window + jitter), **clock)
 
 
-MIN_JITTER = 0.02
-
-
 @dataclass(frozen=True)
 class EndpointLimit:
     """``limit`` requests per rolling ``window`` seconds for one endpoint class."""
@@ -106,7 +103,7 @@ class EndpointLimit:
 class RateLimiter:
     """One token bucket per endpoint class (e.g. ``("order", "linear")``).
 
-    ``scale`` divides every window (and the jitter margin, down to 20 ms): ``scale=10`` turns
+    ``scale`` divides every window (not the jitter margin, which is absolute): ``scale=10`` turns
     Bybit's 10 per second into 10 per 100 ms. Tests use it to run a burst of orders quickly
     against an emulator configured with the same scale.
     """
@@ -122,9 +119,11 @@ class RateLimiter:
             spec = self.limits.get(key) or self.limits.get((endpoint, ""))
             if spec is None:
                 raise KeyError(f"no rate limit configured for endpoint class {key}")
-            # network jitter does not shrink with a scaled window: keep at least 20 ms
-            jitter = max(self.jitter / self.scale, MIN_JITTER)
-            self._buckets[key] = bucket_for_window(spec.limit, spec.window / self.scale, jitter)
+            # Jitter (network delay, a starved event loop or server) is absolute time: it does
+            # not shrink when a test scales the window down, so it is never divided by scale.
+            self._buckets[key] = bucket_for_window(
+                spec.limit, spec.window / self.scale, self.jitter
+            )
         return self._buckets[key]
 
     async def acquire(self, endpoint: str, category: str = "") -> None:
