@@ -307,32 +307,41 @@ class DrawdownDeRisk:
         )
 
 
-class AssetClassExposure:
+class _GroupExposure:
+    """Gross exposure of the positions sharing the order's ``attribute`` (its asset class, its
+    venue) ≤ ``limits.<limits_field>[value]`` × equity; groups without a limit pass."""
+
+    name: str
+    attribute: str
+    limits_field: str
+    label: str
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        group = getattr(ctx.intent, self.attribute)
+        limits = getattr(ctx.limits, self.limits_field)
+        if group not in limits:
+            return RuleVerdict(self.name, PASS)
+        frac = Decimal(str(limits[group]))
+        cap = ctx.cap_for_group(frac, lambda p: getattr(p, self.attribute) == group)
+        return _cap(self.name, ctx, cap, f"{self.label} {group} capped at {frac:.0%} of equity")
+
+
+class AssetClassExposure(_GroupExposure):
     """Gross exposure per asset class ≤ ``max_asset_class_exposure[class]`` × equity."""
 
     name = "asset_class_exposure"
-
-    def check(self, ctx: RuleContext) -> RuleVerdict:
-        klass = ctx.intent.asset_class
-        if klass not in ctx.limits.max_asset_class_exposure:
-            return RuleVerdict(self.name, PASS)
-        frac = Decimal(str(ctx.limits.max_asset_class_exposure[klass]))
-        cap = ctx.cap_for_group(frac, lambda p: p.asset_class == klass)
-        return _cap(self.name, ctx, cap, f"asset class {klass} capped at {frac:.0%} of equity")
+    attribute = "asset_class"
+    limits_field = "max_asset_class_exposure"
+    label = "asset class"
 
 
-class VenueExposure:
+class VenueExposure(_GroupExposure):
     """Gross exposure per venue ≤ ``max_venue_exposure[venue]`` × equity."""
 
     name = "venue_exposure"
-
-    def check(self, ctx: RuleContext) -> RuleVerdict:
-        venue = ctx.intent.venue
-        if venue not in ctx.limits.max_venue_exposure:
-            return RuleVerdict(self.name, PASS)
-        frac = Decimal(str(ctx.limits.max_venue_exposure[venue]))
-        cap = ctx.cap_for_group(frac, lambda p: p.venue == venue)
-        return _cap(self.name, ctx, cap, f"venue {venue} capped at {frac:.0%} of equity")
+    attribute = "venue"
+    limits_field = "max_venue_exposure"
+    label = "venue"
 
 
 class KellySizing:
