@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+# Real market data lives beside the repository in ../shared/data (PROVENANCE.md there), never in
+# it. CSL_SHARED_DATA overrides the location; tests that need a file skip cleanly when absent.
+SHARED_DATA = Path(
+    os.environ.get(
+        "CSL_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+)
+
+
+def shared_file(name: str) -> Path:
+    """Path of a real data file in ``../shared/data``; skips the calling test when absent."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"shared real data file {name} absent (looked in {SHARED_DATA})")
+    return path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,8 +16,9 @@ from crypto_strategy_lab.stats.vpin import (
     volume_buckets,
     vpin,
 )
+from tests.conftest import SHARED_DATA
 
-TRADES = Path("/work/shared/data/btcusdt_binance_spot_trades_20240808.parquet")
+TRADES = SHARED_DATA / "btcusdt_binance_spot_trades_20240808.parquet"
 
 
 def test_hand_worked_example():
