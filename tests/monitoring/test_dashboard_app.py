@@ -29,8 +29,8 @@ def seeded(tmp_path_factory) -> Seeded:
 def reports_dir(tmp_path_factory) -> Path:
     """A lab report as the lab writes it: the gate verdicts (``GateVerdict.to_frame()`` of the
     validation part, one row per criterion) and the strategy correlation matrix."""
+    from crypto_strategy_lab.performance.metrics import ReturnMoments
     from crypto_strategy_lab.validation.gate import GateInputs, evaluate_gate
-    from crypto_strategy_lab.validation.metrics import ReturnMoments
 
     lab = tmp_path_factory.mktemp("reports") / "lab" / "20240301-run"
     lab.mkdir(parents=True)

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from crypto_strategy_lab.data.synthetic import informed_trade_stream
+from crypto_strategy_lab.data.trades import trades_to_bars
 from crypto_strategy_lab.stats._windows import StatsInputError
 from crypto_strategy_lab.stats.vpin import (
     bar_vpin,
     bulk_volume_classification,
     rolling_vpin,
-    trades_to_bars,
     volume_buckets,
     vpin,
 )

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.data.synthetic import informed_trade_stream
-from crypto_strategy_lab.stats.vpin import trades_to_bars
+from crypto_strategy_lab.data.trades import trades_to_bars
 from crypto_strategy_lab.strategies import get_strategy
 from crypto_strategy_lab.strategies.vpin.signal import VPINSignal
 from tests.conftest import make_random_walk_bars

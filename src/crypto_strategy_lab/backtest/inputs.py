@@ -21,7 +21,7 @@ from crypto_strategy_lab.core.costs import CostModel, SlippageModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.data.schema import validate_ohlcv
-from crypto_strategy_lab.validation.metrics import infer_periods_per_year
+from crypto_strategy_lab.performance.metrics import infer_periods_per_year
 
 Market = Literal["spot", "perp", "stock"]
 Fill = Literal["next_open", "next_close"]

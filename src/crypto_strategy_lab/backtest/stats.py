@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crypto_strategy_lab.validation.metrics import (
+from crypto_strategy_lab.performance.metrics import (
     max_drawdown,
     return_moments,
     sharpe_ratio,

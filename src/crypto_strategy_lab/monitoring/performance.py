@@ -1,7 +1,7 @@
 """Live performance figures the dashboard shows: drawdown, today's P&L, rolling Sharpe, the
 per-strategy P&L curve and the drift of a run against a reference (backtest/replay) run.
 
-The rolling Sharpe is :func:`crypto_strategy_lab.validation.metrics.rolling_sharpe`,
+The rolling Sharpe is :func:`crypto_strategy_lab.performance.metrics.rolling_sharpe`,
 re-exported here (the research report draws the same one).
 
 Conventions: returns are simple returns of the equity curve between consecutive journal
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.monitoring.attribution import BOOK, realized_pnl
-from crypto_strategy_lab.validation.metrics import rolling_sharpe as rolling_sharpe
+from crypto_strategy_lab.performance.metrics import rolling_sharpe as rolling_sharpe
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 

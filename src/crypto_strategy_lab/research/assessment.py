@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
 from crypto_strategy_lab.research.study import StudyResult, logged_trial_statistics
 from crypto_strategy_lab.validation.gate import GateConfig, GateInputs, GateVerdict, evaluate_gate
-from crypto_strategy_lab.validation.metrics import ReturnMoments, return_moments
 from crypto_strategy_lab.validation.pbo import PBOError, PBOResult, pbo_logits
 from crypto_strategy_lab.validation.splits import SplitError, walk_forward_splits
 from crypto_strategy_lab.validation.trial_log import TrialLog

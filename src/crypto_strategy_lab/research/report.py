@@ -27,10 +27,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from crypto_strategy_lab.performance.metrics import rolling_sharpe
 from crypto_strategy_lab.research.assessment import WALK_FORWARD_FOLDS
 from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.lab import LabResult
-from crypto_strategy_lab.validation.metrics import rolling_sharpe
 
 MAX_POINTS = 2500
 

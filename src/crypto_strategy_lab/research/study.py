@@ -39,12 +39,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.performance.metrics import infer_periods_per_year, return_moments
 from crypto_strategy_lab.research.executors import LocalExecutor, TrialExecutor
 from crypto_strategy_lab.research.spaces import ParameterSpace, grid_configs, random_configs
 from crypto_strategy_lab.research.trial import BacktestSettings, TrialOutcome, TrialTask
 from crypto_strategy_lab.strategies import get_strategy
 from crypto_strategy_lab.strategies.base import Strategy
-from crypto_strategy_lab.validation.metrics import infer_periods_per_year, return_moments
 from crypto_strategy_lab.validation.trial_log import TrialLog, config_hash
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -97,7 +97,6 @@ from crypto_strategy_lab.stats.vpin import (
     bar_vpin,
     bulk_volume_classification,
     rolling_vpin,
-    trades_to_bars,
     volume_buckets,
 )
 from crypto_strategy_lab.stats.wavelets import (
@@ -182,7 +181,6 @@ __all__ = [
     "sliding_windows",
     "spectral_entropy",
     "spectral_entropy_null_moments",
-    "trades_to_bars",
     "true_range",
     "variance_ratio",
     "volume_buckets",

@@ -44,10 +44,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-import pandas as pd
 from scipy import special
 
-from crypto_strategy_lab.data.schema import validate_trades
 from crypto_strategy_lab.stats._windows import (
     StatsInputError,
     as_series,
@@ -184,7 +182,8 @@ def bar_vpin(
     sigma_window:
         Trailing price changes for ``σ_Δp`` in BVC (ignored with ``buy_volume``).
     buy_volume:
-        Exact aggressor buy volume per bar (e.g. from :func:`trades_to_bars`); when given, BVC
+        Exact aggressor buy volume per bar (e.g. from
+        :func:`crypto_strategy_lab.data.trades.trades_to_bars`); when given, BVC
         is skipped and ``source == "trades"``.
     """
     px = as_series(close, name="close", min_length=2)
@@ -220,27 +219,3 @@ def bar_vpin(
     out_v[has] = v[idx[has]]
     out_oi[has] = oi[idx[has]]
     return BarVPIN(out_v, out_oi, idx, buckets, source)
-
-
-def trades_to_bars(trades: pd.DataFrame, freq: str) -> pd.DataFrame:
-    """Aggregate a trades frame into OHLCV bars (+ ``buy_volume`` when trades carry ``side``).
-
-    Bars are labelled by their open time and hold trades with ``open <= ts < open + freq``;
-    bars without trades are dropped (not forward-filled).
-    """
-    validate_trades(trades)
-    ts = pd.DatetimeIndex(trades["timestamp"])
-    frame = pd.DataFrame(
-        {"price": trades["price"].to_numpy(float), "size": trades["size"].to_numpy(float)},
-        index=ts,
-    )
-    if "side" in trades.columns:
-        frame["buy"] = np.where(trades["side"].to_numpy() == "buy", frame["size"], 0.0)
-    grouped = frame.resample(freq, label="left", closed="left")
-    bars = grouped["price"].ohlc()
-    bars["volume"] = grouped["size"].sum()
-    if "buy" in frame.columns:
-        bars["buy_volume"] = grouped["buy"].sum()
-    bars = bars.dropna(subset=["close"])
-    bars.index.name = "timestamp"
-    return bars.astype(float)

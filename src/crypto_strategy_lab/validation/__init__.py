@@ -7,6 +7,15 @@ raw (3 = normal); ``n_trials`` and the variance of Sharpe ratios come from the t
 The trial log (:mod:`.trial_log`) imports SQLAlchemy models; import it explicitly.
 """
 
+from crypto_strategy_lab.performance.metrics import (
+    ReturnMoments,
+    infer_periods_per_year,
+    max_drawdown,
+    return_moments,
+    rolling_sharpe,
+    sharpe_ratio,
+    sortino_ratio,
+)
 from crypto_strategy_lab.validation.calibration import calibrate_gate, gate_pass_rate
 from crypto_strategy_lab.validation.gate import (
     Criterion,
@@ -15,15 +24,6 @@ from crypto_strategy_lab.validation.gate import (
     GateVerdict,
     evaluate_gate,
     load_gate_config,
-)
-from crypto_strategy_lab.validation.metrics import (
-    ReturnMoments,
-    infer_periods_per_year,
-    max_drawdown,
-    return_moments,
-    rolling_sharpe,
-    sharpe_ratio,
-    sortino_ratio,
 )
 from crypto_strategy_lab.validation.orthogonality import OrthogonalityReport, orthogonality_report
 from crypto_strategy_lab.validation.pbo import (

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from crypto_strategy_lab.performance.metrics import return_moments
 from crypto_strategy_lab.validation.gate import GateConfig, GateInputs, GateVerdict, evaluate_gate
-from crypto_strategy_lab.validation.metrics import return_moments
 from crypto_strategy_lab.validation.pbo import probability_of_backtest_overfitting
 from crypto_strategy_lab.validation.splits import walk_forward_splits
 from crypto_strategy_lab.validation.walk_forward import walk_forward_select

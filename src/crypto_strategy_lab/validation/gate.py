@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from crypto_strategy_lab.config.loader import load_yaml_config
-from crypto_strategy_lab.validation.metrics import ReturnMoments
+from crypto_strategy_lab.performance.metrics import ReturnMoments
 from crypto_strategy_lab.validation.sharpe import (
     deflated_sharpe_ratio,
     min_track_record_length,

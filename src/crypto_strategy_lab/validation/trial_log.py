@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.journal.db import make_engine, make_session_factory
 from crypto_strategy_lab.journal.trials import TrialRecord
-from crypto_strategy_lab.validation.metrics import ReturnMoments, return_moments
+from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
 from crypto_strategy_lab.validation.sharpe import deflated_sharpe_ratio
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crypto_strategy_lab.validation.metrics import sharpe_ratio
+from crypto_strategy_lab.performance.metrics import sharpe_ratio
 from crypto_strategy_lab.validation.splits import Split, SplitError
 
 

@@ -1,7 +1,7 @@
 """VPIN (flow toxicity): when VPIN is high against its own history, trade with the net flow.
 
 See README.md in this folder for the derivation. Bars built from trades with
-:func:`crypto_strategy_lab.stats.vpin.trades_to_bars` carry a ``buy_volume`` column; then the
+:func:`crypto_strategy_lab.data.trades.trades_to_bars` carry a ``buy_volume`` column; then the
 exact aggressor split is used (``vpin_source == "trades"``), otherwise bulk volume
 classification (``"bars"``).
 """
