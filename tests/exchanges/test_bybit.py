@@ -12,6 +12,7 @@ import pytest
 
 from crypto_strategy_lab.core.errors import (
     AuthenticationError,
+    ExchangeError,
     ExchangeUnavailable,
     InsufficientFunds,
     InvalidOrder,
@@ -283,7 +284,7 @@ async def test_bad_key_and_bad_secret_are_authentication_errors(bybit_emu) -> No
 
 async def test_recv_window_violation_maps_10002(bybit, bybit_emu, monkeypatch) -> None:
     monkeypatch.setattr(bybit.client, "milliseconds", lambda: 1_000)  # a clock far behind
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ExchangeError, match="recv window") as info:
         await bybit.get_balance()
     assert info.value.code == 10002 and "recv window" in str(info.value)
 

@@ -56,7 +56,7 @@ def prices(seed: int = 11) -> dict[str, np.ndarray]:
     return {"BTCUSDT": np.round(btc, 2), "ETHUSDT": np.round(eth, 2)}
 
 
-def seed_journal(url: str) -> Seeded:
+def seed_journal(url: str) -> Seeded:  # noqa: C901 - one scripted scenario, read top to bottom
     journal = Journal.open(url)
     px = prices()
     run = journal.start_run(

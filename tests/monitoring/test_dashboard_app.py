@@ -71,7 +71,6 @@ def open_page(page: str, url: str, reports: Path | None = None) -> AppTest:
 def _clean_env(monkeypatch):
     for name in ("CSL_JOURNAL_URL", "CSL_DASHBOARD_REFRESH", "CSL_REPORTS_DIR"):
         monkeypatch.delenv(name, raising=False)
-    yield
 
 
 def charts(at: AppTest) -> list:

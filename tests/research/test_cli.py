@@ -64,7 +64,7 @@ def test_validate_strategy_script(tmp_path, csv_file):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["nope"], "unknown strategy 'nope'"),
         (["lag_autocorr", "--data", "/nonexistent/bars.csv"], "data file not found"),
@@ -106,7 +106,7 @@ def test_backtest_and_study_commands(tmp_path, csv_file):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["backtest", "--strategy", "lag_autocorr", "--param", "window"], "name=value"),
         (["backtest", "--strategy", "lag_autocorr", "--param", "window=3"], "window"),

@@ -35,7 +35,7 @@ def test_random_draws_are_distinct_members_of_the_grid_and_seeded():
 
 
 @pytest.mark.parametrize(
-    "space, n",
+    ("space", "n"),
     [({}, 1), ({"a": []}, 1), ({"a": [1, 2]}, 3), ({"a": [1, 2]}, 0), ({"a": "12"}, 1)],
 )
 def test_bad_spaces_are_rejected(space, n):

@@ -30,6 +30,6 @@ def test_size_on_random_walk():
 
 
 def test_params_are_validated():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="window"):
         LagAutocorrSignal(window=5)
     assert LagAutocorrSignal(lag=2).params.lag == 2

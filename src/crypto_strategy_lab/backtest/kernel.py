@@ -111,7 +111,7 @@ def _close_trade(
 
 
 @nb.njit(cache=True)
-def simulate(
+def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it would cost the inlining
     open_,
     high,
     low,

@@ -120,8 +120,7 @@ class HistoricalReplayFeed:
             offset = 0 if self.start is None else int(frame.index.searchsorted(self.start))
             values = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
             stamps = frame.index.to_pydatetime()
-            for i in range(offset, len(frame)):
-                streams.append((stamps[i], symbol, i, values[i]))
+            streams.extend((stamps[i], symbol, i, values[i]) for i in range(offset, len(frame)))
         streams.sort(key=lambda item: (item[0], item[1]))
         pause = None if self.speedup is None else self.timeframe.total_seconds() / self.speedup
         step = self.timeframe.to_pytimedelta()
