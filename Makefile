@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Optional extras to install besides test+dev (CI adds `ray` for the distributed-study test).
 EXTRAS ?= test,dev
 
-.PHONY: venv lab test test-all lint format bench clean
+.PHONY: venv lab test test-all lint format bench mutation clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Mutation testing of the critical modules (cosmic-ray, in a scratch copy of the tree); long:
+# MUTATION_ARGS="risk_rules --sample 100" narrows it. Kill rates: docs/TESTING.md.
+MUTATION_ARGS ?=
+mutation: $(STAMP)
+	$(BIN)/python -m mutation $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -40,6 +40,12 @@ def _as_array(returns: pd.Series | np.ndarray) -> np.ndarray:
     return arr
 
 
+def _is_constant(arr: np.ndarray) -> bool:
+    # Exact test on the values: the floating-point std of identical values is rounding noise
+    # (1.8e-18 for ten returns of 0.01), which would turn "no risk" into a Sharpe of 5e15.
+    return bool(np.ptp(arr) == 0.0)
+
+
 def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None = None) -> float:
     """Sharpe ratio ``mean / std`` (``ddof=1``) of per-period returns.
 
@@ -57,9 +63,9 @@ def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None
         ``0.0`` for a constant series (no risk, no reward: nothing to rank).
     """
     arr = _as_array(returns)
-    sd = arr.std(ddof=1)
-    if sd == 0.0 or not np.isfinite(sd):
+    if _is_constant(arr):
         return 0.0
+    sd = arr.std(ddof=1)
     sr = float(arr.mean() / sd)
     return sr * float(np.sqrt(periods_per_year)) if periods_per_year else sr
 
@@ -80,7 +86,7 @@ def return_moments(returns: pd.Series | np.ndarray) -> ReturnMoments:
     higher-moment penalty to a Sharpe ratio that is 0 anyway).
     """
     arr = _as_array(returns)
-    if arr.std() == 0.0:
+    if _is_constant(arr):
         return ReturnMoments(0.0, arr.size, 0.0, 3.0)
     return ReturnMoments(
         sharpe_ratio(arr),

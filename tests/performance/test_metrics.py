@@ -1,0 +1,124 @@
+"""Performance metrics against independent references: the standard library, hand-worked
+examples and per-window recomputation (never the function under test itself)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crypto_strategy_lab.performance.metrics import (
+    MetricsError,
+    infer_periods_per_year,
+    max_drawdown,
+    return_moments,
+    rolling_sharpe,
+    sharpe_ratio,
+    sortino_ratio,
+)
+
+
+@pytest.fixture
+def returns() -> np.ndarray:
+    return np.random.default_rng(11).standard_t(5, 500) * 0.01 + 0.0007
+
+
+def test_sharpe_equals_the_standard_library(returns):
+    expected = statistics.fmean(returns) / statistics.stdev(returns)
+    assert sharpe_ratio(returns) == pytest.approx(expected, rel=1e-12)
+    assert sharpe_ratio(pd.Series(returns), 8760) == pytest.approx(
+        expected * math.sqrt(8760), rel=1e-12
+    )
+
+
+def test_sharpe_of_a_constant_series_is_zero():
+    assert sharpe_ratio(np.full(10, 0.01)) == 0.0
+    assert sortino_ratio(np.full(10, 0.01)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.zeros((3, 2)), "one-dimensional"),
+        (np.array([0.01]), "at least 2"),
+        (np.array([0.01, np.nan, 0.02]), "NaN"),
+        (np.array([0.01, np.inf]), "NaN or infinite"),
+    ],
+)
+def test_unusable_returns_are_refused(bad, message):
+    with pytest.raises(MetricsError, match=message):
+        sharpe_ratio(bad)
+
+
+def test_moments_equal_the_textbook_formulas(returns):
+    # Biased (population) central moments, raw kurtosis: m3 / m2^1.5 and m4 / m2^2.
+    d = returns - returns.mean()
+    m2, m3, m4 = (np.mean(d**k) for k in (2, 3, 4))
+    mom = return_moments(returns)
+    assert mom.n_obs == returns.size
+    assert mom.sr == pytest.approx(sharpe_ratio(returns), rel=1e-12)
+    assert mom.skew == pytest.approx(m3 / m2**1.5, rel=1e-10)
+    assert mom.kurtosis == pytest.approx(m4 / m2**2, rel=1e-10)
+    constant = return_moments(np.full(5, 0.002))
+    assert (constant.sr, constant.skew, constant.kurtosis) == (0.0, 0.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("freq", "market", "expected"),
+    [
+        ("1h", "crypto", 8760.0),
+        ("5min", "crypto", 105_120.0),
+        ("1D", "crypto", 365.0),
+        ("1D", "stock", 252.0),
+        ("1h", "stock", 252 * 6.5),
+        ("7D", "stock", 36.0),
+    ],
+)
+def test_periods_per_year_follow_the_calendar(freq, market, expected):
+    index = pd.date_range("2024-01-01", periods=50, freq=freq, tz="UTC")
+    assert infer_periods_per_year(index, market) == pytest.approx(expected, rel=1e-12)
+
+
+def test_periods_per_year_use_the_median_spacing_despite_gaps():
+    index = pd.date_range("2024-01-01", periods=100, freq="1h", tz="UTC").delete(range(10, 40))
+    assert infer_periods_per_year(index) == pytest.approx(8760.0)
+
+
+def test_periods_per_year_need_increasing_timestamps():
+    with pytest.raises(MetricsError, match="at least 2"):
+        infer_periods_per_year(pd.DatetimeIndex(["2024-01-01"], tz="UTC"))
+    backwards = pd.date_range("2024-01-01", periods=5, freq="1h", tz="UTC")[::-1]
+    with pytest.raises(MetricsError, match="increasing"):
+        infer_periods_per_year(backwards)
+
+
+def test_max_drawdown_hand_worked():
+    # Peaks 120 then 130: troughs 90 (-25 %) and 65 (-50 %).
+    assert max_drawdown(np.array([100.0, 120.0, 90.0, 130.0, 65.0, 70.0])) == pytest.approx(0.5)
+    assert max_drawdown(np.array([1.0, 2.0, 3.0])) == 0.0
+    assert max_drawdown(np.array([])) == 0.0
+
+
+def test_sortino_hand_worked():
+    r = np.array([0.02, -0.01, 0.03, -0.02])
+    downside = math.sqrt((0.0 + 0.01**2 + 0.0 + 0.02**2) / 4)
+    assert sortino_ratio(r) == pytest.approx(0.005 / downside, rel=1e-12)
+    assert sortino_ratio(r, 365) == pytest.approx(0.005 / downside * math.sqrt(365), rel=1e-12)
+
+
+def test_rolling_sharpe_equals_the_per_window_sharpe(returns):
+    series = pd.Series(returns)
+    series.iloc[100:130] = 0.0  # a flat stretch: no volatility, NaN rather than infinity
+    roll = rolling_sharpe(series, 20)
+    assert roll.iloc[:19].isna().all()
+    for end in (19, 57, 128, 200, 499):
+        window = series.iloc[end - 19 : end + 1].to_numpy()
+        if window.std() == 0.0:
+            assert np.isnan(roll.iloc[end])
+        else:
+            assert roll.iloc[end] == pytest.approx(sharpe_ratio(window), rel=1e-9)
+    annual = rolling_sharpe(series, 20, 8760)
+    assert annual.iloc[200] == pytest.approx(roll.iloc[200] * math.sqrt(8760), rel=1e-12)
