@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Optional extras to install besides test+dev (CI adds `ray` for the distributed-study test).
 EXTRAS ?= test,dev
 
-.PHONY: venv lab test test-all lint format bench mutation clean
+.PHONY: venv lab test test-all lint format bench mutation docs clean
 
 venv: $(STAMP)
 
@@ -43,5 +43,9 @@ MUTATION_ARGS ?=
 mutation: $(STAMP)
 	$(BIN)/python -m mutation $(MUTATION_ARGS)
 
+# The documentation site (mkdocs.yml) into site/; --strict turns every warning into an error.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info src/*.egg-info .pytest_cache .ruff_cache

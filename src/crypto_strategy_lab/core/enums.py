@@ -4,6 +4,8 @@ from enum import StrEnum
 
 
 class OrderSide(StrEnum):
+    """Side of an order: ``BUY`` or ``SELL``."""
+
     BUY = "BUY"
     SELL = "SELL"
 
@@ -17,6 +19,8 @@ class OrderSide(StrEnum):
 
 
 class OrderType(StrEnum):
+    """Order type: ``MARKET``, ``LIMIT``, ``STOP`` (stop-market) or ``STOP_LIMIT``."""
+
     MARKET = "MARKET"
     LIMIT = "LIMIT"
     STOP = "STOP"
@@ -41,6 +45,8 @@ class MarketType(StrEnum):
 
 
 class TradingMode(StrEnum):
+    """Where orders go: simulated fills, a venue sandbox (Bybit testnet, Alpaca paper) or live."""
+
     SIMULATED = "simulated"  # local fills against market data, no venue account
     TESTNET = "testnet"  # Bybit testnet
     PAPER = "paper"  # Alpaca paper
