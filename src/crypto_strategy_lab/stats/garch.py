@@ -1,4 +1,4 @@
-"""GARCH(1,1): fitted by :mod:`arch`, filtered by a numba recursion between refits.
+"""GARCH(1,1): a compiled Gaussian QMLE (arch's estimation problem), filtered by a numba recursion.
 
 Model (Bollerslev 1986), constant mean and Gaussian quasi-likelihood:
 
@@ -27,17 +27,20 @@ on ``r[t_k - window + 1 : t_k + 1]`` only (strictly past-and-present data); betw
 variance is filtered forward with the last fitted parameters. Each fit starts the optimiser
 from the previous fit's parameters (a causal warm start that cuts the fit time ~3x).
 
-Fitting (:func:`fit_garch11`) runs arch's own estimation steps — ``arch_model``'s likelihood,
-bounds, constraints, backcast and SLSQP — but hands SLSQP the Jacobian of arch's linear
-constraints computed with SLSQP's own finite-difference arithmetic (:func:`_arch_fit`), which
-removes the larger part of arch's per-fit overhead. The estimates are those of
-``arch_model(...).fit()`` bit for bit (1,427 cold and warm-started fits on GBM, GARCH,
-near-IGARCH and Student-t returns, windows 500 and 2000; ~2x faster per fit).
+Fitting (:func:`fit_garch11`) solves arch's estimation problem — its backcast, variance bounds,
+parameter bounds, constraints and starting values — with a compiled likelihood and its analytic
+gradient (:func:`garch11_nll_grad`) handed to SLSQP and run to convergence. arch differentiates
+numerically and stops at ``ftol = 1e-6``, so its default fit stops up to ~1e-5 from the maximum;
+ours matches arch's fit run to convergence within 1e-6 and its likelihood is never below that of
+arch's default fit (the tests check both). One fit of 2000 returns takes ~0.5 ms, ~20x less
+than ``arch_model(...).fit()``.
 
 References
 ----------
 Bollerslev, T. (1986). Generalized autoregressive conditional heteroskedasticity. Journal of
 Econometrics 31, 307-327.
+Fiorentini, G., Calzolari, G. and Panattoni, L. (1996). Analytic derivatives and the computation
+of GARCH estimates. Journal of Applied Econometrics 11, 399-417.
 Sheppard, K. et al. arch: ARCH models in Python (``arch.univariate``), recursions module.
 """
 
@@ -48,7 +51,6 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from arch import arch_model
 from scipy import stats as sps
 from scipy.optimize import minimize
 
@@ -129,90 +131,121 @@ class Garch11Fit:
         return self.omega / (1.0 - p) if p < 1.0 else float("nan")
 
 
-#: SLSQP's default finite-difference step (``scipy.optimize.minimize(method="SLSQP")``).
-_SLSQP_EPS = float(np.sqrt(np.finfo(float).eps))
+@numba.njit(cache=True)
+def garch11_nll_grad(
+    x: np.ndarray, y: np.ndarray, backcast: float, lower: np.ndarray, upper: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Gaussian negative log-likelihood of GARCH(1,1) with a constant mean, and its gradient.
 
+    ``x = [mu, omega, alpha, beta]``; ``-l = 1/2 sum_t (ln 2 pi + ln sigma_t^2 + e_t^2 /
+    sigma_t^2)`` with ``e_t = y_t - mu`` and the variance recursion of :func:`garch11_variance`,
+    whose values are kept inside arch's loose variance bounds ``[lower_t, upper_t]`` exactly as
+    arch's ``bounds_check`` does (below: ``lower_t``; above: ``upper_t + ln(sigma^2/upper_t)``).
 
-def _constraint_jacobian(a: np.ndarray, b: np.ndarray, lb: np.ndarray, ub: np.ndarray):
-    """Jacobian of the linear constraints ``a x - b >= 0`` computed with exactly the arithmetic
-    of SLSQP's default forward differences (``approx_derivative(..., '2-point',
-    abs_step=eps, bounds=...)`` on each row, after clipping ``x`` to the bounds).
+    The gradient is the analytic one, propagated through the recursion in the same pass
+    (Fiorentini, Calzolari and Panattoni 1996):
 
-    For linear rows this only costs a few array operations, where scipy pays one
-    ``approx_derivative`` call per row per iteration (the larger part of an arch fit's time);
-    the numbers, and so SLSQP's iterates, are those of ``arch_model(...).fit()``.
+    .. math::
+        \\frac{\\partial \\sigma_t^2}{\\partial \\theta} = \\frac{\\partial h_t}{\\partial \\theta}
+        + \\beta\\,\\frac{\\partial \\sigma_{t-1}^2}{\\partial \\theta},\\qquad
+        h_t = \\omega + \\alpha e_{t-1}^2 + \\beta \\sigma_{t-1}^2,
+
+    so ``d/d omega = 1``, ``d/d alpha = e_{t-1}^2``, ``d/d beta = sigma_{t-1}^2``,
+    ``d/d mu = -2 alpha e_{t-1}`` (all ``backcast`` terms at ``t = 0``), and
+    ``d(-l_t) = 1/2 (1/sigma_t^2 - e_t^2/sigma_t^4) d sigma_t^2 - e_t/sigma_t^2 d mu``.
     """
-    unbounded = bool(np.all((lb == -np.inf) & (ub == np.inf)))
+    mu, omega, alpha, beta = x[0], x[1], x[2], x[3]
+    n = y.shape[0]
+    s2 = omega + (alpha + beta) * backcast
+    d_mu, d_omega, d_alpha, d_beta = 0.0, 1.0, backcast, backcast
+    total = 0.0
+    g_mu = g_omega = g_alpha = g_beta = 0.0
+    for t in range(n):
+        if t > 0:
+            e_prev = y[t - 1] - mu
+            d_mu = -2.0 * alpha * e_prev + beta * d_mu
+            d_omega = 1.0 + beta * d_omega
+            d_alpha = e_prev * e_prev + beta * d_alpha
+            d_beta = s2 + beta * d_beta  # s2 is still sigma_{t-1}^2 here
+            s2 = omega + alpha * e_prev * e_prev + beta * s2
+        if s2 < lower[t]:  # clamped: locally constant in the parameters
+            s2 = lower[t]
+            d_mu = d_omega = d_alpha = d_beta = 0.0
+        elif s2 > upper[t]:
+            k = 1.0 / s2
+            s2 = upper[t] + np.log(s2 / upper[t])
+            d_mu *= k
+            d_omega *= k
+            d_alpha *= k
+            d_beta *= k
+        e = y[t] - mu
+        inv = 1.0 / s2
+        total += np.log(s2) + e * e * inv
+        c = 0.5 * (inv - e * e * inv * inv)
+        g_mu += c * d_mu - e * inv
+        g_omega += c * d_omega
+        g_alpha += c * d_alpha
+        g_beta += c * d_beta
+    grad = np.empty(4)
+    grad[0], grad[1], grad[2], grad[3] = g_mu, g_omega, g_alpha, g_beta
+    return 0.5 * (total + n * np.log(2.0 * np.pi)), grad
 
-    def jac(x: np.ndarray) -> np.ndarray:
-        if (x < lb).any() or (x > ub).any():
-            x = np.clip(x, lb, ub)
-        h = np.full(x.size, _SLSQP_EPS)
-        sign = (x >= 0).astype(float) * 2 - 1
-        h = np.where((x + h) - x == 0, _SLSQP_EPS * sign * np.maximum(1.0, np.abs(x)), h)
-        if not unbounded:  # one-sided steps kept inside the bounds
-            lower, upper = x - lb, ub - x
-            violated = ((x + h) < lb) | ((x + h) > ub)
-            fitting = np.abs(h) <= np.maximum(lower, upper)
-            h = np.where(violated & fitting, -h, h)
-            h = np.where(~fitting & (upper >= lower), upper, h)
-            h = np.where(~fitting & (upper < lower), -lower, h)
-        f0 = a @ x - b
-        out = np.empty_like(a)
-        for j in range(x.size):
-            x1 = x.copy()
-            x1[j] = x[j] + h[j]
-            out[:, j] = ((a @ x1 - b) - f0) / ((x[j] + h[j]) - x[j])
-        return out
 
-    return jac
+#: arch's linear constraints of GARCH(1,1) on ``[mu, omega, alpha, beta]``: ``A x - b >= 0``
+#: (``omega, alpha, beta >= 0`` and ``alpha + beta <= 1``); the Jacobian is ``A`` itself.
+_CONSTRAINT_A = np.array(
+    [[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, -1.0, -1.0]]
+)
+_CONSTRAINT_B = np.array([0.0, 0.0, 0.0, -1.0])
+_CONSTRAINTS = {
+    "type": "ineq",
+    "fun": lambda x: _CONSTRAINT_A @ x - _CONSTRAINT_B,
+    "jac": lambda x: _CONSTRAINT_A,
+}
+#: SLSQP's stopping tolerance on the objective: far below arch's default (1e-6), so the fit is
+#: the maximum itself and not a point where a looser search happened to stop.
+_FTOL = 1e-12
 
 
-def _arch_fit(y: np.ndarray, starting_values: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """``arch_model(y, mean="Constant", vol="GARCH", p=1, q=1, rescale=False).fit()``'s
-    estimate and log-likelihood, computed by the same steps with less overhead.
+def _qmle(y: np.ndarray, starting_values: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """Gaussian QMLE of ``y`` (percent units): the estimate ``[mu, omega, alpha, beta]`` and
+    the maximised log-likelihood.
 
-    arch's ``fit`` minimises ``model._loglikelihood`` (arch's own numba recursion and normal
-    likelihood) with SLSQP under arch's bounds, arch's linear constraints and arch's backcast
-    and variance bounds; we do exactly that, with three savings that leave every number
-    unchanged: the constraint Jacobian from :func:`_constraint_jacobian` instead of one numeric
-    differentiation per constraint row per iteration; arch's grid-search starting values only
-    when no warm start is given (arch computes them always, then uses the given ones); and no
-    result object (covariance, copies of the model). ``tests/stats/test_garch.py`` checks
-    the estimates against ``arch_model(...).fit()``, cold and warm-started.
+    The problem is arch's (``arch_model(y, mean="Constant", vol="GARCH", p=1, q=1,
+    rescale=False).fit()``): its backcast, variance bounds, parameter bounds, linear
+    constraints and, without a warm start, its grid-search starting values, all taken from
+    arch's own ``GARCH`` process. The search differs: SLSQP is given the analytic gradient of
+    the compiled likelihood (:func:`garch11_nll_grad`) and run to ``ftol = 1e-12``, where
+    arch differentiates numerically and stops at ``1e-6``. ``tests/stats/test_garch.py``
+    checks the estimates against arch's fit run to convergence (within 1e-6) and that the
+    likelihood, evaluated by arch itself, is never below that of arch's default fit.
     """
-    model = arch_model(y, mean="Constant", vol="GARCH", p=1, q=1, rescale=False)
-    vol = model.volatility
-    model._adjust_sample(None, None)  # what fit() does first: the full sample
-    resids = model.resids(model.starting_values())
-    backcast = vol.backcast(resids)
+    from arch.univariate import GARCH  # arch's import is slow; only a fit needs it
+
+    vol = GARCH(p=1, q=1)
+    resids = y - y.mean()  # arch's starting residuals: the constant mean's OLS fit
+    backcast = float(vol.backcast(resids))
     var_bounds = vol.variance_bounds(resids)
-    a_vol, b = vol.constraints()
-    a = np.hstack([np.zeros((a_vol.shape[0], 1)), a_vol])  # the mean is unconstrained
-    bounds = model.bounds() + vol.bounds(resids)
-    lb, ub = (np.array(side, dtype=float) for side in zip(*bounds, strict=True))
+    bounds = [(-np.inf, np.inf), *vol.bounds(resids)]
     if starting_values is None:
-        sv = np.hstack([model.starting_values(), vol.starting_values(resids)])
-    else:  # as arch 8.0 does, even when they break a bound (it warns; SLSQP clips them in)
+        sv = np.hstack([y.mean(), vol.starting_values(resids)])
+    else:  # as arch does, even when they break a bound (SLSQP clips them in)
         sv = np.asarray(starting_values, dtype=float)
     opt = minimize(
-        model._loglikelihood,
+        garch11_nll_grad,
         sv,
-        args=(np.zeros(resids.shape[0]), backcast, var_bounds),
+        args=(y, backcast, var_bounds[:, 0].copy(), var_bounds[:, 1].copy()),
+        jac=True,
         method="SLSQP",
         bounds=bounds,
-        constraints={
-            "type": "ineq",
-            "fun": lambda x: a @ x - b,
-            "jac": _constraint_jacobian(a, b, lb, ub),
-        },
-        options={"disp": False},
+        constraints=_CONSTRAINTS,
+        options={"ftol": _FTOL, "maxiter": 500},
     )
     return opt.x, -float(opt.fun)
 
 
 def fit_garch11(returns: np.ndarray, starting_values: np.ndarray | None = None) -> Garch11Fit:
-    """Fit GARCH(1,1) with a constant mean by Gaussian QMLE using ``arch.arch_model``.
+    """Fit GARCH(1,1) with a constant mean by Gaussian QMLE (arch's problem, see :func:`_qmle`).
 
     Parameters
     ----------
@@ -228,7 +261,7 @@ def fit_garch11(returns: np.ndarray, starting_values: np.ndarray | None = None) 
     y = r * FIT_SCALE
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SLSQP's bound-clipping notes; judged by the LR test
-        params, loglik = _arch_fit(y, starting_values)
+        params, loglik = _qmle(y, starting_values)
     mu, omega, alpha, beta = (float(v) for v in params)
     backcast = arch_backcast(y - y.mean())
     e = y - mu

@@ -26,6 +26,13 @@ from crypto_strategy_lab.core.signal import Signal, size_from_capital
 from crypto_strategy_lab.data.schema import DataValidationError, validate_ohlcv
 
 
+def finite_signal(signal: np.ndarray) -> np.ndarray:
+    """The ``signal`` contract: NaN (a window still filling) is 0, ``+-inf`` is ``+-1``, and
+    every value is clipped to [-1, 1]."""
+    cleaned = np.nan_to_num(np.asarray(signal, dtype=float), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(cleaned, -1.0, 1.0, out=cleaned)
+
+
 class StrategyParams(BaseModel):
     """Base of every strategy's parameter model (validated, immutable)."""
 
@@ -88,10 +95,10 @@ class Strategy(ABC):
         out = self._compute(bars)
         if "signal" not in out.columns or not out.index.equals(bars.index):
             raise AssertionError(f"{self.name}._compute must return 'signal' on the bars' index")
-        signal = np.nan_to_num(
-            out["signal"].to_numpy(dtype=float), nan=0.0, posinf=1.0, neginf=-1.0
-        )
-        out["signal"] = np.clip(signal, -1.0, 1.0)
+        raw = out["signal"].to_numpy(dtype=float)
+        signal = finite_signal(raw)
+        if not np.array_equal(raw, signal):  # replacing a column copies its frame's block
+            out["signal"] = signal
         return out
 
     async def generate_signal(

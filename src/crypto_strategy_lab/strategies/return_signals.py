@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from crypto_strategy_lab.strategies.base import finite_signal
+
 
 def log_returns(bars: pd.DataFrame) -> np.ndarray:
     """``r_t = ln(C_t / C_{t-1})`` for bars ``1..n-1`` (length ``n - 1``)."""
@@ -25,10 +27,26 @@ def significance_ramp(statistic: np.ndarray, critical: float) -> np.ndarray:
     return np.clip((statistic - critical) / critical, 0.0, 1.0)
 
 
+def strategy_frame(
+    columns: Mapping[str, np.ndarray], index: pd.Index, leading_nan: int = 0
+) -> pd.DataFrame:
+    """A strategy's output frame built once: every column written into one float64 block
+    (pandas keeps it as is, with no per-column concatenation or consolidation copy), after
+    ``leading_nan`` NaN rows, and the ``signal`` column already finite and in [-1, 1]
+    (:func:`~crypto_strategy_lab.strategies.base.finite_signal`), so that
+    :meth:`Strategy.compute` has nothing to replace."""
+    names = list(columns)
+    block = np.empty((len(names), len(index)))
+    block[:, :leading_nan] = np.nan
+    for row, values in zip(block, columns.values(), strict=True):
+        row[leading_nan:] = values
+    if "signal" in columns:
+        row = block[names.index("signal")]
+        row[:] = finite_signal(row)
+    return pd.DataFrame(block.T, index=index, columns=names, copy=False)
+
+
 def on_bars(columns: Mapping[str, np.ndarray], bars: pd.DataFrame) -> pd.DataFrame:
     """Columns computed on :func:`log_returns` placed on ``bars.index``; the first bar, which
-    has no return yet, is NaN."""
-    return pd.DataFrame(
-        {k: np.concatenate([[np.nan], np.asarray(v, dtype=float)]) for k, v in columns.items()},
-        index=bars.index,
-    )
+    has no return yet, is NaN (its ``signal`` 0)."""
+    return strategy_frame(columns, bars.index, leading_nan=1)

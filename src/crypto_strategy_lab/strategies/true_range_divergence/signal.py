@@ -11,6 +11,7 @@ from pydantic import Field
 
 from crypto_strategy_lab.stats.true_range import price_volatility_divergence
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import strategy_frame
 
 
 class TrueRangeDivergenceParams(StrategyParams):
@@ -47,7 +48,7 @@ class TrueRangeDivergenceSignal(Strategy):
         )
         strength = np.clip(d.divergence / p.d_full, -1.0, 1.0)
         signal = np.where(d.pvalue < p.alpha, np.sign(d.price_z) * strength, 0.0)
-        return pd.DataFrame(
+        return strategy_frame(
             {
                 "atr": d.atr,
                 "price_z": d.price_z,
@@ -56,5 +57,5 @@ class TrueRangeDivergenceSignal(Strategy):
                 "pvalue": d.pvalue,
                 "signal": signal,
             },
-            index=bars.index,
+            bars.index,
         )

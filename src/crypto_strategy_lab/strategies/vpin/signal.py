@@ -18,6 +18,7 @@ from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.stats import rolling_mean_std
 from crypto_strategy_lab.stats.vpin import VolumeBuckets, bar_vpin, rolling_vpin
 from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.return_signals import strategy_frame
 
 
 class VPINParams(StrategyParams):
@@ -90,14 +91,14 @@ class VPINSignal(Strategy):
         z_tail[idx >= 0] = zb[idx[idx >= 0]]
         z[calib - 1 :] = z_tail
         strength = np.clip((z - p.z_entry) / (p.z_full - p.z_entry), 0.0, 1.0)
-        out = pd.DataFrame(
+        out = strategy_frame(
             {
                 "vpin": vpin,
                 "vpin_z": z,
                 "order_imbalance": oi,
                 "signal": np.sign(oi) * strength,
             },
-            index=bars.index,
+            bars.index,
         )
         out["vpin_source"] = res.source
         return out
