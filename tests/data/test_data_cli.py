@@ -110,7 +110,7 @@ def test_malformed_csv(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("data", "show", "--symbol", "NOPE/USDT", "--timeframe", "1h"), "no stored data"),
+        (("data", "show", "--symbol", "NOPE/USDT", "--timeframe", "1h"), "no stored bars"),
         (("data", "show", "--symbol", "BTC/USDT", "--timeframe", "7m"), "unknown timeframe"),
         (("data", "check", "--dataset", "forex"), "unknown bundled dataset"),
     ],
@@ -118,3 +118,79 @@ def test_malformed_csv(tmp_path: Path) -> None:
 def test_unknown_symbol_or_timeframe(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     code, out = _run(*args, "--data-dir", str(tmp_path)) if "show" in args else _run(*args)
     assert code == 1 and message in out and "Traceback" not in out
+
+
+# ---------------------------------------------------------------- plausibility at import time
+
+BTC_1H = "btcusd_cdd_1h_20180515_20220301.parquet"
+
+
+def _btc_ms(tmp_path: Path, rows: int = 1000) -> Path:
+    from tests.conftest import shared_file
+
+    path = tmp_path / "btc_ms.parquet"
+    pd.read_parquet(shared_file(BTC_1H)).iloc[:rows].to_parquet(path)
+    return path
+
+
+def test_import_detects_epoch_ms_and_says_the_market_first(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    code, out = _run("data", "import", str(_btc_ms(tmp_path)), "--symbol", "BTCUSD",
+                     "--data-dir", str(store))  # fmt: skip
+    assert code == 0, out
+    assert out.splitlines()[0].startswith("market: perp (inferred from the calendar")
+    stored = DataStore(store).read("file", "BTCUSD", "1h")
+    assert stored.index[0] == pd.Timestamp("2018-05-15 06:00", tz="UTC") and len(stored) == 1000
+
+
+def test_import_with_the_wrong_unit_is_refused_and_stores_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    code, out = _run("data", "import", str(_btc_ms(tmp_path)), "--symbol", "BTCUSD",
+                     "--ts-unit", "s", "--data-dir", str(store))  # fmt: skip
+    assert code == 1 and "Traceback" not in out
+    assert len(out.strip().splitlines()) == 1 and "pass --ts-unit ms" in out
+    assert not list(store.rglob("*.parquet"))
+
+
+def test_import_daily_stock_file_infers_the_grid_and_resamples(tmp_path: Path) -> None:
+    from tests.conftest import shared_file
+
+    store = tmp_path / "store"
+    spy = shared_file("spy_daily_19991101_20200828.parquet")
+    code, out = _run("data", "import", str(spy), "--symbol", "SPY", "--data-dir", str(store))
+    assert code == 0, out
+    assert out.splitlines()[0].startswith("market: stock (inferred from the calendar")
+    assert "as file:SPY:1d" in out and "5241 bars" in out
+    code, out = _run("data", "import", str(spy), "--symbol", "SPY", "--timeframe", "1W",
+                     "--market", "stock", "--data-dir", str(store))  # fmt: skip
+    assert code == 0 and "file:SPY:1w (resampled from 1d)" in out
+    weekly = DataStore(store).read("file", "SPY", "1w")
+    assert (weekly.index.day_of_week == 0).all()
+    listed = {s.timeframe: s.market for s in DataStore(store).list()}
+    assert listed == {"1d": None, "1w": "stock"}  # only an explicit market is recorded
+    code, out = _run("data", "import", str(spy), "--symbol", "SPY", "--timeframe", "1h",
+                     "--data-dir", str(store))  # fmt: skip
+    assert code == 1 and "cannot make 1h bars from 1d bars" in out
+
+
+def test_list_survives_implausible_and_corrupt_stored_files(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    store = tmp_path / "store"
+    year_50338 = 1526364000000 * 1_000_000  # epoch ms read as s, in microseconds
+    stamps = [year_50338, year_50338 + 3_600_000_000]
+    columns = {c: pa.array([1.0, 1.0]) for c in ("open", "high", "low", "close", "volume")}
+    table = pa.table({"timestamp": pa.array(stamps, pa.timestamp("us", tz="UTC")), **columns})
+    meta = {"csl.source": "file", "csl.symbol": "BTC", "csl.timeframe": "1h"}
+    table = table.replace_schema_metadata(meta)
+    (store / "file" / "BTC").mkdir(parents=True)
+    pq.write_table(table, store / "file" / "BTC" / "1h.parquet")
+    (store / "file" / "ETH").mkdir(parents=True)
+    (store / "file" / "ETH" / "1h.parquet").write_bytes(b"PAR1 not really parquet")
+    code, out = _run("data", "list", "--data-dir", str(store))
+    assert code == 0 and "Traceback" not in out, out
+    assert "out of range" in out and "unreadable" in out
+    code, out = _run("data", "list", "--json", "--data-dir", str(store))
+    problems = {r["symbol"]: r["problem"] for r in json.loads(out)}
+    assert "out of range" in problems["BTC"] and problems["ETH"].startswith("unreadable")

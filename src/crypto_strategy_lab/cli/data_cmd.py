@@ -15,10 +15,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crypto_strategy_lab.cli import data_options
 from crypto_strategy_lab.cli.errors import guarded
 from crypto_strategy_lab.data.bundled import BUNDLED_KINDS, load_default_bars
+from crypto_strategy_lab.data.loader import open_data, stored_timeframe
 from crypto_strategy_lab.data.quality import QualityReport, check_ohlcv_quality
 from crypto_strategy_lab.data.schema import DataValidationError
+from crypto_strategy_lab.data.spec import DEFAULT_SOURCE, parse_data_spec, store_spec
 from crypto_strategy_lab.data.store import DataStore
 from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
 
@@ -65,46 +68,57 @@ def download(
     )
 
 
-def _parse_mapping(pairs: list[str]) -> dict[str, str]:
-    mapping = {}
-    for pair in pairs:
-        ours, sep, theirs = pair.partition("=")
-        if not sep or not ours or not theirs:
-            raise DataValidationError(f"bad --col {pair!r}; use ours=theirs, e.g. close=Close")
-        mapping[ours.strip()] = theirs.strip()
-    return mapping
-
-
 @app.command("import")
 @guarded
 def import_(
     file: Path = typer.Argument(..., help="CSV or Parquet file of OHLCV bars."),
     symbol: str = typer.Option(..., "--symbol"),
-    timeframe: str = typer.Option(..., "--timeframe"),
-    source: str = typer.Option("file", "--source", help="Store source name."),
-    col: list[str] = typer.Option([], "--col", help="Column mapping ours=theirs (repeatable)."),
-    ts_unit: str | None = typer.Option(None, "--ts-unit", help="Epoch unit: s, ms, us or ns."),
+    timeframe: str | None = typer.Option(
+        None, "--timeframe", help="Bar size to store (default: the file's); coarser resamples."
+    ),
+    source: str = typer.Option(DEFAULT_SOURCE, "--source", help="Store source name."),
+    col: list[str] = data_options.COL,
+    ts_unit: str | None = data_options.TS_UNIT,
+    market: str | None = data_options.MARKET,
     tz: str = typer.Option("UTC", "--tz", help="Time zone of naive timestamps."),
     convert_tz: bool = typer.Option(False, "--convert-tz", help="Convert non-UTC stamps to UTC."),
     data_dir: Path | None = DATA_DIR,
 ) -> None:
-    """Import a CSV/Parquet file into the store (validated first; nothing is repaired)."""
-    from crypto_strategy_lab.data.sources.files import import_file
-
-    tf = parse_timeframe(timeframe)
-    frame = import_file(file, _parse_mapping(col), ts_unit, tz, convert_tz)
-    result = DataStore(data_dir).write(frame, source, symbol, tf)
+    """Import a CSV/Parquet file into the store (checked first; nothing is repaired)."""
+    loaded = open_data(
+        parse_data_spec(file),
+        timeframe=timeframe,
+        market=market,
+        ts_unit=ts_unit,
+        columns=data_options.parse_mapping(col),
+        timezone=tz,
+        convert_timezone=convert_tz,
+        require_market=False,
+    )
+    console.print(loaded.market.notice, highlight=False, soft_wrap=True)
+    # Only an explicit market is recorded: an inference stays an inference on every read.
+    recorded = None if loaded.market.inferred else loaded.market.market
+    result = DataStore(data_dir).write(
+        loaded.bars, source, symbol, loaded.timeframe, market=recorded
+    )
+    resampled = (
+        f" (resampled from {loaded.native_timeframe})"
+        if loaded.timeframe != loaded.native_timeframe
+        else ""
+    )
     console.print(
-        f"imported {file.name}: {len(frame)} bars, +{result.added} new, "
+        f"imported {file.name} as {source}:{symbol}:{loaded.timeframe}{resampled}: "
+        f"{len(loaded.bars)} bars, +{result.added} new, "
         f"{result.already_stored} already stored ({result.conflicting} differing, kept), "
-        f"{result.total} stored"
+        f"{result.total} stored",
+        highlight=False,
     )
 
 
 @app.command("list")
 @guarded
 def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None = DATA_DIR) -> None:
-    """List stored series."""
+    """List stored series (a file that cannot be used is listed with its problem)."""
     store = DataStore(data_dir)
     series = store.list()
     if as_json:
@@ -118,6 +132,8 @@ def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None =
                         "rows": s.rows,
                         "start": str(s.start),
                         "end": str(s.end),
+                        "market": s.market,
+                        "problem": s.problem,
                     }
                     for s in series
                 ]
@@ -125,10 +141,17 @@ def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None =
         )
         return
     table = Table(title=f"Stored market data under {store.root}")
-    for name in ("source", "symbol", "timeframe", "rows", "start (UTC)", "end (UTC)"):
+    for name in ("data", "rows", "start (UTC)", "end (UTC)", "market", "problem"):
         table.add_column(name)
     for s in series:
-        table.add_row(s.source, s.symbol, s.timeframe, f"{s.rows:,}", str(s.start), str(s.end))
+        table.add_row(
+            f"{s.source}:{s.symbol}:{s.timeframe}",
+            f"{s.rows:,}",
+            str(s.start or "-"),
+            str(s.end or "-"),
+            s.market or "-",
+            f"[red]{s.problem}[/]" if s.problem else "",
+        )
     console.print(table if series else f"no stored data under {store.root}")
 
 
@@ -137,7 +160,7 @@ def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None =
 def show(
     symbol: str = typer.Option(..., "--symbol"),
     timeframe: str = typer.Option(..., "--timeframe"),
-    source: str = typer.Option("bybit", "--source"),
+    source: str = typer.Option(DEFAULT_SOURCE, "--source"),
     start: str | None = typer.Option(None, "--start"),
     end: str | None = typer.Option(None, "--end"),
     resample: str | None = typer.Option(None, "--resample", help="Aggregate to this bar size."),
@@ -146,6 +169,7 @@ def show(
 ) -> None:
     """Show stored bars (optionally a range and/or resampled with DuckDB)."""
     store = DataStore(data_dir)
+    stored_timeframe(store, store_spec(source, symbol, timeframe))  # lists what is stored
     if resample:
         bars = store.resample(source, symbol, timeframe, resample, start, end)
     else:
@@ -178,7 +202,7 @@ def _quality_table(title: str, report: QualityReport) -> Table:
 def check(
     symbol: str | None = typer.Option(None, "--symbol", help="Stored series (default: bundled)."),
     timeframe: str | None = typer.Option(None, "--timeframe"),
-    source: str = typer.Option("bybit", "--source"),
+    source: str = typer.Option(DEFAULT_SOURCE, "--source"),
     dataset: str = typer.Option("all", "--dataset", help="Bundled: crypto, stocks or all."),
     outlier_z: float = typer.Option(10.0, "--outlier-z", min=1.0),
     as_json: bool = typer.Option(False, "--json"),
@@ -189,7 +213,9 @@ def check(
     if symbol is not None:
         if timeframe is None:
             raise DataValidationError("--timeframe is required with --symbol")
-        bars = DataStore(data_dir).read(source, symbol, timeframe)
+        store = DataStore(data_dir)
+        stored_timeframe(store, store_spec(source, symbol, timeframe))  # lists what is stored
+        bars = store.read(source, symbol, timeframe)
         quality = check_ohlcv_quality(bars, timeframe_delta(timeframe), outlier_z)
         reports.append({"name": f"{source} {symbol} {parse_timeframe(timeframe)}",
                         "description": f"stored series {source}/{symbol}/{timeframe}",

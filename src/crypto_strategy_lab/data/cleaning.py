@@ -17,7 +17,11 @@ Decisions
   (open = high = low = close = previous close, volume 0) and flags them in a boolean
   ``filled`` column, only when called.
 * **Resampling** (:func:`resample_ohlcv`) uses left-closed, left-labelled bins (bar open
-  time), first/max/min/last/sum aggregation, and drops empty bins (reported).
+  time), first/max/min/last/sum aggregation, and drops empty bins (reported). Bins lie on the
+  grid of :func:`~crypto_strategy_lab.data.timeframes.grid_origin` (the Unix epoch; Monday
+  1970-01-05 for weekly bars). :func:`resample_bars` (used wherever a command resamples on
+  the fly) also drops a first or last bin that its source bars do not cover completely: such
+  a bar's open or close is not the bar's, and the last one would still be forming.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError
+from crypto_strategy_lab.data.timeframes import (
+    TIMEFRAMES,
+    as_timedelta,
+    grid_origin,
+    parse_timeframe,
+)
 
 _SHOW = 5
 OHLCV_AGG: dict[str, str] = {
@@ -267,14 +277,20 @@ def fill_gaps(
 
 
 def resample_ohlcv(df: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, CleaningStep]:
-    """Aggregate bars to a coarser bar size with pandas (left-closed, left-labelled bins).
+    """Aggregate bars to a coarser bar size with pandas (left-closed, left-labelled bins on
+    the grid of :func:`~crypto_strategy_lab.data.timeframes.grid_origin`).
 
     Empty bins (no source bar) are dropped rather than invented; their count is reported as
     ``empty_bins``.
     """
     _require_datetime_index(df)
     agg = {c: OHLCV_AGG[c] for c in OHLCV_COLUMNS}
-    grouped = df[list(OHLCV_COLUMNS)].resample(rule, label="left", closed="left")
+    grouped = df[list(OHLCV_COLUMNS)].resample(
+        as_timedelta(rule),
+        label="left",
+        closed="left",
+        origin=grid_origin(rule),
+    )
     out = grouped.agg(agg)
     counts = grouped.size()
     empty = counts == 0
@@ -288,6 +304,40 @@ def resample_ohlcv(df: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, CleaningS
         {"rule": rule, "empty_bins": int(empty.sum())},
         _examples(counts.index[empty]),
     )
+
+
+def resample_bars(df: pd.DataFrame, timeframe: str, to: str) -> tuple[pd.DataFrame, CleaningStep]:
+    """``timeframe`` bars -> ``to`` bars, keeping only edge bins the source covers completely.
+
+    Each output bar aggregates the source bars whose open time lies in ``[t, t + to)`` and is
+    labelled ``t``; it is complete (usable) only at ``t + to``, after the last of them closed,
+    so nothing later leaks into it. A first bin entered after ``t`` or a last bin whose
+    source ends before ``t + to`` is dropped (``partial_edges``). Inner bins with missing
+    source bars are kept, built from the bars present, as exchanges build them.
+
+    Raises
+    ------
+    DataValidationError
+        If ``to`` is not a whole multiple of ``timeframe``.
+    """
+    src, dst = parse_timeframe(timeframe), parse_timeframe(to)
+    step, target = TIMEFRAMES[src], TIMEFRAMES[dst]
+    if target < step or target % step:
+        raise DataValidationError(
+            f"cannot make {dst} bars from {src} bars: the target must be the same bar size "
+            f"or a whole multiple of {src}"
+        )
+    if target == step:
+        return df, CleaningStep("resample", len(df), len(df), 0, {"rule": dst})
+    out, full = resample_ohlcv(df, dst)
+    keep = np.ones(len(out), dtype=bool)
+    if len(out) and df.index[0] != out.index[0]:
+        keep[0] = False
+    if len(out) and df.index[-1] + step != out.index[-1] + target:
+        keep[-1] = False
+    out = out[keep]
+    detail = {**full.detail, "partial_edges": int((~keep).sum())}
+    return out, CleaningStep("resample", len(df), len(out), len(df) - len(out), detail, [])
 
 
 def infer_bar_size(index: pd.DatetimeIndex) -> pd.Timedelta:

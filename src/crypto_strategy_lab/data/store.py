@@ -7,8 +7,11 @@ in the file's Parquet key-value metadata, which :meth:`DataStore.list` reads bac
 
 Decisions
 ---------
-* **Validate before writing.** Frames must pass :func:`validate_ohlcv`; intraday bars must lie
-  on the timeframe grid. A rejected frame leaves the store untouched.
+* **Validate before writing.** Frames must pass :func:`validate_ohlcv` and
+  :func:`~crypto_strategy_lab.data.plausibility.check_plausible` (no bar in the future, every
+  step a whole number of bars, daily files included); intraday bars must lie on the
+  timeframe grid. A rejected frame leaves the store untouched, so nothing implausible is
+  ever stored.
 * **Atomic writes.** The new file is written to a temporary file in the same directory,
   flushed and fsynced, then moved over the old one with :func:`os.replace` (atomic on POSIX),
   so a reader sees either the old or the new file, never a partial one.
@@ -43,8 +46,9 @@ import pyarrow.parquet as pq
 from platformdirs import user_data_dir
 
 from crypto_strategy_lab.data.cleaning import off_grid_mask
+from crypto_strategy_lab.data.plausibility import check_plausible
 from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError, validate_ohlcv
-from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
+from crypto_strategy_lab.data.timeframes import grid_origin, parse_timeframe, timeframe_delta
 
 _META_KEYS = ("source", "symbol", "timeframe")
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
@@ -84,6 +88,8 @@ class StoredSeries:
     start: pd.Timestamp | None
     end: pd.Timestamp | None
     path: Path
+    problem: str | None = None  # why the file cannot be used as it is (None: it can)
+    market: str | None = None  # recorded at import (csl data import), if it was known
 
 
 class DataStore:
@@ -106,17 +112,30 @@ class DataStore:
 
     # ------------------------------------------------------------------ write
 
-    def write(self, bars: pd.DataFrame, source: str, symbol: str, timeframe: str) -> WriteResult:
+    def write(
+        self,
+        bars: pd.DataFrame,
+        source: str,
+        symbol: str,
+        timeframe: str,
+        *,
+        market: str | None = None,
+    ) -> WriteResult:
         """Merge ``bars`` into the stored series, atomically, keeping rows already stored.
+
+        ``market`` (``perp``/``spot``/``stock``), when known, is recorded in the file's
+        metadata so that later reads take it as explicit metadata instead of inferring it.
 
         Raises
         ------
         DataValidationError
-            If ``bars`` breaks the OHLCV schema or is off the timeframe grid; nothing is written.
+            If ``bars`` breaks the OHLCV schema, is implausible or off the timeframe grid, or
+            ``market`` contradicts the market recorded for the series; nothing is written.
         """
         tf = parse_timeframe(timeframe)
         path = self.path_for(source, symbol, tf)
         validate_ohlcv(bars)
+        check_plausible(bars, timeframe=tf)
         step = timeframe_delta(tf)
         if step < pd.Timedelta(days=1):
             off = off_grid_mask(bars.index, step)
@@ -128,6 +147,12 @@ class DataStore:
         new = bars[list(OHLCV_COLUMNS)].copy()
         new.index = new.index.as_unit("us")
         already = conflicting = 0
+        recorded = self.market_of(path)
+        if market is not None and recorded is not None and market != recorded:
+            raise DataValidationError(
+                f"{source}:{symbol}:{tf} is stored as market {recorded}, not {market}"
+            )
+        market = market or recorded
         if path.is_file():
             old = self._read_all(path)
             overlap = new.index.isin(old.index)
@@ -139,8 +164,17 @@ class DataStore:
                     (~np.isclose(mine.to_numpy(), theirs.to_numpy())).any(axis=1).sum()
                 )
             new = pd.concat([old, new[~overlap]]).sort_index()
-        self._atomic_write(new, path, {"source": source, "symbol": symbol, "timeframe": tf})
+        meta = {"source": source, "symbol": symbol, "timeframe": tf}
+        self._atomic_write(new, path, meta | ({"market": market} if market else {}))
         return WriteResult(path, len(bars) - already, already, conflicting, len(new))
+
+    @staticmethod
+    def market_of(path: Path) -> str | None:
+        """The market recorded in a stored file's metadata (``None``: none, or no file)."""
+        if not path.is_file():
+            return None
+        value = (pq.read_schema(path).metadata or {}).get(b"csl.market")
+        return value.decode() if value else None
 
     def _atomic_write(self, frame: pd.DataFrame, path: Path, meta: dict[str, str]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,7 +263,8 @@ class DataStore:
 
         ``open = arg_min(open, timestamp)``, ``high = max``, ``low = min``,
         ``close = arg_max(close, timestamp)``, ``volume = sum``, grouped by
-        ``time_bucket(to, timestamp, origin = 1970-01-01 UTC)``; empty buckets do not appear.
+        ``time_bucket(to, timestamp, origin)`` with the origin of :func:`grid_origin` (the epoch,
+        or Monday 1970-01-05 for weekly bars); empty buckets do not appear.
         """
         path = self._require(source, symbol, timeframe)
         step, target = timeframe_delta(timeframe), timeframe_delta(to)
@@ -240,9 +275,10 @@ class DataStore:
             )
         where, params = self._bounds(start, end)
         micros = int(target / pd.Timedelta(microseconds=1))
+        origin = grid_origin(to)
         sql = f"""
             SELECT time_bucket(to_microseconds({micros}), timestamp,
-                               TIMESTAMPTZ '1970-01-01 00:00:00+00') AS timestamp,
+                               TIMESTAMPTZ '{origin:%Y-%m-%d %H:%M:%S}+00') AS timestamp,
                    arg_min(open, timestamp) AS open, max(high) AS high, min(low) AS low,
                    arg_max(close, timestamp) AS close, sum(volume) AS volume
             FROM read_parquet(?){where}
@@ -269,14 +305,27 @@ class DataStore:
         return pq.read_metadata(path).num_rows if path.is_file() else 0
 
     def list(self) -> list[StoredSeries]:
-        """Every stored series with its row count and time range (from Parquet metadata)."""
+        """Every stored series with its row count and time range (from Parquet metadata).
+
+        Never raises on a stored file: one that cannot be read, or whose time range is
+        implausible (written by an older version), is listed with its ``problem``.
+        """
         out = []
         for path in sorted(self.root.glob("*/*/*.parquet")):
-            meta = pq.read_metadata(path)
-            kv = {k.decode(): v.decode() for k, v in (meta.metadata or {}).items()}
+            fallback = (path.parent.parent.name, path.parent.name, path.stem)
+            try:
+                meta = pq.read_metadata(path)
+            except (OSError, pa.ArrowException) as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                out.append(StoredSeries(*fallback, 0, None, None, path, f"unreadable: {reason}"))
+                continue
+            kv = {
+                k.decode(errors="replace"): v.decode(errors="replace")
+                for k, v in (meta.metadata or {}).items()
+            }
             if not all(f"csl.{k}" in kv for k in _META_KEYS):
                 continue
-            start, end = self._time_range(meta)
+            start, end, problem = self._time_range(meta)
             out.append(
                 StoredSeries(
                     kv["csl.source"],
@@ -286,18 +335,28 @@ class DataStore:
                     start,
                     end,
                     path,
+                    problem,
+                    kv.get("csl.market"),
                 )
             )
         return out
 
     @staticmethod
-    def _time_range(meta: pq.FileMetaData) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    def _time_range(
+        meta: pq.FileMetaData,
+    ) -> tuple[pd.Timestamp | None, pd.Timestamp | None, str | None]:
+        """First and last timestamp from the row-group statistics (raw int64 microseconds,
+        so an out-of-range value is reported instead of raising)."""
         lows, highs = [], []
         for g in range(meta.num_row_groups):
             stats = meta.row_group(g).column(0).statistics
-            if stats is not None and stats.has_min_max:
-                lows.append(pd.Timestamp(stats.min))
-                highs.append(pd.Timestamp(stats.max))
+            if stats is not None and stats.has_min_max and stats.physical_type == "INT64":
+                lows.append(int(stats.min_raw))
+                highs.append(int(stats.max_raw))
         if not lows:
-            return None, None
-        return min(lows).tz_convert("UTC"), max(highs).tz_convert("UTC")
+            return None, None, None
+        low, high = min(lows), max(highs)
+        bound = pd.Timestamp.max.value // 1000  # microseconds a pandas timestamp can hold
+        if not (-bound <= low and high <= bound):
+            return None, None, "timestamps out of range (epoch unit misread?): delete and re-import"
+        return pd.Timestamp(low, unit="us", tz="UTC"), pd.Timestamp(high, unit="us", tz="UTC"), None

@@ -3,7 +3,9 @@
 Column mapping: ``columns`` maps our names (``timestamp, open, high, low, close, volume``) to
 the file's; unmapped names are matched case-insensitively (``Open`` -> ``open``), and
 ``timestamp`` also accepts ``time``, ``date``, ``datetime``. Timestamps are either
-epoch numbers (``timestamp_unit`` ``s``/``ms``/``us``/``ns``) or text; naive text is read in
+epoch numbers, whose unit (``s``/``ms``/``us``/``ns``) is detected from their magnitude and
+may be given as ``timestamp_unit`` (a unit that contradicts the magnitude is refused, see
+:mod:`crypto_strategy_lab.data.plausibility`), or text; naive text is read in
 ``timezone`` (default UTC) and converted to UTC. Timestamps that carry a zone other than UTC
 are rejected unless ``convert_timezone`` is set (then they are converted; the instant is kept).
 
@@ -18,10 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from crypto_strategy_lab.data.plausibility import EPOCH_UNITS, epoch_unit_for
 from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError, validate_ohlcv
 
 _TIME_ALIASES = ("timestamp", "time", "date", "datetime", "open_time")
-_UNITS = ("s", "ms", "us", "ns")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -59,18 +61,44 @@ def _find(raw: pd.DataFrame, name: str, mapping: dict[str, str]) -> str:
 def _parse_timestamps(
     stamps: pd.Series, column: str, unit: str | None, timezone: str, convert: bool
 ) -> pd.Series:
-    try:
+    if pd.api.types.is_datetime64_any_dtype(stamps):
         if unit is not None:
-            return pd.to_datetime(pd.to_numeric(stamps), unit=unit, utc=True)
-        if convert:
-            return pd.to_datetime(stamps, utc=True, format="mixed")
-        parsed = pd.to_datetime(stamps, format="mixed")
-    except (ValueError, TypeError, OverflowError) as exc:
-        hint = " (mixed UTC offsets? pass --convert-tz)" if "offset" in str(exc) else ""
-        raise DataValidationError(f"cannot parse timestamps{hint}: {exc}", column) from exc
+            raise DataValidationError(
+                f"--ts-unit {unit} applies to epoch numbers, but the column holds datetimes; "
+                "drop --ts-unit",
+                column,
+            )
+        parsed = stamps
+    elif pd.api.types.is_numeric_dtype(stamps) and not pd.api.types.is_bool_dtype(stamps):
+        unit = epoch_unit_for(stamps, unit, column)
+        return pd.to_datetime(stamps, unit=unit, utc=True)
+    elif unit is not None:
+        numbers = pd.to_numeric(stamps, errors="coerce")
+        if numbers.isna().any():
+            raise DataValidationError(
+                f"--ts-unit {unit} applies to epoch numbers, but the column holds text such as "
+                f"{stamps[numbers.isna()].iloc[0]!r}; drop --ts-unit",
+                column,
+            )
+        return pd.to_datetime(numbers, unit=epoch_unit_for(numbers, unit, column), utc=True)
+    else:
+        try:
+            if convert:
+                return pd.to_datetime(stamps, utc=True, format="mixed")
+            parsed = pd.to_datetime(stamps, format="mixed")
+        except (ValueError, TypeError, OverflowError) as exc:
+            hint = " (mixed UTC offsets? pass --convert-tz)" if "offset" in str(exc) else ""
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataValidationError(f"cannot parse timestamps{hint}: {first}", column) from exc
     tz = getattr(parsed.dt, "tz", None)
     if tz is None:
-        return parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
+        try:
+            return parsed.dt.tz_localize(timezone).dt.tz_convert("UTC")
+        except KeyError:
+            raise DataValidationError(f"unknown time zone {timezone!r} (--tz)", column) from None
+        except ValueError as exc:  # a wall time that does not exist, or occurs twice (DST)
+            first = str(exc).splitlines()[0]
+            raise DataValidationError(f"{first} in --tz {timezone}", column) from None
     if str(tz) not in ("UTC", "utc") and not convert:
         raise DataValidationError(
             f"timestamps are in {tz}, not UTC; pass --convert-tz to convert them", column
@@ -90,8 +118,10 @@ def to_ohlcv(
     unknown = set(mapping) - {"timestamp", *OHLCV_COLUMNS}
     if unknown:
         raise DataValidationError(f"unknown target column(s) {sorted(unknown)} in mapping")
-    if timestamp_unit is not None and timestamp_unit not in _UNITS:
-        raise DataValidationError(f"timestamp unit must be one of {_UNITS}, got {timestamp_unit!r}")
+    if timestamp_unit is not None and timestamp_unit not in EPOCH_UNITS:
+        raise DataValidationError(
+            f"timestamp unit must be one of {EPOCH_UNITS}, got {timestamp_unit!r}"
+        )
     if isinstance(raw.index, pd.DatetimeIndex):
         raw = raw.reset_index(names=raw.index.name or "timestamp")
     ts_col = _find(raw, "timestamp", mapping)

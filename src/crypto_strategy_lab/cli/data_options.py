@@ -1,0 +1,107 @@
+"""The data options every ``csl`` command that reads bars shares, and their one parser.
+
+``--data`` takes the data grammar of :mod:`crypto_strategy_lab.data.spec` (a CSV/Parquet
+path, ``SOURCE:SYMBOL:TIMEFRAME`` from the store, ``bundled:crypto|stocks``); the older
+``--symbol/--source`` (and ``--bundled``) spellings are turned into the same grammar here.
+``--timeframe`` resamples causally; ``--ts-unit``/``--col`` read a file as ``csl data import``
+does; ``--market`` fixes the market, else the first output line says what was inferred.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from crypto_strategy_lab.data.loader import LoadedBars, open_data
+from crypto_strategy_lab.data.schema import DataValidationError
+from crypto_strategy_lab.data.spec import (
+    DEFAULT_SOURCE,
+    GRAMMAR,
+    DataSpec,
+    parse_data_spec,
+    store_spec,
+)
+
+DATA = typer.Option(None, "--data", help=f"Bars: {GRAMMAR}.")
+SYMBOL = typer.Option(None, "--symbol", help="A stored symbol (same as --data SOURCE:SYMBOL).")
+SOURCE = typer.Option(DEFAULT_SOURCE, "--source", help="Store source with --symbol.")
+TIMEFRAME = typer.Option(
+    None, "--timeframe", help="Bar size wanted (1h, 4H, 1D, 1W...); coarser is resampled."
+)
+MARKET = typer.Option(
+    None, "--market", help="perp, spot or stock (default: from metadata, else inferred)."
+)
+TS_UNIT = typer.Option(None, "--ts-unit", help="Epoch unit of a file: s, ms, us or ns.")
+COL = typer.Option([], "--col", help="File column mapping ours=theirs (repeatable).")
+DATA_DIR = typer.Option(None, "--data-dir", help="Store root (default: CSL_DATA_DIR).")
+BUNDLED = typer.Option(None, "--bundled", help="Bundled dataset: crypto or stocks.")
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """``--col ours=theirs`` options into ``{ours: theirs}``."""
+    mapping = {}
+    for pair in pairs:
+        ours, sep, theirs = pair.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise DataValidationError(f"bad --col {pair!r}; use ours=theirs, e.g. close=Close")
+        mapping[ours.strip()] = theirs.strip()
+    return mapping
+
+
+def resolve_spec(
+    data: str | None,
+    symbol: str | None = None,
+    source: str = DEFAULT_SOURCE,
+    bundled: str | None = None,
+    default: str | None = "bundled:crypto",
+) -> DataSpec:
+    """The one :class:`DataSpec` named by ``--data`` or the older options.
+
+    Raises
+    ------
+    DataValidationError
+        If two of ``--data``, ``--symbol`` and ``--bundled`` are given, or none and there is
+        no ``default``.
+    """
+    given = [n for n, v in (("--data", data), ("--symbol", symbol), ("--bundled", bundled)) if v]
+    if len(given) > 1:
+        raise DataValidationError(f"give one of {' or '.join(given)}, not both")
+    if data:
+        return parse_data_spec(data)
+    if symbol:
+        return store_spec(source, symbol)
+    if bundled:
+        return parse_data_spec(f"bundled:{bundled}")
+    if default is None:
+        raise DataValidationError(f"no data given; pass --data ({GRAMMAR})")
+    return parse_data_spec(default)
+
+
+def load_input(
+    console: Console,
+    *,
+    data: str | None,
+    symbol: str | None = None,
+    source: str = DEFAULT_SOURCE,
+    timeframe: str | None = None,
+    market: str | None = None,
+    ts_unit: str | None = None,
+    col: list[str] | None = None,
+    data_dir: Path | None = None,
+    bundled: str | None = None,
+    default: str | None = "bundled:crypto",
+) -> LoadedBars:
+    """Parse the data options, load and check the bars, and print the market line first."""
+    spec = resolve_spec(data, symbol, source, bundled, default)
+    loaded = open_data(
+        spec,
+        timeframe=timeframe,
+        market=market,
+        ts_unit=ts_unit,
+        columns=parse_mapping(col or []),
+        data_dir=data_dir,
+    )
+    console.print(loaded.market.notice, highlight=False, soft_wrap=True)
+    return loaded
