@@ -16,7 +16,7 @@ from tests.conftest import make_random_walk_bars
 
 def test_defaults_and_validation():
     s = VolatilityClusteringSignal()
-    assert s.params.window == 2000 and s.recommended_timeframes == ("1h", "4h", "1d")
+    assert s.params.bars("window") == 2000 and s.recommended_timeframes == ("1h", "4h", "1d")
     with pytest.raises(ValidationError, match="refit_every"):
         VolatilityClusteringSignal(window=500, refit_every=600)
 

@@ -6,24 +6,114 @@
 * trading: :meth:`Strategy.generate_signal` is the last row of the same ``compute`` turned into
   a :class:`~crypto_strategy_lab.core.signal.Signal`.
 
-Subclasses set ``name``, ``params_model`` and ``recommended_timeframes`` and implement
-``_compute``; statistics come from :mod:`crypto_strategy_lab.stats`, the subclass adds only
-the trading rule.
+Subclasses set ``name``, ``params_model``, ``recommended_timeframes`` and ``asset_classes``
+and implement ``_compute``; statistics come from :mod:`crypto_strategy_lab.stats`, the
+subclass adds only the trading rule.
+
+Parameters in time
+------------------
+Windows, horizons, warm-ups and refit schedules are declared as :data:`Span` fields: a length
+of time (``"7d"``, ``"36h"``, ``"90min"``) that :meth:`StrategyParams.bars` converts to a bar
+count for the parameters' ``timeframe``: ``n = max(n_min, ceil(span / bar))``, where
+``n_min`` is the field's minimum number of observations (the fewest the statistic needs to
+mean anything, e.g. 500 returns for a GARCH fit). So one parameter set is the same rule at 1h
+and at 1d, and a window too short in bars at a coarse timeframe is lengthened to the minimum
+instead of producing a meaningless estimate. An integer given for a span field is an exact
+count of bars of ``timeframe`` (kept for callers that think in bars); it must itself be at
+least ``n_min``, and is stored as the equivalent time.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from datetime import timedelta
+from typing import Annotated, Any, ClassVar, Final
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from crypto_strategy_lab.core.enums import MarketType, SignalAction
 from crypto_strategy_lab.core.signal import Signal, size_from_capital
 from crypto_strategy_lab.data.schema import DataValidationError, validate_ohlcv
+from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
+
+#: Asset classes a strategy declares (the risk layer's names): the brief's "Crypto" and "All".
+CRYPTO: Final[tuple[str, ...]] = ("crypto",)
+ALL_ASSETS: Final[tuple[str, ...]] = ("crypto", "equity")
+
+_UNITS: Final = (("d", timedelta(days=1)), ("h", timedelta(hours=1)), ("min", timedelta(minutes=1)))
+
+
+_SPAN_TEXT: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)\s*$", re.IGNORECASE)
+_SPAN_UNIT: Final = {"w": "weeks", "d": "days", "h": "hours", "min": "minutes", "m": "minutes"}
+
+
+def _parse_span(value: Any) -> Any:
+    """``"7d"``, ``"36h"``, ``"90min"``, ``"2w"`` (a number and one unit) to a timedelta."""
+    if isinstance(value, str):
+        match = _SPAN_TEXT.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a length of time (e.g. '7d', '36h', '90min')")
+        unit = _SPAN_UNIT.get(match[2].lower(), "seconds")
+        return timedelta(**{unit: float(match[1])})
+    if isinstance(value, pd.Timedelta):
+        return value.to_pytimedelta()
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError(f"a span must be a positive length of time, got {value}")
+    return value
+
+
+def format_span(value: timedelta) -> str:
+    """The canonical text of a span: the largest whole unit of d / h / min (else seconds)."""
+    for unit, size in _UNITS:
+        if value % size == timedelta(0):
+            return f"{value // size}{unit}"
+    return f"{value.total_seconds():g}s"
+
+
+#: A length of time (parsed from ``"7d"``, ``"36h"``, ``"90min"``; dumped canonically).
+Span = Annotated[
+    timedelta,
+    BeforeValidator(_parse_span),
+    AfterValidator(_positive),
+    PlainSerializer(format_span, return_type=str),
+]
+
+
+def span(default: str, *, min_obs: int, max_obs: int | None = None, description: str) -> Any:
+    """A :data:`Span` field whose bar count is at least ``min_obs`` (and at most ``max_obs``).
+
+    ``description`` says what the span measures; the minimum is appended to it.
+    """
+    limit = f", at most {max_obs}" if max_obs is not None else ""
+    return Field(
+        default=default,
+        validate_default=True,
+        description=f"{description} (at least {min_obs} bars{limit})",
+        json_schema_extra={"min_obs": min_obs, "max_obs": max_obs},
+    )
+
+
+def bars_for(span_: timedelta, timeframe: str, min_obs: int = 1) -> int:
+    """``max(min_obs, ceil(span / bar))``: bars of ``timeframe`` covering ``span_``."""
+    bar = timeframe_delta(timeframe).to_pytimedelta()
+    return max(min_obs, -(-span_ // bar))
 
 
 def finite_signal(signal: np.ndarray) -> np.ndarray:
@@ -34,11 +124,91 @@ def finite_signal(signal: np.ndarray) -> np.ndarray:
 
 
 class StrategyParams(BaseModel):
-    """Base of every strategy's parameter model (validated, immutable)."""
+    """Base of every strategy's parameter model (validated, immutable).
+
+    ``timeframe`` is the bar size the parameters are converted for (:meth:`bars`); the lab
+    sets it to the bar size it evaluates, a deployment to the bars it trades.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    timeframe: str = Field(default="1h", description="Bar size the defaults are tuned for.")
+    timeframe: str = Field(default="1h", description="Bar size the spans are converted for.")
+
+    @classmethod
+    def span_fields(cls) -> dict[str, tuple[int, int | None]]:
+        """``{name: (min_obs, max_obs)}`` of the :data:`Span` fields."""
+        out = {}
+        for name, info in cls.model_fields.items():
+            extra = info.json_schema_extra
+            if isinstance(extra, dict) and "min_obs" in extra:
+                out[name] = (int(extra["min_obs"]), extra["max_obs"])  # type: ignore[arg-type]
+        return out
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bar_counts_to_time(cls, data: Any) -> Any:
+        """An integer for a span field is that many bars of ``timeframe`` (at least min_obs)."""
+        if not isinstance(data, dict):
+            return data
+        spans = cls.span_fields()
+        counts = {
+            k: v
+            for k, v in data.items()
+            if k in spans and isinstance(v, int | float | np.integer) and not isinstance(v, bool)
+        }
+        if not counts:
+            return data
+        timeframe = data.get("timeframe", cls.model_fields["timeframe"].default)
+        try:
+            bar = timeframe_delta(timeframe).to_pytimedelta()
+        except DataValidationError as exc:
+            raise ValueError(str(exc)) from None
+        out = dict(data)
+        for name, value in counts.items():
+            min_obs = spans[name][0]  # the declared minimum (subclasses check theirs after)
+            if value != int(value) or value < min_obs:
+                raise ValueError(
+                    f"{name}={value} bars: a bar count must be a whole number of at least "
+                    f"{min_obs} (or give a time such as '7d')"
+                )
+            out[name] = int(value) * bar
+        return out
+
+    @field_validator("timeframe")
+    @classmethod
+    def _known_timeframe(cls, value: str) -> str:
+        try:
+            return parse_timeframe(value)
+        except DataValidationError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _within_max_obs(self) -> StrategyParams:
+        for name, (_, max_obs) in self.span_fields().items():
+            if max_obs is not None and (n := self.bars(name)) > max_obs:
+                raise ValueError(
+                    f"{name}={format_span(getattr(self, name))} is {n} bars of "
+                    f"{self.timeframe}; at most {max_obs}"
+                )
+        return self
+
+    def min_obs(self, name: str) -> int:
+        """Fewest bars the span field ``name`` may cover (the field's declared minimum; a
+        subclass raises it when it depends on other parameters)."""
+        return self.span_fields()[name][0]
+
+    def bars(self, name: str) -> int:
+        """The span field ``name`` in bars of :attr:`timeframe` (module docstring)."""
+        return bars_for(getattr(self, name), self.timeframe, self.min_obs(name))
+
+    def in_bars(self) -> dict[str, Any]:
+        """The parameters as the computation sees them: every span as its bar count.
+
+        Two parameter sets with equal ``in_bars()`` compute the same signal (e.g. 1000h and
+        1500h windows that both fall back to the 250-observation minimum on daily bars).
+        """
+        out = self.model_dump(mode="json")
+        return out | {name: self.bars(name) for name in self.span_fields()}
 
 
 class SignalConfig(BaseModel):
@@ -58,6 +228,7 @@ class Strategy(ABC):
     name: ClassVar[str]
     params_model: ClassVar[type[StrategyParams]] = StrategyParams
     recommended_timeframes: ClassVar[tuple[str, ...]] = ("1h",)
+    asset_classes: ClassVar[tuple[str, ...]] = CRYPTO
     uses_volume: ClassVar[bool] = False
 
     def __init__(self, params: StrategyParams | Mapping[str, Any] | None = None, **overrides: Any):

@@ -17,7 +17,7 @@ from pydantic import Field
 from scipy import stats
 
 from crypto_strategy_lab.stats import rolling_drift_test
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
@@ -25,7 +25,7 @@ class DriftSignificanceParams(StrategyParams):
     """Parameters of :class:`DriftSignificanceSignal` (defaults tuned for 4h bars)."""
 
     timeframe: str = "4h"
-    window: int = Field(default=180, ge=20, description="Returns per window (30 days of 4h).")
+    window: Span = span("30d", min_obs=20, description="Window of returns")
     hac_lags: int | None = Field(default=None, ge=0, description="None: Newey–West rule.")
     alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Two-sided test level.")
 
@@ -36,15 +36,16 @@ class DriftSignificanceSignal(Strategy):
     name = "drift_significance"
     params_model = DriftSignificanceParams
     recommended_timeframes: ClassVar[tuple[str, ...]] = ("4h", "1d")
+    asset_classes = ALL_ASSETS
 
     @property
     def warmup(self) -> int:
-        return self.params.window
+        return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
-        res = rolling_drift_test(r, p.window, p.hac_lags)
+        res = rolling_drift_test(r, p.bars("window"), p.hac_lags)
         z_crit = stats.norm.isf(p.alpha / 2)
         strength = significance_ramp(np.abs(res.hac_z), z_crit)
         cols = {

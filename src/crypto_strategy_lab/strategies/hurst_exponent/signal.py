@@ -23,7 +23,7 @@ from crypto_strategy_lab.stats import (
     rolling_hurst_rs,
     rolling_sum,
 )
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
@@ -31,10 +31,10 @@ class HurstExponentParams(StrategyParams):
     """Parameters of :class:`HurstExponentSignal` (defaults tuned for 4h bars)."""
 
     timeframe: str = "4h"
-    window: int = Field(default=256, ge=64, le=4096, description="Returns per window (~43 d).")
+    window: Span = span("1024h", min_obs=64, max_obs=4096, description="Window of returns")
     method: Literal["rs", "dfa"] = Field(default="rs", description="R/S (Anis–Lloyd) or DFA-1.")
     min_scale: int = Field(default=8, ge=4, description="Smallest block size.")
-    lookback: int = Field(default=6, ge=1, description="Bars of the trend that is followed.")
+    lookback: Span = span("1d", min_obs=1, description="Trend that is followed")
     alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Two-sided test level.")
 
 
@@ -44,20 +44,22 @@ class HurstExponentSignal(Strategy):
     name = "hurst_exponent"
     params_model = HurstExponentParams
     recommended_timeframes: ClassVar[tuple[str, ...]] = ("4h", "1d")
+    asset_classes = ALL_ASSETS
 
     @property
     def warmup(self) -> int:
-        return self.params.window
+        return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
         roll = rolling_hurst_rs if p.method == "rs" else rolling_hurst_dfa
-        h = roll(r, p.window, min_scale=p.min_scale)
-        mean, sd = hurst_null_moments(p.window, p.method, p.min_scale)
+        window = p.bars("window")
+        h = roll(r, window, min_scale=p.min_scale)
+        mean, sd = hurst_null_moments(window, p.method, p.min_scale)
         z = (h - mean) / sd
         z_crit = stats.norm.isf(p.alpha / 2)
         strength = significance_ramp(np.abs(z), z_crit)
-        signal = np.sign(z) * np.sign(rolling_sum(r, p.lookback)) * strength
+        signal = np.sign(z) * np.sign(rolling_sum(r, p.bars("lookback"))) * strength
         cols = {"hurst": h, "z": z, "pvalue": 2.0 * stats.norm.sf(np.abs(z)), "signal": signal}
         return on_bars(cols, bars)

@@ -17,7 +17,7 @@ from pydantic import Field
 from scipy import stats
 
 from crypto_strategy_lab.stats import rolling_autocorrelation_test, rolling_ljung_box
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
@@ -25,7 +25,7 @@ class LagAutocorrParams(StrategyParams):
     """Parameters of :class:`LagAutocorrSignal` (defaults tuned for 1h bars)."""
 
     timeframe: str = "1h"
-    window: int = Field(default=168, ge=20, description="Returns per rolling window (1 week).")
+    window: Span = span("7d", min_obs=20, description="Rolling window of returns")
     lag: int = Field(default=1, ge=1, le=24, description="Autocorrelation lag traded.")
     lb_lags: int = Field(default=10, ge=1, le=50, description="Ljung–Box lags (reported).")
     alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Two-sided test level.")
@@ -40,13 +40,14 @@ class LagAutocorrSignal(Strategy):
 
     @property
     def warmup(self) -> int:
-        return max(self.params.window, self.params.lb_lags + 1)
+        return max(self.params.bars("window"), self.params.lb_lags + 1)
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
-        test = rolling_autocorrelation_test(r, p.window, p.lag)
-        lb = rolling_ljung_box(r, p.window, p.lb_lags)
+        window = p.bars("window")
+        test = rolling_autocorrelation_test(r, window, p.lag)
+        lb = rolling_ljung_box(r, window, p.lb_lags)
         z_crit = stats.norm.isf(p.alpha / 2)
         strength = significance_ramp(np.abs(test.z), z_crit)
         lagged = np.full(r.size, np.nan)

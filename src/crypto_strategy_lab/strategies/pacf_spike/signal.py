@@ -12,13 +12,13 @@ from scipy import stats as sps
 
 from crypto_strategy_lab.stats import rolling_mean_std
 from crypto_strategy_lab.stats.pacf import rolling_ar_forecast, rolling_pacf
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
 
 class PACFSpikeParams(StrategyParams):
     timeframe: str = "1h"
-    window: int = Field(500, ge=50, description="Returns per PACF estimate.")
+    window: Span = span("500h", min_obs=50, description="Window of returns per PACF estimate")
     max_lag: int = Field(10, ge=1, le=50, description="Lags searched for a spike.")
     alpha: float = Field(0.01, gt=0, lt=0.5, description="Family-wise level over the lags.")
     forecast_full: float = Field(
@@ -32,17 +32,19 @@ class PACFSpikeSignal(Strategy):
     name = "pacf_spike"
     params_model = PACFSpikeParams
     recommended_timeframes: ClassVar[tuple[str, ...]] = ("1h", "2h", "4h")
+    asset_classes = ALL_ASSETS
     params: PACFSpikeParams
 
     @property
     def warmup(self) -> int:
-        return self.params.window
+        return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
-        phi = rolling_pacf(r, p.window, p.max_lag)
-        z = phi * np.sqrt(p.window)
+        window = p.bars("window")
+        phi = rolling_pacf(r, window, p.max_lag)
+        z = phi * np.sqrt(window)
         z_crit = sps.norm.isf(p.alpha / (2 * p.max_lag))  # Bonferroni over max_lag lags
         absz = np.where(np.isfinite(z), np.abs(z), -1.0)
         k_star = np.argmax(absz, axis=1)
@@ -50,15 +52,15 @@ class PACFSpikeSignal(Strategy):
         spike_z = z[rows, k_star]
         spiked = absz[rows, k_star] > z_crit
         order = np.where(spiked, k_star + 1, 0)
-        forecast = rolling_ar_forecast(r, p.window, order)
-        _, sd = rolling_mean_std(r, p.window)
+        forecast = rolling_ar_forecast(r, window, order)
+        _, sd = rolling_mean_std(r, window)
         with np.errstate(divide="ignore", invalid="ignore"):
             signal = np.clip(forecast / (p.forecast_full * sd), -1.0, 1.0)
         cols = {
             "spike_lag": np.where(spiked, k_star + 1.0, np.nan),
             "spike_pacf": np.where(spiked, phi[rows, k_star], np.nan),
             "spike_z": spike_z,
-            "band": np.full(r.size, z_crit / np.sqrt(p.window)),
+            "band": np.full(r.size, z_crit / np.sqrt(window)),
             "forecast": forecast,
             "signal": np.where(spiked, signal, 0.0),
         }

@@ -18,13 +18,13 @@ from crypto_strategy_lab.stats.permutation_entropy import (
     rolling_pattern_share,
     rolling_permutation_entropy,
 )
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
 
 class PermutationEntropyParams(StrategyParams):
     timeframe: str = "1h"
-    window: int = Field(500, ge=50, description="Returns per entropy estimate.")
+    window: Span = span("500h", min_obs=50, description="Window of returns per estimate")
     order: int = Field(3, ge=2, le=5, description="Embedding dimension d (d! patterns).")
     delay: int = Field(1, ge=1, le=24, description="Embedding delay tau in bars.")
     alpha: float = Field(0.01, gt=0, lt=0.5, description="Test level of the G test.")
@@ -38,21 +38,23 @@ class PermutationEntropySignal(Strategy):
     name = "permutation_entropy"
     params_model = PermutationEntropyParams
     recommended_timeframes: ClassVar[tuple[str, ...]] = ("1h", "2h", "4h")
+    asset_classes = ALL_ASSETS
     params: PermutationEntropyParams
 
     @property
     def warmup(self) -> int:
-        return self.params.window  # one bar is lost to the first return
+        return self.params.bars("window")  # one bar is lost to the first return
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
         d = p.order
-        h = rolling_permutation_entropy(r, p.window, d, p.delay)
-        n_patterns = p.window - (d - 1) * p.delay
+        window = p.bars("window")
+        h = rolling_permutation_entropy(r, window, d, p.delay)
+        n_patterns = window - (d - 1) * p.delay
         pvalue = permutation_entropy_pvalue(h, n_patterns, d)
         z = sps.norm.isf(pvalue)
-        monotone = rolling_pattern_share(r, p.window, (0, factorial(d) - 1), d, p.delay)
+        monotone = rolling_pattern_share(r, window, (0, factorial(d) - 1), d, p.delay)
         excess = monotone - 2.0 / factorial(d)
         strength = np.clip(z / p.z_full, 0.0, 1.0) * (pvalue < p.alpha)
         signal = strength * np.sign(excess) * np.sign(r)

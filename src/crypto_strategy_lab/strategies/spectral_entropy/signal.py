@@ -24,7 +24,7 @@ from crypto_strategy_lab.stats import (
     rolling_spectral_entropy,
     spectral_entropy_null_moments,
 )
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
@@ -32,7 +32,7 @@ class SpectralEntropyParams(StrategyParams):
     """Parameters of :class:`SpectralEntropySignal` (defaults tuned for 1h bars)."""
 
     timeframe: str = "1h"
-    window: int = Field(default=256, ge=32, le=8192, description="Returns per window.")
+    window: Span = span("256h", min_obs=32, max_obs=8192, description="Window of returns")
     alpha: float = Field(default=0.05, gt=0, lt=0.5, description="One-sided test level.")
 
 
@@ -45,15 +45,16 @@ class SpectralEntropySignal(Strategy):
 
     @property
     def warmup(self) -> int:
-        return self.params.window
+        return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
-        entropy = rolling_spectral_entropy(r, p.window)
-        mean, sd = spectral_entropy_null_moments(p.window)
+        window = p.bars("window")
+        entropy = rolling_spectral_entropy(r, window)
+        mean, sd = spectral_entropy_null_moments(window)
         z = (entropy - mean) / sd
-        rho1 = rolling_autocorrelations(r, p.window, 1)[:, 1]
+        rho1 = rolling_autocorrelations(r, window, 1)[:, 1]
         z_crit = stats.norm.isf(p.alpha)
         strength = significance_ramp(-z, z_crit)
         cols = {

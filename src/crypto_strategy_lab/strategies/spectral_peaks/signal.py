@@ -17,7 +17,7 @@ from pydantic import Field
 from scipy import stats
 
 from crypto_strategy_lab.stats import rolling_fisher_g
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
@@ -25,7 +25,7 @@ class SpectralPeaksParams(StrategyParams):
     """Parameters of :class:`SpectralPeaksSignal` (defaults tuned for 1h bars)."""
 
     timeframe: str = "1h"
-    window: int = Field(default=256, ge=32, le=8192, description="Returns per window.")
+    window: Span = span("256h", min_obs=32, max_obs=8192, description="Window of returns")
     alpha: float = Field(default=0.01, gt=0, lt=0.5, description="Fisher's g test level.")
 
 
@@ -38,12 +38,12 @@ class SpectralPeaksSignal(Strategy):
 
     @property
     def warmup(self) -> int:
-        return self.params.window
+        return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
-        res = rolling_fisher_g(r, p.window)
+        res = rolling_fisher_g(r, p.bars("window"))
         z = stats.norm.isf(np.clip(res.pvalue, 1e-300, 1.0))
         z_crit = stats.norm.isf(p.alpha)
         strength = np.where(res.pvalue < p.alpha, significance_ramp(z, z_crit), 0.0)

@@ -10,15 +10,15 @@ import pandas as pd
 from pydantic import Field
 
 from crypto_strategy_lab.stats.true_range import price_volatility_divergence
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import strategy_frame
 
 
 class TrueRangeDivergenceParams(StrategyParams):
     timeframe: str = "15m"
     atr_period: int = Field(14, ge=2, description="Wilder ATR period.")
-    horizon: int = Field(24, ge=1, description="Bars over which price and ATR moves compare.")
-    calib: int = Field(500, ge=50, description="Trailing bars that standardise both moves.")
+    horizon: Span = span("6h", min_obs=1, description="Horizon of the price and ATR moves")
+    calib: Span = span("125h", min_obs=50, description="Trailing time that standardises both")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="Two-sided level of the divergence.")
     d_full: float = Field(4.0, gt=0, description="|divergence| giving a full position.")
 
@@ -29,12 +29,13 @@ class TrueRangeDivergenceSignal(Strategy):
     name = "true_range_divergence"
     params_model = TrueRangeDivergenceParams
     recommended_timeframes: ClassVar[tuple[str, ...]] = ("15m", "30m", "1h")
+    asset_classes = ALL_ASSETS
     params: TrueRangeDivergenceParams
 
     @property
     def warmup(self) -> int:
         p = self.params
-        return p.atr_period + p.horizon + p.calib - 2
+        return p.atr_period + p.bars("horizon") + p.bars("calib") - 2
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
@@ -43,8 +44,8 @@ class TrueRangeDivergenceSignal(Strategy):
             bars["low"].to_numpy(),
             bars["close"].to_numpy(),
             p.atr_period,
-            p.horizon,
-            p.calib,
+            p.bars("horizon"),
+            p.bars("calib"),
         )
         strength = np.clip(d.divergence / p.d_full, -1.0, 1.0)
         signal = np.where(d.pvalue < p.alpha, np.sign(d.price_z) * strength, 0.0)

@@ -17,7 +17,7 @@ from pydantic import Field
 from scipy import stats
 
 from crypto_strategy_lab.stats import rolling_sum, rolling_variance_ratio
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
 
@@ -25,8 +25,8 @@ class VarianceRatioParams(StrategyParams):
     """Parameters of :class:`VarianceRatioSignal` (defaults tuned for 1h bars)."""
 
     timeframe: str = "1h"
-    window: int = Field(default=240, ge=30, description="Returns per rolling window (10 days).")
-    q: int = Field(default=4, ge=2, le=64, description="Aggregation horizon in bars.")
+    window: Span = span("10d", min_obs=30, description="Rolling window of returns")
+    q: Span = span("4h", min_obs=2, max_obs=64, description="Aggregation horizon")
     alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Two-sided test level.")
 
 
@@ -36,18 +36,20 @@ class VarianceRatioSignal(Strategy):
     name = "variance_ratio"
     params_model = VarianceRatioParams
     recommended_timeframes: ClassVar[tuple[str, ...]] = ("1h", "4h")
+    asset_classes = ALL_ASSETS
 
     @property
     def warmup(self) -> int:
-        return self.params.window
+        return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
-        res = rolling_variance_ratio(r, p.window, min(p.q, p.window - 1))
+        window, q = p.bars("window"), p.bars("q")
+        res = rolling_variance_ratio(r, window, min(q, window - 1))
         z_crit = stats.norm.isf(p.alpha / 2)
         strength = significance_ramp(np.abs(res.z), z_crit)
-        last_q = rolling_sum(r, p.q)
+        last_q = rolling_sum(r, q)
         signal = np.sign(res.vr - 1.0) * np.sign(last_q) * strength
         cols = {"vr": res.vr, "z": res.z, "pvalue": res.pvalue, "signal": signal}
         return on_bars(cols, bars)

@@ -12,16 +12,14 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from crypto_strategy_lab.stats.garch import rolling_garch11
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
 
 class VolatilityClusteringParams(StrategyParams):
     timeframe: str = "1h"
-    window: int = Field(2000, ge=250, description="Returns per GARCH fit.")
-    refit_every: int = Field(
-        2000, ge=1, description="Bars between refits (causal schedule); 2000 h ~ 12 weeks."
-    )
+    window: Span = span("2000h", min_obs=500, description="Window of returns per GARCH fit")
+    refit_every: Span = span("2000h", min_obs=1, description="Time between refits (~12 weeks)")
     alpha: float = Field(0.01, gt=0, lt=0.5, description="Level of the GARCH-vs-constant LR test.")
     max_persistence: float = Field(
         0.999, gt=0, le=1, description="Fits at or above this alpha+beta are treated as IGARCH."
@@ -29,8 +27,11 @@ class VolatilityClusteringParams(StrategyParams):
 
     @model_validator(mode="after")
     def _refit_within_window(self) -> VolatilityClusteringParams:
-        if self.refit_every > self.window:
-            raise ValueError("refit_every must be <= window (every return must be fitted once)")
+        if self.bars("refit_every") > self.bars("window"):
+            raise ValueError(
+                f"refit_every ({self.bars('refit_every')} bars) must be <= window "
+                f"({self.bars('window')} bars): every return must be fitted once"
+            )
         return self
 
 
@@ -44,12 +45,12 @@ class VolatilityClusteringSignal(Strategy):
 
     @property
     def warmup(self) -> int:
-        return self.params.window
+        return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
-        g = rolling_garch11(r, p.window, p.refit_every)
+        g = rolling_garch11(r, p.bars("window"), p.bars("refit_every"))
         stationary = g.persistence < p.max_persistence
         clustered = (g.lr_pvalue < p.alpha) & stationary
         with np.errstate(divide="ignore", invalid="ignore"):

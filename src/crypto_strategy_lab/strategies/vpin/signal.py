@@ -17,18 +17,18 @@ from pydantic import Field, model_validator
 from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.stats import rolling_mean_std
 from crypto_strategy_lab.stats.vpin import VolumeBuckets, bar_vpin, rolling_vpin
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import strategy_frame
 
 
 class VPINParams(StrategyParams):
     timeframe: str = "15m"
-    calibration_bars: int = Field(
-        500, ge=10, description="Leading bars whose mean volume sets the bucket size."
+    calibration_bars: Span = span(
+        "125h", min_obs=10, description="Leading span whose mean bar volume sets the bucket size"
     )
     bars_per_bucket: float = Field(2.0, gt=0, description="Bucket volume in mean-bar volumes.")
     n_buckets: int = Field(50, ge=5, description="Buckets per VPIN estimate.")
-    sigma_window: int = Field(100, ge=10, description="Bars for the BVC price-change sigma.")
+    sigma_window: Span = span("25h", min_obs=10, description="Window of the BVC price-change sd")
     zscore_buckets: int = Field(500, ge=20, description="Buckets of VPIN history for its z.")
     z_entry: float = Field(1.0, ge=0, description="VPIN z above which the rule trades.")
     z_full: float = Field(3.0, gt=0, description="VPIN z giving a full position.")
@@ -51,13 +51,13 @@ class VPINSignal(Strategy):
 
     @property
     def warmup(self) -> int:
-        return self.params.calibration_bars
+        return self.params.bars("calibration_bars")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         close = bars["close"].to_numpy()
         volume = bars["volume"].to_numpy()
-        calib = p.calibration_bars
+        calib = p.bars("calibration_bars")
         mean_volume = float(volume[:calib].mean())
         if mean_volume <= 0:
             raise DataValidationError(
@@ -76,7 +76,7 @@ class VPINSignal(Strategy):
             vol_tail,
             p.bars_per_bucket * mean_volume,
             p.n_buckets,
-            p.sigma_window,
+            p.bars("sigma_window"),
             buy_tail,
         )
         zb = _bucket_zscore(res.buckets, p)

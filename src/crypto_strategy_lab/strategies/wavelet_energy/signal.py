@@ -3,7 +3,7 @@ when it sits at fine scales. See README.md in this folder for the derivation."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,13 +17,13 @@ from crypto_strategy_lab.stats.wavelets import (
     rolling_wavelet_variance,
     wavelet_tilt,
 )
-from crypto_strategy_lab.strategies.base import Strategy, StrategyParams
+from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
 
 class WaveletEnergyParams(StrategyParams):
     timeframe: str = "4h"
-    window: int = Field(512, ge=64, description="Returns per wavelet-variance estimate.")
+    window: Span = span("2048h", min_obs=64, description="Window of returns per estimate")
     wavelet: str = Field("sym4", description="Orthogonal PyWavelets wavelet (LA(8) default).")
     level: int = Field(4, ge=2, le=8, description="Detail levels J.")
     z_entry: float = Field(1.0, ge=0, description="|tilt z| above which the rule trades.")
@@ -36,14 +36,32 @@ class WaveletEnergyParams(StrategyParams):
             raise ValueError(f"{v!r} is not an orthogonal discrete PyWavelets wavelet")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _count_holds_the_filter(cls, data: Any) -> Any:
+        """A window given as a bar count must hold the level-J filter (a time is lengthened)."""
+        if isinstance(data, dict) and isinstance(data.get("window"), int):
+            wavelet = data.get("wavelet", cls.model_fields["wavelet"].default)
+            level = data.get("level", cls.model_fields["level"].default)
+            need = filter_length(wavelet, level) + 1
+            if data["window"] < need:
+                raise ValueError(
+                    f"window={data['window']} bars: {wavelet} at level {level} needs >= {need}"
+                )
+        return data
+
     @model_validator(mode="after")
     def _fits(self) -> WaveletEnergyParams:
-        need = filter_length(self.wavelet, self.level) + 1
-        if self.window < need:
-            raise ValueError(f"window must be >= {need} for {self.wavelet} at level {self.level}")
         if self.z_full <= self.z_entry:
             raise ValueError("z_full must be > z_entry")
         return self
+
+    def min_obs(self, name: str) -> int:
+        """The window holds at least one level-J MODWT filter (``L_J + 1`` returns)."""
+        base = super().min_obs(name)
+        if name == "window":
+            return max(base, filter_length(self.wavelet, self.level) + 1)
+        return base
 
 
 class WaveletEnergySignal(Strategy):
@@ -52,18 +70,20 @@ class WaveletEnergySignal(Strategy):
     name = "wavelet_energy"
     params_model = WaveletEnergyParams
     recommended_timeframes: ClassVar[tuple[str, ...]] = ("4h", "12h", "1d")
+    asset_classes = ALL_ASSETS
     params: WaveletEnergyParams
 
     @property
     def warmup(self) -> int:
-        return self.params.window
+        return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         p = self.params
         r = log_returns(bars)
-        var = rolling_wavelet_variance(r, p.window, p.wavelet, p.level)
+        window = p.bars("window")
+        var = rolling_wavelet_variance(r, window, p.wavelet, p.level)
         shares = energy_shares(var)
-        slope, z = wavelet_tilt(var, p.window, p.wavelet)
+        slope, z = wavelet_tilt(var, window, p.wavelet)
         smooth = causal_modwt(r, p.wavelet, p.level)[p.level]
         gate = np.abs(z) > p.z_entry
         signal = np.where(gate, np.sign(smooth) * np.clip(z / p.z_full, -1.0, 1.0), 0.0)
