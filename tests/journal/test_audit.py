@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from crypto_strategy_lab.cli.main import app
+from crypto_strategy_lab.core.enums import OrderSide
+from crypto_strategy_lab.core.orders import Fill
 from crypto_strategy_lab.journal import Journal, verify_audit_chain
-from crypto_strategy_lab.journal.audit import GENESIS_HASH, chain_hash
-from tests.journal.helpers import populate
+from crypto_strategy_lab.journal.audit import (
+    AUDITED_MODELS,
+    GENESIS_HASH,
+    WRITTEN_ONCE,
+    chain_hash,
+)
+from tests.journal.helpers import T0, populate
 
 
 def _sql(journal: Journal, statement: str, **params: object) -> None:
@@ -168,3 +179,110 @@ def test_cli_audit_verify(journal: Journal, journal_url: str) -> None:
     bad = runner.invoke(app, ["audit", "verify", "--journal", journal_url])
     assert bad.exit_code == 1
     assert "FAILED" in bad.output and "fills id=" in bad.output
+
+
+# Every audited table, with one edit that changes a row's content.
+_EDITS = {
+    "runs": "UPDATE runs SET capital = '1'",
+    "orders": "UPDATE orders SET quantity = '9'",
+    "order_events": "UPDATE order_events SET reason = 'x' WHERE seq = 1",
+    "fills": "UPDATE fills SET fee = '0' WHERE trade_id = 'T0'",
+    "position_snapshots": "UPDATE position_snapshots SET quantity = '-0.02'",
+    "equity_curve": "UPDATE equity_curve SET equity = '1000000'",
+    "signals": "UPDATE signals SET strength = -1.0",
+    "risk_events": "UPDATE risk_events SET approved_quantity = '0.03'",
+    "alerts": "UPDATE alerts SET message = 'nothing to see'",
+    "alert_acks": "UPDATE alert_acks SET acknowledged_by = 'mallory'",
+    "halt_events": "UPDATE halt_events SET action = 'rearm'",
+}
+
+
+def test_every_audited_table_has_an_edit_case() -> None:
+    assert set(_EDITS) == set(AUDITED_MODELS)
+
+
+@pytest.mark.parametrize("table", sorted(_EDITS))
+def test_an_edit_of_every_audited_table_is_detected(journal: Journal, table: str) -> None:
+    populate(journal)
+    _sql(journal, _EDITS[table])
+    problems = _problems(journal)
+    assert any(p.startswith(f"{table} ") and "edited" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("table", sorted(WRITTEN_ONCE))
+def test_a_deletion_from_every_append_only_table_is_detected(journal: Journal, table: str) -> None:
+    populate(journal)
+    key = AUDITED_MODELS[table][1]
+    with journal.engine.connect() as conn:
+        newest = conn.execute(text(f"SELECT max({key}) FROM {table}")).scalar()
+    _sql_without_foreign_keys(journal, f"DELETE FROM {table} WHERE {key} = :k", k=newest)
+    problems = _problems(journal)
+    assert any(p.startswith(f"{table} {key}={newest}:") and "deleted" in p for p in problems)
+
+
+def _sql_without_foreign_keys(journal: Journal, statement: str, **params: object) -> None:
+    """Tamper as an attacker with a SQLite shell would: references are not enforced."""
+    with journal.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        with conn.begin():
+            conn.execute(text(statement), params)
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+
+
+def _newest_fill(journal: Journal) -> int:
+    with journal.engine.connect() as conn:
+        return int(conn.execute(text("SELECT max(id) FROM fills")).scalar())
+
+
+def _one_more_fill(journal: Journal, run_id: str) -> None:
+    journal.record_fill(
+        run_id,
+        Fill(
+            order_id="V1",
+            client_order_id="csl-test-order-1",
+            symbol="BTCUSDT",
+            side=OrderSide.BUY,
+            quantity=Decimal("0.01"),
+            price=Decimal("50020"),
+            fee=Decimal("0.275"),
+            timestamp=T0 + timedelta(minutes=5),
+            trade_id="T-later",
+        ),
+        venue="simulated",
+    )
+
+
+def test_a_deleted_fill_stays_detected_after_later_fills(journal: Journal) -> None:
+    """Issue 12: deleting the newest fill and trading on laundered the deletion (SQLite gave
+    the next fill the freed id). Ids are never reused, so the gap stays visible."""
+    run_id = populate(journal)
+    newest = _newest_fill(journal)
+    _sql(journal, "DELETE FROM fills WHERE id = :i", i=newest)
+    _one_more_fill(journal, run_id)
+    assert _newest_fill(journal) == newest + 1  # the freed id was not handed out again
+    problems = _problems(journal)
+    assert any(p.startswith(f"fills id={newest}:") and "deleted" in p for p in problems)
+
+
+def test_a_reused_id_is_detected_even_when_the_database_reuses_it(
+    journal: Journal, journal_url: str
+) -> None:
+    """Even if the id is handed out again (a journal from before AUTOINCREMENT, a reset
+    sequence), the row named by two audit events shows the deletion."""
+    run_id = populate(journal)
+    newest = _newest_fill(journal)
+    _sql(journal, "DELETE FROM fills WHERE id = :i", i=newest)
+    if journal_url.startswith("sqlite"):
+        _sql(journal, "UPDATE sqlite_sequence SET seq = seq - 1 WHERE name = 'fills'")
+    else:
+        _sql(journal, "SELECT setval(pg_get_serial_sequence('fills', 'id'), :i)", i=newest - 1)
+    _one_more_fill(journal, run_id)
+    assert _newest_fill(journal) == newest  # the id was reused
+    problems = _problems(journal)
+    assert any(
+        p.startswith(f"fills id={newest}:") and "written by 2 audit events" in p for p in problems
+    ), problems

@@ -8,7 +8,13 @@ from sqlalchemy import inspect
 
 from crypto_strategy_lab.journal import make_engine
 from crypto_strategy_lab.journal.metadata import load_all_models
-from crypto_strategy_lab.journal.migrate import current_revision, upgrade
+from crypto_strategy_lab.journal.migrate import alembic_config, current_revision, upgrade
+
+
+def _head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_migrating_an_empty_database_matches_the_models(journal_url: str) -> None:
@@ -33,6 +39,49 @@ def test_sqlite_journal_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-u
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
+
+
+def test_only_a_replay_journal_commits_with_synchronous_normal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Venue modes are durable per commit (FULL, the default); a replay opts into NORMAL."""
+    from crypto_strategy_lab.cli.trading_cmd import _journal
+
+    url = f"sqlite:///{tmp_path / 'j.sqlite'}"
+    for replay, level in ((False, 2), (True, 1)):
+        journal = _journal(url, replay=replay)
+        with journal.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == level
+        journal.engine.dispose()
+
+
+def test_migration_to_never_reused_ids_keeps_every_row_and_the_chain(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0004 rebuilds the append-only tables with AUTOINCREMENT: ids, references and the audit
+    chain survive, and the next id continues after the largest one."""
+    from crypto_strategy_lab.journal import Journal
+    from tests.journal.helpers import populate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    upgrade(engine, "0003")
+    journal = Journal(engine)
+    populate(journal)
+    with engine.connect() as conn:
+        before = {
+            t: conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+            for t in inspect(engine).get_table_names()
+            if t != "alembic_version"
+        }
+    upgrade(engine)
+    assert current_revision(engine) == _head()
+    with engine.connect() as conn:
+        after = {
+            t: conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in before
+        }
+        ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'fills'").scalar()
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert after == before
+    assert "AUTOINCREMENT" in ddl
+    assert journal.verify().ok
     engine.dispose()
 
 
@@ -44,7 +93,7 @@ def test_migration_adopts_a_trial_table_created_before_it(journal_url: str) -> N
     TrialRecord.__table__.create(engine)
     upgrade(engine)
     assert "trials" in inspect(engine).get_table_names()
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == _head()
     engine.dispose()
 
 
@@ -60,7 +109,7 @@ def test_gate_verdicts_are_migrated_and_an_early_table_is_adopted(journal_url: s
     verdict = GateVerdict("vpin", (Criterion("dsr", 0.97, 0.95, ">=", True, ""),))
     store.save("lab-1", verdict, symbol="BTCUSDT", params={"window": 50})
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == _head()
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, load_all_models()) == []

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.console import Console
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from crypto_strategy_lab.journal.audit import verify_audit_chain
-from crypto_strategy_lab.journal.db import default_journal_url, make_engine
+from crypto_strategy_lab.journal.db import default_journal_url, make_engine, require_sqlite_file
+from crypto_strategy_lab.journal.integrity import check_storage, reading
 from crypto_strategy_lab.journal.types import JournalError
 
 app = typer.Typer(help="Audit the trading journal.", no_args_is_help=True)
@@ -32,13 +31,13 @@ def verify(
     """
     url = journal or default_journal_url()
     shown = make_url(url).render_as_string(hide_password=True)
-    if url.startswith("sqlite"):
-        path = make_url(url).database
-        if not path or not Path(path).is_file():
-            raise JournalError(f"no journal database at {shown}")
     engine = make_engine(url, read_only=url.startswith("sqlite"))
     try:
-        if "audit_events" not in inspect(engine).get_table_names():
+        require_sqlite_file(engine, create=False)
+        check_storage(engine, thorough=True)
+        with reading(engine):
+            tables = inspect(engine).get_table_names()
+        if "audit_events" not in tables:
             raise JournalError(f"{shown} is not a journal (no audit_events table)")
         report = verify_audit_chain(engine, expected_head=expected_head)
     finally:

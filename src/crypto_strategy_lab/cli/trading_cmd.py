@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -22,10 +23,22 @@ console = Console()
 JOURNAL = typer.Option(None, "--journal", help="Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).")
 
 
-def _journal(url: str | None):
+def _journal(url: str | None, *, create: bool = True, replay: bool = False):
+    """The journal at ``url``; ``create=False`` refuses one that does not exist. A replay of
+    historical bars commits with ``synchronous=NORMAL``, venue modes with ``FULL``
+    (``journal/README.md``)."""
     from crypto_strategy_lab.journal import Journal
 
-    return Journal.open(url)
+    return Journal.open(url, create=create, synchronous="NORMAL" if replay else "FULL")
+
+
+@contextmanager
+def _reading(jr):
+    """Journal reads whose failure on a damaged journal is one line naming the damage."""
+    from crypto_strategy_lab.journal.integrity import reading
+
+    with reading(jr.engine):
+        yield
 
 
 def _run(engine, feed) -> None:
@@ -70,7 +83,7 @@ def paper(
     if capital <= 0:
         raise ConfigError(f"--capital must be positive, got {capital}")
     names = resolve_strategies(strategy)
-    jr = _journal(journal)
+    jr = _journal(journal, replay=mode is TradingMode.SIMULATED)
     if mode is TradingMode.SIMULATED:
         engine, feed = build_simulated_run(
             jr,
@@ -219,17 +232,20 @@ def kill(
 ) -> None:
     """Emergency stop: halt all trading (running engines cancel and flatten); persists until
     `csl kill --rearm`."""
-    jr = _journal(journal)
+    jr = _journal(journal, create=False)
     actor = by or getpass.getuser()
     if rearm:
-        if not jr.is_halted():
+        with _reading(jr):
+            halted = jr.is_halted()
+        if not halted:
             console.print("the kill switch is not engaged", highlight=False)
             return
         jr.rearm(reason if reason != "manual emergency stop" else "re-armed by hand", actor=actor)
         console.print(f"[green]kill switch re-armed[/] by {actor}", highlight=False)
         return
-    jr.halt(reason, actor=actor)
-    jr.audit("kill.requested", {"reason": reason, "actor": actor})
+    with _reading(jr):
+        jr.halt(reason, actor=actor)
+        jr.audit("kill.requested", {"reason": reason, "actor": actor})
     console.print(
         f"[bold red]KILL SWITCH ENGAGED[/]: {reason}. Running engines cancel all orders, flatten "
         "and halt; new runs stay halted until `csl kill --rearm`.",
@@ -239,7 +255,12 @@ def kill(
 
 def status(journal: str | None = JOURNAL) -> None:
     """Runs, positions, exposure, limits in use and halts."""
-    jr = _journal(journal)
+    jr = _journal(journal, create=False)
+    with _reading(jr):
+        _show_status(jr)
+
+
+def _show_status(jr) -> None:  # type: ignore[no-untyped-def]
     state = jr.halt_state()
     halted = state is not None and state.action == "halt"
     console.print(
@@ -308,11 +329,13 @@ def drift(
     """Compare a paper/live run with the backtest over the same period."""
     from crypto_strategy_lab.engine.drift import DriftError, drift_report
 
-    jr = _journal(journal)
-    matches = [r.run_id for r in jr.runs() if r.run_id.startswith(run_id)]
-    if len(matches) != 1:
-        raise DriftError(f"run id {run_id!r} matches {len(matches)} runs")
-    console.print(drift_report(jr, matches[0]).to_text(), highlight=False, soft_wrap=True)
+    jr = _journal(journal, create=False)
+    with _reading(jr):
+        matches = [r.run_id for r in jr.runs() if r.run_id.startswith(run_id)]
+        if len(matches) != 1:
+            raise DriftError(f"run id {run_id!r} matches {len(matches)} runs")
+        text = drift_report(jr, matches[0]).to_text()
+    console.print(text, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,7 +18,10 @@ hash-chain construction of Haber & Stornetta (1991), "How to time-stamp a digita
   repeats/skips),
 * an edited, deleted or inserted **journal record** (orders, fills, ...): each audited record
   must equal the payload of the latest audit event naming it, and every audit event that
-  names a record must find it.
+  names a record must find it,
+* a deleted record whose id was later **reused**: a row of an append-only table is written by
+  exactly one audit event (the journal's tables never reuse ids, ``AUTOINCREMENT`` on SQLite,
+  so this can only happen behind the journal's back).
 
 What a chain cannot prove on its own: deleting the *last* rows together with their records,
 or rewriting the whole chain with recomputed hashes. Against those, keep the head hash that
@@ -67,6 +70,10 @@ AUDITED_MODELS: dict[str, tuple[type[DeclarativeBase], str]] = {
     "alert_acks": (AlertAck, "id"),
     "halt_events": (HaltEvent, "id"),
 }
+
+# Tables whose rows are never changed once written (every audited table but ``runs``, whose
+# end is a second audited write of the same row).
+WRITTEN_ONCE = frozenset(AUDITED_MODELS) - {"runs"}
 
 
 def record_payload(record: DeclarativeBase) -> dict[str, Any]:
@@ -172,6 +179,27 @@ def _check_chain(events: list[AuditEvent], problems: list[str]) -> None:
         expected_seq = event.seq + 1
 
 
+def _check_written_once(events: list[AuditEvent], problems: list[str]) -> None:
+    """A row of an append-only table is written by exactly one audit event.
+
+    A second event naming the same row means its id was handed out again after the row it
+    first named was deleted; comparing only the latest event would then see a matching record
+    and miss the deletion for good.
+    """
+    writers: dict[tuple[str, str], list[int]] = {}
+    for event in events:
+        if event.entity_table in WRITTEN_ONCE and event.entity_key is not None:
+            writers.setdefault((event.entity_table, event.entity_key), []).append(event.seq)
+    for (table_name, key), seqs in writers.items():
+        if len(seqs) > 1:
+            key_column = AUDITED_MODELS[table_name][1]
+            problems.append(
+                f"{table_name} {key_column}={key}: written by {len(seqs)} audit events (seq "
+                f"{', '.join(map(str, seqs))}); the record first written was deleted and its "
+                "id reused"
+            )
+
+
 def _check_records(session: Session, events: list[AuditEvent], problems: list[str]) -> None:
     latest: dict[tuple[str, str], AuditEvent] = {}
     for event in events:
@@ -218,17 +246,31 @@ def verify_audit_chain(
     -------
     AuditReport
         ``ok`` is ``True`` only when no problem was found.
+
+    Raises
+    ------
+    JournalError
+        When the journal's storage is damaged (SQLite ``integrity_check``) or a stored value
+        cannot be read; the message names the table (and row).
     """
-    if isinstance(source, Session):
-        return _verify(source, expected_head)
-    with Session(source) as session:
-        return _verify(session, expected_head)
+    from crypto_strategy_lab.journal.integrity import check_storage, reading
+
+    engine = source.get_bind() if isinstance(source, Session) else source
+    # A zeroed page hides its rows from every query, and the rows left would still verify:
+    # the storage itself is checked first.
+    check_storage(engine, thorough=True)  # type: ignore[arg-type]
+    with reading(engine):  # type: ignore[arg-type]
+        if isinstance(source, Session):
+            return _verify(source, expected_head)
+        with Session(source) as session:
+            return _verify(session, expected_head)
 
 
 def _verify(session: Session, expected_head: str | None) -> AuditReport:
     events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
     problems: list[str] = []
     _check_chain(events, problems)
+    _check_written_once(events, problems)
     _check_records(session, events, problems)
     head = events[-1].hash if events else GENESIS_HASH
     if expected_head is not None and expected_head != GENESIS_HASH:

@@ -11,6 +11,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
+from crypto_strategy_lab.journal.types import JournalError
+
 
 class Base(DeclarativeBase):
     """Declarative base of every journal table."""
@@ -30,12 +32,22 @@ def default_journal_url() -> str:
     return f"sqlite:///{base / 'journal.sqlite'}"
 
 
-def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def make_engine(
+    url: str | None = None, *, read_only: bool = False, synchronous: str = "FULL"
+) -> Engine:
     """An engine for ``url`` (default :func:`default_journal_url`).
 
-    SQLite connections get ``journal_mode=WAL``, ``synchronous=NORMAL`` and
-    ``foreign_keys=ON``; ``read_only=True`` opens the file with ``mode=ro`` (the dashboard).
+    SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON`` and ``synchronous``
+    (default ``FULL``: every commit is on disk before it returns, so a power cut cannot
+    forget an order that was already sent; the replay of historical bars opts into
+    ``NORMAL``, see ``journal/README.md``). ``read_only=True`` opens the file with ``mode=ro``
+    (the dashboard).
     """
+    if synchronous not in SYNCHRONOUS_LEVELS:
+        raise JournalError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}, got {synchronous!r}")
     url = url or default_journal_url()
     if url.startswith("sqlite") and read_only:
         path = url.split("sqlite:///", 1)[1]
@@ -51,11 +63,41 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
             cursor = dbapi_conn.cursor()
             if not read_only:
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
     return engine
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    """The file of a SQLite journal (``None``: another backend or an in-memory database)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if database and database.startswith("file:"):  # a read-only URI (make_engine)
+        database = database.removeprefix("file:").split("?", 1)[0]
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def require_sqlite_file(engine: Engine, *, create: bool) -> None:
+    """Refuse a SQLite journal file that does not exist (``create=False``) or whose folder
+    does not exist (``create=True``: SQLite would fail with "unable to open database file")."""
+    path = sqlite_path(engine)
+    if path is None or path.is_file():
+        return
+    shown = engine.url.render_as_string(hide_password=True)
+    if path.exists():
+        raise JournalError(f"journal {shown} is not a file")
+    if not create:
+        raise JournalError(
+            f"no journal at {shown} (check --journal / CSL_JOURNAL_URL; `csl paper`, "
+            "`csl live` and `csl deploy` create one)"
+        )
+    if not path.parent.is_dir():
+        raise JournalError(f"cannot create journal {shown}: folder {path.parent} does not exist")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

@@ -33,6 +33,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crypto_strategy_lab.journal.db import Base
 from crypto_strategy_lab.journal.types import ExactDecimal, UTCDateTime
 
+# An id, once used, is never handed out again, even after the newest row was deleted: an
+# audit event naming ``fills id=7`` must never come to name a different fill. PostgreSQL
+# sequences already never reuse a value; SQLite reuses ``max(id) + 1`` unless the table is
+# declared ``AUTOINCREMENT`` (https://sqlite.org/autoinc.html).
+_NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
 
 class Run(Base):
     """One engine run (replay, paper or live)."""
@@ -78,7 +84,10 @@ class OrderEvent(Base):
     """One state of an order (``OrderStatus``), numbered 1, 2, ... per order."""
 
     __tablename__ = "order_events"
-    __table_args__ = (UniqueConstraint("client_order_id", "seq", name="uq_order_events_seq"),)
+    __table_args__ = (
+        UniqueConstraint("client_order_id", "seq", name="uq_order_events_seq"),
+        _NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     client_order_id: Mapped[str] = mapped_column(ForeignKey("orders.client_order_id"), index=True)
@@ -96,7 +105,10 @@ class FillRecord(Base):
     """One execution. ``(venue, trade_id)`` is unique so a fill is never journaled twice."""
 
     __tablename__ = "fills"
-    __table_args__ = (UniqueConstraint("venue", "trade_id", name="uq_fills_venue_trade"),)
+    __table_args__ = (
+        UniqueConstraint("venue", "trade_id", name="uq_fills_venue_trade"),
+        _NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id"), index=True)
@@ -121,7 +133,7 @@ class PositionSnapshot(Base):
     number came from: ``journal`` (our book) or ``venue`` (reconciliation query)."""
 
     __tablename__ = "position_snapshots"
-    __table_args__ = (Index("ix_position_snapshots_run_ts", "run_id", "ts"),)
+    __table_args__ = (Index("ix_position_snapshots_run_ts", "run_id", "ts"), _NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id"))
@@ -142,7 +154,7 @@ class EquityPoint(Base):
     exposures are sums of ``|notional|`` (gross) and signed notional (net)."""
 
     __tablename__ = "equity_curve"
-    __table_args__ = (Index("ix_equity_curve_run_ts", "run_id", "ts"),)
+    __table_args__ = (Index("ix_equity_curve_run_ts", "run_id", "ts"), _NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id"))
@@ -159,7 +171,7 @@ class SignalRecord(Base):
     """A strategy's decision on a bar (``core.signal.Signal``)."""
 
     __tablename__ = "signals"
-    __table_args__ = (Index("ix_signals_run_ts", "run_id", "ts"),)
+    __table_args__ = (Index("ix_signals_run_ts", "run_id", "ts"), _NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id"))
@@ -182,7 +194,7 @@ class RiskEventRecord(Base):
     """
 
     __tablename__ = "risk_events"
-    __table_args__ = (Index("ix_risk_events_run_ts", "run_id", "ts"),)
+    __table_args__ = (Index("ix_risk_events_run_ts", "run_id", "ts"), _NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.run_id"), nullable=True)
@@ -207,7 +219,7 @@ class Alert(Base):
     """Something a human should see. ``severity``: info | warning | error | critical."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_ts", "ts"),)
+    __table_args__ = (Index("ix_alerts_ts", "ts"), _NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.run_id"), nullable=True)
@@ -222,6 +234,7 @@ class AlertAck(Base):
     """The acknowledgement of one alert (at most one per alert)."""
 
     __tablename__ = "alert_acks"
+    __table_args__ = (_NEVER_REUSE_IDS,)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), unique=True)
@@ -236,7 +249,7 @@ class HaltEvent(Base):
     stays halted across restarts until a human re-arms it."""
 
     __tablename__ = "halt_events"
-    __table_args__ = (Index("ix_halt_events_scope", "scope", "id"),)
+    __table_args__ = (Index("ix_halt_events_scope", "scope", "id"), _NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -49,7 +49,7 @@ from crypto_strategy_lab.journal.audit import (
     record_payload,
     verify_audit_chain,
 )
-from crypto_strategy_lab.journal.db import Base, make_engine
+from crypto_strategy_lab.journal.db import Base, make_engine, require_sqlite_file
 from crypto_strategy_lab.journal.models import (
     Alert,
     AlertAck,
@@ -136,14 +136,32 @@ class Journal:
         event.listen(self._sessions, "before_flush", _forbid_history_mutation)
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> Journal:
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        migrate: bool = True,
+        create: bool = True,
+        synchronous: str = "FULL",
+    ) -> Journal:
         """The journal at ``url`` (default: ``CSL_JOURNAL_URL`` or the SQLite file in the data
-        directory), migrated to the latest schema unless ``migrate=False``."""
-        engine = make_engine(url)
+        directory), migrated to the latest schema unless ``migrate=False``.
+
+        ``create=False`` refuses a SQLite journal file that does not exist (a mistyped path
+        must not silently become a new, empty journal). The storage is checked
+        (:func:`~crypto_strategy_lab.journal.integrity.check_storage`) before anything is
+        written. ``synchronous`` is SQLite's durability level (see :func:`make_engine`).
+        """
+        from crypto_strategy_lab.journal.integrity import check_storage, reading
+
+        engine = make_engine(url, synchronous=synchronous)
+        require_sqlite_file(engine, create=create)
+        check_storage(engine)
         if migrate:
             from crypto_strategy_lab.journal.migrate import upgrade
 
-            upgrade(engine)
+            with reading(engine):
+                upgrade(engine)
         return cls(engine)
 
     def session(self) -> Session:
