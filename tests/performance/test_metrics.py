@@ -75,6 +75,10 @@ def test_moments_equal_the_textbook_formulas(returns):
         ("1D", "stock", 252.0),
         ("1h", "stock", 252 * 6.5),
         ("7D", "stock", 36.0),
+        ("5D", "stock", 50.4),
+        # a bar of 99 % of a day or more counts sessions (vendors stamp daily bars unevenly)
+        ("86000s", "stock", 252 * 86_400 / 86_000),
+        ("85000s", "stock", 252 * 6.5 * 3_600 / 85_000),
     ],
 )
 def test_periods_per_year_follow_the_calendar(freq, market, expected):
