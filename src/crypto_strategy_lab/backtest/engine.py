@@ -32,7 +32,6 @@ from crypto_strategy_lab.backtest.inputs import (
     prepare_inputs,
 )
 from crypto_strategy_lab.backtest.result import TRADE_COLUMNS, BacktestResult
-from crypto_strategy_lab.backtest.stats import summary_stats
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.strategies.base import Strategy
@@ -161,7 +160,6 @@ def run_backtest(
     returns = pd.Series(equity / prev - 1.0, index=index, name="returns")
     positions = pd.Series(qty, index=index, name="position")
     trades = _trade_frame(rec_int[:n_trades], rec_float[:n_trades], index)
-    stats = summary_stats(returns, equity_s, positions, trades, bars["close"], initial_capital, ppy)
     settings: dict[str, Any] = {
         "market": mkt,
         "fill": fill,
@@ -179,8 +177,8 @@ def run_backtest(
         equity=equity_s,
         positions=positions,
         trades=trades,
-        stats=stats,
         signal=signal.rename("signal"),
+        close=bars["close"],
         settings=settings,
     )
 

@@ -1,4 +1,4 @@
-"""Summary statistics of a backtest (a plain ``pd.Series``, like backtesting.py's)."""
+"""Summary statistics of a backtest: a float64 ``pd.Series``, like backtesting.py's."""
 
 from __future__ import annotations
 
@@ -10,6 +10,19 @@ from crypto_strategy_lab.performance.metrics import (
     return_moments,
     sharpe_ratio,
     sortino_ratio,
+)
+
+#: Statistics that are fractions (shown as percentages by the result's displays).
+PERCENT_STATS = frozenset(
+    {
+        "total_return",
+        "cagr",
+        "volatility",
+        "max_drawdown",
+        "win_rate",
+        "avg_trade_return",
+        "exposure",
+    }
 )
 
 
@@ -28,14 +41,16 @@ def summary_stats(
     PSR/DSR take; ``skew`` and ``kurtosis`` (raw, 3 = normal) are of the per-bar returns.
     ``cagr`` compounds over ``n_obs / periods_per_year`` years; ``exposure`` is the share of
     bars ending with a position; ``turnover`` is traded notional (valued at the close) over
-    mean equity.
+    mean equity. Every value is a float (counts too), so the Series is float64 and arithmetic on
+    it works; the run's first and last timestamps are ``BacktestResult.start``/``end``.
     """
-    n = len(returns)
+    r = returns.to_numpy(dtype=float)
+    n = r.size
     final = float(equity.iloc[-1]) if n else initial_capital
     years = n / periods_per_year if periods_per_year else np.nan
     total = final / initial_capital - 1.0
     cagr = (final / initial_capital) ** (1.0 / years) - 1.0 if years and final > 0 else np.nan
-    moments = return_moments(returns) if n >= 2 else None
+    moments = return_moments(r) if n >= 2 else None
     mdd = max_drawdown(equity)
     closed = trades[trades["exit_reason"] != "open"] if len(trades) else trades
     wins = closed["pnl"] > 0 if len(closed) else pd.Series(dtype=bool)
@@ -43,11 +58,9 @@ def summary_stats(
     gross_loss = float(-closed.loc[~wins, "pnl"].sum()) if len(closed) else 0.0
     traded = np.abs(np.diff(np.concatenate([[0.0], positions.to_numpy()])))
     notional = float(np.sum(traded * close.to_numpy(dtype=float)))
-    vol = float(returns.std(ddof=1)) if n >= 2 else np.nan
+    vol = float(r.std(ddof=1)) if n >= 2 else np.nan
     return pd.Series(
         {
-            "start": returns.index[0] if n else pd.NaT,
-            "end": returns.index[-1] if n else pd.NaT,
             "n_obs": n,
             "periods_per_year": periods_per_year,
             "initial_capital": initial_capital,
@@ -55,9 +68,9 @@ def summary_stats(
             "total_return": total,
             "cagr": cagr,
             "volatility": vol * np.sqrt(periods_per_year) if n >= 2 else np.nan,
-            "sharpe": sharpe_ratio(returns, periods_per_year) if n >= 2 else np.nan,
+            "sharpe": sharpe_ratio(r, periods_per_year) if n >= 2 else np.nan,
             "sharpe_per_period": moments.sr if moments else np.nan,
-            "sortino": sortino_ratio(returns, periods_per_year) if n >= 2 else np.nan,
+            "sortino": sortino_ratio(r, periods_per_year) if n >= 2 else np.nan,
             "max_drawdown": mdd,
             "calmar": cagr / mdd if mdd > 0 and np.isfinite(cagr) else np.nan,
             "skew": moments.skew if moments else np.nan,
@@ -70,5 +83,7 @@ def summary_stats(
             "total_funding": float(trades["funding"].sum()) if len(trades) else 0.0,
             "exposure": float(np.mean(positions.to_numpy() != 0.0)) if n else 0.0,
             "turnover": notional / float(equity.mean()) if n else 0.0,
-        }
+        },
+        dtype=np.float64,
+        name="stats",
     )

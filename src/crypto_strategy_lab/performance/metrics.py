@@ -114,13 +114,18 @@ def infer_periods_per_year(index: pd.DatetimeIndex, market: str = "crypto") -> f
     return SECONDS_PER_YEAR_CRYPTO / step
 
 
+def drawdown(equity: pd.Series | np.ndarray) -> np.ndarray:
+    """Loss from the running peak at every point, ``1 - equity_t / max_{s<=t} equity_s``
+    (a positive fraction; 0 at a new high)."""
+    eq = np.asarray(equity, dtype=float)
+    return 1.0 - eq / np.maximum.accumulate(eq)
+
+
 def max_drawdown(equity: pd.Series | np.ndarray) -> float:
     """Largest peak-to-trough loss of an equity curve, as a positive fraction."""
-    eq = np.asarray(equity, dtype=float)
-    if eq.size == 0:
+    if len(equity) == 0:
         return 0.0
-    peak = np.maximum.accumulate(eq)
-    return float(np.max(1.0 - eq / peak))
+    return float(np.max(drawdown(equity)))
 
 
 def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None = None) -> float:
