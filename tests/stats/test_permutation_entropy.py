@@ -13,9 +13,12 @@ from crypto_strategy_lab.stats.permutation_entropy import (
     ordinal_patterns,
     overlapping_null_scaling,
     permutation_entropy,
+    permutation_entropy_pvalue,
     permutation_entropy_test,
     rolling_pattern_share,
     rolling_permutation_entropy,
+    rolling_untied_count,
+    tied_vectors,
 )
 
 
@@ -94,3 +97,28 @@ def test_bad_input():
         permutation_entropy(np.arange(100.0), order=6)
     with pytest.raises(StatsInputError, match="at least"):
         permutation_entropy(np.arange(2.0), order=3)
+
+
+def test_dropping_ties_keeps_the_null_on_iid_grid_returns():
+    """I.i.d. returns on a grid (39 % zeros): ties coded as rises reject almost always; left
+    out, the level is nominal. Without ties both codings agree exactly."""
+    rng = np.random.default_rng(5)
+    r = np.round(rng.standard_normal(20_000))  # integer grid, ~38 % zeros
+    rates = {}
+    for ties in ("rank", "drop"):
+        h = rolling_permutation_entropy(r, 500, 3, 1, ties=ties)
+        n = rolling_untied_count(r, 500, 3, 1) if ties == "drop" else 498
+        rates[ties] = np.mean(permutation_entropy_pvalue(h, n, 3)[499:] < 0.01)
+    assert rates["rank"] > 0.9 and rates["drop"] < 0.05
+    x = rng.standard_normal(3000)
+    np.testing.assert_array_equal(
+        rolling_permutation_entropy(x, 300, 3, ties="drop"), rolling_permutation_entropy(x, 300, 3)
+    )
+    assert np.all(rolling_untied_count(x, 300, 3)[299:] == 298)
+    share = rolling_pattern_share(r, 500, (0, 5), 3, ties="drop")
+    codes, tied = ordinal_patterns(r[:500], 3), tied_vectors(r[:500], 3)
+    assert share[499] == pytest.approx(np.isin(codes[~tied], (0, 5)).mean())
+    p = np.bincount(codes[~tied], minlength=6) / (~tied).sum()
+    p = p[p > 0]
+    h = rolling_permutation_entropy(r, 500, 3, ties="drop")[499]
+    assert h == pytest.approx(-(p * np.log(p)).sum() / np.log(6))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from crypto_strategy_lab.data.synthetic import gbm_bars
 from crypto_strategy_lab.strategies.drift_significance.signal import DriftSignificanceSignal
-from tests.strategies.power_size import firing_rate, size_tolerance
+from tests.strategies.power_size import independent_firing_rate, size_tolerance
 
 
 def test_power_on_positive_and_negative_drift():
@@ -20,6 +18,5 @@ def test_power_on_positive_and_negative_drift():
 
 
 def test_size_on_random_walk():
-    strat = DriftSignificanceSignal()
-    rates = [firing_rate(strat, gbm_bars(8000, seed=30 + s, freq="4h")) for s in range(4)]
-    assert abs(np.mean(rates) - 0.05) < size_tolerance(0.05, 4 * 8000, 180)
+    rate, n = independent_firing_rate(DriftSignificanceSignal(), 2000, seed=30)
+    assert abs(rate - 0.05) < size_tolerance(0.05, n), rate

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crypto_strategy_lab.data.synthetic import fbm_bars, gbm_bars
+from crypto_strategy_lab.data.synthetic import fbm_bars
 from crypto_strategy_lab.strategies.hurst_exponent.signal import HurstExponentSignal
-from tests.strategies.power_size import firing_rate, next_bar_edge, size_tolerance
+from tests.strategies.power_size import independent_firing_rate, next_bar_edge, size_tolerance
 
 
 @pytest.mark.parametrize(("hurst", "method"), [(0.7, "rs"), (0.3, "rs"), (0.7, "dfa")])
@@ -25,6 +25,5 @@ def test_power_on_fractional_noise(hurst, method):
 
 
 def test_size_on_random_walk():
-    strat = HurstExponentSignal()
-    rates = [firing_rate(strat, gbm_bars(6000, seed=20 + s, freq="4h")) for s in range(3)]
-    assert abs(np.mean(rates) - 0.05) < size_tolerance(0.05, 3 * 6000, 256)
+    rate, n = independent_firing_rate(HurstExponentSignal(), 2000, seed=20)
+    assert abs(rate - 0.05) < size_tolerance(0.05, n), rate

@@ -8,6 +8,7 @@ from crypto_strategy_lab.data.synthetic import ar_bars
 from crypto_strategy_lab.strategies import get_strategy
 from crypto_strategy_lab.strategies.pacf_spike.signal import PACFSpikeSignal
 from tests.conftest import make_random_walk_bars
+from tests.strategies.power_size import independent_firing_rate, size_tolerance
 
 
 def test_defaults():
@@ -36,3 +37,9 @@ def test_spike_at_true_lag_and_forecast_sign():
 def test_quiet_on_random_walk():
     out = get_strategy("pacf_spike").compute(make_random_walk_bars(4000, seed=9)).iloc[501:]
     assert (out["signal"] != 0).mean() < 0.1
+
+
+def test_size_on_random_walk():
+    """Family-wise level 1 % over the ten lags (Bonferroni, so at most 1 %)."""
+    rate, n = independent_firing_rate(PACFSpikeSignal(), 3000, seed=70)
+    assert abs(rate - 0.01) < size_tolerance(0.01, n), rate

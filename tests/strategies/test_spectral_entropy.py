@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crypto_strategy_lab.data.synthetic import ar_bars, gbm_bars
+from crypto_strategy_lab.data.synthetic import ar_bars
 from crypto_strategy_lab.strategies.spectral_entropy.signal import SpectralEntropySignal
-from tests.strategies.power_size import firing_rate, next_bar_edge, size_tolerance
+from tests.strategies.power_size import independent_firing_rate, next_bar_edge, size_tolerance
 
 
 @pytest.mark.parametrize("phi", [0.4, -0.4])
@@ -25,6 +25,5 @@ def test_power_on_ar1(phi):
 
 
 def test_size_on_random_walk():
-    strat = SpectralEntropySignal()
-    rates = [firing_rate(strat, gbm_bars(8000, seed=50 + s)) for s in range(4)]
-    assert abs(np.mean(rates) - 0.05) < size_tolerance(0.05, 4 * 8000, 256)
+    rate, n = independent_firing_rate(SpectralEntropySignal(), 2000, seed=50)
+    assert abs(rate - 0.05) < size_tolerance(0.05, n), rate

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crypto_strategy_lab.data.synthetic import ar_bars, gbm_bars
+from crypto_strategy_lab.data.synthetic import ar_bars
 from crypto_strategy_lab.strategies.variance_ratio.signal import VarianceRatioSignal
-from tests.strategies.power_size import firing_rate, next_bar_edge, size_tolerance
+from tests.strategies.power_size import independent_firing_rate, next_bar_edge, size_tolerance
 
 
 @pytest.mark.parametrize("phi", [0.2, -0.2])
@@ -23,6 +23,5 @@ def test_power_vr_side_and_edge(phi):
 
 
 def test_size_on_random_walk():
-    strat = VarianceRatioSignal()
-    rates = [firing_rate(strat, gbm_bars(8000, seed=10 + s)) for s in range(4)]
-    assert abs(np.mean(rates) - 0.05) < size_tolerance(0.05, 4 * 8000, 240)
+    rate, n = independent_firing_rate(VarianceRatioSignal(), 2000, seed=10)
+    assert abs(rate - 0.05) < size_tolerance(0.05, n), rate

@@ -7,7 +7,13 @@ that sorts it, encoded here by its Lehmer code
 .. math:: \\pi_t = \\sum_{i=0}^{d-1} c_i (d-1-i)!, \\qquad c_i = \\#\\{j > i : v_j < v_i\\},
 
 so the increasing pattern is 0 and the decreasing one ``d! - 1``. Ties rank the earlier
-sample lower (the convention of a stable ``argsort``, as in ordpy). With ``p_k`` the relative
+sample lower (the convention of a stable ``argsort``, as in ordpy) with ``ties="rank"``.
+That convention breaks the null on quantised prices: every tie is coded as a rise, so a
+random walk on a coarse tick grid shows an excess of increasing patterns and the test rejects.
+``ties="drop"`` leaves out every vector with two equal samples: for exchangeable (e.g.
+i.i.d.) data, conditional on the ``d`` values being distinct every ordering is equally likely
+(Bian et al. 2012 discuss the bias of the rank convention), so the uniform null holds for the
+``N_t <= N`` untied vectors of the window and the test uses ``N_t``. With ``p_k`` the relative
 frequency of pattern ``k`` among the ``N`` vectors,
 
 .. math:: H = -\\sum_k p_k \\ln p_k, \\qquad h = H / \\ln d! \\in [0, 1].
@@ -26,6 +32,8 @@ References
 ----------
 Bandt, C. & Pompe, B. (2002). Permutation entropy: a natural complexity measure for time
 series. Physical Review Letters 88, 174102.
+Bian, C., Qin, C., Ma, Q. D. Y. & Shen, Q. (2012). Modified permutation-entropy analysis of
+heartbeat dynamics. Physical Review E 85, 021906.
 Matilla-García, M. & Ruiz Marín, M. (2008). A non-parametric independence test using
 permutation entropy. Journal of Econometrics 144, 139-155.
 """
@@ -97,8 +105,34 @@ def permutation_entropy_test(
     return h, g, float(permutation_entropy_pvalue(h, n_patterns, order))
 
 
+def tied_vectors(x: np.ndarray, order: int = 3, delay: int = 1) -> np.ndarray:
+    """``True`` where the embedding vector (aligned as in :func:`ordinal_patterns`) holds two
+    equal samples, so its ordinal pattern is a convention, not an observation."""
+    order, delay = _check_embedding(order, delay)
+    span = (order - 1) * delay
+    x = as_series(x, min_length=span + 1)
+    m = x.size - span
+    cols = [x[i * delay : i * delay + m] for i in range(order)]
+    tied = np.zeros(m, dtype=bool)
+    for i in range(order):
+        for j in range(i + 1, order):
+            tied |= cols[i] == cols[j]
+    return tied
+
+
+def _coded(x: np.ndarray, order: int, delay: int, ties: str) -> np.ndarray:
+    """Lehmer codes, with ``-1`` for tied vectors when ``ties == "drop"``."""
+    if ties not in ("rank", "drop"):
+        raise StatsInputError(f"ties must be 'rank' or 'drop', got {ties!r}")
+    codes = ordinal_patterns(x, order, delay)
+    if ties == "drop":
+        codes[tied_vectors(x, order, delay)] = -1
+    return codes
+
+
 @numba.njit(cache=True)
 def _rolling_entropy(codes: np.ndarray, n_patterns: int, n_codes: int) -> np.ndarray:
+    """Entropy (nats) of the valid codes (``>= 0``) among each trailing ``n_patterns``."""
     m = codes.size
     out = np.full(m, np.nan)
     if n_patterns > m:
@@ -108,28 +142,38 @@ def _rolling_entropy(codes: np.ndarray, n_patterns: int, n_codes: int) -> np.nda
         clogc[c] = c * np.log(c)
     counts = np.zeros(n_codes, dtype=np.int64)
     s = 0.0
-    log_n = np.log(n_patterns)
+    valid = 0
     for k in range(m):
         a = codes[k]
-        s -= clogc[counts[a]]
-        counts[a] += 1
-        s += clogc[counts[a]]
+        if a >= 0:
+            s -= clogc[counts[a]]
+            counts[a] += 1
+            s += clogc[counts[a]]
+            valid += 1
         if k >= n_patterns:
             b = codes[k - n_patterns]
-            s -= clogc[counts[b]]
-            counts[b] -= 1
-            s += clogc[counts[b]]
-        if k >= n_patterns - 1:
-            out[k] = log_n - s / n_patterns
+            if b >= 0:
+                s -= clogc[counts[b]]
+                counts[b] -= 1
+                s += clogc[counts[b]]
+                valid -= 1
+        if k >= n_patterns - 1 and valid >= 2:
+            out[k] = np.log(valid) - s / valid
     return out
 
 
 def rolling_permutation_entropy(
-    x: np.ndarray, window: int, order: int = 3, delay: int = 1, normalize: bool = True
+    x: np.ndarray,
+    window: int,
+    order: int = 3,
+    delay: int = 1,
+    normalize: bool = True,
+    ties: str = "rank",
 ) -> np.ndarray:
     """Permutation entropy of each trailing window of ``window`` samples (NaN until full).
 
-    ``out[t] == permutation_entropy(x[t - window + 1 : t + 1], order, delay, normalize)``.
+    ``out[t] == permutation_entropy(x[t - window + 1 : t + 1], order, delay, normalize)``
+    with ``ties="rank"``; ``ties="drop"`` counts only the untied vectors (module docstring).
     """
     order, delay = _check_embedding(order, delay)
     span = (order - 1) * delay
@@ -138,17 +182,14 @@ def rolling_permutation_entropy(
     out = np.full(x.size, np.nan)
     if x.size <= span:
         return out
-    codes = ordinal_patterns(x, order, delay)
+    codes = _coded(x, order, delay, ties)
     h = _rolling_entropy(codes, window - span, factorial(order))
     out[span:] = h / np.log(factorial(order)) if normalize else h
     return out
 
 
-def rolling_pattern_share(
-    x: np.ndarray, window: int, patterns: tuple[int, ...], order: int = 3, delay: int = 1
-) -> np.ndarray:
-    """Share of the window's ordinal patterns whose Lehmer code is in ``patterns`` (NaN until
-    the window fills); e.g. ``(0, order! - 1)`` is the share of monotone runs."""
+def rolling_untied_count(x: np.ndarray, window: int, order: int = 3, delay: int = 1) -> np.ndarray:
+    """Number ``N_t`` of untied embedding vectors in each trailing window (NaN until full)."""
     order, delay = _check_embedding(order, delay)
     span = (order - 1) * delay
     window = check_window(window, minimum=span + 2)
@@ -156,10 +197,41 @@ def rolling_pattern_share(
     out = np.full(x.size, np.nan)
     if x.size < window:
         return out
-    hit = np.isin(ordinal_patterns(x, order, delay), patterns).astype(np.float64)
+    untied = (~tied_vectors(x, order, delay)).astype(np.float64)
     n_patterns = window - span
-    csum = np.concatenate(([0.0], np.cumsum(hit)))
-    out[window - 1 :] = (csum[n_patterns:] - csum[:-n_patterns]) / n_patterns
+    csum = np.concatenate(([0.0], np.cumsum(untied)))
+    out[window - 1 :] = csum[n_patterns:] - csum[:-n_patterns]
+    return out
+
+
+def rolling_pattern_share(
+    x: np.ndarray,
+    window: int,
+    patterns: tuple[int, ...],
+    order: int = 3,
+    delay: int = 1,
+    ties: str = "rank",
+) -> np.ndarray:
+    """Share of the window's ordinal patterns whose Lehmer code is in ``patterns`` (NaN until
+    the window fills); e.g. ``(0, order! - 1)`` is the share of monotone runs. With
+    ``ties="drop"`` the share is among the untied vectors."""
+    order, delay = _check_embedding(order, delay)
+    span = (order - 1) * delay
+    window = check_window(window, minimum=span + 2)
+    x = as_series(x, min_length=1)
+    out = np.full(x.size, np.nan)
+    if x.size < window:
+        return out
+    codes = _coded(x, order, delay, ties)
+    hit = np.isin(codes, patterns).astype(np.float64)
+    valid = (codes >= 0).astype(np.float64)
+    n_patterns = window - span
+    hits = np.concatenate(([0.0], np.cumsum(hit)))
+    counts = np.concatenate(([0.0], np.cumsum(valid)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[window - 1 :] = (hits[n_patterns:] - hits[:-n_patterns]) / (
+            counts[n_patterns:] - counts[:-n_patterns]
+        )
     return out
 
 

@@ -17,6 +17,7 @@ from crypto_strategy_lab.stats.permutation_entropy import (
     permutation_entropy_pvalue,
     rolling_pattern_share,
     rolling_permutation_entropy,
+    rolling_untied_count,
 )
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
@@ -50,13 +51,16 @@ class PermutationEntropySignal(Strategy):
         r = log_returns(bars)
         d = p.order
         window = p.bars("window")
-        h = rolling_permutation_entropy(r, window, d, p.delay)
-        n_patterns = window - (d - 1) * p.delay
+        # Tied vectors (equal returns: quantised prices) are left out, so the uniform null
+        # holds on a tick grid; N_t is the untied count of the window.
+        h = rolling_permutation_entropy(r, window, d, p.delay, ties="drop")
+        n_patterns = rolling_untied_count(r, window, d, p.delay)
         pvalue = permutation_entropy_pvalue(h, n_patterns, d)
         z = sps.norm.isf(pvalue)
-        monotone = rolling_pattern_share(r, window, (0, factorial(d) - 1), d, p.delay)
+        monotone = rolling_pattern_share(r, window, (0, factorial(d) - 1), d, p.delay, ties="drop")
         excess = monotone - 2.0 / factorial(d)
         strength = np.clip(z / p.z_full, 0.0, 1.0) * (pvalue < p.alpha)
         signal = strength * np.sign(excess) * np.sign(r)
-        cols = {"entropy": h, "pvalue": pvalue, "z": z, "monotone_excess": excess, "signal": signal}
+        cols = {"entropy": h, "pvalue": pvalue, "z": z, "monotone_excess": excess}
+        cols |= {"untied_patterns": n_patterns, "signal": signal}
         return on_bars(cols, bars)
