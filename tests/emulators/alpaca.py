@@ -20,6 +20,7 @@ import json
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -64,8 +65,10 @@ class AlpacaEmulator(LocalServer):
         prices: dict[str, str] | None = None,
         market_open: bool = True,
         rate_limit_scale: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api_key, self.api_secret = api_key, api_secret
+        self._arrival_clock = clock  # arrival times for the rate limit (tests.emulators.clock)
         self.cash = Decimal(cash)
         self.prices = {
             k: Decimal(v)
@@ -80,6 +83,7 @@ class AlpacaEmulator(LocalServer):
         self.rate_limited = 0
         self._parent: dict[str, str] = {}
         self._hits: deque[float] = deque()
+        self.arrival_times: list[float] = []
 
     # ---- lifecycle ----
     def make_app(self) -> web.Application:
@@ -110,6 +114,8 @@ class AlpacaEmulator(LocalServer):
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        arrived = self._arrival_clock()
+        self.arrival_times.append(arrived)
         body = await request.text()
         self.requests.append(
             {
@@ -129,7 +135,7 @@ class AlpacaEmulator(LocalServer):
             or request.headers.get("APCA-API-SECRET-KEY") != self.api_secret
         ):
             return self._json({"code": 40110000, "message": "request is not authorized"}, 401)
-        now = time.monotonic()
+        now = arrived
         while self._hits and now - self._hits[0] >= self.window:
             self._hits.popleft()
         if len(self._hits) >= 200:

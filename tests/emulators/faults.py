@@ -46,6 +46,11 @@ class Faults:
         timing out after the venue accepted the order)."""
         self.plan.extend([(path, "after", status)] * k)
 
+    def malformed_reply_next(self, k: int, body: str, path: str = "") -> None:
+        """Next ``k`` requests execute, then answer HTTP 200 with ``body`` as JSON: a reply
+        our client cannot read (truncated, empty, ``null``, an empty ``result``)."""
+        self.plan.extend([(path, "malformed", body)] * k)
+
     def take(self, path: str) -> Fault | None:
         for i, (prefix, kind, arg) in enumerate(self.plan):
             if path.startswith(prefix):
@@ -75,13 +80,16 @@ def fault_reply(
 async def deliver(
     fault: Fault | None, request: web.Request, response: web.StreamResponse
 ) -> web.StreamResponse:
-    """The reply to an executed request: lost under ``"after"`` (an HTML gateway page instead)
-    or ``"drop"`` (the connection closed, after withholding it ``hang`` seconds)."""
+    """The reply to an executed request: lost under ``"after"`` (an HTML gateway page instead),
+    ``"malformed"`` (an unreadable 200) or ``"drop"`` (the connection closed, after withholding
+    it ``hang`` seconds)."""
     if fault is None:
         return response
     kind, arg = fault
     if kind == "after":
         return gateway_page(arg)
+    if kind == "malformed":
+        return web.Response(status=200, text=arg, content_type="application/json")
     if kind == "drop":
         if arg > 0:
             await asyncio.sleep(arg)

@@ -335,6 +335,50 @@ async def test_uncertain_submit_ends_with_exactly_one_order(bybit, bybit_emu, au
     assert len(bybit_emu.create_requests()) == (1 if executed_first else 2)
 
 
+# Replies to /v5/order/create that the venue sends *after* executing the order but our
+# client cannot read (issue 12: each raised KeyError('orderId') and killed the loop).
+UNREADABLE_CREATE_REPLIES = {
+    "truncated": '{"retCode":0,"retMsg":"OK","result":{"orderId":"emu-',
+    "empty": "",
+    "null": "null",
+    "empty_result": '{"retCode":0,"retMsg":"OK","result":{},"retExtInfo":{},"time":1700000000000}',
+}
+
+
+@pytest.mark.parametrize("reply", sorted(UNREADABLE_CREATE_REPLIES))
+async def test_unreadable_create_reply_is_an_uncertain_outcome(
+    bybit, bybit_emu, audit, reply
+) -> None:
+    bybit_emu.faults.malformed_reply_next(
+        1, UNREADABLE_CREATE_REPLIES[reply], path="/v5/order/create"
+    )
+    request = order()
+    result = await bybit.place_order(request)
+    assert result.client_order_id == request.client_order_id
+    assert result.order_id == bybit_emu.orders_with_link_id(request.client_order_id)[0]["orderId"]
+    assert len(bybit_emu.orders_with_link_id(request.client_order_id)) == 1
+    assert len(bybit_emu.create_requests()) == 1  # found by orderLinkId, never resent
+    errors = [e for e in audit.events if e.action == "order.error"]
+    assert [e.detail["error"] for e in errors] == ["UnreadableReply"]
+    assert [e.action for e in audit.events][-2:] == ["order.lookup", "order.reply"]
+
+
+async def test_unreadable_cancel_and_read_replies_are_exchange_errors(bybit, bybit_emu) -> None:
+    """A cancel is confirmed by reading the order back, so an unreadable cancel reply still
+    ends cancelled; cancel-all, whose reply is the list, fails as ExchangeUnavailable (never
+    a KeyError); a read is retried past an unreadable reply."""
+    limit = order(order_type=OrderType.LIMIT, price=Decimal("40000"))
+    placed = await bybit.place_order(limit)
+    bybit_emu.faults.malformed_reply_next(1, "null", path="/v5/order/cancel")
+    assert (await bybit.cancel_order(placed.order_id, "BTCUSDT")).status is OrderStatus.CANCELLED
+    await bybit.place_order(order(order_type=OrderType.LIMIT, price=Decimal("40000")))
+    bybit_emu.faults.malformed_reply_next(1, "null", path="/v5/order/cancel-all")
+    with pytest.raises(ExchangeUnavailable, match="unreadable reply"):
+        await bybit.cancel_all_orders("BTCUSDT")
+    bybit_emu.faults.malformed_reply_next(2, '{"retCode":0,"result":{}}', path="/v5/position")
+    assert await bybit.get_positions() == []
+
+
 async def test_duplicate_client_id_returns_the_existing_order(bybit, bybit_emu) -> None:
     request = order(order_type=OrderType.LIMIT, price=Decimal("40000"))
     first = await bybit.place_order(request)

@@ -10,7 +10,8 @@ wire to each adapter (``bybit/``, ``alpaca/``, ``simulated/``):
 * retries with backoff and jitter for reads (:mod:`.retry`);
 * **idempotent order placement** (:meth:`Exchange.place_order`). An order is never blindly
   resent. If the submit fails in a way that leaves the outcome unknown (timeout, reset
-  connection, 5xx gateway page, rate-limit reply), the layer looks the order up by its
+  connection, 5xx gateway page, rate-limit reply, a reply that cannot be read:
+  :class:`UnreadableReply`), the layer looks the order up by its
   ``client_order_id``; only when the venue has no such order is it sent again, with the
   *same* id, so that a venue which did receive the first copy rejects the second as a
   duplicate, and a duplicate reply is answered by fetching the existing order.
@@ -54,7 +55,42 @@ from crypto_strategy_lab.security.redaction import install_redaction
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+
+class UnreadableReply(ExchangeUnavailable):
+    """The venue answered, but with a reply that cannot be read (truncated or empty body,
+    ``null``, a success envelope without the order): whether the action took effect is
+    unknown, exactly as when the reply was lost."""
+
+
 UNCERTAIN: tuple[type[ExchangeError], ...] = (ExchangeUnavailable, RateLimitExceeded)
+
+# What reading a reply that lacks a field or holds a wrong type raises (``reply["orderId"]``,
+# ``Order(**None)``, ``Decimal("")``, pydantic's ValidationError is a ValueError).
+_READ_FAILURES: tuple[type[Exception], ...] = (
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    ArithmeticError,
+)
+
+
+async def readable(venue: str, action: str, call: Callable[[], Awaitable[T]]) -> T:
+    """Await ``call()``; a reply it cannot read becomes :class:`UnreadableReply`.
+
+    The one place where "the venue's answer could not be understood" is decided: adapters
+    parse replies as if they were well formed, and every order action and read goes through
+    here, so a malformed reply takes the uncertain-outcome path (look the order up by its
+    client order id) or the read's retries instead of escaping as a ``KeyError``.
+    """
+    try:
+        return await call()
+    except _READ_FAILURES as exc:
+        raise UnreadableReply(
+            f"{action}: unreadable reply from {venue} ({type(exc).__name__}: {str(exc)[:120]})",
+            venue=venue,
+        ) from exc
 
 
 class Ticker(BaseModel):
@@ -156,7 +192,9 @@ class Exchange(abc.ABC):
         self.audit.record(action, venue=self.venue, mode=self.mode.value, **fields)
 
     async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await retry_read(call, self.retry_policy, f"{self.venue} {what}")
+        return await retry_read(
+            lambda: readable(self.venue, what, call), self.retry_policy, f"{self.venue} {what}"
+        )
 
     # ---- primitives each venue implements ----
     @abc.abstractmethod
@@ -221,7 +259,7 @@ class Exchange(abc.ABC):
         last_error: ExchangeError | None = None
         for attempt in range(1, self.max_submit_attempts + 1):
             try:
-                result = await self._submit(request)
+                result = await readable(self.venue, "place order", lambda: self._submit(request))
             except ExchangeError as exc:
                 last_error = exc
                 self._record(
@@ -301,7 +339,9 @@ class Exchange(abc.ABC):
             "order.cancel", order_id=order_id, symbol=symbol, detail={"market": market.value}
         )
         try:
-            result = await self._cancel(order_id, symbol, market)
+            result = await readable(
+                self.venue, "cancel order", lambda: self._cancel(order_id, symbol, market)
+            )
         except ExchangeError as exc:
             self._record(
                 "order.error",
@@ -319,7 +359,9 @@ class Exchange(abc.ABC):
         """Cancel every open order (of ``symbol`` when given); returns the cancelled ids."""
         market = self._check_market(market)
         self._record("order.cancel_all", symbol=symbol, detail={"market": market.value})
-        ids = await self._cancel_all(symbol, market)
+        ids = await readable(
+            self.venue, "cancel all orders", lambda: self._cancel_all(symbol, market)
+        )
         self._record("order.cancel_all_reply", symbol=symbol, detail={"order_ids": ids})
         return ids
 

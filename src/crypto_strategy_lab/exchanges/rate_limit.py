@@ -105,12 +105,16 @@ class RateLimiter:
 
     ``scale`` divides every window (not the jitter margin, which is absolute): ``scale=10`` turns
     Bybit's 10 per second into 10 per 100 ms. Tests use it to run a burst of orders quickly
-    against an emulator configured with the same scale.
+    against an emulator configured with the same scale. ``clock`` and ``sleep`` are every
+    bucket's time source and sleeper (see :class:`TokenBucket`): a test that shares a
+    simulated clock with an emulator checks the limits without depending on wall time.
     """
 
     limits: dict[tuple[str, str], EndpointLimit]
     scale: float = 1.0
     jitter: float = 0.1
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _buckets: dict[tuple[str, str], TokenBucket] = field(default_factory=dict, init=False)
 
     def bucket(self, endpoint: str, category: str = "") -> TokenBucket:
@@ -122,7 +126,11 @@ class RateLimiter:
             # Jitter (network delay, a starved event loop or server) is absolute time: it does
             # not shrink when a test scales the window down, so it is never divided by scale.
             self._buckets[key] = bucket_for_window(
-                spec.limit, spec.window / self.scale, self.jitter
+                spec.limit,
+                spec.window / self.scale,
+                self.jitter,
+                clock=self.clock,
+                sleep=self.sleep,
             )
         return self._buckets[key]
 

@@ -95,6 +95,7 @@ class AlpacaExchange(Exchange):
         data_url: str | None = None,
         timeout: float = 10.0,
         rate_limit_scale: float = 1.0,
+        limiter: RateLimiter | None = None,
         **options: Any,
     ) -> None:
         super().__init__(mode, secrets=credentials.secret_values(), **options)
@@ -106,7 +107,7 @@ class AlpacaExchange(Exchange):
         )
         for client in (self.trading, self.data):
             harden(client, timeout)
-        self.limiter = RateLimiter(ALPACA_LIMITS, scale=rate_limit_scale)
+        self.limiter = limiter or RateLimiter(ALPACA_LIMITS, scale=rate_limit_scale)
         self._clock: tuple[datetime, bool] | None = None
         self._assets: dict[str, MarketRules] = {}
         self._fractionable: dict[str, bool] = {}

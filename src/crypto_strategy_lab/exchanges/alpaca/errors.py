@@ -23,6 +23,7 @@ from crypto_strategy_lab.core.errors import (
     OrderNotFound,
     RateLimitExceeded,
 )
+from crypto_strategy_lab.exchanges.base import UnreadableReply
 from crypto_strategy_lab.security.redaction import redact
 
 VENUE = "alpaca"
@@ -67,12 +68,18 @@ def map_api_error(exc: Exception, secrets: list[str], action: str) -> ExchangeEr
         return ExchangeUnavailable(
             f"{action}: no reply from Alpaca before the timeout", venue=VENUE
         )
+    if isinstance(exc, requests.JSONDecodeError):  # a RequestException: the body, not the link
+        return UnreadableReply(f"{action}: unreadable reply from Alpaca (not JSON)", venue=VENUE)
     if isinstance(exc, requests.RequestException):
         return ExchangeUnavailable(
             f"{action}: connection to Alpaca failed ({type(exc).__name__})", venue=VENUE
         )
     if not isinstance(exc, APIError):
-        return ExchangeError(f"{action}: {type(exc).__name__}", venue=VENUE)
+        # alpaca-py parses the reply inside the call: an empty, ``null`` or incomplete 200
+        # fails there (TypeError, pydantic's ValidationError); whether it executed is unknown
+        return UnreadableReply(
+            f"{action}: unreadable reply from Alpaca ({type(exc).__name__})", venue=VENUE
+        )
     status = _status(exc)
     code, message = _body(exc)
     message = redact(message, secrets)

@@ -117,6 +117,7 @@ class BybitExchange(Exchange):
         timeout: float = 10.0,
         recv_window: int = 5000,
         rate_limit_scale: float = 1.0,
+        limiter: RateLimiter | None = None,
         **options: Any,
     ) -> None:
         secrets = credentials.secret_values() if credentials else []
@@ -128,7 +129,7 @@ class BybitExchange(Exchange):
             timeout=timeout,
             recv_window=recv_window,
         )
-        self.limiter = RateLimiter(BYBIT_LIMITS, scale=rate_limit_scale)
+        self.limiter = limiter or RateLimiter(BYBIT_LIMITS, scale=rate_limit_scale)
         self._markets_lock = asyncio.Lock()
         self._market_cache: dict[tuple[str, MarketType], dict[str, Any]] = {}
         self._rules_cache: dict[tuple[str, MarketType], MarketRules] = {}

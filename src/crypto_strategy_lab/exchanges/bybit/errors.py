@@ -24,6 +24,7 @@ from crypto_strategy_lab.core.errors import (
     OrderNotFound,
     RateLimitExceeded,
 )
+from crypto_strategy_lab.exchanges.base import UnreadableReply
 from crypto_strategy_lab.security.redaction import redact
 
 VENUE = "bybit"
@@ -64,6 +65,7 @@ _TAGS = re.compile(r"<[^>]+>")
 def _ccxt_fallback(exc: Exception) -> type[ExchangeError]:
     # Order matters: ccxt.RateLimitExceeded and ccxt.OrderNotFound subclass broader classes.
     for ccxt_cls, ours in (
+        (ccxt.BadResponse, UnreadableReply),  # a body ccxt cannot parse (NullResponse too)
         (ccxt.AuthenticationError, AuthenticationError),
         (ccxt.PermissionDenied, AuthenticationError),
         (ccxt.AccountSuspended, AuthenticationError),
