@@ -58,3 +58,27 @@ def test_bad_inputs() -> None:
         probability_of_backtest_overfitting(np.zeros((100, 1)))
     with pytest.raises(PBOError, match="blocks"):
         probability_of_backtest_overfitting(np.zeros((20, 3)), n_splits=16)
+
+
+def test_selector_products_run_on_one_blas_thread(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the (C(S, S/2) x S) @ (S x N) products are tiny: BLAS threads cost more than they save
+    from threadpoolctl import threadpool_info
+
+    from crypto_strategy_lab.validation import pbo
+
+    seen: list[list[int]] = []
+    real = pbo._blas()
+
+    class Spy:
+        def limit(self, **kwargs: object):
+            seen.append(kwargs)
+            return real.limit(**kwargs)
+
+    monkeypatch.setattr(pbo, "_blas", Spy)
+    x = rng.normal(0.0, 0.01, size=(800, 6))
+    pbo_logits(x)
+    assert seen == [{"limits": 1, "user_api": "blas"}]
+    with real.limit(limits=1, user_api="blas"):
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
 from crypto_strategy_lab.core.errors import CSLError
 
@@ -37,6 +38,12 @@ class PBOResult(NamedTuple):
     logits: np.ndarray
     is_best: np.ndarray  # index of the in-sample winner per split
     oos_rank: np.ndarray  # its OOS rank (1 = worst)
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    """The loaded BLAS libraries, found once (listing them costs milliseconds)."""
+    return ThreadpoolController()
 
 
 @lru_cache(maxsize=8)
@@ -78,7 +85,10 @@ def pbo_logits(returns_matrix: pd.DataFrame | np.ndarray, n_splits: int = 16) ->
     block_sq = (blocks * blocks).sum(axis=1)
     sel = _in_sample_selector(n_splits)
     half = m * n_splits // 2
-    s1_is, s2_is = sel @ block_sum, sel @ block_sq
+    # (C(S, S/2) x S) @ (S x N) is far too small to split across threads: waking OpenBLAS's
+    # workers costs several times the product itself, so it runs on the calling thread
+    with _blas().limit(limits=1, user_api="blas"):
+        s1_is, s2_is = sel @ block_sum, sel @ block_sq
     sr_is = _sharpes(s1_is, s2_is, half)
     sr_oos = _sharpes(block_sum.sum(axis=0) - s1_is, block_sq.sum(axis=0) - s2_is, half)
     best = np.argmax(sr_is, axis=1)
