@@ -13,6 +13,11 @@ Decisions
   configuration the log already holds for it: nothing is re-logged, and its returns come from
   the study's returns cache (``<cache_dir>/<study>/<hash>.npz``); if the cache was deleted the
   returns are recomputed (deterministically) but still not logged again.
+* **Cost-aware rules are parameters.** The no-trade ``band`` and ``min_hold`` period are
+  strategy parameters (every strategy has them, :mod:`crypto_strategy_lab.strategies.
+  trading_rules`), and a configuration's ``stop`` key picks the stop policy of its backtest;
+  both are logged with the trial like any other parameter, so DSR deflates for them.
+  Configurations whose spans come to the same bar counts are one trial.
 * **Warm-up trimmed.** Rows before the largest warm-up among the study's configurations are
   dropped from every configuration's returns, so the matrix holds only bars where every
   configuration could trade and a trial's ``n_obs`` is its real track record.
@@ -42,7 +47,12 @@ from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.performance.metrics import infer_periods_per_year, return_moments
 from crypto_strategy_lab.research.executors import LocalExecutor, TrialExecutor
 from crypto_strategy_lab.research.spaces import ParameterSpace, grid_configs, random_configs
-from crypto_strategy_lab.research.trial import BacktestSettings, TrialOutcome, TrialTask
+from crypto_strategy_lab.research.trial import (
+    BacktestSettings,
+    TrialOutcome,
+    TrialTask,
+    with_stop_policy,
+)
 from crypto_strategy_lab.strategies import get_strategy
 from crypto_strategy_lab.strategies.base import Strategy
 from crypto_strategy_lab.validation.trial_log import TrialLog, config_hash
@@ -56,7 +66,9 @@ class StudyError(CSLError):
 
 @dataclass(frozen=True)
 class StudySpec:
-    """What a study tries: ``configs`` are parameter overrides of ``strategy``'s defaults.
+    """What a study tries: ``configs`` are parameter overrides of ``strategy``'s defaults,
+    each with an optional ``stop`` policy (:data:`~crypto_strategy_lab.research.trial.
+    STOP_POLICIES`) applied to ``settings`` for that configuration.
 
     ``symbol`` names the dataset (it is logged with every trial and scopes the trial counts).
     """
@@ -100,8 +112,9 @@ class StudyResult:
         The study that ran.
     trials:
         One row per configuration (index = column label ``c00``, ``c01``, ...): ``params``
-        (full, validated), ``config_hash``, ``status`` (``new``, ``resumed`` or the error),
-        ``sr`` (per period), ``sr_annual``, ``n_trades``, ``total_return``.
+        (full, validated), ``stop`` (the stop policy, ``fixed`` or ``off``), ``config_hash``,
+        ``status`` (``new``, ``resumed`` or the error), ``sr`` (per period), ``sr_annual``,
+        ``n_trades``, ``total_return``.
     returns:
         ``(T, N)`` per-bar net returns of the configurations that ran (warm-up trimmed).
     periods_per_year:
@@ -155,6 +168,7 @@ class _Prepared:
     trim: int
     labels: list[str]
     params: list[dict[str, Any]]
+    settings: list[BacktestSettings]
     hashes: list[str]
     status: dict[str, str]
     returns: dict[str, np.ndarray]
@@ -165,13 +179,24 @@ def _prepare(
     spec: StudySpec, bars: pd.DataFrame, log: TrialLog, cache: Path, min_obs: int
 ) -> tuple[_Prepared, list[TrialTask]]:
     # full validated parameters (bad overrides fail here, before anything runs)
-    full: list[dict[str, Any]] = []
+    # a configuration's ``stop`` key is a backtest setting (the stop policy), not a parameter
+    full: list[tuple[dict[str, Any], BacktestSettings]] = []
+    seen: list[tuple[dict[str, Any], BacktestSettings]] = []
     warmups = []
     for overrides in spec.configs:
-        strategy = make_strategy(spec.strategy, overrides)
-        params = strategy.params.model_dump(mode="json")
-        if params not in full:
-            full.append(params)
+        rest = dict(overrides)
+        policy = rest.pop("stop", None)
+        try:
+            settings = spec.settings if policy is None else with_stop_policy(spec.settings, policy)
+        except CSLError as exc:
+            raise StudyError(f"{spec.strategy}: {exc}") from None
+        strategy = make_strategy(spec.strategy, rest)
+        # spans that come to the same bar counts (e.g. every window raised to the minimum
+        # number of observations on daily bars) are one computation, so one trial
+        key = (strategy.params.in_bars(), settings)
+        if key not in seen:
+            seen.append(key)
+            full.append((strategy.params.model_dump(mode="json"), settings))
             warmups.append(strategy.warmup)
     if not full:
         raise StudyError(f"study {spec.name!r} has no configurations")
@@ -181,15 +206,15 @@ def _prepare(
             f"{spec.strategy}: {len(bars)} bars leave {len(bars) - trim} after the largest "
             f"warm-up ({trim} bars); the study needs at least {min_obs}"
         )
-    settings = spec.settings.model_dump(mode="json")
     start, end = bars.index[trim], bars.index[-1]
-    prep = _Prepared(spec, trim, [], [], [], {}, {}, {})
+    prep = _Prepared(spec, trim, [], [], [], [], {}, {}, {})
     tasks = []
-    for k, params in enumerate(full):
+    for k, (params, settings) in enumerate(full):
         label = f"c{k:02d}"
-        digest = config_hash(spec.strategy, params, start, end, settings)
+        digest = config_hash(spec.strategy, params, start, end, settings.model_dump(mode="json"))
         prep.labels.append(label)
         prep.params.append(params)
+        prep.settings.append(settings)
         prep.hashes.append(digest)
         logged = log.has_trial(spec.name, digest)
         cached = cache / f"{digest}.npz"
@@ -201,7 +226,7 @@ def _prepare(
                     prep.status[label] = "resumed"
                     continue
         tasks.append(
-            TrialTask(k, spec.name, spec.strategy, params, spec.settings, digest, log=not logged)
+            TrialTask(k, spec.name, spec.strategy, params, settings, digest, log=not logged)
         )
     return prep, tasks
 
@@ -306,9 +331,12 @@ def _result(prep: _Prepared, bars: pd.DataFrame) -> StudyResult:
         raise StudyError(f"every trial of {prep.spec.name!r} failed: {'; '.join(errors)}")
     returns = pd.DataFrame({lab: prep.returns[lab] for lab in ok}, index=index)
     rows = []
-    for label, params, digest in zip(prep.labels, prep.params, prep.hashes, strict=True):
+    for label, params, settings, digest in zip(
+        prep.labels, prep.params, prep.settings, prep.hashes, strict=True
+    ):
         row: Mapping[str, Any] = {
             "params": params,
+            "stop": "off" if not (settings.stop_loss or settings.take_profit) else "fixed",
             "config_hash": digest,
             "status": prep.status.get(label, "not run"),
         }

@@ -70,6 +70,37 @@ class BacktestSettings(BaseModel):
         return "; ".join(parts)
 
 
+#: Stop policies a study can try (the ``stop`` key of a configuration): the brief's fixed
+#: levels or none. Volatility-scaled (ATR) stops need a per-bar stop distance in
+#: ``run_backtest``, which it does not take yet.
+STOP_POLICIES: tuple[str, ...] = ("fixed", "off")
+FIXED_STOP_LOSS, FIXED_TAKE_PROFIT = 0.02, 0.04
+
+
+def with_stop_policy(settings: BacktestSettings, policy: str) -> BacktestSettings:
+    """``settings`` with the stop levels of ``policy``: ``"fixed"`` keeps the settings' levels
+    (the brief's 2 % / 4 % when they are off), ``"off"`` trades without stop-loss or
+    take-profit.
+
+    Raises
+    ------
+    CSLError
+        For any other policy, naming the known ones.
+    """
+    if policy == "off":
+        return settings.model_copy(update={"stop_loss": None, "take_profit": None})
+    if policy == "fixed":
+        if settings.stop_loss or settings.take_profit:
+            return settings
+        return settings.model_copy(
+            update={"stop_loss": FIXED_STOP_LOSS, "take_profit": FIXED_TAKE_PROFIT}
+        )
+    raise CSLError(
+        f"unknown stop policy {policy!r}; use one of {', '.join(STOP_POLICIES)} "
+        "(volatility-scaled stops are not supported by the backtest yet)"
+    )
+
+
 @dataclass(frozen=True)
 class TrialTask:
     """A configuration to evaluate: ``params`` are the strategy's full validated parameters."""

@@ -48,6 +48,7 @@ from crypto_strategy_lab.core.enums import MarketType, SignalAction
 from crypto_strategy_lab.core.signal import Signal, size_from_capital
 from crypto_strategy_lab.data.schema import DataValidationError, validate_ohlcv
 from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
+from crypto_strategy_lab.strategies.trading_rules import held_target
 
 #: Asset classes a strategy declares (the risk layer's names): the brief's "Crypto" and "All".
 CRYPTO: Final[tuple[str, ...]] = ("crypto",)
@@ -133,6 +134,18 @@ class StrategyParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     timeframe: str = Field(default="1h", description="Bar size the spans are converted for.")
+    band: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        description="No-trade band on the target: smaller adjustments are skipped "
+        "(strategies/trading_rules.py).",
+    )
+    min_hold: Span | None = Field(
+        default=None,
+        description="Minimum holding period between changes of the held target (None: off).",
+        json_schema_extra={"min_obs": 1, "max_obs": None},
+    )
 
     @classmethod
     def span_fields(cls) -> dict[str, tuple[int, int | None]]:
@@ -165,6 +178,9 @@ class StrategyParams(BaseModel):
             raise ValueError(str(exc)) from None
         out = dict(data)
         for name, value in counts.items():
+            if value == 0 and cls.model_fields[name].default is None:
+                out[name] = None  # an optional span given as 0 bars is off
+                continue
             min_obs = spans[name][0]  # the declared minimum (subclasses check theirs after)
             if value != int(value) or value < min_obs:
                 raise ValueError(
@@ -199,7 +215,10 @@ class StrategyParams(BaseModel):
 
     def bars(self, name: str) -> int:
         """The span field ``name`` in bars of :attr:`timeframe` (module docstring)."""
-        return bars_for(getattr(self, name), self.timeframe, self.min_obs(name))
+        value = getattr(self, name)
+        if value is None:  # an optional span that is off
+            return 0
+        return bars_for(value, self.timeframe, self.min_obs(name))
 
     def in_bars(self) -> dict[str, Any]:
         """The parameters as the computation sees them: every span as its bar count.
@@ -253,6 +272,10 @@ class Strategy(ABC):
     def compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Statistic(s) and the ``signal`` column in [-1, 1] for every bar, strictly causal.
 
+        With a no-trade ``band`` or a ``min_hold`` period set, ``signal`` is the held target
+        of :func:`~crypto_strategy_lab.strategies.trading_rules.held_target` and the rule's
+        own target is kept as ``target``.
+
         Raises
         ------
         DataValidationError
@@ -268,6 +291,11 @@ class Strategy(ABC):
             raise AssertionError(f"{self.name}._compute must return 'signal' on the bars' index")
         raw = out["signal"].to_numpy(dtype=float)
         signal = finite_signal(raw)
+        p = self.params
+        min_hold = p.bars("min_hold")
+        if p.band > 0 or min_hold > 1:
+            out["target"] = signal  # what the rule wants; ``signal`` is what is held
+            signal = held_target(signal, p.band, min_hold)
         if not np.array_equal(raw, signal):  # replacing a column copies its frame's block
             out["signal"] = signal
         return out
