@@ -14,6 +14,7 @@ from crypto_strategy_lab.cli import (
     data_cmd,
     keys_cmd,
     research_cmd,
+    strategies_cmd,
     trading_cmd,
 )
 from crypto_strategy_lab.cli.errors import run_guarded, set_debug
@@ -31,6 +32,7 @@ app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(audit_cmd.app, name="audit")
 app.command("dashboard")(dashboard_cmd.dashboard)
+app.command("strategies")(strategies_cmd.strategies)
 trading_cmd.register(app)
 research_cmd.register(app)
 

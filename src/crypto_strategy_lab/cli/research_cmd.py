@@ -1,9 +1,11 @@
 """``csl lab``, ``csl backtest``, ``csl validate`` and ``csl study``: the research commands.
 
-Data for every command: the bundled sample by default (``--bundled crypto|stocks``), a CSV or
-Parquet file (``--data FILE``) or a stored series (``--symbol BTC/USDT --timeframe 1h
-[--source bybit]``). Bad input (unknown strategy, missing file, bad parameter) is one red
-line and exit status 1.
+Data for every command: ``--data`` in the one data grammar (a CSV/Parquet path,
+``SOURCE:SYMBOL:TIMEFRAME`` from the store, ``bundled:crypto|stocks``; the bundled crypto
+sample by default), with ``--timeframe`` (causal resampling), ``--market``, ``--ts-unit`` and
+``--col`` (:mod:`crypto_strategy_lab.cli.data_options`). The first output line says the market
+and where it came from. Bad input (unknown strategy, missing file, bad parameter, implausible
+data) is one red line and exit status 1.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from crypto_strategy_lab.cli import data_options
 from crypto_strategy_lab.cli.errors import guarded
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.research.display import format_number
@@ -27,12 +30,6 @@ from crypto_strategy_lab.research.display import format_number
 console = Console(width=None if sys.stdout.isatty() else 130)
 
 
-DATA = typer.Option(None, "--data", help="CSV or Parquet OHLCV file.")
-SYMBOL = typer.Option(None, "--symbol", help="A stored series' symbol (csl data download).")
-TIMEFRAME = typer.Option("1h", "--timeframe", help="Bar size of the stored series (--symbol).")
-SOURCE = typer.Option("bybit", "--source", help="Source of the stored series (--symbol).")
-DATA_DIR = typer.Option(None, "--data-dir", help="Store root (default: CSL_DATA_DIR).")
-BUNDLED = typer.Option("crypto", "--bundled", help="Bundled dataset: crypto or stocks.")
 JOURNAL = typer.Option(None, "--journal", help="Journal DB URL (default: CSL_JOURNAL_URL).")
 EXECUTOR = typer.Option("local", "--executor", help="Where trials run: local or ray.")
 ADDRESS = typer.Option(None, "--address", help="Ray cluster address (with --executor ray).")
@@ -41,17 +38,17 @@ STRATEGY = typer.Option(..., "--strategy", help="Strategy name (csl lab lists al
 CACHE = typer.Option(None, "--cache-dir", help="Study returns cache (default: user cache).")
 
 
-def _data(data: Path | None, symbol: str | None, timeframe: str, source: str,
-          data_dir: Path | None, bundled: str):  # type: ignore[no-untyped-def]  # fmt: skip
-    from crypto_strategy_lab.research import inputs
+def _data(data: str | None, symbol: str | None, timeframe: str | None, source: str,
+          market: str | None, ts_unit: str | None, col: list[str], data_dir: Path | None,
+          bundled: str | None):  # type: ignore[no-untyped-def]  # fmt: skip
+    """The command's bars through the one data parser; prints the market line first."""
+    from crypto_strategy_lab.research.inputs import lab_data
 
-    if data is not None and symbol is not None:
-        raise ConfigError("give either --data FILE or --symbol SYMBOL, not both")
-    if data is not None:
-        return inputs.file_data(data)
-    if symbol is not None:
-        return inputs.store_data(symbol, timeframe, source, data_dir)
-    return inputs.bundled_data(bundled)
+    loaded = data_options.load_input(
+        console, data=data, symbol=symbol, source=source, timeframe=timeframe, market=market,
+        ts_unit=ts_unit, col=col, data_dir=data_dir, bundled=bundled,
+    )  # fmt: skip
+    return lab_data(loaded)
 
 
 def _parse_value(text: str) -> Any:
@@ -97,12 +94,15 @@ def _criteria_table(verdict: Any, title: str) -> Table:
 
 @guarded
 def lab(
-    data: Path | None = DATA,
-    symbol: str | None = SYMBOL,
-    timeframe: str = TIMEFRAME,
-    source: str = SOURCE,
-    data_dir: Path | None = DATA_DIR,
-    bundled: str = BUNDLED,
+    data: str | None = data_options.DATA,
+    symbol: str | None = data_options.SYMBOL,
+    timeframe: str | None = data_options.TIMEFRAME,
+    source: str = data_options.SOURCE,
+    market: str | None = data_options.MARKET,
+    ts_unit: str | None = data_options.TS_UNIT,
+    col: list[str] = data_options.COL,
+    data_dir: Path | None = data_options.DATA_DIR,
+    bundled: str | None = data_options.BUNDLED,
     quick: bool = typer.Option(False, "--quick", help="Fewer configurations and families."),
     strategies: str | None = typer.Option(None, "--strategies", help="Comma list (default all)."),
     out: Path = typer.Option(Path("reports/lab"), "--out", help="Report root directory."),
@@ -129,7 +129,7 @@ def lab(
     for name in names or []:
         strategy_class(name)  # unknown names fail before the data is loaded
     with console.status("loading and validating the data"):
-        dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
+        dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
     calibration = None
     if families is not None:
         if families < 1:
@@ -158,19 +158,22 @@ def lab(
 def backtest(
     strategy: str = STRATEGY,
     param: list[str] = typer.Option([], "--param", help="name=value override (repeatable)."),
-    data: Path | None = DATA,
-    symbol: str | None = SYMBOL,
-    timeframe: str = TIMEFRAME,
-    source: str = SOURCE,
-    data_dir: Path | None = DATA_DIR,
-    bundled: str = BUNDLED,
+    data: str | None = data_options.DATA,
+    symbol: str | None = data_options.SYMBOL,
+    timeframe: str | None = data_options.TIMEFRAME,
+    source: str = data_options.SOURCE,
+    market: str | None = data_options.MARKET,
+    ts_unit: str | None = data_options.TS_UNIT,
+    col: list[str] = data_options.COL,
+    data_dir: Path | None = data_options.DATA_DIR,
+    bundled: str | None = data_options.BUNDLED,
     trades_csv: Path | None = typer.Option(None, "--trades-csv", help="Write the trade list."),
 ) -> None:
     """Backtest one strategy configuration with the default costs; print its statistics."""
     from crypto_strategy_lab.backtest import run_backtest
     from crypto_strategy_lab.research.study import StudyError, make_strategy
 
-    dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
+    dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
     settings = _settings(dataset)
     strat = make_strategy(strategy, _parse_params(param, multi=False))
     if len(dataset.bars) <= strat.warmup:
@@ -202,12 +205,15 @@ def validate(
     param: list[str] = typer.Option(
         [], "--param", help="name=v1,v2 grid axis (repeatable; default: the lab's grid)."
     ),
-    data: Path | None = DATA,
-    symbol: str | None = SYMBOL,
-    timeframe: str = TIMEFRAME,
-    source: str = SOURCE,
-    data_dir: Path | None = DATA_DIR,
-    bundled: str = BUNDLED,
+    data: str | None = data_options.DATA,
+    symbol: str | None = data_options.SYMBOL,
+    timeframe: str | None = data_options.TIMEFRAME,
+    source: str = data_options.SOURCE,
+    market: str | None = data_options.MARKET,
+    ts_unit: str | None = data_options.TS_UNIT,
+    col: list[str] = data_options.COL,
+    data_dir: Path | None = data_options.DATA_DIR,
+    bundled: str | None = data_options.BUNDLED,
     quick: bool = typer.Option(False, "--quick", help="The lab's quick grid (4 configs)."),
     journal: str | None = JOURNAL,
     executor: str = EXECUTOR,
@@ -226,7 +232,7 @@ def validate(
     from crypto_strategy_lab.strategies import strategy_class
 
     strategy_class(strategy)  # an unknown name fails first, listing the known ones
-    dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
+    dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
     space = _parse_params(param, multi=True) or lab_space(strategy, quick)
     spec = StudySpec.from_space(
         f"lab:{strategy}", strategy, space, settings=_settings(dataset), symbol=dataset.name
@@ -304,12 +310,15 @@ def study(
     random: int | None = typer.Option(None, "--random", help="Draw N configs at random."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random draws."),
     name: str | None = typer.Option(None, "--name", help="Study name (default study:<name>)."),
-    data: Path | None = DATA,
-    symbol: str | None = SYMBOL,
-    timeframe: str = TIMEFRAME,
-    source: str = SOURCE,
-    data_dir: Path | None = DATA_DIR,
-    bundled: str = BUNDLED,
+    data: str | None = data_options.DATA,
+    symbol: str | None = data_options.SYMBOL,
+    timeframe: str | None = data_options.TIMEFRAME,
+    source: str = data_options.SOURCE,
+    market: str | None = data_options.MARKET,
+    ts_unit: str | None = data_options.TS_UNIT,
+    col: list[str] = data_options.COL,
+    data_dir: Path | None = data_options.DATA_DIR,
+    bundled: str | None = data_options.BUNDLED,
     journal: str | None = JOURNAL,
     executor: str = EXECUTOR,
     address: str | None = ADDRESS,
@@ -322,7 +331,7 @@ def study(
     from crypto_strategy_lab.strategies import strategy_class
 
     strategy_class(strategy)
-    dataset = _data(data, symbol, timeframe, source, data_dir, bundled)
+    dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
     space = _parse_params(param, multi=True) or lab_space(strategy)
     spec = StudySpec.from_space(
         name or f"study:{strategy}",

@@ -69,7 +69,7 @@ def paper(
         0.0, "--speedup", help="Replay speed: k x real time (0: as fast as possible)."
     ),
     data: str = typer.Option(
-        "bundled:crypto", "--data", help="Replay data: bundled:crypto or store:EXCHANGE/SYMBOL/TF."
+        "bundled:crypto", "--data", help="Replay data: bundled:crypto, SOURCE:SYMBOL:TF or a file."
     ),
     symbol: str = typer.Option("BTCUSDT", "--symbol", help="Venue symbol (testnet/paper)."),
     timeframe: str = typer.Option("1h", "--timeframe", help="Bar size (testnet/paper)."),

@@ -25,6 +25,7 @@ from crypto_strategy_lab.config.deployment import MonitoringConfig
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
+from crypto_strategy_lab.data.timeframes import timeframe_delta
 from crypto_strategy_lab.engine.feeds import HistoricalReplayFeed
 from crypto_strategy_lab.engine.loop import TradingEngine
 from crypto_strategy_lab.engine.monitor import EngineMonitor
@@ -51,24 +52,17 @@ class ReplayData:
 def load_replay_data(
     days: float, *, source: str = "bundled:crypto", symbol: str = "BTCUSDT", warmup_bars: int = 0
 ) -> ReplayData:
-    """The last ``days`` of ``source`` (``bundled:crypto``, ``bundled:stocks`` or
-    ``store:<exchange>/<symbol>/<timeframe>``) plus up to ``warmup_bars`` before them."""
+    """The last ``days`` of ``source`` (any name of :mod:`crypto_strategy_lab.data.spec`:
+    ``bundled:crypto``, a file, ``SOURCE:SYMBOL:TF``) plus up to ``warmup_bars`` before them."""
     if days <= 0:
         raise ConfigError(f"--days must be positive, got {days}")
-    if source.startswith("bundled:"):
-        from crypto_strategy_lab.data.bundled import load_default_bars
+    from crypto_strategy_lab.data.loader import open_data
 
-        ds = load_default_bars(source.split(":", 1)[1])
-        bars, description, timeframe = ds.bars, ds.description, ds.timeframe
-    elif source.startswith("store:"):
-        from crypto_strategy_lab.data.store import DataStore
-
-        exchange, sym, timeframe = source.split(":", 1)[1].split("/")
-        bars = DataStore().read(exchange, sym, timeframe)
-        description = f"store dataset {exchange}/{sym}/{timeframe}"
-    else:
-        raise ConfigError(f"unknown data source {source!r}; use bundled:crypto or store:EX/SYM/TF")
-    start = bars.index[-1] - pd.Timedelta(days=days) + pd.Timedelta(timeframe)
+    # The one data grammar and loader (path, SOURCE:SYMBOL:TF, bundled:KIND, store:EX/SYM/TF);
+    # the run's market is the engine's, so the loader is not asked to decide one.
+    loaded = open_data(source, require_market=False)
+    bars, description, timeframe = loaded.bars, loaded.description, loaded.timeframe
+    start = bars.index[-1] - pd.Timedelta(days=days) + timeframe_delta(timeframe)
     first = int(bars.index.searchsorted(start))
     if first == 0:
         raise ConfigError(
