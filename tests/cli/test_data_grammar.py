@@ -27,6 +27,11 @@ def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _flat(out: str) -> str:
+    """Output with whitespace collapsed (rich wraps a table title to the table's width)."""
+    return " ".join(out.split())
+
+
 def _strategy_args(command: str) -> list[str]:
     return [command] if command == "lab" else [command, "--strategy", "lag_autocorr"]
 
@@ -53,7 +58,7 @@ def test_backtest_reads_epoch_ms_and_says_the_market_first(btc_ms: Path) -> None
     first = out.splitlines()[0]
     assert first.startswith("market: perp (inferred from the calendar: bars on all 7 days")
     assert "override with --market" in first
-    assert "lag_autocorr on file:btc.parquet" in out
+    assert "lag_autocorr on file:btc.parquet" in _flat(out)
 
 
 @pytest.mark.parametrize("command", RESEARCH)
@@ -116,8 +121,8 @@ def test_the_grammar_and_the_older_spellings_name_the_same_series(store: Path) -
         code, out = _run("backtest", "--strategy", "lag_autocorr", option, value,
                          "--data-dir", str(store))  # fmt: skip
         assert code == 0, (value, out)
-        assert "lag_autocorr on file:BTCUSD:1h" in out
-        outputs.append(out.split("lag_autocorr on", 1)[1])
+        assert "lag_autocorr on file:BTCUSD:1h" in _flat(out)
+        outputs.append(_flat(out).split("lag_autocorr on", 1)[1])
     assert all(o == outputs[0] for o in outputs)
 
 
@@ -127,7 +132,7 @@ def test_timeframe_resamples_on_the_fly(store: Path, spelling: str) -> None:
                      "--timeframe", spelling, "--param", "window=60",
                      "--data-dir", str(store))  # fmt: skip
     assert code == 0, out
-    assert "lag_autocorr on file:BTCUSD:1h@4h" in out
+    assert "lag_autocorr on file:BTCUSD:1h@4h" in _flat(out)
 
 
 def test_missing_series_says_what_is_stored_and_did_you_mean(store: Path) -> None:
@@ -140,6 +145,15 @@ def test_missing_series_says_what_is_stored_and_did_you_mean(store: Path) -> Non
     code, out = _run("backtest", "--strategy", "lag_autocorr", "--data", "file:BTCUSD:7m",
                      "--data-dir", str(store))  # fmt: skip
     assert code == 1 and "unknown timeframe '7m'" in out
+
+
+def test_a_damaged_stored_series_is_one_line(store: Path) -> None:
+    (store / "file" / "ETH").mkdir(parents=True)
+    (store / "file" / "ETH" / "1h.parquet").write_bytes(b"PAR1 truncated")
+    code, out = _run("backtest", "--strategy", "lag_autocorr", "--data", "file:ETH:1h",
+                     "--data-dir", str(store))  # fmt: skip
+    assert code == 1 and "Traceback" not in out
+    assert "file:ETH:1h cannot be read: unreadable" in out
 
 
 def test_bad_data_names(tmp_path: Path) -> None:

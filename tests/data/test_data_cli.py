@@ -194,3 +194,16 @@ def test_list_survives_implausible_and_corrupt_stored_files(tmp_path: Path) -> N
     code, out = _run("data", "list", "--json", "--data-dir", str(store))
     problems = {r["symbol"]: r["problem"] for r in json.loads(out)}
     assert "out of range" in problems["BTC"] and problems["ETH"].startswith("unreadable")
+
+
+def test_show_and_check_take_the_data_grammar(tmp_path: Path) -> None:
+    code, out = _import(tmp_path, _csv(tmp_path, BARS))
+    assert code == 0, out
+    root = str(tmp_path / "store")
+    code, out = _run("data", "show", "--data", "file:BTC/USDT:1h", "--resample", "4H",
+                     "--data-dir", root)  # fmt: skip
+    assert code == 0 and "file:BTC/USDT:4h: 12 bars" in out, out
+    code, out = _run("data", "check", "--data", "file:BTC/USDT", "--json", "--data-dir", root)
+    assert code == 0 and json.loads(out)[0]["quality"]["rows"] == 48
+    code, out = _run("data", "show", "--data", "bybit:BTC/USDT:1h", "--data-dir", root)
+    assert code == 1 and "did you mean --data file:BTC/USDT:1h" in out

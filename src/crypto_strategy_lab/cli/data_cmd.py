@@ -155,11 +155,33 @@ def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None =
     console.print(table if series else f"no stored data under {store.root}")
 
 
+def _stored_series(
+    store: DataStore,
+    data: str | None,
+    symbol: str | None,
+    source: str,
+    timeframe: str | None,
+) -> tuple[str, str, str]:
+    """``(source, symbol, timeframe)`` of the stored series named by ``--data`` or the older
+    ``--symbol/--source/--timeframe`` (listing what is stored when it is not)."""
+    spec = data_options.resolve_spec(data, symbol, source, default=None)
+    if spec.kind != "store":
+        raise DataValidationError(
+            f"{spec} is not a stored series; name one as SOURCE:SYMBOL[:TIMEFRAME] "
+            "(csl data list shows them)"
+        )
+    if timeframe is not None and spec.timeframe not in (None, parse_timeframe(timeframe)):
+        raise DataValidationError(f"--data {spec} and --timeframe {timeframe} disagree")
+    spec = store_spec(str(spec.source), str(spec.symbol), spec.timeframe or timeframe)
+    return str(spec.source), str(spec.symbol), stored_timeframe(store, spec)
+
+
 @app.command()
 @guarded
 def show(
-    symbol: str = typer.Option(..., "--symbol"),
-    timeframe: str = typer.Option(..., "--timeframe"),
+    data: str | None = typer.Option(None, "--data", help="A stored series SOURCE:SYMBOL[:TF]."),
+    symbol: str | None = typer.Option(None, "--symbol"),
+    timeframe: str | None = typer.Option(None, "--timeframe"),
     source: str = typer.Option(DEFAULT_SOURCE, "--source"),
     start: str | None = typer.Option(None, "--start"),
     end: str | None = typer.Option(None, "--end"),
@@ -169,7 +191,7 @@ def show(
 ) -> None:
     """Show stored bars (optionally a range and/or resampled with DuckDB)."""
     store = DataStore(data_dir)
-    stored_timeframe(store, store_spec(source, symbol, timeframe))  # lists what is stored
+    source, symbol, timeframe = _stored_series(store, data, symbol, source, timeframe)
     if resample:
         bars = store.resample(source, symbol, timeframe, resample, start, end)
     else:
@@ -178,7 +200,7 @@ def show(
         raise DataValidationError(f"no bars for {symbol} {timeframe} in the requested range")
     shown = bars if len(bars) <= 2 * rows else bars.iloc[list(range(rows)) + list(range(-rows, 0))]
     table = Table(
-        title=f"{source} {symbol} {resample or parse_timeframe(timeframe)}: {len(bars):,} bars"
+        title=f"{source}:{symbol}:{parse_timeframe(resample or timeframe)}: {len(bars):,} bars"
     )
     table.add_column("timestamp (UTC)")
     for column in bars.columns:
@@ -200,6 +222,7 @@ def _quality_table(title: str, report: QualityReport) -> Table:
 @app.command()
 @guarded
 def check(
+    data: str | None = typer.Option(None, "--data", help="A stored series SOURCE:SYMBOL[:TF]."),
     symbol: str | None = typer.Option(None, "--symbol", help="Stored series (default: bundled)."),
     timeframe: str | None = typer.Option(None, "--timeframe"),
     source: str = typer.Option(DEFAULT_SOURCE, "--source"),
@@ -210,11 +233,11 @@ def check(
 ) -> None:
     """Data-quality report: gaps, duplicates, outliers, zero-volume bars (default: bundled data)."""
     reports: list[dict[str, Any]] = []
-    if symbol is not None:
-        if timeframe is None:
-            raise DataValidationError("--timeframe is required with --symbol")
+    if data is not None and data.startswith("bundled:"):
+        data, dataset = None, data.split(":", 1)[1]
+    if data is not None or symbol is not None:
         store = DataStore(data_dir)
-        stored_timeframe(store, store_spec(source, symbol, timeframe))  # lists what is stored
+        source, symbol, timeframe = _stored_series(store, data, symbol, source, timeframe)
         bars = store.read(source, symbol, timeframe)
         quality = check_ohlcv_quality(bars, timeframe_delta(timeframe), outlier_z)
         reports.append({"name": f"{source} {symbol} {parse_timeframe(timeframe)}",

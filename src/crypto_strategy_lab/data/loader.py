@@ -121,10 +121,29 @@ def stored_timeframe(store: DataStore, spec: DataSpec, target: str | None = None
     """
     assert spec.kind == "store" and spec.source and spec.symbol
     listed = store.list()
-    mine = sorted(
-        {s.timeframe for s in listed if (s.source, s.symbol) == (spec.source, spec.symbol)},
-        key=TIMEFRAMES.__getitem__,
+    series = {
+        s.timeframe: s
+        for s in listed
+        if (s.source, s.symbol) == (spec.source, spec.symbol) and s.timeframe in TIMEFRAMES
+    }
+    chosen = _choose_timeframe(
+        store, listed, spec, sorted(series, key=TIMEFRAMES.__getitem__), target
     )
+    if series[chosen].problem:
+        raise DataValidationError(
+            f"{spec.source}:{spec.symbol}:{chosen} cannot be read: {series[chosen].problem} "
+            f"({series[chosen].path})"
+        )
+    return chosen
+
+
+def _choose_timeframe(
+    store: DataStore,
+    listed: list[StoredSeries],
+    spec: DataSpec,
+    mine: list[str],
+    target: str | None,
+) -> str:
     if spec.timeframe is not None:
         if spec.timeframe in mine:
             return spec.timeframe
