@@ -15,6 +15,7 @@ from crypto_strategy_lab.stats.garch import (
     arch_backcast,
     fit_garch11,
     garch11_nll_grad,
+    garch11_nll_hess,
     garch11_variance,
     garch11_variance_python,
     rolling_garch11,
@@ -97,6 +98,30 @@ def test_analytic_gradient_matches_arch_likelihood_and_central_differences(garch
         for u in np.eye(4)
     ]
     np.testing.assert_allclose(grad, central, rtol=1e-6)
+
+
+def test_exact_hessian_matches_central_differences_of_the_gradient(garch_path):
+    y = garch_path[:1000] * FIT_SCALE
+    resids = y - y.mean()
+    model, _ = _arch_fit(garch_path[:1000])
+    backcast = float(model.volatility.backcast(resids))
+    bounds = model.volatility.variance_bounds(resids)
+    args = (y, backcast, bounds[:, 0].copy(), bounds[:, 1].copy())
+    x = np.array([0.01, 0.05, 0.08, 0.88])
+    nll, grad, hess = garch11_nll_hess(x, *args)
+    nll_g, grad_g = garch11_nll_grad(x, *args)
+    assert nll == nll_g
+    np.testing.assert_allclose(grad, grad_g, rtol=1e-12, atol=1e-10)
+    h = 1e-6
+    central = np.array(
+        [
+            (garch11_nll_grad(x + h * u, *args)[1] - garch11_nll_grad(x - h * u, *args)[1])
+            / (2 * h)
+            for u in np.eye(4)
+        ]
+    )
+    np.testing.assert_allclose(hess, central, rtol=1e-6, atol=1e-6 * np.abs(hess).max())
+    np.testing.assert_allclose(hess, hess.T, rtol=1e-13)
 
 
 def test_fit_equals_converged_arch_fit_within_1e6(cross_check_set):

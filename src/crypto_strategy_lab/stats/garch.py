@@ -28,12 +28,14 @@ variance is filtered forward with the last fitted parameters. Each fit starts th
 from the previous fit's parameters (a causal warm start that cuts the fit time ~3x).
 
 Fitting (:func:`fit_garch11`) solves arch's estimation problem — its backcast, variance bounds,
-parameter bounds, constraints and starting values — with a compiled likelihood and its analytic
-gradient (:func:`garch11_nll_grad`) handed to SLSQP and run to convergence. arch differentiates
-numerically and stops at ``ftol = 1e-6``, so its default fit stops up to ~1e-5 from the maximum;
-ours matches arch's fit run to convergence within 1e-6 and its likelihood is never below that of
-arch's default fit (the tests check both). One fit of 2000 returns takes ~0.5 ms, ~20x less
-than ``arch_model(...).fit()``.
+parameter bounds, constraints and starting values — by a compiled projected Newton method on
+the likelihood's exact gradient and Hessian (:func:`garch11_nll_hess`; SLSQP on the analytic
+gradient when the persistence constraint binds). arch differentiates numerically and stops at
+``ftol = 1e-6``, so its default fit stops up to ~1e-5 from the maximum; ours matches arch's fit
+run to convergence within 1e-6 and its likelihood is never below that of arch's default fit
+(the tests check both). A warm-started fit of 2000 returns takes well under a millisecond of
+CPU (the 499 fits of ``volatility_clustering`` on 1M hourly bars: ~0.8 s, from 4.6 s with
+arch's fit).
 
 References
 ----------
@@ -191,6 +193,190 @@ def garch11_nll_grad(
     return 0.5 * (total + n * np.log(2.0 * np.pi)), grad
 
 
+@numba.njit(cache=True)
+def garch11_nll_hess(
+    x: np.ndarray, y: np.ndarray, backcast: float, lower: np.ndarray, upper: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`garch11_nll_grad` and the exact Hessian of ``-l``, in the same pass.
+
+    Second derivatives of the variance follow from differentiating the gradient recursion
+    once more: ``d2 sigma_t^2 = d2 h_t + beta d2 sigma_{t-1}^2 + e_beta (d sigma_{t-1}^2)' +
+    (d sigma_{t-1}^2) e_beta'`` with ``d2 h_t`` non-zero only at ``(mu, mu) = 2 alpha`` and
+    ``(mu, alpha) = -2 e_{t-1}``; then ``d2(-l_t) = c1 d2 sigma^2 + c2 d sigma^2 (d sigma^2)'
+    + e/sigma^4 (e_mu (d sigma^2)' + d sigma^2 e_mu') + e_mu e_mu' / sigma^2`` with
+    ``c1 = (1/sigma^2 - e^2/sigma^4)/2`` and ``c2 = (2 e^2/sigma^2 - 1)/(2 sigma^4)``.
+    """
+    mu, omega, alpha, beta = x[0], x[1], x[2], x[3]
+    n = y.shape[0]
+    d = np.zeros(4)
+    s = np.zeros((4, 4))
+    g = np.zeros(4)
+    h = np.zeros((4, 4))
+    s2 = omega + (alpha + beta) * backcast
+    d[1] = 1.0
+    d[2] = backcast
+    d[3] = backcast
+    total = 0.0
+    for t in range(n):
+        if t > 0:
+            ep = y[t - 1] - mu
+            # second derivatives first: they use sigma_{t-1}'s first derivatives (still in d)
+            for i in range(4):
+                for j in range(4):
+                    s[i, j] *= beta
+            for i in range(4):
+                s[3, i] += d[i]
+                s[i, 3] += d[i]
+            s[0, 0] += 2.0 * alpha
+            s[0, 2] -= 2.0 * ep
+            s[2, 0] -= 2.0 * ep
+            d0 = -2.0 * alpha * ep + beta * d[0]
+            d1 = 1.0 + beta * d[1]
+            d2 = ep * ep + beta * d[2]
+            d3 = s2 + beta * d[3]
+            d[0], d[1], d[2], d[3] = d0, d1, d2, d3
+            s2 = omega + alpha * ep * ep + beta * s2
+        if s2 < lower[t]:
+            s2 = lower[t]
+            d[:] = 0.0
+            s[:, :] = 0.0
+        elif s2 > upper[t]:
+            k = 1.0 / s2
+            for i in range(4):
+                for j in range(4):
+                    s[i, j] = s[i, j] * k - d[i] * d[j] * k * k
+            for i in range(4):
+                d[i] *= k
+            s2 = upper[t] + np.log(s2 / upper[t])
+        e = y[t] - mu
+        inv = 1.0 / s2
+        e2 = e * e
+        total += np.log(s2) + e2 * inv
+        c1 = 0.5 * (inv - e2 * inv * inv)
+        c2 = 0.5 * (2.0 * e2 * inv - 1.0) * inv * inv
+        cm = e * inv * inv
+        for i in range(4):
+            g[i] += c1 * d[i]
+            for j in range(4):
+                h[i, j] += c1 * s[i, j] + c2 * d[i] * d[j]
+            h[0, i] += cm * d[i]
+            h[i, 0] += cm * d[i]
+        g[0] -= e * inv
+        h[0, 0] += inv
+    return 0.5 * (total + n * np.log(2.0 * np.pi)), g, h
+
+
+@numba.njit(cache=True)
+def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> tuple[bool, np.ndarray]:
+    """``a x = b`` for a small symmetric ``a`` by Cholesky; ``(False, b)`` if ``a`` is not
+    positive definite."""
+    m = a.shape[0]
+    low = np.zeros((m, m))
+    for j in range(m):
+        diag = a[j, j]
+        for k in range(j):
+            diag -= low[j, k] * low[j, k]
+        if not diag > 0.0:
+            return False, b
+        low[j, j] = np.sqrt(diag)
+        for i in range(j + 1, m):
+            acc = a[i, j]
+            for k in range(j):
+                acc -= low[i, k] * low[j, k]
+            low[i, j] = acc / low[j, j]
+    z = np.empty(m)
+    for i in range(m):
+        acc = b[i]
+        for k in range(i):
+            acc -= low[i, k] * z[k]
+        z[i] = acc / low[i, i]
+    out = np.empty(m)
+    for i in range(m - 1, -1, -1):
+        acc = z[i]
+        for k in range(i + 1, m):
+            acc -= low[k, i] * out[k]
+        out[i] = acc / low[i, i]
+    return True, out
+
+
+#: Newton decrement ``-g'd`` (about twice the remaining objective gap) at which a fit stops.
+_NEWTON_DECREMENT = 1e-14
+_NEWTON_MAX_ITER = 100
+
+
+@numba.njit(cache=True)
+def _free_newton_step(g, h, free):  # pragma: no cover - compiled
+    # Newton step on the free variables (0 on the others), Levenberg-damped until the free
+    # block of the Hessian is positive definite; NaN if no damping makes it so.
+    idx = np.flatnonzero(free)
+    a = np.empty((idx.size, idx.size))
+    b = np.empty(idx.size)
+    for p in range(idx.size):
+        b[p] = -g[idx[p]]
+        for q in range(idx.size):
+            a[p, q] = h[idx[p], idx[q]]
+    ok, step = _cholesky_solve(a, b)
+    damping = 1e-10
+    while not ok and damping < 1e10:
+        damped = a.copy()
+        for p in range(idx.size):
+            damped[p, p] += damping * max(abs(a[p, p]), 1e-12)
+        ok, step = _cholesky_solve(damped, b)
+        damping *= 10.0
+    d = np.zeros(4)
+    if not ok:
+        d[:] = np.nan
+        return d
+    for p in range(idx.size):
+        d[idx[p]] = step[p]
+    return d
+
+
+@numba.njit(cache=True)
+def _projected_newton(x0, y, backcast, lower, upper, lb, ub):  # pragma: no cover - compiled
+    # Projected Newton for bound constraints (Bertsekas 1982): variables at a bound whose
+    # gradient points outwards are held; a Newton step (Levenberg-damped until the free block
+    # of the Hessian is positive definite) moves the others; the step is projected back onto
+    # the box and halved until the Armijo condition holds. Returns (x, f, converged).
+    x = np.minimum(np.maximum(x0, lb), ub)
+    f, g, h = garch11_nll_hess(x, y, backcast, lower, upper)
+    for _ in range(_NEWTON_MAX_ITER):
+        free = np.ones(4, dtype=np.bool_)
+        for i in range(4):
+            if (x[i] <= lb[i] and g[i] > 0.0) or (x[i] >= ub[i] and g[i] < 0.0):
+                free[i] = False
+        d = _free_newton_step(g, h, free)
+        # a variable at a bound that the step would push outwards is held too, and the step
+        # recomputed without it (else the projection undoes the step and Newton stalls)
+        for _ in range(4):
+            pushed = False
+            for i in range(4):
+                if free[i] and ((x[i] <= lb[i] and d[i] < 0.0) or (x[i] >= ub[i] and d[i] > 0.0)):
+                    free[i] = False
+                    pushed = True
+            if not pushed:
+                break
+            d = _free_newton_step(g, h, free)
+        if np.isnan(d[0]):
+            return x, f, False
+        decrement = -(g @ d)
+        if decrement < _NEWTON_DECREMENT:
+            return x, f, True
+        t = 1.0
+        while True:
+            x_new = np.minimum(np.maximum(x + t * d, lb), ub)
+            f_new, g_new, h_new = garch11_nll_hess(x_new, y, backcast, lower, upper)
+            # Armijo, with a rounding allowance: near the optimum a full Newton step may not
+            # lower f measurably (both values agree to ~1e-13 relative) and must still be taken
+            if np.isfinite(f_new) and f_new <= f + 1e-4 * (g @ (x_new - x)) + 1e-12 * abs(f):
+                break
+            t *= 0.5
+            if t < 1e-12:
+                return x, f, False
+        x, f, g, h = x_new, f_new, g_new, h_new
+    return x, f, False
+
+
 #: arch's linear constraints of GARCH(1,1) on ``[mu, omega, alpha, beta]``: ``A x - b >= 0``
 #: (``omega, alpha, beta >= 0`` and ``alpha + beta <= 1``); the Jacobian is ``A`` itself.
 _CONSTRAINT_A = np.array(
@@ -214,11 +400,15 @@ def _qmle(y: np.ndarray, starting_values: np.ndarray | None) -> tuple[np.ndarray
     The problem is arch's (``arch_model(y, mean="Constant", vol="GARCH", p=1, q=1,
     rescale=False).fit()``): its backcast, variance bounds, parameter bounds, linear
     constraints and, without a warm start, its grid-search starting values, all taken from
-    arch's own ``GARCH`` process. The search differs: SLSQP is given the analytic gradient of
-    the compiled likelihood (:func:`garch11_nll_grad`) and run to ``ftol = 1e-12``, where
-    arch differentiates numerically and stops at ``1e-6``. ``tests/stats/test_garch.py``
-    checks the estimates against arch's fit run to convergence (within 1e-6) and that the
-    likelihood, evaluated by arch itself, is never below that of arch's default fit.
+    arch's own ``GARCH`` process. The search differs: a compiled projected Newton method
+    (:func:`_projected_newton`) on the exact Hessian of the compiled likelihood
+    (:func:`garch11_nll_hess`) solves it under the parameter bounds, to a Newton decrement of
+    1e-14; its optimum is the constrained one whenever it keeps ``alpha + beta <= 1``, and
+    otherwise (the persistence constraint binds) SLSQP with the analytic gradient
+    (:func:`garch11_nll_grad`) finishes to ``ftol = 1e-12``. arch differentiates numerically
+    and stops at ``1e-6``. ``tests/stats/test_garch.py`` checks the estimates against arch's
+    fit run to convergence (within 1e-6) and that the likelihood, evaluated by arch itself, is
+    never below that of arch's default fit.
     """
     from arch.univariate import GARCH  # arch's import is slow; only a fit needs it
 
@@ -231,10 +421,16 @@ def _qmle(y: np.ndarray, starting_values: np.ndarray | None) -> tuple[np.ndarray
         sv = np.hstack([y.mean(), vol.starting_values(resids)])
     else:  # as arch does, even when they break a bound (SLSQP clips them in)
         sv = np.asarray(starting_values, dtype=float)
+    lower, upper = var_bounds[:, 0].copy(), var_bounds[:, 1].copy()
+    lb, ub = (np.array(side, dtype=float) for side in zip(*bounds, strict=True))
+    x, nll, converged = _projected_newton(sv, y, backcast, lower, upper, lb, ub)
+    if converged and x[2] + x[3] <= 1.0:
+        return x, -float(nll)
+    # the persistence constraint binds (or Newton stalled): SLSQP handles the linear constraint
     opt = minimize(
         garch11_nll_grad,
         sv,
-        args=(y, backcast, var_bounds[:, 0].copy(), var_bounds[:, 1].copy()),
+        args=(y, backcast, lower, upper),
         jac=True,
         method="SLSQP",
         bounds=bounds,
