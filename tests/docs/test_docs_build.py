@@ -40,6 +40,9 @@ PUBLIC_API = {
     "crypto_strategy_lab.exchanges.OrderType": "api/exchanges",
     "crypto_strategy_lab.risk.RiskEngine": "api/risk",
     "crypto_strategy_lab.risk.RiskLimits": "api/risk",
+    "crypto_strategy_lab.data.loader.load_bars": "api/data",
+    "crypto_strategy_lab.data.loader.open_data": "api/data",
+    "crypto_strategy_lab.data.markets.choose_market": "api/data",
 }
 
 
