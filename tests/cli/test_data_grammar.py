@@ -205,3 +205,33 @@ def test_strategies_lists_what_the_classes_declare() -> None:
     assert code == 0 and "lag_autocorr" in out and f"window={window}" in out
     code, out = _run("strategies", "nope")
     assert code == 1 and "unknown strategy 'nope'" in out
+
+
+BAD_FILES = {
+    "corrupt.parquet": (b"PAR1 garbage", "cannot parse corrupt.parquet"),
+    "empty.csv": (b"", "cannot parse empty.csv"),
+    "latin1.csv": (b"\xff\xfe\x00bad", "cannot parse latin1.csv"),
+    "header.csv": (b"timestamp,open,high,low,close,volume\n", "OHLCV frame is empty"),
+    "bars.txt": (b"timestamp,open\n", "unsupported file type '.txt'"),
+}
+
+
+@pytest.mark.parametrize("command", [*RESEARCH, "import"])
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_unreadable_files_are_one_line_for_every_command(
+    command: str, name: str, tmp_path: Path
+) -> None:
+    content, message = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    if command == "import":
+        args = ["data", "import", str(path), "--symbol", "X", "--data-dir", str(tmp_path / "s")]
+    else:
+        args = [*_strategy_args(command), "--data", str(path)]
+    code, out = _run(*args)
+    assert code == 1 and "Traceback" not in out
+    assert len(out.strip().splitlines()) == 1 and message in out, out
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(shared_file(SPY_1D).read_bytes()[:20_000])
+    code, out = _run(*[a if a != str(path) else str(truncated) for a in args])
+    assert code == 1 and "cannot parse truncated.parquet" in out

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from crypto_strategy_lab.data.plausibility import EPOCH_UNITS, epoch_unit_for
 from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError, validate_ohlcv
@@ -37,7 +38,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
             return pd.read_csv(path)
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        OSError,
+        pa.ArrowException,  # a corrupt or truncated Parquet file
+    ) as exc:
         raise DataValidationError(f"cannot parse {path.name}: {exc}".splitlines()[0]) from exc
     raise DataValidationError(f"unsupported file type {suffix!r}; use .csv or .parquet")
 
