@@ -31,12 +31,23 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _verdict(passed: bool) -> None:
+    """A verdict on what ``csl live`` trades: lag_autocorr defaults, BTCUSDT 1h bars."""
     from crypto_strategy_lab.research.verdicts import VerdictStore
+    from crypto_strategy_lab.strategies import get_strategy
     from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
+    from crypto_strategy_lab.validation.trial_log import DataIdentity
 
-    criterion = Criterion("dsr", 0.99 if passed else 0.5, 0.95, ">=", passed)
+    criteria = tuple(
+        Criterion(name, 0.99 if passed else 0.5, 0.95, ">=", passed)
+        for name in ("dsr", "track_record", "pbo", "walk_forward")
+    )
     VerdictStore(os.environ["CSL_JOURNAL_URL"]).save(
-        "lab-1", GateVerdict("lag_autocorr", (criterion,)), symbol="BTCUSDT", params={}
+        "lab-1",
+        GateVerdict("lag_autocorr", criteria),
+        symbol="BTCUSDT",
+        params=get_strategy("lag_autocorr").params.model_dump(mode="json"),
+        instrument="BTCUSDT",
+        data=DataIdentity("f" * 64, "f" * 64, "1h", 8760.0, "file:btc.parquet"),
     )
 
 

@@ -121,4 +121,33 @@ def populate(journal: Journal) -> str:
     journal.acknowledge_alert(alert.id, by="alice", note="seen")
     journal.halt("manual test", actor="alice", run_id=run.run_id)
     journal.audit("reconcile.ok", {"orders": 1}, run_id=run.run_id)
+    populate_research(journal)
     return run.run_id
+
+
+def populate_research(journal: Journal) -> None:
+    """A registered dataset, two trials on it and two gate verdicts (research's tables)."""
+    import numpy as np
+    import pandas as pd
+
+    from crypto_strategy_lab.research.verdicts import VerdictStore
+    from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
+    from crypto_strategy_lab.validation.trial_log import DataIdentity, TrialLog
+
+    log = TrialLog(journal.engine)
+    start, end = pd.Timestamp(T0), pd.Timestamp(T0) + pd.Timedelta(days=30)
+    closes = {f"2024-03-{d:02d}": 50000.0 + d for d in range(2, 30)}
+    family = log.register_data(
+        "c" * 64, name="btc", timeframe="1h", n_bars=720, start=start, end=end, daily_closes=closes
+    )
+    data = DataIdentity("c" * 64, family, "1h", 8760.0, "btc")
+    index = pd.date_range(start, periods=100, freq="1h")
+    for lag in (1, 2):
+        returns = pd.Series(np.random.default_rng(lag).normal(0, 0.01, 100), index=index)
+        log.record(
+            study="s", strategy="lag_autocorr", params={"lag": lag}, returns=returns, data=data
+        )
+    store = VerdictStore(journal.engine)
+    for passed in (False, True):
+        verdict = GateVerdict("lag_autocorr", (Criterion("dsr", 0.9, 0.95, ">=", passed),))
+        store.save("lab-1", verdict, symbol="btc", params={"lag": 1}, data=data)

@@ -36,7 +36,7 @@ def test_untouched_journal_verifies(journal: Journal) -> None:
     populate(journal)
     report = journal.verify()
     assert report.ok, report.problems
-    assert report.n_events == 16
+    assert report.n_events == 16 + 5  # trading rows + research rows (populate_research)
     assert report.head_hash != GENESIS_HASH
 
 
@@ -164,7 +164,9 @@ def test_expected_head_detects_tail_deletion(journal: Journal) -> None:
     head = journal.verify().head_hash
     journal.audit("later.event", {"n": 1})
     assert journal.verify(expected_head=head).ok  # a grown chain still contains the head
-    _sql(journal, "DELETE FROM audit_events WHERE seq >= 16")
+    # the newest row (a gate verdict, seq 21) deleted together with its audit events
+    _sql(journal, "DELETE FROM gate_verdicts WHERE id = 2")
+    _sql(journal, "DELETE FROM audit_events WHERE seq >= 21")
     assert journal.verify().ok  # the chain alone cannot see it...
     assert not journal.verify(expected_head=head).ok  # ...the recorded head can
 
@@ -174,7 +176,7 @@ def test_cli_audit_verify(journal: Journal, journal_url: str) -> None:
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify", "--journal", journal_url])
     assert ok.exit_code == 0, ok.output
-    assert "16 audit events verified" in ok.output
+    assert "21 audit events verified" in ok.output
     _sql(journal, "UPDATE fills SET fee = '0' WHERE trade_id = 'T0'")
     bad = runner.invoke(app, ["audit", "verify", "--journal", journal_url])
     assert bad.exit_code == 1
@@ -194,6 +196,9 @@ _EDITS = {
     "alerts": "UPDATE alerts SET message = 'nothing to see'",
     "alert_acks": "UPDATE alert_acks SET acknowledged_by = 'mallory'",
     "halt_events": "UPDATE halt_events SET action = 'rearm'",
+    "trials": "UPDATE trials SET sr = 0.5 WHERE id = 1",
+    "data_fingerprints": "UPDATE data_fingerprints SET family = 'elsewhere'",
+    "gate_verdicts": "UPDATE gate_verdicts SET passed = 1 WHERE id = 1",
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 from rich.console import Console
 
+from crypto_strategy_lab.performance.metrics import return_moments
 from crypto_strategy_lab.research.executors import LocalExecutor
 from crypto_strategy_lab.research.lab import (
     CalibrationSettings,
@@ -88,14 +89,19 @@ def test_verdicts_agree_with_the_gate_and_independent_numbers(lab_run):
     result, journal = lab_run
     log = TrialLog(journal)
     assert {a.strategy for a in result.assessments} == set(STRATEGIES[:3])
+    family = log.trials(family=result.assessments[0].study.data.family)
+    assert len(family) == 3 * 4  # every strategy's trials on this data deflate each one
     for a in result.assessments:
         logged = log.trials(a.strategy)
-        assert a.n_trials == len(logged) == len(a.study.trials) == 4
+        assert a.deflation.strategy_trials == len(logged) == len(a.study.trials) == 4
+        assert a.n_trials == 12 and a.deflation.n_strategies == 3
         matrix = a.study.returns
         pbo = probability_of_backtest_overfitting(matrix, n_splits=result.gate.pbo_splits)
         wf = walk_forward_select(matrix, walk_forward_splits(len(matrix), n_splits=4))
-        inputs = GateInputs(a.strategy, a.moments, len(logged), float(logged["sr"].var(ddof=1)),
-                            pbo, wf.oos_sharpe)  # fmt: skip
+        bets = return_moments(a.bets.returns)
+        inputs = GateInputs(a.strategy, a.moments, 12, float(family["sr"].var(ddof=1)),
+                            pbo, wf.oos_sharpe, a.deflation.describe(), bets,
+                            a.bets.bars_per_bet)  # fmt: skip
         assert evaluate_gate(inputs, result.gate) == a.verdict
         assert a.selected == matrix.columns[(matrix.mean() / matrix.std()).argmax()]
     skipped = result.not_evaluated["volatility_clustering"]

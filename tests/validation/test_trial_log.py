@@ -6,8 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crypto_strategy_lab.journal.audit import verify_audit_chain
 from crypto_strategy_lab.validation import deflated_sharpe_ratio, return_moments
-from crypto_strategy_lab.validation.trial_log import TrialLog, TrialLogError, config_hash
+from crypto_strategy_lab.validation.trial_log import (
+    DataIdentity,
+    TrialLog,
+    TrialLogError,
+    trial_identity,
+)
 
 
 @pytest.fixture
@@ -39,16 +45,71 @@ def test_every_trial_counts_in_the_deflated_sharpe_ratio(log: TrialLog, rng) -> 
     assert dsr < deflated_sharpe_ratio(m.sr, m.n_obs, m.skew, m.kurtosis, 2, np.var(srs, ddof=1))
     frame = log.trials("lag_autocorr")
     assert list(frame["params"].iloc[:2]) == [{"lag": 1}, {"lag": 2}]
-    assert frame["data_start"].iloc[0] == pd.Timestamp("2024-01-01").to_pydatetime()
+    assert frame["data_start"].iloc[0] == pd.Timestamp("2024-01-01", tz="UTC").to_pydatetime()
 
 
 def test_reruns_are_detected_and_duplicates_refused(log: TrialLog, rng) -> None:
     r = _returns(rng, 0.0)
-    row = log.record(study="s", strategy="vpin", params={"window": 50}, returns=r)
-    assert row.config_hash == config_hash("vpin", {"window": 50}, r.index[0], r.index[-1])
-    assert log.has_trial("s", row.config_hash)
-    assert not log.has_trial("other", row.config_hash)
-    with pytest.raises(TrialLogError, match="already has trial"):
-        log.record(study="s", strategy="vpin", params={"window": 50}, returns=r)
+    data = DataIdentity("f" * 64, "f" * 64, "1h", 8760.0, "x")
+    row = log.record(study="s", strategy="vpin", params={"window": 50}, returns=r, data=data)
+    assert row.config_hash == trial_identity("vpin", {"window": 50}, None, data)
+    assert log.has_trial(row.config_hash)
+    # the same configuration under another study name is the same trial
+    with pytest.raises(TrialLogError, match="already logged"):
+        log.record(study="other", strategy="vpin", params={"window": 50}, returns=r, data=data)
     with pytest.raises(TrialLogError, match="no trials"):
         log.deflated_sharpe_ratio("hurst_exponent", r)
+    assert verify_audit_chain(log.engine).ok
+
+
+def test_identity_covers_every_input() -> None:
+    data = DataIdentity("a" * 64, "fam", "1h", 8760.0)
+
+    def ident(strategy="vpin", params=None, stop=0.02, d=data, code="code1") -> str:
+        return trial_identity(strategy, params or {"w": 1}, {"stop_loss": stop}, d, code)
+
+    base = ident()
+    variants = [
+        ident(d=DataIdentity("b" * 64, "fam", "1h", 8760.0)),
+        ident(d=DataIdentity("a" * 64, "fam", "4h", 2190.0)),
+        ident(strategy="hurst"),
+        ident(params={"w": 2}),
+        ident(stop=0.03),
+        ident(code="code2"),
+    ]
+    assert base not in variants and len(set(variants)) == len(variants)
+    # the family and the name are not part of the identity: the content is
+    assert ident(d=DataIdentity("a" * 64, "other", "1h", 8760.0, "copy.parquet")) == base
+
+
+def test_family_deflation_pools_strategies_and_timeframes(log: TrialLog, rng) -> None:
+    """V[SR] is taken over annualised SRs, then expressed per bar of the selected trial."""
+    hourly = DataIdentity("h" * 64, "fam", "1h", 8760.0, "h")
+    daily = DataIdentity("d" * 64, "fam", "1d", 365.0, "d")
+    other = DataIdentity("o" * 64, "elsewhere", "1h", 8760.0, "o")
+    annual = []
+    for k in range(4):
+        row = log.record(
+            study="a",
+            strategy="vpin",
+            params={"k": k},
+            returns=_returns(rng, 1e-4 * k),
+            data=hourly,
+        )
+        annual.append(row.sr * np.sqrt(8760.0))
+    for k in range(3):
+        row = log.record(
+            study="b",
+            strategy="hurst",
+            params={"k": k},
+            returns=_returns(rng, 2e-4 * k),
+            data=daily,
+        )
+        annual.append(row.sr * np.sqrt(365.0))
+    log.record(study="c", strategy="vpin", params={"k": 9}, returns=_returns(rng, 0.0), data=other)
+    d = log.deflation(["fam"], "vpin", 8760.0)
+    assert (d.n_trials, d.strategy_trials, d.n_strategies) == (7, 4, 2)
+    assert d.timeframes == ("1d", "1h")
+    assert d.sr_variance == pytest.approx(np.var(annual, ddof=1) / 8760.0, rel=1e-12)
+    # a multi-asset search counts every asset's family
+    assert log.deflation(["fam", "elsewhere"], "vpin", 8760.0).n_trials == 8

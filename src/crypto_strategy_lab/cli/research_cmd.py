@@ -36,6 +36,12 @@ ADDRESS = typer.Option(None, "--address", help="Ray cluster address (with --exec
 WORKERS = typer.Option(None, "--workers", help="Worker processes (default: CPUs available).")
 STRATEGY = typer.Option(..., "--strategy", help="Strategy name (csl lab lists all 12).")
 CACHE = typer.Option(None, "--cache-dir", help="Study returns cache (default: user cache).")
+INSTRUMENT = typer.Option(
+    None,
+    "--instrument",
+    help="Traded symbol the bars are of (e.g. BTCUSDT; default: the stored series' symbol). "
+    "A verdict unlocks `csl live` only for its instrument.",
+)
 
 
 def _data(data: str | None, symbol: str | None, timeframe: str | None, source: str,
@@ -49,6 +55,16 @@ def _data(data: str | None, symbol: str | None, timeframe: str | None, source: s
         ts_unit=ts_unit, col=col, data_dir=data_dir, bundled=bundled,
     )  # fmt: skip
     return lab_data(loaded)
+
+
+def _with_instrument(dataset: Any, instrument: str | None) -> Any:
+    from crypto_strategy_lab.research.inputs import venue_symbol
+
+    if instrument is None:
+        return dataset
+    if not instrument.strip():
+        raise ConfigError("--instrument must not be empty")
+    return dataclasses.replace(dataset, instrument=venue_symbol(instrument.strip()))
 
 
 def _parse_value(text: str) -> Any:
@@ -114,6 +130,7 @@ def lab(
     families: int | None = typer.Option(
         None, "--calibration-families", help="Families per calibration arm (default 200)."
     ),
+    instrument: str | None = INSTRUMENT,
 ) -> None:
     """Run every strategy through a study, the gate and orthogonality; write the report."""
     from crypto_strategy_lab.research.lab import (
@@ -129,7 +146,10 @@ def lab(
     for name in names or []:
         strategy_class(name)  # unknown names fail before the data is loaded
     with console.status("loading and validating the data"):
-        dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
+        dataset = _with_instrument(
+            _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled),
+            instrument,
+        )
     calibration = None
     if families is not None:
         if families < 1:
@@ -223,8 +243,10 @@ def validate(
     fail_on_reject: bool = typer.Option(
         False, "--fail-on-reject", help="Exit with status 2 when the gate rejects the strategy."
     ),
+    instrument: str | None = INSTRUMENT,
 ) -> None:
     """Study one strategy, apply the gate and store the verdict."""
+    from crypto_strategy_lab.research.identity import strategy_code_version
     from crypto_strategy_lab.research.lab import new_run_id
     from crypto_strategy_lab.research.spaces import lab_space
     from crypto_strategy_lab.research.study import StudySpec
@@ -232,7 +254,9 @@ def validate(
     from crypto_strategy_lab.strategies import strategy_class
 
     strategy_class(strategy)  # an unknown name fails first, listing the known ones
-    dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
+    dataset = _with_instrument(
+        _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled), instrument
+    )
     space = _parse_params(param, multi=True) or lab_space(strategy, quick)
     spec = StudySpec.from_space(
         f"lab:{strategy}", strategy, space, settings=_settings(dataset), symbol=dataset.name
@@ -241,7 +265,13 @@ def validate(
         spec, dataset, journal, _executor(executor, address, workers), cache_dir
     )
     VerdictStore(log.engine).save(
-        new_run_id(), a.verdict, symbol=dataset.name, params=a.selected_params
+        new_run_id(),
+        a.verdict,
+        symbol=dataset.name,
+        params=a.selected_params,
+        instrument=dataset.instrument,
+        data=a.study.data,
+        code_version=strategy_code_version(strategy),
     )
     mark = "[green]PASS[/]" if a.verdict.passed else "[red]FAIL[/]"
     console.print(_criteria_table(a.verdict, f"gate: {strategy} on {dataset.name} — {mark}"))
@@ -292,12 +322,24 @@ def _print_study(study: Any, assessment: Any) -> None:
     wf = assessment.walk_forward
     pbo = assessment.pbo.pbo if assessment.pbo else None
     oos_sr = wf.oos_sharpe * math.sqrt(study.periods_per_year) if wf else None
+    d = assessment.deflation
+    bets = assessment.bets
     console.print(
-        f"selected {assessment.selected} (best full-sample SR); trials logged for "
-        f"{assessment.strategy} on this data: {assessment.n_trials}; "
-        f"PBO {format_number(pbo, '.2f')}; "
+        f"selected {assessment.selected} (best full-sample SR); PBO {format_number(pbo, '.2f')}; "
         f"walk-forward OOS SR (ann.) {format_number(oos_sr, '.2f')}; "
-        f"new trials {study.new_trials}, resumed {study.resumed_trials}"
+        f"new trials {study.new_trials}, resumed {study.resumed_trials}",
+        highlight=False,
+    )
+    console.print(
+        f"trials: {d.strategy_trials} of {assessment.strategy} (per-strategy N), "
+        f"{d.n_trials} on this data family (family N, the DSR's deflation): {d.describe()}",
+        highlight=False,
+    )
+    console.print(
+        f"track record: {bets.n_bets:,} independent bets ({bets.bars_per_bet:.1f} bars each) "
+        f"beside {assessment.moments.n_obs:,} bars; "
+        f"MinTRL {format_number(assessment.threshold('track_record'), ',.1f')} bets",
+        highlight=False,
     )
 
 

@@ -11,6 +11,7 @@ import asyncio
 import getpass
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -132,27 +133,34 @@ def paper(
 
 
 def live_refusals(
-    strategy: str, venue: str, confirm: bool, journal: str | None = None
+    strategy: str,
+    venue: str,
+    confirm: bool,
+    journal: str | None = None,
+    *,
+    symbol: str = "BTCUSDT",
+    timeframe: str = "1h",
+    params: dict[str, Any] | None = None,
 ) -> list[str]:
     """Every reason ``csl live`` must refuse (empty: all three conditions hold).
 
-    The gate verdict is the latest one the lab stored for the strategy
-    (:func:`crypto_strategy_lab.research.verdicts.latest_verdict`, journal table
-    ``gate_verdicts``); none, or a failed one, refuses.
+    The gate verdict must be a chained, passing verdict for this strategy with the parameters
+    it will trade (``params`` over its defaults), on ``symbol`` bars of ``timeframe``
+    (:func:`crypto_strategy_lab.research.verdicts.live_refusal`).
     """
     from crypto_strategy_lab.config.settings import Settings
     from crypto_strategy_lab.exchanges.credentials import ENV_NAMES, resolve_credentials
-    from crypto_strategy_lab.research.verdicts import latest_verdict
+    from crypto_strategy_lab.research.verdicts import live_refusal
+    from crypto_strategy_lab.strategies import get_strategy
 
     reasons = []
     if resolve_credentials(venue, TradingMode.LIVE, None, Settings()) is None:
         key, secret = ENV_NAMES[(venue, TradingMode.LIVE)]
         reasons.append(f"no live API keys for {venue}: set {key} and {secret} (or `csl keys add`)")
-    verdict = latest_verdict(strategy, journal)
-    if verdict is None:
-        reasons.append(f"no passing gate verdict found for {strategy} (run `csl lab` first)")
-    elif not verdict.passed:
-        reasons.append(f"the latest gate verdict for {strategy} FAILED")
+    traded = get_strategy(strategy, params).params.model_dump(mode="json")
+    refusal = live_refusal(strategy, traded, symbol, timeframe, journal)
+    if refusal is not None:
+        reasons.append(refusal)
     if not confirm:
         reasons.append("real money needs the explicit --confirm flag")
     return reasons
@@ -175,7 +183,7 @@ def live(
     from crypto_strategy_lab.strategies import get_strategy
 
     get_strategy(strategy)
-    reasons = live_refusals(strategy, venue, confirm, journal)
+    reasons = live_refusals(strategy, venue, confirm, journal, symbol=symbol, timeframe=timeframe)
     if reasons:
         raise ConfigError("live trading refused: " + "; ".join(reasons))
     console.print(
@@ -215,7 +223,17 @@ def deploy(
     cfg = load_yaml_config(config, DeploymentConfig)
     if cfg.mode is TradingMode.LIVE:
         reasons = [
-            r for a in cfg.strategies for r in live_refusals(a.name, a.venue, confirm, journal)
+            r
+            for a in cfg.strategies
+            for r in live_refusals(
+                a.name,
+                a.venue,
+                confirm,
+                journal,
+                symbol=a.symbol,
+                timeframe=a.timeframe,
+                params=a.params,
+            )
         ]
         if reasons:
             raise ConfigError("live deployment refused: " + "; ".join(dict.fromkeys(reasons)))

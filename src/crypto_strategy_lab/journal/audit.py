@@ -52,7 +52,9 @@ from crypto_strategy_lab.journal.models import (
     Run,
     SignalRecord,
 )
+from crypto_strategy_lab.journal.trials import DataFingerprintRecord, TrialRecord
 from crypto_strategy_lab.journal.types import canonical_json
+from crypto_strategy_lab.journal.verdicts import GateVerdictRecord
 
 GENESIS_HASH = "0" * 64
 
@@ -69,6 +71,10 @@ AUDITED_MODELS: dict[str, tuple[type[DeclarativeBase], str]] = {
     "alerts": (Alert, "id"),
     "alert_acks": (AlertAck, "id"),
     "halt_events": (HaltEvent, "id"),
+    # research's records: a trial or a gate verdict inserted by hand must fail verification
+    "trials": (TrialRecord, "id"),
+    "data_fingerprints": (DataFingerprintRecord, "content"),
+    "gate_verdicts": (GateVerdictRecord, "id"),
 }
 
 # Tables whose rows are never changed once written (every audited table but ``runs``, whose

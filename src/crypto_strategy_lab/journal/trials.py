@@ -1,10 +1,12 @@
-"""The trial-log table: one row per backtest a study ran (the input DSR deflates by).
+"""The trial-log tables: one row per distinct trial (the input DSR deflates by) and one row per
+distinct dataset (its content fingerprint and the market family it belongs to).
 
-Lives on the journal's declarative :class:`~crypto_strategy_lab.journal.db.Base`; the
-repository that reads and writes it is
-:class:`crypto_strategy_lab.validation.trial_log.TrialLog`, which creates this one table when it
-is missing (``checkfirst``) so that a study can log trials in any journal database.
-Timestamps are UTC (stored naive on SQLite, which has no timezone type).
+Live on the journal's declarative :class:`~crypto_strategy_lab.journal.db.Base`; the
+repository that reads and writes them is
+:class:`crypto_strategy_lab.validation.trial_log.TrialLog`, which migrates the journal first
+and writes every row through the audit hash chain (:mod:`crypto_strategy_lab.journal.audit`),
+so a row inserted outside it fails ``csl audit verify``. Timestamps are UTC (stored naive on
+SQLite, which has no timezone type).
 """
 
 from __future__ import annotations
@@ -12,33 +14,72 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Float, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crypto_strategy_lab.journal.db import Base
+from crypto_strategy_lab.journal.types import UTCDateTime
 
 
 class TrialRecord(Base):
     """One evaluated configuration: what was run, on which data, and its return moments.
 
-    ``sr`` is the per-period Sharpe ratio, ``kurtosis`` raw (3 = normal); ``config_hash``
-    identifies (strategy, params, data range, backtest settings) so that a rerun of the same
-    study skips it.
+    ``sr`` is the per-period Sharpe ratio, ``kurtosis`` raw (3 = normal). ``config_hash`` is
+    the trial's identity (data fingerprint, timeframe, strategy, parameters, backtest
+    settings, strategy code version; see :func:`crypto_strategy_lab.validation.trial_log.
+    trial_identity`): a configuration run twice, under any study name, is one trial.
+    ``family`` names the underlying market data (copies and resamplings of one source share
+    it); ``periods_per_year`` puts SRs of different timeframes on one scale. Rows written
+    before trial identities existed have an empty ``family``.
     """
 
     __tablename__ = "trials"
-    __table_args__ = (UniqueConstraint("study", "config_hash", name="uq_trials_study_config"),)
+    __table_args__ = (
+        UniqueConstraint("study", "config_hash", name="uq_trials_study_config"),
+        {"sqlite_autoincrement": True},  # ids never reused (see journal.models)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     study: Mapped[str] = mapped_column(String(200), index=True)
     strategy: Mapped[str] = mapped_column(String(100), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     symbol: Mapped[str] = mapped_column(String(100), default="")
-    data_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    data_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    data_end: Mapped[datetime] = mapped_column(UTCDateTime())
     config_hash: Mapped[str] = mapped_column(String(64))
     sr: Mapped[float] = mapped_column(Float)
     n_obs: Mapped[int] = mapped_column(Integer)
     skew: Mapped[float] = mapped_column(Float)
     kurtosis: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    data_fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    family: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
+    timeframe: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    code_version: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    periods_per_year: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class DataFingerprintRecord(Base):
+    """One distinct dataset: the SHA-256 of its bars' content, the family of market data it
+    belongs to, and its daily-close signature (how a resampling of it is recognised)."""
+
+    __tablename__ = "data_fingerprints"
+
+    content: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timeframe: Mapped[str] = mapped_column(String(16), default="")
+    n_bars: Mapped[int] = mapped_column(Integer)
+    data_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    data_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    daily_closes: Mapped[dict[str, float]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def append_audited(engine: Any, record: Base, kind: str) -> None:
+    """Insert ``record`` and its audit event in one transaction, through the journal's own
+    write path (chain lock, retry on a lost race): research rows are chained like fills."""
+    from crypto_strategy_lab.journal.repository import Journal
+
+    journal = Journal(engine)
+    journal._write(lambda session: journal._add(session, record, kind, None))

@@ -4,11 +4,13 @@ The same pipeline as the gate calibration (:mod:`crypto_strategy_lab.validation.
 so that its false-pass rate and power describe this decision:
 
 1. **selection**: the configuration with the best full-sample per-period Sharpe ratio;
-2. **DSR** of that configuration, deflated by ``n_trials`` and ``V[SR]`` read from the trial
-   log for the strategy on this dataset (every logged trial, all studies:
-   :func:`~crypto_strategy_lab.research.study.logged_trial_statistics`);
-3. **MinTRL** from the selected returns' SR, skew and raw kurtosis; the track record is the
-   number of bars after warm-up;
+2. **DSR** of that configuration, deflated by ``n_trials`` and ``V[SR]`` of every trial
+   logged on the data's family — all strategies, timeframes, parameter sets, studies, copies
+   and resamplings of the data, and every family of a multi-asset search
+   (:meth:`~crypto_strategy_lab.validation.trial_log.TrialLog.deflation`);
+3. **MinTRL** in independent bets: from the selected configuration's per-bet returns
+   (:mod:`crypto_strategy_lab.validation.bets`), compared with its number of bets (the
+   bar-count figures are reported beside);
 4. **PBO** by CSCV over the study's ``(T, N)`` returns matrix (``S`` from the gate config);
 5. **walk-forward**: 4 rolling folds (:func:`~crypto_strategy_lab.validation.
    walk_forward_splits`), each choosing the best in-sample configuration and keeping its next
@@ -29,11 +31,12 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
-from crypto_strategy_lab.research.study import StudyResult, logged_trial_statistics
+from crypto_strategy_lab.research.study import StudyResult
+from crypto_strategy_lab.validation.bets import Bets, bets_of
 from crypto_strategy_lab.validation.gate import GateConfig, GateInputs, GateVerdict, evaluate_gate
 from crypto_strategy_lab.validation.pbo import PBOError, PBOResult, pbo_logits
 from crypto_strategy_lab.validation.splits import SplitError, walk_forward_splits
-from crypto_strategy_lab.validation.trial_log import TrialLog
+from crypto_strategy_lab.validation.trial_log import Deflation, TrialLog
 from crypto_strategy_lab.validation.walk_forward import WalkForwardResult, walk_forward_select
 
 WALK_FORWARD_FOLDS = 4
@@ -48,11 +51,20 @@ class StrategyAssessment:
     selected: str
     selected_params: dict[str, Any]
     moments: ReturnMoments
-    n_trials: int
-    sr_variance: float
+    deflation: Deflation
+    bets: Bets
     pbo: PBOResult | None
     walk_forward: WalkForwardResult | None
     verdict: GateVerdict
+
+    @property
+    def n_trials(self) -> int:
+        """The family's trial count the DSR was deflated by."""
+        return self.deflation.n_trials
+
+    @property
+    def sr_variance(self) -> float:
+        return self.deflation.sr_variance
 
     @property
     def returns(self) -> pd.Series:
@@ -73,20 +85,34 @@ class StrategyAssessment:
         return float("nan")
 
 
+def _no_bets(bets: Bets) -> ReturnMoments:
+    # fewer than 2 bets: the gate fails the track record (fewer than MIN_BETS)
+    return ReturnMoments(0.0, bets.n_bets, 0.0, 3.0)
+
+
 def assess_study(
     study: StudyResult,
     trial_log: TrialLog,
     config: GateConfig | None = None,
     *,
     wf_folds: int = WALK_FORWARD_FOLDS,
+    families: tuple[str, ...] | None = None,
 ) -> StrategyAssessment:
-    """Select, deflate, cross-validate and gate one strategy's study (module docstring)."""
+    """Select, deflate, cross-validate and gate one strategy's study (module docstring).
+
+    ``families`` are the data families the search spanned (default: the study's own; a
+    multi-asset search passes every asset's family, so the DSR counts every asset).
+    """
     cfg = config or GateConfig()
     matrix = study.returns
     srs = matrix.mean() / matrix.std(ddof=1)
     selected = str(srs.fillna(-np.inf).idxmax())
     moments = return_moments(matrix[selected])
-    n_trials, variance = logged_trial_statistics(trial_log, study.spec.strategy, study.spec.symbol)
+    deflation = trial_log.deflation(
+        families or (study.data.family,), study.spec.strategy, study.periods_per_year
+    )
+    bets = bets_of(matrix[selected], study.positions[selected])
+    bet_moments = return_moments(bets.returns) if bets.n_bets >= 2 else None
     try:
         pbo = pbo_logits(matrix, n_splits=cfg.pbo_splits)
     except PBOError:
@@ -98,10 +124,13 @@ def assess_study(
     inputs = GateInputs(
         strategy=study.spec.strategy,
         moments=moments,
-        n_trials=n_trials,
-        sr_variance=variance,
+        n_trials=deflation.n_trials,
+        sr_variance=deflation.sr_variance,
         pbo=None if pbo is None else pbo.pbo,
         walk_forward_sharpe=None if wf is None else wf.oos_sharpe,
+        deflation_source=deflation.describe(),
+        bets=bet_moments if bet_moments is not None else _no_bets(bets),
+        bars_per_bet=bets.bars_per_bet,
     )
     return StrategyAssessment(
         strategy=study.spec.strategy,
@@ -109,8 +138,8 @@ def assess_study(
         selected=selected,
         selected_params=study.trials.loc[selected, "params"],
         moments=moments,
-        n_trials=n_trials,
-        sr_variance=variance,
+        deflation=deflation,
+        bets=bets,
         pbo=pbo,
         walk_forward=wf,
         verdict=evaluate_gate(inputs, cfg),

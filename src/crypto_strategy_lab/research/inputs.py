@@ -31,13 +31,24 @@ STOCK_COSTS = CostModel(taker_fee_bps=0.0, maker_fee_bps=0.0, slippage_bps=2.0, 
 
 @dataclass(frozen=True)
 class LabData:
-    """Bars plus what a report must say about them."""
+    """Bars plus what a report must say about them.
+
+    ``instrument`` is the traded symbol the bars are of (``BTCUSDT``): a gate verdict names
+    it, and ``csl live`` accepts a verdict only for the instrument it trades. Empty when
+    unknown (a file given without ``--instrument``): such a verdict unlocks nothing.
+    """
 
     name: str
     bars: pd.DataFrame
     description: str
     cleaning: str
     market: str  # "perp" | "spot" | "stock"
+    instrument: str = ""
+
+
+def venue_symbol(symbol: str) -> str:
+    """The venue's spelling of a ccxt symbol: ``BTC/USDT:USDT`` -> ``BTCUSDT``."""
+    return symbol.split(":", 1)[0].replace("/", "").upper()
 
 
 def default_settings(market: str) -> BacktestSettings:
@@ -51,8 +62,15 @@ def lab_data(loaded: LoadedBars) -> LabData:
     """The lab's view of bars read by the one loader (:mod:`crypto_strategy_lab.data.loader`)."""
     if loaded.market.market is None:  # only csl data import lets the market stay undecided
         raise DataValidationError(loaded.market.reason)
+    spec = loaded.spec
+    instrument = venue_symbol(spec.symbol) if spec.kind == "store" and spec.symbol else ""
     return LabData(
-        loaded.name, loaded.bars, loaded.description, loaded.cleaning, loaded.market.market
+        loaded.name,
+        loaded.bars,
+        loaded.description,
+        loaded.cleaning,
+        loaded.market.market,
+        instrument,
     )
 
 

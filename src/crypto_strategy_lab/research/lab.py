@@ -42,6 +42,7 @@ from crypto_strategy_lab.journal.db import make_engine
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
 from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.executors import TrialExecutor
+from crypto_strategy_lab.research.identity import strategy_code_version
 from crypto_strategy_lab.research.inputs import LabData, default_settings
 from crypto_strategy_lab.research.spaces import grid_configs, lab_space
 from crypto_strategy_lab.research.study import StudySpec, run_studies
@@ -255,13 +256,18 @@ def store_verdicts(result: LabResult, journal: Engine | str | None = None) -> No
     """Append the run's verdicts to the journal (``gate_verdicts``)."""
     store = VerdictStore(journal)
     path = str(result.report_path or "")
+    data = result.data
     for a in result.assessments:
         store.save(
-            result.run_id, a.verdict, symbol=result.data.name, params=a.selected_params,
-            report_path=path,
+            result.run_id, a.verdict, symbol=data.name, params=a.selected_params,
+            report_path=path, instrument=data.instrument, data=a.study.data,
+            code_version=strategy_code_version(a.strategy),
         )  # fmt: skip
     for verdict in result.not_evaluated.values():
-        store.save(result.run_id, verdict, symbol=result.data.name, params={}, report_path=path)
+        store.save(
+            result.run_id, verdict, symbol=data.name, params={}, report_path=path,
+            instrument=data.instrument,
+        )  # fmt: skip
 
 
 def verdict_table(result: LabResult) -> Table:
@@ -270,8 +276,9 @@ def verdict_table(result: LabResult) -> Table:
     table = Table(
         title=f"Gate verdicts — {result.data.name} ({len(result.data.bars):,} bars)",
         caption=(
-            f"{result.n_passed} of {len(result.verdicts)} pass. SR annualised; DSR/MinTRL on "
-            f"per-bar SR. Gate false-pass rate on noise {cal.false_pass:.1%}, power "
+            f"{result.n_passed} of {len(result.verdicts)} pass. SR annualised; DSR on per-bar "
+            "SR deflated by every trial on this data family; MinTRL in independent bets. "
+            f"Gate false-pass rate on noise {cal.false_pass:.1%}, power "
             f"{cal.power:.1%} ({cal.settings.n_families} families each)."
         ),
     )
@@ -279,10 +286,10 @@ def verdict_table(result: LabResult) -> Table:
         ("strategy", "left"),
         ("SR (ann.)", "right"),
         ("DSR", "right"),
-        ("trials", "right"),
+        ("trials strat/family", "right"),
         ("PBO", "right"),
-        ("bars", "right"),
-        ("MinTRL", "right"),
+        ("bets (bars)", "right"),
+        ("MinTRL bets", "right"),
         ("WF OOS SR (ann.)", "right"),
         ("verdict", "left"),
     ]:
@@ -297,9 +304,9 @@ def verdict_table(result: LabResult) -> Table:
             a.strategy,
             format_number(a.moments.sr * ann, ".2f"),
             format_number(a.criterion("dsr")),
-            str(a.n_trials),
+            f"{a.deflation.strategy_trials}/{a.deflation.n_trials}",
             format_number(a.criterion("pbo"), ".2f"),
-            f"{a.moments.n_obs:,}",
+            f"{a.bets.n_bets:,} ({a.moments.n_obs:,})",
             format_number(a.threshold("track_record"), ",.0f"),
             format_number(wf, ".2f"),
             mark,

@@ -8,11 +8,14 @@ walk-forward selection and PBO consume (:mod:`crypto_strategy_lab.research.asses
 
 Decisions
 ---------
-* **Resumable.** A trial is identified by the trial log's config hash (strategy, full
-  validated parameters, data range, backtest settings). A rerun of the same study skips every
-  configuration the log already holds for it: nothing is re-logged, and its returns come from
-  the study's returns cache (``<cache_dir>/<study>/<hash>.npz``); if the cache was deleted the
-  returns are recomputed (deterministically) but still not logged again.
+* **One trial, one identity.** A trial is identified by
+  :func:`~crypto_strategy_lab.validation.trial_log.trial_identity`: the bars' content
+  fingerprint and timeframe, the strategy, its full validated parameters, the backtest
+  settings and the strategy's code version (:mod:`crypto_strategy_lab.research.identity`).
+  A configuration the log already holds — from this study, another study name or a copy of
+  the data under another file name — is not logged again; its returns come from the returns
+  cache ``<cache_dir>/<identity>.npz`` (keyed by the full identity, so ETH bars on BTC's
+  timestamps never reuse BTC's returns), or are recomputed when the cache was deleted.
 * **Cost-aware rules are parameters.** The no-trade ``band`` and ``min_hold`` period are
   strategy parameters (every strategy has them, :mod:`crypto_strategy_lab.strategies.
   trading_rules`), and a configuration's ``stop`` key picks the stop policy of its backtest;
@@ -20,17 +23,17 @@ Decisions
   Configurations whose spans come to the same bar counts are one trial.
 * **Warm-up trimmed.** Rows before the largest warm-up among the study's configurations are
   dropped from every configuration's returns, so the matrix holds only bars where every
-  configuration could trade and a trial's ``n_obs`` is its real track record.
-* **Honest trial counts.** :func:`logged_trial_statistics` counts *every* trial logged for a
-  strategy on a dataset (all studies, all runs), not only the current study's: a second study
-  with another grid on the same data is more selection, and DSR must see it.
+  configuration could trade and a trial's ``n_obs`` is its real track record. The cache keeps
+  the untrimmed returns (the trim depends on the study's grid, the trial does not).
+* **Honest trial counts.** The gate deflates by every trial of the data's *family* (all
+  studies, strategies, timeframes, copies and resamplings:
+  :meth:`~crypto_strategy_lab.validation.trial_log.TrialLog.deflation`).
 * Trials run on a pluggable executor (:mod:`crypto_strategy_lab.research.executors`); the
   trial log is written only by the calling process.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +49,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.performance.metrics import infer_periods_per_year, return_moments
 from crypto_strategy_lab.research.executors import LocalExecutor, TrialExecutor
+from crypto_strategy_lab.research.identity import identify_data, strategy_code_version
 from crypto_strategy_lab.research.spaces import ParameterSpace, grid_configs, random_configs
 from crypto_strategy_lab.research.trial import (
     BacktestSettings,
@@ -55,9 +59,7 @@ from crypto_strategy_lab.research.trial import (
 )
 from crypto_strategy_lab.strategies import get_strategy
 from crypto_strategy_lab.strategies.base import Strategy
-from crypto_strategy_lab.validation.trial_log import TrialLog, config_hash
-
-_SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
+from crypto_strategy_lab.validation.trial_log import DataIdentity, TrialLog, trial_identity
 
 
 class StudyError(CSLError):
@@ -70,7 +72,8 @@ class StudySpec:
     each with an optional ``stop`` policy (:data:`~crypto_strategy_lab.research.trial.
     STOP_POLICIES`) applied to ``settings`` for that configuration.
 
-    ``symbol`` names the dataset (it is logged with every trial and scopes the trial counts).
+    ``symbol`` names the dataset (logged with every trial; trials are counted by the data's
+    content family, not by this name).
     """
 
     name: str
@@ -112,19 +115,26 @@ class StudyResult:
         The study that ran.
     trials:
         One row per configuration (index = column label ``c00``, ``c01``, ...): ``params``
-        (full, validated), ``stop`` (the stop policy, ``fixed`` or ``off``), ``config_hash``,
-        ``status`` (``new``, ``resumed`` or the error), ``sr`` (per period), ``sr_annual``,
+        (full, validated), ``stop`` (the stop policy, ``fixed`` or ``off``), ``config_hash`` (the
+        trial identity), ``status`` (``new``, ``resumed`` — already in the trial log, from
+        any study — or the error), ``sr`` (per period), ``sr_annual``,
         ``n_trades``, ``total_return``.
     returns:
         ``(T, N)`` per-bar net returns of the configurations that ran (warm-up trimmed).
     periods_per_year:
         Annualisation factor of the bars (market calendar).
+    positions:
+        ``(T, N)`` sign of each configuration's position at each bar's close (-1, 0, +1).
+    data:
+        The bars' identity (content fingerprint, family, timeframe).
     """
 
     spec: StudySpec
     trials: pd.DataFrame
     returns: pd.DataFrame
     periods_per_year: float
+    positions: pd.DataFrame
+    data: DataIdentity
 
     @property
     def new_trials(self) -> int:
@@ -138,16 +148,6 @@ class StudyResult:
 def default_cache_dir() -> Path:
     """Where studies keep their trials' returns (user cache directory)."""
     return Path(user_cache_dir("crypto-strategy-lab")) / "studies"
-
-
-def logged_trial_statistics(log: TrialLog, strategy: str, symbol: str) -> tuple[int, float]:
-    """``(n_trials, V[SR])`` over every trial logged for ``strategy`` on dataset ``symbol``
-    (all studies and runs; per-period SRs, ``ddof=1``; variance 0 for one trial)."""
-    frame = log.trials(strategy)
-    srs = frame.loc[frame["symbol"] == symbol, "sr"].to_numpy(dtype=float)
-    if srs.size == 0:
-        raise StudyError(f"no trials logged for {strategy!r} on {symbol!r}")
-    return int(srs.size), float(np.var(srs, ddof=1)) if srs.size > 1 else 0.0
 
 
 def make_strategy(name: str, overrides: Mapping[str, Any]) -> Strategy:
@@ -172,11 +172,17 @@ class _Prepared:
     hashes: list[str]
     status: dict[str, str]
     returns: dict[str, np.ndarray]
+    positions: dict[str, np.ndarray]
     n_trades: dict[str, int]
 
 
 def _prepare(
-    spec: StudySpec, bars: pd.DataFrame, log: TrialLog, cache: Path, min_obs: int
+    spec: StudySpec,
+    bars: pd.DataFrame,
+    log: TrialLog,
+    cache: Path,
+    min_obs: int,
+    data: DataIdentity,
 ) -> tuple[_Prepared, list[TrialTask]]:
     # full validated parameters (bad overrides fail here, before anything runs)
     # a configuration's ``stop`` key is a backtest setting (the stop policy), not a parameter
@@ -206,22 +212,23 @@ def _prepare(
             f"{spec.strategy}: {len(bars)} bars leave {len(bars) - trim} after the largest "
             f"warm-up ({trim} bars); the study needs at least {min_obs}"
         )
-    start, end = bars.index[trim], bars.index[-1]
-    prep = _Prepared(spec, trim, [], [], [], [], {}, {}, {})
+    code = strategy_code_version(spec.strategy)
+    prep = _Prepared(spec, trim, [], [], [], [], {}, {}, {}, {})
     tasks = []
     for k, (params, settings) in enumerate(full):
         label = f"c{k:02d}"
-        digest = config_hash(spec.strategy, params, start, end, settings.model_dump(mode="json"))
+        digest = trial_identity(spec.strategy, params, settings.model_dump(mode="json"), data, code)
         prep.labels.append(label)
         prep.params.append(params)
         prep.settings.append(settings)
         prep.hashes.append(digest)
-        logged = log.has_trial(spec.name, digest)
+        logged = log.has_trial(digest)
         cached = cache / f"{digest}.npz"
         if logged and cached.is_file():
             with np.load(cached) as npz:
-                if npz["returns"].shape == (len(bars) - trim,):
-                    prep.returns[label] = npz["returns"]
+                if npz["returns"].shape == (len(bars),) and "position_sign" in npz:
+                    prep.returns[label] = npz["returns"][trim:]
+                    prep.positions[label] = npz["position_sign"][trim:]
                     prep.n_trades[label] = int(npz["n_trades"])
                     prep.status[label] = "resumed"
                     continue
@@ -265,12 +272,14 @@ def run_studies(
     if len({s.name for s in specs}) != len(specs):
         raise StudyError("study names must be unique within one batch")
     executor = executor or LocalExecutor()
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    market = "stock" if specs and specs[0].settings.market == "stock" else "crypto"
+    data = identify_data(bars, specs[0].symbol if specs else "", trial_log, market)
+    code = {s.strategy: strategy_code_version(s.strategy) for s in specs}
     prepared: dict[str, _Prepared] = {}
     tasks: list[TrialTask] = []
     for spec in specs:
-        cache = root / _SLUG.sub("-", spec.name)
-        prep, todo = _prepare(spec, bars, trial_log, cache, min_obs)
+        prep, todo = _prepare(spec, bars, trial_log, cache, min_obs, data)
         prepared[spec.name] = prep
         tasks.extend(todo)
 
@@ -292,6 +301,9 @@ def run_studies(
             prep.status[label] = outcome.error
             return
         returns = outcome.returns[prep.trim :]
+        signs = (
+            np.zeros(len(bars), np.int8) if outcome.position_sign is None else outcome.position_sign
+        )
         if task.log:
             series = pd.Series(returns, index=bars.index[prep.trim :])
             row = trial_log.record(
@@ -301,19 +313,26 @@ def run_studies(
                 returns=series,
                 symbol=prep.spec.symbol,
                 settings=task.settings.model_dump(mode="json"),
+                data=data,
+                code_version=code[task.strategy],
             )
             if row.config_hash != task.config_hash:
                 raise StudyError(f"trial hash mismatch for {task.strategy} {task.params}")
-        cache = root / _SLUG.sub("-", task.study)
         cache.mkdir(parents=True, exist_ok=True)
-        np.savez(cache / f"{task.config_hash}.npz", returns=returns, n_trades=outcome.n_trades)
+        np.savez(
+            cache / f"{task.config_hash}.npz",
+            returns=outcome.returns,
+            position_sign=signs,
+            n_trades=outcome.n_trades,
+        )
         prep.returns[label] = returns
+        prep.positions[label] = signs[prep.trim :]
         prep.n_trades[label] = outcome.n_trades
         prep.status[label] = "new" if task.log else "resumed"
 
     with progress:
         executor.run(tasks, bars, on_result)
-    return [_result(prepared[s.name], bars) for s in specs]
+    return [_result(prepared[s.name], bars, data) for s in specs]
 
 
 def run_study(spec: StudySpec, bars: pd.DataFrame, **kwargs: Any) -> StudyResult:
@@ -321,7 +340,7 @@ def run_study(spec: StudySpec, bars: pd.DataFrame, **kwargs: Any) -> StudyResult
     return run_studies([spec], bars, **kwargs)[0]
 
 
-def _result(prep: _Prepared, bars: pd.DataFrame) -> StudyResult:
+def _result(prep: _Prepared, bars: pd.DataFrame, data: DataIdentity) -> StudyResult:
     market = "stock" if prep.spec.settings.market == "stock" else "crypto"
     ppy = infer_periods_per_year(bars.index, market)
     index = bars.index[prep.trim :]
@@ -330,6 +349,7 @@ def _result(prep: _Prepared, bars: pd.DataFrame) -> StudyResult:
         errors = {prep.status.get(lab, "not run") for lab in prep.labels}
         raise StudyError(f"every trial of {prep.spec.name!r} failed: {'; '.join(errors)}")
     returns = pd.DataFrame({lab: prep.returns[lab] for lab in ok}, index=index)
+    positions = pd.DataFrame({lab: prep.positions[lab] for lab in ok}, index=index)
     rows = []
     for label, params, settings, digest in zip(
         prep.labels, prep.params, prep.settings, prep.hashes, strict=True
@@ -352,4 +372,4 @@ def _result(prep: _Prepared, bars: pd.DataFrame) -> StudyResult:
             }
         rows.append(row)
     trials = pd.DataFrame(rows, index=pd.Index(prep.labels, name="config"))
-    return StudyResult(prep.spec, trials, returns, ppy)
+    return StudyResult(prep.spec, trials, returns, ppy, positions, data)

@@ -22,7 +22,7 @@ from crypto_strategy_lab.strategies import get_strategy
 
 class BacktestSettings(BaseModel):
     """How every trial of a study is backtested (see :func:`~crypto_strategy_lab.backtest.
-    run_backtest` for the fill model). Part of each trial's config hash."""
+    run_backtest` for the fill model). Part of each trial's identity."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -116,12 +116,14 @@ class TrialTask:
 
 @dataclass(frozen=True)
 class TrialOutcome:
-    """Per-bar net returns over all the bars (warm-up included) and the trade count, or the
-    one-line error that stopped the trial."""
+    """Per-bar net returns over all the bars (warm-up included), the sign of the position held
+    at each bar's close (-1, 0, +1: what bets and co-activity are counted from) and the trade
+    count, or the one-line error that stopped the trial."""
 
     returns: np.ndarray | None
     n_trades: int = 0
     error: str = ""
+    position_sign: np.ndarray | None = None
 
 
 def evaluate_trial(task: TrialTask, bars: pd.DataFrame) -> TrialOutcome:
@@ -135,4 +137,8 @@ def evaluate_trial(task: TrialTask, bars: pd.DataFrame) -> TrialOutcome:
         result = run_backtest(strategy, bars, **task.settings.backtest_kwargs())
     except CSLError as exc:
         return TrialOutcome(None, error=f"{type(exc).__name__}: {exc}")
-    return TrialOutcome(result.returns.to_numpy(dtype=np.float64), len(result.trades))
+    return TrialOutcome(
+        result.returns.to_numpy(dtype=np.float64),
+        len(result.trades),
+        position_sign=np.sign(result.positions.to_numpy(dtype=np.float64)).astype(np.int8),
+    )

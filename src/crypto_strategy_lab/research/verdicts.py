@@ -1,16 +1,16 @@
 """Stored gate verdicts: what each lab run decided, for ``csl live`` and the dashboard.
 
 Every lab run (and ``csl validate``) writes one row per strategy to the journal table
-``gate_verdicts`` (declared in :mod:`crypto_strategy_lab.journal.verdicts` on the journal's
-``Base``, migration ``0003``; created on first use with ``checkfirst`` in a journal that was
-not migrated, like the trial log's table): run id, strategy, dataset, overall pass, the
-selected parameters and every criterion with its value, comparison, threshold and result.
+``gate_verdicts`` (declared in :mod:`crypto_strategy_lab.journal.verdicts`), through the
+journal's audit hash chain: run id, strategy, dataset, overall pass, the selected parameters,
+every criterion with its value, comparison, threshold and result, and what the verdict
+tested — instrument, timeframe, the data's content fingerprint and family, the strategy's
+code version.
 
-:func:`latest_verdict` is what the trading side asks before going live::
-
-    from crypto_strategy_lab.research.verdicts import latest_verdict
-    verdict = latest_verdict("lag_autocorr")          # GateVerdict | None
-    if verdict is None or not verdict.passed: refuse()
+:func:`live_refusal` is the rule the trading side applies before going live: the journal's
+audit chain verifies (a verdict inserted or edited by hand breaks it), and the latest verdict
+for the same strategy, parameters, instrument and timeframe passed, names a data fingerprint,
+and holds every criterion of the gate. Anything else refuses, with the reason.
 
 Non-finite criterion values (NaN for "not computed", ``inf`` for an unreachable MinTRL) are
 stored as JSON ``null`` / ``"inf"`` / ``"-inf"`` (JSON has no NaN) and restored on read.
@@ -27,8 +27,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from crypto_strategy_lab.journal.db import make_engine, make_session_factory
+from crypto_strategy_lab.journal.trials import append_audited
 from crypto_strategy_lab.journal.verdicts import GateVerdictRecord
-from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
+from crypto_strategy_lab.validation.gate import Criterion, GateConfig, GateVerdict
+from crypto_strategy_lab.validation.trial_log import DataIdentity
 
 
 def _encode(x: float) -> float | str | None:
@@ -52,6 +54,11 @@ class StoredVerdict:
     symbol: str
     params: dict[str, Any]
     created_at: datetime
+    instrument: str = ""
+    timeframe: str = ""
+    data_fingerprint: str = ""
+    family: str = ""
+    code_version: str = ""
 
 
 class VerdictStore:
@@ -61,7 +68,9 @@ class VerdictStore:
         self.engine = (
             engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
         )
-        GateVerdictRecord.__table__.create(self.engine, checkfirst=True)
+        from crypto_strategy_lab.journal.migrate import upgrade
+
+        upgrade(self.engine)
         self._session = make_session_factory(self.engine)
 
     def save(
@@ -72,8 +81,15 @@ class VerdictStore:
         symbol: str,
         params: Mapping[str, Any],
         report_path: str = "",
+        instrument: str = "",
+        data: DataIdentity | None = None,
+        code_version: str = "",
     ) -> None:
-        """Append one verdict (rows are never updated)."""
+        """Append one verdict through the audit chain (rows are never updated).
+
+        ``instrument`` (e.g. ``BTCUSDT``) and ``data`` (fingerprint, family, timeframe) say
+        what the verdict tested; a verdict without them never unlocks ``csl live``.
+        """
         criteria = [
             {
                 "name": c.name,
@@ -94,16 +110,31 @@ class VerdictStore:
             criteria=criteria,
             report_path=report_path,
             created_at=datetime.now(UTC),
+            instrument=instrument,
+            timeframe=data.timeframe if data else "",
+            data_fingerprint=data.fingerprint if data else "",
+            family=data.family if data else "",
+            code_version=code_version,
         )
-        with self._session() as session:
-            session.add(row)
-            session.commit()
+        append_audited(self.engine, row, "gate.verdict")
 
-    def latest(self, strategy: str, symbol: str | None = None) -> StoredVerdict | None:
-        """The most recent verdict for ``strategy`` (optionally on dataset ``symbol``)."""
+    def latest(
+        self,
+        strategy: str,
+        symbol: str | None = None,
+        *,
+        instrument: str | None = None,
+        timeframe: str | None = None,
+    ) -> StoredVerdict | None:
+        """The most recent verdict for ``strategy`` (optionally on dataset ``symbol``, on
+        ``instrument`` and ``timeframe``)."""
         stmt = select(GateVerdictRecord).where(GateVerdictRecord.strategy == strategy)
         if symbol is not None:
             stmt = stmt.where(GateVerdictRecord.symbol == symbol)
+        if instrument is not None:
+            stmt = stmt.where(GateVerdictRecord.instrument == instrument)
+        if timeframe is not None:
+            stmt = stmt.where(GateVerdictRecord.timeframe == timeframe)
         stmt = stmt.order_by(GateVerdictRecord.id.desc()).limit(1)
         with self._session() as session:
             row = session.scalars(stmt).first()
@@ -121,7 +152,16 @@ class VerdictStore:
             for c in row.criteria
         )
         return StoredVerdict(
-            GateVerdict(row.strategy, criteria), row.run_id, row.symbol, row.params, row.created_at
+            GateVerdict(row.strategy, criteria),
+            row.run_id,
+            row.symbol,
+            row.params,
+            row.created_at,
+            row.instrument,
+            row.timeframe,
+            row.data_fingerprint,
+            row.family,
+            row.code_version,
         )
 
 
@@ -134,4 +174,56 @@ def latest_verdict(
     return None if stored is None else stored.verdict
 
 
-__all__ = ["GateVerdictRecord", "StoredVerdict", "VerdictStore", "latest_verdict"]
+def live_refusal(
+    strategy: str,
+    params: Mapping[str, Any],
+    instrument: str,
+    timeframe: str,
+    engine_or_url: Engine | str | None = None,
+    gate: GateConfig | None = None,
+) -> str | None:
+    """Why the stored verdicts do not allow trading ``strategy`` live with ``params`` on
+    ``instrument`` bars of ``timeframe`` (``None``: a matching, passing, chained verdict).
+
+    The whole audit chain must verify first: a verdict row inserted or edited outside the
+    journal, or any other tampering, refuses.
+    """
+    from crypto_strategy_lab.journal.audit import verify_audit_chain
+
+    store = VerdictStore(engine_or_url)
+    report = verify_audit_chain(store.engine)
+    if not report.ok:
+        return (
+            f"the journal's audit chain does not verify ({len(report.problems)} problems, "
+            f"first: {report.problems[0]}); run `csl audit verify`"
+        )
+    stored = store.latest(strategy, instrument=instrument, timeframe=timeframe)
+    where = f"{strategy} on {instrument} {timeframe}"
+    if stored is None:
+        return f"no passing gate verdict found for {where} (run `csl lab` or `csl validate` first)"
+    if not stored.verdict.passed:
+        return f"the latest gate verdict for {where} FAILED"
+    if not stored.data_fingerprint:
+        return f"the latest gate verdict for {where} names no data fingerprint"
+    wanted = {name for name in (gate or GateConfig()).criteria}
+    present = {c.name for c in stored.verdict.criteria}
+    if not wanted <= present:
+        return (
+            f"the latest gate verdict for {where} lacks criteria "
+            f"{', '.join(sorted(wanted - present))}"
+        )
+    if dict(stored.params) != dict(params):
+        return (
+            f"the latest gate verdict for {where} tested parameters {stored.params}, "
+            f"not the ones to trade {dict(params)}"
+        )
+    return None
+
+
+__all__ = [
+    "GateVerdictRecord",
+    "StoredVerdict",
+    "VerdictStore",
+    "latest_verdict",
+    "live_refusal",
+]

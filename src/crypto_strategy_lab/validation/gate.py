@@ -2,8 +2,11 @@
 
 Default criteria (``configs/gate.yaml``; all per-period Sharpe ratios, raw kurtosis):
 
-* ``dsr``: Deflated Sharpe Ratio >= 0.95 (n_trials and V[SR] from the trial log);
-* ``track_record``: number of observations >= MinTRL(SR, ``sr_benchmark``, alpha);
+* ``dsr``: Deflated Sharpe Ratio >= 0.95 (n_trials and V[SR] from the trial log: every trial
+  of the data's family, :meth:`~crypto_strategy_lab.validation.trial_log.TrialLog.deflation`);
+* ``track_record``: number of independent bets >= MinTRL(SR, ``sr_benchmark``, alpha) computed
+  on the per-bet returns (:mod:`crypto_strategy_lab.validation.bets`; bars shown beside); in
+  bars only when no positions are known;
 * ``pbo``: probability of backtest overfitting <= 0.5 (CSCV over the study's configurations);
 * ``walk_forward``: walk-forward out-of-sample Sharpe ratio > 0.
 
@@ -66,8 +69,11 @@ class GateInputs:
     """The evidence about one strategy.
 
     ``moments`` are the selected configuration's full-sample per-period SR, n_obs, skew and
-    raw kurtosis; ``n_trials`` / ``sr_variance`` come from the trial log; ``pbo`` from CSCV
-    over the study's returns matrix; ``walk_forward_sharpe`` is the per-period OOS Sharpe.
+    raw kurtosis; ``n_trials`` / ``sr_variance`` come from the trial log (``deflation_source``
+    says which trials, for the report); ``pbo`` from CSCV over the study's returns matrix;
+    ``walk_forward_sharpe`` is the per-period OOS Sharpe. ``bets`` are the moments of the
+    per-bet returns (``n_obs`` = number of bets) and ``bars_per_bet`` their mean length;
+    ``None`` when the positions are unknown (the track record is then counted in bars).
     """
 
     strategy: str
@@ -76,6 +82,9 @@ class GateInputs:
     sr_variance: float
     pbo: float | None
     walk_forward_sharpe: float | None
+    deflation_source: str = ""
+    bets: ReturnMoments | None = None
+    bars_per_bet: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,33 @@ def _check(name: str, value: float | None, op: str, threshold: float, detail: st
     return Criterion(name, math.nan if value is None else float(value), threshold, op, ok, detail)
 
 
+MIN_BETS = 3  # fewer bets have no skew/kurtosis, hence no MinTRL
+
+
+def _track_record(inputs: GateInputs, cfg: GateConfig) -> Criterion:
+    """Bets >= MinTRL in bets (bars beside in the detail), or bars when no bets are known."""
+    m = inputs.moments
+    alpha, benchmark = cfg.track_record_alpha, cfg.track_record_sr_benchmark
+    mintrl_bars = min_track_record_length(m.sr, benchmark, m.skew, m.kurtosis, alpha)
+    in_bars = f"in bars: {m.n_obs:,} vs MinTRL {mintrl_bars:,.0f}"
+    b = inputs.bets
+    if b is None:
+        return _check(
+            "track_record", float(m.n_obs), ">=", mintrl_bars, f"MinTRL at alpha={alpha}; {in_bars}"
+        )
+    if b.n_obs < MIN_BETS:
+        mintrl = math.inf
+    else:
+        bench = benchmark * math.sqrt(inputs.bars_per_bet)
+        mintrl = min_track_record_length(b.sr, bench, b.skew, b.kurtosis, alpha)
+    detail = (
+        f"in independent bets: {b.n_obs:,} bets of {inputs.bars_per_bet:.1f} bars "
+        f"(bet kurtosis {b.kurtosis:.3g}) vs MinTRL {mintrl:,.1f} bets at alpha={alpha}; "
+        f"{in_bars}"
+    )
+    return _check("track_record", float(b.n_obs), ">=", mintrl, detail)
+
+
 def evaluate_gate(inputs: GateInputs, config: GateConfig | None = None) -> GateVerdict:
     """Apply the gate's criteria to one strategy's evidence."""
     cfg = config or GateConfig()
@@ -153,22 +189,12 @@ def evaluate_gate(inputs: GateInputs, config: GateConfig | None = None) -> GateV
                     dsr,
                     ">=",
                     cfg.min_dsr,
-                    f"n_trials={inputs.n_trials}, V[SR]={inputs.sr_variance:.3g}",
+                    f"n_trials={inputs.n_trials}, V[SR]={inputs.sr_variance:.3g}"
+                    + (f"; {inputs.deflation_source}" if inputs.deflation_source else ""),
                 )
             )
         elif name == "track_record":
-            mintrl = min_track_record_length(
-                m.sr, cfg.track_record_sr_benchmark, m.skew, m.kurtosis, cfg.track_record_alpha
-            )
-            out.append(
-                _check(
-                    "track_record",
-                    float(m.n_obs),
-                    ">=",
-                    mintrl,
-                    f"MinTRL at alpha={cfg.track_record_alpha}",
-                )
-            )
+            out.append(_track_record(inputs, cfg))
         elif name == "pbo":
             detail = "" if inputs.pbo is not None else "not computed (fewer than 2 configs)"
             out.append(_check("pbo", inputs.pbo, "<=", cfg.max_pbo, detail))

@@ -1,57 +1,137 @@
-"""The trial log: every configuration a study evaluated, and DSR computed from all of them.
+"""The trial log: every distinct trial ever run, grouped by the market data it was run on.
 
 Selection bias grows with the number of configurations tried, so the Deflated Sharpe Ratio
-needs the true ``n_trials`` and the variance of the trials' Sharpe ratios (Bailey & López de
-Prado 2014). :class:`TrialLog` records each trial (strategy, parameters, data range, config
-hash, per-period SR, n_obs, skew, raw kurtosis) in the journal database and
-:meth:`TrialLog.deflated_sharpe_ratio` reads ``n_trials`` and ``V[SR]`` back from it: the
-caller cannot pass fewer trials than the log holds for that strategy.
+needs the true number of trials and the variance of their Sharpe ratios (Bailey & López de
+Prado 2014). The bookkeeping that makes that number honest:
 
-Trials are counted per strategy across all studies (``study=None``) unless a study is named:
-every configuration of a strategy ever tried on the data counts against its best one.
+* **Trial identity.** A trial is (data content fingerprint, timeframe, strategy, parameters,
+  backtest settings — costs, stops, sizing, fill —, strategy code version):
+  :func:`trial_identity`. A configuration run twice, under any study name, is one trial; a
+  copy of the data file is the same data (the fingerprint hashes the bars, not the name).
+* **Families.** Trials belong to a *family*: the underlying market data. Copies and
+  resamplings of one source share a family (:meth:`TrialLog.register_data` matches a new
+  dataset's daily closes against the known ones). :meth:`TrialLog.deflation` pools every
+  trial of the family — all strategies, timeframes and parameter sets — and puts Sharpe
+  ratios of different bar sizes on one (annual) scale before taking ``V[SR]``:
+
+  .. math::  V[SR]_{\\text{per bar}} = \\operatorname{Var}_k\\big(SR_k \\sqrt{P_k}\\big) / P,
+
+  with :math:`P_k` the bars per year of trial :math:`k` and :math:`P` those of the selected
+  one, so ``E[max SR]`` is the expected best of *everything tried on this market*.
+* Every row is written through the journal's audit hash chain.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError
 
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.journal.db import make_engine, make_session_factory
-from crypto_strategy_lab.journal.trials import TrialRecord
+from crypto_strategy_lab.journal.trials import DataFingerprintRecord, TrialRecord, append_audited
 from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
 from crypto_strategy_lab.validation.sharpe import deflated_sharpe_ratio
+
+# two datasets are one family when their complete-day closes agree on at least this many days
+FAMILY_MIN_OVERLAP_DAYS = 20
+FAMILY_CLOSE_RTOL = 1e-9
 
 
 class TrialLogError(CSLError):
     """The trial log cannot answer (no trials for the strategy, duplicate trial...)."""
 
 
-def config_hash(
+@dataclass(frozen=True)
+class DataIdentity:
+    """What a trial's data is: content fingerprint, family, bar size, bars per year, name."""
+
+    fingerprint: str
+    family: str
+    timeframe: str
+    periods_per_year: float
+    name: str = ""
+
+
+def _canonical(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def trial_identity(
     strategy: str,
     params: Mapping[str, Any],
-    data_start: datetime | pd.Timestamp,
-    data_end: datetime | pd.Timestamp,
-    settings: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None,
+    data: DataIdentity,
+    code_version: str = "",
 ) -> str:
-    """SHA-256 of the canonical JSON of everything that determines a trial's returns."""
+    """SHA-256 of the canonical JSON of everything that determines a trial's returns: the
+    data's content fingerprint and timeframe, the strategy and its full parameters, the
+    backtest settings (costs, stops, sizing, fill) and the strategy's code version."""
+    payload = {
+        "data": data.fingerprint,
+        "timeframe": data.timeframe,
+        "strategy": strategy,
+        "params": dict(params),
+        "settings": dict(settings or {}),
+        "code": code_version,
+    }
+    return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
+
+
+def _legacy_hash(
+    strategy: str, params: Mapping[str, Any], start: pd.Timestamp, end: pd.Timestamp, settings: Any
+) -> str:
+    # trials recorded without a data identity (direct API use): the data range stands in
     payload = {
         "strategy": strategy,
         "params": dict(params),
-        "data_start": pd.Timestamp(data_start).isoformat(),
-        "data_end": pd.Timestamp(data_end).isoformat(),
+        "data_start": start.isoformat(),
+        "data_end": end.isoformat(),
         "settings": dict(settings or {}),
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Deflation:
+    """The trials a Sharpe ratio is deflated by, and where they came from.
+
+    ``n_trials`` and ``sr_variance`` (per bar of the selected trial's timeframe) enter the
+    DSR; ``strategy_trials`` are the selected strategy's own trials in the family.
+    """
+
+    n_trials: int
+    sr_variance: float
+    strategy_trials: int
+    n_strategies: int
+    timeframes: tuple[str, ...]
+    datasets: tuple[str, ...]
+    families: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line: how many trials, over what."""
+        fams = ", ".join(f[:12] for f in self.families)
+        return (
+            f"deflated by {self.n_trials} trials of {self.n_strategies} strategies "
+            f"(timeframes {', '.join(self.timeframes) or '?'}) on data family {fams} "
+            f"[{', '.join(self.datasets)}]; this strategy's own trials: {self.strategy_trials}"
+        )
+
+
+def _daily_overlap_agrees(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    days = sorted(set(a) & set(b))
+    if len(days) < FAMILY_MIN_OVERLAP_DAYS:
+        return False
+    x = np.array([a[d] for d in days], dtype=float)
+    y = np.array([b[d] for d in days], dtype=float)
+    return bool(np.allclose(x, y, rtol=FAMILY_CLOSE_RTOL, atol=0.0))
 
 
 class TrialLog:
@@ -60,16 +140,74 @@ class TrialLog:
     Parameters
     ----------
     engine_or_url:
-        A SQLAlchemy engine or URL (default: the journal URL from settings). The ``trials``
-        table is created if it does not exist.
+        A SQLAlchemy engine or URL (default: the journal URL from settings). The journal is
+        migrated to the latest schema first (trials and verdicts live in the audited journal).
     """
 
     def __init__(self, engine_or_url: Engine | str | None = None) -> None:
+        from crypto_strategy_lab.journal.migrate import upgrade
+
         self.engine = (
             engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
         )
-        TrialRecord.__table__.create(self.engine, checkfirst=True)
+        upgrade(self.engine)
         self._session = make_session_factory(self.engine)
+
+    # -- datasets and families ----------------------------------------------------------
+
+    def register_data(
+        self,
+        fingerprint: str,
+        *,
+        name: str,
+        timeframe: str,
+        n_bars: int,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        daily_closes: Mapping[str, float],
+    ) -> str:
+        """The family of a dataset, registering it when its content is new.
+
+        A known fingerprint keeps its family (a copy of the data). A new one joins the first
+        known family whose complete-day closes agree with its own on at least
+        :data:`FAMILY_MIN_OVERLAP_DAYS` days (relative tolerance :data:`FAMILY_CLOSE_RTOL`):
+        a resampling, a sub-range or an extension of the same market's prices. Otherwise it
+        starts a family named by its own fingerprint.
+        """
+        with self._session() as session:
+            known = session.get(DataFingerprintRecord, fingerprint)
+            if known is not None:
+                return known.family
+            rows = session.scalars(
+                select(DataFingerprintRecord).order_by(DataFingerprintRecord.created_at)
+            ).all()
+        family = next(
+            (r.family for r in rows if _daily_overlap_agrees(r.daily_closes, daily_closes)),
+            fingerprint,
+        )
+        record = DataFingerprintRecord(
+            content=fingerprint,
+            family=family,
+            name=name,
+            timeframe=timeframe,
+            n_bars=int(n_bars),
+            data_start=pd.Timestamp(start).to_pydatetime(),
+            data_end=pd.Timestamp(end).to_pydatetime(),
+            daily_closes={str(k): float(v) for k, v in daily_closes.items()},
+            created_at=datetime.now(UTC),
+        )
+        append_audited(self.engine, record, "data.registered")
+        return family
+
+    def datasets(self, family: str) -> pd.DataFrame:
+        """The registered datasets of ``family`` (name, timeframe, bars, range)."""
+        stmt = select(DataFingerprintRecord).where(DataFingerprintRecord.family == family)
+        cols = ["content", "name", "timeframe", "n_bars", "data_start", "data_end"]
+        with self._session() as session:
+            rows = session.scalars(stmt.order_by(DataFingerprintRecord.created_at)).all()
+            return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
+
+    # -- trials -------------------------------------------------------------------------
 
     def record(
         self,
@@ -80,18 +218,29 @@ class TrialLog:
         returns: pd.Series,
         symbol: str = "",
         settings: Mapping[str, Any] | None = None,
+        data: DataIdentity | None = None,
+        code_version: str = "",
     ) -> TrialRecord:
         """Record one trial from its per-bar returns (DatetimeIndex: the data range).
 
         Raises
         ------
         TrialLogError
-            If the study already holds a trial with the same config hash.
+            If the log already holds the trial (same identity, whatever the study).
         """
         if not isinstance(returns.index, pd.DatetimeIndex) or len(returns) < 2:
             raise TrialLogError("a trial needs at least 2 returns on a DatetimeIndex")
         moments = return_moments(returns)
         start, end = returns.index[0], returns.index[-1]
+        digest = (
+            trial_identity(strategy, params, settings, data, code_version)
+            if data is not None
+            else _legacy_hash(strategy, params, start, end, settings)
+        )
+        if self.has_trial(digest):
+            raise TrialLogError(
+                f"trial {digest[:12]} ({strategy} {dict(params)}) is already logged"
+            )
         row = TrialRecord(
             study=study,
             strategy=strategy,
@@ -99,55 +248,39 @@ class TrialLog:
             symbol=symbol,
             data_start=start.to_pydatetime(),
             data_end=end.to_pydatetime(),
-            config_hash=config_hash(strategy, params, start, end, settings),
+            config_hash=digest,
             sr=moments.sr,
             n_obs=moments.n_obs,
             skew=moments.skew,
             kurtosis=moments.kurtosis,
             created_at=datetime.now(UTC),
+            data_fingerprint=data.fingerprint if data else "",
+            family=data.family if data else "",
+            timeframe=data.timeframe if data else "",
+            code_version=code_version,
+            periods_per_year=data.periods_per_year if data else None,
         )
-        with self._session() as session:
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                raise TrialLogError(
-                    f"study {study!r} already has trial {row.config_hash[:12]} "
-                    f"({strategy} {dict(params)})"
-                ) from None
+        append_audited(self.engine, row, "trial.recorded")
         return row
 
-    def has_trial(self, study: str, config_hash_: str) -> bool:
-        """Whether ``study`` already recorded the configuration (resumable studies)."""
+    def has_trial(self, config_hash_: str) -> bool:
+        """Whether the trial (its identity) is already logged, by any study."""
         with self._session() as session:
-            stmt = select(func.count()).where(
-                TrialRecord.study == study, TrialRecord.config_hash == config_hash_
-            )
+            stmt = select(func.count()).where(TrialRecord.config_hash == config_hash_)
             return bool(session.scalar(stmt))
 
-    def trials(self, strategy: str | None = None, study: str | None = None) -> pd.DataFrame:
+    def trials(
+        self, strategy: str | None = None, study: str | None = None, family: str | None = None
+    ) -> pd.DataFrame:
         """Logged trials as a DataFrame (one row per trial, in insertion order)."""
         stmt = select(TrialRecord).order_by(TrialRecord.id)
         if strategy is not None:
             stmt = stmt.where(TrialRecord.strategy == strategy)
         if study is not None:
             stmt = stmt.where(TrialRecord.study == study)
-        cols = [
-            "id",
-            "study",
-            "strategy",
-            "params",
-            "symbol",
-            "data_start",
-            "data_end",
-            "config_hash",
-            "sr",
-            "n_obs",
-            "skew",
-            "kurtosis",
-            "created_at",
-        ]
+        if family is not None:
+            stmt = stmt.where(TrialRecord.family == family)
+        cols = [c.name for c in TrialRecord.__table__.columns]
         with self._session() as session:
             rows = session.scalars(stmt).all()
             return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
@@ -159,6 +292,35 @@ class TrialLog:
         if srs.size == 0:
             raise TrialLogError(f"no trials logged for strategy {strategy!r}")
         return int(srs.size), float(np.var(srs, ddof=1)) if srs.size > 1 else 0.0
+
+    def deflation(
+        self, families: Sequence[str], strategy: str, periods_per_year: float
+    ) -> Deflation:
+        """Every trial of ``families`` (several for a multi-asset search), for a trial of
+        ``strategy`` on bars with ``periods_per_year`` (module docstring).
+
+        Raises
+        ------
+        TrialLogError
+            If the families hold no trial of ``strategy``.
+        """
+        frames = [self.trials(family=f) for f in families]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if frame.empty or not (frame["strategy"] == strategy).any():
+            raise TrialLogError(f"no trials of {strategy!r} logged on data family {families}")
+        ppy = frame["periods_per_year"].astype(float).to_numpy()
+        annual = frame["sr"].to_numpy(dtype=float) * np.sqrt(ppy)
+        variance = float(np.var(annual, ddof=1)) / periods_per_year if annual.size > 1 else 0.0
+        datasets = sorted({n for f in families for n in self.datasets(f)["name"]})
+        return Deflation(
+            n_trials=len(frame),
+            sr_variance=variance,
+            strategy_trials=int((frame["strategy"] == strategy).sum()),
+            n_strategies=int(frame["strategy"].nunique()),
+            timeframes=tuple(sorted(set(frame["timeframe"]))),
+            datasets=tuple(datasets),
+            families=tuple(families),
+        )
 
     def deflated_sharpe_ratio(
         self,

@@ -1,0 +1,98 @@
+"""What a trial ran on and with: the data's content fingerprint and family, the strategy's code.
+
+* :func:`bars_fingerprint` hashes the bars themselves (UTC timestamps in ns and the OHLCV
+  values as float64), so a copy of a file under another name is the same data and ETH bars on
+  BTC's timestamps are not.
+* :func:`daily_closes` is the signature families are matched by: the last close of every
+  complete UTC day. Bars resampled from one source (1 h -> 4 h -> 1 d with the usual
+  left-labelled, right-closed convention) end each day on the same close, so they share it.
+* :func:`strategy_code_version` hashes the strategy's source files: editing a strategy makes
+  its old trials other trials (their returns came from other code).
+* :func:`identify_data` registers the bars with the trial log and returns their
+  :class:`~crypto_strategy_lab.validation.trial_log.DataIdentity`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crypto_strategy_lab.data.timeframes import TIMEFRAMES
+from crypto_strategy_lab.performance.metrics import infer_periods_per_year
+from crypto_strategy_lab.strategies import strategy_class
+from crypto_strategy_lab.validation.trial_log import DataIdentity, TrialLog
+
+OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def bars_fingerprint(bars: pd.DataFrame) -> str:
+    """SHA-256 over the bars' UTC timestamps (int64 ns) and OHLCV columns (float64)."""
+    digest = hashlib.sha256()
+    index = pd.DatetimeIndex(bars.index)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    digest.update(np.ascontiguousarray(index.as_unit("ns").asi8, dtype="<i8").tobytes())
+    for col in OHLCV:
+        if col in bars.columns:
+            digest.update(col.encode())
+            values = bars[col].to_numpy(dtype=np.float64)
+            digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
+def daily_closes(bars: pd.DataFrame) -> dict[str, float]:
+    """Last close of each UTC day, first and last day dropped (they may be partial)."""
+    closes = bars["close"].astype(float)
+    index = pd.DatetimeIndex(closes.index)
+    closes.index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    by_day = closes.groupby(closes.index.normalize()).last()
+    by_day = by_day.iloc[1:-1]
+    return {f"{day:%Y-%m-%d}": float(v) for day, v in by_day.items()}
+
+
+def bars_timeframe(bars: pd.DataFrame) -> str:
+    """The ccxt name of the median bar spacing (``"1h"``), or ``"<seconds>s"``."""
+    if len(bars) < 2:
+        return ""
+    ns = pd.DatetimeIndex(bars.index).as_unit("ns").asi8
+    step = pd.Timedelta(int(np.median(np.diff(ns))), unit="ns")
+    for name, delta in TIMEFRAMES.items():
+        if delta == step:
+            return name
+    return f"{int(step.total_seconds())}s"
+
+
+@lru_cache(maxsize=64)
+def strategy_code_version(name: str) -> str:
+    """SHA-256 (first 16 hex digits) of the strategy's source: every ``.py`` file of its
+    package when it is one (``strategies/<name>/``), else its module file."""
+    path = Path(inspect.getfile(strategy_class(name)))
+    files = sorted(path.parent.glob("*.py")) if path.parent.name != "strategies" else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def identify_data(
+    bars: pd.DataFrame, name: str, trial_log: TrialLog, market: str = "crypto"
+) -> DataIdentity:
+    """Fingerprint ``bars``, register them with ``trial_log`` and return their identity."""
+    fingerprint = bars_fingerprint(bars)
+    timeframe = bars_timeframe(bars)
+    family = trial_log.register_data(
+        fingerprint,
+        name=name,
+        timeframe=timeframe,
+        n_bars=len(bars),
+        start=bars.index[0],
+        end=bars.index[-1],
+        daily_closes=daily_closes(bars),
+    )
+    ppy = infer_periods_per_year(pd.DatetimeIndex(bars.index), market)
+    return DataIdentity(fingerprint, family, timeframe, ppy, name)

@@ -1,0 +1,102 @@
+"""A gate verdict unlocks ``csl live`` only for what it tested, and only from the audit chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from crypto_strategy_lab.cli.main import app
+from crypto_strategy_lab.config.settings import get_settings
+from crypto_strategy_lab.journal import make_engine
+from crypto_strategy_lab.research.verdicts import VerdictStore
+from crypto_strategy_lab.strategies import get_strategy
+from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
+from crypto_strategy_lab.validation.trial_log import DataIdentity
+
+runner = CliRunner()
+KEYS = {"BYBIT_LIVE_API_KEY": "live-key-123456", "BYBIT_LIVE_API_SECRET": "live-secret-123456"}
+ALL = ("dsr", "track_record", "pbo", "walk_forward")
+DEFAULTS = get_strategy("lag_autocorr").params.model_dump(mode="json")
+HOURLY = DataIdentity("f" * 64, "f" * 64, "1h", 8760.0, "file:btc.parquet")
+
+
+@pytest.fixture
+def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
+    monkeypatch.setenv("CSL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CSL_JOURNAL_URL", url)
+    for k, v in KEYS.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear() if hasattr(get_settings, "cache_clear") else None
+    return url
+
+
+def save(journal: str, *, criteria=ALL, params=DEFAULTS, instrument="BTCUSDT", data=HOURLY):
+    verdict = GateVerdict(
+        "lag_autocorr", tuple(Criterion(n, 1.0, 0.5, ">=", True) for n in criteria)
+    )
+    VerdictStore(journal).save(
+        "lab-1", verdict, symbol=data.name if data else "", params=params,
+        instrument=instrument, data=data,
+    )  # fmt: skip
+
+
+def live(journal: str, *extra: str):
+    args = ["live", "--strategy", "lag_autocorr", "--capital", "1000", "--check-only"]
+    return runner.invoke(app, [*args, "--confirm", "--journal", journal, *extra])
+
+
+def refusal(result) -> str:
+    return " ".join((result.output + str(result.exception)).split())
+
+
+def test_a_matching_chained_verdict_passes(journal):
+    save(journal)
+    result = live(journal)
+    assert result.exit_code == 0, refusal(result)
+    assert "all three conditions hold" in result.output
+
+
+def test_a_forged_insert_fails_audit_verify_and_live_refuses(journal):
+    save(journal, instrument="ETHUSDT")  # a real journal with a chained verdict elsewhere
+    assert runner.invoke(app, ["audit", "verify", "--journal", journal]).exit_code == 0
+    with make_engine(journal).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO gate_verdicts (run_id, strategy, symbol, passed, params, criteria, "
+                "report_path, created_at, instrument, timeframe, data_fingerprint) VALUES "
+                "('forged', 'lag_autocorr', 'x', 1, :params, '[]', '', '2026-01-01', "
+                "'BTCUSDT', '1h', 'abc')"
+            ),
+            {"params": __import__("json").dumps(DEFAULTS)},
+        )
+    verify = runner.invoke(app, ["audit", "verify", "--journal", journal])
+    assert verify.exit_code == 1 and "gate_verdicts" in verify.output
+    result = live(journal)
+    assert result.exit_code == 1
+    assert "audit chain does not verify" in refusal(result)
+
+
+@pytest.mark.parametrize(
+    ("saved", "extra", "reason"),
+    [
+        (
+            {"instrument": "ETHUSDT"},
+            [],
+            "no passing gate verdict found for lag_autocorr on BTCUSDT",
+        ),
+        ({}, ["--symbol", "SOLUSDT"], "no passing gate verdict found for lag_autocorr on SOLUSDT"),
+        ({}, ["--timeframe", "4h"], "on BTCUSDT 4h"),
+        ({"params": {**DEFAULTS, "lag": DEFAULTS["lag"] + 1}}, [], "tested parameters"),
+        ({"criteria": ("dsr",)}, [], "lacks criteria pbo, track_record, walk_forward"),
+        ({"data": None}, [], "no passing gate verdict found"),  # no timeframe, no fingerprint
+    ],
+)
+def test_a_verdict_about_something_else_refuses(journal, saved, extra, reason):
+    save(journal, **saved)
+    result = live(journal, *extra)
+    assert result.exit_code == 1
+    assert "live trading refused" in refusal(result) and reason in refusal(result)
