@@ -27,7 +27,7 @@ class GateVerdictRecord(Base):
     its family and the strategy's code version. ``symbol`` is the dataset's name."""
 
     __tablename__ = "gate_verdicts"
-    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused (see journal.models)
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids never reused (journal.models)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(64), index=True)
