@@ -7,12 +7,7 @@ import numpy as np
 import pytest
 
 from crypto_strategy_lab.backtest import run_backtest
-from crypto_strategy_lab.research.study import (
-    StudyError,
-    StudySpec,
-    logged_trial_statistics,
-    run_study,
-)
+from crypto_strategy_lab.research.study import StudyError, StudySpec, run_study
 from crypto_strategy_lab.strategies import get_strategy
 from tests.conftest import make_random_walk_bars
 
@@ -24,7 +19,7 @@ def test_rules_are_trials(trial_log, inline, tmp_path):
     spec = StudySpec.from_space("rules", "lag_autocorr", SPACE, symbol="rw")
     result = run_study(spec, bars, trial_log=trial_log, executor=inline, cache_dir=tmp_path)
     assert len(result.trials) == 8 and result.trials["config_hash"].nunique() == 8
-    assert logged_trial_statistics(trial_log, "lag_autocorr", "rw")[0] == 8
+    assert len(trial_log.trials("lag_autocorr", family=result.data.family)) == 8
     assert sorted(result.trials["stop"].value_counts().to_dict().items()) == [
         ("fixed", 4),
         ("off", 4),
