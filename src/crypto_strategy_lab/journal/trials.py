@@ -74,12 +74,3 @@ class DataFingerprintRecord(Base):
     data_end: Mapped[datetime] = mapped_column(UTCDateTime())
     daily_closes: Mapped[dict[str, float]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-def append_audited(engine: Any, record: Base, kind: str) -> None:
-    """Insert ``record`` and its audit event in one transaction, through the journal's own
-    write path (chain lock, retry on a lost race): research rows are chained like fills."""
-    from crypto_strategy_lab.journal.repository import Journal
-
-    journal = Journal(engine)
-    journal._write(lambda session: journal._add(session, record, kind, None))

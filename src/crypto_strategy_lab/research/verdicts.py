@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from crypto_strategy_lab.journal.chained import append_audited
 from crypto_strategy_lab.journal.db import make_engine, make_session_factory
-from crypto_strategy_lab.journal.trials import append_audited
 from crypto_strategy_lab.journal.verdicts import GateVerdictRecord
 from crypto_strategy_lab.validation.gate import Criterion, GateConfig, GateVerdict
 from crypto_strategy_lab.validation.trial_log import DataIdentity

@@ -35,8 +35,9 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.journal.chained import append_audited
 from crypto_strategy_lab.journal.db import make_engine, make_session_factory
-from crypto_strategy_lab.journal.trials import DataFingerprintRecord, TrialRecord, append_audited
+from crypto_strategy_lab.journal.trials import DataFingerprintRecord, TrialRecord
 from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
 from crypto_strategy_lab.validation.sharpe import deflated_sharpe_ratio
 
