@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Self
 
 from aiohttp import web
@@ -47,3 +49,32 @@ class LocalServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+class ServedInThread:
+    """Serve an emulator from its own event loop in a background thread, for code under test
+    that runs its own loop (a ``csl`` command's ``asyncio.run``):
+    ``with ServedInThread(BybitEmulator()) as emu: emu.base_url``. :meth:`call` runs a
+    function on the emulator's loop (its state is not thread-safe)."""
+
+    def __init__(self, server: LocalServer) -> None:
+        self.server = server
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout=10)
+        return self.server
+
+    def call(self, fn, *args):  # type: ignore[no-untyped-def]
+        async def run():  # type: ignore[no-untyped-def]
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=10)
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from crypto_strategy_lab.journal import Journal
@@ -141,3 +142,107 @@ def test_sigkill_mid_run_then_restart_matches_uninterrupted_run(tmp_path: Path) 
         timeout=60,
     )
     assert audit.returncode == 0, audit.stdout
+
+
+# ---- a crash at a deterministic point: after the killed bar's order, before its equity ----
+
+
+class _Crash(BaseException):
+    """The process dies: nothing after it reaches the journal (not even the run's end)."""
+
+
+class _CrashingJournal(Journal):
+    """Dies like kill -9 right after journaling its ``crash_after``-th order."""
+
+    def __init__(self, engine, crash_after: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(engine)
+        self.crash_after = crash_after
+        self.dead = False
+
+    def _write(self, work):  # type: ignore[no-untyped-def]
+        if self.dead:
+            raise _Crash
+        return super()._write(work)
+
+    def record_order(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        order = super().record_order(*args, **kwargs)
+        self.crash_after -= 1
+        if self.crash_after == 0:
+            self.dead = True
+            raise _Crash
+        return order
+
+
+def _replay(journal: Journal) -> None:
+    import asyncio
+
+    from crypto_strategy_lab.engine.paper import build_simulated_run
+
+    engine, feed = build_simulated_run(
+        journal, ["drift_significance"], days=3, capital=5000, run_id=RUN_ID
+    )
+    asyncio.run(engine.run(feed))
+
+
+def _content(journal: Journal) -> dict[str, list[tuple]]:
+    """Every journaled row of the run, without row ids and wall-clock stamps."""
+    from crypto_strategy_lab.journal.models import (
+        EquityPoint,
+        OrderEvent,
+        PositionSnapshot,
+        RiskEventRecord,
+        SignalRecord,
+    )
+
+    skip = {"id", "recorded_at"}
+    tables = {
+        "orders": Order,
+        "order_events": OrderEvent,
+        "fills": FillRecord,
+        "equity_curve": EquityPoint,
+        "position_snapshots": PositionSnapshot,
+        "signals": SignalRecord,
+        "risk_events": RiskEventRecord,
+    }
+    content = {}
+    with journal.session() as s:
+        for name, model in tables.items():
+            columns = [c for c in model.__table__.columns if c.name not in skip]
+            rows = s.execute(select(*columns).where(model.__table__.c.run_id == RUN_ID)).all()
+            content[name] = sorted(tuple(map(str, row)) for row in rows)
+    # A resume reconciles with the venue once it has caught up (an uninterrupted replay never
+    # needs to): the venue's answer is journaled as source='venue' snapshots, kept apart.
+    content["venue_snapshots"] = [r for r in content["position_snapshots"] if r[-1] == "venue"]
+    content["position_snapshots"] = [r for r in content["position_snapshots"] if r[-1] != "venue"]
+    return content
+
+
+@pytest.mark.slow
+def test_killed_bar_is_journaled_on_resume_exactly_as_an_uninterrupted_run(tmp_path: Path) -> None:
+    """Issue 12: after a kill -9 between the killed bar's order and its equity point, the
+    resumed run never wrote that bar's equity point and position snapshots (960 vs 961)."""
+    reference = Journal.open(f"sqlite:///{tmp_path / 'reference.sqlite'}")
+    _replay(reference)
+    url = f"sqlite:///{tmp_path / 'crashed.sqlite'}"
+    crashing = _CrashingJournal(Journal.open(url).engine, crash_after=3)
+    try:
+        _replay(crashing)
+    except _Crash:
+        pass
+    else:
+        raise AssertionError("the run ended before its third order")
+    resumed = Journal.open(url)
+    assert resumed.get_run(RUN_ID).status == "running"
+    _replay(resumed)
+    assert resumed.get_run(RUN_ID).status == "completed"
+    expected, got = _content(reference), _content(resumed)
+    assert len(expected["equity_curve"]) > 60 and len(expected["orders"]) > 3, expected["orders"]
+    for table in expected:
+        if table != "venue_snapshots":
+            assert got[table] == expected[table], table
+    # the catch-up reconciliation: one venue snapshot, agreeing with the journal's position
+    assert expected["venue_snapshots"] == []
+    (venue,) = got["venue_snapshots"]
+    ours = [r for r in got["position_snapshots"] if r[1] <= venue[1]][-1]
+    assert venue[5:7] == ours[5:7]  # same strategy, same quantity
+    assert resumed.verify().ok

@@ -43,11 +43,31 @@ def _reading(jr):
 
 
 def _run(engine, feed) -> None:
+    """Drive an engine built outside any event loop (the replay: no venue connections)."""
+
+    async def built():
+        return engine, feed
+
+    _run_built(built)
+
+
+def _run_built(build) -> None:
+    """Build the run with ``await build()`` and drive it, all in ONE event loop.
+
+    A venue client's HTTP session belongs to the loop that opened it: building in one
+    ``asyncio.run`` and trading in another made the first reconcile fail with "Event loop is
+    closed". The venue clients are closed in the same loop when the run ends.
+    """
     from crypto_strategy_lab.engine.shutdown import install_stop_handlers
 
     async def main():
-        install_stop_handlers(engine.request_stop)
-        return await engine.run(feed)
+        engine, feed = await build()
+        try:
+            install_stop_handlers(engine.request_stop)
+            return await engine.run(feed)
+        finally:
+            for exchange in {id(s.exchange): s.exchange for s in engine.sleeves}.values():
+                await exchange.close()
 
     summary = asyncio.run(main())
     console.print(
@@ -112,8 +132,11 @@ def paper(
         if mode is TradingMode.TESTNET
         else ("alpaca", MarketType.STOCK)
     )
-    engine, feed = asyncio.run(
-        build_venue_run(
+    console.print(
+        f"{mode.value} trading on {venue} {symbol} {timeframe} for {days:g} days", highlight=False
+    )
+    _run_built(
+        lambda: build_venue_run(
             jr,
             names[0],
             venue=venue,
@@ -126,10 +149,6 @@ def paper(
             run_id=run_id,
         )
     )
-    console.print(
-        f"{mode.value} trading on {venue} {symbol} {timeframe} for {days:g} days", highlight=False
-    )
-    _run(engine, feed)
 
 
 def live_refusals(
@@ -193,9 +212,10 @@ def live(
     if check_only:
         return
     market = MarketType.STOCK if venue == "alpaca" else MarketType.LINEAR
-    engine, feed = asyncio.run(
-        build_venue_run(
-            _journal(journal),
+    jr = _journal(journal)
+    _run_built(
+        lambda: build_venue_run(
+            jr,
             strategy,
             venue=venue,
             mode=TradingMode.LIVE,
@@ -206,7 +226,6 @@ def live(
             days=days,
         )
     )
-    _run(engine, feed)
 
 
 def deploy(

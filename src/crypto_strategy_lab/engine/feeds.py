@@ -152,13 +152,16 @@ class RestPollingFeed:
         *,
         market: MarketType | None = None,
         poll_seconds: float = 5.0,
+        after: pd.Timestamp | None = None,
     ) -> None:
         self.exchange, self.symbol, self.timeframe = exchange, symbol, timeframe
         self.market, self.poll_seconds = market, poll_seconds
         self.step = pd.Timedelta(
             timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe
         )
-        self._last: pd.Timestamp | None = None
+        # ``after``: the last bar the strategy already has (its seeded warm-up history); the
+        # feed starts with the bar after it instead of re-sending the newest klines
+        self._last: pd.Timestamp | None = after
         self._index = 0
 
     def describe(self) -> str:

@@ -53,7 +53,7 @@ from crypto_strategy_lab.core.enums import (
     SignalAction,
     TradingMode,
 )
-from crypto_strategy_lab.core.errors import CSLError, ExchangeError, OrderNotFound
+from crypto_strategy_lab.core.errors import CSLError, ExchangeError, InvalidOrder, OrderNotFound
 from crypto_strategy_lab.core.orders import OrderRequest, Position
 from crypto_strategy_lab.core.signal import Signal
 from crypto_strategy_lab.engine.clock import Clock, ReplayClock
@@ -200,6 +200,7 @@ class TradingEngine:
         self._signal_keys: set[tuple[str, datetime]] = set()
         self._decided: set[str] = set()
         self._last_positions: dict[str, Decimal] = {}
+        self._equity_mark: datetime | None = None  # the journal's last equity point (resume)
         self.last_reconcile: ReconcileReport | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -289,6 +290,7 @@ class TradingEngine:
                 ),
             ]
             self._checkpoint = max((m for m in marks if m is not None), default=None)
+            self._equity_mark = marks[0]
             self._signal_keys = {
                 (s, t)
                 for s, t in session.execute(
@@ -314,6 +316,12 @@ class TradingEngine:
             )
         if peak is not None:
             self._peak = max(self._peak, peak)
+        # positions are journaled when they change: compare with what the journal last holds
+        self._last_positions = {
+            p.strategy: p.quantity
+            for p in self.journal.latest_positions(self.run_id or "")
+            if p.strategy is not None
+        }
 
     async def run(self, feed: AsyncIterable[BarEvent]) -> RunSummary:
         """Start (or resume), process the feed until it ends or a stop is requested, finish."""
@@ -536,6 +544,11 @@ class TradingEngine:
         # the brackets the risk engine computed are journaled with its decision and re-placed
         # from the average entry price once the order fills.
         order = decision.order.with_quantities(stop_loss=None, take_profit=None)
+        # Journal exactly what the venue receives (rounded to its lot and tick), or a venue
+        # that rounds 0.17945 to 0.179 leaves the order "partially filled" in the journal for
+        # ever. Below the venue's minimum it stays as decided and is journaled as rejected.
+        with contextlib.suppress(InvalidOrder):
+            order = await sleeve.exchange.prepare_order(order)
         self.orders.record_new(sleeve.name, order, risk_event_id=decision.risk_event_id, ts=now)
         await self._cancel_exits(sleeve, now)
         await self._send(sleeve, order, bar, now)
@@ -780,7 +793,12 @@ class TradingEngine:
 
     async def _snapshot(self, now: datetime, *, force: bool = False) -> None:
         """Journal equity and exposure (and each changed position) at ``now``."""
-        if self.recovering and not force:
+        killed_bar = (  # the bar the crash interrupted: its decisions are in, its equity is not
+            self._checkpoint is not None
+            and now == self._checkpoint
+            and (self._equity_mark is None or self._equity_mark < now)
+        )
+        if self.recovering and not (force or killed_bar):
             return
         if force and self._checkpoint is not None:
             return

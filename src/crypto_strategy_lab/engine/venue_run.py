@@ -95,5 +95,6 @@ async def build_venue_run(
         if monitoring is not None and monitoring.enabled
         else None,
     )
-    feed = RestPollingFeed(exchange, symbol, timeframe, market=market)
+    after = history.index[-1] if len(history) else None
+    feed = RestPollingFeed(exchange, symbol, timeframe, market=market, after=after)
     return engine, bounded(feed, datetime.now(UTC) + timedelta(days=days))
