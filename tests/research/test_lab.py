@@ -6,6 +6,7 @@ import dataclasses
 import math
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 from plotly.offline import get_plotlyjs
 from rich.console import Console
@@ -74,7 +75,7 @@ def lab_run(tmp_path_factory):
         data,
         strategies=STRATEGIES,
         quick=True,
-        calibration=CalibrationSettings(n_families=20, n_obs=600),
+        calibration=CalibrationSettings(n_families=20),
         journal=journal,
         executor=LocalExecutor(1),
         cache_dir=tmp / "cache",
@@ -136,7 +137,16 @@ def test_html_report_has_every_section_and_is_self_contained(lab_run):
     assert "synthetic series &#39;planted-ar1&#39;" in html  # the data description
     assert "no cleaning (synthetic)" in html
     assert "taker fee 5.5 bps per side" in html
-    assert "false-pass rate" in html and "20 families" in html
+    assert "family-wise false-pass rate" in html and "20 noise searches" in html
+    # the report says what the DSR was deflated by, the bets beside the bars, the calibration
+    for a in result.assessments:
+        assert f'data-deflation="{a.strategy}"' in html
+        assert a.deflation.describe() in html.replace("&#39;", "'")
+    assert "deflated by 12 trials of 3 strategies" in html
+    cal = result.calibration
+    assert (cal.shape.n_strategies, cal.shape.n_configs) == (3, 4)
+    assert f"mean pairwise return correlation {cal.shape.rho:.2f}" in html
+    assert "power: planted edge of annual SR 2" in html
 
 
 def test_stored_verdicts_round_trip(lab_run):
@@ -156,7 +166,7 @@ def test_stored_verdicts_round_trip(lab_run):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_planted_edge_passes_and_noise_fails(seed, tmp_path, inline):
-    calibration = CalibrationSettings(n_families=5, n_obs=400)
+    calibration = CalibrationSettings(n_families=5)
     verdicts = {}
     for kind, bars in (("edge", planted_edge_bars(seed)), ("noise", noise_bars(seed))):
         result = run_lab(
@@ -173,3 +183,25 @@ def test_planted_edge_passes_and_noise_fails(seed, tmp_path, inline):
     assert not verdicts["noise"].passed
     dsr = {c.name: c.value for c in verdicts["noise"].criteria}["dsr"]
     assert dsr < 0.95
+
+
+def test_calibration_is_shaped_by_the_run_and_cached(lab_run):
+    result, journal = lab_run
+    cal = result.calibration
+    rhos = []
+    for a in result.assessments:
+        c = a.study.returns.corr().to_numpy()
+        rhos.append(np.nanmean(c[np.triu_indices_from(c, 1)]))
+    assert cal.shape.rho == pytest.approx(max(0.0, float(np.mean(rhos))))
+    assert cal.shape.n_obs == int(np.median([len(a.study.returns) for a in result.assessments]))
+    assert cal.shape.periods_per_year == pytest.approx(8760.0)
+    assert not cal.from_cache and set(cal.power) == {1.0, 2.0, 3.0}
+    # an identical run reads the same numbers from the calibration cache
+    cache = result.report_path.parents[2] / "cache"
+    again = run_lab(
+        result.data, strategies=STRATEGIES, quick=True, calibration=cal.settings,
+        journal=journal, executor=LocalExecutor(1), cache_dir=cache,
+    )  # fmt: skip
+    assert again.calibration.from_cache
+    assert (again.calibration.false_pass, again.calibration.power) == (cal.false_pass, cal.power)
+    assert all(a.study.new_trials == 0 for a in again.assessments)  # a re-run adds no trial

@@ -1,25 +1,105 @@
-"""Gate calibration: false passes on pure noise <= 5 %, power reported for a planted edge."""
+"""Gate calibration on searches shaped like the real one: family-wise false passes, power in
+annual units checked against a closed form, data-derived noise, the cache."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pandas as pd
 import pytest
+from scipy.stats import binomtest, norm
 
-from crypto_strategy_lab.validation import GateConfig, calibrate_gate, gate_pass_rate
+from crypto_strategy_lab.validation import GateConfig
+from crypto_strategy_lab.validation.calibration import (
+    CalibrationResult,
+    SearchShape,
+    cached_calibration,
+    calibration_key,
+    gate_pass_rate,
+    latent_loading,
+    simulate_search,
+)
+from tests.conftest import shared_file
 
 
-def test_false_pass_rate_on_noise_families_is_at_most_5_percent() -> None:
-    cfg = GateConfig(pbo_splits=8)
-    null = gate_pass_rate(n_families=150, n_obs=500, n_configs=10, seed=1, config=cfg)
-    assert null.pass_rate <= 0.05
-    # each criterion alone passes noise far more often than the gate: they are not vacuous
-    assert null.criterion_pass_rates["walk_forward"] > 0.2
-    edge = gate_pass_rate(n_families=60, n_obs=500, n_configs=10, edge_sr=0.2, seed=2, config=cfg)
-    assert edge.pass_rate > 0.5 > null.pass_rate
+def btc_hourly_returns() -> np.ndarray:
+    raw = pd.read_parquet(shared_file("btcusd_cdd_1h_20180515_20220301.parquet"))
+    close = raw["close"].to_numpy(dtype=float)
+    return np.diff(close) / close[:-1]
+
+
+def test_power_in_annual_units_matches_the_closed_form() -> None:
+    """DSR alone on one configuration is a one-sided PSR(0) test: its power at an annual SR
+    on T bars of P per year is Phi(SR / sqrt(P) * sqrt(T - 1) - z_0.95) (normal returns)."""
+    cfg = GateConfig(criteria=("dsr",))
+    shape = SearchShape(1, 1, 2000, 0.0, 8760.0)
+    for annual in (2.0, 4.0):
+        res = gate_pass_rate(
+            n_families=400, shape=shape, edge_sr_annual=annual, df=1e6, seed=3, config=cfg
+        )
+        expected = norm.cdf(annual / math.sqrt(8760.0) * math.sqrt(1999) - norm.ppf(0.95))
+        ci = binomtest(round(res.pass_rate * 400), 400).proportion_ci(0.999)
+        assert ci.low <= expected <= ci.high, (annual, res.pass_rate, expected)
+    # and power grows with the edge (a 0.5 annual SR is indistinguishable from noise here)
+    low = gate_pass_rate(
+        n_families=200, shape=shape, edge_sr_annual=0.5, df=1e6, seed=4, config=cfg
+    )
+    assert low.pass_rate < 0.3
+
+
+def test_bootstrap_noise_has_the_grids_correlation_and_turnover() -> None:
+    returns = btc_hourly_returns()
+    shape = SearchShape(2, 6, 20_000, 0.8, 8760.0, time_in_market=0.3, bars_per_bet=12.0)
+    search = simulate_search(np.random.default_rng(0), shape, noise="bootstrap", returns=returns)
+    matrix, positions = search[0]
+    corr = matrix.corr().to_numpy()[np.triu_indices(6, 1)]
+    assert corr.mean() == pytest.approx(0.8, abs=0.05)
+    assert np.abs(positions).mean() == pytest.approx(0.3, abs=0.05)
+    # independent strategies do not correlate; null returns have no edge
+    other = search[1][0]
+    assert abs(np.corrcoef(matrix[0], other[0])[0, 1]) < 0.2  # vs 0.8 within one strategy
+    assert abs(matrix.mean().mean() / matrix.std().mean()) * math.sqrt(20_000) < 4
+    assert latent_loading(0.0, 0.3) == 0.0 and latent_loading(0.5, 1.0) < latent_loading(0.8, 1.0)
+
+
+def test_family_wise_rate_counts_a_pass_by_any_strategy() -> None:
+    """Without deflation by the whole search, picking among 12 strategies inflates false
+    passes; the family-wise rate is at least the per-strategy one and grows with the count."""
+    cfg = GateConfig(criteria=("track_record",))  # a criterion that noise passes sometimes
+    one = gate_pass_rate(n_families=100, shape=SearchShape(1, 4, 600, 0.5), seed=5, config=cfg)
+    twelve = gate_pass_rate(n_families=100, shape=SearchShape(12, 4, 600, 0.5), seed=5, config=cfg)
+    assert twelve.pass_rate >= twelve.strategy_pass_rate
+    assert twelve.pass_rate > one.pass_rate + 0.2
+
+
+def test_calibration_is_cached_by_its_inputs(tmp_path) -> None:
+    calls = []
+
+    def compute() -> dict[str, CalibrationResult]:
+        calls.append(1)
+        return {"false_pass": CalibrationResult(0.01, 10, {"dsr": 0.0}, {"n_obs": 5}, 0.001)}
+
+    key = calibration_key(shape=SearchShape(), n_families=10)
+    first, hit1 = cached_calibration(tmp_path, key, compute)
+    second, hit2 = cached_calibration(tmp_path, key, compute)
+    assert (hit1, hit2) == (False, True) and len(calls) == 1 and first == second
+    other = calibration_key(shape=SearchShape(n_obs=999), n_families=10)
+    assert other != key
+    cached_calibration(tmp_path, other, compute)
+    assert len(calls) == 2
 
 
 @pytest.mark.slow
-def test_full_size_calibration() -> None:
-    res = calibrate_gate()  # 500 families x 50 configs x 2000 bars, S = 16
-    print({k: (v.pass_rate, v.criterion_pass_rates) for k, v in res.items()})
-    assert res["false_pass"].pass_rate <= 0.05
-    assert res["power"].pass_rate > res["false_pass"].pass_rate
+@pytest.mark.parametrize("noise", ["t", "bootstrap"])
+@pytest.mark.parametrize("rho", [0.8, 0.97])
+def test_family_wise_false_pass_rate_with_12_strategies_is_at_most_5_percent(noise, rho) -> None:
+    """The project's own noise families, correlated grids, 12 strategies of 6 configurations
+    on 4,000 hourly bars: at most 5 % of searches let any strategy through."""
+    shape = SearchShape(12, 6, 4000, rho, 8760.0, time_in_market=0.3, bars_per_bet=12.0)
+    returns = btc_hourly_returns() if noise == "bootstrap" else None
+    res = gate_pass_rate(
+        n_families=200, shape=shape, noise=noise, returns=returns, seed=11, config=GateConfig()
+    )
+    print(noise, rho, res.pass_rate, res.strategy_pass_rate, res.criterion_pass_rates)
+    assert res.pass_rate <= 0.05

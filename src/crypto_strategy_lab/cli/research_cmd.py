@@ -128,7 +128,9 @@ def lab(
     workers: int | None = WORKERS,
     cache_dir: Path | None = CACHE,
     families: int | None = typer.Option(
-        None, "--calibration-families", help="Families per calibration arm (default 200)."
+        None,
+        "--calibration-families",
+        help="Simulated searches per calibration arm (default 100; 20 with --quick).",
     ),
     instrument: str | None = INSTRUMENT,
 ) -> None:
@@ -240,6 +242,9 @@ def validate(
     address: str | None = ADDRESS,
     workers: int | None = WORKERS,
     cache_dir: Path | None = CACHE,
+    families: int = typer.Option(
+        50, "--calibration-families", help="Simulated searches per calibration arm (cached)."
+    ),
     fail_on_reject: bool = typer.Option(
         False, "--fail-on-reject", help="Exit with status 2 when the gate rejects the strategy."
     ),
@@ -275,6 +280,7 @@ def validate(
     )
     mark = "[green]PASS[/]" if a.verdict.passed else "[red]FAIL[/]"
     console.print(_criteria_table(a.verdict, f"gate: {strategy} on {dataset.name} — {mark}"))
+    _print_calibration(a, dataset, families, cache_dir)
     if fail_on_reject and not a.verdict.passed:
         raise typer.Exit(2)
 
@@ -283,6 +289,39 @@ def _settings(dataset: Any) -> Any:
     from crypto_strategy_lab.research.inputs import default_settings
 
     return default_settings(dataset.market)
+
+
+def _print_calibration(
+    assessment: Any, dataset: Any, families: int, cache_dir: Path | None
+) -> None:
+    """The gate's calibration for this search (the strategies tried on the data's family)."""
+    from crypto_strategy_lab.research.lab import CalibrationSettings, run_calibration, search_shape
+    from crypto_strategy_lab.research.study import default_cache_dir
+    from crypto_strategy_lab.validation.gate import GateConfig
+
+    if families < 1:
+        raise ConfigError(f"--calibration-families must be >= 1, got {families}")
+    shape = dataclasses.replace(
+        search_shape([assessment]), n_strategies=assessment.deflation.n_strategies
+    )
+    cal = run_calibration(
+        CalibrationSettings(n_families=families),
+        GateConfig(),
+        shape,
+        dataset.bars,
+        Path(cache_dir or default_cache_dir()) / "calibration",
+    )
+    power = ", ".join(f"{p:.0%} at {e:g}" for e, p in cal.power.items())
+    console.print(
+        f"gate calibration ({families} searches each{', cached' if cal.from_cache else ''}): "
+        f"{shape.n_strategies} strategies × {shape.n_configs} configurations, ρ {shape.rho:.2f}, "
+        f"{shape.n_obs:,} bars, {shape.time_in_market:.0%} in market, "
+        f"{shape.bars_per_bet:.1f} bars per bet, noise from this data's returns; "
+        f"family-wise false-pass rate {cal.false_pass:.1%} "
+        f"(95 % {cal.false_pass_ci[0]:.1%}–{cal.false_pass_ci[1]:.1%}); "
+        f"power at annual SR {power}",
+        highlight=False,
+    )
 
 
 def _run_and_assess(

@@ -11,9 +11,13 @@ Steps of :func:`run_lab`:
 3. selection, DSR, MinTRL, PBO and walk-forward, then the gate
    (:mod:`crypto_strategy_lab.research.assessment`);
 4. orthogonality of the selected configurations' returns;
-5. a reduced gate calibration (false-pass rate on pure-noise families, power on families with
-   a planted edge; :mod:`crypto_strategy_lab.validation.calibration`) with Clopper–Pearson 95 %
-   intervals, so the report says how much a pass or a fail is worth;
+5. the gate's calibration on noise shaped like this search (:func:`search_shape`: the
+   strategies selected among, their configurations, the grids' measured return correlation,
+   the data's length, time in market and bars per bet) and built from this data (its returns
+   block-bootstrapped, random signals with the grids' turnover): the family-wise false-pass
+   rate and the power at annual Sharpe ratios 1, 2 and 3, with Clopper–Pearson 95 %
+   intervals (:mod:`crypto_strategy_lab.validation.calibration`). Results are cached by
+   their inputs, so an identical run does not recompute them;
 6. the verdicts stored in the journal (:mod:`crypto_strategy_lab.research.verdicts`), a rich
    table on the console and ``reports/lab/<run-id>/index.html``.
 
@@ -23,6 +27,7 @@ data cannot evaluate (warm-up longer than the data) fails with that reason.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
 import time
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -42,14 +48,21 @@ from crypto_strategy_lab.journal.db import make_engine
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
 from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.executors import TrialExecutor
-from crypto_strategy_lab.research.identity import strategy_code_version
+from crypto_strategy_lab.research.identity import bars_fingerprint, strategy_code_version
 from crypto_strategy_lab.research.inputs import LabData, default_settings
 from crypto_strategy_lab.research.spaces import grid_configs, lab_space
-from crypto_strategy_lab.research.study import StudySpec, run_studies
+from crypto_strategy_lab.research.study import StudySpec, default_cache_dir, run_studies
 from crypto_strategy_lab.research.trial import BacktestSettings
 from crypto_strategy_lab.research.verdicts import VerdictStore
 from crypto_strategy_lab.strategies import get_strategy, list_strategies
-from crypto_strategy_lab.validation.calibration import gate_pass_rate
+from crypto_strategy_lab.validation.bets import bets_of
+from crypto_strategy_lab.validation.calibration import (
+    CalibrationResult,
+    SearchShape,
+    cached_calibration,
+    calibrate_gate,
+    calibration_key,
+)
 from crypto_strategy_lab.validation.gate import Criterion, GateConfig, GateVerdict
 from crypto_strategy_lab.validation.orthogonality import OrthogonalityReport, orthogonality_report
 from crypto_strategy_lab.validation.trial_log import TrialLog
@@ -61,27 +74,30 @@ class LabError(CSLError):
 
 @dataclass(frozen=True)
 class CalibrationSettings:
-    """Size of the lab's reduced gate calibration (the full one is the benchmark's)."""
+    """Size of the lab's gate calibration; its shape is measured from the run
+    (:func:`search_shape`)."""
 
-    n_families: int = 200
-    n_obs: int = 2000
-    n_configs: int = 6
-    edge_sr: float = 0.1
+    n_families: int = 100
+    edges_annual: tuple[float, ...] = (1.0, 2.0, 3.0)
+    noise: str = "bootstrap"
     seed: int = 0
 
 
 @dataclass(frozen=True)
 class CalibrationSummary:
-    """Pass rates with Clopper–Pearson 95 % intervals."""
+    """Family-wise pass rates with Clopper–Pearson 95 % intervals, and what they were run on."""
 
     settings: CalibrationSettings
+    shape: SearchShape
     false_pass: float
     false_pass_ci: tuple[float, float]
-    power: float
-    power_ci: tuple[float, float]
+    strategy_false_pass: float
+    power: dict[float, float]
+    power_ci: dict[float, tuple[float, float]]
     false_pass_by_criterion: dict[str, float]
-    power_by_criterion: dict[str, float]
+    power_by_criterion: dict[float, dict[str, float]]
     seconds: float
+    from_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,32 +148,85 @@ def _not_evaluated(strategy: str, reason: str, gate: GateConfig) -> GateVerdict:
     )
 
 
-def run_calibration(settings: CalibrationSettings, gate: GateConfig) -> CalibrationSummary:
-    """False-pass rate (pure noise) and power (planted edge) of the gate at a reduced size."""
+def search_shape(assessments: Sequence[StrategyAssessment]) -> SearchShape:
+    """The search the gate judged: strategies, configurations, mean pairwise correlation of
+    each grid's returns, bars, time in market and mean bars per bet (medians/means over the
+    strategies)."""
+    rhos, active, per_bet = [], [], []
+    for a in assessments:
+        m = a.study.returns
+        if m.shape[1] > 1:
+            c = m.corr().to_numpy()
+            rhos.append(float(np.nanmean(c[np.triu_indices_from(c, 1)])))
+        pos = a.study.positions
+        active.append(float((pos != 0).to_numpy().mean()))
+        for col in pos.columns:
+            bets = bets_of(m[col].to_numpy(), pos[col].to_numpy())
+            if bets.n_bets:
+                per_bet.append(bets.bars_per_bet)
+    first = assessments[0].study
+    return SearchShape(
+        n_strategies=len(assessments),
+        n_configs=int(np.median([a.study.returns.shape[1] for a in assessments])),
+        n_obs=int(np.median([len(a.study.returns) for a in assessments])),
+        rho=float(np.clip(np.mean(rhos), 0.0, 0.99)) if rhos else 0.0,
+        periods_per_year=float(first.periods_per_year),
+        time_in_market=float(np.clip(np.mean(active), 0.01, 1.0)),
+        bars_per_bet=float(np.mean(per_bet)) if per_bet else 1.0,
+    )
+
+
+def _ci(rate: float, n: int) -> tuple[float, float]:
+    interval = binomtest(round(rate * n), n).proportion_ci(0.95, method="exact")
+    return float(interval.low), float(interval.high)
+
+
+def run_calibration(
+    settings: CalibrationSettings,
+    gate: GateConfig,
+    shape: SearchShape,
+    bars: pd.DataFrame,
+    cache_dir: Path | None = None,
+) -> CalibrationSummary:
+    """The gate's family-wise false-pass rate and power on noise of ``shape`` built from
+    ``bars``' own returns (module docstring), cached in ``cache_dir`` by its inputs."""
     start = time.perf_counter()
-    common = {
-        "n_families": settings.n_families,
-        "n_obs": settings.n_obs,
-        "n_configs": settings.n_configs,
-        "config": gate,
-    }
-    noise = gate_pass_rate(edge_sr=0.0, seed=settings.seed, **common)
-    edge = gate_pass_rate(edge_sr=settings.edge_sr, seed=settings.seed + 1, **common)
+    close = bars["close"].to_numpy(dtype=float)
+    returns = np.diff(close) / close[:-1]
+    key = calibration_key(
+        settings=dataclasses.asdict(settings),
+        shape=dataclasses.asdict(shape),
+        gate=gate.model_dump(mode="json"),
+        data=bars_fingerprint(bars) if settings.noise == "bootstrap" else "",
+    )
 
-    def ci(rate: float) -> tuple[float, float]:
-        k = round(rate * settings.n_families)
-        interval = binomtest(k, settings.n_families).proportion_ci(0.95, method="exact")
-        return float(interval.low), float(interval.high)
+    def compute() -> dict[str, CalibrationResult]:
+        return calibrate_gate(
+            n_families=settings.n_families,
+            shape=shape,
+            noise=settings.noise,
+            returns=returns,
+            edges_annual=settings.edges_annual,
+            seed=settings.seed,
+            config=gate,
+        )
 
+    results, hit = cached_calibration(cache_dir, key, compute)
+    noise = results["false_pass"]
+    power = {e: results[f"power@{e:g}"] for e in settings.edges_annual}
+    n = settings.n_families
     return CalibrationSummary(
         settings,
+        shape,
         noise.pass_rate,
-        ci(noise.pass_rate),
-        edge.pass_rate,
-        ci(edge.pass_rate),
+        _ci(noise.pass_rate, n),
+        noise.strategy_pass_rate,
+        {e: r.pass_rate for e, r in power.items()},
+        {e: _ci(r.pass_rate, n) for e, r in power.items()},
         noise.criterion_pass_rates,
-        edge.criterion_pass_rates,
+        {e: r.criterion_pass_rates for e, r in power.items()},
         time.perf_counter() - start,
+        hit,
     )
 
 
@@ -200,7 +269,7 @@ def run_lab(
         get_strategy(name)  # unknown names fail now, with the list of known ones
     settings = settings or default_settings(data.market)
     gate = gate or GateConfig()
-    calibration = calibration or CalibrationSettings(n_families=50 if quick else 200)
+    calibration = calibration or CalibrationSettings(n_families=20 if quick else 100)
     engine = journal if isinstance(journal, Engine) else make_engine(journal)
     trial_log = TrialLog(engine)
     timings: dict[str, float] = {}
@@ -226,14 +295,16 @@ def run_lab(
     ortho = orthogonality_report(selected) if selected.shape[1] >= 2 else None
     timings["validation"] = time.perf_counter() - t0
 
+    shape = search_shape(assessments)
+    cal_cache = Path(cache_dir or default_cache_dir()) / "calibration"
     if console is not None:
         with console.status(
-            f"gate calibration: {calibration.n_families} noise + {calibration.n_families} "
-            "planted-edge families"
+            f"gate calibration: {calibration.n_families} noise searches of {shape.n_strategies} "
+            f"strategies + {len(calibration.edges_annual)} planted-edge arms"
         ):
-            cal = run_calibration(calibration, gate)
+            cal = run_calibration(calibration, gate, shape, data.bars, cal_cache)
     else:
-        cal = run_calibration(calibration, gate)
+        cal = run_calibration(calibration, gate, shape, data.bars, cal_cache)
     timings["calibration"] = cal.seconds
 
     not_evaluated = {n: _not_evaluated(n, reason, gate) for n, reason in skipped.items()}
@@ -270,6 +341,10 @@ def store_verdicts(result: LabResult, journal: Engine | str | None = None) -> No
         )  # fmt: skip
 
 
+def _power_text(cal: CalibrationSummary) -> str:
+    return ", ".join(f"{e:g}: {p:.0%}" for e, p in cal.power.items())
+
+
 def verdict_table(result: LabResult) -> Table:
     """The rich verdict table: one row per strategy, every gate number, PASS/FAIL."""
     cal = result.calibration
@@ -278,8 +353,8 @@ def verdict_table(result: LabResult) -> Table:
         caption=(
             f"{result.n_passed} of {len(result.verdicts)} pass. SR annualised; DSR on per-bar "
             "SR deflated by every trial on this data family; MinTRL in independent bets. "
-            f"Gate false-pass rate on noise {cal.false_pass:.1%}, power "
-            f"{cal.power:.1%} ({cal.settings.n_families} families each)."
+            f"Gate family-wise false-pass rate on this search's noise {cal.false_pass:.1%}; "
+            f"power at annual SR {_power_text(cal)} ({cal.settings.n_families} searches each)."
         ),
     )
     for col, justify in [

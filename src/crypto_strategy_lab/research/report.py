@@ -31,8 +31,14 @@ from crypto_strategy_lab.performance.metrics import rolling_sharpe
 from crypto_strategy_lab.research.assessment import WALK_FORWARD_FOLDS
 from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.lab import LabResult
+from crypto_strategy_lab.validation.sharpe import min_track_record_length
 
 MAX_POINTS = 2500
+NOISE_TEXT = {
+    "bootstrap": "this data's own bar returns, stationary-block-bootstrapped, traded by random "
+    "signals with the grids' turnover",
+    "t": "Student-t(5) returns with a common factor per strategy",
+}
 
 
 def _params_text(params: dict[str, Any]) -> str:
@@ -171,13 +177,52 @@ def summary_lines(result: LabResult) -> list[str]:
             f"{dsr_fail} of {n} strategies fail the DSR criterion: their best Sharpe ratio is "
             "what the number of configurations tried would produce by chance."
         )
+    if result.assessments:
+        d = result.assessments[0].deflation
+        lines.append(
+            f"Every DSR is deflated by the {d.n_trials} trials of {d.n_strategies} strategies "
+            f"logged on this data's family (timeframes {', '.join(d.timeframes)}; datasets "
+            f"{', '.join(d.datasets)}), not only by the strategy's own."
+        )
     cal = result.calibration
+    power = ", ".join(f"{p:.0%} at annual SR {e:g}" for e, p in cal.power.items())
     lines.append(
-        f"Gate calibration: false-pass rate {cal.false_pass:.1%} on pure noise, power "
-        f"{cal.power:.1%} on a planted per-bar SR of {cal.settings.edge_sr} "
-        f"({cal.settings.n_families} families each)."
+        f"Gate calibration on {cal.settings.n_families} noise searches shaped like this one "
+        f"({cal.shape.n_strategies} strategies × {cal.shape.n_configs} configurations, ρ "
+        f"{cal.shape.rho:.2f}, {cal.shape.n_obs:,} bars): family-wise false-pass rate "
+        f"{cal.false_pass:.1%} (per strategy {cal.strategy_false_pass:.1%}); power {power}."
     )
     return lines
+
+
+def _deflation_rows(result: LabResult) -> list[dict[str, Any]]:
+    rows = []
+    for a in result.assessments:
+        d = a.deflation
+        m = a.moments
+        track = next((c for c in a.verdict.criteria if c.name == "track_record"), None)
+        mintrl_bars = min_track_record_length(
+            m.sr,
+            result.gate.track_record_sr_benchmark,
+            m.skew,
+            m.kurtosis,
+            result.gate.track_record_alpha,
+        )
+        rows.append(
+            {
+                "strategy": a.strategy,
+                "strategy_trials": d.strategy_trials,
+                "n_trials": d.n_trials,
+                "sr_variance": format_number(d.sr_variance, ".3g"),
+                "source": d.describe(),
+                "bets": f"{a.bets.n_bets:,}",
+                "bars_per_bet": format_number(a.bets.bars_per_bet, ".1f"),
+                "mintrl_bets": format_number(track.threshold, ",.1f") if track else "n/a",
+                "bars": f"{m.n_obs:,}",
+                "mintrl_bars": format_number(mintrl_bars, ",.0f"),
+            }
+        )
+    return rows
 
 
 def _gate_rows(result: LabResult) -> list[dict[str, Any]]:
@@ -297,20 +342,36 @@ def render_report(result: LabResult) -> str:
         ortho_threshold=ortho.threshold if ortho is not None else "",
         flagged=flagged,
         clusters=clusters,
+        deflation_rows=_deflation_rows(result),
         cal={
-            "n_configs": cal.settings.n_configs,
-            "n_obs": f"{cal.settings.n_obs:,}",
             "n_families": cal.settings.n_families,
+            "n_strategies": cal.shape.n_strategies,
+            "n_configs": cal.shape.n_configs,
+            "rho": f"{cal.shape.rho:.2f}",
+            "n_obs": f"{cal.shape.n_obs:,}",
+            "ppy": f"{cal.shape.periods_per_year:,.0f}",
+            "time_in_market": f"{cal.shape.time_in_market:.0%}",
+            "bars_per_bet": f"{cal.shape.bars_per_bet:.1f}",
+            "noise": NOISE_TEXT.get(cal.settings.noise, cal.settings.noise),
             "seed": cal.settings.seed,
-            "edge_sr": cal.settings.edge_sr,
+            "from_cache": cal.from_cache,
             "false_pass": f"{cal.false_pass:.1%}",
             "false_pass_ci": "{:.1%} – {:.1%}".format(*cal.false_pass_ci),
-            "power": f"{cal.power:.1%}",
-            "power_ci": "{:.1%} – {:.1%}".format(*cal.power_ci),
+            "strategy_false_pass": f"{cal.strategy_false_pass:.2%}",
             "false_by": [
                 f"{cal.false_pass_by_criterion.get(c, math.nan):.0%}" for c in criteria_names
             ],
-            "power_by": [f"{cal.power_by_criterion.get(c, math.nan):.0%}" for c in criteria_names],
+            "power_rows": [
+                {
+                    "edge": f"{e:g}",
+                    "rate": f"{p:.1%}",
+                    "ci": "{:.1%} – {:.1%}".format(*cal.power_ci[e]),
+                    "by": [
+                        f"{cal.power_by_criterion[e].get(c, math.nan):.0%}" for c in criteria_names
+                    ],
+                }
+                for e, p in cal.power.items()
+            ],
         },
         cal_seconds=f"{cal.seconds:.1f} s",
         trial_rows=_trial_rows(result),
