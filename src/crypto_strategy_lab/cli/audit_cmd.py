@@ -4,13 +4,6 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
-
-from crypto_strategy_lab.journal.audit import verify_audit_chain
-from crypto_strategy_lab.journal.db import default_journal_url, make_engine, require_sqlite_file
-from crypto_strategy_lab.journal.integrity import check_storage, reading
-from crypto_strategy_lab.journal.types import JournalError
 
 app = typer.Typer(help="Audit the trading journal.", no_args_is_help=True)
 console = Console()
@@ -29,6 +22,14 @@ def verify(
 
     Exits 1 and lists each problem when a record was edited, deleted or inserted.
     """
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from crypto_strategy_lab.journal.audit import verify_audit_chain
+    from crypto_strategy_lab.journal.db import default_journal_url, make_engine, require_sqlite_file
+    from crypto_strategy_lab.journal.integrity import check_storage, reading
+    from crypto_strategy_lab.journal.types import JournalError
+
     url = journal or default_journal_url()
     shown = make_url(url).render_as_string(hide_password=True)
     engine = make_engine(url, read_only=url.startswith("sqlite"))

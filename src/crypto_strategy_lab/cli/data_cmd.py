@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -17,13 +17,11 @@ from rich.table import Table
 
 from crypto_strategy_lab.cli import data_options
 from crypto_strategy_lab.cli.errors import guarded
-from crypto_strategy_lab.data.bundled import BUNDLED_KINDS, load_default_bars
-from crypto_strategy_lab.data.loader import open_data, stored_timeframe
-from crypto_strategy_lab.data.quality import QualityReport, check_ohlcv_quality
-from crypto_strategy_lab.data.schema import DataValidationError
-from crypto_strategy_lab.data.spec import DEFAULT_SOURCE, parse_data_spec, store_spec
-from crypto_strategy_lab.data.store import DataStore
-from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
+from crypto_strategy_lab.data.spec import DEFAULT_SOURCE
+
+if TYPE_CHECKING:  # the store (DuckDB) and the data checks (pandas) load in the commands
+    from crypto_strategy_lab.data.quality import QualityReport
+    from crypto_strategy_lab.data.store import DataStore
 
 app = typer.Typer(help="Market data: download, import, list, show and check.", no_args_is_help=True)
 console = Console()
@@ -45,6 +43,9 @@ def download(
     data_dir: Path | None = DATA_DIR,
 ) -> None:
     """Download bars into the store (resumes from the last stored bar)."""
+    from crypto_strategy_lab.data.store import DataStore
+    from crypto_strategy_lab.data.timeframes import parse_timeframe
+
     store = DataStore(data_dir)
     tf = parse_timeframe(timeframe)
     if exchange == "alpaca":
@@ -85,6 +86,10 @@ def import_(
     data_dir: Path | None = DATA_DIR,
 ) -> None:
     """Import a CSV/Parquet file into the store (checked first; nothing is repaired)."""
+    from crypto_strategy_lab.data.loader import open_data
+    from crypto_strategy_lab.data.spec import parse_data_spec
+    from crypto_strategy_lab.data.store import DataStore
+
     loaded = open_data(
         parse_data_spec(file),
         timeframe=timeframe,
@@ -119,6 +124,8 @@ def import_(
 @guarded
 def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None = DATA_DIR) -> None:
     """List stored series (a file that cannot be used is listed with its problem)."""
+    from crypto_strategy_lab.data.store import DataStore
+
     store = DataStore(data_dir)
     series = store.list()
     if as_json:
@@ -164,6 +171,11 @@ def _stored_series(
 ) -> tuple[str, str, str]:
     """``(source, symbol, timeframe)`` of the stored series named by ``--data`` or the older
     ``--symbol/--source/--timeframe`` (listing what is stored when it is not)."""
+    from crypto_strategy_lab.data.loader import stored_timeframe
+    from crypto_strategy_lab.data.schema import DataValidationError
+    from crypto_strategy_lab.data.spec import store_spec
+    from crypto_strategy_lab.data.timeframes import parse_timeframe
+
     spec = data_options.resolve_spec(data, symbol, source, default=None)
     if spec.kind != "store":
         raise DataValidationError(
@@ -190,6 +202,10 @@ def show(
     data_dir: Path | None = DATA_DIR,
 ) -> None:
     """Show stored bars (optionally a range and/or resampled with DuckDB)."""
+    from crypto_strategy_lab.data.schema import DataValidationError
+    from crypto_strategy_lab.data.store import DataStore
+    from crypto_strategy_lab.data.timeframes import parse_timeframe
+
     store = DataStore(data_dir)
     source, symbol, timeframe = _stored_series(store, data, symbol, source, timeframe)
     if resample:
@@ -232,6 +248,11 @@ def check(
     data_dir: Path | None = DATA_DIR,
 ) -> None:
     """Data-quality report: gaps, duplicates, outliers, zero-volume bars (default: bundled data)."""
+    from crypto_strategy_lab.data.bundled import BUNDLED_KINDS, load_default_bars
+    from crypto_strategy_lab.data.quality import check_ohlcv_quality
+    from crypto_strategy_lab.data.store import DataStore
+    from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
+
     reports: list[dict[str, Any]] = []
     if data is not None and data.startswith("bundled:"):
         data, dataset = None, data.split(":", 1)[1]

@@ -10,19 +10,16 @@ does; ``--market`` fixes the market, else the first output line says what was in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from crypto_strategy_lab.data.loader import LoadedBars, open_data
-from crypto_strategy_lab.data.schema import DataValidationError
-from crypto_strategy_lab.data.spec import (
-    DEFAULT_SOURCE,
-    GRAMMAR,
-    DataSpec,
-    parse_data_spec,
-    store_spec,
-)
+from crypto_strategy_lab.data.spec import DEFAULT_SOURCE, GRAMMAR
+
+if TYPE_CHECKING:  # the loader (DuckDB) and the schema (pandas) load in the commands
+    from crypto_strategy_lab.data.loader import LoadedBars
+    from crypto_strategy_lab.data.spec import DataSpec
 
 DATA = typer.Option(None, "--data", help=f"Bars: {GRAMMAR}.")
 SYMBOL = typer.Option(None, "--symbol", help="A stored symbol (same as --data SOURCE:SYMBOL).")
@@ -41,6 +38,8 @@ BUNDLED = typer.Option(None, "--bundled", help="Bundled dataset: crypto or stock
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
     """``--col ours=theirs`` options into ``{ours: theirs}``."""
+    from crypto_strategy_lab.data.schema import DataValidationError
+
     mapping = {}
     for pair in pairs:
         ours, sep, theirs = pair.partition("=")
@@ -65,6 +64,9 @@ def resolve_spec(
         If two of ``--data``, ``--symbol`` and ``--bundled`` are given, or none and there is
         no ``default``.
     """
+    from crypto_strategy_lab.data.schema import DataValidationError
+    from crypto_strategy_lab.data.spec import parse_data_spec, store_spec
+
     given = [n for n, v in (("--data", data), ("--symbol", symbol), ("--bundled", bundled)) if v]
     if len(given) > 1:
         raise DataValidationError(f"give one of {' or '.join(given)}, not both")
@@ -94,6 +96,8 @@ def load_input(
     default: str | None = "bundled:crypto",
 ) -> LoadedBars:
     """Parse the data options, load and check the bars, and print the market line first."""
+    from crypto_strategy_lab.data.loader import open_data
+
     spec = resolve_spec(data, symbol, source, bundled, default)
     loaded = open_data(
         spec,

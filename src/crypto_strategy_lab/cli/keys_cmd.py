@@ -8,13 +8,16 @@ hidden prompts (never from command-line arguments, which end up in shell history
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from crypto_strategy_lab.cli.errors import guarded
-from crypto_strategy_lab.security.vault import KeyVault, default_vault_path, entry_name
+
+if TYPE_CHECKING:  # cryptography loads in the commands that open the vault
+    from crypto_strategy_lab.security.vault import KeyVault
 
 app = typer.Typer(
     help="Store venue API keys encrypted at rest (scrypt + AES-GCM).", no_args_is_help=True
@@ -23,6 +26,8 @@ console = Console()
 
 
 def _open_vault() -> KeyVault:
+    from crypto_strategy_lab.security.vault import KeyVault, default_vault_path
+
     path = default_vault_path()
     passphrase = os.environ.get("CSL_VAULT_PASSPHRASE") or typer.prompt(
         "Vault passphrase",
@@ -33,6 +38,8 @@ def _open_vault() -> KeyVault:
 
 
 def _read_pair(venue: str, mode: str) -> tuple[str, str]:
+    from crypto_strategy_lab.security.vault import entry_name
+
     entry_name(venue, mode)  # fail on a bad slot before asking for secrets
     api_key = typer.prompt(f"{venue} {mode} API key", hide_input=True)
     api_secret = typer.prompt(f"{venue} {mode} API secret", hide_input=True)
@@ -46,6 +53,8 @@ def add(
     mode: str = typer.Argument(..., help="bybit: testnet|live; alpaca: paper|live"),
 ) -> None:
     """Add a key pair (refuses to overwrite; use rotate)."""
+    from crypto_strategy_lab.security.vault import entry_name
+
     vault = _open_vault()
     vault.add(venue, mode, *_read_pair(venue, mode))
     console.print(f"stored {entry_name(venue, mode)} in {vault.path}")
@@ -55,6 +64,8 @@ def add(
 @guarded
 def rotate(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) -> None:
     """Replace an existing key pair."""
+    from crypto_strategy_lab.security.vault import entry_name
+
     vault = _open_vault()
     vault.rotate(venue, mode, *_read_pair(venue, mode))
     console.print(f"rotated {entry_name(venue, mode)}")
@@ -64,6 +75,8 @@ def rotate(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) ->
 @guarded
 def remove(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) -> None:
     """Delete a key pair."""
+    from crypto_strategy_lab.security.vault import entry_name
+
     _open_vault().remove(venue, mode)
     console.print(f"removed {entry_name(venue, mode)}")
 

@@ -1,29 +1,38 @@
 """Value types shared by every part: enums, orders, fills, positions, signals, errors, costs."""
 
-from crypto_strategy_lab.core.costs import CostModel, SlippageModel
-from crypto_strategy_lab.core.enums import (
-    MarketType,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    SignalAction,
-    TimeInForce,
-    TradingMode,
-)
-from crypto_strategy_lab.core.errors import (
-    AuthenticationError,
-    ConfigError,
-    CSLError,
-    ExchangeError,
-    ExchangeUnavailable,
-    InsufficientFunds,
-    InvalidOrder,
-    MarketClosed,
-    OrderNotFound,
-    RateLimitExceeded,
-)
-from crypto_strategy_lab.core.orders import Balance, Fill, OrderRequest, OrderResult, Position
-from crypto_strategy_lab.core.signal import Signal
+from __future__ import annotations
+
+from typing import Any
+
+# Names load on first use: the cost model pulls in numpy, and a command that only needs an
+# error class or an enum (the CLI's help) must not pay for it.
+_LAZY = {
+    "CostModel": "costs",
+    "SlippageModel": "costs",
+    "MarketType": "enums",
+    "OrderSide": "enums",
+    "OrderStatus": "enums",
+    "OrderType": "enums",
+    "SignalAction": "enums",
+    "TimeInForce": "enums",
+    "TradingMode": "enums",
+    "AuthenticationError": "errors",
+    "ConfigError": "errors",
+    "CSLError": "errors",
+    "ExchangeError": "errors",
+    "ExchangeUnavailable": "errors",
+    "InsufficientFunds": "errors",
+    "InvalidOrder": "errors",
+    "MarketClosed": "errors",
+    "OrderNotFound": "errors",
+    "RateLimitExceeded": "errors",
+    "Balance": "orders",
+    "Fill": "orders",
+    "OrderRequest": "orders",
+    "OrderResult": "orders",
+    "Position": "orders",
+    "Signal": "signal",
+}
 
 __all__ = [
     "AuthenticationError",
@@ -52,3 +61,11 @@ __all__ = [
     "TimeInForce",
     "TradingMode",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f"crypto_strategy_lab.core.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'crypto_strategy_lab.core' has no attribute {name!r}")

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from crypto_strategy_lab.data.schema import (
-    OHLCV_COLUMNS,
-    DataValidationError,
-    validate_ohlcv,
-    validate_trades,
-)
-
-# The loader pulls in DuckDB and the store; importing the schema alone (every strategy does)
-# must stay cheap, so these names load on first use.
+# Every name loads on first use: the loader pulls in DuckDB and the store, the schema pandas,
+# and a light submodule (data.spec's constants for the CLI's help) must not pay for either.
 _LAZY = {
+    "OHLCV_COLUMNS": "schema",
+    "DataValidationError": "schema",
+    "validate_ohlcv": "schema",
+    "validate_trades": "schema",
     "LoadedBars": "loader",
     "load_bars": "loader",
     "open_data": "loader",
@@ -22,7 +19,7 @@ _LAZY = {
     "choose_market": "markets",
 }
 
-__all__ = ["OHLCV_COLUMNS", "DataValidationError", "validate_ohlcv", "validate_trades", *_LAZY]
+__all__ = [*_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -25,9 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from crypto_strategy_lab.data.schema import DataValidationError
-from crypto_strategy_lab.data.timeframes import parse_timeframe
-
 DEFAULT_SOURCE = "file"
 FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 BUNDLED = ("crypto", "stocks")
@@ -60,6 +57,9 @@ _LOOKS_LIKE_TIMEFRAME = re.compile(r"^\d+\s*[A-Za-z]+$")  # a settle currency ha
 
 
 def _timeframe_or_none(text: str) -> str | None:
+    from crypto_strategy_lab.data.schema import DataValidationError
+    from crypto_strategy_lab.data.timeframes import parse_timeframe
+
     try:
         return parse_timeframe(text)
     except DataValidationError:
@@ -68,6 +68,9 @@ def _timeframe_or_none(text: str) -> str | None:
 
 def store_spec(source: str, symbol: str, timeframe: str | None = None) -> DataSpec:
     """A stored series; ``timeframe`` ``None`` leaves the bar size to be chosen."""
+    from crypto_strategy_lab.data.schema import DataValidationError
+    from crypto_strategy_lab.data.timeframes import parse_timeframe
+
     if not source.strip() or not symbol.strip():
         raise DataValidationError(f"bad data name {source}:{symbol}; use {GRAMMAR}")
     tf = parse_timeframe(timeframe) if timeframe is not None else None
@@ -82,6 +85,8 @@ def parse_data_spec(text: str | Path) -> DataSpec:
     DataValidationError
         If ``text`` is none of the three forms, or names an unknown bundled dataset.
     """
+    from crypto_strategy_lab.data.schema import DataValidationError
+
     if isinstance(text, Path):
         return DataSpec("file", path=text)
     raw = str(text).strip()
