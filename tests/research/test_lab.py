@@ -205,3 +205,14 @@ def test_calibration_is_shaped_by_the_run_and_cached(lab_run):
     assert again.calibration.from_cache
     assert (again.calibration.false_pass, again.calibration.power) == (cal.false_pass, cal.power)
     assert all(a.study.new_trials == 0 for a in again.assessments)  # a re-run adds no trial
+
+
+def test_report_shows_co_activity(lab_run):
+    result, _ = lab_run
+    co = result.co_activity
+    assert co is not None and set(co.time_in_market.index) == set(STRATEGIES[:3])
+    html = result.report_path.read_text(encoding="utf-8")
+    assert 'id="co-activity-table"' in html and 'id="rarely-together"' in html
+    assert f"{co.effective_bets:.1f} from the plain correlations" in html
+    for name, share in co.time_in_market.items():
+        assert f"{share:.1%}" in html and name in html

@@ -10,7 +10,9 @@ Steps of :func:`run_lab`:
    (:func:`~crypto_strategy_lab.research.inputs.default_settings`);
 3. selection, DSR, MinTRL, PBO and walk-forward, then the gate
    (:mod:`crypto_strategy_lab.research.assessment`);
-4. orthogonality of the selected configurations' returns;
+4. orthogonality of the selected configurations' returns, with what a plain correlation of
+   mostly-flat strategies hides: time in market, correlation and sign agreement when both are
+   active, beta to the asset and the effective number of independent bets;
 5. the gate's calibration on noise shaped like this search (:func:`search_shape`: the
    strategies selected among, their configurations, the grids' measured return correlation,
    the data's length, time in market and bars per bet) and built from this data (its returns
@@ -64,7 +66,12 @@ from crypto_strategy_lab.validation.calibration import (
     calibration_key,
 )
 from crypto_strategy_lab.validation.gate import Criterion, GateConfig, GateVerdict
-from crypto_strategy_lab.validation.orthogonality import OrthogonalityReport, orthogonality_report
+from crypto_strategy_lab.validation.orthogonality import (
+    CoActivityReport,
+    OrthogonalityReport,
+    co_activity_report,
+    orthogonality_report,
+)
 from crypto_strategy_lab.validation.trial_log import TrialLog
 
 
@@ -116,6 +123,7 @@ class LabResult:
     seconds: float = 0.0
     report_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    co_activity: CoActivityReport | None = None
 
     @property
     def verdicts(self) -> dict[str, GateVerdict]:
@@ -293,6 +301,13 @@ def run_lab(
     assessments = [assess_study(s, trial_log, gate) for s in studies]
     selected = pd.DataFrame({a.strategy: a.returns for a in assessments}).dropna()
     ortho = orthogonality_report(selected) if selected.shape[1] >= 2 else None
+    co_activity = None
+    if ortho is not None:
+        positions = pd.DataFrame(
+            {a.strategy: a.study.positions[a.selected] for a in assessments}
+        ).reindex(selected.index)
+        asset = data.bars["close"].pct_change().reindex(selected.index)
+        co_activity = co_activity_report(selected, positions, asset, ortho.threshold)
     timings["validation"] = time.perf_counter() - t0
 
     shape = search_shape(assessments)
@@ -316,6 +331,7 @@ def run_lab(
         assessments=assessments,
         not_evaluated=not_evaluated,
         orthogonality=ortho,
+        co_activity=co_activity,
         calibration=cal,
         quick=quick,
         seconds=time.perf_counter() - start,

@@ -177,6 +177,9 @@ def summary_lines(result: LabResult) -> list[str]:
             f"{dsr_fail} of {n} strategies fail the DSR criterion: their best Sharpe ratio is "
             "what the number of configurations tried would produce by chance."
         )
+    together = rarely_together_line(result)
+    if together:
+        lines.append(together)
     if result.assessments:
         d = result.assessments[0].deflation
         lines.append(
@@ -193,6 +196,53 @@ def summary_lines(result: LabResult) -> list[str]:
         f"{cal.false_pass:.1%} (per strategy {cal.strategy_false_pass:.1%}); power {power}."
     )
     return lines
+
+
+def rarely_together_line(result: LabResult) -> str | None:
+    """The summary's statement about pairs that only look uncorrelated, if any."""
+    co = result.co_activity
+    if co is None or co.rarely_together.empty:
+        return None
+    pairs = [f"{r.a}/{r.b} ({r.reason})" for r in co.rarely_together.itertuples()]
+    shown = ", ".join(pairs[:8]) + (f" and {len(pairs) - 8} more" if len(pairs) > 8 else "")
+    return (
+        f"{len(pairs)} pairs look uncorrelated only because they are rarely active together: "
+        f"{shown}. Effective number of independent bets: {co.effective_bets:.1f} from the "
+        f"plain correlations, {co.effective_bets_conditional:.1f} from the correlations "
+        "when both are active."
+    )
+
+
+def _co_activity(result: LabResult) -> dict[str, Any] | None:
+    co = result.co_activity
+    if co is None:
+        return None
+    return {
+        "rows": [
+            {
+                "strategy": name,
+                "time_in_market": f"{co.time_in_market[name]:.1%}",
+                "beta": format_number(co.beta[name], ".3f"),
+                "asset_correlation": format_number(co.asset_correlation[name], ".2f"),
+            }
+            for name in co.time_in_market.index
+        ],
+        "pairs": [
+            {
+                "a": r.a,
+                "b": r.b,
+                "correlation": format_number(r.correlation, ".2f"),
+                "co_active": f"{r.co_active:.2%}",
+                "conditional": format_number(r.conditional, ".2f"),
+                "agreement": format_number(r.agreement, ".0%"),
+                "reason": r.reason,
+            }
+            for r in co.rarely_together.itertuples()
+        ],
+        "effective_bets": f"{co.effective_bets:.1f}",
+        "effective_bets_conditional": f"{co.effective_bets_conditional:.1f}",
+        "n": len(co.time_in_market),
+    }
 
 
 def _deflation_rows(result: LabResult) -> list[dict[str, Any]]:
@@ -342,6 +392,7 @@ def render_report(result: LabResult) -> str:
         ortho_threshold=ortho.threshold if ortho is not None else "",
         flagged=flagged,
         clusters=clusters,
+        co=_co_activity(result),
         deflation_rows=_deflation_rows(result),
         cal={
             "n_families": cal.settings.n_families,
