@@ -62,3 +62,32 @@ def test_size_on_iid_noise():
     )
     rate = hits.mean()  # per-lag rejection rate, 2500 tests
     assert 0.035 <= rate <= 0.065
+
+
+def test_fused_spike_pass_equals_pacf_argmax_and_ar_forecast():
+    from scipy import stats as sps
+
+    from crypto_strategy_lab.stats.pacf import rolling_pacf_spike
+
+    rng = np.random.default_rng(12)
+    e = rng.standard_normal(4000)
+    x = e.copy()  # noise first, then an AR(3) stretch the band catches
+    for t in range(2003, 4000):
+        x[t] = 0.25 * x[t - 3] + e[t]
+    x[500:530] = 0.7  # a constant stretch: degenerate windows stay NaN
+    window, max_lag = 300, 8
+    z_crit = sps.norm.isf(0.05 / (2 * max_lag))
+    phi = rolling_pacf(x, window, max_lag)
+    z = phi * np.sqrt(window)
+    absz = np.where(np.isfinite(z), np.abs(z), -1.0)
+    k_star = np.argmax(absz, axis=1)
+    rows = np.arange(x.size)
+    spiked = absz[rows, k_star] > z_crit
+    order = np.where(spiked, k_star + 1, 0)
+    forecast = rolling_ar_forecast(x, window, order)
+    fused = rolling_pacf_spike(x, window, max_lag, z_crit)
+    np.testing.assert_array_equal(fused.z, z[rows, k_star])
+    np.testing.assert_array_equal(fused.lag, np.where(spiked, k_star + 1.0, np.nan))
+    np.testing.assert_array_equal(fused.pacf, np.where(spiked, phi[rows, k_star], np.nan))
+    np.testing.assert_array_equal(fused.forecast, forecast)
+    assert spiked.sum() > 100  # the AR(3) stretch is found

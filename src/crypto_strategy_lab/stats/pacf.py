@@ -16,7 +16,8 @@ By-products used by the strategy: ``φ_{p,1..p}`` give the one-step AR(p) foreca
 ``x̂_{t+1} = x̄ + Σ_j φ_{p,j}(x_{t+1-j} - x̄)``.
 
 The rolling forms take the running-sum autocovariances (O(n K)) and run the recursion on every
-row in one numba loop (O(n K²)).
+row in one numba loop (O(n K²)); :func:`rolling_pacf_spike` does the whole spike rule (PACF,
+largest |z|, its AR forecast) in that one pass over one autocovariance matrix.
 
 References
 ----------
@@ -27,6 +28,8 @@ Quenouille, M. H. (1949). Approximate tests of correlation in time-series. JRSS 
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -142,3 +145,75 @@ def rolling_ar_forecast(x: np.ndarray, window: int, orders: np.ndarray) -> np.nd
     means = np.full(x.size, np.nan)
     means[window - 1 :] = (csum[window:] - csum[:-window]) / window
     return _ar_forecasts(x, gamma, means, orders)
+
+
+class PACFSpike(NamedTuple):
+    """Per trailing window: the lag with the largest ``|z|`` if it clears the band (NaN if
+    not), its PACF, that largest ``z`` (cleared or not) and the AR(lag) one-step forecast."""
+
+    lag: np.ndarray
+    pacf: np.ndarray
+    z: np.ndarray
+    forecast: np.ndarray
+
+
+@numba.njit(cache=True)
+def _pacf_spikes(
+    x, gamma, means, scale, z_crit, lag, spike_pacf, spike_z, forecast
+):  # pragma: no cover
+    # One row at a time: the PACF to max_lag, the lag of the largest finite |z| (the first on
+    # ties, as np.argmax), and when it clears z_crit the AR(lag) forecast from the recursion
+    # stopped at that order; the same arithmetic as rolling_pacf + rolling_ar_forecast.
+    n, k1 = gamma.shape
+    k = k1 - 1
+    phi = np.zeros(k)
+    pac = np.empty(k)
+    scratch = np.empty(k)
+    prev = np.zeros(k)
+    for t in range(n):
+        if np.isnan(gamma[t, 0]):
+            continue
+        pac[:] = np.nan
+        _levinson(gamma[t], k, phi, pac, prev)
+        best = -1.0
+        k_star = 0
+        for j in range(k):
+            z = pac[j] * scale
+            size = abs(z) if np.isfinite(z) else -1.0
+            if size > best:
+                best = size
+                k_star = j
+        spike_z[t] = pac[k_star] * scale
+        if not best > z_crit:
+            continue
+        p = k_star + 1
+        lag[t] = p
+        spike_pacf[t] = pac[k_star]
+        if t + 1 < p or not _levinson(gamma[t], p, phi, scratch, prev):
+            continue
+        f = 0.0
+        for j in range(1, p + 1):
+            f += phi[j - 1] * (x[t + 1 - j] - means[t])
+        forecast[t] = means[t] + f
+
+
+def rolling_pacf_spike(x: np.ndarray, window: int, max_lag: int, z_crit: float) -> PACFSpike:
+    """The PACF spike of every trailing window in one compiled pass.
+
+    Row ``t``: ``z_k = √window φ̂_{k,k}`` for ``k = 1..max_lag`` on ``x[t - window + 1 : t + 1]``,
+    the lag ``k*`` of the largest ``|z_k|``, and when ``|z_{k*}| > z_crit`` the Yule–Walker
+    AR(``k*``) one-step forecast (as :func:`rolling_ar_forecast`). Equal, value for value, to
+    :func:`rolling_pacf` followed by an argmax and :func:`rolling_ar_forecast`, with one
+    autocovariance matrix and one recursion pass instead of two of each.
+    """
+    x = as_series(x)
+    window = check_window(window)
+    gamma = rolling_autocovariances(x, window, max_lag)
+    csum = np.concatenate(([0.0], np.cumsum(x)))
+    means = np.full(x.size, np.nan)
+    means[window - 1 :] = (csum[window:] - csum[:-window]) / window
+    lag, spike_pacf, spike_z, forecast = (np.full(x.size, np.nan) for _ in range(4))
+    _pacf_spikes(
+        x, gamma, means, np.sqrt(window), float(z_crit), lag, spike_pacf, spike_z, forecast
+    )
+    return PACFSpike(lag, spike_pacf, spike_z, forecast)

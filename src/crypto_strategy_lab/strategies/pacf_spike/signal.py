@@ -11,7 +11,7 @@ from pydantic import Field
 from scipy import stats as sps
 
 from crypto_strategy_lab.stats import rolling_mean_std
-from crypto_strategy_lab.stats.pacf import rolling_ar_forecast, rolling_pacf
+from crypto_strategy_lab.stats.pacf import rolling_pacf_spike
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
@@ -43,23 +43,17 @@ class PACFSpikeSignal(Strategy):
         p = self.params
         r = log_returns(bars)
         window = p.bars("window")
-        phi = rolling_pacf(r, window, p.max_lag)
-        z = phi * np.sqrt(window)
         z_crit = sps.norm.isf(p.alpha / (2 * p.max_lag))  # Bonferroni over max_lag lags
-        absz = np.where(np.isfinite(z), np.abs(z), -1.0)
-        k_star = np.argmax(absz, axis=1)
-        rows = np.arange(r.size)
-        spike_z = z[rows, k_star]
-        spiked = absz[rows, k_star] > z_crit
-        order = np.where(spiked, k_star + 1, 0)
-        forecast = rolling_ar_forecast(r, window, order)
+        spike = rolling_pacf_spike(r, window, p.max_lag, z_crit)
+        spiked = np.isfinite(spike.lag)
+        forecast = spike.forecast
         _, sd = rolling_mean_std(r, window)
         with np.errstate(divide="ignore", invalid="ignore"):
             signal = np.clip(forecast / (p.forecast_full * sd), -1.0, 1.0)
         cols = {
-            "spike_lag": np.where(spiked, k_star + 1.0, np.nan),
-            "spike_pacf": np.where(spiked, phi[rows, k_star], np.nan),
-            "spike_z": spike_z,
+            "spike_lag": spike.lag,
+            "spike_pacf": spike.pacf,
+            "spike_z": spike.z,
             "band": np.full(r.size, z_crit / np.sqrt(window)),
             "forecast": forecast,
             "signal": np.where(spiked, signal, 0.0),
