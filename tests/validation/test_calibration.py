@@ -63,6 +63,20 @@ def test_bootstrap_noise_has_the_grids_correlation_and_turnover() -> None:
     assert latent_loading(0.0, 0.3) == 0.0 and latent_loading(0.5, 1.0) < latent_loading(0.8, 1.0)
 
 
+def test_planted_edge_on_bootstrap_noise_has_the_stated_annual_sharpe() -> None:
+    returns = btc_hourly_returns()
+    shape = SearchShape(1, 2, 20_000, 0.5, 8760.0, time_in_market=0.2, bars_per_bet=6.0)
+    rng = np.random.default_rng(1)
+    srs = []
+    for _ in range(20):
+        matrix, _ = simulate_search(
+            rng, shape, noise="bootstrap", returns=returns, edge_sr_annual=3.0
+        )[0]
+        srs.append(matrix[0].mean() / matrix[0].std() * math.sqrt(8760.0))
+    # 20 draws of an annual SR estimated on 2.3 years: standard error ~0.66 / sqrt(20)
+    assert np.mean(srs) == pytest.approx(3.0, abs=0.5)
+
+
 def test_family_wise_rate_counts_a_pass_by_any_strategy() -> None:
     """Without deflation by the whole search, picking among 12 strategies inflates false
     passes; the family-wise rate is at least the per-strategy one and grows with the count."""

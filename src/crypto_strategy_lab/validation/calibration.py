@@ -61,7 +61,7 @@ from crypto_strategy_lab.validation.splits import walk_forward_splits
 from crypto_strategy_lab.validation.walk_forward import walk_forward_select
 
 # bump when the simulation changes: cached calibrations of an older version are not reused
-CALIBRATION_VERSION = 2
+CALIBRATION_VERSION = 3
 CHEAP = ("dsr", "track_record")
 
 
@@ -182,7 +182,8 @@ def simulate_search(
         r = pos * asset[:, None]
         if s == 0 and edge:
             active = np.abs(pos[:, 0])
-            r[:, 0] += active * edge * asset.std() / max(active.mean(), 1e-12)
+            # the edge is earned on the active bars; its mean over all bars is edge * sd
+            r[:, 0] += active * edge * r[:, 0].std() / max(active.mean(), 1e-12)
         out.append((pd.DataFrame(r, index=index), pos.astype(np.int8)))
     return out
 
