@@ -8,6 +8,9 @@ made from the real epoch-millisecond Parquet files in ../shared/data.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -235,3 +238,27 @@ def test_unreadable_files_are_one_line_for_every_command(
     truncated.write_bytes(shared_file(SPY_1D).read_bytes()[:20_000])
     code, out = _run(*[a if a != str(path) else str(truncated) for a in args])
     assert code == 1 and "cannot parse truncated.parquet" in out
+
+
+def test_paper_reads_a_file_with_ts_unit_and_col(tmp_path: Path) -> None:
+    from crypto_strategy_lab.engine.paper import load_replay_data
+
+    raw = pd.read_parquet(shared_file(BTC_1H)).iloc[:500]
+    path = tmp_path / "odd.csv"
+    raw.rename(columns={"timestamp": "t", "close": "last"}).to_csv(path, index=False)
+    journal = f"sqlite:///{tmp_path / 'j.sqlite'}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "crypto_strategy_lab.cli.main", "paper", "--strategy",
+         "lag_autocorr", "--days", "1", "--data", str(path), "--col", "timestamp=t",
+         "--col", "close=last", "--ts-unit", "s", "--journal", journal],
+        capture_output=True, text=True, env=os.environ | {"COLUMNS": "400"}, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "pass --ts-unit ms" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    read = {"ts_unit": "ms", "columns": {"timestamp": "t", "close": "last"}}
+    data = load_replay_data(1, source=str(path), warmup_bars=24, read=read)
+    assert data.bars.index[0] == pd.Timestamp("2018-05-15 06:00", tz="UTC") + pd.Timedelta(
+        hours=500 - 48
+    )
+    assert data.timeframe == "1h"

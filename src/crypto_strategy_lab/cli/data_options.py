@@ -49,6 +49,16 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+def read_options(ts_unit: str | None, col: list[str]) -> dict[str, object] | None:
+    """``--ts-unit``/``--col`` as the loader's file-reading options (``None`` when neither)."""
+    read: dict[str, object] = {}
+    if ts_unit is not None:
+        read["ts_unit"] = ts_unit
+    if col:
+        read["columns"] = parse_mapping(col)
+    return read or None
+
+
 def resolve_spec(
     data: str | None,
     symbol: str | None = None,
@@ -103,9 +113,8 @@ def load_input(
         spec,
         timeframe=timeframe,
         market=market,
-        ts_unit=ts_unit,
-        columns=parse_mapping(col or []),
         data_dir=data_dir,
+        **(read_options(ts_unit, col or []) or {}),
     )
     console.print(loaded.market.notice, highlight=False, soft_wrap=True)
     return loaded

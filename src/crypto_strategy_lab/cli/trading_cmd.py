@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crypto_strategy_lab.cli import data_options
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 
@@ -92,6 +93,8 @@ def paper(
     data: str = typer.Option(
         "bundled:crypto", "--data", help="Replay data: bundled:crypto, SOURCE:SYMBOL:TF or a file."
     ),
+    ts_unit: str | None = data_options.TS_UNIT,
+    col: list[str] = data_options.COL,
     symbol: str = typer.Option("BTCUSDT", "--symbol", help="Venue symbol (testnet/paper)."),
     timeframe: str = typer.Option("1h", "--timeframe", help="Bar size (testnet/paper)."),
     run_id: str | None = typer.Option(None, "--run-id", help="Resume this run after a crash."),
@@ -114,6 +117,7 @@ def paper(
             source=data,
             speedup=speedup or None,
             run_id=run_id,
+            read=data_options.read_options(ts_unit, col),
         )
         console.print(feed.describe(), highlight=False)
         console.print(

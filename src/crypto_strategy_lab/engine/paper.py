@@ -15,6 +15,7 @@ full strength (the risk engine enforces them anyway).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -50,17 +51,23 @@ class ReplayData:
 
 
 def load_replay_data(
-    days: float, *, source: str = "bundled:crypto", symbol: str = "BTCUSDT", warmup_bars: int = 0
+    days: float,
+    *,
+    source: str = "bundled:crypto",
+    symbol: str = "BTCUSDT",
+    warmup_bars: int = 0,
+    read: Mapping[str, Any] | None = None,
 ) -> ReplayData:
     """The last ``days`` of ``source`` (any name of :mod:`crypto_strategy_lab.data.spec`:
-    ``bundled:crypto``, a file, ``SOURCE:SYMBOL:TF``) plus up to ``warmup_bars`` before them."""
+    ``bundled:crypto``, a file, ``SOURCE:SYMBOL:TF``) plus up to ``warmup_bars`` before them;
+    ``read`` holds how to read a file (``ts_unit``, ``columns``), recorded with the run."""
     if days <= 0:
         raise ConfigError(f"--days must be positive, got {days}")
     from crypto_strategy_lab.data.loader import open_data
 
     # The one data grammar and loader (path, SOURCE:SYMBOL:TF, bundled:KIND, store:EX/SYM/TF);
     # the run's market is the engine's, so the loader is not asked to decide one.
-    loaded = open_data(source, require_market=False)
+    loaded = open_data(source, require_market=False, **dict(read or {}))
     bars, description, timeframe = loaded.bars, loaded.description, loaded.timeframe
     start = bars.index[-1] - pd.Timedelta(days=days) + timeframe_delta(timeframe)
     first = int(bars.index.searchsorted(start))
@@ -95,6 +102,7 @@ def build_simulated_run(
     weighting: str = "equal",
     run_name: str = "paper",
     monitoring: MonitoringConfig | None = None,
+    read: Mapping[str, Any] | None = None,
 ) -> tuple[TradingEngine, HistoricalReplayFeed]:
     """A simulated paper run of ``strategies`` over the last ``days`` of ``source``.
 
@@ -108,7 +116,7 @@ def build_simulated_run(
     limits = limits or RiskLimits()
     instances = [get_strategy(n, (params or {}).get(n)) for n in strategies]
     warmup = max(s.warmup for s in instances) + 1
-    data = load_replay_data(days, source=source, warmup_bars=warmup)
+    data = load_replay_data(days, source=source, warmup_bars=warmup, read=read)
     n = len(instances)
     budget = sleeve_budgets(instances, data, weighting, limits, costs, market)
     sleeves = []
@@ -130,6 +138,7 @@ def build_simulated_run(
     config: dict[str, Any] = {
         "data": {
             "source": source,
+            **({"read": dict(read)} if read else {}),  # drift re-reads the file the same way
             "symbol": data.symbol,
             "start": data.start,
             "end": data.bars.index[-1],
