@@ -291,3 +291,13 @@ def test_a_reused_id_is_detected_even_when_the_database_reuses_it(
     assert any(
         p.startswith(f"fills id={newest}:") and "written by 2 audit events" in p for p in problems
     ), problems
+
+
+def test_the_genesis_head_is_the_head_of_any_chain(journal: Journal) -> None:
+    # "I recorded the head before anything was written" is a valid claim about every journal:
+    # the genesis value (compared by value, not identity) is never looked up among the events.
+    populate(journal)
+    genesis = "".join(["0"] * 64)  # equal to GENESIS_HASH, not the same object
+    assert genesis == GENESIS_HASH
+    assert journal.verify(expected_head=genesis).ok
+    assert not journal.verify(expected_head="f" * 64).ok  # a head never written is refused
