@@ -47,7 +47,8 @@ def test_csl_validate_runs_the_gate_and_stores_the_verdict(tmp_path, csv_file):
     for criterion in ("dsr", "track_record", "pbo", "walk_forward"):
         assert criterion in out.stdout
     journal = f"sqlite:///{tmp_path / 'journal.sqlite'}"
-    assert len(TrialLog(journal).trials("lag_autocorr")) == 4
+    # the quick draws: four of its own axes plus a stops-off, a band and a min-hold variant
+    assert len(TrialLog(journal).trials("lag_autocorr")) == 7
     verdict = latest_verdict("lag_autocorr", journal)
     assert verdict is not None
     assert ("— PASS" in out.stdout) == verdict.passed

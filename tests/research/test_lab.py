@@ -69,7 +69,7 @@ class ReportParser(HTMLParser):
 def lab_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     journal = f"sqlite:///{tmp / 'journal.sqlite'}"
-    # 1,900 bars: volatility_clustering's windows (>= 1,000 bars) exceed half the data
+    # 1,900 bars: volatility_clustering's windows (>= 1,008 bars) exceed half the data
     data = lab_data(planted_edge_bars(0).iloc[:1900], "planted-ar1")
     result = run_lab(
         data,
@@ -79,6 +79,7 @@ def lab_run(tmp_path_factory):
         journal=journal,
         executor=LocalExecutor(1),
         cache_dir=tmp / "cache",
+        timeframes=["1h"],  # the data's own bar size (the timeframe loop: test_lab_plan.py)
     )
     path = write_report(result, tmp / "reports")
     result = dataclasses.replace(result, report_path=path)
@@ -89,25 +90,27 @@ def lab_run(tmp_path_factory):
 def test_verdicts_agree_with_the_gate_and_independent_numbers(lab_run):
     result, journal = lab_run
     log = TrialLog(journal)
-    assert {a.strategy for a in result.assessments} == set(STRATEGIES[:3])
+    assert {a.study.spec.strategy for a in result.assessments} == set(STRATEGIES[:3])
+    assert {a.strategy for a in result.assessments} == {f"{n} 1h crypto" for n in STRATEGIES[:3]}
     family = log.trials(family=result.assessments[0].study.data.family)
-    assert len(family) == 3 * 4  # every strategy's trials on this data deflate each one
+    # per strategy: four of its own axes plus a stops-off, a band and a minimum-hold variant
+    assert len(family) == 3 * 7  # every strategy's trials on this data deflate each one
     for a in result.assessments:
-        logged = log.trials(a.strategy)
-        assert a.deflation.strategy_trials == len(logged) == len(a.study.trials) == 4
-        assert a.n_trials == 12 and a.deflation.n_strategies == 3
+        logged = log.trials(a.study.spec.strategy)
+        assert a.deflation.strategy_trials == len(logged) == len(a.study.trials) == 7
+        assert a.n_trials == 21 and a.deflation.n_strategies == 3
         matrix = a.study.returns
         pbo = probability_of_backtest_overfitting(matrix, n_splits=result.gate.pbo_splits)
         wf = walk_forward_select(matrix, walk_forward_splits(len(matrix), n_splits=4))
         bets = return_moments(a.bets.returns)
-        inputs = GateInputs(a.strategy, a.moments, 12, float(family["sr"].var(ddof=1)),
-                            pbo, wf.oos_sharpe, a.deflation.describe(), bets,
-                            a.bets.bars_per_bet)  # fmt: skip
+        inputs = GateInputs(a.study.spec.strategy, a.moments, 21,
+                            float(family["sr"].var(ddof=1)), pbo, wf.oos_sharpe,
+                            a.deflation.describe(), bets, a.bets.bars_per_bet)  # fmt: skip
         assert evaluate_gate(inputs, result.gate) == a.verdict
         assert a.selected == matrix.columns[(matrix.mean() / matrix.std()).argmax()]
-    skipped = result.not_evaluated["volatility_clustering"]
+    skipped = result.not_evaluated["volatility_clustering 1h crypto"]
     assert not skipped.passed and all(not c.passed for c in skipped.criteria)
-    assert "needs more than 950 bars" in skipped.criteria[0].detail
+    assert "1900 1h bars; the shortest lab warm-up is 1008 bars" in skipped.criteria[0].detail
 
 
 def test_rich_table_lists_every_strategy_with_its_verdict(lab_run):
@@ -151,8 +154,8 @@ def test_html_report_has_every_section_and_is_self_contained(lab_run):
 
 def test_stored_verdicts_round_trip(lab_run):
     result, journal = lab_run
-    for name, verdict in result.verdicts.items():
-        stored = latest_verdict(name, journal)
+    for label, verdict in result.verdicts.items():
+        stored = latest_verdict(label.split()[0], journal)
         assert stored is not None and stored.passed == verdict.passed
         for got, want in zip(stored.criteria, verdict.criteria, strict=True):
             assert got.name == want.name and got.passed == want.passed
@@ -177,8 +180,9 @@ def test_planted_edge_passes_and_noise_fails(seed, tmp_path, inline):
             journal=f"sqlite:///{tmp_path / (kind + '.sqlite')}",
             executor=inline,
             cache_dir=tmp_path / kind,
+            timeframes=["1h"],
         )
-        verdicts[kind] = result.verdicts["lag_autocorr"]
+        verdicts[kind] = result.verdicts["lag_autocorr 1h crypto"]
     assert verdicts["edge"].passed, str(verdicts["edge"])
     assert not verdicts["noise"].passed
     dsr = {c.name: c.value for c in verdicts["noise"].criteria}["dsr"]

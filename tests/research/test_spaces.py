@@ -4,8 +4,10 @@ import pytest
 
 from crypto_strategy_lab.research.spaces import (
     LAB_SPACES,
+    RULE_SPACE,
     StudySpaceError,
     grid_configs,
+    lab_configs,
     lab_space,
     random_configs,
     space_size,
@@ -47,7 +49,23 @@ def test_every_lab_grid_is_valid_for_its_strategy():
     assert set(LAB_SPACES) == set(list_strategies())
     for name in list_strategies():
         full, quick = grid_configs(lab_space(name)), grid_configs(lab_space(name, quick=True))
-        assert len(full) == 6
+        assert len(full) == 6 * 8  # the strategy's axes x band x min_hold x stop
         assert 2 <= len(quick) < len(full)
         for config in full:
-            get_strategy(name, config)  # raises on an invalid parameter
+            assert config["stop"] in ("fixed", "off")
+            get_strategy(name, {k: v for k, v in config.items() if k != "stop"})
+
+
+@pytest.mark.parametrize("timeframe", ["1h", "1d"])
+def test_lab_configs_cover_every_rule_at_the_timeframe(timeframe):
+    for name in list_strategies():
+        for quick in (False, True):
+            configs = lab_configs(name, timeframe, quick)
+            own = len(grid_configs({k: v for k, v in lab_space(name, quick).items()
+                                    if k not in RULE_SPACE}))  # fmt: skip
+            assert len(configs) == own + 3 and len({str(c) for c in configs}) == len(configs)
+            for rule, values in RULE_SPACE.items():
+                assert {c[rule] for c in configs} == set(values)
+            for config in configs:
+                assert config["timeframe"] == timeframe
+                get_strategy(name, {k: v for k, v in config.items() if k != "stop"})

@@ -135,6 +135,7 @@ def lab(
     instrument: str | None = INSTRUMENT,
 ) -> None:
     """Run every strategy through a study, the gate and orthogonality; write the report."""
+    from crypto_strategy_lab.research.inputs import bundled_data
     from crypto_strategy_lab.research.lab import (
         CalibrationSettings,
         run_lab,
@@ -148,18 +149,23 @@ def lab(
     for name in names or []:
         strategy_class(name)  # unknown names fail before the data is loaded
     with console.status("loading and validating the data"):
-        dataset = _with_instrument(
-            _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled),
-            instrument,
-        )
+        if data is None and symbol is None and bundled is None:
+            # both halves of the brief: crypto bars, and S&P 500 daily for "All" strategies
+            datasets = [
+                _with_instrument(bundled_data(kind), instrument) for kind in ("crypto", "stocks")
+            ]
+        else:
+            loaded = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
+            datasets = [_with_instrument(loaded, instrument)]
     calibration = None
     if families is not None:
         if families < 1:
             raise ConfigError(f"--calibration-families must be >= 1, got {families}")
         calibration = CalibrationSettings(n_families=families)
-    console.print(f"[bold]lab[/] on {dataset.name}: {len(dataset.bars):,} bars")
+    for dataset in datasets:
+        console.print(f"[bold]lab[/] on {dataset.name}: {len(dataset.bars):,} bars")
     result = run_lab(
-        dataset,
+        datasets,
         strategies=names,
         quick=quick,
         calibration=calibration,
@@ -236,7 +242,9 @@ def validate(
     col: list[str] = data_options.COL,
     data_dir: Path | None = data_options.DATA_DIR,
     bundled: str | None = data_options.BUNDLED,
-    quick: bool = typer.Option(False, "--quick", help="The lab's quick grid (4 configs)."),
+    quick: bool = typer.Option(
+        False, "--quick", help="The lab's quick configurations (7 instead of 9)."
+    ),
     journal: str | None = JOURNAL,
     executor: str = EXECUTOR,
     address: str | None = ADDRESS,
@@ -251,9 +259,10 @@ def validate(
     instrument: str | None = INSTRUMENT,
 ) -> None:
     """Study one strategy, apply the gate and store the verdict."""
+    from crypto_strategy_lab.data.timeframes import infer_timeframe
     from crypto_strategy_lab.research.identity import strategy_code_version
     from crypto_strategy_lab.research.lab import new_run_id
-    from crypto_strategy_lab.research.spaces import lab_space
+    from crypto_strategy_lab.research.spaces import lab_configs
     from crypto_strategy_lab.research.study import StudySpec
     from crypto_strategy_lab.research.verdicts import VerdictStore
     from crypto_strategy_lab.strategies import strategy_class
@@ -262,10 +271,16 @@ def validate(
     dataset = _with_instrument(
         _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled), instrument
     )
-    space = _parse_params(param, multi=True) or lab_space(strategy, quick)
-    spec = StudySpec.from_space(
-        f"lab:{strategy}", strategy, space, settings=_settings(dataset), symbol=dataset.name
-    )
+    bar = infer_timeframe(dataset.bars.index)
+    space = _parse_params(param, multi=True)
+    if space:
+        spec = StudySpec.from_space(
+            f"lab:{strategy}", strategy, {"timeframe": [bar], **space},
+            settings=_settings(dataset), symbol=dataset.name,
+        )  # fmt: skip
+    else:
+        spec = StudySpec(f"lab:{strategy}", strategy, tuple(lab_configs(strategy, bar, quick)),
+                         _settings(dataset), dataset.name)  # fmt: skip
     a, log = _run_and_assess(
         spec, dataset, journal, _executor(executor, address, workers), cache_dir
     )
@@ -407,6 +422,7 @@ def study(
     cache_dir: Path | None = CACHE,
 ) -> None:
     """Grid or random search with walk-forward evaluation; every trial logged, resumable."""
+    from crypto_strategy_lab.data.timeframes import infer_timeframe
     from crypto_strategy_lab.research.spaces import lab_space
     from crypto_strategy_lab.research.study import StudySpec
     from crypto_strategy_lab.strategies import strategy_class
@@ -414,6 +430,8 @@ def study(
     strategy_class(strategy)
     dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
     space = _parse_params(param, multi=True) or lab_space(strategy)
+    # spans convert at the data's bar size unless the study sets the timeframe itself
+    space = {"timeframe": [infer_timeframe(dataset.bars.index)], **space}
     spec = StudySpec.from_space(
         name or f"study:{strategy}",
         strategy,

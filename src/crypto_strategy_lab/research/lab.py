@@ -3,28 +3,41 @@ orthogonality and the gate's own calibration, into one verdict table and one HTM
 
 Steps of :func:`run_lab`:
 
-1. a grid study per strategy (:data:`~crypto_strategy_lab.research.spaces.LAB_SPACES`, six
-   configurations each, four with ``quick``), configurations whose warm-up exceeds half the
-   bars dropped; every trial logged (so ``n_trials`` in DSR is the number actually tried);
-2. the backtest of each configuration with the stated costs
+1. the evaluation plan (:func:`lab_plan`): each strategy on each dataset of an asset class it
+   declares, at each of its recommended timeframes the data supports, the bars resampled
+   causally from the source (:func:`~crypto_strategy_lab.data.cleaning.resample_bars`:
+   left-closed, left-labelled, partial edge bins dropped, so a bar is used only after it
+   closed); what cannot be evaluated is listed with the reason;
+2. a study per (strategy, dataset, timeframe) (:func:`~crypto_strategy_lab.research.spaces.
+   lab_configs`: the strategy's parameters in time and the cost-aware rules), configurations
+   whose warm-up exceeds half the bars dropped; every trial logged (named
+   ``<dataset>@<timeframe>``, counted in the data's family);
+3. the backtest of each configuration with the stated costs of the dataset's market
    (:func:`~crypto_strategy_lab.research.inputs.default_settings`);
-3. selection, DSR, MinTRL, PBO and walk-forward, then the gate
+4. selection, DSR, MinTRL, PBO and walk-forward, then the gate
    (:mod:`crypto_strategy_lab.research.assessment`);
-4. orthogonality of the selected configurations' returns, with what a plain correlation of
+5. orthogonality of the selected configurations' returns, with what a plain correlation of
    mostly-flat strategies hides: time in market, correlation and sign agreement when both are
-   active, beta to the asset and the effective number of independent bets;
-5. the gate's calibration on noise shaped like this search (:func:`search_shape`: the
+   active, beta to the asset and the effective number of independent bets; on the largest
+   group of cells (first dataset, the timeframe with most strategies: one bar grid);
+6. the gate's calibration on noise shaped like this search (:func:`search_shape`: the
    strategies selected among, their configurations, the grids' measured return correlation,
    the data's length, time in market and bars per bet) and built from this data (its returns
    block-bootstrapped, random signals with the grids' turnover): the family-wise false-pass
    rate and the power at annual Sharpe ratios 1, 2 and 3, with Clopper–Pearson 95 %
-   intervals (:mod:`crypto_strategy_lab.validation.calibration`). Results are cached by
-   their inputs, so an identical run does not recompute them;
-6. the verdicts stored in the journal (:mod:`crypto_strategy_lab.research.verdicts`), a rich
+   intervals (:mod:`crypto_strategy_lab.validation.calibration`). It is run on the largest
+   group of cells (first dataset, the timeframe with most strategies), whose search it
+   describes. Results are cached by their inputs, so an identical run does not recompute them;
+7. the verdicts stored in the journal (:mod:`crypto_strategy_lab.research.verdicts`), a rich
    table on the console and ``reports/lab/<run-id>/index.html``.
 
-A strategy that fails is reported as failing, with the criteria that failed it; a strategy the
-data cannot evaluate (warm-up longer than the data) fails with that reason.
+A strategy that fails is reported as failing, with the criteria that failed it; a cell the
+data cannot evaluate (a timeframe finer than the source bars, too few bars for the warm-up)
+fails with that reason. Rows are labelled ``<strategy> <timeframe> <asset class>``.
+
+Resamplings of one source are one data family (:mod:`crypto_strategy_lab.research.identity`),
+so the gate deflates every cell by the trials of all timeframes and strategies on that data:
+choosing the best timeframe is counted as selection.
 """
 
 from __future__ import annotations
@@ -37,6 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,17 +60,19 @@ from scipy.stats import binomtest
 from sqlalchemy import Engine
 
 from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.data.cleaning import resample_bars
+from crypto_strategy_lab.data.timeframes import infer_timeframe, parse_timeframe, timeframe_delta
 from crypto_strategy_lab.journal.db import make_engine
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
 from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.executors import TrialExecutor
 from crypto_strategy_lab.research.identity import bars_fingerprint, strategy_code_version
 from crypto_strategy_lab.research.inputs import LabData, default_settings
-from crypto_strategy_lab.research.spaces import grid_configs, lab_space
+from crypto_strategy_lab.research.spaces import lab_configs
 from crypto_strategy_lab.research.study import StudySpec, default_cache_dir, run_studies
 from crypto_strategy_lab.research.trial import BacktestSettings
 from crypto_strategy_lab.research.verdicts import VerdictStore
-from crypto_strategy_lab.strategies import get_strategy, list_strategies
+from crypto_strategy_lab.strategies import get_strategy, list_strategies, strategy_class
 from crypto_strategy_lab.validation.bets import bets_of
 from crypto_strategy_lab.validation.calibration import (
     CalibrationResult,
@@ -73,6 +89,9 @@ from crypto_strategy_lab.validation.orthogonality import (
     orthogonality_report,
 )
 from crypto_strategy_lab.validation.trial_log import TrialLog
+
+#: Fewest bars a cell must keep after its warm-up (the track record the gate judges).
+LAB_MIN_OBS = 200
 
 
 class LabError(CSLError):
@@ -108,6 +127,25 @@ class CalibrationSummary:
 
 
 @dataclass(frozen=True)
+class LabCell:
+    """One evaluation: a strategy on a dataset resampled to a timeframe."""
+
+    strategy: str
+    data: LabData
+    timeframe: str
+    asset_class: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.strategy} {self.timeframe} {self.asset_class}"
+
+    @property
+    def symbol(self) -> str:
+        """The dataset at this bar size: scopes the trial log's counts."""
+        return f"{self.data.name}@{self.timeframe}"
+
+
+@dataclass(frozen=True)
 class LabResult:
     """Everything one lab run produced."""
 
@@ -124,9 +162,12 @@ class LabResult:
     report_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     co_activity: CoActivityReport | None = None
+    datasets: tuple[LabData, ...] = ()
+    cells: dict[str, LabCell] = field(default_factory=dict)  # every row, evaluated or not
 
     @property
     def verdicts(self) -> dict[str, GateVerdict]:
+        """Verdict per row label (``<strategy> <timeframe> <asset class>``)."""
         out = {a.strategy: a.verdict for a in self.assessments}
         return out | self.not_evaluated
 
@@ -238,26 +279,94 @@ def run_calibration(
     )
 
 
-def lab_specs(
-    data: LabData, strategies: Sequence[str], settings: BacktestSettings, quick: bool
-) -> tuple[list[StudySpec], dict[str, str]]:
-    """One grid study per strategy; configurations whose warm-up exceeds half the bars are
-    dropped, and a strategy left with none is returned with the reason."""
-    specs, skipped = [], {}
-    limit = len(data.bars) // 2
-    for name in strategies:
-        configs = [
-            c for c in grid_configs(lab_space(name, quick)) if get_strategy(name, c).warmup <= limit
-        ]
-        if not configs:
-            skipped[name] = f"not evaluated: every lab configuration needs more than {limit} bars"
-            continue
-        specs.append(StudySpec(f"lab:{name}", name, tuple(configs), settings, data.name))
-    return specs, skipped
+def asset_class_of(data: LabData) -> str:
+    """``equity`` for stock bars, ``crypto`` otherwise (the risk layer's names)."""
+    return "equity" if data.market == "stock" else "crypto"
+
+
+def timeframe_support(source: str, timeframe: str) -> str | None:
+    """Why ``source`` bars cannot make ``timeframe`` bars, or ``None`` when they can: the
+    target must be the source bar size or a whole multiple of it (bars are only ever
+    aggregated, never split)."""
+    step, target = timeframe_delta(source), timeframe_delta(timeframe)
+    if target < step:
+        return f"not evaluated: {timeframe} is finer than the {source} source bars"
+    if target % step:
+        return f"not evaluated: {timeframe} is not a whole number of {source} bars"
+    return None
+
+
+@dataclass(frozen=True)
+class LabPlan:
+    """The studies to run, grouped by the bars they share, and what cannot be evaluated."""
+
+    groups: list[tuple[pd.DataFrame, list[StudySpec]]]
+    cells: dict[str, LabCell]
+    skipped: dict[str, tuple[LabCell, str]]
+
+
+def lab_plan(
+    datasets: Sequence[LabData],
+    strategies: Sequence[str],
+    quick: bool,
+    settings: BacktestSettings | None = None,
+    timeframes: Sequence[str] | None = None,
+) -> LabPlan:
+    """Every (strategy, dataset, timeframe) cell the data supports, as studies.
+
+    A strategy runs on a dataset only if it declares the dataset's asset class, at each of
+    its ``recommended_timeframes`` (or the given ``timeframes``) that the source bars can
+    make. Configurations whose warm-up exceeds half the resampled bars are dropped; a cell
+    left with none is skipped with the reason.
+    """
+    groups: dict[tuple[str, str], tuple[pd.DataFrame, list[StudySpec]]] = {}
+    cells: dict[str, LabCell] = {}
+    skipped: dict[str, tuple[LabCell, str]] = {}
+    for data in datasets:
+        source = infer_timeframe(data.bars.index)
+        kind = asset_class_of(data)
+        cost = settings or default_settings(data.market)
+        for name in strategies:
+            cls = strategy_class(name)
+            if kind not in cls.asset_classes:
+                continue  # not this strategy's market (the brief's "Crypto" strategies)
+            for tf in timeframes or cls.recommended_timeframes:
+                tf = parse_timeframe(tf)
+                cell = LabCell(name, data, tf, kind)
+                reason = timeframe_support(source, tf)
+                if reason is None:
+                    key = (data.name, tf)
+                    if key not in groups:
+                        bars, _ = resample_bars(data.bars, source, tf)
+                        groups[key] = (bars, [])
+                    bars = groups[key][0]
+                    limit = min(len(bars) // 2, len(bars) - LAB_MIN_OBS)
+                    configs = lab_configs(name, tf, quick)
+                    warmups = [get_strategy(name, _params(c)).warmup for c in configs]
+                    fitting = [c for c, w in zip(configs, warmups, strict=True) if w <= limit]
+                    if fitting:
+                        spec = StudySpec(
+                            f"lab:{name}:{tf}", name, tuple(fitting), cost, cell.symbol
+                        )
+                        groups[key][1].append(spec)
+                        cells[cell.label] = cell
+                        continue
+                    reason = (
+                        f"not evaluated: {len(bars)} {tf} bars; the shortest lab warm-up is "
+                        f"{min(warmups)} bars and the warm-up may take at most half the bars, "
+                        f"leaving at least {LAB_MIN_OBS} to trade"
+                    )
+                skipped[cell.label] = (cell, reason)
+    return LabPlan([g for g in groups.values() if g[1]], cells, skipped)
+
+
+def _params(config: dict[str, Any]) -> dict[str, Any]:
+    """A configuration's strategy parameters (its ``stop`` key is a backtest setting)."""
+    return {k: v for k, v in config.items() if k != "stop"}
 
 
 def run_lab(
-    data: LabData,
+    data: LabData | Sequence[LabData],
     *,
     strategies: Sequence[str] | None = None,
     quick: bool = False,
@@ -269,64 +378,93 @@ def run_lab(
     cache_dir: str | Path | None = None,
     console: Console | None = None,
     run_id: str | None = None,
+    timeframes: Sequence[str] | None = None,
 ) -> LabResult:
-    """Run the lab on ``data`` (see the module docstring); verdicts go to ``journal``."""
+    """Run the lab on one or several datasets (see the module docstring); verdicts go to
+    ``journal``. ``settings`` overrides every dataset's default costs; ``timeframes``
+    replaces each strategy's recommended timeframes."""
     start = time.perf_counter()
+    datasets = (data,) if isinstance(data, LabData) else tuple(data)
+    if not datasets:
+        raise LabError("the lab needs at least one dataset")
     names = list(strategies) if strategies else list_strategies()
     for name in names:
         get_strategy(name)  # unknown names fail now, with the list of known ones
-    settings = settings or default_settings(data.market)
     gate = gate or GateConfig()
     calibration = calibration or CalibrationSettings(n_families=20 if quick else 100)
     engine = journal if isinstance(journal, Engine) else make_engine(journal)
     trial_log = TrialLog(engine)
     timings: dict[str, float] = {}
 
-    specs, skipped = lab_specs(data, names, settings, quick)
-    if not specs:
-        raise LabError(f"no strategy can be evaluated on {len(data.bars)} bars of {data.name}")
+    plan = lab_plan(datasets, names, quick, settings, timeframes)
+    if not plan.groups:
+        raise LabError(
+            "no strategy can be evaluated on "
+            + ", ".join(f"{len(d.bars)} bars of {d.name}" for d in datasets)
+        )
     t0 = time.perf_counter()
-    studies = run_studies(
-        specs,
-        data.bars,
-        trial_log=trial_log,
-        executor=executor,
-        cache_dir=cache_dir,
-        console=console,
-        description=f"studies ({len(specs)} strategies)",
-    )
+    studies = []
+    for bars, specs in plan.groups:
+        studies += run_studies(
+            specs,
+            bars,
+            trial_log=trial_log,
+            executor=executor,
+            cache_dir=cache_dir,
+            console=console,
+            min_obs=LAB_MIN_OBS,
+            description=f"{specs[0].symbol} ({len(specs)} strategies)",
+        )
     timings["studies"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    assessments = [assess_study(s, trial_log, gate) for s in studies]
-    selected = pd.DataFrame({a.strategy: a.returns for a in assessments}).dropna()
+    by_symbol = {cell.symbol + cell.strategy: label for label, cell in plan.cells.items()}
+    assessments = [
+        dataclasses.replace(
+            assess_study(s, trial_log, gate), strategy=by_symbol[s.spec.symbol + s.spec.strategy]
+        )
+        for s in studies
+    ]
+    # orthogonality, co-activity and the calibration describe one search on one bar grid:
+    # the largest group of cells of the first dataset
+    bars0, specs0 = max(
+        (g for g in plan.groups if g[1][0].symbol.startswith(f"{datasets[0].name}@")),
+        key=lambda g: len(g[1]),
+        default=plan.groups[0],
+    )
+    group = [a for a in assessments if a.study.spec in specs0]
+    selected = pd.DataFrame({a.strategy: a.returns for a in group}).dropna()
     ortho = orthogonality_report(selected) if selected.shape[1] >= 2 else None
     co_activity = None
     if ortho is not None:
         positions = pd.DataFrame(
-            {a.strategy: a.study.positions[a.selected] for a in assessments}
+            {a.strategy: a.study.positions[a.selected] for a in group}
         ).reindex(selected.index)
-        asset = data.bars["close"].pct_change().reindex(selected.index)
+        asset = bars0["close"].pct_change().reindex(selected.index)
         co_activity = co_activity_report(selected, positions, asset, ortho.threshold)
     timings["validation"] = time.perf_counter() - t0
 
-    shape = search_shape(assessments)
+    shape = search_shape(group)
     cal_cache = Path(cache_dir or default_cache_dir()) / "calibration"
     if console is not None:
         with console.status(
             f"gate calibration: {calibration.n_families} noise searches of {shape.n_strategies} "
             f"strategies + {len(calibration.edges_annual)} planted-edge arms"
         ):
-            cal = run_calibration(calibration, gate, shape, data.bars, cal_cache)
+            cal = run_calibration(calibration, gate, shape, bars0, cal_cache)
     else:
-        cal = run_calibration(calibration, gate, shape, data.bars, cal_cache)
+        cal = run_calibration(calibration, gate, shape, bars0, cal_cache)
     timings["calibration"] = cal.seconds
 
-    not_evaluated = {n: _not_evaluated(n, reason, gate) for n, reason in skipped.items()}
+    not_evaluated = {
+        label: _not_evaluated(cell.strategy, reason, gate)
+        for label, (cell, reason) in plan.skipped.items()
+    }
+    cells = plan.cells | {label: cell for label, (cell, _) in plan.skipped.items()}
     return LabResult(
         run_id=run_id or new_run_id(),
-        data=data,
-        settings=settings,
+        data=datasets[0],
+        settings=settings or default_settings(datasets[0].market),
         gate=gate,
         assessments=assessments,
         not_evaluated=not_evaluated,
@@ -336,6 +474,8 @@ def run_lab(
         quick=quick,
         seconds=time.perf_counter() - start,
         timings=timings,
+        datasets=datasets,
+        cells=cells,
     )
 
 
@@ -343,17 +483,17 @@ def store_verdicts(result: LabResult, journal: Engine | str | None = None) -> No
     """Append the run's verdicts to the journal (``gate_verdicts``)."""
     store = VerdictStore(journal)
     path = str(result.report_path or "")
-    data = result.data
     for a in result.assessments:
         store.save(
-            result.run_id, a.verdict, symbol=data.name, params=a.selected_params,
-            report_path=path, instrument=data.instrument, data=a.study.data,
-            code_version=strategy_code_version(a.strategy),
+            result.run_id, a.verdict, symbol=a.study.spec.symbol, params=a.selected_params,
+            report_path=path, instrument=result.cells[a.strategy].data.instrument,
+            data=a.study.data, code_version=strategy_code_version(a.study.spec.strategy),
         )  # fmt: skip
-    for verdict in result.not_evaluated.values():
+    for label, verdict in result.not_evaluated.items():
+        cell = result.cells[label]
         store.save(
-            result.run_id, verdict, symbol=data.name, params={}, report_path=path,
-            instrument=data.instrument,
+            result.run_id, verdict, symbol=cell.symbol, params={}, report_path=path,
+            instrument=cell.data.instrument,
         )  # fmt: skip
 
 
@@ -365,7 +505,8 @@ def verdict_table(result: LabResult) -> Table:
     """The rich verdict table: one row per strategy, every gate number, PASS/FAIL."""
     cal = result.calibration
     table = Table(
-        title=f"Gate verdicts — {result.data.name} ({len(result.data.bars):,} bars)",
+        title="Gate verdicts — "
+        + ", ".join(f"{d.name} ({len(d.bars):,} bars)" for d in result.datasets or (result.data,)),
         caption=(
             f"{result.n_passed} of {len(result.verdicts)} pass. SR annualised; DSR on per-bar "
             "SR deflated by every trial on this data family; MinTRL in independent bets. "
@@ -385,8 +526,8 @@ def verdict_table(result: LabResult) -> Table:
         ("verdict", "left"),
     ]:
         table.add_column(col, justify=justify)
-    ann = math.sqrt(result.assessments[0].study.periods_per_year) if result.assessments else 1.0
     for a in result.assessments:
+        ann = math.sqrt(a.study.periods_per_year)
         v = a.verdict
         failed = [c.name for c in v.criteria if not c.passed]
         mark = "[green]PASS[/]" if v.passed else f"[red]FAIL[/] ({', '.join(failed)})"

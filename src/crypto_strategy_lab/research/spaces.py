@@ -6,9 +6,10 @@ Cartesian product (in the order the names and values are given); random search d
 seeded generator so a rerun draws the same configurations (and therefore skips them, see
 :mod:`crypto_strategy_lab.research.study`).
 
-The lab's spaces (:data:`LAB_SPACES`) are deliberately small (six configurations per strategy,
-around each strategy's defaults): every configuration tried is logged and deflates the
-selected one's Sharpe ratio, so a wide search on three months of data only buys a lower DSR.
+The lab's spaces (:data:`LAB_SPACES` plus the cost-aware rules of :data:`RULE_SPACE`) are
+deliberately small, and the lab draws only a few configurations from each
+(:func:`lab_configs`): every configuration tried is logged and deflates the selected one's
+Sharpe ratio, so a wide search on three months of data only buys a lower DSR.
 """
 
 from __future__ import annotations
@@ -75,32 +76,65 @@ def random_configs(space: ParameterSpace, n: int, seed: int = 0) -> list[dict[st
     return out
 
 
-#: The lab's grid per strategy: six configurations around the defaults (windows in bars).
+#: The strategy axes of each strategy's study: three or two values around the defaults, spans
+#: in time (converted per timeframe with each parameter's minimum number of observations).
 LAB_SPACES: dict[str, dict[str, list[Any]]] = {
-    "lag_autocorr": {"window": [96, 168, 336], "lag": [1, 2]},
-    "variance_ratio": {"window": [120, 240, 480], "q": [2, 4]},
-    "hurst_exponent": {"window": [128, 256], "lookback": [3, 6, 12]},
-    "drift_significance": {"window": [90, 180, 360], "alpha": [0.05, 0.1]},
-    "spectral_peaks": {"window": [128, 256, 512], "alpha": [0.01, 0.05]},
-    "permutation_entropy": {"window": [250, 500, 1000], "order": [3, 4]},
+    "lag_autocorr": {"window": ["4d", "7d", "14d"], "lag": [1, 2]},
+    "variance_ratio": {"window": ["5d", "10d", "20d"], "q": ["4h", "1d"]},
+    "hurst_exponent": {"window": ["21d", "42d"], "lookback": ["12h", "1d", "2d"]},
+    "drift_significance": {"window": ["15d", "30d", "60d"], "alpha": [0.05, 0.1]},
+    "spectral_peaks": {"window": ["5d", "10d", "21d"], "alpha": [0.01, 0.05]},
+    "permutation_entropy": {"window": ["10d", "21d", "42d"], "order": [3, 4]},
     "volatility_clustering": {
-        "window": [1000, 1500, 2000],
+        "window": ["42d", "63d", "84d"],
         "alpha": [0.01, 0.05],
-        "refit_every": [1000],
+        "refit_every": ["42d"],
     },
-    "spectral_entropy": {"window": [128, 256, 512], "alpha": [0.05, 0.1]},
+    "spectral_entropy": {"window": ["5d", "10d", "21d"], "alpha": [0.05, 0.1]},
     "vpin": {"n_buckets": [30, 50], "z_entry": [0.5, 1.0, 1.5]},
-    "wavelet_energy": {"window": [256, 512, 1024], "level": [3, 4]},
-    "pacf_spike": {"window": [250, 500, 1000], "max_lag": [5, 10]},
-    "true_range_divergence": {"horizon": [12, 24, 48], "atr_period": [14, 28]},
+    "wavelet_energy": {"window": ["42d", "85d", "170d"], "level": [3, 4]},
+    "pacf_spike": {"window": ["10d", "21d", "42d"], "max_lag": [5, 10]},
+    "true_range_divergence": {"horizon": ["3h", "6h", "12h"], "atr_period": [14, 28]},
+}
+
+#: The cost-aware rules every strategy's study tries, logged like any other parameter: the
+#: no-trade band and minimum holding period (strategy parameters,
+#: :mod:`crypto_strategy_lab.strategies.trading_rules`) and the stop policy of the backtest
+#: (``fixed``: the brief's 2 % / 4 %, the trading default; ``off``).
+RULE_SPACE: dict[str, list[Any]] = {
+    "band": [0.0, 0.25],
+    "min_hold": [None, "1d"],
+    "stop": ["fixed", "off"],
 }
 
 
 def lab_space(strategy: str, quick: bool = False) -> dict[str, list[Any]]:
-    """The lab's grid for ``strategy``; ``quick`` keeps the first two values of each parameter
-    (four configurations: still at least two, which PBO needs)."""
+    """A strategy's study space: its own axes (``quick``: the first two values of each) and
+    the cost-aware rules of :data:`RULE_SPACE`."""
     try:
         space = LAB_SPACES[strategy]
     except KeyError:
         raise StudySpaceError(f"no lab parameter space for strategy {strategy!r}") from None
-    return {k: list(v[:2] if quick else v) for k, v in space.items()}
+    own = {k: list(v[:2] if quick else v) for k, v in space.items()}
+    return own | {k: list(v) for k, v in RULE_SPACE.items()}
+
+
+def lab_configs(strategy: str, timeframe: str, quick: bool = False) -> list[dict[str, Any]]:
+    """The lab's configurations of ``strategy`` at ``timeframe``: the grid of its own axes
+    (``quick``: first two values of each) under the trading defaults (no band, no minimum
+    hold, the fixed 2 % / 4 % stops), then one variant of the first configuration per
+    alternative value of each cost-aware rule of :data:`RULE_SPACE` (stops off, a band, a
+    minimum hold). Every rule is tried at a few extra trials instead of multiplying the grid.
+    """
+    own = grid_configs(_own_space(strategy, quick))
+    defaults = {k: v[0] for k, v in RULE_SPACE.items()}
+    configs = [{"timeframe": timeframe, **c, **defaults} for c in own]
+    for rule, values in RULE_SPACE.items():
+        for value in values[1:]:
+            configs.append({**configs[0], rule: value})
+    return configs
+
+
+def _own_space(strategy: str, quick: bool) -> dict[str, list[Any]]:
+    space = lab_space(strategy, quick)
+    return {k: v for k, v in space.items() if k not in RULE_SPACE}
