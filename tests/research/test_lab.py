@@ -106,7 +106,11 @@ def test_verdicts_agree_with_the_gate_and_independent_numbers(lab_run):
         inputs = GateInputs(a.study.spec.strategy, a.moments, 21,
                             float(family["sr"].var(ddof=1)), pbo, wf.oos_sharpe,
                             a.deflation.describe(), bets, a.bets.bars_per_bet)  # fmt: skip
-        assert evaluate_gate(inputs, result.gate) == a.verdict
+        expected = evaluate_gate(inputs, result.gate)
+        for want, got in zip(expected.criteria, a.verdict.criteria, strict=True):
+            # V[SR] is summed in another order here: equal to rounding
+            assert (want.name, want.passed) == (got.name, got.passed)
+            assert got.value == pytest.approx(want.value, rel=1e-12, nan_ok=True)
         assert a.selected == matrix.columns[(matrix.mean() / matrix.std()).argmax()]
     skipped = result.not_evaluated["volatility_clustering 1h crypto"]
     assert not skipped.passed and all(not c.passed for c in skipped.criteria)
