@@ -54,8 +54,8 @@ def test_csl_validate_runs_the_gate_and_stores_the_verdict(tmp_path, csv_file):
     assert ("— PASS" in out.stdout) == verdict.passed
     # per-strategy and family N, where the trials come from, bets beside bars, calibration
     text = " ".join(out.stdout.split())
-    assert "trials: 4 of lag_autocorr (per-strategy N), 4 on this data family" in text
-    assert "deflated by 4 trials of 1 strategies" in text
+    assert "trials: 7 of lag_autocorr (per-strategy N), 7 on this data family" in text
+    assert "deflated by 7 trials of 1 strategies" in text
     assert "independent bets" in text and "beside 1," in text
     assert "gate calibration (50 searches each)" in text and "power at annual SR" in text
     again = subprocess.run(
@@ -63,7 +63,7 @@ def test_csl_validate_runs_the_gate_and_stores_the_verdict(tmp_path, csv_file):
         capture_output=True, text=True, env=_env(tmp_path), timeout=300,
     )  # fmt: skip
     assert "gate calibration (50 searches each, cached)" in " ".join(again.stdout.split())
-    assert len(TrialLog(journal).trials("lag_autocorr")) == 4  # a re-run adds no trial
+    assert len(TrialLog(journal).trials("lag_autocorr")) == 7  # a re-run adds no trial
 
 
 def test_validate_strategy_script(tmp_path, csv_file):

@@ -149,9 +149,9 @@ def test_html_report_has_every_section_and_is_self_contained(lab_run):
     for a in result.assessments:
         assert f'data-deflation="{a.strategy}"' in html
         assert a.deflation.describe() in html.replace("&#39;", "'")
-    assert "deflated by 12 trials of 3 strategies" in html
+    assert "deflated by 21 trials of 3 strategies" in html
     cal = result.calibration
-    assert (cal.shape.n_strategies, cal.shape.n_configs) == (3, 4)
+    assert (cal.shape.n_strategies, cal.shape.n_configs) == (3, 7)
     assert f"mean pairwise return correlation {cal.shape.rho:.2f}" in html
     assert "power: planted edge of annual SR 2" in html
 
@@ -208,7 +208,7 @@ def test_calibration_is_shaped_by_the_run_and_cached(lab_run):
     cache = result.report_path.parents[2] / "cache"
     again = run_lab(
         result.data, strategies=STRATEGIES, quick=True, calibration=cal.settings,
-        journal=journal, executor=LocalExecutor(1), cache_dir=cache,
+        journal=journal, executor=LocalExecutor(1), cache_dir=cache, timeframes=["1h"],
     )  # fmt: skip
     assert again.calibration.from_cache
     assert (again.calibration.false_pass, again.calibration.power) == (cal.false_pass, cal.power)
