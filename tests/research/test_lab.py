@@ -218,7 +218,8 @@ def test_calibration_is_shaped_by_the_run_and_cached(lab_run):
 def test_report_shows_co_activity(lab_run):
     result, _ = lab_run
     co = result.co_activity
-    assert co is not None and set(co.time_in_market.index) == set(STRATEGIES[:3])
+    labels = {f"{n} 1h crypto" for n in STRATEGIES[:3]}
+    assert co is not None and set(co.time_in_market.index) == labels
     html = result.report_path.read_text(encoding="utf-8")
     assert 'id="co-activity-table"' in html and 'id="rarely-together"' in html
     assert f"{co.effective_bets:.1f} from the plain correlations" in html
