@@ -22,6 +22,12 @@ DOCS = REPO / "docs"
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 SKIP = re.compile(r"<!--\s*docs-test:\s*skip\b[^>]*-->\s*$")
 RUNNABLE = {"python", "bash"}
+# What a page's commands must print besides exiting cleanly (the summaries the page describes).
+EXPECTED = {
+    "quickstart.md": ["buy & hold", "Sharpe (ann.)", "funding paid", "gate: lag_autocorr"],
+    "own-data.md": ["buy & hold", "PSR(SR* = 0)"],
+    "research-to-live.md": ["FAIL", "live trading refused", "blocked by the kill switch"],
+}
 
 
 def runnable_blocks(text: str) -> list[tuple[str, str]]:
@@ -78,3 +84,6 @@ def test_docs_page_blocks_run_cleanly(
     nb = execute(_notebook(runnable_blocks(text)), work, timeout=600)
     output = "\n".join(cell_text(c) for c in nb.cells)
     assert "Traceback" not in output, output[-3000:]
+    flat = " ".join(output.split())
+    for phrase in EXPECTED.get(page, []):
+        assert phrase in flat, f"{page}: {phrase!r} missing from its output"

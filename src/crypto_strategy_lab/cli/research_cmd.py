@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crypto_strategy_lab.cli import data_options
+from crypto_strategy_lab.cli.display import print_backtest
 from crypto_strategy_lab.cli.errors import guarded
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.research.display import format_number
@@ -207,24 +208,17 @@ def backtest(
     if len(dataset.bars) <= strat.warmup:
         raise StudyError(f"{strategy} needs more than {strat.warmup} bars, got {len(dataset.bars)}")
     result = run_backtest(strat, dataset.bars, **settings.backtest_kwargs())
-    table = Table(title=f"{strategy} on {dataset.name}")
-    table.add_column("statistic")
-    table.add_column("value", justify="right")
-    for key, value in result.stats.items():
-        table.add_row(str(key), format_number(value, ".6g") if _is_number(value) else str(value))
-    console.print(table)
-    console.print(f"costs: {settings.describe()}")
+    print_backtest(
+        console,
+        result,
+        strategy=strat,
+        title=f"{strategy} on {dataset.name}",
+        bars=dataset.bars,
+        costs=settings.describe(),
+    )
     if trades_csv is not None:
         result.trades.to_csv(trades_csv, index=False)
         console.print(f"{len(result.trades)} trades written to {trades_csv}")
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 @guarded

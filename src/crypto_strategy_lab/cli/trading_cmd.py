@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,12 @@ from crypto_strategy_lab.cli import data_options
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 
-console = Console()
+# Piped output (logs, CI) gets a table wide enough for full run ids, as research_cmd's does.
+console = Console(width=None if sys.stdout.isatty() else 130)
 JOURNAL = typer.Option(None, "--journal", help="Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).")
+# typer 0.29 shows a flag's type as `<bool>`, which reads as if it took a value; an empty
+# metavar shows it as what it is, a flag.
+FLAG = ""
 
 
 def _journal(url: str | None, *, create: bool = True, replay: bool = False):
@@ -57,25 +62,30 @@ def _run_built(build) -> None:
 
     A venue client's HTTP session belongs to the loop that opened it: building in one
     ``asyncio.run`` and trading in another made the first reconcile fail with "Event loop is
-    closed". The venue clients are closed in the same loop when the run ends.
+    closed". The venue clients are closed in the same loop when the run ends. A progress bar
+    follows the bars; the run's summary is printed from the journal at the end.
     """
+    from crypto_strategy_lab.cli.display import bar_progress, print_run_report, run_report
     from crypto_strategy_lab.engine.shutdown import install_stop_handlers
 
     async def main():
         engine, feed = await build()
+        halted_at_start = engine.journal.is_halted()
         try:
             install_stop_handlers(engine.request_stop)
-            return await engine.run(feed)
+            with bar_progress(console, feed) as tracked:
+                return engine, halted_at_start, await engine.run(tracked)
         finally:
             for exchange in {id(s.exchange): s.exchange for s in engine.sleeves}.values():
                 await exchange.close()
 
-    summary = asyncio.run(main())
-    console.print(
-        f"run {summary.run_id} {summary.status}: {summary.bars} bars, {summary.orders_sent} "
-        f"orders sent, final equity {float(summary.final_equity):,.2f}",
-        highlight=False,
+    engine, halted_at_start, summary = asyncio.run(main())
+    journal = engine.journal
+    stock = any(s.market is MarketType.STOCK for s in engine.sleeves)
+    report = run_report(
+        journal, summary, capital=float(engine.capital), market="stock" if stock else "crypto"
     )
+    print_run_report(console, report, kill_switch_engaged=halted_at_start or journal.is_halted())
     if summary.status == "stopped":
         console.print("stopped by signal; the run is closed in the journal", highlight=False)
 
@@ -267,7 +277,9 @@ def deploy(
 
 def kill(
     reason: str = typer.Option("manual emergency stop", "--reason"),
-    rearm: bool = typer.Option(False, "--rearm", help="Re-arm the kill switch (by hand)."),
+    rearm: bool = typer.Option(
+        False, "--rearm", help="Re-arm the kill switch (by hand).", metavar=FLAG
+    ),
     by: str = typer.Option(None, "--by", help="Who re-arms (default: the OS user)."),
     journal: str | None = JOURNAL,
 ) -> None:
@@ -302,6 +314,8 @@ def status(journal: str | None = JOURNAL) -> None:
 
 
 def _show_status(jr) -> None:  # type: ignore[no-untyped-def]
+    from crypto_strategy_lab.cli.display import print_runs
+
     state = jr.halt_state()
     halted = state is not None and state.action == "halt"
     console.print(
@@ -312,22 +326,11 @@ def _show_status(jr) -> None:  # type: ignore[no-untyped-def]
     if not runs:
         console.print("no runs in the journal", highlight=False)
         return
-    table = Table("run", "name", "mode", "status", "started", "equity", "gross", "net")
+    rows = []
     for run in runs:
         eq = jr.equity_frame(run.run_id)
-        last = eq.iloc[-1] if len(eq) else None
-        table.add_row(
-            run.run_id[:12],
-            run.name,
-            run.mode,
-            run.status,
-            str(run.started_at)[:19],
-            *(
-                f"{last[c]:,.2f}" if last is not None else "-"
-                for c in ("equity", "gross_exposure", "net_exposure")
-            ),
-        )
-    console.print(table)
+        rows.append((run, eq.iloc[-1] if len(eq) else None))
+    print_runs(console, rows)
     latest = runs[-1]
     positions = [p for p in jr.latest_positions(latest.run_id) if p.quantity != 0]
     ptable = Table("strategy", "venue", "symbol", "quantity", "avg price", "mark")
@@ -340,7 +343,7 @@ def _show_status(jr) -> None:  # type: ignore[no-untyped-def]
             f"{float(p.average_price):,.2f}",
             f"{float(p.mark_price):,.2f}" if p.mark_price else "-",
         )
-    console.print(f"positions of run {latest.run_id[:12]}:", highlight=False)
+    console.print(f"positions of run {latest.run_id}:", highlight=False)
     console.print(ptable if positions else "  flat")
     limits = latest.config.get("limits") or {}
     shown = ", ".join(

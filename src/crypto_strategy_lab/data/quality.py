@@ -20,6 +20,7 @@ import pandas as pd
 
 from crypto_strategy_lab.data.cleaning import find_gaps, infer_bar_size, off_grid_mask
 from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError
+from crypto_strategy_lab.data.timeframes import duration_label
 
 _SHOW = 5
 
@@ -115,13 +116,13 @@ def check_ohlcv_quality(
         rows=len(df),
         start=index.min().isoformat(),
         end=index.max().isoformat(),
-        bar_size=str(step),
+        bar_size=duration_label(step),
         duplicates=int(index.duplicated().sum()),
         out_of_order=out_of_order,
         off_grid=int(off_grid_mask(index, step).sum()),
         gaps=len(gaps),
         missing_bars=int(gaps["missing"].sum()) if len(gaps) else 0,
-        largest_gap=str(largest),
+        largest_gap=duration_label(largest),
         zero_volume=int((df["volume"] == 0).sum()),
         outliers=len(outlier_at),
         nan_values=int(df[[c for c in df.columns if c in OHLCV_COLUMNS]].isna().sum().sum()),

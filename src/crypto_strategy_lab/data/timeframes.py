@@ -161,3 +161,20 @@ def infer_timeframe(index: pd.DatetimeIndex) -> str:
         )
     check_spacing(index, _BY_DURATION[mode])
     return _BY_DURATION[mode]
+
+
+def duration_label(delta: pd.Timedelta) -> str:
+    """A duration as people write bar sizes: the timeframe name when it is one (``15m``,
+    ``1d``, ``1w``), else days, hours and minutes (``3h55m``, ``7d``), never pandas'
+    ``0 days 00:15:00``."""
+    delta = pd.Timedelta(delta)
+    if delta in _BY_DURATION:
+        return _BY_DURATION[delta]
+    if delta == pd.Timedelta(0):
+        return "0m"
+    minutes, seconds = divmod(int(delta.total_seconds()), 60)
+    if seconds or delta < pd.Timedelta(0) or delta % pd.Timedelta(seconds=1):
+        return str(delta)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return "".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m")) if n)

@@ -14,17 +14,21 @@ clock, ``exchange.milliseconds()``) is still forming and is dropped.
 Rate limits: ccxt's own throttle (``enableRateLimit=True``, the venue's ``rateLimit``) spaces
 the requests; a ``RateLimitExceeded`` or network/5xx error is retried ``max_retries`` times
 with exponential backoff ``backoff * 2**attempt`` seconds, then raised as the project's
-:class:`RateLimitExceeded` / :class:`ExchangeUnavailable`.
+:class:`RateLimitExceeded` / :class:`ExchangeUnavailable`. A connection that cannot be made at
+all (the host does not resolve, refuses or is unreachable) is raised at once with a hint:
+retrying would only make an offline user wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import ccxt
 import ccxt.async_support as ccxt_async
 import pandas as pd
@@ -90,6 +94,15 @@ async def _with_retries(
             kind = "rate limit"
         except (ccxt.NetworkError, ccxt.ExchangeNotAvailable) as exc:
             error, kind = exc, "unavailable"
+            unreachable = _connect_failure(exc)
+            if unreachable is not None:
+                # Waiting does not bring back a host that does not resolve or refuses the
+                # connection (no network, a proxy or firewall, a wrong --base-url).
+                raise ExchangeUnavailable(
+                    f"cannot connect ({unreachable}): the network or the host looks "
+                    "unreachable from this machine; check the connection (proxy, firewall, "
+                    "--base-url), or bring bars in from a file with `csl data import`"
+                ) from exc
         if attempt == max_retries:
             message = f"gave up after {max_retries} retries ({kind}): {error}"
             if kind == "rate limit":
@@ -100,6 +113,18 @@ async def _with_retries(
         log.warning("%s, retry %d/%d in %.2fs", kind, attempt + 1, max_retries, delay)
         await asyncio.sleep(delay)
     raise AssertionError("unreachable")
+
+
+def _connect_failure(exc: BaseException) -> str | None:
+    """Why no connection could be made (DNS failure, refused, unreachable), when that is what
+    ``exc`` wraps; ``None`` for errors after connecting (timeouts, resets, 5xx), which a retry
+    can cure."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror | aiohttp.ClientConnectorError):
+            return str(seen) or type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _to_utc_ms(value: str | pd.Timestamp | None) -> int | None:

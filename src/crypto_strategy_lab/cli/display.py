@@ -1,0 +1,371 @@
+"""How the ``csl`` commands show their results: rich tables with units, one place.
+
+Every number printed by ``csl backtest``, ``csl paper``/``deploy``/``live`` and ``csl status``
+is formatted here, with its unit: returns and drawdowns in %, Sharpe ratios annualised with the
+bar size and the market's calendar (``sharpe_ratio(r, periods_per_year)``), money in the quote
+currency, bar sizes as their timeframe names (``15m``, not ``0 days 00:15:00``). The commands
+compute nothing here beyond what a summary needs from results they already hold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from crypto_strategy_lab.data.schema import DataValidationError
+from crypto_strategy_lab.data.timeframes import duration_label, infer_timeframe
+from crypto_strategy_lab.performance.metrics import (
+    infer_periods_per_year,
+    max_drawdown,
+    sharpe_ratio,
+)
+from crypto_strategy_lab.research.display import format_number
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def pct(value: Any, digits: int = 2) -> str:
+    """A fraction as a percentage (``0.0123 -> "1.23 %"``); ``n/a`` for NaN/None."""
+    x = _float(value)
+    return "n/a" if math.isnan(x) else f"{x * 100:,.{digits}f} %"
+
+
+def money(value: Any) -> str:
+    """An amount in the quote currency, thousands separated, two decimals."""
+    return format_number(_float(value), ",.2f")
+
+
+def ratio(value: Any, digits: int = 2) -> str:
+    return format_number(_float(value), f".{digits}f")
+
+
+# -- csl backtest ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Buy-and-hold over the same bars: long one unit of capital from the first bar's open to
+    the last close, no costs (the yardstick a strategy's net numbers are read against)."""
+
+    total_return: float
+    sharpe: float
+    max_drawdown: float
+
+    @classmethod
+    def buy_and_hold(cls, bars: pd.DataFrame, periods_per_year: float) -> Benchmark:
+        close = bars["close"].astype(float)
+        returns = close.pct_change()
+        returns.iloc[0] = close.iloc[0] / float(bars["open"].iloc[0]) - 1.0
+        equity = (1.0 + returns).cumprod()
+        return cls(
+            total_return=float(equity.iloc[-1] - 1.0),
+            sharpe=sharpe_ratio(returns.to_numpy(), periods_per_year),
+            max_drawdown=max_drawdown(equity.to_numpy()),
+        )
+
+
+def bar_size(index: pd.DatetimeIndex) -> str:
+    """The bars' timeframe name (their most common spacing), e.g. ``15m``."""
+    try:
+        return infer_timeframe(index)
+    except DataValidationError:
+        return duration_label(pd.Series(index).diff().mode().iloc[0]) if len(index) > 1 else "n/a"
+
+
+def parameters_text(params: Any) -> str:
+    """``name=value`` of every strategy parameter; a time span also shows its bar count."""
+    dumped = params.model_dump(mode="json")
+    spans = params.span_fields() if hasattr(params, "span_fields") else {}
+    shown = []
+    for name, value in dumped.items():
+        if name == "timeframe":
+            continue
+        if name in spans:
+            value = f"{value} ({params.bars(name)} bars)"
+        shown.append(f"{name}={value}")
+    return ", ".join(shown) or "none"
+
+
+def backtest_table(stats: Mapping[str, Any], benchmark: Benchmark, *, title: str) -> Table:
+    """The statistics of one backtest, grouped, with units, beside buy-and-hold."""
+    s = stats
+    capital = _float(s.get("initial_capital"))
+    table = Table(title=title, title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("strategy", justify="right")
+    table.add_column("buy & hold", justify="right")
+    rows: list[tuple[str, str, str]] = [
+        ("total return", pct(s.get("total_return")), pct(benchmark.total_return)),
+        ("CAGR", pct(s.get("cagr")), ""),
+        ("volatility (ann.)", pct(s.get("volatility")), ""),
+        ("Sharpe (ann.)", ratio(s.get("sharpe")), ratio(benchmark.sharpe)),
+        ("Sortino (ann.)", ratio(s.get("sortino")), ""),
+        ("max drawdown", pct(s.get("max_drawdown")), pct(benchmark.max_drawdown)),
+        ("Calmar", ratio(s.get("calmar")), ""),
+        (
+            "final equity",
+            money(s.get("final_equity")),
+            money(capital * (1 + benchmark.total_return)),
+        ),
+        (
+            "fees",
+            f"{money(s.get('total_fees'))} ({pct(_float(s.get('total_fees')) / capital)})",
+            "0",
+        ),
+        (
+            "funding paid",
+            f"{money(s.get('total_funding'))} ({pct(_float(s.get('total_funding')) / capital)})",
+            "0",
+        ),
+        ("trades", format_number(_float(s.get("n_trades")), ",.0f"), "1"),
+        ("win rate", pct(s.get("win_rate"), 1), ""),
+        ("profit factor", ratio(s.get("profit_factor")), ""),
+        ("avg trade return", pct(s.get("avg_trade_return"), 3), ""),
+        ("time in market", pct(s.get("exposure"), 1), "100.0 %"),
+        ("turnover", f"{ratio(s.get('turnover'), 1)} x equity", ""),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def print_backtest(
+    console: Console,
+    result: Any,
+    *,
+    strategy: Any,
+    title: str,
+    bars: pd.DataFrame,
+    costs: str,
+) -> None:
+    """``csl backtest``'s output: period, parameters, the statistics table, the costs line."""
+    stats = result.stats
+    periods = _float(stats.get("periods_per_year"))
+    benchmark = Benchmark.buy_and_hold(bars, periods)
+    bar = bar_size(bars.index)
+    console.print(
+        f"period: {bars.index[0]:%Y-%m-%d %H:%M} → {bars.index[-1]:%Y-%m-%d %H:%M} UTC, "
+        f"{len(bars):,} bars of {bar} ({periods:,.0f} a year); initial capital "
+        f"{money(stats.get('initial_capital'))}",
+        highlight=False,
+    )
+    console.print(f"parameters: {parameters_text(strategy.params)}", highlight=False)
+    console.print(backtest_table(stats, benchmark, title=title))
+    console.print(
+        "Sharpe and Sortino annualised with the bar size; returns net of fees, slippage and "
+        "funding; buy & hold: long from the first open to the last close, no costs.",
+        highlight=False,
+    )
+    console.print(f"costs: {costs}", highlight=False)
+
+
+# -- csl paper / deploy / live ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a finished engine run did, from the journal (the command's own record of it)."""
+
+    run_id: str
+    status: str
+    bars: int
+    orders_sent: int
+    initial_equity: float
+    final_equity: float
+    total_return: float
+    sharpe: float
+    max_drawdown: float
+    fees: float
+    funding: float
+    fills: int
+    halts: dict[str, int]  # risk rule -> orders it halted (decision "halt")
+
+    @property
+    def blocked_by_kill_switch(self) -> bool:
+        return self.halts.get("kill_switch", 0) > 0
+
+
+def run_report(journal: Any, summary: Any, *, capital: float, market: str) -> RunReport:
+    """Summarise a run from its journal records and the engine's ``RunSummary``.
+
+    Return, Sharpe and max drawdown come from the journaled equity curve, starting at
+    ``capital``; the Sharpe ratio is annualised with the snapshots' spacing and ``market``'s
+    calendar (``"stock"`` or 24/7, :func:`infer_periods_per_year`); fees from the fills;
+    halts from the risk decisions. Funding has no journal record of its own: it is the part
+    of the equity change the fills do not explain,
+    ``capital + sum(-side q p) - fees + sum(q mark) - final``, exact for the simulated venue's
+    cash accounting (0 on spot and stock markets).
+    """
+    run_id = summary.run_id
+    eq = journal.equity_frame(run_id)["equity"]
+    equity = pd.concat([pd.Series([capital]), eq.reset_index(drop=True)], ignore_index=True)
+    returns = equity.pct_change().dropna().to_numpy()
+    sharpe = math.nan
+    if len(eq) > 2 and eq.index.is_monotonic_increasing and eq.index[-1] > eq.index[0]:
+        sharpe = sharpe_ratio(returns, infer_periods_per_year(eq.index, market))
+    final = float(summary.final_equity)
+    fills = journal.fills(run_id)
+    fees = sum(float(f.fee) for f in fills)
+    cash_flow = sum(
+        (-1.0 if f.side.upper() == "BUY" else 1.0) * float(f.quantity) * float(f.price)
+        for f in fills
+    )
+    marked = sum(
+        float(p.quantity) * float(p.mark_price or p.average_price)
+        for p in journal.latest_positions(run_id)
+    )
+    funding = (capital + cash_flow - fees + marked) - final if fills else 0.0
+    halts: dict[str, int] = {}
+    for event in journal.risk_events(run_id):
+        if event.decision == "halt":
+            halts[event.rule or "halt"] = halts.get(event.rule or "halt", 0) + 1
+    return RunReport(
+        run_id=run_id,
+        status=summary.status,
+        bars=summary.bars,
+        orders_sent=summary.orders_sent,
+        initial_equity=capital,
+        final_equity=final,
+        total_return=final / capital - 1.0,
+        sharpe=sharpe,
+        max_drawdown=max_drawdown(equity.to_numpy()),
+        fees=fees,
+        # below a cent per million of capital is the Decimal/float round trip, not funding
+        funding=funding if abs(funding) > 1e-8 * capital else 0.0,
+        fills=len(fills),
+        halts=halts,
+    )
+
+
+def print_run_report(console: Console, report: RunReport, *, kill_switch_engaged: bool) -> None:
+    """The end-of-run summary of ``csl paper``/``deploy``/``live``; ``kill_switch_engaged``:
+    the kill switch was engaged when the run started or when it ended."""
+    console.print(f"[bold]run {report.run_id} {report.status}[/]", highlight=False)
+    table = Table()
+    table.add_column("", style="bold")
+    table.add_column("value", justify="right")
+    halts = ", ".join(f"{rule} ({n} orders)" for rule, n in report.halts.items())
+    for name, value in (
+        ("bars", f"{report.bars:,}"),
+        ("orders sent", f"{report.orders_sent:,}"),
+        ("fills", f"{report.fills:,}"),
+        ("return", pct(report.total_return, 3)),
+        ("equity", f"{money(report.initial_equity)} → {money(report.final_equity)}"),
+        ("Sharpe (ann.)", ratio(report.sharpe)),
+        ("max drawdown", pct(report.max_drawdown, 3)),
+        ("fees", money(report.fees)),
+        ("funding paid", money(report.funding)),
+        ("halts", halts or "none"),
+    ):
+        table.add_row(name, value)
+    console.print(table)
+    if report.blocked_by_kill_switch or kill_switch_engaged:
+        console.print(
+            "[bold red]blocked by the kill switch[/]: no new risk reached the venue while it "
+            "was engaged; re-arm it with `csl kill --rearm --by NAME`",
+            highlight=False,
+        )
+
+
+class ProgressFeed:
+    """A feed that advances a rich progress bar by one for every bar the engine takes."""
+
+    def __init__(self, feed: Any, progress: Progress, task: TaskID) -> None:
+        self.feed, self.progress, self.task = feed, progress, task
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.feed, name)
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        async for bar in self.feed:
+            yield bar
+            self.progress.advance(self.task)
+
+
+@contextmanager
+def bar_progress(console: Console, feed: Any) -> Iterator[ProgressFeed]:
+    """Show progress over ``feed``'s bars (a bar when its length is known, else a count)."""
+    total = len(feed) if hasattr(feed, "__len__") else None
+    columns = [TextColumn("[bold]bars"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    if total is not None:
+        columns.append(TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        yield ProgressFeed(feed, progress, progress.add_task("bars", total=total))
+
+
+# -- csl status ------------------------------------------------------------------------------
+
+
+EXPOSURE_NOTE = "exposure: notional in the quote currency; gross = sum |q p|, net = sum q p"
+_RUNS_TABLE_WIDTH = 126  # full run id and every column without wrapping
+
+
+def print_runs(console: Console, rows: list[tuple[Any, pd.Series | None]]) -> None:
+    """The latest runs with full run ids (what `csl drift` and `--run-id` take) and labelled
+    exposures: a table on a wide console, two lines per run on a narrow one."""
+    if console.width >= _RUNS_TABLE_WIDTH:
+        console.print(runs_table(rows))
+        return
+    for run, last in rows:
+        numbers = (
+            " · ".join(
+                f"{label} {money(last[c])}"
+                for label, c in (
+                    ("equity", "equity"),
+                    ("gross exposure", "gross_exposure"),
+                    ("net exposure", "net_exposure"),
+                )
+            )
+            if last is not None
+            else "no equity recorded"
+        )
+        console.print(
+            f"[bold]{run.run_id}[/] {run.name}, {run.mode}, {run.status}, started "
+            f"{run.started_at:%Y-%m-%d %H:%M} UTC\n  {numbers}",
+            highlight=False,
+        )
+    console.print(EXPOSURE_NOTE, highlight=False)
+
+
+def runs_table(rows: Iterable[tuple[Any, pd.Series | None]]) -> Table:
+    """The latest runs as a table: full run ids, exposures labelled."""
+    table = Table(caption=EXPOSURE_NOTE, caption_justify="left")
+    table.add_column("run id", no_wrap=True, min_width=32)
+    for name in ("name", "mode", "status", "started (UTC)"):
+        table.add_column(name, no_wrap=True)
+    for name in ("equity", "gross exposure", "net exposure"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for run, last in rows:
+        table.add_row(
+            run.run_id,
+            run.name,
+            run.mode,
+            run.status,
+            f"{run.started_at:%Y-%m-%d %H:%M}",
+            *(
+                money(last[c]) if last is not None else "-"
+                for c in ("equity", "gross_exposure", "net_exposure")
+            ),
+        )
+    return table
