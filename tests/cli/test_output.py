@@ -106,7 +106,8 @@ def test_backtest_prints_units_benchmark_and_parameters(env: Path) -> None:
     out = result.output
     assert "0 days" not in out
     assert re.search(r"bars of 15m", out), out
-    assert "parameters: window=7d" in out and "lag=2" in out
+    params = next(line for line in out.splitlines() if line.startswith("parameters: "))
+    assert "window=7d (168 bars)" in params and "lag=2" in params
     for label in ("total return", "Sharpe (ann.)", "max drawdown", "fees", "funding paid"):
         assert label in out, label
     assert "trades" in out and "buy & hold" in out
@@ -154,6 +155,7 @@ def test_paper_summary_reports_the_run_from_its_journal(journal_url: str) -> Non
 
 
 def test_paper_after_kill_says_it_was_blocked_by_the_kill_switch(journal_url: str) -> None:
+    Journal.open(journal_url)  # `csl kill` refuses a journal that does not exist yet
     kill = runner.invoke(app, ["kill", "--reason", "drill", "--journal", journal_url])
     assert kill.exit_code == 0, kill.output
     result = _paper(journal_url)

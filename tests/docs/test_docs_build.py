@@ -25,6 +25,7 @@ PUBLIC_API = {
     "crypto_strategy_lab.strategies.get_strategy": "api/strategies",
     "crypto_strategy_lab.strategies.list_strategies": "api/strategies",
     "crypto_strategy_lab.strategies.lag_autocorr.signal.LagAutocorrSignal": "api/strategies",
+    "crypto_strategy_lab.data.loader.load_bars": "api/data",
     "crypto_strategy_lab.backtest.run_backtest": "api/backtest",
     "crypto_strategy_lab.backtest.BacktestResult": "api/backtest",
     "crypto_strategy_lab.validation.sharpe_ratio": "api/validation",
@@ -40,7 +41,6 @@ PUBLIC_API = {
     "crypto_strategy_lab.exchanges.OrderType": "api/exchanges",
     "crypto_strategy_lab.risk.RiskEngine": "api/risk",
     "crypto_strategy_lab.risk.RiskLimits": "api/risk",
-    "crypto_strategy_lab.data.loader.load_bars": "api/data",
     "crypto_strategy_lab.data.loader.open_data": "api/data",
     "crypto_strategy_lab.data.markets.choose_market": "api/data",
 }

@@ -101,7 +101,7 @@ def parameters_text(params: Any) -> str:
     for name, value in dumped.items():
         if name == "timeframe":
             continue
-        if name in spans:
+        if name in spans and value is not None:
             value = f"{value} ({params.bars(name)} bars)"
         shown.append(f"{name}={value}")
     return ", ".join(shown) or "none"
