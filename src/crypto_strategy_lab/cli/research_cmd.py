@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.table import Table
 
 from crypto_strategy_lab.cli import data_options
-from crypto_strategy_lab.cli.display import print_backtest
 from crypto_strategy_lab.cli.errors import guarded
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.research.display import format_number
@@ -200,6 +199,7 @@ def backtest(
 ) -> None:
     """Backtest one strategy configuration with the default costs; print its statistics."""
     from crypto_strategy_lab.backtest import run_backtest
+    from crypto_strategy_lab.cli.display import print_backtest
     from crypto_strategy_lab.research.study import StudyError, make_strategy
 
     dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
