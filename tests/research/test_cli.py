@@ -56,6 +56,7 @@ def test_csl_validate_runs_the_gate_and_stores_the_verdict(tmp_path, csv_file):
     text = " ".join(out.stdout.split())
     assert "trials: 7 of lag_autocorr (per-strategy N), 7 on this data family" in text
     assert "deflated by 7 trials of 1 strategies" in text
+    assert "(datasets: file:bars.csv)" in text  # printed, not eaten as console markup
     assert "independent bets" in text and "beside 1," in text
     assert "gate calibration (50 searches each)" in text and "power at annual SR" in text
     again = subprocess.run(

@@ -410,7 +410,7 @@ def render_report(result: LabResult) -> str:
             "false_pass_ci": "{:.1%} – {:.1%}".format(*cal.false_pass_ci),
             "strategy_false_pass": f"{cal.strategy_false_pass:.2%}",
             "false_by": [
-                f"{cal.false_pass_by_criterion.get(c, math.nan):.0%}" for c in criteria_names
+                format_number(cal.false_pass_by_criterion.get(c), ".0%") for c in criteria_names
             ],
             "power_rows": [
                 {
@@ -418,7 +418,8 @@ def render_report(result: LabResult) -> str:
                     "rate": f"{p:.1%}",
                     "ci": "{:.1%} – {:.1%}".format(*cal.power_ci[e]),
                     "by": [
-                        f"{cal.power_by_criterion[e].get(c, math.nan):.0%}" for c in criteria_names
+                        format_number(cal.power_by_criterion[e].get(c), ".0%")
+                        for c in criteria_names
                     ],
                 }
                 for e, p in cal.power.items()

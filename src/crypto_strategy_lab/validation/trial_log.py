@@ -122,7 +122,8 @@ class Deflation:
         return (
             f"deflated by {self.n_trials} trials of {self.n_strategies} strategies "
             f"(timeframes {', '.join(self.timeframes) or '?'}) on data family {fams} "
-            f"[{', '.join(self.datasets)}]; this strategy's own trials: {self.strategy_trials}"
+            f"(datasets: {', '.join(self.datasets)}); this strategy's own trials: "
+            f"{self.strategy_trials}"
         )
 
 
