@@ -8,23 +8,17 @@ import pandas as pd
 import pytest
 
 from crypto_strategy_lab.monitoring.performance import (
-    drawdown,
     drift_against,
-    periods_per_year,
     pnl_today,
     rolling_sharpe,
     strategy_pnl_curves,
 )
 from crypto_strategy_lab.monitoring.risk_usage import effective_limits, exposure_caps, limit_usage
+from crypto_strategy_lab.performance.metrics import infer_periods_per_year
 
 
 def hourly(values, start="2024-03-01 20:00") -> pd.Series:
     return pd.Series(values, index=pd.date_range(start, periods=len(values), freq="h", tz="UTC"))
-
-
-def test_drawdown_by_hand() -> None:
-    dd = drawdown(hourly([100.0, 110.0, 99.0, 121.0]))
-    np.testing.assert_allclose(dd, [0.0, 0.0, -0.1, 0.0])
 
 
 def test_pnl_today_uses_equity_at_midnight_utc() -> None:
@@ -39,8 +33,8 @@ def test_pnl_today_uses_equity_at_midnight_utc() -> None:
 
 def test_periods_per_year_and_rolling_sharpe(rng) -> None:
     r = hourly(rng.normal(0.001, 0.01, 300))
-    ppy = periods_per_year(r.index)
-    assert ppy == pytest.approx(365.25 * 24)
+    ppy = infer_periods_per_year(r.index)
+    assert ppy == pytest.approx(365 * 24)
     rs = rolling_sharpe(r, 50, ppy)
     window = r.iloc[-50:]
     assert rs.iloc[-1] == pytest.approx(np.sqrt(ppy) * window.mean() / window.std(ddof=1))

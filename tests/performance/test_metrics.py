@@ -12,6 +12,7 @@ import pytest
 
 from crypto_strategy_lab.performance.metrics import (
     MetricsError,
+    drawdown,
     infer_periods_per_year,
     max_drawdown,
     return_moments,
@@ -97,6 +98,10 @@ def test_periods_per_year_need_increasing_timestamps():
     backwards = pd.date_range("2024-01-01", periods=5, freq="1h", tz="UTC")[::-1]
     with pytest.raises(MetricsError, match="increasing"):
         infer_periods_per_year(backwards)
+
+
+def test_drawdown_path_hand_worked():
+    np.testing.assert_allclose(drawdown(np.array([100.0, 110.0, 99.0, 121.0])), [0, 0, 0.1, 0])
 
 
 def test_max_drawdown_hand_worked():

@@ -5,11 +5,12 @@ The rolling Sharpe is :func:`crypto_strategy_lab.performance.metrics.rolling_sha
 re-exported here (the research report draws the same one).
 
 Conventions: returns are simple returns of the equity curve between consecutive journal
-points; annualisation assumes the 24/7 crypto calendar, ``periods_per_year = 365.25 days /
-median spacing`` (state otherwise with the ``periods_per_year`` argument for equities, about
-252 sessions a year). Sharpe ratios here are annualised with the risk-free rate taken as 0
-(a monitoring view, not the validation gate, whose per-period Sharpe conventions live in
-``validation``). The trading day starts at 00:00 UTC, like the risk engine's daily loss halt.
+points; drawdown and annualisation are those of :mod:`crypto_strategy_lab.performance.metrics`
+(``infer_periods_per_year``: the 24/7 crypto calendar of 365 days unless a market says
+otherwise), the same definitions the backtest and the gate use. Sharpe ratios here are
+annualised with the risk-free rate taken as 0 (a monitoring view, not the validation gate,
+whose per-period Sharpe conventions live in ``validation``). The trading day starts at
+00:00 UTC, like the risk engine's daily loss halt.
 """
 
 from __future__ import annotations
@@ -21,21 +22,6 @@ import pandas as pd
 
 from crypto_strategy_lab.monitoring.attribution import BOOK, realized_pnl
 from crypto_strategy_lab.performance.metrics import rolling_sharpe as rolling_sharpe
-
-SECONDS_PER_YEAR = 365.25 * 24 * 3600
-
-
-def drawdown(equity: pd.Series) -> pd.Series:
-    """``equity / running peak - 1`` (<= 0)."""
-    return equity / equity.cummax() - 1.0
-
-
-def periods_per_year(index: pd.DatetimeIndex) -> float:
-    """Observations per year implied by the median spacing of ``index`` (24/7 calendar)."""
-    if len(index) < 2:
-        return float("nan")
-    step = pd.Series(index).diff().dropna().median().total_seconds()
-    return SECONDS_PER_YEAR / step if step > 0 else float("nan")
 
 
 @dataclass(frozen=True)

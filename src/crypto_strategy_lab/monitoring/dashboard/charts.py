@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from crypto_strategy_lab.monitoring.performance import drawdown
+from crypto_strategy_lab.performance.metrics import drawdown
 
 _RED, _GREEN, _AMBER, _BLUE = "#d62728", "#2ca02c", "#ff9f0e", "#1f77b4"
 
@@ -20,7 +20,7 @@ def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
 
 def equity_drawdown(equity: pd.Series, derisk_at: float | None = None) -> go.Figure:
     """Equity (top) and drawdown in % (bottom, filled), sharing the time axis."""
-    dd = drawdown(equity) * 100
+    dd = pd.Series(-100.0 * drawdown(equity), index=equity.index)  # shown below zero
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.05
     )

@@ -11,7 +11,6 @@ engine reproduces ``run_backtest``), so the gap is live-vs-backtest drift.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -30,10 +29,10 @@ from crypto_strategy_lab.monitoring.dashboard.app import DashboardContext, _run_
 from crypto_strategy_lab.monitoring.dashboard.views.common import equity_or_note, run_id
 from crypto_strategy_lab.monitoring.performance import (
     drift_against,
-    periods_per_year,
     rolling_sharpe,
     strategy_pnl_curves,
 )
+from crypto_strategy_lab.performance.metrics import infer_periods_per_year
 
 
 def market_returns(prices: pd.DataFrame, symbol: str, index: pd.DatetimeIndex) -> pd.Series:
@@ -151,10 +150,10 @@ def _factor(
 def _rolling(equity: pd.DataFrame, curves: pd.DataFrame, capital: float) -> None:
     st.subheader("Rolling Sharpe (annualised, 24/7 calendar)")
     index = pd.DatetimeIndex(equity.index)
-    ppy = periods_per_year(index)
-    if not np.isfinite(ppy) or len(index) < 10:
+    if len(index) < 10:
         st.caption("Too few equity points for a rolling Sharpe yet.")
         return
+    ppy = infer_periods_per_year(index)
     default = int(min(max(10, round(ppy / 52)), max(10, len(index) // 2)))
     window = st.slider("Window (periods)", 5, max(10, len(index) - 1), default, key="st_window")
     frame = {"portfolio": rolling_sharpe(equity["equity"].pct_change(), window, ppy)}
@@ -185,9 +184,9 @@ def _drift(ctx: DashboardContext, equity: pd.DataFrame) -> None:
     if len(reference) == 0:
         st.caption("The reference run has no equity points.")
         return
-    drift = drift_against(
-        equity["equity"], reference["equity"], periods_per_year(pd.DatetimeIndex(equity.index))
-    )
+    index = pd.DatetimeIndex(equity.index)
+    ppy = infer_periods_per_year(index) if len(index) >= 2 else float("nan")
+    drift = drift_against(equity["equity"], reference["equity"], ppy)
     if drift is None:
         st.caption("The two runs share fewer than 3 timestamps: pick a run over the same period.")
         return
