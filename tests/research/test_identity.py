@@ -143,3 +143,15 @@ def test_a_trial_inserted_by_hand_fails_verification(btc, trial_log, inline, tmp
         )
     report = verify_audit_chain(trial_log.engine)
     assert not report.ok and any("trials" in p for p in report.problems)
+
+
+def test_a_multi_asset_search_deflates_by_every_asset(btc, eth, trial_log, inline, tmp_path):
+    """Picking the best of BTC and ETH is one search: each DSR counts both assets' trials."""
+    run = {"trial_log": trial_log, "executor": inline, "cache_dir": tmp_path / "cache"}
+    on_btc = run_study(spec("a", "BTC"), resample(btc, "1h"), **run)
+    on_eth = run_study(spec("a", "ETH"), resample(eth, "1h"), **run)
+    families = (on_btc.data.family, on_eth.data.family)
+    for study in (on_btc, on_eth):
+        a = assess_study(study, trial_log, families=families)
+        assert a.n_trials == 12 and a.deflation.strategy_trials == 12
+        assert set(a.deflation.datasets) == {"BTC", "ETH"}

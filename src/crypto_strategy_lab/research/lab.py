@@ -419,9 +419,12 @@ def run_lab(
 
     t0 = time.perf_counter()
     by_symbol = {cell.symbol + cell.strategy: label for label, cell in plan.cells.items()}
+    # a multi-asset run is one search: every asset's family deflates every verdict
+    families = tuple(dict.fromkeys(s.data.family for s in studies))
     assessments = [
         dataclasses.replace(
-            assess_study(s, trial_log, gate), strategy=by_symbol[s.spec.symbol + s.spec.strategy]
+            assess_study(s, trial_log, gate, families=families),
+            strategy=by_symbol[s.spec.symbol + s.spec.strategy],
         )
         for s in studies
     ]
