@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from aiohttp import web
 
 from tests.emulators.faults import Faults, deliver, fault_reply
@@ -84,6 +85,7 @@ class AlpacaEmulator(LocalServer):
         self._parent: dict[str, str] = {}
         self._hits: deque[float] = deque()
         self.arrival_times: list[float] = []
+        self.bars: dict[str, pd.DataFrame] = {}  # served by /v2/stocks/bars when set
 
     # ---- lifecycle ----
     def make_app(self) -> web.Application:
@@ -545,9 +547,33 @@ class AlpacaEmulator(LocalServer):
         return self._json({"trades": trades})
 
     async def _bars(self, request: web.Request) -> web.Response:
-        """Deterministic daily bars around the current price, oldest first."""
+        """The bars a test set in :attr:`bars` (from ``start``, ``limit`` of them in ``sort``
+        order, as Alpaca counts them), else deterministic daily bars around the price."""
         limit = int(request.query.get("limit") or 10)
         bars: dict[str, list[dict[str, Any]]] = {}
+        if any(s in self.bars for s in self._symbols(request)):
+            start = pd.Timestamp(request.query.get("start", "1970-01-01T00:00:00Z"))
+            for symbol in self._symbols(request):
+                frame = self.bars.get(symbol)
+                if frame is None:
+                    continue
+                frame = frame[frame.index >= start]
+                if request.query.get("sort") == "desc":
+                    frame = frame.iloc[::-1]
+                bars[symbol] = [
+                    {
+                        "t": t.isoformat().replace("+00:00", "Z"),
+                        "o": r.open,
+                        "h": r.high,
+                        "l": r.low,
+                        "c": r.close,
+                        "v": r.volume,
+                        "n": 10,
+                        "vw": (r.open + r.close) / 2,
+                    }
+                    for t, r in frame.iloc[:limit].iterrows()
+                ]
+            return self._json({"bars": bars, "next_page_token": None})
         start = datetime(2024, 1, 2, 5, tzinfo=UTC)
         for symbol in self._symbols(request):
             price = float(self.prices[symbol])
@@ -567,5 +593,5 @@ class AlpacaEmulator(LocalServer):
                         "vw": (o + c) / 2,
                     }
                 )
-            bars[symbol] = rows
+            bars[symbol] = rows[::-1] if request.query.get("sort") == "desc" else rows
         return self._json({"bars": bars, "next_page_token": None})

@@ -1,4 +1,4 @@
-"""``csl paper --mode testnet`` end to end against the local Bybit emulator, as a user runs it.
+"""``csl paper --mode testnet|paper`` end to end against the local Bybit / Alpaca emulators.
 
 Issue 12: CLI venue trading never started (the venue client was built in one event loop and
 used in another: "Event loop is closed" at the first reconcile). Here the real command runs
@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from crypto_strategy_lab.journal import Journal
+from tests.emulators.alpaca import AlpacaEmulator
 from tests.emulators.bybit import BybitEmulator
 from tests.emulators.server import ServedInThread
 
@@ -67,15 +68,9 @@ def _wait(what: str, condition, timeout: float = 90.0) -> None:  # type: ignore[
         time.sleep(0.2)
 
 
-def _venue_env(tmp_path: Path, base_url: str, key: str, secret: str) -> dict[str, str]:
+def _venue_env(tmp_path: Path, venue: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if "API_KEY" not in k and "SECRET" not in k}
-    return env | {
-        "CSL_DATA_DIR": str(tmp_path),
-        "CSL_BYBIT_BASE_URL": base_url,
-        "BYBIT_TESTNET_API_KEY": key,
-        "BYBIT_TESTNET_API_SECRET": secret,
-        "PYTHONPATH": os.pathsep.join(sys.path),
-    }
+    return env | venue | {"CSL_DATA_DIR": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
 
 
 @pytest.mark.slow
@@ -90,7 +85,14 @@ def test_paper_testnet_places_fills_restarts_and_reconciles(tmp_path: Path) -> N
     with served:
         served.call(emu.market.add_bars, "linear", "BTCUSDT", history, "1")
         served.call(emu.set_price, "BTCUSDT", Decimal(str(round(bars["close"].iloc[-1], 2))))
-        env = _venue_env(tmp_path, emu.base_url, emu.api_key, emu.api_secret)
+        env = _venue_env(
+            tmp_path,
+            {
+                "CSL_BYBIT_BASE_URL": emu.base_url,
+                "BYBIT_TESTNET_API_KEY": emu.api_key,
+                "BYBIT_TESTNET_API_SECRET": emu.api_secret,
+            },
+        )
         args = ["paper", "--mode", "testnet", "--strategy", STRATEGY, "--timeframe", "1m"]
         first = _csl([*args, "--days", "0.01", "--journal", url], env)
         try:
@@ -138,3 +140,68 @@ def test_paper_testnet_places_fills_restarts_and_reconciles(tmp_path: Path) -> N
 def _size(emu: BybitEmulator) -> Decimal:
     pos = emu.positions.get("BTCUSDT")
     return pos["size"] if pos else Decimal(0)
+
+
+@pytest.mark.slow
+def test_paper_alpaca_places_fills_restarts_and_reconciles(tmp_path: Path) -> None:
+    """``csl paper --mode paper`` (Alpaca paper) against the Alpaca emulator, same life cycle."""
+    url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
+    now = pd.Timestamp.now(tz="UTC").floor("min")
+    bars = _rising_minutes(now - pd.Timedelta(minutes=3), WARMUP_BARS + 2)
+    bars[["open", "high", "low", "close"]] *= 200 / 50_000  # a $200 share
+    emu = AlpacaEmulator(prices={"AAPL": str(round(bars["close"].iloc[-1], 2))})
+    served = ServedInThread(emu)
+    with served:
+        served.call(emu.bars.__setitem__, "AAPL", bars.iloc[:-2])
+        env = _venue_env(
+            tmp_path,
+            {
+                "CSL_ALPACA_BASE_URL": emu.base_url,
+                "ALPACA_PAPER_API_KEY": emu.api_key,
+                "ALPACA_PAPER_SECRET_KEY": emu.api_secret,
+            },
+        )
+        args = ["paper", "--mode", "paper", "--strategy", STRATEGY, "--timeframe", "1m"]
+        args += ["--symbol", "AAPL"]
+        first = _csl([*args, "--days", "0.01", "--journal", url], env)
+        try:
+            _wait(
+                "the warm-up bars request",
+                lambda: any("bars" in r["path"] for r in served.call(lambda: list(emu.requests))),
+            )
+            served.call(emu.bars.__setitem__, "AAPL", bars)
+            _wait("a position at the venue", lambda: bool(served.call(_shares, emu)))
+        finally:
+            if first.poll() is None:
+                first.send_signal(signal.SIGKILL)
+            out, err = first.communicate(timeout=30)
+        assert "Event loop is closed" not in err and "Traceback" not in err, err
+        position = served.call(_shares, emu)
+        assert position > 0
+
+        journal = Journal.open(url, create=False)
+        (run,) = journal.runs()
+        assert run.status == "running"
+        resumed = _csl([*args, "--days", "0.0001", "--journal", url, "--run-id", run.run_id], env)
+        out, err = resumed.communicate(timeout=120)
+        assert resumed.returncode == 0, out + err
+        assert f"run {run.run_id} completed" in out
+
+        orders = served.call(lambda: list(emu.orders.values()))
+        client_ids = [o["client_order_id"] for o in orders]
+        assert len(client_ids) == len(set(client_ids))  # no order was sent twice
+        entries = [o for o in orders if o["side"] == "buy" and o["type"] == "market"]
+        assert len(entries) == 1 and entries[0]["status"] == "filled"
+
+    journal = Journal.open(url, create=False)
+    assert journal.get_run(run.run_id).status == "completed"
+    assert journal.order_status(entries[0]["client_order_id"]).status == "filled"
+    assert sum(f.quantity for f in journal.fills(run.run_id) if f.side == "BUY") == position
+    (snapshot,) = [p for p in journal.latest_positions(run.run_id) if p.symbol == "AAPL"]
+    assert snapshot.quantity == position
+    assert journal.verify().ok
+    journal.engine.dispose()
+
+
+def _shares(emu: AlpacaEmulator) -> Decimal:
+    return emu.positions.get("AAPL", {}).get("qty", Decimal(0))

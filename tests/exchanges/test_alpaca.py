@@ -291,3 +291,20 @@ async def test_a_limiter_too_generous_trips_the_emulated_limit() -> None:
                 return_exceptions=True,
             )
         assert emu.rate_limited > 0
+
+
+async def test_ohlcv_without_since_is_the_newest_bars_oldest_first(alpaca, alpaca_emu) -> None:
+    """Alpaca counts ``limit`` from ``start``: a feed polling the 5 newest bars got the 5
+    oldest of the last 30 days (and never a new bar) until the client asked newest first."""
+    import pandas as pd
+
+    index = pd.date_range(end=pd.Timestamp.now(tz="UTC").floor("min"), periods=50, freq="1min")
+    close = [200.0 + i for i in range(50)]
+    alpaca_emu.bars["AAPL"] = pd.DataFrame(
+        {"open": close, "high": close, "low": close, "close": close, "volume": 1.0}, index=index
+    )
+    newest = await alpaca.get_ohlcv("AAPL", "1m", limit=5)
+    assert list(newest.index) == list(index[-5:])
+    assert list(newest["close"]) == close[-5:]
+    since = await alpaca.get_ohlcv("AAPL", "1m", since=index[10].to_pydatetime(), limit=3)
+    assert list(since.index) == list(index[10:13])

@@ -47,10 +47,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crypto_strategy_lab.core.enums import (
+    MarketType,
     OrderSide,
     OrderStatus,
     OrderType,
     SignalAction,
+    TimeInForce,
     TradingMode,
 )
 from crypto_strategy_lab.core.errors import CSLError, ExchangeError, InvalidOrder, OrderNotFound
@@ -504,6 +506,7 @@ class TradingEngine:
             order_type=OrderType.MARKET,
             quantity=abs(delta),
             market=sleeve.market,
+            time_in_force=_time_in_force(sleeve.market),
             client_order_id=coid,
             strategy=sleeve.name,
         )
@@ -617,6 +620,7 @@ class TradingEngine:
                 order_type=order_type,
                 quantity=abs(pos.quantity),
                 market=sleeve.market,
+                time_in_force=_time_in_force(sleeve.market),
                 reduce_only=True,
                 client_order_id=coid,
                 strategy=sleeve.name,
@@ -687,6 +691,7 @@ class TradingEngine:
                         order_type=OrderType.MARKET,
                         quantity=abs(pos.quantity),
                         market=sleeve.market,
+                        time_in_force=_time_in_force(sleeve.market),
                         reduce_only=True,
                         client_order_id=coid,
                         strategy=sleeve.name,
@@ -893,3 +898,9 @@ def journaled_request(journal: Journal, coid: str) -> OrderRequest:
 
 def _round(price: Decimal) -> Decimal:
     return price.quantize(Decimal("1e-8"))
+
+
+def _time_in_force(market: MarketType | None) -> TimeInForce:
+    """``DAY`` for US equities (Alpaca accepts fractional orders only as simple DAY orders,
+    as ``Exchange.close_position`` knows), ``GTC`` elsewhere."""
+    return TimeInForce.DAY if market is MarketType.STOCK else TimeInForce.GTC

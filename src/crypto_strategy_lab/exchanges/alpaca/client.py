@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import pandas as pd
+from alpaca.common.enums import Sort
 from alpaca.data.historical import StockHistoricalDataClient
 from alpaca.data.requests import StockBarsRequest, StockLatestQuoteRequest, StockLatestTradeRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
@@ -269,11 +270,19 @@ class AlpacaExchange(Exchange):
     ) -> pd.DataFrame:
         frame = parse_timeframe(timeframe)
         start = since or datetime.now(UTC) - timedelta(days=30)
+        # Alpaca counts ``limit`` from ``start``: without ``since`` the caller wants the NEWEST
+        # bars (a feed's poll, a warm-up), so ask newest first and put them back in order.
+        newest = since is None and limit is not None
         query = StockBarsRequest(
-            symbol_or_symbols=symbol, timeframe=frame, start=start, limit=limit
+            symbol_or_symbols=symbol,
+            timeframe=frame,
+            start=start,
+            limit=limit,
+            sort=Sort.DESC if newest else Sort.ASC,
         )
         bars = await self._call("market", "fetch bars", self.data.get_stock_bars, query)
-        return bars_frame(bars.get(symbol, []))
+        rows = bars.get(symbol, [])
+        return bars_frame(rows[::-1] if newest else rows)
 
     async def _set_leverage(self, symbol: str, leverage: Decimal, market: MarketType) -> None:
         raise AssertionError("unreachable: Alpaca trades no linear perpetuals")  # pragma: no cover
