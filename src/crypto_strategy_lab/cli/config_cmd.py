@@ -44,14 +44,9 @@ def check(
 
 @app.command("show")
 def show() -> None:
-    """Show the effective settings (secrets show only whether they are set)."""
-    settings = load_settings()
+    """Show the effective settings (secrets show only whether they are set, URLs without their
+    credentials)."""
     table = Table("setting", "value")
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if "KEY" in name or "SECRET" in name:
-            shown = "set" if value is not None else "not set"
-        else:
-            shown = str(value)
+    for name, shown in load_settings().shown().items():
         table.add_row(name, shown)
     console.print(table)

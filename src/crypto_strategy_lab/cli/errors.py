@@ -1,24 +1,44 @@
 """One-line error reporting for every ``csl`` command.
 
-A :class:`~crypto_strategy_lab.core.errors.CSLError` (or a file/permission problem) is printed as
-one red line naming the problem and the command exits with status 1; ``--debug`` shows the
-full traceback instead.
+The root group (:class:`GuardedGroup`) runs every command under :func:`run_guarded`, so no
+command can forget it:
+
+* a :class:`~crypto_strategy_lab.core.errors.CSLError` is printed as one red line naming the
+  problem, exit status 1;
+* a known family of input errors raised by a library while reading what the user gave
+  (a corrupt Parquet file, a file that is not UTF-8, a database URL SQLAlchemy cannot parse,
+  an unreadable SQLite file, ...) is printed the same way with a short label, exit status 1;
+* a command-line usage error (unknown option, bad value) is one line too, exit status 2.
+
+``--debug`` shows the full traceback instead. Anything else is a bug and keeps its traceback.
+
+Options are checked by flag when the app is built (:data:`OPTION_RULES`): every number an
+option yields must be finite (``--capital nan``), ``--capital`` and ``--days`` positive, ``--tz``
+a time zone, ``--since/--until/--start/--end`` dates, ``--journal`` a database URL. A new
+command that uses one of these flags is covered without a line of its own.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from typer._click.core import Command, Context, Parameter  # typer vendors its own click
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
-from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.config import validators
+from crypto_strategy_lab.core.errors import ConfigError, CSLError
+from crypto_strategy_lab.security.redaction import redact
 
 err_console = Console(stderr=True)
 
-_state = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "secrets": []}
 
 
 def set_debug(flag: bool) -> None:
@@ -29,16 +49,81 @@ def is_debug() -> bool:
     return _state["debug"]
 
 
+def set_secrets(values: list[str]) -> None:
+    """Secret values that must never appear in an error line (the configured keys)."""
+    _state["secrets"] = list(values)
+
+
+def _input_error_families() -> list[tuple[type[BaseException], str]]:
+    """``(exception class, label)`` for library errors that mean "this input is unreadable".
+
+    Built lazily so that importing the CLI does not import pyarrow or SQLAlchemy.
+    """
+    import json
+    from decimal import InvalidOperation
+    from zoneinfo import ZoneInfoNotFoundError
+
+    import pandas.errors
+    import pyarrow
+    import sqlalchemy.exc
+    import yaml
+    from pydantic import ValidationError
+
+    return [
+        (UnicodeError, "not UTF-8 text"),
+        (OSError, "file problem"),
+        (ValidationError, "invalid value"),
+        (yaml.YAMLError, "not valid YAML"),
+        (pyarrow.ArrowException, "unreadable Arrow/Parquet data"),
+        (pandas.errors.ParserError, "unreadable table"),
+        (pandas.errors.EmptyDataError, "empty table"),
+        (pandas.errors.OutOfBoundsDatetime, "date out of range"),
+        (ZoneInfoNotFoundError, "unknown time zone"),
+        (sqlalchemy.exc.ArgumentError, "bad database URL"),
+        (sqlalchemy.exc.DatabaseError, "unreadable journal database"),
+        (json.JSONDecodeError, "not valid JSON"),
+        (InvalidOperation, "not a number"),
+    ]
+
+
+def describe_error(exc: BaseException) -> str | None:
+    """The one line a user sees for ``exc``, or ``None`` when it is not a known input error.
+
+    The line never carries a configured secret or a URL credential.
+    """
+    if isinstance(exc, CSLError):
+        text = f"{type(exc).__name__}: {exc}"
+    else:
+        label = next((lab for cls, lab in _input_error_families() if isinstance(exc, cls)), None)
+        if label is None:
+            return None
+        detail = getattr(exc, "orig", None) or exc  # SQLAlchemy: the driver's own message
+        text = f"{label}: {type(exc).__name__}: {detail}"
+    text = " ".join(str(text).split())  # one line, whatever the library put in
+    return redact(text, _state["secrets"])
+
+
+def _print_line(text: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
 def run_guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Call ``func``; turn expected errors into one clear line and exit code 1."""
+    """Call ``func``; turn expected errors into one clear line and a non-zero exit."""
     try:
         return func(*args, **kwargs)
-    except (CSLError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except NoArgsIsHelpError:
+        raise  # ``csl data`` alone prints the group's help
+    except UsageError as exc:
         if is_debug():
             raise
-        err_console.print(
-            f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True
-        )
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        _print_line(redact(" ".join(exc.format_message().split()), _state["secrets"]) + where)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        line = describe_error(exc)
+        if line is None or is_debug():
+            raise
+        _print_line(line)
         sys.exit(1)
 
 
@@ -51,3 +136,76 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         return run_guarded(func, *args, **kwargs)
 
     return wrapper
+
+
+# ---- option rules -------------------------------------------------------------------------
+
+
+def _live_venue(value: str, name: str) -> str:
+    from crypto_strategy_lab.exchanges.credentials import ENV_NAMES
+
+    venues = sorted({venue for venue, _ in ENV_NAMES})
+    if value not in venues:
+        raise ConfigError(f"{name}: unknown venue {value!r}; use {' or '.join(venues)}")
+    return value
+
+
+OPTION_RULES: dict[str, Callable[[Any, str], Any]] = {
+    "--capital": lambda v, n: validators.finite_number(v, n, gt=0),
+    "--days": lambda v, n: validators.finite_number(v, n, gt=0),
+    "--speedup": lambda v, n: validators.finite_number(v, n, ge=0),
+    "--journal": validators.parse_database_url,
+    "--tz": validators.parse_time_zone,
+    "--since": validators.parse_timestamp,
+    "--until": validators.parse_timestamp,
+    "--start": validators.parse_timestamp,
+    "--end": validators.parse_timestamp,
+    "--venue": _live_venue,
+}
+"""Flag -> check ``(value, flag)``, raising ``ConfigError`` naming the flag. The command still
+receives the value as typed (the check only vets it)."""
+
+
+def _check_value(value: Any, flag: str) -> None:
+    """Every float an option yields must be finite; then the flag's own rule, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{flag} must be a finite number, got {value!r}")
+    rule = OPTION_RULES.get(flag)
+    if rule is not None:
+        rule(value, flag)
+
+
+def _install_checks(param: Parameter) -> None:
+    previous = param.callback
+    flag = next((opt for opt in param.opts if opt.startswith("--")), param.name or "?")
+
+    def callback(ctx: Context, p: Parameter, value: Any) -> Any:
+        if previous is not None:
+            value = previous(ctx, p, value)
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if item is not None:
+                _check_value(item, flag)
+        return value
+
+    param.callback = callback
+
+
+def apply_option_rules(command: Command) -> None:
+    """Install the finite-number check and :data:`OPTION_RULES` on every parameter of
+    ``command`` and of every command below it."""
+    for sub in getattr(command, "commands", {}).values():
+        apply_option_rules(sub)
+    for param in command.params:
+        _install_checks(param)
+
+
+class GuardedGroup(TyperGroup):
+    """The root ``csl`` group: option rules on the whole command tree, and every invocation
+    (parsing included) under :func:`run_guarded`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        apply_option_rules(self)
+
+    def invoke(self, ctx: Context) -> Any:
+        return run_guarded(super().invoke, ctx)

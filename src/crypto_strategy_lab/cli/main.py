@@ -17,7 +17,7 @@ from crypto_strategy_lab.cli import (
     strategies_cmd,
     trading_cmd,
 )
-from crypto_strategy_lab.cli.errors import run_guarded, set_debug
+from crypto_strategy_lab.cli.errors import GuardedGroup, run_guarded, set_debug, set_secrets
 from crypto_strategy_lab.config.settings import get_settings
 from crypto_strategy_lab.security.redaction import install_redaction
 
@@ -26,6 +26,7 @@ app = typer.Typer(
     help="Crypto Strategy Lab: research, validate and trade statistical strategies.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,  # one-line errors and option checks for every command
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
@@ -56,7 +57,9 @@ def root(
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    install_redaction(get_settings().secret_values())
+    secrets = get_settings().secret_values()
+    set_secrets(secrets)
+    install_redaction(secrets)
 
 
 def main() -> None:

@@ -4,27 +4,38 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crypto_strategy_lab.config.validators import PositiveFinite, parse_database_url
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
+from crypto_strategy_lab.core.errors import ConfigError
+
+
+def _first_problem(exc: ValidationError, prefix: str) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    reason = first["msg"].removeprefix("Value error, ")
+    return f"{prefix}.{where}: {reason}" if where else f"{prefix}: {reason}"
 
 
 class StrategyAllocation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(description="Registered strategy name, e.g. 'lag_autocorr'.")
     venue: Literal["bybit", "alpaca", "simulated"]
     symbol: str = Field(min_length=1)
     market: MarketType = MarketType.LINEAR
     timeframe: str = "1h"
-    weight: float = Field(default=1.0, gt=0)
-    params: dict[str, Any] = Field(default_factory=dict)
+    weight: PositiveFinite = 1.0
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the strategy's own parameter model."
+    )
 
 
 class MonitoringConfig(BaseModel):
     """Alerts and metrics fed by the trading loop (``engine.monitor``); off unless enabled."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     enabled: bool = False
     every_bars: int = Field(default=1, ge=1, description="Run the alert rules every N bars.")
@@ -40,12 +51,12 @@ class MonitoringConfig(BaseModel):
 
 
 class DeploymentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["deployment"] = "deployment"
     name: str = Field(min_length=1)
     mode: TradingMode = TradingMode.SIMULATED
-    capital: float = Field(gt=0)
+    capital: PositiveFinite
     journal_url: str | None = None
     weighting: Literal["inverse_volatility", "fractional_kelly", "equal"] = "inverse_volatility"
     strategies: list[StrategyAllocation] = Field(min_length=1)
@@ -54,9 +65,19 @@ class DeploymentConfig(BaseModel):
     )
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
+    @field_validator("journal_url")
+    @classmethod
+    def _journal_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_database_url(value, "journal_url")
+            except ConfigError as exc:
+                raise ValueError(str(exc).removeprefix("journal_url: ")) from None
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> DeploymentConfig:
-        from crypto_strategy_lab.strategies.registry import list_strategies
+        from crypto_strategy_lab.strategies.registry import list_strategies, strategy_class
 
         known = set(list_strategies())
         for i, alloc in enumerate(self.strategies):
@@ -65,6 +86,15 @@ class DeploymentConfig(BaseModel):
                     f"strategies.{i}.name: unknown strategy {alloc.name!r}; "
                     f"known: {', '.join(sorted(known))}"
                 )
+            if alloc.venue == "simulated" and self.mode is not TradingMode.SIMULATED:
+                raise ValueError(
+                    f"strategies.{i}.venue: 'simulated' cannot trade in mode {self.mode.value}; "
+                    "use bybit or alpaca, or mode: simulated"
+                )
+            try:
+                strategy_class(alloc.name).params_model.model_validate(alloc.params)
+            except ValidationError as exc:
+                raise ValueError(_first_problem(exc, f"strategies.{i}.params")) from None
             if alloc.venue == "alpaca" and alloc.market is not MarketType.STOCK:
                 raise ValueError(f"strategies.{i}.market: alpaca trades 'stock' only")
             if alloc.venue == "bybit" and alloc.market is MarketType.STOCK:
@@ -75,14 +105,9 @@ class DeploymentConfig(BaseModel):
     def _check_risk_overrides(self) -> None:
         """Validate ``risk`` against :class:`RiskLimits` now, so a typo or an out-of-range
         limit fails ``csl config validate`` instead of the deployment."""
-        from pydantic import ValidationError
-
         from crypto_strategy_lab.risk.limits import RiskLimits
 
         try:
             RiskLimits.model_validate(self.risk)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            reason = first["msg"].removeprefix("Value error, ")
-            raise ValueError(f"risk.{where}: {reason}") from None
+            raise ValueError(_first_problem(exc, "risk")) from None

@@ -9,10 +9,9 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel
 
-from crypto_strategy_lab.config.loader import load_yaml_config
+from crypto_strategy_lab.config.loader import read_yaml, validate_mapping
 from crypto_strategy_lab.core.errors import ConfigError
 
 # kind -> "module:ClassName", imported lazily so that validating one kind of file does not
@@ -23,12 +22,11 @@ CONFIG_KINDS: dict[str, str] = {
 }
 
 
-def model_for_kind(kind: str) -> type[BaseModel]:
-    try:
-        target = CONFIG_KINDS[kind]
-    except KeyError:
-        known = ", ".join(sorted(CONFIG_KINDS))
-        raise ConfigError(f"unknown config kind {kind!r}; known kinds: {known}") from None
+def model_for_kind(kind: object) -> type[BaseModel]:
+    known = ", ".join(sorted(CONFIG_KINDS))
+    if not isinstance(kind, str) or kind not in CONFIG_KINDS:
+        raise ConfigError(f"kind: unknown config kind {kind!r}; known kinds: {known}")
+    target = CONFIG_KINDS[kind]
     module_name, class_name = target.split(":")
     return getattr(import_module(module_name), class_name)
 
@@ -36,15 +34,14 @@ def model_for_kind(kind: str) -> type[BaseModel]:
 def validate_config_file(path: str | Path) -> str:
     """Validate ``path`` against the model its ``kind`` names; return the kind."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        data = None  # load_yaml_config below reports the YAML error with its position
-    kind = data.get("kind") if isinstance(data, dict) else None
-    if kind is None and isinstance(data, dict):
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+    if "kind" not in data:
         raise ConfigError(f"{path}: missing top-level 'kind' (one of {', '.join(CONFIG_KINDS)})")
-    model = model_for_kind(kind) if kind else BaseModel
-    load_yaml_config(path, model)
-    return str(kind)
+    try:
+        model = model_for_kind(data["kind"])
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    validate_mapping(path, data, model)
+    return str(data["kind"])

@@ -8,14 +8,47 @@ root-level filter on each record's formatted message and exception text).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 MASK = "***REDACTED***"
 _MIN_SECRET_LENGTH = 4  # shorter values would mangle ordinary text
 
+# Credentials that travel inside URLs, found by shape so that a URL nobody registered as a
+# secret (a journal URL typed on the command line, a webhook in a deployment file) is masked
+# too: the password of ``scheme://user:password@host``, Telegram's ``/bot<id>:<token>`` path,
+# the secret path segments of Slack and Discord webhooks, and query parameters that carry keys.
+_URL_CREDENTIALS = (
+    (re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)"), "***"),
+    (re.compile(r"(?P<keep>/bot)\d+:[A-Za-z0-9_-]+"), "***"),
+    (re.compile(r"(?P<keep>hooks\.slack\.com/services/)[A-Za-z0-9/_-]+"), "***"),
+    (re.compile(r"(?P<keep>/api/webhooks/\d+/)[A-Za-z0-9._-]+"), "***"),
+    (
+        re.compile(
+            r"(?P<keep>[?&](?:token|key|api_key|apikey|secret|password|sig|signature)=)[^&\s]+",
+            re.IGNORECASE,
+        ),
+        "***",
+    ),
+)
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with every credential embedded in a URL replaced by ``***``.
+
+    ``postgresql://csl:hunter2@db/journal`` becomes ``postgresql://csl:***@db/journal`` and
+    ``https://api.telegram.org/bot123:AAE.../sendMessage`` becomes
+    ``https://api.telegram.org/bot***/sendMessage``; the rest of the URL stays readable.
+    """
+    for pattern, mask in _URL_CREDENTIALS:
+        text = pattern.sub(lambda m, mask=mask: m.group("keep") + mask, text)
+    return text
+
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret replaced by ``***REDACTED***``."""
+    """``text`` with every occurrence of each secret replaced by ``***REDACTED***`` and every
+    URL credential masked (:func:`mask_credentials`)."""
+    text = mask_credentials(text)
     for secret in sorted(
         {s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True
     ):
@@ -38,14 +71,15 @@ class RedactingFilter(logging.Filter):
         self.secrets.extend(s for s in secrets if s and s not in self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        record.msg = redact(record.getMessage(), self.secrets)
-        record.args = None
+        message = record.getMessage()
+        clean = redact(message, self.secrets)
+        if clean != message:  # untouched records keep their lazy formatting
+            record.msg, record.args = clean, None
         if record.exc_info:
             text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = redact(text, self.secrets)
-            record.exc_info = None
+            clean = redact(text, self.secrets)
+            if clean != text:
+                record.exc_text, record.exc_info = clean, None
         if record.stack_info:
             record.stack_info = redact(record.stack_info, self.secrets)
         return True

@@ -10,7 +10,12 @@ Design
   with a fresh 12-byte nonce and the entry name as associated data, so an attacker cannot
   swap ciphertexts between entries unnoticed. A wrong passphrase fails authentication and
   raises :class:`VaultError` (never a partial result).
-* The file is written atomically (temp file + ``os.replace``) with mode 0600.
+* The file is written atomically (temp file + ``os.replace``) with mode 0600. Every change is
+  a read-modify-write under an exclusive ``flock`` on ``<vault>.lock``: the file is re-read
+  under the lock, so two ``csl keys add`` at once both keep their key.
+* A file's header is checked before any key is derived: the scrypt parameters must be within
+  :data:`SCRYPT_BOUNDS` (a header asking for n = 2**24 would otherwise cost 16 GiB and hang),
+  and every field must have its type; a corrupt file is one :class:`VaultError` line.
 * Only the last four characters of the API key are kept in clear (``key_hint``), so
   ``csl keys list`` can tell entries apart without printing a secret.
 
@@ -21,10 +26,13 @@ passphrase: ``$CSL_VAULT_PASSPHRASE`` or a prompt (CLI).
 from __future__ import annotations
 
 import base64
+import binascii
+import contextlib
+import fcntl
 import json
 import os
 import secrets as pysecrets
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,13 +42,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from platformdirs import user_config_dir
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from crypto_strategy_lab.core.errors import ConfigError
 
 VAULT_VERSION = 1
 DEFAULT_SCRYPT_N = 2**15
 VENUE_MODES = {"bybit": ("testnet", "live"), "alpaca": ("paper", "live")}
+SCRYPT_BOUNDS = {"n": (2**10, 2**18), "r": (1, 16), "p": (1, 4)}
+"""Accepted scrypt parameters of a vault file: at most 128 * n * r = 512 MiB of memory and a few
+seconds; RFC 7914 recommends n = 2**15..2**20 with r = 8 for interactive use."""
 
 
 class VaultError(ConfigError):
@@ -66,6 +77,43 @@ class Credentials(BaseModel):
 
     def secret_values(self) -> list[str]:
         return [self.api_key.get_secret_value(), self.api_secret.get_secret_value()]
+
+
+class _Kdf(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(pattern="^scrypt$")
+    salt: str = Field(min_length=16)
+    n: int = Field(ge=SCRYPT_BOUNDS["n"][0], le=SCRYPT_BOUNDS["n"][1])
+    r: int = Field(ge=SCRYPT_BOUNDS["r"][0], le=SCRYPT_BOUNDS["r"][1])
+    p: int = Field(ge=SCRYPT_BOUNDS["p"][0], le=SCRYPT_BOUNDS["p"][1])
+
+    @field_validator("n")
+    @classmethod
+    def _power_of_two(cls, n: int) -> int:
+        if n & (n - 1):
+            raise ValueError("must be a power of two")
+        return n
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    sealed: str
+    key_hint: str
+    created_at: str
+    rotated_at: str | None
+
+
+class _VaultFile(BaseModel):
+    """The shape of a vault file; checked before the KDF runs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    version: int = Field(ge=VAULT_VERSION, le=VAULT_VERSION)
+    kdf: _Kdf
+    check: str | None
+    entries: dict[str, _Entry]
 
 
 @dataclass(frozen=True)
@@ -99,7 +147,7 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"))
+    return base64.b64decode(text.encode("ascii"), validate=True)
 
 
 class KeyVault:
@@ -128,58 +176,103 @@ class KeyVault:
         self._check_passphrase()
 
     # ---- file format ----
+    def _new_file(self) -> dict[str, Any]:
+        return {
+            "version": VAULT_VERSION,
+            "kdf": {
+                "name": "scrypt",
+                "salt": _b64(pysecrets.token_bytes(16)),
+                "n": self._scrypt_n,
+                "r": 8,
+                "p": 1,
+            },
+            "check": None,
+            "entries": {},
+        }
+
     def _load(self) -> dict[str, Any]:
         if not self.path.exists():
-            return {
-                "version": VAULT_VERSION,
-                "kdf": {
-                    "name": "scrypt",
-                    "salt": _b64(pysecrets.token_bytes(16)),
-                    "n": self._scrypt_n,
-                    "r": 8,
-                    "p": 1,
-                },
-                "check": None,
-                "entries": {},
-            }
+            return self._new_file()
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("version") != VAULT_VERSION or data["kdf"]["name"] != "scrypt":
-                raise VaultError(f"{self.path}: unsupported vault format")
-            return data
-        except (ValueError, KeyError, TypeError) as exc:
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
+        except ValueError as exc:  # also UnicodeDecodeError
             raise VaultError(
                 f"{self.path}: not a readable key vault ({type(exc).__name__})"
             ) from None
+        try:
+            return _VaultFile.model_validate(data).model_dump()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "<file>"
+            raise VaultError(
+                f"{self.path}: not a readable key vault ({where}: {first['msg']})"
+            ) from None
 
     def _derive(self, kdf: Mapping[str, Any]) -> bytes:
-        return Scrypt(
-            salt=_unb64(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"]
-        ).derive(self._passphrase)
+        try:
+            salt = _unb64(kdf["salt"])
+            scrypt = Scrypt(salt=salt, length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"])
+        except (ValueError, binascii.Error):
+            raise VaultError(f"{self.path}: not a readable key vault (kdf header)") from None
+        return scrypt.derive(self._passphrase)
 
     def _seal(self, name: str, plaintext: bytes) -> str:
         nonce = pysecrets.token_bytes(12)
         return _b64(nonce + self._aead.encrypt(nonce, plaintext, name.encode()))
 
     def _open(self, name: str, blob: str) -> bytes:
-        raw = _unb64(blob)
         try:
+            raw = _unb64(blob)
+            if len(raw) < 12 + 16:  # nonce + GCM tag
+                raise InvalidTag
             return self._aead.decrypt(raw[:12], raw[12:], name.encode())
-        except InvalidTag:
+        except (InvalidTag, ValueError, binascii.Error):
             raise VaultError(f"{self.path}: wrong passphrase or tampered entry {name!r}") from None
 
     def _check_passphrase(self) -> None:
+        """Authenticate the passphrase and every entry now, so a tampered or corrupt entry is
+        reported when the vault is opened, whatever the command."""
         if self._data["check"] is None:
             self._data["check"] = self._seal("check", b"crypto-strategy-lab")
         else:
             self._open("check", self._data["check"])
+        for name, entry in self._data["entries"].items():
+            self._open(name, entry["sealed"])
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on ``<vault>.lock`` (a sidecar file, because ``_save``
+        replaces the vault file itself and a lock on a replaced inode protects nothing)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _update(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Re-read the file under the lock, apply ``change`` and write it back."""
+        with self._locked():
+            if self.path.exists():
+                current = self._load()
+                if current["kdf"] != self._data["kdf"]:  # created by another process meanwhile
+                    self._aead = AESGCM(self._derive(current["kdf"]))
+                self._data = current
+                self._check_passphrase()
+            change(self._data)
+            self._save()
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+        tmp = self.path.with_suffix(self.path.suffix + f".{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(self._data, fh, indent=2, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
 
@@ -189,33 +282,38 @@ class KeyVault:
     ) -> None:
         """Store a key pair under ``venue:mode``; refuses to overwrite unless ``replace``."""
         name = entry_name(venue, mode)
-        if not api_key or not api_secret:
+        if not api_key.strip() or not api_secret.strip():
             raise VaultError(f"{name}: the API key and secret must both be non-empty")
-        if name in self._data["entries"] and not replace:
-            raise VaultError(f"{name} already holds a key; use `csl keys rotate` to replace it")
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        previous = self._data["entries"].get(name)
         payload = json.dumps({"api_key": api_key, "api_secret": api_secret}).encode()
-        self._data["entries"][name] = {
-            "sealed": self._seal(name, payload),
-            "key_hint": api_key[-4:],
-            "created_at": previous["created_at"] if previous else now,
-            "rotated_at": now if previous else None,
-        }
-        self._save()
+
+        def change(data: dict[str, Any]) -> None:
+            previous = data["entries"].get(name)
+            if previous is not None and not replace:
+                raise VaultError(f"{name} already holds a key; use `csl keys rotate` to replace it")
+            if previous is None and replace:
+                raise VaultError(f"{name} holds no key to rotate; use `csl keys add`")
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            data["entries"][name] = {
+                "sealed": self._seal(name, payload),
+                "key_hint": api_key[-4:],
+                "created_at": previous["created_at"] if previous else now,
+                "rotated_at": now if previous else None,
+            }
+
+        self._update(change)
 
     def rotate(self, venue: str, mode: str, api_key: str, api_secret: str) -> None:
         """Replace an existing key pair (it must exist)."""
-        name = entry_name(venue, mode)
-        if name not in self._data["entries"]:
-            raise VaultError(f"{name} holds no key to rotate; use `csl keys add`")
         self.add(venue, mode, api_key, api_secret, replace=True)
 
     def remove(self, venue: str, mode: str) -> None:
         name = entry_name(venue, mode)
-        if self._data["entries"].pop(name, None) is None:
-            raise VaultError(f"{name} holds no key")
-        self._save()
+
+        def change(data: dict[str, Any]) -> None:
+            if data["entries"].pop(name, None) is None:
+                raise VaultError(f"{name} holds no key")
+
+        self._update(change)
 
     def get(self, venue: str, mode: str) -> Credentials | None:
         """The key pair for ``venue:mode``, or ``None`` when the slot is empty."""
@@ -223,8 +321,11 @@ class KeyVault:
         entry = self._data["entries"].get(name)
         if entry is None:
             return None
-        payload = json.loads(self._open(name, entry["sealed"]))
-        return Credentials(api_key=payload["api_key"], api_secret=payload["api_secret"])
+        try:
+            payload = json.loads(self._open(name, entry["sealed"]))
+            return Credentials(api_key=payload["api_key"], api_secret=payload["api_secret"])
+        except (ValueError, KeyError, TypeError, ValidationError):
+            raise VaultError(f"{self.path}: entry {name!r} is not a key pair") from None
 
     def list(self) -> list[KeyInfo]:
         return [
