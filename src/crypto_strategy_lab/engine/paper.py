@@ -85,6 +85,13 @@ def resolve_strategies(name: str) -> list[str]:
     return list_strategies() if name == "all" else [get_strategy(name).name]
 
 
+WEIGHTING_SAMPLE_BARS = 2000
+"""Bars of strategy returns before the traded period from which ``inverse_volatility`` and
+``fractional_kelly`` estimate each sleeve's volatility and mean: three weeks of 15-minute bars,
+so that a strategy that trades a few times a week has returns to estimate from (the relative
+standard error of a volatility estimate is about 1 / sqrt(2 n), 1.6 % here)."""
+
+
 def build_simulated_run(
     journal: Journal,
     strategies: list[str],
@@ -116,6 +123,10 @@ def build_simulated_run(
     limits = limits or RiskLimits()
     instances = [get_strategy(n, (params or {}).get(n)) for n in strategies]
     warmup = max(s.warmup for s in instances) + 1
+    if weighting != "equal":
+        # the weights are estimated from backtest returns AFTER each strategy's warm-up, so the
+        # history must hold the warm-up plus a sample of returns, not the warm-up alone
+        warmup += WEIGHTING_SAMPLE_BARS
     data = load_replay_data(days, source=source, warmup_bars=warmup, read=read)
     n = len(instances)
     budget = sleeve_budgets(instances, data, weighting, limits, costs, market)

@@ -1,0 +1,231 @@
+"""Every command the README shows, and every shipped config, runs cleanly (short spans).
+
+The README's bash blocks are parsed; each command line must have an entry in ``RUNS`` saying
+how the test runs it (the same command, with a shorter span where it replays days, and the
+local Bybit emulator instead of the network for ``csl data download``). A command added to the
+README without an entry fails :func:`test_every_readme_command_has_a_run`, so a shipped example
+can never silently break.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_random_walk_bars
+
+REPO = Path(__file__).resolve().parents[2]
+CSL = [sys.executable, "-c", "from crypto_strategy_lab.cli.main import main; main()"]
+
+
+def readme_commands() -> list[str]:
+    """Command lines of the README's ``bash`` blocks, without their comments."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            command = line.split("#", 1)[0].strip()
+            if command:
+                lines.append(" ".join(command.split()))
+    return lines
+
+
+# README command -> (argv the test runs, expected exit status, text the output must contain).
+# "{...}" fields are filled in by the test. Short spans: --days 1 instead of 7 or 30, --quick.
+RUNS: dict[str, tuple[str, int, str] | None] = {
+    "make lab": None,  # the whole lab: its parts run below and in tests/research
+    "make test": None,  # the test suite itself
+    "csl data check": ("csl data check", 0, "Data quality"),
+    "csl data download --exchange bybit --symbol BTC/USDT --timeframe 1h --since 2024-01-01": (
+        "csl data download --exchange bybit --symbol BTC/USDT --timeframe 1h --since 2024-01-01"
+        " --until 2024-01-05 --base-url {emulator} --no-progress",
+        0,
+        "96 new",
+    ),
+    "csl data import my_bars.csv --symbol BTCUSDT --timeframe 1h --col timestamp=time --ts-unit ms": (  # noqa: E501
+        "csl data import {tmp}/my_bars.csv --symbol BTCUSDT --timeframe 1h --col timestamp=time"
+        " --ts-unit ms",
+        0,
+        "imported my_bars.csv",
+    ),
+    "csl data list": ("csl data list", 0, "BTCUSDT"),
+    "csl backtest --strategy lag_autocorr": ("csl backtest --strategy lag_autocorr", 0, "sharpe"),
+    "csl validate --strategy hurst_exponent": (
+        "csl validate --strategy hurst_exponent --quick",
+        0,
+        "gate: hurst_exponent",
+    ),
+    "python scripts/validate_strategy.py hurst_exponent": (
+        "python scripts/validate_strategy.py hurst_exponent --quick",
+        0,
+        "gate: hurst_exponent",
+    ),
+    "csl study --strategy variance_ratio": (
+        "csl study --strategy variance_ratio --random 3",
+        0,
+        "study study:variance_ratio",
+    ),
+    "./scripts/paper_trade.sh --strategy lag_autocorr --days 7 --capital 5000": (
+        "./scripts/paper_trade.sh --strategy lag_autocorr --days 1 --capital 5000",
+        0,
+        "completed",
+    ),
+    "./scripts/paper_trade.sh --strategy all --days 30 --capital 10000": (
+        "./scripts/paper_trade.sh --strategy all --days 1 --capital 10000",
+        0,
+        "completed",
+    ),
+    "csl status": ("csl status", 0, "kill switch: armed"),
+    "csl drift RUN_ID": ("csl drift {run_id}", 0, ""),
+    "csl audit verify": ("csl audit verify", 0, "ok"),
+    "csl kill": ("csl kill", 0, "KILL SWITCH ENGAGED"),
+    # live without keys must refuse, naming every missing condition, in one line
+    "python scripts/deploy_live.py --strategy hurst_exponent --capital 5000 --confirm": (
+        "python scripts/deploy_live.py --strategy hurst_exponent --capital 5000 --confirm",
+        1,
+        "live trading refused: no live API keys for bybit",
+    ),
+    "python scripts/deploy_portfolio.py --config configs/production.yaml": (
+        "python scripts/deploy_portfolio.py --config configs/production.yaml --days 1",
+        0,
+        "completed",
+    ),
+    # served and checked for its loopback address in tests/monitoring/test_dashboard_bind.py
+    "csl dashboard": None,
+    "python -m streamlit run scripts/monitoring_dashboard.py": None,
+}
+
+
+def test_every_readme_command_has_a_run():
+    commands = readme_commands()
+    assert commands, "no bash blocks found in README.md"
+    # "csl dashboard  # or: python -m streamlit run ..." names its alternative in the comment
+    missing = [c for c in commands if c not in RUNS]
+    assert not missing, f"add these README commands to RUNS: {missing}"
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BYBIT_", "ALPACA_", "CSL_", "DEFAULT_CAPITAL"))
+    }
+    env.update(
+        CSL_DATA_DIR=str(tmp / "data"),
+        CSL_JOURNAL_URL=f"sqlite:///{tmp / 'journal.sqlite'}",
+        CSL_VAULT_PATH=str(tmp / "keys.vault"),
+        PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")]),
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+        XDG_CACHE_HOME=str(tmp / "cache"),
+    )
+    return env
+
+
+def _argv(line: str) -> list[str]:
+    words = shlex.split(line)
+    if words[0] == "csl":
+        return [*CSL, *words[1:]]
+    if words[0] == "python":
+        return [sys.executable, *words[1:]]
+    return words
+
+
+@pytest.mark.slow
+def test_readme_commands_run_cleanly(tmp_path):
+    from tests.emulators.bybit_market import BybitMarketServer
+
+    bars = make_random_walk_bars(24 * 10, seed=3, freq="1h")
+    raw = bars.reset_index()
+    raw.insert(0, "time", raw.pop("timestamp").astype("int64") // 1_000_000)
+    raw.to_csv(tmp_path / "my_bars.csv", index=False)
+    env = _env(tmp_path)
+    fields = {"tmp": str(tmp_path)}
+    order = [c for c in readme_commands() if RUNS[c] is not None]
+    # drift needs a run: run the paper commands first, then the journal readers
+    order.sort(key=lambda c: ("paper_trade" not in c, c.startswith("csl kill")))
+    with BybitMarketServer() as server:
+        server.state.add_bars("spot", "BTCUSDT", bars, "60")
+        fields["emulator"] = server.url
+        for command in order:
+            if "{run_id}" in RUNS[command][0]:
+                from crypto_strategy_lab.journal import Journal
+
+                journal = Journal.open(env["CSL_JOURNAL_URL"])
+                fields["run_id"] = journal.runs()[-1].run_id
+                journal.engine.dispose()
+            line, status, expected = RUNS[command]
+            result = subprocess.run(
+                _argv(line.format(**fields)),
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            output = result.stdout + result.stderr
+            assert result.returncode == status, f"{line}\n{output}"
+            assert "Traceback" not in output, f"{line}\n{output}"
+            assert expected.lower() in output.lower(), f"{line}\n{output}"
+
+
+@pytest.mark.parametrize("config", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_validates(config):
+    result = subprocess.run(
+        [*CSL, "config", "validate", str(config)],
+        capture_output=True,
+        text=True,
+        env=_env(Path("/nonexistent")),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_deployment_deploys(tmp_path, config):
+    """configs/production.yaml used to validate and then always refuse to deploy
+    ("inverse_volatility weighting needs warm-up history")."""
+    from crypto_strategy_lab.config.loader import read_yaml
+
+    if read_yaml(config).get("kind") != "deployment":
+        pytest.skip(f"{config.name} is not a deployment")
+    result = subprocess.run(
+        [*CSL, "deploy", "--config", str(config), "--days", "1"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "completed" in output and "Traceback" not in output
+
+
+def test_paper_weights_use_history_beyond_the_warmup(tmp_path):
+    """For an estimated weighting the replay holds each strategy's warm-up plus a sample of
+    returns before the traded period, and every sleeve gets a positive budget from them."""
+    from crypto_strategy_lab.engine.paper import WEIGHTING_SAMPLE_BARS, build_simulated_run
+    from crypto_strategy_lab.journal import Journal
+    from crypto_strategy_lab.strategies import get_strategy
+
+    names = ["lag_autocorr", "variance_ratio"]
+    journal = Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    try:
+        engine, feed = build_simulated_run(
+            journal, names, days=1, capital=1000.0, weighting="inverse_volatility"
+        )
+        [bars] = feed.frames.values()
+        history = bars[bars.index < feed.start]
+        warmup = max(get_strategy(n).warmup for n in names)
+        assert len(history) >= warmup + WEIGHTING_SAMPLE_BARS
+        allocation = engine.run_config["allocation"]
+        assert set(allocation) == set(names) and all(v > 0 for v in allocation.values())
+    finally:
+        journal.engine.dispose()
