@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import make_random_walk_bars
@@ -55,6 +56,7 @@ RUNS: dict[str, tuple[str, int, str] | None] = {
         "imported my_bars.csv",
     ),
     "csl data list": ("csl data list", 0, "BTCUSDT"),
+    "csl strategies": ("csl strategies", 0, "lag_autocorr"),
     "csl backtest --strategy lag_autocorr": ("csl backtest --strategy lag_autocorr", 0, "sharpe"),
     "csl validate --strategy hurst_exponent": (
         "csl validate --strategy hurst_exponent --quick",
@@ -142,7 +144,8 @@ def test_readme_commands_run_cleanly(tmp_path):
 
     bars = make_random_walk_bars(24 * 10, seed=3, freq="1h")
     raw = bars.reset_index()
-    raw.insert(0, "time", raw.pop("timestamp").astype("int64") // 1_000_000)
+    epoch = pd.Timestamp(0, tz="UTC")
+    raw.insert(0, "time", (raw.pop("timestamp") - epoch) // pd.Timedelta("1ms"))
     raw.to_csv(tmp_path / "my_bars.csv", index=False)
     env = _env(tmp_path)
     fields = {"tmp": str(tmp_path)}

@@ -92,7 +92,7 @@ def metric(at: AppTest, label: str):
 def test_overview(seeded, reports_dir) -> None:
     at = open_page("overview.py", seeded.url, reports_dir)
     assert at.title[0].value == "Overview"
-    assert len(charts(at)) == 3  # equity/drawdown + two gauges
+    assert len(charts(at)) == 4  # equity/drawdown, price with fills, two gauges
     assert metric(at, "Equity").value == f"{seeded.final_equity:,.2f}"
     assert metric(at, "Kill switch").value == "HALTED"
     assert any("operator ran csl kill" in e.value for e in at.error)

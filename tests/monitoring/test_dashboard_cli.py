@@ -33,11 +33,11 @@ def test_bad_options() -> None:
 def test_cli_passes_options(monkeypatch) -> None:
     seen = {}
 
-    def fake_call(command):
+    def fake_serve(command):
         seen["command"] = command
         return 0
 
-    monkeypatch.setattr(dashboard_cmd.subprocess, "call", fake_call)
+    monkeypatch.setattr(dashboard_cmd, "serve", fake_serve)
     result = CliRunner().invoke(app, ["dashboard", "--port", "8600", "--refresh", "5"])
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8600" in result.output

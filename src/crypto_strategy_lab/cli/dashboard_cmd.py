@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,8 +50,48 @@ def dashboard(
     """Serve the monitoring dashboard (read-only view of the journal) on 127.0.0.1."""
     command = streamlit_command(journal, port, refresh)
     typer.echo(f"Dashboard on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    raise typer.Exit(serve(command))
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the kernel sends the child SIGTERM when ``csl dashboard`` dies, even by SIGKILL."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def serve(command: list[str]) -> int:
+    """Run the Streamlit server ``command`` until it exits or ``csl dashboard`` is stopped.
+
+    SIGTERM, SIGHUP and SIGINT (Ctrl-C, or ``kill -INT`` of this process alone) stop the child
+    too, so no orphaned server keeps the journal's data on a port; 0 after such a stop.
+    """
+    child = subprocess.Popen(
+        command, preexec_fn=_die_with_parent if sys.platform == "linux" else None
+    )
+    stopped = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopped
+        stopped = True
+        child.terminate()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        code = subprocess.call(command)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+        while True:
+            try:
+                code = child.wait()
+                return 0 if stopped else code
+            except KeyboardInterrupt:
+                stop(signal.SIGINT, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -9,13 +9,14 @@ rather than a traceback, and an empty one is an empty state.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, Text, func, inspect, select, type_coerce
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
@@ -127,6 +128,19 @@ def check_journal(url: str, engine: Engine | None = None) -> JournalStatus:
     return JournalStatus(JournalState.OK, f"{n_runs} run(s) in {shown}")
 
 
+def _config_mapping(value: Any) -> tuple[dict[str, Any], str | None]:
+    """A run's stored config as a mapping, or ``({}, why not)``."""
+    if isinstance(value, dict):  # drivers that parse JSON columns themselves (psycopg)
+        return value, None
+    try:
+        parsed = json.loads(value) if isinstance(value, str | bytes) else value
+    except ValueError as exc:
+        return {}, f"not JSON ({_first_line(exc)})"
+    if not isinstance(parsed, dict):
+        return {}, f"not a JSON object ({type(parsed).__name__})"
+    return parsed, None
+
+
 def _first_line(exc: Any) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -151,9 +165,17 @@ class JournalReader:
         return _floats(frame, decimals or [])
 
     def runs(self) -> pd.DataFrame:
+        """Every run, oldest first. ``config`` is the run's config mapping (``{}`` when the
+        stored text is not a JSON object, with the reason in ``config_error``), so one damaged
+        row cannot take the dashboard down."""
         cols = [getattr(Run, c) for c in ("run_id", "name", "mode", "capital", "strategies")]
-        cols += [Run.config, Run.started_at, Run.status, Run.ended_at]
-        return self._frame(select(*cols).order_by(Run.started_at), ["capital"])
+        cols += [type_coerce(Run.config, Text).label("config")]  # raw text: parsed per row
+        cols += [Run.started_at, Run.status, Run.ended_at]
+        frame = self._frame(select(*cols).order_by(Run.started_at), ["capital"])
+        parsed = [_config_mapping(v) for v in frame.get("config", [])]
+        frame["config"] = [config for config, _ in parsed]
+        frame["config_error"] = [error for _, error in parsed]
+        return frame
 
     def equity(self, run_id: str) -> pd.DataFrame:
         """The equity curve indexed by ``ts`` (one row per timestamp, the latest wins)."""

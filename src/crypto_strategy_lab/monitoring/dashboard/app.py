@@ -15,6 +15,7 @@ the journal on each tick; the sidebar (run picker, interval) stays put.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from crypto_strategy_lab.monitoring.reader import (
     display_url,
     open_readonly,
 )
+from crypto_strategy_lab.security.redaction import mask_credentials
 
 PAGES_DIR = Path(__file__).with_name("pages")
 PAGES = (
@@ -43,6 +45,7 @@ PAGES = (
     ("alerts.py", "Alerts", "alerts", ":material/notifications:"),
 )
 DEFAULT_REFRESH_SECONDS = 15
+logger = logging.getLogger(__name__)
 _CTX_KEY = "csl_dashboard_context"
 
 
@@ -84,9 +87,20 @@ def _engine(url: str):  # type: ignore[no-untyped-def]
     return open_readonly(url)
 
 
-def _run_label(row: pd.Series) -> str:
-    started = pd.Timestamp(row["started_at"]).strftime("%Y-%m-%d %H:%M")
-    return f"{row['name']} · {row['mode']} · {started} · {row['status']}"
+def run_labels(runs: pd.DataFrame) -> list[str]:
+    """One distinct label per run for the picker: name, mode, start, status and the run id's
+    first 8 characters (the prefix ``csl drift`` accepts); longer prefixes where 8 collide."""
+    labels = []
+    for _, row in runs.iterrows():
+        started = pd.Timestamp(row["started_at"])
+        when = started.strftime("%Y-%m-%d %H:%M") if pd.notna(started) else "start unknown"
+        labels.append((f"{row['name']} · {row['mode']} · {when} · {row['status']}", row))
+    width = 8
+    while True:
+        out = [f"{text} · {str(row['run_id'])[:width]}" for text, row in labels]
+        if len(set(out)) == len(out) or width >= 64:
+            return out
+        width *= 2
 
 
 def build_context(args: argparse.Namespace) -> DashboardContext:
@@ -94,7 +108,16 @@ def build_context(args: argparse.Namespace) -> DashboardContext:
     engine = None if url is None else _engine(url)
     status = check_journal(url, engine)
     reader = JournalReader(engine) if status.readable else None
-    runs = reader.runs() if reader is not None else pd.DataFrame()
+    runs = pd.DataFrame()
+    if reader is not None:
+        try:
+            runs = reader.runs()
+        except Exception as exc:  # a damaged runs table: every page says so
+            status = JournalStatus(
+                JournalState.CORRUPT,
+                f"The runs of {display_url(url)} cannot be read: {page_error_text(exc)}",
+            )
+            reader = None
     return DashboardContext(
         url=url,
         status=status,
@@ -110,11 +133,13 @@ def _sidebar(ctx: DashboardContext) -> None:
     with st.sidebar:
         st.caption(f"Journal: `{display_url(ctx.url)}` (read-only)")
         if len(ctx.runs):
-            labels = [_run_label(r) for _, r in ctx.runs.iterrows()]
+            labels = run_labels(ctx.runs)
             choice = st.selectbox(
                 "Run", range(len(labels)), index=len(labels) - 1, format_func=labels.__getitem__
             )
             ctx.run = ctx.runs.iloc[int(choice)]
+            if ctx.run.get("config_error"):
+                st.warning(f"This run's stored config is unreadable: {ctx.run['config_error']}")
         ctx.refresh_seconds = int(
             st.number_input(
                 "Auto-refresh every (s, 0 = off)",
@@ -127,6 +152,18 @@ def _sidebar(ctx: DashboardContext) -> None:
         st.button("Refresh now")
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def served_on_loopback() -> bool:
+    """Whether this Streamlit server listens on the loopback interface only.
+
+    ``.streamlit/config.toml`` (repository root) and ``csl dashboard`` both bind 127.0.0.1; a
+    server started another way with no address listens on every interface.
+    """
+    return str(st.get_option("server.address") or "") in LOOPBACK
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the context and sidebar, then run the selected page."""
     import sys
@@ -134,6 +171,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     st.set_page_config(
         page_title="Crypto Strategy Lab", page_icon=":material/monitoring:", layout="wide"
     )
+    if not served_on_loopback():
+        # positions, orders and P&L are not for the network: refuse to show them
+        st.error(
+            "**This dashboard must listen on 127.0.0.1 only.** Start it with `csl dashboard`, "
+            "or run `python -m streamlit run scripts/monitoring_dashboard.py` from the "
+            "repository root (its `.streamlit/config.toml` binds 127.0.0.1), or pass "
+            "`--server.address 127.0.0.1`."
+        )
+        st.stop()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     ctx = build_context(args)
     pages = [
@@ -144,6 +190,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     _sidebar(ctx)
     st.session_state[_CTX_KEY] = ctx
     navigation.run()
+
+
+def page_error_text(exc: BaseException) -> str:
+    """One line naming what could not be read: the CLI's wording for known input errors
+    (:func:`crypto_strategy_lab.cli.errors.describe_error`), else the exception's first line."""
+    from crypto_strategy_lab.cli.errors import describe_error
+
+    line = describe_error(exc)
+    if line is None:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        line = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return mask_credentials(line)
 
 
 def empty_state(ctx: DashboardContext) -> None:
@@ -174,7 +232,14 @@ def run_page(
 
     @st.fragment(run_every=ctx.refresh_seconds or None)
     def body() -> None:
-        view(ctx)
+        try:
+            view(ctx)
+        except Exception as exc:  # damaged rows or tables: a message, never a crashed page
+            logger.exception("dashboard page %r failed", title)
+            st.error(
+                f"**This page cannot be drawn from the journal.** {page_error_text(exc)}\n\n"
+                f"Journal: `{display_url(ctx.url)}`. `csl audit verify` checks it row by row."
+            )
         st.caption(
             f"Updated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M:%S} UTC"
             + (f" · every {ctx.refresh_seconds} s" if ctx.refresh_seconds else "")

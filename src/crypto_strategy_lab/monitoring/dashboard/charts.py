@@ -147,3 +147,42 @@ def correlation_heatmap(
         )
     )
     return _layout(fig, title, height=120 + 40 * len(corr))
+
+
+def price_with_fills(
+    bars: pd.DataFrame | None, prices: pd.Series, fills: pd.DataFrame
+) -> go.Figure:
+    """Candles of the run's bars (or, without them, the prices the strategies saw as a line)
+    with every fill marked: buys as green up-triangles, sells as red down-triangles, at the
+    fill price and time."""
+    fig = go.Figure()
+    if bars is not None and len(bars):
+        fig.add_trace(
+            go.Candlestick(
+                x=bars.index,
+                open=bars["open"],
+                high=bars["high"],
+                low=bars["low"],
+                close=bars["close"],
+                name="bars",
+            )
+        )
+    elif len(prices):
+        fig.add_trace(go.Scatter(x=prices.index, y=prices, name="price", line={"color": _BLUE}))
+    for side, symbol, color in (("buy", "triangle-up", _GREEN), ("sell", "triangle-down", _RED)):
+        chosen = fills[fills["side"].astype(str).str.lower() == side] if len(fills) else fills
+        if len(chosen):
+            fig.add_trace(
+                go.Scatter(
+                    x=chosen["ts"],
+                    y=chosen["price"],
+                    mode="markers",
+                    name=f"{side} fills",
+                    marker={"symbol": symbol, "size": 10, "color": color},
+                    customdata=chosen[["quantity", "strategy"]].astype(str).to_numpy(),
+                    hovertemplate="%{y:,.2f} × %{customdata[0]} (%{customdata[1]})",
+                )
+            )
+    fig.update_layout(xaxis_rangeslider_visible=False)
+    fig.update_yaxes(title_text="price")
+    return _layout(fig, "Price and fills", height=420)

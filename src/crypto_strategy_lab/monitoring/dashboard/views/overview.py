@@ -19,7 +19,8 @@ from crypto_strategy_lab.monitoring.dashboard.views.common import (
     run_id,
     table,
 )
-from crypto_strategy_lab.monitoring.performance import pnl_today
+from crypto_strategy_lab.monitoring.performance import periods_per_year, pnl_today
+from crypto_strategy_lab.performance.metrics import sharpe_ratio
 
 VENUE_ALERT_SOURCES = ("venue_errors", "reconciliation", "reconciliation_mismatch", "exchange")
 
@@ -59,6 +60,47 @@ def venue_connectivity(
     return pd.DataFrame(rows)
 
 
+def run_sharpe(equity: pd.Series) -> float | None:
+    """Annualised Sharpe ratio of the run's per-bar equity returns (24/7 calendar,
+    :func:`~crypto_strategy_lab.monitoring.performance.periods_per_year`); ``None`` with fewer
+    than three points or no variation."""
+    returns = equity.pct_change().dropna()
+    if len(returns) < 2 or not float(returns.std()) > 0:
+        return None
+    return float(sharpe_ratio(returns, periods_per_year(equity.index)))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _run_bars(source: str, start: str, end: str) -> pd.DataFrame | None:
+    """The OHLC bars a replayed run traded, from its recorded data source; ``None`` when that
+    source cannot be read here (a venue run, a file moved since)."""
+    from crypto_strategy_lab.data.loader import open_data
+
+    try:
+        bars = open_data(source, require_market=False).bars
+    except Exception:  # the source is only for display: fall back to the journal's prices
+        return None
+    return bars.loc[pd.Timestamp(start) : pd.Timestamp(end)]
+
+
+def price_chart(ctx: DashboardContext, rid: str) -> None:
+    """Candles of the run's bars with its fills (journal prices when the bars are unknown)."""
+    assert ctx.reader is not None and ctx.run is not None
+    fills = ctx.reader.fills(rid)
+    prices = ctx.reader.signals_prices(rid)
+    data = (ctx.run["config"] or {}).get("data") or {}
+    symbols = sorted(set(prices.get("symbol", [])) | set(fills.get("symbol", [])))
+    if not symbols:
+        return
+    symbol = symbols[0] if len(symbols) == 1 else st.selectbox("Symbol", symbols, key="ov_sym")
+    bars = None
+    if data.get("source") and data.get("symbol") == symbol:
+        bars = _run_bars(str(data["source"]), str(data.get("start")), str(data.get("end")))
+    closes = prices[prices["symbol"] == symbol].set_index("ts")["price"] if len(prices) else prices
+    fig = charts.price_with_fills(bars, closes, fills[fills["symbol"] == symbol])
+    st.plotly_chart(fig, key="ov_price")
+
+
 def render(ctx: DashboardContext) -> None:
     assert ctx.reader is not None
     rid = run_id(ctx)
@@ -73,9 +115,19 @@ def render(ctx: DashboardContext) -> None:
         today = pnl_today(series)
         capital = float(ctx.run["capital"])
         heat = float(equity["gross_exposure"].iloc[-1]) / float(series.iloc[-1])
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c5, c2, c3, c4 = st.columns(5)
         c1.metric(
-            "Equity", f"{series.iloc[-1]:,.2f}", f"{series.iloc[-1] - capital:+,.2f} since start"
+            "Equity",
+            f"{series.iloc[-1]:,.2f}",
+            f"{series.iloc[-1] - capital:+,.2f} ({series.iloc[-1] / capital - 1:+.2%}) since start",
+        )
+        sharpe = run_sharpe(series)
+        c5.metric(
+            "Sharpe (ann.)",
+            "n/a" if sharpe is None else f"{sharpe:.2f}",
+            "from equity returns per bar",
+            delta_color="off",
+            delta_arrow="off",
         )
         c2.metric(
             "P&L today (UTC)",
@@ -93,6 +145,7 @@ def render(ctx: DashboardContext) -> None:
         )
         c4.metric("Kill switch", "HALTED" if kill_on else "armed")
         st.plotly_chart(charts.equity_drawdown(series, lim["drawdown_derisk"]), key="ov_equity")
+        price_chart(ctx, rid)
         g1, g2 = st.columns(2)
         g1.plotly_chart(
             charts.usage_gauge("Daily loss", today.loss_fraction, lim["daily_loss"]), key="ov_loss"

@@ -25,7 +25,7 @@ from crypto_strategy_lab.monitoring.attribution import (
     realized_pnl,
 )
 from crypto_strategy_lab.monitoring.dashboard import charts
-from crypto_strategy_lab.monitoring.dashboard.app import DashboardContext, _run_label
+from crypto_strategy_lab.monitoring.dashboard.app import DashboardContext, run_labels
 from crypto_strategy_lab.monitoring.dashboard.views.common import equity_or_note, run_id
 from crypto_strategy_lab.monitoring.performance import (
     drift_against,
@@ -175,7 +175,7 @@ def _drift(ctx: DashboardContext, equity: pd.DataFrame) -> None:
             "(the replay reproduces the backtest) to compare live fills with the backtest."
         )
         return
-    labels = {"(none)": None} | {_run_label(r): r["run_id"] for _, r in others.iterrows()}
+    labels = {"(none)": None} | dict(zip(run_labels(others), others["run_id"], strict=True))
     choice = st.selectbox("Reference run (backtest / replay)", list(labels), key="st_reference")
     if labels[choice] is None:
         return
