@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from typer._click.core import Command, Context, Parameter  # typer vendors its own click
@@ -111,8 +112,8 @@ def run_guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
     """Call ``func``; turn expected errors into one clear line and a non-zero exit."""
     try:
         return func(*args, **kwargs)
-    except NoArgsIsHelpError:
-        raise  # ``csl data`` alone prints the group's help
+    except (NoArgsIsHelpError, typer.Exit, typer.Abort):
+        raise  # help, a command's own exit status, Ctrl-C at a prompt: typer handles them
     except UsageError as exc:
         if is_debug():
             raise

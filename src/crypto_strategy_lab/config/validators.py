@@ -11,13 +11,15 @@ and config models call them from their validators.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pandas as pd
 from pydantic import Field
 
 from crypto_strategy_lab.core.errors import ConfigError
+
+if TYPE_CHECKING:  # pandas loads in the commands that parse dates, not at CLI start-up
+    import pandas as pd
 
 PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 """A pydantic float that must be finite and > 0 (capital, weights, durations)."""
@@ -78,6 +80,8 @@ def parse_time_zone(text: str, name: str) -> ZoneInfo:
 def parse_timestamp(text: str, name: str) -> pd.Timestamp:
     """``text`` as a UTC timestamp (naive input is read as UTC): ``2024-01-01``,
     ``2024-01-01T12:00``, ``2024-01-01 12:00+02:00``."""
+    import pandas as pd
+
     try:
         ts = pd.Timestamp(text)
     except (ValueError, TypeError, OverflowError):
