@@ -69,8 +69,11 @@ def open_page(page: str, url: str, reports: Path | None = None) -> AppTest:
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
+    # open_page sets these in os.environ; setenv first so that the teardown removes them
+    # again (delenv of an absent variable records nothing to undo)
     for name in ("CSL_JOURNAL_URL", "CSL_DASHBOARD_REFRESH", "CSL_REPORTS_DIR"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def charts(at: AppTest) -> list:

@@ -29,8 +29,11 @@ def seeded_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
+    # open_page sets these in os.environ; setenv first so that the teardown removes them
+    # again (delenv of an absent variable records nothing to undo)
     for name in ("CSL_JOURNAL_URL", "CSL_DASHBOARD_REFRESH", "CSL_REPORTS_DIR"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def _damaged(seeded_file: Path, tmp_path: Path, *statements: str) -> str:
@@ -96,7 +99,7 @@ def test_sharpe_matches_the_closed_form():
     index = pd.date_range("2024-01-01", periods=500, freq="1h", tz="UTC")
     returns = np.random.default_rng(5).normal(0.0005, 0.01, len(index) - 1)
     equity = pd.Series(1000 * np.cumprod(np.r_[1.0, 1 + returns]), index=index)
-    expected = returns.mean() / returns.std(ddof=1) * np.sqrt(365.25 * 24)
+    expected = returns.mean() / returns.std(ddof=1) * np.sqrt(365 * 24)  # 365-day year
     assert run_sharpe(equity) == pytest.approx(expected, rel=1e-9)
     assert run_sharpe(equity.iloc[:2]) is None
     assert run_sharpe(pd.Series(1000.0, index=index)) is None

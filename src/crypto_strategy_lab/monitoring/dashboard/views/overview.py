@@ -19,8 +19,8 @@ from crypto_strategy_lab.monitoring.dashboard.views.common import (
     run_id,
     table,
 )
-from crypto_strategy_lab.monitoring.performance import periods_per_year, pnl_today
-from crypto_strategy_lab.performance.metrics import sharpe_ratio
+from crypto_strategy_lab.monitoring.performance import pnl_today
+from crypto_strategy_lab.performance.metrics import infer_periods_per_year, sharpe_ratio
 
 VENUE_ALERT_SOURCES = ("venue_errors", "reconciliation", "reconciliation_mismatch", "exchange")
 
@@ -62,12 +62,12 @@ def venue_connectivity(
 
 def run_sharpe(equity: pd.Series) -> float | None:
     """Annualised Sharpe ratio of the run's per-bar equity returns (24/7 calendar,
-    :func:`~crypto_strategy_lab.monitoring.performance.periods_per_year`); ``None`` with fewer
-    than three points or no variation."""
+    :func:`~crypto_strategy_lab.performance.metrics.infer_periods_per_year`); ``None`` with
+    fewer than three points or no variation."""
     returns = equity.pct_change().dropna()
     if len(returns) < 2 or not float(returns.std()) > 0:
         return None
-    return float(sharpe_ratio(returns, periods_per_year(equity.index)))
+    return float(sharpe_ratio(returns, infer_periods_per_year(equity.index)))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
