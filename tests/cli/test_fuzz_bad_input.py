@@ -6,9 +6,9 @@ old one) is fuzzed by construction. The corpus has three parts:
 * by value type: every ``float`` option gets NaN, +-infinity and text; every ``int`` option text
   and a fraction;
 * by flag: ``--capital``/``--days`` get negative and zero values, ``--journal`` URLs that are
-  not databases, ``--tz`` an unknown zone, date options a non-date, ``--venue`` an unknown
-  venue, ``--data`` a corrupt Parquet file, ``--config`` and config-file arguments every broken
-  YAML file below;
+  not databases and SQLite files that are corrupt or truncated, ``--tz`` an unknown zone, date
+  options a non-date, ``--venue`` an unknown venue, ``--data`` a corrupt Parquet file,
+  ``--config`` and config-file arguments every broken YAML file below;
 * by environment, for every command: non-finite and negative settings, a bad
   ``CSL_JOURNAL_URL``, a ``.env`` that is not UTF-8.
 
@@ -19,6 +19,8 @@ Each case asserts exit status != 0, no traceback, no uncaught exception, exactly
 from __future__ import annotations
 
 import dataclasses
+import functools
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -177,6 +179,11 @@ def _values_for(path, param) -> list[tuple[str, str, tuple[tuple[str, bytes], ..
         out += [("negative", "-5", ()), ("zero", "0", ())]
     if flag == "--journal":
         out += [("notaurl", "notaurl", ()), ("dialect", "nosuchdb://x/y", ())]
+        if path != ("dashboard",):  # the dashboard serves a page that names a damaged journal
+            out += [
+                ("corrupt_journal", "sqlite:///{tmp}/bad.sqlite", (("bad.sqlite", NOT_SQLITE),)),
+                ("truncated_journal", "sqlite:///{tmp}/cut.sqlite", (("cut.sqlite", _cut()),)),
+            ]
     if flag == "--tz":
         out += [("mars", "Mars/Olympus", ())]
     if flag in ("--since", "--until", "--start", "--end"):
@@ -193,11 +200,29 @@ def _values_for(path, param) -> list[tuple[str, str, tuple[tuple[str, bytes], ..
     return out
 
 
+NOT_SQLITE = b"SQLite format 3\x00" + bytes(range(256)) * 16  # a header, then garbage
+
+
+@functools.cache
+def _cut() -> bytes:
+    """The first third of a real journal file (a copy cut short by a full disk)."""
+    from crypto_strategy_lab.journal import Journal
+
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal.open(f"sqlite:///{tmp}/j.sqlite")
+        journal.halt("fuzz", actor="test")
+        journal.engine.dispose()
+        data = (Path(tmp) / "j.sqlite").read_bytes()
+    return data[: len(data) // 3]
+
+
 def _expected(param, label: str) -> str:
     if label.startswith("yaml_"):
         return next(word for name, _, word in YAML_CORPUS if f"yaml_{name}" == label)
     if label == "corrupt_parquet":
         return "bad.parquet"
+    if label.endswith("_journal"):
+        return "journal"
     return param.opts[0] if param.opts[0].startswith("-") else param.name
 
 
