@@ -14,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crypto_strategy_lab.cli.errors import guarded
-
 if TYPE_CHECKING:  # cryptography loads in the commands that open the vault
     from crypto_strategy_lab.security.vault import KeyVault
 
@@ -47,7 +45,6 @@ def _read_pair(venue: str, mode: str) -> tuple[str, str]:
 
 
 @app.command("add")
-@guarded
 def add(
     venue: str = typer.Argument(..., help="bybit or alpaca"),
     mode: str = typer.Argument(..., help="bybit: testnet|live; alpaca: paper|live"),
@@ -61,7 +58,6 @@ def add(
 
 
 @app.command("rotate")
-@guarded
 def rotate(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) -> None:
     """Replace an existing key pair."""
     from crypto_strategy_lab.security.vault import entry_name
@@ -72,7 +68,6 @@ def rotate(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) ->
 
 
 @app.command("remove")
-@guarded
 def remove(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) -> None:
     """Delete a key pair."""
     from crypto_strategy_lab.security.vault import entry_name
@@ -82,7 +77,6 @@ def remove(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) ->
 
 
 @app.command("list")
-@guarded
 def list_keys() -> None:
     """Show stored slots (key hint only, never a secret)."""
     infos = _open_vault().list()
