@@ -130,3 +130,25 @@ def test_bad_inputs_raise_clear_errors() -> None:
         run_backtest(np.ones(100), bars, funding=0.001)
     with pytest.raises(BacktestError, match="NaN"):
         run_backtest(np.full(100, np.nan), bars)
+
+
+def test_constant_funding_pays_every_instant_on_long_spans() -> None:
+    # 200 days of hourly bars: every 8 h instant in (first open, last close] is paid once
+    # (the old np.arange with a float length dropped the last one past ~104 days)
+    from crypto_strategy_lab.backtest.funding import funding_per_bar
+
+    idx = pd.date_range("2021-01-01", periods=200 * 24, freq="1h", tz="UTC")
+    per_bar = funding_per_bar(idx, 0.0001)
+    assert per_bar.sum() == pytest.approx(200 * 3 * 0.0001, rel=1e-12)
+    assert per_bar[-1] == pytest.approx(0.0001)  # the 23:00 bar closes on the 00:00 instant
+
+
+def test_funding_inside_a_data_gap_is_not_charged() -> None:
+    # hourly bars with 05:00-09:00 missing: the 08:00 instant lies in no bar's interval
+    from crypto_strategy_lab.backtest.funding import funding_per_bar
+
+    idx = pd.date_range("2021-04-25", periods=24, freq="1h", tz="UTC")
+    idx = idx[(idx.hour < 5) | (idx.hour >= 9)]
+    per_bar = funding_per_bar(idx, 0.001)
+    assert per_bar.sum() == pytest.approx(0.001 * 2)  # 16:00 and 24:00, never 08:00
+    assert per_bar[idx.get_loc(pd.Timestamp("2021-04-25 04:00", tz="UTC"))] == 0.0

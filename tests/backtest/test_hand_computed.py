@@ -94,7 +94,7 @@ def test_stops_on_the_bar_path(
         ]
     )
     signal = pd.Series([1.0, 1.0, 1.0, 1.0], index=bars.index)
-    costs = CostModel(taker_fee_bps=0, slippage_bps=0, funding_rate_8h=0.0)
+    costs = CostModel(taker_fee_bps=0, maker_fee_bps=0, slippage_bps=0, funding_rate_8h=0.0)
     res = run_backtest(signal, bars, costs=costs, initial_capital=1000.0)
     # q = 1000 / 100 = 10 units; after the exit the book is flat and stays flat because the
     # signal never changes (no re-entry without a new signal).
@@ -141,3 +141,150 @@ def test_spot_cannot_short() -> None:
     assert (res.positions == 0).all()
     assert res.trades.empty
     assert (res.equity == 10_000.0).all()
+
+
+def _fills(res):  # type: ignore[no-untyped-def]
+    return res.fills.reset_index(drop=True)
+
+
+def test_small_rebalances_never_fill_in_the_traders_favour() -> None:
+    # the target creeps up 0.5 -> 0.5035 -> ...: sized at the close, the trade's side is the
+    # side whose slippage it was priced with (the old kernel sized from the pre-fee change
+    # and then sold at open + 2 bp after a rise of the target)
+    gen = np.random.default_rng(3)
+    n = 400
+    close = 100 * np.exp(np.cumsum(gen.normal(0, 0.002, n)))
+    open_ = np.concatenate([[100.0], close[:-1] * (1 + gen.normal(0, 0.0005, n - 1))])
+    bars = pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * 1.001,
+            "low": np.minimum(open_, close) * 0.999,
+            "close": close,
+            "volume": 1_000.0,
+        },
+        index=pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC", name="timestamp"),
+    )
+    signal = pd.Series(0.5 + 0.0035 * (np.arange(n) % 7), index=bars.index)
+    costs = CostModel(slippage_bps=2.0, funding_rate_8h=0.0)
+    res = run_backtest(signal, bars, costs=costs, market="perp", stop_loss=None, take_profit=None)
+    fills = _fills(res)
+    assert len(fills) > 100
+    opens = bars["open"].reindex(fills["time"]).to_numpy()
+    np.testing.assert_allclose(fills["price"], opens * (1 + fills["side"] * 2e-4), rtol=1e-14)
+    # the side is the sign of the position change, and the quantity its size
+    change = res.positions.diff().fillna(res.positions).reindex(fills["time"]).to_numpy()
+    np.testing.assert_allclose(fills["side"] * fills["quantity"], change, rtol=1e-12)
+
+
+def test_maker_signal_fees_but_stop_exits_pay_taker() -> None:
+    bars = _bars(
+        [
+            (100.0, 100.5, 99.5, 100.0),
+            (100.0, 100.5, 99.5, 100.0),
+            (100.0, 100.5, 99.5, 100.0),
+            (99.0, 99.5, 97.5, 99.0),  # touches the stop at 98
+        ]
+    )
+    signal = pd.Series(1.0, index=bars.index)
+    costs = CostModel(taker_fee_bps=10, maker_fee_bps=2, slippage_bps=0, funding_rate_8h=0.0)
+    res = run_backtest(signal, bars, costs=costs, fee_side="maker", initial_capital=1000.0)
+    fills = _fills(res)
+    q = 1000 / (100 * 1.0002)
+    assert fills["kind"].tolist() == ["signal", "stop_loss"]
+    assert fills["fee"].tolist() == pytest.approx([q * 100 * 0.0002, q * 98 * 0.001], rel=1e-12)
+
+
+def test_stop_level_follows_the_held_quantitys_average_cost() -> None:
+    # buy ~10 @ 100, halve @ 110, back to ~full @ 120: the stop (2 %) sits at 0.98 times the
+    # held quantity's average cost (~110 -> ~107.8), not the average of all buys (~106.7 ->
+    # ~104.5); bar 7 dips to 106 and takes it out
+    rows = [
+        (100.0, 100.0, 100.0, 100.0),
+        (100.0, 100.0, 100.0, 100.0),
+        (110.0, 110.0, 110.0, 110.0),
+        (110.0, 120.0, 110.0, 120.0),
+        (120.0, 120.0, 120.0, 120.0),
+        (120.0, 120.0, 120.0, 120.0),
+        (120.0, 120.0, 120.0, 120.0),
+        (112.0, 112.0, 106.0, 110.0),
+        (110.0, 110.0, 110.0, 110.0),
+    ]
+    bars = _bars(rows)
+    signal = pd.Series([1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], index=bars.index)
+    costs = CostModel(taker_fee_bps=0, maker_fee_bps=0, slippage_bps=0, funding_rate_8h=0.0)
+    res = run_backtest(signal, bars, costs=costs, take_profit=None, initial_capital=1000.0)
+    fills = _fills(res)
+    buys = fills[fills["side"] > 0]
+    held, avg = 0.0, 0.0
+    for row in fills.itertuples():
+        if row.kind != "signal":
+            break
+        d = row.side * row.quantity
+        avg = (held * avg + d * row.price) / (held + d) if d > 0 else avg
+        held += d
+    assert avg > (buys["quantity"] * buys["price"]).sum() / buys["quantity"].sum() + 2
+    assert fills["kind"].iloc[-1] == "stop_loss"
+    assert fills["time"].iloc[-1] == bars.index[7]
+    assert fills["price"].iloc[-1] == pytest.approx(avg * 0.98, rel=1e-12)
+
+
+def test_leveraged_long_is_liquidated_at_the_liquidation_price() -> None:
+    # 3x long of 1000: q = 30 (no costs); P_liq = 2000 / (30 (1 - 0.005)) = 67.0017 reached
+    # by bar 3's low; equity then = maintenance margin 0.005 * 30 * 67.0017 and stays there
+    bars = _bars(
+        [
+            (100.0, 100.0, 100.0, 100.0),
+            (100.0, 100.0, 100.0, 100.0),
+            (90.0, 90.0, 80.0, 80.0),
+            (75.0, 76.0, 60.0, 62.0),
+            (62.0, 63.0, 61.0, 62.0),
+        ]
+    )
+    signal = pd.Series(1.0, index=bars.index)
+    costs = CostModel(taker_fee_bps=0, maker_fee_bps=0, slippage_bps=0, funding_rate_8h=0.0)
+    res = run_backtest(
+        signal,
+        bars,
+        costs=costs,
+        market="perp",
+        sizing=3.0,
+        stop_loss=None,
+        take_profit=None,
+        initial_capital=1000.0,
+    )
+    p_liq = 2000 / (30 * 0.995)
+    assert res.trades["exit_reason"].tolist() == ["liquidation"]
+    assert res.trades["exit_price"].iloc[0] == pytest.approx(p_liq, rel=1e-12)
+    assert res.positions.tolist() == pytest.approx([0.0, 30.0, 30.0, 0.0, 0.0])
+    assert res.equity.iloc[3] == pytest.approx(0.005 * 30 * p_liq, rel=1e-9)
+    assert (res.equity >= 0).all()
+
+
+def test_a_gap_through_the_bankruptcy_price_leaves_zero_equity() -> None:
+    bars = _bars(
+        [(100.0, 100.0, 100.0, 100.0)] * 2 + [(50.0, 50.0, 40.0, 45.0), (45.0, 45.0, 45.0, 45.0)]
+    )
+    costs = CostModel(taker_fee_bps=0, maker_fee_bps=0, slippage_bps=0, funding_rate_8h=0.0)
+    res = run_backtest(
+        pd.Series(1.0, index=bars.index),
+        bars,
+        costs=costs,
+        market="perp",
+        sizing=3.0,
+        stop_loss=None,
+        take_profit=None,
+        initial_capital=1000.0,
+    )
+    assert res.trades["exit_price"].iloc[0] == 50.0  # liquidated at the open of the gap
+    assert res.equity.iloc[2:].tolist() == [0.0, 0.0]
+
+
+def test_hourly_bars_beyond_2262_need_no_periods_per_year() -> None:
+    idx = pd.date_range("2300-01-01", periods=500, freq="1h", tz="UTC", unit="s", name="timestamp")
+    bars = _bars([(100.0, 101.0, 99.0, 100.0)] * 500).set_axis(idx)
+    res = run_backtest(pd.Series(0.5, index=idx), bars, market="perp")
+    assert res.settings["periods_per_year"] == pytest.approx(8760.0)
+    # funding instants are exact there too: 500 hourly bars from 00:00 pay 62 instants
+    # (08:00, 16:00, 24:00, ... up to the last bar's close at 20:00 on day 21)
+    assert res.trades["funding"].iloc[0] != 0.0

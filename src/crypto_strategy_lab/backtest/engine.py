@@ -141,6 +141,7 @@ def run_backtest(
     qty = np.empty(n)
     rec_int = np.empty((n + 1, 4), dtype=np.int64)
     rec_float = np.empty((n + 1, 7))
+    fill_rec = np.full((2 * n, 5), -1.0)
     n_trades = kernel.simulate(
         *inputs.bars,
         np.ascontiguousarray(signal.to_numpy(dtype=np.float64)),
@@ -152,12 +153,15 @@ def run_backtest(
         qty,
         rec_int,
         rec_float,
+        fill_rec,
     )
 
     index = bars.index
     equity_s = pd.Series(equity, index=index, name="equity")
     prev = np.concatenate([[initial_capital], equity[:-1]])
-    returns = pd.Series(equity / prev - 1.0, index=index, name="returns")
+    # a wiped-out account (liquidated through its bankruptcy price) earns nothing afterwards
+    growth = np.divide(equity, prev, out=np.ones_like(equity), where=prev != 0.0)
+    returns = pd.Series(growth - 1.0, index=index, name="returns")
     positions = pd.Series(qty, index=index, name="position")
     trades = _trade_frame(rec_int[:n_trades], rec_float[:n_trades], index)
     settings: dict[str, Any] = {
@@ -180,6 +184,25 @@ def run_backtest(
         signal=signal.rename("signal"),
         close=bars["close"],
         settings=settings,
+        fills=_fill_frame(fill_rec[fill_rec[:, 0] >= 0], index),
+    )
+
+
+def _fill_frame(rec: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """Every fill of the run: ``time`` (the fill bar's open time), ``kind`` (``signal``,
+    ``stop_loss``, ``take_profit``, ``liquidation``), ``side`` (+1 buy / -1 sell),
+    ``quantity`` (> 0), ``price`` and ``fee``."""
+    bar = rec[:, 0].astype(np.int64)
+    qty = rec[:, 2]
+    return pd.DataFrame(
+        {
+            "time": index[bar],
+            "kind": np.asarray(kernel.EXIT_REASONS, dtype=object)[rec[:, 1].astype(np.int64)],
+            "side": np.sign(qty).astype(np.int64),
+            "quantity": np.abs(qty),
+            "price": rec[:, 3],
+            "fee": rec[:, 4],
+        }
     )
 
 

@@ -1,10 +1,15 @@
 """Perpetual funding mapped onto bars.
 
 Funding is exchanged at fixed instants (every 8 h at 00:00, 08:00 and 16:00 UTC on Bybit). An
-instant ``f`` belongs to the bar ``t`` whose interval ``(ts[t], ts[t+1]]`` contains it, i.e.
-it is paid on the position held at that bar's close (a bar labelled 23:00 on hourly data
-closes at 00:00 and pays the 00:00 funding). The last bar's interval ends at ``ts[-1] +
-median bar size``. Several instants inside one bar (daily bars) add up.
+instant ``f`` belongs to the bar ``t`` whose own interval ``(ts[t], ts[t] + bar]`` contains
+it (``bar`` = the median bar spacing, the timeframe), i.e. it is paid on the position held at
+that bar's close (a bar labelled 23:00 on hourly data closes at 00:00 and pays the 00:00
+funding). An instant inside a data gap — after a bar's close and before the next bar's open,
+e.g. the 2021-04-25 Binance maintenance window — belongs to no bar and is not charged: the
+simulated venue settles funding per bar over the same interval
+(:func:`~crypto_strategy_lab.core.execution.funding_instants`), so both sides apply one rule.
+Several instants inside one bar (daily bars) add up. Times are integer seconds, so the
+instants are exact on any span (no float-length ``arange``) and any datetime unit.
 """
 
 from __future__ import annotations
@@ -12,18 +17,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crypto_strategy_lab.core.costs import FUNDING_INTERVAL_HOURS
 from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.core.execution import funding_instants
 
 
 class FundingError(CSLError):
     """A funding-rate input that cannot be mapped onto the bars."""
 
 
-def _bar_edges(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.int64]:
-    ts = index.as_unit("ns").asi8
-    step = np.int64(np.median(np.diff(ts))) if ts.size > 1 else np.int64(3_600 * 10**9)
-    return ts, step
+def epoch_seconds(index: pd.DatetimeIndex) -> np.ndarray:
+    """Integer seconds since the epoch of a UTC DatetimeIndex of any unit (no ns overflow
+    beyond 2262)."""
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[index.unit]
+    return index.asi8 // per_second
+
+
+def bar_seconds(ts: np.ndarray) -> int:
+    """The bar length in seconds: the median spacing (one hour for a single bar)."""
+    return int(np.median(np.diff(ts))) if ts.size > 1 else 3_600
 
 
 def funding_per_bar(index: pd.DatetimeIndex, funding: pd.Series | float) -> np.ndarray:
@@ -35,29 +46,27 @@ def funding_per_bar(index: pd.DatetimeIndex, funding: pd.Series | float) -> np.n
         The bars' UTC DatetimeIndex (bar open times).
     funding:
         A constant rate per 8-hour interval (applied at every 00/08/16 UTC instant), or a
-        Series of rates indexed by their UTC funding timestamps (instants outside the bars'
-        span are ignored).
+        Series of rates indexed by their UTC funding timestamps (instants outside every bar's
+        interval are ignored).
     """
-    ts, step = _bar_edges(index)
+    ts = epoch_seconds(index)
     out = np.zeros(ts.size)
     if ts.size == 0:
         return out
+    step = bar_seconds(ts)
     if isinstance(funding, pd.Series):
         if not isinstance(funding.index, pd.DatetimeIndex) or funding.index.tz is None:
             raise FundingError("a funding-rate Series needs a UTC DatetimeIndex of funding times")
         rates = funding.to_numpy(dtype=float)
         if not np.all(np.isfinite(rates)):
             raise FundingError("the funding-rate Series contains NaN or infinite values")
-        instants = funding.index.tz_convert("UTC").as_unit("ns").asi8
-    else:
-        rate = float(funding)
-        if not np.isfinite(rate):
-            raise FundingError(f"funding rate must be finite, got {funding!r}")
-        interval = np.int64(FUNDING_INTERVAL_HOURS * 3_600 * 10**9)
-        first = (ts[0] // interval) * interval
-        instants = np.arange(first, ts[-1] + step + 1, interval, dtype=np.int64)
-        rates = np.full(instants.size, rate)
-    bar = np.searchsorted(ts, instants, side="left") - 1
-    inside = (bar >= 0) & (instants <= ts[-1] + step)
-    np.add.at(out, bar[inside], rates[inside])
-    return out
+        instants = epoch_seconds(funding.index.tz_convert("UTC"))
+        bar = np.searchsorted(ts, instants, side="left") - 1
+        inside = bar >= 0
+        inside[inside] &= instants[inside] <= ts[bar[inside]] + step
+        np.add.at(out, bar[inside], rates[inside])
+        return out
+    rate = float(funding)
+    if not np.isfinite(rate):
+        raise FundingError(f"funding rate must be finite, got {funding!r}")
+    return funding_instants(ts, ts + step) * rate

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.backtest import kernel
-from crypto_strategy_lab.backtest.funding import funding_per_bar
-from crypto_strategy_lab.core.costs import CostModel, SlippageModel
+from crypto_strategy_lab.backtest.funding import epoch_seconds, funding_per_bar
+from crypto_strategy_lab.core.costs import SLIP_CODES, CostModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.data.schema import validate_ohlcv
@@ -35,11 +35,6 @@ _MARKETS = {
     MarketType.SPOT: "spot",
     MarketType.LINEAR: "perp",
     MarketType.STOCK: "stock",
-}
-_SLIP_CODES = {
-    SlippageModel.FIXED: kernel.SLIP_FIXED,
-    SlippageModel.RANGE: kernel.SLIP_RANGE,
-    SlippageModel.VOLUME: kernel.SLIP_VOLUME,
 }
 
 
@@ -120,6 +115,10 @@ def kernel_params(
     params[kernel.P_TAKE_PROFIT] = take_profit or 0.0
     params[kernel.P_LEVERAGE] = sizing
     params[kernel.P_INITIAL_CASH] = initial_capital
+    params[kernel.P_TAKER_FEE] = costs.fee_rate(maker=False)
+    params[kernel.P_MAKER_FEE] = costs.fee_rate(maker=True)
+    # only a perpetual is margined (spot and stock cannot borrow, so cannot be liquidated)
+    params[kernel.P_MAINTENANCE] = costs.maintenance_margin_rate if market == "perp" else 0.0
     return params
 
 
@@ -177,8 +176,20 @@ def prepare_inputs(
         bars=arrays,
         funding=funding_array(bars, mkt, funding, costs),
         params=params,
-        slip_mode=_SLIP_CODES[costs.slippage],
+        slip_mode=SLIP_CODES[costs.slippage],
         fill_at_close=fill == "next_close",
-        periods_per_year=periods_per_year
-        or infer_periods_per_year(bars.index, "stock" if mkt == "stock" else "crypto"),
+        periods_per_year=periods_per_year or _periods_per_year(bars.index, mkt),
+    )
+
+
+def _periods_per_year(index: pd.DatetimeIndex, market: str) -> float:
+    """``infer_periods_per_year`` on an index of any datetime unit: its calendar rule needs
+    only the spacing, so the index is re-based at the epoch in seconds (an hourly index past
+    2262 cannot be converted to nanoseconds)."""
+    ts = epoch_seconds(index)
+    if ts.size < 2:
+        return infer_periods_per_year(index, "stock" if market == "stock" else "crypto")
+    spacing = pd.to_datetime(ts - ts[0], unit="s", utc=True)
+    return infer_periods_per_year(
+        pd.DatetimeIndex(spacing), "stock" if market == "stock" else "crypto"
     )

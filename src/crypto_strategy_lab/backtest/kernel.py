@@ -2,30 +2,33 @@
 
 One function, :func:`simulate`, holds the whole bar loop; :func:`simulate_many` runs it over
 the columns of a signal matrix in parallel (``numba.prange``). Python code never loops over
-bars. The pure-Python twin used by the tests is the hand-computed case in
-``tests/backtest/test_hand_computed.py`` (every number written out) and vectorbt.
+bars. Every price, fee, size, level and funding amount comes from
+:mod:`crypto_strategy_lab.core.execution`, the functions the simulated venue and the engine
+call too, so a backtest models exactly what the trading engine does at a venue.
 
-Per bar ``t`` (fill model ``next_open``; ``next_close`` moves step 1 to the close, after 2):
+Per bar ``t`` (fill model ``next_open``; ``next_close`` moves step 1 to the close, after 3):
 
-1. **Open**: the order decided at the close of ``t-1`` fills at ``open[t]`` moved adversely by
-   the slippage fraction ``s`` (:meth:`CostModel.slippage_fraction`, mirrored here).
-2. **Stops** on a position held: if the open is already through the stop-loss (take-profit)
-   level, exit at the open (gap); otherwise if ``low`` (``high`` for a long's take-profit)
-   touches a level, exit at the level. When one bar touches both levels the **stop-loss is
-   assumed to fill first** (the conservative reading of an OHLC bar, whose path is unknown).
-   Levels are relative to the position's average entry price. Exits pay slippage and the
-   taker fee.
-3. **Close**: funding due within the bar is paid on the position at the close
-   (``cash -= q * close * rate``); equity is marked at the close.
-4. **Decision**: if the target weight ``w[t]`` differs from ``w[t-1]`` an order to move to
-   ``w[t]`` is queued for the next fill time. An unchanged signal never trades: equity drift
-   does not trigger rebalancing, and after a stop exit the book stays flat until the signal
-   changes.
-
-Sizing: the target quantity is ``q* = w * L * E / (p * (1 + f))`` where ``E = cash + q * ref``
-is equity at the reference price, ``p`` the fill price, ``f`` the fee rate and ``L`` the
-leverage (``sizing``). The ``1 + f`` reserves the fee, so a full long on spot spends exactly
-the cash (vectorbt's ``size=inf`` convention) and never borrows.
+1. **Open**: the market order decided at the close of ``t-1`` (a quantity) fills at
+   ``open[t]`` moved adversely by the slippage of the traded quantity, paying the signal
+   fee schedule.
+2. **Protection** of a position whose stop-loss / take-profit rest at the venue (placed at
+   the close of the bar that filled the entry, so from the bar after it; kept across a
+   rebalance in the same direction — the resting exits cover the whole position; a flip or a
+   close cancels them): a stop gapped through fills at the open, a touched stop at its level
+   (taker, slippage); a take-profit limit crossed at the open fills there (taker, slippage),
+   a touched one at its level (maker, no slippage); a bar reaching both fills the stop first.
+   Levels are relative to the position's average entry price (average cost ledger).
+3. **Liquidation** (perpetuals, ``P_MAINTENANCE > 0``): when the path reaches the price at
+   which equity equals maintenance margin, the position closes there (at the open on a gap)
+   with the taker fee; equity is floored at zero.
+4. **Close**: funding due within the bar is paid on the position at the close
+   (``cash -= q * close * rate``); equity is marked at the close; after a fill the resting
+   exits are (re)placed from the new average entry.
+5. **Decision**: if the target weight ``w[t]`` differs from ``w[t-1]`` the target quantity is
+   sized at the close (:func:`~crypto_strategy_lab.core.execution.target_quantity`, equity
+   and price known then) and the order for the difference is queued for the next fill time.
+   An unchanged signal never trades: equity drift does not trigger rebalancing, and after a
+   stop exit the book stays flat until the signal changes.
 """
 
 from __future__ import annotations
@@ -33,18 +36,36 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-SLIP_FIXED = 0
-SLIP_RANGE = 1
-SLIP_VOLUME = 2
+from crypto_strategy_lab.core.execution import (
+    EXIT_NONE,
+    EXIT_STOP,
+    FILL_KINDS,
+    FILL_LIQUIDATION,
+    FILL_SIGNAL,
+    FILL_STOP_LOSS,
+    FILL_TAKE_PROFIT,
+    SLIP_FIXED,
+    SLIP_RANGE,
+    SLIP_VOLUME,
+    average_entry,
+    fee_rate,
+    fill_price,
+    funding_payment,
+    liquidation_fill,
+    liquidation_price,
+    protective_exit,
+    slippage_fraction,
+    stop_levels,
+    target_quantity,
+)
 
-EXIT_SIGNAL = 0
-EXIT_STOP_LOSS = 1
-EXIT_TAKE_PROFIT = 2
+__all__ = ["SLIP_FIXED", "SLIP_RANGE", "SLIP_VOLUME", "simulate", "simulate_many"]
+
+EXIT_REASONS = FILL_KINDS
 EXIT_OPEN = 3
-EXIT_REASONS = ("signal", "stop_loss", "take_profit", "open")
 
 # indices into the float64 ``params`` vector handed to the kernel
-P_FEE = 0
+P_FEE = 0  # fee of signal orders (taker or maker schedule)
 P_SLIP_BPS = 1
 P_RANGE_FRACTION = 2
 P_IMPACT = 3
@@ -53,23 +74,10 @@ P_STOP_LOSS = 5
 P_TAKE_PROFIT = 6
 P_LEVERAGE = 7
 P_INITIAL_CASH = 8
-N_PARAMS = 9
-
-
-@nb.njit(cache=True, inline="always")
-def _slippage(mode, params, o, h, lo, v, qty):
-    """Adverse fractional move ``s``; mirrors ``CostModel.slippage_fraction``."""
-    base = params[P_SLIP_BPS] / 1e4
-    if mode == SLIP_FIXED:
-        return base
-    if mode == SLIP_RANGE:
-        return params[P_RANGE_FRACTION] * max(h - lo, 0.0) / o
-    if qty == 0.0:
-        return base
-    if v > 0.0:
-        impact = params[P_IMPACT] * abs(qty) / v
-        return base + min(impact, params[P_MAX_PARTICIPATION])
-    return base + params[P_MAX_PARTICIPATION]
+P_TAKER_FEE = 9
+P_MAKER_FEE = 10
+P_MAINTENANCE = 11  # maintenance margin rate (0: no liquidation, spot and stock)
+N_PARAMS = 12
 
 
 @nb.njit(cache=True, inline="always")
@@ -126,24 +134,38 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     qty_out,
     rec_int,
     rec_float,
+    fill_out,
 ):
     """Simulate one target-weight series; fill ``equity_out``/``qty_out``; return #trades.
 
     ``rec_int`` (shape ``(m, 4)``: entry index, exit index, direction, exit reason) and
     ``rec_float`` (``(m, 7)``: max |quantity|, entry VWAP, exit VWAP, fees, funding, net P&L,
     entry notional) receive the closed trades when ``m > 0``; with ``m == 0`` nothing is
-    recorded (the parameter sweep) but trades are still counted.
+    recorded (the parameter sweep) but trades are still counted. ``fill_out`` (``(2 n, 5)``
+    or ``(0, 5)``) receives every fill in time order: bar index, kind (``FILL_*``), signed
+    quantity, price, fee; rows after the last fill keep their bar index ``-1``.
     """
+    n_fills = 0
+    keep_fills = fill_out.shape[0] > 0
     n = close.shape[0]
-    fee = params[P_FEE]
+    signal_fee = params[P_FEE]
+    taker = params[P_TAKER_FEE]
+    maker = params[P_MAKER_FEE]
     sl = params[P_STOP_LOSS]
     tp = params[P_TAKE_PROFIT]
     lev = params[P_LEVERAGE]
+    maint = params[P_MAINTENANCE]
+    bps = params[P_SLIP_BPS]
+    rng = params[P_RANGE_FRACTION]
+    imp = params[P_IMPACT]
+    cap = params[P_MAX_PARTICIPATION]
+    protect = sl > 0.0 or tp > 0.0
 
     cash = params[P_INITIAL_CASH]
     q = 0.0
+    avg = 0.0  # average entry price of the held position (average cost)
     n_trades = 0
-    # open trade
+    # open trade (for the trade records)
     entry_idx = -1
     direction = 0
     entry_qty = 0.0
@@ -153,10 +175,14 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     fees = 0.0
     fund = 0.0
     max_qty = 0.0
+    # resting protective exits: levels and the direction they protect (0: none)
+    sl_lvl = 0.0
+    tp_lvl = 0.0
+    lvl_dir = 0
 
     prev_w = 0.0
     pending = False
-    pending_w = 0.0
+    pending_q = 0.0
 
     for t in range(n + 1):
         # a final pass (t == n) only closes the books
@@ -185,141 +211,160 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
         lo = low[t]
         c = close[t]
         v = volume[t]
-        carried = q != 0.0  # position held from the previous bar
+        filled = False
 
-        # fast path: no order to fill and no stop to watch -> only funding and the mark
-        active = pending or (q != 0.0 and (sl > 0.0 or tp > 0.0))
-        # the bar's events in time order: step 0 fills orders at the open, step 1 checks a
-        # carried position's stops for a gap at the open, step 2 checks the stops on the
-        # intrabar path, step 3 fills orders at the close
+        # fast path: no order to fill, no resting exit and no leverage to watch
+        active = pending or (q != 0.0 and (lvl_dir != 0 or maint > 0.0))
+        # the bar's events in time order: step 0 fills the order at the open, step 1 the
+        # resting exits on the bar's path, step 2 a liquidation, step 3 the order at the close
         for step in range(4 if active else 0):
-            if step == 1 or step == 2:
-                if q == 0.0 or direction == 0 or (step == 1 and not carried):
+            if step == 1:
+                if q == 0.0 or lvl_dir == 0:
                     continue
-                # the price path this step covers: the open alone, then the bar's range
-                path_lo = o if step == 1 else lo
-                path_hi = o if step == 1 else h
-                avg = entry_notional / entry_qty
-                if direction > 0:
-                    sl_lvl = avg * (1.0 - sl)
-                    tp_lvl = avg * (1.0 + tp)
-                    hit_sl = sl > 0.0 and path_lo <= sl_lvl
-                    hit_tp = tp > 0.0 and path_hi >= tp_lvl
-                else:
-                    sl_lvl = avg * (1.0 + sl)
-                    tp_lvl = avg * (1.0 - tp)
-                    hit_sl = sl > 0.0 and path_hi >= sl_lvl
-                    hit_tp = tp > 0.0 and path_lo <= tp_lvl
-                if hit_sl or hit_tp:
-                    # a gap fills the resting stop at the open, a touch at the level
-                    ref = o if step == 1 else (sl_lvl if hit_sl else tp_lvl)
-                    s = _slippage(slip_mode, params, o, h, lo, v, q)
-                    px = ref * (1.0 - direction * s)
-                    f = abs(q) * px * fee
-                    cash += q * px - f
-                    fees += f
-                    exit_qty += abs(q)
-                    exit_notional += abs(q) * px
-                    n_trades = _close_trade(
-                        rec_int,
-                        rec_float,
-                        n_trades,
-                        entry_idx,
-                        t,
-                        direction,
-                        EXIT_STOP_LOSS if hit_sl else EXIT_TAKE_PROFIT,
-                        max_qty,
-                        entry_qty,
-                        entry_notional,
-                        exit_qty,
-                        exit_notional,
-                        fees,
-                        fund,
-                    )
+                if lvl_dir != direction:  # flipped at the open: the old exits are void
+                    lvl_dir = 0
+                    continue
+                s = slippage_fraction(slip_mode, bps, rng, imp, cap, o, h, lo, v, q)
+                how, px = protective_exit(direction, sl_lvl, tp_lvl, o, h, lo, s)
+                if how == EXIT_NONE:
+                    continue
+                kind = FILL_STOP_LOSS if how == EXIT_STOP else FILL_TAKE_PROFIT
+                f = abs(q) * px * fee_rate(kind, signal_fee, taker, maker, how)
+            elif step == 2:
+                if q == 0.0 or maint <= 0.0:
+                    continue
+                px = liquidation_fill(direction, liquidation_price(q, cash, maint), o, h, lo)
+                if px <= 0.0:
+                    continue
+                kind = FILL_LIQUIDATION
+                f = abs(q) * px * taker
+            else:
+                if not pending or (step == 3) != fill_at_close:
+                    continue
+                pending = False
+                delta = pending_q - q
+                if delta == 0.0:
+                    continue
+                side = 1.0 if delta > 0.0 else -1.0
+                s = slippage_fraction(slip_mode, bps, rng, imp, cap, o, h, lo, v, delta)
+                px = fill_price(o if step == 0 else c, side, s)
+                f_total = abs(delta) * px * signal_fee
+                cash -= delta * px + f_total
+                filled = True
+                if keep_fills:
+                    fill_out[n_fills, 0] = t
+                    fill_out[n_fills, 1] = FILL_SIGNAL
+                    fill_out[n_fills, 2] = delta
+                    fill_out[n_fills, 3] = px
+                    fill_out[n_fills, 4] = f_total
+                    n_fills += 1
+                # split the fill into a closing part and an opening part
+                closing = 0.0
+                if q != 0.0 and (delta > 0.0) != (q > 0.0):
+                    closing = min(abs(delta), abs(q))
+                opening = abs(delta) - closing
+                if closing > 0.0:
+                    fees += f_total * closing / abs(delta)
+                    exit_qty += closing
+                    exit_notional += closing * px
+                    if closing == abs(q):
+                        n_trades = _close_trade(
+                            rec_int,
+                            rec_float,
+                            n_trades,
+                            entry_idx,
+                            t,
+                            direction,
+                            FILL_SIGNAL,
+                            max_qty,
+                            entry_qty,
+                            entry_notional,
+                            exit_qty,
+                            exit_notional,
+                            fees,
+                            fund,
+                        )
+                        direction = 0
+                if opening > 0.0:
+                    if direction == 0:
+                        entry_idx = t
+                        direction = 1 if delta > 0.0 else -1
+                        entry_qty = 0.0
+                        entry_notional = 0.0
+                        exit_qty = 0.0
+                        exit_notional = 0.0
+                        fees = 0.0
+                        fund = 0.0
+                        max_qty = 0.0
+                    fees += f_total * opening / abs(delta)
+                    entry_qty += opening
+                    entry_notional += opening * px
+                avg = average_entry(q, avg, delta, px)
+                q = pending_q
+                if direction == 0:
                     q = 0.0
-                    direction = 0
+                max_qty = max(max_qty, abs(q))
                 continue
 
-            if pending and (step == 3) == fill_at_close:
-                pending = False
-                ref = o if step == 0 else c
-                equity = cash + q * ref
-                if equity <= 0.0:
-                    pending_w = 0.0
-                want_ref = pending_w * lev * equity / ref if equity > 0.0 else 0.0
-                delta_ref = want_ref - q
-                if delta_ref != 0.0:
-                    side = 1.0 if delta_ref > 0.0 else -1.0
-                    s = _slippage(slip_mode, params, o, h, lo, v, delta_ref)
-                    px = ref * (1.0 + side * s)
-                    want = pending_w * lev * equity / (px * (1.0 + fee))
-                    if pending_w == 0.0:
-                        want = 0.0
-                    delta = want - q
-                    if delta != 0.0:
-                        f_total = abs(delta) * px * fee
-                        cash -= delta * px + f_total
-                        # split the fill into a closing part and an opening part
-                        closing = 0.0
-                        if q != 0.0 and (delta > 0.0) != (q > 0.0):
-                            closing = min(abs(delta), abs(q))
-                        opening = abs(delta) - closing
-                        if closing > 0.0:
-                            f_close = f_total * closing / abs(delta)
-                            fees += f_close
-                            exit_qty += closing
-                            exit_notional += closing * px
-                            if closing >= abs(q) * (1.0 - 1e-12):
-                                n_trades = _close_trade(
-                                    rec_int,
-                                    rec_float,
-                                    n_trades,
-                                    entry_idx,
-                                    t,
-                                    direction,
-                                    EXIT_SIGNAL,
-                                    max_qty,
-                                    entry_qty,
-                                    entry_notional,
-                                    exit_qty,
-                                    exit_notional,
-                                    fees,
-                                    fund,
-                                )
-                                direction = 0
-                        if opening > 0.0:
-                            f_open = f_total * opening / abs(delta)
-                            if direction == 0:
-                                entry_idx = t
-                                direction = 1 if delta > 0.0 else -1
-                                entry_qty = 0.0
-                                entry_notional = 0.0
-                                exit_qty = 0.0
-                                exit_notional = 0.0
-                                fees = 0.0
-                                fund = 0.0
-                                max_qty = 0.0
-                            fees += f_open
-                            entry_qty += opening
-                            entry_notional += opening * px
-                        q = want
-                        if direction == 0:
-                            q = 0.0
-                        max_qty = max(max_qty, abs(q))
+            # an exit of the whole position (steps 1 and 2) at ``px`` paying ``f``
+            if keep_fills:
+                fill_out[n_fills, 0] = t
+                fill_out[n_fills, 1] = kind
+                fill_out[n_fills, 2] = -q
+                fill_out[n_fills, 3] = px
+                fill_out[n_fills, 4] = f
+                n_fills += 1
+            cash += q * px - f
+            fees += f
+            exit_qty += abs(q)
+            exit_notional += abs(q) * px
+            n_trades = _close_trade(
+                rec_int,
+                rec_float,
+                n_trades,
+                entry_idx,
+                t,
+                direction,
+                kind,
+                max_qty,
+                entry_qty,
+                entry_notional,
+                exit_qty,
+                exit_notional,
+                fees,
+                fund,
+            )
+            if kind == FILL_LIQUIDATION and cash < 0.0:
+                cash = 0.0  # the insurance fund takes the loss beyond the account
+            q = 0.0
+            avg = 0.0
+            direction = 0
+            lvl_dir = 0
+            filled = True
 
         # close: funding on the position held at the close, then mark to market
         if q != 0.0 and funding[t] != 0.0:
-            pay = q * c * funding[t]
+            pay = funding_payment(q, c, funding[t])
             cash -= pay
             fund += pay
         equity_out[t] = cash + q * c
         qty_out[t] = q
+        if filled:
+            # the fill is known now: the exits of the new position rest from the next bar
+            if q != 0.0 and protect:
+                sl_lvl, tp_lvl = stop_levels(direction, avg, sl, tp)
+                lvl_dir = direction
+            else:
+                lvl_dir = 0
 
         w = target[t]
         if w != prev_w:
-            pending = True
-            pending_w = w
             prev_w = w
+            equity = cash + q * c
+            s = slippage_fraction(slip_mode, bps, rng, imp, cap, o, h, lo, v, 0.0)
+            want = target_quantity(w, lev, equity, c, s, signal_fee, q) if equity > 0.0 else 0.0
+            pending = want != q
+            pending_q = want
     return n_trades
 
 
@@ -338,6 +383,7 @@ def simulate_many(
     equity_keep = np.empty((n if keep else 0, k))
     no_int = np.empty((0, 4), dtype=np.int64)
     no_float = np.empty((0, 7))
+    no_fills = np.empty((0, 5))
     init = params[P_INITIAL_CASH]
     for j in nb.prange(k):
         eq = np.empty(n)
@@ -360,6 +406,7 @@ def simulate_many(
             qty,
             no_int,
             no_float,
+            no_fills,
         )
         prev = init
         peak = init

@@ -65,6 +65,10 @@ class BacktestResult:
         Summary statistics, a float64 Series (see
         :func:`~crypto_strategy_lab.backtest.stats.summary_stats`), computed on first access:
         a sweep or a search that reads only ``returns`` never pays for them.
+    fills:
+        Every fill in time order (``time``, ``kind``, ``side``, ``quantity``, ``price``,
+        ``fee``), what the engine's journal holds for the same run (the parity suite compares
+        them one by one).
     """
 
     returns: pd.Series
@@ -74,6 +78,7 @@ class BacktestResult:
     signal: pd.Series
     close: pd.Series
     settings: dict[str, Any] = field(default_factory=dict)
+    fills: pd.DataFrame | None = None
 
     @cached_property
     def stats(self) -> pd.Series:

@@ -26,6 +26,9 @@ from enum import StrEnum
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from crypto_strategy_lab.core import execution
+from crypto_strategy_lab.core.execution import SLIP_FIXED, SLIP_RANGE, SLIP_VOLUME
+
 FUNDING_INTERVAL_HOURS = 8
 
 
@@ -33,6 +36,14 @@ class SlippageModel(StrEnum):
     FIXED = "fixed"
     RANGE = "range"
     VOLUME = "volume"
+
+
+SLIP_CODES = {
+    SlippageModel.FIXED: SLIP_FIXED,
+    SlippageModel.RANGE: SLIP_RANGE,
+    SlippageModel.VOLUME: SLIP_VOLUME,
+}
+"""The :mod:`~crypto_strategy_lab.core.execution` code of each slippage model."""
 
 
 class CostModel(BaseModel):
@@ -49,6 +60,8 @@ class CostModel(BaseModel):
     impact_coefficient: float = Field(default=0.1, ge=0)
     max_participation_slippage: float = Field(default=0.01, ge=0, le=0.5)
     funding_rate_8h: float = Field(default=0.0001, ge=-0.05, le=0.05)
+    # Bybit's first risk-limit tier of BTCUSDT / ETHUSDT (core.execution.liquidation_price)
+    maintenance_margin_rate: float = Field(default=0.005, ge=0, lt=1)
 
     def fee_rate(self, *, maker: bool = False) -> float:
         """Fee as a fraction of notional."""
@@ -62,22 +75,23 @@ class CostModel(BaseModel):
         volume: np.ndarray | float,
         quantity: np.ndarray | float = 0.0,
     ) -> np.ndarray:
-        """Adverse fractional price move ``s >= 0`` for a fill on a bar (vectorised)."""
-        open_ = np.asarray(open_, dtype=float)
-        if self.slippage is SlippageModel.FIXED:
-            return np.full(open_.shape, self.slippage_bps / 1e4)
-        if self.slippage is SlippageModel.RANGE:
-            bar_range = np.asarray(high, dtype=float) - np.asarray(low, dtype=float)
-            return self.range_fraction * np.maximum(bar_range, 0.0) / open_
-        volume = np.asarray(volume, dtype=float)
-        qty = np.abs(np.asarray(quantity, dtype=float))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            participation = np.where(volume > 0, qty / volume, np.inf)
-        impact = np.minimum(
-            self.impact_coefficient * participation, self.max_participation_slippage
+        """Adverse fractional price move ``s >= 0`` for a fill on a bar (broadcast over arrays
+        of :func:`~crypto_strategy_lab.core.execution.slippage_fraction`)."""
+        return np.asarray(
+            _slippage(
+                SLIP_CODES[self.slippage],
+                self.slippage_bps,
+                self.range_fraction,
+                self.impact_coefficient,
+                self.max_participation_slippage,
+                open_,
+                high,
+                low,
+                volume,
+                quantity,
+            ),
+            dtype=float,
         )
-        impact = np.where(qty == 0, 0.0, impact)
-        return self.slippage_bps / 1e4 + impact
 
     @staticmethod
     def fill_price(
@@ -86,8 +100,12 @@ class CostModel(BaseModel):
         slippage_fraction: np.ndarray | float,
     ) -> np.ndarray:
         """``ref * (1 + sign * s)``: buys (sign +1) pay up, sells (sign -1) receive less."""
-        return np.asarray(reference_price, dtype=float) * (
-            1.0 + np.sign(side_sign) * np.asarray(slippage_fraction, dtype=float)
+        return np.asarray(
+            execution.fill_price(
+                np.asarray(reference_price, dtype=float),
+                np.sign(np.asarray(side_sign, dtype=float)),
+                np.asarray(slippage_fraction, dtype=float),
+            )
         )
 
     def fee(self, notional: np.ndarray | float, *, maker: bool = False) -> np.ndarray:
@@ -99,4 +117,11 @@ class CostModel(BaseModel):
     ) -> np.ndarray:
         """Cash paid at a funding time by a ``signed_notional`` position (negative: received)."""
         r = self.funding_rate_8h if rate is None else rate
-        return np.asarray(signed_notional, dtype=float) * np.asarray(r, dtype=float)
+        return np.asarray(
+            execution.funding_payment(
+                np.asarray(signed_notional, dtype=float), 1.0, np.asarray(r, dtype=float)
+            )
+        )
+
+
+_slippage = np.vectorize(execution.slippage_fraction, otypes=[float])

@@ -488,14 +488,16 @@ class TradingEngine:
         if coid in self._decided:  # re-taken decision after a restart: re-use, don't re-decide
             if self.orders.known(coid):
                 request = self._journaled_request(coid)
-                await self._cancel_exits(sleeve, now)
+                position = await self._position(sleeve) or D0
+                target = position + request.side.sign * request.quantity
+                await self._cover_rebalance(sleeve, target, now)
                 await self._send(sleeve, request, bar, now, restore=True)
             return
         position = await self._position(sleeve)
         equity = await self._account_equity(sleeve)
         if position is None or equity is None:
             return
-        target = sleeve.target_quantity(point.strength, equity, bar.close)
+        target = sleeve.target_quantity(point.strength, equity, bar.as_mapping(), position)
         delta = target - position
         if delta == 0:
             return
@@ -553,7 +555,7 @@ class TradingEngine:
         with contextlib.suppress(InvalidOrder):
             order = await sleeve.exchange.prepare_order(order)
         self.orders.record_new(sleeve.name, order, risk_event_id=decision.risk_event_id, ts=now)
-        await self._cancel_exits(sleeve, now)
+        await self._cover_rebalance(sleeve, position + order.side.sign * order.quantity, now)
         await self._send(sleeve, order, bar, now)
 
     async def _send(
@@ -639,6 +641,57 @@ class TradingEngine:
                 except ExchangeError:
                     continue
             sleeve.exit_orders.append(coid)
+
+    async def _cover_rebalance(self, sleeve: Sleeve, target: Decimal, now: datetime) -> None:
+        """Keep the resting exits live across a rebalance, covering the new position.
+
+        A venue fills a reduce-only exit up to the position it finds, so an exit whose
+        quantity covers ``|target|`` closes the whole position whichever way the rebalance
+        went: exits of a position that grows in the same direction are re-placed (same
+        levels) for ``|target|``; those of a position that shrinks, closes or flips stay as
+        they are (the venue clamps or voids them). The backtest kernel models exactly this.
+        """
+        assert self.orders is not None and self.run_id is not None
+        keep = []
+        for coid in sleeve.exit_orders:
+            state = self.orders.orders.get(coid)
+            replaying = self.recovering and self.simulated  # the venue's book is rebuilt
+            if state is None or (not state.open and not replaying):
+                continue
+            old = self._journaled_request(coid)
+            grows = (old.side is OrderSide.SELL) == (target > 0) and abs(target) > old.quantity
+            if not grows or state.venue_order_id is None:
+                keep.append(coid)
+                continue
+            try:
+                result = await sleeve.exchange.cancel_order(
+                    state.venue_order_id, sleeve.symbol, market=sleeve.market
+                )
+            except OrderNotFound:
+                continue  # already filled or cancelled at the venue
+            except ExchangeError as exc:
+                self._venue_error(sleeve, exc, f"cancel of exit {coid}")
+                keep.append(coid)
+                continue
+            self.orders.apply_result(state, result, ts=now)
+            purpose = "stop_loss_cover" if old.order_type is OrderType.STOP else "take_profit_cover"
+            request = old.model_copy(
+                update={
+                    "quantity": abs(target),
+                    "client_order_id": decision_order_id(self.run_id, sleeve.name, now, purpose),
+                }
+            )
+            if not self.orders.known(request.client_order_id):
+                self.orders.record_new(sleeve.name, request, risk_event_id=None, ts=now)
+                await self.orders.send(sleeve.name, sleeve.exchange, request, ts=now)
+            elif replaying:
+                cover = self.orders.orders[request.client_order_id]
+                with contextlib.suppress(ExchangeError):
+                    self.orders.apply_result(
+                        cover, await sleeve.exchange.place_order(request), ts=now
+                    )
+            keep.append(request.client_order_id)
+        sleeve.exit_orders = keep
 
     async def _cancel_exits(self, sleeve: Sleeve, now: datetime) -> None:
         assert self.orders is not None

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
+from crypto_strategy_lab.core import execution
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.engine.runner import StrategyRunner
 from crypto_strategy_lab.exchanges.base import Exchange
+from crypto_strategy_lab.exchanges.simulated.matching import Bar, slippage_of
 
 QTY_STEP = Decimal("1e-8")
+D0 = Decimal(0)
+_OHLCV = ("open", "high", "low", "close", "volume")
 
 
 @dataclass
@@ -56,23 +61,30 @@ class Sleeve:
     def venue(self) -> str:
         return self.exchange.venue
 
-    def target_quantity(self, weight: float, equity: Decimal, price: float) -> Decimal:
-        """Signed base quantity for target weight ``w``.
+    def target_quantity(
+        self, weight: float, equity: Decimal, bar: Mapping[str, float], held: Decimal = D0
+    ) -> Decimal:
+        """Signed base quantity for target weight ``w`` decided on ``bar``'s close.
 
-        ``q* = w L E / (P (1 + sgn(w) s) (1 + f))`` with the account equity ``E``, the last
-        close ``P``, the slippage fraction ``s`` and taker fee rate ``f`` — the backtest
-        kernel's sizing (``backtest.kernel``), with the decision-time price standing in for
-        the next open the kernel sizes at (see the engine README on parity).
+        :func:`~crypto_strategy_lab.core.execution.target_quantity` — the backtest kernel's
+        sizing: ``q* = w L E / (P (1 + d s) (1 + f))`` with the account equity ``E``, the
+        bar's close ``P``, the slippage ``s`` estimated on the bar, the taker fee ``f`` (the
+        engine sends market orders) and ``d`` the side of the trade from ``held``; ``held``
+        itself when it lies within the slippage band of the target. Rounded towards zero to
+        the quantity step.
         """
-        if weight == 0 or equity <= 0 or price <= 0:
-            return Decimal(0)
-        side = 1.0 if weight > 0 else -1.0
-        slip = (
-            float(self.costs.slippage_fraction(price, price, price, 0.0))
-            if (self.costs.slippage.value == "fixed")
-            else 0.0
+        price = float(bar["close"])
+        slip = slippage_of(self.costs, Bar(*(float(bar[k]) for k in _OHLCV)), 0.0)
+        qty = execution.target_quantity(
+            float(weight),
+            self.allocation,
+            float(equity),
+            price,
+            slip,
+            self.costs.fee_rate(maker=False),
+            float(held),
         )
-        fill = price * (1.0 + side * slip)
-        notional = weight * self.allocation * float(equity) / (1.0 + self.costs.fee_rate())
-        qty = Decimal(repr(abs(notional) / fill)).quantize(QTY_STEP, rounding=ROUND_DOWN)
-        return qty if weight > 0 else -qty
+        if qty == float(held):
+            return held
+        size = Decimal(repr(abs(qty))).quantize(QTY_STEP, rounding=ROUND_DOWN)
+        return size if qty > 0 else -size

@@ -25,7 +25,14 @@ Matching (:mod:`.matching`): orders live when a bar opens are matched against th
 ``fill_policy="next_open"`` (default) gives the backtest's timing; ``"last_close"`` fills
 market orders at once against the last close (interactive paper sessions without a feed).
 Attached stop-loss / take-profit become a reduce-only exit pair (stop and limit), checked
-stop first when one bar touches both (the conservative assumption).
+stop first when one bar touches both (the conservative assumption). Within a bar, orders sent
+after the previous close fill first (at the open), then the resting reduce-only exits on the
+bar's path (a reduce-only exit fills at most the position it finds, so an exit resting
+across a rebalance closes the whole new position), then a liquidation: a linear position
+whose equity reaches maintenance margin (``CostModel.maintenance_margin_rate``) is closed at
+the liquidation price (the open on a gap) with the taker fee, and equity is floored at zero
+(:func:`~crypto_strategy_lab.core.execution.liquidation_price`, Bybit's cross-margin rule).
+The backtest kernel runs the same steps in the same order with the same functions.
 
 Identifiers: venue order ids (``sim-00000001``) count per instance, i.e. per account, like a
 real venue's. A fill's trade id is ``"<client order id>:<n>"`` (the order's n-th fill): a
@@ -46,7 +53,8 @@ from typing import Any
 
 import pandas as pd
 
-from crypto_strategy_lab.core.costs import FUNDING_INTERVAL_HOURS, CostModel
+from crypto_strategy_lab.core import execution
+from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import (
     MarketType,
     OrderSide,
@@ -156,12 +164,10 @@ class SimulatedExchange(Exchange):
         self._now = ts.to_pydatetime()
         fills: list[Fill] = []
         live = self._live_orders(symbol)
-        live.sort(
-            key=lambda o: (
-                not o.request.reduce_only or o.oco_with is None,
-                o.request.order_type is not OrderType.STOP,
-            )
-        )
+        # time order of one bar (the backtest kernel's): the orders sent after the last
+        # close fill at the open first, then the resting reduce-only exits on the bar's path,
+        # the stop before the take-profit when one bar reaches both
+        live.sort(key=lambda o: (o.request.reduce_only, o.request.order_type is not OrderType.STOP))
         for order in live:
             if order.status.is_terminal:  # cancelled by its OCO sibling on this bar
                 continue
@@ -175,9 +181,45 @@ class SimulatedExchange(Exchange):
             close = _utc(close_time)
         else:
             close = ts + (ts - history.last_time()) if len(history) else ts
+        liquidation = self._liquidate(symbol, b)
+        if liquidation is not None:
+            fills.append(liquidation)
         history.append(ts, b)
         self._settle_funding(symbol, ts, close, b.close)
         return fills
+
+    def _liquidate(self, symbol: str, bar: Bar) -> Fill | None:
+        """Close a linear position whose equity reached maintenance margin on ``bar``
+        (:func:`~crypto_strategy_lab.core.execution.liquidation_price`): at that price, at
+        the open on a gap, with the taker fee; the account's equity is floored at zero."""
+        position = self._positions.get(symbol)
+        if position is None or not position.quantity or position.market is not MarketType.LINEAR:
+            return None
+        q = float(position.quantity)
+        cash_net = float(self.cash) - q * float(position.average)
+        liq = execution.liquidation_price(q, cash_net, self.costs.maintenance_margin_rate)
+        direction = 1 if q > 0 else -1
+        price = execution.liquidation_fill(direction, liq, bar.open, bar.high, bar.low)
+        if price < 0:
+            return None
+        side = OrderSide.SELL if q > 0 else OrderSide.BUY
+        order = self._new_order(
+            OrderRequest(
+                symbol=symbol,
+                side=side,
+                order_type=OrderType.MARKET,
+                quantity=abs(position.quantity),
+                market=position.market,
+                reduce_only=True,
+            )
+        )
+        fill_px = Decimal(repr(price))
+        fee = Decimal(repr(abs(q) * price * self.costs.fee_rate(maker=False)))
+        fill = self._fill(order, abs(position.quantity), fill_px, fee)
+        self.cash = max(self.cash, D0)  # the insurance fund takes the loss beyond the account
+        for other in self._live_orders(symbol):
+            other.status = OrderStatus.CANCELLED
+        return fill
 
     def _settle_funding(
         self, symbol: str, opened: pd.Timestamp, closed: pd.Timestamp, price: float
@@ -186,12 +228,12 @@ class SimulatedExchange(Exchange):
         position = self._positions.get(symbol)
         if position is None or not position.quantity or position.market is not MarketType.LINEAR:
             return
-        step = FUNDING_INTERVAL_HOURS * 3_600 * 10**9
-        start, end = opened.as_unit("ns").value, closed.as_unit("ns").value
-        instants = end // step - start // step  # multiples of step in (start, end]
+        instants = execution.funding_instants(int(opened.timestamp()), int(closed.timestamp()))
         if instants > 0:
-            payment = self.costs.funding_payment(float(position.quantity) * price)
-            self.cash -= Decimal(repr(float(payment))) * instants
+            payment = execution.funding_payment(
+                float(position.quantity), price, self.costs.funding_rate_8h * instants
+            )
+            self.cash -= Decimal(repr(float(payment)))
 
     def _last_bar(self, symbol: str) -> Bar:
         history = self._history.get(symbol)
@@ -245,13 +287,10 @@ class SimulatedExchange(Exchange):
         position = self._positions.setdefault(req.symbol, _Position(market))
         delta = req.side.sign * qty
         old = position.quantity
-        if old == 0 or (old > 0) == (delta > 0):
-            position.average = (abs(old) * position.average + qty * price) / (abs(old) + qty)
-        else:
-            closed = min(abs(old), qty)
-            self.cash += closed * (price - position.average) * (1 if old > 0 else -1)
-            if abs(delta) > abs(old):
-                position.average = price
+        # the average-cost ledger of core.execution (the backtest's stop levels use it too)
+        args = (float(old), float(position.average), float(delta), float(price))
+        self.cash += Decimal(repr(execution.realised_pnl(*args)))
+        position.average = Decimal(repr(execution.average_entry(*args)))
         position.quantity = old + delta
         if position.quantity == 0:
             position.average = D0

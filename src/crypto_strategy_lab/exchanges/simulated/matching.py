@@ -17,7 +17,8 @@ For a side sign ``d`` (+1 buy, -1 sell) and the cost model's adverse fraction ``
   the stop fills at the open;
 * stop-limit: the stop triggers, then the limit rule applies from the trigger price on.
 
-Fees: ``CostModel.fee(notional, maker=...)``.
+Fees: ``|q| p`` times the taker or maker rate. Every price rule is a function of
+:mod:`crypto_strategy_lab.core.execution`, the backtest kernel's too.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from crypto_strategy_lab.core.costs import CostModel
+from crypto_strategy_lab.core import execution
+from crypto_strategy_lab.core.costs import SLIP_CODES, CostModel
 from crypto_strategy_lab.core.enums import OrderSide, OrderType
 
 
@@ -51,6 +53,25 @@ def _dec(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
+def slippage_of(costs: CostModel, bar: Bar, quantity: float) -> float:
+    """The cost model's adverse fraction for a fill of ``quantity`` on ``bar``
+    (:func:`~crypto_strategy_lab.core.execution.slippage_fraction`)."""
+    return float(
+        execution.slippage_fraction(
+            SLIP_CODES[costs.slippage],
+            costs.slippage_bps,
+            costs.range_fraction,
+            costs.impact_coefficient,
+            costs.max_participation_slippage,
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.volume,
+            quantity,
+        )
+    )
+
+
 def match_order(
     order_type: OrderType,
     side: OrderSide,
@@ -63,33 +84,28 @@ def match_order(
 ) -> FillQuote | None:
     """The fill of one order on ``bar``, or ``None`` when it does not fill on this bar."""
     d = side.sign
-    slip = float(costs.slippage_fraction(bar.open, bar.high, bar.low, bar.volume, float(quantity)))
+    slip = slippage_of(costs, bar, float(quantity))
     reference = bar.open
     if order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
         assert stop_price is not None
-        stop = float(stop_price)
-        if not (bar.high >= stop if d > 0 else bar.low <= stop):
-            return None
-        reference = max(bar.open, stop) if d > 0 else min(bar.open, stop)
-        if order_type is OrderType.STOP:
-            return _quote(costs.fill_price(reference, d, slip), quantity, costs, maker=False)
-    if order_type is OrderType.MARKET:
-        return _quote(costs.fill_price(reference, d, slip), quantity, costs, maker=False)
-    assert price is not None
-    limit = float(price)
-    if d * (limit - reference) >= 0:  # the first print already crosses the limit
-        fill = (
-            min(float(costs.fill_price(reference, d, slip)), limit)
-            if d > 0
-            else max(float(costs.fill_price(reference, d, slip)), limit)
+        reference = execution.stop_trigger_reference(
+            d, float(stop_price), bar.open, bar.high, bar.low
         )
-        return _quote(fill, quantity, costs, maker=False)
-    if (bar.low <= limit) if d > 0 else (bar.high >= limit):
-        return _quote(limit, quantity, costs, maker=True)
-    return None
+        if reference < 0:
+            return None
+        if order_type is OrderType.STOP:
+            return _quote(execution.fill_price(reference, d, slip), quantity, costs, maker=False)
+    if order_type is OrderType.MARKET:
+        return _quote(execution.fill_price(reference, d, slip), quantity, costs, maker=False)
+    assert price is not None
+    # a triggered stop-limit behaves as a limit from its trigger price on
+    fill, maker = execution.limit_fill(d, float(price), reference, bar.high, bar.low, slip)
+    if fill < 0:
+        return None
+    return _quote(fill, quantity, costs, maker=maker)
 
 
-def _quote(price: object, quantity: Decimal, costs: CostModel, *, maker: bool) -> FillQuote:
-    fill = _dec(float(price))  # type: ignore[arg-type]
-    fee = _dec(float(costs.fee(float(quantity * fill), maker=maker)))
+def _quote(price: float, quantity: Decimal, costs: CostModel, *, maker: bool) -> FillQuote:
+    fill = _dec(price)
+    fee = _dec(float(quantity * fill) * costs.fee_rate(maker=maker))
     return FillQuote(price=fill, fee=fee, maker=maker)

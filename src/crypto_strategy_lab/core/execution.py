@@ -1,0 +1,268 @@
+"""The arithmetic of a fill, in one place: every rule of execution is one function here.
+
+The backtest kernel (``backtest.kernel``), the engine's sizing (``engine.sleeve``), the
+simulated venue's matching and accounting (``exchanges.simulated``), attribution's realised
+P&L (``monitoring.attribution``), the drift report (``engine.drift``) and
+``Signal.to_order_request`` call these functions; none of them re-derives a fill. They are
+pure functions on floats and integers, compiled with numba (``cache=True``) so the kernel
+inlines them, and callable from Python as they are.
+
+Conventions (the ones a venue imposes, so research and trading cannot disagree):
+
+* **Side.** ``d = +1`` buys, ``d = -1`` sells; the side of a fill is the sign of the *final*
+  traded quantity (:func:`target_quantity` never returns a target whose side contradicts the
+  slippage it was sized with).
+* **Slippage** (:func:`slippage_fraction`): an adverse fraction ``s >= 0`` of the reference
+  price, ``p = ref (1 + d s)`` (:func:`fill_price`). ``fixed``: ``s = bps / 1e4``; ``range``:
+  ``s = k (high - low) / open`` of the fill bar; ``volume``: ``s = bps / 1e4 + min(c |q| / V,
+  s_max)`` (``s_max`` on a zero-volume bar).
+* **Fees by fill kind** (:func:`fee_rate`): a signal order pays the schedule chosen for it
+  (taker by default: the engine sends market orders); a stop-loss exit and an exit that
+  crosses at the open (a gap) are market executions and always pay the taker fee; a
+  take-profit that rests as a limit and is touched inside the bar pays the maker fee at its
+  own price (no slippage) — what a resting reduce-only limit does at any venue.
+* **Sizing** (:func:`target_quantity`): decided at the close of bar ``t`` from the account
+  equity ``E`` and the close ``P`` (the last price known when the order is sent), reserving
+  the fee: ``q* = w L E / (P (1 + d s) (1 + f))``.
+* **Protection** (:func:`stop_levels`, :func:`protective_exit`): levels relative to the
+  average entry price of the held position (:func:`average_entry`), placed once the fill
+  that set that average is known (from the bar after it) and kept live across a rebalance.
+  On a bar: a stop gapped through fills at the open, a touched stop at its level, a touched
+  take-profit at its level; when one bar touches both the stop is assumed first.
+* **Funding** (:func:`funding_instants`): Bybit's 00:00 / 08:00 / 16:00 UTC instants, counted
+  in integer seconds inside each bar's own interval ``(open, open + bar]``; an instant inside
+  a data gap (no bar covers it) is not charged — there is no price to value it at and no
+  position was observed over it. Payment ``q P r`` (:func:`funding_payment`).
+* **Margin** (:func:`liquidation_price`): Bybit linear perpetuals in cross margin with one
+  position per account: initial margin ``|q| P / leverage``, maintenance margin ``m |q| P``
+  (``m = 0.5 %``, Bybit's BTCUSDT/ETHUSDT first risk-limit tier); the position is liquidated
+  when the mark reaches the price at which equity equals maintenance margin, at that price
+  (at the open when the bar gaps through it), with the taker fee; equity never goes below
+  zero (the insurance fund takes a gap's loss beyond the account).
+
+References: Bybit v5 docs "Trading fee", "Funding rate", "Liquidation price (USDT
+contracts)", "Maintenance margin" (risk-limit tiers); vectorbt ``size=np.inf`` for the fee
+reserve.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+
+SLIP_FIXED = 0
+SLIP_RANGE = 1
+SLIP_VOLUME = 2
+
+# kinds of fill (also the kernel's exit reasons after ``FILL_SIGNAL``)
+FILL_SIGNAL = 0
+FILL_STOP_LOSS = 1
+FILL_TAKE_PROFIT = 2
+FILL_LIQUIDATION = 4
+FILL_KINDS = ("signal", "stop_loss", "take_profit", "open", "liquidation")
+
+# how a protective exit fills (:func:`protective_exit`)
+EXIT_NONE = 0
+EXIT_STOP = 1  # stop-loss, market execution at min/max(open, level) with slippage, taker
+EXIT_TAKE_PROFIT_GAP = 2  # take-profit crossed at the open: taker at the open with slippage
+EXIT_TAKE_PROFIT_TOUCH = 3  # take-profit limit touched inside the bar: maker at its level
+
+FUNDING_INTERVAL_SECONDS = 8 * 3_600
+#: Bybit's maintenance margin rate of the first risk-limit tier of BTCUSDT and ETHUSDT.
+MAINTENANCE_MARGIN_RATE = 0.005
+
+
+@nb.njit(cache=True)
+def slippage_fraction(
+    mode, slippage_bps, range_fraction, impact, max_participation, o, h, lo, v, qty
+):
+    """Adverse fractional price move ``s >= 0`` of a fill of ``qty`` on bar ``(o, h, lo, v)``.
+
+    ``qty = 0`` gives the base fraction of the volume model (used to estimate the slippage a
+    target is sized with before its quantity is known).
+    """
+    base = slippage_bps / 1e4
+    if mode == SLIP_FIXED:
+        return base
+    if mode == SLIP_RANGE:
+        return range_fraction * max(h - lo, 0.0) / o
+    if qty == 0.0:
+        return base
+    if v > 0.0:
+        return base + min(impact * abs(qty) / v, max_participation)
+    return base + max_participation
+
+
+@nb.njit(cache=True)
+def fill_price(reference, side, slip):
+    """``ref (1 + d s)``: a buy (``d = +1``) pays up, a sell receives less."""
+    return reference * (1.0 + side * slip)
+
+
+@nb.njit(cache=True)
+def fee_rate(kind, signal_fee, taker_fee, maker_fee, exit_how):
+    """Fee fraction of a fill: signal orders pay ``signal_fee`` (the chosen schedule); a
+    stop-loss, a gapped take-profit and a liquidation pay the taker fee; a touched
+    take-profit limit pays the maker fee."""
+    if kind == FILL_SIGNAL:
+        return signal_fee
+    if kind == FILL_TAKE_PROFIT and exit_how == EXIT_TAKE_PROFIT_TOUCH:
+        return maker_fee
+    return taker_fee
+
+
+@nb.njit(cache=True)
+def target_quantity(weight, leverage, equity, price, slip, fee, held):
+    """Signed target quantity for target weight ``w`` given the position ``held``.
+
+    ``q*_d = w L E / (P (1 + d s) (1 + f))`` for the side ``d`` of the trade ``q* - held``.
+    Only a target whose trade has the side it was priced with is consistent: a buy is sized
+    at ``P (1 + s)``, a sell at ``P (1 - s)``. When exactly one side is consistent, its
+    target is returned; when none or both are (``held`` is within the slippage band of the
+    target), ``held`` is returned: no trade, so the book never trades at a price in its own
+    favour. A zero weight (or ``E <= 0``) targets zero.
+    """
+    if weight == 0.0 or equity <= 0.0 or price <= 0.0:
+        return 0.0
+    k = weight * leverage * equity / (price * (1.0 + fee))
+    buy = k / (1.0 + slip)
+    sell = k / (1.0 - slip) if slip < 1.0 else math.inf * k
+    buy_ok = buy > held
+    sell_ok = sell < held
+    if buy_ok and not sell_ok:
+        return buy
+    if sell_ok and not buy_ok:
+        return sell
+    return held
+
+
+@nb.njit(cache=True)
+def average_entry(held, average, delta, price):
+    """Average entry price after a fill of signed ``delta`` at ``price`` (average cost).
+
+    Adding to a position re-averages, ``(|q| a + |dq| p) / (|q| + |dq|)``; reducing keeps the
+    average (the realised P&L is :func:`realised_pnl`); a flip starts the new side at the
+    fill price; a flat book has average 0.
+    """
+    new = held + delta
+    if new == 0.0:
+        return 0.0
+    if held == 0.0 or (held > 0.0) == (delta > 0.0):
+        return (abs(held) * average + abs(delta) * price) / (abs(held) + abs(delta))
+    if (new > 0.0) != (held > 0.0):
+        return price
+    return average
+
+
+@nb.njit(cache=True)
+def realised_pnl(held, average, delta, price):
+    """P&L realised by a fill of signed ``delta`` at ``price`` against ``held`` at average
+    ``average`` (before fees): ``closed (p - a) sgn(held)`` for the closing part."""
+    if held == 0.0 or (held > 0.0) == (delta > 0.0):
+        return 0.0
+    closed = min(abs(held), abs(delta))
+    return closed * (price - average) * (1.0 if held > 0.0 else -1.0)
+
+
+@nb.njit(cache=True)
+def stop_levels(direction, average, stop_loss, take_profit):
+    """``(stop, take_profit)`` prices of a position of ``direction`` (+1/-1) entered at
+    ``average``: ``a (1 - d sl)`` and ``a (1 + d tp)``; a zero fraction gives level 0
+    (disabled)."""
+    sl = average * (1.0 - direction * stop_loss) if stop_loss > 0.0 else 0.0
+    tp = average * (1.0 + direction * take_profit) if take_profit > 0.0 else 0.0
+    return sl, tp
+
+
+@nb.njit(cache=True)
+def stop_trigger_reference(side, stop, o, h, lo):
+    """Reference price of a stop order of ``side`` on a bar, or ``-1`` when not triggered.
+
+    A buy stop triggers when ``high >= S`` and fills from ``max(open, S)``; a sell stop when
+    ``low <= S``, from ``min(open, S)`` (a gap through the stop fills at the open).
+    """
+    if side > 0:
+        return max(o, stop) if h >= stop else -1.0
+    return min(o, stop) if lo <= stop else -1.0
+
+
+@nb.njit(cache=True)
+def limit_fill(side, limit, o, h, lo, slip):
+    """``(price, maker)`` of a resting limit order of ``side`` on a bar; price ``-1`` when
+    it does not fill.
+
+    If the open already crosses the limit the order fills at the open as a taker (with
+    slippage, never beyond its limit); otherwise it fills at its limit as a maker when the
+    bar trades through it (``low <= L`` buy, ``high >= L`` sell).
+    """
+    if side * (limit - o) >= 0.0:
+        px = fill_price(o, side, slip)
+        return (min(px, limit) if side > 0 else max(px, limit)), False
+    if (lo <= limit) if side > 0 else (h >= limit):
+        return limit, True
+    return -1.0, False
+
+
+@nb.njit(cache=True)
+def protective_exit(direction, sl_level, tp_level, o, h, lo, slip):
+    """The exit of a position of ``direction`` protected at ``sl_level`` / ``tp_level`` on a
+    bar: ``(how, price)`` with ``how`` one of ``EXIT_*``.
+
+    The stop is a reduce-only stop-market order (:func:`stop_trigger_reference` plus
+    slippage), the take-profit a reduce-only limit (:func:`limit_fill`); when one bar reaches
+    both, the stop is assumed to fill first (the conservative reading of an OHLC bar).
+    A level of 0 is disabled.
+    """
+    exit_side = -direction
+    if sl_level > 0.0:
+        ref = stop_trigger_reference(exit_side, sl_level, o, h, lo)
+        if ref > 0.0:
+            return EXIT_STOP, fill_price(ref, exit_side, slip)
+    if tp_level > 0.0:
+        px, maker = limit_fill(exit_side, tp_level, o, h, lo, slip)
+        if px > 0.0:
+            return (EXIT_TAKE_PROFIT_TOUCH if maker else EXIT_TAKE_PROFIT_GAP), px
+    return EXIT_NONE, 0.0
+
+
+@nb.njit(cache=True)
+def funding_instants(open_s, close_s):
+    """Number of funding instants (multiples of 8 h since the epoch, integer seconds) in the
+    bar interval ``(open_s, close_s]``."""
+    step = FUNDING_INTERVAL_SECONDS
+    return close_s // step - open_s // step
+
+
+@nb.njit(cache=True)
+def funding_payment(quantity, price, rate):
+    """Cash a position of signed ``quantity`` pays at a funding instant: ``q P r`` (negative:
+    received)."""
+    return quantity * price * rate
+
+
+@nb.njit(cache=True)
+def liquidation_price(quantity, cash_net, maintenance_rate):
+    """Mark price at which equity falls to the maintenance margin, or 0 when none exists.
+
+    ``cash_net`` is equity minus the position's value at the mark (``E - q P``; the kernel's
+    cash). Equity ``cash_net + q P`` equals maintenance margin ``m |q| P`` at
+    ``P = -cash_net / (q - m |q|)``; a long with ``cash_net >= 0`` (no borrowing) or a
+    non-positive solution cannot be liquidated.
+    """
+    if quantity == 0.0:
+        return 0.0
+    denom = quantity - maintenance_rate * abs(quantity)
+    if denom == 0.0:
+        return 0.0
+    price = -cash_net / denom
+    return price if price > 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def liquidation_fill(direction, liq_price, o, h, lo):
+    """Price at which a position of ``direction`` is liquidated on a bar (at the open when
+    the bar gaps through the liquidation price), or ``-1``."""
+    if liq_price <= 0.0:
+        return -1.0
+    return stop_trigger_reference(-direction, liq_price, o, h, lo)
