@@ -180,6 +180,7 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     tp_lvl = 0.0
     lvl_dir = 0
 
+    liq_watch = False
     prev_w = 0.0
     pending = False
     pending_q = 0.0
@@ -213,8 +214,8 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
         v = volume[t]
         filled = False
 
-        # fast path: no order to fill, no resting exit and no leverage to watch
-        active = pending or (q != 0.0 and (lvl_dir != 0 or maint > 0.0))
+        # fast path: no order to fill, no resting exit and no liquidation price to watch
+        active = pending or (q != 0.0 and (lvl_dir != 0 or liq_watch))
         # the bar's events in time order: step 0 fills the order at the open, step 1 the
         # resting exits on the bar's path, step 2 a liquidation, step 3 the order at the close
         for step in range(4 if active else 0):
@@ -349,6 +350,8 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
             fund += pay
         equity_out[t] = cash + q * c
         qty_out[t] = q
+        # an unlevered long has no liquidation price: its bars stay on the fast path
+        liq_watch = maint > 0.0 and q != 0.0 and liquidation_price(q, cash, maint) > 0.0
         if filled:
             # the fill is known now: the exits of the new position rest from the next bar
             if q != 0.0 and protect:
