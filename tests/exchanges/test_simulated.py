@@ -243,3 +243,64 @@ async def test_terminal_orders_leave_the_open_book() -> None:
     assert await ex.get_open_orders() == []
     assert ex._live_orders() == []  # the per-bar scan no longer visits finished orders
     assert len(ex._orders) == 3  # while every order stays queryable
+
+
+async def test_a_reduce_only_exit_larger_than_the_position_pays_for_what_it_fills() -> None:
+    # the engine rests exits sized for the larger target across a rebalance; the venue fills
+    # the position it finds and charges the fee on that quantity only (it charged the
+    # order's quantity before)
+    costs = CostModel(taker_fee_bps=5.5, maker_fee_bps=2.0, slippage_bps=0.0)
+    ex = venue(cost_model=costs, cash="10000")
+    await ex.place_order(order())
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 100, 100, 100))
+    tp = order(
+        side=OrderSide.SELL,
+        order_type=OrderType.LIMIT,
+        price=Decimal("104"),
+        quantity=Decimal("5"),
+        reduce_only=True,
+    )
+    await ex.place_order(tp)
+    [fill] = ex.on_bar("BTCUSDT", T0 + timedelta(hours=2), bar(101, 105, 101, 103))
+    assert fill.quantity == Decimal("2") and fill.price == Decimal("104")
+    assert float(fill.fee) == pytest.approx(2 * 104 * 2.0 / 1e4, rel=1e-12)
+
+
+async def test_market_orders_fill_before_resting_exits_on_the_same_bar() -> None:
+    # a rebalance bar: the order sent after the last close fills at the open, then the
+    # resting stop (sized for the new position) closes the whole position on the bar's path
+    costs = CostModel(taker_fee_bps=0.0, maker_fee_bps=0.0, slippage_bps=0.0)
+    ex = venue(cost_model=costs, cash="10000")
+    await ex.place_order(order())
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 100, 100, 100))
+    stop = order(
+        side=OrderSide.SELL,
+        order_type=OrderType.STOP,
+        stop_price=Decimal("98"),
+        quantity=Decimal("3"),
+        reduce_only=True,
+    )
+    await ex.place_order(stop)
+    await ex.place_order(order(quantity=Decimal("1")))
+    fills = ex.on_bar("BTCUSDT", T0 + timedelta(hours=2), bar(100, 100, 97, 97))
+    assert [(f.side, f.quantity, f.price) for f in fills] == [
+        (OrderSide.BUY, Decimal("1"), Decimal("100.0")),
+        (OrderSide.SELL, Decimal("3"), Decimal("98.0")),
+    ]
+    assert await ex.get_positions("BTCUSDT") == []
+
+
+async def test_a_leveraged_long_is_liquidated_like_the_backtest() -> None:
+    # 3x long of 10000 at 100: q = 300, cash net of the position = -20000;
+    # P_liq = 20000 / (300 (1 - 0.005)) = 67.0017; equity then 0.005 * 300 * P_liq
+    costs = CostModel(taker_fee_bps=0.0, maker_fee_bps=0.0, slippage_bps=0.0)
+    ex = venue(cost_model=costs, cash="10000")
+    await ex.set_leverage("BTCUSDT", Decimal(3))
+    await ex.place_order(order(quantity=Decimal("300")))
+    ex.on_bar("BTCUSDT", T0 + timedelta(hours=1), bar(100, 100, 100, 100))
+    [fill] = ex.on_bar("BTCUSDT", T0 + timedelta(hours=2), bar(75, 76, 60, 62))
+    p_liq = 20000 / (300 * 0.995)
+    assert fill.side is OrderSide.SELL and fill.quantity == Decimal("300")
+    assert float(fill.price) == pytest.approx(p_liq, rel=1e-12)
+    equity = float((await ex.get_balance())["USDT"].total)
+    assert equity == pytest.approx(0.005 * 300 * p_liq, rel=1e-9)

@@ -404,6 +404,11 @@ class TradingEngine:
             await self.flatten("kill switch engaged")
         for sleeve in sleeves:
             point = await sleeve.runner.on_bar(bar)
+            if self.killed:
+                # once the kill switch is seen the only orders are the cancels and the
+                # flatten: a re-target on the kill bar would be approved as "reducing"
+                # against the position the unfilled flatten is about to close and reopen it
+                continue
             if point.strength != sleeve.last_target:
                 sleeve.last_target = point.strength
                 await self._retarget(sleeve, bar, point, now)

@@ -64,27 +64,39 @@ class Sleeve:
     def target_quantity(
         self, weight: float, equity: Decimal, bar: Mapping[str, float], held: Decimal = D0
     ) -> Decimal:
-        """Signed base quantity for target weight ``w`` decided on ``bar``'s close.
+        """Signed base quantity for target weight ``w`` decided on ``bar``'s close
+        (:func:`target_quantity` with the sleeve's allocation and cost model)."""
+        return target_quantity(weight, self.allocation, equity, bar, held, self.costs)
 
-        :func:`~crypto_strategy_lab.core.execution.target_quantity` — the backtest kernel's
-        sizing: ``q* = w L E / (P (1 + d s) (1 + f))`` with the account equity ``E``, the
-        bar's close ``P``, the slippage ``s`` estimated on the bar, the taker fee ``f`` (the
-        engine sends market orders) and ``d`` the side of the trade from ``held``; ``held``
-        itself when it lies within the slippage band of the target. Rounded towards zero to
-        the quantity step.
-        """
-        price = float(bar["close"])
-        slip = slippage_of(self.costs, Bar(*(float(bar[k]) for k in _OHLCV)), 0.0)
-        qty = execution.target_quantity(
-            float(weight),
-            self.allocation,
-            float(equity),
-            price,
-            slip,
-            self.costs.fee_rate(maker=False),
-            float(held),
-        )
-        if qty == float(held):
-            return held
-        size = Decimal(repr(abs(qty))).quantize(QTY_STEP, rounding=ROUND_DOWN)
-        return size if qty > 0 else -size
+
+def target_quantity(
+    weight: float,
+    allocation: float,
+    equity: Decimal,
+    bar: Mapping[str, float],
+    held: Decimal,
+    costs: CostModel,
+) -> Decimal:
+    """Signed base quantity for target weight ``w`` decided on ``bar``'s close.
+
+    :func:`~crypto_strategy_lab.core.execution.target_quantity` — the backtest kernel's
+    sizing: ``q* = w L E / (P (1 + d s) (1 + f))`` with the account equity ``E``, the bar's
+    close ``P``, the slippage ``s`` estimated on the bar, the taker fee ``f`` (the engine
+    sends market orders) and ``d`` the side of the trade from ``held``; ``held`` itself when
+    it lies within the slippage band of the target. Rounded towards zero to the quantity
+    step.
+    """
+    slip = slippage_of(costs, Bar(*(float(bar[k]) for k in _OHLCV)), 0.0)
+    qty = execution.target_quantity(
+        float(weight),
+        allocation,
+        float(equity),
+        float(bar["close"]),
+        slip,
+        costs.fee_rate(maker=False),
+        float(held),
+    )
+    if qty == float(held):
+        return held
+    size = Decimal(repr(abs(qty))).quantize(QTY_STEP, rounding=ROUND_DOWN)
+    return size if qty > 0 else -size

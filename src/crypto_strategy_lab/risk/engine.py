@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from crypto_strategy_lab.core.enums import OrderSide
 from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.core.execution import stop_levels
 from crypto_strategy_lab.core.orders import OrderRequest
 from crypto_strategy_lab.journal.repository import KILL_SWITCH_SCOPE, Journal
 from crypto_strategy_lab.risk.decision import RiskAction, RiskDecision, RuleVerdict, VerdictKind
@@ -48,11 +49,15 @@ def bracket_prices(
     """Stop-loss and take-profit trigger prices around ``reference``.
 
     A long's stop is ``reference × (1 - sl)`` and its target ``reference × (1 + tp)``; a
-    short's are mirrored.
+    short's are mirrored (:func:`~crypto_strategy_lab.core.execution.stop_levels`, the
+    backtest's levels to the last bit, rounded to 1e-8).
     """
-    if side is OrderSide.BUY:
-        return reference * (1 - stop_loss_pct), reference * (1 + take_profit_pct)
-    return reference * (1 + stop_loss_pct), reference * (1 - take_profit_pct)
+    sl, tp = stop_levels(side.sign, float(reference), float(stop_loss_pct), float(take_profit_pct))
+    return _price(sl), _price(tp)
+
+
+def _price(value: float) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal("1e-8"))
 
 
 class RiskEngine:

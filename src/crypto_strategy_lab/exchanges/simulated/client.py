@@ -254,6 +254,11 @@ class SimulatedExchange(Exchange):
         if order_type is OrderType.STOP_LIMIT and order.triggered:
             order_type = OrderType.LIMIT
         remaining = req.quantity - order.filled
+        if req.reduce_only:
+            # a reduce-only order fills at most the position it finds (and is priced and
+            # charged for that quantity only)
+            held = self._positions.get(req.symbol, _Position(req.market or self.default_market))
+            remaining = min(remaining, max(D0, -req.side.sign * held.quantity))
         quote = match_order(
             order_type,
             req.side,
@@ -273,12 +278,9 @@ class SimulatedExchange(Exchange):
             if req.time_in_force.value in ("IOC", "FOK"):
                 order.status = OrderStatus.CANCELLED
             return None
-        if req.reduce_only:
-            held = self._positions.get(req.symbol, _Position(req.market or self.default_market))
-            remaining = min(remaining, max(D0, -req.side.sign * held.quantity))
-            if remaining == 0:
-                order.status = OrderStatus.CANCELLED
-                return None
+        if remaining == 0:  # a reduce-only order with nothing left to reduce
+            order.status = OrderStatus.CANCELLED
+            return None
         return self._fill(order, remaining, quote.price, quote.fee)
 
     def _fill(self, order: _Order, qty: Decimal, price: Decimal, fee: Decimal) -> Fill:
