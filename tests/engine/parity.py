@@ -116,7 +116,7 @@ def run_both(
             for f in journal.fills(summary.run_id)
         ],
         columns=["time", "side", "quantity", "price", "fee"],
-    )
+    ).astype({"side": "int64", "quantity": float, "price": float, "fee": float})
     equity = journal.equity_frame(summary.run_id)["equity"].astype(float)
     equity = equity[~equity.index.duplicated(keep="last")]
     closes = bars.index + timeframe

@@ -105,7 +105,8 @@ def test_paper_replay_kill_status_drift(env: Path) -> None:
     assert runner.invoke(app, ["kill", "--reason", "test stop"]).exit_code == 0
     status = runner.invoke(app, ["status"])
     assert "ENGAGED" in status.output and "test stop" in status.output
-    # a new run while killed: the risk engine halts every new-risk order
+    # a new run while killed: the engine sees the kill switch on its first bar and sends no
+    # order but cancels and the flatten (the risk engine would halt any new-risk order)
     again = runner.invoke(
         app, ["paper", "--strategy", "drift_significance", "--days", "2", "--capital", "5000"]
     )
@@ -113,7 +114,7 @@ def test_paper_replay_kill_status_drift(env: Path) -> None:
     second = journal.runs()[-1]
     assert not [f for f in journal.fills(second.run_id)]
     decisions = {e.decision for e in journal.risk_events(second.run_id)}
-    assert decisions == {"halt"}
+    assert decisions <= {"halt"}
     assert runner.invoke(app, ["kill", "--rearm", "--by", "tester"]).exit_code == 0
     assert "armed" in runner.invoke(app, ["status"]).output
     assert journal.verify().ok

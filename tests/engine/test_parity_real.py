@@ -44,7 +44,7 @@ def _strategy_window(file: str, name: str, end: str, days: float):  # type: igno
 
 
 def test_btc_1h_three_days_one_strategy(journal) -> None:  # type: ignore[no-untyped-def]
-    bars, signal = _strategy_window(BTC_1H, "wavelet_energy", "2021-12-31 23:00", 3)
+    bars, signal = _strategy_window(BTC_1H, "volatility_clustering", "2021-12-31 23:00", 3)
     p = run_both(journal, signal, bars, timeframe=pd.Timedelta("1h"))
     assert compare(p)["fills"] > 10
 

@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from crypto_strategy_lab.core.enums import MarketType, OrderSide
-from crypto_strategy_lab.risk import RiskAction, RiskEngine, RiskLimits
+from crypto_strategy_lab.risk import OrderIntent, RiskAction, RiskEngine, RiskLimits
+from crypto_strategy_lab.risk.engine import RiskError
 from crypto_strategy_lab.risk.sizing import drawdown_scale, kelly_fraction
 from tests.risk.helpers import NOW, book, intent, market, pos
 
@@ -239,3 +240,48 @@ def test_flip_is_capped_on_the_new_side() -> None:
 def test_limits_validate() -> None:
     with pytest.raises(ValueError, match="drawdown_derisk_full"):
         RiskLimits(drawdown_derisk_start=0.2, drawdown_derisk_full=0.1)
+
+
+@pytest.mark.parametrize("held", ["-5", "5"])
+def test_position_cap_boundary_grows_a_short_like_a_long(held: str) -> None:
+    # a 5-unit position of either sign may grow to the 10-unit cap and not beyond: the room
+    # is the cap minus |position| (a mutant using the signed position lets -5 grow to -15)
+    side = OrderSide.SELL if held.startswith("-") else OrderSide.BUY
+    book_ = book(positions=(pos(held),))
+    assert decide(intent("5", side), book_).action is RiskAction.APPROVE
+    over = decide(intent("5.00000001", side), book_)
+    assert over.action is RiskAction.RESIZE and over.approved_quantity == D("5")
+    assert over.rule == "position_cap"
+    assert decide(intent("10", side), book_).approved_quantity == D("5")
+
+
+def test_portfolio_heat_boundary_for_a_short() -> None:
+    limits = RiskLimits(max_position_fraction=1.0, max_gross_exposure=0.5)
+    short = book(positions=(pos("-45"),))  # 4 500 of the 5 000 heat
+    assert decide(intent("5", OrderSide.SELL), short, limits=limits).action is RiskAction.APPROVE
+    over = decide(intent("6", OrderSide.SELL), short, limits=limits)
+    assert over.approved_quantity == D("5") and over.rule == "portfolio_heat"
+
+
+def test_new_risk_halt_is_one_state_in_the_risk_engine() -> None:
+    engine = RiskEngine(LIMITS)
+    engine.halt_new_risk("reconciliation mismatch")
+    halted = decide(intent("1"), engine=engine)
+    assert halted.action is RiskAction.HALT and halted.rule == "engine_halt"
+    reduce = decide(intent("8", OrderSide.SELL), book(positions=(pos("5"),)), engine=engine)
+    assert reduce.action is RiskAction.RESIZE and reduce.approved_quantity == D("5")
+    engine.clear_new_risk_halt()
+    assert decide(intent("1"), engine=engine).action is RiskAction.APPROVE
+
+
+def test_reduce_only_orders_are_approved_through_every_halt() -> None:
+    engine = RiskEngine(LIMITS)
+    engine.kill("test")
+    engine.halt_new_risk("venue query failed")
+    exit_ = intent("3", OrderSide.SELL).request.with_quantities(quantity=D("3"))
+    exit_ = exit_.model_copy(update={"reduce_only": True})
+    decision = engine.approve_reduce_only(OrderIntent(request=exit_, venue="bybit"), D("100"))
+    assert decision.action is RiskAction.APPROVE and decision.rule == "reduce_only"
+    assert decision.approved_quantity == D("3")
+    with pytest.raises(RiskError, match="not reduce-only"):
+        engine.approve_reduce_only(intent("1"), D("100"))

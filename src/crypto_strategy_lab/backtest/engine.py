@@ -141,7 +141,9 @@ def run_backtest(
     qty = np.empty(n)
     rec_int = np.empty((n + 1, 4), dtype=np.int64)
     rec_float = np.empty((n + 1, 7))
-    fill_rec = np.full((2 * n, 5), -1.0)
+    # at most two fills a bar (the order, then an exit); the last row receives the count, so
+    # only the rows written are ever touched (no 2n-row initialisation)
+    fill_rec = np.empty((2 * n + 1, 5))
     n_trades = kernel.simulate(
         *inputs.bars,
         np.ascontiguousarray(signal.to_numpy(dtype=np.float64)),
@@ -159,9 +161,11 @@ def run_backtest(
     index = bars.index
     equity_s = pd.Series(equity, index=index, name="equity")
     prev = np.concatenate([[initial_capital], equity[:-1]])
-    # a wiped-out account (liquidated through its bankruptcy price) earns nothing afterwards
-    growth = np.divide(equity, prev, out=np.ones_like(equity), where=prev != 0.0)
-    returns = pd.Series(growth - 1.0, index=index, name="returns")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = equity / prev - 1.0
+    if prev.min() <= 0.0:  # a wiped-out account (liquidated through its bankruptcy price)
+        growth[prev <= 0.0] = 0.0  # earns nothing afterwards
+    returns = pd.Series(growth, index=index, name="returns")
     positions = pd.Series(qty, index=index, name="position")
     trades = _trade_frame(rec_int[:n_trades], rec_float[:n_trades], index)
     settings: dict[str, Any] = {
@@ -184,7 +188,7 @@ def run_backtest(
         signal=signal.rename("signal"),
         close=bars["close"],
         settings=settings,
-        fills=_fill_frame(fill_rec[fill_rec[:, 0] >= 0], index),
+        fills=_fill_frame(fill_rec[: int(fill_rec[-1, 0])], index),
     )
 
 

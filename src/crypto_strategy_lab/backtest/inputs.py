@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.backtest import kernel
-from crypto_strategy_lab.backtest.funding import epoch_seconds, funding_per_bar
+from crypto_strategy_lab.backtest.funding import bar_seconds, epoch_seconds, funding_per_bar
 from crypto_strategy_lab.core.costs import SLIP_CODES, CostModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.core.errors import CSLError
@@ -184,12 +184,11 @@ def prepare_inputs(
 
 def _periods_per_year(index: pd.DatetimeIndex, market: str) -> float:
     """``infer_periods_per_year`` on an index of any datetime unit: its calendar rule needs
-    only the spacing, so the index is re-based at the epoch in seconds (an hourly index past
-    2262 cannot be converted to nanoseconds)."""
+    only the median spacing, so it is handed that spacing from the epoch in seconds (an
+    hourly index past 2262 cannot be converted to nanoseconds)."""
+    calendar = "stock" if market == "stock" else "crypto"
     ts = epoch_seconds(index)
     if ts.size < 2:
-        return infer_periods_per_year(index, "stock" if market == "stock" else "crypto")
-    spacing = pd.to_datetime(ts - ts[0], unit="s", utc=True)
-    return infer_periods_per_year(
-        pd.DatetimeIndex(spacing), "stock" if market == "stock" else "crypto"
-    )
+        return infer_periods_per_year(index, calendar)
+    spacing = pd.to_datetime(np.array([0, bar_seconds(ts)]), unit="s", utc=True)
+    return infer_periods_per_year(pd.DatetimeIndex(spacing), calendar)

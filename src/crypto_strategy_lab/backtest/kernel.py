@@ -141,9 +141,9 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     ``rec_int`` (shape ``(m, 4)``: entry index, exit index, direction, exit reason) and
     ``rec_float`` (``(m, 7)``: max |quantity|, entry VWAP, exit VWAP, fees, funding, net P&L,
     entry notional) receive the closed trades when ``m > 0``; with ``m == 0`` nothing is
-    recorded (the parameter sweep) but trades are still counted. ``fill_out`` (``(2 n, 5)``
-    or ``(0, 5)``) receives every fill in time order: bar index, kind (``FILL_*``), signed
-    quantity, price, fee; rows after the last fill keep their bar index ``-1``.
+    recorded (the parameter sweep) but trades are still counted. ``fill_out`` (``(2 n + 1,
+    5)`` or ``(0, 5)``) receives every fill in time order: bar index, kind (``FILL_*``),
+    signed quantity, price, fee; its last row's first column receives the number of fills.
     """
     n_fills = 0
     keep_fills = fill_out.shape[0] > 0
@@ -205,6 +205,8 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
                     fees,
                     fund,
                 )
+            if keep_fills:
+                fill_out[fill_out.shape[0] - 1, 0] = n_fills
             break
 
         o = open_[t]

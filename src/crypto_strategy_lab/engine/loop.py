@@ -188,7 +188,6 @@ class TradingEngine:
             self._by_symbol[sleeve.symbol].append(sleeve)
         self.risk: RiskEngine | None = None
         self.orders: OrderManager | None = None
-        self.halt_reason: str | None = None
         self.stop_requested = False
         self.killed = False
         self.latencies_ns: list[int] = []
@@ -517,25 +516,6 @@ class TradingEngine:
             client_order_id=coid,
             strategy=sleeve.name,
         )
-        reduces = abs(target) < abs(position) and target * position >= 0
-        if self.halt_reason and not reduces:
-            self.journal.record_risk_event(
-                run_id=self.run_id,
-                decision="halt",
-                rule="engine_halt",
-                reason=self.halt_reason,
-                client_order_id=coid,
-                strategy=sleeve.name,
-                venue=sleeve.venue,
-                symbol=sleeve.symbol,
-                side=side.value,
-                requested_quantity=abs(delta),
-                approved_quantity=D0,
-                reference_price=self._prices[sleeve.symbol],
-                rules=[{"rule": "engine_halt", "action": "halt", "reason": self.halt_reason}],
-                ts=now,
-            )
-            return
         decision = self.risk.evaluate(
             OrderIntent(request=request, venue=sleeve.venue),
             await self._portfolio_state(),
@@ -634,8 +614,13 @@ class TradingEngine:
                 **fields,
             )
             fresh = not self.orders.known(coid)
-            self.orders.record_new(sleeve.name, request, risk_event_id=None, ts=now)
             if fresh:
+                self.orders.record_new(
+                    sleeve.name,
+                    request,
+                    risk_event_id=self._reduce_only(sleeve, request, now),
+                    ts=now,
+                )
                 await self.orders.send(sleeve.name, sleeve.exchange, request, ts=now)
             else:
                 state = self.orders.orders[coid]
@@ -687,7 +672,12 @@ class TradingEngine:
                 }
             )
             if not self.orders.known(request.client_order_id):
-                self.orders.record_new(sleeve.name, request, risk_event_id=None, ts=now)
+                self.orders.record_new(
+                    sleeve.name,
+                    request,
+                    risk_event_id=self._reduce_only(sleeve, request, now),
+                    ts=now,
+                )
                 await self.orders.send(sleeve.name, sleeve.exchange, request, ts=now)
             elif replaying:
                 cover = self.orders.orders[request.client_order_id]
@@ -697,6 +687,16 @@ class TradingEngine:
                     )
             keep.append(request.client_order_id)
         sleeve.exit_orders = keep
+
+    def _reduce_only(self, sleeve: Sleeve, request: OrderRequest, now: datetime) -> int | None:
+        """The risk engine's journaled approval of a reduce-only order (its event id)."""
+        assert self.risk is not None
+        decision = self.risk.approve_reduce_only(
+            OrderIntent(request=request, venue=sleeve.venue),
+            self._prices.get(sleeve.symbol) or request.price or request.stop_price or D0,
+            now=now,
+        )
+        return decision.risk_event_id
 
     async def _cancel_exits(self, sleeve: Sleeve, now: datetime) -> None:
         assert self.orders is not None
@@ -754,7 +754,12 @@ class TradingEngine:
                         client_order_id=coid,
                         strategy=sleeve.name,
                     )
-                    self.orders.record_new(sleeve.name, request, risk_event_id=None, ts=now)
+                    self.orders.record_new(
+                        sleeve.name,
+                        request,
+                        risk_event_id=self._reduce_only(sleeve, request, now),
+                        ts=now,
+                    )
                     await self.orders.send(sleeve.name, sleeve.exchange, request, ts=now)
             except ExchangeError as exc:
                 self.journal.raise_alert(
@@ -781,17 +786,25 @@ class TradingEngine:
         )
         self.last_reconcile = report
         if report.ok:
-            self.halt_reason = None
+            assert self.risk is not None
+            self.risk.clear_new_risk_halt()
             if self.monitor is not None:
                 self.monitor.clear_halt("engine")
         else:
             self._halt("; ".join(report.problems)[:500])
         return report
 
+    @property
+    def halt_reason(self) -> str | None:
+        """Why new risk is halted in this engine (``None``: not halted); the state lives in
+        the risk engine, which applies it to every order (rule ``engine_halt``)."""
+        return self.risk.new_risk_halt if self.risk is not None else None
+
     def _halt(self, reason: str) -> None:
+        assert self.risk is not None
         if self.halt_reason is None:
             log.error("new risk halted: %s", reason)
-        self.halt_reason = reason
+        self.risk.halt_new_risk(reason)
         if self.monitor is not None:
             self.monitor.halt("engine", "engine_halt")
 

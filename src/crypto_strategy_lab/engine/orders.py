@@ -36,7 +36,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from crypto_strategy_lab.core.enums import OrderStatus, OrderType
-from crypto_strategy_lab.core.errors import ExchangeError, InsufficientFunds, InvalidOrder
+from crypto_strategy_lab.core.errors import CSLError, ExchangeError, InsufficientFunds, InvalidOrder
 from crypto_strategy_lab.core.orders import Fill, OrderRequest, OrderResult
 from crypto_strategy_lab.engine.ids import venue_order_alias
 from crypto_strategy_lab.exchanges.base import Exchange
@@ -45,6 +45,10 @@ from crypto_strategy_lab.journal.types import exact_decimal
 
 log = logging.getLogger(__name__)
 D0 = Decimal(0)
+
+
+class OrderError(CSLError):
+    """An order the order manager refuses (e.g. one without a risk decision)."""
 
 
 @dataclass
@@ -140,10 +144,20 @@ class OrderManager:
     def record_new(
         self, sleeve: str, request: OrderRequest, *, risk_event_id: int | None, ts: datetime
     ) -> OrderState:
-        """Journal the order as ``new`` (step 1); idempotent for a known client id."""
+        """Journal the order as ``new`` (step 1); idempotent for a known client id.
+
+        Every new order carries the id of the risk decision that approved it (the risk
+        engine is the only path to a venue): ``RiskEngine.evaluate`` for target orders,
+        ``RiskEngine.approve_reduce_only`` for exits, the flatten and resends.
+        """
         state = self.orders.get(request.client_order_id)
         if state is not None:
             return state
+        if risk_event_id is None:
+            raise OrderError(
+                f"order {request.client_order_id} has no risk decision: every order reaches "
+                "a venue through the risk engine"
+            )
         self.journal.record_order(
             self.run_id,
             request,

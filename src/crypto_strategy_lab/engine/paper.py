@@ -16,7 +16,7 @@ full strength (the risk engine enforces them anyway).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,9 @@ from crypto_strategy_lab.exchanges.factory import ExchangeFactory
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import RiskLimits
 from crypto_strategy_lab.strategies import get_strategy, list_strategies
+
+#: ``warmup_bars`` that keeps every bar of the source before the replayed period.
+FULL_HISTORY = 10**12
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,15 @@ def build_simulated_run(
         # the weights are estimated from backtest returns AFTER each strategy's warm-up, so the
         # history must hold the warm-up plus a sample of returns, not the warm-up alone
         warmup += WEIGHTING_SAMPLE_BARS
-    data = load_replay_data(days, source=source, warmup_bars=warmup, read=read)
+    # one definition of the history a decision sees, shared with the backtest and `csl
+    # drift`: every bar of the source up to the decision (strategies whose state depends on
+    # where history starts — GARCH refit schedules, VPIN buckets — would otherwise differ);
+    # the budgets still estimate from the warm-up plus the weighting sample before the start
+    data = load_replay_data(days, source=source, warmup_bars=FULL_HISTORY, read=read)
+    first = int(data.bars.index.searchsorted(data.start))
+    sample = replace(data, bars=data.bars.iloc[max(0, first - warmup) :])
     n = len(instances)
-    budget = sleeve_budgets(instances, data, weighting, limits, costs, market)
+    budget = sleeve_budgets(instances, sample, weighting, limits, costs, market)
     sleeves = []
     for strategy in instances:
         fraction = budget[strategy.name]

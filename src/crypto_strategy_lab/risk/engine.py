@@ -89,6 +89,7 @@ class RiskEngine:
         self.run_id = run_id
         self.rules = tuple(rules)
         self._memory_halts: dict[str, bool] = {}
+        self.new_risk_halt: str | None = None
 
     # -- halt switches -------------------------------------------------------------------
 
@@ -118,6 +119,15 @@ class RiskEngine:
             self.journal.rearm(reason, actor=actor)
         self._memory_halts[KILL_SWITCH_SCOPE] = False
 
+    def halt_new_risk(self, reason: str) -> None:
+        """Fail closed: refuse new risk (reducing orders still pass) until
+        :meth:`clear_new_risk_halt`. The trading engine's halt for a reconciliation problem
+        or an order of unknown outcome; the kill switch and the daily halt are persisted."""
+        self.new_risk_halt = reason
+
+    def clear_new_risk_halt(self) -> None:
+        self.new_risk_halt = None
+
     def daily_halt_active(self, day: date) -> bool:
         return self._halted(daily_loss_scope(day))
 
@@ -146,10 +156,42 @@ class RiskEngine:
             now=now,
             kill_switch=self.kill_switch_engaged,
             daily_halt=self.daily_halt_active(now.date()),
+            new_risk_halt=self.new_risk_halt,
         )
         verdicts = tuple(v for rule in self.rules if (v := rule.check(ctx)).kind != "pass")
         decision = self._decide(ctx, verdicts)
         self._persist_daily_halt(ctx, verdicts)
+        return self._journal(intent, decision, now)
+
+    def approve_reduce_only(
+        self, intent: OrderIntent, reference_price: Decimal, *, now: datetime | None = None
+    ) -> RiskDecision:
+        """The path of protective exits, the kill-switch flatten, reconcile resends and
+        restores: a reduce-only order cannot add exposure (the venue fills at most the
+        position it finds), so it is approved and journaled, and never blocked by a halt —
+        getting out must always be possible.
+
+        Raises
+        ------
+        RiskError
+            For an order that is not reduce-only (it must go through :meth:`evaluate`).
+        """
+        request = intent.request
+        if not request.reduce_only:
+            raise RiskError(
+                f"order {request.client_order_id} is not reduce-only: it needs evaluate()"
+            )
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        decision = RiskDecision(
+            action=RiskAction.APPROVE,
+            requested_quantity=request.quantity,
+            approved_quantity=request.quantity,
+            reference_price=request.price or request.stop_price or reference_price,
+            order=request,
+            rule="reduce_only",
+            reason="reduce-only order: cannot add exposure, never blocked by a halt",
+            verdicts=(),
+        )
         return self._journal(intent, decision, now)
 
     def _decide(self, ctx: RuleContext, verdicts: tuple[RuleVerdict, ...]) -> RiskDecision:

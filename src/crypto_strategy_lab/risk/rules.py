@@ -49,6 +49,7 @@ class RuleContext:
     now: datetime
     kill_switch: bool
     daily_halt: bool
+    new_risk_halt: str | None = None
 
     @property
     def side_sign(self) -> int:
@@ -123,6 +124,19 @@ class KillSwitch:
             "kill switch engaged: trading halted until re-armed by hand",
             ctx.reducing,
         )
+
+
+class NewRiskHalt:
+    """A trading engine's fail-closed halt (a reconciliation mismatch, a failed venue query,
+    an order whose outcome is unknown): only position-reducing orders pass until the engine
+    clears it after a clean reconciliation. Held by the risk engine, the one halt state."""
+
+    name = "engine_halt"
+
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        if ctx.new_risk_halt is None:
+            return RuleVerdict(self.name, PASS)
+        return RuleVerdict(self.name, VerdictKind.HALT, ctx.new_risk_halt, ctx.reducing)
 
 
 class DailyLossLimit:
@@ -383,6 +397,7 @@ class KellySizing:
 
 DEFAULT_RULES: tuple[RiskRule, ...] = (
     KillSwitch(),
+    NewRiskHalt(),
     DailyLossLimit(),
     StaleData(),
     VolatilitySpike(),
