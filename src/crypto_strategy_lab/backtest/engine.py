@@ -143,7 +143,7 @@ def run_backtest(
     rec_float = np.empty((n + 1, 7))
     # at most two fills a bar (the order, then an exit); the last row receives the count, so
     # only the rows written are ever touched (no 2n-row initialisation)
-    fill_rec = np.empty((2 * n + 1, 5))
+    fill_rec = np.empty((2 * n + 1, 6))
     n_trades = kernel.simulate(
         *inputs.bars,
         np.ascontiguousarray(signal.to_numpy(dtype=np.float64)),
@@ -195,7 +195,8 @@ def run_backtest(
 def _fill_frame(rec: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
     """Every fill of the run: ``time`` (the fill bar's open time), ``kind`` (``signal``,
     ``stop_loss``, ``take_profit``, ``liquidation``), ``side`` (+1 buy / -1 sell),
-    ``quantity`` (> 0), ``price`` and ``fee``."""
+    ``quantity`` (> 0), ``price``, ``fee`` and ``reference`` (the price before slippage: the
+    fill bar's open for a signal order, the level or the gapped open for an exit)."""
     bar = rec[:, 0].astype(np.int64)
     qty = rec[:, 2]
     return pd.DataFrame(
@@ -206,6 +207,7 @@ def _fill_frame(rec: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
             "quantity": np.abs(qty),
             "price": rec[:, 3],
             "fee": rec[:, 4],
+            "reference": rec[:, 5],
         }
     )
 

@@ -39,6 +39,8 @@ import numpy as np
 from crypto_strategy_lab.core.execution import (
     EXIT_NONE,
     EXIT_STOP,
+    EXIT_TAKE_PROFIT_GAP,
+    EXIT_TAKE_PROFIT_TOUCH,
     FILL_KINDS,
     FILL_LIQUIDATION,
     FILL_SIGNAL,
@@ -142,8 +144,9 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     ``rec_float`` (``(m, 7)``: max |quantity|, entry VWAP, exit VWAP, fees, funding, net P&L,
     entry notional) receive the closed trades when ``m > 0``; with ``m == 0`` nothing is
     recorded (the parameter sweep) but trades are still counted. ``fill_out`` (``(2 n + 1,
-    5)`` or ``(0, 5)``) receives every fill in time order: bar index, kind (``FILL_*``),
-    signed quantity, price, fee; its last row's first column receives the number of fills.
+    6)`` or ``(0, 6)``) receives every fill in time order: bar index, kind (``FILL_*``),
+    signed quantity, price, fee, reference price (before slippage); its last row's first
+    column receives the number of fills.
     """
     n_fills = 0
     keep_fills = fill_out.shape[0] > 0
@@ -233,6 +236,10 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
                     continue
                 kind = FILL_STOP_LOSS if how == EXIT_STOP else FILL_TAKE_PROFIT
                 f = abs(q) * px * fee_rate(kind, signal_fee, taker, maker, how)
+                # the price the exit was priced from (before slippage), for cost reports
+                ref = px / (1.0 - direction * s) if how != EXIT_TAKE_PROFIT_TOUCH else px
+                if how == EXIT_TAKE_PROFIT_GAP:
+                    ref = o
             elif step == 2:
                 if q == 0.0 or maint <= 0.0:
                     continue
@@ -241,6 +248,7 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
                     continue
                 kind = FILL_LIQUIDATION
                 f = abs(q) * px * taker
+                ref = px
             else:
                 if not pending or (step == 3) != fill_at_close:
                     continue
@@ -260,6 +268,7 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
                     fill_out[n_fills, 2] = delta
                     fill_out[n_fills, 3] = px
                     fill_out[n_fills, 4] = f_total
+                    fill_out[n_fills, 5] = o if step == 0 else c
                     n_fills += 1
                 # split the fill into a closing part and an opening part
                 closing = 0.0
@@ -316,6 +325,7 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
                 fill_out[n_fills, 2] = -q
                 fill_out[n_fills, 3] = px
                 fill_out[n_fills, 4] = f
+                fill_out[n_fills, 5] = ref
                 n_fills += 1
             cash += q * px - f
             fees += f
@@ -388,7 +398,7 @@ def simulate_many(
     equity_keep = np.empty((n if keep else 0, k))
     no_int = np.empty((0, 4), dtype=np.int64)
     no_float = np.empty((0, 7))
-    no_fills = np.empty((0, 5))
+    no_fills = np.empty((0, 6))
     init = params[P_INITIAL_CASH]
     for j in nb.prange(k):
         eq = np.empty(n)

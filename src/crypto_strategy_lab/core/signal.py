@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderType, SignalAction
+from crypto_strategy_lab.core.execution import target_quantity
 from crypto_strategy_lab.core.orders import OrderRequest
 
 
@@ -82,13 +83,15 @@ def size_from_capital(
 ) -> Decimal | None:
     """Base-unit quantity for ``|strength| * max_position_size * capital`` of notional.
 
-    Rounded down to 8 decimal places (venue lot rounding happens in the exchange layer).
-    Returns ``None`` when the inputs cannot size an order (zero strength or bad price).
+    :func:`~crypto_strategy_lab.core.execution.target_quantity` from flat with weight
+    ``strength``, leverage ``max_position_size``, equity ``capital`` and price ``price``,
+    without a fee reserve or slippage (a signal carries no cost model; the engine sizes with
+    its venue's), rounded down to 8 decimal places (venue lot rounding happens in the
+    exchange layer). Returns ``None`` when the inputs cannot size an order (zero strength or
+    bad price).
     """
     if strength == 0 or not math.isfinite(price) or price <= 0 or capital <= 0:
         return None
-    notional = abs(strength) * max_position_size * capital
-    qty = (Decimal(str(notional)) / Decimal(str(price))).quantize(
-        Decimal("1e-8"), rounding=ROUND_DOWN
-    )
+    target = target_quantity(strength, max_position_size, capital, price, 0.0, 0.0, 0.0)
+    qty = Decimal(repr(abs(float(target)))).quantize(Decimal("1e-8"), rounding=ROUND_DOWN)
     return qty if qty > 0 else None

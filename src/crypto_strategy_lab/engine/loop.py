@@ -17,11 +17,15 @@ Semantics shared with the backtest kernel (``backtest.kernel``), which the parit
   stop exit the sleeve stays flat until the signal changes;
 * stop-loss and take-profit are relative to the position's average entry price and rest at
   the venue as reduce-only stop / limit orders for the whole position (re-placed after every
-  fill), so they hold across restarts of the engine.
+  fill, kept live across a rebalance and re-sized first for a larger target), so they hold
+  across restarts of the engine;
+* every order reaches the venue through the risk engine: ``evaluate`` for target orders,
+  ``approve_reduce_only`` for exits and the flatten.
 
-Halts: the kill switch and the daily-loss halt live in the journal (``RiskEngine``); a
-reconciliation problem or an order with an unknown outcome halts new risk in this engine
-(reducing orders still pass) until a reconciliation is clean.
+Halts: one state, in the ``RiskEngine``: the kill switch and the daily-loss halt (journaled)
+and the engine's fail-closed halt for a reconciliation problem or an order with an unknown
+outcome (reducing orders still pass) until a reconciliation is clean. Once the kill switch is
+seen the engine sends only cancels and the flatten.
 
 Restart (:meth:`TradingEngine.start` with an existing ``run_id``): orders are reloaded from
 the journal. On a real venue the engine then reconciles — journaled orders are looked up by

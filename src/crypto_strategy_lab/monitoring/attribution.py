@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from crypto_strategy_lab.core import execution
 from crypto_strategy_lab.core.errors import CSLError
 
 _FLAT = 1e-12  # |position| below this (float residue of exact decimals) is flat
@@ -88,19 +89,13 @@ def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
         qty, avg = books.get(book, (0.0, 0.0))
         sign = 1.0 if str(row.side).upper() == "BUY" else -1.0
         delta, price = sign * float(row.quantity), float(row.price)
-        if qty == 0.0 or np.sign(qty) == np.sign(delta):
-            new_qty = qty + delta
-            avg = (qty * avg + delta * price) / new_qty
-            qty = new_qty
-        else:
-            closed = min(abs(delta), abs(qty))
-            realized[i] = closed * (price - avg) * np.sign(qty)
-            new_qty = qty + delta
-            if abs(new_qty) < _FLAT:
-                new_qty, avg = 0.0, 0.0
-            elif np.sign(new_qty) != np.sign(qty):  # crossed zero: remainder opens at price
-                avg = price
-            qty = new_qty
+        # the one average-cost ledger (core.execution), the simulated venue's and the
+        # backtest's stop levels' too
+        realized[i] = execution.realised_pnl(qty, avg, delta, price)
+        avg = execution.average_entry(qty, avg, delta, price)
+        qty += delta
+        if abs(qty) < _FLAT:
+            qty, avg = 0.0, 0.0
         books[book] = (qty, avg)
         after_qty[i], after_avg[i] = qty, avg
     out["realized_pnl"] = realized
