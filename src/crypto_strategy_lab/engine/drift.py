@@ -174,9 +174,7 @@ def _bars_for(config: dict) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp, s
         raise DriftError("the run's config records no data source; cannot rebuild its backtest")
     from crypto_strategy_lab.engine.paper import FULL_HISTORY, load_replay_data
 
-    full = load_replay_data(
-        1, source=source, warmup_bars=FULL_HISTORY, read=data.get("read")
-    ).bars
+    full = load_replay_data(1, source=source, warmup_bars=FULL_HISTORY, read=data.get("read")).bars
     start, end = pd.Timestamp(data["start"]), pd.Timestamp(data["end"])
     return full[full.index <= end], start, end, data.get("timeframe", "15min")
 
