@@ -107,7 +107,7 @@ def test_backtest_prints_units_benchmark_and_parameters(env: Path) -> None:
     assert "0 days" not in out
     assert re.search(r"bars of 15m", out), out
     params = next(line for line in out.splitlines() if line.startswith("parameters: "))
-    assert "window=7d (168 bars)" in params and "lag=2" in params
+    assert "window=7d (672 bars)" in params and "lag=2" in params  # 7 days of 15m bars
     for label in ("total return", "Sharpe (ann.)", "max drawdown", "fees", "funding paid"):
         assert label in out, label
     assert "trades" in out and "buy & hold" in out

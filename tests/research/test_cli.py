@@ -104,7 +104,7 @@ def test_backtest_and_study_commands(tmp_path, csv_file):
          "window=96", "--trades-csv", str(trades)],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert "sharpe" in res.output and "taker fee 5.5 bps" in res.output
+    assert "Sharpe (ann.)" in res.output and "taker fee 5.5 bps" in res.output
     assert trades.is_file() and trades.read_text().startswith("entry_time")
 
     journal = f"sqlite:///{tmp_path / 'study.sqlite'}"

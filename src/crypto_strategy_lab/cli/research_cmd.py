@@ -200,11 +200,14 @@ def backtest(
     """Backtest one strategy configuration with the default costs; print its statistics."""
     from crypto_strategy_lab.backtest import run_backtest
     from crypto_strategy_lab.cli.display import print_backtest
+    from crypto_strategy_lab.data.timeframes import infer_timeframe
     from crypto_strategy_lab.research.study import StudyError, make_strategy
 
     dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
     settings = _settings(dataset)
-    strat = make_strategy(strategy, _parse_params(param, multi=False))
+    # spans convert at the data's bar size unless --param timeframe=... says otherwise
+    bar = {"timeframe": infer_timeframe(dataset.bars.index)}
+    strat = make_strategy(strategy, bar | _parse_params(param, multi=False))
     if len(dataset.bars) <= strat.warmup:
         raise StudyError(f"{strategy} needs more than {strat.warmup} bars, got {len(dataset.bars)}")
     result = run_backtest(strat, dataset.bars, **settings.backtest_kwargs())
