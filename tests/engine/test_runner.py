@@ -29,20 +29,38 @@ def _event(bars, i: int) -> BarEvent:
     )
 
 
-async def test_replay_face_equals_live_face(btc_bars) -> None:
-    bars = btc_bars.iloc[:1200]
-    for name in ("lag_autocorr", "drift_significance"):
+def _active_span(signal: np.ndarray, length: int) -> int:
+    """Start of the first ``length`` bars whose target weights are not all equal and not all
+    zero, so the comparison cannot pass with two faces that are always flat."""
+    for start in range(len(signal) - length, 0, -1):
+        window = signal[start : start + length]
+        if np.any(window != 0) and np.unique(window).size > 1:
+            return start
+    raise AssertionError("the strategy never trades on these bars")
+
+
+async def test_replay_face_equals_live_face(btc_bars) -> None:  # type: ignore[no-untyped-def]
+    bars = btc_bars.iloc[:1500]
+    compared = 0
+    for name in ("lag_autocorr", "drift_significance", "true_range_divergence"):
         for market in (MarketType.LINEAR, MarketType.SPOT):
             replay = StrategyRunner(get_strategy(name), "BTCUSDT", market)
             replay.prepare(bars)
+            start = _active_span(replay.precomputed().to_numpy(), 12)
             live = StrategyRunner(get_strategy(name), "BTCUSDT", market, lookback=5000)
-            live.seed_window(bars.iloc[:1190])
-            for i in range(1190, 1200):
+            live.seed_window(bars.iloc[:start])
+            wants = []
+            for i in range(start, start + 12):
                 want = (await replay.on_bar(_event(bars, i))).strength
                 got = (await live.on_bar(_event(bars, i))).strength
                 assert np.isclose(got, want, rtol=0, atol=1e-12), (name, market, i)
                 if market is MarketType.SPOT:
                     assert want >= 0  # long-only market: a short signal means flat
+                wants.append(want)
+            # the compared bars hold real decisions: a live face that is always flat fails
+            assert any(w != 0 for w in wants) and len(set(wants)) > 1, (name, market, wants)
+            compared += 1
+    assert compared == 6
 
 
 def test_decision_ids_are_deterministic_and_venue_valid(btc_bars) -> None:
