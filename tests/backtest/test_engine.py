@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -152,3 +154,17 @@ def test_funding_inside_a_data_gap_is_not_charged() -> None:
     per_bar = funding_per_bar(idx, 0.001)
     assert per_bar.sum() == pytest.approx(0.001 * 2)  # 16:00 and 24:00, never 08:00
     assert per_bar[idx.get_loc(pd.Timestamp("2021-04-25 04:00", tz="UTC"))] == 0.0
+
+
+def test_a_long_only_market_says_when_it_drops_shorts(random_walk_bars):
+    from crypto_strategy_lab.backtest.engine import LongOnlyWarning
+
+    signal = pd.Series(np.where(np.arange(len(random_walk_bars)) % 50 < 25, 1.0, -1.0),
+                       index=random_walk_bars.index)  # fmt: skip
+    with pytest.warns(LongOnlyWarning, match=r"market='spot' is long-only: 1000 short"):
+        spot = run_backtest(signal, random_walk_bars)
+    assert (spot.positions >= 0).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LongOnlyWarning)  # a perp trades both sides: no warning
+        perp = run_backtest(signal, random_walk_bars, market="perp")
+    assert (perp.positions < 0).any()

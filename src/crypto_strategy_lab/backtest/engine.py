@@ -18,6 +18,7 @@ in the asset. The fill model, sizing rule and stop semantics are stated in
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,12 @@ from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.strategies.base import Strategy
 
-__all__ = ["BacktestError", "run_backtest", "signal_from"]
+
+class LongOnlyWarning(UserWarning):
+    """A long-only market (spot, stock) turned a rule's short targets into flat bars."""
+
+
+__all__ = ["BacktestError", "LongOnlyWarning", "run_backtest", "signal_from"]
 
 
 def signal_from(
@@ -134,6 +140,16 @@ def run_backtest(
     ppy = inputs.periods_per_year
     signal = signal_from(strategy_or_signals, bars)
     if mkt != "perp":
+        shorts = int((signal < 0).sum())
+        if shorts:
+            # never drop a rule's shorts silently: a +-1 signal on the default spot market
+            # would otherwise backtest as a different, long-only strategy
+            warnings.warn(
+                f"market={mkt!r} is long-only: {shorts} short target(s) of {len(signal)} bars "
+                "are flat in this backtest; pass market='perp' to trade them",
+                LongOnlyWarning,
+                stacklevel=2,
+            )
         signal = signal.clip(lower=0.0)
 
     n = len(bars)
