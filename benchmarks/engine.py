@@ -64,6 +64,32 @@ def _bars(n: int, seed: int = 7) -> pd.DataFrame:
     )
 
 
+def replay(strategy, bars: pd.DataFrame, costs: CostModel, *, equity_every: int = 1):  # type: ignore[no-untyped-def]
+    """Run ``strategy`` over ``bars`` through the full trading loop with a fresh SQLite
+    journal: 10 % sleeve of 10,000 on the simulated venue. Returns the run summary, the wall
+    seconds of preparing and running it, and the journal's size in bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal.open(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
+        runner = StrategyRunner(strategy, "BTCUSDT", MarketType.LINEAR)
+        venue = ExchangeFactory.create_exchange(
+            "simulated", TradingMode.SIMULATED, cost_model=costs, cash=Decimal(10_000)
+        )
+        engine = TradingEngine(
+            journal,
+            [Sleeve(runner, venue, allocation=0.1, costs=costs)],
+            mode=TradingMode.SIMULATED,
+            capital=10_000,
+            equity_every=equity_every,
+        )
+        start = time.perf_counter()
+        runner.prepare(bars)
+        summary = asyncio.run(engine.run(HistoricalReplayFeed({"BTCUSDT": bars})))
+        seconds = time.perf_counter() - start
+        journal_bytes = sum(p.stat().st_size for p in Path(tmp).iterdir())
+        journal.engine.dispose()
+    return summary, seconds, journal_bytes
+
+
 def main() -> None:
     n = int(os.environ.get("CSL_BENCH_ENGINE_BARS", "1000000"))
     bars = _bars(n)
@@ -84,24 +110,7 @@ def main() -> None:
     )
     t_bt = time.perf_counter() - t0
 
-    with tempfile.TemporaryDirectory() as tmp:
-        journal = Journal.open(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
-        runner = StrategyRunner(strategy, "BTCUSDT", MarketType.LINEAR)  # type: ignore[arg-type]
-        venue = ExchangeFactory.create_exchange(
-            "simulated", TradingMode.SIMULATED, cost_model=costs, cash=Decimal(10_000)
-        )
-        engine = TradingEngine(
-            journal,
-            [Sleeve(runner, venue, allocation=0.1, costs=costs)],
-            mode=TradingMode.SIMULATED,
-            capital=10_000,
-            equity_every=1000,
-        )
-        t0 = time.perf_counter()
-        runner.prepare(bars)
-        summary = asyncio.run(engine.run(HistoricalReplayFeed({"BTCUSDT": bars})))
-        t_engine = time.perf_counter() - t0
-        journal.engine.dispose()
+    summary, t_engine, _ = replay(strategy, bars, costs, equity_every=1000)
 
     lat = np.array(summary.latencies_ns) / 1e3
     print(

@@ -16,25 +16,19 @@ alike; best and median bars/s are printed with the load average.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.engine import replay
 from crypto_strategy_lab.core.costs import CostModel
-from crypto_strategy_lab.core.enums import MarketType, TradingMode
-from crypto_strategy_lab.engine import HistoricalReplayFeed, Sleeve, StrategyRunner, TradingEngine
-from crypto_strategy_lab.exchanges import ExchangeFactory
-from crypto_strategy_lab.journal import Journal
 
 REPO = Path(__file__).resolve().parents[1]
 PEER_VENV = REPO / ".bench" / "peers"
@@ -103,26 +97,7 @@ def _run_peer(python: Path, script: Path, parquet: Path) -> dict:
 
 
 def _run_ours(bars: pd.DataFrame) -> dict:
-    costs = CostModel(funding_rate_8h=0.0)
-    strategy = _EmaCross()
-    with tempfile.TemporaryDirectory() as tmp:
-        journal = Journal.open(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
-        runner = StrategyRunner(strategy, "BTCUSDT", MarketType.LINEAR)  # type: ignore[arg-type]
-        venue = ExchangeFactory.create_exchange(
-            "simulated", TradingMode.SIMULATED, cost_model=costs, cash=Decimal(10_000)
-        )
-        engine = TradingEngine(
-            journal,
-            [Sleeve(runner, venue, allocation=0.1, costs=costs)],
-            mode=TradingMode.SIMULATED,
-            capital=10_000,
-        )
-        start = time.perf_counter()
-        runner.prepare(bars)
-        summary = asyncio.run(engine.run(HistoricalReplayFeed({"BTCUSDT": bars})))
-        seconds = time.perf_counter() - start
-        journal_bytes = sum(p.stat().st_size for p in Path(tmp).iterdir())
-        journal.engine.dispose()
+    summary, seconds, journal_bytes = replay(_EmaCross(), bars, CostModel(funding_rate_8h=0.0))
     return {
         "bars": len(bars),
         "seconds": seconds,
