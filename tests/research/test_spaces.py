@@ -69,3 +69,17 @@ def test_lab_configs_cover_every_rule_at_the_timeframe(timeframe):
             for config in configs:
                 assert config["timeframe"] == timeframe
                 get_strategy(name, {k: v for k, v in config.items() if k != "stop"})
+
+
+def test_lab_configs_leave_out_spans_that_do_not_fit_the_bar_size():
+    # variance_ratio's horizon q may cover at most 64 bars: its 1-day value fits hourly bars
+    # (24) but not 15-minute bars (96), where that configuration is left out, not run.
+    from crypto_strategy_lab.research.spaces import lab_configs
+    from crypto_strategy_lab.strategies import strategy_class
+
+    model = strategy_class("variance_ratio").params_model
+    hourly, quarter = lab_configs("variance_ratio", "1h"), lab_configs("variance_ratio", "15m")
+    assert len(quarter) < len(hourly)
+    for config in quarter:
+        params = model(**{k: v for k, v in config.items() if k != "stop"})
+        assert params.bars("q") <= 64

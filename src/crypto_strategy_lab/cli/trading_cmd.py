@@ -190,10 +190,7 @@ def live_refusals(
     if resolve_credentials(venue, TradingMode.LIVE, None, Settings()) is None:
         key, secret = ENV_NAMES[(venue, TradingMode.LIVE)]
         reasons.append(f"no live API keys for {venue}: set {key} and {secret} (or `csl keys add`)")
-    # the parameters as the venue run will trade them: spans converted at ``timeframe``
-    traded = get_strategy(strategy, {"timeframe": timeframe, **(params or {})}).params.model_dump(
-        mode="json"
-    )
+    traded = get_strategy(strategy, params).params.model_dump(mode="json")
     refusal = live_refusal(strategy, traded, symbol, timeframe, journal)
     if refusal is not None:
         reasons.append(refusal)

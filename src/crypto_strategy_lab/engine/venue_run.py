@@ -64,8 +64,7 @@ async def build_venue_run(
     exchange = ExchangeFactory.create_exchange(
         venue, mode, base_url=base_url, default_market=market
     )
-    # spans are declared in time: convert them at the bar size this run trades
-    instance = get_strategy(strategy, {"timeframe": timeframe, **(params or {})})
+    instance = get_strategy(strategy, params)
     runner = StrategyRunner(instance, symbol, market)
     history = await exchange.get_ohlcv(symbol, timeframe, limit=runner.lookback, market=market)
     runner.seed_window(history)

@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.strategies import strategy_class
 
 ParameterSpace = Mapping[str, Sequence[Any]]
 
@@ -128,11 +130,29 @@ def lab_configs(strategy: str, timeframe: str, quick: bool = False) -> list[dict
     """
     own = grid_configs(_own_space(strategy, quick))
     defaults = {k: v[0] for k, v in RULE_SPACE.items()}
-    configs = [{"timeframe": timeframe, **c, **defaults} for c in own]
+    # a span that does not fit the bar size (e.g. a 1-day horizon over its bar limit on 15m
+    # bars) is not a configuration of this timeframe: it is left out, not run and not counted
+    configs = [
+        c for c in ({"timeframe": timeframe, **c, **defaults} for c in own) if _valid(strategy, c)
+    ]
+    if not configs:
+        raise StudySpaceError(
+            f"{strategy}: no lab configuration fits {timeframe} bars; its recommended "
+            f"timeframes are {', '.join(strategy_class(strategy).recommended_timeframes)}"
+        )
     for rule, values in RULE_SPACE.items():
         for value in values[1:]:
             configs.append({**configs[0], rule: value})
     return configs
+
+
+def _valid(strategy: str, config: Mapping[str, Any]) -> bool:
+    params = {k: v for k, v in config.items() if k != "stop"}  # the stop policy is a setting
+    try:
+        strategy_class(strategy).params_model(**params)
+    except ValidationError:
+        return False
+    return True
 
 
 def _own_space(strategy: str, quick: bool) -> dict[str, list[Any]]:
