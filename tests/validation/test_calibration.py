@@ -117,3 +117,13 @@ def test_family_wise_false_pass_rate_with_12_strategies_is_at_most_5_percent(noi
     )
     print(noise, rho, res.pass_rate, res.strategy_pass_rate, res.criterion_pass_rates)
     assert res.pass_rate <= 0.05
+
+
+def test_latent_loading_of_a_grid_that_never_trades_is_zero():
+    # a strategy that holds no position in the data (hurst_exponent on the bundled 15m bars)
+    # has an undefined grid correlation and no time in market: calibration must still run
+    from crypto_strategy_lab.validation.calibration import latent_loading
+
+    assert latent_loading(float("nan"), 0.0) == 0.0
+    assert latent_loading(0.5, 0.0) == 0.0
+    assert 0.0 < latent_loading(0.5, 0.2) < 1.0

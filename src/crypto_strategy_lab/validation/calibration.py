@@ -103,8 +103,12 @@ def _position_correlation(lam: float, q: float) -> float:
 
 
 def latent_loading(rho: float, time_in_market: float) -> float:
-    """The latent factor correlation ``lambda`` whose positions' returns correlate ``rho``."""
-    if rho <= 0.0:
+    """The latent factor correlation ``lambda`` whose positions' returns correlate ``rho``.
+
+    ``0`` when there is nothing to match: no positive correlation, or a grid that never held
+    a position (its correlation is undefined and a zero time in market has no quantile).
+    """
+    if not math.isfinite(rho) or rho <= 0.0 or time_in_market <= 0.0:
         return 0.0
     if rho >= 0.999:
         return 0.999
