@@ -83,3 +83,12 @@ def test_lab_configs_leave_out_spans_that_do_not_fit_the_bar_size():
     for config in quarter:
         params = model(**{k: v for k, v in config.items() if k != "stop"})
         assert params.bars("q") <= 64
+
+
+def test_the_default_study_space_at_a_bar_size_leaves_out_values_that_do_not_fit():
+    from crypto_strategy_lab.research.spaces import lab_space, lab_space_at
+
+    full, quarter = lab_space("variance_ratio"), lab_space_at("variance_ratio", "15m")
+    assert quarter["timeframe"] == ["15m"]
+    assert "1d" in full["q"] and "1d" not in quarter["q"]
+    assert lab_space_at("variance_ratio", "1h")["q"] == full["q"]

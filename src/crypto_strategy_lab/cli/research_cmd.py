@@ -420,15 +420,17 @@ def study(
 ) -> None:
     """Grid or random search with walk-forward evaluation; every trial logged, resumable."""
     from crypto_strategy_lab.data.timeframes import infer_timeframe
-    from crypto_strategy_lab.research.spaces import lab_space
+    from crypto_strategy_lab.research.spaces import lab_space_at
     from crypto_strategy_lab.research.study import StudySpec
     from crypto_strategy_lab.strategies import strategy_class
 
     strategy_class(strategy)
     dataset = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
-    space = _parse_params(param, multi=True) or lab_space(strategy)
-    # spans convert at the data's bar size unless the study sets the timeframe itself
-    space = {"timeframe": [infer_timeframe(dataset.bars.index)], **space}
+    bar = infer_timeframe(dataset.bars.index)
+    # spans convert at the data's bar size unless the study sets the timeframe itself; the
+    # default space leaves out the values that do not fit that bar size
+    space = _parse_params(param, multi=True)
+    space = {"timeframe": [bar], **space} if space else lab_space_at(strategy, bar)
     spec = StudySpec.from_space(
         name or f"study:{strategy}",
         strategy,

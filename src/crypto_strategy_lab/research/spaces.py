@@ -121,6 +121,23 @@ def lab_space(strategy: str, quick: bool = False) -> dict[str, list[Any]]:
     return own | {k: list(v) for k, v in RULE_SPACE.items()}
 
 
+def lab_space_at(strategy: str, timeframe: str, quick: bool = False) -> dict[str, list[Any]]:
+    """:func:`lab_space` at ``timeframe``: an axis value whose span does not fit that bar size
+    (with the other parameters at their defaults) is left out, like in :func:`lab_configs`."""
+    space = lab_space(strategy, quick)
+    fitted = {
+        k: [v for v in values if k == "stop" or _valid(strategy, {"timeframe": timeframe, k: v})]
+        for k, values in space.items()
+    }
+    empty = [k for k, values in fitted.items() if not values]
+    if empty:
+        raise StudySpaceError(
+            f"{strategy}: no value of {', '.join(empty)} fits {timeframe} bars; its recommended "
+            f"timeframes are {', '.join(strategy_class(strategy).recommended_timeframes)}"
+        )
+    return {"timeframe": [timeframe]} | fitted
+
+
 def lab_configs(strategy: str, timeframe: str, quick: bool = False) -> list[dict[str, Any]]:
     """The lab's configurations of ``strategy`` at ``timeframe``: the grid of its own axes
     (``quick``: first two values of each) under the trading defaults (no band, no minimum
