@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from crypto_strategy_lab.core.lazy import lazy_getattr
 
 # Names load on first use: the cost model pulls in numpy, and a command that only needs an
 # error class or an enum (the CLI's help) must not pay for it.
@@ -63,9 +63,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f"crypto_strategy_lab.core.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'crypto_strategy_lab.core' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

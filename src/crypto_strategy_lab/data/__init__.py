@@ -3,7 +3,7 @@ and the store."""
 
 from __future__ import annotations
 
-from typing import Any
+from crypto_strategy_lab.core.lazy import lazy_getattr
 
 # Every name loads on first use: the loader pulls in DuckDB and the store, the schema pandas,
 # and a light submodule (data.spec's constants for the CLI's help) must not pay for either.
@@ -22,9 +22,4 @@ _LAZY = {
 __all__ = [*_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f"crypto_strategy_lab.data.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'crypto_strategy_lab.data' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

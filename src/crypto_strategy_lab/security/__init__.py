@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from crypto_strategy_lab.core.lazy import lazy_getattr
 
 # Names load on first use: the vault pulls in cryptography, which a command that only
 # installs log redaction (every ``csl`` command) must not pay for.
@@ -22,9 +22,4 @@ _LAZY = {
 __all__ = [*_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f"crypto_strategy_lab.security.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'crypto_strategy_lab.security' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

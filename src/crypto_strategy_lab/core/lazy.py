@@ -1,0 +1,24 @@
+"""Package names that load on first use (PEP 562 module ``__getattr__``).
+
+``core``, ``data`` and ``security`` export names whose modules pull in numpy, pandas, DuckDB or
+cryptography; a command that needs only an error class or a help constant must not pay for
+them, so each package resolves those names when they are first read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from importlib import import_module
+from typing import Any
+
+
+def lazy_getattr(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``package`` that imports ``package.<names[name]>`` on the
+    first access of ``name`` and raises ``AttributeError`` for any other name."""
+
+    def resolve(name: str) -> Any:
+        if name in names:
+            return getattr(import_module(f"{package}.{names[name]}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return resolve
