@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from crypto_strategy_lab.cli.main import app
@@ -198,7 +198,7 @@ _EDITS = {
     "halt_events": "UPDATE halt_events SET action = 'rearm'",
     "trials": "UPDATE trials SET sr = 0.5 WHERE id = 1",
     "data_fingerprints": "UPDATE data_fingerprints SET family = 'elsewhere'",
-    "gate_verdicts": "UPDATE gate_verdicts SET passed = 1 WHERE id = 1",
+    "gate_verdicts": "UPDATE gate_verdicts SET passed = NOT passed WHERE id = 1",
 }
 
 
@@ -226,11 +226,24 @@ def test_a_deletion_from_every_append_only_table_is_detected(journal: Journal, t
 
 
 def _sql_without_foreign_keys(journal: Journal, statement: str, **params: object) -> None:
-    """Tamper as an attacker with a SQLite shell would: references are not enforced."""
+    """Tamper as an attacker with a database shell would: references are not enforced.
+
+    SQLite enforces them only per connection (``PRAGMA foreign_keys``); on PostgreSQL the
+    tables' owner, which the journal's role is, can drop the constraints that would block
+    the deletion (each test has its own schema, dropped afterwards).
+    """
     with journal.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.commit()
+        else:
+            inspector = inspect(conn)
+            with conn.begin():
+                for table in inspector.get_table_names():
+                    for fk in inspector.get_foreign_keys(table):
+                        conn.exec_driver_sql(
+                            f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"'
+                        )
         with conn.begin():
             conn.execute(text(statement), params)
         if conn.dialect.name == "sqlite":
