@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 ]
 # page url_path -> Plotly charts it draws on the seeded journal (by default selections)
 EXPECTED_CHARTS = {
-    "overview": 3,
+    "overview": 4,  # equity/drawdown, price with fills, daily-loss and heat gauges
     "positions": 0,
     "strategies": 5,
     "risk": 1,
@@ -138,6 +138,8 @@ def page(dashboard_url, browser):
 
 @pytest.mark.parametrize(("url_path", "title"), [(p[2], p[1]) for p in PAGES])
 def test_page_renders_in_chromium(page, url_path, title) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     link = page.locator('[data-testid="stSidebarNav"] a', has_text=title)
     link.wait_for(timeout=60_000)
     link.click()
@@ -145,15 +147,26 @@ def test_page_renders_in_chromium(page, url_path, title) -> None:
     expected = EXPECTED_CHARTS[url_path]
     # Done when: the script run is over (the app's script state is 'notRunning'), no element
     # is stale (left over from the previous page), and exactly the expected charts are drawn.
-    page.wait_for_function(
-        """n => !document.querySelector('[data-stale="true"]')
-            && document.querySelector('[data-testid="stApp"]')
-                .getAttribute('data-test-script-state') === 'notRunning'
-            && document.querySelectorAll('.js-plotly-plot').length === n
-            && document.querySelectorAll('.js-plotly-plot .main-svg').length >= n""",
-        arg=expected,
-        timeout=60_000,
-    )
+    try:
+        page.wait_for_function(
+            """n => !document.querySelector('[data-stale="true"]')
+                && document.querySelector('[data-testid="stApp"]')
+                    .getAttribute('data-test-script-state') === 'notRunning'
+                && document.querySelectorAll('.js-plotly-plot').length === n
+                && document.querySelectorAll('.js-plotly-plot .main-svg').length >= n""",
+            arg=expected,
+            timeout=60_000,
+        )
+    except PlaywrightTimeout:
+        # say what the page shows instead, so a changed page is a one-line diagnosis
+        seen = page.evaluate(
+            """() => ({state: document.querySelector('[data-testid="stApp"]')
+                        ?.getAttribute('data-test-script-state'),
+                      stale: document.querySelectorAll('[data-stale="true"]').length,
+                      charts: document.querySelectorAll('.js-plotly-plot').length,
+                      errors: document.querySelectorAll('[data-testid="stException"]').length})"""
+        )
+        pytest.fail(f"{title}: expected {expected} drawn charts after 60 s, page shows {seen}")
     page.wait_for_timeout(500)  # let Plotly finish laying out before the screenshot
     assert page.locator(".js-plotly-plot").count() == expected
     assert page.locator('[data-testid="stException"]').count() == 0
