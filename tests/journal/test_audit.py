@@ -241,9 +241,7 @@ def _sql_without_foreign_keys(journal: Journal, statement: str, **params: object
             with conn.begin():
                 for table in inspector.get_table_names():
                     for fk in inspector.get_foreign_keys(table):
-                        conn.exec_driver_sql(
-                            f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"'
-                        )
+                        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"')
         with conn.begin():
             conn.execute(text(statement), params)
         if conn.dialect.name == "sqlite":
