@@ -5,14 +5,16 @@ old one) is fuzzed by construction. The corpus has three parts:
 
 * by value type: every ``float`` option gets NaN, +-infinity and text; every ``int`` option text
   and a fraction;
-* by flag: ``--capital``/``--days`` get negative and zero values, ``--journal`` URLs that are
-  not databases and SQLite files that are corrupt or truncated, ``--tz`` an unknown zone, date
+* by flag: ``--capital``/``--days`` get negative and zero values (``--days`` also 1e9, past any
+  ``Timedelta``), ``--journal`` URLs that are not databases and SQLite files that are corrupt
+  or truncated, ``--tz`` an unknown zone, date
   options a non-date, ``--venue`` an unknown venue, ``--data`` a corrupt Parquet file,
   ``--config`` and config-file arguments every broken YAML file below;
 * by environment, for every command: non-finite and negative settings, a bad
   ``CSL_JOURNAL_URL``, a ``.env`` that is not UTF-8.
 
-Each case asserts exit status != 0, no traceback, no uncaught exception, exactly one
+Each case asserts exit status != 0 and not the bug status, no traceback, no uncaught
+exception, exactly one
 ``error:`` line, and that the line names the offending option, variable or field.
 """
 
@@ -27,6 +29,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from crypto_strategy_lab.cli.errors import EXIT_BUG
 from crypto_strategy_lab.cli.main import app
 from crypto_strategy_lab.config.settings import get_settings
 
@@ -177,6 +180,8 @@ def _values_for(path, param) -> list[tuple[str, str, tuple[tuple[str, bytes], ..
         out += [(v, v, ()) for v in ("abc", "1.5")]
     if flag in ("--capital", "--days"):
         out += [("negative", "-5", ()), ("zero", "0", ())]
+    if flag == "--days":
+        out += [("beyond_timedelta", "1e9", ())]
     if flag == "--journal":
         out += [("notaurl", "notaurl", ()), ("dialect", "nosuchdb://x/y", ())]
         if path != ("dashboard",):  # the dashboard serves a page that names a damaged journal
@@ -342,6 +347,7 @@ def test_bad_input_gives_one_clear_line(case: Case, isolated: Path, monkeypatch)
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"uncaught {type(result.exception).__name__}: {result.exception}"
     )
+    assert result.exit_code != EXIT_BUG, f"a bug, not an input error: {output}"
     errors = [line for line in output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, output
     assert case.expect.lower() in errors[0].lower(), errors[0]

@@ -10,12 +10,14 @@ command can forget it:
   an unreadable SQLite file, ...) is printed the same way with a short label, exit status 1;
 * a command-line usage error (unknown option, bad value) is one line too, exit status 2.
 
-``--debug`` shows the full traceback instead. Anything else is a bug and keeps its traceback.
+Anything else is a bug: one line saying so, exit status 70 (``EX_SOFTWARE``). ``--debug``
+shows the full traceback instead, for every error.
 
 Options are checked by flag when the app is built (:data:`OPTION_RULES`): every number an
-option yields must be finite (``--capital nan``), ``--capital`` and ``--days`` positive, ``--tz``
-a time zone, ``--since/--until/--start/--end`` dates, ``--journal`` a database URL. A new
-command that uses one of these flags is covered without a line of its own.
+option yields must be finite (``--capital nan``), ``--capital`` and ``--days`` positive
+(``--days`` at most :data:`MAX_DAYS`), ``--tz`` a time zone, ``--since/--until/--start/--end``
+dates, ``--journal`` a database URL. A new command that uses one of these flags is covered
+without a line of its own.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ from crypto_strategy_lab.security.redaction import redact
 err_console = Console(stderr=True)
 
 _state: dict[str, Any] = {"debug": False, "secrets": []}
+
+EXIT_BUG = 70
+"""Exit status of an unexpected exception (``EX_SOFTWARE`` of ``sysexits.h``); bad input is 1,
+a usage error 2."""
 
 
 def set_debug(flag: bool) -> None:
@@ -121,9 +127,19 @@ def run_guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
         _print_line(redact(" ".join(exc.format_message().split()), _state["secrets"]) + where)
         sys.exit(exc.exit_code)
     except Exception as exc:
-        line = describe_error(exc)
-        if line is None or is_debug():
+        if is_debug():
             raise
+        line = describe_error(exc)
+        if line is None:
+            # A bug, not bad input. It is still one line: a traceback printed past CliRunner
+            # or a pipe reads as a crash with no message. Its own status (EX_SOFTWARE) keeps it
+            # apart from bad input for scripts and for the CLI fuzz test.
+            text = " ".join(f"{type(exc).__name__}: {exc}".split())
+            _print_line(
+                f"internal error (a bug): {redact(text, _state['secrets'])}; "
+                "rerun with --debug for the traceback"
+            )
+            sys.exit(EXIT_BUG)
         _print_line(line)
         sys.exit(1)
 
@@ -151,9 +167,13 @@ def _live_venue(value: str, name: str) -> str:
     return value
 
 
+MAX_DAYS = 36_525
+"""Longest ``--days`` (a century): beyond it no pandas ``Timedelta`` holds the span (1e9 days
+failed deep in the replay with ``OutOfBoundsTimedelta``), and no bar history is that long."""
+
 OPTION_RULES: dict[str, Callable[[Any, str], Any]] = {
     "--capital": lambda v, n: validators.finite_number(v, n, gt=0),
-    "--days": lambda v, n: validators.finite_number(v, n, gt=0),
+    "--days": lambda v, n: validators.finite_number(v, n, gt=0, le=MAX_DAYS),
     "--speedup": lambda v, n: validators.finite_number(v, n, ge=0),
     "--journal": validators.parse_database_url,
     "--tz": validators.parse_time_zone,

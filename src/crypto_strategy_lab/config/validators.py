@@ -26,9 +26,14 @@ PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 def finite_number(
-    value: Any, name: str, *, gt: float | None = None, ge: float | None = None
+    value: Any,
+    name: str,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
 ) -> float:
-    """``value`` as a finite float, optionally bounded below.
+    """``value`` as a finite float, optionally bounded below and above.
 
     Raises
     ------
@@ -37,6 +42,8 @@ def finite_number(
         names ``name``.
     """
     bound = f" > {gt:g}" if gt is not None else f" >= {ge:g}" if ge is not None else ""
+    if le is not None:
+        bound += f" and <= {le:g}" if bound else f" <= {le:g}"
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -46,6 +53,7 @@ def finite_number(
         or not math.isfinite(number)
         or (gt is not None and not number > gt)
         or (ge is not None and not number >= ge)
+        or (le is not None and not number <= le)
     ):
         raise ConfigError(f"{name} must be a finite number{bound}, got {value!r}")
     return number
