@@ -48,14 +48,14 @@ def test_csl_validate_runs_the_gate_and_stores_the_verdict(tmp_path, csv_file):
         assert criterion in out.stdout
     journal = f"sqlite:///{tmp_path / 'journal.sqlite'}"
     # the quick draws: four of its own axes plus a stops-off, a band and a min-hold variant
-    assert len(TrialLog(journal).trials("lag_autocorr")) == 7
+    assert len(TrialLog(journal).trials("lag_autocorr")) == 8
     verdict = latest_verdict("lag_autocorr", journal)
     assert verdict is not None
     assert ("— PASS" in out.stdout) == verdict.passed
     # per-strategy and family N, where the trials come from, bets beside bars, calibration
     text = " ".join(out.stdout.split())
-    assert "trials: 7 of lag_autocorr (per-strategy N), 7 on this data family" in text
-    assert "deflated by 7 trials of 1 strategies" in text
+    assert "trials: 8 of lag_autocorr (per-strategy N), 8 on this data family" in text
+    assert "deflated by 8 trials of 1 strategies" in text
     assert "(datasets: file:bars.csv)" in text  # printed, not eaten as console markup
     assert "independent bets" in text and "beside 1," in text
     assert "gate calibration (50 searches each)" in text and "power at annual SR" in text
@@ -64,7 +64,7 @@ def test_csl_validate_runs_the_gate_and_stores_the_verdict(tmp_path, csv_file):
         capture_output=True, text=True, env=_env(tmp_path), timeout=300,
     )  # fmt: skip
     assert "gate calibration (50 searches each, cached)" in " ".join(again.stdout.split())
-    assert len(TrialLog(journal).trials("lag_autocorr")) == 7  # a re-run adds no trial
+    assert len(TrialLog(journal).trials("lag_autocorr")) == 8  # a re-run adds no trial
 
 
 def test_validate_strategy_script(tmp_path, csv_file):

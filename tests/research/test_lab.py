@@ -93,17 +93,18 @@ def test_verdicts_agree_with_the_gate_and_independent_numbers(lab_run):
     assert {a.study.spec.strategy for a in result.assessments} == set(STRATEGIES[:3])
     assert {a.strategy for a in result.assessments} == {f"{n} 1h crypto" for n in STRATEGIES[:3]}
     family = log.trials(family=result.assessments[0].study.data.family)
-    # per strategy: four of its own axes plus a stops-off, a band and a minimum-hold variant
-    assert len(family) == 3 * 7  # every strategy's trials on this data deflate each one
+    # per strategy: four of its own axes plus a stops-off, an ATR-stops, a band and a
+    # minimum-hold variant
+    assert len(family) == 3 * 8  # every strategy's trials on this data deflate each one
     for a in result.assessments:
         logged = log.trials(a.study.spec.strategy)
-        assert a.deflation.strategy_trials == len(logged) == len(a.study.trials) == 7
-        assert a.n_trials == 21 and a.deflation.n_strategies == 3
+        assert a.deflation.strategy_trials == len(logged) == len(a.study.trials) == 8
+        assert a.n_trials == 24 and a.deflation.n_strategies == 3
         matrix = a.study.returns
         pbo = probability_of_backtest_overfitting(matrix, n_splits=result.gate.pbo_splits)
         wf = walk_forward_select(matrix, walk_forward_splits(len(matrix), n_splits=4))
         bets = return_moments(a.bets.returns)
-        inputs = GateInputs(a.study.spec.strategy, a.moments, 21,
+        inputs = GateInputs(a.study.spec.strategy, a.moments, len(family),
                             float(family["sr"].var(ddof=1)), pbo, wf.oos_sharpe,
                             a.deflation.describe(), bets, a.bets.bars_per_bet)  # fmt: skip
         expected = evaluate_gate(inputs, result.gate)
@@ -149,9 +150,9 @@ def test_html_report_has_every_section_and_is_self_contained(lab_run):
     for a in result.assessments:
         assert f'data-deflation="{a.strategy}"' in html
         assert a.deflation.describe() in html.replace("&#39;", "'")
-    assert "deflated by 21 trials of 3 strategies" in html
+    assert "deflated by 24 trials of 3 strategies" in html
     cal = result.calibration
-    assert (cal.shape.n_strategies, cal.shape.n_configs) == (3, 7)
+    assert (cal.shape.n_strategies, cal.shape.n_configs) == (3, 8)
     assert f"mean pairwise return correlation {cal.shape.rho:.2f}" in html
     assert "power: planted edge of annual SR 2" in html
 

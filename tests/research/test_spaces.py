@@ -49,10 +49,10 @@ def test_every_lab_grid_is_valid_for_its_strategy():
     assert set(LAB_SPACES) == set(list_strategies())
     for name in list_strategies():
         full, quick = grid_configs(lab_space(name)), grid_configs(lab_space(name, quick=True))
-        assert len(full) == 6 * 8  # the strategy's axes x band x min_hold x stop
+        assert len(full) == 6 * 12  # the strategy's axes x band x min_hold x stop
         assert 2 <= len(quick) < len(full)
         for config in full:
-            assert config["stop"] in ("fixed", "off")
+            assert config["stop"] in ("fixed", "off", "atr")
             get_strategy(name, {k: v for k, v in config.items() if k != "stop"})
 
 
@@ -63,7 +63,7 @@ def test_lab_configs_cover_every_rule_at_the_timeframe(timeframe):
             configs = lab_configs(name, timeframe, quick)
             own = len(grid_configs({k: v for k, v in lab_space(name, quick).items()
                                     if k not in RULE_SPACE}))  # fmt: skip
-            assert len(configs) == own + 3 and len({str(c) for c in configs}) == len(configs)
+            assert len(configs) == own + 4 and len({str(c) for c in configs}) == len(configs)
             for rule, values in RULE_SPACE.items():
                 assert {c[rule] for c in configs} == set(values)
             for config in configs:

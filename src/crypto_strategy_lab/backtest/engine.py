@@ -26,10 +26,12 @@ import pandas as pd
 
 from crypto_strategy_lab.backtest import kernel
 from crypto_strategy_lab.backtest.inputs import (
+    ATR_PERIOD,
     BacktestError,
     FeeSide,
     Fill,
     Market,
+    StopUnit,
     prepare_inputs,
 )
 from crypto_strategy_lab.backtest.result import TRADE_COLUMNS, BacktestResult
@@ -83,6 +85,8 @@ def run_backtest(
     fee_side: FeeSide = "taker",
     stop_loss: float | None = 0.02,
     take_profit: float | None = 0.04,
+    stop_unit: StopUnit = "fraction",
+    atr_period: int = ATR_PERIOD,
     funding: pd.Series | float | None = None,
     initial_capital: float = 10_000.0,
     periods_per_year: float | None = None,
@@ -108,7 +112,15 @@ def run_backtest(
     fee_side:
         Fee schedule of signal orders; stop exits always pay the taker fee.
     stop_loss, take_profit:
-        Fractions of the average entry price (default 2 % / 4 %); ``None`` or 0 disables.
+        Distances of the protective exits from the average entry price: fractions of it
+        (default 2 % / 4 %) or, with ``stop_unit="atr"``, multiples of the average true range
+        of the bar the entry fill is known at; ``None`` or 0 disables.
+    stop_unit:
+        ``"fraction"`` (default) or ``"atr"`` (volatility-scaled stops: a level ``a - d k ATR``
+        set from Wilder's ATR over ``atr_period`` bars up to and including that bar, so
+        causal; a position entered during the ATR's warm-up carries no level).
+    atr_period:
+        Wilder's ATR period in bars (14, his choice) for ``stop_unit="atr"``.
     funding:
         Perpetual funding rate: a constant per 8 h or a Series indexed by funding times;
         ``None`` uses ``costs.funding_rate_8h``. Only for ``market="perp"``.
@@ -132,6 +144,8 @@ def run_backtest(
         fee_side=fee_side,
         stop_loss=stop_loss,
         take_profit=take_profit,
+        stop_unit=stop_unit,
+        atr_period=atr_period,
         funding=funding,
         initial_capital=initial_capital,
         periods_per_year=periods_per_year,
@@ -164,6 +178,7 @@ def run_backtest(
         *inputs.bars,
         np.ascontiguousarray(signal.to_numpy(dtype=np.float64)),
         inputs.funding,
+        inputs.stop_unit,
         inputs.params,
         inputs.slip_mode,
         inputs.fill_at_close,
@@ -191,6 +206,8 @@ def run_backtest(
         "sizing": sizing,
         "stop_loss": stop_loss,
         "take_profit": take_profit,
+        "stop_unit": stop_unit,
+        "atr_period": atr_period if stop_unit == "atr" else None,
         "initial_capital": initial_capital,
         "periods_per_year": ppy,
         "costs": costs.model_dump(mode="json"),

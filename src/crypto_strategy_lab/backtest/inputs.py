@@ -1,8 +1,8 @@
 """Kernel inputs shared by ``run_backtest`` and ``run_backtest_sweep``: validated bar arrays,
 the float64 parameter vector, the funding rate per bar and the annualisation factor.
 
-Both entry points accept the same keyword arguments (market, fill, costs, stops, sizing,
-funding, capital); :func:`prepare_inputs` checks them once and turns them into what
+Both entry points accept the same keyword arguments (market, fill, costs, stops and their
+unit, sizing, funding, capital); :func:`prepare_inputs` checks them once and turns them into what
 :func:`~crypto_strategy_lab.backtest.kernel.simulate` consumes, so a single backtest and a
 sweep column run on exactly the same inputs.
 """
@@ -22,10 +22,16 @@ from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.data.schema import validate_ohlcv
 from crypto_strategy_lab.performance.metrics import infer_periods_per_year
+from crypto_strategy_lab.stats.true_range import average_true_range
 
 Market = Literal["spot", "perp", "stock"]
 Fill = Literal["next_open", "next_close"]
 FeeSide = Literal["taker", "maker"]
+#: What ``stop_loss`` / ``take_profit`` are measured in: fractions of the entry price, or
+#: multiples of the average true range (volatility-scaled stops).
+StopUnit = Literal["fraction", "atr"]
+#: Wilder's ATR period, in bars, of volatility-scaled stops (his original choice).
+ATR_PERIOD = 14
 
 _MARKETS = {
     "spot": "spot",
@@ -54,6 +60,8 @@ class KernelInputs:
         Contiguous float64 ``(open, high, low, close, volume)``.
     funding:
         Funding rate due in each bar (zeros off perpetuals).
+    stop_unit:
+        Empty for stops in fractions of the entry; else the ATR of each bar (price units).
     params:
         The kernel's float64 parameter vector (``kernel.P_*`` indices).
     slip_mode:
@@ -67,6 +75,7 @@ class KernelInputs:
     market: str
     bars: tuple[np.ndarray, ...]
     funding: np.ndarray
+    stop_unit: np.ndarray
     params: np.ndarray
     slip_mode: int
     fill_at_close: bool
@@ -92,13 +101,12 @@ def kernel_params(
     sizing: float,
     initial_capital: float,
     market: str,
+    stop_unit: StopUnit = "fraction",
 ) -> np.ndarray:
     """The float64 parameter vector of :func:`kernel.simulate` (validated)."""
     if fee_side not in ("taker", "maker"):
         raise BacktestError(f"fee_side must be 'taker' or 'maker', got {fee_side!r}")
-    for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit)):
-        if level is not None and not 0.0 <= level < 1.0:
-            raise BacktestError(f"{name} must be a fraction in [0, 1) or None, got {level!r}")
+    check_stops(stop_loss, take_profit, stop_unit)
     if not (np.isfinite(sizing) and sizing > 0):
         raise BacktestError(f"sizing must be a positive fraction of equity, got {sizing!r}")
     if market != "perp" and sizing > 1.0:
@@ -120,6 +128,35 @@ def kernel_params(
     # only a perpetual is margined (spot and stock cannot borrow, so cannot be liquidated)
     params[kernel.P_MAINTENANCE] = costs.maintenance_margin_rate if market == "perp" else 0.0
     return params
+
+
+def check_stops(stop_loss: float | None, take_profit: float | None, stop_unit: str) -> None:
+    """Raise :class:`BacktestError` unless the levels fit their unit: fractions in [0, 1),
+    ATR multiples finite and >= 0 (``None`` or 0 disables a level)."""
+    if stop_unit not in ("fraction", "atr"):
+        raise BacktestError(f"stop_unit must be 'fraction' or 'atr', got {stop_unit!r}")
+    for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit)):
+        if level is None:
+            continue
+        if stop_unit == "fraction" and not 0.0 <= level < 1.0:
+            raise BacktestError(f"{name} must be a fraction in [0, 1) or None, got {level!r}")
+        if stop_unit == "atr" and not (np.isfinite(level) and level >= 0.0):
+            raise BacktestError(f"{name} must be a multiple of the ATR >= 0 or None, got {level!r}")
+
+
+def stop_unit_array(
+    arrays: tuple[np.ndarray, ...], stop_unit: StopUnit, atr_period: int
+) -> np.ndarray:
+    """The kernel's ``stop_unit``: empty for fractions of the entry, else Wilder's ATR of
+    each bar from the bars up to it (causal; NaN over its first ``atr_period - 1`` bars)."""
+    if stop_unit == "fraction":
+        return np.empty(0)
+    if not (isinstance(atr_period, (int, np.integer)) and atr_period >= 1):
+        raise BacktestError(f"atr_period must be a whole number of bars >= 1, got {atr_period!r}")
+    _, high, low, close, _ = arrays
+    if close.size == 0:
+        return np.empty(0)
+    return np.ascontiguousarray(average_true_range(high, low, close, int(atr_period)))
 
 
 def bar_arrays(bars: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -156,6 +193,8 @@ def prepare_inputs(
     funding: pd.Series | float | None,
     initial_capital: float,
     periods_per_year: float | None,
+    stop_unit: StopUnit = "fraction",
+    atr_period: int = ATR_PERIOD,
 ) -> KernelInputs:
     """Validate the run's settings and ``bars``; keyword arguments as in ``run_backtest``."""
     mkt = normalise_market(market)
@@ -170,11 +209,13 @@ def prepare_inputs(
         sizing=sizing,
         initial_capital=initial_capital,
         market=mkt,
+        stop_unit=stop_unit,
     )
     return KernelInputs(
         market=mkt,
         bars=arrays,
         funding=funding_array(bars, mkt, funding, costs),
+        stop_unit=stop_unit_array(arrays, stop_unit, atr_period),
         params=params,
         slip_mode=SLIP_CODES[costs.slippage],
         fill_at_close=fill == "next_close",

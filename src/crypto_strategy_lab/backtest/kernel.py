@@ -17,7 +17,8 @@ Per bar ``t`` (fill model ``next_open``; ``next_close`` moves step 1 to the clos
    close cancels them): a stop gapped through fills at the open, a touched stop at its level
    (taker, slippage); a take-profit limit crossed at the open fills there (taker, slippage),
    a touched one at its level (maker, no slippage); a bar reaching both fills the stop first.
-   Levels are relative to the position's average entry price (average cost ledger).
+   Levels are relative to the position's average entry price (average cost ledger), in
+   fractions of it or in ATR units (``stop_unit``: the ATR of the bar the fill is known at).
 3. **Liquidation** (perpetuals, ``P_MAINTENANCE > 0``): when the path reaches the price at
    which equity equals maintenance margin, the position closes there (at the open on a gap)
    with the taker fee; equity is floored at zero.
@@ -129,6 +130,7 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     volume,
     target,
     funding,
+    stop_unit,
     params,
     slip_mode,
     fill_at_close,
@@ -146,7 +148,9 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     recorded (the parameter sweep) but trades are still counted. ``fill_out`` (``(2 n + 1,
     6)`` or ``(0, 6)``) receives every fill in time order: bar index, kind (``FILL_*``),
     signed quantity, price, fee, reference price (before slippage); its last row's first
-    column receives the number of fills.
+    column receives the number of fills. ``stop_unit`` is empty for stop distances in
+    fractions of the entry, or holds the price unit of each bar's distances (the ATR:
+    volatility-scaled stops; see :func:`~crypto_strategy_lab.core.execution.stop_levels`).
     """
     n_fills = 0
     keep_fills = fill_out.shape[0] > 0
@@ -163,6 +167,7 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     imp = params[P_IMPACT]
     cap = params[P_MAX_PARTICIPATION]
     protect = sl > 0.0 or tp > 0.0
+    scaled = stop_unit.shape[0] > 0
 
     cash = params[P_INITIAL_CASH]
     q = 0.0
@@ -367,7 +372,9 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
         if filled:
             # the fill is known now: the exits of the new position rest from the next bar
             if q != 0.0 and protect:
-                sl_lvl, tp_lvl = stop_levels(direction, avg, sl, tp)
+                # ATR units: the ATR of this bar, known at its close like the fill itself
+                unit = stop_unit[t] if scaled else 0.0
+                sl_lvl, tp_lvl = stop_levels(direction, avg, sl, tp, unit)
                 lvl_dir = direction
             else:
                 lvl_dir = 0
@@ -385,7 +392,18 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
 
 @nb.njit(cache=True, parallel=True)
 def simulate_many(
-    open_, high, low, close, volume, targets, funding, params, slip_mode, fill_at_close, keep
+    open_,
+    high,
+    low,
+    close,
+    volume,
+    targets,
+    funding,
+    stop_unit,
+    params,
+    slip_mode,
+    fill_at_close,
+    keep,
 ):
     """Run :func:`simulate` on every column of ``targets`` (``(T, K)``) in parallel.
 
@@ -414,6 +432,7 @@ def simulate_many(
             volume,
             col,
             funding,
+            stop_unit,
             params,
             slip_mode,
             fill_at_close,

@@ -17,10 +17,12 @@ import pandas as pd
 
 from crypto_strategy_lab.backtest import kernel
 from crypto_strategy_lab.backtest.inputs import (
+    ATR_PERIOD,
     BacktestError,
     FeeSide,
     Fill,
     Market,
+    StopUnit,
     prepare_inputs,
 )
 from crypto_strategy_lab.core.costs import CostModel
@@ -56,6 +58,8 @@ def run_backtest_sweep(
     fee_side: FeeSide = "taker",
     stop_loss: float | None = 0.02,
     take_profit: float | None = 0.04,
+    stop_unit: StopUnit = "fraction",
+    atr_period: int = ATR_PERIOD,
     funding: pd.Series | float | None = None,
     initial_capital: float = 10_000.0,
     periods_per_year: float | None = None,
@@ -77,6 +81,8 @@ def run_backtest_sweep(
         fee_side=fee_side,
         stop_loss=stop_loss,
         take_profit=take_profit,
+        stop_unit=stop_unit,
+        atr_period=atr_period,
         funding=funding,
         initial_capital=initial_capital,
         periods_per_year=periods_per_year,
@@ -104,6 +110,7 @@ def run_backtest_sweep(
         *inputs.bars,
         matrix,
         inputs.funding,
+        inputs.stop_unit,
         inputs.params,
         inputs.slip_mode,
         inputs.fill_at_close,

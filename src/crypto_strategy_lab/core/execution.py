@@ -25,7 +25,8 @@ Conventions (the ones a venue imposes, so research and trading cannot disagree):
   equity ``E`` and the close ``P`` (the last price known when the order is sent), reserving
   the fee: ``q* = w L E / (P (1 + d s) (1 + f))``.
 * **Protection** (:func:`stop_levels`, :func:`protective_exit`): levels relative to the
-  average entry price of the held position (:func:`average_entry`), placed once the fill
+  average entry price of the held position (:func:`average_entry`), as fractions of it or in
+  ATR units (volatility-scaled, the ATR of the bar the fill is known at), placed once the fill
   that set that average is known (from the bar after it) and kept live across a rebalance.
   On a bar: a stop gapped through fills at the open, a touched stop at its level, a touched
   take-profit at its level; when one bar touches both the stop is assumed first.
@@ -166,10 +167,23 @@ def realised_pnl(held, average, delta, price):
 
 
 @nb.njit(cache=True)
-def stop_levels(direction, average, stop_loss, take_profit):
+def stop_levels(direction, average, stop_loss, take_profit, unit=0.0):
     """``(stop, take_profit)`` prices of a position of ``direction`` (+1/-1) entered at
-    ``average``: ``a (1 - d sl)`` and ``a (1 + d tp)``; a zero fraction gives level 0
-    (disabled)."""
+    ``average``; a zero distance gives level 0 (disabled).
+
+    With ``unit <= 0`` (the default) the distances are fractions of the entry: ``a (1 - d sl)``
+    and ``a (1 + d tp)``, the brief's 2 % / 4 %. With ``unit > 0`` they are multiples of that
+    price unit, ``a - d sl u`` and ``a + d tp u``: volatility-scaled stops with ``u`` the
+    average true range at the entry's bar (Wilder 1978; Kaufman, *Trading Systems and
+    Methods*, ch. 23). A NaN unit (volatility not yet measurable: the ATR's warm-up) places no
+    level, so such a position trades unprotected rather than with an invented distance.
+    """
+    if unit > 0.0:
+        sl = average - direction * stop_loss * unit if stop_loss > 0.0 else 0.0
+        tp = average + direction * take_profit * unit if take_profit > 0.0 else 0.0
+        return sl, tp
+    if unit != unit:  # NaN
+        return 0.0, 0.0
     sl = average * (1.0 - direction * stop_loss) if stop_loss > 0.0 else 0.0
     tp = average * (1.0 + direction * take_profit) if take_profit > 0.0 else 0.0
     return sl, tp

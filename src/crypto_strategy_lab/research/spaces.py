@@ -102,11 +102,12 @@ LAB_SPACES: dict[str, dict[str, list[Any]]] = {
 #: The cost-aware rules every strategy's study tries, logged like any other parameter: the
 #: no-trade band and minimum holding period (strategy parameters,
 #: :mod:`crypto_strategy_lab.strategies.trading_rules`) and the stop policy of the backtest
-#: (``fixed``: the brief's 2 % / 4 %, the trading default; ``off``).
+#: (``fixed``: the brief's 2 % / 4 %, the trading default; ``off``; ``atr``: 2 / 4 ATR(14),
+#: volatility-scaled, :data:`~crypto_strategy_lab.research.trial.STOP_POLICIES`).
 RULE_SPACE: dict[str, list[Any]] = {
     "band": [0.0, 0.25],
     "min_hold": [None, "1d"],
-    "stop": ["fixed", "off"],
+    "stop": ["fixed", "off", "atr"],
 }
 
 

@@ -115,7 +115,7 @@ class StudyResult:
         The study that ran.
     trials:
         One row per configuration (index = column label ``c00``, ``c01``, ...): ``params``
-        (full, validated), ``stop`` (the stop policy, ``fixed`` or ``off``), ``config_hash`` (the
+        (full, validated), ``stop`` (the stop policy, ``fixed``, ``off`` or ``atr``), ``config_hash`` (the
         trial identity), ``status`` (``new``, ``resumed`` — already in the trial log, from
         any study — or the error), ``sr`` (per period), ``sr_annual``,
         ``n_trades``, ``total_return``.
@@ -217,7 +217,7 @@ def _prepare(
     tasks = []
     for k, (params, settings) in enumerate(full):
         label = f"c{k:02d}"
-        digest = trial_identity(spec.strategy, params, settings.model_dump(mode="json"), data, code)
+        digest = trial_identity(spec.strategy, params, settings.identity(), data, code)
         prep.labels.append(label)
         prep.params.append(params)
         prep.settings.append(settings)
@@ -312,7 +312,7 @@ def run_studies(
                 params=task.params,
                 returns=series,
                 symbol=prep.spec.symbol,
-                settings=task.settings.model_dump(mode="json"),
+                settings=task.settings.identity(),
                 data=data,
                 code_version=code[task.strategy],
             )
@@ -356,7 +356,7 @@ def _result(prep: _Prepared, bars: pd.DataFrame, data: DataIdentity) -> StudyRes
     ):
         row: Mapping[str, Any] = {
             "params": params,
-            "stop": "off" if not (settings.stop_loss or settings.take_profit) else "fixed",
+            "stop": settings.stop_policy(),
             "config_hash": digest,
             "status": prep.status.get(label, "not run"),
         }

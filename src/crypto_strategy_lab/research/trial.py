@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crypto_strategy_lab.backtest import run_backtest
+from crypto_strategy_lab.backtest.inputs import ATR_PERIOD, StopUnit, check_stops
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.strategies import get_strategy
@@ -29,10 +30,20 @@ class BacktestSettings(BaseModel):
     market: Literal["spot", "perp", "stock"] = "perp"
     costs: CostModel = Field(default_factory=CostModel)
     sizing: float = Field(default=1.0, gt=0)
-    stop_loss: float | None = Field(default=0.02, ge=0, lt=1)
-    take_profit: float | None = Field(default=0.04, ge=0, lt=1)
+    stop_loss: float | None = Field(default=0.02, ge=0)
+    take_profit: float | None = Field(default=0.04, ge=0)
+    #: ``fraction``: levels in fractions of the entry; ``atr``: in multiples of Wilder's ATR.
+    stop_unit: StopUnit = "fraction"
     fill: Literal["next_open", "next_close"] = "next_open"
     fee_side: Literal["taker", "maker"] = "taker"
+
+    @model_validator(mode="after")
+    def _levels_fit_their_unit(self) -> BacktestSettings:
+        try:
+            check_stops(self.stop_loss, self.take_profit, self.stop_unit)
+        except CSLError as exc:  # pydantic reports a ValueError as a field error
+            raise ValueError(str(exc)) from None
+        return self
 
     def backtest_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`run_backtest`."""
@@ -42,9 +53,19 @@ class BacktestSettings(BaseModel):
             "sizing": self.sizing,
             "stop_loss": self.stop_loss,
             "take_profit": self.take_profit,
+            "stop_unit": self.stop_unit,
             "fill": self.fill,
             "fee_side": self.fee_side,
         }
+
+    def identity(self) -> dict[str, Any]:
+        """The settings as they enter a trial's identity: the JSON dump, without
+        ``stop_unit`` when it is the default ``fraction``, so trials logged before
+        volatility-scaled stops existed keep their identity (and are not counted twice)."""
+        dump = self.model_dump(mode="json")
+        if self.stop_unit == "fraction":
+            del dump["stop_unit"]
+        return dump
 
     def describe(self) -> str:
         """One sentence stating the cost and fill assumptions (for reports)."""
@@ -62,25 +83,42 @@ class BacktestSettings(BaseModel):
             "signal at bar t's close filled at bar t+1's "
             + ("open" if self.fill == "next_open" else "close"),
             f"sizing {self.sizing:g}x equity per unit of signal",
-            f"stop-loss {self.stop_loss:.0%}" if self.stop_loss else "no stop-loss",
-            f"take-profit {self.take_profit:.0%}" if self.take_profit else "no take-profit",
+            self._level_text("stop-loss", self.stop_loss),
+            self._level_text("take-profit", self.take_profit),
         ]
         if self.market == "perp":
             parts.append(f"funding {c.funding_rate_8h * 1e4:g} bps per 8 h on the position held")
         return "; ".join(parts)
 
+    def stop_policy(self) -> str:
+        """The policy of :data:`STOP_POLICIES` these levels are: ``off`` without levels,
+        ``atr`` in ATR units, ``fixed`` in fractions of the entry."""
+        if not (self.stop_loss or self.take_profit):
+            return "off"
+        return "atr" if self.stop_unit == "atr" else "fixed"
+
+    def _level_text(self, name: str, level: float | None) -> str:
+        if not level:
+            return f"no {name}"
+        if self.stop_unit == "atr":
+            return f"{name} {level:g} ATR({ATR_PERIOD})"
+        return f"{name} {level:.0%}"
+
 
 #: Stop policies a study can try (the ``stop`` key of a configuration): the brief's fixed
-#: levels or none. Volatility-scaled (ATR) stops need a per-bar stop distance in
-#: ``run_backtest``, which it does not take yet.
-STOP_POLICIES: tuple[str, ...] = ("fixed", "off")
+#: levels, none, or volatility-scaled levels in ATR units.
+STOP_POLICIES: tuple[str, ...] = ("fixed", "off", "atr")
 FIXED_STOP_LOSS, FIXED_TAKE_PROFIT = 0.02, 0.04
+#: Volatility-scaled levels: 2 ATR(14) stop, 4 ATR take-profit (the brief's 1 : 2 ratio of
+#: risk to target, with distances that grow with the bar size instead of a fixed 2 % that is
+#: inside one daily bar's range and beyond a month of 5-minute ranges).
+ATR_STOP_LOSS, ATR_TAKE_PROFIT = 2.0, 4.0
 
 
 def with_stop_policy(settings: BacktestSettings, policy: str) -> BacktestSettings:
     """``settings`` with the stop levels of ``policy``: ``"fixed"`` keeps the settings' levels
     (the brief's 2 % / 4 % when they are off), ``"off"`` trades without stop-loss or
-    take-profit.
+    take-profit, ``"atr"`` places them 2 and 4 ATR(14) from the entry.
 
     Raises
     ------
@@ -88,17 +126,24 @@ def with_stop_policy(settings: BacktestSettings, policy: str) -> BacktestSetting
         For any other policy, naming the known ones.
     """
     if policy == "off":
-        return settings.model_copy(update={"stop_loss": None, "take_profit": None})
+        return settings.model_copy(
+            update={"stop_loss": None, "take_profit": None, "stop_unit": "fraction"}
+        )
     if policy == "fixed":
-        if settings.stop_loss or settings.take_profit:
+        if settings.stop_unit == "fraction" and (settings.stop_loss or settings.take_profit):
             return settings
         return settings.model_copy(
-            update={"stop_loss": FIXED_STOP_LOSS, "take_profit": FIXED_TAKE_PROFIT}
+            update={
+                "stop_loss": FIXED_STOP_LOSS,
+                "take_profit": FIXED_TAKE_PROFIT,
+                "stop_unit": "fraction",
+            }
         )
-    raise CSLError(
-        f"unknown stop policy {policy!r}; use one of {', '.join(STOP_POLICIES)} "
-        "(volatility-scaled stops are not supported by the backtest yet)"
-    )
+    if policy == "atr":
+        return settings.model_copy(
+            update={"stop_loss": ATR_STOP_LOSS, "take_profit": ATR_TAKE_PROFIT, "stop_unit": "atr"}
+        )
+    raise CSLError(f"unknown stop policy {policy!r}; use one of {', '.join(STOP_POLICIES)}")
 
 
 @dataclass(frozen=True)
