@@ -33,22 +33,31 @@ def test_pure_noise_gives_pbo_about_one_half(rng: np.random.Generator) -> None:
 
 def test_logits_match_a_direct_implementation(rng: np.random.Generator) -> None:
     # a literal reading of Bailey et al. (2017) on a small case: loop over the splits, rank
-    # with scipy.stats.rankdata (1 = worst), w = rank / (N + 1), logit, share <= 0.
-    x = rng.normal(0.0, 1.0, size=(60, 5))
+    # with scipy.stats.rankdata (1 = worst), w = rank / (N + 1), logit, share <= 0. The
+    # configurations have different means and scales, and the winner's Sharpe ratios are
+    # compared by value: ranks alone do not see a wrong row count (any count above the true
+    # one maps every Sharpe ratio through the same increasing function).
+    x = rng.normal(0.0, 1.0, size=(60, 5)) * [1.0, 0.01, 3.0, 1.0, 50.0]
+    x += [0.2, 0.004, 0.3, -0.1, 10.0]
     x[:, 2] += 0.3 * rng.normal(size=60)
     s = 6
     blocks = np.split(x, s)
-    expected = []
+    expected, is_sharpe, oos_sharpe = [], [], []
     for is_blocks in combinations(range(s), s // 2):
         ins = np.vstack([blocks[i] for i in is_blocks])
         oos = np.vstack([blocks[i] for i in range(s) if i not in is_blocks])
         sr_is = ins.mean(0) / ins.std(0, ddof=1)
         sr_oos = oos.mean(0) / oos.std(0, ddof=1)
-        w = rankdata(sr_oos)[np.argmax(sr_is)] / (x.shape[1] + 1)
+        best = np.argmax(sr_is)
+        w = rankdata(sr_oos)[best] / (x.shape[1] + 1)
         expected.append(np.log(w / (1 - w)))
+        is_sharpe.append(sr_is[best])
+        oos_sharpe.append(sr_oos[best])
     res = pbo_logits(x, n_splits=s)
     np.testing.assert_allclose(res.logits, expected, rtol=1e-12)
     assert res.pbo == pytest.approx(np.mean(np.array(expected) <= 0))
+    np.testing.assert_allclose(res.is_sharpe, is_sharpe, rtol=1e-9)
+    np.testing.assert_allclose(res.oos_sharpe, oos_sharpe, rtol=1e-9)
 
 
 def test_bad_inputs() -> None:

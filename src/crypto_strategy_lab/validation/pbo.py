@@ -11,6 +11,10 @@ J. of Computational Finance 20(4). Given the ``(T, N)`` matrix of N configuratio
    the IS winner's relative rank ``w = rank / (N + 1)`` and its logit ``l = ln(w / (1 - w))``;
 4. PBO is the share of splits with ``l <= 0`` (the IS winner is at or below the OOS median).
 
+The IS winner's in-sample and out-of-sample Sharpe ratios are kept per split too: the paper's
+"performance degradation" is the regression of the second on the first, and its "probability
+of loss" the share of splits with a negative OOS Sharpe ratio.
+
 Sums and sums of squares are accumulated per block once, so every split costs O(N).
 """
 
@@ -38,6 +42,8 @@ class PBOResult(NamedTuple):
     logits: np.ndarray
     is_best: np.ndarray  # index of the in-sample winner per split
     oos_rank: np.ndarray  # its OOS rank (1 = worst)
+    is_sharpe: np.ndarray  # its in-sample per-period Sharpe ratio (ddof=1)
+    oos_sharpe: np.ndarray  # its out-of-sample per-period Sharpe ratio (ddof=1)
 
 
 @lru_cache(maxsize=1)
@@ -92,14 +98,17 @@ def pbo_logits(returns_matrix: pd.DataFrame | np.ndarray, n_splits: int = 16) ->
     sr_is = _sharpes(s1_is, s2_is, half)
     sr_oos = _sharpes(block_sum.sum(axis=0) - s1_is, block_sq.sum(axis=0) - s2_is, half)
     best = np.argmax(sr_is, axis=1)
-    winner = sr_oos[np.arange(len(sel)), best][:, None]
+    rows = np.arange(len(sel))
+    winner = sr_oos[rows, best][:, None]
     # rank 1 = worst OOS; ties share their average rank (as scipy.stats.rankdata)
     below = (sr_oos < winner).sum(axis=1)
     tied = (sr_oos == winner).sum(axis=1)
     oos_rank = below + (tied + 1) / 2.0
     w = oos_rank / (n + 1.0)
     logits = np.log(w / (1.0 - w))
-    return PBOResult(float(np.mean(logits <= 0.0)), logits, best, oos_rank)
+    return PBOResult(
+        float(np.mean(logits <= 0.0)), logits, best, oos_rank, sr_is[rows, best], winner[:, 0]
+    )
 
 
 def probability_of_backtest_overfitting(
