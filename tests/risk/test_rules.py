@@ -148,6 +148,18 @@ def test_drawdown_schedule() -> None:
     assert beyond.action is RiskAction.REJECT
 
 
+def test_drawdown_derisk_names_the_drawdown_and_stays_silent_at_the_peak() -> None:
+    # 12.5 % below the peak: k = (0.20 - 0.125) / 0.10 = 0.75, cap 0.75 x 10 % x 8750 / 100
+    shallow = decide(intent("10"), book("8750", peak="10000", day_start="8750"))
+    assert shallow.rule == "drawdown_derisk"
+    assert shallow.approved_quantity == D("6.5625")
+    assert shallow.reason == "drawdown 12.50%: exposure limits scaled by 0.750"
+    # at the peak (k = 1) the rule adds nothing: an oversized order is the position cap's alone
+    at_peak = decide(intent("12"), book("10000"))
+    assert at_peak.approved_quantity == D("10")
+    assert [v.rule for v in at_peak.verdicts] == ["position_cap"]
+
+
 def test_asset_class_and_venue_limits() -> None:
     limits = RiskLimits(
         max_position_fraction=0.1,
@@ -218,6 +230,20 @@ def test_wide_spread_boundary() -> None:
     assert decide(intent("1"), mkt=market(bid="99.75", ask="100.25")).approved
     wide = decide(intent("1"), mkt=market(bid="99.7", ask="100.3"))
     assert wide.action is RiskAction.REJECT and wide.rule == "wide_spread"
+
+
+def test_crossed_book_is_refused_and_a_locked_book_is_not() -> None:
+    # a crossed quote (ask below bid) has a negative spread, which the width check alone passes
+    crossed = decide(intent("1"), mkt=market(bid="100.01", ask="100"))
+    assert crossed.action is RiskAction.REJECT and crossed.rule == "wide_spread"
+    assert crossed.reason == "crossed or empty book: bid 100.01, ask 100"
+    # a locked quote (ask equal to bid) is a zero spread, not a broken book
+    assert decide(intent("1"), mkt=market(bid="100", ask="100")).approved
+    for bid in ("0", "-0.5"):
+        empty = decide(intent("1"), mkt=market(bid=bid, ask="100"))
+        assert empty.action is RiskAction.REJECT and "empty book" in empty.reason
+    # a quote below one unit of currency is a real book (the bid is only refused at <= 0)
+    assert decide(intent("1"), mkt=market("0.1", bid="0.0999", ask="0.1")).approved
 
 
 def test_kill_switch_halts_new_risk_but_allows_flattening() -> None:
