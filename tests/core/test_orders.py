@@ -1,4 +1,4 @@
-"""OrderRequest validation and the Signal -> order path."""
+"""OrderRequest validation, the order lifecycle and the Signal -> order path."""
 
 from __future__ import annotations
 
@@ -8,8 +8,19 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from crypto_strategy_lab.core import OrderRequest, OrderSide, OrderType, Signal, SignalAction
-from crypto_strategy_lab.core.orders import CLIENT_ORDER_ID_PATTERN, new_client_order_id
+from crypto_strategy_lab.core import (
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Signal,
+    SignalAction,
+)
+from crypto_strategy_lab.core.orders import (
+    ALLOWED_TRANSITIONS,
+    CLIENT_ORDER_ID_PATTERN,
+    new_client_order_id,
+)
 from crypto_strategy_lab.core.signal import size_from_capital
 
 
@@ -133,3 +144,26 @@ def test_size_from_capital_closed_form():
     assert size_from_capital(1.0, 3.0, 1.0, 0.1) == Decimal("0.03333333")
     assert size_from_capital(0.0, 1.0, 1.0, 0.1) is None
     assert size_from_capital(0.5, float("nan"), 1.0, 0.1) is None
+
+
+def test_order_lifecycle_edges() -> None:
+    # every edge spelled out (status names as the venues and the journal write them)
+    edges = {
+        "new": "submitted partially_filled filled cancelled rejected expired",
+        "submitted": "partially_filled filled cancelled rejected expired",
+        "partially_filled": "partially_filled filled cancelled expired",
+        "filled": "",
+        "cancelled": "",
+        "rejected": "",
+        "expired": "",
+    }
+    expected = {OrderStatus(a): {OrderStatus(b) for b in bs.split()} for a, bs in edges.items()}
+    assert expected == ALLOWED_TRANSITIONS
+
+
+def test_the_journal_checks_the_order_domains_lifecycle() -> None:
+    # one state machine: the journal uses the order domain's table, it keeps no copy
+    from crypto_strategy_lab.journal import repository
+
+    assert repository.ALLOWED_TRANSITIONS is ALLOWED_TRANSITIONS
+    assert "ALLOWED_TRANSITIONS" not in repository.__all__

@@ -32,6 +32,27 @@ def new_client_order_id(prefix: str = "csl") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:28]}"[:36]
 
 
+_TERMINAL = frozenset(s for s in OrderStatus if s.is_terminal)
+
+# The order lifecycle: which status may follow which. NEW may jump to any later status (crash
+# recovery finds an order filled or cancelled at the venue without having seen it submitted); a
+# partial fill only moves forward (more fills, the rest filled, cancelled or expired; a venue
+# rejects an order before any fill, never after); a terminal status is final.
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.NEW: frozenset(OrderStatus) - {OrderStatus.NEW},
+    OrderStatus.SUBMITTED: _TERMINAL | {OrderStatus.PARTIALLY_FILLED},
+    OrderStatus.PARTIALLY_FILLED: frozenset(
+        {
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.CANCELLED,
+            OrderStatus.EXPIRED,
+        }
+    ),
+    **{s: frozenset() for s in _TERMINAL},
+}
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 

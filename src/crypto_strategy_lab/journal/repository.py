@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crypto_strategy_lab.core.enums import OrderStatus, TradingMode
-from crypto_strategy_lab.core.orders import Fill, OrderRequest, Position
+from crypto_strategy_lab.core.orders import ALLOWED_TRANSITIONS, Fill, OrderRequest, Position
 from crypto_strategy_lab.core.signal import Signal
 from crypto_strategy_lab.journal.audit import (
     AUDITED_MODELS,
@@ -77,21 +77,6 @@ SEVERITIES = ("info", "warning", "error", "critical")
 RUN_END_STATUSES = ("completed", "stopped", "failed")
 RISK_DECISIONS = ("approve", "resize", "reject", "halt")
 KILL_SWITCH_SCOPE = "global"
-
-_TERMINAL = {s for s in OrderStatus if s.is_terminal}
-ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.NEW: frozenset(OrderStatus) - {OrderStatus.NEW},
-    OrderStatus.SUBMITTED: frozenset(_TERMINAL | {OrderStatus.PARTIALLY_FILLED}),
-    OrderStatus.PARTIALLY_FILLED: frozenset(
-        {
-            OrderStatus.PARTIALLY_FILLED,
-            OrderStatus.FILLED,
-            OrderStatus.CANCELLED,
-            OrderStatus.EXPIRED,
-        }
-    ),
-    **{s: frozenset() for s in _TERMINAL},
-}
 
 _MUTABLE_RUN_FIELDS = {"status", "ended_at"}
 
@@ -780,4 +765,4 @@ def _last_event(session: Session, client_order_id: str) -> OrderEvent:
     return event_
 
 
-__all__ = ["ALLOWED_TRANSITIONS", "AUDITED_MODELS", "Journal"]
+__all__ = ["AUDITED_MODELS", "Journal"]
