@@ -3,11 +3,10 @@
 The root group (:class:`GuardedGroup`) runs every command under :func:`run_guarded`, so no
 command can forget it:
 
-* a :class:`~crypto_strategy_lab.core.errors.CSLError` is printed as one red line naming the
-  problem, exit status 1;
-* a known family of input errors raised by a library while reading what the user gave
-  (a corrupt Parquet file, a file that is not UTF-8, a database URL SQLAlchemy cannot parse,
-  an unreadable SQLite file, ...) is printed the same way with a short label, exit status 1;
+* a :class:`~crypto_strategy_lab.core.errors.CSLError`, or a known family of input errors
+  raised by a library while reading what the user gave (a corrupt Parquet file, a database URL
+  SQLAlchemy cannot parse, ...), is printed as one red line naming the problem
+  (:func:`~crypto_strategy_lab.config.input_errors.describe_error`), exit status 1;
 * a command-line usage error (unknown option, bad value) is one line too, exit status 2.
 
 Anything else is a bug: one line saying so, exit status 70 (``EX_SOFTWARE``). ``--debug``
@@ -36,7 +35,8 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from crypto_strategy_lab.config import validators
-from crypto_strategy_lab.core.errors import ConfigError, CSLError
+from crypto_strategy_lab.config.input_errors import describe_error
+from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.security.redaction import redact
 
 err_console = Console(stderr=True)
@@ -61,55 +61,6 @@ def set_secrets(values: list[str]) -> None:
     _state["secrets"] = list(values)
 
 
-def _input_error_families() -> list[tuple[type[BaseException], str]]:
-    """``(exception class, label)`` for library errors that mean "this input is unreadable".
-
-    Built lazily so that importing the CLI does not import pyarrow or SQLAlchemy.
-    """
-    import json
-    from decimal import InvalidOperation
-    from zoneinfo import ZoneInfoNotFoundError
-
-    import pandas.errors
-    import pyarrow
-    import sqlalchemy.exc
-    import yaml
-    from pydantic import ValidationError
-
-    return [
-        (UnicodeError, "not UTF-8 text"),
-        (OSError, "file problem"),
-        (ValidationError, "invalid value"),
-        (yaml.YAMLError, "not valid YAML"),
-        (pyarrow.ArrowException, "unreadable Arrow/Parquet data"),
-        (pandas.errors.ParserError, "unreadable table"),
-        (pandas.errors.EmptyDataError, "empty table"),
-        (pandas.errors.OutOfBoundsDatetime, "date out of range"),
-        (ZoneInfoNotFoundError, "unknown time zone"),
-        (sqlalchemy.exc.ArgumentError, "bad database URL"),
-        (sqlalchemy.exc.DatabaseError, "unreadable journal database"),
-        (json.JSONDecodeError, "not valid JSON"),
-        (InvalidOperation, "not a number"),
-    ]
-
-
-def describe_error(exc: BaseException) -> str | None:
-    """The one line a user sees for ``exc``, or ``None`` when it is not a known input error.
-
-    The line never carries a configured secret or a URL credential.
-    """
-    if isinstance(exc, CSLError):
-        text = f"{type(exc).__name__}: {exc}"
-    else:
-        label = next((lab for cls, lab in _input_error_families() if isinstance(exc, cls)), None)
-        if label is None:
-            return None
-        detail = getattr(exc, "orig", None) or exc  # SQLAlchemy: the driver's own message
-        text = f"{label}: {type(exc).__name__}: {detail}"
-    text = " ".join(str(text).split())  # one line, whatever the library put in
-    return redact(text, _state["secrets"])
-
-
 def _print_line(text: str) -> None:
     err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
@@ -129,7 +80,7 @@ def run_guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
     except Exception as exc:
         if is_debug():
             raise
-        line = describe_error(exc)
+        line = describe_error(exc, _state["secrets"])
         if line is None:
             # A bug, not bad input. It is still one line: a traceback printed past CliRunner
             # or a pipe reads as a crash with no message. Its own status (EX_SOFTWARE) keeps it

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from crypto_strategy_lab.config.input_errors import describe_error
 from crypto_strategy_lab.monitoring.reader import (
     START_HINT,
     JournalReader,
@@ -194,9 +195,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def page_error_text(exc: BaseException) -> str:
     """One line naming what could not be read: the CLI's wording for known input errors
-    (:func:`crypto_strategy_lab.cli.errors.describe_error`), else the exception's first line."""
-    from crypto_strategy_lab.cli.errors import describe_error
-
+    (:func:`crypto_strategy_lab.config.input_errors.describe_error`), else the exception's first
+    line."""
     line = describe_error(exc)
     if line is None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
