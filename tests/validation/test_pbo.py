@@ -67,6 +67,15 @@ def test_bad_inputs() -> None:
         probability_of_backtest_overfitting(np.zeros((100, 1)))
     with pytest.raises(PBOError, match="blocks"):
         probability_of_backtest_overfitting(np.zeros((20, 3)), n_splits=16)
+    for shape in ((100,), (10, 10, 3)):
+        with pytest.raises(PBOError, match=r"\(T, N\)"):
+            probability_of_backtest_overfitting(np.zeros(shape))
+
+
+def test_smallest_valid_inputs(rng: np.random.Generator) -> None:
+    # two blocks (S = 2: C(2, 1) = 2 splits) and blocks of exactly two rows are enough
+    assert len(pbo_logits(rng.normal(size=(10, 3)), n_splits=2).logits) == 2
+    assert len(pbo_logits(rng.normal(size=(33, 3)), n_splits=16).logits) == comb(16, 8)
 
 
 def test_selector_products_run_on_one_blas_thread(
