@@ -202,31 +202,28 @@ def sleeve_budgets(
     """Per-strategy fraction of total capital per unit of signal, capped at the per-strategy
     limit (and the gross limit over all of them)."""
     from crypto_strategy_lab.backtest import run_backtest
-    from crypto_strategy_lab.portfolio import budgets, return_statistics
+    from crypto_strategy_lab.portfolio import capped_budgets
 
     names = pd.Index([s.name for s in instances])
-    kwargs: dict[str, Any] = {}
+    returns = None
     if weighting != "equal":
         history = data.bars[data.bars.index < data.start]
-        returns = {}
+        sample = {}
         for strategy in instances:
             if len(history) <= strategy.warmup + 2:
                 raise ConfigError(
                     f"{weighting} weighting needs warm-up history for {strategy.name}"
                 )
-            returns[strategy.name] = run_backtest(
+            sample[strategy.name] = run_backtest(
                 strategy, history, costs=costs, market=market, sizing=1.0
             ).returns
-        stats = return_statistics(pd.DataFrame(returns))
-        kwargs = {
-            "volatilities": stats["volatility"],
-            "means": stats["mean"],
-            "variances": stats["variance"],
-            "kelly_fraction": limits.kelly_fraction,
-        }
-    raw = budgets(weighting, names, max_gross=limits.max_gross_exposure, **kwargs)  # type: ignore[arg-type]
-    capped = raw.clip(upper=limits.max_position_fraction)
-    gross = float(capped.sum())
-    if gross > limits.max_gross_exposure:
-        capped = capped * (limits.max_gross_exposure / gross)
+        returns = pd.DataFrame(sample)
+    capped = capped_budgets(
+        weighting,  # type: ignore[arg-type]
+        names,
+        max_weight=limits.max_position_fraction,
+        max_gross=limits.max_gross_exposure,
+        returns=returns,
+        kelly_fraction=limits.kelly_fraction,
+    )
     return {str(k): float(v) for k, v in capped.items()}

@@ -5,6 +5,7 @@ from crypto_strategy_lab.portfolio.weights import (
     PortfolioError,
     WeightingMethod,
     budgets,
+    capped_budgets,
     return_statistics,
     target_weights,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "PortfolioError",
     "WeightingMethod",
     "budgets",
+    "capped_budgets",
     "return_statistics",
     "target_weights",
 ]

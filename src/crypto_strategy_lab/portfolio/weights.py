@@ -1,19 +1,10 @@
 """Combine strategies' signals into target portfolio weights.
 
 For strategies ``s`` with signals ``x_s ∈ [-1, 1]`` (direction × conviction), the target
-weight (signed fraction of equity) is ``w_s = x_s · b_s`` with a per-strategy budget ``b_s``:
-
-* ``equal``: ``b_s = G / N``;
-* ``inverse_volatility``: ``b_s = G · σ_s⁻¹ / Σ_j σ_j⁻¹`` — each strategy gets a budget
-  inversely proportional to its return volatility (the "naive risk parity" of Maillard,
-  Roncalli & Teïletche 2010, exact risk parity when the strategies are uncorrelated);
-* ``fractional_kelly``: ``b_s = c · max(0, μ_s / σ_s²)`` — a fraction ``c`` of the
-  growth-optimal Kelly bet (Thorp 2006) from each strategy's per-period return mean ``μ_s``
-  and variance ``σ_s²``; not normalised (Kelly says how much, not how to split), and
-  strategies without an edge get nothing;
-
-where ``G`` is the gross cap (``max_gross``) and ``N`` the number of strategies. Then the caps
-apply in this order:
+weight (signed fraction of equity) is ``w_s = x_s · b_s`` with a per-strategy budget ``b_s``
+of :func:`~crypto_strategy_lab.performance.allocation.budgets` (``equal``,
+``inverse_volatility``, ``fractional_kelly``: the one budget rule of research and trading).
+Then the caps apply in this order:
 
 1. per-strategy cap: ``|w_s| ≤ cap_s`` (clipped);
 2. gross cap: if ``Σ|w_s| > G``, every weight is scaled by ``G / Σ|w_s|`` (this keeps the
@@ -26,30 +17,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.performance.allocation import (
+    METHODS,
+    PortfolioError,
+    WeightingMethod,
+    budgets,
+    capped_budgets,
+    return_statistics,
+)
 
-WeightingMethod = Literal["inverse_volatility", "fractional_kelly", "equal"]
-METHODS: tuple[str, ...] = ("inverse_volatility", "fractional_kelly", "equal")
-
-
-class PortfolioError(CSLError):
-    """Inputs that cannot be combined into weights (missing or invalid statistics)."""
-
-
-def _series(values: Mapping[str, float] | pd.Series, name: str, names: pd.Index) -> pd.Series:
-    series = pd.Series(values, dtype=float)
-    missing = names.difference(series.index)
-    if len(missing):
-        raise PortfolioError(f"{name} missing for strateg(ies): {', '.join(map(str, missing))}")
-    series = series.reindex(names)
-    if not np.isfinite(series.to_numpy()).all():
-        raise PortfolioError(f"{name} must be finite numbers, got {series.to_dict()}")
-    return series
+__all__ = [
+    "METHODS",
+    "PortfolioError",
+    "WeightingMethod",
+    "budgets",
+    "capped_budgets",
+    "return_statistics",
+    "target_weights",
+]
 
 
 def _caps(caps: float | Mapping[str, float], names: pd.Index) -> pd.Series:
@@ -63,41 +52,6 @@ def _caps(caps: float | Mapping[str, float], names: pd.Index) -> pd.Series:
     if (series < 0).any():
         raise PortfolioError(f"per-strategy caps must be >= 0, got {series.to_dict()}")
     return series
-
-
-def budgets(
-    method: WeightingMethod,
-    names: pd.Index,
-    *,
-    max_gross: float,
-    volatilities: Mapping[str, float] | pd.Series | None = None,
-    means: Mapping[str, float] | pd.Series | None = None,
-    variances: Mapping[str, float] | pd.Series | None = None,
-    kelly_fraction: float = 0.5,
-) -> pd.Series:
-    """The per-strategy budgets ``b_s`` of the module docstring (before caps)."""
-    n = len(names)
-    if method == "equal":
-        return pd.Series(max_gross / n, index=names)
-    if method == "inverse_volatility":
-        if volatilities is None:
-            raise PortfolioError("inverse_volatility weighting needs volatilities")
-        vol = _series(volatilities, "volatility", names)
-        if (vol <= 0).any():
-            raise PortfolioError(f"volatilities must be > 0, got {vol.to_dict()}")
-        inverse = 1.0 / vol
-        return max_gross * inverse / inverse.sum()
-    if method == "fractional_kelly":
-        if means is None or variances is None:
-            raise PortfolioError("fractional_kelly weighting needs return means and variances")
-        if not 0 < kelly_fraction <= 1:
-            raise PortfolioError(f"kelly_fraction must be in (0, 1], got {kelly_fraction}")
-        mu = _series(means, "mean return", names)
-        var = _series(variances, "return variance", names)
-        if (var <= 0).any():
-            raise PortfolioError(f"return variances must be > 0, got {var.to_dict()}")
-        return kelly_fraction * (mu / var).clip(lower=0.0)
-    raise PortfolioError(f"unknown weighting {method!r}; choose one of {', '.join(METHODS)}")
 
 
 def target_weights(
@@ -162,21 +116,3 @@ def target_weights(
     if gross > max_gross:
         weights = weights * (max_gross / gross)
     return weights.rename("weight")
-
-
-def return_statistics(returns: pd.DataFrame) -> pd.DataFrame:
-    """Per-strategy per-period ``mean``, ``variance`` (ddof=1) and ``volatility`` of a frame
-    of strategy returns (one column per strategy; NaNs ignored)."""
-    if returns.empty:
-        raise PortfolioError("no returns to estimate statistics from")
-    stats = pd.DataFrame(
-        {
-            "mean": returns.mean(),
-            "variance": returns.var(ddof=1),
-            "volatility": returns.std(ddof=1),
-        }
-    )
-    too_short = stats.index[stats["variance"].isna()]
-    if len(too_short):
-        raise PortfolioError(f"need >= 2 returns per strategy: {', '.join(map(str, too_short))}")
-    return stats

@@ -115,9 +115,9 @@ class StudyResult:
         The study that ran.
     trials:
         One row per configuration (index = column label ``c00``, ``c01``, ...): ``params``
-        (full, validated), ``stop`` (the stop policy, ``fixed``, ``off`` or ``atr``), ``config_hash`` (the
-        trial identity), ``status`` (``new``, ``resumed`` — already in the trial log, from
-        any study — or the error), ``sr`` (per period), ``sr_annual``,
+        (full, validated), ``stop`` (the stop policy, ``fixed``, ``off`` or ``atr``),
+        ``config_hash`` (the trial identity), ``status`` (``new``, ``resumed`` — already in
+        the trial log, from any study — or the error), ``sr`` (per period), ``sr_annual``,
         ``n_trades``, ``total_return``.
     returns:
         ``(T, N)`` per-bar net returns of the configurations that ran (warm-up trimmed).

@@ -1,0 +1,138 @@
+"""Strategy budgets: how much of the account each strategy of a book may trade.
+
+One rule for the research book (:mod:`crypto_strategy_lab.research.book`) and the trading
+side (``engine.paper.sleeve_budgets``, ``portfolio.target_weights``), so a validated book is
+the book that is deployed. For strategies ``s`` with per-period return mean ``μ_s``, variance
+``σ_s²``, the budget ``b_s`` (fraction of equity per unit of signal) is
+
+* ``equal``: ``b_s = G / N``;
+* ``inverse_volatility``: ``b_s = G · σ_s⁻¹ / Σ_j σ_j⁻¹`` — the "naive risk parity" of
+  Maillard, Roncalli & Teïletche (2010), exact risk parity when the strategies are
+  uncorrelated;
+* ``fractional_kelly``: ``b_s = c · max(0, μ_s / σ_s²)`` — a fraction ``c`` of the
+  growth-optimal Kelly bet (Thorp 2006); not normalised (Kelly says how much, not how to
+  split), and strategies without an edge get nothing;
+
+with ``G`` the gross cap and ``N`` the number of strategies. :func:`capped_budgets` then
+applies the per-strategy cap (``b_s ≤ cap``) and the gross cap (``Σ b_s ≤ G``, by scaling
+every budget by ``G / Σ b_s``, which keeps the proportions and can only lower a budget).
+
+References
+----------
+Maillard, S., Roncalli, T., Teïletche, J. (2010). The properties of equally weighted risk
+contribution portfolios. Journal of Portfolio Management 36(4), 60-70.
+Thorp, E. O. (2006). The Kelly criterion in blackjack, sports betting and the stock market.
+Handbook of Asset and Liability Management 1, 385-428.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from crypto_strategy_lab.core.errors import CSLError
+
+WeightingMethod = Literal["inverse_volatility", "fractional_kelly", "equal"]
+METHODS: tuple[str, ...] = ("inverse_volatility", "fractional_kelly", "equal")
+
+
+class PortfolioError(CSLError):
+    """Inputs that cannot be combined into weights (missing or invalid statistics)."""
+
+
+def _series(values: Mapping[str, float] | pd.Series, name: str, names: pd.Index) -> pd.Series:
+    series = pd.Series(values, dtype=float)
+    missing = names.difference(series.index)
+    if len(missing):
+        raise PortfolioError(f"{name} missing for strateg(ies): {', '.join(map(str, missing))}")
+    series = series.reindex(names)
+    if not np.isfinite(series.to_numpy()).all():
+        raise PortfolioError(f"{name} must be finite numbers, got {series.to_dict()}")
+    return series
+
+
+def budgets(
+    method: WeightingMethod,
+    names: pd.Index,
+    *,
+    max_gross: float,
+    volatilities: Mapping[str, float] | pd.Series | None = None,
+    means: Mapping[str, float] | pd.Series | None = None,
+    variances: Mapping[str, float] | pd.Series | None = None,
+    kelly_fraction: float = 0.5,
+) -> pd.Series:
+    """The per-strategy budgets ``b_s`` of the module docstring (before caps)."""
+    n = len(names)
+    if method == "equal":
+        return pd.Series(max_gross / n, index=names)
+    if method == "inverse_volatility":
+        if volatilities is None:
+            raise PortfolioError("inverse_volatility weighting needs volatilities")
+        vol = _series(volatilities, "volatility", names)
+        if (vol <= 0).any():
+            raise PortfolioError(f"volatilities must be > 0, got {vol.to_dict()}")
+        inverse = 1.0 / vol
+        return max_gross * inverse / inverse.sum()
+    if method == "fractional_kelly":
+        if means is None or variances is None:
+            raise PortfolioError("fractional_kelly weighting needs return means and variances")
+        if not 0 < kelly_fraction <= 1:
+            raise PortfolioError(f"kelly_fraction must be in (0, 1], got {kelly_fraction}")
+        mu = _series(means, "mean return", names)
+        var = _series(variances, "return variance", names)
+        if (var <= 0).any():
+            raise PortfolioError(f"return variances must be > 0, got {var.to_dict()}")
+        return kelly_fraction * (mu / var).clip(lower=0.0)
+    raise PortfolioError(f"unknown weighting {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def return_statistics(returns: pd.DataFrame) -> pd.DataFrame:
+    """Per-strategy per-period ``mean``, ``variance`` (ddof=1) and ``volatility`` of a frame
+    of strategy returns (one column per strategy; NaNs ignored)."""
+    if returns.empty:
+        raise PortfolioError("no returns to estimate statistics from")
+    stats = pd.DataFrame(
+        {
+            "mean": returns.mean(),
+            "variance": returns.var(ddof=1),
+            "volatility": returns.std(ddof=1),
+        }
+    )
+    too_short = stats.index[stats["variance"].isna()]
+    if len(too_short):
+        raise PortfolioError(f"need >= 2 returns per strategy: {', '.join(map(str, too_short))}")
+    return stats
+
+
+def capped_budgets(
+    method: WeightingMethod,
+    names: pd.Index,
+    *,
+    max_weight: float,
+    max_gross: float,
+    returns: pd.DataFrame | None = None,
+    kelly_fraction: float = 0.5,
+) -> pd.Series:
+    """:func:`budgets` of ``method`` estimated from ``returns`` (one column per name; not
+    needed for ``equal``), then the per-strategy cap ``max_weight`` and the gross cap
+    ``max_gross`` (module docstring)."""
+    kwargs: dict[str, object] = {}
+    if method != "equal":
+        if returns is None:
+            raise PortfolioError(f"{method} weighting needs the strategies' returns")
+        stats = return_statistics(returns[list(names)])
+        kwargs = {
+            "volatilities": stats["volatility"],
+            "means": stats["mean"],
+            "variances": stats["variance"],
+            "kelly_fraction": kelly_fraction,
+        }
+    raw = budgets(method, names, max_gross=max_gross, **kwargs)  # type: ignore[arg-type]
+    capped = raw.clip(upper=max_weight)
+    gross = float(capped.sum())
+    if gross > max_gross:
+        capped = capped * (max_gross / gross)
+    return capped
