@@ -7,6 +7,7 @@ import math
 from html.parser import HTMLParser
 
 import numpy as np
+import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 from rich.console import Console
@@ -92,7 +93,11 @@ def test_verdicts_agree_with_the_gate_and_independent_numbers(lab_run):
     log = TrialLog(journal)
     assert {a.study.spec.strategy for a in result.assessments} == set(STRATEGIES[:3])
     assert {a.strategy for a in result.assessments} == {f"{n} 1h crypto" for n in STRATEGIES[:3]}
-    family = log.trials(family=result.assessments[0].study.data.family)
+    logged = log.trials(family=result.assessments[0].study.data.family)
+    # the book's candidates (3 weightings x all members and each leave-one-out set) are
+    # logged after the members were judged: they deflate the book and later runs
+    assert (logged["strategy"] == "book").sum() == 3 * 4
+    family = logged[logged["strategy"] != "book"]
     # per strategy: four of its own axes plus a stops-off, an ATR-stops, a band and a
     # minimum-hold variant
     assert len(family) == 3 * 8  # every strategy's trials on this data deflate each one
@@ -226,3 +231,116 @@ def test_report_shows_co_activity(lab_run):
     assert f"{co.effective_bets:.1f} from the plain correlations" in html
     for name, share in co.time_in_market.items():
         assert f"{share:.1%}" in html and name in html
+
+
+def test_the_book_is_validated_with_its_member_selection_counted(lab_run):
+    from crypto_strategy_lab.research.book import BOOK
+
+    result, journal = lab_run
+    (book,) = result.books  # one bar grid with three evaluated strategies
+    assert book.label == "book 1h crypto"
+    assert set(book.members) == set(STRATEGIES[:3])
+    # 3 weightings x (all members + each leave-one-out set)
+    assert len(book.candidates) == 12 and book.assessment.study.returns.shape[1] == 12
+    a = book.assessment
+    log = TrialLog(journal)
+    family = log.trials(family=a.study.data.family)
+    assert a.deflation.n_trials == len(family) == 24 + 12  # members' trials and the book's
+    assert a.deflation.strategy_trials == 12
+    # the equal-weight book of all three: budgets min(0.5 / 3, 10 %) = 10 % each, every month
+    members = pd.DataFrame({n: m.returns for n, m in book.members.items()}).dropna()
+    equal_all = next(
+        col for col, p in book.candidates.items()
+        if p["weighting"] == "equal" and len(p["members"]) == 3
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        a.study.returns[equal_all].to_numpy(), 0.10 * members.sum(axis=1).to_numpy(), atol=1e-15
+    )
+    # the gate recomputed from the candidates' matrix and the family's N
+    matrix = a.study.returns
+    assert a.selected == matrix.columns[(matrix.mean() / matrix.std()).argmax()]
+    pbo = probability_of_backtest_overfitting(matrix, n_splits=result.gate.pbo_splits)
+    wf = walk_forward_select(matrix, walk_forward_splits(len(matrix), n_splits=4))
+    inputs = GateInputs(BOOK, return_moments(matrix[a.selected]), len(family),
+                        float(family["sr"].var(ddof=1)), pbo, wf.oos_sharpe,
+                        a.deflation.describe(), return_moments(a.bets.returns),
+                        a.bets.bars_per_bet)  # fmt: skip
+    expected = evaluate_gate(inputs, result.gate)
+    for want, got in zip(expected.criteria, a.verdict.criteria, strict=True):
+        assert (want.name, want.passed) == (got.name, got.passed)
+        assert got.value == pytest.approx(want.value, rel=1e-9, nan_ok=True)
+    stored = VerdictStore(journal).latest(BOOK)
+    assert stored is not None and stored.params == book.params
+    assert stored.verdict.passed == a.verdict.passed
+
+
+def test_monthly_budgets_use_only_the_returns_before_each_month():
+    from crypto_strategy_lab.research.book import MIN_ESTIMATION_BARS, BookCaps, monthly_budgets
+
+    rng = np.random.default_rng(4)
+    idx = pd.date_range("2024-01-01", periods=24 * 120, freq="1h", tz="UTC")
+    returns = pd.DataFrame(rng.normal(0, [0.001, 0.002, 0.004], (len(idx), 3)), index=idx,
+                           columns=["a", "b", "c"])  # fmt: skip
+    caps = BookCaps(max_weight=0.3, max_gross=0.5)
+    b = monthly_budgets(returns, "inverse_volatility", caps)
+    starts = [
+        idx.get_loc(t) for t in pd.date_range("2024-01-01", "2024-04-01", freq="MS", tz="UTC")
+    ]
+    for i in starts:
+        got = b.iloc[i].to_numpy()
+        if i < MIN_ESTIMATION_BARS:
+            np.testing.assert_allclose(got, [0.5 / 3] * 3)  # equal (under the 30 % cap)
+            continue
+        inv = 1.0 / returns.iloc[:i].std(ddof=1).to_numpy()
+        raw = np.minimum(0.5 * inv / inv.sum(), 0.3)
+        np.testing.assert_allclose(got, raw * min(1.0, 0.5 / raw.sum()), rtol=1e-12)
+        # constant within the month; and returns from the month start on never change it
+        assert (b.iloc[i : i + 24] == b.iloc[i]).all().all()
+        shocked = returns.copy()
+        shocked.iloc[i:] *= 50.0
+        np.testing.assert_array_equal(monthly_budgets(shocked, "inverse_volatility", caps).iloc[i],
+                                      b.iloc[i])  # fmt: skip
+
+
+def test_deploy_trades_a_book_only_on_a_passing_book_verdict(lab_run, tmp_path):
+    from crypto_strategy_lab.cli.trading_cmd import book_refusal
+    from crypto_strategy_lab.config.deployment import DeploymentConfig
+    from crypto_strategy_lab.research.book import BOOK
+    from crypto_strategy_lab.validation.gate import GateVerdict
+
+    result, journal = lab_run
+    (book,) = result.books
+    p = book.params
+    instrument = "BTCUSDT"
+    assert VerdictStore(journal).latest(BOOK).instrument == ""  # synthetic bars: no instrument
+
+    def config(weighting: str, **risk: float) -> DeploymentConfig:
+        return DeploymentConfig(
+            name="b", capital=1000, weighting=weighting,
+            strategies=[{"name": n, "venue": "simulated", "symbol": instrument, "timeframe": "1h",
+                         "params": params} for n, params in p["members"].items()],
+            risk={"max_position_fraction": p["max_weight"], "max_gross_exposure": p["max_gross"],
+                  "kelly_fraction": p["kelly_fraction"], **risk},
+        )  # fmt: skip
+
+    # the lab's verdict names no instrument, so it validates no deployment
+    assert "no passing gate verdict found for book on BTCUSDT 1h" in book_refusal(
+        config(p["weighting"]), journal
+    )
+    # a passing verdict for exactly this book (saved through the chain, as the lab does)
+    passing = GateVerdict(
+        BOOK, tuple(dataclasses.replace(c, passed=True) for c in book.verdict.criteria)
+    )
+    VerdictStore(journal).save("r", passing, symbol=book.label, params=p, instrument=instrument,
+                               data=book.assessment.study.data)  # fmt: skip
+    assert book_refusal(config(p["weighting"]), journal) is None
+    other = next(
+        w for w in ("equal", "inverse_volatility", "fractional_kelly") if w != p["weighting"]
+    )
+    assert "tested parameters" in book_refusal(config(other), journal)
+    assert "tested parameters" in book_refusal(
+        config(p["weighting"], max_gross_exposure=0.4), journal
+    )
+    mixed = config(p["weighting"]).model_copy()
+    mixed.strategies[0] = mixed.strategies[0].model_copy(update={"timeframe": "4h"})
+    assert "one instrument and timeframe" in book_refusal(mixed, journal)

@@ -254,6 +254,7 @@ def deploy(
     from crypto_strategy_lab.engine.deploy import build_deployment
 
     cfg = load_yaml_config(config, DeploymentConfig)
+    book = book_refusal(cfg, journal or cfg.journal_url) if len(cfg.strategies) > 1 else None
     if cfg.mode is TradingMode.LIVE:
         reasons = [
             r
@@ -268,11 +269,47 @@ def deploy(
                 params=a.params,
             )
         ]
+        if book is not None:
+            reasons.append(book)
         if reasons:
             raise ConfigError("live deployment refused: " + "; ".join(dict.fromkeys(reasons)))
     engine, feed, text = build_deployment(_journal(journal or cfg.journal_url), cfg, days=days)
     console.print(text, highlight=False)
+    if len(cfg.strategies) > 1:
+        console.print(
+            "book verdict: PASS (this weighting, these members and caps passed the gate)"
+            if book is None
+            else f"book verdict: none that holds — {book}; a simulated replay only, "
+            "`mode: live` refuses this book",
+            highlight=False,
+        )
     _run(engine, feed)
+
+
+def book_refusal(cfg: Any, journal: str | None = None) -> str | None:
+    """Why the stored verdicts do not validate ``cfg``'s strategies as one book (``None``: a
+    chained, passing ``book`` verdict for this weighting, these members with these
+    parameters, these caps, on one instrument and timeframe;
+    :mod:`crypto_strategy_lab.research.book`)."""
+    from crypto_strategy_lab.research.book import BOOK, BookCaps, book_params
+    from crypto_strategy_lab.research.verdicts import live_refusal
+    from crypto_strategy_lab.risk import RiskLimits
+    from crypto_strategy_lab.strategies import get_strategy
+
+    grids = {(a.symbol, a.timeframe) for a in cfg.strategies}
+    if len(grids) != 1:
+        return (
+            "a book verdict covers one instrument and timeframe; this deployment trades "
+            + ", ".join(f"{s} {tf}" for s, tf in sorted(grids))
+        )
+    ((symbol, timeframe),) = grids
+    limits = RiskLimits(**cfg.risk)
+    caps = BookCaps(limits.max_position_fraction, limits.max_gross_exposure, limits.kelly_fraction)
+    members = {
+        a.name: get_strategy(a.name, a.params).params.model_dump(mode="json")
+        for a in cfg.strategies
+    }
+    return live_refusal(BOOK, book_params(cfg.weighting, members, caps), symbol, timeframe, journal)
 
 
 def kill(

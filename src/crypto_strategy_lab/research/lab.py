@@ -64,6 +64,7 @@ from crypto_strategy_lab.data.cleaning import resample_bars
 from crypto_strategy_lab.data.timeframes import infer_timeframe, parse_timeframe, timeframe_delta
 from crypto_strategy_lab.journal.db import make_engine
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
+from crypto_strategy_lab.research.book import BOOK, BookAssessment, validate_book
 from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.executors import TrialExecutor
 from crypto_strategy_lab.research.identity import bars_fingerprint, strategy_code_version
@@ -164,6 +165,7 @@ class LabResult:
     co_activity: CoActivityReport | None = None
     datasets: tuple[LabData, ...] = ()
     cells: dict[str, LabCell] = field(default_factory=dict)  # every row, evaluated or not
+    books: list[BookAssessment] = field(default_factory=list)  # one per bar grid, >= 2 members
 
     @property
     def verdicts(self) -> dict[str, GateVerdict]:
@@ -445,6 +447,19 @@ def run_lab(
         ).reindex(selected.index)
         asset = bars0["close"].pct_change().reindex(selected.index)
         co_activity = co_activity_report(selected, positions, asset, ortho.threshold)
+    # the book of each bar grid: its member selection and weighting are trials too
+    books = []
+    for _, specs in plan.groups:
+        members = [a for a in assessments if a.study.spec in specs]
+        if len(members) >= 2:
+            first = members[0]
+            label = BOOK + first.strategy[len(first.study.spec.strategy) :]
+            book = validate_book(label, members, trial_log, gate, families=families)
+            books.append(
+                dataclasses.replace(
+                    book, assessment=dataclasses.replace(book.assessment, strategy=label)
+                )
+            )
     timings["validation"] = time.perf_counter() - t0
 
     shape = search_shape(group)
@@ -479,6 +494,7 @@ def run_lab(
         timings=timings,
         datasets=datasets,
         cells=cells,
+        books=books,
     )
 
 
@@ -497,6 +513,13 @@ def store_verdicts(result: LabResult, journal: Engine | str | None = None) -> No
         store.save(
             result.run_id, verdict, symbol=cell.symbol, params={}, report_path=path,
             instrument=cell.data.instrument,
+        )  # fmt: skip
+    for book in result.books:
+        first = next(iter(book.members.values()))
+        store.save(
+            result.run_id, book.verdict, symbol=book.label, params=book.params,
+            report_path=path, instrument=result.cells[first.strategy].data.instrument,
+            data=book.assessment.study.data, code_version=book.code_version,
         )  # fmt: skip
 
 
@@ -529,7 +552,7 @@ def verdict_table(result: LabResult) -> Table:
         ("verdict", "left"),
     ]:
         table.add_column(col, justify=justify)
-    for a in result.assessments:
+    for a in [*result.assessments, *(b.assessment for b in result.books)]:
         ann = math.sqrt(a.study.periods_per_year)
         v = a.verdict
         failed = [c.name for c in v.criteria if not c.passed]

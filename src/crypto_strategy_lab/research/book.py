@@ -1,0 +1,239 @@
+"""The book: the lab's selected strategies combined into one portfolio, through the gate.
+
+A deployment trades several strategies at once with budgets from
+:func:`~crypto_strategy_lab.performance.allocation.capped_budgets` (the one budget rule of
+research and trading). Choosing which strategies go in, and how to weight them, is one more
+search, so it is validated like a strategy's parameters:
+
+1. **members**: the strategies evaluated on one bar grid (one dataset at one timeframe), each
+   at the configuration its own study selected;
+2. **candidates**: every weighting (``equal``, ``inverse_volatility``, ``fractional_kelly``)
+   × every member set tried — all members and, with three or more, each set that leaves one
+   out. Each candidate is logged in the trial log (strategy ``book``, on the data's family),
+   so the book's DSR is deflated by the member trials *and* the book candidates;
+3. **returns**, causally: the budgets ``b_{s,m}`` of month ``m`` are estimated from the
+   members' returns strictly before the month starts (expanding window; equal budgets,
+   capped, until :data:`MIN_ESTIMATION_BARS` returns exist), and
+   ``r_{B,t} = Σ_s b_{s,m(t)} r_{s,t}`` with ``r_s`` each member's per-bar net return at full
+   sizing (its fees, slippage, funding and stops included). A bar's return uses no data
+   after its month's start, so walk-forward and PBO see no lookahead. The book's position sign
+   (for counting bets) is ``sign(Σ_s b_s pos_s)``;
+4. the gate (:func:`~crypto_strategy_lab.research.assessment.assess_study`): the best
+   in-sample candidate, DSR deflated by the family's N, MinTRL in bets, PBO over the
+   candidates and walk-forward selection among them.
+
+What this leaves out, stated rather than hidden: the cost of resizing sleeves when budgets
+change at a month start (each sleeve's own trades are costed; the budget shifts between them
+are not), and the drift of sleeve equities between re-estimations (a deployed book holds
+each sleeve's cash apart, this one rebalances to its budgets every bar).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crypto_strategy_lab.performance.allocation import (
+    METHODS,
+    PortfolioError,
+    WeightingMethod,
+    capped_budgets,
+)
+from crypto_strategy_lab.performance.metrics import return_moments
+from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
+from crypto_strategy_lab.research.study import StudyResult, StudySpec
+from crypto_strategy_lab.validation.gate import GateConfig, GateVerdict
+from crypto_strategy_lab.validation.trial_log import TrialLog, trial_identity
+
+#: The strategy name book trials and verdicts are logged under.
+BOOK = "book"
+#: Fewest member returns the budgets are estimated from; equal budgets before that.
+MIN_ESTIMATION_BARS = 500
+#: The brief's caps (``MAX_POSITION_SIZE`` 10 % per strategy, 50 % gross) and half Kelly: the
+#: risk engine's defaults, which a deployment must trade for its book verdict to apply.
+MAX_WEIGHT, MAX_GROSS, KELLY_FRACTION = 0.10, 0.50, 0.5
+
+
+@dataclass(frozen=True)
+class BookCaps:
+    """The caps a book's budgets are held to (``RiskLimits`` fields of the same meaning)."""
+
+    max_weight: float = MAX_WEIGHT
+    max_gross: float = MAX_GROSS
+    kelly_fraction: float = KELLY_FRACTION
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "max_weight": self.max_weight,
+            "max_gross": self.max_gross,
+            "kelly_fraction": self.kelly_fraction,
+        }
+
+
+def book_params(
+    weighting: str, members: dict[str, dict[str, Any]], caps: BookCaps | None = None
+) -> dict[str, Any]:
+    """What a book verdict tested, as stored with it and compared by ``csl deploy``: the
+    weighting, each member's full parameters and the caps."""
+    return {
+        "weighting": weighting,
+        "members": {name: dict(members[name]) for name in sorted(members)},
+        **(caps or BookCaps()).as_dict(),
+    }
+
+
+@dataclass(frozen=True)
+class BookAssessment:
+    """A validated book: its label, the members it chose from and the gate's assessment.
+
+    ``assessment.selected`` is the winning candidate's column; :attr:`params` says what it
+    holds (weighting, members and their parameters, caps).
+    """
+
+    label: str
+    members: dict[str, StrategyAssessment]
+    candidates: dict[str, dict[str, Any]]
+    assessment: StrategyAssessment
+    code_version: str = ""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The selected candidate: weighting, members' parameters and caps."""
+        return self.candidates[self.assessment.selected]
+
+    @property
+    def verdict(self) -> GateVerdict:
+        return self.assessment.verdict
+
+
+def monthly_budgets(
+    returns: pd.DataFrame, weighting: WeightingMethod, caps: BookCaps
+) -> pd.DataFrame:
+    """Budgets per bar (columns: members), re-estimated at each calendar month's first bar
+    from the returns strictly before it (module docstring, step 3).
+
+    A member whose past returns have no variance yet (it has not traded) gets no budget under
+    the estimated weightings; budgets that cannot be estimated at all are zero (flat book).
+    """
+    names = returns.columns
+    months = (
+        returns.index.tz_localize(None).to_period("M")
+        if returns.index.tz
+        else (returns.index.to_period("M"))
+    )
+    starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
+    out = np.zeros(returns.shape)
+    for k, i in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(returns)
+        out[i:end] = _budgets_at(returns.iloc[:i], names, weighting, caps).to_numpy()
+    return pd.DataFrame(out, index=returns.index, columns=names)
+
+
+def _budgets_at(
+    history: pd.DataFrame, names: pd.Index, weighting: WeightingMethod, caps: BookCaps
+) -> pd.Series:
+    kw = {"max_weight": caps.max_weight, "max_gross": caps.max_gross}
+    if weighting == "equal" or len(history) < MIN_ESTIMATION_BARS:
+        return capped_budgets("equal", names, **kw)
+    live = names[history.var(ddof=1).to_numpy() > 0]
+    if len(live) == 0:
+        return pd.Series(0.0, index=names)
+    try:
+        est = capped_budgets(
+            weighting, live, returns=history, kelly_fraction=caps.kelly_fraction, **kw
+        )
+    except PortfolioError:
+        return pd.Series(0.0, index=names)
+    return est.reindex(names, fill_value=0.0)
+
+
+def member_sets(names: Sequence[str]) -> list[tuple[str, ...]]:
+    """All members, then (with three or more) each set that leaves one out."""
+    full = tuple(sorted(names))
+    if len(full) < 3:
+        return [full]
+    return [full] + [tuple(n for n in full if n != out) for out in full]
+
+
+def validate_book(
+    label: str,
+    members: Sequence[StrategyAssessment],
+    trial_log: TrialLog,
+    gate: GateConfig | None = None,
+    *,
+    families: tuple[str, ...] | None = None,
+    caps: BookCaps | None = None,
+    weightings: Sequence[str] = METHODS,
+) -> BookAssessment:
+    """Build every candidate book of ``members`` (one bar grid), log them as trials and put
+    them through the gate (module docstring).
+
+    Raises
+    ------
+    PortfolioError
+        With fewer than two members, or members on different data (not one bar grid).
+    """
+    caps = caps or BookCaps()
+    if len(members) < 2:
+        raise PortfolioError(f"a book needs at least two strategies, got {len(members)}")
+    data = members[0].study.data
+    if any(m.study.data.fingerprint != data.fingerprint for m in members):
+        raise PortfolioError("a book's members must share one bar grid (dataset and timeframe)")
+    by_name = {m.study.spec.strategy: m for m in members}
+    returns = pd.DataFrame({n: m.returns for n, m in by_name.items()}).dropna()
+    signs = pd.DataFrame({n: m.study.positions[m.selected] for n, m in by_name.items()}).reindex(
+        returns.index
+    )
+    member_trials = {
+        n: str(m.study.trials.loc[m.selected, "config_hash"]) for n, m in by_name.items()
+    }
+    code = hashlib.sha256(
+        json.dumps(sorted(member_trials.items())).encode() + __doc__.encode()  # type: ignore[union-attr]
+    ).hexdigest()[:16]
+
+    columns: dict[str, pd.Series] = {}
+    positions: dict[str, pd.Series] = {}
+    candidates: dict[str, dict[str, Any]] = {}
+    rows = []
+    for k, (weighting, names) in enumerate(
+        (w, s) for w in weightings for s in member_sets(list(by_name))
+    ):
+        col = f"b{k:02d}"
+        budget = monthly_budgets(returns[list(names)], weighting, caps)  # type: ignore[arg-type]
+        r = (budget * returns[list(names)]).sum(axis=1)
+        exposure = (budget * signs[list(names)]).sum(axis=1)
+        params = book_params(weighting, {n: by_name[n].selected_params for n in names}, caps)
+        settings = {"member_trials": {n: member_trials[n] for n in names}, "rebalance": "M"}
+        digest = trial_identity(BOOK, params, settings, data, code)
+        status = "resumed" if trial_log.has_trial(digest) else "new"
+        if status == "new":
+            trial_log.record(
+                study=f"lab:{BOOK}:{data.timeframe}", strategy=BOOK, params=params,
+                returns=r, symbol=label, settings=settings, data=data, code_version=code,
+            )  # fmt: skip
+        columns[col], positions[col], candidates[col] = r, np.sign(exposure).astype(np.int8), params
+        sr = return_moments(r.to_numpy()).sr
+        rows.append(
+            {"params": params, "stop": "", "config_hash": digest, "status": status, "sr": sr,
+             "n_trades": 0, "total_return": float(np.prod(1 + r) - 1)}
+        )  # fmt: skip
+    ppy = members[0].study.periods_per_year
+    spec = StudySpec(
+        f"lab:{BOOK}:{data.timeframe}", BOOK, (), members[0].study.spec.settings, label
+    )
+    study = StudyResult(
+        spec,
+        pd.DataFrame(rows, index=pd.Index(list(columns), name="config")),
+        pd.DataFrame(columns),
+        ppy,
+        pd.DataFrame(positions),
+        data,
+    )
+    assessment = assess_study(study, trial_log, gate, families=families)
+    return BookAssessment(label, by_name, candidates, assessment, code)
