@@ -1,8 +1,8 @@
 """Package names that load on first use (PEP 562 module ``__getattr__``).
 
-``core``, ``data`` and ``security`` export names whose modules pull in numpy, pandas, DuckDB or
-cryptography; a command that needs only an error class or a help constant must not pay for
-them, so each package resolves those names when they are first read.
+``core`` and ``data`` export names whose modules pull in numpy, pandas or DuckDB; a command that
+needs only an enum or a help constant must not pay for them, so each package resolves those
+names when they are first read.
 """
 
 from __future__ import annotations

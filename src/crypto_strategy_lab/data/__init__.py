@@ -8,15 +8,10 @@ from crypto_strategy_lab.core.lazy import lazy_getattr
 # Every name loads on first use: the loader pulls in DuckDB and the store, the schema pandas,
 # and a light submodule (data.spec's constants for the CLI's help) must not pay for either.
 _LAZY = {
-    "OHLCV_COLUMNS": "schema",
     "DataValidationError": "schema",
     "validate_ohlcv": "schema",
     "validate_trades": "schema",
-    "LoadedBars": "loader",
     "load_bars": "loader",
-    "open_data": "loader",
-    "MarketChoice": "markets",
-    "choose_market": "markets",
 }
 
 __all__ = [*_LAZY]

@@ -13,27 +13,21 @@ from crypto_strategy_lab.core.enums import (
     TimeInForce,
     TradingMode,
 )
-from crypto_strategy_lab.core.orders import Balance, Fill, OrderRequest, OrderResult, Position
-from crypto_strategy_lab.exchanges.base import Exchange, Ticker
+from crypto_strategy_lab.core.orders import OrderRequest, OrderResult
+from crypto_strategy_lab.exchanges.base import Exchange
 from crypto_strategy_lab.exchanges.factory import ExchangeFactory
-from crypto_strategy_lab.exchanges.rules import MarketRules
 from crypto_strategy_lab.security.vault import Credentials
 
 __all__ = [
-    "Balance",
     "Credentials",
     "Exchange",
     "ExchangeFactory",
-    "Fill",
-    "MarketRules",
     "MarketType",
     "OrderRequest",
     "OrderResult",
     "OrderSide",
     "OrderStatus",
     "OrderType",
-    "Position",
-    "Ticker",
     "TimeInForce",
     "TradingMode",
 ]

@@ -1,9 +1,7 @@
 """Combining strategies into target weights: inverse volatility, fractional Kelly, equal."""
 
 from crypto_strategy_lab.portfolio.weights import (
-    METHODS,
     PortfolioError,
-    WeightingMethod,
     budgets,
     capped_budgets,
     return_statistics,
@@ -11,9 +9,7 @@ from crypto_strategy_lab.portfolio.weights import (
 )
 
 __all__ = [
-    "METHODS",
     "PortfolioError",
-    "WeightingMethod",
     "budgets",
     "capped_budgets",
     "return_statistics",

@@ -1,6 +1,6 @@
 """Pre-trade risk: ``RiskEngine`` and ``RiskLimits`` on the only path to a venue."""
 
-from crypto_strategy_lab.risk.decision import RiskAction, RiskDecision, RuleVerdict
+from crypto_strategy_lab.risk.decision import RiskAction
 from crypto_strategy_lab.risk.engine import RiskEngine, RiskError, bracket_prices
 from crypto_strategy_lab.risk.limits import RiskLimits
 from crypto_strategy_lab.risk.state import (
@@ -18,10 +18,8 @@ __all__ = [
     "PositionExposure",
     "ReturnDistribution",
     "RiskAction",
-    "RiskDecision",
     "RiskEngine",
     "RiskError",
     "RiskLimits",
-    "RuleVerdict",
     "bracket_prices",
 ]

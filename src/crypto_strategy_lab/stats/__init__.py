@@ -1,23 +1,18 @@
 """Numerical kernels: pure functions on numpy arrays, each with a one-shot form ``f(x)`` and a
 trailing-window form ``rolling_f(x, window, ...)`` (NaN until the window fills).
 
-A flat list of re-exports; each module documents its formula and reference.
+The package exports the tests' one-shot and rolling forms listed in ``docs/api/index.md``;
+result types and helpers are imported from their modules, each of which documents its formula
+and reference.
 """
 
 from crypto_strategy_lab.stats._windows import (
     StatsInputError,
-    as_series,
-    check_window,
-    constant_windows,
-    rolling_lagged_sum,
     rolling_mean_std,
     rolling_sum,
     sliding_windows,
-    window_batches,
 )
 from crypto_strategy_lab.stats.autocorrelation import (
-    AutocorrelationTest,
-    LjungBox,
     autocorrelation_test,
     autocorrelations,
     autocovariances,
@@ -27,24 +22,8 @@ from crypto_strategy_lab.stats.autocorrelation import (
     rolling_autocovariances,
     rolling_ljung_box,
 )
-from crypto_strategy_lab.stats.drift import (
-    DriftTest,
-    drift_test,
-    newey_west_lags,
-    rolling_drift_test,
-)
-from crypto_strategy_lab.stats.garch import (
-    Garch11Fit,
-    RollingGarch,
-    arch_backcast,
-    fit_garch11,
-    garch11_variance,
-    garch11_variance_python,
-    rolling_garch11,
-)
+from crypto_strategy_lab.stats.drift import drift_test, newey_west_lags, rolling_drift_test
 from crypto_strategy_lab.stats.hurst import (
-    default_scales,
-    dfa_fluctuation,
     expected_rescaled_range,
     hurst_dfa,
     hurst_null_moments,
@@ -53,22 +32,7 @@ from crypto_strategy_lab.stats.hurst import (
     rolling_hurst_dfa,
     rolling_hurst_rs,
 )
-from crypto_strategy_lab.stats.pacf import (
-    durbin_levinson,
-    pacf_band,
-    rolling_ar_forecast,
-    rolling_pacf,
-)
-from crypto_strategy_lab.stats.permutation_entropy import (
-    ordinal_patterns,
-    overlapping_null_scaling,
-    permutation_entropy_pvalue,
-    permutation_entropy_test,
-    rolling_pattern_share,
-    rolling_permutation_entropy,
-)
 from crypto_strategy_lab.stats.spectral import (
-    FisherG,
     dominant_peaks,
     fisher_g_pvalue,
     fisher_g_test,
@@ -79,113 +43,40 @@ from crypto_strategy_lab.stats.spectral import (
     spectral_entropy_null_moments,
     welch_psd,
 )
-from crypto_strategy_lab.stats.true_range import (
-    Divergence,
-    average_true_range,
-    price_volatility_divergence,
-    product_normal_sf,
-    true_range,
-)
-from crypto_strategy_lab.stats.variance_ratio import (
-    VarianceRatio,
-    rolling_variance_ratio,
-    variance_ratio,
-)
-from crypto_strategy_lab.stats.vpin import (
-    BarVPIN,
-    VolumeBuckets,
-    bar_vpin,
-    bulk_volume_classification,
-    rolling_vpin,
-    volume_buckets,
-)
-from crypto_strategy_lab.stats.wavelets import (
-    causal_modwt,
-    energy_shares,
-    filter_length,
-    rolling_wavelet_variance,
-    wavelet_tilt,
-    wavelet_variance,
-)
+from crypto_strategy_lab.stats.variance_ratio import rolling_variance_ratio, variance_ratio
 
 __all__ = [
-    "AutocorrelationTest",
-    "BarVPIN",
-    "Divergence",
-    "DriftTest",
-    "FisherG",
-    "Garch11Fit",
-    "LjungBox",
-    "RollingGarch",
     "StatsInputError",
-    "VarianceRatio",
-    "VolumeBuckets",
-    "arch_backcast",
-    "as_series",
     "autocorrelation_test",
     "autocorrelations",
     "autocovariances",
-    "average_true_range",
-    "bar_vpin",
-    "bulk_volume_classification",
-    "causal_modwt",
-    "check_window",
-    "constant_windows",
-    "default_scales",
-    "dfa_fluctuation",
     "dominant_peaks",
     "drift_test",
-    "durbin_levinson",
-    "energy_shares",
     "expected_rescaled_range",
-    "filter_length",
     "fisher_g_pvalue",
     "fisher_g_test",
-    "fit_garch11",
-    "garch11_variance",
-    "garch11_variance_python",
     "hurst_dfa",
     "hurst_null_moments",
     "hurst_rs",
     "ljung_box",
     "newey_west_lags",
-    "ordinal_patterns",
-    "overlapping_null_scaling",
-    "pacf_band",
     "periodogram",
-    "permutation_entropy_pvalue",
-    "permutation_entropy_test",
-    "price_volatility_divergence",
-    "product_normal_sf",
     "rescaled_range",
-    "rolling_ar_forecast",
     "rolling_autocorrelation_test",
     "rolling_autocorrelations",
     "rolling_autocovariances",
     "rolling_drift_test",
     "rolling_fisher_g",
-    "rolling_garch11",
     "rolling_hurst_dfa",
     "rolling_hurst_rs",
-    "rolling_lagged_sum",
     "rolling_ljung_box",
     "rolling_mean_std",
-    "rolling_pacf",
-    "rolling_pattern_share",
-    "rolling_permutation_entropy",
     "rolling_spectral_entropy",
     "rolling_sum",
     "rolling_variance_ratio",
-    "rolling_vpin",
-    "rolling_wavelet_variance",
     "sliding_windows",
     "spectral_entropy",
     "spectral_entropy_null_moments",
-    "true_range",
     "variance_ratio",
-    "volume_buckets",
-    "wavelet_tilt",
-    "wavelet_variance",
     "welch_psd",
-    "window_batches",
 ]

@@ -7,75 +7,47 @@ raw (3 = normal); ``n_trials`` and the variance of Sharpe ratios come from the t
 The trial log (:mod:`.trial_log`) imports SQLAlchemy models; import it explicitly.
 """
 
-from crypto_strategy_lab.performance.metrics import (
-    ReturnMoments,
-    infer_periods_per_year,
-    max_drawdown,
-    return_moments,
-    rolling_sharpe,
-    sharpe_ratio,
-    sortino_ratio,
-)
-from crypto_strategy_lab.validation.calibration import calibrate_gate, gate_pass_rate
+from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments, sharpe_ratio
+from crypto_strategy_lab.validation.calibration import calibrate_gate
 from crypto_strategy_lab.validation.gate import (
-    Criterion,
     GateConfig,
     GateInputs,
-    GateVerdict,
     evaluate_gate,
     load_gate_config,
 )
-from crypto_strategy_lab.validation.orthogonality import OrthogonalityReport, orthogonality_report
-from crypto_strategy_lab.validation.pbo import (
-    PBOResult,
-    pbo_logits,
-    probability_of_backtest_overfitting,
-)
+from crypto_strategy_lab.validation.orthogonality import orthogonality_report
+from crypto_strategy_lab.validation.pbo import pbo_logits, probability_of_backtest_overfitting
 from crypto_strategy_lab.validation.sharpe import (
     deflated_sharpe_ratio,
     expected_max_sharpe,
     min_track_record_length,
     probabilistic_sharpe_ratio,
-    sharpe_ratio_std,
 )
 from crypto_strategy_lab.validation.splits import (
-    Split,
     combinatorial_purged_splits,
     cpcv_paths,
     walk_forward_splits,
 )
-from crypto_strategy_lab.validation.walk_forward import WalkForwardResult, walk_forward_select
+from crypto_strategy_lab.validation.walk_forward import walk_forward_select
 
 __all__ = [
-    "Criterion",
     "GateConfig",
     "GateInputs",
-    "GateVerdict",
-    "OrthogonalityReport",
-    "PBOResult",
     "ReturnMoments",
-    "Split",
-    "WalkForwardResult",
     "calibrate_gate",
     "combinatorial_purged_splits",
     "cpcv_paths",
     "deflated_sharpe_ratio",
     "evaluate_gate",
     "expected_max_sharpe",
-    "gate_pass_rate",
-    "infer_periods_per_year",
     "load_gate_config",
-    "max_drawdown",
     "min_track_record_length",
     "orthogonality_report",
     "pbo_logits",
     "probabilistic_sharpe_ratio",
     "probability_of_backtest_overfitting",
     "return_moments",
-    "rolling_sharpe",
     "sharpe_ratio",
-    "sharpe_ratio_std",
-    "sortino_ratio",
     "walk_forward_select",
     "walk_forward_splits",
 ]

@@ -1,5 +1,5 @@
 """PACF spike strategy: trade the AR forecast at the most significant partial lag."""
 
-from crypto_strategy_lab.strategies.pacf_spike.signal import PACFSpikeParams, PACFSpikeSignal
+from crypto_strategy_lab.strategies.pacf_spike.signal import PACFSpikeSignal
 
-__all__ = ["PACFSpikeParams", "PACFSpikeSignal"]
+__all__ = ["PACFSpikeSignal"]

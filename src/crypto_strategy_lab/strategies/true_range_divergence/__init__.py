@@ -1,8 +1,5 @@
 """True range divergence strategy: does volatility confirm or contradict the price move?"""
 
-from crypto_strategy_lab.strategies.true_range_divergence.signal import (
-    TrueRangeDivergenceParams,
-    TrueRangeDivergenceSignal,
-)
+from crypto_strategy_lab.strategies.true_range_divergence.signal import TrueRangeDivergenceSignal
 
-__all__ = ["TrueRangeDivergenceParams", "TrueRangeDivergenceSignal"]
+__all__ = ["TrueRangeDivergenceSignal"]

@@ -1,5 +1,5 @@
 """VPIN strategy: follow order flow when its toxicity is unusually high."""
 
-from crypto_strategy_lab.strategies.vpin.signal import VPINParams, VPINSignal
+from crypto_strategy_lab.strategies.vpin.signal import VPINSignal
 
-__all__ = ["VPINParams", "VPINSignal"]
+__all__ = ["VPINSignal"]
