@@ -2,7 +2,6 @@
 
 from crypto_strategy_lab.portfolio.weights import (
     PortfolioError,
-    budgets,
     capped_budgets,
     return_statistics,
     target_weights,
@@ -10,7 +9,6 @@ from crypto_strategy_lab.portfolio.weights import (
 
 __all__ = [
     "PortfolioError",
-    "budgets",
     "capped_budgets",
     "return_statistics",
     "target_weights",
