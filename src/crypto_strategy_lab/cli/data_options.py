@@ -22,6 +22,10 @@ if TYPE_CHECKING:  # the loader (DuckDB) and the schema (pandas) load in the com
     from crypto_strategy_lab.data.spec import DataSpec
 
 DATA = typer.Option(None, "--data", help=f"Bars: {GRAMMAR}.")
+#: ``--data`` of the commands that search several assets at once (one search, one N).
+DATA_MANY = typer.Option(
+    [], "--data", help=f"Bars: {GRAMMAR}. Repeat for several assets searched as one."
+)
 SYMBOL = typer.Option(None, "--symbol", help="A stored symbol (same as --data SOURCE:SYMBOL).")
 SOURCE = typer.Option(DEFAULT_SOURCE, "--source", help="Store source with --symbol.")
 TIMEFRAME = typer.Option(

@@ -110,7 +110,7 @@ def _criteria_table(verdict: Any, title: str) -> Table:
 
 @guarded
 def lab(
-    data: str | None = data_options.DATA,
+    data: list[str] = data_options.DATA_MANY,
     symbol: str | None = data_options.SYMBOL,
     timeframe: str | None = data_options.TIMEFRAME,
     source: str = data_options.SOURCE,
@@ -148,15 +148,29 @@ def lab(
     names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else None
     for name in names or []:
         strategy_class(name)  # unknown names fail before the data is loaded
+    if len(data) > 1 and (symbol is not None or bundled is not None or instrument is not None):
+        raise ConfigError(
+            "several --data take no --symbol, --bundled or --instrument: name each dataset "
+            "with its own --data"
+        )
     with console.status("loading and validating the data"):
-        if data is None and symbol is None and bundled is None:
+        if not data and symbol is None and bundled is None:
             # both halves of the brief: crypto bars, and S&P 500 daily for "All" strategies
             datasets = [
                 _with_instrument(bundled_data(kind), instrument) for kind in ("crypto", "stocks")
             ]
         else:
-            loaded = _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled)
-            datasets = [_with_instrument(loaded, instrument)]
+            # several assets are one search: every asset's trials deflate every verdict
+            datasets = [
+                _with_instrument(
+                    _data(d, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled),
+                    instrument,
+                )
+                for d in data or [None]
+            ]
+            given = [d.name for d in datasets]
+            if len(set(given)) != len(given):
+                raise ConfigError(f"the same dataset is given twice: {', '.join(given)}")
     calibration = None
     if families is not None:
         if families < 1:
