@@ -10,7 +10,7 @@ from crypto_strategy_lab.backtest import run_backtest
 from crypto_strategy_lab.research.assessment import assess_study
 from crypto_strategy_lab.research.executors import ExecutorError, LocalExecutor, make_executor
 from crypto_strategy_lab.research.study import StudyError, StudySpec, run_study
-from crypto_strategy_lab.research.trial import BacktestSettings
+from crypto_strategy_lab.research.trial import BacktestSettings, TrialTask
 from crypto_strategy_lab.strategies import get_strategy
 from crypto_strategy_lab.validation.sharpe import deflated_sharpe_ratio
 from tests.conftest import make_random_walk_bars
@@ -96,6 +96,27 @@ def test_process_pool_gives_the_inline_results(bars, trial_log, journal_url, tmp
     )
     pd.testing.assert_frame_equal(inline.returns, pooled.returns)
     assert len(other_log.trials()) == 4
+
+
+def test_one_pool_serves_runs_on_different_bars(bars, tmp_path):
+    from crypto_strategy_lab.research.trial import evaluate_trial
+
+    shifted = bars.iloc[100:]  # other bars: a worker must not keep the first run's
+    tasks = [
+        TrialTask(k, "s", "lag_autocorr", {"window": w}, BacktestSettings(), f"h{k}", log=False)
+        for k, w in enumerate((40, 60, 80))
+    ]
+    with LocalExecutor(2) as pool:
+        for frame in (bars, shifted, bars):
+            got: dict[int, np.ndarray] = {}
+            pool.run(
+                tasks, frame, lambda task, out, got=got: got.__setitem__(task.key, out.returns)
+            )
+            for task in tasks:
+                np.testing.assert_array_equal(got[task.key], evaluate_trial(task, frame).returns)
+        workers = pool._pool
+        assert workers is not None and len(workers._processes) == 2  # started once, kept
+    assert pool._pool is None  # closed on exit
 
 
 def test_random_search_and_settings_enter_the_hash(bars, trial_log, inline, tmp_path):

@@ -178,16 +178,20 @@ def lab(
         calibration = CalibrationSettings(n_families=families)
     for dataset in datasets:
         console.print(f"[bold]lab[/] on {dataset.name}: {len(dataset.bars):,} bars")
-    result = run_lab(
-        datasets,
-        strategies=names,
-        quick=quick,
-        calibration=calibration,
-        journal=journal,
-        executor=_executor(executor, address, workers),
-        cache_dir=cache_dir,
-        console=console,
-    )
+    trials_on = _executor(executor, address, workers)
+    try:
+        result = run_lab(
+            datasets,
+            strategies=names,
+            quick=quick,
+            calibration=calibration,
+            journal=journal,
+            executor=trials_on,
+            cache_dir=cache_dir,
+            console=console,
+        )
+    finally:
+        trials_on.close()
     path = write_report(result, out)
     result = dataclasses.replace(result, report_path=path)
     store_verdicts(result, journal)

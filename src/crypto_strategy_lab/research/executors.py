@@ -7,9 +7,12 @@ function of (task, bars), so the executors return identical numbers; only the wa
 differs.
 
 * :class:`LocalExecutor` (default): a :class:`concurrent.futures.ProcessPoolExecutor` with the
-  ``spawn`` start method (numba's threading layer is not fork-safe). The bars are shipped once
-  per worker through the pool initializer, not once per task. With one worker, or a single
-  task, it runs inline (no process start-up).
+  ``spawn`` start method (numba's threading layer is not fork-safe). The pool starts once and
+  serves every ``run`` until :meth:`LocalExecutor.close` (a spawned worker pays the package's
+  imports and numba's cache loads, ~3 s; the lab runs one group of studies per timeframe, so a
+  pool per group cost most of a quick lab's wall time). Each ``run``'s bars are written once
+  to a pickle file that every worker reads once (not once per task). With one worker, or a
+  single task, it runs inline (no process start-up).
 * :class:`RayExecutor` (``pip install 'crypto-strategy-lab[ray]'``): the bars are put once in
   the object store and each trial is a Ray task. ``address=None`` starts a local Ray instance
   for the duration of the run; ``"auto"`` or ``"ray://host:10001"`` joins an existing cluster,
@@ -20,8 +23,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
@@ -45,15 +51,18 @@ class TrialExecutor(Protocol):
         """Evaluate every task on ``bars``; call ``on_result(task, outcome)`` per task."""
         ...
 
-
-_WORKER_BARS: dict[str, pd.DataFrame] = {}
-
-
-def _init_worker(bars: pd.DataFrame) -> None:
-    _WORKER_BARS["bars"] = bars
+    def close(self) -> None:
+        """Release what ``run`` started and kept for the next one (worker processes)."""
+        ...
 
 
-def _evaluate_in_worker(task: TrialTask) -> TrialOutcome:
+# the bars of the run a worker last served: (path of their pickle, frame)
+_WORKER_BARS: dict[str, Any] = {}
+
+
+def _evaluate_in_worker(bars_path: str, task: TrialTask) -> TrialOutcome:
+    if _WORKER_BARS.get("path") != bars_path:
+        _WORKER_BARS["path"], _WORKER_BARS["bars"] = bars_path, pd.read_pickle(bars_path)
     return evaluate_trial(task, _WORKER_BARS["bars"])
 
 
@@ -74,21 +83,55 @@ class LocalExecutor:
         if workers is not None and workers < 1:
             raise ExecutorError(f"workers must be >= 1, got {workers}")
         self.workers = workers or default_workers()
+        self._pool: ProcessPoolExecutor | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._runs = 0
 
     def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
-        n = min(self.workers, len(tasks))
-        if n <= 1:
+        if min(self.workers, len(tasks)) <= 1:
             for task in tasks:
                 on_result(task, evaluate_trial(task, bars))
             return
-        ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker, initargs=(bars,))
-        with pool:
-            pending = {pool.submit(_evaluate_in_worker, task): task for task in tasks}
+        pool = self._start()
+        assert self._scratch is not None
+        self._runs += 1
+        path = str(Path(self._scratch.name) / f"bars-{self._runs}.pkl")
+        bars.to_pickle(path)
+        try:
+            pending = {pool.submit(_evaluate_in_worker, path, task): task for task in tasks}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     on_result(pending.pop(future), future.result())
+        finally:
+            Path(path).unlink(missing_ok=True)
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            self._scratch = tempfile.TemporaryDirectory(prefix="csl-bars-")
+            # a forgotten close() still stops the workers and removes the scratch files
+            weakref.finalize(self, _shutdown, self._pool, self._scratch)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes (the next ``run`` starts new ones)."""
+        if self._pool is not None:
+            _shutdown(self._pool, self._scratch)
+            self._pool, self._scratch = None, None
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _shutdown(pool: ProcessPoolExecutor, scratch: tempfile.TemporaryDirectory[str] | None) -> None:
+    pool.shutdown(wait=True, cancel_futures=True)
+    if scratch is not None:
+        scratch.cleanup()
 
 
 def _ray_evaluate(bars: pd.DataFrame, task: TrialTask) -> TrialOutcome:
@@ -103,6 +146,9 @@ class RayExecutor:
     def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
         self.address = address
         self.num_cpus = num_cpus
+
+    def close(self) -> None:
+        """Nothing to release: each ``run`` shuts down the Ray instance it started."""
 
     @staticmethod
     def _ray() -> Any:

@@ -66,7 +66,7 @@ from crypto_strategy_lab.journal.db import make_engine
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
 from crypto_strategy_lab.research.book import BOOK, BookAssessment, validate_book
 from crypto_strategy_lab.research.display import format_number
-from crypto_strategy_lab.research.executors import TrialExecutor
+from crypto_strategy_lab.research.executors import LocalExecutor, TrialExecutor
 from crypto_strategy_lab.research.identity import bars_fingerprint, strategy_code_version
 from crypto_strategy_lab.research.inputs import LabData, default_settings
 from crypto_strategy_lab.research.spaces import lab_configs
@@ -406,17 +406,24 @@ def run_lab(
         )
     t0 = time.perf_counter()
     studies = []
-    for bars, specs in plan.groups:
-        studies += run_studies(
-            specs,
-            bars,
-            trial_log=trial_log,
-            executor=executor,
-            cache_dir=cache_dir,
-            console=console,
-            min_obs=LAB_MIN_OBS,
-            description=f"{specs[0].symbol} ({len(specs)} strategies)",
-        )
+    # one pool of workers for every group (a spawned worker's start-up is seconds)
+    own = executor is None
+    executor = executor or LocalExecutor()
+    try:
+        for bars, specs in plan.groups:
+            studies += run_studies(
+                specs,
+                bars,
+                trial_log=trial_log,
+                executor=executor,
+                cache_dir=cache_dir,
+                console=console,
+                min_obs=LAB_MIN_OBS,
+                description=f"{specs[0].symbol} ({len(specs)} strategies)",
+            )
+    finally:
+        if own:
+            executor.close()
     timings["studies"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
