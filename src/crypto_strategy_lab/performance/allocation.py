@@ -64,18 +64,21 @@ def budgets(
     variances: Mapping[str, float] | pd.Series | None = None,
     kelly_fraction: float = 0.5,
 ) -> pd.Series:
-    """The per-strategy budgets ``b_s`` of the module docstring (before caps)."""
+    """The per-strategy budgets ``b_s`` of the module docstring (before caps), with every
+    statistic checked (:func:`budget_rows` is the arithmetic)."""
     n = len(names)
+    nan = np.full(n, np.nan)
     if method == "equal":
-        return pd.Series(max_gross / n, index=names)
+        raw = budget_rows("equal", nan, nan, nan, max_gross=max_gross)
+        return pd.Series(raw, index=names)
     if method == "inverse_volatility":
         if volatilities is None:
             raise PortfolioError("inverse_volatility weighting needs volatilities")
         vol = _series(volatilities, "volatility", names)
         if (vol <= 0).any():
             raise PortfolioError(f"volatilities must be > 0, got {vol.to_dict()}")
-        inverse = 1.0 / vol
-        return max_gross * inverse / inverse.sum()
+        raw = budget_rows(method, nan, nan, vol.to_numpy(), max_gross=max_gross)
+        return pd.Series(raw, index=names)
     if method == "fractional_kelly":
         if means is None or variances is None:
             raise PortfolioError("fractional_kelly weighting needs return means and variances")
@@ -85,8 +88,48 @@ def budgets(
         var = _series(variances, "return variance", names)
         if (var <= 0).any():
             raise PortfolioError(f"return variances must be > 0, got {var.to_dict()}")
-        return kelly_fraction * (mu / var).clip(lower=0.0)
+        raw = budget_rows(
+            method, mu.to_numpy(), var.to_numpy(), nan, max_gross=max_gross,
+            kelly_fraction=kelly_fraction,
+        )  # fmt: skip
+        return pd.Series(raw, index=names)
     raise PortfolioError(f"unknown weighting {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def budget_rows(
+    method: str,
+    mean: np.ndarray,
+    variance: np.ndarray,
+    volatility: np.ndarray,
+    *,
+    max_gross: float,
+    kelly_fraction: float = 0.5,
+) -> np.ndarray:
+    """Raw budgets (before caps) of the module docstring for each row of ``(..., N)``
+    statistics: ``equal`` ``G / N``; ``inverse_volatility`` ``G σ⁻¹ / Σ σ⁻¹``;
+    ``fractional_kelly`` ``c max(0, μ / σ²)``. A strategy whose volatility or variance is not
+    a positive number gets no budget (it has not traded: nothing to estimate); the row of
+    an inverse-volatility weighting with none left is all zero."""
+    n = mean.shape[-1]
+    if method == "equal":
+        return np.full(mean.shape, max_gross / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "inverse_volatility":
+            inverse = np.where(volatility > 0, 1.0 / volatility, 0.0)
+            total = inverse.sum(axis=-1, keepdims=True)
+            return np.where(total > 0, max_gross * inverse / total, 0.0)
+        if method == "fractional_kelly":
+            return np.where(variance > 0, kelly_fraction * np.maximum(mean / variance, 0.0), 0.0)
+    raise PortfolioError(f"unknown weighting {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def cap_rows(raw: np.ndarray, *, max_weight: float, max_gross: float) -> np.ndarray:
+    """The caps of the module docstring on each row of raw budgets: ``min(b, cap)``, then a
+    row whose sum exceeds ``G`` is scaled by ``G / Σ b``."""
+    capped = np.minimum(raw, max_weight)
+    gross = capped.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(gross > max_gross, capped * (max_gross / gross), capped)
 
 
 def return_statistics(returns: pd.DataFrame) -> pd.DataFrame:
@@ -131,8 +174,6 @@ def capped_budgets(
             "kelly_fraction": kelly_fraction,
         }
     raw = budgets(method, names, max_gross=max_gross, **kwargs)  # type: ignore[arg-type]
-    capped = raw.clip(upper=max_weight)
-    gross = float(capped.sum())
-    if gross > max_gross:
-        capped = capped * (max_gross / gross)
-    return capped
+    return pd.Series(
+        cap_rows(raw.to_numpy(), max_weight=max_weight, max_gross=max_gross), index=names
+    )

@@ -11,8 +11,9 @@ search, so it is validated like a strategy's parameters:
    × every member set tried — all members and, with three or more, each set that leaves one
    out. Each candidate is logged in the trial log (strategy ``book``, on the data's family),
    so the book's DSR is deflated by the member trials *and* the book candidates;
-3. **returns**, causally: the budgets ``b_{s,m}`` of month ``m`` are estimated from the
-   members' returns strictly before the month starts (expanding window; equal budgets,
+3. **returns**, causally: the budgets ``b_{s,m}`` of month ``m`` are estimated (the rule of
+   :func:`~crypto_strategy_lab.performance.allocation.capped_budgets`) from the members'
+   returns strictly before the month starts (expanding window; equal budgets,
    capped, until :data:`MIN_ESTIMATION_BARS` returns exist), and
    ``r_{B,t} = Σ_s b_{s,m(t)} r_{s,t}`` with ``r_s`` each member's per-bar net return at full
    sizing (its fees, slippage, funding and stops included). A bar's return uses no data
@@ -43,7 +44,8 @@ from crypto_strategy_lab.performance.allocation import (
     METHODS,
     PortfolioError,
     WeightingMethod,
-    capped_budgets,
+    budget_rows,
+    cap_rows,
 )
 from crypto_strategy_lab.performance.metrics import return_moments
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
@@ -118,39 +120,30 @@ def monthly_budgets(
     """Budgets per bar (columns: members), re-estimated at each calendar month's first bar
     from the returns strictly before it (module docstring, step 3).
 
-    A member whose past returns have no variance yet (it has not traded) gets no budget under
-    the estimated weightings; budgets that cannot be estimated at all are zero (flat book).
+    The expanding per-period mean and variance (``ddof=1``) at every month start come from
+    running sums in one pass; :func:`~crypto_strategy_lab.performance.allocation.budget_rows`
+    and :func:`~crypto_strategy_lab.performance.allocation.cap_rows` (the rule
+    ``capped_budgets`` applies) turn them into budgets. A member whose past returns have no
+    variance yet (it has not traded) gets no budget under the estimated weightings.
     """
-    names = returns.columns
-    months = (
-        returns.index.tz_localize(None).to_period("M")
-        if returns.index.tz
-        else (returns.index.to_period("M"))
-    )
+    values = returns.to_numpy(dtype=float)
+    index = returns.index.tz_localize(None) if returns.index.tz else returns.index
+    months = index.to_period("M")
     starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
-    out = np.zeros(returns.shape)
-    for k, i in enumerate(starts):
-        end = starts[k + 1] if k + 1 < len(starts) else len(returns)
-        out[i:end] = _budgets_at(returns.iloc[:i], names, weighting, caps).to_numpy()
-    return pd.DataFrame(out, index=returns.index, columns=names)
-
-
-def _budgets_at(
-    history: pd.DataFrame, names: pd.Index, weighting: WeightingMethod, caps: BookCaps
-) -> pd.Series:
-    kw = {"max_weight": caps.max_weight, "max_gross": caps.max_gross}
-    if weighting == "equal" or len(history) < MIN_ESTIMATION_BARS:
-        return capped_budgets("equal", names, **kw)
-    live = names[history.var(ddof=1).to_numpy() > 0]
-    if len(live) == 0:
-        return pd.Series(0.0, index=names)
-    try:
-        est = capped_budgets(
-            weighting, live, returns=history, kelly_fraction=caps.kelly_fraction, **kw
-        )
-    except PortfolioError:
-        return pd.Series(0.0, index=names)
-    return est.reindex(names, fill_value=0.0)
+    s1 = np.vstack([np.zeros(values.shape[1]), np.cumsum(values, axis=0)])[starts]
+    s2 = np.vstack([np.zeros(values.shape[1]), np.cumsum(values**2, axis=0)])[starts]
+    n = starts[:, None].astype(float)  # returns before each month start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = s1 / n
+        var = np.maximum((s2 - n * mean**2) / (n - 1.0), 0.0)
+    kw = {"max_gross": caps.max_gross, "kelly_fraction": caps.kelly_fraction}
+    raw = budget_rows(weighting, mean, var, np.sqrt(var), **kw)
+    early = starts < MIN_ESTIMATION_BARS
+    if weighting != "equal" and early.any():
+        raw[early] = budget_rows("equal", mean[early], var[early], var[early], **kw)
+    rows = cap_rows(raw, max_weight=caps.max_weight, max_gross=caps.max_gross)
+    month_of_bar = np.searchsorted(starts, np.arange(len(values)), side="right") - 1
+    return pd.DataFrame(rows[month_of_bar], index=returns.index, columns=returns.columns)
 
 
 def member_sets(names: Sequence[str]) -> list[tuple[str, ...]]:
