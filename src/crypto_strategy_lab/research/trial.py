@@ -7,6 +7,7 @@ executor returns bit-identical results for the same study.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crypto_strategy_lab.backtest import run_backtest
+from crypto_strategy_lab.backtest.engine import LongOnlyWarning
 from crypto_strategy_lab.backtest.inputs import ATR_PERIOD, StopUnit, check_stops
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.errors import CSLError
@@ -77,7 +79,8 @@ class BacktestSettings(BaseModel):
         )
         fee_bps = c.fee_rate(maker=self.fee_side == "maker") * 1e4
         parts = [
-            f"market {self.market}",
+            f"market {self.market}"
+            + ("" if self.market == "perp" else " (long-only: short targets are flat)"),
             f"{self.fee_side} fee {fee_bps:g} bps per side",
             slip,
             "signal at bar t's close filled at bar t+1's "
@@ -175,11 +178,15 @@ def evaluate_trial(task: TrialTask, bars: pd.DataFrame) -> TrialOutcome:
     """Compute the strategy's signal on ``bars`` and backtest it with the task's settings.
 
     Expected failures (a :class:`CSLError`: bad data for this configuration) become an
-    outcome with ``error`` set; anything else is a bug and propagates.
+    outcome with ``error`` set; anything else is a bug and propagates. On a long-only market
+    the short targets are flat without a warning per trial: the settings say so once
+    (:meth:`BacktestSettings.describe`, in every report).
     """
     try:
         strategy = get_strategy(task.strategy, task.params)
-        result = run_backtest(strategy, bars, **task.settings.backtest_kwargs())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LongOnlyWarning)
+            result = run_backtest(strategy, bars, **task.settings.backtest_kwargs())
     except CSLError as exc:
         return TrialOutcome(None, error=f"{type(exc).__name__}: {exc}")
     return TrialOutcome(
