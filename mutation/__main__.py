@@ -143,9 +143,19 @@ def _drop_annotation_mutants(session: Path, module: Path) -> int:
 
 
 def _sample(session: Path, n: int, seed: int) -> int:
-    """Keep a deterministic random sample of ``n`` mutants in the session; returns the total."""
+    """Keep a deterministic random sample of ``n`` mutants in the session; returns the total.
+
+    Job ids are random per ``cosmic-ray init``, so the mutants are ordered by what they are
+    (operator, occurrence, position): the same seed on the same source picks the same sample.
+    """
     with sqlite3.connect(session) as db:
-        jobs = [row[0] for row in db.execute("SELECT job_id FROM work_items ORDER BY job_id")]
+        jobs = [
+            row[0]
+            for row in db.execute(
+                "SELECT job_id FROM mutation_specs ORDER BY operator_name, occurrence,"
+                " start_pos_row, start_pos_col, end_pos_row, end_pos_col"
+            )
+        ]
         if n >= len(jobs):
             return len(jobs)
         keep = set(random.Random(seed).sample(jobs, n))
