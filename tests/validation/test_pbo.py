@@ -73,8 +73,9 @@ def test_bad_inputs() -> None:
 
 
 def test_smallest_valid_inputs(rng: np.random.Generator) -> None:
-    # two blocks (S = 2: C(2, 1) = 2 splits) and blocks of exactly two rows are enough
-    assert len(pbo_logits(rng.normal(size=(10, 3)), n_splits=2).logits) == 2
+    # two configurations, two blocks (S = 2: C(2, 1) = 2 splits) and blocks of exactly two
+    # rows are enough
+    assert len(pbo_logits(rng.normal(size=(10, 2)), n_splits=2).logits) == 2
     assert len(pbo_logits(rng.normal(size=(33, 3)), n_splits=16).logits) == comb(16, 8)
 
 
