@@ -88,6 +88,18 @@ def test_position_cap_counts_the_strategys_other_positions() -> None:
     assert decide(intent("10"), book(positions=(foreign,))).action is RiskAction.APPROVE
 
 
+def test_a_strategys_positions_are_matched_by_name_not_by_object() -> None:
+    # names reach the risk engine from configs, the journal and the venue as distinct string
+    # objects: an equal name built at run time is the same strategy
+    s1 = "".join(["s", "1"])
+    other = pos("4", symbol="ETHUSDT", strategy=s1)
+    assert decide(intent("7"), book(positions=(other,))).approved_quantity == D("6")
+    # at 15 % drawdown the de-risked cap (5 % of 8500 = 425) counts the same 400 as well
+    derisked = decide(intent("7"), book("8500", peak="10000", positions=(other,)))
+    assert derisked.rule == "drawdown_derisk"
+    assert derisked.approved_quantity == D("0.25")
+
+
 def test_portfolio_heat_boundary() -> None:
     others = tuple(pos("9", symbol=f"X{i}", strategy=f"o{i}") for i in range(5))  # 4500
     assert decide(intent("5"), book(positions=others)).action is RiskAction.APPROVE
@@ -209,6 +221,7 @@ def test_kelly_sizing() -> None:
     assert decide(intent("50", returns=(0.01, 0.0001))).approved_quantity == D("10")
     no_edge = decide(intent("1", returns=(-0.001, 0.02)))
     assert no_edge.action is RiskAction.REJECT and no_edge.rule == "kelly_sizing"
+    assert no_edge.reason == "Kelly fraction -0.0500 <= 0: no edge, no new position"
 
 
 def test_stale_data_boundary() -> None:
@@ -242,6 +255,9 @@ def test_crossed_book_is_refused_and_a_locked_book_is_not() -> None:
     for bid in ("0", "-0.5"):
         empty = decide(intent("1"), mkt=market(bid=bid, ask="100"))
         assert empty.action is RiskAction.REJECT and "empty book" in empty.reason
+    # a one-sided quote (no ask yet) is not judged by the spread rule
+    assert decide(intent("1"), mkt=market(bid="100")).approved
+    assert decide(intent("1"), mkt=market(ask="100")).approved
     # a quote below one unit of currency is a real book (the bid is only refused at <= 0)
     assert decide(intent("1"), mkt=market("0.1", bid="0.0999", ask="0.1")).approved
 
