@@ -13,6 +13,7 @@ import re
 import socket
 import stat
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -29,7 +30,9 @@ from crypto_strategy_lab.cli.display import (
     Benchmark,
     bar_progress,
     print_runs,
+    progress_console,
     run_report,
+    step_progress,
 )
 from crypto_strategy_lab.cli.main import app
 from crypto_strategy_lab.data.quality import check_ohlcv_quality
@@ -296,6 +299,39 @@ def test_progress_counts_every_bar_of_the_feed() -> None:
         assert asyncio.run(consume(tracked)) == list(range(5))
         (task,) = tracked.progress.tasks
         assert task.completed == task.total == 5
+
+
+def test_step_progress_counts_each_step_on_a_terminal_and_nothing_without_one() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with step_progress(console, "preparing strategies", 3) as step:
+        for name in ("a", "b", "c"):
+            step(name)
+    frames = re.findall(r"preparing strategies.*?(\d+)/(\d+)", screen.getvalue())
+    assert frames and frames[-1] == ("3", "3")
+    with step_progress(None, "preparing strategies", 3) as step:
+        step("a")  # a no-op: no console, no bar
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_on_stderr_and_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert progress_console() is None  # pytest captures stderr: no bar at all
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    console = progress_console()
+    assert console is not None and console.file is terminal
+
+
+def test_paper_output_holds_no_progress_frame(journal_url: str) -> None:
+    # rich ends a bar on a console that is not a terminal with a blank line (and a bar that is
+    # not transient with its last frame): the summary must be all there is
+    result = _paper(journal_url)
+    assert result.exit_code == 0, result.output
+    assert "" not in result.output.splitlines() and not result.stderr, result.output
 
 
 # -- scripts/paper_trade.sh ------------------------------------------------------------------

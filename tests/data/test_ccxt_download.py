@@ -33,7 +33,7 @@ def store(tmp_path: Path) -> DataStore:
 
 
 async def _download(server: BybitMarketServer, store: DataStore, **kw: object):  # type: ignore[no-untyped-def]
-    args = {"since": "2024-01-01", "until": UNTIL, "limit": 200, "backoff": 0.01, "progress": False}
+    args = {"since": "2024-01-01", "until": UNTIL, "limit": 200, "backoff": 0.01}
     args.update(kw)
     symbol = args.pop("symbol", "BTC/USDT")
     return await download_ohlcv(store, "bybit", symbol, "1h", base_url=server.url, **args)

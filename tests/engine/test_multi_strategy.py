@@ -132,3 +132,24 @@ def test_two_sleeves_on_one_account_are_refused(journal) -> None:
     ]
     with pytest.raises(EngineError, match="share one venue account"):
         TradingEngine(journal, sleeves, mode=TradingMode.SIMULATED, capital=CAPITAL)
+
+
+def test_build_reports_each_strategy_once_it_is_prepared(journal, monkeypatch) -> None:
+    """``on_prepared`` (the CLI's progress bar) fires once per strategy, in order, each time
+    after that strategy's signals over the history exist and before the next one starts."""
+    from crypto_strategy_lab.engine.runner import StrategyRunner
+
+    events: list[tuple[str, str]] = []
+    prepare = StrategyRunner.prepare
+
+    def recording(self, history):
+        events.append(("prepare", self.name))
+        prepare(self, history)
+
+    monkeypatch.setattr(StrategyRunner, "prepare", recording)
+    engine, _ = build_simulated_run(
+        journal, STRATEGIES, days=1, capital=CAPITAL,
+        on_prepared=lambda name: events.append(("prepared", name)),
+    )  # fmt: skip
+    assert events == [(kind, s) for s in STRATEGIES for kind in ("prepare", "prepared")]
+    assert all(s.runner.precomputed() is not None for s in engine.sleeves)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,6 +115,8 @@ def test_backtest_and_study_commands(tmp_path, csv_file):
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "new trials 3, resumed 0" in first.output
+    # progress draws on stderr, and only on a terminal: no bar's last frame in the results
+    assert not re.search(r"\d+/\d+ +\d+:\d\d:\d\d", first.output), first.output
     again = runner.invoke(app, args)
     assert "new trials 0, resumed 3" in again.output
     assert len(TrialLog(journal).trials("lag_autocorr")) == 3

@@ -344,3 +344,26 @@ def test_deploy_trades_a_book_only_on_a_passing_book_verdict(lab_run, tmp_path):
     mixed = config(p["weighting"]).model_copy()
     mixed.strategies[0] = mixed.strategies[0].model_copy(update={"timeframe": "4h"})
     assert "one instrument and timeframe" in book_refusal(mixed, journal)
+
+
+def test_calibration_draws_a_bar_over_every_simulated_search(tmp_path):
+    """On a terminal console the calibration shows a bar counting each search of each arm (a
+    noise arm and one per planted edge); the cached re-run computes nothing and shows none."""
+    import io
+    import re
+
+    from crypto_strategy_lab.research.lab import run_calibration
+    from crypto_strategy_lab.validation.calibration import SearchShape
+    from crypto_strategy_lab.validation.gate import GateConfig
+
+    settings = CalibrationSettings(n_families=2, edges_annual=(1.0, 2.0))
+    args = (settings, GateConfig(criteria=("dsr",)), SearchShape(1, 2, 300, 0.5))
+    bars = noise_bars(seed=1)
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    assert not run_calibration(*args, bars, tmp_path, console).from_cache
+    frames = re.findall(r"gate calibration searches.*?(\d+)/(\d+)", screen.getvalue())
+    assert frames and frames[-1] == ("6", "6"), screen.getvalue()[-400:]
+    screen.seek(0), screen.truncate()
+    assert run_calibration(*args, bars, tmp_path, console).from_cache
+    assert "gate calibration" not in screen.getvalue()

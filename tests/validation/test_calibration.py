@@ -15,6 +15,7 @@ from crypto_strategy_lab.validation.calibration import (
     CalibrationResult,
     SearchShape,
     cached_calibration,
+    calibrate_gate,
     calibration_key,
     gate_pass_rate,
     latent_loading,
@@ -127,3 +128,17 @@ def test_latent_loading_of_a_grid_that_never_trades_is_zero():
     assert latent_loading(float("nan"), 0.0) == 0.0
     assert latent_loading(0.5, 0.0) == 0.0
     assert 0.0 < latent_loading(0.5, 0.2) < 1.0
+
+
+def test_calibration_reports_each_simulated_search_once() -> None:
+    """``on_family`` (a progress bar's advance) fires once per search of every arm, and only
+    after that search is evaluated: the count matches the families the results are over."""
+    calls: list[int] = []
+    results = calibrate_gate(
+        n_families=3,
+        shape=SearchShape(1, 2, 300, 0.5),
+        edges_annual=(1.0, 2.0),
+        config=GateConfig(criteria=("dsr",)),
+        on_family=lambda: calls.append(1),
+    )
+    assert len(calls) == sum(r.n_families for r in results.values()) == 3 * 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,9 @@ def download(
     exchange: str = typer.Option("bybit", "--exchange", help="Any ccxt exchange id, or alpaca."),
     base_url: str | None = typer.Option(None, "--base-url", help="Override the REST base URL."),
     limit: int = typer.Option(1000, "--limit", min=1, max=1000, help="Bars per request."),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Progress bar on stderr (only on a terminal)."
+    ),
     data_dir: Path | None = DATA_DIR,
 ) -> None:
     """Download bars into the store (resumes from the last stored bar)."""
@@ -49,17 +52,23 @@ def download(
     store = DataStore(data_dir)
     tf = parse_timeframe(timeframe)
     if exchange == "alpaca":
+        from crypto_strategy_lab.cli.display import progress_status
         from crypto_strategy_lab.data.sources.alpaca_source import download_stock_bars
 
-        written = download_stock_bars(store, symbol, tf, since, end=until, url_override=base_url)
+        # alpaca-py pages inside one call: a spinner, not a bar
+        with progress_status(f"downloading alpaca {symbol} {tf}") if progress else nullcontext():
+            written = download_stock_bars(
+                store, symbol, tf, since, end=until, url_override=base_url
+            )
         console.print(f"alpaca {symbol} {tf}: +{written.added} bars, {written.total} stored")
         return
+    from crypto_strategy_lab.cli.display import progress_console
     from crypto_strategy_lab.data.sources.ccxt_source import download_ohlcv
 
     result = asyncio.run(
         download_ohlcv(
             store, exchange, symbol, tf, since, until, base_url=base_url, limit=limit,
-            progress=progress,
+            console=progress_console() if progress else None,
         )
     )  # fmt: skip
     console.print(

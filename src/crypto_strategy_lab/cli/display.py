@@ -10,7 +10,7 @@ compute nothing here beyond what a summary needs from results they already hold.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -288,6 +288,42 @@ def print_run_report(console: Console, report: RunReport, *, kill_switch_engaged
         )
 
 
+def progress_console() -> Console | None:
+    """The console every ``csl`` progress bar and spinner draws on: stderr, on a terminal.
+
+    Results go to stdout and progress to stderr, so ``csl lab > out.txt`` keeps a clean file.
+    When stderr is not a terminal (piped, a CI log, CliRunner or pytest capturing) there is no
+    bar at all (``None``): rich would otherwise print a finished bar's last frame and a blank
+    line into the captured text.
+    """
+    console = Console(stderr=True)
+    return console if console.is_terminal else None
+
+
+@contextmanager
+def progress_status(text: str) -> Iterator[None]:
+    """A spinner saying what is running, on :func:`progress_console` (none off a terminal)."""
+    console = progress_console()
+    if console is None:
+        yield
+        return
+    with console.status(text):
+        yield
+
+
+@contextmanager
+def step_progress(console: Console | None, label: str, total: int) -> Iterator[Callable[..., None]]:
+    """A bar of ``total`` steps on ``console``; yields the callback that advances it by one
+    (whatever it is called with), a no-op with ``console=None``."""
+    if console is None:
+        yield lambda *_: None
+        return
+    columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda *_: progress.advance(task)
+
+
 class ProgressFeed:
     """A feed that advances a rich progress bar by one for every bar the engine takes."""
 
@@ -304,8 +340,12 @@ class ProgressFeed:
 
 
 @contextmanager
-def bar_progress(console: Console, feed: Any) -> Iterator[ProgressFeed]:
-    """Show progress over ``feed``'s bars (a bar when its length is known, else a count)."""
+def bar_progress(console: Console | None, feed: Any) -> Iterator[Any]:
+    """Show progress over ``feed``'s bars on ``console`` (a bar when its length is known, else
+    a count); with ``console=None`` the feed itself, untouched."""
+    if console is None:
+        yield feed
+        return
     total = len(feed) if hasattr(feed, "__len__") else None
     columns = [TextColumn("[bold]bars"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     if total is not None:

@@ -135,6 +135,7 @@ def lab(
     instrument: str | None = INSTRUMENT,
 ) -> None:
     """Run every strategy through a study, the gate and orthogonality; write the report."""
+    from crypto_strategy_lab.cli.display import progress_console, progress_status
     from crypto_strategy_lab.research.inputs import bundled_data
     from crypto_strategy_lab.research.lab import (
         CalibrationSettings,
@@ -153,7 +154,7 @@ def lab(
             "several --data take no --symbol, --bundled or --instrument: name each dataset "
             "with its own --data"
         )
-    with console.status("loading and validating the data"):
+    with progress_status("loading and validating the data"):
         if not data and symbol is None and bundled is None:
             # both halves of the brief: crypto bars, and S&P 500 daily for "All" strategies
             datasets = [
@@ -188,11 +189,12 @@ def lab(
             journal=journal,
             executor=trials_on,
             cache_dir=cache_dir,
-            console=console,
+            console=progress_console(),
         )
     finally:
         trials_on.close()
-    path = write_report(result, out)
+    with progress_status("writing the report"):
+        path = write_report(result, out)
     result = dataclasses.replace(result, report_path=path)
     store_verdicts(result, journal)
     console.print(verdict_table(result))
@@ -325,6 +327,7 @@ def _print_calibration(
     assessment: Any, dataset: Any, families: int, cache_dir: Path | None
 ) -> None:
     """The gate's calibration for this search (the strategies tried on the data's family)."""
+    from crypto_strategy_lab.cli.display import progress_console
     from crypto_strategy_lab.research.lab import CalibrationSettings, run_calibration, search_shape
     from crypto_strategy_lab.research.study import default_cache_dir
     from crypto_strategy_lab.validation.gate import GateConfig
@@ -340,6 +343,7 @@ def _print_calibration(
         shape,
         dataset.bars,
         Path(cache_dir or default_cache_dir()) / "calibration",
+        progress_console(),
     )
     power = ", ".join(f"{p:.0%} at {e:g}" for e, p in cal.power.items())
     console.print(
@@ -358,13 +362,19 @@ def _run_and_assess(
     spec: Any, dataset: Any, journal: str | None, executor: Any, cache_dir: Path | None
 ) -> tuple[Any, Any]:
     """Run (or resume) the study, print its trials and return ``(assessment, trial log)``."""
+    from crypto_strategy_lab.cli.display import progress_console
     from crypto_strategy_lab.research.assessment import assess_study
     from crypto_strategy_lab.research.study import run_study
     from crypto_strategy_lab.validation.trial_log import TrialLog
 
     log = TrialLog(journal)
     study = run_study(
-        spec, dataset.bars, trial_log=log, executor=executor, cache_dir=cache_dir, console=console
+        spec,
+        dataset.bars,
+        trial_log=log,
+        executor=executor,
+        cache_dir=cache_dir,
+        console=progress_console(),
     )
     assessment = assess_study(study, log)
     _print_study(study, assessment)

@@ -65,7 +65,12 @@ def _run_built(build) -> None:
     closed". The venue clients are closed in the same loop when the run ends. A progress bar
     follows the bars; the run's summary is printed from the journal at the end.
     """
-    from crypto_strategy_lab.cli.display import bar_progress, print_run_report, run_report
+    from crypto_strategy_lab.cli.display import (
+        bar_progress,
+        print_run_report,
+        progress_console,
+        run_report,
+    )
     from crypto_strategy_lab.engine.shutdown import install_stop_handlers
 
     async def main():
@@ -73,7 +78,7 @@ def _run_built(build) -> None:
         halted_at_start = engine.journal.is_halted()
         try:
             install_stop_handlers(engine.request_stop)
-            with bar_progress(console, feed) as tracked:
+            with bar_progress(progress_console(), feed) as tracked:
                 return engine, halted_at_start, await engine.run(tracked)
         finally:
             for exchange in {id(s.exchange): s.exchange for s in engine.sleeves}.values():
@@ -112,6 +117,7 @@ def paper(
 ) -> None:
     """Paper trading. Simulated (default, no keys): REPLAYS the last DAYS of historical bars
     through the engine and the simulated venue. testnet/paper: the venue's sandbox, live."""
+    from crypto_strategy_lab.cli.display import progress_console, step_progress
     from crypto_strategy_lab.engine.paper import build_simulated_run, resolve_strategies
 
     if capital <= 0:
@@ -119,16 +125,18 @@ def paper(
     names = resolve_strategies(strategy)
     jr = _journal(journal, replay=mode is TradingMode.SIMULATED)
     if mode is TradingMode.SIMULATED:
-        engine, feed = build_simulated_run(
-            jr,
-            names,
-            days=days,
-            capital=capital,
-            source=data,
-            speedup=speedup or None,
-            run_id=run_id,
-            read=data_options.read_options(ts_unit, col),
-        )
+        with step_progress(progress_console(), "preparing strategies", len(names)) as prepared:
+            engine, feed = build_simulated_run(
+                jr,
+                names,
+                days=days,
+                capital=capital,
+                source=data,
+                speedup=speedup or None,
+                run_id=run_id,
+                read=data_options.read_options(ts_unit, col),
+                on_prepared=prepared,
+            )
         console.print(feed.describe(), highlight=False)
         console.print(
             f"journal: {jr.engine.url.render_as_string(hide_password=True)}", highlight=False
@@ -249,6 +257,7 @@ def deploy(
     journal: str | None = JOURNAL,
 ) -> None:
     """Deploy a portfolio of strategies from one validated YAML file."""
+    from crypto_strategy_lab.cli.display import progress_console, step_progress
     from crypto_strategy_lab.config.deployment import DeploymentConfig
     from crypto_strategy_lab.config.loader import load_yaml_config
     from crypto_strategy_lab.engine.deploy import build_deployment
@@ -273,7 +282,9 @@ def deploy(
             reasons.append(book)
         if reasons:
             raise ConfigError("live deployment refused: " + "; ".join(dict.fromkeys(reasons)))
-    engine, feed, text = build_deployment(_journal(journal or cfg.journal_url), cfg, days=days)
+    jr = _journal(journal or cfg.journal_url)
+    with step_progress(progress_console(), "preparing strategies", len(cfg.strategies)) as prepared:
+        engine, feed, text = build_deployment(jr, cfg, days=days, on_prepared=prepared)
     console.print(text, highlight=False)
     if len(cfg.strategies) > 1:
         console.print(

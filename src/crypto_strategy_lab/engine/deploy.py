@@ -9,6 +9,7 @@ live) start one engine per allocation (one strategy per venue account and symbol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from crypto_strategy_lab.config.deployment import DeploymentConfig
@@ -20,9 +21,14 @@ from crypto_strategy_lab.risk import RiskLimits
 
 
 def build_deployment(
-    journal: Journal, cfg: DeploymentConfig, *, days: float
+    journal: Journal,
+    cfg: DeploymentConfig,
+    *,
+    days: float,
+    on_prepared: Callable[[str], None] | None = None,
 ) -> tuple[Any, Any, str]:
-    """Engine, feed and a one-line description for a simulated deployment."""
+    """Engine, feed and a one-line description for a simulated deployment (``on_prepared``:
+    as :func:`~crypto_strategy_lab.engine.paper.build_simulated_run`)."""
     limits = RiskLimits(**cfg.risk)  # checked when the config loaded (DeploymentConfig)
     if cfg.mode is not TradingMode.SIMULATED:
         raise ConfigError(
@@ -50,5 +56,6 @@ def build_deployment(
         weighting=cfg.weighting,
         run_name=f"deploy:{cfg.name}",
         monitoring=cfg.monitoring,
+        on_prepared=on_prepared,
     )
     return engine, feed, f"deployment {cfg.name}: {len(names)} strategies; {feed.describe()}"

@@ -15,7 +15,7 @@ full strength (the risk engine enforces them anyway).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -113,6 +113,7 @@ def build_simulated_run(
     run_name: str = "paper",
     monitoring: MonitoringConfig | None = None,
     read: Mapping[str, Any] | None = None,
+    on_prepared: Callable[[str], None] | None = None,
 ) -> tuple[TradingEngine, HistoricalReplayFeed]:
     """A simulated paper run of ``strategies`` over the last ``days`` of ``source``.
 
@@ -120,7 +121,8 @@ def build_simulated_run(
     budget with :func:`crypto_strategy_lab.portfolio.budgets` from the strategies' backtest
     returns on the warm-up history before the traded period (never on the traded bars).
     ``monitoring`` (when ``enabled``) feeds metrics and alert rules from the loop
-    (:mod:`.monitor`).
+    (:mod:`.monitor`). ``on_prepared(name)`` is called as each strategy has computed its
+    signals over the history (the slow part of the build: a progress bar's advance).
     """
     costs = costs or CostModel()
     limits = limits or RiskLimits()
@@ -144,6 +146,8 @@ def build_simulated_run(
         fraction = budget[strategy.name]
         runner = StrategyRunner(strategy, data.symbol, market)
         runner.prepare(data.bars)
+        if on_prepared is not None:
+            on_prepared(strategy.name)
         venue = ExchangeFactory.create_exchange(
             "simulated",
             TradingMode.SIMULATED,

@@ -43,6 +43,7 @@ choosing the best timeframe is counted as selection.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import secrets
 import time
@@ -55,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from scipy.stats import binomtest
 from sqlalchemy import Engine
@@ -238,9 +240,11 @@ def run_calibration(
     shape: SearchShape,
     bars: pd.DataFrame,
     cache_dir: Path | None = None,
+    console: Console | None = None,
 ) -> CalibrationSummary:
     """The gate's family-wise false-pass rate and power on noise of ``shape`` built from
-    ``bars``' own returns (module docstring), cached in ``cache_dir`` by its inputs."""
+    ``bars``' own returns (module docstring), cached in ``cache_dir`` by its inputs; a
+    progress bar over the simulated searches on ``console`` (``None``: silent)."""
     start = time.perf_counter()
     close = bars["close"].to_numpy(dtype=float)
     returns = np.diff(close) / close[:-1]
@@ -252,15 +256,29 @@ def run_calibration(
     )
 
     def compute() -> dict[str, CalibrationResult]:
-        return calibrate_gate(
-            n_families=settings.n_families,
-            shape=shape,
-            noise=settings.noise,
-            returns=returns,
-            edges_annual=settings.edges_annual,
-            seed=settings.seed,
-            config=gate,
+        progress = Progress(
+            TextColumn("[bold]gate calibration searches"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=console is None,
+            transient=True,
         )
+        # a noise arm and an arm per planted edge, n_families searches each
+        arms = 1 + len(settings.edges_annual)
+        with progress:
+            task = progress.add_task("calibration", total=settings.n_families * arms)
+            return calibrate_gate(
+                n_families=settings.n_families,
+                shape=shape,
+                noise=settings.noise,
+                returns=returns,
+                edges_annual=settings.edges_annual,
+                seed=settings.seed,
+                config=gate,
+                on_family=functools.partial(progress.advance, task),
+            )
 
     results, hit = cached_calibration(cache_dir, key, compute)
     noise = results["false_pass"]
@@ -471,14 +489,7 @@ def run_lab(
 
     shape = search_shape(group)
     cal_cache = Path(cache_dir or default_cache_dir()) / "calibration"
-    if console is not None:
-        with console.status(
-            f"gate calibration: {calibration.n_families} noise searches of {shape.n_strategies} "
-            f"strategies + {len(calibration.edges_annual)} planted-edge arms"
-        ):
-            cal = run_calibration(calibration, gate, shape, bars0, cal_cache)
-    else:
-        cal = run_calibration(calibration, gate, shape, bars0, cal_cache)
+    cal = run_calibration(calibration, gate, shape, bars0, cal_cache, console)
     timings["calibration"] = cal.seconds
 
     not_evaluated = {

@@ -251,10 +251,12 @@ def gate_pass_rate(
     df: float = 5.0,
     seed: int = 0,
     config: GateConfig | None = None,
+    on_family: Callable[[], None] | None = None,
 ) -> CalibrationResult:
     """Pass rates of the gate over ``n_families`` simulated searches (module docstring).
 
     With ``edge_sr_annual = 0`` this is the false-pass rate; with an edge, the power.
+    ``on_family`` is called after each simulated search (a progress bar's advance).
     """
     cfg = config or GateConfig()
     shape = shape or SearchShape()
@@ -273,6 +275,8 @@ def gate_pass_rate(
             for c in v.criteria:
                 by_criterion[c.name] += c.passed
                 evaluated[c.name] += 1
+        if on_family is not None:
+            on_family()
     settings: dict[str, float | int | str] = {
         **asdict(shape),
         "noise": noise,
@@ -299,11 +303,13 @@ def calibrate_gate(
     edges_annual: Sequence[float] = (1.0, 2.0, 3.0),
     seed: int = 0,
     config: GateConfig | None = None,
+    on_family: Callable[[], None] | None = None,
 ) -> dict[str, CalibrationResult]:
     """False-pass rate (``"false_pass"``) and power at each annual edge (``"power@2"``...).
 
     The default shape is the full-size run of ``benchmarks/backtest.py``: 12 strategies of
-    6 configurations (``rho`` 0.5) over two years of hourly bars.
+    6 configurations (``rho`` 0.5) over two years of hourly bars. ``on_family`` is called
+    after each of the ``n_families * (1 + len(edges_annual))`` simulated searches.
     """
     shape = shape or SearchShape(12, 6, 17_520, 0.5, 8760.0)
     common = {
@@ -312,6 +318,7 @@ def calibrate_gate(
         "noise": noise,
         "returns": returns,
         "config": config,
+        "on_family": on_family,
     }
     out = {"false_pass": gate_pass_rate(edge_sr_annual=0.0, seed=seed, **common)}
     for i, edge in enumerate(edges_annual):

@@ -32,6 +32,7 @@ import aiohttp
 import ccxt
 import ccxt.async_support as ccxt_async
 import pandas as pd
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from crypto_strategy_lab.core.errors import ExchangeError, ExchangeUnavailable, RateLimitExceeded
@@ -154,13 +155,15 @@ async def download_ohlcv(
     max_retries: int = 5,
     backoff: float = 1.0,
     flush_rows: int = 100_000,
-    progress: bool = True,
+    console: Console | None = None,
     source: str | None = None,
 ) -> DownloadResult:
     """Fetch bars ``[since, until)`` of ``symbol`` and merge them into ``store``.
 
     Parameters
     ----------
+    console:
+        Shows a progress bar over the bars on this console; ``None`` runs silently.
     source:
         Store source name; defaults to ``exchange_id``.
 
@@ -203,7 +206,8 @@ async def download_ohlcv(
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            disable=not progress,
+            console=console,
+            disable=console is None,
             transient=True,
         ) as bar:
             task = bar.add_task("download", total=total_bars)
