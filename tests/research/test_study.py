@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,9 +93,10 @@ def test_process_pool_gives_the_inline_results(bars, trial_log, journal_url, tmp
         spec(), bars, trial_log=trial_log, executor=LocalExecutor(1), cache_dir=tmp_path / "a"
     )
     other_log = TrialLog(f"sqlite:///{tmp_path / 'other.sqlite'}")
-    pooled = run_study(
-        spec(), bars, trial_log=other_log, executor=LocalExecutor(2), cache_dir=tmp_path / "b"
-    )
+    pooled = run_study(  # startup_seconds=0: every trial after the first runs in the pool
+        spec(), bars, trial_log=other_log, executor=LocalExecutor(2, startup_seconds=0),
+        cache_dir=tmp_path / "b",
+    )  # fmt: skip
     pd.testing.assert_frame_equal(inline.returns, pooled.returns)
     assert len(other_log.trials()) == 4
 
@@ -106,7 +109,7 @@ def test_one_pool_serves_runs_on_different_bars(bars, tmp_path):
         TrialTask(k, "s", "lag_autocorr", {"window": w}, BacktestSettings(), f"h{k}", log=False)
         for k, w in enumerate((40, 60, 80))
     ]
-    with LocalExecutor(2) as pool:
+    with LocalExecutor(2, startup_seconds=0) as pool:  # cheap trials: start the pool anyway
         for frame in (bars, shifted, bars):
             got: dict[int, np.ndarray] = {}
             pool.run(
@@ -117,6 +120,63 @@ def test_one_pool_serves_runs_on_different_bars(bars, tmp_path):
         workers = pool._pool
         assert workers is not None and len(workers._processes) == 2  # started once, kept
     assert pool._pool is None  # closed on exit
+
+
+class _RecordingPool:
+    """Stands in for the spawn pool: runs each submitted task at once, records what it got."""
+
+    started: ClassVar[list[tuple[int, list]]] = []
+
+    def __init__(self, n, mp_context):
+        self.n, self.tasks = n, []
+        _RecordingPool.started.append((n, self.tasks))
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        self.tasks.append(args[-1])
+        future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def shutdown(self, wait, cancel_futures):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("seconds_per_trial", "inline", "pooled"),
+    [
+        (0.01, 8, 0),  # 0.07 s of work left: starting a pool (POOL_STARTUP_SECONDS) would lose
+        (2.0, 1, 7),  # 14 s left, 7 s saved by a second worker: the pool pays
+    ],
+)
+def test_trials_run_inline_until_a_pool_pays_for_its_start_up(
+    monkeypatch, seconds_per_trial, inline, pooled
+):
+    from crypto_strategy_lab.research import executors
+    from crypto_strategy_lab.research.trial import TrialOutcome
+
+    clock = [0.0]
+
+    def evaluate(task, bars):  # a trial of known cost on a fake clock
+        clock[0] += seconds_per_trial
+        return TrialOutcome(np.zeros(3), 0)
+
+    monkeypatch.setattr(executors, "evaluate_trial", evaluate)
+    monkeypatch.setattr(executors.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", _RecordingPool)
+    _RecordingPool.started = []
+    seen = []
+    with LocalExecutor(2) as executor:
+        executor.run(list(range(8)), pd.DataFrame(), lambda t, o: seen.append(t))
+        assert sorted(seen) == list(range(8))  # every trial reported once
+        in_pool = [t for _, tasks in _RecordingPool.started for t in tasks]
+        assert (len(seen) - len(in_pool), len(in_pool)) == (inline, pooled)
+        assert [n for n, _ in _RecordingPool.started] == ([2] if pooled else [])
+        # once started, the pool serves the next run from its first trial
+        if pooled:
+            executor.run(list(range(4)), pd.DataFrame(), lambda t, o: seen.append(t))
+            assert len(_RecordingPool.started) == 1 and len(_RecordingPool.started[0][1]) == 11
 
 
 def test_random_search_and_settings_enter_the_hash(bars, trial_log, inline, tmp_path):
