@@ -73,7 +73,13 @@ def ours_single(bars: pd.DataFrame) -> float:
     close = bars["close"].to_numpy()
     signal = (_sma(close, 20) > _sma(close, 50)).astype(np.float64)
     res = run_backtest(
-        signal, bars, costs=FEES, stop_loss=None, take_profit=None, initial_capital=INITIAL_CAPITAL
+        signal,
+        bars,
+        costs=FEES,
+        stop_loss=None,
+        take_profit=None,
+        initial_capital=INITIAL_CAPITAL,
+        market="spot",
     )
     return float(res.equity.iloc[-1])
 
@@ -159,6 +165,7 @@ def ours_sweep(bars: pd.DataFrame) -> np.ndarray:
         take_profit=None,
         keep_returns=False,
         initial_capital=INITIAL_CAPITAL,
+        market="spot",
     )
     return res.stats["final_equity"].to_numpy()
 
@@ -194,7 +201,13 @@ def _vbt_entries_exits(bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _ours(signal: np.ndarray, bars: pd.DataFrame) -> Any:
     return run_backtest(
-        signal, bars, costs=FEES, stop_loss=None, take_profit=None, initial_capital=INITIAL_CAPITAL
+        signal,
+        bars,
+        costs=FEES,
+        stop_loss=None,
+        take_profit=None,
+        initial_capital=INITIAL_CAPITAL,
+        market="spot",
     )
 
 

@@ -51,7 +51,7 @@ def test_long_stop_sits_k_atr_below_the_entry_and_fills_on_the_first_touch() -> 
     signal.iloc[30:] = 1.0  # one entry: filled at bar 31's open, never re-entered
     res = run_backtest(
         signal, bars, costs=FREE, stop_unit="atr", stop_loss=k_sl, take_profit=k_tp,
-        atr_period=n, initial_capital=1_000.0,
+        atr_period=n, initial_capital=1_000.0, market="spot",
     )  # fmt: skip
     atr = _wilder_atr(bars, n)
     entry = bars["open"].iloc[31]
@@ -110,12 +110,26 @@ def test_during_the_atr_warm_up_a_position_carries_no_level() -> None:
     bars = _walk(60, seed=5)
     signal = pd.Series(1.0, index=bars.index)  # entered at bar 1, the ATR(40) is NaN there
     res = run_backtest(
-        signal, bars, costs=FREE, stop_unit="atr", stop_loss=0.1, take_profit=0.1, atr_period=40
+        signal,
+        bars,
+        costs=FREE,
+        stop_unit="atr",
+        stop_loss=0.1,
+        take_profit=0.1,
+        atr_period=40,
+        market="spot",
     )
     assert _stop_exits(res).empty
     # the same tight levels from a measurable ATR (period 1 = the entry bar's true range) exit
     res1 = run_backtest(
-        signal, bars, costs=FREE, stop_unit="atr", stop_loss=0.1, take_profit=0.1, atr_period=1
+        signal,
+        bars,
+        costs=FREE,
+        stop_unit="atr",
+        stop_loss=0.1,
+        take_profit=0.1,
+        atr_period=1,
+        market="spot",
     )
     assert not _stop_exits(res1).empty
 
@@ -145,4 +159,4 @@ def test_sweep_column_equals_the_single_backtest_with_atr_stops() -> None:
 def test_bad_stop_settings_are_refused_with_their_name(kw: dict, words: str) -> None:
     bars = _walk(30, seed=2)
     with pytest.raises(BacktestError, match=words.replace("[", r"\[").replace(")", r"\)")):
-        run_backtest(pd.Series(1.0, index=bars.index), bars, **kw)
+        run_backtest(pd.Series(1.0, index=bars.index), bars, market="perp", **kw)

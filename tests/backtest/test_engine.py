@@ -98,7 +98,7 @@ def test_kernel_slippage_matches_the_cost_model(model: str) -> None:
     )
     signal = pd.Series(0.0, index=bars.index)
     signal.iloc[10:] = 1.0
-    res = run_backtest(signal, bars, costs=costs, stop_loss=None, take_profit=None)
+    res = run_backtest(signal, bars, costs=costs, stop_loss=None, take_profit=None, market="spot")
     b = bars.iloc[11]
     q_ref = 10_000.0 / b["open"]  # participation is measured on the quantity at the open
     s = costs.slippage_fraction(b["open"], b["high"], b["low"], b["volume"], q_ref)
@@ -121,17 +121,19 @@ def test_funding_series_maps_to_the_bar_closing_at_or_after_the_instant() -> Non
 def test_bad_inputs_raise_clear_errors() -> None:
     bars = make_random_walk_bars(100)
     with pytest.raises(BacktestError, match="index"):
-        run_backtest(pd.Series(1.0, index=bars.index[::-1][::-1].shift(1, "h")), bars)
+        run_backtest(
+            pd.Series(1.0, index=bars.index[::-1][::-1].shift(1, "h")), bars, market="spot"
+        )
     with pytest.raises(BacktestError, match=r"\[-1, 1\]"):
-        run_backtest(np.full(100, 2.0), bars)
+        run_backtest(np.full(100, 2.0), bars, market="spot")
     with pytest.raises(BacktestError, match="cannot borrow"):
-        run_backtest(np.ones(100), bars, sizing=2.0)
+        run_backtest(np.ones(100), bars, sizing=2.0, market="spot")
     with pytest.raises(BacktestError, match="market"):
         run_backtest(np.ones(100), bars, market="futures")
     with pytest.raises(BacktestError, match="perpetuals only"):
-        run_backtest(np.ones(100), bars, funding=0.001)
+        run_backtest(np.ones(100), bars, funding=0.001, market="spot")
     with pytest.raises(BacktestError, match="NaN"):
-        run_backtest(np.full(100, np.nan), bars)
+        run_backtest(np.full(100, np.nan), bars, market="spot")
 
 
 def test_constant_funding_pays_every_instant_on_long_spans() -> None:
@@ -162,9 +164,38 @@ def test_a_long_only_market_says_when_it_drops_shorts(random_walk_bars):
     signal = pd.Series(np.where(np.arange(len(random_walk_bars)) % 50 < 25, 1.0, -1.0),
                        index=random_walk_bars.index)  # fmt: skip
     with pytest.warns(LongOnlyWarning, match=r"market='spot' is long-only: 1000 short"):
-        spot = run_backtest(signal, random_walk_bars)
+        spot = run_backtest(signal, random_walk_bars, market="spot")
     assert (spot.positions >= 0).all()
     with warnings.catch_warnings():
         warnings.simplefilter("error", LongOnlyWarning)  # a perp trades both sides: no warning
         perp = run_backtest(signal, random_walk_bars, market="perp")
     assert (perp.positions < 0).any()
+
+
+def test_without_a_market_the_calendar_decides_and_the_backtest_says_so():
+    from crypto_strategy_lab.backtest import BacktestError
+    from crypto_strategy_lab.backtest.engine import MarketInferredWarning
+
+    rng = np.random.default_rng(8)
+
+    def bars(index: pd.DatetimeIndex) -> pd.DataFrame:
+        close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(index))))
+        ohlc = {"open": close, "high": close * 1.01, "low": close * 0.99, "close": close}
+        return pd.DataFrame(ohlc | {"volume": 1.0}, index=index.rename("timestamp"))
+
+    crypto = bars(pd.date_range("2024-01-01", periods=24 * 30, freq="1h", tz="UTC"))
+    signal = pd.Series(np.where(np.arange(len(crypto)) % 48 < 24, 1.0, -1.0), index=crypto.index)
+    with pytest.warns(MarketInferredWarning, match=r"market: perp \(inferred from the calendar"):
+        inferred = run_backtest(signal, crypto)
+    pd.testing.assert_series_equal(
+        inferred.equity, run_backtest(signal, crypto, market="perp").equity
+    )
+    assert (inferred.positions < 0).any()  # the shorts are traded, not dropped
+    sessions = bars(pd.bdate_range("2024-01-01", periods=60, tz="UTC"))
+    with pytest.warns(MarketInferredWarning, match="market: stock"):
+        assert (
+            run_backtest(pd.Series(1.0, index=sessions.index), sessions).settings["market"]
+            == "stock"
+        )
+    with pytest.raises(BacktestError, match=r"cannot infer the market .*pass market='perp'"):
+        run_backtest(signal.iloc[:48], crypto.iloc[:48])

@@ -30,7 +30,13 @@ def test_long_round_trip_with_fees_and_slippage() -> None:
     signal = pd.Series([1.0, 1.0, 0.0, 0.0, 0.0], index=bars.index)
     costs = CostModel(taker_fee_bps=10, slippage_bps=10, funding_rate_8h=0.0)
     res = run_backtest(
-        signal, bars, costs=costs, stop_loss=None, take_profit=None, initial_capital=1000.0
+        signal,
+        bars,
+        costs=costs,
+        stop_loss=None,
+        take_profit=None,
+        initial_capital=1000.0,
+        market="spot",
     )
     # bar 0: signal 1 formed at the close; nothing filled yet -> equity 1000.
     # bar 1: buy at open 100 * (1 + 0.001) = 100.1; q = 1000 / (100.1 * 1.001) = 9.98002996...
@@ -95,7 +101,7 @@ def test_stops_on_the_bar_path(
     )
     signal = pd.Series([1.0, 1.0, 1.0, 1.0], index=bars.index)
     costs = CostModel(taker_fee_bps=0, maker_fee_bps=0, slippage_bps=0, funding_rate_8h=0.0)
-    res = run_backtest(signal, bars, costs=costs, initial_capital=1000.0)
+    res = run_backtest(signal, bars, costs=costs, initial_capital=1000.0, market="spot")
     # q = 1000 / 100 = 10 units; after the exit the book is flat and stays flat because the
     # signal never changes (no re-entry without a new signal).
     assert res.trades["exit_reason"].tolist() == [reason]
@@ -188,7 +194,9 @@ def test_maker_signal_fees_but_stop_exits_pay_taker() -> None:
     )
     signal = pd.Series(1.0, index=bars.index)
     costs = CostModel(taker_fee_bps=10, maker_fee_bps=2, slippage_bps=0, funding_rate_8h=0.0)
-    res = run_backtest(signal, bars, costs=costs, fee_side="maker", initial_capital=1000.0)
+    res = run_backtest(
+        signal, bars, costs=costs, fee_side="maker", initial_capital=1000.0, market="spot"
+    )
     fills = _fills(res)
     q = 1000 / (100 * 1.0002)
     assert fills["kind"].tolist() == ["signal", "stop_loss"]
@@ -213,7 +221,9 @@ def test_stop_level_follows_the_held_quantitys_average_cost() -> None:
     bars = _bars(rows)
     signal = pd.Series([1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], index=bars.index)
     costs = CostModel(taker_fee_bps=0, maker_fee_bps=0, slippage_bps=0, funding_rate_8h=0.0)
-    res = run_backtest(signal, bars, costs=costs, take_profit=None, initial_capital=1000.0)
+    res = run_backtest(
+        signal, bars, costs=costs, take_profit=None, initial_capital=1000.0, market="spot"
+    )
     fills = _fills(res)
     buys = fills[fills["side"] > 0]
     held, avg = 0.0, 0.0

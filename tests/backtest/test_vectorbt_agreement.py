@@ -88,7 +88,12 @@ def test_final_equity_and_trade_count_agree(
         taker_fee_bps=fee_bps, maker_fee_bps=fee_bps, slippage_bps=slip_bps, funding_rate_8h=0.0
     )
     ours = run_backtest(
-        state.astype(float), bars, costs=costs, stop_loss=stop_loss, take_profit=take_profit
+        state.astype(float),
+        bars,
+        costs=costs,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
+        market="spot",
     )
     stops = {"sl_stop": stop_loss, "tp_stop": take_profit} if stop_loss else {}
     pf = _vbt_portfolio(bars, state, fee_bps / 1e4, slip_bps / 1e4, **stops)

@@ -31,6 +31,7 @@ from crypto_strategy_lab.backtest.inputs import (
     FeeSide,
     Fill,
     Market,
+    MarketInferredWarning,
     StopUnit,
     prepare_inputs,
 )
@@ -44,7 +45,13 @@ class LongOnlyWarning(UserWarning):
     """A long-only market (spot, stock) turned a rule's short targets into flat bars."""
 
 
-__all__ = ["BacktestError", "LongOnlyWarning", "run_backtest", "signal_from"]
+__all__ = [
+    "BacktestError",
+    "LongOnlyWarning",
+    "MarketInferredWarning",
+    "run_backtest",
+    "signal_from",
+]
 
 
 def signal_from(
@@ -80,7 +87,7 @@ def run_backtest(
     *,
     costs: CostModel | None = None,
     sizing: float = 1.0,
-    market: Market | MarketType = "spot",
+    market: Market | MarketType | None = None,
     fill: Fill = "next_open",
     fee_side: FeeSide = "taker",
     stop_loss: float | None = 0.02,
@@ -106,6 +113,9 @@ def run_backtest(
         Equity fraction per unit of signal (leverage on ``perp``; at most 1 elsewhere).
     market:
         ``"spot"`` / ``"stock"`` (long-only, no funding) or ``"perp"`` (long/short, funding).
+        ``None`` infers it from the bars' calendar as the CLI does (24/7 bars: ``perp``;
+        weekday sessions: ``stock``) with a :class:`MarketInferredWarning` saying so; bars
+        spanning less than two weeks cannot be inferred from and are refused.
     fill:
         ``"next_open"`` (default) or ``"next_close"``: when a signal formed at bar t's close
         is executed.

@@ -9,6 +9,7 @@ sweep column run on exactly the same inputs.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,6 +47,36 @@ _MARKETS = {
 
 class BacktestError(CSLError):
     """Inputs a backtest cannot run on (misaligned signal, bad market, bad stop level...)."""
+
+
+class MarketInferredWarning(UserWarning):
+    """``market`` was not given: the backtest inferred it from the bars' calendar."""
+
+
+def resolve_market(bars: pd.DataFrame, market: Market | MarketType | None) -> str:
+    """``market`` normalised, or, when it is ``None``, inferred from the bars' calendar by
+    the CLI's rule (:func:`crypto_strategy_lab.data.markets.choose_market`: 24/7 bars are
+    crypto, a perpetual; weekday sessions are stock), with a :class:`MarketInferredWarning`
+    that says what was inferred and how to choose. The market decides shorting, fees and
+    funding, so it is never taken silently."""
+    if market is not None:
+        return normalise_market(market)
+    from crypto_strategy_lab.data.markets import choose_market
+    from crypto_strategy_lab.data.schema import DataValidationError
+
+    try:
+        choice = choose_market(bars)
+    except DataValidationError as exc:
+        raise BacktestError(
+            f"{str(exc).replace('--market perp|spot|stock', '')}pass market='perp', 'spot' or "
+            "'stock'"
+        ) from None
+    warnings.warn(
+        choice.notice.replace("--market perp|spot|stock", "pass market='perp'|'spot'|'stock'"),
+        MarketInferredWarning,
+        stacklevel=4,  # the caller of run_backtest / run_backtest_sweep
+    )
+    return str(choice.market)
 
 
 @dataclass(frozen=True)
@@ -185,7 +216,7 @@ def prepare_inputs(
     *,
     costs: CostModel,
     sizing: float,
-    market: Market | MarketType,
+    market: Market | MarketType | None,
     fill: Fill,
     fee_side: FeeSide,
     stop_loss: float | None,
@@ -197,7 +228,7 @@ def prepare_inputs(
     atr_period: int = ATR_PERIOD,
 ) -> KernelInputs:
     """Validate the run's settings and ``bars``; keyword arguments as in ``run_backtest``."""
-    mkt = normalise_market(market)
+    mkt = resolve_market(bars, market)
     if fill not in ("next_open", "next_close"):
         raise BacktestError(f"fill must be 'next_open' or 'next_close', got {fill!r}")
     arrays = bar_arrays(bars)

@@ -53,7 +53,7 @@ def run_backtest_sweep(
     *,
     costs: CostModel | None = None,
     sizing: float = 1.0,
-    market: Market | MarketType = "spot",
+    market: Market | MarketType | None = None,
     fill: Fill = "next_open",
     fee_side: FeeSide = "taker",
     stop_loss: float | None = 0.02,
