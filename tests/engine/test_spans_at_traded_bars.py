@@ -17,3 +17,36 @@ def test_csl_backtest_converts_spans_at_the_data_bar_size():
     window = re.search(r"window=7d \((\d+) bars\)", result.output)
     assert window is not None, result.output
     assert int(window.group(1)) == 7 * 24 * 4
+
+
+def test_paper_replay_converts_spans_at_the_replayed_bar_size(tmp_path):
+    # the same rule for the trading loop: a replay of the 15-minute bundled bars trades the
+    # 7-day window the lab validated at 15m (672 bars), not 7 days of the default 1h (168)
+    import pytest
+
+    from crypto_strategy_lab.core.errors import CSLError
+    from crypto_strategy_lab.engine.paper import build_simulated_run
+    from crypto_strategy_lab.journal import Journal
+
+    journal = Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    try:
+        engine, _ = build_simulated_run(journal, ["lag_autocorr"], days=1, capital=1000.0)
+        (sleeve,) = engine.sleeves
+        params = sleeve.runner.strategy.params
+        assert params.timeframe == "15m" and params.bars("window") == 7 * 24 * 4
+        with pytest.raises(CSLError, match="parameters are for 1h bars but it would trade 15m"):
+            build_simulated_run(
+                journal, ["lag_autocorr"], days=1, capital=1000.0,
+                params={"lag_autocorr": {"timeframe": "1h"}},
+            )  # fmt: skip
+    finally:
+        journal.engine.dispose()
+
+
+def test_live_refusal_compares_the_parameters_at_the_traded_bar_size(tmp_path):
+    from crypto_strategy_lab.cli.trading_cmd import live_refusals
+
+    reasons = live_refusals(
+        "lag_autocorr", "bybit", True, f"sqlite:///{tmp_path / 'j.sqlite'}", timeframe="4h"
+    )
+    assert any("no passing gate verdict found for lag_autocorr on BTCUSDT 4h" in r for r in reasons)

@@ -192,13 +192,13 @@ def live_refusals(
     from crypto_strategy_lab.config.settings import Settings
     from crypto_strategy_lab.exchanges.credentials import ENV_NAMES, resolve_credentials
     from crypto_strategy_lab.research.verdicts import live_refusal
-    from crypto_strategy_lab.strategies import get_strategy
+    from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
     reasons = []
     if resolve_credentials(venue, TradingMode.LIVE, None, Settings()) is None:
         key, secret = ENV_NAMES[(venue, TradingMode.LIVE)]
         reasons.append(f"no live API keys for {venue}: set {key} and {secret} (or `csl keys add`)")
-    traded = get_strategy(strategy, params).params.model_dump(mode="json")
+    traded = strategy_for_bars(strategy, params, timeframe).params.model_dump(mode="json")
     refusal = live_refusal(strategy, traded, symbol, timeframe, journal)
     if refusal is not None:
         reasons.append(refusal)
@@ -305,7 +305,7 @@ def book_refusal(cfg: Any, journal: str | None = None) -> str | None:
     from crypto_strategy_lab.research.book import BOOK, BookCaps, book_params
     from crypto_strategy_lab.research.verdicts import live_refusal
     from crypto_strategy_lab.risk import RiskLimits
-    from crypto_strategy_lab.strategies import get_strategy
+    from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
     grids = {(a.symbol, a.timeframe) for a in cfg.strategies}
     if len(grids) != 1:
@@ -317,7 +317,7 @@ def book_refusal(cfg: Any, journal: str | None = None) -> str | None:
     limits = RiskLimits(**cfg.risk)
     caps = BookCaps(limits.max_position_fraction, limits.max_gross_exposure, limits.kelly_fraction)
     members = {
-        a.name: get_strategy(a.name, a.params).params.model_dump(mode="json")
+        a.name: strategy_for_bars(a.name, a.params, a.timeframe).params.model_dump(mode="json")
         for a in cfg.strategies
     }
     return live_refusal(BOOK, book_params(cfg.weighting, members, caps), symbol, timeframe, journal)

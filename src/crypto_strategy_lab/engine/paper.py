@@ -36,6 +36,7 @@ from crypto_strategy_lab.exchanges.factory import ExchangeFactory
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import RiskLimits
 from crypto_strategy_lab.strategies import get_strategy, list_strategies
+from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
 #: ``warmup_bars`` that keeps every bar of the source before the replayed period.
 FULL_HISTORY = 10**12
@@ -126,7 +127,9 @@ def build_simulated_run(
     """
     costs = costs or CostModel()
     limits = limits or RiskLimits()
-    instances = [get_strategy(n, (params or {}).get(n)) for n in strategies]
+    data = load_replay_data(days, source=source, warmup_bars=FULL_HISTORY, read=read)
+    # the spans of every strategy in bars of the replayed data, as the lab validated them
+    instances = [strategy_for_bars(n, (params or {}).get(n), data.timeframe) for n in strategies]
     warmup = max(s.warmup for s in instances) + 1
     if weighting != "equal":
         # the weights are estimated from backtest returns AFTER each strategy's warm-up, so the
@@ -136,7 +139,6 @@ def build_simulated_run(
     # drift`: every bar of the source up to the decision (strategies whose state depends on
     # where history starts — GARCH refit schedules, VPIN buckets — would otherwise differ);
     # the budgets still estimate from the warm-up plus the weighting sample before the start
-    data = load_replay_data(days, source=source, warmup_bars=FULL_HISTORY, read=read)
     first = int(data.bars.index.searchsorted(data.start))
     sample = replace(data, bars=data.bars.iloc[max(0, first - warmup) :])
     n = len(instances)

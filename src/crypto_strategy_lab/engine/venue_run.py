@@ -26,7 +26,7 @@ from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.exchanges.factory import ExchangeFactory
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import RiskLimits
-from crypto_strategy_lab.strategies import get_strategy
+from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
 
 async def bounded(feed: AsyncIterator[BarEvent] | Any, until: datetime) -> AsyncIterator[BarEvent]:
@@ -64,7 +64,7 @@ async def build_venue_run(
     exchange = ExchangeFactory.create_exchange(
         venue, mode, base_url=base_url, default_market=market
     )
-    instance = get_strategy(strategy, params)
+    instance = strategy_for_bars(strategy, params, timeframe)  # spans in bars of the feed
     runner = StrategyRunner(instance, symbol, market)
     history = await exchange.get_ohlcv(symbol, timeframe, limit=runner.lookback, market=market)
     runner.seed_window(history)

@@ -56,3 +56,28 @@ def strategy_class(name: str) -> type[Strategy]:
 def get_strategy(name: str, params: dict[str, Any] | None = None, **overrides: Any) -> Strategy:
     """An instance of strategy ``name`` with default parameters updated by ``params``."""
     return strategy_class(name)(params, **overrides)
+
+
+def strategy_for_bars(name: str, params: dict[str, Any] | None, timeframe: str) -> Strategy:
+    """Strategy ``name`` with ``params``, its spans converted for the bars it trades.
+
+    A span (``window="7d"``) is a number of bars of the parameters' ``timeframe``; a run on
+    bars of another size would trade other windows than the ones validated (``7d`` at the
+    default ``1h`` is 42 hours of 15-minute bars). So the parameters take the bars'
+    ``timeframe``; parameters that name a different one are refused.
+
+    Raises
+    ------
+    CSLError
+        When ``params["timeframe"]`` is not ``timeframe``.
+    """
+    from crypto_strategy_lab.data.timeframes import parse_timeframe
+
+    given = dict(params or {})
+    bars = parse_timeframe(timeframe)
+    if "timeframe" in given and parse_timeframe(str(given["timeframe"])) != bars:
+        raise CSLError(
+            f"{name}: its parameters are for {given['timeframe']} bars but it would trade "
+            f"{bars} bars; drop the timeframe parameter or trade {given['timeframe']} bars"
+        )
+    return get_strategy(name, given | {"timeframe": bars})
