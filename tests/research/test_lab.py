@@ -92,7 +92,8 @@ def test_verdicts_agree_with_the_gate_and_independent_numbers(lab_run):
     result, journal = lab_run
     log = TrialLog(journal)
     assert {a.study.spec.strategy for a in result.assessments} == set(STRATEGIES[:3])
-    assert {a.strategy for a in result.assessments} == {f"{n} 1h crypto" for n in STRATEGIES[:3]}
+    labels = {f"{n} 1h crypto planted-ar1" for n in STRATEGIES[:3]}
+    assert {a.strategy for a in result.assessments} == labels
     logged = log.trials(family=result.assessments[0].study.data.family)
     # the book's candidates (3 weightings x all members and each leave-one-out set) are
     # logged after the members were judged: they deflate the book and later runs
@@ -118,7 +119,7 @@ def test_verdicts_agree_with_the_gate_and_independent_numbers(lab_run):
             assert (want.name, want.passed) == (got.name, got.passed)
             assert got.value == pytest.approx(want.value, rel=1e-12, nan_ok=True)
         assert a.selected == matrix.columns[(matrix.mean() / matrix.std()).argmax()]
-    skipped = result.not_evaluated["volatility_clustering 1h crypto"]
+    skipped = result.not_evaluated["volatility_clustering 1h crypto planted-ar1"]
     assert not skipped.passed and all(not c.passed for c in skipped.criteria)
     assert "1900 1h bars; the shortest lab warm-up is 1008 bars" in skipped.criteria[0].detail
 
@@ -192,7 +193,7 @@ def test_planted_edge_passes_and_noise_fails(seed, tmp_path, inline):
             cache_dir=tmp_path / kind,
             timeframes=["1h"],
         )
-        verdicts[kind] = result.verdicts["lag_autocorr 1h crypto"]
+        verdicts[kind] = result.verdicts[f"lag_autocorr 1h crypto {kind}"]
     assert verdicts["edge"].passed, str(verdicts["edge"])
     assert not verdicts["noise"].passed
     dsr = {c.name: c.value for c in verdicts["noise"].criteria}["dsr"]
@@ -224,7 +225,7 @@ def test_calibration_is_shaped_by_the_run_and_cached(lab_run):
 def test_report_shows_co_activity(lab_run):
     result, _ = lab_run
     co = result.co_activity
-    labels = {f"{n} 1h crypto" for n in STRATEGIES[:3]}
+    labels = {f"{n} 1h crypto planted-ar1" for n in STRATEGIES[:3]}
     assert co is not None and set(co.time_in_market.index) == labels
     html = result.report_path.read_text(encoding="utf-8")
     assert 'id="co-activity-table"' in html and 'id="rarely-together"' in html
@@ -238,7 +239,7 @@ def test_the_book_is_validated_with_its_member_selection_counted(lab_run):
 
     result, journal = lab_run
     (book,) = result.books  # one bar grid with three evaluated strategies
-    assert book.label == "book 1h crypto"
+    assert book.label == "book 1h crypto planted-ar1"
     assert set(book.members) == set(STRATEGIES[:3])
     # 3 weightings x (all members + each leave-one-out set)
     assert len(book.candidates) == 12 and book.assessment.study.returns.shape[1] == 12
@@ -367,3 +368,26 @@ def test_calibration_draws_a_bar_over_every_simulated_search(tmp_path):
     screen.seek(0), screen.truncate()
     assert run_calibration(*args, bars, tmp_path, console).from_cache
     assert "gate calibration" not in screen.getvalue()
+
+
+def test_two_datasets_of_one_asset_class_keep_their_rows(tmp_path, inline):
+    """BTC and ETH bars are both crypto: the symbol in the row label keeps them apart."""
+    btc = lab_data(planted_edge_bars(0).iloc[:1200], "BTC-synthetic")
+    eth = dataclasses.replace(
+        lab_data(noise_bars(1).iloc[:1200], "ETH-synthetic"), instrument="ETHUSDT"
+    )
+    result = run_lab(
+        [btc, eth],
+        strategies=["lag_autocorr"],
+        quick=True,
+        calibration=CalibrationSettings(n_families=2),
+        journal=f"sqlite:///{tmp_path / 'j.sqlite'}",
+        executor=inline,
+        cache_dir=tmp_path / "cache",
+        timeframes=["1h"],
+    )
+    labels = {"lag_autocorr 1h crypto BTC-synthetic", "lag_autocorr 1h crypto ETHUSDT"}
+    assert set(result.verdicts) == labels == {a.strategy for a in result.assessments}
+    by_label = {a.strategy: a for a in result.assessments}
+    assert by_label["lag_autocorr 1h crypto ETHUSDT"].study.spec.symbol == "ETH-synthetic@1h"
+    assert by_label["lag_autocorr 1h crypto BTC-synthetic"].study.spec.symbol == "BTC-synthetic@1h"

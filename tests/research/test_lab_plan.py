@@ -37,11 +37,11 @@ def test_each_strategy_runs_at_its_timeframes_on_its_markets(plan):
     for name in list_strategies():
         cls = strategy_class(name)
         for tf in cls.recommended_timeframes:
-            label = f"{name} {tf} crypto"
+            label = f"{name} {tf} crypto rw-1h"
             assert (name, tf, "crypto") in run or label in skipped
             if tf in ("15m", "30m"):
                 assert skipped[label] == f"not evaluated: {tf} is finer than the 1h source bars"
-            on_stocks = f"{name} {tf} equity"
+            on_stocks = f"{name} {tf} equity rw-stocks"
             if "equity" not in cls.asset_classes:
                 assert on_stocks not in plan.cells and on_stocks not in skipped
             elif tf != "1d":
@@ -54,7 +54,7 @@ def test_each_strategy_runs_at_its_timeframes_on_its_markets(plan):
     }
     assert ("lag_autocorr", "4h", "crypto") in run
     # 6,000 hours are 250 days: fewer than the daily GARCH's 500-return window
-    assert "warm-up" in skipped["volatility_clustering 1d crypto"]
+    assert "warm-up" in skipped["volatility_clustering 1d crypto rw-1h"]
 
 
 def test_studies_use_the_causally_resampled_bars_and_their_own_timeframe(plan):

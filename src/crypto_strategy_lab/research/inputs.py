@@ -45,6 +45,11 @@ class LabData:
     market: str  # "perp" | "spot" | "stock"
     instrument: str = ""
 
+    @property
+    def symbol(self) -> str:
+        """What the bars are of, for row labels: the instrument, else the dataset's name."""
+        return self.instrument or self.name
+
 
 def venue_symbol(symbol: str) -> str:
     """The venue's spelling of a ccxt symbol: ``BTC/USDT:USDT`` -> ``BTCUSDT``."""

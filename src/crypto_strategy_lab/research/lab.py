@@ -33,7 +33,8 @@ Steps of :func:`run_lab`:
 
 A strategy that fails is reported as failing, with the criteria that failed it; a cell the
 data cannot evaluate (a timeframe finer than the source bars, too few bars for the warm-up)
-fails with that reason. Rows are labelled ``<strategy> <timeframe> <asset class>``.
+fails with that reason. Rows are labelled ``<strategy> <timeframe> <asset class> <symbol>``
+(:attr:`LabCell.label`).
 
 Resamplings of one source are one data family (:mod:`crypto_strategy_lab.research.identity`),
 so the gate deflates every cell by the trials of all timeframes and strategies on that data:
@@ -140,7 +141,9 @@ class LabCell:
 
     @property
     def label(self) -> str:
-        return f"{self.strategy} {self.timeframe} {self.asset_class}"
+        """``<strategy> <timeframe> <asset class> <symbol>``: the symbol keeps two datasets of
+        one asset class (BTC and ETH bars) apart."""
+        return f"{self.strategy} {self.timeframe} {self.asset_class} {self.data.symbol}"
 
     @property
     def symbol(self) -> str:
@@ -168,10 +171,15 @@ class LabResult:
     datasets: tuple[LabData, ...] = ()
     cells: dict[str, LabCell] = field(default_factory=dict)  # every row, evaluated or not
     books: list[BookAssessment] = field(default_factory=list)  # one per bar grid, >= 2 members
+    bars: dict[str, pd.DataFrame] = field(default_factory=dict)  # by LabCell.symbol
+
+    def cell_bars(self, label: str) -> pd.DataFrame:
+        """The (resampled) bars row ``label`` was studied on."""
+        return self.bars[self.cells[label].symbol]
 
     @property
     def verdicts(self) -> dict[str, GateVerdict]:
-        """Verdict per row label (``<strategy> <timeframe> <asset class>``)."""
+        """Verdict per row label (:attr:`LabCell.label`)."""
         out = {a.strategy: a.verdict for a in self.assessments}
         return out | self.not_evaluated
 
@@ -513,6 +521,7 @@ def run_lab(
         datasets=datasets,
         cells=cells,
         books=books,
+        bars={specs[0].symbol: bars for bars, specs in plan.groups},
     )
 
 
