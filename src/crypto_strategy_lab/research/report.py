@@ -31,6 +31,8 @@ from crypto_strategy_lab.performance.metrics import rolling_sharpe
 from crypto_strategy_lab.research.assessment import WALK_FORWARD_FOLDS
 from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.lab import LabResult
+from crypto_strategy_lab.research.results import write_results
+from crypto_strategy_lab.research.tearsheet import TearSheet, lab_tear_sheets
 from crypto_strategy_lab.validation.sharpe import min_track_record_length
 
 MAX_POINTS = 2500
@@ -330,8 +332,9 @@ def _trial_rows(result: LabResult) -> list[dict[str, Any]]:
     return rows
 
 
-def render_report(result: LabResult) -> str:
-    """The report's HTML text."""
+def render_report(result: LabResult, sheets: dict[str, TearSheet] | None = None) -> str:
+    """The report's HTML text (``sheets``: the rows' tear sheets, computed when not given)."""
+    sheets = lab_tear_sheets(result) if sheets is None else sheets
     env = Environment(
         loader=PackageLoader("crypto_strategy_lab.research", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -435,9 +438,12 @@ def render_report(result: LabResult) -> str:
 
 
 def write_report(result: LabResult, root: str | Path = "reports/lab") -> Path:
-    """Write ``<root>/<run-id>/index.html`` and return its path."""
+    """Write ``<root>/<run-id>/index.html`` and the machine-readable results beside it
+    (:mod:`crypto_strategy_lab.research.results`); return the HTML's path."""
     out = Path(root) / result.run_id
     out.mkdir(parents=True, exist_ok=True)
+    sheets = lab_tear_sheets(result)
+    write_results(result, sheets, out)
     path = out / "index.html"
-    path.write_text(render_report(result), encoding="utf-8")
+    path.write_text(render_report(result, sheets), encoding="utf-8")
     return path

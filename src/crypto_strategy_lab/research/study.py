@@ -136,6 +136,11 @@ class StudyResult:
     positions: pd.DataFrame
     data: DataIdentity
 
+    def trial_settings(self, label: str) -> BacktestSettings:
+        """The backtest settings configuration ``label`` ran with (the study's settings under
+        its stop policy)."""
+        return with_stop_policy(self.spec.settings, self.trials.loc[label, "stop"])
+
     @property
     def new_trials(self) -> int:
         return int((self.trials["status"] == "new").sum())

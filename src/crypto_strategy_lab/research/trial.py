@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crypto_strategy_lab.backtest import run_backtest
+from crypto_strategy_lab.backtest import BacktestResult, run_backtest
 from crypto_strategy_lab.backtest.engine import LongOnlyWarning
 from crypto_strategy_lab.backtest.inputs import ATR_PERIOD, StopUnit, check_stops
 from crypto_strategy_lab.core.costs import CostModel
@@ -174,19 +174,27 @@ class TrialOutcome:
     position_sign: np.ndarray | None = None
 
 
+def backtest_configuration(
+    strategy: str, params: dict[str, Any], settings: BacktestSettings, bars: pd.DataFrame
+) -> BacktestResult:
+    """The backtest of one configuration of ``strategy`` on ``bars``: what every trial runs,
+    and what the lab's tear sheet re-runs for the selected configuration. On a long-only
+    market the short targets are flat without a warning per run: the settings say so once
+    (:meth:`BacktestSettings.describe`, in every report)."""
+    rule = get_strategy(strategy, params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LongOnlyWarning)
+        return run_backtest(rule, bars, **settings.backtest_kwargs())
+
+
 def evaluate_trial(task: TrialTask, bars: pd.DataFrame) -> TrialOutcome:
     """Compute the strategy's signal on ``bars`` and backtest it with the task's settings.
 
     Expected failures (a :class:`CSLError`: bad data for this configuration) become an
-    outcome with ``error`` set; anything else is a bug and propagates. On a long-only market
-    the short targets are flat without a warning per trial: the settings say so once
-    (:meth:`BacktestSettings.describe`, in every report).
+    outcome with ``error`` set; anything else is a bug and propagates.
     """
     try:
-        strategy = get_strategy(task.strategy, task.params)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", LongOnlyWarning)
-            result = run_backtest(strategy, bars, **task.settings.backtest_kwargs())
+        result = backtest_configuration(task.strategy, task.params, task.settings, bars)
     except CSLError as exc:
         return TrialOutcome(None, error=f"{type(exc).__name__}: {exc}")
     return TrialOutcome(

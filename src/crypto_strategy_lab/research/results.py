@@ -1,0 +1,137 @@
+"""The lab's machine-readable results, written beside ``index.html``.
+
+``reports/lab/<run-id>/`` holds:
+
+* :data:`RESULTS_FILE` (``results.json``): the gate table, one row per lab row (strategy,
+  timeframe, asset class, symbol) — net and gross SR (annualised), turnover, time in market,
+  every gate criterion's value and result, the strategy's and the data family's trial counts
+  (the DSR's N), the verdict, the break-even cost and the net SR at each capacity cost level —
+  plus the gate's common thresholds (the track record's, MinTRL, is per row). Numbers are
+  the gate's own (``GateVerdict.criteria``); a value that is not a number (NaN, infinite)
+  is ``null``, so the file is strict JSON;
+* :data:`CORRELATION_FILE`: the correlation of the selected configurations' returns;
+* ``returns/<row>.csv`` (net return, equity, buy-and-hold, position per bar of the gate window)
+  and ``trades/<row>.csv`` (every trade of the window) per evaluated row.
+
+The dashboard's Research page reads these names from this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crypto_strategy_lab.research.lab import LabResult
+from crypto_strategy_lab.research.tearsheet import TearSheet
+
+#: The gate table of a lab run (JSON), beside ``index.html``.
+RESULTS_FILE = "results.json"
+#: The correlation matrix of the selected configurations' returns (CSV, labels in column 0).
+CORRELATION_FILE = "correlation.csv"
+
+
+def _number(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def row_slug(label: str) -> str:
+    """A file name for a row label (``lag_autocorr 1h crypto BTCUSDT`` ->
+    ``lag_autocorr_1h_crypto_BTCUSDT``)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("_")
+
+
+def results_rows(result: LabResult, sheets: dict[str, TearSheet]) -> list[dict[str, Any]]:
+    """One JSON-ready row per lab row (module docstring), evaluated rows first."""
+    rows = []
+    for label, verdict in result.verdicts.items():
+        cell = result.cells[label]
+        a = next((x for x in result.assessments if x.strategy == label), None)
+        row: dict[str, Any] = {
+            "label": label,
+            "strategy": cell.strategy,
+            "timeframe": cell.timeframe,
+            "asset_class": cell.asset_class,
+            "symbol": cell.data.symbol,
+            "dataset": cell.data.name,
+            "evaluated": a is not None,
+            "verdict": "PASS" if verdict.passed else "FAIL",
+            "passed": bool(verdict.passed),
+            "failed": [c.name for c in verdict.criteria if not c.passed],
+        }
+        for c in verdict.criteria:
+            row[c.name] = _number(c.value)
+            row[f"{c.name}_threshold"] = _number(c.threshold)
+            row[f"{c.name}_passed"] = bool(c.passed)
+        if a is None:
+            row["reason"] = verdict.criteria[0].detail if verdict.criteria else ""
+            rows.append(row)
+            continue
+        sheet = sheets[label]
+        ann = math.sqrt(a.study.periods_per_year)
+        row |= {
+            "params": a.selected_params,
+            "sr_annual": _number(a.moments.sr * ann),
+            "gross_sr_annual": _number(sheet.capacity.gross_sr),
+            "sr_per_bar": _number(a.moments.sr),
+            "n_obs": a.moments.n_obs,
+            "strategy_trials": a.deflation.strategy_trials,
+            "family_trials": a.deflation.n_trials,
+            "sr_variance": _number(a.deflation.sr_variance),
+            "turnover_annual": _number(sheet.turnover),
+            "time_in_market": _number(sheet.time_in_market),
+            "n_trades": sheet.n_trades,
+            "breakeven_bps": _number(sheet.capacity.breakeven_bps),
+            "net_sr_by_cost_bps": {
+                f"{c:g}": _number(sr)
+                for c, sr in zip(sheet.capacity.cost_bps, sheet.capacity.net_sr, strict=True)
+            },
+            "returns_csv": f"returns/{row_slug(label)}.csv",
+            "trades_csv": f"trades/{row_slug(label)}.csv",
+        }
+        rows.append(row)
+    return rows
+
+
+def write_results(result: LabResult, sheets: dict[str, TearSheet], directory: Path) -> Path:
+    """Write the files of the module docstring into ``directory``; returns the JSON's path."""
+    gate = result.gate
+    # the track record's threshold (MinTRL) is each row's own: it is in the rows only
+    thresholds = {
+        "dsr": gate.min_dsr,
+        "pbo": gate.max_pbo,
+        "walk_forward": gate.min_walk_forward_sharpe,
+    }
+    payload = {
+        "run_id": result.run_id,
+        "quick": result.quick,
+        "datasets": [d.name for d in result.datasets or (result.data,)],
+        "thresholds": thresholds,
+        "gate": results_rows(result, sheets),
+    }
+    path = directory / RESULTS_FILE
+    path.write_text(json.dumps(payload, indent=1, allow_nan=False), encoding="utf-8")
+    if result.orthogonality is not None:
+        result.orthogonality.correlation.to_csv(directory / CORRELATION_FILE)
+    for sub in ("returns", "trades"):
+        (directory / sub).mkdir(exist_ok=True)
+    for label, sheet in sheets.items():
+        slug = row_slug(label)
+        frame = pd.DataFrame(
+            {
+                "net_return": sheet.returns,
+                "equity": sheet.equity,
+                "buy_and_hold": sheet.benchmark,
+                "position": sheet.backtest.positions.loc[sheet.returns.index[0] :],
+            }
+        )
+        frame.to_csv(directory / "returns" / f"{slug}.csv", index_label="time")
+        sheet.trades.to_csv(directory / "trades" / f"{slug}.csv", index=False)
+    return path

@@ -1,0 +1,167 @@
+"""The tear sheet's numbers against independent computations, capacity against re-runs, and
+the machine-readable results against the gate's verdicts as stored."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crypto_strategy_lab.backtest import run_backtest
+from crypto_strategy_lab.core.costs import CostModel
+from crypto_strategy_lab.research.executors import LocalExecutor
+from crypto_strategy_lab.research.lab import CalibrationSettings, run_lab, store_verdicts
+from crypto_strategy_lab.research.report import write_report
+from crypto_strategy_lab.research.results import RESULTS_FILE, row_slug
+from crypto_strategy_lab.research.tearsheet import (
+    _at_cost,
+    cost_attribution,
+    lab_tear_sheets,
+    rerun,
+)
+from crypto_strategy_lab.research.verdicts import VerdictStore
+
+from .conftest import lab_data, planted_edge_bars
+
+STRATEGIES = ["lag_autocorr", "true_range_divergence"]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tearsheet")
+    journal = f"sqlite:///{tmp / 'journal.sqlite'}"
+    data = lab_data(planted_edge_bars(0).iloc[:2500], "planted-ar1")
+    result = run_lab(
+        data,
+        strategies=STRATEGIES,
+        quick=True,
+        calibration=CalibrationSettings(n_families=4),
+        journal=journal,
+        executor=LocalExecutor(1),
+        cache_dir=tmp / "cache",
+        timeframes=["1h"],
+    )
+    path = write_report(result, tmp / "reports")
+    result = dataclasses.replace(result, report_path=path)
+    store_verdicts(result, journal)
+    return result, lab_tear_sheets(result), journal
+
+
+def test_rerun_of_the_selected_configuration_is_the_studys(lab):
+    result, sheets, _ = lab
+    for a in result.assessments:
+        pd.testing.assert_series_equal(
+            sheets[a.strategy].returns, a.returns, check_names=False, rtol=0, atol=0
+        )
+
+
+def test_benchmark_monthly_and_yearly_returns_against_pandas(lab):
+    result, sheets, _ = lab
+    for a in result.assessments:
+        sheet = sheets[a.strategy]
+        close = result.cell_bars(a.strategy)["close"]
+        start = close.index.get_loc(sheet.returns.index[0])
+        # buy and hold from the close before the window's first bar
+        assert sheet.benchmark.iloc[-1] == pytest.approx(close.iloc[-1] / close.iloc[start - 1])
+        # month-end equity over the previous month-end (the first month over 1)
+        equity = sheet.equity.copy()
+        equity.index = equity.index.tz_localize(None)
+        ends = equity.resample("ME").last()
+        expected = ends / ends.shift(1, fill_value=1.0) - 1.0
+        got = sheet.monthly.stack()
+        assert len(got) == len(expected)
+        for (year, month), value in got.items():
+            assert value == pytest.approx(expected[f"{year}-{month:02d}"].iloc[0], abs=1e-12)
+        years = equity.resample("YE").last()
+        yearly = years / years.shift(1, fill_value=1.0) - 1.0
+        np.testing.assert_allclose(sheet.yearly["strategy"], yearly.to_numpy(), atol=1e-12)
+
+
+def test_exposure_and_trades_from_the_backtest(lab):
+    result, sheets, _ = lab
+    for a in result.assessments:
+        sheet = sheets[a.strategy]
+        active = float((a.study.positions[a.selected] != 0).mean())
+        assert sheet.time_in_market == pytest.approx(active)
+        closed = sheet.trades[sheet.trades["exit_reason"] != "open"]
+        if len(closed):
+            stops = closed["exit_reason"].isin(["stop_loss", "take_profit"]).mean()
+            assert sum(sheet.stop_share.values()) == pytest.approx(stops)
+        assert sheet.n_trades == len(sheet.trades)
+        assert len(sheet.last_trades) == min(25, len(sheet.trades))
+
+
+def test_cost_attribution_sums_to_gross_minus_net():
+    """Gross P&L from the fills at their reference prices (before slippage, no fees) and the
+    final position at the last close; net P&L from the equity: they differ by exactly the
+    attributed fees, slippage and funding."""
+    bars = planted_edge_bars(3).iloc[:1500]
+    rng = np.random.default_rng(5)
+    signal = pd.Series(np.repeat(rng.choice([-1.0, 0.0, 0.5, 1.0], 150), 10), index=bars.index)
+    bt = run_backtest(
+        signal, bars, market="perp", costs=CostModel(slippage_bps=3.0, funding_rate_8h=0.0003)
+    )
+    costs = cost_attribution(bt, bars.index[0])
+    f = bt.fills
+    gross = float((-f["side"] * f["quantity"] * f["reference"]).sum())
+    gross += float(bt.positions.iloc[-1] * bars["close"].iloc[-1])
+    assert costs.fees > 0 and costs.slippage > 0 and costs.funding != 0
+    assert costs.net_pnl == pytest.approx(bt.equity.iloc[-1] - 10_000.0)
+    assert costs.gross_pnl == pytest.approx(gross, rel=1e-9, abs=1e-6)
+
+
+def test_capacity_curve_and_breakeven_against_reruns(lab):
+    result, sheets, _ = lab
+    checked = 0
+    for a in result.assessments:
+        sheet = sheets[a.strategy]
+        cap = sheet.capacity
+        settings = a.study.trial_settings(a.selected)
+        bars = result.cell_bars(a.strategy)
+        start = sheet.returns.index[0]
+        # re-running the weights at the study's own costs reproduces the study
+        same = rerun(sheet.backtest, bars, settings).returns.loc[start:]
+        np.testing.assert_array_equal(same.to_numpy(), a.returns.to_numpy())
+        assert list(cap.net_sr) == sorted(cap.net_sr, reverse=True)  # costs only hurt
+        if math.isnan(cap.breakeven_bps):
+            assert cap.net_sr[0] <= 0.05
+            continue
+        at_breakeven = rerun(sheet.backtest, bars, _at_cost(settings, cap.breakeven_bps))
+        r = at_breakeven.returns.loc[start:]
+        sr = r.mean() / r.std() * math.sqrt(a.study.periods_per_year)
+        assert abs(sr) < 0.05 * cap.net_sr[0]  # the linear approximation's error
+        checked += 1
+    assert checked  # the planted edge breaks even at a positive cost
+
+
+def test_results_json_is_the_stored_gate(lab):
+    result, sheets, journal = lab
+    directory = result.report_path.parent
+    payload = json.loads((directory / RESULTS_FILE).read_text())
+    rows = {r["label"]: r for r in payload["gate"]}
+    assert set(rows) == set(result.verdicts)
+    store = VerdictStore(journal)
+    for label, verdict in result.verdicts.items():
+        cell = result.cells[label]
+        stored = store.latest(cell.strategy, cell.symbol)
+        assert stored is not None and stored.run_id == result.run_id
+        row = rows[label]
+        assert row["passed"] == stored.verdict.passed == verdict.passed
+        assert row["verdict"] == ("PASS" if verdict.passed else "FAIL")
+        for c in stored.verdict.criteria:
+            want = None if math.isnan(c.value) else c.value
+            assert row[c.name] == want and row[f"{c.name}_passed"] == c.passed
+    for a in result.assessments:
+        row = rows[a.strategy]
+        assert row["family_trials"] == a.deflation.n_trials
+        assert row["strategy_trials"] == a.deflation.strategy_trials
+        assert row["sr_annual"] == pytest.approx(a.moments.sr * math.sqrt(a.study.periods_per_year))
+        returns = pd.read_csv(directory / row["returns_csv"], index_col=0)
+        np.testing.assert_allclose(returns["net_return"], a.returns.to_numpy(), rtol=1e-12)
+        trades = pd.read_csv(directory / "trades" / f"{row_slug(a.strategy)}.csv")
+        assert len(trades) == sheets[a.strategy].n_trades == row["n_trades"]
+    assert payload["thresholds"]["dsr"] == result.gate.min_dsr
