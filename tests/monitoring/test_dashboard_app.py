@@ -3,6 +3,7 @@ journal's own repository API; plus the empty, missing and corrupt journal states
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crypto_strategy_lab.monitoring.dashboard.app import PAGES, PAGES_DIR
+from crypto_strategy_lab.research.results import CORRELATION_FILE, RESULTS_FILE
 from tests.monitoring.seed import Seeded, seed_journal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,14 +29,15 @@ def seeded(tmp_path_factory) -> Seeded:
 
 @pytest.fixture(scope="session")
 def reports_dir(tmp_path_factory) -> Path:
-    """A lab report as the lab writes it: the gate verdicts (``GateVerdict.to_frame()`` of the
-    validation part, one row per criterion) and the strategy correlation matrix."""
+    """A lab report as the lab writes it: the gate table (one row per lab row, each criterion's
+    value, the verdict; :mod:`crypto_strategy_lab.research.results`) and the strategy
+    correlation matrix."""
     from crypto_strategy_lab.performance.metrics import ReturnMoments
     from crypto_strategy_lab.validation.gate import GateInputs, evaluate_gate
 
     lab = tmp_path_factory.mktemp("reports") / "lab" / "20240301-run"
     lab.mkdir(parents=True)
-    frames = []
+    rows = []
     for name, sr, pbo in (("lag_autocorr", 0.12, 0.1), ("vpin", 0.01, 0.7)):
         verdict = evaluate_gate(
             GateInputs(
@@ -46,12 +49,17 @@ def reports_dir(tmp_path_factory) -> Path:
                 walk_forward_sharpe=sr / 2,
             )
         )
-        frames.append(verdict.to_frame().assign(strategy=name))
-    pd.concat(frames).to_csv(lab / "gate.csv", index=False)
+        rows.append(
+            {"label": f"{name} 1h crypto BTCUSDT", "strategy": name}
+            | {c.name: c.value for c in verdict.criteria}
+            | {"verdict": "PASS" if verdict.passed else "FAIL"}
+        )
+    payload = {"gate": rows, "thresholds": {"dsr": 0.95, "pbo": 0.5}}
+    (lab / RESULTS_FILE).write_text(json.dumps(payload))
     corr = pd.DataFrame(
         [[1.0, 0.2], [0.2, 1.0]], index=["lag_autocorr", "vpin"], columns=["lag_autocorr", "vpin"]
     )
-    corr.to_csv(lab / "correlation.csv")
+    corr.to_csv(lab / CORRELATION_FILE)
     (lab / "index.html").write_text("<html></html>")
     return lab.parents[1]
 

@@ -1,9 +1,10 @@
 """Find and read the research lab's latest report for the Research page.
 
-The lab writes ``reports/lab/<run-id>/`` (``index.html`` plus its data files). This module
-does not assume one exact file layout: in the newest run directory (by modification time) it
-reads the first CSV/JSON/Parquet file whose name contains ``gate`` as the gate table, and the
-first whose name contains ``corr`` as the strategy correlation matrix.
+The lab writes ``reports/lab/<run-id>/`` (``index.html`` plus its data files,
+:mod:`crypto_strategy_lab.research.results`). In the newest run directory (by modification
+time) this module reads the gate table from :data:`~crypto_strategy_lab.research.results.
+RESULTS_FILE` (its ``gate`` rows and ``thresholds``) and the strategy correlation matrix from
+:data:`~crypto_strategy_lab.research.results.CORRELATION_FILE`: the names the lab writes.
 
 Gate tables come in two shapes and both are accepted: *wide*, one row per strategy with a
 column per criterion (``dsr``, ``pbo``, ..., ``verdict``); or *long*, the concatenation of
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-_SUFFIXES = (".csv", ".json", ".parquet")
+from crypto_strategy_lab.research.results import CORRELATION_FILE, RESULTS_FILE
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,21 @@ def latest_lab_dir(reports_dir: Path) -> Path | None:
     return max(runs, key=lambda p: p.stat().st_mtime) if runs else None
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+def _read_results(path: Path) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The gate rows of a results file and its thresholds."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict):
-        for key in ("rows", "gate", "results", "strategies", "data"):
-            if isinstance(data.get(key), list):
-                return pd.DataFrame(data[key])
-        return pd.DataFrame(data)
-    return pd.DataFrame(data)
+    if not isinstance(data, dict) or not isinstance(data.get("gate"), list):
+        raise ValueError("no 'gate' list of rows")
+    thresholds = {
+        str(k): float(v) for k, v in (data.get("thresholds") or {}).items() if v is not None
+    }
+    table = pd.DataFrame(data["gate"])
+    for col in table.columns:  # parameters, failed criteria...: shown as text in the table
+        if table[col].map(lambda v: isinstance(v, dict | list)).any():
+            table[col] = table[col].map(
+                lambda v: json.dumps(v) if isinstance(v, dict | list) else v
+            )
+    return table, thresholds
 
 
 def widen_gate(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -83,32 +87,27 @@ def widen_gate(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     return wide.reset_index(), thresholds
 
 
-def _find(directory: Path, needle: str) -> Path | None:
-    candidates = sorted(
-        p for p in directory.rglob("*") if p.suffix in _SUFFIXES and needle in p.name.lower()
-    )
-    return candidates[0] if candidates else None
-
-
 def load_latest_report(reports_dir: Path) -> LabReport | None:
     """The newest lab report under ``reports_dir/lab`` (``None`` when there is none)."""
     directory = latest_lab_dir(reports_dir)
     if directory is None:
         return None
     problems = []
-    tables: dict[str, pd.DataFrame | None] = {}
-    for needle in ("gate", "corr"):
-        path = _find(directory, needle)
-        tables[needle] = None
-        if path is not None:
-            try:
-                tables[needle] = _read_table(path)
-            except (OSError, ValueError) as exc:
-                problems.append(f"{path.name}: unreadable ({exc})")
-    gate, thresholds = (None, {}) if tables["gate"] is None else widen_gate(tables["gate"])
-    corr = tables["corr"]
-    if corr is not None and len(corr.columns) == len(corr) + 1:
-        corr = corr.set_index(corr.columns[0])  # CSV with the row labels in the first column
+    gate, thresholds, corr = None, {}, None
+    results = directory / RESULTS_FILE
+    if results.is_file():
+        try:
+            table, stated = _read_results(results)
+            gate, widened = widen_gate(table)
+            thresholds = stated | widened
+        except (OSError, ValueError) as exc:
+            problems.append(f"{results.name}: unreadable ({exc})")
+    correlation = directory / CORRELATION_FILE
+    if correlation.is_file():
+        try:
+            corr = pd.read_csv(correlation, index_col=0)
+        except (OSError, ValueError) as exc:
+            problems.append(f"{correlation.name}: unreadable ({exc})")
     html = directory / "index.html"
     return LabReport(
         directory=directory,

@@ -11,6 +11,7 @@ from crypto_strategy_lab.journal.trials import TrialRecord
 from crypto_strategy_lab.monitoring.dashboard import charts
 from crypto_strategy_lab.monitoring.dashboard.app import DashboardContext
 from crypto_strategy_lab.monitoring.dashboard.lab_reports import load_latest_report
+from crypto_strategy_lab.research.results import RESULTS_FILE
 
 # The gate's default thresholds (DESIGN.md / the brief): DSR >= 0.95, PBO <= 0.5.
 DSR_THRESHOLD = 0.95
@@ -57,11 +58,18 @@ def render(ctx: DashboardContext) -> None:
         for problem in report.problems:
             st.warning(problem)
         if report.gate is None:
-            st.info("This lab run has no gate table file (yet).")
+            st.info(f"This lab run has no gate table (`{RESULTS_FILE}`) yet.")
         else:
             st.subheader("Gate")
             st.dataframe(report.gate, hide_index=True, key="rs_gate")
-            name_col = next((c for c in report.gate.columns if "strategy" in str(c).lower()), None)
+            # the row label (strategy, timeframe, asset class, symbol) is unique; a strategy
+            # name repeats over timeframes and datasets
+            columns = list(report.gate.columns)
+            name_col = (
+                "label"
+                if "label" in columns
+                else next((c for c in columns if "strategy" in str(c).lower()), None)
+            )
             specs = (
                 (
                     report.metric_columns("dsr", "deflated"),
