@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gzip
+import json
 import math
 from html.parser import HTMLParser
 
@@ -32,10 +35,14 @@ from .conftest import lab_data, noise_bars, planted_edge_bars
 
 STRATEGIES = ["lag_autocorr", "variance_ratio", "true_range_divergence", "volatility_clustering"]
 SECTIONS = {
-    "summary", "gate", "equity", "rolling-sharpe", "pbo", "orthogonality", "calibration",
-    "studies", "data", "costs",
+    "summary", "gate", "equity", "rolling-sharpe", "tearsheets", "pbo", "orthogonality",
+    "calibration", "studies", "data", "costs",
 }  # fmt: skip
 FIGURES = {"equity-figure", "rolling-sharpe-figure", "pbo-figure", "correlation-figure"}
+
+
+def inflate(text: str) -> str:
+    return gzip.decompress(base64.b64decode(text)).decode("utf-8")
 
 
 class ReportParser(HTMLParser):
@@ -49,6 +56,8 @@ class ReportParser(HTMLParser):
         self.rows: dict[str, bool] = {}
         self.cells: dict[str, dict[str, bool]] = {}
         self._row: str | None = None
+        self.blobs: dict[str, str] = {}
+        self._blob: str | None = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -58,12 +67,22 @@ class ReportParser(HTMLParser):
             self.divs.add(a["id"])
         elif tag == "script" and a.get("src"):
             self.script_srcs.append(a["src"])
+        elif tag == "script" and a.get("type") == "application/octet-stream":
+            self._blob = a["id"]
         elif tag == "tr" and "data-strategy" in a:
             self._row = a["data-strategy"]
             self.rows[self._row] = a["data-passed"] == "true"
             self.cells[self._row] = {}
         elif tag == "td" and "data-criterion" in a and self._row:
             self.cells[self._row][a["data-criterion"]] = a["data-passed"] == "true"
+
+    def handle_data(self, data):
+        if self._blob is not None:
+            self.blobs[self._blob] = self.blobs.get(self._blob, "") + data
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._blob = None
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +163,10 @@ def test_html_report_has_every_section_and_is_self_contained(lab_run):
     assert parser.sections == SECTIONS
     assert parser.divs >= FIGURES
     assert parser.script_srcs == []  # nothing loaded from the network
-    assert html.count(get_plotlyjs()[:200]) == 1  # plotly.js inlined exactly once
+    # plotly.js embedded once, compressed, and the figures' JSON beside it
+    assert inflate(parser.blobs["plotly-js-gz"]) == get_plotlyjs()
+    bundle = json.loads(inflate(parser.blobs["figures-gz"]))
+    assert set(bundle["figures"]) >= FIGURES
     assert parser.rows == {name: v.passed for name, v in result.verdicts.items()}
     for name, verdict in result.verdicts.items():
         assert parser.cells[name] == {c.name: c.passed for c in verdict.criteria}

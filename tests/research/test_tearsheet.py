@@ -165,3 +165,21 @@ def test_results_json_is_the_stored_gate(lab):
         trades = pd.read_csv(directory / "trades" / f"{row_slug(a.strategy)}.csv")
         assert len(trades) == sheets[a.strategy].n_trades == row["n_trades"]
     assert payload["thresholds"]["dsr"] == result.gate.min_dsr
+
+
+def test_parameter_heatmap_is_the_grid_of_the_study(lab):
+    result, sheets, _ = lab
+    for a in result.assessments:
+        hm = sheets[a.strategy].heatmap
+        assert hm is not None and hm.y is not None
+        trials = a.study.trials
+        grid = [
+            (p, sr)
+            for p, sr, stop in zip(
+                trials["params"], trials["sr_annual"], trials["stop"], strict=True
+            )
+            if stop == "fixed" and p["band"] == 0.0 and p["min_hold"] is None
+        ]
+        assert hm.sr.size == len(grid) == 4  # quick: two values of each of two axes
+        for params, sr in grid:
+            assert hm.sr.loc[str(params[hm.y]), str(params[hm.x])] == pytest.approx(sr)

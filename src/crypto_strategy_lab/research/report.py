@@ -1,14 +1,20 @@
 """The lab's self-contained HTML report (Jinja2 template + Plotly figures).
 
-``reports/lab/<run-id>/index.html`` opens offline: plotly.js is inlined once in the page head
-and every figure is a ``<div>`` that uses it. Sections (each a ``<section id=...>``):
-``summary``, ``gate`` (every criterion's value, threshold and result), ``equity`` (equity and
-drawdown per strategy), ``rolling-sharpe``, ``pbo`` (logit histograms), ``orthogonality``
-(correlation heatmap, flagged pairs, clusters), ``calibration``, ``studies`` (every trial),
-``data`` (description and cleaning report) and ``costs``.
+``reports/lab/<run-id>/index.html`` opens offline: plotly.js and the figures are embedded,
+compressed (:mod:`crypto_strategy_lab.research.figure_bundle`), and every figure is a
+``<div>`` the page's loader draws. Sections (each a ``<section id=...>``): ``summary``,
+``gate`` (every criterion's value, threshold and result), ``equity`` (equity and drawdown per
+row), ``rolling-sharpe``, ``tearsheets`` (one row at a time, chosen in a ``<select>``: equity
+and drawdown against buy-and-hold, monthly and yearly returns, exposure, turnover, cost
+attribution, stop exits, the last trades, the parameter heatmap, net SR vs cost and the
+row's gate numbers; :mod:`crypto_strategy_lab.research.tearsheet`), ``pbo`` (logit
+histograms), ``orthogonality`` (correlation heatmap, flagged pairs, clusters),
+``calibration``, ``studies`` (every trial), ``data`` (description and cleaning report) and
+``costs``.
 
-Curves are drawn at most :data:`MAX_POINTS` points per trace (every k-th bar) to keep the page
-light; every number in the tables is computed on every bar.
+Each strategy has one colour throughout (:func:`strategy_colour`); its timeframes differ by
+dash. Curves are thinned for display only (:data:`~crypto_strategy_lab.research.
+figure_bundle.MAX_POINTS` points per line); every number in the tables uses every bar.
 """
 
 from __future__ import annotations
@@ -22,25 +28,59 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 from jinja2 import Environment, PackageLoader, select_autoescape
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from crypto_strategy_lab.performance.metrics import rolling_sharpe
-from crypto_strategy_lab.research.assessment import WALK_FORWARD_FOLDS
+from crypto_strategy_lab.research.assessment import WALK_FORWARD_FOLDS, StrategyAssessment
 from crypto_strategy_lab.research.display import format_number
+from crypto_strategy_lab.research.figure_bundle import (
+    LOADER_JS,
+    MAX_POINTS,
+    FigureBundle,
+    plotly_js_gzip,
+    thin_extremes,
+    thin_line,
+    times,
+    values,
+)
 from crypto_strategy_lab.research.lab import LabResult
 from crypto_strategy_lab.research.results import write_results
-from crypto_strategy_lab.research.tearsheet import TearSheet, lab_tear_sheets
+from crypto_strategy_lab.research.tearsheet import TRADE_LIST_LENGTH, TearSheet, lab_tear_sheets
+from crypto_strategy_lab.strategies import list_strategies
 from crypto_strategy_lab.validation.sharpe import min_track_record_length
 
-MAX_POINTS = 2500
 NOISE_TEXT = {
     "bootstrap": "this data's own bar returns, stationary-block-bootstrapped, traded by random "
     "signals with the grids' turnover",
     "t": "Student-t(5) returns with a common factor per strategy",
 }
+#: One colour per strategy (12 strategies, 12 distinct colours; plotly's default has 10).
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#bcbd22", "#393b79", "#7f7f7f", "#000000",
+)  # fmt: skip
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+BENCHMARK_COLOUR = "#999999"
+
+
+def strategy_colour(strategy: str) -> str:
+    """The strategy's colour: its place among the registered strategies."""
+    names = list_strategies()
+    i = names.index(strategy) if strategy in names else len(names) + sum(map(ord, strategy))
+    return PALETTE[i % len(PALETTE)]
+
+
+def _line_styles(result: LabResult) -> dict[str, dict[str, Any]]:
+    """Per row: its strategy's colour and a dash per timeframe/dataset of that strategy."""
+    seen: dict[str, int] = {}
+    styles = {}
+    for a in result.assessments:
+        name = a.study.spec.strategy
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        styles[a.strategy] = {"color": strategy_colour(name), "dash": DASHES[k % len(DASHES)]}
+    return styles
 
 
 def _params_text(params: dict[str, Any]) -> str:
@@ -48,38 +88,29 @@ def _params_text(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
 
-def _thin(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    step = max(1, math.ceil(len(frame) / MAX_POINTS))
-    return frame.iloc[::step], step
-
-
-def _div(fig: go.Figure, div_id: str) -> str:
-    fig.update_layout(template="plotly_white", margin={"l": 50, "r": 20, "t": 40, "b": 40})
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id)
-
-
-def equity_figure(result: LabResult) -> tuple[go.Figure, int]:
-    """Equity (growth of 1) above drawdown, one legend entry per strategy for both panels."""
-    rets = pd.DataFrame({a.strategy: a.returns for a in result.assessments})
-    equity = (1.0 + rets.fillna(0.0)).cumprod()
-    dd = equity / equity.cummax() - 1.0
-    eq_t, step = _thin(equity)
-    dd_t, _ = _thin(dd)
+def equity_figure(result: LabResult) -> go.Figure:
+    """Equity (growth of 1) above drawdown, one legend entry per row for both panels."""
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.04
     )
-    palette = pio.templates["plotly_white"].layout.colorway
-    for i, name in enumerate(equity.columns):
-        color = palette[i % len(palette)]
-        common = {"legendgroup": name, "line": {"color": color, "width": 1.2}}
-        fig.add_trace(go.Scatter(x=eq_t.index, y=eq_t[name], name=name, **common), 1, 1)
+    styles = _line_styles(result)
+    for a in result.assessments:
+        equity = (1.0 + a.returns.fillna(0.0)).cumprod()
+        drawdown = equity / equity.cummax() - 1.0
+        eq, dd = thin_line(equity), thin_extremes(drawdown)
+        common = {"legendgroup": a.strategy, "line": {**styles[a.strategy], "width": 1.2}}
+        fig.add_trace(go.Scatter(x=times(eq.index), y=values(eq), name=a.strategy, **common), 1, 1)
         fig.add_trace(
-            go.Scatter(x=dd_t.index, y=dd_t[name], name=name, showlegend=False, **common), 2, 1
+            go.Scatter(
+                x=times(dd.index), y=values(dd), name=a.strategy, showlegend=False, **common
+            ),
+            2,
+            1,
         )
     fig.update_yaxes(title_text="equity", row=1, col=1)
     fig.update_yaxes(title_text="drawdown", tickformat=".0%", row=2, col=1)
     fig.update_layout(height=650, title="Equity and drawdown (selected configuration, net)")
-    return fig, step
+    return fig
 
 
 def rolling_window(result: LabResult) -> int:
@@ -91,17 +122,26 @@ def rolling_window(result: LabResult) -> int:
 
 def rolling_figure(result: LabResult, window: int) -> go.Figure:
     fig = go.Figure()
+    styles = _line_styles(result)
     for a in result.assessments:
-        rs = rolling_sharpe(a.returns, window, a.study.periods_per_year)
-        thin, _ = _thin(rs.to_frame())
-        fig.add_trace(go.Scatter(x=thin.index, y=thin.iloc[:, 0], name=a.strategy, mode="lines"))
+        rs = thin_line(rolling_sharpe(a.returns, window, a.study.periods_per_year))
+        fig.add_trace(
+            go.Scatter(
+                x=times(rs.index),
+                y=values(rs, 3),
+                name=a.strategy,
+                mode="lines",
+                line={**styles[a.strategy], "width": 1.2},
+            )
+        )
     fig.add_hline(y=0.0, line={"color": "#888", "width": 1})
     fig.update_layout(height=420, title=f"Rolling Sharpe ratio (annualised, {window} bars)")
     return fig
 
 
 def pbo_figure(result: LabResult) -> go.Figure:
-    """A histogram of the CSCV logits per strategy (small multiples)."""
+    """A histogram of the CSCV logits per row (small multiples; 30 bins of the finite
+    logits)."""
     items = [a for a in result.assessments if a.pbo is not None]
     cols = 4
     rows = max(1, math.ceil(len(items) / cols))
@@ -109,8 +149,17 @@ def pbo_figure(result: LabResult) -> go.Figure:
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.12)
     for i, a in enumerate(items):
         r, c = divmod(i, cols)
+        # binned here: thousands of CSCV splits per row would otherwise all be embedded
+        logits = np.asarray(a.pbo.logits, dtype=float)
+        counts, edges = np.histogram(logits[np.isfinite(logits)], bins=30)
         fig.add_trace(
-            go.Histogram(x=a.pbo.logits, nbinsx=30, showlegend=False, marker_color="#4c78a8"),
+            go.Bar(
+                x=values((edges[:-1] + edges[1:]) / 2.0, 4),
+                y=counts.tolist(),
+                width=float(edges[1] - edges[0]),
+                showlegend=False,
+                marker_color="#4c78a8",
+            ),
             r + 1,
             c + 1,
         )
@@ -140,6 +189,189 @@ def correlation_figure(result: LabResult) -> go.Figure | None:
     )
     fig.update_layout(height=560, title="Correlation of per-bar returns")
     return fig
+
+
+def tearsheet_equity_figure(sheet: TearSheet, style: dict[str, Any]) -> go.Figure:
+    """The row's equity and drawdown against buy-and-hold of the same asset on the same bars."""
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.05
+    )
+    lines = (
+        (sheet.equity, sheet.drawdown, "strategy (net)", {**style, "width": 1.4}),
+        (sheet.benchmark, sheet.benchmark_drawdown, "buy and hold", {"color": BENCHMARK_COLOUR}),
+    )
+    for equity, drawdown, name, line in lines:
+        eq, dd = thin_line(equity), thin_extremes(drawdown)
+        fig.add_trace(
+            go.Scatter(x=times(eq.index), y=values(eq), name=name, legendgroup=name, line=line),
+            1,
+            1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=times(dd.index), y=values(dd), name=name, legendgroup=name, line=line,
+                showlegend=False,
+            ),
+            2,
+            1,
+        )  # fmt: skip
+    fig.update_yaxes(title_text="growth of 1", type="log", row=1, col=1)
+    fig.update_yaxes(title_text="drawdown", tickformat=".0%", row=2, col=1)
+    fig.update_layout(height=520, title=f"{sheet.label}: equity and drawdown vs buy and hold")
+    return fig
+
+
+def capacity_figure(sheet: TearSheet) -> go.Figure:
+    """Net SR (annualised) against the cost per fill, re-run at each level; the break-even."""
+    cap = sheet.capacity
+    fig = go.Figure(
+        go.Scatter(
+            x=list(cap.cost_bps), y=values(np.array(cap.net_sr), 3), mode="lines+markers",
+            name="net SR (re-run)", line={"color": "#1f77b4"},
+        )
+    )  # fmt: skip
+    fig.add_hline(y=0.0, line={"color": "#888", "width": 1})
+    if math.isfinite(cap.breakeven_bps):
+        fig.add_vline(
+            x=cap.breakeven_bps,
+            line={"color": "#c4161c", "dash": "dot"},
+            annotation_text=f"break-even {cap.breakeven_bps:.1f} bps",
+        )
+    fig.update_xaxes(title_text="cost per fill, bps of notional (fee + slippage)")
+    fig.update_yaxes(title_text="net SR (annualised)")
+    fig.update_layout(height=320, title="Net Sharpe ratio vs cost", showlegend=False)
+    return fig
+
+
+def heatmap_figure(sheet: TearSheet) -> go.Figure | None:
+    """The study's net SR over two parameter axes."""
+    hm = sheet.heatmap
+    if hm is None:
+        return None
+    z = hm.sr.to_numpy(dtype=float)
+    fig = go.Figure(
+        go.Heatmap(
+            z=[values(row, 2) for row in z],
+            x=[str(c) for c in hm.sr.columns],
+            y=[str(i) for i in hm.sr.index] if hm.y else ["all"],
+            colorscale="RdBu",
+            zmid=0.0,
+            text=[[format_number(v, ".2f") for v in row] for row in z],
+            texttemplate="%{text}",
+            colorbar={"title": "SR"},
+        )
+    )
+    fig.update_xaxes(title_text=hm.x, type="category")
+    fig.update_yaxes(title_text=hm.y or "", type="category")
+    fig.update_layout(height=320, title="Study: net SR (annualised) over the parameter grid")
+    return fig
+
+
+def _pct(x: float, spec: str = ".1%") -> str:
+    return format_number(x, spec)
+
+
+def _month_rows(sheet: TearSheet) -> list[dict[str, Any]]:
+    monthly = sheet.monthly.reindex(columns=range(1, 13))
+    rows = []
+    for year, row in monthly.iterrows():
+        cells = [
+            {"text": _pct(v) if pd.notna(v) else "", "sign": "pos" if v > 0 else "neg"} for v in row
+        ]
+        rows.append(
+            {
+                "year": year,
+                "months": cells,
+                "strategy": _pct(sheet.yearly.loc[year, "strategy"]),
+                "benchmark": _pct(sheet.yearly.loc[year, "buy_and_hold"]),
+            }
+        )
+    return rows
+
+
+def _trade_rows(sheet: TearSheet) -> list[dict[str, str]]:
+    return [
+        {
+            "entry": f"{t['entry_time']:%Y-%m-%d %H:%M}",
+            "exit": f"{t['exit_time']:%Y-%m-%d %H:%M}",
+            "side": "long" if t["direction"] > 0 else "short",
+            "quantity": format_number(t["quantity"], ".4g"),
+            "entry_price": format_number(t["entry_price"], ",.2f"),
+            "exit_price": format_number(t["exit_price"], ",.2f"),
+            "fees": format_number(t["fees"], ",.2f"),
+            "funding": format_number(t["funding"], ",.2f"),
+            "pnl": format_number(t["pnl"], ",.2f"),
+            "ret": format_number(t["return"], ".2%"),
+            "reason": t["exit_reason"],
+        }
+        for t in sheet.last_trades.to_dict("records")
+    ]
+
+
+def _tearsheet(
+    a: StrategyAssessment, sheet: TearSheet, style: dict[str, Any], index: int, bundle: FigureBundle
+) -> dict[str, Any]:
+    """The template's view of one row's tear sheet (its figures registered in ``bundle``)."""
+    costs, cap = sheet.costs, sheet.capacity
+    bh = sheet.benchmark
+    ann = math.sqrt(a.study.periods_per_year)
+    metrics = [
+        ("net SR (annualised)", format_number(a.moments.sr * ann, ".2f")),
+        ("gross SR (annualised, no fees, slippage or funding)", format_number(cap.gross_sr, ".2f")),
+        ("total return (net)", _pct(sheet.equity.iloc[-1] - 1.0)),
+        ("buy and hold: total return", _pct(bh.iloc[-1] - 1.0)),
+        ("max drawdown", _pct(sheet.drawdown.min())),
+        ("buy and hold: max drawdown", _pct(sheet.benchmark_drawdown.min())),
+        ("time in market", _pct(sheet.time_in_market)),
+        ("mean gross exposure (|notional| / equity)", format_number(sheet.gross_exposure, ".2f")),
+        ("turnover (traded notional / equity, per year)", format_number(sheet.turnover, ",.1f")),
+        ("trades", f"{sheet.n_trades:,}"),
+        ("exits by stop-loss", _pct(sheet.stop_share["stop_loss"])),
+        ("exits by take-profit", _pct(sheet.stop_share["take_profit"])),
+        (
+            "break-even cost per fill",
+            f"{cap.breakeven_bps:.1f} bps"
+            if math.isfinite(cap.breakeven_bps)
+            else "none (no profit before fees and slippage)",
+        ),
+        ("bars (gate window)", f"{len(sheet.returns):,} from {sheet.returns.index[0]:%Y-%m-%d}"),
+    ]
+    start = costs.start_equity
+    cost_rows = [
+        (name, format_number(v, ",.2f"), _pct(v / start, ".2%"))
+        for name, v in (
+            ("gross P&L (before costs)", costs.gross_pnl),
+            ("fees", -costs.fees),
+            ("slippage", -costs.slippage),
+            ("funding", -costs.funding),
+            ("net P&L", costs.net_pnl),
+        )
+    ]
+    slug = f"ts{index}"
+    heat = heatmap_figure(sheet)
+    return {
+        "label": a.strategy,
+        "slug": slug,
+        "params": _params_text(a.selected_params),
+        "equity_html": bundle.add(tearsheet_equity_figure(sheet, style), f"{slug}-equity"),
+        "capacity_html": bundle.add(capacity_figure(sheet), f"{slug}-capacity"),
+        "heatmap_html": bundle.add(heat, f"{slug}-heatmap") if heat is not None else "",
+        "metrics": metrics,
+        "months": _month_rows(sheet),
+        "costs": cost_rows,
+        "start_equity": format_number(start, ",.2f"),
+        "capacity": [
+            (f"{c:g}", format_number(sr, ".2f"))
+            for c, sr in zip(cap.cost_bps, cap.net_sr, strict=True)
+        ],
+        "trades": _trade_rows(sheet),
+        "n_trades": sheet.n_trades,
+        "criteria": _criteria(a.verdict),
+        "passed": a.verdict.passed,
+        "strategy_trials": a.deflation.strategy_trials,
+        "family_trials": a.deflation.n_trials,
+        "deflation_source": a.deflation.describe(),
+    }
 
 
 def _fails(verdict: Any, criterion: str) -> bool:
@@ -340,17 +572,21 @@ def render_report(result: LabResult, sheets: dict[str, TearSheet] | None = None)
         autoescape=select_autoescape(["html", "j2"]),
     )
     template = env.get_template("lab_report.html.j2")
+    bundle = FigureBundle()
     has_runs = bool(result.assessments)
     equity_html = rolling_html = pbo_html = "<p>No strategy could be evaluated.</p>"
-    plot_note, window = "", 0
+    window = 0
+    tearsheets = []
     if has_runs:
-        fig, step = equity_figure(result)
-        equity_html = _div(fig, "equity-figure")
-        if step > 1:
-            plot_note = f"Curves drawn every {step} bars; all statistics use every bar."
+        equity_html = bundle.add(equity_figure(result), "equity-figure")
         window = rolling_window(result)
-        rolling_html = _div(rolling_figure(result, window), "rolling-sharpe-figure")
-        pbo_html = _div(pbo_figure(result), "pbo-figure")
+        rolling_html = bundle.add(rolling_figure(result, window), "rolling-sharpe-figure")
+        pbo_html = bundle.add(pbo_figure(result), "pbo-figure")
+        styles = _line_styles(result)
+        tearsheets = [
+            _tearsheet(a, sheets[a.strategy], styles[a.strategy], i, bundle)
+            for i, a in enumerate(result.assessments)
+        ]
     corr_fig = correlation_figure(result)
     ortho = result.orthogonality
     flagged, clusters = [], []
@@ -379,19 +615,22 @@ def render_report(result: LabResult, sheets: dict[str, TearSheet] | None = None)
         created=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         mode="quick" if result.quick else "standard",
         elapsed=f"{result.seconds:.1f} s",
-        plotly_js=get_plotlyjs(),
+        plotly_js_gz=plotly_js_gzip(),
+        loader_js=LOADER_JS,
+        tearsheets=tearsheets,
+        trade_list_length=TRADE_LIST_LENGTH,
+        max_points=MAX_POINTS,
         n_passed=result.n_passed,
         summary_lines=summary_lines(result),
         criteria_names=criteria_names,
         gate_rows=_gate_rows(result),
         wf_folds=WALK_FORWARD_FOLDS,
         equity_html=equity_html,
-        plot_note=plot_note,
         rolling_html=rolling_html,
         rolling_window=window,
         pbo_html=pbo_html,
         pbo_splits=result.gate.pbo_splits,
-        corr_html=_div(corr_fig, "correlation-figure") if corr_fig is not None else "",
+        corr_html=bundle.add(corr_fig, "correlation-figure") if corr_fig is not None else "",
         ortho_threshold=ortho.threshold if ortho is not None else "",
         flagged=flagged,
         clusters=clusters,
@@ -434,6 +673,7 @@ def render_report(result: LabResult, sheets: dict[str, TearSheet] | None = None)
         cleaning=result.data.cleaning,
         costs_sentence=result.settings.describe(),
         costs=costs_rows,
+        figures_gz=bundle.payload(),
     )
 
 

@@ -33,12 +33,14 @@ sizes and on stop levels (relative to fill prices); the tests compare it with a 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.backtest import BacktestResult, run_backtest
+from crypto_strategy_lab.backtest.engine import LongOnlyWarning
 from crypto_strategy_lab.core.costs import SlippageModel
 from crypto_strategy_lab.performance.metrics import return_moments
 from crypto_strategy_lab.research.assessment import StrategyAssessment
@@ -252,7 +254,9 @@ def parameter_heatmap(assessment: StrategyAssessment) -> ParameterHeatmap | None
     grid = (trials["stop"] == RULE_SPACE["stop"][0]).to_numpy()
     for k, v in defaults.items():
         if k in params:
-            grid = grid & params[k].map(lambda x, v=v: x == v).to_numpy(dtype=bool)
+            # a rule that is off (min_hold None) reads back as NaN from the frame
+            match = params[k].isna() if v is None else params[k] == v
+            grid = grid & match.to_numpy(dtype=bool)
     params = params[grid].astype(str)
     axes = [
         k for k in LAB_SPACES.get(assessment.study.spec.strategy, {}) if params[k].nunique() > 1
@@ -274,7 +278,11 @@ def tear_sheet(assessment: StrategyAssessment, bars: pd.DataFrame) -> TearSheet:
     study = assessment.study
     settings = study.trial_settings(assessment.selected)
     params = study.trials.loc[assessment.selected, "params"]
-    backtest = backtest_configuration(study.spec.strategy, params, settings, bars)
+    with warnings.catch_warnings():
+        # the study ran this configuration already; a long-only market's flattened shorts
+        # are the rule it was judged on, not news
+        warnings.simplefilter("ignore", LongOnlyWarning)
+        backtest = backtest_configuration(study.spec.strategy, params, settings, bars)
     start = assessment.returns.index[0]
     returns = backtest.returns.loc[start:]
     close = backtest.close

@@ -1,0 +1,148 @@
+"""The lab report in a browser: it opens from file:// with no network, inflates plotly.js and
+its figures, draws the visible charts, and the tear-sheet selector draws the chosen row's.
+
+Two checks of the page's loader: in headless Debian Chromium through Playwright (skipped when
+/usr/bin/chromium is absent; never downloads a browser), and in Node (skipped without
+``node``) against a stand-in DOM and a stand-in ``Plotly`` that records what it is asked to
+draw (the loader's inflating, x-axis sharing and lazy drawing, without a browser).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from crypto_strategy_lab.research.executors import LocalExecutor
+from crypto_strategy_lab.research.figure_bundle import LOADER_JS, gzip_base64
+from crypto_strategy_lab.research.lab import CalibrationSettings, run_lab
+from crypto_strategy_lab.research.report import write_report
+
+from .conftest import lab_data, planted_edge_bars
+from .test_lab import ReportParser, inflate
+
+CHROMIUM = Path("/usr/bin/chromium")
+GLOBAL_FIGURES = 4  # equity, rolling Sharpe, PBO, correlation
+TEARSHEET_FIGURES = 3  # equity vs buy and hold, net SR vs cost, parameter heatmap
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("browser-report")
+    result = run_lab(
+        lab_data(planted_edge_bars(0).iloc[:2000], "planted-ar1"),
+        strategies=["lag_autocorr", "true_range_divergence"],
+        quick=True,
+        calibration=CalibrationSettings(n_families=2),
+        journal=f"sqlite:///{tmp / 'journal.sqlite'}",
+        executor=LocalExecutor(1),
+        cache_dir=tmp / "cache",
+        timeframes=["1h"],
+    )
+    return dataclasses.replace(result, report_path=write_report(result, tmp / "reports"))
+
+
+def _offline(route) -> None:
+    """Only the page's own file loads: any other request fails the way it would offline."""
+    if route.request.url.startswith("file:"):
+        route.continue_()
+    else:
+        route.abort()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (/usr/bin/chromium)")
+def test_report_draws_its_charts_in_chromium(report) -> None:
+    from playwright.sync_api import sync_playwright
+
+    labels = [a.strategy for a in report.assessments]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--headless"])
+        try:
+            page = browser.new_page()
+            page.route("**/*", _offline)
+            page.goto(report.report_path.as_uri())
+            page.wait_for_function("document.body.dataset.figures !== undefined", timeout=30_000)
+            assert page.evaluate("document.body.dataset.figures") == "drawn"
+            drawn = "document.querySelectorAll('div.figure.js-plotly-plot .main-svg').length"
+            assert page.evaluate(drawn) >= GLOBAL_FIGURES + TEARSHEET_FIGURES
+            drawn = "document.querySelectorAll('div.figure.js-plotly-plot').length"
+            assert page.evaluate(drawn) == GLOBAL_FIGURES + TEARSHEET_FIGURES
+            page.select_option("#tearsheet-select", labels[1])
+            assert page.evaluate(drawn) == GLOBAL_FIGURES + 2 * TEARSHEET_FIGURES
+            assert page.is_hidden(f"[data-row='{labels[0]}']")
+        finally:
+            browser.close()
+
+
+NODE_HARNESS = """
+const fs = require("fs");
+const page = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const drawn = [];
+const handlers = {};
+function div(id, row) {
+  return {id: id, dataset: {}, closest: () => row};
+}
+const rows = page.rows.map(label => ({dataset: {row: label}, hidden: false}));
+const divs = page.figures.map(f => div(f.id, f.row === null ? null : rows[f.row]));
+const select = {value: page.rows[0], addEventListener: (e, f) => { select.onchange = f; }};
+const blobs = {"plotly-js-gz": page.plotly, "figures-gz": page.bundle};
+global.document = {
+  body: {dataset: {}},
+  getElementById: id => id === "tearsheet-select" ? select : {textContent: blobs[id]},
+  querySelectorAll: q => q === "div.figure" ? divs : rows,
+  addEventListener: (e, f) => { handlers[e] = f; },
+};
+global.record = (d, data) => drawn.push([d.id, (data[0].x || []).length]);
+eval(page.loader);
+handlers.DOMContentLoaded();
+setTimeout(() => {
+  const first = drawn.map(d => d[0]);
+  select.value = page.rows[1];
+  select.onchange();
+  console.log(JSON.stringify({status: document.body.dataset.figures, first: first,
+                              all: drawn.map(d => d[0]), points: drawn.map(d => d[1])}));
+}, 1500);
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_loader_inflates_and_draws_lazily(report, tmp_path) -> None:
+    html = report.report_path.read_text(encoding="utf-8")
+    parser = ReportParser()
+    parser.feed(html)
+    bundle = json.loads(inflate(parser.blobs["figures-gz"]))
+    labels = [a.strategy for a in report.assessments]
+    figures = [
+        {"id": fid, "row": next((i for i in range(len(labels)) if fid.startswith(f"ts{i}-")), None)}
+        for fid in bundle["figures"]
+    ]
+    # a stand-in plotly.js: records each figure it is asked to draw
+    fake = "globalThis.Plotly = {newPlot: (d, data) => record(d, data)};"
+    spec = {
+        "plotly": gzip_base64(fake.encode()),
+        "bundle": parser.blobs["figures-gz"],
+        "loader": LOADER_JS,
+        "rows": labels,
+        "figures": figures,
+    }
+    (tmp_path / "page.json").write_text(json.dumps(spec))
+    (tmp_path / "harness.js").write_text(NODE_HARNESS)
+    out = subprocess.run(
+        ["node", str(tmp_path / "harness.js"), str(tmp_path / "page.json")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    got = json.loads(out.stdout)
+    assert got["status"] == "drawn"
+    on_load = {f["id"] for f in figures if f["row"] in (None, 0)}
+    assert set(got["first"]) == on_load  # hidden tear sheets wait until they are shown
+    assert set(got["all"]) == on_load | {f["id"] for f in figures if f["row"] == 1}
+    assert len(got["all"]) == len(set(got["all"]))  # nothing drawn twice
+    # the shared time axes were put back: the equity curves have their points again
+    equity = bundle["figures"]["equity-figure"]["data"][0]
+    assert equity["x"].startswith("@")
+    assert got["points"][got["all"].index("equity-figure")] == len(bundle["axes"][equity["x"][1:]])
