@@ -199,6 +199,7 @@ def lab(
     store_verdicts(result, journal)
     console.print(verdict_table(result))
     console.print(f"report: {path}")
+    console.print(f"results (gate table, returns and trades per row): {path.parent}")
     console.print(f"verdicts stored in the journal under run {result.run_id}")
 
 
