@@ -167,7 +167,8 @@ def test_html_report_has_every_section_and_is_self_contained(lab_run):
     assert inflate(parser.blobs["plotly-js-gz"]) == get_plotlyjs()
     bundle = json.loads(inflate(parser.blobs["figures-gz"]))
     assert set(bundle["figures"]) >= FIGURES
-    assert parser.rows == {name: v.passed for name, v in result.verdicts.items()}
+    books = {b.label: b.verdict.passed for b in result.books}
+    assert parser.rows == {name: v.passed for name, v in result.verdicts.items()} | books
     for name, verdict in result.verdicts.items():
         assert parser.cells[name] == {c.name: c.passed for c in verdict.criteria}
     assert "synthetic series &#39;planted-ar1&#39;" in html  # the data description

@@ -143,8 +143,18 @@ def test_results_json_is_the_stored_gate(lab):
     directory = result.report_path.parent
     payload = json.loads((directory / RESULTS_FILE).read_text())
     rows = {r["label"]: r for r in payload["gate"]}
-    assert set(rows) == set(result.verdicts)
+    books = {b.label: b for b in result.books}
+    assert len(books) == 1  # two strategies on one bar grid make a book
+    assert set(rows) == set(result.verdicts) | set(books)
     store = VerdictStore(journal)
+    for label, book in books.items():
+        stored = store.latest(book.verdict.strategy, label)
+        assert stored is not None and stored.run_id == result.run_id
+        assert rows[label]["passed"] == stored.verdict.passed == book.verdict.passed
+        assert rows[label]["strategy"] == "book"
+        assert rows[label]["family_trials"] == book.assessment.deflation.n_trials
+        for c in stored.verdict.criteria:
+            assert rows[label][c.name] == (None if math.isnan(c.value) else c.value)
     for label, verdict in result.verdicts.items():
         cell = result.cells[label]
         stored = store.latest(cell.strategy, cell.symbol)

@@ -511,12 +511,19 @@ def _deflation_rows(result: LabResult) -> list[dict[str, Any]]:
 
 def _gate_rows(result: LabResult) -> list[dict[str, Any]]:
     rows = []
-    for a in result.assessments:
+    books = {b.assessment.strategy: b for b in result.books}
+    for a in [*result.assessments, *(b.assessment for b in result.books)]:
         ann = math.sqrt(a.study.periods_per_year)
+        book = books.get(a.strategy)
+        params = (
+            f"{book.params.get('weighting', '')} of {', '.join(book.params.get('members', []))}"
+            if book is not None
+            else _params_text(a.selected_params)
+        )
         rows.append(
             {
                 "strategy": a.strategy,
-                "params": _params_text(a.selected_params),
+                "params": params,
                 "sr_annual": format_number(a.moments.sr * ann, ".2f"),
                 "sr": format_number(a.moments.sr, ".4f"),
                 "passed": a.verdict.passed,

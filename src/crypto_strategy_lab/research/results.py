@@ -3,7 +3,8 @@
 ``reports/lab/<run-id>/`` holds:
 
 * :data:`RESULTS_FILE` (``results.json``): the gate table, one row per lab row (strategy,
-  timeframe, asset class, symbol) — net and gross SR (annualised), turnover, time in market,
+  timeframe, asset class, symbol) and per validated book (``strategy`` ``book``, its
+  ``members``) — net and gross SR (annualised), turnover, time in market,
   every gate criterion's value and result, the strategy's and the data family's trial counts
   (the DSR's N), the verdict, the break-even cost and the net SR at each capacity cost level —
   plus the gate's common thresholds (the track record's, MinTRL, is per row). Numbers are
@@ -28,6 +29,7 @@ import pandas as pd
 
 from crypto_strategy_lab.research.lab import LabResult
 from crypto_strategy_lab.research.tearsheet import TearSheet
+from crypto_strategy_lab.validation.gate import GateVerdict
 
 #: The gate table of a lab run (JSON), beside ``index.html``.
 RESULTS_FILE = "results.json"
@@ -66,10 +68,7 @@ def results_rows(result: LabResult, sheets: dict[str, TearSheet]) -> list[dict[s
             "passed": bool(verdict.passed),
             "failed": [c.name for c in verdict.criteria if not c.passed],
         }
-        for c in verdict.criteria:
-            row[c.name] = _number(c.value)
-            row[f"{c.name}_threshold"] = _number(c.threshold)
-            row[f"{c.name}_passed"] = bool(c.passed)
+        row |= _criteria_fields(verdict)
         if a is None:
             row["reason"] = verdict.criteria[0].detail if verdict.criteria else ""
             rows.append(row)
@@ -97,7 +96,43 @@ def results_rows(result: LabResult, sheets: dict[str, TearSheet]) -> list[dict[s
             "trades_csv": f"trades/{row_slug(label)}.csv",
         }
         rows.append(row)
+    for book in result.books:
+        a = book.assessment
+        cell = result.cells[next(iter(book.members.values())).strategy]
+        row = {
+            "label": a.strategy,
+            "strategy": "book",
+            "timeframe": cell.timeframe,
+            "asset_class": cell.asset_class,
+            "symbol": cell.data.symbol,
+            "dataset": cell.data.name,
+            "evaluated": True,
+            "verdict": "PASS" if book.verdict.passed else "FAIL",
+            "passed": bool(book.verdict.passed),
+            "failed": [c.name for c in book.verdict.criteria if not c.passed],
+            **_criteria_fields(book.verdict),
+            "params": book.params,
+            "members": list(book.members),
+            "sr_annual": _number(a.moments.sr * math.sqrt(a.study.periods_per_year)),
+            "sr_per_bar": _number(a.moments.sr),
+            "n_obs": a.moments.n_obs,
+            "strategy_trials": a.deflation.strategy_trials,
+            "family_trials": a.deflation.n_trials,
+            "sr_variance": _number(a.deflation.sr_variance),
+        }
+        rows.append(row)
     return rows
+
+
+def _criteria_fields(verdict: GateVerdict) -> dict[str, Any]:
+    """Each criterion's value, threshold and result as ``<name>``, ``<name>_threshold``,
+    ``<name>_passed``."""
+    out: dict[str, Any] = {}
+    for c in verdict.criteria:
+        out[c.name] = _number(c.value)
+        out[f"{c.name}_threshold"] = _number(c.threshold)
+        out[f"{c.name}_passed"] = bool(c.passed)
+    return out
 
 
 def write_results(result: LabResult, sheets: dict[str, TearSheet], directory: Path) -> Path:

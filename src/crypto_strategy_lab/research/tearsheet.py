@@ -33,14 +33,12 @@ sizes and on stop levels (relative to fill prices); the tests compare it with a 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.backtest import BacktestResult, run_backtest
-from crypto_strategy_lab.backtest.engine import LongOnlyWarning
 from crypto_strategy_lab.core.costs import SlippageModel
 from crypto_strategy_lab.performance.metrics import return_moments
 from crypto_strategy_lab.research.assessment import StrategyAssessment
@@ -278,11 +276,7 @@ def tear_sheet(assessment: StrategyAssessment, bars: pd.DataFrame) -> TearSheet:
     study = assessment.study
     settings = study.trial_settings(assessment.selected)
     params = study.trials.loc[assessment.selected, "params"]
-    with warnings.catch_warnings():
-        # the study ran this configuration already; a long-only market's flattened shorts
-        # are the rule it was judged on, not news
-        warnings.simplefilter("ignore", LongOnlyWarning)
-        backtest = backtest_configuration(study.spec.strategy, params, settings, bars)
+    backtest = backtest_configuration(study.spec.strategy, params, settings, bars)
     start = assessment.returns.index[0]
     returns = backtest.returns.loc[start:]
     close = backtest.close
