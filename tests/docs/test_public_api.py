@@ -3,13 +3,16 @@
 ``docs/api/index.md`` ("Public names") lists, per package, every name of its ``__all__``. A
 name exported but not listed is an undocumented public name; a name listed but not exported
 (or not importable) is a documentation promise the code does not keep. The stable names of
-DESIGN.md, imported in the page's first code block, must be among them.
+DESIGN.md, imported in the page's first code block, must be among them, and every name the
+docs, READMEs and notebooks import from a package must be exported by it.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -68,3 +71,48 @@ def test_designs_stable_names_are_public() -> None:
         if node.module in listed:
             stable = {a.name for a in node.names}
             assert stable <= listed[node.module], (node.module, stable - listed[node.module])
+
+
+def _documentation_imports() -> list[tuple[str, str, str]]:
+    """``(file, package, name)`` of every ``from <package> import name`` in the Python blocks
+    of the docs pages, the README files and the notebooks."""
+    pages = [REPO / "README.md", *(REPO / "docs").rglob("*.md"), *PACKAGE_ROOT.rglob("*.md")]
+    sources = [
+        (page, block)
+        for page in pages
+        for block in re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    ]
+    sources.extend(
+        (notebook, "".join(cell["source"]))
+        for notebook in (REPO / "notebooks").glob("*.ipynb")
+        for cell in json.loads(notebook.read_text())["cells"]
+        if cell["cell_type"] == "code"
+    )
+    found = []
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT  # README snippets await
+    for path, source in sources:
+        for node in ast.walk(compile(source, str(path), "exec", flags=flags)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "crypto_strategy_lab"
+            ):
+                found.extend((path.name, node.module, a.name) for a in node.names)
+    return found
+
+
+def test_the_documentation_imports_only_exported_names() -> None:
+    # a name the docs import from a package is public: it must be exported (or be a module)
+    exported = actual_exports()
+    packages = {
+        ".".join(i.parent.relative_to(PACKAGE_ROOT.parent).parts)
+        for i in PACKAGE_ROOT.rglob("__init__.py")
+    }
+    imports = _documentation_imports()
+    assert len(imports) > 20
+    wrong = [
+        (where, package, name)
+        for where, package, name in imports
+        if package in packages
+        and name not in exported.get(package, set())
+        and importlib.util.find_spec(f"{package}.{name}") is None
+    ]
+    assert wrong == []

@@ -12,6 +12,7 @@ _LAZY = {
     "validate_ohlcv": "schema",
     "validate_trades": "schema",
     "load_bars": "loader",
+    "open_data": "loader",
 }
 
 __all__ = [*_LAZY]
