@@ -420,6 +420,52 @@ def test_download_fails_at_once_with_a_hint_when_no_connection_can_be_made(
     assert not [r for r in caplog.records if "retry" in r.getMessage()]
 
 
+def test_download_without_a_network_fails_at_once_on_the_name_lookup(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline, the first thing to fail is DNS: ccxt raises NetworkError from aiohttp's
+    connector error, itself from socket.gaierror. No request leaves the process here: the
+    client's first call raises that chain."""
+    from crypto_strategy_lab.data.sources import ccxt_source
+
+    calls: list[str] = []
+    real_create = ccxt_source.create_exchange
+
+    def offline(exchange_id: str, base_url: str | None = None):
+        exchange = real_create(exchange_id, base_url)
+
+        async def load_markets(*args, **kwargs):
+            calls.append("load_markets")
+            lookup = socket.gaierror(-3, "Temporary failure in name resolution")
+            try:
+                raise lookup
+            except socket.gaierror as exc:
+                raise ccxt.NetworkError(
+                    "bybit GET https://api.bybit.com/v5/market/instruments-info"
+                ) from exc
+
+        exchange.load_markets = load_markets
+        return exchange
+
+    real_sleep = asyncio.sleep
+
+    async def no_waiting(delay: float) -> None:
+        if delay >= 1.0:  # a retry backs off >= 1 s; closing the client waits less
+            raise AssertionError(f"retried a name that does not resolve (sleep {delay})")
+        await real_sleep(delay)
+
+    monkeypatch.setattr(ccxt_source, "create_exchange", offline)
+    monkeypatch.setattr(ccxt_source.asyncio, "sleep", no_waiting)
+    result = runner.invoke(
+        app, ["data", "download", "--symbol", "BTC/USDT", "--since", "2024-01-01"]
+    )
+    assert result.exit_code == 1 and calls == ["load_markets"], result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith("error: ExchangeUnavailable: cannot connect (")
+    assert "Temporary failure in name resolution" in line and "network" in line
+    assert "csl data import" in line
+
+
 def test_download_still_retries_an_error_after_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
     from crypto_strategy_lab.data.sources import ccxt_source
 
