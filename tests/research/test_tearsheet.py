@@ -18,10 +18,10 @@ from crypto_strategy_lab.research.lab import CalibrationSettings, run_lab, store
 from crypto_strategy_lab.research.report import write_report
 from crypto_strategy_lab.research.results import RESULTS_FILE, row_slug
 from crypto_strategy_lab.research.tearsheet import (
-    _at_cost,
     cost_attribution,
     lab_tear_sheets,
     rerun,
+    with_cost_per_fill,
 )
 from crypto_strategy_lab.research.verdicts import VerdictStore
 
@@ -130,7 +130,7 @@ def test_capacity_curve_and_breakeven_against_reruns(lab):
         if math.isnan(cap.breakeven_bps):
             assert cap.net_sr[0] <= 0.05
             continue
-        at_breakeven = rerun(sheet.backtest, bars, _at_cost(settings, cap.breakeven_bps))
+        at_breakeven = rerun(sheet.backtest, bars, with_cost_per_fill(settings, cap.breakeven_bps))
         r = at_breakeven.returns.loc[start:]
         sr = r.mean() / r.std() * math.sqrt(a.study.periods_per_year)
         assert abs(sr) < 0.05 * cap.net_sr[0]  # the linear approximation's error
@@ -141,7 +141,9 @@ def test_capacity_curve_and_breakeven_against_reruns(lab):
 def test_results_json_is_the_stored_gate(lab):
     result, sheets, journal = lab
     directory = result.report_path.parent
-    payload = json.loads((directory / RESULTS_FILE).read_text())
+    text = (directory / RESULTS_FILE).read_text()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON: missing is null
+    payload = json.loads(text)
     rows = {r["label"]: r for r in payload["gate"]}
     books = {b.label: b for b in result.books}
     assert len(books) == 1  # two strategies on one bar grid make a book

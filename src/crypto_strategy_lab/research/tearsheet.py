@@ -195,7 +195,7 @@ def _annual_sr(returns: pd.Series, periods_per_year: float) -> float:
     return return_moments(returns).sr * math.sqrt(periods_per_year)
 
 
-def _at_cost(settings: BacktestSettings, bps: float | None) -> BacktestSettings:
+def with_cost_per_fill(settings: BacktestSettings, bps: float | None) -> BacktestSettings:
     """``settings`` with fees of ``bps`` per fill and no slippage (funding kept), or with no
     cost at all (``None``: the gross run)."""
     costs = settings.costs
@@ -225,9 +225,9 @@ def capacity(
 ) -> Capacity:
     """Net SR vs cost by re-runs, gross SR and the linear break-even cost (module docstring)."""
     ppy = backtest.settings["periods_per_year"]
-    runs = {c: rerun(backtest, bars, _at_cost(settings, c)) for c in levels}
-    free = runs[0.0] if 0.0 in runs else rerun(backtest, bars, _at_cost(settings, 0.0))
-    gross = rerun(backtest, bars, _at_cost(settings, None))
+    runs = {c: rerun(backtest, bars, with_cost_per_fill(settings, c)) for c in levels}
+    free = runs[0.0] if 0.0 in runs else rerun(backtest, bars, with_cost_per_fill(settings, 0.0))
+    gross = rerun(backtest, bars, with_cost_per_fill(settings, None))
     r0 = free.returns.loc[start:]
     tau = traded_fraction(free).loc[start:]
     mean_r, mean_tau = float(r0.mean()), float(tau.mean())
