@@ -29,7 +29,9 @@ Steps of :func:`run_lab`:
    group of cells (first dataset, the timeframe with most strategies), whose search it
    describes. Results are cached by their inputs, so an identical run does not recompute them;
 7. the verdicts stored in the journal (:mod:`crypto_strategy_lab.research.verdicts`), a rich
-   table on the console and ``reports/lab/<run-id>/index.html``.
+   table on the console and ``reports/lab/<run-id>/index.html`` with a tear sheet per row
+   (:mod:`crypto_strategy_lab.research.report`, :mod:`crypto_strategy_lab.research.tearsheet`)
+   and ``results.json`` and per-row CSVs beside it (:mod:`crypto_strategy_lab.research.results`).
 
 A strategy that fails is reported as failing, with the criteria that failed it; a cell the
 data cannot evaluate (a timeframe finer than the source bars, too few bars for the warm-up)
