@@ -177,6 +177,25 @@ def test_kill_rearm_is_a_plain_flag() -> None:
     assert runner.invoke(app, ["kill", "--rearm", "true"]).exit_code == 2  # takes no value
 
 
+def _command_paths() -> list[list[str]]:
+    from typer.main import get_command
+
+    def walk(command, path):
+        yield path
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            yield from walk(sub, [*path, name])
+
+    return list(walk(get_command(app), []))
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "csl")
+def test_help_shows_every_flag_as_a_flag(path: list[str]) -> None:
+    # typer 0.29 shows a flag's type as `<bool>`, as if it took a value (`--quick true` fails)
+    result = runner.invoke(app, [*path, "--help"], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output, result.output
+
+
 def test_status_shows_full_run_ids_and_labelled_exposures(journal_url: str) -> None:
     assert _paper(journal_url).exit_code == 0
     run_id = Journal.open(journal_url).runs()[-1].run_id

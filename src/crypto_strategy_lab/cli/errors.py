@@ -171,13 +171,38 @@ def apply_option_rules(command: Command) -> None:
         _install_checks(param)
 
 
+def show_flags_as_flags(command: Command) -> None:
+    """An empty metavar on every flag of ``command`` and below it, ``--help`` included.
+
+    typer 0.29 shows a flag's type as ``<bool>``, which reads as if it took a value
+    (``csl kill --rearm true`` fails); without one the help shows it as what it is.
+    """
+    for sub in getattr(command, "commands", {}).values():
+        show_flags_as_flags(sub)
+    # the help option is built on first use and cached on the command: build it now
+    help_option = command.get_help_option(Context(command))
+    _blank_flag_metavars([*command.params, *([help_option] if help_option is not None else [])])
+
+
+def _blank_flag_metavars(params: list[Parameter]) -> list[Parameter]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
 class GuardedGroup(TyperGroup):
-    """The root ``csl`` group: option rules on the whole command tree, and every invocation
-    (parsing included) under :func:`run_guarded`."""
+    """The root ``csl`` group: option rules and flags shown as flags on the whole command tree,
+    and every invocation (parsing included) under :func:`run_guarded`."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         apply_option_rules(self)
+        show_flags_as_flags(self)
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        # typer adds --install-completion and --show-completion after the group is built
+        return _blank_flag_metavars(super().get_params(ctx))
 
     def invoke(self, ctx: Context) -> Any:
         return run_guarded(super().invoke, ctx)

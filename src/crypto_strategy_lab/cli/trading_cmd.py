@@ -25,9 +25,6 @@ from crypto_strategy_lab.core.errors import ConfigError
 # Piped output (logs, CI) gets a table wide enough for full run ids, as research_cmd's does.
 console = Console(width=None if sys.stdout.isatty() else 130)
 JOURNAL = typer.Option(None, "--journal", help="Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).")
-# typer 0.29 shows a flag's type as `<bool>`, which reads as if it took a value; an empty
-# metavar shows it as what it is, a flag.
-FLAG = ""
 
 
 def _journal(url: str | None, *, create: bool = True, replay: bool = False):
@@ -325,9 +322,7 @@ def book_refusal(cfg: Any, journal: str | None = None) -> str | None:
 
 def kill(
     reason: str = typer.Option("manual emergency stop", "--reason"),
-    rearm: bool = typer.Option(
-        False, "--rearm", help="Re-arm the kill switch (by hand).", metavar=FLAG
-    ),
+    rearm: bool = typer.Option(False, "--rearm", help="Re-arm the kill switch (by hand)."),
     by: str = typer.Option(None, "--by", help="Who re-arms (default: the OS user)."),
     journal: str | None = JOURNAL,
 ) -> None:
