@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from crypto_strategy_lab.config.deployment import DeploymentConfig
 from crypto_strategy_lab.config.loader import load_yaml_config, read_yaml
 from crypto_strategy_lab.config.schema import validate_config_file
 from crypto_strategy_lab.config.validators import (
@@ -16,6 +15,7 @@ from crypto_strategy_lab.config.validators import (
     parse_timestamp,
 )
 from crypto_strategy_lab.core.errors import ConfigError
+from crypto_strategy_lab.engine.deployment import DeploymentConfig
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION = (REPO / "configs" / "production.yaml").read_text(encoding="utf-8")

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from crypto_strategy_lab.config.deployment import DeploymentConfig, MonitoringConfig
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.engine import HistoricalReplayFeed, Sleeve, StrategyRunner, TradingEngine
+from crypto_strategy_lab.engine.deployment import DeploymentConfig, MonitoringConfig
 from crypto_strategy_lab.engine.monitor import EngineMonitor
 from crypto_strategy_lab.exchanges import ExchangeFactory
 from crypto_strategy_lab.risk import RiskLimits

@@ -328,7 +328,7 @@ def test_monthly_budgets_use_only_the_returns_before_each_month():
 
 def test_deploy_trades_a_book_only_on_a_passing_book_verdict(lab_run, tmp_path):
     from crypto_strategy_lab.cli.trading_cmd import book_refusal
-    from crypto_strategy_lab.config.deployment import DeploymentConfig
+    from crypto_strategy_lab.engine.deployment import DeploymentConfig
     from crypto_strategy_lab.research.book import BOOK
     from crypto_strategy_lab.validation.gate import GateVerdict
 

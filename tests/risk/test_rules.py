@@ -47,7 +47,7 @@ def test_bracket_fractions_are_bounded_to_the_open_unit_interval(name: str, valu
 def test_deployment_risk_overrides_are_checked_when_the_config_loads() -> None:
     from pydantic import ValidationError
 
-    from crypto_strategy_lab.config.deployment import DeploymentConfig
+    from crypto_strategy_lab.engine.deployment import DeploymentConfig
 
     with pytest.raises(
         ValidationError, match=r"risk\.take_profit_pct: take_profit_pct .*between 0"

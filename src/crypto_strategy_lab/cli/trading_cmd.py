@@ -255,9 +255,9 @@ def deploy(
 ) -> None:
     """Deploy a portfolio of strategies from one validated YAML file."""
     from crypto_strategy_lab.cli.display import progress_console, step_progress
-    from crypto_strategy_lab.config.deployment import DeploymentConfig
     from crypto_strategy_lab.config.loader import load_yaml_config
     from crypto_strategy_lab.engine.deploy import build_deployment
+    from crypto_strategy_lab.engine.deployment import DeploymentConfig
 
     cfg = load_yaml_config(config, DeploymentConfig)
     book = book_refusal(cfg, journal or cfg.journal_url) if len(cfg.strategies) > 1 else None

@@ -17,7 +17,7 @@ from crypto_strategy_lab.core.errors import ConfigError
 # kind -> "module:ClassName", imported lazily so that validating one kind of file does not
 # import the whole trading stack.
 CONFIG_KINDS: dict[str, str] = {
-    "deployment": "crypto_strategy_lab.config.deployment:DeploymentConfig",
+    "deployment": "crypto_strategy_lab.engine.deployment:DeploymentConfig",
     "gate": "crypto_strategy_lab.validation.gate:GateConfig",
 }
 

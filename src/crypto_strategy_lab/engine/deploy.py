@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from crypto_strategy_lab.config.deployment import DeploymentConfig
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
+from crypto_strategy_lab.engine.deployment import DeploymentConfig
 from crypto_strategy_lab.engine.paper import build_simulated_run
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import RiskLimits

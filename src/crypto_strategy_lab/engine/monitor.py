@@ -12,7 +12,7 @@ is re-read from the journal, so a bar costs a few gauge updates and, every
 Rules are :func:`~crypto_strategy_lab.monitoring.alerts.default_rules` aligned with the run's
 :class:`~crypto_strategy_lab.risk.RiskLimits` (daily loss limit; drawdown thresholds at half,
 one and two times ``drawdown_derisk_start``). Configuration: the deployment YAML's
-``monitoring:`` section (:class:`~crypto_strategy_lab.config.deployment.MonitoringConfig`),
+``monitoring:`` section (:class:`~crypto_strategy_lab.engine.deployment.MonitoringConfig`),
 off by default.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from crypto_strategy_lab.config.deployment import MonitoringConfig
+from crypto_strategy_lab.engine.deployment import MonitoringConfig
 from crypto_strategy_lab.monitoring.alerts import (
     Alert,
     AlertRule,

@@ -22,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from crypto_strategy_lab.config.deployment import MonitoringConfig
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.data.timeframes import timeframe_delta
+from crypto_strategy_lab.engine.deployment import MonitoringConfig
 from crypto_strategy_lab.engine.feeds import HistoricalReplayFeed
 from crypto_strategy_lab.engine.loop import TradingEngine
 from crypto_strategy_lab.engine.monitor import EngineMonitor

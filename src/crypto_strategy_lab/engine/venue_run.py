@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from crypto_strategy_lab.config.deployment import MonitoringConfig
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.engine.clock import WallClock
+from crypto_strategy_lab.engine.deployment import MonitoringConfig
 from crypto_strategy_lab.engine.feeds import BarEvent, RestPollingFeed
 from crypto_strategy_lab.engine.loop import TradingEngine
 from crypto_strategy_lab.engine.monitor import EngineMonitor

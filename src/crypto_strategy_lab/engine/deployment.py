@@ -1,4 +1,10 @@
-"""The deployment config (``configs/production.yaml``): a portfolio of strategies across venues."""
+"""The deployment config (``configs/production.yaml``): a portfolio of strategies across venues.
+
+It lives in the engine, not in ``config/``, because loading it checks each allocation against
+the strategy registry and the ``risk:`` overrides against :class:`RiskLimits`, so a bad file
+fails ``csl config validate`` with the same one line as ``csl deploy``. The engine, which builds
+deployments from it, is the layer that may import both ``strategies`` and ``risk``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from crypto_strategy_lab.config.validators import PositiveFinite, parse_database_url
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
+from crypto_strategy_lab.risk.limits import RiskLimits
+from crypto_strategy_lab.strategies.registry import list_strategies, strategy_class
 
 
 def _first_problem(exc: ValidationError, prefix: str) -> str:
@@ -77,8 +85,6 @@ class DeploymentConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> DeploymentConfig:
-        from crypto_strategy_lab.strategies.registry import list_strategies, strategy_class
-
         known = set(list_strategies())
         for i, alloc in enumerate(self.strategies):
             if alloc.name not in known:
@@ -105,8 +111,6 @@ class DeploymentConfig(BaseModel):
     def _check_risk_overrides(self) -> None:
         """Validate ``risk`` against :class:`RiskLimits` now, so a typo or an out-of-range
         limit fails ``csl config validate`` instead of the deployment."""
-        from crypto_strategy_lab.risk.limits import RiskLimits
-
         try:
             RiskLimits.model_validate(self.risk)
         except ValidationError as exc:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crypto_strategy_lab.config.deployment import DeploymentConfig
 from crypto_strategy_lab.config.loader import load_yaml_config
 from crypto_strategy_lab.config.schema import validate_config_file
 from crypto_strategy_lab.core.errors import ConfigError
+from crypto_strategy_lab.engine.deployment import DeploymentConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "production.yaml"
 
