@@ -21,6 +21,7 @@ from crypto_strategy_lab.research.tearsheet import (
     cost_attribution,
     lab_tear_sheets,
     rerun,
+    stated_cost_bps,
     with_cost_per_fill,
 )
 from crypto_strategy_lab.research.verdicts import VerdictStore
@@ -123,9 +124,15 @@ def test_capacity_curve_and_breakeven_against_reruns(lab):
         settings = a.study.trial_settings(a.selected)
         bars = result.cell_bars(a.strategy)
         start = sheet.returns.index[0]
-        # re-running the weights at the study's own costs reproduces the study
+        # re-running the weights at the study's own costs reproduces the study, and so does
+        # the curve's point at the stated cost per fill (5.5 bps taker fee + 2 bps slippage)
         same = rerun(sheet.backtest, bars, settings).returns.loc[start:]
         np.testing.assert_array_equal(same.to_numpy(), a.returns.to_numpy())
+        assert stated_cost_bps(settings) == pytest.approx(7.5)
+        stated = rerun(sheet.backtest, bars, with_cost_per_fill(settings, 7.5))
+        np.testing.assert_allclose(stated.returns.loc[start:], a.returns, rtol=1e-12, atol=0)
+        net = a.moments.sr * math.sqrt(a.study.periods_per_year)
+        assert cap.net_sr[cap.cost_bps.index(7.5)] == pytest.approx(net, rel=1e-9)
         assert list(cap.net_sr) == sorted(cap.net_sr, reverse=True)  # costs only hurt
         if math.isnan(cap.breakeven_bps):
             assert cap.net_sr[0] <= 0.05

@@ -17,17 +17,22 @@ in the window. Fees, slippage and funding are read from the backtest's fills and
 * funding: ``sum(trades.funding)`` (paid; negative = received);
 * gross P&L = net P&L + fees + slippage + funding.
 
-**Capacity.** The cost of a trade is ``c`` basis points of its notional per fill (fee plus
-slippage; a round trip pays ``2c``). The study's target weights (``BacktestResult.signal``)
-are re-run through :func:`~crypto_strategy_lab.backtest.run_backtest` at the cost levels of
-:data:`CAPACITY_BPS` (fees ``c``, slippage 0, the dataset's funding kept) for the net SR vs
-cost curve. The break-even cost uses the approximation that positions do not depend on the
-cost level, so a bar's return falls linearly with its traded notional:
-``r_t(c) = r_t(0) - c * tau_t`` with ``tau_t`` the notional traded at bar ``t`` over the
-equity before it; the mean, hence the Sharpe ratio, is zero at
-``c* = mean(r(0)) / mean(tau)``. It ignores the feedback of costs on equity-proportional
-sizes and on stop levels (relative to fill prices); the tests compare it with a re-run at
-``c*``.
+**Capacity.** The cost of a trade is ``c`` basis points of its notional per signal fill
+(fee plus slippage; a round trip pays ``2c``). The study's target weights
+(``BacktestResult.signal``) are re-run through :func:`~crypto_strategy_lab.backtest.
+run_backtest` at the cost levels of :data:`CAPACITY_BPS` and at the study's own stated cost
+(:func:`stated_cost_bps`): the stated fees and fixed slippage scaled so that a signal fill
+costs ``c``, the dataset's funding kept; at the stated cost the re-run is the study's, so the
+curve passes through the gate's net SR. Slippage and fee are not interchangeable on a
+stopped book: a stop or take-profit level is relative to the entry *fill* price, and a level
+missed by 2 bps turns a take-profit into a later stop-loss (seen on the bundled lab).
+
+The break-even cost uses the approximation that positions do not depend on the cost level,
+so a bar's return falls linearly with its traded notional: ``r_t(c) = r_t(0) - c * tau_t``
+with ``tau_t`` the notional traded at bar ``t`` over the equity before it; the mean, hence
+the Sharpe ratio, is zero at ``c* = mean(r(0)) / mean(tau)``. It ignores the feedback of
+costs on equity-proportional sizes and on stop levels (relative to fill prices); the tests
+compare it with a re-run at ``c*``.
 """
 
 from __future__ import annotations
@@ -195,16 +200,38 @@ def _annual_sr(returns: pd.Series, periods_per_year: float) -> float:
     return return_moments(returns).sr * math.sqrt(periods_per_year)
 
 
-def with_cost_per_fill(settings: BacktestSettings, bps: float | None) -> BacktestSettings:
-    """``settings`` with fees of ``bps`` per fill and no slippage (funding kept), or with no
-    cost at all (``None``: the gross run)."""
+def stated_cost_bps(settings: BacktestSettings) -> float:
+    """The cost per fill the study's settings state, bps of notional: the signal orders' fee
+    plus the fixed slippage (a range or volume slippage model adds nothing here: its cost is
+    not a constant per fill)."""
     costs = settings.costs
-    update = {"taker_fee_bps": 0.0, "maker_fee_bps": 0.0, "slippage_bps": 0.0}
-    update |= {"slippage": SlippageModel.FIXED}
+    fee = costs.fee_rate(maker=settings.fee_side == "maker") * 1e4
+    slip = costs.slippage_bps if costs.slippage == SlippageModel.FIXED else 0.0
+    return fee + slip
+
+
+def with_cost_per_fill(settings: BacktestSettings, bps: float | None) -> BacktestSettings:
+    """``settings`` with its stated costs scaled so that a signal fill costs ``bps`` (fees of
+    both kinds and the fixed slippage in the stated proportions; all fee when it states
+    none), funding kept; ``None``: no fee, slippage or funding at all (the gross run). At the
+    stated cost the settings come back unchanged."""
+    costs = settings.costs
     if bps is None:
-        update["funding_rate_8h"] = 0.0
+        update = {"taker_fee_bps": 0.0, "maker_fee_bps": 0.0, "slippage_bps": 0.0}
+        update |= {"slippage": SlippageModel.FIXED, "funding_rate_8h": 0.0}
+        return settings.model_copy(update={"costs": costs.model_copy(update=update)})
+    stated = stated_cost_bps(settings)
+    if stated <= 0:
+        update = {"taker_fee_bps": bps, "maker_fee_bps": bps, "slippage_bps": 0.0}
     else:
-        update |= {"taker_fee_bps": bps, "maker_fee_bps": bps}
+        k = bps / stated
+        slip = costs.slippage_bps if costs.slippage == SlippageModel.FIXED else 0.0
+        update = {
+            "taker_fee_bps": costs.taker_fee_bps * k,
+            "maker_fee_bps": costs.maker_fee_bps * k,
+            "slippage_bps": slip * k,
+        }
+    update |= {"slippage": SlippageModel.FIXED}
     return settings.model_copy(update={"costs": costs.model_copy(update=update)})
 
 
@@ -225,6 +252,8 @@ def capacity(
 ) -> Capacity:
     """Net SR vs cost by re-runs, gross SR and the linear break-even cost (module docstring)."""
     ppy = backtest.settings["periods_per_year"]
+    # the study's own cost is a point of the curve: there the net SR is the gate's
+    levels = tuple(sorted(set(levels) | {round(stated_cost_bps(settings), 6)}))
     runs = {c: rerun(backtest, bars, with_cost_per_fill(settings, c)) for c in levels}
     free = runs[0.0] if 0.0 in runs else rerun(backtest, bars, with_cost_per_fill(settings, 0.0))
     gross = rerun(backtest, bars, with_cost_per_fill(settings, None))
