@@ -90,7 +90,7 @@ def test_daily_stock_file_is_a_stock_on_a_daily_grid(tmp_path: Path) -> None:
     code, out = _run("backtest", "--strategy", "lag_autocorr", "--data", str(shared_file(SPY_1D)))
     assert code == 0, out
     assert out.splitlines()[0].startswith("market: stock (inferred from the calendar")
-    assert "costs: market stock; taker fee 0 bps" in out
+    assert "costs: market stock (long-only: short targets are flat); taker fee 0 bps" in out
     code, out = _run("backtest", "--strategy", "lag_autocorr", "--data",
                      str(shared_file(SPY_1D)), "--market", "perp")  # fmt: skip
     assert code == 1 and "before Bitcoin's first block" in out

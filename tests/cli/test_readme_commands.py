@@ -216,12 +216,14 @@ def test_every_shipped_deployment_deploys(tmp_path, config):
 
 def test_paper_weights_use_history_beyond_the_warmup(tmp_path):
     """For an estimated weighting the replay holds each strategy's warm-up plus a sample of
-    returns before the traded period, and every sleeve gets a positive budget from them."""
+    returns before the traded period; a sleeve that traded there gets a positive budget, one
+    that did not gets none, and the run records which."""
+    from crypto_strategy_lab.backtest import run_backtest
     from crypto_strategy_lab.engine.paper import WEIGHTING_SAMPLE_BARS, build_simulated_run
     from crypto_strategy_lab.journal import Journal
-    from crypto_strategy_lab.strategies import get_strategy
+    from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
-    names = ["lag_autocorr", "variance_ratio"]
+    names = ["lag_autocorr", "true_range_divergence", "variance_ratio"]
     journal = Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}")
     try:
         engine, feed = build_simulated_run(
@@ -229,10 +231,14 @@ def test_paper_weights_use_history_beyond_the_warmup(tmp_path):
         )
         [bars] = feed.frames.values()
         history = bars[bars.index < feed.start]
-        warmup = max(get_strategy(n).warmup for n in names)
-        assert len(history) >= warmup + WEIGHTING_SAMPLE_BARS
-        allocation = engine.run_config["allocation"]
-        assert set(allocation) == set(names) and all(v > 0 for v in allocation.values())
+        instances = [strategy_for_bars(n, None, "15m") for n in names]  # the bundled bars
+        assert len(history) >= max(s.warmup for s in instances) + WEIGHTING_SAMPLE_BARS
+        allocation, unfunded = engine.run_config["allocation"], engine.run_config["unfunded"]
+        assert set(allocation) == set(names)
+        sample = history.iloc[-(max(s.warmup for s in instances) + WEIGHTING_SAMPLE_BARS + 1) :]
+        for s in instances:
+            vol = run_backtest(s, sample, market="perp").returns.std()
+            assert (allocation[s.name] > 0) == (vol > 0) and (s.name in unfunded) == (vol == 0)
     finally:
         journal.engine.dispose()
 

@@ -27,7 +27,7 @@ def _exchange_events(journal, run_id: str) -> list[AuditEvent]:
 
 
 def test_paper_run_journals_every_order_action_and_verifies(journal, tmp_path) -> None:
-    engine, feed = build_simulated_run(journal, ["drift_significance"], days=2, capital=5000)
+    engine, feed = build_simulated_run(journal, ["true_range_divergence"], days=2, capital=5000)
     summary = asyncio.run(engine.run(feed))
     events = _exchange_events(journal, summary.run_id)
     kinds = {e.kind for e in events}

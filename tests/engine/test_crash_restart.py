@@ -21,7 +21,8 @@ from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.journal.models import Alert, FillRecord, Order
 
 RUN_ID = "crashtest0000000000000000000001"
-ARGS = ["paper", "--strategy", "drift_significance", "--days", "3", "--capital", "5000"]
+# a strategy that trades every few bars of the last 3 bundled days (spans at 15m bars)
+ARGS = ["paper", "--strategy", "true_range_divergence", "--days", "3", "--capital", "5000"]
 
 
 def _csl(url: str, *extra: str) -> list[str]:
@@ -179,7 +180,7 @@ def _replay(journal: Journal) -> None:
     from crypto_strategy_lab.engine.paper import build_simulated_run
 
     engine, feed = build_simulated_run(
-        journal, ["drift_significance"], days=3, capital=5000, run_id=RUN_ID
+        journal, ["true_range_divergence"], days=3, capital=5000, run_id=RUN_ID
     )
     asyncio.run(engine.run(feed))
 

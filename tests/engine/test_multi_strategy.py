@@ -26,7 +26,8 @@ from crypto_strategy_lab.monitoring.attribution import (
 )
 from crypto_strategy_lab.monitoring.reader import JournalReader
 
-STRATEGIES = ["lag_autocorr", "drift_significance", "true_range_divergence"]
+# three strategies that trade in the replayed days of the bundled 15m bars (spans at 15m)
+STRATEGIES = ["pacf_spike", "true_range_divergence", "volatility_clustering"]
 CAPITAL = 10_000.0
 
 

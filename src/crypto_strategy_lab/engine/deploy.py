@@ -58,4 +58,11 @@ def build_deployment(
         monitoring=cfg.monitoring,
         on_prepared=on_prepared,
     )
-    return engine, feed, f"deployment {cfg.name}: {len(names)} strategies; {feed.describe()}"
+    text = f"deployment {cfg.name}: {len(names)} strategies; {feed.describe()}"
+    unfunded = engine.run_config.get("unfunded") or []
+    if unfunded:
+        text += (
+            f"; no budget under {cfg.weighting} for {', '.join(unfunded)} (no trades in the "
+            "weighting sample before the start: nothing to estimate its risk from)"
+        )
+    return engine, feed, text

@@ -143,6 +143,9 @@ def build_simulated_run(
     sample = replace(data, bars=data.bars.iloc[max(0, first - warmup) :])
     n = len(instances)
     budget = sleeve_budgets(instances, sample, weighting, limits, costs, market)
+    # an estimated weighting gives nothing to a strategy that did not trade in its sample:
+    # recorded with the run and said by `csl deploy`, never a silent zero
+    unfunded = sorted(name for name, b in budget.items() if b == 0.0)
     sleeves = []
     for strategy in instances:
         fraction = budget[strategy.name]
@@ -177,6 +180,7 @@ def build_simulated_run(
         "costs": costs.model_dump(mode="json"),
         "limits": limits.model_dump(mode="json"),
         "allocation": {k: float(v) for k, v in budget.items()},
+        "unfunded": unfunded,
         "weighting": weighting,
         "strategies": {s.name: s.params.model_dump(mode="json") for s in instances},
     }

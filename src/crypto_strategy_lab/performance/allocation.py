@@ -159,21 +159,20 @@ def capped_budgets(
     returns: pd.DataFrame | None = None,
     kelly_fraction: float = 0.5,
 ) -> pd.Series:
-    """:func:`budgets` of ``method`` estimated from ``returns`` (one column per name; not
+    """:func:`budget_rows` of ``method`` estimated from ``returns`` (one column per name; not
     needed for ``equal``), then the per-strategy cap ``max_weight`` and the gross cap
-    ``max_gross`` (module docstring)."""
-    kwargs: dict[str, object] = {}
+    ``max_gross`` (module docstring). A strategy without variance in ``returns`` (it did not
+    trade there) gets no budget under an estimated weighting, as in the research book."""
+    n = len(names)
+    mean = var = np.full(n, np.nan)
     if method != "equal":
         if returns is None:
             raise PortfolioError(f"{method} weighting needs the strategies' returns")
         stats = return_statistics(returns[list(names)])
-        kwargs = {
-            "volatilities": stats["volatility"],
-            "means": stats["mean"],
-            "variances": stats["variance"],
-            "kelly_fraction": kelly_fraction,
-        }
-    raw = budgets(method, names, max_gross=max_gross, **kwargs)  # type: ignore[arg-type]
-    return pd.Series(
-        cap_rows(raw.to_numpy(), max_weight=max_weight, max_gross=max_gross), index=names
+        mean, var = stats["mean"].to_numpy(), stats["variance"].to_numpy()
+    if method == "fractional_kelly" and not 0 < kelly_fraction <= 1:
+        raise PortfolioError(f"kelly_fraction must be in (0, 1], got {kelly_fraction}")
+    raw = budget_rows(
+        method, mean, var, np.sqrt(var), max_gross=max_gross, kelly_fraction=kelly_fraction
     )
+    return pd.Series(cap_rows(raw, max_weight=max_weight, max_gross=max_gross), index=names)
