@@ -385,6 +385,12 @@ class TradingEngine:
     # -- the bar step ----------------------------------------------------------------------------
 
     async def on_bar(self, bar: BarEvent) -> None:
+        """One bar, journaled as one batch: its writes commit together at the end of the bar,
+        except that each order commits (with what came before it) before it is sent."""
+        with self.journal.batch():
+            await self._on_bar(bar)
+
+    async def _on_bar(self, bar: BarEvent) -> None:
         assert self.orders is not None and self.risk is not None
         self.clock.advance(bar.close_time)
         now = bar.close_time if isinstance(self.clock, ReplayClock) else self.clock.now()

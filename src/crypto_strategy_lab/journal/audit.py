@@ -98,26 +98,64 @@ def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
 
 
-def _content(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "ts": event.ts,
-        "kind": event.kind,
-        "entity_table": event.entity_table,
-        "entity_key": event.entity_key,
-        "run_id": event.run_id,
-        "payload": event.payload,
-    }
+def event_hash(
+    prev_hash: str,
+    *,
+    seq: int,
+    ts: datetime,
+    kind: str,
+    entity_table: str | None,
+    entity_key: str | None,
+    run_id: str | None,
+    payload: str,
+) -> str:
+    """The chain's one rule: the hash of audit event ``seq`` after ``prev_hash``.
+
+    Every writer (the journal's single writes, its per-bar batches, migrations) and
+    :func:`verify_audit_chain` compute a link with this function; ``payload`` is the
+    canonical JSON text already stored in the row.
+    """
+    return chain_hash(
+        prev_hash,
+        {
+            "seq": seq,
+            "ts": ts,
+            "kind": kind,
+            "entity_table": entity_table,
+            "entity_key": entity_key,
+            "run_id": run_id,
+            "payload": payload,
+        },
+    )
+
+
+def _event_hash(event: AuditEvent) -> str:
+    return event_hash(
+        event.prev_hash,
+        seq=event.seq,
+        ts=event.ts,
+        kind=event.kind,
+        entity_table=event.entity_table,
+        entity_key=event.entity_key,
+        run_id=event.run_id,
+        payload=event.payload,
+    )
 
 
 def lock_chain(session: Session) -> None:
-    """Serialise chain appends on PostgreSQL (transaction-scoped advisory lock).
+    """Serialise chain appends: a transaction-scoped advisory lock on PostgreSQL; on SQLite
+    the database's write lock, taken at once by a write statement that changes nothing.
 
-    SQLite serialises writers itself; concurrent appenders that still race lose on the
-    unique ``seq``/``prev_hash`` constraints and the repository retries them.
+    The writer then reads the chain head (and, for a batch, the tables' last ids) knowing
+    that no other writer can change them before its commit. Appenders that still race (a
+    writer that does not lock) lose on the unique ``seq``/``prev_hash`` constraints and the
+    repository retries them.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
 
 
 def append_audit_event(
@@ -146,7 +184,7 @@ def append_audit_event(
         prev_hash=prev,
         hash="",
     )
-    event.hash = chain_hash(prev, _content(event))
+    event.hash = _event_hash(event)
     session.add(event)
     session.flush()
     return event
@@ -179,7 +217,7 @@ def _check_chain(events: list[AuditEvent], problems: list[str]) -> None:
                 f"audit seq {event.seq}: prev_hash does not match the previous row's hash "
                 "(a row before it was deleted, inserted or edited)"
             )
-        if chain_hash(event.prev_hash, _content(event)) != event.hash:
+        if _event_hash(event) != event.hash:
             problems.append(f"audit seq {event.seq}: content does not match its hash (edited)")
         prev = event.hash
         expected_seq = event.seq + 1

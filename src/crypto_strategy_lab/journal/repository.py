@@ -1,10 +1,19 @@
 """The journal's one write path: :class:`Journal`, an append-only repository.
 
-Every write runs in its own transaction that inserts the record(s) *and* the matching
-audit-chain link (``journal.audit``), so a record and its audit event exist together or not
-at all. There is no update or delete method; the sessions the journal opens refuse any
-attempt (``JournalError``). The only mutable row is a run's ``status``/``ended_at``, set once
-by :meth:`Journal.finish_run` (and audited).
+Every write inserts the record(s) *and* the matching audit-chain link (``journal.audit``) in
+one transaction, so a record and its audit event exist together or not at all. Inside
+:meth:`Journal.batch` (the engine opens one per bar) the records and audit events of the
+engine's frequent writes (order events, fills, signals, risk decisions, equity, positions,
+audit-only events) are buffered in memory and committed together, with SQLAlchemy Core
+``executemany`` and the chain links computed in memory, when the batch ends -- or earlier:
+an order is committed (with everything buffered before it) before :meth:`Journal.record_order`
+returns, so it is on disk before it can reach a venue; any other write or read commits the
+buffer first. A kill -9 inside a batch therefore loses exactly what a crash at the batch's
+last commit would have lost.
+
+There is no update or delete method; the sessions the journal opens refuse any attempt
+(``JournalError``). The only mutable row is a run's ``status``/``ended_at``, set once by
+:meth:`Journal.finish_run` (and audited).
 
 Order state machine (``order_events``), checked on every append::
 
@@ -17,9 +26,11 @@ Order state machine (``order_events``), checked on every append::
 Terminal states (filled, cancelled, rejected, expired) accept no further event; the filled
 quantity never decreases and never exceeds the order quantity.
 
-Concurrent writers: on PostgreSQL appends are serialised by an advisory lock; on SQLite the
-database lock serialises them and a writer that loses a race (``database is locked`` or a
-unique-constraint clash on the chain head) retries its whole transaction.
+Concurrent writers: on PostgreSQL appends are serialised by an advisory lock; on SQLite each
+write takes the database's write lock first, and a writer that loses a race (``database is
+locked`` or a unique-constraint clash on the chain head) retries its whole transaction. Ids
+of buffered rows are reserved in memory and moved, at the commit, to what the database would
+hand out then (another writer may have taken some).
 """
 
 from __future__ import annotations
@@ -27,13 +38,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Engine, event, func, inspect, select
+from sqlalchemy import Connection, Engine, Table, event, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,9 +55,12 @@ from crypto_strategy_lab.core.orders import ALLOWED_TRANSITIONS, Fill, OrderRequ
 from crypto_strategy_lab.core.signal import Signal
 from crypto_strategy_lab.journal.audit import (
     AUDITED_MODELS,
+    GENESIS_HASH,
+    AuditEvent,
     AuditReport,
     append_audit_event,
     entity_key,
+    event_hash,
     lock_chain,
     record_payload,
     verify_audit_chain,
@@ -103,6 +119,75 @@ def _forbid_history_mutation(session: Session, _ctx: Any, _instances: Any) -> No
         )
 
 
+@dataclass
+class _Buffered:
+    """A record (or an audit-only event: ``record`` is ``None``) waiting for the batch's commit."""
+
+    record: Base | None
+    kind: str
+    ts: datetime
+    run_id: str | None
+    payload: str | None = None  # the canonical JSON of an audit-only event
+
+
+# Buffered rows are inserted table by table in this order (an order names its risk decision,
+# order events and fills name their order); the audit events follow them.
+_INSERT_ORDER = (
+    "risk_events",
+    "orders",
+    "order_events",
+    "fills",
+    "signals",
+    "position_snapshots",
+    "equity_curve",
+)
+
+
+def _last_ids(conn: Connection, tables: list[Table]) -> dict[str, int]:
+    """The highest id each table has handed out (ids are never reused: a deleted row's id
+    still counts), in one query on SQLite."""
+    if not tables:
+        return {}
+    if conn.dialect.name == "sqlite":
+        # a journal from before migration 0004 has no AUTOINCREMENT table, hence no counter
+        counter = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
+        ).scalar()
+        parts = []
+        for table in tables:
+            parts.append(f"(SELECT max(id) FROM {table.name})")
+            seq = f"(SELECT seq FROM sqlite_sequence WHERE name = '{table.name}')"
+            parts.append(seq if counter else "NULL")
+        row = conn.exec_driver_sql("SELECT " + ", ".join(parts)).one()
+        return {t.name: max(row[2 * i] or 0, row[2 * i + 1] or 0) for i, t in enumerate(tables)}
+    last = {}
+    for table in tables:
+        last[table.name] = conn.scalar(select(func.max(table.c.id))) or 0
+        if conn.dialect.name == "postgresql":
+            sequence = conn.scalar(
+                text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+            )
+            if sequence:
+                used = conn.scalar(text(f"SELECT last_value FROM {sequence}")) or 0
+                last[table.name] = max(last[table.name], used)
+    return last
+
+
+def _advance_sequence(conn: Connection, table: Table, top: int) -> None:
+    """Explicit ids do not move a PostgreSQL sequence: move it past ``top`` (SQLite's
+    ``AUTOINCREMENT`` counter follows explicit ids by itself)."""
+    if conn.dialect.name != "postgresql":
+        return
+    sequence = conn.scalar(
+        text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+    )
+    if sequence:
+        conn.execute(
+            text(f"SELECT setval(:sequence, GREATEST(:top, (SELECT last_value FROM {sequence})))"),
+            {"sequence": sequence, "top": top},
+        )
+
+
 class Journal:
     """Append-only access to the journal database.
 
@@ -119,6 +204,17 @@ class Journal:
         self.retries = retries
         self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         event.listen(self._sessions, "before_flush", _forbid_history_mutation)
+        self._batch_depth = 0
+        self._buffer: list[_Buffered] = []
+        # what the buffer holds that a later write of the same batch must see
+        self._buffered_events: dict[str, OrderEvent] = {}  # latest order event per order
+        self._buffered_fills: dict[tuple[str, str], FillRecord] = {}  # by (venue, trade id)
+        self._next_ids: dict[str, int] = {}  # next id to hand out per table
+        # rows that never change once committed, kept to check later writes without a query:
+        # the orders this journal wrote or read, and the latest committed event of the orders
+        # whose events it wrote (an order's events are written by the one engine running it)
+        self._orders: dict[str, Order] = {}
+        self._last_events: dict[str, OrderEvent] = {}
 
     @classmethod
     def open(
@@ -150,18 +246,69 @@ class Journal:
         return cls(engine)
 
     def session(self) -> Session:
-        """A read session (writes through it are refused unless append-only)."""
+        """A read session (writes through it are refused unless append-only); commits the
+        current batch's buffer first, so a read sees every write made before it."""
+        self.flush()
         return self._sessions()
 
     # -- the write path ------------------------------------------------------------------
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Buffer the frequent writes made inside and commit them in one transaction at the
+        end (see the module docstring for what commits earlier). Nested batches join the
+        outermost one; the buffer is committed even when the block raises."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if not self._batch_depth:
+                self.flush()
+
+    def flush(self) -> None:
+        """Commit the buffered writes now (nothing to do outside a batch)."""
+        if self._buffer:
+            self._write(lambda _session: None)
+
+    def _buffered(self, record: T, kind: str, run_id: str | None) -> T:
+        """Queue ``record`` and its audit event; commit at once outside a batch."""
+        self._buffer_only(record, kind, run_id)
+        if not self._batch_depth:
+            self.flush()
+        return record
+
+    def _buffer_only(self, record: Any, kind: str, run_id: str | None) -> None:
+        if "id" in record.__table__.c:
+            record.id = self._reserve_id(record.__table__)
+        self._buffer.append(_Buffered(record, kind, _record_ts(record), run_id))
+
+    def _reserve_id(self, table: Table) -> int:
+        """The next id of ``table`` for a buffered row. Another writer may take ids before the
+        buffer is committed: :meth:`_insert_buffer` then moves the buffer's ids past them
+        (and the risk decision ids its orders name with them)."""
+        next_id = self._next_ids.get(table.name)
+        if next_id is None:
+            with self.engine.connect() as conn:
+                next_id = _last_ids(conn, [table])[table.name] + 1
+        self._next_ids[table.name] = next_id + 1
+        return next_id
+
     def _write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction, after inserting the buffered writes in it (so the
+        chain keeps the order of the calls); retried whole when it lost a race."""
+        buffered, self._buffer = self._buffer, []
+        events, self._buffered_events, self._buffered_fills = self._buffered_events, {}, {}
         delay = 0.005
         for attempt in range(self.retries + 1):
             try:
                 with self._sessions.begin() as session:
                     lock_chain(session)
-                    return work(session)
+                    if buffered:
+                        self._insert_buffer(session.connection(), buffered)
+                    result = work(session)
+                self._last_events.update(events)
+                return result
             except (OperationalError, IntegrityError) as exc:
                 racing = isinstance(exc, OperationalError) and "locked" in str(exc).lower()
                 racing = racing or (
@@ -172,6 +319,85 @@ class Journal:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _insert_buffer(self, conn: Connection, buffered: list[_Buffered]) -> None:
+        """Insert the buffered records and their audit events (Core ``executemany``); the
+        chain links are computed here, after the head was read inside the transaction."""
+        tables: dict[str, Table] = {}
+        by_table: dict[str, list[Base]] = {}
+        for item in buffered:
+            if item.record is not None:
+                table = item.record.__table__  # type: ignore[attr-defined]
+                tables[table.name] = table
+                by_table.setdefault(table.name, []).append(item.record)
+        moved: dict[int, int] = {}  # risk event ids moved by the database's sequence
+        with_ids = [tables[name] for name in by_table if "id" in tables[name].c]
+        last_ids = _last_ids(conn, with_ids)
+        for name, records in by_table.items():
+            if name not in last_ids:
+                continue
+            last = last_ids[name]
+            # the rows take the ids the database would give them now (another writer may have
+            # taken the reserved ones; a reset sequence is followed as autoincrement would)
+            shift = last + 1 - records[0].id  # type: ignore[attr-defined]
+            if shift:
+                for record in records:
+                    old = record.id  # type: ignore[attr-defined]
+                    record.id = old + shift  # type: ignore[attr-defined]
+                    if name == "risk_events":
+                        moved[old] = old + shift
+            self._next_ids[name] = records[-1].id + 1  # type: ignore[attr-defined]
+        if moved:
+            for record in by_table.get("orders", []):
+                rid = record.risk_event_id  # type: ignore[attr-defined]
+                record.risk_event_id = moved.get(rid, rid)  # type: ignore[attr-defined]
+        head = conn.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        links: list[dict[str, Any]] = []
+        for item in buffered:
+            entity_table = entity = None
+            payload = item.payload
+            if item.record is not None:
+                values = {
+                    c.key: getattr(item.record, c.key) for c in tables[item.record.__tablename__].c
+                }
+                rows.setdefault(item.record.__tablename__, []).append(values)
+                payload = canonical_json(record_payload(item.record))
+                entity_table, entity = item.record.__tablename__, entity_key(item.record)
+            assert payload is not None
+            seq += 1
+            link = event_hash(
+                prev,
+                seq=seq,
+                ts=item.ts,
+                kind=item.kind,
+                entity_table=entity_table,
+                entity_key=entity,
+                run_id=item.run_id,
+                payload=payload,
+            )
+            links.append(
+                {
+                    "seq": seq,
+                    "ts": item.ts,
+                    "run_id": item.run_id,
+                    "kind": item.kind,
+                    "entity_table": entity_table,
+                    "entity_key": entity,
+                    "payload": payload,
+                    "prev_hash": prev,
+                    "hash": link,
+                }
+            )
+            prev = link
+        for name in sorted(rows, key=lambda n: _INSERT_ORDER.index(n)):
+            conn.execute(insert(tables[name]), rows[name])
+            if "id" in tables[name].c:
+                _advance_sequence(conn, tables[name], self._next_ids[name] - 1)
+        conn.execute(insert(AuditEvent.__table__), links)
 
     def _add(self, session: Session, record: Base, kind: str, run_id: str | None) -> None:
         session.add(record)
@@ -278,25 +504,37 @@ class Journal:
             risk_event_id=risk_event_id,
         )
 
-        def work(session: Session) -> Order:
-            if session.get(Order, order.client_order_id) is not None:
-                raise JournalError(f"order {order.client_order_id} is already in the journal")
-            self._add(session, order, "order.created", run_id)
-            first = OrderEvent(
-                client_order_id=order.client_order_id,
-                run_id=run_id,
-                seq=1,
-                ts=created,
-                status=OrderStatus.NEW.value,
-                venue_order_id=None,
-                filled_quantity=Decimal(0),
-                average_price=None,
-                reason=None,
-            )
-            self._add(session, first, "order.new", run_id)
-            return order
+        if self._order(order.client_order_id) is not None:
+            raise JournalError(f"order {order.client_order_id} is already in the journal")
+        first = OrderEvent(
+            client_order_id=order.client_order_id,
+            run_id=run_id,
+            seq=1,
+            ts=created,
+            status=OrderStatus.NEW.value,
+            venue_order_id=None,
+            filled_quantity=Decimal(0),
+            average_price=None,
+            reason=None,
+        )
+        self._buffer_only(order, "order.created", run_id)
+        self._buffer_only(first, "order.new", run_id)
+        self._buffered_events[order.client_order_id] = first
+        # journal first: the order (and everything buffered before it) is committed before
+        # the caller can send it to a venue
+        self.flush()
+        self._orders[order.client_order_id] = order
+        return order
 
-        return self._write(work)
+    def _order(self, client_order_id: str) -> Order | None:
+        """The journaled order (``None``: not journaled); orders never change once written."""
+        order = self._orders.get(client_order_id)
+        if order is None:
+            with self._sessions() as session:
+                order = session.get(Order, client_order_id)
+            if order is not None:
+                self._orders[client_order_id] = order
+        return order
 
     def record_order_event(
         self,
@@ -315,11 +553,16 @@ class Journal:
         """
         new_status = OrderStatus(status)
 
-        def work(session: Session) -> OrderEvent:
-            order = session.get(Order, client_order_id)
+        def build() -> tuple[OrderEvent, str]:
+            order = self._order(client_order_id)
             if order is None:
                 raise JournalError(f"no order {client_order_id!r} in the journal")
-            last = _last_event(session, client_order_id)
+            last = self._buffered_events.get(client_order_id) or self._last_events.get(
+                client_order_id
+            )
+            if last is None:
+                with self._sessions() as session:
+                    last = _last_event(session, client_order_id)
             current = OrderStatus(last.status)
             if new_status not in ALLOWED_TRANSITIONS[current]:
                 raise JournalError(
@@ -359,10 +602,12 @@ class Journal:
                 else (last.average_price),
                 reason=reason,
             )
-            self._add(session, record, f"order.{new_status.value}", order.run_id)
-            return record
+            return record, order.run_id
 
-        return self._write(work)
+        record, run_id = build()
+        self._buffered_events[client_order_id] = record
+        self._buffered(record, f"order.{new_status.value}", run_id)
+        return record
 
     def record_fill(
         self, run_id: str, fill: Fill, *, venue: str, strategy: str | None = None
@@ -372,9 +617,9 @@ class Journal:
         and ``False``. The same trade id on another order or run is a venue id collision and
         raises :class:`JournalError` (treating it as a duplicate would silently lose a fill)."""
 
-        def work(session: Session) -> tuple[FillRecord, bool]:
+        def build(session: Session) -> tuple[FillRecord, bool]:
             if fill.trade_id is not None:
-                existing = session.scalar(
+                existing = self._buffered_fills.get((venue, fill.trade_id)) or session.scalar(
                     select(FillRecord).where(
                         FillRecord.venue == venue, FillRecord.trade_id == fill.trade_id
                     )
@@ -391,7 +636,7 @@ class Journal:
                         )
                     return existing, False
             coid = fill.client_order_id
-            if coid is not None and session.get(Order, coid) is None:
+            if coid is not None and self._order(coid) is None:
                 raise JournalError(f"fill for unknown order {coid!r}")
             record = FillRecord(
                 run_id=run_id,
@@ -408,10 +653,15 @@ class Journal:
                 fee_currency=fill.fee_currency,
                 ts=utc(fill.timestamp),
             )
-            self._add(session, record, "fill", run_id)
             return record, True
 
-        return self._write(work)
+        with self._sessions() as session:  # orders are committed when recorded
+            record, created = build(session)
+        if created:
+            if fill.trade_id is not None:
+                self._buffered_fills[(venue, fill.trade_id)] = record
+            self._buffered(record, "fill", run_id)
+        return record, created
 
     def record_position(
         self,
@@ -437,7 +687,7 @@ class Journal:
             unrealized_pnl=_dec(position.unrealized_pnl),
             source=source,
         )
-        return self._write(lambda s: self._added(s, record, "position", run_id))
+        return self._buffered(record, "position", run_id)
 
     def record_equity(
         self,
@@ -461,7 +711,7 @@ class Journal:
             realized_pnl=exact_decimal(realized_pnl),
             unrealized_pnl=exact_decimal(unrealized_pnl),
         )
-        return self._write(lambda s: self._added(s, record, "equity", run_id))
+        return self._buffered(record, "equity", run_id)
 
     def record_signal(self, run_id: str, signal: Signal) -> SignalRecord:
         record = SignalRecord(
@@ -476,7 +726,7 @@ class Journal:
             quantity=_dec(signal.quantity),
             statistics=_jsonable(signal.statistics),
         )
-        return self._write(lambda s: self._added(s, record, "signal", run_id))
+        return self._buffered(record, "signal", run_id)
 
     def record_risk_event(
         self,
@@ -519,7 +769,7 @@ class Journal:
             take_profit=_dec(take_profit),
             rules=_jsonable(rules),
         )
-        return self._write(lambda s: self._added(s, record, f"risk.{decision}", run_id))
+        return self._buffered(record, f"risk.{decision}", run_id)
 
     def raise_alert(
         self,
@@ -585,10 +835,11 @@ class Journal:
         return self._write(lambda s: self._added(s, record, f"halt.{action}", run_id))
 
     def audit(self, kind: str, payload: dict[str, Any], *, run_id: str | None = None) -> None:
-        """An audit-only event (e.g. ``kill.requested``, ``reconcile.ok``)."""
-        self._write(
-            lambda s: append_audit_event(s, kind=kind, ts=utcnow(), payload=payload, run_id=run_id)
-        )
+        """An audit-only event (e.g. ``kill.requested``, ``reconcile.ok``, ``exchange.*``)."""
+        # encoded now, so a payload that cannot be journaled fails its caller, not the commit
+        self._buffer.append(_Buffered(None, kind, utcnow(), run_id, canonical_json(payload)))
+        if not self._batch_depth:
+            self.flush()
 
     def _added(self, session: Session, record: T, kind: str, run_id: str | None) -> T:
         self._add(session, record, kind, run_id)  # type: ignore[arg-type]
@@ -605,8 +856,7 @@ class Journal:
             return list(session.scalars(select(Run).order_by(Run.started_at)))
 
     def order(self, client_order_id: str) -> Order | None:
-        with self.session() as session:
-            return session.get(Order, client_order_id)
+        return self._order(client_order_id)
 
     def order_status(self, client_order_id: str) -> OrderEvent:
         """The order's latest event (its current state)."""
@@ -725,7 +975,9 @@ class Journal:
 
     def halt_state(self, scope: str = KILL_SWITCH_SCOPE) -> HaltEvent | None:
         """The latest halt event of ``scope`` (``None``: never halted)."""
-        with self.session() as session:
+        # halt events are never buffered: no need to commit a batch to read them (the risk
+        # engine reads the kill switch on every decision)
+        with self._sessions() as session:
             return session.scalar(
                 select(HaltEvent)
                 .where(HaltEvent.scope == scope)
@@ -734,8 +986,16 @@ class Journal:
             )
 
     def is_halted(self, scope: str = KILL_SWITCH_SCOPE) -> bool:
-        state = self.halt_state(scope)
-        return state is not None and state.action == "halt"
+        """Whether the latest halt event of ``scope`` is a halt (one Core query: the risk
+        engine asks on every decision)."""
+        with self.engine.connect() as conn:
+            action = conn.scalar(
+                select(HaltEvent.action)
+                .where(HaltEvent.scope == scope)
+                .order_by(HaltEvent.id.desc())
+                .limit(1)
+            )
+        return action == "halt"
 
     def verify(self, *, expected_head: str | None = None) -> AuditReport:
         return verify_audit_chain(self.engine, expected_head=expected_head)
