@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from enum import Enum
@@ -57,6 +58,34 @@ def exact_decimal(value: Decimal | int | str) -> Decimal:
 def decimal_text(value: Decimal) -> str:
     """The plain (never scientific) string of an exact decimal, e.g. ``'0.1'``, ``'100'``."""
     return format(exact_decimal(value), "f")
+
+
+# A stored decimal text that is already canonical: no leading zeros, no trailing fractional
+# zeros, at most 18 decimal places and 38 digits (so exact_decimal would return it unchanged).
+_CANONICAL_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,19})(?:\.[0-9]{0,17}[1-9])?")
+
+
+def stored_decimal_text(stored: Any) -> str:
+    """:func:`decimal_text` of a decimal as SQLite stores it (its text): the text itself when
+    it is already canonical, which every value the journal wrote is (the verifier reads
+    hundreds of thousands of them)."""
+    if isinstance(stored, str) and stored != "-0" and _CANONICAL_TEXT.fullmatch(stored):
+        return stored
+    return decimal_text(Decimal(str(stored)))
+
+
+# How SQLAlchemy stores a (naive UTC) timestamp in SQLite: always with microseconds.
+_STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
+
+
+def stored_time_json(stored: Any) -> str:
+    """:func:`canonical_json` of a :class:`UTCDateTime` as SQLite stores it (naive UTC text),
+    rewritten as text when it has the stored form (``'2024-03-01 12:00:00.000000'`` ->
+    ``'"2024-03-01T12:00:00.000000+00:00"'``), parsed otherwise."""
+    if isinstance(stored, str) and _STORED_TIME.fullmatch(stored):
+        return '"' + stored[:10] + "T" + stored[11:] + '+00:00"'
+    value = datetime.fromisoformat(stored) if isinstance(stored, str) else stored
+    return canonical_json(value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 def utc(value: datetime) -> datetime:

@@ -1,0 +1,102 @@
+"""The verifier's fast encodings equal the generic canonical encoding they stand in for.
+
+``event_hash`` writes the canonical JSON of an audit event's fixed shape directly, and the
+verifier encodes SQLite's stored decimal and time texts without parsing them; each must give
+byte for byte what ``canonical_json`` of the parsed values gives (the chain written before
+these fast paths must keep verifying).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.journal.audit import AUDITED_MODELS, chain_hash, event_hash
+from crypto_strategy_lab.journal.types import (
+    canonical_json,
+    decimal_text,
+    stored_decimal_text,
+    stored_time_json,
+)
+
+from .helpers import populate
+
+_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+_times = st.datetimes(
+    min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+
+
+@given(
+    seq=st.integers(1, 10**12),
+    ts=_times,
+    kind=_text,
+    entity_table=st.none() | _text,
+    entity_key=st.none() | _text,
+    run_id=st.none() | _text,
+    payload=_text,
+)
+def test_event_hash_is_the_chain_hash_of_the_event_content(  # type: ignore[no-untyped-def]
+    seq, ts, kind, entity_table, entity_key, run_id, payload
+) -> None:
+    content = {
+        "seq": seq,
+        "ts": ts,
+        "kind": kind,
+        "entity_table": entity_table,
+        "entity_key": entity_key,
+        "run_id": run_id,
+        "payload": payload,
+    }
+    fields = {k: v for k, v in content.items() if k != "seq"}
+    assert event_hash("ab" * 32, seq=seq, **fields) == chain_hash("ab" * 32, content)
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=None)
+    .filter(lambda d: abs(d) < Decimal(10) ** 19)
+    .map(lambda d: format(d, "f"))
+)
+def test_a_stored_decimal_text_encodes_as_its_decimal(stored: str) -> None:
+    assert stored_decimal_text(stored) == decimal_text(Decimal(stored))
+
+
+def test_stored_decimal_texts_that_are_not_canonical_are_normalised() -> None:
+    for stored, expected in [("-0", "0"), ("0.10", "0.1"), ("007", "7"), ("1E+2", "100")]:
+        assert stored_decimal_text(stored) == expected == decimal_text(Decimal(stored))
+
+
+@given(_times)
+def test_a_stored_time_encodes_as_its_utc_datetime(ts: datetime) -> None:
+    stored = ts.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    assert stored_time_json(stored) == canonical_json(ts)
+    assert stored_time_json(stored[:19]) == canonical_json(ts.replace(microsecond=0))
+
+
+def test_every_stored_record_encodes_as_its_audited_payload(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The verifier's reading of each audited table (raw texts) against the ORM reading."""
+    from crypto_strategy_lab.journal.audit import _record_reader, record_payload
+
+    journal = Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    run_id = populate(journal)
+    journal.record_equity(
+        run_id,
+        ts=datetime(2024, 3, 1, tzinfo=UTC) + timedelta(microseconds=7),
+        equity=Decimal("-0.000000000000000001"),
+        cash=Decimal("123456789012345678.5"),
+    )
+    with journal.session() as session:
+        conn = session.connection()
+        checked = 0
+        for model, _key in AUDITED_MODELS.values():
+            query, canonical = _record_reader(model.__table__, "sqlite")
+            raw = conn.execute(query).all()
+            orm = session.scalars(select(model)).all()
+            assert [canonical(r) for r in raw] == [canonical_json(record_payload(o)) for o in orm]
+            checked += len(raw)
+        assert checked > 10
