@@ -8,8 +8,9 @@ the event as the exchange's ``AuditLog`` hands it over, i.e. **already redacted*
 secret masked before any sink sees the event). Each row is chained like every journal record,
 so ``csl audit verify`` covers the order trail too.
 
-Cost: one journal transaction per action (about 3 ms on SQLite with ``synchronous=FULL``),
-two or three per order. A failure to write is logged by ``AuditLog`` and never breaks the
+Cost: inside a journal batch (the engine's bar) an event is buffered and committed with the
+bar's other writes; outside one it is a transaction of its own. A payload that cannot be
+journaled fails when the event is recorded, which ``AuditLog`` logs without breaking the
 order path (the journal's own order records are written by the engine regardless).
 """
 
