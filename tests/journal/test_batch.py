@@ -3,15 +3,18 @@ with their audit links, and still commits an order before ``record_order`` retur
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from crypto_strategy_lab.core.enums import OrderSide, OrderType
 from crypto_strategy_lab.core.orders import Fill, OrderRequest
 from crypto_strategy_lab.journal import Journal, make_engine
 from crypto_strategy_lab.journal.models import AuditEvent, Order, OrderEvent, RiskEventRecord
+from crypto_strategy_lab.journal.types import JournalError
 
 from .helpers import T0, populate
 
@@ -123,11 +126,20 @@ def test_a_batch_is_committed_when_its_block_raises(journal_url: str) -> None:
     journal = Journal.open(journal_url)
     run_id = populate(journal)
     before = _count(journal_url, AuditEvent)
-    try:
-        with journal.batch():
-            journal.record_equity(run_id, ts=T0, equity=Decimal(1), cash=Decimal(1))
-            raise RuntimeError("venue down")
-    except RuntimeError:
-        pass
+    with contextlib.suppress(RuntimeError), journal.batch():
+        journal.record_equity(run_id, ts=T0, equity=Decimal(1), cash=Decimal(1))
+        raise RuntimeError("venue down")
     assert _count(journal_url, AuditEvent) == before + 1  # as if written one by one
+    assert journal.verify().ok
+
+
+def test_a_failing_write_does_not_take_the_buffered_rows_with_it(journal_url: str) -> None:
+    journal = Journal.open(journal_url)
+    run_id = populate(journal)
+    before = _count(journal_url, AuditEvent)
+    with journal.batch():
+        journal.record_equity(run_id, ts=T0, equity=Decimal(1), cash=Decimal(1))
+        with pytest.raises(JournalError):
+            journal.finish_run("no-such-run", "completed")  # refused inside its transaction
+        assert _count(journal_url, AuditEvent) == before + 1
     assert journal.verify().ok

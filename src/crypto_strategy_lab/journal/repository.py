@@ -188,6 +188,10 @@ def _advance_sequence(conn: Connection, table: Table, top: int) -> None:
         )
 
 
+def _commit_buffer(_session: Session) -> None:
+    """The work of a transaction that only commits the buffered writes."""
+
+
 class Journal:
     """Append-only access to the journal database.
 
@@ -269,7 +273,7 @@ class Journal:
     def flush(self) -> None:
         """Commit the buffered writes now (nothing to do outside a batch)."""
         if self._buffer:
-            self._write(lambda _session: None)
+            self._write(_commit_buffer)
 
     def _buffered(self, record: T, kind: str, run_id: str | None) -> T:
         """Queue ``record`` and its audit event; commit at once outside a batch."""
@@ -295,8 +299,11 @@ class Journal:
         return next_id
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one transaction, after inserting the buffered writes in it (so the
-        chain keeps the order of the calls); retried whole when it lost a race."""
+        """Run ``work`` in one transaction; retried whole when it lost a race. The buffered
+        writes are committed first (so the chain keeps the order of the calls), in a
+        transaction of their own: a write that fails must not take them with it."""
+        if work is not _commit_buffer and self._buffer:
+            self.flush()
         buffered, self._buffer = self._buffer, []
         events, self._buffered_events, self._buffered_fills = self._buffered_events, {}, {}
         delay = 0.005
