@@ -43,10 +43,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, event, func, insert, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -141,6 +153,15 @@ _INSERT_ORDER = (
     "position_snapshots",
     "equity_curve",
 )
+
+
+# Statements built once (a statement built per commit costs more than its execution).
+_CHAIN_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+
+
+@cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
 
 
 def _last_ids(conn: Connection, tables: list[Table]) -> dict[str, int]:
@@ -358,9 +379,7 @@ class Journal:
             for record in by_table.get("orders", []):
                 rid = record.risk_event_id  # type: ignore[attr-defined]
                 record.risk_event_id = moved.get(rid, rid)  # type: ignore[attr-defined]
-        head = conn.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
+        head = conn.execute(_CHAIN_HEAD).first()
         seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
         rows: dict[str, list[dict[str, Any]]] = {}
         links: list[dict[str, Any]] = []
@@ -401,10 +420,10 @@ class Journal:
             )
             prev = link
         for name in sorted(rows, key=lambda n: _INSERT_ORDER.index(n)):
-            conn.execute(insert(tables[name]), rows[name])
+            conn.execute(_insert(tables[name]), rows[name])
             if "id" in tables[name].c:
                 _advance_sequence(conn, tables[name], self._next_ids[name] - 1)
-        conn.execute(insert(AuditEvent.__table__), links)
+        conn.execute(_insert(AuditEvent.__table__), links)
 
     def _add(self, session: Session, record: Base, kind: str, run_id: str | None) -> None:
         session.add(record)
