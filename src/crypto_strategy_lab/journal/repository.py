@@ -52,6 +52,7 @@ from sqlalchemy import (
     Engine,
     Insert,
     Table,
+    bindparam,
     event,
     func,
     insert,
@@ -157,6 +158,7 @@ _INSERT_ORDER = (
 
 # Statements built once (a statement built per commit costs more than its execution).
 _CHAIN_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_ORDER_EXISTS = select(Order.client_order_id).where(Order.client_order_id == bindparam("coid"))
 
 
 @cache
@@ -530,7 +532,7 @@ class Journal:
             risk_event_id=risk_event_id,
         )
 
-        if self._order(order.client_order_id) is not None:
+        if order.client_order_id in self._orders or self._journaled(order.client_order_id):
             raise JournalError(f"order {order.client_order_id} is already in the journal")
         first = OrderEvent(
             client_order_id=order.client_order_id,
@@ -551,6 +553,11 @@ class Journal:
         self.flush()
         self._orders[order.client_order_id] = order
         return order
+
+    def _journaled(self, client_order_id: str) -> bool:
+        """Whether the journal holds this order (one Core query, no ORM load)."""
+        with self.engine.connect() as conn:
+            return conn.scalar(_ORDER_EXISTS, {"coid": client_order_id}) is not None
 
     def _order(self, client_order_id: str) -> Order | None:
         """The journaled order (``None``: not journaled); orders never change once written."""
