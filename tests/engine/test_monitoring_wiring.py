@@ -19,8 +19,8 @@ from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.engine import HistoricalReplayFeed, Sleeve, StrategyRunner, TradingEngine
 from crypto_strategy_lab.engine.deployment import DeploymentConfig, MonitoringConfig
-from crypto_strategy_lab.engine.monitor import EngineMonitor
 from crypto_strategy_lab.exchanges import ExchangeFactory
+from crypto_strategy_lab.monitoring.run_monitor import RunMonitor
 from crypto_strategy_lab.risk import RiskLimits
 from tests.engine.helpers import FixedSignal
 
@@ -87,7 +87,7 @@ def test_replay_drawdown_alert_arrives_as_webhook_and_metrics_follow(journal, re
         "simulated", TradingMode.SIMULATED, cost_model=costs, cash=Decimal(str(CAPITAL))
     )
     config = MonitoringConfig(enabled=True, webhook_url=url, every_bars=8, metrics_port=0)
-    monitor = EngineMonitor(config, limits, journal)
+    monitor = RunMonitor(config, limits, journal)
     engine = TradingEngine(
         journal,
         [Sleeve(runner, venue, allocation=0.95, costs=costs)],

@@ -258,6 +258,7 @@ def deploy(
     from crypto_strategy_lab.config.loader import load_yaml_config
     from crypto_strategy_lab.engine.deploy import build_deployment
     from crypto_strategy_lab.engine.deployment import DeploymentConfig
+    from crypto_strategy_lab.monitoring.run_monitor import RunMonitor
 
     cfg = load_yaml_config(config, DeploymentConfig)
     book = book_refusal(cfg, journal or cfg.journal_url) if len(cfg.strategies) > 1 else None
@@ -280,8 +281,11 @@ def deploy(
         if reasons:
             raise ConfigError("live deployment refused: " + "; ".join(dict.fromkeys(reasons)))
     jr = _journal(journal or cfg.journal_url)
+    monitor = RunMonitor(cfg.monitoring, cfg.risk_limits(), jr) if cfg.monitoring.enabled else None
     with step_progress(progress_console(), "preparing strategies", len(cfg.strategies)) as prepared:
-        engine, feed, text = build_deployment(jr, cfg, days=days, on_prepared=prepared)
+        engine, feed, text = build_deployment(
+            jr, cfg, days=days, on_prepared=prepared, monitor=monitor
+        )
     console.print(text, highlight=False)
     if len(cfg.strategies) > 1:
         console.print(
@@ -301,7 +305,6 @@ def book_refusal(cfg: Any, journal: str | None = None) -> str | None:
     :mod:`crypto_strategy_lab.research.book`)."""
     from crypto_strategy_lab.research.book import BOOK, BookCaps, book_params
     from crypto_strategy_lab.research.verdicts import live_refusal
-    from crypto_strategy_lab.risk import RiskLimits
     from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
     grids = {(a.symbol, a.timeframe) for a in cfg.strategies}
@@ -311,7 +314,7 @@ def book_refusal(cfg: Any, journal: str | None = None) -> str | None:
             + ", ".join(f"{s} {tf}" for s, tf in sorted(grids))
         )
     ((symbol, timeframe),) = grids
-    limits = RiskLimits(**cfg.risk)
+    limits = cfg.risk_limits()
     caps = BookCaps(limits.max_position_fraction, limits.max_gross_exposure, limits.kelly_fraction)
     members = {
         a.name: strategy_for_bars(a.name, a.params, a.timeframe).params.model_dump(mode="json")

@@ -15,9 +15,9 @@ from typing import Any
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.engine.deployment import DeploymentConfig
+from crypto_strategy_lab.engine.monitor import EngineMonitor
 from crypto_strategy_lab.engine.paper import build_simulated_run
 from crypto_strategy_lab.journal import Journal
-from crypto_strategy_lab.risk import RiskLimits
 
 
 def build_deployment(
@@ -26,10 +26,12 @@ def build_deployment(
     *,
     days: float,
     on_prepared: Callable[[str], None] | None = None,
+    monitor: EngineMonitor | None = None,
 ) -> tuple[Any, Any, str]:
-    """Engine, feed and a one-line description for a simulated deployment (``on_prepared``:
-    as :func:`~crypto_strategy_lab.engine.paper.build_simulated_run`)."""
-    limits = RiskLimits(**cfg.risk)  # checked when the config loaded (DeploymentConfig)
+    """Engine, feed and a one-line description for a simulated deployment (``on_prepared``,
+    ``monitor``: as :func:`~crypto_strategy_lab.engine.paper.build_simulated_run`; the caller
+    builds the monitor from ``cfg.monitoring``)."""
+    limits = cfg.risk_limits()
     if cfg.mode is not TradingMode.SIMULATED:
         raise ConfigError(
             f"deployment mode {cfg.mode.value}: start each allocation with `csl paper --mode "
@@ -55,7 +57,7 @@ def build_deployment(
         params={a.name: a.params for a in cfg.strategies},
         weighting=cfg.weighting,
         run_name=f"deploy:{cfg.name}",
-        monitoring=cfg.monitoring,
+        monitor=monitor,
         on_prepared=on_prepared,
     )
     text = f"deployment {cfg.name}: {len(names)} strategies; {feed.describe()}"

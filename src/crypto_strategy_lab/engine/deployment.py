@@ -115,3 +115,8 @@ class DeploymentConfig(BaseModel):
             RiskLimits.model_validate(self.risk)
         except ValidationError as exc:
             raise ValueError(_first_problem(exc, "risk")) from None
+
+    def risk_limits(self) -> RiskLimits:
+        """The run's :class:`RiskLimits`: the defaults with the ``risk:`` overrides (checked
+        when the config loaded)."""
+        return RiskLimits(**self.risk)

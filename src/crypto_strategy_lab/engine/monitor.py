@@ -1,50 +1,18 @@
-"""Monitoring fed by the trading loop: Prometheus metrics every bar, alert rules every N bars.
+"""What the trading loop tells an observer: the :class:`EngineMonitor` protocol and the
+:class:`EngineState` it reports at the end of every bar.
 
-The engine hands its own state (equity, peak, day-start equity, exposures, open orders,
-halts, rejects, venue errors, the last bar time per symbol) to :class:`EngineMonitor`; nothing
-is re-read from the journal, so a bar costs a few gauge updates and, every
-``every_bars`` bars, one pass of :func:`~crypto_strategy_lab.monitoring.alerts.evaluate_rules`
-(microseconds). Alerts go through one :class:`~crypto_strategy_lab.monitoring.sinks.AlertRouter`
-(de-duplication on alert time, so a fast replay behaves like live) to the log, the journal's
-``alerts`` table and, when configured, a webhook; webhook I/O runs in a worker thread
-(:meth:`AlertRouter.adispatch`) and never raises into the loop.
-
-Rules are :func:`~crypto_strategy_lab.monitoring.alerts.default_rules` aligned with the run's
-:class:`~crypto_strategy_lab.risk.RiskLimits` (daily loss limit; drawdown thresholds at half,
-one and two times ``drawdown_derisk_start``). Configuration: the deployment YAML's
-``monitoring:`` section (:class:`~crypto_strategy_lab.engine.deployment.MonitoringConfig`),
-off by default.
+The engine defines the protocol and calls it; ``monitoring`` implements it
+(:class:`~crypto_strategy_lab.monitoring.run_monitor.RunMonitor`: Prometheus metrics every bar,
+alert rules every N bars) and the CLI wires the two. So the layer order holds (monitoring sits
+above the engine and reads it; the engine never imports monitoring), and a run without
+monitoring, or with another observer, changes nothing in the loop.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
-
-from crypto_strategy_lab.engine.deployment import MonitoringConfig
-from crypto_strategy_lab.monitoring.alerts import (
-    Alert,
-    AlertRule,
-    MonitorSnapshot,
-    default_rules,
-    evaluate_rules,
-)
-from crypto_strategy_lab.monitoring.metrics import (
-    MetricsServer,
-    TradingMetrics,
-    start_metrics_server,
-)
-from crypto_strategy_lab.monitoring.sinks import AlertRouter, LogSink, WebhookSink, journal_sink
-
-if TYPE_CHECKING:
-    from crypto_strategy_lab.journal import Journal
-    from crypto_strategy_lab.risk import RiskLimits
-
-# how far back rejects and venue errors are kept for the windowed rules (their windows are
-# 15 and 5 minutes by default)
-EVENT_MEMORY = timedelta(hours=1)
+from datetime import datetime
+from typing import Protocol
 
 
 @dataclass
@@ -64,118 +32,34 @@ class EngineState:
     last_data_at: dict[str, datetime] = field(default_factory=dict)
 
 
-class EngineMonitor:
-    """Metrics and alert rules for one engine run.
+class EngineMonitor(Protocol):
+    """An observer of one engine run; every call comes from the loop and must not raise.
 
-    Parameters
-    ----------
-    config:
-        The ``monitoring:`` settings.
-    limits:
-        The run's risk limits (they set the alert thresholds).
-    journal:
-        Alerts are journaled to it (with the run id given to :meth:`bind`).
-    rules:
-        Override the rule set (default: aligned with ``limits``).
+    The loop calls :meth:`bind` when the run starts, the event methods as they happen,
+    :meth:`on_bar` after every bar it processes (not while it recovers from a restart) and
+    :meth:`close` when the run ends.
     """
 
-    def __init__(
-        self,
-        config: MonitoringConfig,
-        limits: RiskLimits,
-        journal: Journal | None = None,
-        *,
-        rules: list[AlertRule] | None = None,
-    ) -> None:
-        self.config = config
-        self.journal = journal
-        self.rules = rules or default_rules(
-            daily_loss_limit=limits.daily_loss_limit,
-            derisk_drawdown=limits.drawdown_derisk_start,
-            stale_after=timedelta(seconds=config.stale_after_seconds),
-        )
-        self.metrics = TradingMetrics()
-        self.webhook: WebhookSink | None = None
-        if config.webhook_url:
-            self.webhook = WebhookSink(
-                config.webhook_url, config.webhook_format, chat_id=config.telegram_chat_id
-            )
-        self.router: AlertRouter | None = None
-        self.server: MetricsServer | None = None
-        self.sent: list[Alert] = []
-        self._rejects: deque[datetime] = deque()
-        self._venue_errors: dict[str, deque[datetime]] = defaultdict(deque)
-        self._halted: set[str] = set()
-        self._bars = 0
-
     def bind(self, run_id: str) -> None:
-        """Start the run's sinks (journal alerts carry ``run_id``) and the metrics server."""
-        sinks: list = [LogSink()]
-        if self.journal is not None:
-            sinks.append(journal_sink(self.journal, run_id))
-        if self.webhook is not None:
-            sinks.append(self.webhook)
-        self.router = AlertRouter(sinks)
-        if self.config.metrics_port is not None and self.server is None:
-            self.server = start_metrics_server(self.metrics, port=self.config.metrics_port)
+        """The run started with id ``run_id``."""
 
     def close(self) -> None:
-        """Stop the metrics server (alerts already sent stay sent)."""
-        if self.server is not None:
-            self.server.close()
-            self.server = None
-
-    # -- events from the loop ----------------------------------------------------------------
+        """The run ended."""
 
     def order_sent(self, venue: str, seconds: float) -> None:
-        self.metrics.observe_order_latency(venue, seconds)
+        """An order reached ``venue``; its round trip took ``seconds``."""
 
     def order_rejected(self, ts: datetime) -> None:
-        self._rejects.append(ts)
+        """The risk engine or the venue rejected an order at ``ts``."""
 
     def venue_error(self, venue: str, error: BaseException | str, ts: datetime) -> None:
-        self.metrics.record_venue_error(venue, error)
-        self._venue_errors[venue].append(ts)
+        """A call to ``venue`` failed at ``ts`` (an exception, or its kind by name)."""
 
     def halt(self, scope: str, reason: str) -> None:
-        if scope not in self._halted:
-            self.metrics.record_halt(scope, reason)
-            self._halted.add(scope)
+        """New risk is halted in ``scope`` (``global``, ``engine``) for ``reason``."""
 
     def clear_halt(self, scope: str) -> None:
-        if scope in self._halted:
-            self.metrics.clear_halt(scope)
-            self._halted.discard(scope)
+        """The halt of ``scope`` was lifted."""
 
-    # -- per bar -------------------------------------------------------------------------------
-
-    async def on_bar(self, state: EngineState) -> list[Alert]:
-        """Update the metrics; every ``every_bars`` bars run the rules and route the alerts."""
-        self.metrics.set_equity(state.equity, state.gross_exposure, state.net_exposure)
-        for venue, count in state.open_orders.items():
-            self.metrics.set_open_orders(venue, count)
-        self._bars += 1
-        if self.router is None or self._bars % self.config.every_bars:
-            return []
-        self._forget(state.timestamp)
-        snapshot = MonitorSnapshot(
-            timestamp=state.timestamp,
-            equity=state.equity,
-            peak_equity=max(state.peak_equity, state.equity),
-            day_start_equity=state.day_start_equity,
-            kill_switch_active=state.kill_switch_active,
-            kill_switch_reason=state.kill_switch_reason,
-            reconciliation_mismatches=state.reconciliation_problems,
-            last_data_at=state.last_data_at,
-            reject_times=tuple(self._rejects),
-            venue_error_times={v: tuple(t) for v, t in self._venue_errors.items()},
-        )
-        sent = await self.router.adispatch(evaluate_rules(self.rules, snapshot))
-        self.sent.extend(sent)
-        return sent
-
-    def _forget(self, now: datetime) -> None:
-        horizon = now - EVENT_MEMORY
-        for times in (self._rejects, *self._venue_errors.values()):
-            while times and times[0] < horizon:
-                times.popleft()
+    async def on_bar(self, state: EngineState) -> object:
+        """The loop's state at the end of a bar; the return value is not used."""

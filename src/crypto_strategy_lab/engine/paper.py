@@ -26,7 +26,6 @@ from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.data.timeframes import timeframe_delta
-from crypto_strategy_lab.engine.deployment import MonitoringConfig
 from crypto_strategy_lab.engine.feeds import HistoricalReplayFeed
 from crypto_strategy_lab.engine.loop import TradingEngine
 from crypto_strategy_lab.engine.monitor import EngineMonitor
@@ -112,7 +111,7 @@ def build_simulated_run(
     params: dict[str, dict[str, Any]] | None = None,
     weighting: str = "equal",
     run_name: str = "paper",
-    monitoring: MonitoringConfig | None = None,
+    monitor: EngineMonitor | None = None,
     read: Mapping[str, Any] | None = None,
     on_prepared: Callable[[str], None] | None = None,
 ) -> tuple[TradingEngine, HistoricalReplayFeed]:
@@ -121,8 +120,8 @@ def build_simulated_run(
     ``weighting`` (``equal``, ``inverse_volatility``, ``fractional_kelly``) sets each sleeve's
     budget with :func:`crypto_strategy_lab.portfolio.budgets` from the strategies' backtest
     returns on the warm-up history before the traded period (never on the traded bars).
-    ``monitoring`` (when ``enabled``) feeds metrics and alert rules from the loop
-    (:mod:`.monitor`). ``on_prepared(name)`` is called as each strategy has computed its
+    ``monitor`` observes the loop (:class:`~.monitor.EngineMonitor`: metrics and alert
+    rules, built by the caller). ``on_prepared(name)`` is called as each strategy has computed its
     signals over the history (the slow part of the build: a progress bar's advance).
     """
     costs = costs or CostModel()
@@ -194,9 +193,7 @@ def build_simulated_run(
         run_name=run_name,
         run_config=config,
         equity_every=equity_every,
-        monitor=EngineMonitor(monitoring, limits, journal)
-        if monitoring is not None and monitoring.enabled
-        else None,
+        monitor=monitor,
     )
     return engine, feed
 

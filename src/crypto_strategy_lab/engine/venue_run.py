@@ -17,7 +17,6 @@ from typing import Any
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.engine.clock import WallClock
-from crypto_strategy_lab.engine.deployment import MonitoringConfig
 from crypto_strategy_lab.engine.feeds import BarEvent, RestPollingFeed
 from crypto_strategy_lab.engine.loop import TradingEngine
 from crypto_strategy_lab.engine.monitor import EngineMonitor
@@ -57,9 +56,10 @@ async def build_venue_run(
     params: dict[str, Any] | None = None,
     base_url: str | None = None,
     run_id: str | None = None,
-    monitoring: MonitoringConfig | None = None,
+    monitor: EngineMonitor | None = None,
 ) -> tuple[TradingEngine, AsyncIterator[BarEvent]]:
-    """Engine and bounded feed for ``strategy`` on ``venue`` in ``mode``."""
+    """Engine and bounded feed for ``strategy`` on ``venue`` in ``mode`` (``monitor``: an
+    observer of the loop, :class:`~.monitor.EngineMonitor`)."""
     limits = limits or RiskLimits()
     exchange = ExchangeFactory.create_exchange(
         venue, mode, base_url=base_url, default_market=market
@@ -91,9 +91,7 @@ async def build_venue_run(
         run_name=f"{mode.value}:{strategy}",
         run_config=config,
         reconcile_every=1,
-        monitor=EngineMonitor(monitoring, limits, journal)
-        if monitoring is not None and monitoring.enabled
-        else None,
+        monitor=monitor,
     )
     after = history.index[-1] if len(history) else None
     feed = RestPollingFeed(exchange, symbol, timeframe, market=market, after=after)
