@@ -417,7 +417,7 @@ def drift(
     journal: str | None = JOURNAL,
 ) -> None:
     """Compare a paper/live run with the backtest over the same period."""
-    from crypto_strategy_lab.engine.drift import DriftError, drift_report
+    from crypto_strategy_lab.research.drift import DriftError, drift_report
 
     jr = _journal(journal, create=False)
     with _reading(jr):

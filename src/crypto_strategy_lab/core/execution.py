@@ -2,7 +2,7 @@
 
 The backtest kernel (``backtest.kernel``), the engine's sizing (``engine.sleeve``), the
 simulated venue's matching and accounting (``exchanges.simulated``), attribution's realised
-P&L (``monitoring.attribution``), the drift report (``engine.drift``) and
+P&L (``monitoring.attribution``), the drift report (``research.drift``) and
 ``Signal.to_order_request`` call these functions; none of them re-derives a fill. They are
 pure functions on floats and integers, compiled with numba (``cache=True``) so the kernel
 inlines them, and callable from Python as they are.

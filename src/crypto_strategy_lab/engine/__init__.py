@@ -1,5 +1,5 @@
 """The one trading loop (replay, paper, live): feeds, strategy runner, order manager,
-reconciliation, graceful shutdown, crash recovery and the drift report. See ``README.md``."""
+reconciliation, graceful shutdown and crash recovery. See ``README.md``."""
 
 from crypto_strategy_lab.engine.feeds import BarEvent, HistoricalReplayFeed
 from crypto_strategy_lab.engine.loop import TradingEngine

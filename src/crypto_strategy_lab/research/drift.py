@@ -18,6 +18,10 @@ the same costs, sizing and stop levels — with
 
 A replay run should show (near) zero drift (the parity test bounds it); a live run's drift is
 the price of reality: latency, real spreads, partial fills, funding timing and outages.
+
+It is research, not trading: it reads a finished run from the journal and backtests it, so it
+sits beside the backtest and never imports the engine (the run's config records everything it
+needs, down to how its data file was read).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from crypto_strategy_lab.backtest import run_backtest
 from crypto_strategy_lab.core import execution
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.data.loader import open_data
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.strategies import get_strategy
 
@@ -172,9 +177,8 @@ def _bars_for(config: dict) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp, s
     source = data.get("source")
     if not source:
         raise DriftError("the run's config records no data source; cannot rebuild its backtest")
-    from crypto_strategy_lab.engine.paper import FULL_HISTORY, load_replay_data
-
-    full = load_replay_data(1, source=source, warmup_bars=FULL_HISTORY, read=data.get("read")).bars
+    # every bar of the source, read as the run read it (``engine.paper.load_replay_data``)
+    full = open_data(source, require_market=False, **dict(data.get("read") or {})).bars
     start, end = pd.Timestamp(data["start"]), pd.Timestamp(data["end"])
     return full[full.index <= end], start, end, data.get("timeframe", "15min")
 

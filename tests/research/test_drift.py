@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from crypto_strategy_lab.engine.drift import drift_report, fill_kind
 from crypto_strategy_lab.engine.paper import build_simulated_run
+from crypto_strategy_lab.research.drift import drift_report, fill_kind
 
 
 def test_fill_kinds_follow_the_order_that_filled() -> None:
