@@ -219,6 +219,7 @@ def test_paper_weights_use_history_beyond_the_warmup(tmp_path):
     returns before the traded period; a sleeve that traded there gets a positive budget, one
     that did not gets none, and the run records which."""
     from crypto_strategy_lab.backtest import run_backtest
+    from crypto_strategy_lab.backtest.engine import unit_returns
     from crypto_strategy_lab.engine.paper import WEIGHTING_SAMPLE_BARS, build_simulated_run
     from crypto_strategy_lab.journal import Journal
     from crypto_strategy_lab.strategies.registry import strategy_for_bars
@@ -227,7 +228,12 @@ def test_paper_weights_use_history_beyond_the_warmup(tmp_path):
     journal = Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}")
     try:
         engine, feed = build_simulated_run(
-            journal, names, days=1, capital=1000.0, weighting="inverse_volatility"
+            journal,
+            names,
+            days=1,
+            capital=1000.0,
+            weighting="inverse_volatility",
+            unit_returns=unit_returns,
         )
         [bars] = feed.frames.values()
         history = bars[bars.index < feed.start]

@@ -51,6 +51,7 @@ __all__ = [
     "MarketInferredWarning",
     "run_backtest",
     "signal_from",
+    "unit_returns",
 ]
 
 
@@ -233,6 +234,32 @@ def run_backtest(
         settings=settings,
         fills=_fill_frame(fill_rec[: int(fill_rec[-1, 0])], index),
     )
+
+
+def unit_returns(
+    strategy: Strategy, bars: pd.DataFrame, costs: CostModel, market: MarketType
+) -> pd.Series:
+    """Per-bar returns of ``strategy`` on ``bars`` at one unit of equity per unit of signal.
+
+    :func:`run_backtest` with ``sizing=1`` and its default fills and stops: the returns a
+    paper or deploy run estimates its sleeves' budgets from (the engine's
+    ``engine.paper.UnitReturns``, passed in by the CLI because trading never backtests).
+
+    Parameters
+    ----------
+    strategy:
+        The strategy, with the parameters it trades.
+    bars:
+        OHLCV history (before the traded period).
+    costs, market:
+        As for :func:`run_backtest`.
+
+    Returns
+    -------
+    pandas.Series
+        Simple returns per bar on ``bars.index``.
+    """
+    return run_backtest(strategy, bars, costs=costs, market=market, sizing=1.0).returns
 
 
 def _fill_frame(rec: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:

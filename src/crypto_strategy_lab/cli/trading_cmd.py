@@ -254,6 +254,7 @@ def deploy(
     journal: str | None = JOURNAL,
 ) -> None:
     """Deploy a portfolio of strategies from one validated YAML file."""
+    from crypto_strategy_lab.backtest.engine import unit_returns
     from crypto_strategy_lab.cli.display import progress_console, step_progress
     from crypto_strategy_lab.config.loader import load_yaml_config
     from crypto_strategy_lab.engine.deploy import build_deployment
@@ -284,7 +285,7 @@ def deploy(
     monitor = RunMonitor(cfg.monitoring, cfg.risk_limits(), jr) if cfg.monitoring.enabled else None
     with step_progress(progress_console(), "preparing strategies", len(cfg.strategies)) as prepared:
         engine, feed, text = build_deployment(
-            jr, cfg, days=days, on_prepared=prepared, monitor=monitor
+            jr, cfg, days=days, on_prepared=prepared, monitor=monitor, unit_returns=unit_returns
         )
     console.print(text, highlight=False)
     if len(cfg.strategies) > 1:

@@ -16,7 +16,7 @@ from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.engine.deployment import DeploymentConfig
 from crypto_strategy_lab.engine.monitor import EngineMonitor
-from crypto_strategy_lab.engine.paper import build_simulated_run
+from crypto_strategy_lab.engine.paper import UnitReturns, build_simulated_run
 from crypto_strategy_lab.journal import Journal
 
 
@@ -27,10 +27,11 @@ def build_deployment(
     days: float,
     on_prepared: Callable[[str], None] | None = None,
     monitor: EngineMonitor | None = None,
+    unit_returns: UnitReturns | None = None,
 ) -> tuple[Any, Any, str]:
     """Engine, feed and a one-line description for a simulated deployment (``on_prepared``,
-    ``monitor``: as :func:`~crypto_strategy_lab.engine.paper.build_simulated_run`; the caller
-    builds the monitor from ``cfg.monitoring``)."""
+    ``monitor``, ``unit_returns``: as :func:`~crypto_strategy_lab.engine.paper.build_simulated_run`;
+    the caller builds the monitor from ``cfg.monitoring``)."""
     limits = cfg.risk_limits()
     if cfg.mode is not TradingMode.SIMULATED:
         raise ConfigError(
@@ -59,6 +60,7 @@ def build_deployment(
         run_name=f"deploy:{cfg.name}",
         monitor=monitor,
         on_prepared=on_prepared,
+        unit_returns=unit_returns,
     )
     text = f"deployment {cfg.name}: {len(names)} strategies; {feed.describe()}"
     unfunded = engine.run_config.get("unfunded") or []

@@ -34,7 +34,7 @@ from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.exchanges.factory import ExchangeFactory
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import RiskLimits
-from crypto_strategy_lab.strategies import get_strategy, list_strategies
+from crypto_strategy_lab.strategies import Strategy, get_strategy, list_strategies
 from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
 #: ``warmup_bars`` that keeps every bar of the source before the replayed period.
@@ -94,6 +94,13 @@ WEIGHTING_SAMPLE_BARS = 2000
 so that a strategy that trades a few times a week has returns to estimate from (the relative
 standard error of a volatility estimate is about 1 / sqrt(2 n), 1.6 % here)."""
 
+UnitReturns = Callable[[Strategy, pd.DataFrame, CostModel, MarketType], pd.Series]
+"""``unit_returns(strategy, bars, costs, market)``: the per-bar returns of ``strategy`` trading
+``bars`` at one unit of equity per unit of signal, with ``costs`` on ``market``; the estimated
+weightings set the sleeves' budgets from them. The caller passes the backtest's
+(:func:`crypto_strategy_lab.backtest.engine.unit_returns`): trading never imports research, so
+the engine cannot run a backtest itself."""
+
 
 def build_simulated_run(
     journal: Journal,
@@ -114,12 +121,14 @@ def build_simulated_run(
     monitor: EngineMonitor | None = None,
     read: Mapping[str, Any] | None = None,
     on_prepared: Callable[[str], None] | None = None,
+    unit_returns: UnitReturns | None = None,
 ) -> tuple[TradingEngine, HistoricalReplayFeed]:
     """A simulated paper run of ``strategies`` over the last ``days`` of ``source``.
 
     ``weighting`` (``equal``, ``inverse_volatility``, ``fractional_kelly``) sets each sleeve's
     budget with :func:`crypto_strategy_lab.portfolio.budgets` from the strategies' backtest
-    returns on the warm-up history before the traded period (never on the traded bars).
+    returns on the warm-up history before the traded period (never on the traded bars), which
+    ``unit_returns`` (:data:`UnitReturns`, required unless ``equal``) computes.
     ``monitor`` observes the loop (:class:`~.monitor.EngineMonitor`: metrics and alert
     rules, built by the caller). ``on_prepared(name)`` is called as each strategy has computed its
     signals over the history (the slow part of the build: a progress bar's advance).
@@ -141,7 +150,7 @@ def build_simulated_run(
     first = int(data.bars.index.searchsorted(data.start))
     sample = replace(data, bars=data.bars.iloc[max(0, first - warmup) :])
     n = len(instances)
-    budget = sleeve_budgets(instances, sample, weighting, limits, costs, market)
+    budget = sleeve_budgets(instances, sample, weighting, limits, costs, market, unit_returns)
     # an estimated weighting gives nothing to a strategy that did not trade in its sample:
     # recorded with the run and said by `csl deploy`, never a silent zero
     unfunded = sorted(name for name, b in budget.items() if b == 0.0)
@@ -205,15 +214,18 @@ def sleeve_budgets(
     limits: RiskLimits,
     costs: CostModel,
     market: MarketType,
+    unit_returns: UnitReturns | None = None,
 ) -> dict[str, float]:
     """Per-strategy fraction of total capital per unit of signal, capped at the per-strategy
-    limit (and the gross limit over all of them)."""
-    from crypto_strategy_lab.backtest import run_backtest
+    limit (and the gross limit over all of them); an estimated ``weighting`` estimates from
+    ``unit_returns`` on the history before ``data.start``."""
     from crypto_strategy_lab.portfolio import capped_budgets
 
     names = pd.Index([s.name for s in instances])
     returns = None
     if weighting != "equal":
+        if unit_returns is None:
+            raise TypeError(f"{weighting} weighting estimates from unit_returns; none was given")
         history = data.bars[data.bars.index < data.start]
         sample = {}
         for strategy in instances:
@@ -221,9 +233,7 @@ def sleeve_budgets(
                 raise ConfigError(
                     f"{weighting} weighting needs warm-up history for {strategy.name}"
                 )
-            sample[strategy.name] = run_backtest(
-                strategy, history, costs=costs, market=market, sizing=1.0
-            ).returns
+            sample[strategy.name] = unit_returns(strategy, history, costs, market)
         returns = pd.DataFrame(sample)
     capped = capped_budgets(
         weighting,  # type: ignore[arg-type]
