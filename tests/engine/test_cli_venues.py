@@ -28,6 +28,8 @@ from tests.emulators.bybit import BybitEmulator
 from tests.emulators.server import ServedInThread
 
 STRATEGY = "drift_significance"  # long on a steady up-drift (checked below)
+# its 30-day window is 43,200 one-minute bars: a 10-hour one fits the 800 bars of warm-up
+PARAMS = ["--param", "window=10h"]
 WARMUP_BARS = 800
 
 
@@ -93,7 +95,7 @@ def test_paper_testnet_places_fills_restarts_and_reconciles(tmp_path: Path) -> N
                 "BYBIT_TESTNET_API_SECRET": emu.api_secret,
             },
         )
-        args = ["paper", "--mode", "testnet", "--strategy", STRATEGY, "--timeframe", "1m"]
+        args = ["paper", "--mode", "testnet", "--strategy", STRATEGY, "--timeframe", "1m", *PARAMS]
         first = _csl([*args, "--days", "0.01", "--journal", url], env)
         try:
             _wait(
@@ -161,7 +163,7 @@ def test_paper_alpaca_places_fills_restarts_and_reconciles(tmp_path: Path) -> No
                 "ALPACA_PAPER_SECRET_KEY": emu.api_secret,
             },
         )
-        args = ["paper", "--mode", "paper", "--strategy", STRATEGY, "--timeframe", "1m"]
+        args = ["paper", "--mode", "paper", "--strategy", STRATEGY, "--timeframe", "1m", *PARAMS]
         args += ["--symbol", "AAPL"]
         first = _csl([*args, "--days", "0.01", "--journal", url], env)
         try:

@@ -50,3 +50,19 @@ def test_live_refusal_compares_the_parameters_at_the_traded_bar_size(tmp_path):
         "lag_autocorr", "bybit", True, f"sqlite:///{tmp_path / 'j.sqlite'}", timeframe="4h"
     )
     assert any("no passing gate verdict found for lag_autocorr on BTCUSDT 4h" in r for r in reasons)
+
+
+def test_csl_paper_takes_parameter_overrides_for_one_strategy(tmp_path, monkeypatch):
+    from crypto_strategy_lab.journal import Journal
+
+    url = f"sqlite:///{tmp_path / 'j.sqlite'}"
+    monkeypatch.setenv("CSL_DATA_DIR", str(tmp_path))
+    ok = CliRunner().invoke(app, ["paper", "--strategy", "lag_autocorr", "--days", "1",
+                                  "--param", "window=2d", "--journal", url])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    (run,) = Journal.open(url).runs()
+    assert run.config["strategies"]["lag_autocorr"]["window"] == "2d"
+    assert run.config["strategies"]["lag_autocorr"]["timeframe"] == "15m"
+    bad = CliRunner().invoke(app, ["paper", "--strategy", "all", "--param", "window=2d",
+                                   "--journal", url])  # fmt: skip
+    assert bad.exit_code != 0 and "--param applies to one strategy" in bad.output

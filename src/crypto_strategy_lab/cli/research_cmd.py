@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from crypto_strategy_lab.cli import data_options
 from crypto_strategy_lab.cli.errors import guarded
+from crypto_strategy_lab.cli.params import PARAM, parse_params
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.research.display import format_number
 
@@ -65,25 +65,6 @@ def _with_instrument(dataset: Any, instrument: str | None) -> Any:
     if not instrument.strip():
         raise ConfigError("--instrument must not be empty")
     return dataclasses.replace(dataset, instrument=venue_symbol(instrument.strip()))
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def _parse_params(pairs: list[str], *, multi: bool) -> dict[str, Any]:
-    """``name=value`` (``multi``: ``name=v1,v2,...``) options into a dict."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise ConfigError(f"--param expects name=value, got {pair!r}")
-        values = [_parse_value(v.strip()) for v in value.split(",")] if multi else None
-        out[name.strip()] = values if multi else _parse_value(value.strip())
-    return out
 
 
 def _executor(name: str, address: str | None, workers: int | None):  # type: ignore[no-untyped-def]
@@ -206,7 +187,7 @@ def lab(
 @guarded
 def backtest(
     strategy: str = STRATEGY,
-    param: list[str] = typer.Option([], "--param", help="name=value override (repeatable)."),
+    param: list[str] = PARAM,
     data: str | None = data_options.DATA,
     symbol: str | None = data_options.SYMBOL,
     timeframe: str | None = data_options.TIMEFRAME,
@@ -228,7 +209,7 @@ def backtest(
     settings = _settings(dataset)
     # spans convert at the data's bar size unless --param timeframe=... says otherwise
     bar = {"timeframe": infer_timeframe(dataset.bars.index)}
-    strat = make_strategy(strategy, bar | _parse_params(param, multi=False))
+    strat = make_strategy(strategy, bar | parse_params(param, multi=False))
     if len(dataset.bars) <= strat.warmup:
         raise StudyError(f"{strategy} needs more than {strat.warmup} bars, got {len(dataset.bars)}")
     result = run_backtest(strat, dataset.bars, **settings.backtest_kwargs())
@@ -290,7 +271,7 @@ def validate(
         _data(data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled), instrument
     )
     bar = infer_timeframe(dataset.bars.index)
-    space = _parse_params(param, multi=True)
+    space = parse_params(param, multi=True)
     if space:
         spec = StudySpec.from_space(
             f"lab:{strategy}", strategy, {"timeframe": [bar], **space},
@@ -458,7 +439,7 @@ def study(
     bar = infer_timeframe(dataset.bars.index)
     # spans convert at the data's bar size unless the study sets the timeframe itself; the
     # default space leaves out the values that do not fit that bar size
-    space = _parse_params(param, multi=True)
+    space = parse_params(param, multi=True)
     space = {"timeframe": [bar], **space} if space else lab_space_at(strategy, bar)
     spec = StudySpec.from_space(
         name or f"study:{strategy}",

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crypto_strategy_lab.cli import data_options
+from crypto_strategy_lab.cli.params import PARAM, parse_params
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 
@@ -110,6 +111,7 @@ def paper(
     symbol: str = typer.Option("BTCUSDT", "--symbol", help="Venue symbol (testnet/paper)."),
     timeframe: str = typer.Option("1h", "--timeframe", help="Bar size (testnet/paper)."),
     run_id: str | None = typer.Option(None, "--run-id", help="Resume this run after a crash."),
+    param: list[str] = PARAM,
     journal: str | None = JOURNAL,
 ) -> None:
     """Paper trading. Simulated (default, no keys): REPLAYS the last DAYS of historical bars
@@ -120,6 +122,10 @@ def paper(
     if capital <= 0:
         raise ConfigError(f"--capital must be positive, got {capital}")
     names = resolve_strategies(strategy)
+    overrides = parse_params(param)
+    if overrides and len(names) != 1:
+        raise ConfigError("--param applies to one strategy; name it with --strategy")
+    params = {names[0]: overrides} if overrides else None
     jr = _journal(journal, replay=mode is TradingMode.SIMULATED)
     if mode is TradingMode.SIMULATED:
         with step_progress(progress_console(), "preparing strategies", len(names)) as prepared:
@@ -133,6 +139,7 @@ def paper(
                 run_id=run_id,
                 read=data_options.read_options(ts_unit, col),
                 on_prepared=prepared,
+                params=params,
             )
         console.print(feed.describe(), highlight=False)
         console.print(
@@ -166,6 +173,7 @@ def paper(
             market=market,
             days=days,
             run_id=run_id,
+            params=overrides or None,
         )
     )
 

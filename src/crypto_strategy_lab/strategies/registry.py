@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from pydantic import ValidationError
+
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.strategies.base import Strategy
 
@@ -80,4 +82,8 @@ def strategy_for_bars(name: str, params: dict[str, Any] | None, timeframe: str) 
             f"{name}: its parameters are for {given['timeframe']} bars but it would trade "
             f"{bars} bars; drop the timeframe parameter or trade {given['timeframe']} bars"
         )
-    return get_strategy(name, given | {"timeframe": bars})
+    try:
+        return get_strategy(name, given | {"timeframe": bars})
+    except ValidationError as exc:  # a span that does not fit these bars: one line
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise CSLError(f"{name} on {bars} bars: {problems}") from None
