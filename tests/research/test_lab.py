@@ -414,3 +414,14 @@ def test_two_datasets_of_one_asset_class_keep_their_rows(tmp_path, inline):
     by_label = {a.strategy: a for a in result.assessments}
     assert by_label["lag_autocorr 1h crypto ETHUSDT"].study.spec.symbol == "ETH-synthetic@1h"
     assert by_label["lag_autocorr 1h crypto BTC-synthetic"].study.spec.symbol == "BTC-synthetic@1h"
+
+
+def test_pbo_small_multiples_fit_a_multi_asset_lab(lab_run):
+    # 3 assets x 12 strategies x several timeframes: plotly refused the fixed 0.12 row gap
+    # beyond 9 rows of histograms (the BTC/ETH/SOL 5m lab crashed writing its report)
+    from crypto_strategy_lab.research.report import pbo_figure
+
+    result, _ = lab_run
+    many = dataclasses.replace(result, assessments=result.assessments * 30)
+    fig = pbo_figure(many)
+    assert len(fig.data) == sum(a.pbo is not None for a in many.assessments)

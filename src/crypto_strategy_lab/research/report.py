@@ -146,7 +146,10 @@ def pbo_figure(result: LabResult) -> go.Figure:
     cols = 4
     rows = max(1, math.ceil(len(items) / cols))
     titles = [f"{a.strategy} (PBO {a.pbo.pbo:.2f})" for a in items]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.12)
+    # the gap is a fraction of the whole height: 0.12 of a 4-row grid, about 30 px at any size
+    # (plotly refuses more than 1 / (rows - 1): a multi-asset lab has 80+ rows)
+    gap = min(0.12, 0.5 / rows)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=gap)
     for i, a in enumerate(items):
         r, c = divmod(i, cols)
         # binned here: thousands of CSCV splits per row would otherwise all be embedded
