@@ -425,3 +425,26 @@ def test_pbo_small_multiples_fit_a_multi_asset_lab(lab_run):
     many = dataclasses.replace(result, assessments=result.assessments * 30)
     fig = pbo_figure(many)
     assert len(fig.data) == sum(a.pbo is not None for a in many.assessments)
+
+
+def test_volume_participation_slippage_is_a_lab_option(tmp_path):
+    from crypto_strategy_lab.core.costs import CostModel, SlippageModel
+    from crypto_strategy_lab.research.inputs import default_settings
+
+    data = lab_data(planted_edge_bars(0).iloc[:1500], "planted-vol")
+    journal = f"sqlite:///{tmp_path / 'j.sqlite'}"
+    common = {"strategies": ["lag_autocorr"], "quick": True, "journal": journal,
+              "calibration": CalibrationSettings(n_families=2), "executor": LocalExecutor(1),
+              "cache_dir": tmp_path / "cache", "timeframes": ["1h"]}  # fmt: skip
+    fixed = run_lab(data, **common)
+    volume = run_lab(data, slippage="volume", **common)
+    (f,), (v,) = fixed.assessments, volume.assessments
+    assert f.study.spec.settings.costs.slippage is SlippageModel.FIXED
+    assert v.study.spec.settings.costs == CostModel(slippage="volume")
+    assert v.study.spec.settings == default_settings("perp", "volume")
+    # other costs, other trials: nothing of the fixed-slippage study is reused for it
+    assert set(v.study.trials["config_hash"]).isdisjoint(f.study.trials["config_hash"])
+    assert (v.study.trials["status"] == "new").all()
+    # participation slippage only adds cost: the selected configuration's net return is lower
+    r_fixed = f.study.returns[v.selected]
+    assert v.study.returns[v.selected].sum() < r_fixed.sum()

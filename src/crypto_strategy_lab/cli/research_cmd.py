@@ -67,6 +67,15 @@ def _with_instrument(dataset: Any, instrument: str | None) -> Any:
     return dataclasses.replace(dataset, instrument=venue_symbol(instrument.strip()))
 
 
+def _slippage(name: str) -> str:
+    from crypto_strategy_lab.core.costs import SlippageModel
+
+    known = [m.value for m in SlippageModel]
+    if name not in known:
+        raise ConfigError(f"--slippage must be one of {', '.join(known)}, got {name!r}")
+    return name
+
+
 def _executor(name: str, address: str | None, workers: int | None):  # type: ignore[no-untyped-def]
     from crypto_strategy_lab.research.executors import make_executor
 
@@ -114,6 +123,12 @@ def lab(
         help="Simulated searches per calibration arm (default 100; 20 with --quick).",
     ),
     instrument: str | None = INSTRUMENT,
+    slippage: str = typer.Option(
+        "fixed",
+        "--slippage",
+        help="Slippage model: fixed (2 bps), range (a share of the bar's range) or volume "
+        "(2 bps + impact x participation |q|/V, capped).",
+    ),
 ) -> None:
     """Run every strategy through a study, the gate and orthogonality; write the report."""
     from crypto_strategy_lab.cli.display import progress_console, progress_status
@@ -171,6 +186,7 @@ def lab(
             executor=trials_on,
             cache_dir=cache_dir,
             console=progress_console(),
+            slippage=_slippage(slippage),
         )
     finally:
         trials_on.close()

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from crypto_strategy_lab.core.costs import CostModel
+from crypto_strategy_lab.core.costs import CostModel, SlippageModel
 from crypto_strategy_lab.data.loader import LoadedBars, open_data
 from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.data.spec import DEFAULT_SOURCE, store_spec
@@ -56,11 +56,13 @@ def venue_symbol(symbol: str) -> str:
     return symbol.split(":", 1)[0].replace("/", "").upper()
 
 
-def default_settings(market: str) -> BacktestSettings:
-    """The stated default costs for ``market`` (module docstring)."""
-    if market == "stock":
-        return BacktestSettings(market="stock", costs=STOCK_COSTS)
-    return BacktestSettings(market=market, costs=CostModel())
+def default_settings(market: str, slippage: str = "fixed") -> BacktestSettings:
+    """The stated default costs for ``market`` (module docstring), with the ``slippage``
+    model of :class:`~crypto_strategy_lab.core.costs.CostModel` (``volume``: a
+    participation cost ``k |q| / V`` on top of the fixed bps, for capacity)."""
+    costs = STOCK_COSTS if market == "stock" else CostModel()
+    costs = costs.model_copy(update={"slippage": SlippageModel(slippage)})
+    return BacktestSettings(market=market, costs=costs)
 
 
 def lab_data(loaded: LoadedBars) -> LabData:

@@ -341,6 +341,7 @@ def lab_plan(
     quick: bool,
     settings: BacktestSettings | None = None,
     timeframes: Sequence[str] | None = None,
+    slippage: str = "fixed",
 ) -> LabPlan:
     """Every (strategy, dataset, timeframe) cell the data supports, as studies.
 
@@ -355,7 +356,7 @@ def lab_plan(
     for data in datasets:
         source = infer_timeframe(data.bars.index)
         kind = asset_class_of(data)
-        cost = settings or default_settings(data.market)
+        cost = settings or default_settings(data.market, slippage)
         for name in strategies:
             cls = strategy_class(name)
             if kind not in cls.asset_classes:
@@ -409,10 +410,13 @@ def run_lab(
     console: Console | None = None,
     run_id: str | None = None,
     timeframes: Sequence[str] | None = None,
+    slippage: str = "fixed",
 ) -> LabResult:
     """Run the lab on one or several datasets (see the module docstring); verdicts go to
-    ``journal``. ``settings`` overrides every dataset's default costs; ``timeframes``
-    replaces each strategy's recommended timeframes."""
+    ``journal``. ``settings`` overrides every dataset's default costs; ``slippage`` picks the
+    slippage model of the default costs (``volume``: volume-participation slippage, so a
+    strategy's edge is judged at a cost that grows with its size); ``timeframes`` replaces
+    each strategy's recommended timeframes."""
     start = time.perf_counter()
     datasets = (data,) if isinstance(data, LabData) else tuple(data)
     if not datasets:
@@ -426,7 +430,7 @@ def run_lab(
     trial_log = TrialLog(engine)
     timings: dict[str, float] = {}
 
-    plan = lab_plan(datasets, names, quick, settings, timeframes)
+    plan = lab_plan(datasets, names, quick, settings, timeframes, slippage)
     if not plan.groups:
         raise LabError(
             "no strategy can be evaluated on "
@@ -510,7 +514,7 @@ def run_lab(
     return LabResult(
         run_id=run_id or new_run_id(),
         data=datasets[0],
-        settings=settings or default_settings(datasets[0].market),
+        settings=settings or default_settings(datasets[0].market, slippage),
         gate=gate,
         assessments=assessments,
         not_evaluated=not_evaluated,
