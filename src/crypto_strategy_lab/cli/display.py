@@ -409,3 +409,56 @@ def runs_table(rows: Iterable[tuple[Any, pd.Series | None]]) -> Table:
             ),
         )
     return table
+
+
+#: ``csl drift`` columns: header and how a value reads (``-``: not defined for the row, e.g.
+#: a strategy's own return when the run keeps one account for all of them).
+_DRIFT_COLUMNS: dict[str, tuple[str, str]] = {
+    "signal_changes_run": ("signal changes run", "int"),
+    "signal_changes_backtest": ("signal changes backtest", "int"),
+    "max_signal_gap": ("max signal gap", "num"),
+    "fills_run": ("fills run", "int"),
+    "round_trips_backtest": ("round trips backtest", "int"),
+    "return_run": ("return run", "pct"),
+    "return_backtest": ("return backtest", "pct"),
+    "max_equity_gap": ("max equity gap", "money"),
+    "return_correlation": ("return corr.", "num"),
+    "fills_backtest": ("fills backtest", "int"),
+    "slippage_bps_run": ("slippage run (bps)", "num"),
+    "slippage_bps_backtest": ("slippage backtest (bps)", "num"),
+    "paid_run": ("paid run", "money"),
+    "paid_backtest": ("paid backtest", "money"),
+}
+
+
+def _drift_cell(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "pct":
+        return f"{value:+.3%}"
+    if kind == "money":
+        return f"{value:.1e}" if 0 < abs(value) < 0.01 else f"{value:,.2f}"
+    return f"{value:.4g}"
+
+
+def drift_tables(report: Any) -> list[Table]:
+    """``csl drift`` as readable tables: per strategy and portfolio, then costs by fill kind
+    (a :class:`~crypto_strategy_lab.research.drift.DriftReport`)."""
+    tables = []
+    for frame, title in ((report.table, "run vs backtest"), (report.costs, "costs by fill kind")):
+        if frame is None or not len(frame):
+            continue
+        table = Table(title=title, caption="-: not defined for this row", caption_justify="left")
+        levels = list(frame.index.names) if frame.index.nlevels > 1 else ["strategy"]
+        for level in levels:
+            table.add_column(str(level or "strategy"), no_wrap=True)
+        for col in frame.columns:
+            table.add_column(_DRIFT_COLUMNS.get(col, (col, "num"))[0], justify="right")
+        for key, row in frame.iterrows():
+            keys = key if isinstance(key, tuple) else (key,)
+            cells = [_drift_cell(row[c], _DRIFT_COLUMNS.get(c, (c, "num"))[1]) for c in frame]
+            table.add_row(*map(str, keys), *cells)
+        tables.append(table)
+    return tables

@@ -426,6 +426,7 @@ def drift(
     journal: str | None = JOURNAL,
 ) -> None:
     """Compare a paper/live run with the backtest over the same period."""
+    from crypto_strategy_lab.cli.display import drift_tables
     from crypto_strategy_lab.research.drift import DriftError, drift_report
 
     jr = _journal(journal, create=False)
@@ -433,8 +434,12 @@ def drift(
         matches = [r.run_id for r in jr.runs() if r.run_id.startswith(run_id)]
         if len(matches) != 1:
             raise DriftError(f"run id {run_id!r} matches {len(matches)} runs")
-        text = drift_report(jr, matches[0]).to_text()
-    console.print(text, highlight=False, soft_wrap=True)
+        report = drift_report(jr, matches[0])
+    console.print(f"drift report for run {report.run_id}", highlight=False)
+    for table in drift_tables(report):
+        console.print(table)
+    if report.verdict:
+        console.print(f"verdict: {report.verdict}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
