@@ -101,8 +101,9 @@ def test_paper_replay_kill_status_drift(env: Path) -> None:
     drift = runner.invoke(app, ["drift", run.run_id[:10]])
     assert drift.exit_code == 0, drift.output
     assert "drift_significance" in drift.output and "portfolio" in drift.output
-    # readable tables, not a pandas dump: labelled columns, no NaN cells, a verdict line
-    assert "max equity gap" in drift.output and "NaN" not in drift.output
+    # readable tables, not a pandas dump: returns in %, no NaN cells, a verdict line
+    assert "run vs backtest" in drift.output and "%" in drift.output
+    assert "NaN" not in drift.output
     assert "verdict: " in drift.output
 
     assert runner.invoke(app, ["kill", "--reason", "test stop"]).exit_code == 0
