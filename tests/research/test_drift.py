@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from crypto_strategy_lab.engine.paper import build_simulated_run
+from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.research.drift import drift_report, fill_kind
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    jr = Journal.open(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+    yield jr
+    jr.engine.dispose()
 
 
 def test_fill_kinds_follow_the_order_that_filled() -> None:
