@@ -448,3 +448,20 @@ def test_volume_participation_slippage_is_a_lab_option(tmp_path):
     # participation slippage only adds cost: the selected configuration's net return is lower
     r_fixed = f.study.returns[v.selected]
     assert v.study.returns[v.selected].sum() < r_fixed.sum()
+
+
+def test_a_book_needs_two_members_on_one_grid(lab_run):
+    from crypto_strategy_lab.performance.allocation import PortfolioError
+    from crypto_strategy_lab.research.book import validate_book
+
+    result, journal = lab_run
+    members = result.books[0].members
+    first = next(iter(members.values()))
+    with pytest.raises(PortfolioError, match="at least two strategies"):
+        validate_book("b", [first], TrialLog(journal))
+    short = dataclasses.replace(
+        first, study=dataclasses.replace(first.study, returns=first.study.returns.iloc[:1])
+    )
+    others = [m for m in members.values() if m is not first]
+    with pytest.raises(PortfolioError, match=r"share [01] bars after their warm-ups"):
+        validate_book("b", [short, *others], TrialLog(journal))

@@ -170,7 +170,8 @@ def validate_book(
     Raises
     ------
     PortfolioError
-        With fewer than two members, or members on different data (not one bar grid).
+        With fewer than two members, members on different data (not one bar grid), or
+        fewer than two bars that every member has traded through its warm-up.
     """
     caps = caps or BookCaps()
     if len(members) < 2:
@@ -180,6 +181,10 @@ def validate_book(
         raise PortfolioError("a book's members must share one bar grid (dataset and timeframe)")
     by_name = {m.study.spec.strategy: m for m in members}
     returns = pd.DataFrame({n: m.returns for n, m in by_name.items()}).dropna()
+    if len(returns) < 2:
+        raise PortfolioError(
+            f"the members share {len(returns)} bars after their warm-ups: no book to judge"
+        )
     signs = pd.DataFrame({n: m.study.positions[m.selected] for n, m in by_name.items()}).reindex(
         returns.index
     )
