@@ -72,16 +72,7 @@ def _sma(close: np.ndarray, window: int) -> np.ndarray:
 def ours_single(bars: pd.DataFrame) -> float:
     close = bars["close"].to_numpy()
     signal = (_sma(close, 20) > _sma(close, 50)).astype(np.float64)
-    res = run_backtest(
-        signal,
-        bars,
-        costs=FEES,
-        stop_loss=None,
-        take_profit=None,
-        initial_capital=INITIAL_CAPITAL,
-        market="spot",
-    )
-    return float(res.equity.iloc[-1])
+    return float(_ours(signal, bars).equity.iloc[-1])
 
 
 def _vbt_portfolio(bars: pd.DataFrame, entries: pd.DataFrame, exits: pd.DataFrame) -> Any:
