@@ -938,6 +938,12 @@ class Journal:
         with self.session() as session:
             return list(session.scalars(stmt))
 
+    def signals(self, run_id: str) -> list[SignalRecord]:
+        """The run's journaled signals, in the order they were recorded."""
+        stmt = select(SignalRecord).where(SignalRecord.run_id == run_id).order_by(SignalRecord.id)
+        with self.session() as session:
+            return list(session.scalars(stmt))
+
     def latest_positions(self, run_id: str, *, source: str = "journal") -> list[PositionSnapshot]:
         """The latest snapshot of each (venue, symbol, strategy) for a run."""
         with self.session() as session:

@@ -200,7 +200,7 @@ def drift_report(journal: Journal, run_id: str) -> DriftReport:
     step = pd.Timedelta(timeframe)
 
     signals = pd.DataFrame(
-        [(s.strategy, s.ts, s.strength) for s in _signals(journal, run_id)],
+        [(s.strategy, s.ts, s.strength) for s in journal.signals(run_id)],
         columns=["strategy", "ts", "strength"],
     )
     fills = journal.fills(run_id)
@@ -285,19 +285,6 @@ def drift_report(journal: Journal, run_id: str) -> DriftReport:
         gap,
     )
     return DriftReport(run_id, table, frame, costs.set_index(["strategy", "cost"]), verdict)
-
-
-def _signals(journal: Journal, run_id: str) -> list:
-    from sqlalchemy import select
-
-    from crypto_strategy_lab.journal.models import SignalRecord
-
-    with journal.session() as session:
-        return list(
-            session.scalars(
-                select(SignalRecord).where(SignalRecord.run_id == run_id).order_by(SignalRecord.id)
-            )
-        )
 
 
 __all__ = ["DriftError", "DriftReport", "drift_report"]
