@@ -148,10 +148,16 @@ def test_rich_table_lists_every_strategy_with_its_verdict(lab_run):
     console = Console(record=True, width=220)
     console.print(verdict_table(result))
     text = console.export_text()
-    for name, verdict in result.verdicts.items():
-        line = next(ln for ln in text.splitlines() if name in ln)
-        assert ("PASS" in line) == verdict.passed
-        assert ("FAIL" in line) == (not verdict.passed)
+    for a in result.assessments:
+        line = next(ln for ln in text.splitlines() if a.strategy in ln)
+        assert ("PASS" in line) == a.verdict.passed
+        assert ("FAIL" in line) == (not a.verdict.passed)
+    # a cell the data cannot evaluate fails on a row of its strategy, with its timeframe
+    for name in result.not_evaluated:
+        cell = result.cells[name]
+        rows = [ln.split("│") for ln in text.splitlines() if ln.count("│") > 2]
+        line = next("│".join(r) for r in rows if r[1].strip().startswith(cell.strategy))
+        assert cell.timeframe in line and "FAIL" in line and "not evaluated" in line
     assert f"{result.n_passed} of 4 pass" in text
 
 

@@ -602,6 +602,19 @@ def verdict_table(result: LabResult) -> Table:
             format_number(wf, ".2f"),
             mark,
         )
+    # cells the data cannot evaluate, one row per strategy and reason (a daily source makes
+    # every intraday timeframe of a strategy one reason, not five rows of n/a)
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
     for name, v in result.not_evaluated.items():
-        table.add_row(name, *["n/a"] * 7, f"[red]FAIL[/] ({v.criteria[0].detail})")
+        cell = result.cells.get(name)
+        if cell is None:
+            groups.setdefault((name, "", "", v.criteria[0].detail), [])
+            continue
+        reason = v.criteria[0].detail.replace(f"{cell.timeframe} ", "{tf} ", 1)
+        key = (cell.strategy, cell.asset_class, cell.data.symbol, reason)
+        groups.setdefault(key, []).append(cell.timeframe)
+    for (strategy, kind, symbol, reason), tfs in groups.items():
+        label = " ".join(x for x in (strategy, "/".join(tfs), kind, symbol) if x)
+        detail = reason.replace("{tf}", "/".join(tfs))
+        table.add_row(label, *["n/a"] * 7, f"[red]FAIL[/] ({detail})")
     return table
