@@ -109,28 +109,11 @@ def test_atr_stops_are_causal_a_truncated_history_gives_the_same_prefix() -> Non
 def test_during_the_atr_warm_up_a_position_carries_no_level() -> None:
     bars = _walk(60, seed=5)
     signal = pd.Series(1.0, index=bars.index)  # entered at bar 1, the ATR(40) is NaN there
-    res = run_backtest(
-        signal,
-        bars,
-        costs=FREE,
-        stop_unit="atr",
-        stop_loss=0.1,
-        take_profit=0.1,
-        atr_period=40,
-        market="spot",
-    )
+    tight = {"costs": FREE, "stop_unit": "atr", "stop_loss": 0.1, "take_profit": 0.1}
+    res = run_backtest(signal, bars, atr_period=40, market="spot", **tight)
     assert _stop_exits(res).empty
     # the same tight levels from a measurable ATR (period 1 = the entry bar's true range) exit
-    res1 = run_backtest(
-        signal,
-        bars,
-        costs=FREE,
-        stop_unit="atr",
-        stop_loss=0.1,
-        take_profit=0.1,
-        atr_period=1,
-        market="spot",
-    )
+    res1 = run_backtest(signal, bars, atr_period=1, market="spot", **tight)
     assert not _stop_exits(res1).empty
 
 

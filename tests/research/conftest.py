@@ -10,6 +10,7 @@ import pytest
 from crypto_strategy_lab.data.synthetic import ar_bars, gbm_bars
 from crypto_strategy_lab.research.executors import LocalExecutor
 from crypto_strategy_lab.research.inputs import LabData
+from crypto_strategy_lab.research.lab import CalibrationSettings, LabResult, run_lab
 from crypto_strategy_lab.validation.trial_log import TrialLog
 
 
@@ -26,6 +27,24 @@ def noise_bars(seed: int) -> pd.DataFrame:
 
 def lab_data(bars: pd.DataFrame, name: str) -> LabData:
     return LabData(name, bars, f"synthetic series '{name}'", "no cleaning (synthetic)", "perp")
+
+
+def quick_lab(
+    data: LabData, strategies: list[str], tmp: Path, *, families: int, **kwargs: object
+) -> LabResult:
+    """The small lab the research tests run: ``--quick`` grids at the data's own 1h bars, in
+    this process, with a journal and a trial cache under ``tmp``."""
+    return run_lab(
+        data,
+        strategies=strategies,
+        quick=True,
+        calibration=CalibrationSettings(n_families=families),
+        journal=kwargs.pop("journal", f"sqlite:///{tmp / 'journal.sqlite'}"),
+        executor=LocalExecutor(1),
+        cache_dir=tmp / "cache",
+        timeframes=["1h"],  # the data's own bar size (the timeframe loop: test_lab_plan.py)
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from crypto_strategy_lab.validation.splits import walk_forward_splits
 from crypto_strategy_lab.validation.trial_log import TrialLog
 from crypto_strategy_lab.validation.walk_forward import walk_forward_select
 
-from .conftest import lab_data, noise_bars, planted_edge_bars
+from .conftest import lab_data, noise_bars, planted_edge_bars, quick_lab
 
 STRATEGIES = ["lag_autocorr", "variance_ratio", "true_range_divergence", "volatility_clustering"]
 SECTIONS = {
@@ -91,16 +91,7 @@ def lab_run(tmp_path_factory):
     journal = f"sqlite:///{tmp / 'journal.sqlite'}"
     # 1,900 bars: volatility_clustering's windows (>= 1,008 bars) exceed half the data
     data = lab_data(planted_edge_bars(0).iloc[:1900], "planted-ar1")
-    result = run_lab(
-        data,
-        strategies=STRATEGIES,
-        quick=True,
-        calibration=CalibrationSettings(n_families=20),
-        journal=journal,
-        executor=LocalExecutor(1),
-        cache_dir=tmp / "cache",
-        timeframes=["1h"],  # the data's own bar size (the timeframe loop: test_lab_plan.py)
-    )
+    result = quick_lab(data, STRATEGIES, tmp, families=20, journal=journal)
     path = write_report(result, tmp / "reports")
     result = dataclasses.replace(result, report_path=path)
     store_verdicts(result, journal)
@@ -438,12 +429,8 @@ def test_volume_participation_slippage_is_a_lab_option(tmp_path):
     from crypto_strategy_lab.research.inputs import default_settings
 
     data = lab_data(planted_edge_bars(0).iloc[:1500], "planted-vol")
-    journal = f"sqlite:///{tmp_path / 'j.sqlite'}"
-    common = {"strategies": ["lag_autocorr"], "quick": True, "journal": journal,
-              "calibration": CalibrationSettings(n_families=2), "executor": LocalExecutor(1),
-              "cache_dir": tmp_path / "cache", "timeframes": ["1h"]}  # fmt: skip
-    fixed = run_lab(data, **common)
-    volume = run_lab(data, slippage="volume", **common)
+    fixed = quick_lab(data, ["lag_autocorr"], tmp_path, families=2)
+    volume = quick_lab(data, ["lag_autocorr"], tmp_path, families=2, slippage="volume")
     (f,), (v,) = fixed.assessments, volume.assessments
     assert f.study.spec.settings.costs.slippage is SlippageModel.FIXED
     assert v.study.spec.settings.costs == CostModel(slippage="volume")

@@ -17,12 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from crypto_strategy_lab.research.executors import LocalExecutor
 from crypto_strategy_lab.research.figure_bundle import LOADER_JS, gzip_base64
-from crypto_strategy_lab.research.lab import CalibrationSettings, run_lab
 from crypto_strategy_lab.research.report import write_report
 
-from .conftest import lab_data, planted_edge_bars
+from .conftest import lab_data, planted_edge_bars, quick_lab
 from .test_lab import ReportParser, inflate
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,16 +31,8 @@ TEARSHEET_FIGURES = 3  # equity vs buy and hold, net SR vs cost, parameter heatm
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("browser-report")
-    result = run_lab(
-        lab_data(planted_edge_bars(0).iloc[:2000], "planted-ar1"),
-        strategies=["lag_autocorr", "true_range_divergence"],
-        quick=True,
-        calibration=CalibrationSettings(n_families=2),
-        journal=f"sqlite:///{tmp / 'journal.sqlite'}",
-        executor=LocalExecutor(1),
-        cache_dir=tmp / "cache",
-        timeframes=["1h"],
-    )
+    data = lab_data(planted_edge_bars(0).iloc[:2000], "planted-ar1")
+    result = quick_lab(data, ["lag_autocorr", "true_range_divergence"], tmp, families=2)
     return dataclasses.replace(result, report_path=write_report(result, tmp / "reports"))
 
 

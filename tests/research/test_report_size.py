@@ -6,7 +6,6 @@ import dataclasses
 
 import pytest
 
-from crypto_strategy_lab.research.executors import LocalExecutor
 from crypto_strategy_lab.research.figure_bundle import (
     MAX_POINTS,
     FigureBundle,
@@ -15,11 +14,11 @@ from crypto_strategy_lab.research.figure_bundle import (
     thin_line,
 )
 from crypto_strategy_lab.research.inputs import bundled_data
-from crypto_strategy_lab.research.lab import CalibrationSettings, run_lab
+from crypto_strategy_lab.research.lab import run_lab
 from crypto_strategy_lab.research.report import write_report
 from tests.conftest import make_random_walk_bars
 
-from .conftest import lab_data, planted_edge_bars
+from .conftest import lab_data, planted_edge_bars, quick_lab
 
 LIMIT = 3_000_000
 #: Bytes a lab row may add to the page (its tear sheet, curves, table rows): the bundled lab
@@ -52,16 +51,8 @@ def test_a_shared_array_is_stored_once():
 
 
 def test_report_bytes_per_row(tmp_path):
-    result = run_lab(
-        lab_data(planted_edge_bars(0).iloc[:2500], "planted-ar1"),
-        strategies=["lag_autocorr", "true_range_divergence"],
-        quick=True,
-        calibration=CalibrationSettings(n_families=2),
-        journal=f"sqlite:///{tmp_path / 'journal.sqlite'}",
-        executor=LocalExecutor(1),
-        cache_dir=tmp_path / "cache",
-        timeframes=["1h"],
-    )
+    data = lab_data(planted_edge_bars(0).iloc[:2500], "planted-ar1")
+    result = quick_lab(data, ["lag_autocorr", "true_range_divergence"], tmp_path, families=2)
     size = write_report(result, tmp_path / "reports").stat().st_size
     plotly = len(plotly_js_gzip())
     assert plotly < 2_000_000

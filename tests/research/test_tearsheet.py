@@ -13,8 +13,7 @@ import pytest
 
 from crypto_strategy_lab.backtest import run_backtest
 from crypto_strategy_lab.core.costs import CostModel
-from crypto_strategy_lab.research.executors import LocalExecutor
-from crypto_strategy_lab.research.lab import CalibrationSettings, run_lab, store_verdicts
+from crypto_strategy_lab.research.lab import store_verdicts
 from crypto_strategy_lab.research.report import write_report
 from crypto_strategy_lab.research.results import RESULTS_FILE, row_slug
 from crypto_strategy_lab.research.tearsheet import (
@@ -26,7 +25,7 @@ from crypto_strategy_lab.research.tearsheet import (
 )
 from crypto_strategy_lab.research.verdicts import VerdictStore
 
-from .conftest import lab_data, planted_edge_bars
+from .conftest import lab_data, planted_edge_bars, quick_lab
 
 STRATEGIES = ["lag_autocorr", "true_range_divergence"]
 
@@ -36,16 +35,7 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tearsheet")
     journal = f"sqlite:///{tmp / 'journal.sqlite'}"
     data = lab_data(planted_edge_bars(0).iloc[:2500], "planted-ar1")
-    result = run_lab(
-        data,
-        strategies=STRATEGIES,
-        quick=True,
-        calibration=CalibrationSettings(n_families=4),
-        journal=journal,
-        executor=LocalExecutor(1),
-        cache_dir=tmp / "cache",
-        timeframes=["1h"],
-    )
+    result = quick_lab(data, STRATEGIES, tmp, families=4, journal=journal)
     path = write_report(result, tmp / "reports")
     result = dataclasses.replace(result, report_path=path)
     store_verdicts(result, journal)
