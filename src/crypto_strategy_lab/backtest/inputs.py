@@ -72,7 +72,7 @@ def resolve_market(bars: pd.DataFrame, market: Market | MarketType | None) -> st
             "'stock'"
         ) from None
     warnings.warn(
-        choice.notice.replace("--market perp|spot|stock", "pass market='perp'|'spot'|'stock'"),
+        choice.notice_for("pass market='perp'|'spot'|'stock'"),
         MarketInferredWarning,
         stacklevel=4,  # the caller of run_backtest / run_backtest_sweep
     )

@@ -61,10 +61,15 @@ class MarketChoice:
     @property
     def notice(self) -> str:
         """One line for the user: the market, why, and (when inferred) how to override it."""
+        return self.notice_for(OVERRIDE)
+
+    def notice_for(self, override: str) -> str:
+        """:attr:`notice` with ``override`` saying how to choose (the CLI names its option,
+        ``run_backtest`` its argument)."""
         if self.market is None:
             return f"market: not decided ({self.reason})"
         how = "inferred from" if self.inferred else "from"
-        tail = f"; {OVERRIDE}" if self.inferred else ""
+        tail = f"; {override}" if self.inferred else ""
         return f"market: {self.market} ({how} {self.reason}){tail}"
 
 
