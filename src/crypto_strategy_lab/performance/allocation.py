@@ -64,8 +64,38 @@ def budgets(
     variances: Mapping[str, float] | pd.Series | None = None,
     kelly_fraction: float = 0.5,
 ) -> pd.Series:
-    """The per-strategy budgets ``b_s`` of the module docstring (before caps), with every
-    statistic checked (:func:`budget_rows` is the arithmetic)."""
+    """Per-strategy budgets ``b_s`` of the module docstring, before caps.
+
+    :func:`budget_rows` is the arithmetic; this function checks every statistic first.
+
+    Parameters
+    ----------
+    method : {"inverse_volatility", "fractional_kelly", "equal"}
+        The weighting rule.
+    names : pandas.Index
+        Strategy names, in the order of the result.
+    max_gross : float
+        Gross cap ``G`` (fraction of equity), used by ``equal`` and ``inverse_volatility``.
+    volatilities : mapping or pandas.Series, optional
+        Per-period return volatility per name; required (and > 0) for
+        ``inverse_volatility``.
+    means, variances : mapping or pandas.Series, optional
+        Per-period return mean and variance (> 0) per name; required for
+        ``fractional_kelly``.
+    kelly_fraction : float, default 0.5
+        Fraction ``c`` of the Kelly bet, in (0, 1].
+
+    Returns
+    -------
+    pandas.Series
+        Budget per name (fraction of equity per unit of signal), indexed by `names`.
+
+    Raises
+    ------
+    PortfolioError
+        If the method is unknown, a statistic it needs is missing, not finite or not
+        positive, or `kelly_fraction` is outside (0, 1].
+    """
     n = len(names)
     nan = np.full(n, np.nan)
     if method == "equal":
@@ -105,11 +135,37 @@ def budget_rows(
     max_gross: float,
     kelly_fraction: float = 0.5,
 ) -> np.ndarray:
-    """Raw budgets (before caps) of the module docstring for each row of ``(..., N)``
-    statistics: ``equal`` ``G / N``; ``inverse_volatility`` ``G σ⁻¹ / Σ σ⁻¹``;
-    ``fractional_kelly`` ``c max(0, μ / σ²)``. A strategy whose volatility or variance is not
-    a positive number gets no budget (it has not traded: nothing to estimate); the row of
-    an inverse-volatility weighting with none left is all zero."""
+    """Raw budgets (before caps) for each row of ``(..., N)`` per-period statistics.
+
+    Parameters
+    ----------
+    method : {"inverse_volatility", "fractional_kelly", "equal"}
+        The weighting rule.
+    mean, variance, volatility : numpy.ndarray
+        Per-period return mean, variance and volatility, shape ``(..., N)``; only the ones
+        the method uses are read (``equal`` reads only the shape of `mean`).
+    max_gross : float
+        Gross cap ``G``.
+    kelly_fraction : float, default 0.5
+        Fraction ``c`` of the Kelly bet.
+
+    Returns
+    -------
+    numpy.ndarray
+        Budgets of the shape of the statistics: ``equal`` ``G / N``; ``inverse_volatility``
+        ``G σ⁻¹ / Σ σ⁻¹``; ``fractional_kelly`` ``c max(0, μ / σ²)``.
+
+    Raises
+    ------
+    PortfolioError
+        If the method is unknown.
+
+    Notes
+    -----
+    A strategy whose volatility or variance is not a positive number (NaN included) gets no
+    budget: it has not traded, there is nothing to estimate. An inverse-volatility row with
+    no strategy left is all zero.
+    """
     n = mean.shape[-1]
     if method == "equal":
         return np.full(mean.shape, max_gross / n)
@@ -124,8 +180,23 @@ def budget_rows(
 
 
 def cap_rows(raw: np.ndarray, *, max_weight: float, max_gross: float) -> np.ndarray:
-    """The caps of the module docstring on each row of raw budgets: ``min(b, cap)``, then a
-    row whose sum exceeds ``G`` is scaled by ``G / Σ b``."""
+    """Apply the per-strategy and gross caps to each row of raw budgets.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        Raw budgets, shape ``(..., N)``.
+    max_weight : float
+        Per-strategy cap.
+    max_gross : float
+        Gross cap ``G`` on the sum of a row.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``b = min(raw, max_weight)``, and a row whose sum exceeds ``G`` scaled by ``G / Σ b``
+        (proportions kept, no budget raised).
+    """
     capped = np.minimum(raw, max_weight)
     gross = capped.sum(axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -133,8 +204,24 @@ def cap_rows(raw: np.ndarray, *, max_weight: float, max_gross: float) -> np.ndar
 
 
 def return_statistics(returns: pd.DataFrame) -> pd.DataFrame:
-    """Per-strategy per-period ``mean``, ``variance`` (ddof=1) and ``volatility`` of a frame
-    of strategy returns (one column per strategy; NaNs ignored)."""
+    """Per-strategy per-period mean, variance and volatility of strategy returns.
+
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        Per-period returns, one column per strategy; NaNs are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per strategy with columns ``mean``, ``variance`` (ddof 1) and ``volatility``
+        (its square root), not annualised.
+
+    Raises
+    ------
+    PortfolioError
+        If `returns` is empty or a strategy has fewer than 2 non-NaN returns.
+    """
     if returns.empty:
         raise PortfolioError("no returns to estimate statistics from")
     stats = pd.DataFrame(
@@ -159,10 +246,41 @@ def capped_budgets(
     returns: pd.DataFrame | None = None,
     kelly_fraction: float = 0.5,
 ) -> pd.Series:
-    """:func:`budget_rows` of ``method`` estimated from ``returns`` (one column per name; not
-    needed for ``equal``), then the per-strategy cap ``max_weight`` and the gross cap
-    ``max_gross`` (module docstring). A strategy without variance in ``returns`` (it did not
-    trade there) gets no budget under an estimated weighting, as in the research book."""
+    """Strategy budgets estimated from returns, with the per-strategy and gross caps.
+
+    Parameters
+    ----------
+    method : {"inverse_volatility", "fractional_kelly", "equal"}
+        The weighting rule of the module docstring.
+    names : pandas.Index
+        Strategy names; each must be a column of `returns` (unless `method` is ``equal``).
+    max_weight : float
+        Per-strategy cap on a budget.
+    max_gross : float
+        Gross cap ``G``: the raw ``equal``/``inverse_volatility`` budgets sum to it, and every
+        method's capped budgets sum to at most it.
+    returns : pandas.DataFrame, optional
+        Per-period strategy returns, one column per name; not needed for ``equal``.
+    kelly_fraction : float, default 0.5
+        Fraction of the Kelly bet, in (0, 1].
+
+    Returns
+    -------
+    pandas.Series
+        Budget per name (fraction of equity per unit of signal), indexed by `names`.
+
+    Raises
+    ------
+    PortfolioError
+        If `returns` is needed and missing or too short, or `kelly_fraction` is outside
+        (0, 1].
+
+    Notes
+    -----
+    :func:`budget_rows` on :func:`return_statistics` of `returns`, then :func:`cap_rows`. A
+    strategy without variance in `returns` (it did not trade there) gets no budget under an
+    estimated weighting, as in the research book.
+    """
     n = len(names)
     mean = var = np.full(n, np.nan)
     if method != "equal":

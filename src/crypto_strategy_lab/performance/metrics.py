@@ -51,16 +51,22 @@ def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None
 
     Parameters
     ----------
-    returns:
-        Simple returns per bar.
-    periods_per_year:
+    returns : pandas.Series or numpy.ndarray
+        Simple (not log) returns, one per bar, 1-D, finite, at least 2.
+    periods_per_year : float, optional
         ``None`` (default) gives the **per-period** ratio used by PSR/DSR/MinTRL; a number
         annualises it: ``SR_annual = SR * sqrt(periods_per_year)``.
 
     Returns
     -------
     float
-        ``0.0`` for a constant series (no risk, no reward: nothing to rank).
+        The Sharpe ratio, no risk-free rate subtracted; ``0.0`` for a constant series (no
+        risk, no reward: nothing to rank).
+
+    Raises
+    ------
+    MetricsError
+        If `returns` is not 1-D, has fewer than 2 values, or contains NaN or infinity.
     """
     arr = _as_array(returns)
     if _is_constant(arr):
@@ -71,7 +77,19 @@ def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None
 
 
 class ReturnMoments(NamedTuple):
-    """What PSR/DSR need from a return series: per-period SR, length, skew, raw kurtosis."""
+    """What PSR/DSR need from a return series: per-period SR, length, skew, raw kurtosis.
+
+    Attributes
+    ----------
+    sr : float
+        Per-period Sharpe ratio (:func:`sharpe_ratio` without annualisation).
+    n_obs : int
+        Number of returns.
+    skew : float
+        Sample skewness (biased, third standardised moment).
+    kurtosis : float
+        Raw sample kurtosis (biased; 3 for a normal).
+    """
 
     sr: float
     n_obs: int
@@ -82,8 +100,28 @@ class ReturnMoments(NamedTuple):
 def return_moments(returns: pd.Series | np.ndarray) -> ReturnMoments:
     """Per-period Sharpe ratio, number of observations, skewness and raw kurtosis.
 
-    A constant series has skew 0 and kurtosis 3 by convention (normal-like: it adds no
-    higher-moment penalty to a Sharpe ratio that is 0 anyway).
+    Parameters
+    ----------
+    returns : pandas.Series or numpy.ndarray
+        Simple (not log) returns, one per bar, 1-D, finite, at least 2.
+
+    Returns
+    -------
+    ReturnMoments
+        The inputs of :func:`~crypto_strategy_lab.validation.probabilistic_sharpe_ratio` and
+        :func:`~crypto_strategy_lab.validation.deflated_sharpe_ratio`.
+
+    Raises
+    ------
+    MetricsError
+        If `returns` is not 1-D, has fewer than 2 values, or contains NaN or infinity.
+
+    Notes
+    -----
+    Skewness and kurtosis are the biased moment estimators (``scipy.stats.skew`` and
+    ``scipy.stats.kurtosis(fisher=False)``), ``m3 / m2^1.5`` and ``m4 / m2^2``, as in Bailey &
+    López de Prado (2012). A constant series has skew 0 and kurtosis 3 by convention
+    (normal-like: it adds no higher-moment penalty to a Sharpe ratio that is 0 anyway).
     """
     arr = _as_array(returns)
     if _is_constant(arr):
@@ -99,8 +137,25 @@ def return_moments(returns: pd.Series | np.ndarray) -> ReturnMoments:
 def infer_periods_per_year(index: pd.DatetimeIndex, market: str = "crypto") -> float:
     """Bars per year from the median bar spacing and the market's calendar.
 
-    ``market`` is ``"stock"`` for US equities (252 sessions of 6.5 h; daily or longer bars
-    count sessions), anything else trades around the clock (365 days).
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Bar timestamps, increasing; at least 2.
+    market : str, default "crypto"
+        ``"stock"`` for US equities (252 sessions of 6.5 h; bars of a day or longer count
+        sessions); anything else trades around the clock (365 days of 24 h).
+
+    Returns
+    -------
+    float
+        ``periods_per_year`` for :func:`sharpe_ratio`: ``365 * 86400 / step`` around the
+        clock, ``252 * 6.5 * 3600 / step`` for intraday stock bars and ``252 * 86400 / step``
+        for daily or longer ones, with ``step`` the median spacing in seconds.
+
+    Raises
+    ------
+    MetricsError
+        If there are fewer than 2 timestamps or the median spacing is not positive.
     """
     if len(index) < 2:
         raise MetricsError("need at least 2 timestamps to infer the bar size")
@@ -115,22 +170,72 @@ def infer_periods_per_year(index: pd.DatetimeIndex, market: str = "crypto") -> f
 
 
 def drawdown(equity: pd.Series | np.ndarray) -> np.ndarray:
-    """Loss from the running peak at every point, ``1 - equity_t / max_{s<=t} equity_s``
-    (a positive fraction; 0 at a new high)."""
+    """Loss from the running peak at every point of an equity curve.
+
+    Parameters
+    ----------
+    equity : pandas.Series or numpy.ndarray
+        Account equity (or a price-like wealth index), positive.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``1 - equity_t / max_{s<=t} equity_s``: a fraction >= 0, 0 at a new high.
+    """
     eq = np.asarray(equity, dtype=float)
     return 1.0 - eq / np.maximum.accumulate(eq)
 
 
 def max_drawdown(equity: pd.Series | np.ndarray) -> float:
-    """Largest peak-to-trough loss of an equity curve, as a positive fraction."""
+    """Largest peak-to-trough loss of an equity curve, as a positive fraction.
+
+    Parameters
+    ----------
+    equity : pandas.Series or numpy.ndarray
+        Account equity, positive.
+
+    Returns
+    -------
+    float
+        ``max_t`` of :func:`drawdown`, in [0, 1); 0.0 for an empty curve.
+    """
     if len(equity) == 0:
         return 0.0
     return float(np.max(drawdown(equity)))
 
 
 def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None = None) -> float:
-    """``mean / downside deviation`` with the downside deviation ``sqrt(mean(min(r, 0)^2))``
-    (Sortino & Price 1994, target 0); annualised like :func:`sharpe_ratio`."""
+    """Sortino ratio: mean return over downside deviation, target return 0.
+
+    Parameters
+    ----------
+    returns : pandas.Series or numpy.ndarray
+        Simple (not log) returns, one per bar, 1-D, finite, at least 2.
+    periods_per_year : float, optional
+        ``None`` gives the per-period ratio; a number annualises it by
+        ``sqrt(periods_per_year)``, like :func:`sharpe_ratio`.
+
+    Returns
+    -------
+    float
+        ``mean(r) / sqrt(mean(min(r, 0)^2))``; 0.0 when no return is negative (the downside
+        deviation is 0).
+
+    Raises
+    ------
+    MetricsError
+        If `returns` is not 1-D, has fewer than 2 values, or contains NaN or infinity.
+
+    Notes
+    -----
+    The downside deviation averages over **all** returns, not only the negative ones
+    (Sortino & Price 1994, target 0).
+
+    References
+    ----------
+    Sortino, F. A. and Price, L. N. (1994). "Performance Measurement in a Downside Risk
+    Framework". Journal of Investing 3(3), 59-64.
+    """
     arr = _as_array(returns)
     dd = float(np.sqrt(np.mean(np.minimum(arr, 0.0) ** 2)))
     if dd == 0.0:
@@ -142,9 +247,24 @@ def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | Non
 def rolling_sharpe(
     returns: pd.Series, window: int, periods_per_year: float | None = None
 ) -> pd.Series:
-    """Sharpe ratio ``mean / std`` (ddof 1) over a trailing window of ``window`` bars,
-    annualised when ``periods_per_year`` is given; NaN until the window fills and where it has
-    no volatility (not infinity)."""
+    """Sharpe ratio ``mean / std`` (ddof 1) over a trailing window of bars.
+
+    Parameters
+    ----------
+    returns : pandas.Series
+        Simple returns, one per bar.
+    window : int
+        Number of bars in each window (the current bar included).
+    periods_per_year : float, optional
+        ``None`` gives per-period ratios; a number annualises them by
+        ``sqrt(periods_per_year)``.
+
+    Returns
+    -------
+    pandas.Series
+        One ratio per bar, on the index of `returns`; NaN until the window fills and where
+        the window's standard deviation is 0 (not infinity).
+    """
     roll = returns.rolling(window)
     std = roll.std(ddof=1)
     sr = roll.mean() / std.where(std > 0)

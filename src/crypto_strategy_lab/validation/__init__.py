@@ -1,5 +1,7 @@
-"""Validation: performance metrics, PSR/DSR/MinTRL, PBO (CSCV), walk-forward and CPCV splits,
-the trial log, orthogonality and the gate.
+"""Validation: PSR/DSR/MinTRL, PBO, walk-forward and CPCV, the trial log and the gate.
+
+Performance metrics (re-exported from :mod:`crypto_strategy_lab.performance`), PSR/DSR/MinTRL,
+PBO (CSCV), walk-forward and CPCV splits, the trial log, orthogonality and the gate.
 
 Conventions: Sharpe ratios inside PSR/DSR/MinTRL are per period (not annualised); kurtosis is
 raw (3 = normal); ``n_trials`` and the variance of Sharpe ratios come from the trial log.

@@ -29,6 +29,7 @@ class Bets:
 
     @property
     def n_bets(self) -> int:
+        """Number of bets."""
         return int(self.returns.size)
 
 
@@ -48,7 +49,26 @@ def bet_ids(position_sign: np.ndarray | pd.Series) -> np.ndarray:
 
 
 def bets_of(returns: np.ndarray | pd.Series, position_sign: np.ndarray | pd.Series) -> Bets:
-    """The compounded return of every bet (see the module docstring)."""
+    """The compounded return of every bet (see the module docstring).
+
+    Parameters
+    ----------
+    returns : numpy.ndarray or pandas.Series
+        Simple per-bar returns of the strategy.
+    position_sign : numpy.ndarray or pandas.Series
+        Position held at each bar's close (only its sign is read), same length.
+
+    Returns
+    -------
+    Bets
+        ``prod(1 + r) - 1`` over the bars of each bet (:func:`bet_ids`), and the mean number
+        of bars per bet; no bets and 0.0 bars when the strategy never held a position.
+
+    Raises
+    ------
+    ValueError
+        If `returns` and `position_sign` differ in length.
+    """
     r = np.asarray(returns, dtype=float)
     ids = bet_ids(position_sign)
     if r.shape != ids.shape:

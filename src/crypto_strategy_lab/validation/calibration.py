@@ -105,8 +105,20 @@ def _position_correlation(lam: float, q: float) -> float:
 def latent_loading(rho: float, time_in_market: float) -> float:
     """The latent factor correlation ``lambda`` whose positions' returns correlate ``rho``.
 
-    ``0`` when there is nothing to match: no positive correlation, or a grid that never held
-    a position (its correlation is undefined and a zero time in market has no quantile).
+    Parameters
+    ----------
+    rho : float
+        Target return correlation between two configurations of one strategy.
+    time_in_market : float
+        Share of bars with a position, in (0, 1]; sets the flat band ``q`` of the signal.
+
+    Returns
+    -------
+    float
+        ``lambda`` in [0, 0.999], solved by Brent's method on the closed form of the module
+        docstring; capped at 0.999 for ``rho >= 0.999``, and ``0`` when there is nothing to
+        match: no positive correlation, or a grid that never held a position (its
+        correlation is undefined and a zero time in market has no quantile).
     """
     if not math.isfinite(rho) or rho <= 0.0 or time_in_market <= 0.0:
         return 0.0
@@ -155,8 +167,11 @@ def simulate_search(
     vol: float = 0.01,
     block: float = 48.0,
 ) -> list[tuple[pd.DataFrame, np.ndarray | None]]:
-    """One simulated search: per strategy, its ``(n_obs, n_configs)`` returns and positions
-    (``None`` for ``"t"`` noise: every bar a bet). See the module docstring."""
+    """One simulated search (module docstring).
+
+    Returns, per strategy, its ``(n_obs, n_configs)`` returns and positions (``None`` for
+    ``"t"`` noise: every bar a bet).
+    """
     n, k = shape.n_obs, shape.n_configs
     index = pd.date_range("2020-01-01", periods=n, freq="1h", tz="UTC")
     edge = edge_sr_annual / math.sqrt(shape.periods_per_year)
@@ -305,11 +320,47 @@ def calibrate_gate(
     config: GateConfig | None = None,
     on_family: Callable[[], None] | None = None,
 ) -> dict[str, CalibrationResult]:
-    """False-pass rate (``"false_pass"``) and power at each annual edge (``"power@2"``...).
+    """False-pass rate and power of the gate on simulated searches (module docstring).
 
-    The default shape is the full-size run of ``benchmarks/backtest.py``: 12 strategies of
-    6 configurations (``rho`` 0.5) over two years of hourly bars. ``on_family`` is called
-    after each of the ``n_families * (1 + len(edges_annual))`` simulated searches.
+    Parameters
+    ----------
+    n_families : int, default 500
+        Simulated searches per rate.
+    shape : SearchShape, optional
+        The search to calibrate for. Default: the full-size run of
+        ``benchmarks/backtest.py``, 12 strategies of 6 configurations (``rho`` 0.5) over
+        17,520 hourly bars (two years, ``periods_per_year`` 8760).
+    noise : {"t", "bootstrap"}, default "t"
+        Student-t factor noise, or the stationary bootstrap of `returns` traded by random
+        signals with the study's turnover.
+    returns : numpy.ndarray, optional
+        The asset's per-bar returns; required for ``noise="bootstrap"``.
+    edges_annual : sequence of float, default (1.0, 2.0, 3.0)
+        Planted edges, as **annualised** Sharpe ratios (converted to per bar with
+        ``sqrt(shape.periods_per_year)``), at which the power is measured.
+    seed : int, default 0
+        Seed of the null searches; the edge ``i`` uses ``seed + 1 + i``.
+    config : GateConfig, optional
+        Thresholds of the gate (default :class:`GateConfig`).
+    on_family : callable, optional
+        Called after each of the ``n_families * (1 + len(edges_annual))`` searches (a
+        progress bar's advance).
+
+    Returns
+    -------
+    dict of str to CalibrationResult
+        ``"false_pass"`` (edge 0) and ``"power@<edge>"`` per edge (e.g. ``"power@2"``), each
+        with the family-wise and per-strategy pass rates and the per-criterion rates.
+
+    Raises
+    ------
+    ValueError
+        If `noise` is unknown or bootstrap noise has no `returns`.
+
+    References
+    ----------
+    Politis, D. N. and Romano, J. P. (1994). "The Stationary Bootstrap". Journal of the
+    American Statistical Association 89(428), 1303-1313.
     """
     shape = shape or SearchShape(12, 6, 17_520, 0.5, 8760.0)
     common = {
@@ -340,8 +391,11 @@ def calibration_key(**inputs: object) -> str:
 def cached_calibration(
     cache_dir: Path | None, key: str, compute: Callable[[], dict[str, CalibrationResult]]
 ) -> tuple[dict[str, CalibrationResult], bool]:
-    """``compute()``'s results, read from ``<cache_dir>/<key>.json`` when that exists
-    (returns ``(results, from_cache)``); written there after computing."""
+    """``compute()``'s results, cached in ``<cache_dir>/<key>.json``.
+
+    Returns ``(results, from_cache)``: read from the file when it exists and is readable,
+    otherwise computed and written there (atomically). ``cache_dir=None`` always computes.
+    """
     path = None if cache_dir is None else Path(cache_dir) / f"{key}.json"
     if path is not None and path.is_file():
         try:

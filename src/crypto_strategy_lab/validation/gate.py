@@ -34,7 +34,28 @@ from crypto_strategy_lab.validation.sharpe import (
 
 
 class GateConfig(BaseModel):
-    """Thresholds of the gate (``kind: gate`` YAML)."""
+    """Thresholds of the gate (``kind: gate`` YAML).
+
+    Attributes
+    ----------
+    kind : "gate"
+        The YAML document kind.
+    min_dsr : float, default 0.95
+        The deflated Sharpe ratio must be >= this, in (0, 1).
+    track_record_alpha : float, default 0.05
+        Significance level of the MinTRL criterion.
+    track_record_sr_benchmark : float, default 0.0
+        Per-period (per-bar) Sharpe ratio the track record must beat (MinTRL's ``SR*``).
+    max_pbo : float, default 0.5
+        The probability of backtest overfitting must be <= this.
+    min_walk_forward_sharpe : float, default 0.0
+        The walk-forward out-of-sample per-period Sharpe ratio must be > this.
+    pbo_splits : int, default 16
+        CSCV blocks ``S`` (even, >= 2).
+    criteria : tuple of str
+        Criteria that are evaluated, among ``"dsr"``, ``"track_record"``, ``"pbo"`` and
+        ``"walk_forward"`` (default: all four).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -60,7 +81,24 @@ class GateConfig(BaseModel):
 
 
 def load_gate_config(path: str | Path) -> GateConfig:
-    """Read a ``kind: gate`` YAML file (errors name the file and the field)."""
+    """Read a ``kind: gate`` YAML file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The YAML file.
+
+    Returns
+    -------
+    GateConfig
+        The validated thresholds.
+
+    Raises
+    ------
+    crypto_strategy_lab.config.input_errors.ConfigFileError
+        If the file is missing, is not YAML, or a field is unknown or out of range (the
+        message names the file and the field).
+    """
     return load_yaml_config(path, GateConfig)
 
 
@@ -68,12 +106,30 @@ def load_gate_config(path: str | Path) -> GateConfig:
 class GateInputs:
     """The evidence about one strategy.
 
-    ``moments`` are the selected configuration's full-sample per-period SR, n_obs, skew and
-    raw kurtosis; ``n_trials`` / ``sr_variance`` come from the trial log (``deflation_source``
-    says which trials, for the report); ``pbo`` from CSCV over the study's returns matrix;
-    ``walk_forward_sharpe`` is the per-period OOS Sharpe. ``bets`` are the moments of the
-    per-bet returns (``n_obs`` = number of bets) and ``bars_per_bet`` their mean length;
-    ``None`` when the positions are unknown (the track record is then counted in bars).
+    Attributes
+    ----------
+    strategy : str
+        Name shown in the verdict.
+    moments : ReturnMoments
+        The selected configuration's full-sample per-period Sharpe ratio, number of bars,
+        skewness and raw kurtosis.
+    n_trials : int
+        Number of trials to deflate by, from the trial log.
+    sr_variance : float
+        Variance of those trials' per-period Sharpe ratios, from the trial log.
+    pbo : float or None
+        Probability of backtest overfitting by CSCV over the study's returns matrix;
+        ``None`` when not computed (the criterion then fails).
+    walk_forward_sharpe : float or None
+        Per-period out-of-sample Sharpe ratio of walk-forward selection; ``None`` when not
+        computed (the criterion then fails).
+    deflation_source : str, default ""
+        Which trials `n_trials` counts, for the report.
+    bets : ReturnMoments or None, default None
+        Moments of the per-bet returns (``n_obs`` = number of bets); ``None`` when the
+        positions are unknown, and the track record is then counted in bars.
+    bars_per_bet : float, default 1.0
+        Mean length of a bet in bars; converts the per-bar ``SR*`` to per bet.
     """
 
     strategy: str
@@ -89,6 +145,8 @@ class GateInputs:
 
 @dataclass(frozen=True)
 class Criterion:
+    """One criterion's value, its threshold and the comparison between them."""
+
     name: str
     value: float
     threshold: float
@@ -106,6 +164,7 @@ class GateVerdict:
 
     @property
     def passed(self) -> bool:
+        """Whether every evaluated criterion passed."""
         return all(c.passed for c in self.criteria)
 
     def to_frame(self) -> pd.DataFrame:
@@ -125,6 +184,7 @@ class GateVerdict:
         )
 
     def __str__(self) -> str:
+        """One line for the verdict, then one per criterion."""
         lines = [f"{self.strategy}: {'PASS' if self.passed else 'FAIL'}"]
         for c in self.criteria:
             mark = "pass" if c.passed else "FAIL"
@@ -174,7 +234,34 @@ def _track_record(inputs: GateInputs, cfg: GateConfig) -> Criterion:
 
 
 def evaluate_gate(inputs: GateInputs, config: GateConfig | None = None) -> GateVerdict:
-    """Apply the gate's criteria to one strategy's evidence."""
+    """Apply the gate's criteria to one strategy's evidence.
+
+    Parameters
+    ----------
+    inputs : GateInputs
+        The strategy's evidence.
+    config : GateConfig, optional
+        Thresholds and enabled criteria (default :class:`GateConfig`).
+
+    Returns
+    -------
+    GateVerdict
+        One criterion per entry of ``config.criteria``, in that order; it passes when all
+        do. A criterion whose input is missing or NaN fails.
+
+    Raises
+    ------
+    crypto_strategy_lab.validation.sharpe.SharpeStatisticsError
+        If the moments are outside the domain of the DSR or MinTRL.
+
+    Notes
+    -----
+    ``dsr``: :func:`~crypto_strategy_lab.validation.deflated_sharpe_ratio` of the moments
+    >= ``min_dsr``. ``track_record``: number of bets >= MinTRL of the per-bet returns, with
+    the benchmark scaled to a bet as ``SR* sqrt(bars_per_bet)`` (i.i.d. bars; fewer than 3
+    bets give an infinite MinTRL), or bars >= MinTRL of the per-bar returns when no bets are
+    known. ``pbo`` <= ``max_pbo``; ``walk_forward`` > ``min_walk_forward_sharpe``.
+    """
     cfg = config or GateConfig()
     m = inputs.moments
     out = []

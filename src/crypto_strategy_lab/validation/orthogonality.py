@@ -1,5 +1,7 @@
-"""Are the strategies different bets? Correlation matrix, hierarchical clustering, flags, and
-the co-activity that a plain correlation of mostly-flat strategies hides.
+"""Are the strategies different bets? Correlations, clusters, flags and co-activity.
+
+The correlation matrix, hierarchical clustering, flagged pairs, and the co-activity that a
+plain correlation of mostly-flat strategies hides.
 
 Distance between strategies i and j is ``d = sqrt((1 - rho_ij) / 2)`` (a metric on
 correlations; López de Prado 2016, "Building Diversified Portfolios that Outperform Out of
@@ -32,9 +34,22 @@ class OrthogonalityError(CSLError):
 
 @dataclass(frozen=True)
 class OrthogonalityReport:
-    """Correlation matrix, the linkage matrix (scipy format), a cluster label per strategy
-    (strategies closer than the threshold's distance share one), and the flagged pairs
-    (``a``, ``b``, ``correlation``) sorted by |correlation| descending."""
+    """Correlations, clusters and flagged pairs of a set of strategies.
+
+    Attributes
+    ----------
+    correlation : pandas.DataFrame
+        Correlation matrix of the strategies' returns (0 for a constant column).
+    linkage : numpy.ndarray
+        Average-linkage matrix in :func:`scipy.cluster.hierarchy.linkage` format.
+    clusters : pandas.Series
+        Cluster label per strategy; strategies closer than the threshold's distance share one.
+    flagged : pandas.DataFrame
+        Pairs with ``|correlation| > threshold`` (columns ``a``, ``b``, ``correlation``),
+        sorted by ``|correlation|`` descending.
+    threshold : float
+        The correlation threshold used.
+    """
 
     correlation: pd.DataFrame
     linkage: np.ndarray
@@ -48,8 +63,38 @@ def orthogonality_report(
 ) -> OrthogonalityReport:
     """Correlate the strategies' per-bar returns (columns), cluster them and flag pairs.
 
-    A constant column (a strategy that never traded) has undefined correlation; it is given
-    correlation 0 with every other strategy (it is orthogonal to them).
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        Per-bar returns, one column per strategy; at least 2 columns and 3 rows.
+    threshold : float, default 0.7
+        Pairs with ``|correlation|`` above it are flagged; clusters are cut at its distance
+        ``sqrt((1 - threshold) / 2)``. In (0, 1).
+    method : {"pearson", "kendall", "spearman"}, default "pearson"
+        Correlation measure (:meth:`pandas.DataFrame.corr`).
+
+    Returns
+    -------
+    OrthogonalityReport
+        The correlation matrix, the linkage, the clusters and the flagged pairs.
+
+    Raises
+    ------
+    OrthogonalityError
+        If there are fewer than 2 strategies or 3 rows, or `threshold` is outside (0, 1).
+
+    Notes
+    -----
+    The distance between strategies ``i`` and ``j`` is ``d = sqrt((1 - rho_ij) / 2)``
+    (López de Prado 2016), clustered with average linkage. The flags use ``|rho|`` and so
+    include strongly *negatively* correlated pairs, which the distance puts far apart (in
+    different clusters). A constant column (a strategy that never traded) has undefined
+    correlation; it is given correlation 0 with every other strategy.
+
+    References
+    ----------
+    López de Prado, M. (2016). "Building Diversified Portfolios that Outperform Out of
+    Sample". Journal of Portfolio Management 42(4), 59-69.
     """
     if returns.shape[1] < 2:
         raise OrthogonalityError("orthogonality needs at least two strategies (columns)")
@@ -133,8 +178,11 @@ def co_activity_report(
     asset_returns: pd.Series,
     threshold: float = 0.7,
 ) -> CoActivityReport:
-    """Co-activity of the strategies (columns of ``returns`` and their position signs) and
-    their exposure to the asset (see :class:`CoActivityReport`)."""
+    """Co-activity of the strategies and their exposure to the asset.
+
+    The strategies are the columns of `returns` and of their position signs; the statistics
+    are those of :class:`CoActivityReport`.
+    """
     if list(returns.columns) != list(position_sign.columns) or len(returns) != len(position_sign):
         raise OrthogonalityError("returns and positions must have the same strategies and bars")
     names = list(returns.columns)

@@ -36,7 +36,21 @@ class PBOError(CSLError):
 
 
 class PBOResult(NamedTuple):
-    """PBO and the distribution it summarises (one entry per CSCV split)."""
+    """PBO and the distribution it summarises (one entry per CSCV split).
+
+    Attributes
+    ----------
+    pbo : float
+        Share of splits with logit <= 0.
+    logits : numpy.ndarray
+        ``ln(w / (1 - w))`` of the in-sample winner's relative OOS rank ``w``, per split.
+    is_best : numpy.ndarray
+        Column index of the in-sample winner, per split.
+    oos_rank : numpy.ndarray
+        Its out-of-sample rank (1 = worst, N = best, ties averaged).
+    is_sharpe, oos_sharpe : numpy.ndarray
+        Its in-sample and out-of-sample per-period Sharpe ratios (ddof 1).
+    """
 
     pbo: float
     logits: np.ndarray
@@ -72,7 +86,39 @@ def _sharpes(s1: np.ndarray, s2: np.ndarray, count: int) -> np.ndarray:
 
 
 def pbo_logits(returns_matrix: pd.DataFrame | np.ndarray, n_splits: int = 16) -> PBOResult:
-    """The CSCV logit distribution and PBO (see module docstring)."""
+    """The CSCV logit distribution and PBO (see module docstring).
+
+    Parameters
+    ----------
+    returns_matrix : pandas.DataFrame or numpy.ndarray
+        ``(T, N)`` per-period returns of N >= 2 configurations over the same T bars; finite.
+    n_splits : int, default 16
+        ``S``, the even number of contiguous blocks (C(16, 8) = 12,870 splits). The last
+        ``T mod S`` rows are dropped.
+
+    Returns
+    -------
+    PBOResult
+        PBO and, per split, the logit, the in-sample winner, its OOS rank and its in- and
+        out-of-sample Sharpe ratios.
+
+    Raises
+    ------
+    PBOError
+        If the matrix is not 2-D, has fewer than 2 columns or non-finite values, `n_splits`
+        is odd or < 2, or a block would have fewer than 2 rows.
+
+    Notes
+    -----
+    A configuration with zero variance in a half has Sharpe ratio 0 there. Ranks are
+    ``1 + #(worse) + (#(tied) - 1) / 2`` (as :func:`scipy.stats.rankdata`), ``w = rank /
+    (N + 1)`` (Bailey, Borwein, López de Prado & Zhu 2017).
+
+    References
+    ----------
+    Bailey, D. H., Borwein, J., López de Prado, M. and Zhu, Q. J. (2017). "The Probability of
+    Backtest Overfitting". Journal of Computational Finance 20(4), 39-69.
+    """
     data = np.asarray(returns_matrix, dtype=float)
     if data.ndim != 2:
         raise PBOError(f"returns_matrix must be (T, N), got shape {data.shape}")
@@ -118,14 +164,31 @@ def probability_of_backtest_overfitting(
 
     Parameters
     ----------
-    returns_matrix:
-        ``(T, N)`` per-period returns of N configurations over the same T bars.
-    n_splits:
-        S, the even number of contiguous blocks (default 16: C(16, 8) = 12,870 splits).
+    returns_matrix : pandas.DataFrame or numpy.ndarray
+        ``(T, N)`` per-period returns of N >= 2 configurations over the same T bars.
+    n_splits : int, default 16
+        ``S``, the even number of contiguous blocks (C(16, 8) = 12,870 splits).
 
     Returns
     -------
     float
-        Share of splits whose in-sample winner ranks at or below the OOS median.
+        Share of splits whose in-sample winner ranks at or below the OOS median (logit
+        ``<= 0``), in [0, 1].
+
+    Raises
+    ------
+    PBOError
+        If the matrix or `n_splits` cannot be used (see :func:`pbo_logits`).
+
+    Notes
+    -----
+    For each of the C(S, S/2) splits of the blocks into halves, the configuration with the
+    best in-sample per-period Sharpe ratio is ranked out-of-sample; with ``w = rank / (N + 1)``
+    and ``l = ln(w / (1 - w))``, ``PBO = #(l <= 0) / C(S, S/2)``.
+
+    References
+    ----------
+    Bailey, D. H., Borwein, J., López de Prado, M. and Zhu, Q. J. (2017). "The Probability of
+    Backtest Overfitting". Journal of Computational Finance 20(4), 39-69.
     """
     return pbo_logits(returns_matrix, n_splits).pbo

@@ -58,19 +58,36 @@ def walk_forward_splits(
 
     Parameters
     ----------
-    n_obs:
+    n_obs : int
         Number of observations.
-    n_splits:
+    n_splits : int, default 5
         Number of test windows.
-    test_size:
+    test_size : int, optional
         Length of each test window (default ``n_obs // (n_splits + 1)``).
-    train_size:
+    train_size : int, optional
         Rolling window length (default: everything before the first test window, minus the
-        purge); ignored when ``anchored``.
-    anchored:
+        purge); ignored when `anchored`.
+    anchored : bool, default False
         Expanding training window from observation 0 instead of a rolling one.
-    purge:
+    purge : int, default 0
         Observations dropped from the end of each training window.
+
+    Returns
+    -------
+    list of Split
+        `n_splits` folds; the test windows are consecutive, disjoint and end at the last
+        observation (the first ``n_obs - n_splits * test_size`` observations are never
+        tested).
+
+    Raises
+    ------
+    SplitError
+        If ``n_splits < 1``, the test windows leave fewer than 2 training observations, or
+        `train_size` is outside ``[2, first_test - purge]``.
+
+    References
+    ----------
+    López de Prado, M. (2018). *Advances in Financial Machine Learning*. Wiley, ch. 7 and 11.
     """
     if n_splits < 1:
         raise SplitError(f"n_splits must be >= 1, got {n_splits}")
@@ -100,7 +117,37 @@ def _groups(n_obs: int, n_groups: int) -> list[np.ndarray]:
 def combinatorial_purged_splits(
     n_obs: int, *, n_groups: int = 6, n_test_groups: int = 2, purge: int = 0, embargo: int = 0
 ) -> list[Split]:
-    """All C(n_groups, n_test_groups) CPCV splits with purging and embargo."""
+    """All C(n_groups, n_test_groups) CPCV splits with purging and embargo.
+
+    Parameters
+    ----------
+    n_obs : int
+        Number of observations; at least ``2 * n_groups``.
+    n_groups : int, default 6
+        Contiguous groups the observations are cut into (:func:`numpy.array_split`).
+    n_test_groups : int, default 2
+        Groups tested in each split, in ``[1, n_groups)``.
+    purge : int, default 0
+        Training observations dropped immediately before each test group.
+    embargo : int, default 0
+        Training observations dropped immediately after each test group.
+
+    Returns
+    -------
+    list of Split
+        One split per combination of test groups, in :func:`itertools.combinations` order,
+        with ``test_groups`` set.
+
+    Raises
+    ------
+    SplitError
+        If the group counts are inconsistent, `n_obs` is too small, or purge and embargo
+        leave fewer than 2 training observations.
+
+    References
+    ----------
+    López de Prado, M. (2018). *Advances in Financial Machine Learning*. Wiley, ch. 12.
+    """
     if not 1 <= n_test_groups < n_groups:
         raise SplitError(f"need 1 <= n_test_groups < n_groups, got {n_test_groups} and {n_groups}")
     if n_obs < 2 * n_groups:
@@ -121,9 +168,27 @@ def combinatorial_purged_splits(
 
 
 def cpcv_paths(n_groups: int, n_test_groups: int) -> np.ndarray:
-    """``(n_paths, n_groups)`` array: path ``j`` takes group ``g``'s out-of-sample returns
-    from split ``paths[j, g]`` (splits numbered as in :func:`combinatorial_purged_splits`).
-    ``n_paths = n_test_groups / n_groups * C(n_groups, n_test_groups)``."""
+    """Which split supplies each group of each CPCV backtest path.
+
+    Parameters
+    ----------
+    n_groups : int
+        Number of groups, as in :func:`combinatorial_purged_splits`.
+    n_test_groups : int
+        Number of test groups per split.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_paths, n_groups)`` integers: path ``j`` takes group ``g``'s out-of-sample
+        returns from split ``paths[j, g]`` (splits numbered as in
+        :func:`combinatorial_purged_splits`), with ``n_paths = n_test_groups / n_groups *
+        C(n_groups, n_test_groups) = C(n_groups - 1, n_test_groups - 1)``.
+
+    References
+    ----------
+    López de Prado, M. (2018). *Advances in Financial Machine Learning*. Wiley, ch. 12.
+    """
     combos = list(combinations(range(n_groups), n_test_groups))
     per_group = [[i for i, c in enumerate(combos) if g in c] for g in range(n_groups)]
     n_paths = len(per_group[0])

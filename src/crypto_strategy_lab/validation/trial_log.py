@@ -12,12 +12,12 @@ Prado 2014). The bookkeeping that makes that number honest:
   resamplings of one source share a family (:meth:`TrialLog.register_data` matches a new
   dataset's daily closes against the known ones). :meth:`TrialLog.deflation` pools every
   trial of the family — all strategies, timeframes and parameter sets — and puts Sharpe
-  ratios of different bar sizes on one (annual) scale before taking ``V[SR]``:
+  ratios of different bar sizes on one (annual) scale before taking ``V[SR]``::
 
-  .. math::  V[SR]_{\\text{per bar}} = \\operatorname{Var}_k\\big(SR_k \\sqrt{P_k}\\big) / P,
+      V[SR] per bar = Var_k(SR_k sqrt(P_k)) / P
 
-  with :math:`P_k` the bars per year of trial :math:`k` and :math:`P` those of the selected
-  one, so ``E[max SR]`` is the expected best of *everything tried on this market*.
+  with ``P_k`` the bars per year of trial ``k`` and ``P`` those of the selected one, so
+  ``E[max SR]`` is the expected best of *everything tried on this market*.
 * Every row is written through the journal's audit hash chain.
 """
 
@@ -72,9 +72,12 @@ def trial_identity(
     data: DataIdentity,
     code_version: str = "",
 ) -> str:
-    """SHA-256 of the canonical JSON of everything that determines a trial's returns: the
-    data's content fingerprint and timeframe, the strategy and its full parameters, the
-    backtest settings (costs, stops, sizing, fill) and the strategy's code version."""
+    """SHA-256 of the canonical JSON of everything that determines a trial's returns.
+
+    That is the data's content fingerprint and timeframe, the strategy and its full
+    parameters, the backtest settings (costs, stops, sizing, fill) and the strategy's code
+    version.
+    """
     payload = {
         "data": data.fingerprint,
         "timeframe": data.timeframe,
@@ -288,8 +291,10 @@ class TrialLog:
             return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
 
     def trial_statistics(self, strategy: str, study: str | None = None) -> tuple[int, float]:
-        """``(n_trials, V[SR])`` over the strategy's logged trials (per-period SRs,
-        ``ddof=1``; 0 variance for a single trial)."""
+        """``(n_trials, V[SR])`` over the strategy's logged trials.
+
+        The Sharpe ratios are per period; the variance has ``ddof=1`` (0 for a single trial).
+        """
         srs = self.trials(strategy, study)["sr"].to_numpy(dtype=float)
         if srs.size == 0:
             raise TrialLogError(f"no trials logged for strategy {strategy!r}")
@@ -298,8 +303,10 @@ class TrialLog:
     def deflation(
         self, families: Sequence[str], strategy: str, periods_per_year: float
     ) -> Deflation:
-        """Every trial of ``families`` (several for a multi-asset search), for a trial of
-        ``strategy`` on bars with ``periods_per_year`` (module docstring).
+        """Every trial of ``families``, for deflating a trial of ``strategy``.
+
+        ``families`` may be several for a multi-asset search; ``periods_per_year`` is the
+        bar size of the trial being deflated (module docstring).
 
         Raises
         ------

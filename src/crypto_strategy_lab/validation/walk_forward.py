@@ -20,8 +20,17 @@ from crypto_strategy_lab.validation.splits import Split, SplitError
 
 @dataclass(frozen=True)
 class WalkForwardResult:
-    """Out-of-sample returns (test windows only, in time order), the configuration chosen
-    in each fold, and the per-period OOS Sharpe ratio."""
+    """The out-of-sample record of walk-forward selection.
+
+    Attributes
+    ----------
+    oos_returns : pandas.Series
+        Returns on the test windows only, in time order.
+    chosen : pandas.Series
+        Column label of the configuration chosen in each fold (indexed by fold).
+    oos_sharpe : float
+        Per-period Sharpe ratio of `oos_returns`.
+    """
 
     oos_returns: pd.Series
     chosen: pd.Series  # fold -> column label
@@ -35,7 +44,31 @@ def _column_sharpes(block: np.ndarray) -> np.ndarray:
 
 
 def walk_forward_select(returns_matrix: pd.DataFrame, splits: list[Split]) -> WalkForwardResult:
-    """In-sample selection by Sharpe ratio, out-of-sample evaluation, fold by fold."""
+    """In-sample selection by Sharpe ratio, out-of-sample evaluation, fold by fold.
+
+    Parameters
+    ----------
+    returns_matrix : pandas.DataFrame
+        ``(T, N)`` per-period returns of N configurations, one column each.
+    splits : list of Split
+        Folds over the rows of `returns_matrix` (e.g. :func:`walk_forward_splits`).
+
+    Returns
+    -------
+    WalkForwardResult
+        The concatenated test-window returns of each fold's in-sample winner, the winners
+        and the out-of-sample per-period Sharpe ratio.
+
+    Raises
+    ------
+    SplitError
+        If `splits` is empty or refers to rows beyond the matrix.
+
+    Notes
+    -----
+    Each fold picks the column with the highest per-period Sharpe ratio (ddof 1) on its
+    training rows; a column without variance there is never preferred to one with variance.
+    """
     if not splits:
         raise SplitError("walk-forward needs at least one split")
     data = returns_matrix.to_numpy(dtype=float)
