@@ -18,6 +18,7 @@ from crypto_strategy_lab.research.report import write_report
 from crypto_strategy_lab.research.results import RESULTS_FILE, row_slug
 from crypto_strategy_lab.research.tearsheet import (
     cost_attribution,
+    lab_book_sheets,
     lab_tear_sheets,
     rerun,
     stated_cost_bps,
@@ -192,3 +193,76 @@ def test_parameter_heatmap_is_the_grid_of_the_study(lab):
         assert hm.sr.size == len(grid) == 4  # quick: two values of each of two axes
         for params, sr in grid:
             assert hm.sr.loc[str(params[hm.y]), str(params[hm.x])] == pytest.approx(sr)
+
+
+def test_book_budgets_rebuild_the_books_returns(lab):
+    result, _, _ = lab
+    (book,) = result.books
+    weights = book.budgets()
+    members = pd.DataFrame({n: m.returns for n, m in book.members.items()}).dropna()
+    rebuilt = (weights * members[weights.columns]).sum(axis=1)
+    np.testing.assert_array_equal(rebuilt.to_numpy(), book.assessment.returns.to_numpy())
+    assert (weights.sum(axis=1) <= book.params["max_gross"] + 1e-12).all()
+
+
+def test_book_tear_sheet_against_a_loop_over_its_members(lab):
+    """Each cost, exposure and turnover of the book is its members' own per bar (from their
+    fills and trades) weighted by the budget and the book's equity before the bar: recomputed
+    here bar by bar from the fills."""
+    result, sheets, _ = lab
+    (book,) = result.books
+    sheet = lab_book_sheets(result, sheets)[book.label]
+    returns = book.assessment.returns
+    pd.testing.assert_series_equal(sheet.returns, returns)
+    assert sheet.equity.iloc[-1] == pytest.approx(np.prod(1.0 + returns.to_numpy()))
+    close = result.cell_bars(next(iter(book.members.values())).strategy)["close"]
+    start = close.index.get_loc(returns.index[0])
+    assert sheet.benchmark.iloc[-1] == pytest.approx(close.iloc[-1] / close.iloc[start - 1])
+    weights = book.budgets()
+    equity = 10_000.0
+    fees = slippage = funding = traded = 0.0
+    for t, r in returns.items():
+        for name in weights.columns:
+            bt = sheets[book.members[name].strategy].backtest
+            pos = bt.equity.index.get_loc(t)
+            before = bt.equity.iloc[pos - 1] if pos else 10_000.0
+            sleeve = weights.at[t, name] * equity / before
+            f = bt.fills[bt.fills["time"] == t]
+            fees += sleeve * f["fee"].sum()
+            slippage += sleeve * (f["quantity"] * (f["price"] - f["reference"]).abs()).sum()
+            funding += sleeve * bt.trades.loc[bt.trades["entry_time"] == t, "funding"].sum()
+            traded += weights.at[t, name] * (f["quantity"] * f["price"]).sum() / before
+        equity *= 1.0 + r
+    assert sheet.costs.fees == pytest.approx(fees, rel=1e-9)
+    assert sheet.costs.slippage == pytest.approx(slippage, rel=1e-9)
+    assert sheet.costs.funding == pytest.approx(funding, rel=1e-9, abs=1e-9)
+    assert sheet.costs.net_pnl == pytest.approx(equity - 10_000.0, rel=1e-9)
+    ppy = book.assessment.study.periods_per_year
+    assert sheet.turnover == pytest.approx(traded / len(returns) * ppy, rel=1e-9)
+    assert fees > 0 and 0 < sheet.time_in_market <= 1
+
+
+def test_results_json_has_the_books_gate_and_tear_sheet_numbers(lab):
+    result, sheets, _ = lab
+    directory = result.report_path.parent
+    rows = {r["label"]: r for r in json.loads((directory / RESULTS_FILE).read_text())["gate"]}
+    (book,) = result.books
+    sheet = lab_book_sheets(result, sheets)[book.label]
+    row, a = rows[book.label], book.assessment
+    assert row["sr_annual"] == pytest.approx(a.moments.sr * math.sqrt(a.study.periods_per_year))
+    assert row["sr_per_bar"] == a.moments.sr and row["n_obs"] == a.moments.n_obs
+    assert row["strategy_trials"] == a.deflation.strategy_trials == len(book.candidates)
+    members = sum(m.deflation.strategy_trials for m in book.members.values())
+    assert row["family_trials"] == a.deflation.n_trials >= members + len(book.candidates)
+    for c in a.verdict.criteria:
+        assert row[c.name] == (None if math.isnan(c.value) else c.value)
+        assert row[f"{c.name}_passed"] == c.passed
+    assert row["params"] == json.loads(json.dumps(book.params))
+    assert row["costs"]["fees"] == pytest.approx(sheet.costs.fees)
+    assert row["turnover_annual"] == pytest.approx(sheet.turnover)
+    saved = pd.read_csv(directory / row["returns_csv"], index_col=0)
+    np.testing.assert_allclose(saved["net_return"], a.returns.to_numpy(), rtol=1e-12)
+    for name in book.params["members"]:
+        np.testing.assert_allclose(saved[f"budget:{name}"], book.budgets()[name], rtol=1e-12)
+    html = result.report_path.read_text()
+    assert f'data-row="{book.label}" data-kind="book"' in html

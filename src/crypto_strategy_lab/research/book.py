@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +113,21 @@ class BookAssessment:
     def verdict(self) -> GateVerdict:
         return self.assessment.verdict
 
+    def budgets(self) -> pd.DataFrame:
+        """The selected candidate's budget per bar and member (the rule its returns were
+        built by, :func:`monthly_budgets`): ``assessment.returns`` is the budgets times the
+        members' returns, summed."""
+        params = self.params
+        caps = BookCaps(params["max_weight"], params["max_gross"], params["kelly_fraction"])
+        returns = member_returns(self.members)[list(params["members"])]
+        return monthly_budgets(returns, params["weighting"], caps)
+
+
+def member_returns(members: Mapping[str, StrategyAssessment]) -> pd.DataFrame:
+    """The members' selected returns (columns: strategy names) on the bars every member has
+    traded through its warm-up."""
+    return pd.DataFrame({n: m.returns for n, m in members.items()}).dropna()
+
 
 def monthly_budgets(
     returns: pd.DataFrame, weighting: WeightingMethod, caps: BookCaps
@@ -180,7 +195,7 @@ def validate_book(
     if any(m.study.data.fingerprint != data.fingerprint for m in members):
         raise PortfolioError("a book's members must share one bar grid (dataset and timeframe)")
     by_name = {m.study.spec.strategy: m for m in members}
-    returns = pd.DataFrame({n: m.returns for n, m in by_name.items()}).dropna()
+    returns = member_returns(by_name)
     if len(returns) < 2:
         raise PortfolioError(
             f"the members share {len(returns)} bars after their warm-ups: no book to judge"

@@ -7,7 +7,10 @@ compressed (:mod:`crypto_strategy_lab.research.figure_bundle`), and every figure
 row), ``rolling-sharpe``, ``tearsheets`` (one row at a time, chosen in a ``<select>``: equity
 and drawdown against buy-and-hold, monthly and yearly returns, exposure, turnover, cost
 attribution, stop exits, the last trades, the parameter heatmap, net SR vs cost and the
-row's gate numbers; :mod:`crypto_strategy_lab.research.tearsheet`), ``pbo`` (logit
+row's gate numbers; :mod:`crypto_strategy_lab.research.tearsheet`; each book's tear sheet
+in the same list: its equity and drawdown against buy-and-hold, monthly and yearly returns,
+exposure, turnover, costs, the members' budgets over time and its gate row with the
+family's N), ``pbo`` (logit
 histograms), ``orthogonality`` (correlation heatmap, flagged pairs, clusters),
 ``calibration``, ``studies`` (every trial), ``data`` (description and cleaning report) and
 ``costs``.
@@ -33,6 +36,7 @@ from plotly.subplots import make_subplots
 
 from crypto_strategy_lab.performance.metrics import rolling_sharpe
 from crypto_strategy_lab.research.assessment import WALK_FORWARD_FOLDS, StrategyAssessment
+from crypto_strategy_lab.research.book import BookAssessment
 from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.figure_bundle import (
     LOADER_JS,
@@ -46,7 +50,14 @@ from crypto_strategy_lab.research.figure_bundle import (
 )
 from crypto_strategy_lab.research.lab import LabResult
 from crypto_strategy_lab.research.results import write_results
-from crypto_strategy_lab.research.tearsheet import TRADE_LIST_LENGTH, TearSheet, lab_tear_sheets
+from crypto_strategy_lab.research.tearsheet import (
+    TRADE_LIST_LENGTH,
+    BookTearSheet,
+    Performance,
+    TearSheet,
+    lab_book_sheets,
+    lab_tear_sheets,
+)
 from crypto_strategy_lab.strategies import list_strategies
 from crypto_strategy_lab.validation.sharpe import min_track_record_length
 
@@ -62,6 +73,7 @@ PALETTE = (
 )  # fmt: skip
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 BENCHMARK_COLOUR = "#999999"
+BOOK_COLOUR = "#6a3d9a"
 
 
 def strategy_colour(strategy: str) -> str:
@@ -194,25 +206,27 @@ def correlation_figure(result: LabResult) -> go.Figure | None:
     return fig
 
 
-def tearsheet_equity_figure(sheet: TearSheet, style: dict[str, Any]) -> go.Figure:
+def tearsheet_equity_figure(
+    sheet: Performance, style: dict[str, Any], name: str = "strategy (net)"
+) -> go.Figure:
     """The row's equity and drawdown against buy-and-hold of the same asset on the same bars."""
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.05
     )
     lines = (
-        (sheet.equity, sheet.drawdown, "strategy (net)", {**style, "width": 1.4}),
+        (sheet.equity, sheet.drawdown, name, {**style, "width": 1.4}),
         (sheet.benchmark, sheet.benchmark_drawdown, "buy and hold", {"color": BENCHMARK_COLOUR}),
     )
-    for equity, drawdown, name, line in lines:
+    for equity, drawdown, trace, line in lines:
         eq, dd = thin_line(equity), thin_extremes(drawdown)
         fig.add_trace(
-            go.Scatter(x=times(eq.index), y=values(eq), name=name, legendgroup=name, line=line),
+            go.Scatter(x=times(eq.index), y=values(eq), name=trace, legendgroup=trace, line=line),
             1,
             1,
         )
         fig.add_trace(
             go.Scatter(
-                x=times(dd.index), y=values(dd), name=name, legendgroup=name, line=line,
+                x=times(dd.index), y=values(dd), name=trace, legendgroup=trace, line=line,
                 showlegend=False,
             ),
             2,
@@ -221,6 +235,25 @@ def tearsheet_equity_figure(sheet: TearSheet, style: dict[str, Any]) -> go.Figur
     fig.update_yaxes(title_text="growth of 1", type="log", row=1, col=1)
     fig.update_yaxes(title_text="drawdown", tickformat=".0%", row=2, col=1)
     fig.update_layout(height=520, title=f"{sheet.label}: equity and drawdown vs buy and hold")
+    return fig
+
+
+def weights_figure(sheet: BookTearSheet) -> go.Figure:
+    """The book's budget per member over time (steps: budgets change at month starts)."""
+    weights = sheet.weights
+    changed = weights.ne(weights.shift()).any(axis=1).to_numpy().copy()
+    changed[-1] = True  # the line runs to the last bar
+    steps = weights[changed]
+    fig = go.Figure()
+    for name in weights.columns:
+        fig.add_trace(
+            go.Scatter(
+                x=times(steps.index), y=values(steps[name]), name=name, mode="lines",
+                line={"shape": "hv", "color": strategy_colour(name), "width": 1.4},
+            )
+        )  # fmt: skip
+    fig.update_yaxes(title_text="budget (share of the book's equity)", tickformat=".0%")
+    fig.update_layout(height=360, title=f"{sheet.label}: member budgets over time")
     return fig
 
 
@@ -274,7 +307,7 @@ def _pct(x: float, spec: str = ".1%") -> str:
     return format_number(x, spec)
 
 
-def _month_rows(sheet: TearSheet) -> list[dict[str, Any]]:
+def _month_rows(sheet: Performance) -> list[dict[str, Any]]:
     monthly = sheet.monthly.reindex(columns=range(1, 13))
     rows = []
     for year, row in monthly.iterrows():
@@ -311,33 +344,24 @@ def _trade_rows(sheet: TearSheet) -> list[dict[str, str]]:
     ]
 
 
-def _tearsheet(
-    a: StrategyAssessment, sheet: TearSheet, style: dict[str, Any], index: int, bundle: FigureBundle
+def _sheet_view(
+    a: StrategyAssessment,
+    sheet: Performance,
+    equity_html: str,
+    slug: str,
 ) -> dict[str, Any]:
-    """The template's view of one row's tear sheet (its figures registered in ``bundle``)."""
-    costs, cap = sheet.costs, sheet.capacity
-    bh = sheet.benchmark
+    """The template's view of the sections a strategy's and a book's tear sheets share."""
+    costs = sheet.costs
     ann = math.sqrt(a.study.periods_per_year)
     metrics = [
         ("net SR (annualised)", format_number(a.moments.sr * ann, ".2f")),
-        ("gross SR (annualised, no fees, slippage or funding)", format_number(cap.gross_sr, ".2f")),
         ("total return (net)", _pct(sheet.equity.iloc[-1] - 1.0)),
-        ("buy and hold: total return", _pct(bh.iloc[-1] - 1.0)),
+        ("buy and hold: total return", _pct(sheet.benchmark.iloc[-1] - 1.0)),
         ("max drawdown", _pct(sheet.drawdown.min())),
         ("buy and hold: max drawdown", _pct(sheet.benchmark_drawdown.min())),
         ("time in market", _pct(sheet.time_in_market)),
         ("mean gross exposure (|notional| / equity)", format_number(sheet.gross_exposure, ".2f")),
         ("turnover (traded notional / equity, per year)", format_number(sheet.turnover, ",.1f")),
-        ("trades", f"{sheet.n_trades:,}"),
-        ("exits by stop-loss", _pct(sheet.stop_share["stop_loss"])),
-        ("exits by take-profit", _pct(sheet.stop_share["take_profit"])),
-        (
-            "break-even cost per fill",
-            f"{cap.breakeven_bps:.1f} bps"
-            if math.isfinite(cap.breakeven_bps)
-            else "none (no profit before fees and slippage)",
-        ),
-        ("bars (gate window)", f"{len(sheet.returns):,} from {sheet.returns.index[0]:%Y-%m-%d}"),
     ]
     start = costs.start_equity
     cost_rows = [
@@ -350,30 +374,80 @@ def _tearsheet(
             ("net P&L", costs.net_pnl),
         )
     ]
-    slug = f"ts{index}"
-    heat = heatmap_figure(sheet)
     return {
         "label": a.strategy,
         "slug": slug,
-        "params": _params_text(a.selected_params),
-        "equity_html": bundle.add(tearsheet_equity_figure(sheet, style), f"{slug}-equity"),
-        "capacity_html": bundle.add(capacity_figure(sheet), f"{slug}-capacity"),
-        "heatmap_html": bundle.add(heat, f"{slug}-heatmap") if heat is not None else "",
+        "equity_html": equity_html,
         "metrics": metrics,
         "months": _month_rows(sheet),
         "costs": cost_rows,
         "start_equity": format_number(start, ",.2f"),
+        "criteria": _criteria(a.verdict),
+        "passed": a.verdict.passed,
+        "strategy_trials": a.deflation.strategy_trials,
+        "family_trials": a.deflation.n_trials,
+        "deflation_source": a.deflation.describe(),
+        "bars": f"{len(sheet.returns):,} from {sheet.returns.index[0]:%Y-%m-%d}",
+    }
+
+
+def _tearsheet(
+    a: StrategyAssessment, sheet: TearSheet, style: dict[str, Any], index: int, bundle: FigureBundle
+) -> dict[str, Any]:
+    """The template's view of one row's tear sheet (its figures registered in ``bundle``)."""
+    cap = sheet.capacity
+    slug = f"ts{index}"
+    view = _sheet_view(
+        a, sheet, bundle.add(tearsheet_equity_figure(sheet, style), f"{slug}-equity"), slug
+    )
+    view["metrics"][1:1] = [
+        ("gross SR (annualised, no fees, slippage or funding)", format_number(cap.gross_sr, ".2f"))
+    ]
+    view["metrics"] += [
+        ("trades", f"{sheet.n_trades:,}"),
+        ("exits by stop-loss", _pct(sheet.stop_share["stop_loss"])),
+        ("exits by take-profit", _pct(sheet.stop_share["take_profit"])),
+        (
+            "break-even cost per fill",
+            f"{cap.breakeven_bps:.1f} bps"
+            if math.isfinite(cap.breakeven_bps)
+            else "none (no profit before fees and slippage)",
+        ),
+        ("bars (gate window)", view["bars"]),
+    ]
+    heat = heatmap_figure(sheet)
+    return view | {
+        "kind": "strategy",
+        "params": _params_text(a.selected_params),
+        "capacity_html": bundle.add(capacity_figure(sheet), f"{slug}-capacity"),
+        "heatmap_html": bundle.add(heat, f"{slug}-heatmap") if heat is not None else "",
         "capacity": [
             (f"{c:g}", format_number(sr, ".2f"))
             for c, sr in zip(cap.cost_bps, cap.net_sr, strict=True)
         ],
         "trades": _trade_rows(sheet),
         "n_trades": sheet.n_trades,
-        "criteria": _criteria(a.verdict),
-        "passed": a.verdict.passed,
-        "strategy_trials": a.deflation.strategy_trials,
-        "family_trials": a.deflation.n_trials,
-        "deflation_source": a.deflation.describe(),
+        "trials_label": "trials: this strategy / data family (DSR's N)",
+    }
+
+
+def _book_tearsheet(
+    book: BookAssessment, sheet: BookTearSheet, index: int, bundle: FigureBundle
+) -> dict[str, Any]:
+    """The template's view of a book's tear sheet: the shared sections, the members'
+    budgets and the book's gate row (its candidates counted as trials)."""
+    slug = f"book{index}"
+    style = {"color": BOOK_COLOUR}
+    equity = bundle.add(tearsheet_equity_figure(sheet, style, "book (net)"), f"{slug}-equity")
+    view = _sheet_view(book.assessment, sheet, equity, slug)
+    view["metrics"] += [("bars (gate window)", view["bars"])]
+    caps = {k: book.params[k] for k in ("max_weight", "max_gross", "kelly_fraction")}
+    return view | {
+        "kind": "book",
+        "params": f"{book.params['weighting']} of {', '.join(book.params['members'])} "
+        f"({', '.join(f'{k}={v:g}' for k, v in caps.items())})",
+        "weights_html": bundle.add(weights_figure(sheet), f"{slug}-weights"),
+        "trials_label": "trials: book candidates / data family (DSR's N, members' trials included)",
     }
 
 
@@ -574,9 +648,15 @@ def _trial_rows(result: LabResult) -> list[dict[str, Any]]:
     return rows
 
 
-def render_report(result: LabResult, sheets: dict[str, TearSheet] | None = None) -> str:
-    """The report's HTML text (``sheets``: the rows' tear sheets, computed when not given)."""
+def render_report(
+    result: LabResult,
+    sheets: dict[str, TearSheet] | None = None,
+    book_sheets: dict[str, BookTearSheet] | None = None,
+) -> str:
+    """The report's HTML text (``sheets``, ``book_sheets``: the rows' and the books' tear
+    sheets, computed when not given)."""
     sheets = lab_tear_sheets(result) if sheets is None else sheets
+    book_sheets = lab_book_sheets(result, sheets) if book_sheets is None else book_sheets
     env = Environment(
         loader=PackageLoader("crypto_strategy_lab.research", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -596,6 +676,9 @@ def render_report(result: LabResult, sheets: dict[str, TearSheet] | None = None)
         tearsheets = [
             _tearsheet(a, sheets[a.strategy], styles[a.strategy], i, bundle)
             for i, a in enumerate(result.assessments)
+        ]
+        tearsheets += [
+            _book_tearsheet(b, book_sheets[b.label], i, bundle) for i, b in enumerate(result.books)
         ]
     corr_fig = correlation_figure(result)
     ortho = result.orthogonality
@@ -693,7 +776,8 @@ def write_report(result: LabResult, root: str | Path = "reports/lab") -> Path:
     out = Path(root) / result.run_id
     out.mkdir(parents=True, exist_ok=True)
     sheets = lab_tear_sheets(result)
-    write_results(result, sheets, out)
+    book_sheets = lab_book_sheets(result, sheets)
+    write_results(result, sheets, out, book_sheets)
     path = out / "index.html"
-    path.write_text(render_report(result, sheets), encoding="utf-8")
+    path.write_text(render_report(result, sheets, book_sheets), encoding="utf-8")
     return path

@@ -4,7 +4,9 @@
 
 * :data:`RESULTS_FILE` (``results.json``): the gate table, one row per lab row (strategy,
   timeframe, asset class, symbol) and per validated book (``strategy`` ``book``, its
-  ``members``) — net and gross SR (annualised), turnover, time in market,
+  ``members``) — net SR (annualised; gross SR for the strategies), total return against
+  buy-and-hold, max drawdown, turnover, time in market, gross exposure, costs (fees,
+  slippage, funding, gross and net P&L),
   every gate criterion's value and result, the strategy's and the data family's trial counts
   (the DSR's N), the verdict, the break-even cost and the net SR at each capacity cost level —
   plus the gate's common thresholds (the track record's, MinTRL, is per row). Numbers are
@@ -12,7 +14,9 @@
   is ``null``, so the file is strict JSON;
 * :data:`CORRELATION_FILE`: the correlation of the selected configurations' returns;
 * ``returns/<row>.csv`` (net return, equity, buy-and-hold, position per bar of the gate window)
-  and ``trades/<row>.csv`` (every trade of the window) per evaluated row.
+  and ``trades/<row>.csv`` (every trade of the window) per evaluated row;
+  ``returns/<book>.csv`` (net return, equity, buy-and-hold and ``budget:<member>`` per bar)
+  per book.
 
 The dashboard's Research page reads these names from this module.
 """
@@ -28,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from crypto_strategy_lab.research.lab import LabResult
-from crypto_strategy_lab.research.tearsheet import TearSheet
+from crypto_strategy_lab.research.tearsheet import BookTearSheet, Performance, TearSheet
 from crypto_strategy_lab.validation.gate import GateVerdict
 
 #: The gate table of a lab run (JSON), beside ``index.html``.
@@ -50,8 +54,34 @@ def row_slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("_")
 
 
-def results_rows(result: LabResult, sheets: dict[str, TearSheet]) -> list[dict[str, Any]]:
-    """One JSON-ready row per lab row (module docstring), evaluated rows first."""
+def _performance_fields(sheet: Performance) -> dict[str, Any]:
+    """The numbers of the sections a strategy's and a book's tear sheets share."""
+    costs = sheet.costs
+    return {
+        "total_return": _number(sheet.equity.iloc[-1] - 1.0),
+        "buy_and_hold_return": _number(sheet.benchmark.iloc[-1] - 1.0),
+        "max_drawdown": _number(sheet.drawdown.min()),
+        "turnover_annual": _number(sheet.turnover),
+        "time_in_market": _number(sheet.time_in_market),
+        "gross_exposure": _number(sheet.gross_exposure),
+        "costs": {
+            "fees": _number(costs.fees),
+            "slippage": _number(costs.slippage),
+            "funding": _number(costs.funding),
+            "gross_pnl": _number(costs.gross_pnl),
+            "net_pnl": _number(costs.net_pnl),
+            "start_equity": _number(costs.start_equity),
+        },
+        "returns_csv": f"returns/{row_slug(sheet.label)}.csv",
+    }
+
+
+def results_rows(
+    result: LabResult,
+    sheets: dict[str, TearSheet],
+    book_sheets: dict[str, BookTearSheet] | None = None,
+) -> list[dict[str, Any]]:
+    """One JSON-ready row per lab row and book (module docstring), evaluated rows first."""
     rows = []
     for label, verdict in result.verdicts.items():
         cell = result.cells[label]
@@ -84,15 +114,13 @@ def results_rows(result: LabResult, sheets: dict[str, TearSheet]) -> list[dict[s
             "strategy_trials": a.deflation.strategy_trials,
             "family_trials": a.deflation.n_trials,
             "sr_variance": _number(a.deflation.sr_variance),
-            "turnover_annual": _number(sheet.turnover),
-            "time_in_market": _number(sheet.time_in_market),
+            **_performance_fields(sheet),
             "n_trades": sheet.n_trades,
             "breakeven_bps": _number(sheet.capacity.breakeven_bps),
             "net_sr_by_cost_bps": {
                 f"{c:g}": _number(sr)
                 for c, sr in zip(sheet.capacity.cost_bps, sheet.capacity.net_sr, strict=True)
             },
-            "returns_csv": f"returns/{row_slug(label)}.csv",
             "trades_csv": f"trades/{row_slug(label)}.csv",
         }
         rows.append(row)
@@ -120,6 +148,8 @@ def results_rows(result: LabResult, sheets: dict[str, TearSheet]) -> list[dict[s
             "family_trials": a.deflation.n_trials,
             "sr_variance": _number(a.deflation.sr_variance),
         }
+        if book_sheets is not None:
+            row |= _performance_fields(book_sheets[book.label])
         rows.append(row)
     return rows
 
@@ -135,7 +165,12 @@ def _criteria_fields(verdict: GateVerdict) -> dict[str, Any]:
     return out
 
 
-def write_results(result: LabResult, sheets: dict[str, TearSheet], directory: Path) -> Path:
+def write_results(
+    result: LabResult,
+    sheets: dict[str, TearSheet],
+    directory: Path,
+    book_sheets: dict[str, BookTearSheet] | None = None,
+) -> Path:
     """Write the files of the module docstring into ``directory``; returns the JSON's path."""
     gate = result.gate
     # the track record's threshold (MinTRL) is each row's own: it is in the rows only
@@ -149,7 +184,7 @@ def write_results(result: LabResult, sheets: dict[str, TearSheet], directory: Pa
         "quick": result.quick,
         "datasets": [d.name for d in result.datasets or (result.data,)],
         "thresholds": thresholds,
-        "gate": results_rows(result, sheets),
+        "gate": results_rows(result, sheets, book_sheets),
     }
     path = directory / RESULTS_FILE
     path.write_text(json.dumps(payload, indent=1, allow_nan=False), encoding="utf-8")
@@ -169,4 +204,10 @@ def write_results(result: LabResult, sheets: dict[str, TearSheet], directory: Pa
         )
         frame.to_csv(directory / "returns" / f"{slug}.csv", index_label="time")
         sheet.trades.to_csv(directory / "trades" / f"{slug}.csv", index=False)
+    for label, book in (book_sheets or {}).items():
+        frame = pd.DataFrame(
+            {"net_return": book.returns, "equity": book.equity, "buy_and_hold": book.benchmark}
+        )
+        frame = frame.join(book.weights.add_prefix("budget:"))
+        frame.to_csv(directory / "returns" / f"{row_slug(label)}.csv", index_label="time")
     return path

@@ -1,4 +1,4 @@
-"""The numbers of a lab row's tear sheet: its selected configuration against buy-and-hold.
+"""The numbers of a lab row's and a book's tear sheets, against buy-and-hold.
 
 One job: numbers. The HTML is :mod:`crypto_strategy_lab.research.report`'s; the files beside
 it are :mod:`crypto_strategy_lab.research.results`'.
@@ -16,6 +16,12 @@ in the window. Fees, slippage and funding are read from the backtest's fills and
   before slippage);
 * funding: ``sum(trades.funding)`` (paid; negative = received);
 * gross P&L = net P&L + fees + slippage + funding.
+
+**Books.** A validated book's tear sheet (:func:`book_tear_sheet`) has the sections that
+apply to a portfolio (:class:`Performance`, built by the one :func:`performance` a row's
+tear sheet is built by) and the members' budgets over time; its costs are its members'
+per-bar costs weighted by their budgets (:func:`book_tear_sheet`). Stop exits, the trade
+list, the heatmap and capacity are a strategy's.
 
 **Capacity.** The cost of a trade is ``c`` basis points of its notional per signal fill
 (fee plus slippage; a round trip pays ``2c``). The study's target weights
@@ -38,6 +44,7 @@ compare it with a re-run at ``c*``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +54,7 @@ from crypto_strategy_lab.backtest import BacktestResult, run_backtest
 from crypto_strategy_lab.core.costs import SlippageModel
 from crypto_strategy_lab.performance.metrics import return_moments
 from crypto_strategy_lab.research.assessment import StrategyAssessment
+from crypto_strategy_lab.research.book import BookAssessment
 from crypto_strategy_lab.research.lab import LabResult
 from crypto_strategy_lab.research.spaces import LAB_SPACES, RULE_SPACE
 from crypto_strategy_lab.research.trial import BacktestSettings, backtest_configuration
@@ -101,11 +109,12 @@ class ParameterHeatmap:
 
 
 @dataclass(frozen=True)
-class TearSheet:
-    """Everything a row's tear sheet shows (module docstring); series on the gate window."""
+class Performance:
+    """The sections a strategy's and a book's tear sheets share, on the gate window:
+    equity and drawdown against buy-and-hold, monthly and yearly returns, exposure, turnover
+    and cost attribution (:func:`performance`)."""
 
     label: str
-    backtest: BacktestResult
     returns: pd.Series
     equity: pd.Series
     benchmark: pd.Series
@@ -117,6 +126,13 @@ class TearSheet:
     gross_exposure: float
     turnover: float
     costs: CostAttribution
+
+
+@dataclass(frozen=True)
+class TearSheet(Performance):
+    """Everything a row's tear sheet shows (module docstring); series on the gate window."""
+
+    backtest: BacktestResult
     n_trades: int
     stop_share: dict[str, float]
     trades: pd.DataFrame
@@ -126,6 +142,14 @@ class TearSheet:
     @property
     def last_trades(self) -> pd.DataFrame:
         return self.trades.tail(TRADE_LIST_LENGTH)
+
+
+@dataclass(frozen=True)
+class BookTearSheet(Performance):
+    """A validated book's tear sheet (:func:`book_tear_sheet`): the shared sections and the
+    members' budgets per bar (``weights``, columns: the selected candidate's members)."""
+
+    weights: pd.DataFrame
 
 
 def growth(returns: pd.Series) -> pd.Series:
@@ -154,6 +178,22 @@ def monthly_table(returns: pd.Series) -> pd.DataFrame:
     return frame.pivot(index="year", columns="month", values="r")
 
 
+def buy_and_hold_returns(closes: pd.DataFrame | pd.Series) -> pd.Series:
+    """Per-bar return of holding the asset(s): one asset's close-to-close return, or the
+    equal-weight average of several assets' (rebalanced to equal weights every bar; a bar
+    an asset has no close for averages the others)."""
+    frame = closes.to_frame() if isinstance(closes, pd.Series) else closes
+    return frame.pct_change().mean(axis=1, skipna=True).rename("buy_and_hold")
+
+
+def equity_before(backtest: BacktestResult) -> pd.Series:
+    """Per bar: the equity it starts from (the previous close's; the first bar's is the
+    initial capital)."""
+    equity = backtest.equity.to_numpy(dtype=float)
+    before = np.concatenate([[backtest.settings["initial_capital"]], equity[:-1]])
+    return pd.Series(before, index=backtest.equity.index)
+
+
 def traded_fraction(backtest: BacktestResult) -> pd.Series:
     """Per bar: the notional its fills traded over the equity before the bar (the first bar's
     is the initial capital)."""
@@ -163,36 +203,90 @@ def traded_fraction(backtest: BacktestResult) -> pd.Series:
     if fills is not None and len(fills):
         at = index.get_indexer(pd.DatetimeIndex(fills["time"]))
         np.add.at(notional, at, (fills["quantity"] * fills["price"]).to_numpy(dtype=float))
-    equity = backtest.equity.to_numpy(dtype=float)
-    before = np.concatenate([[backtest.settings["initial_capital"]], equity[:-1]])
+    before = equity_before(backtest).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = np.where(before > 0.0, notional / before, 0.0)
     return pd.Series(tau, index=index, name="traded_fraction")
 
 
+def gross_exposure_of(backtest: BacktestResult) -> pd.Series:
+    """Per bar: |position notional at the close| / equity at the close."""
+    return (backtest.positions * backtest.close).abs() / backtest.equity
+
+
+#: The costs of :func:`bar_costs`, in the order the tear sheets list them.
+COST_KINDS = ("fees", "slippage", "funding")
+
+
+def bar_costs(backtest: BacktestResult) -> pd.DataFrame:
+    """Per bar, in quote currency: the fees and slippage of its fills and the funding of the
+    trades entered at it (a trade's funding is booked at its entry bar, the bar from which
+    the tear sheets count a trade). Columns :data:`COST_KINDS`."""
+    index = backtest.returns.index
+    out = np.zeros((len(index), len(COST_KINDS)))
+    fills = backtest.fills
+    if fills is not None and len(fills):
+        at = index.get_indexer(pd.DatetimeIndex(fills["time"]))
+        q = fills["quantity"].to_numpy(dtype=float)
+        slip = q * (fills["price"] - fills["reference"]).abs().to_numpy(dtype=float)
+        np.add.at(out[:, 0], at, fills["fee"].to_numpy(dtype=float))
+        np.add.at(out[:, 1], at, slip)
+    trades = backtest.trades
+    if len(trades):
+        at = index.get_indexer(pd.DatetimeIndex(trades["entry_time"]))
+        np.add.at(out[:, 2], at, trades["funding"].to_numpy(dtype=float))
+    return pd.DataFrame(out, index=index, columns=list(COST_KINDS))
+
+
 def cost_attribution(backtest: BacktestResult, start: pd.Timestamp) -> CostAttribution:
     """Fees, slippage and funding of the fills and trades from ``start`` on, and the net P&L
     of the equity from the close before ``start`` (module docstring)."""
-    fills = backtest.fills if backtest.fills is not None else pd.DataFrame()
-    if len(fills):
-        fills = fills[fills["time"] >= start]
-    trades = backtest.trades[backtest.trades["entry_time"] >= start]
+    totals = bar_costs(backtest).loc[start:].sum()
     equity = backtest.equity
-    pos = equity.index.get_loc(start)
-    start_equity = (
-        float(equity.iloc[pos - 1]) if pos > 0 else float(backtest.settings["initial_capital"])
-    )
-    slippage = (
-        float((fills["quantity"] * (fills["price"] - fills["reference"]).abs()).sum())
-        if len(fills)
-        else 0.0
-    )
+    start_equity = float(equity_before(backtest).loc[start])
     return CostAttribution(
-        fees=float(fills["fee"].sum()) if len(fills) else 0.0,
-        slippage=slippage,
-        funding=float(trades["funding"].sum()),
+        fees=float(totals["fees"]),
+        slippage=float(totals["slippage"]),
+        funding=float(totals["funding"]),
         net_pnl=float(equity.iloc[-1]) - start_equity,
         start_equity=start_equity,
+    )
+
+
+def performance(
+    label: str,
+    returns: pd.Series,
+    benchmark_returns: pd.Series,
+    in_market: pd.Series,
+    exposure: pd.Series,
+    traded: pd.Series,
+    costs: CostAttribution,
+    periods_per_year: float,
+) -> Performance:
+    """The shared sections from per-bar series on the gate window: net ``returns``, the
+    buy-and-hold returns, whether a position is held, gross exposure (|notional| / equity)
+    and traded notional over the equity before the bar; turnover is its mean per year."""
+    equity, benchmark = growth(returns), growth(benchmark_returns)
+    yearly = pd.DataFrame(
+        {
+            "strategy": period_returns(returns, "Y"),
+            "buy_and_hold": period_returns(benchmark_returns, "Y"),
+        }
+    )
+    yearly.index = yearly.index.year
+    return Performance(
+        label=label,
+        returns=returns,
+        equity=equity,
+        benchmark=benchmark,
+        drawdown=drawdown_of(equity),
+        benchmark_drawdown=drawdown_of(benchmark),
+        monthly=monthly_table(returns),
+        yearly=yearly,
+        time_in_market=float(in_market.mean()),
+        gross_exposure=float(exposure.mean()),
+        turnover=float(traded.mean() * periods_per_year),
+        costs=costs,
     )
 
 
@@ -307,41 +401,25 @@ def tear_sheet(assessment: StrategyAssessment, bars: pd.DataFrame) -> TearSheet:
     params = study.trials.loc[assessment.selected, "params"]
     backtest = backtest_configuration(study.spec.strategy, params, settings, bars)
     start = assessment.returns.index[0]
-    returns = backtest.returns.loc[start:]
-    close = backtest.close
-    bench_returns = close.pct_change().loc[start:]
-    equity = growth(returns)
-    benchmark = growth(bench_returns)
-    positions = backtest.positions.loc[start:]
-    notional = (positions * close.loc[start:]).abs()
     trades = backtest.trades[backtest.trades["entry_time"] >= start].reset_index(drop=True)
     closed = trades[trades["exit_reason"] != "open"]
     stop_share = {
         reason: float((closed["exit_reason"] == reason).mean()) if len(closed) else math.nan
         for reason in STOP_EXITS
     }
-    ppy = study.periods_per_year
-    yearly = pd.DataFrame(
-        {
-            "strategy": period_returns(returns, "Y"),
-            "buy_and_hold": period_returns(bench_returns, "Y"),
-        }
+    shared = performance(
+        assessment.strategy,
+        backtest.returns.loc[start:],
+        buy_and_hold_returns(backtest.close).loc[start:],
+        (backtest.positions != 0).loc[start:],
+        gross_exposure_of(backtest).loc[start:],
+        traded_fraction(backtest).loc[start:],
+        cost_attribution(backtest, start),
+        study.periods_per_year,
     )
-    yearly.index = yearly.index.year
     return TearSheet(
-        label=assessment.strategy,
+        **vars(shared),
         backtest=backtest,
-        returns=returns,
-        equity=equity,
-        benchmark=benchmark,
-        drawdown=drawdown_of(equity),
-        benchmark_drawdown=drawdown_of(benchmark),
-        monthly=monthly_table(returns),
-        yearly=yearly,
-        time_in_market=float((positions != 0).mean()),
-        gross_exposure=float((notional / backtest.equity.loc[start:]).mean()),
-        turnover=float(traded_fraction(backtest).loc[start:].mean() * ppy),
-        costs=cost_attribution(backtest, start),
         n_trades=len(trades),
         stop_share=stop_share,
         trades=trades,
@@ -350,6 +428,61 @@ def tear_sheet(assessment: StrategyAssessment, bars: pd.DataFrame) -> TearSheet:
     )
 
 
+def book_tear_sheet(book: BookAssessment, sheets: Mapping[str, TearSheet]) -> BookTearSheet:
+    """The tear sheet of a validated book from its members' tear sheets (by row label).
+
+    The book holds ``b_s,t`` of its equity in member ``s`` at bar ``t``
+    (:meth:`~crypto_strategy_lab.research.book.BookAssessment.budgets`), so a member's
+    per-bar quantity over its own equity (gross exposure, traded notional, each cost)
+    enters the book's weighted by ``b_s,t``; a cost in quote currency is that fraction of the
+    book's equity before the bar, the book starting from the members' initial capital. As the
+    book's returns do, this leaves out the cost of resizing sleeves at a re-estimation.
+    """
+    weights = book.budgets()
+    returns = book.assessment.returns
+    index = returns.index
+    member = {name: sheets[book.members[name].strategy].backtest for name in weights}
+    first = next(iter(member.values()))
+    initial = float(first.settings["initial_capital"])
+    book_before = initial * growth(returns).shift(1, fill_value=1.0)
+    in_market = pd.Series(False, index=index)
+    exposure = pd.Series(0.0, index=index)
+    traded = pd.Series(0.0, index=index)
+    costs = pd.DataFrame(0.0, index=index, columns=list(COST_KINDS))
+    for name, bt in member.items():
+        w = weights[name]
+        in_market |= (w > 0) & (bt.positions.reindex(index) != 0)
+        exposure += w * gross_exposure_of(bt).reindex(index)
+        traded += w * traded_fraction(bt).reindex(index)
+        share = bar_costs(bt).div(equity_before(bt), axis=0).reindex(index)
+        costs += share.mul(w * book_before, axis=0)
+    totals = costs.sum()
+    attribution = CostAttribution(
+        fees=float(totals["fees"]),
+        slippage=float(totals["slippage"]),
+        funding=float(totals["funding"]),
+        net_pnl=initial * (float(growth(returns).iloc[-1]) - 1.0),
+        start_equity=initial,
+    )
+    shared = performance(
+        book.label,
+        returns,
+        buy_and_hold_returns(first.close).reindex(index),
+        in_market,
+        exposure,
+        traded,
+        attribution,
+        book.assessment.study.periods_per_year,
+    )
+    return BookTearSheet(**vars(shared), weights=weights)
+
+
 def lab_tear_sheets(result: LabResult) -> dict[str, TearSheet]:
     """The tear sheet of every evaluated row of a lab run, by row label."""
     return {a.strategy: tear_sheet(a, result.cell_bars(a.strategy)) for a in result.assessments}
+
+
+def lab_book_sheets(result: LabResult, sheets: Mapping[str, TearSheet]) -> dict[str, BookTearSheet]:
+    """The tear sheet of every validated book of a lab run, by book label (``sheets``: the
+    rows' tear sheets, :func:`lab_tear_sheets`)."""
+    return {b.label: book_tear_sheet(b, sheets) for b in result.books}
