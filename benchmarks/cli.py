@@ -19,6 +19,7 @@ COMMANDS = (
     ["data", "--help"],
     ["backtest", "--help"],
     ["config", "--help"],
+    ["config", "show"],
     ["strategies"],
 )
 

@@ -31,3 +31,18 @@ def test_help_imports_no_heavy_library(args: list[str]) -> None:
         check=True,
     )
     assert out.stdout.strip() == "", f"csl {' '.join(args)} imported {out.stdout.strip()}"
+
+
+#: What reading the strategy classes may not load: the numerics come with ``compute``.
+NUMERICS = ("scipy", "numba", "pywt", "arch", "sqlalchemy", "duckdb")
+
+
+@pytest.mark.parametrize("args", [["strategies"], ["strategies", "--json"], ["config", "show"]])
+def test_fast_commands_import_no_numerics(args: list[str]) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=NUMERICS), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "", f"csl {' '.join(args)} imported {out.stdout.strip()}"

@@ -10,7 +10,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderType, SignalAction
-from crypto_strategy_lab.core.execution import target_quantity
 from crypto_strategy_lab.core.orders import OrderRequest
 
 
@@ -90,6 +89,10 @@ def size_from_capital(
     exchange layer). Returns ``None`` when the inputs cannot size an order (zero strength or
     bad price).
     """
+    # the compiled execution rules (numba) load when a signal is sized, not when a strategy
+    # class is read (strategies/registry.py)
+    from crypto_strategy_lab.core.execution import target_quantity
+
     if strength == 0 or not math.isfinite(price) or price <= 0 or capital <= 0:
         return None
     target = target_quantity(strength, max_position_size, capital, price, 0.0, 0.0, 0.0)

@@ -48,7 +48,6 @@ from crypto_strategy_lab.core.enums import MarketType, SignalAction
 from crypto_strategy_lab.core.signal import Signal, size_from_capital
 from crypto_strategy_lab.data.schema import DataValidationError, validate_ohlcv
 from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
-from crypto_strategy_lab.strategies.trading_rules import held_target
 
 #: Asset classes a strategy declares (the risk layer's names): the brief's "Crypto" and "All".
 CRYPTO: Final[tuple[str, ...]] = ("crypto",)
@@ -294,6 +293,9 @@ class Strategy(ABC):
         p = self.params
         min_hold = p.bars("min_hold")
         if p.band > 0 or min_hold > 1:
+            # numba loads on first use, not when a class is read (registry.py)
+            from crypto_strategy_lab.strategies.trading_rules import held_target
+
             out["target"] = signal  # what the rule wants; ``signal`` is what is held
             signal = held_target(signal, p.band, min_hold)
         if not np.array_equal(raw, signal):  # replacing a column copies its frame's block

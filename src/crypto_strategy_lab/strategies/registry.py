@@ -1,7 +1,11 @@
 """The registry of the 12 strategies, by their fixed names (DESIGN.md).
 
 Classes are imported lazily so that listing names is cheap and one strategy's heavy imports
-(arch, pywt) do not slow the others.
+do not slow the others. Reading a class (its docstring, parameter model, timeframes and asset
+classes, as ``csl strategies`` does) is cheap too: a signal module imports its numerics
+(``crypto_strategy_lab.stats``, SciPy, numba, PyWavelets) inside the methods that compute, not
+at module level, because SciPy and numba alone cost about 1.5 s of start-up (issue 16;
+``tests/cli/test_lazy_imports.py`` holds it).
 """
 
 from __future__ import annotations

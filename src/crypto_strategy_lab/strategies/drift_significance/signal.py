@@ -14,9 +14,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats
 
-from crypto_strategy_lab.stats import rolling_drift_test
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
@@ -43,6 +41,11 @@ class DriftSignificanceSignal(Strategy):
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from scipy import stats
+
+        from crypto_strategy_lab.stats import rolling_drift_test
+
         p = self.params
         r = log_returns(bars)
         res = rolling_drift_test(r, p.bars("window"), p.hac_lags)

@@ -15,14 +15,7 @@ from typing import ClassVar, Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats
 
-from crypto_strategy_lab.stats import (
-    hurst_null_moments,
-    rolling_hurst_dfa,
-    rolling_hurst_rs,
-    rolling_sum,
-)
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
@@ -51,6 +44,16 @@ class HurstExponentSignal(Strategy):
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from scipy import stats
+
+        from crypto_strategy_lab.stats import (
+            hurst_null_moments,
+            rolling_hurst_dfa,
+            rolling_hurst_rs,
+            rolling_sum,
+        )
+
         p = self.params
         r = log_returns(bars)
         roll = rolling_hurst_rs if p.method == "rs" else rolling_hurst_dfa

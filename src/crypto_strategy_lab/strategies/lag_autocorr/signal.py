@@ -14,9 +14,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats
 
-from crypto_strategy_lab.stats import rolling_autocorrelation_test, rolling_ljung_box
 from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
@@ -43,6 +41,11 @@ class LagAutocorrSignal(Strategy):
         return max(self.params.bars("window"), self.params.lb_lags + 1)
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from scipy import stats
+
+        from crypto_strategy_lab.stats import rolling_autocorrelation_test, rolling_ljung_box
+
         p = self.params
         r = log_returns(bars)
         window = p.bars("window")

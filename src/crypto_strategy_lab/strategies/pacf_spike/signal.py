@@ -8,10 +8,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats as sps
 
-from crypto_strategy_lab.stats import rolling_mean_std
-from crypto_strategy_lab.stats.pacf import rolling_pacf_spike
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
@@ -40,6 +37,12 @@ class PACFSpikeSignal(Strategy):
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from scipy import stats as sps
+
+        from crypto_strategy_lab.stats import rolling_mean_std
+        from crypto_strategy_lab.stats.pacf import rolling_pacf_spike
+
         p = self.params
         r = log_returns(bars)
         window = p.bars("window")

@@ -11,14 +11,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats as sps
 
-from crypto_strategy_lab.stats.permutation_entropy import (
-    permutation_entropy_pvalue,
-    rolling_pattern_share,
-    rolling_permutation_entropy,
-    rolling_untied_count,
-)
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
@@ -47,6 +40,16 @@ class PermutationEntropySignal(Strategy):
         return self.params.bars("window")  # one bar is lost to the first return
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from scipy import stats as sps
+
+        from crypto_strategy_lab.stats.permutation_entropy import (
+            permutation_entropy_pvalue,
+            rolling_pattern_share,
+            rolling_permutation_entropy,
+            rolling_untied_count,
+        )
+
         p = self.params
         r = log_returns(bars)
         d = p.order

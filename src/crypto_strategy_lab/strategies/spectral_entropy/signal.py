@@ -17,13 +17,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats
 
-from crypto_strategy_lab.stats import (
-    rolling_autocorrelations,
-    rolling_spectral_entropy,
-    spectral_entropy_null_moments,
-)
 from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
@@ -48,6 +42,15 @@ class SpectralEntropySignal(Strategy):
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from scipy import stats
+
+        from crypto_strategy_lab.stats import (
+            rolling_autocorrelations,
+            rolling_spectral_entropy,
+            spectral_entropy_null_moments,
+        )
+
         p = self.params
         r = log_returns(bars)
         window = p.bars("window")

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from crypto_strategy_lab.stats.true_range import price_volatility_divergence
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import strategy_frame
 
@@ -38,6 +37,9 @@ class TrueRangeDivergenceSignal(Strategy):
         return p.atr_period + p.bars("horizon") + p.bars("calib") - 2
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from crypto_strategy_lab.stats.true_range import price_volatility_divergence
+
         p = self.params
         d = price_volatility_divergence(
             bars["high"].to_numpy(),

@@ -14,9 +14,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats
 
-from crypto_strategy_lab.stats import rolling_sum, rolling_variance_ratio
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
 
@@ -43,6 +41,11 @@ class VarianceRatioSignal(Strategy):
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from scipy import stats
+
+        from crypto_strategy_lab.stats import rolling_sum, rolling_variance_ratio
+
         p = self.params
         r = log_returns(bars)
         window, q = p.bars("window"), p.bars("q")

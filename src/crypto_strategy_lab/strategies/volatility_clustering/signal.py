@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from crypto_strategy_lab.stats.garch import rolling_garch11
 from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
@@ -48,6 +47,9 @@ class VolatilityClusteringSignal(Strategy):
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from crypto_strategy_lab.stats.garch import rolling_garch11
+
         p = self.params
         r = log_returns(bars)
         g = rolling_garch11(r, p.bars("window"), p.bars("refit_every"))

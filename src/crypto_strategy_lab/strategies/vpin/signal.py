@@ -8,17 +8,18 @@ classification (``"bars"``).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
 from crypto_strategy_lab.data.schema import DataValidationError
-from crypto_strategy_lab.stats import rolling_mean_std
-from crypto_strategy_lab.stats.vpin import VolumeBuckets, bar_vpin, rolling_vpin
 from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import strategy_frame
+
+if TYPE_CHECKING:
+    from crypto_strategy_lab.stats.vpin import VolumeBuckets
 
 
 class VPINParams(StrategyParams):
@@ -54,6 +55,9 @@ class VPINSignal(Strategy):
         return self.params.bars("calibration_bars")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from crypto_strategy_lab.stats.vpin import bar_vpin
+
         p = self.params
         close = bars["close"].to_numpy()
         volume = bars["volume"].to_numpy()
@@ -106,6 +110,9 @@ class VPINSignal(Strategy):
 
 def _bucket_zscore(buckets: VolumeBuckets, p: VPINParams) -> np.ndarray:
     """z of each bucket's VPIN against the trailing ``zscore_buckets`` VPINs (bucket time)."""
+    from crypto_strategy_lab.stats import rolling_mean_std
+    from crypto_strategy_lab.stats.vpin import rolling_vpin
+
     v, _ = rolling_vpin(buckets.buy, buckets.sell, p.n_buckets)
     mean, sd = rolling_mean_std(v, p.zscore_buckets)
     with np.errstate(divide="ignore", invalid="ignore"):

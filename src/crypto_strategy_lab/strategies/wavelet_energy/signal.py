@@ -7,16 +7,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import pywt
 from pydantic import Field, field_validator, model_validator
 
-from crypto_strategy_lab.stats.wavelets import (
-    causal_modwt,
-    energy_shares,
-    filter_length,
-    rolling_wavelet_variance,
-    wavelet_tilt,
-)
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
 
@@ -32,6 +24,8 @@ class WaveletEnergyParams(StrategyParams):
     @field_validator("wavelet")
     @classmethod
     def _orthogonal(cls, v: str) -> str:
+        import pywt  # lazily, as _compute
+
         if v not in pywt.wavelist(kind="discrete") or not pywt.Wavelet(v).orthogonal:
             raise ValueError(f"{v!r} is not an orthogonal discrete PyWavelets wavelet")
         return v
@@ -41,6 +35,8 @@ class WaveletEnergyParams(StrategyParams):
     def _count_holds_the_filter(cls, data: Any) -> Any:
         """A window given as a bar count must hold the level-J filter (a time is lengthened)."""
         if isinstance(data, dict) and isinstance(data.get("window"), int):
+            from crypto_strategy_lab.stats.wavelets import filter_length  # lazily, as _compute
+
             wavelet = data.get("wavelet", cls.model_fields["wavelet"].default)
             level = data.get("level", cls.model_fields["level"].default)
             need = filter_length(wavelet, level) + 1
@@ -60,6 +56,8 @@ class WaveletEnergyParams(StrategyParams):
         """The window holds at least one level-J MODWT filter (``L_J + 1`` returns)."""
         base = super().min_obs(name)
         if name == "window":
+            from crypto_strategy_lab.stats.wavelets import filter_length  # lazily, as _compute
+
             return max(base, filter_length(self.wavelet, self.level) + 1)
         return base
 
@@ -78,6 +76,14 @@ class WaveletEnergySignal(Strategy):
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
+        # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from crypto_strategy_lab.stats.wavelets import (
+            causal_modwt,
+            energy_shares,
+            rolling_wavelet_variance,
+            wavelet_tilt,
+        )
+
         p = self.params
         r = log_returns(bars)
         window = p.bars("window")
