@@ -1,5 +1,8 @@
-"""Numerical kernels: pure functions on numpy arrays, each with a one-shot form ``f(x)`` and a
-trailing-window form ``rolling_f(x, window, ...)`` (NaN until the window fills).
+"""Numerical kernels: pure functions on numpy arrays, one-shot and trailing-window forms.
+
+Each statistic has a one-shot form ``f(x)`` and a trailing-window form
+``rolling_f(x, window, ...)`` whose row ``t`` is ``f(x[t - window + 1 : t + 1])`` (NaN until
+the window fills).
 
 The package exports the tests' one-shot and rolling forms listed in ``docs/api/index.md``;
 result types and helpers are imported from their modules, each of which documents its formula

@@ -22,7 +22,10 @@ from crypto_strategy_lab.core.errors import CSLError
 
 
 class StatsInputError(CSLError, ValueError):
-    """An input to a statistical kernel is unusable (too short, non-finite, bad parameter)."""
+    """An input to a statistical kernel is unusable (too short, non-finite, bad parameter).
+
+    A :class:`ValueError` too, so callers that catch NumPy/SciPy input errors catch it.
+    """
 
 
 def as_series(x: object, name: str = "x", min_length: int = 2) -> np.ndarray:
@@ -55,8 +58,26 @@ def check_window(window: int, minimum: int = 2, name: str = "window") -> int:
 
 
 def sliding_windows(x: np.ndarray, window: int) -> np.ndarray:
-    """Read-only strided view of shape ``(len(x) - window + 1, window)``; row ``i`` ends at
-    ``i + window - 1``. No copy is made."""
+    """Read-only strided view of every window of `window` consecutive values.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D input.
+    window : int
+        Window length, at most ``len(x)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        View of shape ``(len(x) - window + 1, window)`` (no copy); row ``i`` is
+        ``x[i : i + window]``, the window ending at ``i + window - 1``.
+
+    Raises
+    ------
+    ValueError
+        If `window` exceeds ``len(x)`` (from :func:`numpy.lib.stride_tricks.sliding_window_view`).
+    """
     return np.lib.stride_tricks.sliding_window_view(x, window)
 
 
@@ -119,20 +140,54 @@ def _rolling_sum(x, window):  # pragma: no cover - compiled
 
 
 def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
-    """Trailing sums ``sum(x[t - window + 1 : t + 1])``, NaN for ``t < window - 1``.
+    """Trailing sums ``sum(x[t - window + 1 : t + 1])``.
 
-    Difference of the running prefix sum ``c_{t+1} - c_{t+1-window}`` (one compiled pass;
-    identical to ``np.cumsum``-based differences, see the module notes).
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D input (converted to float64; not checked for NaN, which propagates).
+    window : int
+        Window length, >= 1 (not validated here).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same length as `x`; NaN for ``t < window - 1`` (all NaN if ``window > len(x)``).
+
+    Notes
+    -----
+    The difference of the running prefix sum, ``c_{t+1} - c_{t+1-window}`` with
+    ``c_i = x_0 + ... + x_{i-1}`` accumulated left to right in one compiled pass (identical
+    to ``np.cumsum``-based differences, so exactly causal; see the module notes for the
+    rounding error).
     """
     return _rolling_sum(np.asarray(x, dtype=np.float64), int(window))
 
 
 def rolling_mean_std(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Trailing mean and sample standard deviation (ddof 1) of ``x`` over ``window`` values.
+    """Trailing mean and sample standard deviation (ddof 1) over `window` values.
 
-    From the rolling sums ``S1 = sum x``, ``S2 = sum x^2``: ``mean = S1 / w`` and
-    ``var = (S2 - S1^2 / w) / (w - 1)`` (clipped at 0). NaN until the window fills and while
-    any value in it is not finite.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D float input; NaN and infinite values are allowed.
+    window : int
+        Window length, >= 2.
+
+    Returns
+    -------
+    mean, std : numpy.ndarray
+        Same length as `x`; NaN until the window fills and while any value in it is not
+        finite.
+
+    Notes
+    -----
+    From the rolling sums ``S1 = sum x`` and ``S2 = sum x^2`` (:func:`rolling_sum`)::
+
+        mean = S1 / w,  var = (S2 - S1^2 / w) / (w - 1)
+
+    with ``var`` clipped at 0. The one-pass formula loses relative precision when the mean
+    is large against the spread (cancellation in ``S2 - S1^2 / w``).
     """
     valid = np.isfinite(x)
     filled = np.where(valid, x, 0.0)

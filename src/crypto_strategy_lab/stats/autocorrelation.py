@@ -70,8 +70,31 @@ def _check_lag(max_lag: int, n: int) -> int:
 
 
 def autocovariances(x: np.ndarray, max_lag: int) -> np.ndarray:
-    r"""Sample autocovariances :math:`\hat\gamma_0, \dots, \hat\gamma_{\text{max\_lag}}`
-    (divisor ``n``, mean removed), as in ``statsmodels`` ``acovf(x, adjusted=False)``."""
+    """Sample autocovariances at lags ``0 .. max_lag`` (divisor ``n``, mean removed).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 2 values.
+    max_lag : int
+        Largest lag, in ``[0, len(x))``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``gamma_0 .. gamma_max_lag``, length ``max_lag + 1``.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or `max_lag` is out of range.
+
+    Notes
+    -----
+    ``gamma_k = (1/n) sum_{t=1}^{n-k} (x_t - mean)(x_{t+k} - mean)``, the biased (divisor
+    ``n``) estimator, which keeps the autocovariance sequence positive semi-definite; as
+    ``statsmodels.tsa.stattools.acovf(x, adjusted=False)``.
+    """
     x = as_series(x)
     max_lag = _check_lag(max_lag, x.size)
     d = x - x.mean()
@@ -80,8 +103,26 @@ def autocovariances(x: np.ndarray, max_lag: int) -> np.ndarray:
 
 
 def autocorrelations(x: np.ndarray, max_lag: int) -> np.ndarray:
-    r""":math:`\hat\rho_0 = 1, \hat\rho_1, \dots, \hat\rho_{\text{max\_lag}}`; all NaN for
-    a constant series."""
+    """Sample autocorrelations at lags ``0 .. max_lag``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 2 values.
+    max_lag : int
+        Largest lag, in ``[0, len(x))``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``rho_0 = 1, rho_1 .. rho_max_lag``, with ``rho_k = gamma_k / gamma_0`` from
+        :func:`autocovariances`; all NaN for a constant series.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or `max_lag` is out of range.
+    """
     gamma = autocovariances(x, max_lag)
     with np.errstate(invalid="ignore", divide="ignore"):
         return gamma / gamma[0] if gamma[0] > 0 else np.full_like(gamma, np.nan)
@@ -94,8 +135,37 @@ def _ljung_box(rho: np.ndarray, n: int | float, lags: int) -> LjungBox:
 
 
 def ljung_box(x: np.ndarray, lags: int) -> LjungBox:
-    """Ljung–Box ``Q(lags)`` of ``x`` and its chi-square(``lags``) p-value (no fitted-model
-    degrees of freedom removed), as ``statsmodels`` ``acorr_ljungbox(x, [lags])``."""
+    """Ljung–Box portmanteau test of no autocorrelation up to lag `lags`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 2 values.
+    lags : int
+        Number of autocorrelations pooled, in ``[1, len(x))``.
+
+    Returns
+    -------
+    LjungBox
+        ``Q(lags)`` and its chi-square(``lags``) upper-tail p-value (no fitted-model degrees
+        of freedom removed), as ``statsmodels`` ``acorr_ljungbox(x, [lags])``; NaN for a
+        constant series.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or `lags` is out of range.
+
+    Notes
+    -----
+    ``Q(m) = n (n + 2) sum_{k=1}^m rho_k^2 / (n - k)``, asymptotically chi-square(m) under
+    i.i.d. noise (Ljung & Box 1978).
+
+    References
+    ----------
+    Ljung, G. M. and Box, G. E. P. (1978). On a measure of lack of fit in time series models.
+    Biometrika 65(2), 297–303.
+    """
     x = as_series(x)
     lags = _check_lag(check_window(lags, 1, "lags"), x.size)
     q, p = _ljung_box(autocorrelations(x, lags), x.size, lags)
@@ -103,8 +173,37 @@ def ljung_box(x: np.ndarray, lags: int) -> LjungBox:
 
 
 def autocorrelation_test(x: np.ndarray, lag: int = 1) -> AutocorrelationTest:
-    r"""Bartlett test of :math:`\rho_{\text{lag}} = 0` under i.i.d. noise:
-    :math:`z = \sqrt n\,\hat\rho`, two-sided normal p-value."""
+    """Bartlett test of zero autocorrelation at one lag under i.i.d. noise.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 2 values.
+    lag : int, default 1
+        The lag tested, in ``[1, len(x))``.
+
+    Returns
+    -------
+    AutocorrelationTest
+        ``rho_lag``, ``z = sqrt(n) rho_lag`` and the two-sided normal p-value; NaN for a
+        constant series.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or `lag` is out of range.
+
+    Notes
+    -----
+    Under i.i.d. noise ``sqrt(n) rho_k -> N(0, 1)`` (Bartlett 1946), so the band is
+    ``+-z_{1-alpha/2} / sqrt(n)``. Under serial dependence or heteroskedasticity (e.g.
+    volatility clustering) the variance is larger and the test over-rejects.
+
+    References
+    ----------
+    Bartlett, M. S. (1946). On the theoretical specification and sampling properties of
+    autocorrelated time-series. JRSS Supplement 8(1), 27–41.
+    """
     x = as_series(x)
     lag = _check_lag(check_window(lag, 1, "lag"), x.size)
     rho = float(autocorrelations(x, lag)[lag])
@@ -143,11 +242,34 @@ def _rolling_autocovariances(x, window, max_lag):  # pragma: no cover - compiled
 
 
 def rolling_autocovariances(x: np.ndarray, window: int, max_lag: int) -> np.ndarray:
-    """Autocovariances of every trailing window, shape ``(n, max_lag + 1)``.
+    """Autocovariances of every trailing window.
 
-    Row ``t`` equals ``autocovariances(x[t - window + 1 : t + 1], max_lag)``; rows before the
-    window fills are NaN. Cost ``O(n * max_lag)`` (running sums in one compiled loop, see the
-    module notes).
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length, >= 2.
+    max_lag : int
+        Largest lag, in ``[0, window)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, max_lag + 1)``; row ``t`` equals
+        ``autocovariances(x[t - window + 1 : t + 1], max_lag)`` (to rounding), rows before
+        the window fills are NaN.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite, `window` < 2 or `max_lag` is out of range.
+
+    Notes
+    -----
+    Cost ``O(n * max_lag)`` whatever the window: running sums in one compiled loop (the
+    identity of the module notes), on the input shifted by its first value to limit
+    cancellation.
     """
     x = as_series(x)
     window = check_window(window)
@@ -156,8 +278,29 @@ def rolling_autocovariances(x: np.ndarray, window: int, max_lag: int) -> np.ndar
 
 
 def rolling_autocorrelations(x: np.ndarray, window: int, max_lag: int) -> np.ndarray:
-    """Autocorrelations of every trailing window, shape ``(n, max_lag + 1)``; NaN before the
-    window fills and on windows with zero variance."""
+    """Autocorrelations of every trailing window.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length, >= 2.
+    max_lag : int
+        Largest lag, in ``[0, window)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, max_lag + 1)``; row ``t`` is :func:`autocorrelations` of the window
+        ending at ``t``. NaN before the window fills and on windows holding one repeated
+        value (exact test, :func:`constant_windows`).
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite, `window` < 2 or `max_lag` is out of range.
+    """
     gamma = rolling_autocovariances(x, window, max_lag)
     flat = constant_windows(as_series(x), window)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -166,14 +309,56 @@ def rolling_autocorrelations(x: np.ndarray, window: int, max_lag: int) -> np.nda
 
 
 def rolling_ljung_box(x: np.ndarray, window: int, lags: int) -> LjungBox:
-    """Ljung–Box ``Q(lags)`` and p-value for every trailing window (NaN until it fills)."""
+    """:func:`ljung_box` of every trailing window.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length ``n`` of each test, >= 2.
+    lags : int
+        Number of autocorrelations pooled, in ``[1, window)``.
+
+    Returns
+    -------
+    LjungBox
+        Arrays of ``Q(lags)`` and p-values, one per bar; NaN until the window fills and on
+        constant windows.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite or `window` / `lags` are out of range.
+    """
     lags = check_window(lags, 1, "lags")
     rho = rolling_autocorrelations(x, window, lags)
     return _ljung_box(rho, window, lags)
 
 
 def rolling_autocorrelation_test(x: np.ndarray, window: int, lag: int = 1) -> AutocorrelationTest:
-    """:func:`autocorrelation_test` on every trailing window (NaN until it fills)."""
+    """:func:`autocorrelation_test` on every trailing window.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length ``n`` of each test, >= 2.
+    lag : int, default 1
+        The lag tested, in ``[1, window)``.
+
+    Returns
+    -------
+    AutocorrelationTest
+        Arrays of ``rho_lag``, ``z = sqrt(window) rho_lag`` and two-sided p-values, one per
+        bar; NaN until the window fills and on constant windows.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite or `window` / `lag` are out of range.
+    """
     lag = check_window(lag, 1, "lag")
     rho = rolling_autocorrelations(x, window, lag)[:, lag]
     z = np.sqrt(window) * rho

@@ -1,5 +1,4 @@
-r"""Drift significance: the MLE of the drift, its Cramér–Rao bound, t/z statistics, and the
-Newey–West HAC variant.
+r"""Drift significance: the drift MLE, its Cramér–Rao bound, t/z statistics and Newey–West HAC.
 
 Model (geometric Brownian motion sampled at a fixed step): log returns
 :math:`r_t \overset{iid}{\sim} N(\mu, \sigma^2)`. The log-likelihood
@@ -72,7 +71,23 @@ class DriftTest(NamedTuple):
 
 
 def newey_west_lags(n: int) -> int:
-    """Newey–West (1994) bandwidth ``floor(4 (n / 100)^(2/9))``."""
+    """Newey–West (1994) automatic bandwidth for a Bartlett-kernel HAC variance.
+
+    Parameters
+    ----------
+    n : int
+        Number of observations.
+
+    Returns
+    -------
+    int
+        ``L = floor(4 (n / 100)^(2/9))`` (e.g. 4 for 100 observations, 6 for 1000).
+
+    References
+    ----------
+    Newey, W. K. and West, K. D. (1994). Automatic lag selection in covariance matrix
+    estimation. Review of Economic Studies 61(4), 631–653.
+    """
     return int(np.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
 
 
@@ -99,7 +114,46 @@ def _assemble(mu, gamma, n, lags) -> DriftTest:
 
 
 def drift_test(returns: np.ndarray, hac_lags: int | None = None) -> DriftTest:
-    """Test of zero drift on log ``returns`` (see the module notes); NaN stats if constant."""
+    """Test of zero drift of log returns: Student's t and the Newey–West HAC z.
+
+    Parameters
+    ----------
+    returns : numpy.ndarray
+        1-D finite **log** returns at a fixed step, at least 3.
+    hac_lags : int, optional
+        Bartlett bandwidth ``L`` of the HAC variance, in ``[0, len(returns))``; default
+        :func:`newey_west_lags` of the sample size.
+
+    Returns
+    -------
+    DriftTest
+        ``mu`` (the sample mean, per step, not annualised), ``crlb_se = sqrt(sigma2_ML / n)``,
+        ``t = mu sqrt(n) / s`` with its two-sided Student-t(n - 1) p-value (as
+        ``scipy.stats.ttest_1samp``), and ``hac_se``, ``hac_z = mu / hac_se`` with its
+        two-sided normal p-value. All but ``mu`` are NaN for constant returns.
+
+    Raises
+    ------
+    StatsInputError
+        If `returns` has fewer than 3 values or non-finite ones, or `hac_lags` is out of
+        range.
+
+    Notes
+    -----
+    With ``gamma_k`` the divisor-``n`` autocovariances (:func:`autocovariances`), the
+    long-run variance with Bartlett weights is (Newey & West 1987)::
+
+        Omega = gamma_0 + 2 sum_{k=1}^{L} (1 - k / (L + 1)) gamma_k,  hac_se = sqrt(Omega / n)
+
+    which equals ``statsmodels`` OLS on a constant with ``cov_type="HAC"`` and
+    ``maxlags=L``. ``L = 0`` gives the heteroskedasticity-only (White) standard error, equal
+    to ``crlb_se``.
+
+    References
+    ----------
+    Newey, W. K. and West, K. D. (1987). A simple, positive semi-definite, heteroskedasticity
+    and autocorrelation consistent covariance matrix. Econometrica 55(3), 703–708.
+    """
     r = as_series(returns, "returns", min_length=3)
     lags = newey_west_lags(r.size) if hac_lags is None else check_window(hac_lags, 0, "hac_lags")
     if lags >= r.size:
@@ -112,8 +166,33 @@ def drift_test(returns: np.ndarray, hac_lags: int | None = None) -> DriftTest:
 
 
 def rolling_drift_test(returns: np.ndarray, window: int, hac_lags: int | None = None) -> DriftTest:
-    """:func:`drift_test` on every trailing window of ``window`` returns (NaN until it fills
-    and on constant windows). Cost ``O(n * hac_lags)`` (running sums)."""
+    """:func:`drift_test` on every trailing window of `window` returns.
+
+    Parameters
+    ----------
+    returns : numpy.ndarray
+        1-D finite log returns.
+    window : int
+        Window length ``n`` of each test, >= 3.
+    hac_lags : int, optional
+        Bartlett bandwidth, in ``[0, window)``; default :func:`newey_west_lags` of `window`.
+
+    Returns
+    -------
+    DriftTest
+        Arrays, one value per bar; NaN until the window fills and (except ``mu``) on
+        constant windows.
+
+    Raises
+    ------
+    StatsInputError
+        If `returns` is not finite, `window` < 3 or `hac_lags` is out of range.
+
+    Notes
+    -----
+    Row ``t`` equals ``drift_test(returns[t - window + 1 : t + 1], hac_lags)`` to rounding;
+    cost ``O(n * hac_lags)`` (running sums, :func:`rolling_autocovariances`).
+    """
     r = as_series(returns, "returns", min_length=1)
     window = check_window(window, 3)
     lags = newey_west_lags(window) if hac_lags is None else check_window(hac_lags, 0, "hac_lags")

@@ -1,10 +1,10 @@
-"""GARCH(1,1): a compiled Gaussian QMLE (arch's estimation problem), filtered by a numba recursion.
+r"""GARCH(1,1): a compiled Gaussian QMLE (arch's estimation problem), filtered by a numba recursion.
 
 Model (Bollerslev 1986), constant mean and Gaussian quasi-likelihood:
 
 .. math::
-    r_t = \\mu + \\varepsilon_t,\\qquad \\varepsilon_t = \\sigma_t z_t,\\qquad
-    \\sigma_t^2 = \\omega + \\alpha\\,\\varepsilon_{t-1}^2 + \\beta\\,\\sigma_{t-1}^2 .
+    r_t = \mu + \varepsilon_t,\qquad \varepsilon_t = \sigma_t z_t,\qquad
+    \sigma_t^2 = \omega + \alpha\,\varepsilon_{t-1}^2 + \beta\,\sigma_{t-1}^2 .
 
 ``alpha + beta`` is the persistence (a variance shock decays like ``(alpha + beta)^h``; half-life
 ``ln 0.5 / ln(alpha + beta)``) and ``omega / (1 - alpha - beta)`` the unconditional variance.
@@ -64,7 +64,10 @@ _MIN_FIT = 100
 
 
 def arch_backcast(resid: np.ndarray) -> float:
-    """arch's backcast: ``sum_{i<tau} w_i e_i^2`` with ``w_i ∝ 0.94^i``, ``tau = min(75, n)``."""
+    """Backcast of the initial variance as arch computes it.
+
+    ``sum_{i<tau} w_i e_i^2`` with ``w_i ∝ 0.94^i`` and ``tau = min(75, n)``.
+    """
     tau = min(75, resid.shape[0])
     w = 0.94 ** np.arange(tau)
     w = w / w.sum()
@@ -89,8 +92,11 @@ def garch11_variance_python(
 def garch11_variance(
     resid: np.ndarray, omega: float, alpha: float, beta: float, backcast: float
 ) -> np.ndarray:
-    """Conditional variances ``sigma_t^2 = omega + alpha e_{t-1}^2 + beta sigma_{t-1}^2``,
-    ``t = 0..n-1``, with ``e_{-1}^2 = sigma_{-1}^2 = backcast`` (arch's convention)."""
+    """GARCH(1,1) conditional variances of residuals `resid`.
+
+    ``sigma_t^2 = omega + alpha e_{t-1}^2 + beta sigma_{t-1}^2`` for ``t = 0..n-1``, with
+    ``e_{-1}^2 = sigma_{-1}^2 = backcast`` (arch's convention).
+    """
     n = resid.shape[0]
     sigma2 = np.empty(n)
     prev_e2 = backcast
@@ -124,6 +130,7 @@ class Garch11Fit:
 
     @property
     def persistence(self) -> float:
+        """``alpha + beta``: the decay per step of a variance shock (< 1 for stationarity)."""
         return self.alpha + self.beta
 
     @property
@@ -137,7 +144,7 @@ class Garch11Fit:
 def garch11_nll_grad(
     x: np.ndarray, y: np.ndarray, backcast: float, lower: np.ndarray, upper: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Gaussian negative log-likelihood of GARCH(1,1) with a constant mean, and its gradient.
+    r"""Gaussian negative log-likelihood of GARCH(1,1) with a constant mean, and its gradient.
 
     ``x = [mu, omega, alpha, beta]``; ``-l = 1/2 sum_t (ln 2 pi + ln sigma_t^2 + e_t^2 /
     sigma_t^2)`` with ``e_t = y_t - mu`` and the variance recursion of :func:`garch11_variance`,
@@ -148,9 +155,9 @@ def garch11_nll_grad(
     (Fiorentini, Calzolari and Panattoni 1996):
 
     .. math::
-        \\frac{\\partial \\sigma_t^2}{\\partial \\theta} = \\frac{\\partial h_t}{\\partial \\theta}
-        + \\beta\\,\\frac{\\partial \\sigma_{t-1}^2}{\\partial \\theta},\\qquad
-        h_t = \\omega + \\alpha e_{t-1}^2 + \\beta \\sigma_{t-1}^2,
+        \frac{\partial \sigma_t^2}{\partial \theta} = \frac{\partial h_t}{\partial \theta}
+        + \beta\,\frac{\partial \sigma_{t-1}^2}{\partial \theta},\qquad
+        h_t = \omega + \alpha e_{t-1}^2 + \beta \sigma_{t-1}^2,
 
     so ``d/d omega = 1``, ``d/d alpha = e_{t-1}^2``, ``d/d beta = sigma_{t-1}^2``,
     ``d/d mu = -2 alpha e_{t-1}`` (all ``backcast`` terms at ``t = 0``), and
@@ -268,8 +275,10 @@ def garch11_nll_hess(
 
 @numba.njit(cache=True)
 def _cholesky_solve(a: np.ndarray, b: np.ndarray) -> tuple[bool, np.ndarray]:
-    """``a x = b`` for a small symmetric ``a`` by Cholesky; ``(False, b)`` if ``a`` is not
-    positive definite."""
+    """Solve ``a x = b`` for a small symmetric ``a`` by Cholesky.
+
+    Returns ``(True, x)``, or ``(False, b)`` if ``a`` is not positive definite.
+    """
     m = a.shape[0]
     low = np.zeros((m, m))
     for j in range(m):
@@ -394,8 +403,9 @@ _FTOL = 1e-12
 
 
 def _qmle(y: np.ndarray, starting_values: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """Gaussian QMLE of ``y`` (percent units): the estimate ``[mu, omega, alpha, beta]`` and
-    the maximised log-likelihood.
+    """Gaussian QMLE of GARCH(1,1) on ``y`` (percent units).
+
+    Returns the estimate ``[mu, omega, alpha, beta]`` and the maximised log-likelihood.
 
     The problem is arch's (``arch_model(y, mean="Constant", vol="GARCH", p=1, q=1,
     rescale=False).fit()``): its backcast, variance bounds, parameter bounds, linear

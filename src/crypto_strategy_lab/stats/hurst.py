@@ -89,8 +89,34 @@ def _resolve_scales(n: int, scales: object, min_scale: int, method: str) -> np.n
 
 
 def expected_rescaled_range(m: np.ndarray | int, peters: bool = False) -> np.ndarray:
-    """Anis–Lloyd expected ``(R/S)_m`` of i.i.d. normal blocks of size ``m`` (times Peters'
-    ``(m - 1/2)/m`` if ``peters``)."""
+    """Anis–Lloyd expected rescaled range of i.i.d. normal blocks of size `m`.
+
+    Parameters
+    ----------
+    m : int or array_like of int
+        Block sizes, >= 2.
+    peters : bool, default False
+        Multiply by Peters' (1994) factor ``(m - 1/2) / m`` (module notes: off by default,
+        because it does not match the divisor-``m`` ``S`` used here).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``E[(R/S)_m]``, one value per size (1-D even for a scalar `m`).
+
+    Notes
+    -----
+    Anis & Lloyd (1976)::
+
+        E[(R/S)_m] = Gamma((m - 1)/2) / (sqrt(pi) Gamma(m/2)) sum_{i=1}^{m-1} sqrt((m - i)/i)
+
+    evaluated with ``gammaln`` so large ``m`` does not overflow.
+
+    References
+    ----------
+    Anis, A. A. and Lloyd, E. H. (1976). The expected value of the adjusted rescaled Hurst
+    range of independent normal summands. Biometrika 63(1), 111–116.
+    """
     m = np.atleast_1d(np.asarray(m, dtype=np.float64))
     out = np.empty_like(m)
     for idx, size in enumerate(m):
@@ -107,7 +133,27 @@ def _ols_weights(log_scales: np.ndarray) -> np.ndarray:
 
 
 def rescaled_range(x: np.ndarray, m: int) -> float:
-    """Average ``R/S`` over the end-aligned blocks of size ``m`` (NaN if a block is flat)."""
+    """Average rescaled range ``R/S`` over the end-aligned blocks of size `m`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite increments (e.g. returns), at least 2.
+    m : int
+        Block size, in ``[2, len(x)]``; the oldest ``len(x) mod m`` values are left out.
+
+    Returns
+    -------
+    float
+        ``mean over blocks of R / S`` with ``R`` the range of the block's demeaned profile
+        (0 included) and ``S`` its standard deviation with divisor ``m``; NaN if a block is
+        flat.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite.
+    """
     x = as_series(x)
     k = x.size // m
     blocks = x[x.size - k * m :].reshape(k, m)
@@ -123,7 +169,45 @@ def rescaled_range(x: np.ndarray, m: int) -> float:
 def hurst_rs(
     x: np.ndarray, scales: np.ndarray | None = None, min_scale: int = 8, peters: bool = False
 ) -> float:
-    """Anis–Lloyd corrected R/S Hurst exponent of increments ``x`` (module notes)."""
+    """Anis–Lloyd corrected rescaled-range Hurst exponent of increments `x`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite **increments** (returns, fractional Gaussian noise), not a price level;
+        at least 4.
+    scales : array_like of int, optional
+        Block sizes, at least 2 distinct values in ``[2, n]``; default the powers of two
+        from `min_scale` up to ``n // 2`` (R/S) or ``n // 4`` (DFA).
+    min_scale : int, default 8
+        Smallest default block size (ignored when `scales` is given).
+    peters : bool, default False
+        Use Peters' factor in the expected R/S (:func:`expected_rescaled_range`).
+
+    Returns
+    -------
+    float
+        ``H_AL``: about 0.5 for uncorrelated increments, above for persistent (trending),
+        below for anti-persistent ones; NaN if some block is flat.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or the scales are invalid.
+
+    Notes
+    -----
+    ``H_AL = 0.5 + OLS slope of (log (R/S)_m - log E[(R/S)_m]) on log m`` (Weron 2002), with
+    ``(R/S)_m`` from :func:`rescaled_range` and ``E[(R/S)_m]`` from
+    :func:`expected_rescaled_range`. The correction removes the upward small-sample bias of
+    raw R/S; the estimate still shrinks toward 0.5 (module notes give the measured bias).
+
+    References
+    ----------
+    Hurst, H. E. (1951). Long-term storage capacity of reservoirs. Trans. ASCE 116, 770–808.
+    Weron, R. (2002). Estimating long-range dependence: finite sample properties and
+    confidence intervals. Physica A 312, 285–299.
+    """
     x = as_series(x, min_length=4)
     m = _resolve_scales(x.size, scales, min_scale, "rs")
     log_rs = np.log([rescaled_range(x, int(size)) for size in m])
@@ -145,7 +229,40 @@ def dfa_fluctuation(x: np.ndarray, s: int) -> float:
 
 
 def hurst_dfa(x: np.ndarray, scales: np.ndarray | None = None, min_scale: int = 8) -> float:
-    """DFA-1 Hurst exponent (fluctuation slope) of increments ``x``."""
+    """DFA-1 Hurst exponent (fluctuation slope) of increments `x`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite increments (not a price level), at least 8.
+    scales : array_like of int, optional
+        Block sizes, at least 2 distinct values in ``[2, n]``; default the powers of two
+        from `min_scale` up to ``n // 2`` (R/S) or ``n // 4`` (DFA).
+    min_scale : int, default 8
+        Smallest default block size (ignored when `scales` is given).
+
+    Returns
+    -------
+    float
+        OLS slope of ``log F(s)`` on ``log s``; about 0.5 for uncorrelated increments; NaN
+        when some ``F(s) = 0``.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or the scales are invalid.
+
+    Notes
+    -----
+    ``F(s)`` is :func:`dfa_fluctuation`: the RMS residual of least-squares lines fitted to
+    the end-aligned blocks of size ``s`` of the profile ``Y_i = sum_{j<=i} (x_j - mean)``
+    (Peng et al. 1994).
+
+    References
+    ----------
+    Peng, C.-K. et al. (1994). Mosaic organization of DNA nucleotides. Phys. Rev. E 49,
+    1685–1689.
+    """
     x = as_series(x, min_length=8)
     s = _resolve_scales(x.size, scales, min_scale, "dfa")
     f = np.array([dfa_fluctuation(x, int(size)) for size in s])
@@ -266,7 +383,37 @@ def rolling_hurst_rs(
     min_scale: int = 8,
     peters: bool = False,
 ) -> np.ndarray:
-    """:func:`hurst_rs` of every trailing window (NaN before it fills or on flat blocks)."""
+    """:func:`hurst_rs` of every trailing window.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite increments.
+    window : int
+        Window length, >= 4; the default scales are computed from it.
+    scales : array_like of int, optional
+        Block sizes, at least 2 distinct values in ``[2, n]``; default the powers of two
+        from `min_scale` up to ``n // 2`` (R/S) or ``n // 4`` (DFA).
+    min_scale : int, default 8
+        Smallest default block size (ignored when `scales` is given).
+    peters : bool, default False
+        Use Peters' factor in the expected R/S.
+
+    Returns
+    -------
+    numpy.ndarray
+        One estimate per bar; NaN before the window fills and where a block is flat.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite, `window` < 4 or the scales are invalid.
+
+    Notes
+    -----
+    A compiled loop written independently of :func:`hurst_rs` (the tests compare them);
+    each block's R/S is computed once per end position (module notes).
+    """
     x = as_series(x, min_length=1)
     window = check_window(window, 4)
     m = _resolve_scales(window, scales, min_scale, "rs")
@@ -278,8 +425,32 @@ def rolling_hurst_rs(
 def rolling_hurst_dfa(
     x: np.ndarray, window: int, scales: np.ndarray | None = None, min_scale: int = 8
 ) -> np.ndarray:
-    """:func:`hurst_dfa` of every trailing window (NaN before it fills or if some F = 0).
+    """:func:`hurst_dfa` of every trailing window.
 
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite increments.
+    window : int
+        Window length, >= 8; the default scales are computed from it.
+    scales : array_like of int, optional
+        Block sizes, at least 2 distinct values in ``[2, n]``; default the powers of two
+        from `min_scale` up to ``n // 2`` (R/S) or ``n // 4`` (DFA).
+    min_scale : int, default 8
+        Smallest default block size (ignored when `scales` is given).
+
+    Returns
+    -------
+    numpy.ndarray
+        One estimate per bar; NaN before the window fills and where some ``F(s) = 0``.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite, `window` < 8 or the scales are invalid.
+
+    Notes
+    -----
     The increments are centred on the first value (the profile's linear part is detrended
     away, so DFA-1 is invariant to that shift; it only limits rounding).
     """
@@ -293,12 +464,42 @@ def rolling_hurst_dfa(
 def hurst_null_moments(
     window: int, method: str = "rs", min_scale: int = 8, n_sims: int = 1000, seed: int = 0
 ) -> tuple[float, float]:
-    """Mean and standard deviation of the estimator on i.i.d. Gaussian windows.
+    """Mean and standard deviation of the Hurst estimator on i.i.d. Gaussian windows.
 
-    The finite-sample null distribution of :math:`\\hat H` depends on the window and scales and
-    has no closed form (Weron 2002 tabulates it by simulation); we simulate it the same way,
-    once per configuration, with a fixed seed (deterministic). Standard error of the returned
-    sd is about ``sd / sqrt(2 n_sims)`` (2.2 % for 1000 draws).
+    Parameters
+    ----------
+    window : int
+        Window length the estimator is applied to.
+    method : {"rs", "dfa"}, default "rs"
+        :func:`rolling_hurst_rs` or :func:`rolling_hurst_dfa`, with default scales.
+    min_scale : int, default 8
+        Smallest default block size.
+    n_sims : int, default 1000
+        Number of independent simulated windows.
+    seed : int, default 0
+        Seed of :func:`numpy.random.default_rng` (the result is deterministic).
+
+    Returns
+    -------
+    mean, sd : float
+        Sample mean and standard deviation (ddof 1) of the ``n_sims`` estimates.
+
+    Raises
+    ------
+    StatsInputError
+        If `method` is unknown or the window is too short for its scales.
+
+    Notes
+    -----
+    The finite-sample null distribution of ``H`` depends on the window and the scales and
+    has no closed form (Weron 2002 tabulates it by simulation); it is simulated the same
+    way. The standard error of the returned sd is about ``sd / sqrt(2 n_sims)`` (2.2 % for
+    1000 draws).
+
+    References
+    ----------
+    Weron, R. (2002). Estimating long-range dependence: finite sample properties and
+    confidence intervals. Physica A 312, 285–299.
     """
     if method not in ("rs", "dfa"):
         raise StatsInputError(f"method must be 'rs' or 'dfa', got {method!r}")

@@ -1,12 +1,12 @@
-"""Partial autocorrelation by the Durbin–Levinson recursion, with the ±z/√n band.
+r"""Partial autocorrelation by the Durbin–Levinson recursion, with the ±z/√n band.
 
 From the sample autocovariances ``γ_0..γ_K`` (divisor ``n``, :mod:`.autocorrelation`), the
 recursion builds the AR(k) Yule–Walker coefficients ``φ_{k,1..k}`` order by order:
 
 .. math::
-    \\phi_{k,k} = \\frac{\\gamma_k - \\sum_{j=1}^{k-1}\\phi_{k-1,j}\\gamma_{k-j}}{v_{k-1}},\\quad
-    \\phi_{k,j} = \\phi_{k-1,j} - \\phi_{k,k}\\phi_{k-1,k-j},\\quad
-    v_k = v_{k-1}(1 - \\phi_{k,k}^2),\\ v_0 = \\gamma_0 .
+    \phi_{k,k} = \frac{\gamma_k - \sum_{j=1}^{k-1}\phi_{k-1,j}\gamma_{k-j}}{v_{k-1}},\quad
+    \phi_{k,j} = \phi_{k-1,j} - \phi_{k,k}\phi_{k-1,k-j},\quad
+    v_k = v_{k-1}(1 - \phi_{k,k}^2),\ v_0 = \gamma_0 .
 
 The PACF at lag ``k`` is ``φ_{k,k}`` (statsmodels ``pacf(method="ldb")``). For an AR(p) process
 ``φ_{k,k} = 0`` for ``k > p``, and under white noise (Quenouille 1949) ``√n φ̂_{k,k} → N(0, 1)``
@@ -105,8 +105,11 @@ def _rolling_levinson(gamma: np.ndarray) -> np.ndarray:
 
 
 def rolling_pacf(x: np.ndarray, window: int, max_lag: int) -> np.ndarray:
-    """PACF of every trailing window, shape ``(n, max_lag)``; NaN before the window fills and
-    on constant windows. ``out[t] == pacf(x[t - window + 1 : t + 1], max_lag)``."""
+    """PACF of every trailing window, shape ``(n, max_lag)``.
+
+    ``out[t] == pacf(x[t - window + 1 : t + 1], max_lag)``; NaN before the window fills and
+    on constant windows.
+    """
     return _rolling_levinson(rolling_autocovariances(x, window, max_lag))
 
 
@@ -134,8 +137,11 @@ def _ar_forecasts(
 
 
 def rolling_ar_forecast(x: np.ndarray, window: int, orders: np.ndarray) -> np.ndarray:
-    """One-step AR forecast ``x̂_{t+1}`` from the Yule–Walker AR(``orders[t]``) fitted on the
-    window ending at ``t`` (NaN where ``orders[t] <= 0`` or the window is not full)."""
+    """One-step AR forecast from a Yule–Walker fit on each trailing window.
+
+    ``out[t]`` is ``x̂_{t+1}`` of the AR(``orders[t]``) fitted on the window ending at ``t``;
+    NaN where ``orders[t] <= 0`` or the window is not full.
+    """
     x = as_series(x)
     window = check_window(window)
     orders = np.asarray(orders, dtype=np.int64)
@@ -148,8 +154,11 @@ def rolling_ar_forecast(x: np.ndarray, window: int, orders: np.ndarray) -> np.nd
 
 
 class PACFSpike(NamedTuple):
-    """Per trailing window: the lag with the largest ``|z|`` if it clears the band (NaN if
-    not), its PACF, that largest ``z`` (cleared or not) and the AR(lag) one-step forecast."""
+    """The PACF spike of each trailing window and its AR forecast.
+
+    Per window: the lag with the largest ``|z|`` if it clears the band (NaN if not), its PACF,
+    that largest ``z`` (cleared or not) and the AR(lag) one-step forecast.
+    """
 
     lag: np.ndarray
     pacf: np.ndarray

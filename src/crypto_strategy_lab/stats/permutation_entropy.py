@@ -1,10 +1,10 @@
-"""Permutation entropy (Bandt & Pompe 2002) and its independence test.
+r"""Permutation entropy (Bandt & Pompe 2002) and its independence test.
 
 For order ``d`` and delay ``tau`` the embedding vector ending at ``t`` is
 ``v_t = (x[t - (d-1) tau], ..., x[t - tau], x[t])``. Its ordinal pattern is the permutation
 that sorts it, encoded here by its Lehmer code
 
-.. math:: \\pi_t = \\sum_{i=0}^{d-1} c_i (d-1-i)!, \\qquad c_i = \\#\\{j > i : v_j < v_i\\},
+.. math:: \pi_t = \sum_{i=0}^{d-1} c_i (d-1-i)!, \qquad c_i = \#\{j > i : v_j < v_i\},
 
 so the increasing pattern is 0 and the decreasing one ``d! - 1``. Ties rank the earlier
 sample lower (the convention of a stable ``argsort``, as in ordpy) with ``ties="rank"``.
@@ -16,17 +16,17 @@ i.i.d.) data, conditional on the ``d`` values being distinct every ordering is e
 ``N_t <= N`` untied vectors of the window and the test uses ``N_t``. With ``p_k`` the relative
 frequency of pattern ``k`` among the ``N`` vectors,
 
-.. math:: H = -\\sum_k p_k \\ln p_k, \\qquad h = H / \\ln d! \\in [0, 1].
+.. math:: H = -\sum_k p_k \ln p_k, \qquad h = H / \ln d! \in [0, 1].
 
 Null distribution (i.i.d. continuous data): all ``d!`` patterns are equally likely, and
-Matilla-García & Ruiz Marín (2008) show ``G = 2 N (\\ln d! - H)`` (the likelihood-ratio G
+Matilla-García & Ruiz Marín (2008) show ``G = 2 N (\ln d! - H)`` (the likelihood-ratio G
 statistic of the pattern counts against the uniform law) is asymptotically
-:math:`\\chi^2_{d! - 1}`. A low ``h`` (large ``G``) rejects independence: the series has
+:math:`\chi^2_{d! - 1}`. A low ``h`` (large ``G``) rejects independence: the series has
 ordinal structure.
 
 The rolling form keeps the pattern counts of the window and the running sum
-:math:`S = \\sum_k c_k \\ln c_k`, updated in O(1) when one pattern enters and one leaves
-(``H = \\ln N - S / N``), so the whole pass is O(n) after the O(n d^2) pattern coding.
+:math:`S = \sum_k c_k \ln c_k`, updated in O(1) when one pattern enters and one leaves
+(``H = \ln N - S / N``), so the whole pass is O(n) after the O(n d^2) pattern coding.
 
 References
 ----------
@@ -62,8 +62,9 @@ def _check_embedding(order: int, delay: int) -> tuple[int, int]:
 
 
 def ordinal_patterns(x: np.ndarray, order: int = 3, delay: int = 1) -> np.ndarray:
-    """Lehmer codes of the ordinal patterns; element ``k`` belongs to the vector ending at
-    ``k + (order - 1) * delay``.
+    """Lehmer codes of the ordinal patterns of `x`.
+
+    Element ``k`` belongs to the embedding vector ending at ``k + (order - 1) * delay``.
 
     Returns
     -------
@@ -106,8 +107,11 @@ def permutation_entropy_test(
 
 
 def tied_vectors(x: np.ndarray, order: int = 3, delay: int = 1) -> np.ndarray:
-    """``True`` where the embedding vector (aligned as in :func:`ordinal_patterns`) holds two
-    equal samples, so its ordinal pattern is a convention, not an observation."""
+    """Mask of the embedding vectors that hold two equal samples.
+
+    Aligned as in :func:`ordinal_patterns`; a tied vector's ordinal pattern is a convention,
+    not an observation.
+    """
     order, delay = _check_embedding(order, delay)
     span = (order - 1) * delay
     x = as_series(x, min_length=span + 1)
@@ -212,9 +216,11 @@ def rolling_pattern_share(
     delay: int = 1,
     ties: str = "rank",
 ) -> np.ndarray:
-    """Share of the window's ordinal patterns whose Lehmer code is in ``patterns`` (NaN until
-    the window fills); e.g. ``(0, order! - 1)`` is the share of monotone runs. With
-    ``ties="drop"`` the share is among the untied vectors."""
+    """Share of each trailing window's ordinal patterns whose Lehmer code is in `patterns`.
+
+    NaN until the window fills; e.g. ``(0, order! - 1)`` is the share of monotone runs. With
+    ``ties="drop"`` the share is among the untied vectors.
+    """
     order, delay = _check_embedding(order, delay)
     span = (order - 1) * delay
     window = check_window(window, minimum=span + 2)
@@ -246,8 +252,9 @@ def _codes_of_rows(rows: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def overlapping_null_scaling(order: int) -> tuple[float, float]:
-    """Satterthwaite scale ``c`` and degrees of freedom ``nu`` with ``G ~ c chi^2_nu`` under
-    i.i.d. data, exact for overlapping patterns.
+    """Satterthwaite scale ``c`` and degrees of freedom ``nu`` with ``G ~ c chi^2_nu``.
+
+    Under i.i.d. data, exact for overlapping patterns.
 
     Overlapping vectors share samples, so the counts are not multinomial and ``G`` is not
     ``chi^2_{d!-1}``: asymptotically ``G -> sum_i lambda_i chi^2_1`` with ``lambda`` the
@@ -282,7 +289,9 @@ def permutation_entropy_g(h: np.ndarray, n_patterns: int, order: int) -> np.ndar
 
 
 def permutation_entropy_pvalue(h: np.ndarray, n_patterns: int, order: int) -> np.ndarray:
-    """Upper-tail p-value of the G statistic under i.i.d. data, ``G / c ~ chi^2_nu`` (see
-    :func:`overlapping_null_scaling`)."""
+    """Upper-tail p-value of the G statistic under i.i.d. data.
+
+    ``G / c ~ chi^2_nu`` with ``c`` and ``nu`` from :func:`overlapping_null_scaling`.
+    """
     c, nu = overlapping_null_scaling(order)
     return sps.chi2.sf(permutation_entropy_g(h, n_patterns, order) / c, nu)

@@ -73,8 +73,21 @@ _POISSON_SWITCH = 15.0
 
 
 class FisherG(NamedTuple):
-    """Fisher's g of the dominant peak, its exact p-value, the peak's frequency (cycles per
-    sample unless ``fs`` is given), its amplitude and the fitted cycle's one-step forecast."""
+    """Fisher's g of the dominant periodogram peak and the cycle fitted at it.
+
+    Attributes
+    ----------
+    g : float or numpy.ndarray
+        ``max_k P_k / sum_k P_k`` over the Fourier frequencies strictly between 0 and Nyquist.
+    pvalue : float or numpy.ndarray
+        Its exact p-value under Gaussian white noise (:func:`fisher_g_pvalue`).
+    frequency : float or numpy.ndarray
+        The peak's frequency ``k fs / n`` (cycles per sample for ``fs = 1``).
+    amplitude : float or numpy.ndarray
+        Amplitude ``2 |X_k| / n`` of the least-squares sinusoid at the peak.
+    forecast : float or numpy.ndarray
+        That sinusoid's value one step after the window, ``2 Re(X_k) / n``.
+    """
 
     g: float | np.ndarray
     pvalue: float | np.ndarray
@@ -91,9 +104,25 @@ def _one_sided(power: np.ndarray, n: int) -> np.ndarray:
 
 
 def periodogram(x: np.ndarray, fs: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies and one-sided periodogram density of ``x`` (mean removed, boxcar).
+    """Frequencies and one-sided periodogram density of `x` (mean removed, boxcar).
 
-    Equals ``scipy.signal.periodogram(x, fs)``.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 2 values.
+    fs : float, default 1.0
+        Sampling frequency (samples per unit of time); frequencies are in its units.
+
+    Returns
+    -------
+    freqs, psd : numpy.ndarray
+        ``f_k = k fs / n`` and ``P_k = c_k |X_k|^2 / (fs n)`` for ``k = 0 .. n // 2``, with
+        ``c_k = 2`` except at 0 and Nyquist; equals ``scipy.signal.periodogram(x, fs)``.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite.
     """
     x = as_series(x)
     spec = np.fft.rfft(x - x.mean())
@@ -104,8 +133,41 @@ def periodogram(x: np.ndarray, fs: float = 1.0) -> tuple[np.ndarray, np.ndarray]
 def welch_psd(
     x: np.ndarray, nperseg: int = 256, noverlap: int | None = None, fs: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Welch PSD with periodic Hann segments (equals ``scipy.signal.welch(x, fs, nperseg=...)``
-    when ``nperseg <= len(x)``)."""
+    """Welch power spectral density with periodic Hann segments.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least `nperseg` values.
+    nperseg : int, default 256
+        Segment length ``L``, >= 2.
+    noverlap : int, optional
+        Overlap between segments, in ``[0, nperseg)``; default ``nperseg // 2``.
+    fs : float, default 1.0
+        Sampling frequency (samples per unit of time); frequencies are in its units.
+
+    Returns
+    -------
+    freqs, psd : numpy.ndarray
+        ``k fs / L`` for ``k = 0 .. L // 2`` and the segment-averaged one-sided density;
+        equals ``scipy.signal.welch(x, fs, nperseg=nperseg, noverlap=noverlap)``.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is shorter than `nperseg`, or `nperseg` / `noverlap` are out of range.
+
+    Notes
+    -----
+    Each segment is demeaned and tapered by ``w_j = 0.5 - 0.5 cos(2 pi j / L)``;
+    ``P_k = c_k |sum_j w_j x_j e^{-2 pi i jk/L}|^2 / (fs sum_j w_j^2)`` (Welch 1967). Values
+    after the last full segment are not used.
+
+    References
+    ----------
+    Welch, P. D. (1967). The use of fast Fourier transform for the estimation of power
+    spectra. IEEE Trans. Audio Electroacoustics 15(2), 70–73.
+    """
     x = as_series(x)
     nperseg = check_window(nperseg, 2, "nperseg")
     if nperseg > x.size:
@@ -147,9 +209,39 @@ def _fisher_pvalues(g, m, log_binom):  # pragma: no cover - compiled
 
 
 def fisher_g_pvalue(g: np.ndarray | float, m: int) -> np.ndarray | float:
-    """Exact ``P(G > g)`` for Fisher's statistic over ``m`` Fourier ordinates (module notes).
+    """Exact upper-tail p-value ``P(G > g)`` of Fisher's statistic over `m` ordinates.
 
-    NaN where ``g`` is not finite; one compiled loop over the values.
+    Parameters
+    ----------
+    g : float or numpy.ndarray
+        Observed statistics, in ``[1/m, 1]``.
+    m : int
+        Number of Fourier ordinates pooled, >= 2.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The p-values, of the shape of `g`; NaN where `g` is not finite.
+
+    Raises
+    ------
+    StatsInputError
+        If ``m < 2``.
+
+    Notes
+    -----
+    Under Gaussian white noise (Fisher 1929)::
+
+        P(G > x) = sum_{j=1}^{floor(1/x)} (-1)^(j-1) C(m, j) (1 - j x)^(m-1)
+
+    summed in log space in one compiled loop; where ``lambda = m (1 - x)^(m-1) > 15``
+    (``p > 1 - 1e-6``) the sum would cancel and its Poisson limit ``1 - exp(-lambda)`` is
+    returned.
+
+    References
+    ----------
+    Fisher, R. A. (1929). Tests of significance in harmonic analysis. Proc. R. Soc. A 125,
+    54–59.
     """
     m = check_window(m, 2, "m")
     scalar = np.ndim(g) == 0
@@ -178,7 +270,37 @@ def _fisher_from_spectrum(spec: np.ndarray, n: int, fs: float) -> FisherG:
 
 
 def fisher_g_test(x: np.ndarray, fs: float = 1.0) -> FisherG:
-    """Fisher's g test for the dominant periodogram peak of ``x`` (NaN if ``x`` is constant)."""
+    """Fisher's g test for the dominant periodogram peak of `x`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 5 values.
+    fs : float, default 1.0
+        Sampling frequency (samples per unit of time); frequencies are in its units.
+
+    Returns
+    -------
+    FisherG
+        ``g``, its exact p-value over ``m = (n - 1) // 2`` ordinates, the peak's frequency,
+        amplitude and one-step forecast; all NaN if `x` is constant.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite.
+
+    Notes
+    -----
+    ``g = max_k P_k / sum_k P_k`` over ``k = 1 .. m``, the ordinates strictly between 0 and
+    Nyquist (module notes; Fisher 1929). A small p-value rejects white noise in favour of a
+    periodic component at the peak; it is not a test of predictability of returns.
+
+    References
+    ----------
+    Fisher, R. A. (1929). Tests of significance in harmonic analysis. Proc. R. Soc. A 125,
+    54–59.
+    """
     x = as_series(x, min_length=5)
     res = _fisher_from_spectrum(np.fft.rfft(x - x.mean())[None, :], x.size, fs)
     return FisherG(*(float(v[0]) for v in res))
@@ -187,9 +309,29 @@ def fisher_g_test(x: np.ndarray, fs: float = 1.0) -> FisherG:
 def dominant_peaks(
     x: np.ndarray, n_peaks: int = 3, fs: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies and periodogram powers of the ``n_peaks`` largest local maxima (strictly
-    between 0 and Nyquist), strongest first. The strongest one is what :func:`fisher_g_test`
-    tests."""
+    """Frequencies and periodogram powers of the largest local maxima of the periodogram.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 2 values.
+    n_peaks : int, default 3
+        Maximum number of peaks returned, >= 1.
+    fs : float, default 1.0
+        Sampling frequency (samples per unit of time); frequencies are in its units.
+
+    Returns
+    -------
+    freqs, powers : numpy.ndarray
+        Up to `n_peaks` local maxima (``P_k`` >= both neighbours and > 0) among the
+        ordinates strictly between 0 and Nyquist, strongest first. The strongest one is what
+        :func:`fisher_g_test` tests.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or ``n_peaks < 1``.
+    """
     freqs, psd = periodogram(x, fs)
     m = (as_series(x).size - 1) // 2
     inner = psd[1 : m + 1]
@@ -209,7 +351,40 @@ def _entropy_from_psd(psd: np.ndarray) -> np.ndarray:
 
 
 def spectral_entropy(x: np.ndarray, fs: float = 1.0) -> float:
-    """Normalised Shannon entropy of the periodogram of ``x`` in [0, 1] (NaN if constant)."""
+    """Normalised Shannon entropy of the periodogram of `x`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 2 values.
+    fs : float, default 1.0
+        Sampling frequency; it scales every ordinate alike and so does not change the result.
+
+    Returns
+    -------
+    float
+        ``H`` in [0, 1]: 0 for a pure sine at a Fourier frequency, about
+        ``1 - (1 - gamma) / ln N`` for white noise (not 1); NaN if `x` is constant.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite.
+
+    Notes
+    -----
+    With the periodogram ``P_0 .. P_{n//2}`` normalised to ``p_k = P_k / sum P``::
+
+        H = -sum_k p_k log2 p_k / log2(n // 2 + 1)      (0 log 0 = 0)
+
+    as ``antropy.spectral_entropy(x, sf, method="fft", normalize=True)`` (Powell & Percival
+    1979; Inouye et al. 1991).
+
+    References
+    ----------
+    Inouye, T. et al. (1991). Quantification of EEG irregularity by use of the entropy of the
+    power spectrum. Electroencephalography and Clinical Neurophysiology 79, 204–210.
+    """
     return float(_entropy_from_psd(periodogram(x, fs)[1]))
 
 
@@ -308,9 +483,33 @@ def _window_spectra(x: np.ndarray, window: int, batch: int) -> Iterator[tuple[in
 
 
 def rolling_fisher_g(x: np.ndarray, window: int, fs: float = 1.0, batch: int = 1024) -> FisherG:
-    """:func:`fisher_g_test` of every trailing window (NaN until it fills / if constant).
+    """:func:`fisher_g_test` of every trailing window.
 
-    One batched ``rfft`` per ``batch`` windows, then a compiled pass per spectrum row.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length ``n``, >= 5.
+    fs : float, default 1.0
+        Sampling frequency (samples per unit of time); frequencies are in its units.
+    batch : int, default 1024
+        Windows per batched ``rfft`` (bounds the memory to ``batch * window`` values).
+
+    Returns
+    -------
+    FisherG
+        Arrays, one value per bar; NaN until the window fills and on constant windows.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite or ``window < 5``.
+
+    Notes
+    -----
+    One batched ``rfft`` per `batch` windows, then a compiled pass per spectrum row. The
+    windows are not demeaned (that changes only bin 0, which g does not use).
     """
     window = check_window(window, 5)
     x = as_series(x, min_length=1)
@@ -328,8 +527,11 @@ def rolling_fisher_g(x: np.ndarray, window: int, fs: float = 1.0, batch: int = 1
 
 
 def _entropy_of_spectra(spec: np.ndarray, window: int, out: np.ndarray) -> None:
-    """Normalised spectral entropy of each row of ``spec`` (rfft of windows of ``window``
-    values; bin 0 unused) into ``out``; the logarithms are taken batch-wide (SIMD)."""
+    """Write the normalised spectral entropy of each row of ``spec`` into ``out``.
+
+    ``spec`` holds rffts of windows of ``window`` values (bin 0 unused); the logarithms are
+    taken batch-wide (SIMD).
+    """
     p = np.empty((spec.shape[0], window // 2 + 1))
     _normalised_psd(spec, window, p)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -338,9 +540,30 @@ def _entropy_of_spectra(spec: np.ndarray, window: int, out: np.ndarray) -> None:
 
 
 def rolling_spectral_entropy(x: np.ndarray, window: int, batch: int = 1024) -> np.ndarray:
-    """:func:`spectral_entropy` of every trailing window (NaN until it fills / if constant).
+    """:func:`spectral_entropy` of every trailing window.
 
-    One batched ``rfft`` per ``batch`` windows, then compiled normalisation and entropy passes.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length, >= 4.
+    batch : int, default 1024
+        Windows per batched ``rfft``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One entropy per bar; NaN until the window fills and on constant windows.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite or ``window < 4``.
+
+    Notes
+    -----
+    One batched ``rfft`` per `batch` windows, then compiled normalisation and entropy passes.
     """
     window = check_window(window, 4)
     x = as_series(x, min_length=1)
@@ -360,6 +583,27 @@ def spectral_entropy_null_moments(
 ) -> tuple[float, float]:
     """Mean and standard deviation of :func:`spectral_entropy` on i.i.d. Gaussian windows.
 
+    Parameters
+    ----------
+    window : int
+        Window length, >= 4.
+    n_sims : int, default 1000
+        Number of simulated windows.
+    seed : int, default 0
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    mean, sd : float
+        Sample mean and standard deviation (ddof 1) of the ``n_sims`` entropies.
+
+    Raises
+    ------
+    StatsInputError
+        If ``window < 4``.
+
+    Notes
+    -----
     Simulated once per window with a fixed seed (deterministic); the closed-form mean
     ``1 - (1 - gamma)/ln N`` is only asymptotic, the simulation is exact for the window.
     The ``n_sims`` disjoint windows of one Gaussian draw are transformed directly (each

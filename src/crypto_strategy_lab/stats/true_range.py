@@ -80,8 +80,11 @@ def _wilder(tr: np.ndarray, n: int) -> np.ndarray:
 def average_true_range(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14
 ) -> np.ndarray:
-    """Wilder's ATR (SMA seed over the first ``period`` true ranges, then ``1/period``
-    smoothing); NaN for the first ``period - 1`` bars."""
+    """Wilder's average true range.
+
+    An SMA seed over the first ``period`` true ranges, then ``1/period`` smoothing; NaN for
+    the first ``period - 1`` bars.
+    """
     period = check_window(period, minimum=1, name="period")
     return _wilder(true_range(high, low, close), period)
 

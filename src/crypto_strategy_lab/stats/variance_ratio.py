@@ -69,9 +69,40 @@ def _check_q(q: int, n: int) -> int:
 
 
 def variance_ratio(returns: np.ndarray, q: int) -> VarianceRatio:
-    """Lo–MacKinlay ``VR(q)`` of one-period ``returns`` with the robust ``z*(q)``.
+    """Lo–MacKinlay variance ratio ``VR(q)`` with the heteroskedasticity-robust ``z*(q)``.
 
-    NaN (not an error) when the returns are all equal (zero variance).
+    Parameters
+    ----------
+    returns : numpy.ndarray
+        1-D finite one-period (log) returns, at least 3.
+    q : int
+        Aggregation horizon in periods, in ``[2, len(returns))``.
+
+    Returns
+    -------
+    VarianceRatio
+        ``VR(q)`` (> 1: positively autocorrelated, trending; < 1: mean reverting), ``z*(q)``
+        and its two-sided normal p-value; NaN (not an error) when the returns are all equal.
+
+    Raises
+    ------
+    StatsInputError
+        If `returns` is too short or not finite, or `q` is out of range.
+
+    Notes
+    -----
+    With overlapping q-period sums and the bias-corrected variances of the module notes::
+
+        VR(q) = sigma_q^2 / sigma_1^2,   z*(q) = sqrt(n) (VR(q) - 1) / sqrt(theta(q))
+        theta(q) = sum_{k=1}^{q-1} (2 (q - k) / q)^2 delta_k
+
+    (Lo & MacKinlay 1988, eq. 20); equal to ``arch.unitroot.VarianceRatio(cumsum(returns),
+    q, trend="c", debiased=True, robust=True, overlap=True)``.
+
+    References
+    ----------
+    Lo, A. W. and MacKinlay, A. C. (1988). Stock market prices do not follow random walks:
+    evidence from a simple specification test. Review of Financial Studies 1(1), 41–66.
     """
     r = as_series(returns, "returns", min_length=3)
     q = _check_q(q, r.size)
@@ -91,10 +122,32 @@ def variance_ratio(returns: np.ndarray, q: int) -> VarianceRatio:
 
 
 def rolling_variance_ratio(returns: np.ndarray, window: int, q: int) -> VarianceRatio:
-    """:func:`variance_ratio` of every trailing window of ``window`` returns.
+    """:func:`variance_ratio` of every trailing window of `window` returns.
 
-    Row ``t`` equals ``variance_ratio(returns[t - window + 1 : t + 1], q)``; NaN before the
-    window fills and on constant windows. Cost ``O(n q)`` (running sums).
+    Parameters
+    ----------
+    returns : numpy.ndarray
+        1-D finite one-period (log) returns.
+    window : int
+        Window length ``n`` of each test, >= 3.
+    q : int
+        Aggregation horizon, in ``[2, window)``.
+
+    Returns
+    -------
+    VarianceRatio
+        Arrays, one value per bar: row ``t`` equals
+        ``variance_ratio(returns[t - window + 1 : t + 1], q)`` to rounding; NaN before the
+        window fills and on constant windows.
+
+    Raises
+    ------
+    StatsInputError
+        If `returns` is not finite, or `window` / `q` are out of range.
+
+    Notes
+    -----
+    Cost ``O(n q)`` whatever the window: every sum is a running sum (module notes).
     """
     r = as_series(returns, "returns", min_length=1)
     window = check_window(window, 3)

@@ -1,13 +1,14 @@
-"""VPIN, the volume-synchronised probability of informed trading (Easley, López de Prado &
-O'Hara 2012).
+r"""VPIN, the volume-synchronised probability of informed trading.
+
+Easley, López de Prado & O'Hara (2012).
 
 1. **Classification.** Each observation ``i`` (a bar, or a time bar built from trades) has
    volume ``V_i`` split into buy and sell volume. From trades that carry the aggressor side the
    split is exact (``source = "trades"``). Otherwise *bulk volume classification* (BVC) is used
    (``source = "bars"``):
 
-   .. math:: V^B_i = V_i\\,\\Phi\\!\\left(\\frac{\\Delta p_i}{\\sigma_{\\Delta p}}\\right),
-             \\qquad V^S_i = V_i - V^B_i,
+   .. math:: V^B_i = V_i\,\Phi\!\left(\frac{\Delta p_i}{\sigma_{\Delta p}}\right),
+             \qquad V^S_i = V_i - V^B_i,
 
    with ``Δp_i = ln P_i - ln P_{i-1}`` and ``σ_Δp`` the standard deviation of the price changes.
    The paper takes ``σ_Δp`` over the whole sample, which looks ahead; here it is the trailing
@@ -18,7 +19,7 @@ O'Hara 2012).
    Bucket ``τ`` is *completed* at the observation whose volume fills it.
 3. **VPIN** over the last ``n`` completed buckets:
 
-   .. math:: \\mathrm{VPIN}_\\tau = \\frac{1}{n V}\\sum_{j=\\tau-n+1}^{\\tau} |V^S_j - V^B_j| .
+   .. math:: \mathrm{VPIN}_\tau = \frac{1}{n V}\sum_{j=\tau-n+1}^{\tau} |V^S_j - V^B_j| .
 
    We also report the signed order imbalance ``OI_τ = (1 / nV) Σ (V^B_j - V^S_j)``, the
    direction of the (presumed informed) flow.
@@ -113,8 +114,11 @@ class VolumeBuckets:
 def volume_buckets(
     buy_volume: np.ndarray, volume: np.ndarray, bucket_volume: float
 ) -> VolumeBuckets:
-    """Pour classified volume into buckets of ``bucket_volume`` (observations with NaN buy
-    volume are skipped; a partly filled last bucket is not returned)."""
+    """Pour classified volume into buckets of ``bucket_volume``.
+
+    Observations with NaN buy volume are skipped; a partly filled last bucket is not
+    returned.
+    """
     vol = as_series(volume, name="volume", min_length=1)
     buy = np.ascontiguousarray(np.asarray(buy_volume, dtype=float))
     if buy.shape != vol.shape:
@@ -137,8 +141,10 @@ def vpin(bucket_buy: np.ndarray, bucket_sell: np.ndarray) -> float:
 def rolling_vpin(
     bucket_buy: np.ndarray, bucket_sell: np.ndarray, n_buckets: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-bucket VPIN and signed order imbalance over the last ``n_buckets`` buckets (NaN
-    until ``n_buckets`` are completed)."""
+    """Per-bucket VPIN and signed order imbalance over the last ``n_buckets`` buckets.
+
+    NaN until ``n_buckets`` are completed.
+    """
     n_buckets = check_window(n_buckets, minimum=1, name="n_buckets")
     b = np.asarray(bucket_buy, dtype=float)
     s = np.asarray(bucket_sell, dtype=float)

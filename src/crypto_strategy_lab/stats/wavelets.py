@@ -1,12 +1,12 @@
-"""Wavelet energy by scale: the causal MODWT and the unbiased wavelet variance.
+r"""Wavelet energy by scale: the causal MODWT and the unbiased wavelet variance.
 
 Transform. We use the maximal-overlap (undecimated, "à trous") DWT of Percival & Walden —
 the transform PyWavelets computes as ``pywt.swt(..., norm=True)`` — with its filters taken from
 ``pywt.Wavelet(name)`` and rescaled by ``1/sqrt(2)``: with ``h`` (``dec_hi``), ``g``
 (``dec_lo``), ``h~ = h/√2``, ``g~ = g/√2``, ``V_0 = x`` and, for ``j = 1..J``,
 
-.. math:: W_{j,t} = \\sum_{l} \\tilde h_l V_{j-1,\\,t-2^{j-1}l},\\qquad
-          V_{j,t} = \\sum_{l} \\tilde g_l V_{j-1,\\,t-2^{j-1}l}.
+.. math:: W_{j,t} = \sum_{l} \tilde h_l V_{j-1,\,t-2^{j-1}l},\qquad
+          V_{j,t} = \sum_{l} \tilde g_l V_{j-1,\,t-2^{j-1}l}.
 
 Why this transform: it is defined at every time step (no decimation, so every bar gets a
 value and the result does not depend on where the sample starts), its levels split the
@@ -20,7 +20,7 @@ boundary (tested), and a trailing window's statistic uses no sample after its en
 
 Statistic. The unbiased MODWT wavelet variance of level ``j`` over a window of ``N`` samples,
 
-.. math:: \\hat\\nu_j^2 = \\frac{1}{M_j}\\sum_{t=L_j-1}^{N-1} W_{j,t}^2,\\qquad M_j = N - L_j + 1,
+.. math:: \hat\nu_j^2 = \frac{1}{M_j}\sum_{t=L_j-1}^{N-1} W_{j,t}^2,\qquad M_j = N - L_j + 1,
 
 (and likewise for the smooth ``V_J``), and the energy shares ``ν_j² / Σ_k ν_k²``. For white
 noise with variance ``σ²``, ``ν_j² = σ²/2^j`` exactly (the filter ``h~_j`` has squared norm
@@ -118,8 +118,10 @@ def _check_window_fits(window: int, wavelet: str, level: int) -> int:
 
 
 def wavelet_variance(x: np.ndarray, wavelet: str = "sym4", level: int = 4) -> np.ndarray:
-    """Unbiased MODWT wavelet variances ``[ν_1², ..., ν_J², ν_{V_J}²]`` of ``x`` (non-boundary
-    coefficients only)."""
+    """Unbiased MODWT wavelet variances ``[ν_1², ..., ν_J², ν_{V_J}²]`` of ``x``.
+
+    From the non-boundary coefficients only.
+    """
     x = as_series(x, min_length=1)
     _check_window_fits(x.size, wavelet, level)
     coefs = causal_modwt(x, wavelet, level)
@@ -127,8 +129,10 @@ def wavelet_variance(x: np.ndarray, wavelet: str = "sym4", level: int = 4) -> np
 
 
 def energy_shares(variances: np.ndarray) -> np.ndarray:
-    """Energy share of each level: ``ν_j² / Σ_k ν_k²`` along the last axis (NaN for a window
-    with zero energy, e.g. constant prices: the shares are undefined there)."""
+    """Energy share of each level, ``ν_j² / Σ_k ν_k²`` along the last axis.
+
+    NaN for a window with zero energy (e.g. constant prices: the shares are undefined there).
+    """
     v = np.asarray(variances, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return v / v.sum(axis=-1, keepdims=True)
