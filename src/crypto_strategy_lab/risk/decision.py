@@ -10,6 +10,8 @@ from crypto_strategy_lab.core.orders import OrderRequest
 
 
 class RiskAction(StrEnum):
+    """What the engine decided for one intent (the journal's ``risk_events.decision``)."""
+
     APPROVE = "approve"
     RESIZE = "resize"
     REJECT = "reject"
@@ -17,6 +19,8 @@ class RiskAction(StrEnum):
 
 
 class VerdictKind(StrEnum):
+    """What one rule says about one intent."""
+
     PASS = "pass"
     CAP = "cap"  # the order may go, at most max_quantity
     REJECT = "reject"  # no new risk; max_quantity is what may still reduce a position
@@ -33,6 +37,7 @@ class RuleVerdict:
     max_quantity: Decimal | None = None
 
     def as_dict(self) -> dict[str, str]:
+        """The verdict as strings for the journal (``max_quantity`` only when bounded)."""
         out = {"rule": self.rule, "action": self.kind.value, "reason": self.reason}
         if self.max_quantity is not None:
             out["max_quantity"] = format(self.max_quantity, "f")
@@ -59,4 +64,5 @@ class RiskDecision:
 
     @property
     def approved(self) -> bool:
+        """Whether an order may be sent (approved as requested or resized)."""
         return self.action in (RiskAction.APPROVE, RiskAction.RESIZE)

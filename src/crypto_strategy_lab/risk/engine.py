@@ -40,17 +40,34 @@ class RiskError(CSLError):
 
 
 def daily_loss_scope(day: date) -> str:
+    """The journal halt scope of the daily-loss halt of UTC day `day`."""
     return f"daily_loss:{day.isoformat()}"
 
 
 def bracket_prices(
     side: OrderSide, reference: Decimal, stop_loss_pct: Decimal, take_profit_pct: Decimal
 ) -> tuple[Decimal, Decimal]:
-    """Stop-loss and take-profit trigger prices around ``reference``.
+    """Stop-loss and take-profit trigger prices around `reference`.
 
-    A long's stop is ``reference × (1 - sl)`` and its target ``reference × (1 + tp)``; a
-    short's are mirrored (:func:`~crypto_strategy_lab.core.execution.stop_levels`, the
-    backtest's levels to the last bit, rounded to 1e-8).
+    Parameters
+    ----------
+    side : OrderSide
+        Side of the order that opens or adds to the position.
+    reference : Decimal
+        Entry reference price (the limit price, else the last price).
+    stop_loss_pct, take_profit_pct : Decimal
+        Distances as fractions of `reference` (0.02 = 2 %), in (0, 1).
+
+    Returns
+    -------
+    stop_loss, take_profit : Decimal
+        A long's stop is ``reference × (1 - sl)`` and its target ``reference × (1 + tp)``;
+        a short's are mirrored. Rounded to 1e-8.
+
+    Notes
+    -----
+    Computed in float by :func:`~crypto_strategy_lab.core.execution.stop_levels`, so the
+    levels equal the backtest's to the last bit before the rounding to 1e-8.
     """
     sl, tp = stop_levels(side.sign, float(reference), float(stop_loss_pct), float(take_profit_pct))
     return _price(sl), _price(tp)
@@ -65,15 +82,20 @@ class RiskEngine:
 
     Parameters
     ----------
-    limits:
+    limits : RiskLimits, optional
         The limits to enforce (``RiskLimits()`` gives the brief's defaults).
-    journal:
+    journal : Journal, optional
         Where decisions and halts are written and read back after a restart. Without one
         the engine keeps its halts in memory (backtests, unit tests).
-    run_id:
+    run_id : str, optional
         The journal run the decisions belong to.
-    rules:
-        The rules to apply (default: all of ``risk.rules.DEFAULT_RULES``).
+    rules : sequence of RiskRule, default DEFAULT_RULES
+        The rules to apply, in order (default: all of ``risk.rules.DEFAULT_RULES``).
+
+    Attributes
+    ----------
+    new_risk_halt : str or None
+        Reason of the in-memory fail-closed halt (:meth:`halt_new_risk`), or ``None``.
     """
 
     def __init__(
@@ -105,14 +127,36 @@ class RiskEngine:
 
     @property
     def kill_switch_engaged(self) -> bool:
+        """Whether the kill switch is engaged (read from the journal when there is one)."""
         return self._halted(KILL_SWITCH_SCOPE)
 
     def kill(self, reason: str, *, actor: str = "system") -> None:
-        """Engage the kill switch: no new risk until :meth:`rearm` (persisted)."""
+        """Engage the kill switch: no new risk until :meth:`rearm` (persisted).
+
+        Parameters
+        ----------
+        reason : str
+            Why, for the journal's ``halt_events``.
+        actor : str, default "system"
+            Who engaged it.
+        """
         self._set_halt(KILL_SWITCH_SCOPE, reason, actor)
 
     def rearm(self, reason: str, *, actor: str) -> None:
-        """Re-arm the kill switch by hand (``actor`` names the person)."""
+        """Re-arm the kill switch by hand.
+
+        Parameters
+        ----------
+        reason : str
+            Why it is safe to trade again, for the journal.
+        actor : str
+            The person re-arming it; ``"system"`` is refused.
+
+        Raises
+        ------
+        RiskError
+            If `actor` is empty or ``"system"``.
+        """
         if not actor or actor == "system":
             raise RiskError("re-arming the kill switch needs a named human actor")
         if self.journal is not None:
@@ -120,15 +164,36 @@ class RiskEngine:
         self._memory_halts[KILL_SWITCH_SCOPE] = False
 
     def halt_new_risk(self, reason: str) -> None:
-        """Fail closed: refuse new risk (reducing orders still pass) until
-        :meth:`clear_new_risk_halt`. The trading engine's halt for a reconciliation problem
-        or an order of unknown outcome; the kill switch and the daily halt are persisted."""
+        """Fail closed: refuse new risk until :meth:`clear_new_risk_halt`.
+
+        Reducing orders still pass. The trading engine's halt for a reconciliation problem
+        or an order of unknown outcome; held in memory only (the kill switch and the daily
+        halt are the persisted ones).
+
+        Parameters
+        ----------
+        reason : str
+            Shown as the reason of every verdict the halt causes.
+        """
         self.new_risk_halt = reason
 
     def clear_new_risk_halt(self) -> None:
+        """Lift the :meth:`halt_new_risk` halt (after a clean reconciliation)."""
         self.new_risk_halt = None
 
     def daily_halt_active(self, day: date) -> bool:
+        """Whether the daily-loss halt of UTC day `day` is set.
+
+        Parameters
+        ----------
+        day : datetime.date
+            The UTC day.
+
+        Returns
+        -------
+        bool
+            True once the daily loss limit was reached that day; it lapses with the day.
+        """
         return self._halted(daily_loss_scope(day))
 
     # -- evaluation ----------------------------------------------------------------------
@@ -141,7 +206,40 @@ class RiskEngine:
         *,
         now: datetime | None = None,
     ) -> RiskDecision:
-        """Decide on one order intent; journal the decision; return it."""
+        """Decide on one order intent, journal the decision and return it.
+
+        Parameters
+        ----------
+        intent : OrderIntent
+            The order a strategy wants, with its venue and return distribution.
+        portfolio : PortfolioState
+            Equity, peak and day-start equity, and open positions.
+        market : MarketState
+            The latest market data for the order's symbol.
+        now : datetime.datetime, optional
+            Evaluation time (default: the wall clock, UTC); sets the UTC day of the
+            daily-loss halt and the data age.
+
+        Returns
+        -------
+        RiskDecision
+            ``approve``/``resize`` with the order to send (quantity rounded down to
+            ``quantity_step``, stop-loss and take-profit attached when it adds exposure),
+            or ``reject``/``halt`` with no order. A journaled decision carries its
+            ``risk_event_id``.
+
+        Raises
+        ------
+        RiskError
+            If `market` is for another symbol than the order.
+
+        Notes
+        -----
+        Every rule is checked; the approved quantity is the smallest ``max_quantity`` of
+        their verdicts. A rule that halts or rejects still allows the part of the order that
+        only reduces the position, except the fat-finger guards (price band, order notional),
+        which allow nothing. Reaching the daily loss limit persists that day's halt.
+        """
         request = intent.request
         if market.symbol != request.symbol:
             raise RiskError(
@@ -166,10 +264,26 @@ class RiskEngine:
     def approve_reduce_only(
         self, intent: OrderIntent, reference_price: Decimal, *, now: datetime | None = None
     ) -> RiskDecision:
-        """The path of protective exits, the kill-switch flatten, reconcile resends and
+        """Approve and journal a reduce-only order without checking the rules.
+
+        The path of protective exits, the kill-switch flatten, reconcile resends and
         restores: a reduce-only order cannot add exposure (the venue fills at most the
-        position it finds), so it is approved and journaled, and never blocked by a halt —
-        getting out must always be possible.
+        position it finds), so it is never blocked by a halt — getting out must always be
+        possible.
+
+        Parameters
+        ----------
+        intent : OrderIntent
+            The reduce-only order.
+        reference_price : Decimal
+            Price recorded when the order has neither a limit nor a stop price.
+        now : datetime.datetime, optional
+            Journal timestamp (default: the wall clock, UTC).
+
+        Returns
+        -------
+        RiskDecision
+            An ``approve`` decision for the full quantity (rule ``reduce_only``).
 
         Raises
         ------

@@ -1,4 +1,4 @@
-"""``RiskLimits``: every number the risk engine enforces, with the brief's defaults.
+r"""``RiskLimits``: every number the risk engine enforces, with the brief's defaults.
 
 All fractions are of current account equity. ``max_position_fraction`` defaults to the
 ``MAX_POSITION_SIZE`` setting (0.1 unless the environment says otherwise).
@@ -6,7 +6,7 @@ All fractions are of current account equity. ``max_position_fraction`` defaults 
 Drawdown de-risking schedule: with drawdown ``d = 1 - equity / peak_equity``, exposure limits
 (per-strategy cap and portfolio heat) are multiplied by
 
-.. math:: k(d) = \\min\\Big(1, \\max\\Big(0, \\frac{d_{full} - d}{d_{full} - d_{start}}\\Big)\\Big),
+.. math:: k(d) = \min\Big(1, \max\Big(0, \frac{d_{full} - d}{d_{full} - d_{start}}\Big)\Big),
 
 i.e. full size up to ``drawdown_derisk_start`` (10 %), a linear scale-down to zero at
 ``drawdown_derisk_full`` (20 %), and no new risk beyond it (reducing orders still pass).
@@ -26,7 +26,46 @@ def _default_position_fraction() -> float:
 
 
 class RiskLimits(BaseModel):
-    """The configurable limits of :class:`~crypto_strategy_lab.risk.RiskEngine`."""
+    """The configurable limits of :class:`~crypto_strategy_lab.risk.RiskEngine`.
+
+    Fractions are of current account equity unless said otherwise; exposures are gross
+    notionals marked at the last price.
+
+    Attributes
+    ----------
+    max_position_fraction : float
+        Gross notional of one strategy's positions <= this × equity; default the
+        ``MAX_POSITION_SIZE`` setting (0.1).
+    max_gross_exposure : float, default 0.5
+        Gross notional of the whole book <= this × equity (portfolio heat), in (0, 10].
+    stop_loss_pct, take_profit_pct : float, default 0.02 and 0.04
+        Bracket distances attached to orders that add exposure, as fractions of the entry
+        reference price (not of equity), in (0, 1).
+    daily_loss_limit : float, default 0.05
+        Loss since the UTC day's opening equity that halts new risk for the rest of the day.
+    drawdown_derisk_start, drawdown_derisk_full : float, default 0.10 and 0.20
+        Drawdowns from peak equity where the de-risking schedule ``k(d)`` of the module
+        docstring starts and reaches 0.
+    max_asset_class_exposure, max_venue_exposure : dict of str to float
+        Gross exposure limit per asset class (``crypto``, ``equity``) or per venue, each in
+        [0, 10]; groups not listed are unlimited.
+    max_order_notional : float, default 250000.0
+        Fat-finger guard: orders above this notional (account currency) are refused.
+    price_band_pct : float, default 0.05
+        Fat-finger guard: limit prices further than this fraction from the last price are
+        refused.
+    kelly_fraction : float, default 0.5
+        Fraction of the Kelly bet ``mu / sigma^2`` a strategy's position may reach (when its
+        return distribution is known).
+    max_data_age_seconds : float, default 300.0
+        Older market data pauses new risk.
+    max_volatility_ratio : float, default 3.0
+        Short-run over baseline volatility above this pauses new risk.
+    max_spread_pct : float, default 0.005
+        Quoted spread ``(ask - bid) / mid`` above this pauses new risk.
+    quantity_step : Decimal, default 1e-8
+        Approved quantities are rounded down to a multiple of it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -81,5 +120,17 @@ class RiskLimits(BaseModel):
         return self
 
     def dec(self, name: str) -> Decimal:
-        """A float limit as an exact ``Decimal`` (via its shortest repr)."""
+        """A float limit as an exact ``Decimal`` (via its shortest repr).
+
+        Parameters
+        ----------
+        name : str
+            Field name, e.g. ``"max_gross_exposure"``.
+
+        Returns
+        -------
+        Decimal
+            ``Decimal(str(value))``: 0.1 becomes ``Decimal("0.1")``, not the binary float's
+            expansion.
+        """
         return Decimal(str(getattr(self, name)))

@@ -53,10 +53,12 @@ class RuleContext:
 
     @property
     def side_sign(self) -> int:
+        """+1 for a buy, -1 for a sell."""
         return self.intent.request.side.sign
 
     @property
     def position(self) -> Decimal:
+        """Signed quantity the order's strategy holds in its symbol at its venue (0 if none)."""
         req = self.intent.request
         pos = self.portfolio.position(req.strategy, self.intent.venue, req.symbol)
         return pos.quantity if pos is not None else Decimal(0)
@@ -68,10 +70,12 @@ class RuleContext:
 
     @property
     def price(self) -> Decimal:
+        """The market's last price, at which exposures are marked."""
         return self.market.last_price
 
     @property
     def equity(self) -> Decimal:
+        """Current account equity."""
         return self.portfolio.equity
 
     def group_gross(self, member: Member) -> Decimal:
@@ -88,6 +92,20 @@ class RuleContext:
         )
 
     def cap_for_group(self, limit_fraction: Decimal, member: Member) -> Decimal:
+        """Largest order quantity that keeps a group's gross notional within its limit.
+
+        Parameters
+        ----------
+        limit_fraction : Decimal
+            The group's limit, as a fraction of equity.
+        member : callable
+            Whether a position belongs to the group.
+
+        Returns
+        -------
+        Decimal
+            :func:`~crypto_strategy_lab.risk.sizing.max_order_quantity` of the group.
+        """
         return max_order_quantity(
             limit_fraction * self.equity,
             self.group_gross(member),
@@ -99,9 +117,25 @@ class RuleContext:
 
 
 class RiskRule(Protocol):
+    """One named risk rule; ``name`` is the rule recorded in the journal."""
+
     name: str
 
-    def check(self, ctx: RuleContext) -> RuleVerdict: ...
+    def check(self, ctx: RuleContext) -> RuleVerdict:
+        """The rule's verdict on one evaluation.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The intent, portfolio, market, limits, time and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass``; ``cap`` with the largest quantity allowed; or ``reject`` / ``halt``
+            with the quantity that may still reduce the position.
+        """
+        ...
 
 
 def _cap(rule: str, ctx: RuleContext, cap: Decimal, reason: str) -> RuleVerdict:
@@ -127,9 +161,12 @@ class KillSwitch:
 
 
 class NewRiskHalt:
-    """A trading engine's fail-closed halt (a reconciliation mismatch, a failed venue query,
-    an order whose outcome is unknown): only position-reducing orders pass until the engine
-    clears it after a clean reconciliation. Held by the risk engine, the one halt state."""
+    """A trading engine's fail-closed halt: only position-reducing orders pass.
+
+    Set on a reconciliation mismatch, a failed venue query or an order whose outcome is
+    unknown, until the engine clears it after a clean reconciliation. Held by the risk
+    engine, the one halt state.
+    """
 
     name = "engine_halt"
 
@@ -140,8 +177,11 @@ class NewRiskHalt:
 
 
 class DailyLossLimit:
-    """Loss since the UTC day's opening equity at or beyond the limit halts new risk for the
-    rest of that UTC day (the engine keeps the halt even if equity recovers)."""
+    """Halt new risk for the rest of the UTC day once the daily loss limit is reached.
+
+    The loss is measured from the UTC day's opening equity; the engine keeps the halt even
+    if equity recovers.
+    """
 
     name = "daily_loss_limit"
 
@@ -178,8 +218,10 @@ class StaleData:
 
 
 class VolatilitySpike:
-    """Pause new risk when short-run volatility exceeds ``max_volatility_ratio`` times its
-    baseline."""
+    """Pause new risk when short-run volatility exceeds ``max_volatility_ratio`` × baseline.
+
+    Passes when either volatility is unknown or the baseline is not positive.
+    """
 
     name = "volatility_spike"
 
@@ -227,8 +269,10 @@ class WideSpread:
 
 
 class PriceBand:
-    """Fat-finger guard: a limit price more than ``price_band_pct`` from the last price is
-    refused outright."""
+    """Fat-finger guard: refuse a limit price more than ``price_band_pct`` from the last price.
+
+    The whole order is refused, reducing part included.
+    """
 
     name = "price_band"
 
@@ -249,8 +293,11 @@ class PriceBand:
 
 
 class MaxOrderNotional:
-    """Fat-finger guard: an order whose notional exceeds ``max_order_notional`` is refused
-    outright (notional at the larger of the limit and last prices)."""
+    """Fat-finger guard: refuse an order whose notional exceeds ``max_order_notional``.
+
+    The notional is taken at the larger of the limit and last prices; the whole order is
+    refused, reducing part included.
+    """
 
     name = "max_order_notional"
 
@@ -293,8 +340,11 @@ class PortfolioHeat:
 
 
 class DrawdownDeRisk:
-    """Beyond ``drawdown_derisk_start`` below peak equity, the strategy cap and the heat limit
-    shrink linearly to zero at ``drawdown_derisk_full`` (see ``RiskLimits``)."""
+    """Shrink the strategy cap and the heat limit as the drawdown deepens.
+
+    Beyond ``drawdown_derisk_start`` below peak equity both limits shrink linearly to zero at
+    ``drawdown_derisk_full`` (the schedule ``k(d)`` of ``RiskLimits``).
+    """
 
     name = "drawdown_derisk"
 
@@ -322,8 +372,11 @@ class DrawdownDeRisk:
 
 
 class _GroupExposure:
-    """Gross exposure of the positions sharing the order's ``attribute`` (its asset class, its
-    venue) ≤ ``limits.<limits_field>[value]`` × equity; groups without a limit pass."""
+    """Gross exposure of a group sharing the order's ``attribute`` ≤ its limit × equity.
+
+    The group is the positions with the order's asset class or venue; its limit is
+    ``limits.<limits_field>[value]``, and groups without a limit pass.
+    """
 
     name: str
     attribute: str
@@ -359,9 +412,12 @@ class VenueExposure(_GroupExposure):
 
 
 class KellySizing:
-    """With the strategy's return distribution, its position in this symbol is at most
-    ``kelly_fraction × f*`` of equity (``f* = μ/σ²``); never above the strategy cap, which
-    :class:`PositionCap` enforces separately. No edge (``f* ≤ 0``) means no new risk."""
+    """Cap a strategy's position in the symbol at ``kelly_fraction × f*`` of equity.
+
+    ``f* = μ/σ²`` from the strategy's per-period return distribution (the rule passes when
+    it is unknown); never above the strategy cap, which :class:`PositionCap` enforces
+    separately. No edge (``f* ≤ 0``) means no new risk.
+    """
 
     name = "kelly_sizing"
 

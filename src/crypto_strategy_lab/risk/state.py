@@ -18,7 +18,15 @@ def asset_class_of(market: MarketType | None) -> str:
 
 
 class ReturnDistribution(BaseModel):
-    """A strategy's per-period return distribution (from its validated backtest)."""
+    """A strategy's per-period return distribution (from its validated backtest).
+
+    Attributes
+    ----------
+    mean : float
+        Mean simple return per period (per bar).
+    variance : float
+        Variance of the return per period, > 0.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -27,7 +35,19 @@ class ReturnDistribution(BaseModel):
 
 
 class OrderIntent(BaseModel):
-    """An order a strategy wants, before risk: the request plus where and why."""
+    """An order a strategy wants, before risk: the request plus where and why.
+
+    Attributes
+    ----------
+    request : OrderRequest
+        The order.
+    venue : str
+        Venue it would go to (for per-venue limits and positions).
+    asset_class : str
+        ``equity`` or ``crypto``; default from ``request.market`` (:func:`asset_class_of`).
+    returns : ReturnDistribution or None
+        The strategy's return distribution, for Kelly sizing; ``None`` skips that rule.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -51,11 +71,26 @@ class OrderIntent(BaseModel):
 
     @property
     def strategy(self) -> str | None:
+        """The requesting strategy (``request.strategy``)."""
         return self.request.strategy
 
 
 class PositionExposure(BaseModel):
-    """One open position: signed ``quantity`` (long > 0) marked at ``price``."""
+    """One open position: signed ``quantity`` (long > 0) marked at ``price``.
+
+    Attributes
+    ----------
+    strategy : str or None
+        Owning strategy.
+    venue, symbol : str
+        Where it is held.
+    asset_class : str, default "crypto"
+        For per-asset-class limits.
+    quantity : Decimal
+        Signed quantity in base units (long > 0, short < 0).
+    price : Decimal
+        Mark price, > 0.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -68,11 +103,21 @@ class PositionExposure(BaseModel):
 
     @property
     def notional(self) -> Decimal:
+        """Gross notional ``|quantity| × price``."""
         return abs(self.quantity) * self.price
 
 
 class PortfolioState(BaseModel):
-    """Account equity, its peak and its value at the start of the current UTC day."""
+    """Account equity, its peak and its value at the start of the current UTC day.
+
+    Attributes
+    ----------
+    equity, peak_equity, day_start_equity : Decimal
+        Current equity, its running peak (drawdown de-risking) and its value at the start of
+        the current UTC day (daily loss limit), all > 0 in account currency.
+    positions : tuple of PositionExposure
+        Open positions of the whole book.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -82,6 +127,20 @@ class PortfolioState(BaseModel):
     positions: tuple[PositionExposure, ...] = ()
 
     def position(self, strategy: str | None, venue: str, symbol: str) -> PositionExposure | None:
+        """The position of `strategy` in `symbol` at `venue`, or ``None``.
+
+        Parameters
+        ----------
+        strategy : str or None
+            Owning strategy.
+        venue, symbol : str
+            Where it is held.
+
+        Returns
+        -------
+        PositionExposure or None
+            The first matching position.
+        """
         for pos in self.positions:
             if (pos.strategy, pos.venue, pos.symbol) == (strategy, venue, symbol):
                 return pos
@@ -91,8 +150,19 @@ class PortfolioState(BaseModel):
 class MarketState(BaseModel):
     """The latest market data for the order's symbol.
 
-    ``volatility`` is a short-horizon estimate and ``baseline_volatility`` its long-run level
-    (same units); their ratio drives the volatility-spike pause.
+    Attributes
+    ----------
+    symbol : str
+        Must equal the order's symbol.
+    last_price : Decimal
+        Last traded price, > 0; exposures are marked at it.
+    timestamp : datetime.datetime
+        Time of `last_price`, timezone-aware; its age drives the stale-data pause.
+    bid, ask : Decimal or None
+        Best quotes, for the wide-spread pause (skipped when either is missing).
+    volatility, baseline_volatility : float or None
+        A short-horizon volatility estimate and its long-run level, in the same units;
+        their ratio drives the volatility-spike pause (skipped when either is missing).
     """
 
     model_config = ConfigDict(frozen=True)
