@@ -136,6 +136,23 @@ def test_bad_inputs_raise_clear_errors() -> None:
         run_backtest(np.full(100, np.nan), bars, market="spot")
 
 
+def test_target_weights_clip_rounding_and_count_the_shorts() -> None:
+    from crypto_strategy_lab.backtest.inputs import target_weights
+
+    values = np.array([1 + 1e-13, -0.5, -1 - 1e-13, 0.25, 0.0])
+    spot, shorts = target_weights(values, long_only=True)
+    assert spot.tolist() == [1.0, 0.0, 0.0, 0.25, 0.0]
+    assert shorts == 2
+    perp, shorts = target_weights(values, long_only=False)
+    assert perp.tolist() == [1.0, -0.5, -1.0, 0.25, 0.0]
+    assert shorts == 2
+    assert values[0] == 1 + 1e-13  # the caller's array is left alone
+    with pytest.raises(BacktestError, match=r"\[-1, 1\]"):
+        target_weights(np.array([0.0, 1 + 1e-11]), long_only=False)
+    with pytest.raises(BacktestError, match="NaN or infinite"):
+        target_weights(np.array([np.inf, 2.0]), long_only=False)
+
+
 def test_constant_funding_pays_every_instant_on_long_spans() -> None:
     # 200 days of hourly bars: every 8 h instant in (first open, last close] is paid once
     # (the old np.arange with a float length dropped the last one past ~104 days)

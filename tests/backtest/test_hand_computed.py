@@ -288,6 +288,8 @@ def test_a_gap_through_the_bankruptcy_price_leaves_zero_equity() -> None:
     )
     assert res.trades["exit_price"].iloc[0] == 50.0  # liquidated at the open of the gap
     assert res.equity.iloc[2:].tolist() == [0.0, 0.0]
+    # the account loses everything once, then earns nothing (not 0 / 0)
+    assert res.returns.tolist() == [0.0, 0.0, -1.0, 0.0]
 
 
 def test_hourly_bars_beyond_2262_need_no_periods_per_year() -> None:

@@ -34,6 +34,7 @@ from crypto_strategy_lab.backtest.inputs import (
     MarketInferredWarning,
     StopUnit,
     prepare_inputs,
+    target_weights,
 )
 from crypto_strategy_lab.backtest.result import TRADE_COLUMNS, BacktestResult
 from crypto_strategy_lab.core.costs import CostModel
@@ -60,26 +61,27 @@ def signal_from(
 ) -> pd.Series:
     """The target-weight series on ``bars.index``: ``strategy.compute(bars)['signal']`` or the
     given series (same index required; values must be finite and within [-1, 1])."""
+    values, _ = target_weights(_signal_values(strategy_or_signals, bars), long_only=False)
+    return pd.Series(values, index=bars.index, name="signal", copy=False)
+
+
+def _signal_values(
+    strategy_or_signals: Strategy | pd.Series | np.ndarray, bars: pd.DataFrame
+) -> np.ndarray:
+    """The signal's values, one per bar, before :func:`target_weights` checks them."""
     if isinstance(strategy_or_signals, Strategy):
-        return strategy_or_signals.compute(bars)["signal"].astype(float)
+        return strategy_or_signals.compute(bars)["signal"].to_numpy(dtype=float)
     if isinstance(strategy_or_signals, pd.Series):
         if not strategy_or_signals.index.equals(bars.index):
             raise BacktestError(
                 "the signal Series must have exactly the bars' index "
                 f"({len(strategy_or_signals)} vs {len(bars)} rows or different timestamps)"
             )
-        sig = strategy_or_signals.astype(float)
-    else:
-        arr = np.asarray(strategy_or_signals, dtype=float)
-        if arr.shape != (len(bars),):
-            raise BacktestError(f"signal array must have shape ({len(bars)},), got {arr.shape}")
-        sig = pd.Series(arr, index=bars.index, name="signal")
-    values = sig.to_numpy()
-    if not np.all(np.isfinite(values)):
-        raise BacktestError("the signal contains NaN or infinite values (use 0 for flat)")
-    if np.any(np.abs(values) > 1.0 + 1e-12):
-        raise BacktestError("the signal must lie in [-1, 1] (a target fraction of `sizing`)")
-    return sig.clip(-1.0, 1.0)
+        return strategy_or_signals.to_numpy(dtype=float)
+    arr = np.asarray(strategy_or_signals, dtype=float)
+    if arr.shape != (len(bars),):
+        raise BacktestError(f"signal array must have shape ({len(bars)},), got {arr.shape}")
+    return arr
 
 
 def run_backtest(
@@ -163,19 +165,18 @@ def run_backtest(
     )
     mkt = inputs.market
     ppy = inputs.periods_per_year
-    signal = signal_from(strategy_or_signals, bars)
-    if mkt != "perp":
-        shorts = int((signal < 0).sum())
-        if shorts:
-            # never drop a rule's shorts silently: a +-1 signal on the default spot market
-            # would otherwise backtest as a different, long-only strategy
-            warnings.warn(
-                f"market={mkt!r} is long-only: {shorts} short target(s) of {len(signal)} bars "
-                "are flat in this backtest; pass market='perp' to trade them",
-                LongOnlyWarning,
-                stacklevel=2,
-            )
-        signal = signal.clip(lower=0.0)
+    target, shorts = target_weights(
+        _signal_values(strategy_or_signals, bars), long_only=mkt != "perp"
+    )
+    if shorts and mkt != "perp":
+        # never drop a rule's shorts silently: a +-1 signal on the default spot market
+        # would otherwise backtest as a different, long-only strategy
+        warnings.warn(
+            f"market={mkt!r} is long-only: {shorts} short target(s) of {len(target)} bars "
+            "are flat in this backtest; pass market='perp' to trade them",
+            LongOnlyWarning,
+            stacklevel=2,
+        )
 
     n = len(bars)
     equity = np.empty(n)
@@ -187,7 +188,7 @@ def run_backtest(
     fill_rec = np.empty((2 * n + 1, 6))
     n_trades = kernel.simulate(
         *inputs.bars,
-        np.ascontiguousarray(signal.to_numpy(dtype=np.float64)),
+        target,
         inputs.funding,
         inputs.stop_unit,
         inputs.params,
@@ -200,15 +201,12 @@ def run_backtest(
         fill_rec,
     )
 
+    # the arrays are this run's own: the Series wrap them (pandas 3 copies by default)
     index = bars.index
-    equity_s = pd.Series(equity, index=index, name="equity")
-    prev = np.concatenate([[initial_capital], equity[:-1]])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        growth = equity / prev - 1.0
-    if prev.min() <= 0.0:  # a wiped-out account (liquidated through its bankruptcy price)
-        growth[prev <= 0.0] = 0.0  # earns nothing afterwards
-    returns = pd.Series(growth, index=index, name="returns")
-    positions = pd.Series(qty, index=index, name="position")
+    growth = kernel.simple_returns(equity.reshape(n, 1), float(initial_capital)).reshape(n)
+    returns = pd.Series(growth, index=index, name="returns", copy=False)
+    equity_s = pd.Series(equity, index=index, name="equity", copy=False)
+    positions = pd.Series(qty, index=index, name="position", copy=False)
     trades = _trade_frame(rec_int[:n_trades], rec_float[:n_trades], index)
     settings: dict[str, Any] = {
         "market": mkt,
@@ -229,7 +227,7 @@ def run_backtest(
         equity=equity_s,
         positions=positions,
         trades=trades,
-        signal=signal.rename("signal"),
+        signal=pd.Series(target, index=index, name="signal", copy=False),
         close=bars["close"],
         settings=settings,
         fills=_fill_frame(fill_rec[: int(fill_rec[-1, 0])], index),

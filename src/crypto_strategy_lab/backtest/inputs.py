@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
+import numba as nb
 import numpy as np
 import pandas as pd
 
@@ -173,6 +174,61 @@ def check_stops(stop_loss: float | None, take_profit: float | None, stop_unit: s
             raise BacktestError(f"{name} must be a fraction in [0, 1) or None, got {level!r}")
         if stop_unit == "atr" and not (np.isfinite(level) and level >= 0.0):
             raise BacktestError(f"{name} must be a multiple of the ATR >= 0 or None, got {level!r}")
+
+
+def target_weights(values: np.ndarray, *, long_only: bool) -> tuple[np.ndarray, int]:
+    """Checked target weights for the kernel, in one compiled pass over the signal.
+
+    Parameters
+    ----------
+    values:
+        The signal, one value a bar: finite and within [-1, 1] (a tolerance of 1e-12 for
+        rounding; such values are clipped to the bound).
+    long_only:
+        True on markets that cannot short: negative targets become flat (0).
+
+    Returns
+    -------
+    tuple of numpy.ndarray and int
+        A new contiguous float64 array of the targets, and how many of them were negative
+        (the shorts a long-only market drops; counted on either market).
+
+    Raises
+    ------
+    BacktestError
+        When a value is NaN or infinite, or outside [-1, 1].
+    """
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    out = np.empty(arr.size)
+    non_finite, outside, shorts = _clip_targets(arr, 0.0 if long_only else -1.0, out)
+    if non_finite:
+        raise BacktestError("the signal contains NaN or infinite values (use 0 for flat)")
+    if outside:
+        raise BacktestError("the signal must lie in [-1, 1] (a target fraction of `sizing`)")
+    return out, shorts
+
+
+@nb.njit(cache=True)
+def _clip_targets(values, lower, out):
+    """``out = max(clip(values, -1, 1), lower)``; return the counts of non-finite values, of
+    values beyond [-1, 1] by more than 1e-12, and of negative values after the first clip."""
+    non_finite = 0
+    outside = 0
+    shorts = 0
+    for t in range(values.shape[0]):
+        v = values[t]
+        if not np.isfinite(v):
+            non_finite += 1
+            out[t] = 0.0
+            continue
+        if abs(v) > 1.0 + 1e-12:
+            outside += 1
+        v = min(max(v, -1.0), 1.0)
+        if v < 0.0:
+            shorts += 1
+            v = max(v, lower)
+        out[t] = v
+    return non_finite, outside, shorts
 
 
 def stop_unit_array(

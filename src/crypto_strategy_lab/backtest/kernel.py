@@ -62,7 +62,14 @@ from crypto_strategy_lab.core.execution import (
     target_quantity,
 )
 
-__all__ = ["SLIP_FIXED", "SLIP_RANGE", "SLIP_VOLUME", "simulate", "simulate_many"]
+__all__ = [
+    "SLIP_FIXED",
+    "SLIP_RANGE",
+    "SLIP_VOLUME",
+    "simple_returns",
+    "simulate",
+    "simulate_many",
+]
 
 EXIT_REASONS = FILL_KINDS
 EXIT_OPEN = 3
@@ -119,6 +126,28 @@ def _close_trade(
         rec_float[i, 5] = direction * (exit_notional - entry_notional) - fees - fund
         rec_float[i, 6] = entry_notional
     return i + 1
+
+
+@nb.njit(cache=True, inline="always")
+def _bar_return(equity, prev):
+    """Simple return of a bar from the previous equity; a wiped-out account (equity <= 0,
+    liquidated through its bankruptcy price) earns nothing afterwards."""
+    return equity / prev - 1.0 if prev > 0.0 else 0.0
+
+
+@nb.njit(cache=True)
+def simple_returns(equity, initial_cash):
+    """``(T, K)`` per-bar simple returns of ``K`` equity curves that start from
+    ``initial_cash`` (a single curve: ``equity.reshape(-1, 1)``)."""
+    n, k = equity.shape
+    out = np.empty((n, k))
+    prev = np.full(k, initial_cash)
+    for t in range(n):  # row by row: the (T, K) matrices are C-ordered
+        for j in range(k):
+            e = equity[t, j]
+            out[t, j] = _bar_return(e, prev[j])
+            prev[j] = e
+    return out
 
 
 @nb.njit(cache=True)
@@ -451,7 +480,7 @@ def simulate_many(
         for t in range(n):
             e = eq[t]
             if e != prev:  # flat bars (most of a sparse strategy's) need no division
-                r = e / prev - 1.0 if prev > 0.0 else 0.0
+                r = _bar_return(e, prev)
                 s1 += r
                 s2 += r * r
                 prev = e
