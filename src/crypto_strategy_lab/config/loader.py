@@ -1,5 +1,7 @@
-"""YAML configuration files validated by pydantic models, with errors that name the file,
-the field path and the reason."""
+"""YAML configuration files validated by pydantic models.
+
+Errors name the file, the field path and the reason.
+"""
 
 from __future__ import annotations
 
@@ -44,8 +46,10 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def read_yaml(path: str | Path) -> Any:
-    """Parse the YAML file ``path`` strictly: UTF-8 text, no duplicate keys, no NaN or
-    infinity anywhere (``.inf``), an empty file is an error.
+    """Parse the YAML file ``path`` strictly.
+
+    UTF-8 text, no duplicate keys, no NaN or infinity anywhere (``.inf``); an empty file is an
+    error.
 
     Raises
     ------
@@ -96,6 +100,18 @@ def validate_mapping(path: str | Path, data: Any, model: type[ModelT]) -> ModelT
 
 def load_yaml_config(path: str | Path, model: type[ModelT]) -> ModelT:
     """Read ``path`` (:func:`read_yaml`) and validate it against ``model``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The YAML file.
+    model : type of pydantic.BaseModel
+        The model the top-level mapping must satisfy.
+
+    Returns
+    -------
+    pydantic.BaseModel
+        An instance of `model`.
 
     Raises
     ------

@@ -23,6 +23,13 @@ CONFIG_KINDS: dict[str, str] = {
 
 
 def model_for_kind(kind: object) -> type[BaseModel]:
+    """The pydantic model of a config file's ``kind`` (imported on demand).
+
+    Raises
+    ------
+    ConfigError
+        If `kind` is not one of ``CONFIG_KINDS``.
+    """
     known = ", ".join(sorted(CONFIG_KINDS))
     if not isinstance(kind, str) or kind not in CONFIG_KINDS:
         raise ConfigError(f"kind: unknown config kind {kind!r}; known kinds: {known}")

@@ -29,6 +29,36 @@ _SECRET_FIELDS = (
 
 
 class Settings(BaseSettings):
+    """Environment settings, read from the environment and a ``.env`` file (environment wins).
+
+    Names are case-sensitive and exactly the brief's; unknown variables are ignored. Secrets
+    are ``SecretStr`` (never shown by ``repr()``); a blank secret or URL is unset.
+
+    Attributes
+    ----------
+    BYBIT_TESTNET_API_KEY, BYBIT_TESTNET_API_SECRET : SecretStr or None
+        Bybit testnet credentials.
+    BYBIT_LIVE_API_KEY, BYBIT_LIVE_API_SECRET : SecretStr or None
+        Bybit live credentials.
+    ALPACA_PAPER_API_KEY, ALPACA_PAPER_SECRET_KEY : SecretStr or None
+        Alpaca paper credentials.
+    ALPACA_LIVE_API_KEY, ALPACA_LIVE_SECRET_KEY : SecretStr or None
+        Alpaca live credentials.
+    DEFAULT_CAPITAL : float, default 10000.0
+        Starting capital in account currency, positive and finite.
+    MAX_POSITION_SIZE : float, default 0.1
+        Per-strategy position cap as a fraction of equity, in (0, 1].
+    RISK_FREE_RATE : float, default 0.02
+        Annual risk-free rate, in [-0.1, 1].
+    CSL_DATA_DIR : pathlib.Path or None
+        Root of the market-data store and of the default journal (default: the platform's
+        user data directory).
+    CSL_JOURNAL_URL : str or None
+        SQLAlchemy URL of the journal database (checked to be of a known dialect).
+    CSL_BYBIT_BASE_URL, CSL_ALPACA_BASE_URL : str or None
+        Venue base URL overrides.
+    """
+
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
     )
@@ -75,8 +105,14 @@ class Settings(BaseSettings):
         return value
 
     def secret_values(self) -> list[str]:
-        """Every configured secret's plain value (for the log redaction filter), including
-        the password inside ``CSL_JOURNAL_URL``."""
+        """Every configured secret's plain value, for the log redaction filter.
+
+        Returns
+        -------
+        list of str
+            The non-empty API keys and secrets, and the password inside ``CSL_JOURNAL_URL``
+            when it has one.
+        """
         values = []
         for name in _SECRET_FIELDS:
             value = getattr(self, name)
@@ -91,8 +127,14 @@ class Settings(BaseSettings):
         return values
 
     def shown(self) -> dict[str, str]:
-        """Each setting as ``csl config show`` prints it: a secret only as set / not set, a URL
-        with its credentials masked."""
+        """Each setting as ``csl config show`` prints it.
+
+        Returns
+        -------
+        dict of str to str
+            Setting name -> shown value: a secret only as ``"set"`` / ``"not set"``, any
+            other value as text with URL credentials masked.
+        """
         out = {}
         for name in type(self).model_fields:
             value = getattr(self, name)

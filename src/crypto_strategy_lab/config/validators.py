@@ -86,8 +86,10 @@ def parse_time_zone(text: str, name: str) -> ZoneInfo:
 
 
 def parse_timestamp(text: str, name: str) -> pd.Timestamp:
-    """``text`` as a UTC timestamp (naive input is read as UTC): ``2024-01-01``,
-    ``2024-01-01T12:00``, ``2024-01-01 12:00+02:00``."""
+    """``text`` as a UTC timestamp (naive input is read as UTC).
+
+    E.g. ``2024-01-01``, ``2024-01-01T12:00``, ``2024-01-01 12:00+02:00``.
+    """
     import pandas as pd
 
     try:
@@ -100,8 +102,9 @@ def parse_timestamp(text: str, name: str) -> pd.Timestamp:
 
 
 def parse_database_url(text: str, name: str) -> str:
-    """``text`` after checking it is a SQLAlchemy URL of a known dialect
-    (``sqlite:////abs/path.sqlite``, ``postgresql+psycopg://user:pw@host/db``).
+    """``text`` after checking it is a SQLAlchemy URL of a known dialect.
+
+    E.g. ``sqlite:////abs/path.sqlite`` or ``postgresql+psycopg://user:pw@host/db``.
 
     The message shows the URL with its password masked.
     """

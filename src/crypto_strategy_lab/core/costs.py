@@ -12,9 +12,9 @@ Conventions
   - ``fixed``:  ``s = slippage_bps / 1e4``;
   - ``range``:  ``s = range_fraction * (high - low) / open`` of the fill bar (wider bars cost
     more, a common proxy for the half-spread plus impact when no book data exist);
-  - ``volume``: ``s = slippage_bps / 1e4 + impact_coefficient * |q| / volume`` (linear in the
-    participation rate of the fill bar's volume; zero-volume bars are charged
-    ``max_participation_slippage``).
+  - ``volume``: ``s = slippage_bps / 1e4 + min(impact_coefficient * |q| / volume,
+    max_participation_slippage)`` (linear in the participation rate of the fill bar's volume,
+    capped; a zero-volume bar is charged the cap).
 * Perpetual funding is exchanged every 8 hours (00:00, 08:00, 16:00 UTC on Bybit): a position
   of signed notional ``N`` pays ``N * rate`` (longs pay shorts when the rate is positive).
 """
@@ -33,6 +33,8 @@ FUNDING_INTERVAL_HOURS = 8
 
 
 class SlippageModel(StrEnum):
+    """How :class:`CostModel` prices slippage: ``fixed``, ``range`` or ``volume`` (module notes)."""
+
     FIXED = "fixed"
     RANGE = "range"
     VOLUME = "volume"
@@ -47,8 +49,32 @@ SLIP_CODES = {
 
 
 class CostModel(BaseModel):
-    """Trading costs in basis points. Defaults are Bybit's base-tier linear perpetual fees
-    (taker 5.5 bps, maker 2 bps) and a 2 bps fixed slippage."""
+    """Trading costs: fees, slippage, funding and the maintenance margin.
+
+    Defaults are Bybit's base-tier linear perpetual fees (taker 5.5 bps, maker 2 bps) and a
+    2 bps fixed slippage.
+
+    Attributes
+    ----------
+    taker_fee_bps, maker_fee_bps : float, default 5.5 and 2.0
+        Fees in basis points of traded notional; a negative maker fee is a rebate.
+    slippage : SlippageModel, default "fixed"
+        The slippage model (module notes).
+    slippage_bps : float, default 2.0
+        Fixed slippage, and the base of the ``volume`` model, in basis points of the
+        reference price.
+    range_fraction : float, default 0.1
+        ``range`` model: fraction ``k`` of the fill bar's ``(high - low) / open``.
+    impact_coefficient : float, default 0.1
+        ``volume`` model: slippage per unit of participation ``|q| / volume``.
+    max_participation_slippage : float, default 0.01
+        ``volume`` model: cap on the impact term (a fraction, not bps), also charged on a
+        zero-volume bar.
+    funding_rate_8h : float, default 0.0001
+        Perpetual funding rate per 8-hour funding instant (0.01 %); longs pay when positive.
+    maintenance_margin_rate : float, default 0.005
+        Maintenance margin as a fraction of position notional (liquidation price).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,7 +90,18 @@ class CostModel(BaseModel):
     maintenance_margin_rate: float = Field(default=0.005, ge=0, lt=1)
 
     def fee_rate(self, *, maker: bool = False) -> float:
-        """Fee as a fraction of notional."""
+        """Fee as a fraction of notional.
+
+        Parameters
+        ----------
+        maker : bool, default False
+            The maker rate instead of the taker rate.
+
+        Returns
+        -------
+        float
+            ``bps / 1e4``.
+        """
         return (self.maker_fee_bps if maker else self.taker_fee_bps) / 1e4
 
     def slippage_fraction(
@@ -75,8 +112,22 @@ class CostModel(BaseModel):
         volume: np.ndarray | float,
         quantity: np.ndarray | float = 0.0,
     ) -> np.ndarray:
-        """Adverse fractional price move ``s >= 0`` for a fill on a bar (broadcast over arrays
-        of :func:`~crypto_strategy_lab.core.execution.slippage_fraction`)."""
+        """Adverse fractional price move ``s >= 0`` for a fill on a bar.
+
+        Parameters
+        ----------
+        open_, high, low, volume : numpy.ndarray or float
+            The fill bar (broadcast together).
+        quantity : numpy.ndarray or float, default 0.0
+            Base-unit quantity of the fill (``volume`` model only; 0 gives its base fraction).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``s`` per fill, as a fraction of the reference price (module notes);
+            :func:`~crypto_strategy_lab.core.execution.slippage_fraction` broadcast over
+            arrays.
+        """
         return np.asarray(
             _slippage(
                 SLIP_CODES[self.slippage],
@@ -99,7 +150,22 @@ class CostModel(BaseModel):
         side_sign: np.ndarray | float,
         slippage_fraction: np.ndarray | float,
     ) -> np.ndarray:
-        """``ref * (1 + sign * s)``: buys (sign +1) pay up, sells (sign -1) receive less."""
+        """Fill price ``ref * (1 + sign * s)``: buys pay up, sells receive less.
+
+        Parameters
+        ----------
+        reference_price : numpy.ndarray or float
+            Reference price (the next bar's open by default).
+        side_sign : numpy.ndarray or float
+            Side; only its sign is used (+1 buy, -1 sell).
+        slippage_fraction : numpy.ndarray or float
+            ``s >= 0`` from :meth:`slippage_fraction`.
+
+        Returns
+        -------
+        numpy.ndarray
+            The fill prices.
+        """
         return np.asarray(
             execution.fill_price(
                 np.asarray(reference_price, dtype=float),
@@ -109,13 +175,40 @@ class CostModel(BaseModel):
         )
 
     def fee(self, notional: np.ndarray | float, *, maker: bool = False) -> np.ndarray:
-        """Fee on traded notional (always charged on ``|notional|``)."""
+        """Fee on traded notional.
+
+        Parameters
+        ----------
+        notional : numpy.ndarray or float
+            Traded notional, any sign (the fee is charged on ``|notional|``).
+        maker : bool, default False
+            Charge the maker rate instead of the taker rate.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``|notional| * fee_rate(maker)``, in the notional's currency.
+        """
         return np.abs(np.asarray(notional, dtype=float)) * self.fee_rate(maker=maker)
 
     def funding_payment(
         self, signed_notional: np.ndarray | float, rate: np.ndarray | float | None = None
     ) -> np.ndarray:
-        """Cash paid at a funding time by a ``signed_notional`` position (negative: received)."""
+        """Cash paid at one funding instant by a position.
+
+        Parameters
+        ----------
+        signed_notional : numpy.ndarray or float
+            Position notional, positive long, negative short.
+        rate : numpy.ndarray or float, optional
+            Funding rate of that instant (default `funding_rate_8h`).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``signed_notional * rate``; negative means received (shorts receive a positive
+            rate).
+        """
         r = self.funding_rate_8h if rate is None else rate
         return np.asarray(
             execution.funding_payment(

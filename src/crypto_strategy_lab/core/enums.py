@@ -15,6 +15,7 @@ class OrderSide(StrEnum):
         return 1 if self is OrderSide.BUY else -1
 
     def opposite(self) -> "OrderSide":
+        """The other side (``SELL`` for ``BUY``)."""
         return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
 
 
@@ -28,6 +29,8 @@ class OrderType(StrEnum):
 
 
 class TimeInForce(StrEnum):
+    """How long an order rests: ``GTC``, ``IOC``, ``FOK``, ``DAY`` or ``POST_ONLY``."""
+
     GTC = "GTC"  # good till cancelled
     IOC = "IOC"  # immediate or cancel
     FOK = "FOK"  # fill or kill
@@ -36,8 +39,11 @@ class TimeInForce(StrEnum):
 
 
 class MarketType(StrEnum):
-    """Which market a symbol trades on. ``BTCUSDT`` exists as spot and as a linear perpetual
-    on Bybit, so the market type disambiguates it."""
+    """Which market a symbol trades on: ``spot``, ``linear`` (perpetual) or ``stock``.
+
+    ``BTCUSDT`` exists as spot and as a linear perpetual on Bybit, so the market type
+    disambiguates it.
+    """
 
     SPOT = "spot"
     LINEAR = "linear"  # USDT-margined perpetual swap
@@ -54,6 +60,8 @@ class TradingMode(StrEnum):
 
 
 class OrderStatus(StrEnum):
+    """Lifecycle status of an order (transitions: ``core.orders.ALLOWED_TRANSITIONS``)."""
+
     NEW = "new"
     SUBMITTED = "submitted"
     PARTIALLY_FILLED = "partially_filled"
@@ -64,6 +72,7 @@ class OrderStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
+        """Whether the status is final: filled, cancelled, rejected or expired."""
         return self in {
             OrderStatus.FILLED,
             OrderStatus.CANCELLED,
@@ -73,6 +82,8 @@ class OrderStatus(StrEnum):
 
 
 class SignalAction(StrEnum):
+    """A signal's decision: ``BUY``, ``SELL`` or ``HOLD``."""
+
     BUY = "BUY"
     SELL = "SELL"
     HOLD = "HOLD"

@@ -103,9 +103,11 @@ def fill_price(reference, side, slip):
 
 @nb.njit(cache=True)
 def fee_rate(kind, signal_fee, taker_fee, maker_fee, exit_how):
-    """Fee fraction of a fill: signal orders pay ``signal_fee`` (the chosen schedule); a
-    stop-loss, a gapped take-profit and a liquidation pay the taker fee; a touched
-    take-profit limit pays the maker fee."""
+    """Fee fraction of a fill by its kind.
+
+    Signal orders pay ``signal_fee`` (the chosen schedule); a stop-loss, a gapped take-profit
+    and a liquidation pay the taker fee; a touched take-profit limit pays the maker fee.
+    """
     if kind == FILL_SIGNAL:
         return signal_fee
     if kind == FILL_TAKE_PROFIT and exit_how == EXIT_TAKE_PROFIT_TOUCH:
@@ -158,8 +160,11 @@ def average_entry(held, average, delta, price):
 
 @nb.njit(cache=True)
 def realised_pnl(held, average, delta, price):
-    """P&L realised by a fill of signed ``delta`` at ``price`` against ``held`` at average
-    ``average`` (before fees): ``closed (p - a) sgn(held)`` for the closing part."""
+    """P&L realised by a fill of signed ``delta`` at ``price`` (before fees).
+
+    Against ``held`` at average ``average``: ``closed (p - a) sgn(held)`` for the closing
+    part, 0 for a fill that opens or adds.
+    """
     if held == 0.0 or (held > 0.0) == (delta > 0.0):
         return 0.0
     closed = min(abs(held), abs(delta))
@@ -168,8 +173,10 @@ def realised_pnl(held, average, delta, price):
 
 @nb.njit(cache=True)
 def stop_levels(direction, average, stop_loss, take_profit, unit=0.0):
-    """``(stop, take_profit)`` prices of a position of ``direction`` (+1/-1) entered at
-    ``average``; a zero distance gives level 0 (disabled).
+    """Stop-loss and take-profit prices of a position entered at ``average``.
+
+    Returns ``(stop, take_profit)`` for ``direction`` +1 (long) or -1 (short); a zero
+    distance gives level 0 (disabled).
 
     With ``unit <= 0`` (the default) the distances are fractions of the entry: ``a (1 - d sl)``
     and ``a (1 + d tp)``, the brief's 2 % / 4 %. With ``unit > 0`` they are multiples of that
@@ -203,8 +210,9 @@ def stop_trigger_reference(side, stop, o, h, lo):
 
 @nb.njit(cache=True)
 def limit_fill(side, limit, o, h, lo, slip):
-    """``(price, maker)`` of a resting limit order of ``side`` on a bar; price ``-1`` when
-    it does not fill.
+    """Fill of a resting limit order of ``side`` on a bar.
+
+    Returns ``(price, maker)``; price ``-1`` when it does not fill.
 
     If the open already crosses the limit the order fills at the open as a taker (with
     slippage, never beyond its limit); otherwise it fills at its limit as a maker when the
@@ -220,8 +228,10 @@ def limit_fill(side, limit, o, h, lo, slip):
 
 @nb.njit(cache=True)
 def protective_exit(direction, sl_level, tp_level, o, h, lo, slip):
-    """The exit of a position of ``direction`` protected at ``sl_level`` / ``tp_level`` on a
-    bar: ``(how, price)`` with ``how`` one of ``EXIT_*``.
+    """The protective exit of a position on a bar, as ``(how, price)``.
+
+    For a position of ``direction`` protected at ``sl_level`` / ``tp_level``; ``how`` is one
+    of ``EXIT_*``.
 
     The stop is a reduce-only stop-market order (:func:`stop_trigger_reference` plus
     slippage), the take-profit a reduce-only limit (:func:`limit_fill`); when one bar reaches
@@ -242,16 +252,20 @@ def protective_exit(direction, sl_level, tp_level, o, h, lo, slip):
 
 @nb.njit(cache=True)
 def funding_instants(open_s, close_s):
-    """Number of funding instants (multiples of 8 h since the epoch, integer seconds) in the
-    bar interval ``(open_s, close_s]``."""
+    """Number of funding instants in the bar interval ``(open_s, close_s]``.
+
+    Instants are the multiples of 8 h since the epoch, in integer seconds.
+    """
     step = FUNDING_INTERVAL_SECONDS
     return close_s // step - open_s // step
 
 
 @nb.njit(cache=True)
 def funding_payment(quantity, price, rate):
-    """Cash a position of signed ``quantity`` pays at a funding instant: ``q P r`` (negative:
-    received)."""
+    """Cash a position of signed ``quantity`` pays at a funding instant.
+
+    ``q P r``; negative means received.
+    """
     return quantity * price * rate
 
 
@@ -275,8 +289,10 @@ def liquidation_price(quantity, cash_net, maintenance_rate):
 
 @nb.njit(cache=True)
 def liquidation_fill(direction, liq_price, o, h, lo):
-    """Price at which a position of ``direction`` is liquidated on a bar (at the open when
-    the bar gaps through the liquidation price), or ``-1``."""
+    """Price at which a position of ``direction`` is liquidated on a bar, or ``-1``.
+
+    At the open when the bar gaps through the liquidation price.
+    """
     if liq_price <= 0.0:
         return -1.0
     return stop_trigger_reference(-direction, liq_price, o, h, lo)

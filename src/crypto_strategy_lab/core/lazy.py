@@ -13,8 +13,11 @@ from typing import Any
 
 
 def lazy_getattr(package: str, names: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` for ``package`` that imports ``package.<names[name]>`` on the
-    first access of ``name`` and raises ``AttributeError`` for any other name."""
+    """A module ``__getattr__`` for ``package`` that imports names on first access.
+
+    Reading ``name`` imports ``package.<names[name]>``; any other name raises
+    ``AttributeError``.
+    """
 
     def resolve(name: str) -> Any:
         if name in names:

@@ -64,8 +64,39 @@ class _Frozen(BaseModel):
 class OrderRequest(_Frozen):
     """An order as our code means it, before any venue rounding.
 
-    ``quantity`` is in base units (coins, shares). ``market`` defaults to ``None``: the venue
-    adapter then applies its documented default (Bybit: linear perpetual; Alpaca: stock).
+    Attributes
+    ----------
+    symbol : str
+        Venue symbol, e.g. ``BTCUSDT`` or ``AAPL``.
+    side : OrderSide
+        Buy or sell.
+    order_type : OrderType
+        ``LIMIT`` and ``STOP_LIMIT`` need `price`; ``STOP`` and ``STOP_LIMIT`` need
+        `stop_price`; ``MARKET`` takes no `price`.
+    quantity : Decimal
+        Positive, in base units (coins, shares), not notional.
+    price : Decimal or None
+        Limit price.
+    stop_price : Decimal or None
+        Trigger price.
+    market : MarketType or None
+        ``None``: the venue adapter applies its documented default (Bybit: linear
+        perpetual; Alpaca: stock).
+    time_in_force : TimeInForce, default GTC
+        How long the order rests.
+    reduce_only : bool, default False
+        The order may only reduce a position.
+    post_only : bool, default False
+        Maker-only (``LIMIT`` orders only).
+    stop_loss, take_profit : Decimal or None
+        Attached protective trigger prices; checked to lie on the loss / profit side of the
+        limit or stop price when there is one.
+    extended_hours : bool, default False
+        US equities: allow trading outside regular hours.
+    client_order_id : str
+        Idempotency key, 1-36 characters of ``[A-Za-z0-9_-]`` (default: a fresh one).
+    strategy : str or None
+        The strategy that wants the order.
     """
 
     symbol: str = Field(min_length=1)
@@ -155,12 +186,52 @@ class OrderRequest(_Frozen):
         return self
 
     def with_quantities(self, **changes: Any) -> OrderRequest:
-        """A copy with some fields changed, validated again (e.g. after lot-size rounding)."""
+        """A copy with some fields changed, validated again (e.g. after lot-size rounding).
+
+        Parameters
+        ----------
+        **changes
+            Field values to replace.
+
+        Returns
+        -------
+        OrderRequest
+            The new request (same `client_order_id` unless changed).
+
+        Raises
+        ------
+        pydantic.ValidationError
+            If the changed request is invalid.
+        """
         return OrderRequest.model_validate({**self.model_dump(), **changes})
 
 
 class Fill(_Frozen):
-    """One execution: ``quantity`` at ``price`` with ``fee`` in ``fee_currency``."""
+    """One execution: ``quantity`` at ``price`` with ``fee`` in ``fee_currency``.
+
+    Attributes
+    ----------
+    order_id : str
+        Venue order id.
+    client_order_id : str or None
+        Our idempotency key, when known.
+    symbol : str
+        Venue symbol.
+    side : OrderSide
+        Side of the order filled.
+    quantity : Decimal
+        Filled quantity in base units (unsigned; the side gives the direction).
+    price : Decimal
+        Execution price.
+    fee : Decimal, default 0
+        Fee charged, in `fee_currency`.
+    fee_currency : str or None
+        Currency of `fee`.
+    timestamp : datetime.datetime
+        Execution time (default: now, UTC).
+    trade_id : str or None
+        Venue trade id.
+    """
 
     order_id: str
     client_order_id: str | None = None
@@ -197,11 +268,32 @@ class OrderResult(_Frozen):
 
     @property
     def remaining_quantity(self) -> Decimal:
+        """Quantity not filled yet, ``quantity - filled_quantity``."""
         return self.quantity - self.filled_quantity
 
 
 class Position(_Frozen):
-    """A net position. ``quantity`` is signed: positive long, negative short."""
+    """A net position at a venue.
+
+    Attributes
+    ----------
+    symbol : str
+        Venue symbol.
+    quantity : Decimal
+        Signed quantity in base units: positive long, negative short.
+    average_price : Decimal
+        Average entry price.
+    market : MarketType or None
+        The market it is held on.
+    venue : str
+        The venue.
+    mark_price, unrealized_pnl : Decimal or None
+        The venue's mark price and unrealised P&L, when reported.
+    stop_loss, take_profit : Decimal or None
+        Protective trigger prices attached at the venue, when any.
+    leverage : Decimal or None
+        The venue's leverage setting, when reported.
+    """
 
     symbol: str
     quantity: Decimal
@@ -216,6 +308,7 @@ class Position(_Frozen):
 
     @property
     def side(self) -> OrderSide | None:
+        """``BUY`` for a long, ``SELL`` for a short, ``None`` when flat."""
         if self.quantity > 0:
             return OrderSide.BUY
         if self.quantity < 0:
@@ -224,6 +317,7 @@ class Position(_Frozen):
 
     @property
     def notional(self) -> Decimal:
+        """Gross notional ``|quantity| × price``, at the mark price if known, else the entry."""
         price = self.mark_price if self.mark_price is not None else self.average_price
         return abs(self.quantity) * price
 

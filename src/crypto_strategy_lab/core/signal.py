@@ -16,10 +16,26 @@ from crypto_strategy_lab.core.orders import OrderRequest
 class Signal(BaseModel):
     """A strategy's decision at one bar.
 
-    ``strength`` is the research face's ``signal`` value in [-1, 1] on that bar; ``action`` is
-    ``BUY`` when it is positive, ``SELL`` when negative and ``HOLD`` at zero. ``quantity`` is
-    the order size in base units when the caller gave the sizing inputs (capital), else
-    ``None``.
+    Attributes
+    ----------
+    strategy, symbol : str
+        Who decided, on what.
+    timestamp : datetime.datetime
+        The bar the decision is for.
+    action : SignalAction
+        ``BUY`` when `strength` is positive, ``SELL`` when negative and ``HOLD`` at zero.
+    strength : float
+        The research face's ``signal`` value on that bar, finite, in [-1, 1] (a target
+        weight, as a fraction of the position cap).
+    price : float or None
+        The price the decision was made at, when known.
+    quantity : Decimal or None
+        Order size in base units when the caller gave the sizing inputs (capital), else
+        ``None``.
+    market : MarketType or None
+        The market the symbol trades on.
+    statistics : dict of str to float
+        The statistics behind the decision (name -> value).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -49,7 +65,24 @@ class Signal(BaseModel):
         price: Decimal | None = None,
         **fields: Any,
     ) -> OrderRequest:
-        """The market order that acts on this signal.
+        """The order that acts on this signal.
+
+        Parameters
+        ----------
+        quantity : Decimal, optional
+            Base-unit quantity; default the signal's own `quantity`.
+        order_type : OrderType, default MARKET
+            Order type.
+        price : Decimal, optional
+            Limit price, for ``LIMIT`` orders.
+        **fields
+            Further :class:`~crypto_strategy_lab.core.orders.OrderRequest` fields.
+
+        Returns
+        -------
+        OrderRequest
+            A ``BUY`` for a buy signal, a ``SELL`` for a sell signal, tagged with the
+            strategy and market.
 
         Raises
         ------

@@ -69,25 +69,34 @@ def target_weights(
 
     Parameters
     ----------
-    signals:
+    signals : mapping or pandas.Series
         Strategy name -> signal in [-1, 1].
-    method:
-        ``inverse_volatility``, ``fractional_kelly`` or ``equal`` (see module docstring).
-    volatilities, means, variances:
-        Per-period return statistics per strategy (from the validated backtests; see
-        :func:`return_statistics`).
-    kelly_fraction:
-        The fraction ``c`` of full Kelly.
-    max_weight:
+    method : {"inverse_volatility", "fractional_kelly", "equal"}, default "inverse_volatility"
+        The budget rule (see module docstring).
+    volatilities, means, variances : mapping or pandas.Series, optional
+        Per-period (not annualised) return statistics per strategy, from the validated
+        backtests (:func:`return_statistics`): volatilities for ``inverse_volatility``,
+        means and variances for ``fractional_kelly``.
+    kelly_fraction : float, default 0.5
+        The fraction ``c`` of full Kelly, in (0, 1].
+    max_weight : float or mapping, optional
         Per-strategy cap on ``|w_s|``: one number or a mapping by strategy (default: the
         ``MAX_POSITION_SIZE`` setting).
-    max_gross:
-        Cap on ``Σ|w_s|`` (portfolio heat).
+    max_gross : float, default 0.5
+        Cap on ``Σ|w_s|`` (portfolio heat), > 0; also the ``G`` of the ``equal`` and
+        ``inverse_volatility`` budgets.
 
     Returns
     -------
     pandas.Series
-        Weights indexed by strategy name, ``Σ|w| ≤ max_gross`` and ``|w_s| ≤ cap_s``.
+        Weights named ``weight``, indexed by strategy name, ``Σ|w| ≤ max_gross`` and
+        ``|w_s| ≤ cap_s``; empty for no signals.
+
+    Raises
+    ------
+    PortfolioError
+        If a signal is not finite or outside [-1, 1], ``max_gross <= 0``, a cap is missing
+        or negative, or a statistic the method needs is missing or invalid.
     """
     sig = pd.Series(signals, dtype=float)
     if sig.empty:

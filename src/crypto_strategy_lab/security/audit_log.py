@@ -47,6 +47,7 @@ class AuditEvent:
     timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def to_dict(self) -> dict[str, Any]:
+        """The event's fields as a dict (for JSON)."""
         return asdict(self)
 
 
@@ -58,12 +59,17 @@ class AuditSink(Protocol):
     absent); when no sink is enabled, :class:`AuditLog` skips building the event.
     """
 
-    def write(self, event: AuditEvent) -> None: ...
+    def write(self, event: AuditEvent) -> None:
+        """Record one (already redacted) event."""
+        ...
 
 
 def _clean(value: Any, scrub: Callable[[str], str]) -> Any:
-    """JSON-ready copy of ``value`` (Decimal, Enum, datetime as strings), every string and
-    key passed through ``scrub`` (one pass: the audit write sits on the order path)."""
+    """JSON-ready copy of ``value`` with every string and key passed through ``scrub``.
+
+    Decimal, Enum and datetime become strings; one pass, because the audit write sits on the
+    order path.
+    """
     if isinstance(value, str):
         return scrub(value)
     if value is None or isinstance(value, bool | int | float):
@@ -104,12 +110,14 @@ class JsonlAuditSink:
         self._lock = threading.Lock()
 
     def write(self, event: AuditEvent) -> None:
+        """Append the event as one JSON line and flush it."""
         line = json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":"))
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
 
     def close(self) -> None:
+        """Close the file."""
         with self._lock:
             self._file.close()
 
@@ -122,9 +130,11 @@ class LoggingAuditSink:
 
     @property
     def enabled(self) -> bool:
+        """Whether the logger would emit at INFO level."""
         return self.logger.isEnabledFor(logging.INFO)
 
     def write(self, event: AuditEvent) -> None:
+        """Log the event as one JSON object at INFO level (nothing when muted)."""
         if self.enabled:  # skip the serialisation when muted
             self.logger.info("%s", json.dumps(event.to_dict(), sort_keys=True))
 
@@ -136,6 +146,7 @@ class MemoryAuditSink:
         self.events: list[AuditEvent] = []
 
     def write(self, event: AuditEvent) -> None:
+        """Append the event to :attr:`events`."""
         self.events.append(event)
 
 

@@ -46,8 +46,11 @@ def mask_credentials(text: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret replaced by ``***REDACTED***`` and every
-    URL credential masked (:func:`mask_credentials`)."""
+    """``text`` with every secret replaced by ``***REDACTED***`` and URL credentials masked.
+
+    URL credentials are masked by :func:`mask_credentials`; secrets shorter than the minimum
+    length (4 characters) are not replaced (they would mangle ordinary text).
+    """
     text = mask_credentials(text)
     for secret in sorted(
         {s for s in secrets if s and len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True
@@ -68,9 +71,11 @@ class RedactingFilter(logging.Filter):
         self.secrets = [s for s in secrets if s]
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Redact these secrets too (empty strings and ones already known are skipped)."""
         self.secrets.extend(s for s in secrets if s and s not in self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record's rendered message and exception text; always keep the record."""
         message = record.getMessage()
         clean = redact(message, self.secrets)
         if clean != message:  # untouched records keep their lazy formatting

@@ -76,6 +76,7 @@ class Credentials(BaseModel):
         raise ConfigError("credentials must be a Credentials or a mapping with api_key, api_secret")
 
     def secret_values(self) -> list[str]:
+        """The plain key and secret, for the log redaction filter."""
         return [self.api_key.get_secret_value(), self.api_secret.get_secret_value()]
 
 
@@ -127,6 +128,7 @@ class KeyInfo:
 
 
 def default_vault_path() -> Path:
+    """``CSL_VAULT_PATH`` if set, else ``keys.vault`` in the platform's user config directory."""
     env = os.environ.get("CSL_VAULT_PATH")
     if env:
         return Path(env).expanduser()
@@ -230,8 +232,11 @@ class KeyVault:
             raise VaultError(f"{self.path}: wrong passphrase or tampered entry {name!r}") from None
 
     def _check_passphrase(self) -> None:
-        """Authenticate the passphrase and every entry now, so a tampered or corrupt entry is
-        reported when the vault is opened, whatever the command."""
+        """Authenticate the passphrase and every entry now.
+
+        A tampered or corrupt entry is then reported when the vault is opened, whatever the
+        command.
+        """
         if self._data["check"] is None:
             self._data["check"] = self._seal("check", b"crypto-strategy-lab")
         else:
@@ -241,8 +246,11 @@ class KeyVault:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold an exclusive lock on ``<vault>.lock`` (a sidecar file, because ``_save``
-        replaces the vault file itself and a lock on a replaced inode protects nothing)."""
+        """Hold an exclusive lock on ``<vault>.lock``.
+
+        A sidecar file, because ``_save`` replaces the vault file itself and a lock on a
+        replaced inode protects nothing.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock = self.path.with_name(self.path.name + ".lock")
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
@@ -307,6 +315,7 @@ class KeyVault:
         self.add(venue, mode, api_key, api_secret, replace=True)
 
     def remove(self, venue: str, mode: str) -> None:
+        """Delete the key pair of `venue` in `mode`; :class:`VaultError` if there is none."""
         name = entry_name(venue, mode)
 
         def change(data: dict[str, Any]) -> None:
@@ -328,6 +337,7 @@ class KeyVault:
             raise VaultError(f"{self.path}: entry {name!r} is not a key pair") from None
 
     def list(self) -> list[KeyInfo]:
+        """The stored entries by name, with the last four characters of each API key."""
         return [
             KeyInfo(name, "…" + e["key_hint"], e["created_at"], e["rotated_at"])
             for name, e in sorted(self._data["entries"].items())

@@ -95,9 +95,9 @@ def load_gate_config(path: str | Path) -> GateConfig:
 
     Raises
     ------
-    crypto_strategy_lab.config.input_errors.ConfigFileError
-        If the file is missing, is not YAML, or a field is unknown or out of range (the
-        message names the file and the field).
+    crypto_strategy_lab.core.errors.ConfigError
+        If the file is missing, is not valid YAML, or a field is unknown or out of range
+        (the message names the file and the field).
     """
     return load_yaml_config(path, GateConfig)
 
