@@ -163,7 +163,7 @@ def test_order_lifecycle_edges() -> None:
 
 def test_the_journal_checks_the_order_domains_lifecycle() -> None:
     # one state machine: the journal uses the order domain's table, it keeps no copy
-    from crypto_strategy_lab.journal import repository
+    from crypto_strategy_lab.journal import orders, repository
 
-    assert repository.ALLOWED_TRANSITIONS is ALLOWED_TRANSITIONS
+    assert orders.ALLOWED_TRANSITIONS is ALLOWED_TRANSITIONS
     assert "ALLOWED_TRANSITIONS" not in repository.__all__

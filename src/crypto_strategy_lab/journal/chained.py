@@ -12,4 +12,4 @@ def append_audited(engine: Engine, record: Base, kind: str) -> None:
     """Insert ``record`` and its audit event in one transaction, through the journal's own
     write path (chain lock, retry on a lost race): research rows are chained like fills."""
     journal = Journal(engine)
-    journal._write(lambda session: journal._add(session, record, kind, None))
+    journal.writer.write(lambda session: journal.writer.add(session, record, kind, None))

@@ -27,7 +27,8 @@ from crypto_strategy_lab.core.enums import OrderSide
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.core.execution import stop_levels
 from crypto_strategy_lab.core.orders import OrderRequest
-from crypto_strategy_lab.journal.repository import KILL_SWITCH_SCOPE, Journal
+from crypto_strategy_lab.journal.halts import KILL_SWITCH_SCOPE
+from crypto_strategy_lab.journal.repository import Journal
 from crypto_strategy_lab.risk.decision import RiskAction, RiskDecision, RuleVerdict, VerdictKind
 from crypto_strategy_lab.risk.limits import RiskLimits
 from crypto_strategy_lab.risk.rules import DEFAULT_RULES, RiskRule, RuleContext

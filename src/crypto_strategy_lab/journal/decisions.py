@@ -1,0 +1,95 @@
+"""Decisions before any order: the strategies' signals (``signals``) and the risk engine's
+verdict on each order it was asked to approve (``risk_events``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from crypto_strategy_lab.core.signal import Signal
+from crypto_strategy_lab.journal.models import RiskEventRecord, SignalRecord
+from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc, utcnow
+from crypto_strategy_lab.journal.writer import ChainWriter, jsonable, optional_decimal
+
+RISK_DECISIONS = ("approve", "resize", "reject", "halt")
+
+
+class DecisionStore:
+    """The ``signals`` and ``risk_events`` tables, written through ``writer``."""
+
+    def __init__(self, writer: ChainWriter) -> None:
+        self._writer = writer
+
+    def record_signal(self, run_id: str, signal: Signal) -> SignalRecord:
+        record = SignalRecord(
+            run_id=run_id,
+            ts=utc(signal.timestamp),
+            recorded_at=utcnow(),
+            strategy=signal.strategy,
+            symbol=signal.symbol,
+            action=signal.action.value,
+            strength=float(signal.strength),
+            price=signal.price,
+            quantity=optional_decimal(signal.quantity),
+            statistics=jsonable(signal.statistics),
+        )
+        return self._writer.buffered(record, "signal", run_id)
+
+    def record_risk_event(
+        self,
+        *,
+        decision: str,
+        symbol: str,
+        side: str,
+        reason: str,
+        requested_quantity: Decimal,
+        approved_quantity: Decimal,
+        reference_price: Decimal,
+        rules: list[dict[str, Any]],
+        rule: str | None = None,
+        run_id: str | None = None,
+        client_order_id: str | None = None,
+        strategy: str | None = None,
+        venue: str | None = None,
+        stop_loss: Decimal | None = None,
+        take_profit: Decimal | None = None,
+        ts: datetime | None = None,
+    ) -> RiskEventRecord:
+        """Journal one risk decision (``RiskEngine`` calls this for every evaluation)."""
+        if decision not in RISK_DECISIONS:
+            raise JournalError(f"risk decision must be one of {RISK_DECISIONS}, got {decision!r}")
+        record = RiskEventRecord(
+            run_id=run_id,
+            ts=utc(ts) if ts else utcnow(),
+            client_order_id=client_order_id,
+            strategy=strategy,
+            venue=venue,
+            symbol=symbol,
+            side=str(side),
+            decision=decision,
+            rule=rule,
+            reason=reason,
+            requested_quantity=exact_decimal(requested_quantity),
+            approved_quantity=exact_decimal(approved_quantity),
+            reference_price=exact_decimal(reference_price),
+            stop_loss=optional_decimal(stop_loss),
+            take_profit=optional_decimal(take_profit),
+            rules=jsonable(rules),
+        )
+        return self._writer.buffered(record, f"risk.{decision}", run_id)
+
+    def signals(self, run_id: str) -> list[SignalRecord]:
+        """The run's journaled signals, in the order they were recorded."""
+        stmt = select(SignalRecord).where(SignalRecord.run_id == run_id).order_by(SignalRecord.id)
+        with self._writer.session() as session:
+            return list(session.scalars(stmt))
+
+    def risk_events(self, run_id: str | None = None) -> list[RiskEventRecord]:
+        stmt = select(RiskEventRecord).order_by(RiskEventRecord.id)
+        if run_id is not None:
+            stmt = stmt.where(RiskEventRecord.run_id == run_id)
+        with self._writer.session() as session:
+            return list(session.scalars(stmt))

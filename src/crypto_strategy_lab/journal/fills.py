@@ -1,0 +1,96 @@
+"""Fills: one ``fills`` row per venue trade, journaled once (a venue's trade id is its
+identity; a replayed fill returns the journaled one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto_strategy_lab.core.orders import Fill
+from crypto_strategy_lab.journal.models import FillRecord
+from crypto_strategy_lab.journal.orders import OrderStore
+from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc
+from crypto_strategy_lab.journal.writer import ChainWriter
+
+
+class FillStore:
+    """The ``fills`` table, written through ``writer``; a fill names an order of ``orders``."""
+
+    def __init__(self, writer: ChainWriter, orders: OrderStore) -> None:
+        self._writer = writer
+        self._orders = orders
+        self._buffered_fills: dict[tuple[str, str], FillRecord] = {}  # by (venue, trade id)
+        writer.index_buffer(self)
+
+    def detach(self) -> Callable[[], None]:
+        """The buffered fills go to the commit, where a later read finds them (see
+        :class:`~crypto_strategy_lab.journal.writer.BufferIndex`)."""
+        self._buffered_fills = {}
+        return _nothing
+
+    def record_fill(
+        self, run_id: str, fill: Fill, *, venue: str, strategy: str | None = None
+    ) -> tuple[FillRecord, bool]:
+        """Journal a fill once. Returns ``(record, created)``; a fill whose ``(venue,
+        trade_id)`` is already journaled for the same run and order returns the existing record
+        and ``False``. The same trade id on another order or run is a venue id collision and
+        raises :class:`JournalError` (treating it as a duplicate would silently lose a fill)."""
+
+        def build(session: Session) -> tuple[FillRecord, bool]:
+            if fill.trade_id is not None:
+                existing = self._buffered_fills.get((venue, fill.trade_id)) or session.scalar(
+                    select(FillRecord).where(
+                        FillRecord.venue == venue, FillRecord.trade_id == fill.trade_id
+                    )
+                )
+                if existing is not None:
+                    if (existing.run_id, existing.client_order_id) != (
+                        run_id,
+                        fill.client_order_id,
+                    ):
+                        raise JournalError(
+                            f"trade id {fill.trade_id!r} at {venue} is already journaled for "
+                            f"order {existing.client_order_id!r} of run {existing.run_id}; a "
+                            "venue's trade ids must be unique (refusing to drop this fill)"
+                        )
+                    return existing, False
+            coid = fill.client_order_id
+            if coid is not None and self._orders.order(coid) is None:
+                raise JournalError(f"fill for unknown order {coid!r}")
+            record = FillRecord(
+                run_id=run_id,
+                client_order_id=coid,
+                venue_order_id=fill.order_id,
+                trade_id=fill.trade_id,
+                venue=venue,
+                strategy=strategy,
+                symbol=fill.symbol,
+                side=fill.side.value,
+                quantity=exact_decimal(fill.quantity),
+                price=exact_decimal(fill.price),
+                fee=exact_decimal(fill.fee),
+                fee_currency=fill.fee_currency,
+                ts=utc(fill.timestamp),
+            )
+            return record, True
+
+        with self._writer.sessions() as session:  # orders are committed when recorded
+            record, created = build(session)
+        if created:
+            if fill.trade_id is not None:
+                self._buffered_fills[(venue, fill.trade_id)] = record
+            self._writer.buffered(record, "fill", run_id)
+        return record, created
+
+    def fills(self, run_id: str | None = None) -> list[FillRecord]:
+        stmt = select(FillRecord).order_by(FillRecord.ts, FillRecord.id)
+        if run_id is not None:
+            stmt = stmt.where(FillRecord.run_id == run_id)
+        with self._writer.session() as session:
+            return list(session.scalars(stmt))
+
+
+def _nothing() -> None:
+    """A committed fill needs no bookkeeping."""

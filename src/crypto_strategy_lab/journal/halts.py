@@ -1,0 +1,68 @@
+"""Halt switches (``halt_events``): a scope is halted while its latest event is a halt; the
+``global`` scope is the kill switch. Halts survive restarts; only a named human re-arms."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crypto_strategy_lab.journal.models import HaltEvent
+from crypto_strategy_lab.journal.types import JournalError, utcnow
+from crypto_strategy_lab.journal.writer import ChainWriter
+
+KILL_SWITCH_SCOPE = "global"
+
+
+class HaltStore:
+    """The ``halt_events`` table, written through ``writer``."""
+
+    def __init__(self, writer: ChainWriter) -> None:
+        self._writer = writer
+
+    def halt(
+        self,
+        reason: str,
+        *,
+        scope: str = KILL_SWITCH_SCOPE,
+        actor: str = "system",
+        run_id: str | None = None,
+    ) -> HaltEvent:
+        """Set a halt switch (scope ``global`` = the kill switch); idempotent in effect."""
+        return self._switch("halt", scope, reason, actor, run_id)
+
+    def rearm(self, reason: str, *, actor: str, scope: str = KILL_SWITCH_SCOPE) -> HaltEvent:
+        """Re-arm a halt switch by hand (``actor`` names the human)."""
+        if not actor or actor == "system":
+            raise JournalError("re-arming a halt needs a named human actor")
+        return self._switch("rearm", scope, reason, actor, None)
+
+    def _switch(
+        self, action: str, scope: str, reason: str, actor: str, run_id: str | None
+    ) -> HaltEvent:
+        record = HaltEvent(
+            ts=utcnow(), scope=scope, action=action, reason=reason, actor=actor, run_id=run_id
+        )
+        return self._writer.write(lambda s: self._writer.added(s, record, f"halt.{action}", run_id))
+
+    def halt_state(self, scope: str = KILL_SWITCH_SCOPE) -> HaltEvent | None:
+        """The latest halt event of ``scope`` (``None``: never halted)."""
+        # halt events are never buffered: no need to commit a batch to read them (the risk
+        # engine reads the kill switch on every decision)
+        with self._writer.sessions() as session:
+            return session.scalar(
+                select(HaltEvent)
+                .where(HaltEvent.scope == scope)
+                .order_by(HaltEvent.id.desc())
+                .limit(1)
+            )
+
+    def is_halted(self, scope: str = KILL_SWITCH_SCOPE) -> bool:
+        """Whether the latest halt event of ``scope`` is a halt (one Core query: the risk
+        engine asks on every decision)."""
+        with self._writer.engine.connect() as conn:
+            action = conn.scalar(
+                select(HaltEvent.action)
+                .where(HaltEvent.scope == scope)
+                .order_by(HaltEvent.id.desc())
+                .limit(1)
+            )
+        return action == "halt"

@@ -1,0 +1,250 @@
+"""Orders and their state: an ``orders`` row per order intent and an ``order_events`` row per
+state it reaches, checked against the order domain's state machine on every append::
+
+    new ──► submitted ──► partially_filled ──► filled
+     │          │               │ ▲ (more fills)
+     │          └──► cancelled / rejected / expired ◄──┘
+     └──► any later state directly (crash recovery: the venue may already have filled
+          an order whose "submitted" event was never written)
+
+Terminal states (filled, cancelled, rejected, expired) accept no further event; the filled
+quantity never decreases and never exceeds the order quantity. The table of allowed
+transitions is :data:`crypto_strategy_lab.core.orders.ALLOWED_TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from crypto_strategy_lab.core.enums import OrderStatus
+from crypto_strategy_lab.core.orders import ALLOWED_TRANSITIONS, OrderRequest
+from crypto_strategy_lab.journal.models import Order, OrderEvent
+from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc, utcnow
+from crypto_strategy_lab.journal.writer import ChainWriter, optional_decimal
+
+# built once: record_order asks it for every order
+_ORDER_EXISTS = select(Order.client_order_id).where(Order.client_order_id == bindparam("coid"))
+
+
+class OrderStore:
+    """The ``orders`` and ``order_events`` tables, written through ``writer``."""
+
+    def __init__(self, writer: ChainWriter) -> None:
+        self._writer = writer
+        # the latest order event per order that the buffer holds (a later event of the same
+        # batch follows it)
+        self._buffered_events: dict[str, OrderEvent] = {}
+        # rows that never change once committed, kept to check later writes without a query:
+        # the orders this journal wrote or read, and the latest committed event of the orders
+        # whose events it wrote (an order's events are written by the one engine running it)
+        self._orders: dict[str, Order] = {}
+        self._last_events: dict[str, OrderEvent] = {}
+        writer.index_buffer(self)
+
+    def detach(self) -> Callable[[], None]:
+        """The buffered events go to the commit; once it succeeded they are the latest
+        committed ones (see :class:`~crypto_strategy_lab.journal.writer.BufferIndex`)."""
+        events, self._buffered_events = self._buffered_events, {}
+        return lambda: self._last_events.update(events)
+
+    def record_order(
+        self,
+        run_id: str,
+        request: OrderRequest,
+        *,
+        venue: str,
+        risk_event_id: int | None = None,
+        ts: datetime | None = None,
+    ) -> Order:
+        """Persist an order intent and its first state ``new`` *before* it is sent.
+
+        Raises ``JournalError`` if the client order id is already journaled (a resend must
+        reuse the existing record, never create a second one).
+        """
+        created = utc(ts) if ts else utcnow()
+        order = Order(
+            client_order_id=request.client_order_id,
+            run_id=run_id,
+            created_at=created,
+            strategy=request.strategy,
+            venue=venue,
+            symbol=request.symbol,
+            market=request.market.value if request.market else None,
+            side=request.side.value,
+            order_type=request.order_type.value,
+            time_in_force=request.time_in_force.value,
+            quantity=exact_decimal(request.quantity),
+            price=optional_decimal(request.price),
+            stop_price=optional_decimal(request.stop_price),
+            stop_loss=optional_decimal(request.stop_loss),
+            take_profit=optional_decimal(request.take_profit),
+            reduce_only=request.reduce_only,
+            risk_event_id=risk_event_id,
+        )
+
+        if order.client_order_id in self._orders or self._journaled(order.client_order_id):
+            raise JournalError(f"order {order.client_order_id} is already in the journal")
+        first = OrderEvent(
+            client_order_id=order.client_order_id,
+            run_id=run_id,
+            seq=1,
+            ts=created,
+            status=OrderStatus.NEW.value,
+            venue_order_id=None,
+            filled_quantity=Decimal(0),
+            average_price=None,
+            reason=None,
+        )
+        self._writer.buffer_only(order, "order.created", run_id)
+        self._writer.buffer_only(first, "order.new", run_id)
+        self._buffered_events[order.client_order_id] = first
+        # journal first: the order (and everything buffered before it) is committed before
+        # the caller can send it to a venue
+        self._writer.flush()
+        self._orders[order.client_order_id] = order
+        return order
+
+    def _journaled(self, client_order_id: str) -> bool:
+        """Whether the journal holds this order (one Core query, no ORM load)."""
+        with self._writer.engine.connect() as conn:
+            return conn.scalar(_ORDER_EXISTS, {"coid": client_order_id}) is not None
+
+    def order(self, client_order_id: str) -> Order | None:
+        """The journaled order (``None``: not journaled); orders never change once written."""
+        order = self._orders.get(client_order_id)
+        if order is None:
+            with self._writer.sessions() as session:
+                order = session.get(Order, client_order_id)
+            if order is not None:
+                self._orders[client_order_id] = order
+        return order
+
+    def record_order_event(
+        self,
+        client_order_id: str,
+        status: OrderStatus | str,
+        *,
+        filled_quantity: Decimal | None = None,
+        average_price: Decimal | None = None,
+        venue_order_id: str | None = None,
+        reason: str | None = None,
+        ts: datetime | None = None,
+    ) -> OrderEvent:
+        """Append the order's next state, checked against the state machine.
+
+        ``filled_quantity`` and ``venue_order_id`` default to the previous event's values.
+        """
+        new_status = OrderStatus(status)
+
+        def build() -> tuple[OrderEvent, str]:
+            order = self.order(client_order_id)
+            if order is None:
+                raise JournalError(f"no order {client_order_id!r} in the journal")
+            last = self._buffered_events.get(client_order_id) or self._last_events.get(
+                client_order_id
+            )
+            if last is None:
+                with self._writer.sessions() as session:
+                    last = _last_event(session, client_order_id)
+            current = OrderStatus(last.status)
+            if new_status not in ALLOWED_TRANSITIONS[current]:
+                raise JournalError(
+                    f"order {client_order_id}: illegal transition {current} -> {new_status}"
+                )
+            filled = last.filled_quantity if filled_quantity is None else filled_quantity
+            filled = exact_decimal(filled)
+            if filled < last.filled_quantity:
+                raise JournalError(
+                    f"order {client_order_id}: filled quantity cannot decrease "
+                    f"({last.filled_quantity} -> {filled})"
+                )
+            if filled > order.quantity:
+                raise JournalError(
+                    f"order {client_order_id}: filled {filled} exceeds quantity {order.quantity}"
+                )
+            if new_status is OrderStatus.FILLED and filled != order.quantity:
+                raise JournalError(
+                    f"order {client_order_id}: 'filled' needs filled_quantity == "
+                    f"{order.quantity}, got {filled}"
+                )
+            if new_status is OrderStatus.PARTIALLY_FILLED and not 0 < filled < order.quantity:
+                raise JournalError(
+                    f"order {client_order_id}: 'partially_filled' needs 0 < filled < "
+                    f"{order.quantity}, got {filled}"
+                )
+            record = OrderEvent(
+                client_order_id=client_order_id,
+                run_id=order.run_id,
+                seq=last.seq + 1,
+                ts=utc(ts) if ts else utcnow(),
+                status=new_status.value,
+                venue_order_id=venue_order_id or last.venue_order_id,
+                filled_quantity=filled,
+                average_price=optional_decimal(average_price)
+                if average_price is not None
+                else (last.average_price),
+                reason=reason,
+            )
+            return record, order.run_id
+
+        record, run_id = build()
+        self._buffered_events[client_order_id] = record
+        self._writer.buffered(record, f"order.{new_status.value}", run_id)
+        return record
+
+    def order_status(self, client_order_id: str) -> OrderEvent:
+        """The order's latest event (its current state)."""
+        with self._writer.session() as session:
+            if session.get(Order, client_order_id) is None:
+                raise JournalError(f"no order {client_order_id!r} in the journal")
+            return _last_event(session, client_order_id)
+
+    def order_events(self, client_order_id: str) -> list[OrderEvent]:
+        with self._writer.session() as session:
+            return list(
+                session.scalars(
+                    select(OrderEvent)
+                    .where(OrderEvent.client_order_id == client_order_id)
+                    .order_by(OrderEvent.seq)
+                )
+            )
+
+    def open_orders(self, run_id: str | None = None) -> list[tuple[Order, OrderEvent]]:
+        """Orders whose latest state is not terminal (new, submitted, partially filled)."""
+        latest = (
+            select(OrderEvent.client_order_id, func.max(OrderEvent.seq).label("seq"))
+            .group_by(OrderEvent.client_order_id)
+            .subquery()
+        )
+        stmt = (
+            select(Order, OrderEvent)
+            .join(OrderEvent, OrderEvent.client_order_id == Order.client_order_id)
+            .join(
+                latest,
+                (latest.c.client_order_id == OrderEvent.client_order_id)
+                & (latest.c.seq == OrderEvent.seq),
+            )
+            .where(OrderEvent.status.in_([s.value for s in OrderStatus if not s.is_terminal]))
+            .order_by(Order.created_at)
+        )
+        if run_id is not None:
+            stmt = stmt.where(Order.run_id == run_id)
+        with self._writer.session() as session:
+            return [(o, e) for o, e in session.execute(stmt)]
+
+
+def _last_event(session: Session, client_order_id: str) -> OrderEvent:
+    event_ = session.scalar(
+        select(OrderEvent)
+        .where(OrderEvent.client_order_id == client_order_id)
+        .order_by(OrderEvent.seq.desc())
+        .limit(1)
+    )
+    if event_ is None:
+        raise JournalError(f"order {client_order_id} has no events (corrupt journal)")
+    return event_

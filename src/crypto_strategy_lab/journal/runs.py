@@ -1,0 +1,94 @@
+"""Runs: one row per trading run, opened by :meth:`RunStore.start_run` and closed once by
+:meth:`RunStore.finish_run` (its ``status``/``ended_at`` are the journal's only mutable
+fields, and the change is audited)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crypto_strategy_lab.core.enums import TradingMode
+from crypto_strategy_lab.journal.audit import append_audit_event, record_payload
+from crypto_strategy_lab.journal.models import Run
+from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc, utcnow
+from crypto_strategy_lab.journal.writer import ChainWriter, jsonable
+
+RUN_END_STATUSES = ("completed", "stopped", "failed")
+
+
+class RunStore:
+    """The ``runs`` table, written through ``writer``."""
+
+    def __init__(self, writer: ChainWriter) -> None:
+        self._writer = writer
+
+    def start_run(
+        self,
+        *,
+        name: str,
+        mode: TradingMode | str,
+        capital: Decimal | float | str,
+        strategies: Iterable[str],
+        config: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        started_at: datetime | None = None,
+    ) -> Run:
+        """Open a run; returns it (``run_id`` defaults to a fresh UUID4)."""
+        run = Run(
+            run_id=run_id or uuid.uuid4().hex,
+            name=name,
+            mode=TradingMode(mode).value,
+            capital=exact_decimal(Decimal(str(capital))),
+            strategies=list(strategies),
+            config=jsonable(config or {}),
+            started_at=utc(started_at) if started_at else utcnow(),
+            status="running",
+            ended_at=None,
+        )
+
+        def work(session: Session) -> Run:
+            self._writer.add(session, run, "run.started", run.run_id)
+            return run
+
+        return self._writer.write(work)
+
+    def finish_run(self, run_id: str, status: str, *, ended_at: datetime | None = None) -> Run:
+        """Close a run once with ``status`` in completed | stopped | failed."""
+        if status not in RUN_END_STATUSES:
+            raise JournalError(f"run status must be one of {RUN_END_STATUSES}, got {status!r}")
+
+        def work(session: Session) -> Run:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise JournalError(f"no run {run_id!r} in the journal")
+            if run.status != "running":
+                raise JournalError(f"run {run_id} already ended ({run.status})")
+            run.status = status
+            run.ended_at = utc(ended_at) if ended_at else utcnow()
+            session.flush()
+            append_audit_event(
+                session,
+                kind="run.finished",
+                ts=run.ended_at,
+                payload=record_payload(run),
+                run_id=run_id,
+                entity_table="runs",
+                entity_key=run_id,
+            )
+            return run
+
+        return self._writer.write(work)
+
+    def get_run(self, run_id: str) -> Run | None:
+        with self._writer.session() as session:
+            return session.get(Run, run_id)
+
+    def runs(self) -> list[Run]:
+        with self._writer.session() as session:
+            return list(session.scalars(select(Run).order_by(Run.started_at)))

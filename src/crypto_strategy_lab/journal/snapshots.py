@@ -1,0 +1,122 @@
+"""Portfolio snapshots: positions (``position_snapshots``, as the journal's fills imply them or
+as the venue reports them) and the equity curve (``equity_curve``), appended per bar."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import select
+
+from crypto_strategy_lab.core.orders import Position
+from crypto_strategy_lab.journal.models import EquityPoint, PositionSnapshot
+from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc, utcnow
+from crypto_strategy_lab.journal.writer import ChainWriter, optional_decimal
+
+
+class SnapshotStore:
+    """The ``position_snapshots`` and ``equity_curve`` tables, written through ``writer``."""
+
+    def __init__(self, writer: ChainWriter) -> None:
+        self._writer = writer
+
+    def record_position(
+        self,
+        run_id: str,
+        position: Position,
+        *,
+        ts: datetime | None = None,
+        strategy: str | None = None,
+        source: str = "journal",
+    ) -> PositionSnapshot:
+        if source not in ("journal", "venue"):
+            raise JournalError(f"position source must be 'journal' or 'venue', got {source!r}")
+        record = PositionSnapshot(
+            run_id=run_id,
+            ts=utc(ts) if ts else utcnow(),
+            venue=position.venue,
+            symbol=position.symbol,
+            market=position.market.value if position.market else None,
+            strategy=strategy,
+            quantity=exact_decimal(position.quantity),
+            average_price=exact_decimal(position.average_price),
+            mark_price=optional_decimal(position.mark_price),
+            unrealized_pnl=optional_decimal(position.unrealized_pnl),
+            source=source,
+        )
+        return self._writer.buffered(record, "position", run_id)
+
+    def record_equity(
+        self,
+        run_id: str,
+        *,
+        ts: datetime,
+        equity: Decimal,
+        cash: Decimal,
+        gross_exposure: Decimal = Decimal(0),
+        net_exposure: Decimal = Decimal(0),
+        realized_pnl: Decimal = Decimal(0),
+        unrealized_pnl: Decimal = Decimal(0),
+    ) -> EquityPoint:
+        record = EquityPoint(
+            run_id=run_id,
+            ts=utc(ts),
+            equity=exact_decimal(equity),
+            cash=exact_decimal(cash),
+            gross_exposure=exact_decimal(gross_exposure),
+            net_exposure=exact_decimal(net_exposure),
+            realized_pnl=exact_decimal(realized_pnl),
+            unrealized_pnl=exact_decimal(unrealized_pnl),
+        )
+        return self._writer.buffered(record, "equity", run_id)
+
+    def latest_positions(self, run_id: str, *, source: str = "journal") -> list[PositionSnapshot]:
+        """The latest snapshot of each (venue, symbol, strategy) for a run."""
+        with self._writer.session() as session:
+            rows = session.scalars(
+                select(PositionSnapshot)
+                .where(PositionSnapshot.run_id == run_id, PositionSnapshot.source == source)
+                .order_by(PositionSnapshot.ts, PositionSnapshot.id)
+            )
+            latest: dict[tuple[str, str, str | None], PositionSnapshot] = {}
+            for row in rows:
+                latest[(row.venue, row.symbol, row.strategy)] = row
+            return list(latest.values())
+
+    def equity_frame(self, run_id: str) -> pd.DataFrame:
+        """The equity curve as a float DataFrame indexed by UTC ``ts``."""
+        with self._writer.session() as session:
+            rows = session.scalars(
+                select(EquityPoint)
+                .where(EquityPoint.run_id == run_id)
+                .order_by(EquityPoint.ts, EquityPoint.id)
+            ).all()
+        columns = [
+            "equity",
+            "cash",
+            "gross_exposure",
+            "net_exposure",
+            "realized_pnl",
+            "unrealized_pnl",
+        ]
+        frame = pd.DataFrame(
+            {c: [float(getattr(r, c)) for r in rows] for c in columns},
+            index=pd.DatetimeIndex([r.ts for r in rows], name="ts"),
+        )
+        return frame
+
+    def peak_equity(self, run_id: str) -> Decimal | None:
+        with self._writer.session() as session:
+            values = session.scalars(select(EquityPoint.equity).where(EquityPoint.run_id == run_id))
+            return max(values, default=None)
+
+    def equity_at_or_before(self, run_id: str, ts: datetime) -> Decimal | None:
+        """The last equity value at or before ``ts`` (e.g. the UTC day's opening equity)."""
+        with self._writer.session() as session:
+            return session.scalar(
+                select(EquityPoint.equity)
+                .where(EquityPoint.run_id == run_id, EquityPoint.ts <= utc(ts))
+                .order_by(EquityPoint.ts.desc(), EquityPoint.id.desc())
+                .limit(1)
+            )

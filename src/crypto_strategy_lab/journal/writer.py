@@ -1,0 +1,406 @@
+"""The journal's one write path: transactions, the per-bar batch buffer and the audit-chain links.
+
+Every write inserts the record(s) *and* the matching audit-chain link (``journal.audit``) in
+one transaction, so a record and its audit event exist together or not at all. Inside
+:meth:`ChainWriter.batch` (the engine opens one per bar) the records and audit events of the
+engine's frequent writes (order events, fills, signals, risk decisions, equity, positions,
+audit-only events) are buffered in memory and committed together, with SQLAlchemy Core
+``executemany`` and the chain links computed in memory, when the batch ends -- or earlier:
+an order is committed (with everything buffered before it) before
+:meth:`~crypto_strategy_lab.journal.orders.OrderStore.record_order` returns, so it is on disk
+before it can reach a venue; any other write or read commits the buffer first. A kill -9
+inside a batch therefore loses exactly what a crash at the batch's last commit would have
+lost.
+
+There is no update or delete: the sessions the writer opens refuse any attempt
+(``JournalError``). The only mutable row is a run's ``status``/``ended_at``, set once by
+:meth:`~crypto_strategy_lab.journal.runs.RunStore.finish_run` (and audited).
+
+Concurrent writers: on PostgreSQL appends are serialised by an advisory lock; on SQLite each
+write takes the database's write lock first, and a writer that loses a race (``database is
+locked`` or a unique-constraint clash on the chain head) retries its whole transaction. Ids
+of buffered rows are reserved in memory and moved, at the commit, to what the database would
+hand out then (another writer may have taken some).
+
+The stores of :mod:`crypto_strategy_lab.journal.repository`'s facade share one
+:class:`ChainWriter`; a store that indexes what the buffer holds (the latest order event of an
+order, a fill by trade id) registers a :class:`BufferIndex` so the index follows the buffer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto_strategy_lab.journal.audit import (
+    GENESIS_HASH,
+    AuditEvent,
+    append_audit_event,
+    entity_key,
+    event_hash,
+    lock_chain,
+    record_payload,
+)
+from crypto_strategy_lab.journal.db import Base
+from crypto_strategy_lab.journal.models import Run
+from crypto_strategy_lab.journal.types import JournalError, canonical_json, exact_decimal, utcnow
+
+T = TypeVar("T")
+
+_MUTABLE_RUN_FIELDS = {"status", "ended_at"}
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with decimals/datetimes/enums encoded as the audit chain encodes them."""
+    return json.loads(canonical_json(value))
+
+
+def optional_decimal(value: Decimal | None) -> Decimal | None:
+    """``value`` as an exact journal decimal, ``None`` kept."""
+    return None if value is None else exact_decimal(value)
+
+
+def record_ts(record: Base) -> datetime:
+    """The time a record's audit event carries: its own timestamp, else now."""
+    for name in ("ts", "created_at", "started_at"):
+        value = getattr(record, name, None)
+        if isinstance(value, datetime):
+            return value
+    return utcnow()
+
+
+def _forbid_history_mutation(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, Base):
+            raise JournalError(f"the journal is append-only: cannot delete {obj.__tablename__}")
+    for obj in session.dirty:
+        if not isinstance(obj, Base) or not session.is_modified(obj):
+            continue
+        state = inspect(obj)
+        changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+        if isinstance(obj, Run) and changed <= _MUTABLE_RUN_FIELDS:
+            continue
+        raise JournalError(
+            f"the journal is append-only: cannot update {obj.__tablename__} "
+            f"({', '.join(sorted(changed))})"
+        )
+
+
+@dataclass
+class _Buffered:
+    """A record (or an audit-only event: ``record`` is ``None``) waiting for the batch's commit."""
+
+    record: Base | None
+    kind: str
+    ts: datetime
+    run_id: str | None
+    payload: str | None = None  # the canonical JSON of an audit-only event
+
+
+# Buffered rows are inserted table by table in this order (an order names its risk decision,
+# order events and fills name their order); the audit events follow them.
+_INSERT_ORDER = (
+    "risk_events",
+    "orders",
+    "order_events",
+    "fills",
+    "signals",
+    "position_snapshots",
+    "equity_curve",
+)
+
+
+# Statements built once (a statement built per commit costs more than its execution).
+_CHAIN_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+
+
+@cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
+
+
+def _last_ids(conn: Connection, tables: list[Table]) -> dict[str, int]:
+    """The highest id each table has handed out (ids are never reused: a deleted row's id
+    still counts), in one query on SQLite."""
+    if not tables:
+        return {}
+    if conn.dialect.name == "sqlite":
+        # a journal from before migration 0004 has no AUTOINCREMENT table, hence no counter
+        counter = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
+        ).scalar()
+        parts = []
+        for table in tables:
+            parts.append(f"(SELECT max(id) FROM {table.name})")
+            seq = f"(SELECT seq FROM sqlite_sequence WHERE name = '{table.name}')"
+            parts.append(seq if counter else "NULL")
+        row = conn.exec_driver_sql("SELECT " + ", ".join(parts)).one()
+        return {t.name: max(row[2 * i] or 0, row[2 * i + 1] or 0) for i, t in enumerate(tables)}
+    last = {}
+    for table in tables:
+        last[table.name] = conn.scalar(select(func.max(table.c.id))) or 0
+        if conn.dialect.name == "postgresql":
+            sequence = conn.scalar(
+                text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+            )
+            if sequence:
+                used = conn.scalar(text(f"SELECT last_value FROM {sequence}")) or 0
+                last[table.name] = max(last[table.name], used)
+    return last
+
+
+def _advance_sequence(conn: Connection, table: Table, top: int) -> None:
+    """Explicit ids do not move a PostgreSQL sequence: move it past ``top`` (SQLite's
+    ``AUTOINCREMENT`` counter follows explicit ids by itself)."""
+    if conn.dialect.name != "postgresql":
+        return
+    sequence = conn.scalar(
+        text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+    )
+    if sequence:
+        conn.execute(
+            text(f"SELECT setval(:sequence, GREATEST(:top, (SELECT last_value FROM {sequence})))"),
+            {"sequence": sequence, "top": top},
+        )
+
+
+def _commit_buffer(_session: Session) -> None:
+    """The work of a transaction that only commits the buffered writes."""
+
+
+class BufferIndex(Protocol):
+    """What a store keeps about the rows in the buffer, handed over with them at a commit."""
+
+    def detach(self) -> Callable[[], None]:
+        """Empty the index (the buffer is being committed) and return what to do once that
+        commit succeeded."""
+        ...
+
+
+class ChainWriter:
+    """The transactions and the batch buffer every journal store writes through.
+
+    Parameters
+    ----------
+    engine:
+        A SQLAlchemy engine on a migrated journal.
+    retries:
+        How many times a write transaction that lost a race with another writer is retried.
+    """
+
+    def __init__(self, engine: Engine, *, retries: int = 20) -> None:
+        self.engine = engine
+        self.retries = retries
+        self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+        event.listen(self.sessions, "before_flush", _forbid_history_mutation)
+        self._batch_depth = 0
+        self._buffer: list[_Buffered] = []
+        self._next_ids: dict[str, int] = {}  # next id to hand out per table
+        self._indexes: list[BufferIndex] = []
+
+    def index_buffer(self, index: BufferIndex) -> None:
+        """Keep ``index`` in step with the buffer (see :class:`BufferIndex`)."""
+        self._indexes.append(index)
+
+    def session(self) -> Session:
+        """A read session (writes through it are refused unless append-only); commits the
+        current batch's buffer first, so a read sees every write made before it."""
+        self.flush()
+        return self.sessions()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Buffer the frequent writes made inside and commit them in one transaction at the
+        end (see the module docstring for what commits earlier). Nested batches join the
+        outermost one; the buffer is committed even when the block raises."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if not self._batch_depth:
+                self.flush()
+
+    def flush(self) -> None:
+        """Commit the buffered writes now (nothing to do outside a batch)."""
+        if self._buffer:
+            self.write(_commit_buffer)
+
+    def buffered(self, record: T, kind: str, run_id: str | None) -> T:
+        """Queue ``record`` and its audit event; commit at once outside a batch."""
+        self.buffer_only(record, kind, run_id)
+        if not self._batch_depth:
+            self.flush()
+        return record
+
+    def buffer_only(self, record: Any, kind: str, run_id: str | None) -> None:
+        """Queue ``record`` and its audit event for the next commit (the caller commits)."""
+        if "id" in record.__table__.c:
+            record.id = self._reserve_id(record.__table__)
+        self._buffer.append(_Buffered(record, kind, record_ts(record), run_id))
+
+    def _reserve_id(self, table: Table) -> int:
+        """The next id of ``table`` for a buffered row. Another writer may take ids before the
+        buffer is committed: :meth:`_insert_buffer` then moves the buffer's ids past them
+        (and the risk decision ids its orders name with them)."""
+        next_id = self._next_ids.get(table.name)
+        if next_id is None:
+            with self.engine.connect() as conn:
+                next_id = _last_ids(conn, [table])[table.name] + 1
+        self._next_ids[table.name] = next_id + 1
+        return next_id
+
+    def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction; retried whole when it lost a race. The buffered
+        writes are committed first (so the chain keeps the order of the calls), in a
+        transaction of their own: a write that fails must not take them with it."""
+        if work is not _commit_buffer and self._buffer:
+            self.flush()
+        buffered, self._buffer = self._buffer, []
+        on_commit = [index.detach() for index in self._indexes]
+        delay = 0.005
+        for attempt in range(self.retries + 1):
+            try:
+                with self.sessions.begin() as session:
+                    lock_chain(session)
+                    if buffered:
+                        self._insert_buffer(session.connection(), buffered)
+                    result = work(session)
+                for committed in on_commit:
+                    committed()
+                return result
+            except (OperationalError, IntegrityError) as exc:
+                racing = isinstance(exc, OperationalError) and "locked" in str(exc).lower()
+                racing = racing or (
+                    isinstance(exc, IntegrityError) and "audit_events" in str(exc).lower()
+                )
+                if not racing or attempt == self.retries:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _insert_buffer(self, conn: Connection, buffered: list[_Buffered]) -> None:
+        """Insert the buffered records and their audit events (Core ``executemany``); the
+        chain links are computed here, after the head was read inside the transaction."""
+        tables: dict[str, Table] = {}
+        by_table: dict[str, list[Base]] = {}
+        for item in buffered:
+            if item.record is not None:
+                table = item.record.__table__  # type: ignore[attr-defined]
+                tables[table.name] = table
+                by_table.setdefault(table.name, []).append(item.record)
+        moved: dict[int, int] = {}  # risk event ids moved by the database's sequence
+        with_ids = [tables[name] for name in by_table if "id" in tables[name].c]
+        last_ids = _last_ids(conn, with_ids)
+        for name, records in by_table.items():
+            if name not in last_ids:
+                continue
+            last = last_ids[name]
+            # the rows take the ids the database would give them now (another writer may have
+            # taken the reserved ones; a reset sequence is followed as autoincrement would)
+            shift = last + 1 - records[0].id  # type: ignore[attr-defined]
+            if shift:
+                for record in records:
+                    old = record.id  # type: ignore[attr-defined]
+                    record.id = old + shift  # type: ignore[attr-defined]
+                    if name == "risk_events":
+                        moved[old] = old + shift
+            self._next_ids[name] = records[-1].id + 1  # type: ignore[attr-defined]
+        if moved:
+            for record in by_table.get("orders", []):
+                rid = record.risk_event_id  # type: ignore[attr-defined]
+                record.risk_event_id = moved.get(rid, rid)  # type: ignore[attr-defined]
+        head = conn.execute(_CHAIN_HEAD).first()
+        seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        rows: dict[str, list[dict[str, Any]]] = {}
+        links: list[dict[str, Any]] = []
+        for item in buffered:
+            entity_table = entity = None
+            payload = item.payload
+            if item.record is not None:
+                values = {
+                    c.key: getattr(item.record, c.key) for c in tables[item.record.__tablename__].c
+                }
+                rows.setdefault(item.record.__tablename__, []).append(values)
+                payload = canonical_json(record_payload(item.record))
+                entity_table, entity = item.record.__tablename__, entity_key(item.record)
+            assert payload is not None
+            seq += 1
+            link = event_hash(
+                prev,
+                seq=seq,
+                ts=item.ts,
+                kind=item.kind,
+                entity_table=entity_table,
+                entity_key=entity,
+                run_id=item.run_id,
+                payload=payload,
+            )
+            links.append(
+                {
+                    "seq": seq,
+                    "ts": item.ts,
+                    "run_id": item.run_id,
+                    "kind": item.kind,
+                    "entity_table": entity_table,
+                    "entity_key": entity,
+                    "payload": payload,
+                    "prev_hash": prev,
+                    "hash": link,
+                }
+            )
+            prev = link
+        for name in sorted(rows, key=lambda n: _INSERT_ORDER.index(n)):
+            conn.execute(_insert(tables[name]), rows[name])
+            if "id" in tables[name].c:
+                _advance_sequence(conn, tables[name], self._next_ids[name] - 1)
+        conn.execute(_insert(AuditEvent.__table__), links)
+
+    def add(self, session: Session, record: Base, kind: str, run_id: str | None) -> None:
+        """Insert ``record`` and its audit event in ``session``'s transaction."""
+        session.add(record)
+        session.flush()
+        append_audit_event(
+            session,
+            kind=kind,
+            ts=record_ts(record),
+            payload=record_payload(record),
+            run_id=run_id,
+            entity_table=record.__tablename__,
+            entity_key=entity_key(record),
+        )
+
+    def added(self, session: Session, record: T, kind: str, run_id: str | None) -> T:
+        """:meth:`add`, returning ``record`` (for ``write(lambda s: ...)``)."""
+        self.add(session, record, kind, run_id)  # type: ignore[arg-type]
+        return record
+
+    def audit(self, kind: str, payload: dict[str, Any], *, run_id: str | None = None) -> None:
+        """An audit-only event (e.g. ``kill.requested``, ``reconcile.ok``, ``exchange.*``)."""
+        # encoded now, so a payload that cannot be journaled fails its caller, not the commit
+        self._buffer.append(_Buffered(None, kind, utcnow(), run_id, canonical_json(payload)))
+        if not self._batch_depth:
+            self.flush()
