@@ -55,9 +55,9 @@ def describe_error(exc: BaseException, secrets: Iterable[str] = ()) -> str | Non
 
     Parameters
     ----------
-    exc:
+    exc
         The exception raised while handling the user's input.
-    secrets:
+    secrets
         Secret values (the configured keys) that must not appear in the line.
 
     Returns

@@ -20,13 +20,13 @@ class ExchangeError(CSLError):
 
     Parameters
     ----------
-    message:
+    message
         What went wrong, in words a trader can act on. Never contains a secret.
-    venue:
+    venue
         ``"bybit"``, ``"alpaca"`` or ``"simulated"``.
-    code:
+    code
         The venue's own error code (Bybit ``retCode``, Alpaca ``code`` or HTTP status).
-    venue_message:
+    venue_message
         The venue's own message text.
     """
 

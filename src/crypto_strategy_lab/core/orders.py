@@ -246,7 +246,41 @@ class Fill(_Frozen):
 
 
 class OrderResult(_Frozen):
-    """The venue's view of an order, translated to our types."""
+    """The venue's view of an order, translated to our types.
+
+    Attributes
+    ----------
+    order_id : str
+        Venue order id.
+    client_order_id : str or None
+        Our idempotency key, when the venue reports it.
+    symbol : str
+        Venue symbol.
+    side : OrderSide
+        Buy or sell.
+    order_type : OrderType
+        The order type.
+    status : OrderStatus
+        Lifecycle status.
+    quantity : Decimal
+        Ordered quantity in base units.
+    filled_quantity : Decimal, default 0
+        Quantity filled so far.
+    average_price : Decimal or None
+        Average fill price, once filled.
+    price, stop_price : Decimal or None
+        Limit and trigger prices.
+    market : MarketType or None
+        The market.
+    venue : str
+        The venue.
+    created_at, updated_at : datetime.datetime or None
+        Venue timestamps.
+    fills : tuple of Fill
+        Executions, when the venue reported them.
+    raw : dict
+        The venue's reply as received (kept for the audit log, hidden from ``repr``).
+    """
 
     order_id: str
     client_order_id: str | None

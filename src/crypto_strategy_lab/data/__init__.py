@@ -1,5 +1,7 @@
-"""Market data: schemas and validation, the one loader, cleaning, sources, synthetic generators
-and the store."""
+"""Market data: schemas and validation, the loader, cleaning, sources and the store.
+
+Also the synthetic generators and the bundled datasets.
+"""
 
 from __future__ import annotations
 

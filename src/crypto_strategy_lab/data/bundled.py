@@ -43,18 +43,18 @@ class BundledDataset:
 
     Attributes
     ----------
-    name:
+    name
         Short id, e.g. ``"BTC-USD 15m (Yahoo)"``.
-    bars:
+    bars
         The validated OHLCV frame.
-    description:
+    description
         One paragraph naming source, venue, bar size, range, rows and licence; every report
         that uses this data prints it.
-    cleaning_report:
+    cleaning_report
         What the cleaning steps changed.
-    raw_quality:
+    raw_quality
         Data-quality counts of the raw file, before any repair.
-    timeframe:
+    timeframe
         Bar size as a pandas offset string (``"15min"``, ``"1D"``).
     """
 

@@ -55,15 +55,15 @@ class CleaningStep:
 
     Attributes
     ----------
-    name:
+    name
         The repair (``"sort"``, ``"duplicates"``, ``"off_grid"``, ``"fill_gaps"``, ``"resample"``).
-    rows_in, rows_out:
+    rows_in, rows_out
         Row counts before and after.
-    changed:
+    changed
         Rows moved, removed, snapped or inserted by this step.
-    detail:
+    detail
         Step-specific numbers (e.g. ``conflicting`` duplicate groups, ``collisions``).
-    examples:
+    examples
         The first affected timestamps, as ISO strings.
     """
 
@@ -91,19 +91,24 @@ class CleaningReport:
     steps: list[CleaningStep] = field(default_factory=list)
 
     def add(self, step: CleaningStep) -> None:
+        """Append one repair."""
         self.steps.append(step)
 
     @property
     def total_changed(self) -> int:
+        """Rows changed over all repairs."""
         return sum(s.changed for s in self.steps)
 
     def to_dict(self) -> dict:
+        """The steps and the total as plain data (JSON)."""
         return {"steps": [asdict(s) for s in self.steps], "total_changed": self.total_changed}
 
     def lines(self) -> list[str]:
+        """One line per repair, or ``["no repairs applied"]``."""
         return [s.describe() for s in self.steps] or ["no repairs applied"]
 
     def __str__(self) -> str:
+        """The :meth:`lines`, one per line."""
         return "\n".join(self.lines())
 
 
@@ -142,7 +147,7 @@ def drop_duplicate_timestamps(
 
     Parameters
     ----------
-    keep:
+    keep
         ``"last"``, ``"first"`` or ``"merge"`` (first open, max high, min low, last close,
         summed volume; other columns take the last value).
     """
@@ -185,7 +190,7 @@ def align_to_grid(
 
     Parameters
     ----------
-    how:
+    how
         ``"drop"`` removes off-grid rows; ``"snap"`` floors them to the grid and drops those
         whose slot is already taken by an on-grid row (``collisions`` in the report).
     """
@@ -277,8 +282,10 @@ def fill_gaps(
 
 
 def resample_ohlcv(df: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, CleaningStep]:
-    """Aggregate bars to a coarser bar size with pandas (left-closed, left-labelled bins on
-    the grid of :func:`~crypto_strategy_lab.data.timeframes.grid_origin`).
+    """Aggregate bars to a coarser bar size with pandas.
+
+    Bins are left-closed and left-labelled, on the grid of
+    :func:`~crypto_strategy_lab.data.timeframes.grid_origin`.
 
     Empty bins (no source bar) are dropped rather than invented; their count is reported as
     ``empty_bins``.

@@ -42,18 +42,18 @@ class LoadedBars:
 
     Attributes
     ----------
-    bars:
+    bars
         The validated OHLCV frame, at :attr:`timeframe`.
-    name:
+    name
         Identifies the dataset in the trial log and in output (``file:bars.csv``,
         ``file:BTCUSDT:1h``, a bundled dataset's name); ``@<tf>`` marks a resampled file.
-    description, cleaning:
+    description, cleaning
         One paragraph on origin and span; what was done to the bars.
-    timeframe, native_timeframe:
+    timeframe, native_timeframe
         Bar size of :attr:`bars` and of the data as read.
-    market:
+    market
         The market and where it came from (``market.notice`` is the line to print).
-    spec:
+    spec
         The parsed data name.
     """
 
@@ -260,22 +260,28 @@ def open_data(
 
     Parameters
     ----------
-    data:
+    data
         A ``--data`` value (path, ``SOURCE:SYMBOL[:TIMEFRAME]``, ``bundled:KIND``) or a
         parsed :class:`DataSpec`.
-    timeframe:
+    timeframe
         Bar size wanted; coarser than the data's is resampled causally, finer is refused.
-    market:
+    market
         ``perp``/``spot``/``stock``; ``None`` decides by :func:`choose_market`.
-    ts_unit, columns, timezone, convert_timezone:
+    ts_unit, columns, timezone, convert_timezone
         How to read a file (as ``csl data import``).
-    data_dir:
+    data_dir
         Store root for stored series.
-    now:
+    now
         The present, for the no-future-bar check (default: the clock).
-    require_market:
+    require_market
         ``False`` lets a market that cannot be decided stay ``None`` (``csl data import``
         stores such bars without a market; every read decides it).
+
+    Returns
+    -------
+    LoadedBars
+        The validated bars at the requested bar size, their dataset name, description,
+        cleaning notes and timeframes, and the market with where it came from.
 
     Raises
     ------
@@ -328,27 +334,27 @@ def load_bars(
 
     Parameters
     ----------
-    data:
+    data
         A path, a DataFrame (timestamps in a column or a ``DatetimeIndex``; epoch numbers,
         datetimes or text), or a data name (``file:BTCUSDT:1h``, ``bundled:crypto``).
-    ts_unit:
+    ts_unit
         Epoch unit ``s``/``ms``/``us``/``ns``; ``None`` detects it from the magnitude. A unit
         that contradicts the magnitude is refused (``--ts-unit s`` on milliseconds would put
         the bars in the year 50338).
-    columns:
+    columns
         ``{ours: theirs}`` column mapping (``{"close": "Close"}``); unmapped names match
         case-insensitively.
-    timeframe:
+    timeframe
         Resample causally to this bar size (``"4h"``, ``"1D"``...); ``None`` keeps the data's.
-    market:
+    market
         When given (``perp``/``spot``/``stock``), also checks the market's history (no crypto
         bar before 2009). The market is not inferred here: use :func:`open_data` or
         :func:`~crypto_strategy_lab.data.markets.choose_market`.
-    timezone, convert_timezone:
+    timezone, convert_timezone
         Zone of naive text timestamps; whether to convert non-UTC ones.
-    data_dir:
+    data_dir
         Store root for stored series.
-    now:
+    now
         The present, for the no-future-bar check (default: the clock).
 
     Returns

@@ -45,12 +45,12 @@ class MarketChoice:
 
     Attributes
     ----------
-    market:
+    market
         ``"perp"``, ``"spot"`` or ``"stock"``; ``None`` when it could not be decided (then
         ``reason`` says why).
-    reason:
+    reason
         What it was taken or inferred from, in words.
-    inferred:
+    inferred
         ``True`` when it is an inference rather than explicit (choice or metadata).
     """
 
@@ -64,8 +64,10 @@ class MarketChoice:
         return self.notice_for(OVERRIDE)
 
     def notice_for(self, override: str) -> str:
-        """:attr:`notice` with ``override`` saying how to choose (the CLI names its option,
-        ``run_backtest`` its argument)."""
+        """:attr:`notice` with ``override`` saying how to choose.
+
+        The CLI names its option, ``run_backtest`` its argument.
+        """
         if self.market is None:
             return f"market: not decided ({self.reason})"
         how = "inferred from" if self.inferred else "from"
@@ -101,13 +103,13 @@ def choose_market(
 
     Parameters
     ----------
-    bars:
+    bars
         A validated OHLCV frame.
-    market:
+    market
         An explicit choice; wins over everything else.
-    source, symbol:
+    source, symbol
         Where the bars come from (store source or ``bundled``, and its symbol or dataset).
-    recorded:
+    recorded
         The market recorded with a stored series (at ``csl data import``).
 
     Raises

@@ -38,8 +38,11 @@ CRYPTO_MARKETS = frozenset({"perp", "spot"})
 
 
 def detect_epoch_unit(values: np.ndarray | pd.Series) -> str | None:
-    """The unit (``s``/``ms``/``us``/``ns``) in which every epoch number of ``values`` decodes
-    to a date in 1980-2100, or ``None`` when no unit does (module docstring)."""
+    """The epoch unit (``s``/``ms``/``us``/``ns``) that decodes ``values`` to 1980-2100 dates.
+
+    Every finite value must decode into that range; ``None`` when no unit does (module
+    docstring).
+    """
     arr = np.asarray(values, dtype="float64")
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:
@@ -54,8 +57,9 @@ def detect_epoch_unit(values: np.ndarray | pd.Series) -> str | None:
 
 
 def epoch_unit_for(values: pd.Series, unit: str | None, column: str = "timestamp") -> str:
-    """The unit to decode epoch numbers ``values`` with: ``unit`` when given and consistent
-    with their magnitude, else the detected one.
+    """The unit to decode epoch numbers ``values`` with.
+
+    ``unit`` when given and consistent with their magnitude, else the detected one.
 
     Raises
     ------
@@ -103,14 +107,14 @@ def check_plausible(
 
     Parameters
     ----------
-    bars:
+    bars
         A validated OHLCV frame (sorted, unique UTC timestamps).
-    timeframe:
+    timeframe
         The declared bar size: every step must be a whole number of such bars. ``None``
         infers the bar size from the spacing (:func:`infer_timeframe`).
-    market:
+    market
         ``perp``/``spot`` enables the crypto-history check; ``None`` or ``stock`` skips it.
-    now:
+    now
         The present (default: the clock), for the no-future-bar check.
 
     Raises

@@ -47,6 +47,7 @@ class QualityReport:
     gap_examples: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """The report's fields as plain data (JSON)."""
         return asdict(self)
 
     def rows_for_table(self) -> list[tuple[str, str]]:
@@ -76,11 +77,11 @@ def check_ohlcv_quality(
 
     Parameters
     ----------
-    freq:
+    freq
         The bar size; inferred as the most common spacing when ``None``.
-    outlier_z:
+    outlier_z
         Robust z-score threshold for return outliers.
-    calendar:
+    calendar
         ``"24/7"`` (crypto: every ``freq`` slot should hold a bar) or ``"weekdays"`` (daily
         equity bars: only Monday-Friday dates are expected, so exchange holidays count as
         one-day gaps).

@@ -34,7 +34,7 @@ class DataValidationError(CSLError, ValueError):
 
     Attributes
     ----------
-    rule, column, count, examples:
+    rule, column, count, examples
         The rule broken, the column it concerns, the number of offending rows and the first
         offending timestamps (or row positions when there is no usable timestamp).
     """
@@ -100,6 +100,17 @@ def _check_index(df: pd.DataFrame) -> pd.DatetimeIndex:
 def validate_ohlcv(df: pd.DataFrame) -> pd.DataFrame:
     """Check an OHLCV frame against the schema; return it unchanged when it passes.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bars on a UTC ``DatetimeIndex``, float64 ``open, high, low, close, volume`` (module
+        docstring); extra columns are left alone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `df` itself (validators never repair).
+
     Raises
     ------
     DataValidationError
@@ -140,6 +151,17 @@ def validate_ohlcv(df: pd.DataFrame) -> pd.DataFrame:
 
 def validate_trades(df: pd.DataFrame) -> pd.DataFrame:
     """Check a trades frame (``timestamp, price, size`` [, ``side``]); return it unchanged.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Trades with UTC ``timestamp`` datetimes (non-decreasing), ``price`` > 0, ``size`` > 0
+        and optionally ``side`` in {"buy", "sell"}.
+
+    Returns
+    -------
+    pandas.DataFrame
+        `df` itself.
 
     Raises
     ------

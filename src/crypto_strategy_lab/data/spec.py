@@ -46,6 +46,7 @@ class DataSpec:
     timeframe: str | None = None
 
     def __str__(self) -> str:
+        """The data name as a user writes it (a path, ``bundled:KIND``, ``SOURCE:SYMBOL[:TF]``)."""
         if self.kind == "file":
             return str(self.path)
         if self.kind == "bundled":

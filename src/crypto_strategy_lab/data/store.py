@@ -108,6 +108,7 @@ class DataStore:
         return self.root / _SLUG.sub("-", source) / _SLUG.sub("-", symbol) / f"{tf}.parquet"
 
     def exists(self, source: str, symbol: str, timeframe: str) -> bool:
+        """Whether the series' file exists."""
         return self.path_for(source, symbol, timeframe).is_file()
 
     # ------------------------------------------------------------------ write
@@ -345,8 +346,11 @@ class DataStore:
     def _time_range(
         meta: pq.FileMetaData,
     ) -> tuple[pd.Timestamp | None, pd.Timestamp | None, str | None]:
-        """First and last timestamp from the row-group statistics (raw int64 microseconds,
-        so an out-of-range value is reported instead of raising)."""
+        """First and last timestamp from the row-group statistics.
+
+        Read as raw int64 microseconds, so an out-of-range value is reported instead of
+        raising.
+        """
         lows, highs = [], []
         for g in range(meta.num_row_groups):
             stats = meta.row_group(g).column(0).statistics

@@ -106,7 +106,7 @@ def fractional_gaussian_noise(
 
     Parameters
     ----------
-    method:
+    method
         ``"davies-harte"`` (circulant embedding, O(n log n); falls back to Cholesky when an
         eigenvalue of the embedding is negative) or ``"cholesky"`` (O(n^3), exact for any
         Toeplitz covariance).

@@ -60,7 +60,7 @@ def parse_timeframe(timeframe: str | pd.Timedelta) -> str:
 
     Parameters
     ----------
-    timeframe:
+    timeframe
         A ccxt name, a pandas-style spelling (any case) or a :class:`pandas.Timedelta`.
 
     Raises
@@ -91,8 +91,10 @@ def parse_timeframe(timeframe: str | pd.Timedelta) -> str:
 
 
 def as_timedelta(rule: str | pd.Timedelta) -> pd.Timedelta:
-    """Duration of a bar size (any spelling :func:`parse_timeframe` accepts) or of any fixed
-    pandas offset (``90min``)."""
+    """Duration of a bar size or of any fixed pandas offset (``90min``).
+
+    Bar sizes may be any spelling :func:`parse_timeframe` accepts.
+    """
     try:
         return TIMEFRAMES[parse_timeframe(rule)]
     except DataValidationError:
@@ -105,8 +107,10 @@ WEEK_ORIGIN = pd.Timestamp("1970-01-05", tz="UTC")
 
 
 def grid_origin(timeframe: str | pd.Timedelta) -> pd.Timestamp:
-    """The instant bar grids of ``timeframe`` are counted from: the Unix epoch, or Monday
-    1970-01-05 for bar sizes that are whole weeks."""
+    """The instant bar grids of ``timeframe`` are counted from.
+
+    The Unix epoch, or Monday 1970-01-05 for bar sizes that are whole weeks.
+    """
     delta = as_timedelta(timeframe)
     return WEEK_ORIGIN if delta % pd.Timedelta(weeks=1) == pd.Timedelta(0) else EPOCH
 
@@ -117,8 +121,9 @@ def timeframe_delta(timeframe: str) -> pd.Timedelta:
 
 
 def check_spacing(index: pd.DatetimeIndex, timeframe: str) -> None:
-    """Refuse sorted ``index`` unless every step is a whole number of ``timeframe`` bars
-    (gaps are allowed; daily equity files skip weekends and holidays by whole days).
+    """Refuse sorted ``index`` unless every step is a whole number of ``timeframe`` bars.
+
+    Gaps are allowed: daily equity files skip weekends and holidays by whole days.
 
     Raises
     ------
@@ -139,8 +144,10 @@ def check_spacing(index: pd.DatetimeIndex, timeframe: str) -> None:
 
 
 def infer_timeframe(index: pd.DatetimeIndex) -> str:
-    """The bar size of sorted ``index``: the most common spacing, which must be a known
-    timeframe and divide every other spacing (:func:`check_spacing`).
+    """The bar size of sorted ``index``.
+
+    The most common spacing, which must be a known timeframe and divide every other spacing
+    (:func:`check_spacing`).
 
     Raises
     ------
@@ -164,9 +171,11 @@ def infer_timeframe(index: pd.DatetimeIndex) -> str:
 
 
 def duration_label(delta: pd.Timedelta) -> str:
-    """A duration as people write bar sizes: the timeframe name when it is one (``15m``,
-    ``1d``, ``1w``), else days, hours and minutes (``3h55m``, ``7d``), never pandas'
-    ``0 days 00:15:00``."""
+    """A duration as people write bar sizes.
+
+    The timeframe name when it is one (``15m``, ``1d``, ``1w``), else days, hours and minutes
+    (``3h55m``, ``7d``), never pandas' ``0 days 00:15:00``.
+    """
     delta = pd.Timedelta(delta)
     if delta in _BY_DURATION:
         return _BY_DURATION[delta]

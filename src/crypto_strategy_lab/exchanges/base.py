@@ -57,9 +57,11 @@ log = logging.getLogger(__name__)
 
 
 class UnreadableReply(ExchangeUnavailable):
-    """The venue answered, but with a reply that cannot be read (truncated or empty body,
-    ``null``, a success envelope without the order): whether the action took effect is
-    unknown, exactly as when the reply was lost."""
+    """The venue answered, but with a reply that cannot be read.
+
+    A truncated or empty body, ``null``, a success envelope without the order: whether the
+    action took effect is unknown, exactly as when the reply was lost.
+    """
 
 
 UNCERTAIN: tuple[type[ExchangeError], ...] = (ExchangeUnavailable, RateLimitExceeded)
@@ -111,14 +113,23 @@ class Exchange(abc.ABC):
 
     Parameters
     ----------
-    mode:
-        The :class:`TradingMode` this client trades in.
-    audit:
+    mode : TradingMode
+        The mode this client trades in; one of the venue's ``supported_modes``.
+    audit : AuditSink or list of AuditSink, optional
         Extra audit sinks (the ``csl.audit`` logger is always one).
-    retry_policy:
+    secrets : list of str, optional
+        The client's API key and secret, redacted from every log record and audit event.
+    retry_policy : RetryPolicy, optional
         Backoff schedule for reads and for the place-order look-up.
-    max_submit_attempts:
+    max_submit_attempts : int, default 3
         How many times one order may be *sent* (all with the same client id).
+    default_market : MarketType, optional
+        Market used when a request names none (default: the venue's).
+
+    Raises
+    ------
+    ExchangeError
+        If the venue has no such `mode`.
     """
 
     venue: str = "base"
@@ -161,6 +172,7 @@ class Exchange(abc.ABC):
 
     # ---- context manager ----
     async def __aenter__(self) -> Exchange:
+        """Enter ``async with``: the client itself."""
         return self
 
     async def __aexit__(
@@ -169,6 +181,7 @@ class Exchange(abc.ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Leave ``async with``: :meth:`close` the client."""
         await self.close()
 
     @abc.abstractmethod
@@ -199,7 +212,21 @@ class Exchange(abc.ABC):
     # ---- primitives each venue implements ----
     @abc.abstractmethod
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
-        """Lot step, tick size and minimums of ``symbol`` on ``market``."""
+        """Lot step, tick size and minimums of ``symbol`` on ``market``.
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        market : MarketType
+            Its market.
+
+        Returns
+        -------
+        MarketRules
+            What :func:`~crypto_strategy_lab.exchanges.rules.apply_rules` rounds and checks
+            against.
+        """
 
     @abc.abstractmethod
     async def _submit(self, request: OrderRequest) -> OrderResult:
@@ -233,7 +260,27 @@ class Exchange(abc.ABC):
 
     # ---- orders ----
     async def prepare_order(self, request: OrderRequest) -> OrderRequest:
-        """``request`` with its market resolved, rounded to the venue's rules and checked."""
+        """``request`` with its market resolved, rounded to the venue's rules and checked.
+
+        Parameters
+        ----------
+        request : OrderRequest
+            The order as our code means it.
+
+        Returns
+        -------
+        OrderRequest
+            The order as it will be sent: quantity rounded down to the lot step, a limit
+            price to the tick in the order's favour (buys down, sells up), trigger prices to
+            the nearest tick.
+
+        Raises
+        ------
+        InvalidOrder
+            If the venue does not trade the market, or the rounded order breaks the venue's
+            minimum or maximum quantity or minimum notional (a market order is valued at a
+            last price cached for ``REFERENCE_TTL`` seconds).
+        """
         market = self._check_market(request.market)
         if request.market is not market:  # an enum member: no re-validation needed
             request = request.model_copy(update={"market": market})
@@ -244,8 +291,24 @@ class Exchange(abc.ABC):
     async def place_order(self, request: OrderRequest) -> OrderResult:
         """Send an order safely; see the module docstring for the idempotency protocol.
 
-        Returns the venue's acknowledgement (status ``SUBMITTED`` unless the venue reported
-        more); call :meth:`get_order` for fills.
+        Parameters
+        ----------
+        request : OrderRequest
+            The order; :meth:`prepare_order` rounds and checks it first. Every attempt uses
+            its ``client_order_id``.
+
+        Returns
+        -------
+        OrderResult
+            The venue's acknowledgement (status ``SUBMITTED`` unless the venue reported
+            more), or the order found by its client id after an uncertain outcome or a
+            duplicate reply; call :meth:`get_order` for fills.
+
+        Raises
+        ------
+        ExchangeError
+            A definite refusal at once; after ``max_submit_attempts`` uncertain outcomes
+            with no order found, the last error.
         """
         request = await self.prepare_order(request)
         cid = request.client_order_id
@@ -333,7 +396,27 @@ class Exchange(abc.ABC):
     async def cancel_order(
         self, order_id: str, symbol: str, *, market: MarketType | None = None
     ) -> OrderResult:
-        """Cancel one order; returns the order as the venue reports it afterwards."""
+        """Cancel one order.
+
+        Parameters
+        ----------
+        order_id : str
+            Venue order id.
+        symbol : str
+            Its symbol.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        OrderResult
+            The order as the venue reports it afterwards.
+
+        Raises
+        ------
+        ExchangeError
+            As the venue reports it (not retried: a cancel is an order action).
+        """
         market = self._check_market(market)
         self._record(
             "order.cancel", order_id=order_id, symbol=symbol, detail={"market": market.value}
@@ -356,7 +439,20 @@ class Exchange(abc.ABC):
     async def cancel_all_orders(
         self, symbol: str | None = None, *, market: MarketType | None = None
     ) -> list[str]:
-        """Cancel every open order (of ``symbol`` when given); returns the cancelled ids."""
+        """Cancel every open order, of ``symbol`` when given.
+
+        Parameters
+        ----------
+        symbol : str, optional
+            Only this symbol's orders.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        list of str
+            The cancelled order ids.
+        """
         market = self._check_market(market)
         self._record("order.cancel_all", symbol=symbol, detail={"market": market.value})
         ids = await readable(
@@ -368,7 +464,21 @@ class Exchange(abc.ABC):
     async def close_position(
         self, symbol: str, *, market: MarketType | None = None
     ) -> OrderResult | None:
-        """Flatten ``symbol`` with a market order (reduce-only on perpetuals); ``None`` if flat."""
+        """Flatten ``symbol`` with a market order (reduce-only on perpetuals).
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        OrderResult or None
+            The closing order's acknowledgement (via :meth:`place_order`), or ``None`` if
+            flat. Only the first open position the venue lists for `symbol` is closed.
+        """
         market = self._check_market(market)
         positions = [p for p in await self.get_positions(symbol, market=market) if p.quantity != 0]
         if not positions:
@@ -397,13 +507,44 @@ class Exchange(abc.ABC):
     async def get_order(
         self, order_id: str, symbol: str, *, market: MarketType | None = None
     ) -> OrderResult:
+        """One order by venue id, with its fills (retried read).
+
+        Parameters
+        ----------
+        order_id : str
+            Venue order id.
+        symbol : str
+            Its symbol.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        OrderResult
+            The order as the venue reports it now.
+        """
         market = self._check_market(market)
         return await self._read("get_order", lambda: self._fetch_order(order_id, symbol, market))
 
     async def get_order_by_client_id(
         self, client_order_id: str, symbol: str, *, market: MarketType | None = None
     ) -> OrderResult | None:
-        """The order with our ``client_order_id`` or ``None`` (reconciliation after restarts)."""
+        """The order with our ``client_order_id``, or ``None`` (reconciliation after restarts).
+
+        Parameters
+        ----------
+        client_order_id : str
+            Our idempotency key.
+        symbol : str
+            Its symbol.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        OrderResult or None
+            The venue's order, or ``None`` if it has none with that id.
+        """
         market = self._check_market(market)
         probe = OrderRequest(
             symbol=symbol,
@@ -418,20 +559,68 @@ class Exchange(abc.ABC):
     async def get_open_orders(
         self, symbol: str | None = None, *, market: MarketType | None = None
     ) -> list[OrderResult]:
+        """Open orders, of ``symbol`` when given (retried read).
+
+        Parameters
+        ----------
+        symbol : str, optional
+            Only this symbol's orders.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        list of OrderResult
+            The open orders.
+        """
         market = self._check_market(market)
         return await self._read("get_open_orders", lambda: self._fetch_open_orders(symbol, market))
 
     async def get_balance(self) -> dict[str, Balance]:
-        """Balances by currency/asset."""
+        """Balances by currency/asset (retried read).
+
+        Returns
+        -------
+        dict of str to Balance
+            Currency or asset -> its total, free and used amounts.
+        """
         return await self._read("get_balance", self._fetch_balance)
 
     async def get_positions(
         self, symbol: str | None = None, *, market: MarketType | None = None
     ) -> list[Position]:
+        """Open positions, of ``symbol`` when given (retried read).
+
+        Parameters
+        ----------
+        symbol : str, optional
+            Only this symbol's positions.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        list of Position
+            Net positions with signed quantities.
+        """
         market = self._check_market(market)
         return await self._read("get_positions", lambda: self._fetch_positions(symbol, market))
 
     async def get_ticker(self, symbol: str, *, market: MarketType | None = None) -> Ticker:
+        """Best bid/ask and last trade of ``symbol`` (retried read).
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        Ticker
+            The quote; fields the venue does not report are ``None``.
+        """
         market = self._check_market(market)
         return await self._read("get_ticker", lambda: self._fetch_ticker(symbol, market))
 
@@ -444,7 +633,26 @@ class Exchange(abc.ABC):
         limit: int | None = None,
         market: MarketType | None = None,
     ) -> pd.DataFrame:
-        """Bars as a frame valid under :func:`crypto_strategy_lab.data.schema.validate_ohlcv`."""
+        """Bars as a frame valid under :func:`crypto_strategy_lab.data.schema.validate_ohlcv`.
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        timeframe : str, default "1h"
+            Bar size.
+        since : datetime.datetime, optional
+            First bar's open time.
+        limit : int, optional
+            Maximum number of bars.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            OHLCV bars on a UTC ``DatetimeIndex`` of bar open times.
+        """
         market = self._check_market(market)
         return await self._read(
             "get_ohlcv", lambda: self._fetch_ohlcv(symbol, timeframe, since, limit, market)
@@ -453,7 +661,22 @@ class Exchange(abc.ABC):
     async def set_leverage(
         self, symbol: str, leverage: Decimal | int, *, market: MarketType | None = None
     ) -> None:
-        """Set the leverage of a perpetual (a no-op reply from the venue counts as success)."""
+        """Set the leverage of a perpetual (a no-op reply from the venue counts as success).
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        leverage : Decimal or int
+            Leverage, > 0.
+        market : MarketType, optional
+            Must resolve to the linear perpetual market.
+
+        Raises
+        ------
+        InvalidOrder
+            If the market is not linear perpetuals or `leverage` is not positive.
+        """
         market = self._check_market(market)
         if market is not MarketType.LINEAR:
             raise InvalidOrder(

@@ -36,20 +36,36 @@ class ExchangeFactory:
 
         Parameters
         ----------
-        name:
-            ``"bybit"`` (testnet, live), ``"alpaca"`` (paper, live) or ``"simulated"``.
-        mode:
+        name : str
+            ``"bybit"`` (testnet, live), ``"alpaca"`` (paper, live) or ``"simulated"``
+            (case and surrounding spaces ignored).
+        mode : TradingMode or str
             A :class:`TradingMode` (or its value); a mode the venue lacks raises
             :class:`ConfigError`.
-        credentials:
-            Overrides the environment/vault keys (see :mod:`.credentials`).
-        base_url:
+        credentials : Credentials or mapping, optional
+            Overrides the environment/vault keys (see :mod:`.credentials`); ignored by the
+            simulated venue.
+        base_url : str, optional
             Another endpoint (e.g. a local emulator); defaults to ``CSL_BYBIT_BASE_URL`` /
-            ``CSL_ALPACA_BASE_URL`` when set.
-        **options:
+            ``CSL_ALPACA_BASE_URL`` when set; ignored by the simulated venue.
+        settings : Settings, optional
+            Environment settings (default: read them now).
+        **options
             Passed to the venue client (``timeout``, ``rate_limit_scale``, ``audit``,
             ``default_market``, ``retry_policy``, ...; the simulated venue takes
             ``cost_model``, ``balances``, ``bars``).
+
+        Returns
+        -------
+        Exchange
+            The venue client (not yet connected); use it with ``async with``.
+
+        Raises
+        ------
+        ConfigError
+            If the venue or mode is unknown, or the venue lacks the mode.
+        AuthenticationError
+            If a real venue has no API keys for the mode.
         """
         key = name.strip().lower()
         if key not in VENUE_MODES:

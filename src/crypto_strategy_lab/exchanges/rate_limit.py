@@ -1,11 +1,11 @@
-"""Client-side token buckets that keep us under the venues' published rate limits.
+r"""Client-side token buckets that keep us under the venues' published rate limits.
 
 A token bucket of capacity ``b`` refilled at ``r`` tokens per second admits at most
 ``b + r * T`` requests in any interval of length ``T``. The venues count requests in a
 *rolling* window of length ``W`` (Bybit: 1 s per UID and endpoint, Alpaca: 60 s per account),
 so a bucket never trips the venue's limit ``N`` when
 
-.. math::  b + r (W + j) \\le N,
+.. math::  b + r (W + j) \le N,
 
 where ``j`` is a margin for network jitter (two requests sent ``d`` apart may arrive closer
 than ``d``). :func:`bucket_for_window` picks ``b`` and ``r`` from ``N``, ``W`` and ``j`` this
@@ -34,11 +34,11 @@ class TokenBucket:
 
     Parameters
     ----------
-    capacity:
+    capacity
         Largest burst ``b`` (tokens held when idle).
-    rate:
+    rate
         Refill rate ``r`` in tokens per second.
-    clock, sleep:
+    clock, sleep
         Time source and sleeper (defaults: ``time.monotonic``, ``asyncio.sleep``); tests pass
         a simulated clock.
     """
@@ -118,6 +118,11 @@ class RateLimiter:
     _buckets: dict[tuple[str, str], TokenBucket] = field(default_factory=dict, init=False)
 
     def bucket(self, endpoint: str, category: str = "") -> TokenBucket:
+        """The bucket of one endpoint class, created on first use.
+
+        A category without its own limit uses the endpoint's ``(endpoint, "")`` limit;
+        ``KeyError`` when neither is configured.
+        """
         key = (endpoint, category)
         if key not in self._buckets:
             spec = self.limits.get(key) or self.limits.get((endpoint, ""))
@@ -135,6 +140,7 @@ class RateLimiter:
         return self._buckets[key]
 
     async def acquire(self, endpoint: str, category: str = "") -> None:
+        """Wait until the endpoint class's bucket admits one request, and take its token."""
         await self.bucket(endpoint, category).acquire()
 
 

@@ -59,7 +59,13 @@ class VaultError(ConfigError):
 
 
 class Credentials(BaseModel):
-    """A venue API key pair. Both parts are ``SecretStr`` (hidden in ``repr`` and logs)."""
+    """A venue API key pair. Both parts are ``SecretStr`` (hidden in ``repr`` and logs).
+
+    Attributes
+    ----------
+    api_key, api_secret : SecretStr
+        The key and its secret.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -68,7 +74,23 @@ class Credentials(BaseModel):
 
     @classmethod
     def coerce(cls, value: Credentials | Mapping[str, Any]) -> Credentials:
-        """Accept our type or a mapping with ``api_key`` and ``api_secret``."""
+        """Accept our type or a mapping with ``api_key`` and ``api_secret``.
+
+        Parameters
+        ----------
+        value : Credentials or mapping
+            The key pair.
+
+        Returns
+        -------
+        Credentials
+            `value` itself, or built from the mapping.
+
+        Raises
+        ------
+        ConfigError
+            If `value` is neither.
+        """
         if isinstance(value, Credentials):
             return value
         if isinstance(value, Mapping) and {"api_key", "api_secret"} <= set(value):
@@ -157,11 +179,11 @@ class KeyVault:
 
     Parameters
     ----------
-    path:
+    path
         The vault file (created on first :meth:`add`).
-    passphrase:
+    passphrase
         Secret the encryption key is derived from.
-    scrypt_n:
+    scrypt_n
         scrypt CPU/memory cost for a *new* vault (tests lower it; files keep their own).
     """
 

@@ -455,9 +455,9 @@ def fit_garch11(returns: np.ndarray, starting_values: np.ndarray | None = None) 
 
     Parameters
     ----------
-    returns:
+    returns
         Returns (e.g. log returns), at least 100 finite values, not constant.
-    starting_values:
+    starting_values
         Optional ``[mu, omega, alpha, beta]`` in *percent* units (as :attr:`FIT_SCALE`) to start
         the optimiser from (used by :func:`rolling_garch11` for warm starts).
     """
@@ -497,13 +497,13 @@ class RollingGarch:
 
     Attributes
     ----------
-    forecast_vol:
+    forecast_vol
         ``sigma_{t+1|t}``: next-period volatility forecast made with data up to ``t``.
-    std_resid:
+    std_resid
         ``(r_t - mu) / sigma_{t|t-1}``, the standardised residual.
-    persistence, omega, alpha, beta, lr_pvalue:
+    persistence, omega, alpha, beta, lr_pvalue
         Of the fit in force at ``t`` (the last refit at or before ``t``).
-    vol_ratio:
+    vol_ratio
         ``sigma_{t+1|t}^2 / (omega / (1 - alpha - beta))``: forecast over unconditional variance.
     """
 

@@ -179,15 +179,15 @@ def bar_vpin(
 
     Parameters
     ----------
-    close, volume:
+    close, volume
         Bar closes (> 0) and volumes (>= 0).
-    bucket_volume:
+    bucket_volume
         Volume per bucket ``V`` (fixed; choose it from past volume only).
-    n_buckets:
+    n_buckets
         Buckets per VPIN estimate ``n`` (50 in the paper: about one day).
-    sigma_window:
+    sigma_window
         Trailing price changes for ``σ_Δp`` in BVC (ignored with ``buy_volume``).
-    buy_volume:
+    buy_volume
         Exact aggressor buy volume per bar (e.g. from
         :func:`crypto_strategy_lab.data.trades.trades_to_bars`); when given, BVC
         is skipped and ``source == "trades"``.

@@ -166,10 +166,10 @@ def wavelet_tilt(
 
     Parameters
     ----------
-    variances:
+    variances
         ``(..., J + 1)`` output of :func:`wavelet_variance` / :func:`rolling_wavelet_variance`
         (the smooth column is ignored).
-    window:
+    window
         Samples per estimate ``N`` (sets ``M_j`` and the equivalent degrees of freedom).
 
     Returns

@@ -117,9 +117,11 @@ async def _with_retries(
 
 
 def _connect_failure(exc: BaseException) -> str | None:
-    """Why no connection could be made (DNS failure, refused, unreachable), when that is what
-    ``exc`` wraps; ``None`` for errors after connecting (timeouts, resets, 5xx), which a retry
-    can cure."""
+    """Why no connection could be made, when that is what ``exc`` wraps.
+
+    A DNS failure, a refused or unreachable host; ``None`` for errors after connecting
+    (timeouts, resets, 5xx), which a retry can cure.
+    """
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, socket.gaierror | aiohttp.ClientConnectorError):
@@ -162,9 +164,9 @@ async def download_ohlcv(
 
     Parameters
     ----------
-    console:
+    console
         Shows a progress bar over the bars on this console; ``None`` runs silently.
-    source:
+    source
         Store source name; defaults to ``exchange_id``.
 
     Raises

@@ -1,0 +1,1 @@
+"""Alpaca adapter: US equities, paper and live, on alpaca-py."""

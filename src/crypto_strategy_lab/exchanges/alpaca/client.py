@@ -114,6 +114,7 @@ class AlpacaExchange(Exchange):
         self._fractionable: dict[str, bool] = {}
 
     async def close(self) -> None:
+        """Close the trading and data clients' HTTP sessions."""
         for client in (self.trading, self.data):
             await asyncio.to_thread(client._session.close)
 
@@ -126,6 +127,7 @@ class AlpacaExchange(Exchange):
 
     # ---- rules and the market clock ----
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
+        """The asset's lot rules, read once per symbol (see :meth:`Exchange.market_rules`)."""
         if symbol not in self._assets:
             try:
                 asset = await self._read(

@@ -98,4 +98,5 @@ def map_api_error(exc: Exception, secrets: list[str], action: str) -> ExchangeEr
 
 
 def is_duplicate(exc: ExchangeError) -> bool:
+    """Whether ``exc`` is Alpaca's "client order id must be unique" refusal."""
     return isinstance(exc, InvalidOrder) and DUPLICATE_MESSAGE in (exc.venue_message or "")

@@ -130,6 +130,7 @@ def to_alpaca_request(request: OrderRequest, fractionable: bool) -> Any:
 
 
 def order_from_alpaca(order: Order) -> OrderResult:
+    """An alpaca-py ``Order`` as our :class:`OrderResult` (the reply kept in ``raw``)."""
     raw = order.model_dump(mode="json")
     return OrderResult(
         order_id=str(order.id),
@@ -152,6 +153,7 @@ def order_from_alpaca(order: Order) -> OrderResult:
 
 
 def position_from_alpaca(position: AlpacaPosition) -> Position:
+    """An alpaca-py position as our :class:`Position` (a short's quantity made negative)."""
     qty = Decimal(str(position.qty))
     if _enum_value(position.side) == "short" and qty > 0:
         qty = -qty
@@ -194,6 +196,7 @@ def bars_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def parse_time(value: str | datetime | None) -> datetime | None:
+    """A venue timestamp (text or datetime) as a datetime; ``None`` stays ``None``."""
     if value is None or isinstance(value, datetime):
         return value
     return pd.Timestamp(value).to_pydatetime()

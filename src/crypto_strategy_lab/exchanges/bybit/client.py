@@ -135,6 +135,7 @@ class BybitExchange(Exchange):
         self._rules_cache: dict[tuple[str, MarketType], MarketRules] = {}
 
     async def close(self) -> None:
+        """Close the ccxt client's session."""
         await self.client.close()
 
     # ---- plumbing ----
@@ -176,6 +177,7 @@ class BybitExchange(Exchange):
         raise InvalidOrder(f"unknown {market.value} symbol {symbol!r}", venue=self.venue)
 
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
+        """The instrument's lot rules, cached per symbol and market."""
         rules = self._rules_cache.get((symbol, market))
         if rules is None:
             rules = rules_from_market(await self._market(symbol, market))

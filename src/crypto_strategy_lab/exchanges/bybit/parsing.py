@@ -50,6 +50,7 @@ def _ms(value: Any) -> datetime | None:
 
 
 def order_type_of(item: dict[str, Any]) -> OrderType:
+    """Our order type of a v5 order item (a trigger price makes it a stop order)."""
     trigger = dec(item.get("triggerPrice"))
     limit = item.get("orderType") == "Limit"
     if trigger:
@@ -84,8 +85,11 @@ def order_from_v5(item: dict[str, Any], market: MarketType) -> OrderResult:
 
 
 def fill_from_v5(item: dict[str, Any], quote: str = "USDT") -> Fill:
-    """One ``/v5/execution/list`` item as a :class:`Fill` (fee in the quote coin for linear;
-    Bybit charges spot buy fees in the base coin, which ``feeCurrency`` says when present)."""
+    """One ``/v5/execution/list`` item as a :class:`Fill`.
+
+    The fee is in the quote coin for linear; Bybit charges spot buy fees in the base coin,
+    which ``feeCurrency`` says when present.
+    """
     return Fill(
         order_id=str(item["orderId"]),
         client_order_id=item.get("orderLinkId") or None,
@@ -128,6 +132,7 @@ def acknowledgement(request: OrderRequest, reply: dict[str, Any]) -> OrderResult
 
 
 def position_from_v5(item: dict[str, Any]) -> Position:
+    """A v5 position item as our :class:`Position` (``Sell`` side: negative quantity)."""
     size = dec(item.get("size")) or Decimal(0)
     signed = -size if item.get("side") == "Sell" else size
     return Position(
@@ -192,7 +197,7 @@ def rules_from_market(market: dict[str, Any]) -> MarketRules:
 
 
 def ohlcv_frame(rows: list[list[float]]) -> pd.DataFrame:
-    """ccxt OHLCV rows (oldest first, ms timestamps) as a validated OHLCV frame."""
+    """Rows of ccxt OHLCV (oldest first, ms timestamps) as a validated OHLCV frame."""
     frame = pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume"])
     frame.index = pd.DatetimeIndex(
         pd.to_datetime(frame.pop("timestamp"), unit="ms", utc=True), name="timestamp"

@@ -1,0 +1,1 @@
+"""The simulated venue: local fills against bars, for paper trading and replay."""

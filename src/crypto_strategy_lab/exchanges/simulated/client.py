@@ -143,6 +143,7 @@ class SimulatedExchange(Exchange):
             self._history[symbol] = BarHistory(validate_ohlcv(frame))
 
     async def close(self) -> None:
+        """Nothing to release: the venue holds no connection."""
         return None
 
     # ---- market data in ----
@@ -154,8 +155,10 @@ class SimulatedExchange(Exchange):
         *,
         close_time: datetime | pd.Timestamp | None = None,
     ) -> list[Fill]:
-        """Advance ``symbol`` by the bar that opens at ``timestamp``: protective exits, then
-        resting orders, then the funding of instants in ``(timestamp, close_time]``.
+        """Advance ``symbol`` by the bar that opens at ``timestamp``.
+
+        Protective exits, then resting orders, then the funding of instants in
+        ``(timestamp, close_time]``.
 
         Returns the fills this bar produced.
         """
@@ -189,9 +192,11 @@ class SimulatedExchange(Exchange):
         return fills
 
     def _liquidate(self, symbol: str, bar: Bar) -> Fill | None:
-        """Close a linear position whose equity reached maintenance margin on ``bar``
-        (:func:`~crypto_strategy_lab.core.execution.liquidation_price`): at that price, at
-        the open on a gap, with the taker fee; the account's equity is floored at zero."""
+        """Close a linear position whose equity reached maintenance margin on ``bar``.
+
+        At the price of :func:`~crypto_strategy_lab.core.execution.liquidation_price`, at the
+        open on a gap, with the taker fee; the account's equity is floored at zero.
+        """
         position = self._positions.get(symbol)
         if position is None or not position.quantity or position.market is not MarketType.LINEAR:
             return None
@@ -360,8 +365,10 @@ class SimulatedExchange(Exchange):
         return order
 
     def _live_orders(self, symbol: str | None = None) -> list[_Order]:
-        """Non-terminal orders (of ``symbol``), in placement order; O(open orders), not
-        O(every order ever placed)."""
+        """Non-terminal orders (of ``symbol``), in placement order.
+
+        O(open orders), not O(every order ever placed).
+        """
         for order_id in [i for i, o in self._open.items() if o.status.is_terminal]:
             del self._open[order_id]
         return [o for o in self._open.values() if symbol in (None, o.request.symbol)]
@@ -395,6 +402,7 @@ class SimulatedExchange(Exchange):
 
     # ---- Exchange primitives ----
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
+        """The configured rules of ``symbol``, else a 1e-8 lot step and tick, no minimums."""
         return self.rules.get(symbol) or MarketRules(
             symbol=symbol, qty_step=Decimal("1e-8"), tick_size=Decimal("1e-8"), quote=self.quote
         )

@@ -23,7 +23,7 @@ class BarHistory:
 
     Parameters
     ----------
-    frame:
+    frame
         Optional initial bars (a validated OHLCV frame).
     """
 
@@ -43,11 +43,14 @@ class BarHistory:
             self._n = n
 
     def __len__(self) -> int:
+        """Number of bars held."""
         return self._n
 
     def append(self, ts: pd.Timestamp, bar: Bar) -> None:
-        """Add the bar that opens at ``ts`` (UTC); a bar at or before the last one is refused
-        (OHLCV time is strictly increasing)."""
+        """Add the bar that opens at ``ts`` (UTC).
+
+        A bar at or before the last one is refused (OHLCV time is strictly increasing).
+        """
         stamp = ts.as_unit("ns").value
         if self._n and stamp <= self._ts[self._n - 1]:
             raise DataValidationError(

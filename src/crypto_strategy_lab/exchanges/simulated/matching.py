@@ -44,6 +44,8 @@ class Bar:
 
 @dataclass(frozen=True)
 class FillQuote:
+    """Price, fee and liquidity side of one simulated fill."""
+
     price: Decimal
     fee: Decimal
     maker: bool
@@ -54,8 +56,10 @@ def _dec(value: float) -> Decimal:
 
 
 def slippage_of(costs: CostModel, bar: Bar, quantity: float) -> float:
-    """The cost model's adverse fraction for a fill of ``quantity`` on ``bar``
-    (:func:`~crypto_strategy_lab.core.execution.slippage_fraction`)."""
+    """The cost model's adverse fraction for a fill of ``quantity`` on ``bar``.
+
+    :func:`~crypto_strategy_lab.core.execution.slippage_fraction` of the bar.
+    """
     return float(
         execution.slippage_fraction(
             SLIP_CODES[costs.slippage],
