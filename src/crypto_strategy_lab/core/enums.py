@@ -15,7 +15,13 @@ class OrderSide(StrEnum):
         return 1 if self is OrderSide.BUY else -1
 
     def opposite(self) -> "OrderSide":
-        """The other side (``SELL`` for ``BUY``)."""
+        """The other side.
+
+        Returns
+        -------
+        OrderSide
+            ``SELL`` for ``BUY`` and ``BUY`` for ``SELL``.
+        """
         return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
 
 

@@ -147,6 +147,8 @@ def drop_duplicate_timestamps(
 
     Parameters
     ----------
+    df : pandas.DataFrame
+        OHLCV bars sorted by timestamp.
     keep
         ``"last"``, ``"first"`` or ``"merge"`` (first open, max high, min low, last close,
         summed volume; other columns take the last value).
@@ -190,6 +192,10 @@ def align_to_grid(
 
     Parameters
     ----------
+    df : pandas.DataFrame
+        OHLCV bars.
+    freq : str or pandas.Timedelta
+        The bar size whose grid the timestamps must lie on.
     how
         ``"drop"`` removes off-grid rows; ``"snap"`` floors them to the grid and drops those
         whose slot is already taken by an on-grid row (``collisions`` in the report).

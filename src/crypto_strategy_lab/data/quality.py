@@ -77,6 +77,8 @@ def check_ohlcv_quality(
 
     Parameters
     ----------
+    df : pandas.DataFrame
+        OHLCV bars (not modified).
     freq
         The bar size; inferred as the most common spacing when ``None``.
     outlier_z

@@ -106,6 +106,14 @@ def fractional_gaussian_noise(
 
     Parameters
     ----------
+    n : int
+        Number of samples.
+    hurst : float
+        Hurst exponent ``H`` in (0, 1); 0.5 gives white noise.
+    sigma : float, default 1.0
+        Standard deviation of each sample.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator.
     method
         ``"davies-harte"`` (circulant embedding, O(n log n); falls back to Cholesky when an
         eigenvalue of the embedding is negative) or ``"cholesky"`` (O(n^3), exact for any

@@ -98,7 +98,13 @@ class Credentials(BaseModel):
         raise ConfigError("credentials must be a Credentials or a mapping with api_key, api_secret")
 
     def secret_values(self) -> list[str]:
-        """The plain key and secret, for the log redaction filter."""
+        """The plain key and secret, for the log redaction filter.
+
+        Returns
+        -------
+        list of str
+            ``[api_key, api_secret]`` in clear.
+        """
         return [self.api_key.get_secret_value(), self.api_secret.get_secret_value()]
 
 

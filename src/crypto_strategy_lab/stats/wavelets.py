@@ -171,10 +171,12 @@ def wavelet_tilt(
         (the smooth column is ignored).
     window
         Samples per estimate ``N`` (sets ``M_j`` and the equivalent degrees of freedom).
+    wavelet : str, default "sym4"
+        The wavelet the variances were computed with (sets the filter lengths ``L_j``).
 
     Returns
     -------
-    slope, z:
+    slope, z : numpy.ndarray
         OLS slope (``-1`` for white noise) and ``z = (slope + 1) / sd`` (see module notes).
     """
     v = np.asarray(variances, dtype=float)

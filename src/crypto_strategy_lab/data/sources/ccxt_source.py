@@ -164,6 +164,30 @@ async def download_ohlcv(
 
     Parameters
     ----------
+    store : DataStore
+        Where the bars are merged.
+    exchange_id : str
+        ccxt exchange id (e.g. ``"bybit"``).
+    symbol : str
+        Market symbol as the exchange names it.
+    timeframe : str
+        Bar size.
+    since : str or pandas.Timestamp
+        First bar's open time (UTC).
+    until : str or pandas.Timestamp, optional
+        End, exclusive; default now (only closed bars are fetched).
+    base_url : str, optional
+        Another endpoint for the exchange.
+    limit : int, default 1000
+        Bars per request.
+    max_retries : int, default 5
+        Retries of a rate-limited or unavailable request; the delay before retry ``k`` is
+        ``backoff * 2**k`` seconds (``k = 0, 1, ...``).
+    backoff : float, default 1.0
+        Base delay of the retries, in seconds.
+    flush_rows : int, default 100000
+        Buffered rows written to the store at a time (an interrupted download loses at most
+        that many).
     console
         Shows a progress bar over the bars on this console; ``None`` runs silently.
     source
