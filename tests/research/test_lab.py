@@ -23,7 +23,7 @@ from crypto_strategy_lab.research.lab import (
     store_verdicts,
     verdict_table,
 )
-from crypto_strategy_lab.research.report import write_report
+from crypto_strategy_lab.research.report import deflation_text, write_report
 from crypto_strategy_lab.research.verdicts import VerdictStore, latest_verdict
 from crypto_strategy_lab.validation.gate import GateInputs, evaluate_gate
 from crypto_strategy_lab.validation.pbo import probability_of_backtest_overfitting
@@ -175,7 +175,10 @@ def test_html_report_has_every_section_and_is_self_contained(lab_run):
     # the report says what the DSR was deflated by, the bets beside the bars, the calibration
     for a in result.assessments:
         assert f'data-deflation="{a.strategy}"' in html
-        assert a.deflation.describe() in html.replace("&#39;", "'")
+        assert deflation_text(a.deflation) in html.replace("&#39;", "'")
+        # the datasets of the search are listed in the summary and under the deflation
+        # table, not in every row
+        assert html.count(", ".join(a.deflation.datasets)) == 2
     assert "deflated by 24 trials of 3 strategies" in html
     cal = result.calibration
     assert (cal.shape.n_strategies, cal.shape.n_configs) == (3, 8)

@@ -77,13 +77,28 @@ const handlers = {};
 function div(id, row) {
   return {id: id, dataset: {}, closest: () => row};
 }
-const rows = page.rows.map(label => ({dataset: {row: label}, hidden: false}));
-const divs = page.figures.map(f => div(f.id, f.row === null ? null : rows[f.row]));
+const rows = [];
+const divs = [];
+function addRow(label) {
+  const row = {dataset: {row: label}, hidden: false};
+  rows.push(row);
+  page.figures.filter(f => f.row === label).forEach(f => divs.push(div(f.id, row)));
+}
+page.figures.filter(f => f.row === null).forEach(f => divs.push(div(f.id, null)));
+addRow(page.rows[0]);  // the first tear sheet is in the page
+const inserted = [];
+const list = {insertAdjacentHTML: (where, html) => {
+  const label = html.match(/data-row="([^"]*)"/)[1];
+  inserted.push(label);
+  addRow(label);
+}};
 const select = {value: page.rows[0], addEventListener: (e, f) => { select.onchange = f; }};
-const blobs = {"plotly-js-gz": page.plotly, "figures-gz": page.bundle};
+const blobs = {"plotly-js-gz": page.plotly, "figures-gz": page.bundle,
+               "tearsheets-gz": page.sheets};
 global.document = {
   body: {dataset: {}},
-  getElementById: id => id === "tearsheet-select" ? select : {textContent: blobs[id]},
+  getElementById: id => id === "tearsheet-select" ? select :
+    id === "tearsheet-list" ? list : {textContent: blobs[id]},
   querySelectorAll: q => q === "div.figure" ? divs : rows,
   addEventListener: (e, f) => { handlers[e] = f; },
 };
@@ -92,10 +107,13 @@ eval(page.loader);
 handlers.DOMContentLoaded();
 setTimeout(() => {
   const first = drawn.map(d => d[0]);
+  const before = inserted.slice();
   select.value = page.rows[1];
   select.onchange();
   console.log(JSON.stringify({status: document.body.dataset.figures, first: first,
-                              all: drawn.map(d => d[0]), points: drawn.map(d => d[1])}));
+                              all: drawn.map(d => d[0]), points: drawn.map(d => d[1]),
+                              inserted_before: before, inserted: inserted,
+                              hidden: rows.map(r => r.hidden)}));
 }, 1500);
 """
 
@@ -108,14 +126,19 @@ def test_loader_inflates_and_draws_lazily(report, tmp_path) -> None:
     bundle = json.loads(inflate(parser.blobs["figures-gz"]))
     labels = [a.strategy for a in report.assessments]
     figures = [
-        {"id": fid, "row": next((i for i in range(len(labels)) if fid.startswith(f"ts{i}-")), None)}
+        {
+            "id": fid,
+            "row": next((labels[i] for i in range(len(labels)) if fid.startswith(f"ts{i}-")), None),
+        }
         for fid in bundle["figures"]
+        if not fid.startswith("book")  # the book's tear sheet is never chosen here
     ]
     # a stand-in plotly.js: records each figure it is asked to draw
     fake = "globalThis.Plotly = {newPlot: (d, data) => record(d, data)};"
     spec = {
         "plotly": gzip_base64(fake.encode()),
         "bundle": parser.blobs["figures-gz"],
+        "sheets": parser.blobs["tearsheets-gz"],
         "loader": LOADER_JS,
         "rows": labels,
         "figures": figures,
@@ -128,9 +151,12 @@ def test_loader_inflates_and_draws_lazily(report, tmp_path) -> None:
     )  # fmt: skip
     got = json.loads(out.stdout)
     assert got["status"] == "drawn"
-    on_load = {f["id"] for f in figures if f["row"] in (None, 0)}
+    on_load = {f["id"] for f in figures if f["row"] in (None, labels[0])}
     assert set(got["first"]) == on_load  # hidden tear sheets wait until they are shown
-    assert set(got["all"]) == on_load | {f["id"] for f in figures if f["row"] == 1}
+    assert set(got["all"]) == on_load | {f["id"] for f in figures if f["row"] == labels[1]}
+    # the second tear sheet came from the compressed blob when it was chosen, not before
+    assert got["inserted_before"] == [] and got["inserted"] == [labels[1]]
+    assert got["hidden"] == [True, False]
     assert len(got["all"]) == len(set(got["all"]))  # nothing drawn twice
     # the shared time axes were put back: the equity curves have their points again
     equity = bundle["figures"]["equity-figure"]["data"][0]

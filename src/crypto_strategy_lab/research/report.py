@@ -22,6 +22,7 @@ figure_bundle.MAX_POINTS` points per line); every number in the tables uses ever
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from datetime import UTC, datetime
@@ -42,7 +43,9 @@ from crypto_strategy_lab.research.figure_bundle import (
     LOADER_JS,
     MAX_POINTS,
     FigureBundle,
+    gzip_base64,
     plotly_js_gzip,
+    significant,
     thin_extremes,
     thin_line,
     times,
@@ -60,6 +63,7 @@ from crypto_strategy_lab.research.tearsheet import (
 )
 from crypto_strategy_lab.strategies import list_strategies
 from crypto_strategy_lab.validation.sharpe import min_track_record_length
+from crypto_strategy_lab.validation.trial_log import Deflation
 
 NOISE_TEXT = {
     "bootstrap": "this data's own bar returns, stationary-block-bootstrapped, traded by random "
@@ -111,7 +115,9 @@ def equity_figure(result: LabResult) -> go.Figure:
         drawdown = equity / equity.cummax() - 1.0
         eq, dd = thin_line(equity), thin_extremes(drawdown)
         common = {"legendgroup": a.strategy, "line": {**styles[a.strategy], "width": 1.2}}
-        fig.add_trace(go.Scatter(x=times(eq.index), y=values(eq), name=a.strategy, **common), 1, 1)
+        fig.add_trace(
+            go.Scatter(x=times(eq.index), y=significant(eq), name=a.strategy, **common), 1, 1
+        )
         fig.add_trace(
             go.Scatter(
                 x=times(dd.index), y=values(dd), name=a.strategy, showlegend=False, **common
@@ -140,7 +146,7 @@ def rolling_figure(result: LabResult, window: int) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=times(rs.index),
-                y=values(rs, 3),
+                y=values(rs, 2),
                 name=a.strategy,
                 mode="lines",
                 line={**styles[a.strategy], "width": 1.2},
@@ -220,7 +226,9 @@ def tearsheet_equity_figure(
     for equity, drawdown, trace, line in lines:
         eq, dd = thin_line(equity), thin_extremes(drawdown)
         fig.add_trace(
-            go.Scatter(x=times(eq.index), y=values(eq), name=trace, legendgroup=trace, line=line),
+            go.Scatter(
+                x=times(eq.index), y=significant(eq), name=trace, legendgroup=trace, line=line
+            ),
             1,
             1,
         )
@@ -382,11 +390,11 @@ def _sheet_view(
         "months": _month_rows(sheet),
         "costs": cost_rows,
         "start_equity": format_number(start, ",.2f"),
-        "criteria": _criteria(a.verdict),
+        "criteria": _criteria(a.verdict, a.deflation),
         "passed": a.verdict.passed,
         "strategy_trials": a.deflation.strategy_trials,
         "family_trials": a.deflation.n_trials,
-        "deflation_source": a.deflation.describe(),
+        "deflation_source": deflation_text(a.deflation),
         "bars": f"{len(sheet.returns):,} from {sheet.returns.index[0]:%Y-%m-%d}",
     }
 
@@ -449,6 +457,30 @@ def _book_tearsheet(
         "weights_html": bundle.add(weights_figure(sheet), f"{slug}-weights"),
         "trials_label": "trials: book candidates / data family (DSR's N, members' trials included)",
     }
+
+
+def deflation_text(d: Deflation) -> str:
+    """``Deflation.describe()`` without its list of datasets, which names every dataset at
+    every timeframe of the search (assets × timeframes) and would repeat in every row: the
+    list is given once, in the deflation section (:func:`_deflation_searches`)."""
+    fams = ", ".join(f[:12] for f in d.families)
+    return (
+        f"deflated by {d.n_trials} trials of {d.n_strategies} strategies (timeframes "
+        f"{', '.join(d.timeframes) or '?'}) on data famil{'y' if len(d.families) == 1 else 'ies'}"
+        f" {fams} ({len(d.datasets)} datasets, listed under the deflation table); this "
+        f"strategy's own trials: {d.strategy_trials}"
+    )
+
+
+def _deflation_searches(result: LabResult) -> list[dict[str, str]]:
+    """Each distinct set of data families the rows were deflated over, with its datasets."""
+    seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for a in [*result.assessments, *(b.assessment for b in result.books)]:
+        seen.setdefault(a.deflation.families, a.deflation.datasets)
+    return [
+        {"families": ", ".join(f[:12] for f in fams), "datasets": ", ".join(datasets)}
+        for fams, datasets in seen.items()
+    ]
 
 
 def _fails(verdict: Any, criterion: str) -> bool:
@@ -575,7 +607,7 @@ def _deflation_rows(result: LabResult) -> list[dict[str, Any]]:
                 "strategy_trials": d.strategy_trials,
                 "n_trials": d.n_trials,
                 "sr_variance": format_number(d.sr_variance, ".3g"),
-                "source": d.describe(),
+                "source": deflation_text(d),
                 "bets": f"{a.bets.n_bets:,}",
                 "bars_per_bet": format_number(a.bets.bars_per_bet, ".1f"),
                 "mintrl_bets": format_number(track.threshold, ",.1f") if track else "n/a",
@@ -604,17 +636,23 @@ def _gate_rows(result: LabResult) -> list[dict[str, Any]]:
                 "sr_annual": format_number(a.moments.sr * ann, ".2f"),
                 "sr": format_number(a.moments.sr, ".4f"),
                 "passed": a.verdict.passed,
-                "criteria": _criteria(a.verdict),
+                "criteria": _criteria(a.verdict, a.deflation),
             }
         )
     for name, v in result.not_evaluated.items():
         row = {"strategy": name, "params": "", "sr_annual": "n/a", "sr": "n/a"}
-        rows.append(row | {"passed": False, "criteria": _criteria(v)})
+        criteria = _criteria(v)
+        for c in criteria[1:]:  # one reason for every criterion: said once, in the first
+            c["detail"] = ""
+        rows.append(row | {"passed": False, "criteria": criteria})
     return rows
 
 
-def _criteria(verdict: Any) -> list[dict[str, Any]]:
+def _criteria(verdict: Any, deflation: Deflation | None = None) -> list[dict[str, Any]]:
+    """The verdict's criteria as the template shows them (the DSR's trial sources in the
+    short form of :func:`deflation_text` when ``deflation`` is given)."""
     spec = {"dsr": ".3f", "track_record": ",.0f", "pbo": ".3f", "walk_forward": ".4f"}
+    full, short = (deflation.describe(), deflation_text(deflation)) if deflation else ("", "")
     return [
         {
             "name": c.name,
@@ -622,7 +660,7 @@ def _criteria(verdict: Any) -> list[dict[str, Any]]:
             "comparison": c.comparison,
             "threshold": format_number(c.threshold, spec.get(c.name, ".3g")),
             "passed": c.passed,
-            "detail": c.detail,
+            "detail": c.detail.replace(full, short) if full else c.detail,
         }
         for c in verdict.criteria
     ]
@@ -631,11 +669,12 @@ def _criteria(verdict: Any) -> list[dict[str, Any]]:
 def _trial_rows(result: LabResult) -> list[dict[str, Any]]:
     rows = []
     for a in result.assessments:
-        for label, t in a.study.trials.iterrows():
+        for k, (label, t) in enumerate(a.study.trials.iterrows()):
             ran = isinstance(t.get("sr"), float) and not math.isnan(t["sr"])
             rows.append(
                 {
                     "strategy": a.strategy,
+                    "first": k == 0,
                     "label": label,
                     "selected": label == a.selected,
                     "params": _params_text(t["params"]),
@@ -680,6 +719,11 @@ def render_report(
         tearsheets += [
             _book_tearsheet(b, book_sheets[b.label], i, bundle) for i, b in enumerate(result.books)
         ]
+    # the first tear sheet is in the page; the others, a few kB of table markup each and a
+    # hundred in a multi-asset lab, are compressed like the figures and inserted when chosen
+    sheet_html = {t["label"]: env.get_template("tearsheet.html.j2").render(t=t) for t in tearsheets}
+    first_tearsheet = next(iter(sheet_html.values()), "")
+    later_tearsheets = dict(itertools.islice(sheet_html.items(), 1, None))
     corr_fig = correlation_figure(result)
     ortho = result.orthogonality
     flagged, clusters = [], []
@@ -729,6 +773,7 @@ def render_report(
         clusters=clusters,
         co=_co_activity(result),
         deflation_rows=_deflation_rows(result),
+        deflation_searches=_deflation_searches(result) if has_runs else [],
         cal={
             "n_families": cal.settings.n_families,
             "n_strategies": cal.shape.n_strategies,
@@ -767,6 +812,8 @@ def render_report(
         costs_sentence=result.settings.describe(),
         costs=costs_rows,
         figures_gz=bundle.payload(),
+        first_tearsheet=first_tearsheet,
+        tearsheets_gz=gzip_base64(json.dumps(later_tearsheets).encode("utf-8")),
     )
 
 
