@@ -98,3 +98,12 @@ def test_each_strategy_page_includes_its_readme(site: Path, strategy: str) -> No
     text = _text(page.read_text())
     assert title in text
     assert "References" in text
+
+
+def test_the_stats_page_renders_every_kernel_stats_exports(site: Path) -> None:
+    import importlib
+
+    html = (site / "api" / "stats" / "index.html").read_text()
+    names = importlib.import_module("crypto_strategy_lab.stats").__all__
+    missing = [n for n in names if f'id="crypto_strategy_lab.stats.{n}"' not in html]
+    assert missing == [], f"docs/api/stats.md does not render: {missing}"
