@@ -68,7 +68,27 @@ from crypto_strategy_lab.stats._windows import StatsInputError, as_series, check
 
 
 def default_scales(n: int, min_scale: int = 8, method: str = "rs") -> np.ndarray:
-    """Powers of two from ``min_scale`` to ``n // 2`` (``"rs"``) or ``n // 4`` (``"dfa"``)."""
+    """Default block sizes: powers of two from ``min_scale`` up to ``n // 2`` or ``n // 4``.
+
+    Parameters
+    ----------
+    n : int
+        Series (or window) length.
+    min_scale : int, default 8
+        Smallest block size.
+    method : {"rs", "dfa"}, default "rs"
+        ``n // 2`` is the top for R/S, ``n // 4`` for DFA.
+
+    Returns
+    -------
+    numpy.ndarray
+        The sizes, int64, at least 2 of them.
+
+    Raises
+    ------
+    StatsInputError
+        If fewer than 2 sizes fit.
+    """
     top = n // 2 if method == "rs" else n // 4
     scales = 2 ** np.arange(int(np.ceil(np.log2(max(min_scale, 2)))), int(np.log2(top)) + 1)
     scales = scales[scales >= min_scale]
@@ -216,7 +236,21 @@ def hurst_rs(
 
 
 def dfa_fluctuation(x: np.ndarray, s: int) -> float:
-    """DFA-1 fluctuation ``F(s)``: RMS residual of per-block linear fits to the profile."""
+    """DFA-1 fluctuation ``F(s)``: RMS residual of per-block linear fits to the profile.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite increments, at least 2.
+    s : int
+        Block size, in ``[2, len(x)]``; blocks are end-aligned (the oldest values left out).
+
+    Returns
+    -------
+    float
+        ``F(s) = sqrt(mean of squared residuals)`` of least-squares lines fitted to each
+        block of the profile ``Y_i = Σ_{j<=i} (x_j - mean)`` (Peng et al. 1994).
+    """
     x = as_series(x)
     profile = np.cumsum(x - x.mean())
     k = profile.size // s

@@ -71,7 +71,30 @@ def _levinson(
 
 
 def durbin_levinson(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """PACF ``φ_{k,k}, k = 1..K`` and the AR(K) coefficients ``φ_{K,1..K}`` from ``γ_0..γ_K``."""
+    """PACF and AR(K) Yule–Walker coefficients from autocovariances, by Durbin–Levinson.
+
+    Parameters
+    ----------
+    gamma : numpy.ndarray
+        Autocovariances ``γ_0 .. γ_K`` (at least 2 values, finite).
+
+    Returns
+    -------
+    pacf : numpy.ndarray
+        ``φ_{k,k}`` for ``k = 1..K``; NaN from the order where the innovation variance
+        ``v_k`` stops being positive (a degenerate or constant series).
+    phi : numpy.ndarray
+        The AR(K) coefficients ``φ_{K,1..K}`` (meaningful only when every PACF is finite).
+
+    Raises
+    ------
+    StatsInputError
+        If `gamma` is too short or not finite.
+
+    Notes
+    -----
+    The recursion of the module notes (Durbin 1960; Brockwell & Davis 1991, §5.2).
+    """
     g = as_series(gamma, name="gamma", min_length=2)
     k = g.size - 1
     phi = np.zeros(k)
@@ -81,12 +104,45 @@ def durbin_levinson(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pacf(x: np.ndarray, max_lag: int) -> np.ndarray:
-    """Sample PACF at lags ``1..max_lag`` (Durbin–Levinson on the biased autocovariances)."""
+    """Sample PACF at lags ``1..max_lag``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, at least 2 values.
+    max_lag : int
+        Largest lag ``K``, in ``[1, len(x))``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``φ̂_{k,k}`` for ``k = 1..K``: :func:`durbin_levinson` on the biased (divisor ``n``)
+        autocovariances, as ``statsmodels`` ``pacf(x, K, method="ldb")``; NaN for a constant
+        series.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or `max_lag` is out of range.
+    """
     return durbin_levinson(autocovariances(x, max_lag))[0]
 
 
 def pacf_band(n: int, alpha: float = 0.05) -> float:
-    """Half-width ``z_{1-α/2} / √n`` of the white-noise band."""
+    """Half-width ``z_{1-α/2} / √n`` of the white-noise band of a PACF.
+
+    Parameters
+    ----------
+    n : int
+        Number of observations the PACF was estimated from.
+    alpha : float, default 0.05
+        Two-sided significance level.
+
+    Returns
+    -------
+    float
+        The band half-width; under white noise ``√n φ̂_{k,k} -> N(0, 1)`` (Quenouille 1949).
+    """
     return float(sps.norm.isf(alpha / 2.0) / np.sqrt(n))
 
 
@@ -105,10 +161,22 @@ def _rolling_levinson(gamma: np.ndarray) -> np.ndarray:
 
 
 def rolling_pacf(x: np.ndarray, window: int, max_lag: int) -> np.ndarray:
-    """PACF of every trailing window, shape ``(n, max_lag)``.
+    """PACF of every trailing window.
 
-    ``out[t] == pacf(x[t - window + 1 : t + 1], max_lag)``; NaN before the window fills and
-    on constant windows.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length, >= 2.
+    max_lag : int
+        Largest lag, in ``[1, window)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, max_lag)``; ``out[t]`` equals ``pacf(x[t - window + 1 : t + 1],
+        max_lag)`` to rounding, NaN before the window fills and on constant windows.
     """
     return _rolling_levinson(rolling_autocovariances(x, window, max_lag))
 
@@ -139,8 +207,21 @@ def _ar_forecasts(
 def rolling_ar_forecast(x: np.ndarray, window: int, orders: np.ndarray) -> np.ndarray:
     """One-step AR forecast from a Yule–Walker fit on each trailing window.
 
-    ``out[t]`` is ``x̂_{t+1}`` of the AR(``orders[t]``) fitted on the window ending at ``t``;
-    NaN where ``orders[t] <= 0`` or the window is not full.
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length, >= 2.
+    orders : numpy.ndarray
+        AR order per bar (integers, ``< window``); ``<= 0`` means no forecast.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out[t] = x̂_{t+1} = x̄ + Σ_{j=1}^{p} φ_{p,j} (x_{t+1-j} - x̄)`` with ``p = orders[t]``,
+        ``x̄`` the window mean and ``φ_{p,·}`` fitted on the window ending at ``t``; NaN where
+        ``orders[t] <= 0``, the window is not full or the fit is degenerate.
     """
     x = as_series(x)
     window = check_window(window)
@@ -209,6 +290,25 @@ def _pacf_spikes(
 def rolling_pacf_spike(x: np.ndarray, window: int, max_lag: int, z_crit: float) -> PACFSpike:
     """The PACF spike of every trailing window in one compiled pass.
 
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Window length, >= 2.
+    max_lag : int
+        Largest lag searched, in ``[1, window)``.
+    z_crit : float
+        A spike is the largest ``|z_k|`` when it exceeds this.
+
+    Returns
+    -------
+    PACFSpike
+        Per bar: the spike's lag (NaN without a spike), its PACF, the largest ``z``
+        (whether or not it clears `z_crit`) and the AR(lag) one-step forecast.
+
+    Notes
+    -----
     Row ``t``: ``z_k = √window φ̂_{k,k}`` for ``k = 1..max_lag`` on ``x[t - window + 1 : t + 1]``,
     the lag ``k*`` of the largest ``|z_k|``, and when ``|z_{k*}| > z_crit`` the Yule–Walker
     AR(``k*``) one-step forecast (as :func:`rolling_ar_forecast`). Equal, value for value, to

@@ -21,8 +21,10 @@ frequency of pattern ``k`` among the ``N`` vectors,
 Null distribution (i.i.d. continuous data): all ``d!`` patterns are equally likely, and
 Matilla-García & Ruiz Marín (2008) show ``G = 2 N (\ln d! - H)`` (the likelihood-ratio G
 statistic of the pattern counts against the uniform law) is asymptotically
-:math:`\chi^2_{d! - 1}`. A low ``h`` (large ``G``) rejects independence: the series has
-ordinal structure.
+:math:`\chi^2_{d! - 1}` for non-overlapping vectors. The vectors here overlap, which makes
+``G`` a weighted sum of :math:`\chi^2_1` variables; the p-values use its exact
+mean-and-variance match ``c`` :math:`\chi^2_\nu` (:func:`overlapping_null_scaling`). A low
+``h`` (large ``G``) rejects independence: the series has ordinal structure.
 
 The rolling form keeps the pattern counts of the window and the running sum
 :math:`S = \sum_k c_k \ln c_k`, updated in O(1) when one pattern enters and one leaves
@@ -66,6 +68,15 @@ def ordinal_patterns(x: np.ndarray, order: int = 3, delay: int = 1) -> np.ndarra
 
     Element ``k`` belongs to the embedding vector ending at ``k + (order - 1) * delay``.
 
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, longer than ``(order - 1) * delay``.
+    order : int, default 3
+        Embedding dimension ``d``, in [2, 5].
+    delay : int, default 1
+        Delay ``tau`` between the samples of a vector, >= 1.
+
     Returns
     -------
     numpy.ndarray
@@ -88,7 +99,30 @@ def ordinal_patterns(x: np.ndarray, order: int = 3, delay: int = 1) -> np.ndarra
 def permutation_entropy(
     x: np.ndarray, order: int = 3, delay: int = 1, normalize: bool = True
 ) -> float:
-    """Permutation entropy of ``x``: ``H`` in nats, or ``H / ln(order!)`` if ``normalize``."""
+    """Permutation entropy of ``x`` (Bandt & Pompe 2002).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, longer than ``(order - 1) * delay``.
+    order : int, default 3
+        Embedding dimension ``d``, in [2, 5].
+    delay : int, default 1
+        Delay ``tau`` between the samples of a vector, >= 1.
+    normalize : bool, default True
+        Divide by ``ln(order!)``.
+
+    Returns
+    -------
+    float
+        ``H = -Σ p_k ln p_k`` in nats over the pattern frequencies (ties ranked, module
+        notes), or ``h = H / ln(order!)`` in [0, 1] if `normalize`.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or the embedding is out of range.
+    """
     codes = ordinal_patterns(x, order, delay)
     p = np.bincount(codes, minlength=factorial(order)) / codes.size
     p = p[p > 0]
@@ -99,7 +133,29 @@ def permutation_entropy(
 def permutation_entropy_test(
     x: np.ndarray, order: int = 3, delay: int = 1
 ) -> tuple[float, float, float]:
-    """Normalised entropy ``h``, the G statistic ``2 N (ln d! - H)`` and its chi^2 p-value."""
+    """Independence test by permutation entropy (Matilla-García & Ruiz Marín 2008).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, longer than ``(order - 1) * delay``.
+    order : int, default 3
+        Embedding dimension ``d``, in [2, 5].
+    delay : int, default 1
+        Delay ``tau`` between the samples of a vector, >= 1.
+
+    Returns
+    -------
+    h, g, pvalue : float
+        Normalised entropy, ``G = 2 N (ln d! - H)`` over the ``N`` overlapping patterns, and
+        its upper-tail p-value under i.i.d. data (:func:`permutation_entropy_pvalue`, the
+        overlap-corrected ``c chi^2_nu`` law, not ``chi^2_{d!-1}``).
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short or not finite, or the embedding is out of range.
+    """
     h = permutation_entropy(x, order, delay, normalize=True)
     n_patterns = len(x) - (order - 1) * delay
     g = float(permutation_entropy_g(h, n_patterns, order))
@@ -111,6 +167,20 @@ def tied_vectors(x: np.ndarray, order: int = 3, delay: int = 1) -> np.ndarray:
 
     Aligned as in :func:`ordinal_patterns`; a tied vector's ordinal pattern is a convention,
     not an observation.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, longer than ``(order - 1) * delay``.
+    order : int, default 3
+        Embedding dimension ``d``, in [2, 5].
+    delay : int, default 1
+        Delay ``tau`` between the samples of a vector, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, one entry per embedding vector.
     """
     order, delay = _check_embedding(order, delay)
     span = (order - 1) * delay
@@ -174,10 +244,40 @@ def rolling_permutation_entropy(
     normalize: bool = True,
     ties: str = "rank",
 ) -> np.ndarray:
-    """Permutation entropy of each trailing window of ``window`` samples (NaN until full).
+    """Permutation entropy of each trailing window of ``window`` samples.
 
-    ``out[t] == permutation_entropy(x[t - window + 1 : t + 1], order, delay, normalize)``
-    with ``ties="rank"``; ``ties="drop"`` counts only the untied vectors (module docstring).
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Samples per window, >= ``(order - 1) * delay + 2``; it holds
+        ``window - (order - 1) * delay`` embedding vectors.
+    order : int, default 3
+        Embedding dimension ``d``, in [2, 5].
+    delay : int, default 1
+        Delay ``tau`` between the samples of a vector, >= 1.
+    normalize : bool, default True
+        Divide by ``ln(order!)``.
+    ties : {"rank", "drop"}, default "rank"
+        ``"rank"`` codes a tie as a rise (stable argsort); ``"drop"`` leaves tied vectors
+        out (module notes).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out[t] == permutation_entropy(x[t - window + 1 : t + 1], order, delay, normalize)``
+        with ``ties="rank"``; with ``ties="drop"`` only the untied vectors count. NaN until
+        the window fills (and, with ``"drop"``, where fewer than 2 vectors are untied).
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite, or `window`, the embedding or `ties` is invalid.
+
+    Notes
+    -----
+    O(n) after the pattern coding: running counts and ``S = Σ c_k ln c_k`` (module notes).
     """
     order, delay = _check_embedding(order, delay)
     span = (order - 1) * delay
@@ -193,7 +293,26 @@ def rolling_permutation_entropy(
 
 
 def rolling_untied_count(x: np.ndarray, window: int, order: int = 3, delay: int = 1) -> np.ndarray:
-    """Number ``N_t`` of untied embedding vectors in each trailing window (NaN until full)."""
+    """Number ``N_t`` of untied embedding vectors in each trailing window.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Samples per window, >= ``(order - 1) * delay + 2``; it holds
+        ``window - (order - 1) * delay`` embedding vectors.
+    order : int, default 3
+        Embedding dimension ``d``, in [2, 5].
+    delay : int, default 1
+        Delay ``tau`` between the samples of a vector, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``N_t`` per bar (float); NaN until the window fills. The ``N`` of the G test under
+        ``ties="drop"``.
+    """
     order, delay = _check_embedding(order, delay)
     span = (order - 1) * delay
     window = check_window(window, minimum=span + 2)
@@ -220,6 +339,28 @@ def rolling_pattern_share(
 
     NaN until the window fills; e.g. ``(0, order! - 1)`` is the share of monotone runs. With
     ``ties="drop"`` the share is among the untied vectors.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Samples per window, >= ``(order - 1) * delay + 2``; it holds
+        ``window - (order - 1) * delay`` embedding vectors.
+    patterns : tuple of int
+        Lehmer codes counted (0 increasing, ``order! - 1`` decreasing).
+    order : int, default 3
+        Embedding dimension ``d``, in [2, 5].
+    delay : int, default 1
+        Delay ``tau`` between the samples of a vector, >= 1.
+    ties : {"rank", "drop"}, default "rank"
+        ``"rank"`` codes a tie as a rise (stable argsort); ``"drop"`` leaves tied vectors
+        out (module notes).
+
+    Returns
+    -------
+    numpy.ndarray
+        The share per bar, in [0, 1]; NaN until the window fills or when no vector counts.
     """
     order, delay = _check_embedding(order, delay)
     span = (order - 1) * delay
@@ -266,6 +407,21 @@ def overlapping_null_scaling(order: int) -> tuple[float, float]:
     data, and we enumerate them. (With delay ``tau`` only lags ``m tau`` overlap, giving the
     same ``Sigma``.) The weighted sum is matched in mean and variance by ``c chi^2_nu``:
     ``c = sum lambda^2 / sum lambda``, ``nu = (sum lambda)^2 / sum lambda^2``.
+
+    Parameters
+    ----------
+    order : int
+        Embedding dimension ``d``.
+
+    Returns
+    -------
+    c, nu : float
+        Scale and degrees of freedom (cached per order).
+
+    References
+    ----------
+    Elsinger, H. (2010). Independence tests based on symbolic dynamics. Working paper 165,
+    Oesterreichische Nationalbank.
     """
     k = factorial(order)
     p = np.full(k, 1.0 / k)
@@ -284,7 +440,22 @@ def overlapping_null_scaling(order: int) -> tuple[float, float]:
 
 
 def permutation_entropy_g(h: np.ndarray, n_patterns: int, order: int) -> np.ndarray:
-    """G statistic ``2 N ln(d!) (1 - h)`` for normalised entropies ``h`` of ``N`` patterns."""
+    """G statistic ``2 N ln(d!) (1 - h)`` for normalised entropies ``h`` of ``N`` patterns.
+
+    Parameters
+    ----------
+    h : numpy.ndarray
+        Normalised permutation entropies.
+    n_patterns : int
+        Number ``N`` of patterns each entropy was computed from.
+    order : int
+        Embedding dimension ``d``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``G = 2 N (ln d! - H)``, of the shape of `h`.
+    """
     return 2.0 * n_patterns * np.log(factorial(order)) * (1.0 - np.asarray(h, dtype=float))
 
 
@@ -292,6 +463,20 @@ def permutation_entropy_pvalue(h: np.ndarray, n_patterns: int, order: int) -> np
     """Upper-tail p-value of the G statistic under i.i.d. data.
 
     ``G / c ~ chi^2_nu`` with ``c`` and ``nu`` from :func:`overlapping_null_scaling`.
+
+    Parameters
+    ----------
+    h : numpy.ndarray
+        Normalised permutation entropies.
+    n_patterns : int
+        Number ``N`` of patterns each entropy was computed from.
+    order : int
+        Embedding dimension ``d``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``P(G' > G)`` under i.i.d. data, of the shape of `h`.
     """
     c, nu = overlapping_null_scaling(order)
     return sps.chi2.sf(permutation_entropy_g(h, n_patterns, order) / c, nu)

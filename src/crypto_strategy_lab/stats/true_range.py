@@ -48,7 +48,24 @@ from crypto_strategy_lab.stats._windows import (
 
 
 def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
-    """``TR_t = max(H_t, C_{t-1}) - min(L_t, C_{t-1})`` (``H_0 - L_0`` for the first bar)."""
+    """Wilder's true range of every bar.
+
+    Parameters
+    ----------
+    high, low, close : numpy.ndarray
+        Bar highs, lows and closes, 1-D, finite, of one length; ``high >= low``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``TR_t = max(H_t, C_{t-1}) - min(L_t, C_{t-1})``, and ``H_0 - L_0`` for the first bar
+        (Wilder 1978), in price units.
+
+    Raises
+    ------
+    StatsInputError
+        If the inputs differ in length, are not finite, or a high is below its low.
+    """
     h = as_series(high, name="high", min_length=1)
     lo = as_series(low, name="low", min_length=1)
     c = as_series(close, name="close", min_length=1)
@@ -82,15 +99,43 @@ def average_true_range(
 ) -> np.ndarray:
     """Wilder's average true range.
 
-    An SMA seed over the first ``period`` true ranges, then ``1/period`` smoothing; NaN for
-    the first ``period - 1`` bars.
+    Parameters
+    ----------
+    high, low, close : numpy.ndarray
+        Bar highs, lows and closes, 1-D, finite, of one length; ``high >= low``.
+    period : int, default 14
+        Smoothing period ``n``, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``ATR_{n-1} = mean(TR_0 .. TR_{n-1})``, then ``ATR_t = ((n - 1) ATR_{t-1} + TR_t) / n``
+        (Wilder 1978; an exponential average with ``alpha = 1/n``); NaN for the first
+        ``n - 1`` bars, all NaN for fewer than ``n`` bars.
+
+    Raises
+    ------
+    StatsInputError
+        As :func:`true_range`, or ``period < 1``.
     """
     period = check_window(period, minimum=1, name="period")
     return _wilder(true_range(high, low, close), period)
 
 
 def product_normal_sf(d: np.ndarray) -> np.ndarray:
-    """``P(|XY| > |d|)`` for independent standard normals X, Y: ``1 - (2/π)∫_0^{|d|} K_0``."""
+    """Two-sided tail ``P(|XY| > |d|)`` of the product of independent standard normals.
+
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Observed products (any sign).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``1 - (2/π) ∫_0^{|d|} K_0(u) du`` (Craig 1936; ``scipy.special.iti0k0``), clipped to
+        [0, 1]; 1 at 0 and NaN where `d` is not finite.
+    """
     a = np.abs(np.asarray(d, dtype=float))
     out = np.full(a.shape, np.nan)
     ok = np.isfinite(a)
@@ -120,8 +165,34 @@ def price_volatility_divergence(
 ) -> Divergence:
     """Price z, volatility z and the divergence ``|z^P| z^V`` with its two-sided p-value.
 
+    Parameters
+    ----------
+    high, low, close : numpy.ndarray
+        Bar highs, lows and closes, 1-D, finite, of one length; ``high >= low``. Closes > 0.
+    atr_period : int, default 14
+        Period of Wilder's ATR.
+    horizon : int, default 24
+        ``m``, the bars over which the price move and the ATR change are measured.
+    calib : int, default 500
+        Trailing bars for the return volatility ``s_t`` and the standardisation of the ATR
+        change, >= 3.
+
+    Returns
+    -------
+    Divergence
+        The ATR, ``z^P``, ``z^V``, ``Δ = |z^P| z^V`` and :func:`product_normal_sf` of ``Δ``
+        (module notes), NaN during the warm-up.
+
+    Raises
+    ------
+    StatsInputError
+        As :func:`true_range`, if a close is not positive, or a period is out of range.
+
+    Notes
+    -----
     Every output at ``t`` uses bars ``<= t`` only; the first non-NaN value is at
-    ``t = atr_period - 1 + horizon + calib - 1``.
+    ``t = atr_period - 1 + horizon + calib - 1``. The p-value assumes ``z^P`` and ``z^V``
+    independent standard normals (a symmetric random walk with constant volatility).
     """
     atr_period = check_window(atr_period, minimum=1, name="atr_period")
     horizon = check_window(horizon, minimum=1, name="horizon")

@@ -58,7 +58,23 @@ from crypto_strategy_lab.stats._windows import (
 def bulk_volume_classification(
     price_change: np.ndarray, volume: np.ndarray, sigma: np.ndarray | float
 ) -> np.ndarray:
-    """Buy volume ``V Φ(Δp / σ)``; NaN where ``σ`` is NaN, ``V / 2`` where ``σ == 0``."""
+    """Bulk volume classification: the buy volume of each observation.
+
+    Parameters
+    ----------
+    price_change : numpy.ndarray
+        ``Δp_i = ln P_i - ln P_{i-1}``.
+    volume : numpy.ndarray
+        ``V_i``, of the same length.
+    sigma : numpy.ndarray or float
+        Standard deviation of the price changes (trailing, to stay causal).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``V^B_i = V_i Φ(Δp_i / σ)`` (Easley, López de Prado & O'Hara 2016); NaN where ``σ``
+        is NaN, ``V_i / 2`` where ``σ == 0``.
+    """
     dp = np.asarray(price_change, dtype=float)
     sig = np.broadcast_to(np.asarray(sigma, dtype=float), dp.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -118,6 +134,26 @@ def volume_buckets(
 
     Observations with NaN buy volume are skipped; a partly filled last bucket is not
     returned.
+
+    Parameters
+    ----------
+    buy_volume : numpy.ndarray
+        Buy volume per observation (NaN: not classified).
+    volume : numpy.ndarray
+        Total volume per observation, >= 0, finite.
+    bucket_volume : float
+        Volume per bucket ``V``, > 0.
+
+    Returns
+    -------
+    VolumeBuckets
+        Buy and sell volume of every completed bucket and the observation that completed
+        it; an observation that overflows a bucket is split pro rata, keeping its buy share.
+
+    Raises
+    ------
+    StatsInputError
+        If the lengths differ, a volume is negative, or `bucket_volume` is not positive.
     """
     vol = as_series(volume, name="volume", min_length=1)
     buy = np.ascontiguousarray(np.asarray(buy_volume, dtype=float))
@@ -132,7 +168,19 @@ def volume_buckets(
 
 
 def vpin(bucket_buy: np.ndarray, bucket_sell: np.ndarray) -> float:
-    """One-shot VPIN of the given buckets: ``sum |V^S - V^B| / sum (V^S + V^B)``."""
+    """One-shot VPIN of the given buckets.
+
+    Parameters
+    ----------
+    bucket_buy, bucket_sell : numpy.ndarray
+        Buy and sell volume per bucket.
+
+    Returns
+    -------
+    float
+        ``Σ |V^S - V^B| / Σ (V^S + V^B)``, which is ``(1 / nV) Σ |V^S - V^B|`` for ``n`` full
+        buckets of volume ``V`` (Easley, López de Prado & O'Hara 2012).
+    """
     b = as_series(bucket_buy, name="bucket_buy", min_length=1)
     s = as_series(bucket_sell, name="bucket_sell", min_length=1)
     return float(np.abs(s - b).sum() / (s + b).sum())
@@ -144,6 +192,19 @@ def rolling_vpin(
     """Per-bucket VPIN and signed order imbalance over the last ``n_buckets`` buckets.
 
     NaN until ``n_buckets`` are completed.
+
+    Parameters
+    ----------
+    bucket_buy, bucket_sell : numpy.ndarray
+        Buy and sell volume per completed bucket, in bucket order.
+    n_buckets : int
+        Buckets per estimate ``n``, >= 1.
+
+    Returns
+    -------
+    vpin, order_imbalance : numpy.ndarray
+        Per bucket, ``Σ |V^S - V^B| / Σ (V^S + V^B)`` and the signed ``Σ (V^B - V^S) /
+        Σ (V^S + V^B)`` over the last ``n`` buckets (positive: buyers dominate).
     """
     n_buckets = check_window(n_buckets, minimum=1, name="n_buckets")
     b = np.asarray(bucket_buy, dtype=float)
@@ -191,6 +252,19 @@ def bar_vpin(
         Exact aggressor buy volume per bar (e.g. from
         :func:`crypto_strategy_lab.data.trades.trades_to_bars`); when given, BVC
         is skipped and ``source == "trades"``.
+
+    Returns
+    -------
+    BarVPIN
+        Per bar, the VPIN and order imbalance of the last bucket completed at or before its
+        close (NaN before ``n_buckets`` buckets are complete), that bucket's index, the
+        buckets and the classification source.
+
+    Raises
+    ------
+    StatsInputError
+        If the lengths differ, a close is not positive, a volume is negative, or
+        `buy_volume` lies outside ``[0, volume]``.
     """
     px = as_series(close, name="close", min_length=2)
     vol = as_series(volume, name="volume", min_length=2)

@@ -71,7 +71,20 @@ def _filters(wavelet: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def filter_length(wavelet: str, level: int) -> int:
-    """``L_j = (2^j - 1)(L - 1) + 1``: samples the level-``level`` coefficient depends on."""
+    """Number of samples a level-``level`` MODWT coefficient depends on.
+
+    Parameters
+    ----------
+    wavelet : str
+        An orthogonal PyWavelets wavelet name.
+    level : int
+        The level ``j``.
+
+    Returns
+    -------
+    int
+        ``L_j = (2^j - 1)(L - 1) + 1`` with ``L`` the wavelet's filter length.
+    """
     h, _ = _filters(wavelet)
     return (2**level - 1) * (h.size - 1) + 1
 
@@ -80,6 +93,26 @@ def causal_modwt(x: np.ndarray, wavelet: str = "sym4", level: int = 4) -> np.nda
     """Causal MODWT coefficients, shape ``(level + 1, n)``: rows ``W_1 .. W_J`` then ``V_J``.
 
     ``out[j - 1, t]`` uses ``x[t - L_j + 1 .. t]`` and is NaN for ``t < L_j - 1``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    wavelet : str, default "sym4"
+        An orthogonal PyWavelets wavelet name.
+    level : int, default 4
+        Number of detail levels ``J``, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(level + 1, n)``: the detail coefficients of levels 1..J, then the smooth
+        ``V_J``; a level whose filter is longer than the series stays all NaN.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite, `level` < 1, or the wavelet is unknown or not orthogonal.
     """
     level = check_window(level, minimum=1, name="level")
     x = as_series(x, min_length=1)
@@ -121,6 +154,27 @@ def wavelet_variance(x: np.ndarray, wavelet: str = "sym4", level: int = 4) -> np
     """Unbiased MODWT wavelet variances ``[ν_1², ..., ν_J², ν_{V_J}²]`` of ``x``.
 
     From the non-boundary coefficients only.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series, longer than ``L_J``.
+    wavelet : str, default "sym4"
+        An orthogonal PyWavelets wavelet name.
+    level : int, default 4
+        Number of detail levels ``J``, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``ν̂_j² = (1/M_j) Σ W_{j,t}²`` over the ``M_j = N - L_j + 1`` non-boundary coefficients
+        for ``j = 1..J``, then the same for ``V_J`` (Percival & Walden 2000, ch. 8); for white
+        noise of variance ``σ²``, ``ν_j² = σ² / 2^j``.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is too short for the wavelet and level, or the wavelet is invalid.
     """
     x = as_series(x, min_length=1)
     _check_window_fits(x.size, wavelet, level)
@@ -132,6 +186,16 @@ def energy_shares(variances: np.ndarray) -> np.ndarray:
     """Energy share of each level, ``ν_j² / Σ_k ν_k²`` along the last axis.
 
     NaN for a window with zero energy (e.g. constant prices: the shares are undefined there).
+
+    Parameters
+    ----------
+    variances : numpy.ndarray
+        Wavelet variances, levels along the last axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        The shares, summing to 1 along the last axis.
     """
     v = np.asarray(variances, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -144,6 +208,32 @@ def rolling_wavelet_variance(
     """Wavelet variances of each trailing window, shape ``(n, level + 1)``, NaN until full.
 
     ``out[t] == wavelet_variance(x[t - window + 1 : t + 1], wavelet, level)``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D finite series.
+    window : int
+        Samples per window ``N``, > ``L_J``.
+    wavelet : str, default "sym4"
+        An orthogonal PyWavelets wavelet name.
+    level : int, default 4
+        Number of detail levels ``J``, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n, level + 1)``; NaN until the window fills.
+
+    Raises
+    ------
+    StatsInputError
+        If `x` is not finite, the window is too short, or the wavelet is invalid.
+
+    Notes
+    -----
+    The series is filtered once (O(n L J)); trailing means of the squared coefficients take
+    one running sum per level (O(n J)).
     """
     x = as_series(x, min_length=1)
     window = _check_window_fits(window, wavelet, level)
