@@ -13,6 +13,7 @@ from crypto_strategy_lab.stats._windows import StatsInputError
 from crypto_strategy_lab.stats.garch import (
     FIT_SCALE,
     arch_backcast,
+    arch_problem,
     fit_garch11,
     garch11_nll_grad,
     garch11_nll_hess,
@@ -40,6 +41,28 @@ def test_recursion_reproduces_arch_conditional_volatility(garch_path):
     forecast = res.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]
     ours = fit_garch11(garch_path)
     assert ours.forecast * FIT_SCALE**2 == pytest.approx(forecast, rel=1e-6)
+
+
+def test_compiled_problem_equals_arch_backcast_bounds_and_variance_bounds(garch_path):
+    # the compiled setup against arch's own GARCH methods, on a clustered path, on short noise,
+    # on an outlier followed by calm (the lower bounds' floor var/1e8 binds) and on tiny
+    # returns (the upper bounds' floor 1 + max e^2 binds)
+    from arch.univariate import GARCH
+
+    rng = np.random.default_rng(4)
+    spiky = rng.normal(0, 0.001, 800)
+    spiky[100] = 0.5
+    tiny = rng.normal(0, 1e-5, 300)
+    vol = GARCH(p=1, q=1)
+    for r in (garch_path, rng.normal(0, 0.01, 120), spiky, tiny):
+        y = r * FIT_SCALE
+        resids = y - y.mean()
+        backcast, lower, upper, omega_min, omega_max = arch_problem(resids)
+        assert backcast == pytest.approx(vol.backcast(resids), rel=1e-14)
+        bounds = vol.variance_bounds(resids)
+        np.testing.assert_allclose(lower, bounds[:, 0], rtol=1e-13)
+        np.testing.assert_allclose(upper, bounds[:, 1], rtol=1e-13)
+        assert (omega_min, omega_max) == pytest.approx(vol.bounds(resids)[0], rel=1e-14)
 
 
 def _arch_fit(window: np.ndarray, starting_values=None, options=None):
