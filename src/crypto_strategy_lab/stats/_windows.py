@@ -93,27 +93,6 @@ def window_batches(
         yield start + window - 1, views[start : start + batch]
 
 
-@numba.njit(cache=True, nogil=True)
-def _rolling_lagged_sum(a, b, window, lag):  # pragma: no cover - compiled
-    # prefix[s + 1] = a[0] b[lag] + ... + a[s] b[s + lag], accumulated left to right exactly as
-    # np.cumsum does, so the window sums are bit-identical to the cumsum-difference form.
-    n = a.shape[0]
-    out = np.full(n, np.nan)
-    if window > n:
-        return out
-    m = n - lag
-    prefix = np.empty(m + 1)
-    prefix[0] = 0.0
-    acc = 0.0
-    for s in range(m):
-        acc += a[s] * b[s + lag]
-        prefix[s + 1] = acc
-    span = window - lag
-    for t in range(window - 1, n):
-        out[t] = prefix[t - lag + 1] - prefix[t - lag + 1 - span]
-    return out
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
 def _prefix_sum(x):  # pragma: no cover - compiled
     # c[i] = x_0 + ... + x_{i-1}, accumulated left to right exactly as np.cumsum does
@@ -198,17 +177,6 @@ def rolling_mean_std(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray
     mean = np.where(full, s1 / window, np.nan)
     var = np.where(full, (s2 - s1 * s1 / window) / (window - 1), np.nan)
     return mean, np.sqrt(np.maximum(var, 0.0))
-
-
-def rolling_lagged_sum(a: np.ndarray, b: np.ndarray, window: int, lag: int) -> np.ndarray:
-    """Trailing sums of lagged products inside each window.
-
-    ``out[t] = sum_{s = t - window + 1}^{t - lag} a[s] * b[s + lag]`` (the ``window - lag``
-    pairs whose both ends lie in the window ending at ``t``), NaN for ``t < window - 1``.
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return _rolling_lagged_sum(a, b, int(window), int(lag))
 
 
 def constant_windows(x: np.ndarray, window: int) -> np.ndarray:

@@ -27,7 +27,8 @@ autocorrelated returns (trending), ``VR < 1`` negatively (mean reverting).
 
 Rolling form: every sum above is a running sum (the fourth-moment cross products expand into
 sums of :math:`r_t^i r_{t+k}^j`, :math:`i, j \le 2`), so the cost is :math:`O(n q)` for any
-window. A window of identical returns has :math:`\hat\sigma_1 = 0`: VR is NaN there.
+window (one compiled pass per lag forms all nine sums). A window of identical returns has
+:math:`\hat\sigma_1 = 0`: VR is NaN there.
 
 References
 ----------
@@ -40,15 +41,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from crypto_strategy_lab.stats._windows import (
     StatsInputError,
     as_series,
     check_window,
     constant_windows,
-    rolling_lagged_sum,
     rolling_sum,
 )
 
@@ -121,6 +122,55 @@ def variance_ratio(returns: np.ndarray, q: int) -> VarianceRatio:
     return VarianceRatio(float(vr), float(z), float(2.0 * stats.norm.sf(abs(z))))
 
 
+@numba.njit(cache=True, nogil=True)
+def _theta_numerator(r, r2, mu, window, weights):  # pragma: no cover - compiled
+    # sum_k weights[k-1] * sum_t (r_t - mu)^2 (r_{t+k} - mu)^2 over the pairs inside the window
+    # ending at each bar, with mu the window's mean: the cross product expands into
+    # sum_{i,j} c_i c_j S_ij, c = (mu^2, -2 mu, 1), S_ij = windowed sum of r_s^i r_{s+k}^j.
+    # Each S_ij is the difference of a running prefix sum two window-lengths apart, kept in a
+    # ring of window - k + 1 slots; one pass per lag forms all nine (no array per S_ij).
+    n = r.shape[0]
+    out = np.zeros(n)
+    acc = np.zeros(9)
+    for k in range(1, weights.shape[0] + 1):
+        span = window - k
+        ring = np.zeros((span + 1, 9))
+        acc[:] = 0.0
+        for s in range(n - k):
+            a0, a1, a2 = 1.0, r[s], r2[s]
+            b0, b1, b2 = 1.0, r[s + k], r2[s + k]
+            acc[0] += a0 * b0
+            acc[1] += a0 * b1
+            acc[2] += a0 * b2
+            acc[3] += a1 * b0
+            acc[4] += a1 * b1
+            acc[5] += a1 * b2
+            acc[6] += a2 * b0
+            acc[7] += a2 * b1
+            acc[8] += a2 * b2
+            now = (s + 1) % (span + 1)
+            ring[now] = acc
+            t = s + k
+            if t < window - 1:
+                continue
+            old = ring[(s + 1 - span) % (span + 1)]
+            m = mu[t]
+            c0, c1 = m * m, -2.0 * m
+            cross = 0.0
+            cross += c0 * c0 * (acc[0] - old[0])
+            cross += c0 * c1 * (acc[1] - old[1])
+            cross += c0 * (acc[2] - old[2])
+            cross += c1 * c0 * (acc[3] - old[3])
+            cross += c1 * c1 * (acc[4] - old[4])
+            cross += c1 * (acc[5] - old[5])
+            cross += c0 * (acc[6] - old[6])
+            cross += c1 * (acc[7] - old[7])
+            cross += acc[8] - old[8]
+            out[t] += weights[k - 1] * cross
+    out[: window - 1] = np.nan
+    return out
+
+
 def rolling_variance_ratio(returns: np.ndarray, window: int, q: int) -> VarianceRatio:
     """:func:`variance_ratio` of every trailing window of `window` returns.
 
@@ -170,17 +220,10 @@ def rolling_variance_ratio(returns: np.ndarray, window: int, q: int) -> Variance
     flat = constant_windows(r, w)
     with np.errstate(invalid="ignore", divide="ignore"):
         vr = np.where(flat, np.nan, (dev_q / m) / (ss / (w - 1)))
-    # sum_t (r_t - mu)^2 (r_{t+k} - mu)^2 = sum_{i,j} c_i c_j sum_t r_t^i r_{t+k}^j
-    powers = (np.ones(n), r, r * r)
-    coef = (mu * mu, -2.0 * mu, np.ones(n))
-    theta = np.zeros(n)
-    for k in range(1, q):
-        cross = np.zeros(n)
-        for i in range(3):
-            for j in range(3):
-                cross += coef[i] * coef[j] * rolling_lagged_sum(powers[i], powers[j], w, k)
-        theta += 4.0 * (1.0 - k / q) ** 2 * w * cross
+    weights = np.array([4.0 * (1.0 - k / q) ** 2 * w for k in range(1, q)])
+    theta = _theta_numerator(r, r * r, mu, w, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         theta /= ss * ss
         z = np.sqrt(w) * (vr - 1.0) / np.sqrt(theta)
-    return VarianceRatio(vr, z, 2.0 * stats.norm.sf(np.abs(z)))
+    pvalue = 2.0 * special.ndtr(-np.abs(z))  # = 2 norm.sf(|z|), without scipy.stats' checks
+    return VarianceRatio(vr, z, pvalue)

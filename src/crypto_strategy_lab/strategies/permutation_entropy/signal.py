@@ -41,7 +41,7 @@ class PermutationEntropySignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         # numerics load here, not at import: reading the class stays cheap (registry.py)
-        from scipy import stats as sps
+        from scipy import special
 
         from crypto_strategy_lab.stats.permutation_entropy import (
             permutation_entropy_pvalue,
@@ -59,7 +59,7 @@ class PermutationEntropySignal(Strategy):
         h = rolling_permutation_entropy(r, window, d, p.delay, ties="drop")
         n_patterns = rolling_untied_count(r, window, d, p.delay)
         pvalue = permutation_entropy_pvalue(h, n_patterns, d)
-        z = sps.norm.isf(pvalue)
+        z = -special.ndtri(pvalue)  # = norm.isf(p); scipy.special skips scipy.stats' checks
         monotone = rolling_pattern_share(r, window, (0, factorial(d) - 1), d, p.delay, ties="drop")
         excess = monotone - 2.0 / factorial(d)
         strength = np.clip(z / p.z_full, 0.0, 1.0) * (pvalue < p.alpha)

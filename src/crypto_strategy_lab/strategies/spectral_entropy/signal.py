@@ -43,7 +43,7 @@ class SpectralEntropySignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         # numerics load here, not at import: reading the class stays cheap (registry.py)
-        from scipy import stats
+        from scipy import special, stats
 
         from crypto_strategy_lab.stats import (
             rolling_autocorrelations,
@@ -63,7 +63,7 @@ class SpectralEntropySignal(Strategy):
         cols = {
             "entropy": entropy,
             "z": z,
-            "pvalue": stats.norm.cdf(z),
+            "pvalue": special.ndtr(z),  # = norm.cdf, without scipy.stats' checks
             "rho1": rho1,
             "signal": np.sign(rho1) * np.sign(r) * strength,
         }
