@@ -85,13 +85,25 @@ def arch_backcast(resid: np.ndarray) -> float:
 def arch_problem(resid: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, float, float]:
     """The setup of arch's GARCH(1,1) estimation from the starting residuals.
 
-    Returns ``(backcast, lower, upper, omega_min, omega_max)`` for ``e = y - mean(y)``: the
-    same quantities as ``arch.univariate.GARCH``'s ``backcast``, ``variance_bounds`` and
+    The same quantities as ``arch.univariate.GARCH``'s ``backcast``, ``variance_bounds`` and
     ``bounds`` (the tests compare them), computed in one compiled pass instead of arch's
-    Python for each of the ~500 refits of a rolling fit. The variance bounds are
-    ``[v_t / 1e6, v_t 1e6]`` around the EWMA(0.94) variance ``v_t`` started at the backcast,
-    the lower one at least ``var(e) / 1e8``, the upper one in ``[1 + max e^2,
-    1e7 (1 + max e^2)]``; ``omega`` lies in ``[1e-8 s, 10 s]`` with ``s = mean(e^2)``.
+    Python for each of the ~500 refits of a rolling fit.
+
+    Parameters
+    ----------
+    resid : numpy.ndarray
+        The starting residuals ``e = y - mean(y)`` (percent units).
+
+    Returns
+    -------
+    backcast : float
+        :func:`arch_backcast` of ``e``.
+    lower, upper : numpy.ndarray
+        The variance bounds ``[v_t / 1e6, v_t 1e6]`` around the EWMA(0.94) variance ``v_t``
+        started at the backcast, ``lower`` at least ``var(e) / 1e8`` and ``upper`` within
+        ``[1 + max e^2, 1e7 (1 + max e^2)]``.
+    omega_min, omega_max : float
+        The bounds of ``omega``, ``1e-8 s`` and ``10 s`` with ``s = mean(e^2)``.
     """
     n = resid.shape[0]
     backcast = arch_backcast(resid)
