@@ -88,6 +88,10 @@ def test_sweep_columns_equal_single_backtests() -> None:
     )
     np.testing.assert_allclose(int8.stats["final_equity"], sweep.stats["final_equity"])
     assert int8.returns is None
+    # a frame's values are column-major; a row-major matrix gives the same sweep
+    row_major = run_backtest_sweep(np.ascontiguousarray(signals.to_numpy()), bars, **kwargs)
+    assert row_major.stats.to_numpy().tolist() == sweep.stats.to_numpy().tolist()
+    assert row_major.returns.to_numpy().tolist() == sweep.returns.to_numpy().tolist()
 
 
 @pytest.mark.parametrize("model", ["range", "volume"])

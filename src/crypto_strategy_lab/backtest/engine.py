@@ -203,7 +203,7 @@ def run_backtest(
 
     # the arrays are this run's own: the Series wrap them (pandas 3 copies by default)
     index = bars.index
-    growth = kernel.simple_returns(equity.reshape(n, 1), float(initial_capital)).reshape(n)
+    growth = kernel.simple_returns(equity.reshape(1, n), float(initial_capital)).reshape(n)
     returns = pd.Series(growth, index=index, name="returns", copy=False)
     equity_s = pd.Series(equity, index=index, name="equity", copy=False)
     positions = pd.Series(qty, index=index, name="position", copy=False)

@@ -137,16 +137,16 @@ def _bar_return(equity, prev):
 
 @nb.njit(cache=True)
 def simple_returns(equity, initial_cash):
-    """``(T, K)`` per-bar simple returns of ``K`` equity curves that start from
-    ``initial_cash`` (a single curve: ``equity.reshape(-1, 1)``)."""
-    n, k = equity.shape
-    out = np.empty((n, k))
-    prev = np.full(k, initial_cash)
-    for t in range(n):  # row by row: the (T, K) matrices are C-ordered
-        for j in range(k):
-            e = equity[t, j]
-            out[t, j] = _bar_return(e, prev[j])
-            prev[j] = e
+    """``(K, T)`` per-bar simple returns of ``K`` equity curves (the rows of ``equity``) that
+    start from ``initial_cash``; one curve is ``equity.reshape(1, -1)``."""
+    k, n = equity.shape
+    out = np.empty((k, n))
+    for j in range(k):
+        prev = initial_cash
+        for t in range(n):
+            e = equity[j, t]
+            out[j, t] = _bar_return(e, prev)
+            prev = e
     return out
 
 
@@ -438,11 +438,14 @@ def simulate_many(
 
     Returns ``(summary, equity)``: ``summary[k]`` = (final equity, #trades, per-period mean
     return, per-period std of returns (ddof=1), max drawdown as a positive fraction,
-    fraction of bars with a position); ``equity`` is ``(T, K)`` if ``keep`` else ``(0, K)``.
+    fraction of bars with a position); ``equity`` is ``(K, T)`` (one curve a row, so each
+    thread writes its own rows) if ``keep`` else ``(K, 0)``. Column ``j`` of ``targets`` is
+    read bar by bar: a column-major matrix (``np.asfortranarray``, or a DataFrame's
+    ``to_numpy()``) reads it from contiguous memory, a row-major one from one cache line a bar.
     """
     n, k = targets.shape
     summary = np.empty((k, 6))
-    equity_keep = np.empty((n if keep else 0, k))
+    equity_keep = np.empty((k, n if keep else 0))
     no_int = np.empty((0, 4), dtype=np.int64)
     no_float = np.empty((0, 7))
     no_fills = np.empty((0, 6))
@@ -491,7 +494,7 @@ def simulate_many(
             if qty[t] != 0.0:
                 exposed += 1
             if keep:
-                equity_keep[t, j] = eq[t]
+                equity_keep[j, t] = eq[t]
         mean = s1 / n
         var = (s2 - n * mean * mean) / (n - 1) if n > 1 else 0.0
         summary[j, 0] = eq[n - 1]

@@ -133,6 +133,7 @@ def run_backtest_sweep(
     )
     returns = None
     if keep_returns:
-        prev = np.vstack([np.full((1, equity.shape[1]), initial_capital), equity[:-1]])
-        returns = pd.DataFrame(equity / prev - 1.0, index=bars.index, columns=cols)
+        # (K, T) rows transposed: a column-major (T, K) frame without a copy
+        growth = kernel.simple_returns(equity, float(initial_capital)).T
+        returns = pd.DataFrame(growth, index=bars.index, columns=cols, copy=False)
     return SweepResult(stats=stats, returns=returns)
