@@ -32,12 +32,13 @@ def test_stats_are_float64_and_support_arithmetic(result):
     assert result.end == result.returns.index[-1]
 
 
-def test_stats_are_computed_on_first_access_only():
+def test_stats_trades_and_fills_are_built_on_first_access_only():
     bars = make_random_walk_bars(300, seed=2)
     res = run_backtest(np.ones(len(bars)), bars, market="spot")
-    assert "stats" not in vars(res)
-    first = res.stats
-    assert res.stats is first  # cached
+    assert not {"stats", "trades", "fills"} & set(vars(res))
+    for name in ("fills", "trades", "stats"):
+        first = getattr(res, name)
+        assert getattr(res, name) is first  # cached
 
 
 def test_repr_is_one_short_line_with_the_headline(result):

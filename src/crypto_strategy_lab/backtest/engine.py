@@ -36,7 +36,7 @@ from crypto_strategy_lab.backtest.inputs import (
     prepare_inputs,
     target_weights,
 )
-from crypto_strategy_lab.backtest.result import TRADE_COLUMNS, BacktestResult
+from crypto_strategy_lab.backtest.result import BacktestResult, KernelRecords
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.strategies.base import Strategy
@@ -207,7 +207,6 @@ def run_backtest(
     returns = pd.Series(growth, index=index, name="returns", copy=False)
     equity_s = pd.Series(equity, index=index, name="equity", copy=False)
     positions = pd.Series(qty, index=index, name="position", copy=False)
-    trades = _trade_frame(rec_int[:n_trades], rec_float[:n_trades], index)
     settings: dict[str, Any] = {
         "market": mkt,
         "fill": fill,
@@ -226,11 +225,16 @@ def run_backtest(
         returns=returns,
         equity=equity_s,
         positions=positions,
-        trades=trades,
         signal=pd.Series(target, index=index, name="signal", copy=False),
         close=bars["close"],
         settings=settings,
-        fills=_fill_frame(fill_rec[: int(fill_rec[-1, 0])], index),
+        # the few rows written, copied: the record buffers are sized for the worst case
+        records=KernelRecords(
+            trade_int=rec_int[:n_trades].copy(),
+            trade_float=rec_float[:n_trades].copy(),
+            fills=fill_rec[: int(fill_rec[-1, 0])].copy(),
+            index=index,
+        ),
     )
 
 
@@ -258,53 +262,3 @@ def unit_returns(
         Simple returns per bar on ``bars.index``.
     """
     return run_backtest(strategy, bars, costs=costs, market=market, sizing=1.0).returns
-
-
-def _fill_frame(rec: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Every fill of the run: ``time`` (the fill bar's open time), ``kind`` (``signal``,
-    ``stop_loss``, ``take_profit``, ``liquidation``), ``side`` (+1 buy / -1 sell),
-    ``quantity`` (> 0), ``price``, ``fee`` and ``reference`` (the price before slippage: the
-    fill bar's open for a signal order, the level or the gapped open for an exit)."""
-    bar = rec[:, 0].astype(np.int64)
-    qty = rec[:, 2]
-    return pd.DataFrame(
-        {
-            "time": index[bar],
-            "kind": np.asarray(kernel.EXIT_REASONS, dtype=object)[rec[:, 1].astype(np.int64)],
-            "side": np.sign(qty).astype(np.int64),
-            "quantity": np.abs(qty),
-            "price": rec[:, 3],
-            "fee": rec[:, 4],
-            "reference": rec[:, 5],
-        }
-    )
-
-
-def _trade_frame(
-    rec_int: np.ndarray, rec_float: np.ndarray, index: pd.DatetimeIndex
-) -> pd.DataFrame:
-    if rec_int.shape[0] == 0:
-        return pd.DataFrame(
-            {
-                "entry_time": pd.Series(dtype=index.dtype),
-                "exit_time": pd.Series(dtype=index.dtype),
-                "direction": pd.Series(dtype=np.int64),
-                **{c: pd.Series(dtype=float) for c in TRADE_COLUMNS[3:-1]},
-                "exit_reason": pd.Series(dtype=object),
-            }
-        )[TRADE_COLUMNS]
-    return pd.DataFrame(
-        {
-            "entry_time": index[rec_int[:, 0]],
-            "exit_time": index[rec_int[:, 1]],
-            "direction": rec_int[:, 2],
-            "quantity": rec_float[:, 0],
-            "entry_price": rec_float[:, 1],
-            "exit_price": rec_float[:, 2],
-            "fees": rec_float[:, 3],
-            "funding": rec_float[:, 4],
-            "pnl": rec_float[:, 5],
-            "return": rec_float[:, 5] / rec_float[:, 6],
-            "exit_reason": np.asarray(kernel.EXIT_REASONS, dtype=object)[rec_int[:, 3]],
-        }
-    )[TRADE_COLUMNS]

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
+from crypto_strategy_lab.backtest.kernel import EXIT_REASONS
 from crypto_strategy_lab.backtest.stats import PERCENT_STATS, summary_stats
 from crypto_strategy_lab.performance.metrics import drawdown
 
@@ -34,6 +36,75 @@ _HEADLINE = ("total_return", "sharpe", "max_drawdown", "n_trades")
 
 
 @dataclass(frozen=True, repr=False)
+class KernelRecords:
+    """The trades and fills of a run as the kernel wrote them, turned into frames on demand.
+
+    Attributes
+    ----------
+    trade_int:
+        ``(m, 4)`` int64: entry bar, exit bar, direction, exit reason (``EXIT_REASONS`` code).
+    trade_float:
+        ``(m, 7)``: max |quantity|, entry VWAP, exit VWAP, fees, funding, net P&L, entry
+        notional.
+    fills:
+        ``(f, 6)``: bar, kind (``FILL_*`` code), signed quantity, price, fee, reference price.
+    index:
+        The bars' index (bar numbers -> timestamps).
+    """
+
+    trade_int: np.ndarray
+    trade_float: np.ndarray
+    fills: np.ndarray
+    index: pd.DatetimeIndex
+
+    def trade_frame(self) -> pd.DataFrame:
+        """One row per round trip, columns ``TRADE_COLUMNS`` (see ``BacktestResult.trades``)."""
+        rec_int, rec_float, index = self.trade_int, self.trade_float, self.index
+        if rec_int.shape[0] == 0:
+            return pd.DataFrame(
+                {
+                    "entry_time": pd.Series(dtype=index.dtype),
+                    "exit_time": pd.Series(dtype=index.dtype),
+                    "direction": pd.Series(dtype=np.int64),
+                    **{c: pd.Series(dtype=float) for c in TRADE_COLUMNS[3:-1]},
+                    "exit_reason": pd.Series(dtype=object),
+                }
+            )[TRADE_COLUMNS]
+        return pd.DataFrame(
+            {
+                "entry_time": index[rec_int[:, 0]],
+                "exit_time": index[rec_int[:, 1]],
+                "direction": rec_int[:, 2],
+                "quantity": rec_float[:, 0],
+                "entry_price": rec_float[:, 1],
+                "exit_price": rec_float[:, 2],
+                "fees": rec_float[:, 3],
+                "funding": rec_float[:, 4],
+                "pnl": rec_float[:, 5],
+                "return": rec_float[:, 5] / rec_float[:, 6],
+                "exit_reason": np.asarray(EXIT_REASONS, dtype=object)[rec_int[:, 3]],
+            }
+        )[TRADE_COLUMNS]
+
+    def fill_frame(self) -> pd.DataFrame:
+        """Every fill in time order (see ``BacktestResult.fills``)."""
+        rec = self.fills
+        bar = rec[:, 0].astype(np.int64)
+        qty = rec[:, 2]
+        return pd.DataFrame(
+            {
+                "time": self.index[bar],
+                "kind": np.asarray(EXIT_REASONS, dtype=object)[rec[:, 1].astype(np.int64)],
+                "side": np.sign(qty).astype(np.int64),
+                "quantity": np.abs(qty),
+                "price": rec[:, 3],
+                "fee": rec[:, 4],
+                "reference": rec[:, 5],
+            }
+        )
+
+
+@dataclass(frozen=True, repr=False)
 class BacktestResult:
     """The outcome of :func:`~crypto_strategy_lab.backtest.run_backtest`.
 
@@ -47,13 +118,14 @@ class BacktestResult:
     positions:
         Signed quantity held at every bar's close (base units; negative = short).
     trades:
-        One row per round trip (flat -> position -> flat, or a flip): ``entry_time``,
-        ``exit_time``, ``direction`` (+1/-1), ``quantity`` (largest absolute size held),
-        ``entry_price``/``exit_price`` (volume-weighted over the adding/reducing fills),
-        ``fees``, ``funding`` (paid; negative = received), ``pnl`` (net of fees and funding),
-        ``return`` (``pnl`` over entry notional) and ``exit_reason`` (``signal``,
-        ``stop_loss``, ``take_profit``, or ``open`` for a trade still open at the last bar,
-        marked at the last close without exit costs).
+        (Built from ``records`` on first access.) One row per round trip (flat -> position
+        -> flat, or a flip): ``entry_time``, ``exit_time``, ``direction`` (+1/-1),
+        ``quantity`` (largest absolute size held), ``entry_price``/``exit_price``
+        (volume-weighted over the adding/reducing fills), ``fees``, ``funding`` (paid;
+        negative = received), ``pnl`` (net of fees and funding), ``return`` (``pnl`` over
+        entry notional) and ``exit_reason`` (``signal``, ``stop_loss``, ``take_profit``, or
+        ``open`` for a trade still open at the last bar, marked at the last close without exit
+        costs).
     signal:
         The target weights the simulation followed (after long-only clipping).
     close:
@@ -66,19 +138,32 @@ class BacktestResult:
         :func:`~crypto_strategy_lab.backtest.stats.summary_stats`), computed on first access:
         a sweep or a search that reads only ``returns`` never pays for them.
     fills:
-        Every fill in time order (``time``, ``kind``, ``side``, ``quantity``, ``price``,
-        ``fee``), what the engine's journal holds for the same run (the parity suite compares
-        them one by one).
+        (Built from ``records`` on first access.) Every fill in time order: ``time`` (the
+        fill bar's open time), ``kind`` (``signal``, ``stop_loss``, ``take_profit``,
+        ``liquidation``), ``side`` (+1 buy / -1 sell), ``quantity`` (> 0), ``price``, ``fee``
+        and ``reference`` (the price before slippage: the fill bar's open for a signal order,
+        the level or the gapped open for an exit); what the engine's journal holds for the
+        same run (the parity suite compares them one by one).
+    records:
+        The kernel's trade and fill records (:class:`KernelRecords`): a run that reads only
+        its returns or equity never builds the two frames.
     """
 
     returns: pd.Series
     equity: pd.Series
     positions: pd.Series
-    trades: pd.DataFrame
     signal: pd.Series
     close: pd.Series
+    records: KernelRecords
     settings: dict[str, Any] = field(default_factory=dict)
-    fills: pd.DataFrame | None = None
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        return self.records.trade_frame()
+
+    @cached_property
+    def fills(self) -> pd.DataFrame:
+        return self.records.fill_frame()
 
     @cached_property
     def stats(self) -> pd.Series:
