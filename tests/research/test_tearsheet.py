@@ -220,19 +220,29 @@ def test_book_tear_sheet_against_a_loop_over_its_members(lab):
     start = close.index.get_loc(returns.index[0])
     assert sheet.benchmark.iloc[-1] == pytest.approx(close.iloc[-1] / close.iloc[start - 1])
     weights = book.budgets()
+    members = {}
+    for name in weights.columns:
+        bt = sheets[book.members[name].strategy].backtest
+        f = bt.fills.assign(
+            slip=bt.fills["quantity"] * (bt.fills["price"] - bt.fills["reference"]).abs(),
+            notional=bt.fills["quantity"] * bt.fills["price"],
+        )
+        by_bar = {t: g for t, g in f.groupby("time")}
+        funded = bt.trades.groupby("entry_time")["funding"].sum().to_dict()
+        members[name] = (bt.equity, by_bar, funded)
     equity = 10_000.0
     fees = slippage = funding = traded = 0.0
     for t, r in returns.items():
-        for name in weights.columns:
-            bt = sheets[book.members[name].strategy].backtest
-            pos = bt.equity.index.get_loc(t)
-            before = bt.equity.iloc[pos - 1] if pos else 10_000.0
+        for name, (member_equity, by_bar, funded) in members.items():
+            pos = member_equity.index.get_loc(t)
+            before = member_equity.iloc[pos - 1] if pos else 10_000.0
             sleeve = weights.at[t, name] * equity / before
-            f = bt.fills[bt.fills["time"] == t]
-            fees += sleeve * f["fee"].sum()
-            slippage += sleeve * (f["quantity"] * (f["price"] - f["reference"]).abs()).sum()
-            funding += sleeve * bt.trades.loc[bt.trades["entry_time"] == t, "funding"].sum()
-            traded += weights.at[t, name] * (f["quantity"] * f["price"]).sum() / before
+            funding += sleeve * funded.get(t, 0.0)
+            if t in by_bar:
+                f = by_bar[t]
+                fees += sleeve * f["fee"].sum()
+                slippage += sleeve * f["slip"].sum()
+                traded += weights.at[t, name] * f["notional"].sum() / before
         equity *= 1.0 + r
     assert sheet.costs.fees == pytest.approx(fees, rel=1e-9)
     assert sheet.costs.slippage == pytest.approx(slippage, rel=1e-9)

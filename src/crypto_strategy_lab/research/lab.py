@@ -15,7 +15,9 @@ Steps of :func:`run_lab`:
 3. the backtest of each configuration with the stated costs of the dataset's market
    (:func:`~crypto_strategy_lab.research.inputs.default_settings`);
 4. selection, DSR, MinTRL, PBO and walk-forward, then the gate
-   (:mod:`crypto_strategy_lab.research.assessment`);
+   (:mod:`crypto_strategy_lab.research.assessment`); with several assets, also each
+   strategy and timeframe pooled across them (:mod:`crypto_strategy_lab.research.pooled`:
+   the equal-weight mean of the assets' returns, the same gate, the family's N);
 5. orthogonality of the selected configurations' returns, with what a plain correlation of
    mostly-flat strategies hides: time in market, correlation and sign agreement when both are
    active, beta to the asset and the effective number of independent bets; on the largest
@@ -74,6 +76,7 @@ from crypto_strategy_lab.research.display import format_number
 from crypto_strategy_lab.research.executors import LocalExecutor, TrialExecutor
 from crypto_strategy_lab.research.identity import bars_fingerprint, strategy_code_version
 from crypto_strategy_lab.research.inputs import LabData, default_settings
+from crypto_strategy_lab.research.pooled import PooledAssessment, pool_assets
 from crypto_strategy_lab.research.spaces import lab_configs
 from crypto_strategy_lab.research.study import StudySpec, default_cache_dir, run_studies
 from crypto_strategy_lab.research.trial import BacktestSettings
@@ -174,6 +177,7 @@ class LabResult:
     cells: dict[str, LabCell] = field(default_factory=dict)  # every row, evaluated or not
     books: list[BookAssessment] = field(default_factory=list)  # one per bar grid, >= 2 members
     bars: dict[str, pd.DataFrame] = field(default_factory=dict)  # by LabCell.symbol
+    pooled: list[PooledAssessment] = field(default_factory=list)  # across assets, >= 2 assets
 
     def cell_bars(self, label: str) -> pd.DataFrame:
         """The (resampled) bars row ``label`` was studied on."""
@@ -469,6 +473,13 @@ def run_lab(
         )
         for s in studies
     ]
+    # a strategy at a timeframe on every asset at once (research/pooled.py)
+    by_asset: dict[tuple[str, str, str], dict[str, StrategyAssessment]] = {}
+    for a in assessments:
+        cell = plan.cells[a.strategy]
+        key = (cell.strategy, cell.timeframe, cell.asset_class)
+        by_asset.setdefault(key, {})[cell.data.name] = a
+    pooled = pool_assets(by_asset, trial_log, gate, families=families)
     # orthogonality, co-activity and the calibration describe one search on one bar grid:
     # the largest group of cells of the first dataset
     bars0, specs0 = max(
@@ -528,6 +539,7 @@ def run_lab(
         cells=cells,
         books=books,
         bars={specs[0].symbol: bars for bars, specs in plan.groups},
+        pooled=pooled,
     )
 
 
@@ -571,6 +583,12 @@ def verdict_table(result: LabResult) -> Table:
             "SR deflated by every trial on this data family; MinTRL in independent bets. "
             f"Gate family-wise false-pass rate on this search's noise {cal.false_pass:.1%}; "
             f"power at annual SR {_power_text(cal)} ({cal.settings.n_families} searches each)."
+            + (
+                " Pooled rows: the equal-weight mean of the assets' net returns, through the "
+                "same gate with the family's N."
+                if result.pooled
+                else ""
+            )
         ),
     )
     for col, justify in [
@@ -585,7 +603,8 @@ def verdict_table(result: LabResult) -> Table:
         ("verdict", "left"),
     ]:
         table.add_column(col, justify=justify)
-    for a in [*result.assessments, *(b.assessment for b in result.books)]:
+    judged = [*result.assessments, *(b.assessment for b in result.books)]
+    for a in judged + [p.assessment for p in result.pooled]:
         ann = math.sqrt(a.study.periods_per_year)
         v = a.verdict
         failed = [c.name for c in v.criteria if not c.passed]

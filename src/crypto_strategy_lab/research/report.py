@@ -475,7 +475,7 @@ def deflation_text(d: Deflation) -> str:
 def _deflation_searches(result: LabResult) -> list[dict[str, str]]:
     """Each distinct set of data families the rows were deflated over, with its datasets."""
     seen: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for a in [*result.assessments, *(b.assessment for b in result.books)]:
+    for a in _judged(result):
         seen.setdefault(a.deflation.families, a.deflation.datasets)
     return [
         {"families": ", ".join(f[:12] for f in fams), "datasets": ", ".join(datasets)}
@@ -519,6 +519,13 @@ def summary_lines(result: LabResult) -> list[str]:
         lines.append(
             f"{dsr_fail} of {n} strategies fail the DSR criterion: their best Sharpe ratio is "
             "what the number of configurations tried would produce by chance."
+        )
+    if result.pooled:
+        passing = [p.label for p in result.pooled if p.assessment.verdict.passed]
+        lines.append(
+            f"Pooled across the {len(result.datasets)} assets (equal-weight mean of their net "
+            f"returns, the same gate, the family's N): {len(passing)} of {len(result.pooled)} "
+            "strategy × timeframe rows pass" + (f": {', '.join(passing)}." if passing else ".")
         )
     together = rarely_together_line(result)
     if together:
@@ -590,7 +597,7 @@ def _co_activity(result: LabResult) -> dict[str, Any] | None:
 
 def _deflation_rows(result: LabResult) -> list[dict[str, Any]]:
     rows = []
-    for a in result.assessments:
+    for a in _judged(result):
         d = a.deflation
         m = a.moments
         track = next((c for c in a.verdict.criteria if c.name == "track_record"), None)
@@ -618,17 +625,30 @@ def _deflation_rows(result: LabResult) -> list[dict[str, Any]]:
     return rows
 
 
+def _judged(result: LabResult) -> list[StrategyAssessment]:
+    """Every assessment the gate judged: the rows, the books, the pooled rows."""
+    return [
+        *result.assessments,
+        *(b.assessment for b in result.books),
+        *(p.assessment for p in result.pooled),
+    ]
+
+
 def _gate_rows(result: LabResult) -> list[dict[str, Any]]:
     rows = []
     books = {b.assessment.strategy: b for b in result.books}
-    for a in [*result.assessments, *(b.assessment for b in result.books)]:
+    pooled = {p.label: p for p in result.pooled}
+    for a in _judged(result):
         ann = math.sqrt(a.study.periods_per_year)
         book = books.get(a.strategy)
-        params = (
-            f"{book.params.get('weighting', '')} of {', '.join(book.params.get('members', []))}"
-            if book is not None
-            else _params_text(a.selected_params)
-        )
+        if book is not None:
+            weighting, members = book.params.get("weighting", ""), book.params.get("members", [])
+            params = f"{weighting} of {', '.join(members)}"
+        elif a.strategy in pooled:
+            assets = ", ".join(m.study.spec.symbol for m in pooled[a.strategy].members.values())
+            params = f"mean over {assets} of: {_params_text(a.selected_params)}"
+        else:
+            params = _params_text(a.selected_params)
         rows.append(
             {
                 "strategy": a.strategy,

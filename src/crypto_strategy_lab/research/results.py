@@ -16,7 +16,8 @@
 * ``returns/<row>.csv`` (net return, equity, buy-and-hold, position per bar of the gate window)
   and ``trades/<row>.csv`` (every trade of the window) per evaluated row;
   ``returns/<book>.csv`` (net return, equity, buy-and-hold and ``budget:<member>`` per bar)
-  per book.
+  per book; with several assets, one row per strategy and timeframe pooled across them
+  (``symbol`` ``pooled``, its ``assets``: :mod:`crypto_strategy_lab.research.pooled`).
 
 The dashboard's Research page reads these names from this module.
 """
@@ -32,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from crypto_strategy_lab.research.lab import LabResult
+from crypto_strategy_lab.research.pooled import POOLED
 from crypto_strategy_lab.research.tearsheet import BookTearSheet, Performance, TearSheet
 from crypto_strategy_lab.validation.gate import GateVerdict
 
@@ -151,6 +153,32 @@ def results_rows(
         if book_sheets is not None:
             row |= _performance_fields(book_sheets[book.label])
         rows.append(row)
+    for pooled in result.pooled:
+        a = pooled.assessment
+        rows.append(
+            {
+                "label": pooled.label,
+                "strategy": pooled.strategy,
+                "timeframe": pooled.timeframe,
+                "asset_class": pooled.asset_class,
+                "symbol": POOLED,
+                "pooled": True,
+                "assets": [m.study.spec.symbol for m in pooled.members.values()],
+                "evaluated": True,
+                "verdict": "PASS" if a.verdict.passed else "FAIL",
+                "passed": bool(a.verdict.passed),
+                "failed": [c.name for c in a.verdict.criteria if not c.passed],
+                **_criteria_fields(a.verdict),
+                "params": a.selected_params,
+                "stop": a.study.trials.loc[a.selected, "stop"],
+                "sr_annual": _number(a.moments.sr * math.sqrt(a.study.periods_per_year)),
+                "sr_per_bar": _number(a.moments.sr),
+                "n_obs": a.moments.n_obs,
+                "strategy_trials": a.deflation.strategy_trials,
+                "family_trials": a.deflation.n_trials,
+                "sr_variance": _number(a.deflation.sr_variance),
+            }
+        )
     return rows
 
 
