@@ -82,6 +82,29 @@ def slippage_fraction(
 
     ``qty = 0`` gives the base fraction of the volume model (used to estimate the slippage a
     target is sized with before its quantity is known).
+
+    Parameters
+    ----------
+    mode : int
+        ``SLIP_FIXED``, ``SLIP_RANGE`` or ``SLIP_VOLUME``.
+    slippage_bps : float
+        Fixed slippage (and the volume model's base), in basis points.
+    range_fraction : float
+        Range model: the fraction ``k`` of ``(high - low) / open``.
+    impact : float
+        Volume model: slippage per unit of participation ``|q| / V``.
+    max_participation : float
+        Volume model: cap on the impact term, also charged on a zero-volume bar.
+    o, h, lo, v : float
+        The fill bar's open, high, low and volume.
+    qty : float
+        Quantity of the fill (sign ignored).
+
+    Returns
+    -------
+    float
+        ``s``, a fraction of the reference price: ``bps / 1e4`` (fixed), ``k max(h - lo, 0) /
+        o`` (range) or ``bps / 1e4 + min(c |q| / V, s_max)`` (volume).
     """
     base = slippage_bps / 1e4
     if mode == SLIP_FIXED:
@@ -97,7 +120,22 @@ def slippage_fraction(
 
 @nb.njit(cache=True)
 def fill_price(reference, side, slip):
-    """``ref (1 + d s)``: a buy (``d = +1``) pays up, a sell receives less."""
+    """Fill price ``ref (1 + d s)``: a buy (``d = +1``) pays up, a sell receives less.
+
+    Parameters
+    ----------
+    reference : float
+        Reference price (the next bar's open, a stop's trigger reference...).
+    side : float
+        ``d``: +1 buy, -1 sell.
+    slip : float
+        Slippage fraction ``s >= 0`` (:func:`slippage_fraction`).
+
+    Returns
+    -------
+    float
+        The fill price.
+    """
     return reference * (1.0 + side * slip)
 
 
@@ -107,6 +145,20 @@ def fee_rate(kind, signal_fee, taker_fee, maker_fee, exit_how):
 
     Signal orders pay ``signal_fee`` (the chosen schedule); a stop-loss, a gapped take-profit
     and a liquidation pay the taker fee; a touched take-profit limit pays the maker fee.
+
+    Parameters
+    ----------
+    kind : int
+        ``FILL_SIGNAL``, ``FILL_STOP_LOSS``, ``FILL_TAKE_PROFIT`` or ``FILL_LIQUIDATION``.
+    signal_fee, taker_fee, maker_fee : float
+        Fee fractions of notional.
+    exit_how : int
+        How a protective exit filled (``EXIT_*``, :func:`protective_exit`).
+
+    Returns
+    -------
+    float
+        The fee as a fraction of the fill's notional.
     """
     if kind == FILL_SIGNAL:
         return signal_fee
@@ -125,6 +177,29 @@ def target_quantity(weight, leverage, equity, price, slip, fee, held):
     target is returned; when none or both are (``held`` is within the slippage band of the
     target), ``held`` is returned: no trade, so the book never trades at a price in its own
     favour. A zero weight (or ``E <= 0``) targets zero.
+
+    Parameters
+    ----------
+    weight : float
+        Target weight ``w``, signed, as a fraction of ``L E``.
+    leverage : float
+        ``L``, the position cap as a multiple of equity.
+    equity : float
+        Account equity ``E``.
+    price : float
+        The close ``P`` the order is sized at.
+    slip : float
+        Slippage fraction ``s`` expected on the fill.
+    fee : float
+        Fee fraction ``f`` reserved.
+    held : float
+        Signed quantity held now.
+
+    Returns
+    -------
+    float
+        The signed target quantity (not the trade): ``held`` when no trade is consistent,
+        0.0 for a zero weight, no equity or no price.
     """
     if weight == 0.0 or equity <= 0.0 or price <= 0.0:
         return 0.0
@@ -147,6 +222,22 @@ def average_entry(held, average, delta, price):
     Adding to a position re-averages, ``(|q| a + |dq| p) / (|q| + |dq|)``; reducing keeps the
     average (the realised P&L is :func:`realised_pnl`); a flip starts the new side at the
     fill price; a flat book has average 0.
+
+    Parameters
+    ----------
+    held : float
+        Signed quantity before the fill.
+    average : float
+        Its average entry price.
+    delta : float
+        Signed quantity of the fill.
+    price : float
+        Fill price.
+
+    Returns
+    -------
+    float
+        The average entry price of ``held + delta``.
     """
     new = held + delta
     if new == 0.0:
@@ -164,6 +255,22 @@ def realised_pnl(held, average, delta, price):
 
     Against ``held`` at average ``average``: ``closed (p - a) sgn(held)`` for the closing
     part, 0 for a fill that opens or adds.
+
+    Parameters
+    ----------
+    held : float
+        Signed quantity before the fill.
+    average : float
+        Its average entry price.
+    delta : float
+        Signed quantity of the fill.
+    price : float
+        Fill price.
+
+    Returns
+    -------
+    float
+        Realised P&L in quote currency, ``closed = min(|held|, |delta|)`` units closed.
     """
     if held == 0.0 or (held > 0.0) == (delta > 0.0):
         return 0.0
@@ -184,6 +291,23 @@ def stop_levels(direction, average, stop_loss, take_profit, unit=0.0):
     average true range at the entry's bar (Wilder 1978; Kaufman, *Trading Systems and
     Methods*, ch. 23). A NaN unit (volatility not yet measurable: the ATR's warm-up) places no
     level, so such a position trades unprotected rather than with an invented distance.
+
+    Parameters
+    ----------
+    direction : float
+        ``d``: +1 long, -1 short.
+    average : float
+        Average entry price ``a``.
+    stop_loss, take_profit : float
+        Distances: fractions of ``a`` when ``unit <= 0``, else multiples of ``unit``; 0
+        disables a level.
+    unit : float, default 0.0
+        Price unit ``u`` of the distances (the entry bar's ATR), or <= 0 for fractions.
+
+    Returns
+    -------
+    stop, take_profit : float
+        The trigger prices; 0.0 for a disabled level (and both for a NaN unit).
     """
     if unit > 0.0:
         sl = average - direction * stop_loss * unit if stop_loss > 0.0 else 0.0
@@ -202,6 +326,20 @@ def stop_trigger_reference(side, stop, o, h, lo):
 
     A buy stop triggers when ``high >= S`` and fills from ``max(open, S)``; a sell stop when
     ``low <= S``, from ``min(open, S)`` (a gap through the stop fills at the open).
+
+    Parameters
+    ----------
+    side : float
+        Side of the stop order: > 0 buy, else sell.
+    stop : float
+        Trigger price ``S``.
+    o, h, lo : float
+        Open, high and low of the bar.
+
+    Returns
+    -------
+    float
+        The reference price slippage is applied to, or -1.0.
     """
     if side > 0:
         return max(o, stop) if h >= stop else -1.0
@@ -217,6 +355,22 @@ def limit_fill(side, limit, o, h, lo, slip):
     If the open already crosses the limit the order fills at the open as a taker (with
     slippage, never beyond its limit); otherwise it fills at its limit as a maker when the
     bar trades through it (``low <= L`` buy, ``high >= L`` sell).
+
+    Parameters
+    ----------
+    side : float
+        Side of the limit order: > 0 buy, else sell.
+    limit : float
+        Limit price ``L``.
+    o, h, lo : float
+        Open, high and low of the bar.
+    slip : float
+        Slippage fraction of a taker fill at the open.
+
+    Returns
+    -------
+    price, maker : float, bool
+        Fill price (-1.0 when unfilled) and whether it filled as a maker.
     """
     if side * (limit - o) >= 0.0:
         px = fill_price(o, side, slip)
@@ -237,6 +391,23 @@ def protective_exit(direction, sl_level, tp_level, o, h, lo, slip):
     slippage), the take-profit a reduce-only limit (:func:`limit_fill`); when one bar reaches
     both, the stop is assumed to fill first (the conservative reading of an OHLC bar).
     A level of 0 is disabled.
+
+    Parameters
+    ----------
+    direction : float
+        The position: +1 long, -1 short.
+    sl_level, tp_level : float
+        Stop-loss and take-profit trigger prices (0 disables).
+    o, h, lo : float
+        Open, high and low of the bar.
+    slip : float
+        Slippage fraction of a market execution.
+
+    Returns
+    -------
+    how, price : int, float
+        ``EXIT_STOP``, ``EXIT_TAKE_PROFIT_GAP`` or ``EXIT_TAKE_PROFIT_TOUCH`` with the fill
+        price, or ``(EXIT_NONE, 0.0)``.
     """
     exit_side = -direction
     if sl_level > 0.0:
@@ -255,6 +426,16 @@ def funding_instants(open_s, close_s):
     """Number of funding instants in the bar interval ``(open_s, close_s]``.
 
     Instants are the multiples of 8 h since the epoch, in integer seconds.
+
+    Parameters
+    ----------
+    open_s, close_s : int
+        Bar open and close times, integer seconds since the epoch.
+
+    Returns
+    -------
+    int
+        ``close_s // 8h - open_s // 8h``.
     """
     step = FUNDING_INTERVAL_SECONDS
     return close_s // step - open_s // step
@@ -265,6 +446,20 @@ def funding_payment(quantity, price, rate):
     """Cash a position of signed ``quantity`` pays at a funding instant.
 
     ``q P r``; negative means received.
+
+    Parameters
+    ----------
+    quantity : float
+        Signed position (long > 0).
+    price : float
+        Mark price.
+    rate : float
+        Funding rate of the instant (longs pay when positive).
+
+    Returns
+    -------
+    float
+        Cash paid.
     """
     return quantity * price * rate
 
@@ -277,6 +472,20 @@ def liquidation_price(quantity, cash_net, maintenance_rate):
     cash). Equity ``cash_net + q P`` equals maintenance margin ``m |q| P`` at
     ``P = -cash_net / (q - m |q|)``; a long with ``cash_net >= 0`` (no borrowing) or a
     non-positive solution cannot be liquidated.
+
+    Parameters
+    ----------
+    quantity : float
+        Signed position ``q``.
+    cash_net : float
+        ``E - q P``, equity less the position's value.
+    maintenance_rate : float
+        Maintenance margin rate ``m``.
+
+    Returns
+    -------
+    float
+        The liquidation price, or 0.0 when none exists.
     """
     if quantity == 0.0:
         return 0.0
@@ -292,6 +501,20 @@ def liquidation_fill(direction, liq_price, o, h, lo):
     """Price at which a position of ``direction`` is liquidated on a bar, or ``-1``.
 
     At the open when the bar gaps through the liquidation price.
+
+    Parameters
+    ----------
+    direction : float
+        The position: +1 long, -1 short.
+    liq_price : float
+        Liquidation price (<= 0: none).
+    o, h, lo : float
+        Open, high and low of the bar.
+
+    Returns
+    -------
+    float
+        The liquidation fill price, or -1.0.
     """
     if liq_price <= 0.0:
         return -1.0

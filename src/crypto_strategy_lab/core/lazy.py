@@ -17,6 +17,18 @@ def lazy_getattr(package: str, names: Mapping[str, str]) -> Callable[[str], Any]
 
     Reading ``name`` imports ``package.<names[name]>``; any other name raises
     ``AttributeError``.
+
+    Parameters
+    ----------
+    package : str
+        The package's ``__name__``.
+    names : mapping of str to str
+        Exported name -> submodule that defines it.
+
+    Returns
+    -------
+    callable
+        The ``__getattr__`` to assign in the package (PEP 562).
     """
 
     def resolve(name: str) -> Any:

@@ -28,7 +28,19 @@ CLIENT_ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 
 
 def new_client_order_id(prefix: str = "csl") -> str:
-    """A fresh client order id: ``<prefix>-<28 hex chars>``, at most 36 characters."""
+    """A fresh client order id: ``<prefix>-<28 hex chars>``, at most 36 characters.
+
+    Parameters
+    ----------
+    prefix : str, default "csl"
+        Leading tag.
+
+    Returns
+    -------
+    str
+        A random (uuid4) id inside Bybit's ``orderLinkId`` alphabet, truncated to 36
+        characters.
+    """
     return f"{prefix}-{uuid.uuid4().hex[:28]}"[:36]
 
 

@@ -119,8 +119,25 @@ def size_from_capital(
     ``strength``, leverage ``max_position_size``, equity ``capital`` and price ``price``,
     without a fee reserve or slippage (a signal carries no cost model; the engine sizes with
     its venue's), rounded down to 8 decimal places (venue lot rounding happens in the
-    exchange layer). Returns ``None`` when the inputs cannot size an order (zero strength or
-    bad price).
+    exchange layer).
+
+    Parameters
+    ----------
+    strength : float
+        Signal in [-1, 1]; its sign is dropped (the side comes from the signal's action).
+    price : float
+        Price the order is sized at.
+    capital : float
+        Account equity.
+    max_position_size : float
+        Position cap as a fraction of equity.
+
+    Returns
+    -------
+    Decimal or None
+        The unsigned quantity, or ``None`` when the inputs cannot size an order (zero
+        strength, a price that is not finite and positive, no capital, or a quantity that
+        rounds to 0).
     """
     # the compiled execution rules (numba) load when a signal is sized, not when a strategy
     # class is read (strategies/registry.py)

@@ -38,6 +38,17 @@ def bet_ids(position_sign: np.ndarray | pd.Series) -> np.ndarray:
 
     Bar ``t`` belongs to the bet of the position held at its close, or — when flat at its
     close — to the bet of the position held into it (the exit bar).
+
+    Parameters
+    ----------
+    position_sign : numpy.ndarray or pandas.Series
+        Position held at each bar's close (only its sign is read).
+
+    Returns
+    -------
+    numpy.ndarray
+        Bet numbers ``0, 1, ...`` in time order; a new bet starts at every entry and every
+        flip of sign.
     """
     s = np.sign(np.asarray(position_sign, dtype=float)).astype(np.int8)
     prev = np.concatenate([[0], s[:-1]])

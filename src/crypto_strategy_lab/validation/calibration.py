@@ -146,7 +146,24 @@ def _phi_for(bars_per_bet: float) -> float:
 def stationary_bootstrap(
     rng: np.random.Generator, x: np.ndarray, n: int, block: float
 ) -> np.ndarray:
-    """``n`` draws of the stationary bootstrap of ``x`` (geometric blocks of mean ``block``)."""
+    """``n`` draws of the stationary bootstrap of ``x`` (Politis & Romano 1994).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random source.
+    x : numpy.ndarray
+        The series resampled (wrapped around circularly).
+    n : int
+        Number of draws.
+    block : float
+        Mean block length; blocks are geometric with ``P(new block) = 1 / block``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` values: blocks of consecutive ``x`` starting at uniform positions.
+    """
     new_block = rng.random(n) < 1.0 / max(block, 1.0)
     new_block[0] = True
     first = np.flatnonzero(new_block)  # the bar each block starts at
@@ -171,6 +188,35 @@ def simulate_search(
 
     Returns, per strategy, its ``(n_obs, n_configs)`` returns and positions (``None`` for
     ``"t"`` noise: every bar a bet).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random source.
+    shape : SearchShape
+        The search simulated.
+    noise : {"t", "bootstrap"}, default "t"
+        Student-t factor noise, or the bootstrap of `returns` traded by random signals.
+    returns : numpy.ndarray, optional
+        The asset's per-bar returns (bootstrap noise only).
+    edge_sr_annual : float, default 0.0
+        Annualised Sharpe ratio planted in the first configuration of the first strategy.
+    df : float, default 5.0
+        Degrees of freedom of the Student-t noise (> 2).
+    vol : float, default 0.01
+        Per-bar volatility of the t noise.
+    block : float, default 48.0
+        Mean block length of the bootstrap.
+
+    Returns
+    -------
+    list of (pandas.DataFrame, numpy.ndarray or None)
+        One ``(returns, positions)`` pair per strategy.
+
+    Raises
+    ------
+    ValueError
+        If `noise` is unknown or bootstrap noise has no `returns`.
     """
     n, k = shape.n_obs, shape.n_configs
     index = pd.date_range("2020-01-01", periods=n, freq="1h", tz="UTC")
@@ -223,7 +269,23 @@ def evaluate_search(
     config: GateConfig,
     n_wf_splits: int = 4,
 ) -> list[GateVerdict]:
-    """The gate's verdict on every strategy of one search (DSR deflated by all its trials)."""
+    """The gate's verdict on every strategy of one search (DSR deflated by all its trials).
+
+    Parameters
+    ----------
+    search : sequence of (pandas.DataFrame, numpy.ndarray or None)
+        Per strategy, its configurations' returns and positions (:func:`simulate_search`).
+    config : GateConfig
+        The gate.
+    n_wf_splits : int, default 4
+        Walk-forward folds.
+
+    Returns
+    -------
+    list of GateVerdict
+        One verdict per strategy, for its best full-sample configuration; PBO and
+        walk-forward are computed only when DSR and the track record pass.
+    """
     srs = [m.mean() / m.std(ddof=1) for m, _ in search]
     every = np.concatenate([s.to_numpy() for s in srs])
     n_trials = int(every.size)
@@ -271,7 +333,33 @@ def gate_pass_rate(
     """Pass rates of the gate over ``n_families`` simulated searches (module docstring).
 
     With ``edge_sr_annual = 0`` this is the false-pass rate; with an edge, the power.
-    ``on_family`` is called after each simulated search (a progress bar's advance).
+
+    Parameters
+    ----------
+    n_families : int, default 200
+        Simulated searches.
+    shape : SearchShape, optional
+        The search (default :class:`SearchShape`).
+    noise : {"t", "bootstrap"}, default "t"
+        The noise (:func:`simulate_search`).
+    returns : numpy.ndarray, optional
+        The asset's returns, for bootstrap noise.
+    edge_sr_annual : float, default 0.0
+        Planted annualised Sharpe ratio.
+    df : float, default 5.0
+        Student-t degrees of freedom.
+    seed : int, default 0
+        Seed of the searches.
+    config : GateConfig, optional
+        The gate (default :class:`GateConfig`).
+    on_family : callable, optional
+        Called after each simulated search (a progress bar's advance).
+
+    Returns
+    -------
+    CalibrationResult
+        Family-wise and per-strategy pass rates and the per-criterion rates (PBO and
+        walk-forward conditional on the first two criteria passing).
     """
     cfg = config or GateConfig()
     shape = shape or SearchShape()
@@ -378,7 +466,13 @@ def calibrate_gate(
 
 
 def calibration_key(**inputs: object) -> str:
-    """SHA-256 of the canonical JSON of a calibration's inputs (and the simulation version)."""
+    """SHA-256 of the canonical JSON of a calibration's inputs (and the simulation version).
+
+    Returns
+    -------
+    str
+        64 hex characters; the cache key of :func:`cached_calibration`.
+    """
     text = json.dumps(
         {"version": CALIBRATION_VERSION, **inputs},
         sort_keys=True,
@@ -393,8 +487,20 @@ def cached_calibration(
 ) -> tuple[dict[str, CalibrationResult], bool]:
     """``compute()``'s results, cached in ``<cache_dir>/<key>.json``.
 
-    Returns ``(results, from_cache)``: read from the file when it exists and is readable,
-    otherwise computed and written there (atomically). ``cache_dir=None`` always computes.
+    Parameters
+    ----------
+    cache_dir : pathlib.Path or None
+        Cache directory; ``None`` always computes.
+    key : str
+        Cache key (:func:`calibration_key`).
+    compute : callable
+        Computes the results on a miss.
+
+    Returns
+    -------
+    results, from_cache : dict of str to CalibrationResult, bool
+        Read from the file when it exists and is readable, otherwise computed and written
+        there (atomically).
     """
     path = None if cache_dir is None else Path(cache_dir) / f"{key}.json"
     if path is not None and path.is_file():

@@ -168,7 +168,14 @@ class GateVerdict:
         return all(c.passed for c in self.criteria)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per criterion: value, comparison, threshold, passed, detail."""
+        """The verdict as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per criterion: ``criterion, value, comparison, threshold, passed,
+            detail``.
+        """
         return pd.DataFrame(
             [
                 {

@@ -167,7 +167,19 @@ class CoActivityReport:
 
 
 def participation_ratio(corr: np.ndarray) -> float:
-    """``(sum lambda)^2 / sum lambda^2`` over the eigenvalues of a correlation matrix."""
+    """Effective number of independent bets of a correlation matrix.
+
+    Parameters
+    ----------
+    corr : numpy.ndarray
+        Symmetric correlation matrix.
+
+    Returns
+    -------
+    float
+        ``(sum lambda)^2 / sum lambda^2`` over its eigenvalues (negative ones clipped to 0):
+        ``N`` for independent strategies, 1 for one bet.
+    """
     lam = np.clip(np.linalg.eigvalsh(corr), 0.0, None)
     return float(lam.sum() ** 2 / (lam**2).sum())
 
@@ -182,6 +194,28 @@ def co_activity_report(
 
     The strategies are the columns of `returns` and of their position signs; the statistics
     are those of :class:`CoActivityReport`.
+
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        Per-bar returns, one column per strategy.
+    position_sign : pandas.DataFrame
+        Positions on the same bars and columns (only the sign is read).
+    asset_returns : pandas.Series
+        The asset's per-bar returns (missing bars count as 0).
+    threshold : float, default 0.7
+        Correlation above which a pair counts as alike.
+
+    Returns
+    -------
+    CoActivityReport
+        Time in market, co-activity, conditional correlations, sign agreement, betas and the
+        effective number of bets.
+
+    Raises
+    ------
+    OrthogonalityError
+        If `returns` and `position_sign` differ in columns or length.
     """
     if list(returns.columns) != list(position_sign.columns) or len(returns) != len(position_sign):
         raise OrthogonalityError("returns and positions must have the same strategies and bars")

@@ -197,9 +197,11 @@ def deflated_sharpe_ratio(
         Raw (non-excess) kurtosis of its returns; 3 for a normal distribution.
     n_trials : int
         Number of trials the strategy was selected from; should come from the trial log
-        (:meth:`crypto_strategy_lab.validation.trial_log.TrialLog.deflated_sharpe_ratio`).
+        (:meth:`crypto_strategy_lab.validation.trial_log.TrialLog.deflation`, as the gate
+        does).
     sr_variance : float
-        Variance of the trials' per-period Sharpe ratios, also from the trial log.
+        Variance of the trials' Sharpe ratios, per period of the selected strategy's bars,
+        also from the trial log.
 
     Returns
     -------

@@ -77,6 +77,24 @@ def trial_identity(
     That is the data's content fingerprint and timeframe, the strategy and its full
     parameters, the backtest settings (costs, stops, sizing, fill) and the strategy's code
     version.
+
+    Parameters
+    ----------
+    strategy : str
+        Strategy name.
+    params : mapping
+        Its full parameters.
+    settings : mapping or None
+        Backtest settings.
+    data : DataIdentity
+        The data the trial ran on.
+    code_version : str, default ""
+        The strategy's code version.
+
+    Returns
+    -------
+    str
+        64 hex characters.
     """
     payload = {
         "data": data.fingerprint,
@@ -120,7 +138,13 @@ class Deflation:
     families: tuple[str, ...]
 
     def describe(self) -> str:
-        """One line: how many trials, over what."""
+        """One line: how many trials, over what.
+
+        Returns
+        -------
+        str
+            The line the gate's DSR criterion shows.
+        """
         fams = ", ".join(f[:12] for f in self.families)
         return (
             f"deflated by {self.n_trials} trials of {self.n_strategies} strategies "
@@ -178,6 +202,24 @@ class TrialLog:
         :data:`FAMILY_MIN_OVERLAP_DAYS` days (relative tolerance :data:`FAMILY_CLOSE_RTOL`):
         a resampling, a sub-range or an extension of the same market's prices. Otherwise it
         starts a family named by its own fingerprint.
+
+        Parameters
+        ----------
+        fingerprint : str
+            Content hash of the bars.
+        name, timeframe : str
+            Dataset name and bar size.
+        n_bars : int
+            Number of bars.
+        start, end : pandas.Timestamp
+            First and last bar.
+        daily_closes : mapping of str to float
+            Close of each complete UTC day, for family matching.
+
+        Returns
+        -------
+        str
+            The family.
         """
         with self._session() as session:
             known = session.get(DataFingerprintRecord, fingerprint)
@@ -205,7 +247,19 @@ class TrialLog:
         return family
 
     def datasets(self, family: str) -> pd.DataFrame:
-        """The registered datasets of ``family`` (name, timeframe, bars, range)."""
+        """The registered datasets of ``family``.
+
+        Parameters
+        ----------
+        family : str
+            The family.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per dataset, in registration order: ``content, name, timeframe, n_bars,
+            data_start, data_end``.
+        """
         stmt = select(DataFingerprintRecord).where(DataFingerprintRecord.family == family)
         cols = ["content", "name", "timeframe", "n_bars", "data_start", "data_end"]
         with self._session() as session:
@@ -226,7 +280,31 @@ class TrialLog:
         data: DataIdentity | None = None,
         code_version: str = "",
     ) -> TrialRecord:
-        """Record one trial from its per-bar returns (DatetimeIndex: the data range).
+        """Record one trial from its per-bar returns.
+
+        Parameters
+        ----------
+        study : str
+            The study that ran it.
+        strategy : str
+            Strategy name.
+        params : mapping
+            Its parameters.
+        returns : pandas.Series
+            Per-bar returns on a DatetimeIndex (its ends are the data range), at least 2.
+        symbol : str, default ""
+            The instrument.
+        settings : mapping, optional
+            Backtest settings (part of the identity).
+        data : DataIdentity, optional
+            The data; without it the identity hashes the data range instead (legacy).
+        code_version : str, default ""
+            The strategy's code version.
+
+        Returns
+        -------
+        TrialRecord
+            The stored row, with the per-period SR, skewness and raw kurtosis of `returns`.
 
         Raises
         ------
@@ -269,7 +347,18 @@ class TrialLog:
         return row
 
     def has_trial(self, config_hash_: str) -> bool:
-        """Whether the trial (its identity) is already logged, by any study."""
+        """Whether the trial (its identity) is already logged, by any study.
+
+        Parameters
+        ----------
+        config_hash_ : str
+            The trial identity (:func:`trial_identity`).
+
+        Returns
+        -------
+        bool
+            True if a row holds it.
+        """
         with self._session() as session:
             stmt = select(func.count()).where(TrialRecord.config_hash == config_hash_)
             return bool(session.scalar(stmt))
@@ -277,7 +366,18 @@ class TrialLog:
     def trials(
         self, strategy: str | None = None, study: str | None = None, family: str | None = None
     ) -> pd.DataFrame:
-        """Logged trials as a DataFrame (one row per trial, in insertion order)."""
+        """Logged trials, optionally of one strategy, study or data family.
+
+        Parameters
+        ----------
+        strategy, study, family : str, optional
+            Filters (all trials when none is given).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per trial, in insertion order, with every column of the trial table.
+        """
         stmt = select(TrialRecord).order_by(TrialRecord.id)
         if strategy is not None:
             stmt = stmt.where(TrialRecord.strategy == strategy)
@@ -294,6 +394,24 @@ class TrialLog:
         """``(n_trials, V[SR])`` over the strategy's logged trials.
 
         The Sharpe ratios are per period; the variance has ``ddof=1`` (0 for a single trial).
+
+        Parameters
+        ----------
+        strategy : str
+            Strategy name.
+        study : str, optional
+            Only this study's trials.
+
+        Returns
+        -------
+        n_trials, sr_variance : int, float
+            Number of trials and the variance of their per-period Sharpe ratios (mixed bar
+            sizes are not rescaled here, unlike :meth:`deflation`).
+
+        Raises
+        ------
+        TrialLogError
+            If no trial of `strategy` is logged.
         """
         srs = self.trials(strategy, study)["sr"].to_numpy(dtype=float)
         if srs.size == 0:
@@ -305,8 +423,22 @@ class TrialLog:
     ) -> Deflation:
         """Every trial of ``families``, for deflating a trial of ``strategy``.
 
-        ``families`` may be several for a multi-asset search; ``periods_per_year`` is the
-        bar size of the trial being deflated (module docstring).
+        Parameters
+        ----------
+        families : sequence of str
+            Data families (several for a multi-asset search).
+        strategy : str
+            The strategy of the trial being deflated.
+        periods_per_year : float
+            Bars per year of the trial being deflated.
+
+        Returns
+        -------
+        Deflation
+            ``n_trials`` = every trial of the families (all strategies, timeframes and
+            parameters), and ``sr_variance = Var_k(SR_k sqrt(P_k)) / P``: the variance of
+            their annualised Sharpe ratios brought back to the selected trial's bars (module
+            docstring).
 
         Raises
         ------
@@ -342,6 +474,25 @@ class TrialLog:
 
         ``n_trials`` and ``sr_variance`` come from the log (never from the caller), so the
         deflation always reflects every configuration that was actually tried.
+
+        Parameters
+        ----------
+        strategy : str
+            Strategy name; its trials are the deflation set (:meth:`trial_statistics`).
+        returns : pandas.Series or ReturnMoments
+            The selected configuration's per-bar returns, or their moments.
+        study : str, optional
+            Only this study's trials.
+
+        Returns
+        -------
+        float
+            The DSR (:func:`~crypto_strategy_lab.validation.sharpe.deflated_sharpe_ratio`).
+
+        Raises
+        ------
+        TrialLogError
+            If no trial of `strategy` is logged.
         """
         moments = returns if isinstance(returns, ReturnMoments) else return_moments(returns)
         n_trials, variance = self.trial_statistics(strategy, study)
