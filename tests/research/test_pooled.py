@@ -103,3 +103,14 @@ def test_pooled_row_in_the_table_the_report_and_results_json(lab):
     for c in a.verdict.criteria:
         assert row[c.name] == (None if math.isnan(c.value) else c.value)
         assert row[f"{c.name}_passed"] == c.passed
+    # the benchmark: a third of the capital held in each asset, rebalanced every bar
+    curves = pd.read_csv(path.parent / row["returns_csv"], index_col=0, parse_dates=True)
+    np.testing.assert_allclose(curves["net_return"], a.returns.to_numpy(), rtol=1e-12)
+    closes = pd.DataFrame(
+        {n: result.cell_bars(m.strategy)["close"] for n, m in pooled.members.items()}
+    )
+    held = (closes / closes.shift(1)).loc[a.returns.index].to_numpy()
+    expected = np.cumprod(held.mean(axis=1))
+    np.testing.assert_allclose(curves["buy_and_hold"], expected, rtol=1e-9)
+    assert row["buy_and_hold_return"] == pytest.approx(expected[-1] - 1.0, rel=1e-9)
+    assert row["total_return"] == pytest.approx(np.prod(1.0 + a.returns.to_numpy()) - 1.0)

@@ -17,7 +17,9 @@
   and ``trades/<row>.csv`` (every trade of the window) per evaluated row;
   ``returns/<book>.csv`` (net return, equity, buy-and-hold and ``budget:<member>`` per bar)
   per book; with several assets, one row per strategy and timeframe pooled across them
-  (``symbol`` ``pooled``, its ``assets``: :mod:`crypto_strategy_lab.research.pooled`).
+  (``symbol`` ``pooled``, its ``assets``: :mod:`crypto_strategy_lab.research.pooled`)
+  with its total return against the equal-weight buy-and-hold of its assets, and
+  ``returns/<pooled row>.csv`` (net return, equity, buy-and-hold per bar).
 
 The dashboard's Research page reads these names from this module.
 """
@@ -33,8 +35,15 @@ from typing import Any
 import pandas as pd
 
 from crypto_strategy_lab.research.lab import LabResult
-from crypto_strategy_lab.research.pooled import POOLED
-from crypto_strategy_lab.research.tearsheet import BookTearSheet, Performance, TearSheet
+from crypto_strategy_lab.research.pooled import POOLED, PooledAssessment
+from crypto_strategy_lab.research.tearsheet import (
+    BookTearSheet,
+    Performance,
+    TearSheet,
+    buy_and_hold_returns,
+    drawdown_of,
+    growth,
+)
 from crypto_strategy_lab.validation.gate import GateVerdict
 
 #: The gate table of a lab run (JSON), beside ``index.html``.
@@ -177,9 +186,33 @@ def results_rows(
                 "strategy_trials": a.deflation.strategy_trials,
                 "family_trials": a.deflation.n_trials,
                 "sr_variance": _number(a.deflation.sr_variance),
+                **_pooled_fields(pooled_curves(result, pooled)),
+                "returns_csv": f"returns/{row_slug(pooled.label)}.csv",
             }
         )
     return rows
+
+
+def pooled_curves(result: LabResult, pooled: PooledAssessment) -> pd.DataFrame:
+    """A pooled row's net return, its growth of 1 and the equal-weight buy-and-hold of its
+    assets over the same bars."""
+    returns = pooled.assessment.returns
+    closes = pd.concat(
+        {name: result.cell_bars(m.strategy)["close"] for name, m in pooled.members.items()},
+        axis=1,
+    )
+    bench = buy_and_hold_returns(closes).reindex(returns.index)
+    return pd.DataFrame(
+        {"net_return": returns, "equity": growth(returns), "buy_and_hold": growth(bench)}
+    )
+
+
+def _pooled_fields(curves: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "total_return": _number(curves["equity"].iloc[-1] - 1.0),
+        "buy_and_hold_return": _number(curves["buy_and_hold"].iloc[-1] - 1.0),
+        "max_drawdown": _number(drawdown_of(curves["equity"]).min()),
+    }
 
 
 def _criteria_fields(verdict: GateVerdict) -> dict[str, Any]:
@@ -232,6 +265,9 @@ def write_results(
         )
         frame.to_csv(directory / "returns" / f"{slug}.csv", index_label="time")
         sheet.trades.to_csv(directory / "trades" / f"{slug}.csv", index=False)
+    for pooled in result.pooled:
+        curves = pooled_curves(result, pooled)
+        curves.to_csv(directory / "returns" / f"{row_slug(pooled.label)}.csv", index_label="time")
     for label, book in (book_sheets or {}).items():
         frame = pd.DataFrame(
             {"net_return": book.returns, "equity": book.equity, "buy_and_hold": book.benchmark}
