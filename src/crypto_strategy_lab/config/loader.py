@@ -51,6 +51,16 @@ def read_yaml(path: str | Path) -> Any:
     UTF-8 text, no duplicate keys, no NaN or infinity anywhere (``.inf``); an empty file is an
     error.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The YAML file.
+
+    Returns
+    -------
+    Any
+        The parsed document (a mapping for every config file of this project).
+
     Raises
     ------
     ConfigError
@@ -88,7 +98,28 @@ def _format_validation_error(path: Path, error: ValidationError) -> str:
 
 
 def validate_mapping(path: str | Path, data: Any, model: type[ModelT]) -> ModelT:
-    """Validate parsed config ``data`` (from ``path``) against ``model``."""
+    """Validate parsed config ``data`` (from ``path``) against ``model``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Where `data` was read from (named in the errors).
+    data : Any
+        The parsed document.
+    model : type of pydantic.BaseModel
+        The model it must satisfy.
+
+    Returns
+    -------
+    pydantic.BaseModel
+        An instance of `model`.
+
+    Raises
+    ------
+    ConfigError
+        If `data` is not a mapping or breaks the model; one ``<file>: <field>: <reason>``
+        clause per error.
+    """
     path = Path(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")

@@ -25,6 +25,16 @@ CONFIG_KINDS: dict[str, str] = {
 def model_for_kind(kind: object) -> type[BaseModel]:
     """The pydantic model of a config file's ``kind`` (imported on demand).
 
+    Parameters
+    ----------
+    kind : object
+        The file's ``kind`` value.
+
+    Returns
+    -------
+    type of pydantic.BaseModel
+        The model ``CONFIG_KINDS`` names.
+
     Raises
     ------
     ConfigError
@@ -39,7 +49,23 @@ def model_for_kind(kind: object) -> type[BaseModel]:
 
 
 def validate_config_file(path: str | Path) -> str:
-    """Validate ``path`` against the model its ``kind`` names; return the kind."""
+    """Validate ``path`` against the model its ``kind`` names.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A YAML config file with a top-level ``kind``.
+
+    Returns
+    -------
+    str
+        The kind.
+
+    Raises
+    ------
+    ConfigError
+        If the file is unreadable, has no or an unknown ``kind``, or breaks its model.
+    """
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):

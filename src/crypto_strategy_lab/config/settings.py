@@ -146,7 +146,18 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read the settings; an invalid value raises :class:`ConfigError` naming the variable."""
+    """Read the settings from the environment and ``.env``.
+
+    Returns
+    -------
+    Settings
+        A fresh instance.
+
+    Raises
+    ------
+    ConfigError
+        If a value is invalid (naming the variable) or ``.env`` is not UTF-8.
+    """
     try:
         return Settings()
     except ValidationError as exc:
@@ -161,5 +172,11 @@ def load_settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (read once; tests build their own ``Settings``)."""
+    """The process-wide settings, read once.
+
+    Returns
+    -------
+    Settings
+        The cached :func:`load_settings` (tests build their own ``Settings``).
+    """
     return load_settings()

@@ -35,6 +35,20 @@ def finite_number(
 ) -> float:
     """``value`` as a finite float, optionally bounded below and above.
 
+    Parameters
+    ----------
+    value : Any
+        The value read (a number or its text; booleans are refused).
+    name : str
+        Its name in error messages.
+    gt, ge, le : float, optional
+        Bounds: ``> gt`` (or ``>= ge``) and ``<= le``.
+
+    Returns
+    -------
+    float
+        The number.
+
     Raises
     ------
     ConfigError
@@ -64,6 +78,18 @@ def reject_non_finite(data: Any, where: str = "") -> None:
 
     No setting of this project means "unbounded" by infinity, so a non-finite float in a
     config file is always a typo or an attack on a limit.
+
+    Parameters
+    ----------
+    data : Any
+        The parsed tree (mappings, lists, scalars).
+    where : str, default ""
+        Dotted path of `data` in the tree, for the message.
+
+    Raises
+    ------
+    ConfigError
+        At the first NaN or infinity, naming its path (``risk.capital``).
     """
     if isinstance(data, float) and not math.isfinite(data):
         raise ConfigError(f"{where or '<root>'}: must be a finite number, got {data!r}")
@@ -76,7 +102,25 @@ def reject_non_finite(data: Any, where: str = "") -> None:
 
 
 def parse_time_zone(text: str, name: str) -> ZoneInfo:
-    """The IANA time zone ``text`` (``UTC``, ``America/New_York``)."""
+    """The IANA time zone ``text`` (``UTC``, ``America/New_York``).
+
+    Parameters
+    ----------
+    text : str
+        The zone name.
+    name : str
+        The option or field it came from, for the message.
+
+    Returns
+    -------
+    zoneinfo.ZoneInfo
+        The zone.
+
+    Raises
+    ------
+    ConfigError
+        If the zone is unknown.
+    """
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
@@ -89,6 +133,23 @@ def parse_timestamp(text: str, name: str) -> pd.Timestamp:
     """``text`` as a UTC timestamp (naive input is read as UTC).
 
     E.g. ``2024-01-01``, ``2024-01-01T12:00``, ``2024-01-01 12:00+02:00``.
+
+    Parameters
+    ----------
+    text : str
+        The date or time.
+    name : str
+        The option or field it came from, for the message.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Timezone-aware, UTC.
+
+    Raises
+    ------
+    ConfigError
+        If `text` is not a date or time.
     """
     import pandas as pd
 
@@ -106,7 +167,23 @@ def parse_database_url(text: str, name: str) -> str:
 
     E.g. ``sqlite:////abs/path.sqlite`` or ``postgresql+psycopg://user:pw@host/db``.
 
-    The message shows the URL with its password masked.
+    Parameters
+    ----------
+    text : str
+        The URL.
+    name : str
+        The variable or option it came from, for the message.
+
+    Returns
+    -------
+    str
+        `text` unchanged.
+
+    Raises
+    ------
+    ConfigError
+        If it is not a URL of a dialect SQLAlchemy knows; the message shows the URL with
+        its password masked.
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError

@@ -37,7 +37,13 @@ class RuleVerdict:
     max_quantity: Decimal | None = None
 
     def as_dict(self) -> dict[str, str]:
-        """The verdict as strings for the journal (``max_quantity`` only when bounded)."""
+        """The verdict as strings for the journal.
+
+        Returns
+        -------
+        dict of str to str
+            ``rule``, ``action``, ``reason`` and, only when bounded, ``max_quantity``.
+        """
         out = {"rule": self.rule, "action": self.kind.value, "reason": self.reason}
         if self.max_quantity is not None:
             out["max_quantity"] = format(self.max_quantity, "f")

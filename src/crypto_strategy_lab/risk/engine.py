@@ -41,7 +41,18 @@ class RiskError(CSLError):
 
 
 def daily_loss_scope(day: date) -> str:
-    """The journal halt scope of the daily-loss halt of UTC day `day`."""
+    """The journal halt scope of the daily-loss halt of one UTC day.
+
+    Parameters
+    ----------
+    day : datetime.date
+        The UTC day.
+
+    Returns
+    -------
+    str
+        ``daily_loss:YYYY-MM-DD``.
+    """
     return f"daily_loss:{day.isoformat()}"
 
 

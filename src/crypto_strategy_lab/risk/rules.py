@@ -79,7 +79,18 @@ class RuleContext:
         return self.portfolio.equity
 
     def group_gross(self, member: Member) -> Decimal:
-        """Gross notional of the group's positions other than the order's own position."""
+        """Gross notional of the group's positions other than the order's own position.
+
+        Parameters
+        ----------
+        member : callable
+            Whether a position belongs to the group.
+
+        Returns
+        -------
+        Decimal
+            ``Σ |q| P`` over the group's other positions, at their mark prices.
+        """
         req = self.intent.request
         own = (req.strategy, self.intent.venue, req.symbol)
         return sum(

@@ -19,7 +19,20 @@ WORKING_DIGITS = 50
 
 
 def floor_to_step(quantity: Decimal, step: Decimal) -> Decimal:
-    """``quantity`` rounded down to a multiple of ``step`` (never below zero)."""
+    """``quantity`` rounded down to a multiple of ``step`` (never below zero).
+
+    Parameters
+    ----------
+    quantity : Decimal
+        Quantity in base units.
+    step : Decimal
+        Lot step, > 0.
+
+    Returns
+    -------
+    Decimal
+        ``floor(quantity / step) * step``, or 0 for a non-positive quantity.
+    """
     if quantity <= 0:
         return Decimal(0)
     with localcontext(prec=WORKING_DIGITS):
@@ -27,7 +40,20 @@ def floor_to_step(quantity: Decimal, step: Decimal) -> Decimal:
 
 
 def reducing_quantity(position: Decimal, side_sign: int) -> Decimal:
-    """How much of an order on side ``side_sign`` only reduces the signed ``position``."""
+    """How much of an order on side ``side_sign`` only reduces the signed ``position``.
+
+    Parameters
+    ----------
+    position : Decimal
+        Signed position (long > 0).
+    side_sign : int
+        +1 buy, -1 sell.
+
+    Returns
+    -------
+    Decimal
+        ``|position|`` when the order goes against the position, else 0.
+    """
     if position * side_sign < 0:
         return abs(position)
     return Decimal(0)
@@ -44,6 +70,27 @@ def max_order_quantity(
     """The largest order quantity that keeps a group's gross notional within its limit.
 
     See the module docstring for the derivation. The result is a multiple of ``step``.
+
+    Parameters
+    ----------
+    limit_notional : Decimal
+        The group's limit ``L`` (fraction × equity), in account currency.
+    other_gross : Decimal
+        ``G_other``, the gross notional of the group's other positions.
+    position : Decimal
+        The order's own signed position ``p``.
+    side_sign : int
+        +1 buy, -1 sell.
+    price : Decimal
+        Mark price ``P``, > 0.
+    step : Decimal
+        Lot step.
+
+    Returns
+    -------
+    Decimal
+        ``|p'|_max - |p|`` (at least 0) when the order adds to ``p``, ``|p| + |p'|_max`` when
+        it goes against it, with ``|p'|_max = floor_step(max(0, (L - G_other) / P))``.
     """
     with localcontext(prec=WORKING_DIGITS):
         room = max(Decimal(0), (limit_notional - other_gross) / price)
@@ -54,7 +101,21 @@ def max_order_quantity(
 
 
 def drawdown_scale(equity: Decimal, peak_equity: Decimal, start: Decimal, full: Decimal) -> Decimal:
-    """The de-risking multiplier ``k(d)`` of ``RiskLimits`` (1 above, 0 at/below ``full``)."""
+    """The de-risking multiplier ``k(d)`` of ``RiskLimits``.
+
+    Parameters
+    ----------
+    equity, peak_equity : Decimal
+        Current and peak equity, > 0.
+    start, full : Decimal
+        Drawdowns where de-risking starts and where it reaches 0.
+
+    Returns
+    -------
+    Decimal
+        With ``d = max(0, 1 - equity / peak_equity)``: 1 for ``d <= start``, 0 for
+        ``d >= full``, else ``(full - d) / (full - start)``.
+    """
     with localcontext(prec=WORKING_DIGITS):
         drawdown = max(Decimal(0), 1 - equity / peak_equity)
         if drawdown <= start:
@@ -66,6 +127,23 @@ def drawdown_scale(equity: Decimal, peak_equity: Decimal, start: Decimal, full: 
 
 def kelly_fraction(mean: float, variance: float) -> float:
     """The growth-optimal fraction ``f* = mu / sigma^2`` for per-period returns.
+
+    Parameters
+    ----------
+    mean : float
+        Mean return ``mu`` per period.
+    variance : float
+        Variance ``sigma^2`` of the return per period, > 0.
+
+    Returns
+    -------
+    float
+        ``f*`` as a fraction of equity (negative: no edge on this side).
+
+    Raises
+    ------
+    ValueError
+        If ``variance <= 0``.
 
     Notes
     -----

@@ -13,7 +13,18 @@ from crypto_strategy_lab.core.orders import OrderRequest
 
 
 def asset_class_of(market: MarketType | None) -> str:
-    """``equity`` for stocks, ``crypto`` for spot and perpetuals (and unspecified markets)."""
+    """The asset class of a market, for per-asset-class limits.
+
+    Parameters
+    ----------
+    market : MarketType or None
+        The order's market.
+
+    Returns
+    -------
+    str
+        ``"equity"`` for stocks, ``"crypto"`` for spot, perpetuals and unspecified markets.
+    """
     return "equity" if market is MarketType.STOCK else "crypto"
 
 

@@ -47,7 +47,13 @@ class AuditEvent:
     timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def to_dict(self) -> dict[str, Any]:
-        """The event's fields as a dict (for JSON)."""
+        """The event's fields as a dict (for JSON).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         return asdict(self)
 
 
@@ -60,7 +66,13 @@ class AuditSink(Protocol):
     """
 
     def write(self, event: AuditEvent) -> None:
-        """Record one (already redacted) event."""
+        """Record one (already redacted) event.
+
+        Parameters
+        ----------
+        event : AuditEvent
+            The (already redacted) event.
+        """
         ...
 
 
@@ -86,7 +98,19 @@ def _clean(value: Any, scrub: Callable[[str], str]) -> Any:
 
 
 def secret_scrubber(secrets: Iterable[str]) -> Callable[[str], str]:
-    """``text -> text`` with every secret masked (one compiled alternation, longest first)."""
+    """A function masking every secret in a text (one compiled alternation, longest first).
+
+    Parameters
+    ----------
+    secrets : iterable of str
+        The secrets (empty strings are skipped).
+
+    Returns
+    -------
+    callable
+        ``text -> text`` with each secret replaced by the redaction mask; the identity when
+        there are no secrets.
+    """
     words = sorted({s for s in secrets if s}, key=len, reverse=True)
     if not words:
         return lambda text: text
@@ -110,7 +134,13 @@ class JsonlAuditSink:
         self._lock = threading.Lock()
 
     def write(self, event: AuditEvent) -> None:
-        """Append the event as one JSON line and flush it."""
+        """Append the event as one JSON line (sorted keys) and flush it.
+
+        Parameters
+        ----------
+        event : AuditEvent
+            The (already redacted) event.
+        """
         line = json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":"))
         with self._lock:
             self._file.write(line + "\n")
@@ -134,7 +164,13 @@ class LoggingAuditSink:
         return self.logger.isEnabledFor(logging.INFO)
 
     def write(self, event: AuditEvent) -> None:
-        """Log the event as one JSON object at INFO level (nothing when muted)."""
+        """Log the event as one JSON object at INFO level (nothing when muted).
+
+        Parameters
+        ----------
+        event : AuditEvent
+            The (already redacted) event.
+        """
         if self.enabled:  # skip the serialisation when muted
             self.logger.info("%s", json.dumps(event.to_dict(), sort_keys=True))
 
@@ -146,7 +182,13 @@ class MemoryAuditSink:
         self.events: list[AuditEvent] = []
 
     def write(self, event: AuditEvent) -> None:
-        """Append the event to :attr:`events`."""
+        """Append the event to :attr:`events`.
+
+        Parameters
+        ----------
+        event : AuditEvent
+            The (already redacted) event.
+        """
         self.events.append(event)
 
 
@@ -163,7 +205,24 @@ class AuditLog:
         return any(getattr(sink, "enabled", True) for sink in self.sinks)
 
     def record(self, action: str, *, venue: str, mode: str, **fields: Any) -> AuditEvent | None:
-        """Build, redact and write one event; ``None`` when no sink is listening."""
+        """Build, redact and write one event.
+
+        Parameters
+        ----------
+        action : str
+            The order action (``order.request``, ``order.reply``, ...).
+        venue, mode : str
+            Where and in which trading mode.
+        **fields
+            Further :class:`AuditEvent` fields (``client_order_id``, ``order_id``,
+            ``symbol``, ``detail``); every string in them is scrubbed of secrets.
+
+        Returns
+        -------
+        AuditEvent or None
+            The event written, or ``None`` when no sink is listening. A failing sink is
+            logged, never raised.
+        """
         sinks = [sink for sink in self.sinks if getattr(sink, "enabled", True)]
         if not sinks:
             return None

@@ -39,6 +39,16 @@ def mask_credentials(text: str) -> str:
     ``postgresql://csl:hunter2@db/journal`` becomes ``postgresql://csl:***@db/journal`` and
     ``https://api.telegram.org/bot123:AAE.../sendMessage`` becomes
     ``https://api.telegram.org/bot***/sendMessage``; the rest of the URL stays readable.
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    str
+        The text with URL credentials masked.
     """
     for pattern, mask in _URL_CREDENTIALS:
         text = pattern.sub(lambda m, mask=mask: m.group("keep") + mask, text)
@@ -50,6 +60,18 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
     URL credentials are masked by :func:`mask_credentials`; secrets shorter than the minimum
     length (4 characters) are not replaced (they would mangle ordinary text).
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+    secrets : iterable of str
+        The secret values.
+
+    Returns
+    -------
+    str
+        The redacted text (longest secrets replaced first).
     """
     text = mask_credentials(text)
     for secret in sorted(
@@ -71,11 +93,28 @@ class RedactingFilter(logging.Filter):
         self.secrets = [s for s in secrets if s]
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
-        """Redact these secrets too (empty strings and ones already known are skipped)."""
+        """Redact these secrets too (empty strings and ones already known are skipped).
+
+        Parameters
+        ----------
+        secrets : iterable of str
+            The secret values.
+        """
         self.secrets.extend(s for s in secrets if s and s not in self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the record's rendered message and exception text; always keep the record."""
+        """Redact the record's rendered message and exception text.
+
+        Parameters
+        ----------
+        record : logging.LogRecord
+            The record, rewritten in place when it held a secret.
+
+        Returns
+        -------
+        bool
+            Always True: the record is kept.
+        """
         message = record.getMessage()
         clean = redact(message, self.secrets)
         if clean != message:  # untouched records keep their lazy formatting
@@ -107,7 +146,21 @@ class _RedactingLogRecordFactory:
 
 
 def install_redaction(secrets: Iterable[str]) -> RedactingFilter:
-    """Make every log record produced from now on free of ``secrets``. Idempotent."""
+    """Make every log record produced from now on free of ``secrets``.
+
+    Idempotent: the first call installs one redacting log-record factory for the process,
+    later calls add their secrets to it.
+
+    Parameters
+    ----------
+    secrets : iterable of str
+        The secret values.
+
+    Returns
+    -------
+    RedactingFilter
+        The process-wide filter.
+    """
     global _installed
     if _installed is None:
         _installed = RedactingFilter(secrets)

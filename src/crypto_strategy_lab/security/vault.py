@@ -156,7 +156,14 @@ class KeyInfo:
 
 
 def default_vault_path() -> Path:
-    """``CSL_VAULT_PATH`` if set, else ``keys.vault`` in the platform's user config directory."""
+    """Where the key vault lives.
+
+    Returns
+    -------
+    pathlib.Path
+        ``CSL_VAULT_PATH`` if set, else ``keys.vault`` in the platform's user config
+        directory.
+    """
     env = os.environ.get("CSL_VAULT_PATH")
     if env:
         return Path(env).expanduser()
@@ -164,7 +171,23 @@ def default_vault_path() -> Path:
 
 
 def entry_name(venue: str, mode: str) -> str:
-    """``venue:mode`` after checking the pair exists (``bybit:testnet``, ``alpaca:paper``...)."""
+    """The vault slot of a venue and mode.
+
+    Parameters
+    ----------
+    venue, mode : str
+        E.g. ``bybit`` / ``testnet`` (case-insensitive).
+
+    Returns
+    -------
+    str
+        ``venue:mode`` (``bybit:testnet``, ``alpaca:paper``...).
+
+    Raises
+    ------
+    VaultError
+        If the venue has no such mode.
+    """
     venue, mode = venue.lower(), mode.lower()
     if venue not in VENUE_MODES or mode not in VENUE_MODES[venue]:
         pairs = ", ".join(f"{v}:{m}" for v, ms in VENUE_MODES.items() for m in ms)
@@ -316,7 +339,23 @@ class KeyVault:
     def add(
         self, venue: str, mode: str, api_key: str, api_secret: str, *, replace: bool = False
     ) -> None:
-        """Store a key pair under ``venue:mode``; refuses to overwrite unless ``replace``."""
+        """Store a key pair under ``venue:mode``, sealed with the vault's key.
+
+        Parameters
+        ----------
+        venue, mode : str
+            The slot (:func:`entry_name`).
+        api_key, api_secret : str
+            The key pair, both non-empty.
+        replace : bool, default False
+            Replace an existing pair (and require one).
+
+        Raises
+        ------
+        VaultError
+            If the slot is invalid, a part is empty, the slot is taken (without `replace`)
+            or empty (with it).
+        """
         name = entry_name(venue, mode)
         if not api_key.strip() or not api_secret.strip():
             raise VaultError(f"{name}: the API key and secret must both be non-empty")
@@ -339,11 +378,30 @@ class KeyVault:
         self._update(change)
 
     def rotate(self, venue: str, mode: str, api_key: str, api_secret: str) -> None:
-        """Replace an existing key pair (it must exist)."""
+        """Replace an existing key pair (it must exist).
+
+        Parameters
+        ----------
+        venue, mode : str
+            The slot (:func:`entry_name`).
+        api_key, api_secret : str
+            The key pair, both non-empty.
+        """
         self.add(venue, mode, api_key, api_secret, replace=True)
 
     def remove(self, venue: str, mode: str) -> None:
-        """Delete the key pair of `venue` in `mode`; :class:`VaultError` if there is none."""
+        """Delete the key pair of a slot.
+
+        Parameters
+        ----------
+        venue, mode : str
+            The slot.
+
+        Raises
+        ------
+        VaultError
+            If the slot is invalid or holds no key.
+        """
         name = entry_name(venue, mode)
 
         def change(data: dict[str, Any]) -> None:
@@ -353,7 +411,23 @@ class KeyVault:
         self._update(change)
 
     def get(self, venue: str, mode: str) -> Credentials | None:
-        """The key pair for ``venue:mode``, or ``None`` when the slot is empty."""
+        """The key pair of a slot.
+
+        Parameters
+        ----------
+        venue, mode : str
+            The slot.
+
+        Returns
+        -------
+        Credentials or None
+            The decrypted pair, or ``None`` when the slot is empty.
+
+        Raises
+        ------
+        VaultError
+            If the slot is invalid or its entry does not decrypt to a key pair.
+        """
         name = entry_name(venue, mode)
         entry = self._data["entries"].get(name)
         if entry is None:
@@ -365,7 +439,14 @@ class KeyVault:
             raise VaultError(f"{self.path}: entry {name!r} is not a key pair") from None
 
     def list(self) -> list[KeyInfo]:
-        """The stored entries by name, with the last four characters of each API key."""
+        """The stored entries by name.
+
+        Returns
+        -------
+        list of KeyInfo
+            Slot, ``…`` plus the last four characters of the API key, creation and rotation
+            times; never a secret.
+        """
         return [
             KeyInfo(name, "…" + e["key_hint"], e["created_at"], e["rotated_at"])
             for name, e in sorted(self._data["entries"].items())
@@ -373,7 +454,18 @@ class KeyVault:
 
 
 def open_default_vault() -> KeyVault | None:
-    """The vault at the default path when it exists and ``CSL_VAULT_PASSPHRASE`` is set."""
+    """The vault at the default path, when it can be opened without asking.
+
+    Returns
+    -------
+    KeyVault or None
+        The vault when the file exists and ``CSL_VAULT_PASSPHRASE`` is set, else ``None``.
+
+    Raises
+    ------
+    VaultError
+        If the passphrase is wrong or an entry is corrupt (checked on opening).
+    """
     path = default_vault_path()
     passphrase = os.environ.get("CSL_VAULT_PASSPHRASE")
     if not path.exists() or not passphrase:
