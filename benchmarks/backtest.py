@@ -65,17 +65,27 @@ def _bars(n: int, seed: int = 42) -> pd.DataFrame:
     )
 
 
-def _sma(close: np.ndarray, window: int) -> np.ndarray:
-    csum = np.cumsum(np.concatenate([[0.0], close]))
-    out = np.full(close.shape, np.nan)
-    out[window - 1 :] = (csum[window:] - csum[:-window]) / window
-    return out
+def _sma_state(close: np.ndarray, fast: int = 20, slow: int = 50) -> np.ndarray:
+    """``SMA(fast) > SMA(slow)`` at every bar (False while a window fills), both means from
+    one cumulative sum."""
+    csum = np.concatenate([[0.0], np.cumsum(close)])
+
+    def sma(window: int) -> np.ndarray:
+        out = np.full(close.shape, np.nan)
+        out[window - 1 :] = csum[window:] - csum[:-window]
+        out[window - 1 :] /= window
+        return out
+
+    return sma(fast) > sma(slow)
+
+
+def _sma_signal(bars: pd.DataFrame) -> np.ndarray:
+    """The long-only SMA(20)/SMA(50) target weight (1 while the fast mean is above)."""
+    return _sma_state(bars["close"].to_numpy()).astype(np.float64)
 
 
 def ours_single(bars: pd.DataFrame) -> float:
-    close = bars["close"].to_numpy()
-    signal = (_sma(close, 20) > _sma(close, 50)).astype(np.float64)
-    return float(_ours(signal, bars).equity.iloc[-1])
+    return float(_ours(_sma_signal(bars), bars).equity.iloc[-1])
 
 
 def _vbt_portfolio(bars: pd.DataFrame, entries: pd.DataFrame, exits: pd.DataFrame) -> Any:
@@ -108,7 +118,7 @@ def vbt_single(bars: pd.DataFrame) -> float:
 
 def _vbt_same_state(bars: pd.DataFrame) -> float:
     close = bars["close"].to_numpy()
-    state = pd.Series(_sma(close, 20) > _sma(close, 50), index=bars.index)
+    state = pd.Series(_sma_state(close), index=bars.index)
     prev = state.shift(1, fill_value=False)
     entries = (state & ~prev).shift(1, fill_value=False)
     exits = (~state & prev).shift(1, fill_value=False)
@@ -179,11 +189,6 @@ def vbt_sweep(bars: pd.DataFrame) -> np.ndarray:
     entries = above.shift(1, fill_value=False)
     exits = below.shift(1, fill_value=False)
     return _vbt_portfolio(bars, entries, exits).final_value().to_numpy()
-
-
-def _sma_signal(bars: pd.DataFrame) -> np.ndarray:
-    close = bars["close"].to_numpy()
-    return (_sma(close, 20) > _sma(close, 50)).astype(np.float64)
 
 
 def _vbt_entries_exits(bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
