@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.performance.metrics import (
+    annualised,
     max_drawdown,
     return_moments,
-    sharpe_ratio,
     sortino_ratio,
 )
 
@@ -68,7 +68,7 @@ def summary_stats(
             "total_return": total,
             "cagr": cagr,
             "volatility": vol * np.sqrt(periods_per_year) if n >= 2 else np.nan,
-            "sharpe": sharpe_ratio(r, periods_per_year) if n >= 2 else np.nan,
+            "sharpe": annualised(moments.sr, periods_per_year) if moments else np.nan,
             "sharpe_per_period": moments.sr if moments else np.nan,
             "sortino": sortino_ratio(r, periods_per_year) if n >= 2 else np.nan,
             "max_drawdown": mdd,

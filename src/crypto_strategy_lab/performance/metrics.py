@@ -69,11 +69,31 @@ def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None
         If `returns` is not 1-D, has fewer than 2 values, or contains NaN or infinity.
     """
     arr = _as_array(returns)
-    if _is_constant(arr):
-        return 0.0
-    sd = arr.std(ddof=1)
-    sr = float(arr.mean() / sd)
-    return sr * float(np.sqrt(periods_per_year)) if periods_per_year else sr
+    return annualised(0.0 if _is_constant(arr) else _sharpe(arr), periods_per_year)
+
+
+def _sharpe(arr: np.ndarray) -> float:
+    """Per-period ``mean / std`` (``ddof=1``) of checked, non-constant returns."""
+    return float(arr.mean() / arr.std(ddof=1))
+
+
+def annualised(ratio: float, periods_per_year: float | None) -> float:
+    """A per-period Sharpe-type ratio scaled to a year.
+
+    Parameters
+    ----------
+    ratio : float
+        Per-period ratio (mean over a dispersion of per-period returns).
+    periods_per_year : float, optional
+        Bars per year; ``None`` (or 0) returns `ratio` unchanged.
+
+    Returns
+    -------
+    float
+        ``ratio * sqrt(periods_per_year)``: i.i.d. returns' mean grows with the number of
+        periods and their dispersion with its square root.
+    """
+    return ratio * float(np.sqrt(periods_per_year)) if periods_per_year else ratio
 
 
 class ReturnMoments(NamedTuple):
@@ -127,7 +147,7 @@ def return_moments(returns: pd.Series | np.ndarray) -> ReturnMoments:
     if _is_constant(arr):
         return ReturnMoments(0.0, arr.size, 0.0, 3.0)
     return ReturnMoments(
-        sharpe_ratio(arr),
+        _sharpe(arr),
         int(arr.size),
         float(sps.skew(arr)),
         float(sps.kurtosis(arr, fisher=False)),
@@ -201,7 +221,12 @@ def max_drawdown(equity: pd.Series | np.ndarray) -> float:
     """
     if len(equity) == 0:
         return 0.0
-    return float(np.max(drawdown(equity)))
+    eq = np.asarray(equity, dtype=float)
+    # max(1 - e / peak) is 1 - min(e / peak) exactly (rounding 1 - x is monotone in x); one
+    # temporary instead of drawdown()'s three
+    ratio = np.maximum.accumulate(eq)
+    np.divide(eq, ratio, out=ratio)
+    return float(1.0 - ratio.min())
 
 
 def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None = None) -> float:
@@ -240,8 +265,7 @@ def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | Non
     dd = float(np.sqrt(np.mean(np.minimum(arr, 0.0) ** 2)))
     if dd == 0.0:
         return 0.0
-    ratio = float(arr.mean()) / dd
-    return ratio * float(np.sqrt(periods_per_year)) if periods_per_year else ratio
+    return annualised(float(arr.mean()) / dd, periods_per_year)
 
 
 def rolling_sharpe(
