@@ -196,7 +196,10 @@ def _fisher_pvalues(g, m, log_binom):  # pragma: no cover - compiled
         if lam > _POISSON_SWITCH:
             p = -np.expm1(-lam)
         else:
-            # only terms with 1 - j g > 0 are non-zero: j <= floor(1/g)
+            # only terms with 1 - j g > 0 are non-zero: j <= floor(1/g). Consecutive terms
+            # have ratio <= lam / (j + 1) (since (1 - (j+1) g) / (1 - j g) <= 1 - g), so past
+            # j + 1 >= lam they decrease and the alternating tail is below the next term:
+            # stop once that bound is under 1e-17 of the sum (it can no longer change it).
             p = 0.0
             for j in range(1, m + 1):
                 base = 1.0 - gi * j
@@ -204,6 +207,8 @@ def _fisher_pvalues(g, m, log_binom):  # pragma: no cover - compiled
                     break
                 term = np.exp(log_binom[j] + (m - 1) * np.log(base))
                 p += term if j % 2 == 1 else -term
+                if j + 1 >= lam and term * lam < 1e-17 * (j + 1) * abs(p):
+                    break
         out[i] = min(max(p, 0.0), 1.0)
     return out
 
