@@ -75,7 +75,13 @@ class CleaningStep:
     examples: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        """One human line, e.g. ``duplicates: 32 rows removed (keep=last, 12 conflicting)``."""
+        """One human line describing the step.
+
+        Returns
+        -------
+        str
+            E.g. ``duplicates: 32 row(s) changed, 1032 -> 1000 rows (keep=last, ...)``.
+        """
         extra = ", ".join(f"{k}={v}" for k, v in self.detail.items())
         first = f"; first at {', '.join(self.examples)}" if self.examples else ""
         return (
@@ -91,7 +97,13 @@ class CleaningReport:
     steps: list[CleaningStep] = field(default_factory=list)
 
     def add(self, step: CleaningStep) -> None:
-        """Append one repair."""
+        """Append one repair.
+
+        Parameters
+        ----------
+        step : CleaningStep
+            The repair.
+        """
         self.steps.append(step)
 
     @property
@@ -100,11 +112,23 @@ class CleaningReport:
         return sum(s.changed for s in self.steps)
 
     def to_dict(self) -> dict:
-        """The steps and the total as plain data (JSON)."""
+        """The steps and the total as plain data (JSON).
+
+        Returns
+        -------
+        dict
+            ``{"steps": [...], "total_changed": int}``.
+        """
         return {"steps": [asdict(s) for s in self.steps], "total_changed": self.total_changed}
 
     def lines(self) -> list[str]:
-        """One line per repair, or ``["no repairs applied"]``."""
+        """One line per repair.
+
+        Returns
+        -------
+        list of str
+            :meth:`CleaningStep.describe` of each step, or ``["no repairs applied"]``.
+        """
         return [s.describe() for s in self.steps] or ["no repairs applied"]
 
     def __str__(self) -> str:
@@ -130,6 +154,23 @@ def sort_by_time(df: pd.DataFrame) -> tuple[pd.DataFrame, CleaningStep]:
     """Sort rows by timestamp (stable, so duplicates keep their file order).
 
     ``changed`` counts rows that arrived earlier than the row before them.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bars on a UTC ``DatetimeIndex``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The repaired bars.
+    step : CleaningStep
+        What was changed.
+
+    Raises
+    ------
+    DataValidationError
+        If the index is not a timezone-aware UTC ``DatetimeIndex``.
     """
     index = _require_datetime_index(df)
     steps = np.diff(index.asi8)
@@ -152,6 +193,13 @@ def drop_duplicate_timestamps(
     keep
         ``"last"``, ``"first"`` or ``"merge"`` (first open, max high, min low, last close,
         summed volume; other columns take the last value).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The repaired bars.
+    step : CleaningStep
+        What was changed.
     """
     if keep not in ("first", "last", "merge"):
         raise ValueError(f"keep must be 'first', 'last' or 'merge', got {keep!r}")
@@ -181,7 +229,20 @@ def drop_duplicate_timestamps(
 
 
 def off_grid_mask(index: pd.DatetimeIndex, freq: str | pd.Timedelta) -> np.ndarray:
-    """True where a timestamp is not a multiple of ``freq`` (counted from the Unix epoch)."""
+    """True where a timestamp is not a multiple of ``freq`` (counted from the Unix epoch).
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Bar timestamps.
+    freq : str or pandas.Timedelta
+        Bar size.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask, ``index != index.floor(freq)``.
+    """
     return np.asarray(index != index.floor(pd.Timedelta(freq)))
 
 
@@ -199,6 +260,13 @@ def align_to_grid(
     how
         ``"drop"`` removes off-grid rows; ``"snap"`` floors them to the grid and drops those
         whose slot is already taken by an on-grid row (``collisions`` in the report).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The repaired bars.
+    step : CleaningStep
+        What was changed.
     """
     if how not in ("drop", "snap"):
         raise ValueError(f"how must be 'drop' or 'snap', got {how!r}")
@@ -224,6 +292,13 @@ def align_to_grid(
 
 def find_gaps(df: pd.DataFrame, freq: str | pd.Timedelta) -> pd.DataFrame:
     """Missing bars in a sorted frame on a ``freq`` grid.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bars on a sorted UTC ``DatetimeIndex``.
+    freq : str or pandas.Timedelta
+        Bar size.
 
     Returns
     -------
@@ -256,6 +331,22 @@ def fill_gaps(
     A filled bar has open = high = low = close = the previous close and volume 0; a boolean
     ``filled`` column marks it. Gaps longer than ``max_missing`` bars are left open (and
     counted as ``skipped_gaps``).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Sorted, unique, on-grid bars.
+    freq : str or pandas.Timedelta
+        Bar size.
+    max_missing : int, optional
+        Longest gap filled, in bars (default: every gap).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The repaired bars.
+    step : CleaningStep
+        What was changed.
     """
     index = _require_datetime_index(df)
     step = pd.Timedelta(freq)
@@ -295,6 +386,20 @@ def resample_ohlcv(df: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, CleaningS
 
     Empty bins (no source bar) are dropped rather than invented; their count is reported as
     ``empty_bins``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bars on a UTC ``DatetimeIndex``.
+    rule : str
+        Target bar size.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        First open, max high, min low, last close and summed volume per bin.
+    step : CleaningStep
+        Rows in and out, with the empty bins.
     """
     _require_datetime_index(df)
     agg = {c: OHLCV_AGG[c] for c in OHLCV_COLUMNS}
@@ -328,6 +433,22 @@ def resample_bars(df: pd.DataFrame, timeframe: str, to: str) -> tuple[pd.DataFra
     source ends before ``t + to`` is dropped (``partial_edges``). Inner bins with missing
     source bars are kept, built from the bars present, as exchanges build them.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bars of bar size `timeframe`.
+    timeframe : str
+        Their bar size.
+    to : str
+        Target bar size, a whole multiple of `timeframe` (equal: returned unchanged).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The ``to`` bars.
+    step : CleaningStep
+        Rows in and out, with the empty bins and partial edges dropped.
+
     Raises
     ------
     DataValidationError
@@ -354,7 +475,23 @@ def resample_bars(df: pd.DataFrame, timeframe: str, to: str) -> tuple[pd.DataFra
 
 
 def infer_bar_size(index: pd.DatetimeIndex) -> pd.Timedelta:
-    """The most common positive spacing between consecutive timestamps."""
+    """The most common positive spacing between consecutive timestamps.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Timestamps, in any order.
+
+    Returns
+    -------
+    pandas.Timedelta
+        The modal spacing (the smallest one on a tie).
+
+    Raises
+    ------
+    DataValidationError
+        If there are fewer than two distinct timestamps.
+    """
     delta = pd.Series(np.diff(np.sort(index.asi8)))
     delta = delta[delta > 0]
     if delta.empty:
@@ -374,6 +511,28 @@ def clean_ohlcv(
 
     Every step runs (and is reported, possibly with ``changed == 0``) so the report is the
     full record of what was done to the data.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bars on a UTC ``DatetimeIndex``.
+    freq : str or pandas.Timedelta
+        Bar size of the grid.
+    duplicates : {"last", "first", "merge"}, default "last"
+        How rows sharing a timestamp collapse (:func:`drop_duplicate_timestamps`).
+    off_grid : {"drop", "snap"}, default "drop"
+        What happens to off-grid rows (:func:`align_to_grid`).
+    fill_max_missing : int, optional
+        Longest gap filled when `fill` (:func:`fill_gaps`).
+    fill : bool, default False
+        Fill gaps with flat zero-volume bars.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The repaired bars.
+    report : CleaningReport
+        Every step, in order.
     """
     report = CleaningReport()
     out, step = sort_by_time(df)

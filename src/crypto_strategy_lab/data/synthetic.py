@@ -51,15 +51,46 @@ def gbm_returns(
 ) -> np.ndarray:
     """Log returns of geometric Brownian motion ``dS/S = mu dt + sigma dW``.
 
-    ``r_t = (mu - sigma^2/2) dt + sigma sqrt(dt) e_t``; with ``mu = sigma^2/2`` this is a
-    driftless Gaussian random walk in log price.
+    Parameters
+    ----------
+    n : int
+        Number of returns.
+    mu : float, default 0.0
+        Drift per unit of time.
+    sigma : float, default 0.01
+        Volatility per square root of unit of time.
+    dt : float, default 1.0
+        Time step.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``r_t = (mu - sigma^2/2) dt + sigma sqrt(dt) e_t``; with ``mu = sigma^2/2`` a
+        driftless Gaussian random walk in log price.
     """
     e = _rng(seed).standard_normal(n)
     return (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * e
 
 
 def random_walk_returns(n: int, sigma: float = 0.01, seed: Seed = 0) -> np.ndarray:
-    """Driftless Gaussian random walk increments ``r_t = sigma e_t`` (log price)."""
+    """Driftless Gaussian random walk increments ``r_t = sigma e_t`` (log price).
+
+    Parameters
+    ----------
+    n : int
+        Number of increments.
+    sigma : float, default 0.01
+        Their standard deviation.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` log returns.
+    """
     return sigma * _rng(seed).standard_normal(n)
 
 
@@ -75,6 +106,26 @@ def ar_returns(
 
     The recursion is run by :func:`scipy.signal.lfilter` from zero and the first ``burn``
     values are discarded so the output is (close to) stationary.
+
+    Parameters
+    ----------
+    n : int
+        Number of returns.
+    coefs : float or sequence of float
+        ``phi_1 .. phi_p``.
+    sigma : float, default 0.01
+        Innovation standard deviation.
+    const : float, default 0.0
+        ``c``; the process mean is ``c / (1 - sum phi)``.
+    burn : int, default 500
+        Initial values discarded.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` returns.
 
     Raises
     ------
@@ -93,6 +144,20 @@ def fgn_autocovariance(k: np.ndarray | int, hurst: float, sigma: float = 1.0) ->
     """Autocovariance of fractional Gaussian noise at lags ``k``.
 
     ``gamma(k) = sigma^2 / 2 (|k+1|^{2H} - 2|k|^{2H} + |k-1|^{2H})`` (Mandelbrot & Van Ness 1968).
+
+    Parameters
+    ----------
+    k : int or numpy.ndarray
+        Lags (sign ignored).
+    hurst : float
+        Hurst exponent ``H`` in (0, 1).
+    sigma : float, default 1.0
+        Standard deviation of the noise (``gamma(0) = sigma^2``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``gamma(k)``.
     """
     k = np.abs(np.asarray(k, dtype=float))
     h2 = 2.0 * hurst
@@ -119,12 +184,23 @@ def fractional_gaussian_noise(
         eigenvalue of the embedding is negative) or ``"cholesky"`` (O(n^3), exact for any
         Toeplitz covariance).
 
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` samples with autocovariance :func:`fgn_autocovariance`.
+
+    Raises
+    ------
+    ValueError
+        If `hurst` is outside (0, 1) or `method` is unknown.
+
     Notes
     -----
     Davies & Harte (1987); Dietrich & Newsam (1997). The covariance ``gamma(0..n)`` is
     embedded in a circulant of size ``N = 2n`` whose eigenvalues are
-    ``lambda = FFT(c)``; with ``W_k = sqrt(lambda_k / N) (Z_k + i Z'_k) / sqrt(2)`` the real
-    and imaginary parts of ``FFT(W)`` are Gaussian with covariance ``C`` each.
+    ``lambda = FFT(c)``; with ``W_k = sqrt(lambda_k / N) (Z_k + i Z'_k)`` the real and
+    imaginary parts of ``FFT(W)`` are Gaussian with covariance ``C`` each (the real part is
+    returned).
     """
     if not 0.0 < hurst < 1.0:
         raise ValueError(f"hurst must be in (0, 1), got {hurst}")
@@ -148,7 +224,24 @@ def fractional_gaussian_noise(
 
 
 def fbm_path(n: int, hurst: float, sigma: float = 1.0, seed: Seed = 0) -> np.ndarray:
-    """Fractional Brownian motion ``B_H(1..n)`` as the cumulative sum of exact fGn."""
+    """Fractional Brownian motion ``B_H(1..n)`` as the cumulative sum of exact fGn.
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    hurst : float
+        Hurst exponent in (0, 1).
+    sigma : float, default 1.0
+        Standard deviation of the increments.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
+
+    Returns
+    -------
+    numpy.ndarray
+        The path (its first value is the first increment, not 0).
+    """
     return np.cumsum(fractional_gaussian_noise(n, hurst, sigma, seed))
 
 
@@ -173,6 +266,29 @@ def garch11_returns(
 
     ``r_t = mu + eps_t``, ``eps_t = sqrt(h_t) e_t``, ``h_t = omega + alpha eps_{t-1}^2 +
     beta h_{t-1}``, started at ``omega / (1 - alpha - beta)``; ``burn`` values discarded.
+
+    Parameters
+    ----------
+    n : int
+        Number of returns.
+    omega, alpha, beta : float, default 1e-6, 0.08, 0.9
+        GARCH parameters, ``omega > 0``, ``alpha, beta >= 0``, ``alpha + beta < 1``.
+    mu : float, default 0.0
+        Mean return.
+    burn : int, default 500
+        Initial values discarded.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
+
+    Returns
+    -------
+    GarchPath
+        The returns and their true conditional variances ``h_t``.
+
+    Raises
+    ------
+    ValueError
+        If the parameters are not those of a stationary GARCH(1,1).
     """
     if omega <= 0 or alpha < 0 or beta < 0 or alpha + beta >= 1:
         raise ValueError("need omega > 0, alpha, beta >= 0 and alpha + beta < 1")
@@ -196,7 +312,28 @@ def sine_plus_noise(
     phase: float = 0.0,
     seed: Seed = 0,
 ) -> np.ndarray:
-    """Returns with a deterministic cycle: ``A sin(2 pi t / P + phase) + sigma e_t``."""
+    """Returns with a deterministic cycle: ``A sin(2 pi t / P + phase) + sigma e_t``.
+
+    Parameters
+    ----------
+    n : int
+        Number of returns.
+    period : float
+        ``P``, in samples.
+    amplitude : float, default 0.002
+        ``A``.
+    sigma : float, default 0.005
+        Noise standard deviation.
+    phase : float, default 0.0
+        Phase in radians.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` returns, ``t = 0 .. n - 1``.
+    """
     t = np.arange(n)
     return amplitude * np.sin(2 * np.pi * t / period + phase) + sigma * _rng(seed).standard_normal(
         n
@@ -224,7 +361,27 @@ def regime_switching_returns(
     State 0 (trend): ``r_t = trend_mu + sigma e_t``; state 1 (mean reversion):
     ``r_t = revert_phi r_{t-1} + sigma e_t``. ``P(s_t = i | s_{t-1} = i) = p_stay[i]``, so
     the expected regime length is ``1 / (1 - p_stay[i])``. The chain starts from its
-    stationary distribution.
+    stationary distribution (Hamilton 1989).
+
+    Parameters
+    ----------
+    n : int
+        Number of returns.
+    p_stay : tuple of float, default (0.99, 0.99)
+        Probabilities of staying in state 0 and in state 1.
+    trend_mu : float, default 0.001
+        Mean return of the trend regime.
+    revert_phi : float, default -0.4
+        AR(1) coefficient of the mean-reverting regime.
+    sigma : float, default 0.01
+        Innovation standard deviation of both regimes.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
+
+    Returns
+    -------
+    RegimePath
+        The returns and the hidden state per step.
     """
     rng = _rng(seed)
     p0, p1 = p_stay
@@ -263,6 +420,33 @@ def bars_from_returns(
     ``high >= max(open, close)`` and ``low <= min(open, close)`` hold by construction.
     Volume is Gamma(2, mean_volume / 2), scaled up by ``1 + |r_t| / s`` (busier bars move
     more). The index is a UTC ``DatetimeIndex`` named ``timestamp`` with step ``freq``.
+
+    Parameters
+    ----------
+    log_returns : numpy.ndarray
+        Close-to-close log returns, 1-D, finite, non-empty.
+    start_price : float, default 100.0
+        Open of the first bar.
+    start : str or pandas.Timestamp, default "2024-01-01"
+        Open time of the first bar (UTC).
+    freq : str, default "1h"
+        Bar spacing.
+    wick_scale : float, default 0.5
+        Wick size in units of the returns' standard deviation.
+    mean_volume : float, default 100.0
+        Mean of the Gamma volume before the activity scaling.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Bars valid under :func:`~crypto_strategy_lab.data.schema.validate_ohlcv`.
+
+    Raises
+    ------
+    ValueError
+        If `log_returns` is empty, not 1-D or not finite.
     """
     r = np.asarray(log_returns, dtype=float)
     if r.ndim != 1 or r.size == 0 or not np.all(np.isfinite(r)):
@@ -291,7 +475,24 @@ def bars_from_returns(
 def gbm_bars(
     n: int, mu: float = 0.0, sigma: float = 0.01, seed: int = 0, freq: str = "1h"
 ) -> pd.DataFrame:
-    """OHLCV bars of a GBM (per-bar ``mu`` and ``sigma``, ``dt = 1``)."""
+    """OHLCV bars of a GBM (per-bar ``mu`` and ``sigma``, ``dt = 1``).
+
+    Parameters
+    ----------
+    n : int
+        Number of bars.
+    mu, sigma : float, default 0.0 and 0.01
+        Drift and volatility per bar.
+    seed : int, default 0
+        Seed; the returns and the bars' wicks and volumes share one generator.
+    freq : str, default "1h"
+        Bar spacing of the UTC index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Bars from :func:`bars_from_returns`.
+    """
     rng = _rng(seed)
     return bars_from_returns(gbm_returns(n, mu, sigma, seed=rng), freq=freq, seed=rng)
 
@@ -299,7 +500,26 @@ def gbm_bars(
 def ar_bars(
     n: int, coefs: float | list[float], sigma: float = 0.01, seed: int = 0, freq: str = "1h"
 ) -> pd.DataFrame:
-    """OHLCV bars whose log returns follow AR(p) with coefficients ``coefs``."""
+    """OHLCV bars whose log returns follow AR(p) with coefficients ``coefs``.
+
+    Parameters
+    ----------
+    n : int
+        Number of bars.
+    coefs : float or list of float
+        AR coefficients (stationary).
+    sigma : float, default 0.01
+        Innovation standard deviation.
+    seed : int, default 0
+        Seed; the returns and the bars' wicks and volumes share one generator.
+    freq : str, default "1h"
+        Bar spacing of the UTC index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Bars from :func:`bars_from_returns`.
+    """
     rng = _rng(seed)
     return bars_from_returns(ar_returns(n, coefs, sigma, seed=rng), freq=freq, seed=rng)
 
@@ -307,7 +527,26 @@ def ar_bars(
 def fbm_bars(
     n: int, hurst: float, sigma: float = 0.01, seed: int = 0, freq: str = "1h"
 ) -> pd.DataFrame:
-    """OHLCV bars whose log price is fBm (log returns are fGn with Hurst ``hurst``)."""
+    """OHLCV bars whose log price is fBm (log returns are fGn with Hurst ``hurst``).
+
+    Parameters
+    ----------
+    n : int
+        Number of bars.
+    hurst : float
+        Hurst exponent in (0, 1).
+    sigma : float, default 0.01
+        Standard deviation of the log returns.
+    seed : int, default 0
+        Seed; the returns and the bars' wicks and volumes share one generator.
+    freq : str, default "1h"
+        Bar spacing of the UTC index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Bars from :func:`bars_from_returns`.
+    """
     rng = _rng(seed)
     return bars_from_returns(
         fractional_gaussian_noise(n, hurst, sigma, seed=rng), freq=freq, seed=rng
@@ -322,7 +561,24 @@ def garch_bars(
     seed: int = 0,
     freq: str = "1h",
 ) -> pd.DataFrame:
-    """OHLCV bars whose log returns follow GARCH(1,1)."""
+    """OHLCV bars whose log returns follow GARCH(1,1).
+
+    Parameters
+    ----------
+    n : int
+        Number of bars.
+    omega, alpha, beta : float, default 1e-6, 0.08, 0.9
+        GARCH parameters (:func:`garch11_returns`).
+    seed : int, default 0
+        Seed; the returns and the bars' wicks and volumes share one generator.
+    freq : str, default "1h"
+        Bar spacing of the UTC index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Bars from :func:`bars_from_returns`.
+    """
     rng = _rng(seed)
     path = garch11_returns(n, omega, alpha, beta, seed=rng)
     return bars_from_returns(path.returns, freq=freq, seed=rng)
@@ -336,7 +592,26 @@ def sine_bars(
     seed: int = 0,
     freq: str = "1h",
 ) -> pd.DataFrame:
-    """OHLCV bars whose log returns are a sine of period ``period`` bars plus noise."""
+    """OHLCV bars whose log returns are a sine of period ``period`` bars plus noise.
+
+    Parameters
+    ----------
+    n : int
+        Number of bars.
+    period : float
+        Cycle length in bars.
+    amplitude, sigma : float, default 0.002 and 0.005
+        Cycle amplitude and noise standard deviation (:func:`sine_plus_noise`).
+    seed : int, default 0
+        Seed; the returns and the bars' wicks and volumes share one generator.
+    freq : str, default "1h"
+        Bar spacing of the UTC index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Bars from :func:`bars_from_returns`.
+    """
     rng = _rng(seed)
     r = sine_plus_noise(n, period, amplitude, sigma, seed=rng)
     return bars_from_returns(r, freq=freq, seed=rng)
@@ -345,7 +620,24 @@ def sine_bars(
 def regime_switching_bars(
     n: int, p_stay: tuple[float, float] = (0.99, 0.99), seed: int = 0, freq: str = "1h"
 ) -> pd.DataFrame:
-    """OHLCV bars from :func:`regime_switching_returns`, with the hidden ``regime`` column."""
+    """OHLCV bars from :func:`regime_switching_returns`, with the hidden ``regime`` column.
+
+    Parameters
+    ----------
+    n : int
+        Number of bars.
+    p_stay : tuple of float, default (0.99, 0.99)
+        Staying probabilities of the two regimes.
+    seed : int, default 0
+        Seed; the returns and the bars' wicks and volumes share one generator.
+    freq : str, default "1h"
+        Bar spacing of the UTC index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Bars from :func:`bars_from_returns`.
+    """
     rng = _rng(seed)
     path = regime_switching_returns(n, p_stay, seed=rng)
     bars = bars_from_returns(path.returns, freq=freq, seed=rng)
@@ -391,6 +683,33 @@ def informed_trade_stream(
     the period. The log price moves by ``impact`` per signed trade (+ buy, - sell) plus
     N(0, noise_sigma) noise, so informed flow also moves prices. Sizes are exponential with
     mean ``mean_size``.
+
+    Parameters
+    ----------
+    n_periods : int, default 200
+        Number of periods.
+    alpha : float, default 0.4
+        Probability of an information event per period.
+    delta : float, default 0.5
+        Probability that an event is bad news.
+    mu : float, default 60.0
+        Informed trade arrival rate per event period.
+    eps : float, default 40.0
+        Uninformed buy (and sell) arrival rate per period.
+    period : str, default "5min"
+        Period length.
+    start : str, default "2024-01-01"
+        First period's start (UTC).
+    price0 : float, default 100.0
+        Starting price.
+    impact : float, default 2e-4
+        Log-price move per signed trade.
+    noise_sigma : float, default 1e-4
+        Standard deviation of the per-trade log-price noise.
+    mean_size : float, default 1.0
+        Mean trade size.
+    seed : int or numpy.random.Generator, default 0
+        Seed or generator (deterministic given it).
 
     Returns
     -------
