@@ -22,27 +22,11 @@ def verify(
 
     Exits 1 and lists each problem when a record was edited, deleted or inserted.
     """
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-
-    from crypto_strategy_lab.journal.audit import verify_audit_chain
-    from crypto_strategy_lab.journal.db import default_journal_url, make_engine, require_sqlite_file
-    from crypto_strategy_lab.journal.integrity import check_storage, reading
-    from crypto_strategy_lab.journal.types import JournalError
+    from crypto_strategy_lab.journal.db import default_journal_url, masked_url
+    from crypto_strategy_lab.journal.verify import verify_journal
 
     url = journal or default_journal_url()
-    shown = make_url(url).render_as_string(hide_password=True)
-    engine = make_engine(url, read_only=url.startswith("sqlite"))
-    try:
-        require_sqlite_file(engine, create=False)
-        check_storage(engine, thorough=True)
-        with reading(engine):
-            tables = inspect(engine).get_table_names()
-        if "audit_events" not in tables:
-            raise JournalError(f"{shown} is not a journal (no audit_events table)")
-        report = verify_audit_chain(engine, expected_head=expected_head)
-    finally:
-        engine.dispose()
+    report = verify_journal(url, expected_head=expected_head)
     if report.ok:
         console.print(
             f"[green]ok[/]: {report.n_events} audit events verified; head {report.head_hash}",
@@ -54,7 +38,7 @@ def verify(
         console.print(f"[red]✗[/] {problem}", highlight=False)
     console.print(
         f"[bold red]FAILED[/]: {len(report.problems)} problem(s) in {report.n_events} audit "
-        f"events of {shown}",
+        f"events of {masked_url(url)}",
         highlight=False,
     )
     raise typer.Exit(1)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase
 
 from crypto_strategy_lab.journal.types import JournalError
+from crypto_strategy_lab.security.redaction import redact
 
 
 class Base(DeclarativeBase):
@@ -70,6 +72,17 @@ def make_engine(
     return engine
 
 
+# Where a journal is: an engine on it, its SQLAlchemy URL, or ``None`` for the default journal
+# (:func:`default_journal_url`). Callers outside ``journal/`` name it without SQLAlchemy.
+JournalLocation = Engine | str | None
+
+
+def engine_for(engine_or_url: JournalLocation) -> Engine:
+    """``engine_or_url`` when it is an engine, else :func:`make_engine` of the URL (``None``:
+    the default journal), so callers outside ``journal/`` never handle SQLAlchemy types."""
+    return engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
+
+
 def sqlite_path(engine: Engine) -> Path | None:
     """The file of a SQLite journal (``None``: another backend or an in-memory database)."""
     if engine.dialect.name != "sqlite":
@@ -100,5 +113,27 @@ def require_sqlite_file(engine: Engine, *, create: bool) -> None:
         raise JournalError(f"cannot create journal {shown}: folder {path.parent} does not exist")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False)
+def display_url(url: str) -> str:
+    """``url`` with any password masked (never show credentials in the UI)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url
+    if parsed.password:
+        return redact(url, [parsed.password])
+    return url
+
+
+def sqlite_url_path(url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` URL (``None`` for other backends or in-memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def masked_url(url: str) -> str:
+    """``url`` as SQLAlchemy renders it with the password hidden (``***``), for messages."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,10 +1,10 @@
 """The trial-log tables: one row per distinct trial (the input DSR deflates by) and one row per
 distinct dataset (its content fingerprint and the market family it belongs to).
 
-Live on the journal's declarative :class:`~crypto_strategy_lab.journal.db.Base`; the
-repository that reads and writes them is
-:class:`crypto_strategy_lab.validation.trial_log.TrialLog`, which migrates the journal first
-and writes every row through the audit hash chain (:mod:`crypto_strategy_lab.journal.audit`),
+Live on the journal's declarative :class:`~crypto_strategy_lab.journal.db.Base`;
+:class:`~crypto_strategy_lab.journal.trial_store.TrialStore` reads them and appends to them
+(for :class:`crypto_strategy_lab.validation.trial_log.TrialLog`), migrating the journal first
+and writing every row through the audit hash chain (:mod:`crypto_strategy_lab.journal.audit`),
 so a row inserted outside it fails ``csl audit verify``. Timestamps are UTC (stored naive on
 SQLite, which has no timezone type).
 """

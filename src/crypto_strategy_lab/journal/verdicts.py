@@ -1,10 +1,10 @@
 """The gate-verdict table: one row per strategy the validation gate judged in a lab run.
 
 Lives on the journal's declarative :class:`~crypto_strategy_lab.journal.db.Base` (like the
-trial log in :mod:`.trials`) so that migrations and ``load_all_models`` see it; the
-repository that reads and writes it is
-:class:`crypto_strategy_lab.research.verdicts.VerdictStore`, which migrates the journal first
-and writes every row through the audit hash chain, so a row inserted by hand fails
+trial log in :mod:`.trials`) so that migrations and ``load_all_models`` see it;
+:class:`~crypto_strategy_lab.journal.verdict_store.GateVerdictStore` reads it and appends to it
+(for :class:`crypto_strategy_lab.research.verdicts.VerdictStore`), migrating the journal first
+and writing every row through the audit hash chain, so a row inserted by hand fails
 ``csl audit verify`` and is refused by ``csl live``. Timestamps are UTC.
 """
 

@@ -64,12 +64,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from scipy.stats import binomtest
-from sqlalchemy import Engine
 
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.data.cleaning import resample_bars
 from crypto_strategy_lab.data.timeframes import infer_timeframe, parse_timeframe, timeframe_delta
-from crypto_strategy_lab.journal.db import make_engine
+from crypto_strategy_lab.journal.db import JournalLocation
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
 from crypto_strategy_lab.research.book import BOOK, BookAssessment, validate_book
 from crypto_strategy_lab.research.display import format_number
@@ -408,7 +407,7 @@ def run_lab(
     settings: BacktestSettings | None = None,
     gate: GateConfig | None = None,
     calibration: CalibrationSettings | None = None,
-    journal: Engine | str | None = None,
+    journal: JournalLocation = None,
     executor: TrialExecutor | None = None,
     cache_dir: str | Path | None = None,
     console: Console | None = None,
@@ -430,8 +429,7 @@ def run_lab(
         get_strategy(name)  # unknown names fail now, with the list of known ones
     gate = gate or GateConfig()
     calibration = calibration or CalibrationSettings(n_families=20 if quick else 100)
-    engine = journal if isinstance(journal, Engine) else make_engine(journal)
-    trial_log = TrialLog(engine)
+    trial_log = TrialLog(journal)
     timings: dict[str, float] = {}
 
     plan = lab_plan(datasets, names, quick, settings, timeframes, slippage)
@@ -543,7 +541,7 @@ def run_lab(
     )
 
 
-def store_verdicts(result: LabResult, journal: Engine | str | None = None) -> None:
+def store_verdicts(result: LabResult, journal: JournalLocation = None) -> None:
     """Append the run's verdicts to the journal (``gate_verdicts``)."""
     store = VerdictStore(journal)
     path = str(result.report_path or "")

@@ -24,10 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
-
-from crypto_strategy_lab.journal.chained import append_audited
-from crypto_strategy_lab.journal.db import make_engine, make_session_factory
+from crypto_strategy_lab.journal.db import JournalLocation
+from crypto_strategy_lab.journal.verdict_store import GateVerdictStore
 from crypto_strategy_lab.journal.verdicts import GateVerdictRecord
 from crypto_strategy_lab.validation.gate import Criterion, GateConfig, GateVerdict
 from crypto_strategy_lab.validation.trial_log import DataIdentity
@@ -62,16 +60,15 @@ class StoredVerdict:
 
 
 class VerdictStore:
-    """Repository of :class:`GateVerdictRecord` rows in the journal database."""
+    """Gate verdicts saved to and read from the journal.
 
-    def __init__(self, engine_or_url: Engine | str | None = None) -> None:
-        self.engine = (
-            engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
-        )
-        from crypto_strategy_lab.journal.migrate import upgrade
+    :class:`~crypto_strategy_lab.journal.verdict_store.GateVerdictStore` holds the rows; this
+    class encodes a :class:`GateVerdict` into one and decodes it back.
+    """
 
-        upgrade(self.engine)
-        self._session = make_session_factory(self.engine)
+    def __init__(self, engine_or_url: JournalLocation = None) -> None:
+        self._rows = GateVerdictStore(engine_or_url)
+        self.engine = self._rows.engine
 
     def save(
         self,
@@ -116,7 +113,7 @@ class VerdictStore:
             family=data.family if data else "",
             code_version=code_version,
         )
-        append_audited(self.engine, row, "gate.verdict")
+        self._rows.append(row)
 
     def latest(
         self,
@@ -128,16 +125,7 @@ class VerdictStore:
     ) -> StoredVerdict | None:
         """The most recent verdict for ``strategy`` (optionally on dataset ``symbol``, on
         ``instrument`` and ``timeframe``)."""
-        stmt = select(GateVerdictRecord).where(GateVerdictRecord.strategy == strategy)
-        if symbol is not None:
-            stmt = stmt.where(GateVerdictRecord.symbol == symbol)
-        if instrument is not None:
-            stmt = stmt.where(GateVerdictRecord.instrument == instrument)
-        if timeframe is not None:
-            stmt = stmt.where(GateVerdictRecord.timeframe == timeframe)
-        stmt = stmt.order_by(GateVerdictRecord.id.desc()).limit(1)
-        with self._session() as session:
-            row = session.scalars(stmt).first()
+        row = self._rows.latest(strategy, symbol=symbol, instrument=instrument, timeframe=timeframe)
         if row is None:
             return None
         criteria = tuple(
@@ -166,7 +154,7 @@ class VerdictStore:
 
 
 def latest_verdict(
-    strategy: str, engine_or_url: Engine | str | None = None, *, symbol: str | None = None
+    strategy: str, engine_or_url: JournalLocation = None, *, symbol: str | None = None
 ) -> GateVerdict | None:
     """The latest stored gate verdict of ``strategy`` (default: the journal database), or
     ``None`` if no lab run has judged it."""
@@ -179,7 +167,7 @@ def live_refusal(
     params: Mapping[str, Any],
     instrument: str,
     timeframe: str,
-    engine_or_url: Engine | str | None = None,
+    engine_or_url: JournalLocation = None,
     gate: GateConfig | None = None,
 ) -> str | None:
     """Why the stored verdicts do not allow trading ``strategy`` live with ``params`` on

@@ -32,11 +32,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, select
 
 from crypto_strategy_lab.core.errors import CSLError
-from crypto_strategy_lab.journal.chained import append_audited
-from crypto_strategy_lab.journal.db import make_engine, make_session_factory
+from crypto_strategy_lab.journal.db import JournalLocation
+from crypto_strategy_lab.journal.trial_store import TrialStore
 from crypto_strategy_lab.journal.trials import DataFingerprintRecord, TrialRecord
 from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
 from crypto_strategy_lab.validation.sharpe import deflated_sharpe_ratio
@@ -164,7 +163,10 @@ def _daily_overlap_agrees(a: Mapping[str, float], b: Mapping[str, float]) -> boo
 
 
 class TrialLog:
-    """Repository of :class:`~crypto_strategy_lab.journal.trials.TrialRecord` rows.
+    """The trial log: trials and datasets, their families and the deflation they feed.
+
+    The rows live in the journal's trial tables, which
+    :class:`~crypto_strategy_lab.journal.trial_store.TrialStore` reads and appends to.
 
     Parameters
     ----------
@@ -173,14 +175,9 @@ class TrialLog:
         migrated to the latest schema first (trials and verdicts live in the audited journal).
     """
 
-    def __init__(self, engine_or_url: Engine | str | None = None) -> None:
-        from crypto_strategy_lab.journal.migrate import upgrade
-
-        self.engine = (
-            engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
-        )
-        upgrade(self.engine)
-        self._session = make_session_factory(self.engine)
+    def __init__(self, engine_or_url: JournalLocation = None) -> None:
+        self._store = TrialStore(engine_or_url)
+        self.engine = self._store.engine
 
     # -- datasets and families ----------------------------------------------------------
 
@@ -221,15 +218,15 @@ class TrialLog:
         str
             The family.
         """
-        with self._session() as session:
-            known = session.get(DataFingerprintRecord, fingerprint)
-            if known is not None:
-                return known.family
-            rows = session.scalars(
-                select(DataFingerprintRecord).order_by(DataFingerprintRecord.created_at)
-            ).all()
+        known = self._store.dataset(fingerprint)
+        if known is not None:
+            return known.family
         family = next(
-            (r.family for r in rows if _daily_overlap_agrees(r.daily_closes, daily_closes)),
+            (
+                r.family
+                for r in self._store.datasets()
+                if _daily_overlap_agrees(r.daily_closes, daily_closes)
+            ),
             fingerprint,
         )
         record = DataFingerprintRecord(
@@ -243,7 +240,7 @@ class TrialLog:
             daily_closes={str(k): float(v) for k, v in daily_closes.items()},
             created_at=datetime.now(UTC),
         )
-        append_audited(self.engine, record, "data.registered")
+        self._store.append(record, "data.registered")
         return family
 
     def datasets(self, family: str) -> pd.DataFrame:
@@ -260,11 +257,9 @@ class TrialLog:
             One row per dataset, in registration order: ``content, name, timeframe, n_bars,
             data_start, data_end``.
         """
-        stmt = select(DataFingerprintRecord).where(DataFingerprintRecord.family == family)
         cols = ["content", "name", "timeframe", "n_bars", "data_start", "data_end"]
-        with self._session() as session:
-            rows = session.scalars(stmt.order_by(DataFingerprintRecord.created_at)).all()
-            return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
+        rows = self._store.datasets(family)
+        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
 
     # -- trials -------------------------------------------------------------------------
 
@@ -343,7 +338,7 @@ class TrialLog:
             code_version=code_version,
             periods_per_year=data.periods_per_year if data else None,
         )
-        append_audited(self.engine, row, "trial.recorded")
+        self._store.append(row, "trial.recorded")
         return row
 
     def has_trial(self, config_hash_: str) -> bool:
@@ -359,9 +354,7 @@ class TrialLog:
         bool
             True if a row holds it.
         """
-        with self._session() as session:
-            stmt = select(func.count()).where(TrialRecord.config_hash == config_hash_)
-            return bool(session.scalar(stmt))
+        return self._store.has_trial(config_hash_)
 
     def trials(
         self, strategy: str | None = None, study: str | None = None, family: str | None = None
@@ -378,17 +371,9 @@ class TrialLog:
         pandas.DataFrame
             One row per trial, in insertion order, with every column of the trial table.
         """
-        stmt = select(TrialRecord).order_by(TrialRecord.id)
-        if strategy is not None:
-            stmt = stmt.where(TrialRecord.strategy == strategy)
-        if study is not None:
-            stmt = stmt.where(TrialRecord.study == study)
-        if family is not None:
-            stmt = stmt.where(TrialRecord.family == family)
         cols = [c.name for c in TrialRecord.__table__.columns]
-        with self._session() as session:
-            rows = session.scalars(stmt).all()
-            return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
+        rows = self._store.trials(strategy, study, family)
+        return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
 
     def trial_statistics(self, strategy: str, study: str | None = None) -> tuple[int, float]:
         """``(n_trials, V[SR])`` over the strategy's logged trials.

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import Engine, inspect, select
 
-from crypto_strategy_lab.journal.trials import TrialRecord
 from crypto_strategy_lab.monitoring.dashboard import charts
 from crypto_strategy_lab.monitoring.dashboard.app import DashboardContext
 from crypto_strategy_lab.monitoring.dashboard.lab_reports import load_latest_report
+from crypto_strategy_lab.monitoring.reader import JournalReader
 from crypto_strategy_lab.research.results import RESULTS_FILE
 
 # The gate's default thresholds (DESIGN.md / the brief): DSR >= 0.95, PBO <= 0.5.
@@ -18,17 +17,11 @@ DSR_THRESHOLD = 0.95
 PBO_THRESHOLD = 0.5
 
 
-def trial_summary(engine: Engine) -> pd.DataFrame | None:
+def trial_summary(reader: JournalReader) -> pd.DataFrame | None:
     """Per strategy: trials logged, studies, best and mean per-period SR and ``V[SR]`` (the
     inputs DSR deflates by); ``None`` when the journal has no trial log table."""
-    with engine.connect() as conn:
-        if "trials" not in inspect(conn).get_table_names():
-            return None
-        rows = conn.execute(
-            select(TrialRecord.strategy, TrialRecord.study, TrialRecord.sr)
-        ).fetchall()
-    frame = pd.DataFrame(rows, columns=["strategy", "study", "sr"])
-    if len(frame) == 0:
+    frame = reader.trial_sharpe_ratios()
+    if frame is None or len(frame) == 0:
         return frame
     return (
         frame.groupby("strategy")
@@ -101,7 +94,7 @@ def render(ctx: DashboardContext) -> None:
     if ctx.reader is None:
         return
     st.subheader("Trial log")
-    summary = trial_summary(ctx.reader.engine)
+    summary = trial_summary(ctx.reader)
     if summary is None or len(summary) == 0:
         st.caption(
             "No trial recorded in this journal yet (every configuration a study tries is "

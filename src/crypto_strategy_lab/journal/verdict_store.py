@@ -1,0 +1,49 @@
+"""Reads of and audited appends to the gate-verdict table (:mod:`.verdicts`): the storage of
+:class:`crypto_strategy_lab.research.verdicts.VerdictStore`, which owns what a verdict means."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crypto_strategy_lab.journal.db import JournalLocation, engine_for
+from crypto_strategy_lab.journal.verdicts import GateVerdictRecord
+from crypto_strategy_lab.journal.writer import ChainWriter
+
+
+class GateVerdictStore:
+    """The ``gate_verdicts`` table of the journal at ``journal`` (an engine, a URL, or
+    ``None``: the default journal), migrated to the latest schema first.
+
+    Rows are appended through the audit chain and never updated.
+    """
+
+    def __init__(self, journal: JournalLocation = None) -> None:
+        from crypto_strategy_lab.journal.migrate import upgrade
+
+        self.engine = engine_for(journal)
+        upgrade(self.engine)
+        self._writer = ChainWriter(self.engine)
+
+    def append(self, record: GateVerdictRecord) -> None:
+        """Insert ``record`` and its ``gate.verdict`` audit event in one transaction."""
+        self._writer.write(lambda session: self._writer.add(session, record, "gate.verdict", None))
+
+    def latest(
+        self,
+        strategy: str,
+        *,
+        symbol: str | None = None,
+        instrument: str | None = None,
+        timeframe: str | None = None,
+    ) -> GateVerdictRecord | None:
+        """The most recent verdict row of ``strategy`` (on dataset ``symbol``, ``instrument``
+        and ``timeframe`` when given)."""
+        stmt = select(GateVerdictRecord).where(GateVerdictRecord.strategy == strategy)
+        if symbol is not None:
+            stmt = stmt.where(GateVerdictRecord.symbol == symbol)
+        if instrument is not None:
+            stmt = stmt.where(GateVerdictRecord.instrument == instrument)
+        if timeframe is not None:
+            stmt = stmt.where(GateVerdictRecord.timeframe == timeframe)
+        with self._writer.sessions() as session:
+            return session.scalars(stmt.order_by(GateVerdictRecord.id.desc()).limit(1)).first()

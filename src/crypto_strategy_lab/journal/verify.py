@@ -1,0 +1,33 @@
+"""``csl audit verify``'s check of a journal at a URL: the file exists, its storage is intact
+(SQLite's thorough ``integrity_check``), it is a journal, and its audit chain verifies."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+from crypto_strategy_lab.journal.audit import AuditReport, verify_audit_chain
+from crypto_strategy_lab.journal.db import make_engine, masked_url, require_sqlite_file
+from crypto_strategy_lab.journal.integrity import check_storage, reading
+from crypto_strategy_lab.journal.types import JournalError
+
+
+def verify_journal(url: str, *, expected_head: str | None = None) -> AuditReport:
+    """The audit report of the journal at ``url``, opened read-only when it is SQLite.
+
+    Raises
+    ------
+    JournalError
+        If there is no journal file, its storage is damaged, or the database has no
+        ``audit_events`` table.
+    """
+    engine = make_engine(url, read_only=url.startswith("sqlite"))
+    try:
+        require_sqlite_file(engine, create=False)
+        check_storage(engine, thorough=True)
+        with reading(engine):
+            tables = inspect(engine).get_table_names()
+        if "audit_events" not in tables:
+            raise JournalError(f"{masked_url(url)} is not a journal (no audit_events table)")
+        return verify_audit_chain(engine, expected_head=expected_head)
+    finally:
+        engine.dispose()
