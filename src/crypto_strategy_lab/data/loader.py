@@ -114,6 +114,20 @@ def stored_timeframe(store: DataStore, spec: DataSpec, target: str | None = None
     The spec's own timeframe if it names one; else ``target`` if stored, else the coarsest
     stored bar size that divides ``target``; with no target, the only stored bar size.
 
+    Parameters
+    ----------
+    store : DataStore
+        The store.
+    spec : DataSpec
+        A ``store`` spec.
+    target : str, optional
+        The bar size the caller wants.
+
+    Returns
+    -------
+    str
+        The stored timeframe to read.
+
     Raises
     ------
     DataValidationError

@@ -67,6 +67,16 @@ class MarketChoice:
         """:attr:`notice` with ``override`` saying how to choose.
 
         The CLI names its option, ``run_backtest`` its argument.
+
+        Parameters
+        ----------
+        override : str
+            How the user picks another market, appended when the market was inferred.
+
+        Returns
+        -------
+        str
+            ``market: <market> (<from|inferred from> <reason>)[; <override>]``.
         """
         if self.market is None:
             return f"market: not decided ({self.reason})"
@@ -76,7 +86,23 @@ class MarketChoice:
 
 
 def normalise_market(market: str) -> str:
-    """``perp``/``linear``/``swap`` -> ``perp``; ``spot``; ``stock`` (any case)."""
+    """The canonical name of a market: ``perp``, ``spot`` or ``stock``.
+
+    Parameters
+    ----------
+    market : str
+        ``perp``/``linear``/``swap`` (-> ``perp``), ``spot`` or ``stock``, any case.
+
+    Returns
+    -------
+    str
+        The canonical name.
+
+    Raises
+    ------
+    DataValidationError
+        If the market is unknown.
+    """
     try:
         return _ALIASES[str(market).strip().lower()]
     except KeyError:
@@ -111,6 +137,11 @@ def choose_market(
         Where the bars come from (store source or ``bundled``, and its symbol or dataset).
     recorded
         The market recorded with a stored series (at ``csl data import``).
+
+    Returns
+    -------
+    MarketChoice
+        The market, why, and whether it was inferred (a default the user may override).
 
     Raises
     ------

@@ -42,6 +42,16 @@ def detect_epoch_unit(values: np.ndarray | pd.Series) -> str | None:
 
     Every finite value must decode into that range; ``None`` when no unit does (module
     docstring).
+
+    Parameters
+    ----------
+    values : numpy.ndarray or pandas.Series
+        Epoch numbers.
+
+    Returns
+    -------
+    str or None
+        The unit.
     """
     arr = np.asarray(values, dtype="float64")
     arr = arr[np.isfinite(arr)]
@@ -60,6 +70,20 @@ def epoch_unit_for(values: pd.Series, unit: str | None, column: str = "timestamp
     """The unit to decode epoch numbers ``values`` with.
 
     ``unit`` when given and consistent with their magnitude, else the detected one.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Epoch numbers.
+    unit : str or None
+        The unit the user declared (``--ts-unit``), if any.
+    column : str, default "timestamp"
+        The column's name, for the message.
+
+    Returns
+    -------
+    str
+        ``s``, ``ms``, ``us`` or ``ns``.
 
     Raises
     ------
@@ -117,6 +141,11 @@ def check_plausible(
     now
         The present (default: the clock), for the no-future-bar check.
 
+    Returns
+    -------
+    str
+        The bar size's canonical name.
+
     Raises
     ------
     DataValidationError
@@ -140,6 +169,13 @@ def check_plausible(
 
 def check_market_history(bars: pd.DataFrame, market: str) -> None:
     """Refuse crypto bars (``perp``/``spot``) that open before Bitcoin's genesis block.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        Bars on a sorted ``DatetimeIndex``.
+    market : str
+        Their market; only ``perp`` and ``spot`` are checked.
 
     Raises
     ------

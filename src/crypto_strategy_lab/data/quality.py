@@ -47,11 +47,23 @@ class QualityReport:
     gap_examples: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The report's fields as plain data (JSON)."""
+        """The report's fields as plain data (JSON).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         return asdict(self)
 
     def rows_for_table(self) -> list[tuple[str, str]]:
-        """(check, value) pairs in display order for a rich table."""
+        """(check, value) pairs in display order for a rich table.
+
+        Returns
+        -------
+        list of (str, str)
+            One pair per check.
+        """
         return [
             ("rows", str(self.rows)),
             ("range (UTC)", f"{self.start} → {self.end}"),
@@ -87,6 +99,11 @@ def check_ohlcv_quality(
         ``"24/7"`` (crypto: every ``freq`` slot should hold a bar) or ``"weekdays"`` (daily
         equity bars: only Monday-Friday dates are expected, so exchange holidays count as
         one-day gaps).
+
+    Returns
+    -------
+    QualityReport
+        Counts and examples of every problem found.
     """
     if not isinstance(df.index, pd.DatetimeIndex) or df.index.tz is None:
         raise DataValidationError("index must be a UTC DatetimeIndex", "timestamp")

@@ -68,7 +68,25 @@ def _timeframe_or_none(text: str) -> str | None:
 
 
 def store_spec(source: str, symbol: str, timeframe: str | None = None) -> DataSpec:
-    """A stored series; ``timeframe`` ``None`` leaves the bar size to be chosen."""
+    """The spec of a stored series.
+
+    Parameters
+    ----------
+    source, symbol : str
+        Store source and symbol, non-empty.
+    timeframe : str, optional
+        Bar size; ``None`` leaves it to be chosen.
+
+    Returns
+    -------
+    DataSpec
+        A ``store`` spec with the canonical timeframe.
+
+    Raises
+    ------
+    DataValidationError
+        If `source` or `symbol` is blank, or the timeframe is unknown.
+    """
     from crypto_strategy_lab.data.schema import DataValidationError
     from crypto_strategy_lab.data.timeframes import parse_timeframe
 
@@ -80,6 +98,16 @@ def store_spec(source: str, symbol: str, timeframe: str | None = None) -> DataSp
 
 def parse_data_spec(text: str | Path) -> DataSpec:
     """Parse a ``--data`` value (module docstring).
+
+    Parameters
+    ----------
+    text : str or pathlib.Path
+        A file path, ``SOURCE:SYMBOL[:TIMEFRAME]`` or ``bundled:KIND``.
+
+    Returns
+    -------
+    DataSpec
+        The parsed spec.
 
     Raises
     ------

@@ -59,7 +59,14 @@ _SCHEMA = pa.schema(
 
 
 def default_data_dir() -> Path:
-    """``CSL_DATA_DIR`` if set (environment or ``.env``), else the per-user data directory."""
+    """The store root.
+
+    Returns
+    -------
+    pathlib.Path
+        ``CSL_DATA_DIR`` if set (environment or ``.env``), else ``market`` in the per-user
+        data directory.
+    """
     from crypto_strategy_lab.config.settings import Settings
 
     configured = Settings().CSL_DATA_DIR
@@ -101,14 +108,45 @@ class DataStore:
     # ------------------------------------------------------------------ paths
 
     def path_for(self, source: str, symbol: str, timeframe: str) -> Path:
-        """File of one series (it may not exist yet)."""
+        """File of one series (it may not exist yet).
+
+        Parameters
+        ----------
+        source, symbol : str
+            The series' source (e.g. ``bybit``, ``file``) and symbol.
+        timeframe : str
+            Its bar size.
+
+        Returns
+        -------
+        pathlib.Path
+            ``<root>/<source>/<symbol>/<timeframe>.parquet`` (unsafe characters replaced).
+
+        Raises
+        ------
+        DataValidationError
+            If `source` or `symbol` is empty or the timeframe unknown.
+        """
         if not source or not symbol:
             raise DataValidationError("source and symbol must be non-empty")
         tf = parse_timeframe(timeframe)
         return self.root / _SLUG.sub("-", source) / _SLUG.sub("-", symbol) / f"{tf}.parquet"
 
     def exists(self, source: str, symbol: str, timeframe: str) -> bool:
-        """Whether the series' file exists."""
+        """Whether the series' file exists.
+
+        Parameters
+        ----------
+        source, symbol : str
+            The series' source (e.g. ``bybit``, ``file``) and symbol.
+        timeframe : str
+            Its bar size.
+
+        Returns
+        -------
+        bool
+            True if the file exists.
+        """
         return self.path_for(source, symbol, timeframe).is_file()
 
     # ------------------------------------------------------------------ write
@@ -126,6 +164,23 @@ class DataStore:
 
         ``market`` (``perp``/``spot``/``stock``), when known, is recorded in the file's
         metadata so that later reads take it as explicit metadata instead of inferring it.
+
+        Parameters
+        ----------
+        bars : pandas.DataFrame
+            Valid OHLCV bars on the timeframe's grid.
+        source, symbol : str
+            The series.
+        timeframe : str
+            Its bar size.
+        market : str, optional
+            The market, recorded in the metadata.
+
+        Returns
+        -------
+        WriteResult
+            The file, the rows added, the rows already stored (of which ``conflicting``
+            differed) and the total.
 
         Raises
         ------
@@ -171,7 +226,18 @@ class DataStore:
 
     @staticmethod
     def market_of(path: Path) -> str | None:
-        """The market recorded in a stored file's metadata (``None``: none, or no file)."""
+        """The market recorded in a stored file's metadata.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            A stored series' file.
+
+        Returns
+        -------
+        str or None
+            ``perp``, ``spot`` or ``stock``; ``None`` when none is recorded or there is no file.
+        """
         if not path.is_file():
             return None
         value = (pq.read_schema(path).metadata or {}).get(b"csl.market")
@@ -240,7 +306,27 @@ class DataStore:
         start: str | pd.Timestamp | None = None,
         end: str | pd.Timestamp | None = None,
     ) -> pd.DataFrame:
-        """Bars with ``start <= timestamp < end`` (either bound optional), via DuckDB."""
+        """Bars with ``start <= timestamp < end`` (either bound optional), via DuckDB.
+
+        Parameters
+        ----------
+        source, symbol : str
+            The series' source (e.g. ``bybit``, ``file``) and symbol.
+        timeframe : str
+            Its bar size.
+        start, end : str or pandas.Timestamp, optional
+            Bounds, ``start <= timestamp < end`` (naive values are UTC).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The OHLCV bars on a UTC ``DatetimeIndex``.
+
+        Raises
+        ------
+        DataValidationError
+            If the series is not stored.
+        """
         path = self._require(source, symbol, timeframe)
         where, params = self._bounds(start, end)
         with self._connect() as con:
@@ -266,6 +352,27 @@ class DataStore:
         ``close = arg_max(close, timestamp)``, ``volume = sum``, grouped by
         ``time_bucket(to, timestamp, origin)`` with the origin of :func:`grid_origin` (the epoch,
         or Monday 1970-01-05 for weekly bars); empty buckets do not appear.
+
+        Parameters
+        ----------
+        source, symbol : str
+            The series' source (e.g. ``bybit``, ``file``) and symbol.
+        timeframe : str
+            Its bar size.
+        to : str
+            Target bar size, a larger whole multiple of `timeframe`.
+        start, end : str or pandas.Timestamp, optional
+            Bounds, ``start <= timestamp < end`` (naive values are UTC).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``to`` bars, labelled by their open time.
+
+        Raises
+        ------
+        DataValidationError
+            If the series is not stored or `to` is not a larger whole multiple.
         """
         path = self._require(source, symbol, timeframe)
         step, target = timeframe_delta(timeframe), timeframe_delta(to)
@@ -290,7 +397,20 @@ class DataStore:
         return self._to_frame(df)
 
     def last_timestamp(self, source: str, symbol: str, timeframe: str) -> pd.Timestamp | None:
-        """Open time of the newest stored bar, or ``None`` when nothing is stored."""
+        """Open time of the newest stored bar.
+
+        Parameters
+        ----------
+        source, symbol : str
+            The series' source (e.g. ``bybit``, ``file``) and symbol.
+        timeframe : str
+            Its bar size.
+
+        Returns
+        -------
+        pandas.Timestamp or None
+            UTC, or ``None`` when nothing is stored.
+        """
         path = self.path_for(source, symbol, timeframe)
         if not path.is_file():
             return None
@@ -301,7 +421,20 @@ class DataStore:
         return None if value is None else pd.Timestamp(value).tz_convert("UTC")
 
     def row_count(self, source: str, symbol: str, timeframe: str) -> int:
-        """Number of stored bars (0 when the series does not exist), from Parquet metadata."""
+        """Number of stored bars, from the Parquet metadata.
+
+        Parameters
+        ----------
+        source, symbol : str
+            The series' source (e.g. ``bybit``, ``file``) and symbol.
+        timeframe : str
+            Its bar size.
+
+        Returns
+        -------
+        int
+            0 when the series does not exist.
+        """
         path = self.path_for(source, symbol, timeframe)
         return pq.read_metadata(path).num_rows if path.is_file() else 0
 
@@ -310,6 +443,11 @@ class DataStore:
 
         Never raises on a stored file: one that cannot be read, or whose time range is
         implausible (written by an older version), is listed with its ``problem``.
+
+        Returns
+        -------
+        list of StoredSeries
+            One entry per file, sorted by path.
         """
         out = []
         for path in sorted(self.root.glob("*/*/*.parquet")):

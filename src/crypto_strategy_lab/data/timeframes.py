@@ -63,6 +63,11 @@ def parse_timeframe(timeframe: str | pd.Timedelta) -> str:
     timeframe
         A ccxt name, a pandas-style spelling (any case) or a :class:`pandas.Timedelta`.
 
+    Returns
+    -------
+    str
+        One of the ``TIMEFRAMES`` names.
+
     Raises
     ------
     DataValidationError
@@ -94,6 +99,21 @@ def as_timedelta(rule: str | pd.Timedelta) -> pd.Timedelta:
     """Duration of a bar size or of any fixed pandas offset (``90min``).
 
     Bar sizes may be any spelling :func:`parse_timeframe` accepts.
+
+    Parameters
+    ----------
+    rule : str or pandas.Timedelta
+        A bar size or a fixed pandas offset.
+
+    Returns
+    -------
+    pandas.Timedelta
+        Its duration.
+
+    Raises
+    ------
+    ValueError
+        If `rule` is neither (from :class:`pandas.Timedelta`).
     """
     try:
         return TIMEFRAMES[parse_timeframe(rule)]
@@ -110,13 +130,39 @@ def grid_origin(timeframe: str | pd.Timedelta) -> pd.Timestamp:
     """The instant bar grids of ``timeframe`` are counted from.
 
     The Unix epoch, or Monday 1970-01-05 for bar sizes that are whole weeks.
+
+    Parameters
+    ----------
+    timeframe : str or pandas.Timedelta
+        A bar size.
+
+    Returns
+    -------
+    pandas.Timestamp
+        The origin, UTC.
     """
     delta = as_timedelta(timeframe)
     return WEEK_ORIGIN if delta % pd.Timedelta(weeks=1) == pd.Timedelta(0) else EPOCH
 
 
 def timeframe_delta(timeframe: str) -> pd.Timedelta:
-    """Duration of one bar of ``timeframe``."""
+    """Duration of one bar of ``timeframe``.
+
+    Parameters
+    ----------
+    timeframe : str
+        A bar size (any spelling :func:`parse_timeframe` accepts).
+
+    Returns
+    -------
+    pandas.Timedelta
+        Its duration.
+
+    Raises
+    ------
+    DataValidationError
+        If the bar size is unknown.
+    """
     return TIMEFRAMES[parse_timeframe(timeframe)]
 
 
@@ -124,6 +170,13 @@ def check_spacing(index: pd.DatetimeIndex, timeframe: str) -> None:
     """Refuse sorted ``index`` unless every step is a whole number of ``timeframe`` bars.
 
     Gaps are allowed: daily equity files skip weekends and holidays by whole days.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Sorted bar timestamps.
+    timeframe : str
+        The declared bar size.
 
     Raises
     ------
@@ -148,6 +201,16 @@ def infer_timeframe(index: pd.DatetimeIndex) -> str:
 
     The most common spacing, which must be a known timeframe and divide every other spacing
     (:func:`check_spacing`).
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Sorted bar timestamps.
+
+    Returns
+    -------
+    str
+        The bar size's canonical name.
 
     Raises
     ------
@@ -175,6 +238,16 @@ def duration_label(delta: pd.Timedelta) -> str:
 
     The timeframe name when it is one (``15m``, ``1d``, ``1w``), else days, hours and minutes
     (``3h55m``, ``7d``), never pandas' ``0 days 00:15:00``.
+
+    Parameters
+    ----------
+    delta : pandas.Timedelta
+        The duration.
+
+    Returns
+    -------
+    str
+        Its label.
     """
     delta = pd.Timedelta(delta)
     if delta in _BY_DURATION:

@@ -17,6 +17,24 @@ def trades_to_bars(trades: pd.DataFrame, freq: str) -> pd.DataFrame:
 
     Bars are labelled by their open time and hold trades with ``open <= ts < open + freq``;
     bars without trades are dropped (not forward-filled).
+
+    Parameters
+    ----------
+    trades : pandas.DataFrame
+        A valid trades frame (:func:`~crypto_strategy_lab.data.schema.validate_trades`).
+    freq : str
+        Bar size, a pandas offset (binned by :meth:`pandas.DataFrame.resample`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``open, high, low, close, volume`` (+ ``buy_volume``: the size of trades whose
+        aggressor bought) as float, on a ``DatetimeIndex`` named ``timestamp``.
+
+    Raises
+    ------
+    DataValidationError
+        If `trades` breaks the trades schema.
     """
     validate_trades(trades)
     ts = pd.DatetimeIndex(trades["timestamp"])

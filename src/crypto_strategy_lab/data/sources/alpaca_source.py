@@ -32,6 +32,28 @@ def fetch_stock_bars(
     """Fetch ``[start, end)`` bars of one US stock as a validated OHLCV frame.
 
     Keys default to ``ALPACA_PAPER_API_KEY`` / ``ALPACA_PAPER_SECRET_KEY`` from the settings.
+
+    Parameters
+    ----------
+    symbol : str
+        Ticker.
+    timeframe : str
+        Bar size.
+    start : str or pandas.Timestamp
+        First bar (UTC).
+    end : str or pandas.Timestamp, optional
+        End, exclusive (default: now).
+    api_key, secret_key : str, optional
+        Alpaca keys.
+    url_override : str, optional
+        Another data endpoint.
+    feed : str, default "iex"
+        Alpaca data feed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated OHLCV bars.
     """
     from alpaca.common.exceptions import APIError
     from alpaca.data.enums import DataFeed
@@ -84,6 +106,23 @@ def fetch_stock_bars(
 def download_stock_bars(
     store: DataStore, symbol: str, timeframe: str, start: str | pd.Timestamp, **kwargs: object
 ) -> WriteResult:
-    """Fetch stock bars with :func:`fetch_stock_bars` and merge them into ``store``."""
+    """Fetch stock bars with :func:`fetch_stock_bars` and merge them into ``store``.
+
+    Parameters
+    ----------
+    store : DataStore
+        Where the bars are merged (source ``alpaca``).
+    symbol, timeframe : str
+        Ticker and bar size.
+    start : str or pandas.Timestamp
+        First bar.
+    **kwargs
+        Further :func:`fetch_stock_bars` arguments.
+
+    Returns
+    -------
+    WriteResult
+        The merge's outcome.
+    """
     frame = fetch_stock_bars(symbol, timeframe, start, **kwargs)  # type: ignore[arg-type]
     return store.write(frame, "alpaca", symbol, timeframe)

@@ -65,6 +65,23 @@ def create_exchange(exchange_id: str, base_url: str | None = None) -> ccxt_async
 
     For Bybit only spot and linear markets are loaded and the private coin-info call is
     skipped (EXCHANGES.md §2). ``base_url`` replaces every REST URL of the client.
+
+    Parameters
+    ----------
+    exchange_id : str
+        ccxt exchange id.
+    base_url : str, optional
+        Another endpoint.
+
+    Returns
+    -------
+    ccxt.async_support.Exchange
+        The client, rate-limited, 20 s timeout.
+
+    Raises
+    ------
+    ExchangeError
+        If ccxt does not know the exchange.
     """
     if exchange_id not in ccxt_async.exchanges:
         raise ExchangeError(f"unknown exchange {exchange_id!r}; ccxt knows {len(ccxt.exchanges)}")
@@ -201,6 +218,11 @@ async def download_ohlcv(
         When retries are exhausted.
     DataValidationError
         If the venue returns bars that break the OHLCV schema (nothing of that page is stored).
+
+    Returns
+    -------
+    DownloadResult
+        What was fetched and stored.
     """
     tf = parse_timeframe(timeframe)
     step_ms = int(timeframe_delta(tf).total_seconds() * 1000)

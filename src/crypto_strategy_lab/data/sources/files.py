@@ -28,7 +28,23 @@ _TIME_ALIASES = ("timestamp", "time", "date", "datetime", "open_time")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a ``.csv`` or ``.parquet`` file; a clear error for anything unreadable."""
+    """Read a ``.csv`` or ``.parquet`` file; a clear error for anything unreadable.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file (``.csv``, ``.parquet`` or ``.pq``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The raw table.
+
+    Raises
+    ------
+    DataValidationError
+        If the file is missing, of another type, or cannot be parsed.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataValidationError(f"file not found: {path}")
@@ -120,7 +136,32 @@ def to_ohlcv(
     timezone: str = "UTC",
     convert_timezone: bool = False,
 ) -> pd.DataFrame:
-    """Map, parse and validate a raw table into an OHLCV frame (see module docstring)."""
+    """Map, parse and validate a raw table into an OHLCV frame (see module docstring).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The table (timestamps in a column or a ``DatetimeIndex``).
+    columns : dict of str to str, optional
+        ``{ours: theirs}`` column mapping; unmapped names match case-insensitively.
+    timestamp_unit : str, optional
+        Epoch unit (``s``/``ms``/``us``/``ns``) of numeric timestamps; ``None`` detects it.
+    timezone : str, default "UTC"
+        Zone of naive text timestamps.
+    convert_timezone : bool, default False
+        Convert non-UTC timestamps instead of refusing them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated OHLCV bars on a UTC ``DatetimeIndex`` named ``timestamp``.
+
+    Raises
+    ------
+    DataValidationError
+        If a column is missing or not numeric, the timestamps cannot be read, or the bars
+        break the schema.
+    """
     mapping = dict(columns or {})
     unknown = set(mapping) - {"timestamp", *OHLCV_COLUMNS}
     if unknown:
@@ -155,5 +196,30 @@ def import_file(
     timezone: str = "UTC",
     convert_timezone: bool = False,
 ) -> pd.DataFrame:
-    """Read ``path`` (CSV/Parquet) into a validated OHLCV frame."""
+    """Read ``path`` (CSV/Parquet) into a validated OHLCV frame.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    columns : dict of str to str, optional
+        ``{ours: theirs}`` column mapping; unmapped names match case-insensitively.
+    timestamp_unit : str, optional
+        Epoch unit (``s``/``ms``/``us``/``ns``) of numeric timestamps; ``None`` detects it.
+    timezone : str, default "UTC"
+        Zone of naive text timestamps.
+    convert_timezone : bool, default False
+        Convert non-UTC timestamps instead of refusing them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated OHLCV bars on a UTC ``DatetimeIndex`` named ``timestamp``.
+
+    Raises
+    ------
+    DataValidationError
+        If a column is missing or not numeric, the timestamps cannot be read, or the bars
+        break the schema.
+    """
     return to_ohlcv(read_table(path), columns, timestamp_unit, timezone, convert_timezone)
