@@ -85,6 +85,26 @@ async def readable(venue: str, action: str, call: Callable[[], Awaitable[T]]) ->
     parse replies as if they were well formed, and every order action and read goes through
     here, so a malformed reply takes the uncertain-outcome path (look the order up by its
     client order id) or the read's retries instead of escaping as a ``KeyError``.
+
+    Parameters
+    ----------
+    venue : str
+        The venue, for the message.
+    action : str
+        What was being done, for the message.
+    call : callable
+        Returns the awaitable that sends the request and parses the reply.
+
+    Returns
+    -------
+    Any
+        What `call` returned.
+
+    Raises
+    ------
+    UnreadableReply
+        If parsing the reply raised a ``KeyError``, ``IndexError``, ``TypeError``,
+        ``ValueError``, ``AttributeError`` or ``ArithmeticError``.
     """
     try:
         return await call()

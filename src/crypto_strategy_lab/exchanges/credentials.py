@@ -31,7 +31,25 @@ def resolve_credentials(
     explicit: Credentials | Mapping[str, Any] | None = None,
     settings: Settings | None = None,
 ) -> Credentials | None:
-    """The key pair for ``venue`` in ``mode``, or ``None`` when no source has one."""
+    """The key pair for ``venue`` in ``mode``, from the first source that has one.
+
+    Parameters
+    ----------
+    venue : str
+        ``bybit`` or ``alpaca``.
+    mode : TradingMode
+        The trading mode.
+    explicit : Credentials or mapping, optional
+        Keys given by the caller; used when given.
+    settings : Settings, optional
+        Environment settings (default: read them now).
+
+    Returns
+    -------
+    Credentials or None
+        `explicit`, else the mode's environment variables (when both are set), else the
+        default vault (when it can be opened), else ``None``.
+    """
     if explicit is not None:
         return Credentials.coerce(explicit)
     names = ENV_NAMES.get((venue, mode))

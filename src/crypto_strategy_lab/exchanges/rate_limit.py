@@ -68,7 +68,13 @@ class TokenBucket:
         self._stamp = now
 
     async def acquire(self, tokens: float = 1.0) -> None:
-        """Take ``tokens``, sleeping until the bucket holds them (FIFO under the lock)."""
+        """Take ``tokens``, sleeping until the bucket holds them (FIFO under the lock).
+
+        Parameters
+        ----------
+        tokens : float, default 1.0
+            Tokens to take.
+        """
         async with self._lock:
             while True:
                 now = self._clock()
@@ -83,7 +89,28 @@ def bucket_for_window(limit: int, window: float, jitter: float = 0.1, **clock: A
     """A bucket that never exceeds ``limit`` requests in any rolling ``window`` seconds.
 
     The burst is a fifth of the limit (at least 1); the rate is what is left over the window
-    plus the jitter margin: ``r = (N - b) / (W + j)``.
+    plus the jitter margin: ``r = (N - b) / (W + j)``, so ``b + r (W + j) = N``.
+
+    Parameters
+    ----------
+    limit : int
+        ``N``, requests allowed per window, >= 2.
+    window : float
+        ``W``, the venue's rolling window in seconds.
+    jitter : float, default 0.1
+        ``j``, the network-jitter margin in seconds.
+    **clock
+        ``clock`` and ``sleep`` for :class:`TokenBucket`.
+
+    Returns
+    -------
+    TokenBucket
+        The bucket.
+
+    Raises
+    ------
+    ValueError
+        If ``limit < 2``.
     """
     if limit < 2:
         raise ValueError(f"a rate limit below 2 per window cannot be bucketed safely: {limit}")
@@ -120,8 +147,24 @@ class RateLimiter:
     def bucket(self, endpoint: str, category: str = "") -> TokenBucket:
         """The bucket of one endpoint class, created on first use.
 
-        A category without its own limit uses the endpoint's ``(endpoint, "")`` limit;
-        ``KeyError`` when neither is configured.
+        A category without its own limit uses the endpoint's ``(endpoint, "")`` limit.
+
+        Parameters
+        ----------
+        endpoint : str
+            Endpoint class (``"order"``, ``"query"``...).
+        category : str, default ""
+            Market category (``"linear"``, ``"spot"``) when limits differ by it.
+
+        Returns
+        -------
+        TokenBucket
+            The bucket, shared by every later call for the same class.
+
+        Raises
+        ------
+        KeyError
+            If neither limit is configured.
         """
         key = (endpoint, category)
         if key not in self._buckets:
@@ -140,7 +183,15 @@ class RateLimiter:
         return self._buckets[key]
 
     async def acquire(self, endpoint: str, category: str = "") -> None:
-        """Wait until the endpoint class's bucket admits one request, and take its token."""
+        """Wait until the endpoint class's bucket admits one request, and take its token.
+
+        Parameters
+        ----------
+        endpoint : str
+            Endpoint class.
+        category : str, default ""
+            Market category.
+        """
         await self.bucket(endpoint, category).acquire()
 
 

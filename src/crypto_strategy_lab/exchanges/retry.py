@@ -35,7 +35,20 @@ class RetryPolicy:
     cap: float = 5.0
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Full-jitter delay before retry number ``attempt`` (1-based)."""
+        """Full-jitter delay before retry number ``attempt`` (1-based).
+
+        Parameters
+        ----------
+        attempt : int
+            The retry number, from 1.
+        rng : random.Random, optional
+            Random source (default: the module's).
+
+        Returns
+        -------
+        float
+            Seconds, uniform in ``[0, min(cap, base * 2**(attempt - 1))]`` (Brooker 2015).
+        """
         upper = min(self.cap, self.base * 2 ** (attempt - 1))
         return (rng or random).uniform(0.0, upper)
 
@@ -45,7 +58,24 @@ async def retry_read(
 ) -> T:
     """Await ``call()``; on a transient venue error, back off and try again.
 
-    Raises the last error when ``policy.attempts`` tries all failed.
+    Parameters
+    ----------
+    call : callable
+        Returns the awaitable read; called once per try.
+    policy : RetryPolicy
+        Tries and backoff.
+    what : str, default "read"
+        Named in the retry log line.
+
+    Returns
+    -------
+    Any
+        The read's result.
+
+    Raises
+    ------
+    ExchangeUnavailable, RateLimitExceeded
+        The last error when ``policy.attempts`` tries all failed; other errors at once.
     """
     for attempt in range(1, policy.attempts + 1):
         try:

@@ -41,7 +41,23 @@ class MarketRules:
 
 
 def round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
-    """``value`` rounded to a multiple of ``step`` (``ROUND_FLOOR``/``CEILING``/``HALF_EVEN``)."""
+    """``value`` rounded to a multiple of ``step``.
+
+    Parameters
+    ----------
+    value : Decimal
+        A quantity or price.
+    step : Decimal
+        The increment; a non-positive step leaves `value` unchanged.
+    rounding : str
+        A :mod:`decimal` rounding mode (``ROUND_FLOOR``, ``ROUND_CEILING``,
+        ``ROUND_HALF_EVEN``...).
+
+    Returns
+    -------
+    Decimal
+        ``round(value / step) * step``, quantized to the step's exponent.
+    """
     if step <= 0:
         return value
     units = (value / step).to_integral_value(rounding=rounding)
@@ -58,6 +74,30 @@ def apply_rules(
 
     ``reference_price`` (e.g. the last trade) values market orders for the notional check;
     without it a market order is checked against ``min_qty`` only.
+
+    Parameters
+    ----------
+    request : OrderRequest
+        The order.
+    rules : MarketRules
+        The instrument's rules.
+    reference_price : Decimal, optional
+        Price valuing an order without a limit or stop price.
+    venue : str, optional
+        For the error's venue.
+
+    Returns
+    -------
+    OrderRequest
+        Quantity rounded down to ``qty_step``; a limit price to the tick in the order's
+        favour (buys down, sells up); stop, stop-loss and take-profit prices to the nearest
+        tick. `request` itself when nothing changes.
+
+    Raises
+    ------
+    InvalidOrder
+        If the rounded quantity is 0, below ``min_qty`` or above ``max_qty``, or the value
+        is below ``min_notional``.
     """
     qty = round_to_step(request.quantity, rules.qty_step, ROUND_FLOOR)
     if qty <= 0 or qty < rules.min_qty:

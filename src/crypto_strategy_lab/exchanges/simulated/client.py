@@ -160,7 +160,21 @@ class SimulatedExchange(Exchange):
         Protective exits, then resting orders, then the funding of instants in
         ``(timestamp, close_time]``.
 
-        Returns the fills this bar produced.
+        Parameters
+        ----------
+        symbol : str
+            The symbol.
+        timestamp : datetime.datetime or pandas.Timestamp
+            The bar's open time.
+        bar : mapping of str to float
+            ``open, high, low, close, volume``.
+        close_time : datetime.datetime or pandas.Timestamp, optional
+            The bar's close, bounding the funding instants charged.
+
+        Returns
+        -------
+        list of Fill
+            The fills this bar produced.
         """
         ts = _utc(timestamp)
         b = Bar(*(float(bar[k]) for k in ("open", "high", "low", "close", "volume")))
@@ -393,7 +407,13 @@ class SimulatedExchange(Exchange):
         return self.leverage.get(symbol, Decimal(1)) if market is MarketType.LINEAR else Decimal(1)
 
     def equity(self) -> Decimal:
-        """Cash plus unrealised PnL at the last close of each symbol."""
+        """Cash plus unrealised PnL at the last close of each symbol.
+
+        Returns
+        -------
+        Decimal
+            Account equity in the quote currency.
+        """
         total = self.cash
         for symbol, pos in self._positions.items():
             if pos.quantity:
@@ -402,7 +422,20 @@ class SimulatedExchange(Exchange):
 
     # ---- Exchange primitives ----
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
-        """The configured rules of ``symbol``, else a 1e-8 lot step and tick, no minimums."""
+        """The configured rules of ``symbol``, else a 1e-8 lot step and tick, no minimums.
+
+        Parameters
+        ----------
+        symbol : str
+            The symbol.
+        market : MarketType
+            Its market (the rules do not depend on it here).
+
+        Returns
+        -------
+        MarketRules
+            The rules.
+        """
         return self.rules.get(symbol) or MarketRules(
             symbol=symbol, qty_step=Decimal("1e-8"), tick_size=Decimal("1e-8"), quote=self.quote
         )

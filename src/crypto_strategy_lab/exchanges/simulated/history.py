@@ -50,6 +50,18 @@ class BarHistory:
         """Add the bar that opens at ``ts`` (UTC).
 
         A bar at or before the last one is refused (OHLCV time is strictly increasing).
+
+        Parameters
+        ----------
+        ts : pandas.Timestamp
+            Open time, UTC.
+        bar : Bar
+            The bar.
+
+        Raises
+        ------
+        DataValidationError
+            If `ts` is not after the last bar.
         """
         stamp = ts.as_unit("ns").value
         if self._n and stamp <= self._ts[self._n - 1]:
@@ -67,17 +79,35 @@ class BarHistory:
         self._n += 1
 
     def last(self) -> Bar | None:
-        """The newest bar, or None when empty."""
+        """The newest bar.
+
+        Returns
+        -------
+        Bar or None
+            ``None`` when the history is empty.
+        """
         if not self._n:
             return None
         return Bar(*(float(x) for x in self._values[self._n - 1]))
 
     def last_time(self) -> pd.Timestamp:
-        """Open time of the newest bar (UTC); the history must not be empty."""
+        """Open time of the newest bar; the history must not be empty.
+
+        Returns
+        -------
+        pandas.Timestamp
+            UTC.
+        """
         return pd.Timestamp(int(self._ts[self._n - 1]), tz="UTC")
 
     def frame(self) -> pd.DataFrame:
-        """The bars as an OHLCV frame (a copy)."""
+        """The bars as an OHLCV frame (a copy).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``open, high, low, close, volume`` on a UTC ``DatetimeIndex`` named ``timestamp``.
+        """
         index = pd.DatetimeIndex(
             pd.to_datetime(self._ts[: self._n].copy(), unit="ns", utc=True), name="timestamp"
         ).as_unit(self._unit)

@@ -59,6 +59,20 @@ def slippage_of(costs: CostModel, bar: Bar, quantity: float) -> float:
     """The cost model's adverse fraction for a fill of ``quantity`` on ``bar``.
 
     :func:`~crypto_strategy_lab.core.execution.slippage_fraction` of the bar.
+
+    Parameters
+    ----------
+    costs : CostModel
+        The cost model.
+    bar : Bar
+        The fill bar.
+    quantity : float
+        Quantity of the fill.
+
+    Returns
+    -------
+    float
+        ``s >= 0``, a fraction of the reference price.
     """
     return float(
         execution.slippage_fraction(
@@ -86,7 +100,30 @@ def match_order(
     price: Decimal | None = None,
     stop_price: Decimal | None = None,
 ) -> FillQuote | None:
-    """The fill of one order on ``bar``, or ``None`` when it does not fill on this bar."""
+    """The fill of one order on ``bar``, or ``None`` when it does not fill on this bar.
+
+    Parameters
+    ----------
+    order_type : OrderType
+        ``MARKET`` fills at the open; ``STOP`` at its trigger reference; ``LIMIT`` and a
+        triggered ``STOP_LIMIT`` as resting limits
+        (:func:`~crypto_strategy_lab.core.execution.limit_fill`).
+    side : OrderSide
+        Buy or sell.
+    quantity : Decimal
+        Order quantity.
+    bar : Bar
+        The bar.
+    costs : CostModel
+        Slippage and fees.
+    price, stop_price : Decimal, optional
+        Limit and trigger prices, as the order type requires.
+
+    Returns
+    -------
+    FillQuote or None
+        Price (with slippage for taker fills), fee and whether it filled as a maker.
+    """
     d = side.sign
     slip = slippage_of(costs, bar, float(quantity))
     reference = bar.open
