@@ -63,7 +63,23 @@ TIMEFRAME_UNITS = {
 
 
 def parse_timeframe(timeframe: str) -> TimeFrame:
-    """``"15m"``, ``"1h"``, ``"1d"``, ``"1w"``, ``"1M"`` as an alpaca-py ``TimeFrame``."""
+    """A bar size as an alpaca-py ``TimeFrame``.
+
+    Parameters
+    ----------
+    timeframe : str
+        ``<n><unit>`` with unit ``m``, ``h``, ``d``, ``w`` or ``M`` (month), e.g. ``15m``.
+
+    Returns
+    -------
+    alpaca.data.timeframe.TimeFrame
+        The time frame.
+
+    Raises
+    ------
+    InvalidOrder
+        If the spelling is not understood.
+    """
     unit = TIMEFRAME_UNITS.get(timeframe[-1:])
     amount = timeframe[:-1]
     if unit is None or not amount.isdigit():
@@ -74,7 +90,15 @@ def parse_timeframe(timeframe: str) -> TimeFrame:
 
 
 def harden(client: Any, timeout: float) -> None:
-    """Give alpaca-py's requests session a timeout and switch off its silent retries."""
+    """Give alpaca-py's requests session a timeout and switch off its silent retries.
+
+    Parameters
+    ----------
+    client : Any
+        An alpaca-py REST client (modified in place).
+    timeout : float
+        Request timeout in seconds.
+    """
     client._retry = 0
     client._session.request = functools.partial(client._session.request, timeout=timeout)
 
@@ -127,7 +151,20 @@ class AlpacaExchange(Exchange):
 
     # ---- rules and the market clock ----
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
-        """The asset's lot rules, read once per symbol (see :meth:`Exchange.market_rules`)."""
+        """The asset's lot rules, read once per symbol (see :meth:`Exchange.market_rules`).
+
+        Parameters
+        ----------
+        symbol : str
+            Ticker.
+        market : MarketType
+            Always stock.
+
+        Returns
+        -------
+        MarketRules
+            The rules.
+        """
         if symbol not in self._assets:
             try:
                 asset = await self._read(
@@ -150,7 +187,13 @@ class AlpacaExchange(Exchange):
         return self._assets[symbol]
 
     async def market_is_open(self) -> bool:
-        """Regular session open? ``/v2/clock``, cached until the next open/close."""
+        """Whether the regular session is open, from ``/v2/clock``.
+
+        Returns
+        -------
+        bool
+            The answer, cached until the next open or close, at most 5 minutes.
+        """
         now = datetime.now(UTC)
         if self._clock is None or now >= self._clock[0]:
             clock = await self._read(

@@ -63,7 +63,23 @@ def _body(exc: APIError) -> tuple[int | None, str]:
 
 
 def map_api_error(exc: Exception, secrets: list[str], action: str) -> ExchangeError:
-    """Our exception for an alpaca-py/requests exception raised while doing ``action``."""
+    """Our exception for an alpaca-py/requests exception raised while doing ``action``.
+
+    Parameters
+    ----------
+    exc : Exception
+        The exception.
+    secrets : list of str
+        Redacted from the message.
+    action : str
+        What was being done, prefixed to the message.
+
+    Returns
+    -------
+    ExchangeError
+        ``ExchangeUnavailable`` for a timeout or a failed connection, ``UnreadableReply``
+        for a body that is not JSON, else the subclass of Alpaca's HTTP status and code.
+    """
     if isinstance(exc, requests.Timeout):
         return ExchangeUnavailable(
             f"{action}: no reply from Alpaca before the timeout", venue=VENUE
@@ -98,5 +114,16 @@ def map_api_error(exc: Exception, secrets: list[str], action: str) -> ExchangeEr
 
 
 def is_duplicate(exc: ExchangeError) -> bool:
-    """Whether ``exc`` is Alpaca's "client order id must be unique" refusal."""
+    """Whether ``exc`` is Alpaca's "client order id must be unique" refusal.
+
+    Parameters
+    ----------
+    exc : ExchangeError
+        A mapped error.
+
+    Returns
+    -------
+    bool
+        True for that refusal.
+    """
     return isinstance(exc, InvalidOrder) and DUPLICATE_MESSAGE in (exc.venue_message or "")

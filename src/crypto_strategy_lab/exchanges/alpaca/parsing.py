@@ -83,6 +83,24 @@ def to_alpaca_request(request: OrderRequest, fractionable: bool) -> Any:
     DAY limit orders; stop-loss + take-profit make a bracket, one of them an OTO order.
     Quantities and prices go out as floats (the request models are typed ``float``); they
     were rounded to the lot/tick first, so the float is the exact decimal's nearest double.
+
+    Parameters
+    ----------
+    request : OrderRequest
+        The rounded order.
+    fractionable : bool
+        Whether the asset trades in fractions of a share.
+
+    Returns
+    -------
+    Any
+        A ``MarketOrderRequest``, ``LimitOrderRequest``, ``StopOrderRequest`` or
+        ``StopLimitOrderRequest``.
+
+    Raises
+    ------
+    InvalidOrder
+        If the order breaks one of Alpaca's rules above.
     """
 
     def reject(why: str) -> InvalidOrder:
@@ -130,7 +148,18 @@ def to_alpaca_request(request: OrderRequest, fractionable: bool) -> Any:
 
 
 def order_from_alpaca(order: Order) -> OrderResult:
-    """An alpaca-py ``Order`` as our :class:`OrderResult` (the reply kept in ``raw``)."""
+    """An alpaca-py ``Order`` as our :class:`OrderResult` (the reply kept in ``raw``).
+
+    Parameters
+    ----------
+    order : alpaca.trading.models.Order
+        The order.
+
+    Returns
+    -------
+    OrderResult
+        The order; unknown statuses read as ``SUBMITTED``.
+    """
     raw = order.model_dump(mode="json")
     return OrderResult(
         order_id=str(order.id),
@@ -153,7 +182,18 @@ def order_from_alpaca(order: Order) -> OrderResult:
 
 
 def position_from_alpaca(position: AlpacaPosition) -> Position:
-    """An alpaca-py position as our :class:`Position` (a short's quantity made negative)."""
+    """An alpaca-py position as our :class:`Position` (a short's quantity made negative).
+
+    Parameters
+    ----------
+    position : alpaca.trading.models.Position
+        The position.
+
+    Returns
+    -------
+    Position
+        The net position with its mark and unrealised P&L.
+    """
     qty = Decimal(str(position.qty))
     if _enum_value(position.side) == "short" and qty > 0:
         qty = -qty
@@ -169,7 +209,19 @@ def position_from_alpaca(position: AlpacaPosition) -> Position:
 
 
 def balance_from_account(account: TradeAccount) -> dict[str, Balance]:
-    """USD cash: ``free`` is the buying power when below cash (orders and margin use it)."""
+    """The account's cash: ``free`` is the buying power when below cash.
+
+    Parameters
+    ----------
+    account : alpaca.trading.models.TradeAccount
+        The account.
+
+    Returns
+    -------
+    dict of str to Balance
+        One balance, in the account currency (USD): ``total`` the cash, ``free =
+        min(cash, buying_power)``, ``used = total - free``.
+    """
     cash = _dec(account.cash) or Decimal(0)
     power = _dec(account.buying_power)
     free = min(cash, power) if power is not None else cash
@@ -180,7 +232,18 @@ def balance_from_account(account: TradeAccount) -> dict[str, Balance]:
 
 
 def bars_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Alpaca bar dicts (``t, o, h, l, c, v``) as a validated OHLCV frame."""
+    """Alpaca bar dicts (``t, o, h, l, c, v``) as a validated OHLCV frame.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Bars as Alpaca returns them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The bars on a UTC ``DatetimeIndex`` named ``timestamp``.
+    """
     frame = pd.DataFrame(
         {
             "open": [r["o"] for r in rows],
@@ -196,7 +259,18 @@ def bars_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def parse_time(value: str | datetime | None) -> datetime | None:
-    """A venue timestamp (text or datetime) as a datetime; ``None`` stays ``None``."""
+    """A venue timestamp (text or datetime) as a datetime.
+
+    Parameters
+    ----------
+    value : str, datetime.datetime or None
+        The timestamp.
+
+    Returns
+    -------
+    datetime.datetime or None
+        ``None`` stays ``None``; a datetime is returned as it is.
+    """
     if value is None or isinstance(value, datetime):
         return value
     return pd.Timestamp(value).to_pydatetime()

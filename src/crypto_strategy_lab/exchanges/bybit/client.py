@@ -77,7 +77,26 @@ def build_ccxt_client(
     timeout: float,
     recv_window: int = 5000,
 ) -> ccxt_async.bybit:
-    """A configured ``ccxt.async_support.bybit`` (exposed for the benchmark's raw baseline)."""
+    """A configured ``ccxt.async_support.bybit`` (exposed for the benchmark's raw baseline).
+
+    Parameters
+    ----------
+    credentials : Credentials or None
+        API keys (``None``: public endpoints only).
+    testnet : bool
+        Use the testnet endpoints.
+    base_url : str or None
+        Another endpoint for every REST URL.
+    timeout : float
+        Request timeout in seconds.
+    recv_window : int, default 5000
+        Bybit's ``recv_window`` in milliseconds.
+
+    Returns
+    -------
+    ccxt.async_support.bybit
+        The client.
+    """
     config: dict[str, Any] = {
         "timeout": int(timeout * 1000),
         "enableRateLimit": False,
@@ -177,7 +196,20 @@ class BybitExchange(Exchange):
         raise InvalidOrder(f"unknown {market.value} symbol {symbol!r}", venue=self.venue)
 
     async def market_rules(self, symbol: str, market: MarketType) -> MarketRules:
-        """The instrument's lot rules, cached per symbol and market."""
+        """The instrument's lot rules, cached per symbol and market.
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        market : MarketType
+            Spot or linear.
+
+        Returns
+        -------
+        MarketRules
+            From the instrument's ``instruments-info`` entry.
+        """
         rules = self._rules_cache.get((symbol, market))
         if rules is None:
             rules = rules_from_market(await self._market(symbol, market))

@@ -84,7 +84,23 @@ def _ccxt_fallback(exc: Exception) -> type[ExchangeError]:
 
 
 def map_ccxt_error(exc: Exception, secrets: list[str], action: str) -> ExchangeError:
-    """Our exception for a ccxt exception raised while doing ``action``."""
+    """Our exception for a ccxt exception raised while doing ``action``.
+
+    Parameters
+    ----------
+    exc : Exception
+        The ccxt exception.
+    secrets : list of str
+        Redacted from the message.
+    action : str
+        What was being done, prefixed to the message.
+
+    Returns
+    -------
+    ExchangeError
+        The subclass of a known ``retCode``, else the one matching ccxt's exception class,
+        with Bybit's code and message when the reply carried them.
+    """
     text = redact(str(exc), secrets)
     code_match = _RETCODE.search(text)
     if code_match:

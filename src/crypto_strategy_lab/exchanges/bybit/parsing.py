@@ -35,7 +35,20 @@ V5_STATUS = {
 
 
 def dec(value: Any) -> Decimal | None:
-    """Decimal of a v5 string; ``None`` for ``""``, ``None`` or ``"0"``-like empties."""
+    """Decimal of a v5 string.
+
+    Parameters
+    ----------
+    value : Any
+        A v5 field (usually text).
+
+    Returns
+    -------
+    Decimal or None
+        ``None`` for ``None``, ``""`` or text that is not a number. ``"0"`` gives
+        ``Decimal(0)``, which callers read as unset with ``or`` (v5 writes absent prices as
+        ``"0"``).
+    """
     if value is None or value == "":
         return None
     try:
@@ -50,7 +63,18 @@ def _ms(value: Any) -> datetime | None:
 
 
 def order_type_of(item: dict[str, Any]) -> OrderType:
-    """Our order type of a v5 order item (a trigger price makes it a stop order)."""
+    """Our order type of a v5 order item (a non-zero trigger price makes it a stop order).
+
+    Parameters
+    ----------
+    item : dict
+        One v5 order item.
+
+    Returns
+    -------
+    OrderType
+        ``STOP_LIMIT``/``STOP`` with a trigger price, else ``LIMIT``/``MARKET``.
+    """
     trigger = dec(item.get("triggerPrice"))
     limit = item.get("orderType") == "Limit"
     if trigger:
@@ -59,7 +83,21 @@ def order_type_of(item: dict[str, Any]) -> OrderType:
 
 
 def order_from_v5(item: dict[str, Any], market: MarketType) -> OrderResult:
-    """An :class:`OrderResult` from one v5 order item (``/v5/order/realtime`` list entry)."""
+    """An :class:`OrderResult` from one v5 order item (``/v5/order/realtime`` list entry).
+
+    Parameters
+    ----------
+    item : dict
+        The order item.
+    market : MarketType
+        Its market (the request's category).
+
+    Returns
+    -------
+    OrderResult
+        The order; an unknown ``orderStatus`` reads as ``SUBMITTED``, the item is kept in
+        ``raw``.
+    """
     qty = dec(item.get("qty")) or Decimal(0)
     filled = dec(item.get("cumExecQty")) or Decimal(0)
     price = dec(item.get("price"))
@@ -89,6 +127,18 @@ def fill_from_v5(item: dict[str, Any], quote: str = "USDT") -> Fill:
 
     The fee is in the quote coin for linear; Bybit charges spot buy fees in the base coin,
     which ``feeCurrency`` says when present.
+
+    Parameters
+    ----------
+    item : dict
+        The execution item.
+    quote : str, default "USDT"
+        Fee currency when the item names none.
+
+    Returns
+    -------
+    Fill
+        The execution.
     """
     return Fill(
         order_id=str(item["orderId"]),
@@ -109,6 +159,18 @@ def acknowledgement(request: OrderRequest, reply: dict[str, Any]) -> OrderResult
 
     Built without re-validation: every field but the two ids comes from an already
     validated :class:`OrderRequest`, and the ids are coerced to ``str`` here.
+
+    Parameters
+    ----------
+    request : OrderRequest
+        The order sent.
+    reply : dict
+        The ``result`` of the reply.
+
+    Returns
+    -------
+    OrderResult
+        Status ``SUBMITTED``, nothing filled.
     """
     return OrderResult.model_construct(
         order_id=str(reply["orderId"]),
@@ -132,7 +194,18 @@ def acknowledgement(request: OrderRequest, reply: dict[str, Any]) -> OrderResult
 
 
 def position_from_v5(item: dict[str, Any]) -> Position:
-    """A v5 position item as our :class:`Position` (``Sell`` side: negative quantity)."""
+    """A v5 position item as our :class:`Position` (``Sell`` side: negative quantity).
+
+    Parameters
+    ----------
+    item : dict
+        One ``/v5/position/list`` item (linear).
+
+    Returns
+    -------
+    Position
+        The net position with its mark, unrealised P&L, protective levels and leverage.
+    """
     size = dec(item.get("size")) or Decimal(0)
     signed = -size if item.get("side") == "Sell" else size
     return Position(
@@ -154,6 +227,16 @@ def balances_from_v5(result: dict[str, Any]) -> dict[str, Balance]:
 
     ``availableToWithdraw`` is deprecated for unified accounts (Jan 2025), so ``free`` is
     derived as ``walletBalance - used``.
+
+    Parameters
+    ----------
+    result : dict
+        The ``result`` of ``/v5/account/wallet-balance``.
+
+    Returns
+    -------
+    dict of str to Balance
+        Coin -> balance.
     """
     out: dict[str, Balance] = {}
     for account in result.get("list", []):
@@ -177,6 +260,16 @@ def rules_from_market(market: dict[str, Any]) -> MarketRules:
 
     Spot instruments size orders in ``basePrecision`` steps with a ``minOrderAmt`` (quote)
     minimum; linear perpetuals use ``qtyStep`` and ``minNotionalValue``.
+
+    Parameters
+    ----------
+    market : dict
+        A ccxt market (its ``info`` is the v5 instrument).
+
+    Returns
+    -------
+    MarketRules
+        The rules; a missing step or tick defaults to 1e-8.
     """
     info = market["info"]
     lot = info.get("lotSizeFilter", {})
@@ -197,7 +290,18 @@ def rules_from_market(market: dict[str, Any]) -> MarketRules:
 
 
 def ohlcv_frame(rows: list[list[float]]) -> pd.DataFrame:
-    """Rows of ccxt OHLCV (oldest first, ms timestamps) as a validated OHLCV frame."""
+    """Rows of ccxt OHLCV (oldest first, ms timestamps) as a validated OHLCV frame.
+
+    Parameters
+    ----------
+    rows : list of list of float
+        ``[timestamp_ms, open, high, low, close, volume]`` rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The bars on a UTC ``DatetimeIndex`` named ``timestamp``.
+    """
     frame = pd.DataFrame(rows, columns=["timestamp", "open", "high", "low", "close", "volume"])
     frame.index = pd.DatetimeIndex(
         pd.to_datetime(frame.pop("timestamp"), unit="ms", utc=True), name="timestamp"
