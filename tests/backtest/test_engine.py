@@ -157,6 +157,26 @@ def test_target_weights_clip_rounding_and_count_the_shorts() -> None:
         target_weights(np.array([np.inf, 2.0]), long_only=False)
 
 
+def test_the_sweep_matrix_is_checked_like_the_signal() -> None:
+    from crypto_strategy_lab.backtest.inputs import target_matrix
+
+    ints = np.array([[1, 0], [-1, 1]], dtype=np.int8)
+    assert target_matrix(ints, long_only=False) is ints  # nothing to clip: no copy
+    assert target_matrix(ints, long_only=True).tolist() == [[1, 0], [0, 1]]
+    flags = ints > 0
+    assert target_matrix(flags, long_only=True) is flags
+    rounded = np.asfortranarray([[1 + 1e-13, 0.5], [-0.5, -1 - 1e-13]])
+    assert target_matrix(rounded, long_only=False).tolist() == [[1.0, 0.5], [-0.5, -1.0]]
+    with pytest.raises(BacktestError, match=r"\[-1, 1\]"):
+        target_matrix(np.array([[0, 2]], dtype=np.int64), long_only=False)
+    with pytest.raises(BacktestError, match=r"\[-1, 1\]"):
+        target_matrix(np.array([[0.0], [1 + 1e-11]]), long_only=True)
+    with pytest.raises(BacktestError, match="NaN or infinite"):
+        target_matrix(np.array([[0.0, np.nan]]).T, long_only=False)
+    with pytest.raises(BacktestError, match="numeric"):
+        target_matrix(np.array([["a"]]), long_only=False)
+
+
 def test_constant_funding_pays_every_instant_on_long_spans() -> None:
     # 200 days of hourly bars: every 8 h instant in (first open, last close] is paid once
     # (the old np.arange with a float length dropped the last one past ~104 days)

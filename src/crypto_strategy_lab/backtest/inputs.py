@@ -200,7 +200,7 @@ def target_weights(values: np.ndarray, *, long_only: bool) -> tuple[np.ndarray, 
     """
     arr = np.asarray(values, dtype=np.float64).reshape(-1)
     out = np.empty(arr.size)
-    non_finite, outside, shorts = _clip_targets(arr, 0.0 if long_only else -1.0, out)
+    non_finite, outside, shorts, _ = _clip_targets(arr, 0.0 if long_only else -1.0, out)
     if non_finite:
         raise BacktestError("the signal contains NaN or infinite values (use 0 for flat)")
     if outside:
@@ -208,27 +208,72 @@ def target_weights(values: np.ndarray, *, long_only: bool) -> tuple[np.ndarray, 
     return out, shorts
 
 
+def target_matrix(matrix: np.ndarray, *, long_only: bool) -> np.ndarray:
+    """The sweep's ``(T, K)`` signal matrix checked like :func:`target_weights`, in one
+    compiled pass and without temporaries.
+
+    Parameters
+    ----------
+    matrix:
+        One signal column per configuration, any numeric dtype and memory order.
+    long_only:
+        True on markets that cannot short: negative targets become flat (0).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``matrix`` itself, or a clipped copy when values must change (shorts on a long-only
+        market, rounding beyond +-1).
+
+    Raises
+    ------
+    BacktestError
+        When the dtype is not numeric, or a value is NaN, infinite or outside [-1, 1].
+    """
+    if matrix.dtype.kind not in "fiub":
+        raise BacktestError(f"signal matrix dtype must be numeric, got {matrix.dtype}")
+    if matrix.dtype.kind == "b":
+        return matrix  # flat or long: nothing to check
+    lower = 0.0 if long_only else -1.0
+    # a view in the matrix's own memory order (a copy only when it is not contiguous)
+    flat = np.ravel(matrix, order="K")
+    non_finite, outside, shorts, rounded = _clip_targets(flat, lower, np.empty(0))
+    if non_finite:
+        raise BacktestError("the signal matrix contains NaN or infinite values")
+    if outside:
+        raise BacktestError("the signal matrix must lie in [-1, 1]")
+    if rounded or (shorts and long_only):
+        return np.clip(matrix, lower, 1.0)  # long-only markets: negative signals are flat
+    return matrix
+
+
 @nb.njit(cache=True)
 def _clip_targets(values, lower, out):
-    """``out = max(clip(values, -1, 1), lower)``; return the counts of non-finite values, of
-    values beyond [-1, 1] by more than 1e-12, and of negative values after the first clip."""
+    """``out = max(clip(values, -1, 1), lower)`` (nothing is written when ``out`` is empty);
+    return the counts of non-finite values, of values beyond [-1, 1] by more than 1e-12, of
+    negative values after the first clip, and of values clipped to +-1 within the tolerance."""
+    write = out.shape[0] > 0
     non_finite = 0
     outside = 0
     shorts = 0
+    rounded = 0
     for t in range(values.shape[0]):
-        v = values[t]
+        v = float(values[t])
         if not np.isfinite(v):
             non_finite += 1
-            out[t] = 0.0
-            continue
-        if abs(v) > 1.0 + 1e-12:
-            outside += 1
-        v = min(max(v, -1.0), 1.0)
+            v = 0.0
+        elif abs(v) > 1.0:
+            if abs(v) > 1.0 + 1e-12:
+                outside += 1
+            else:
+                rounded += 1
+            v = min(max(v, -1.0), 1.0)
         if v < 0.0:
             shorts += 1
             v = max(v, lower)
-        out[t] = v
-    return non_finite, outside, shorts
+        if write:
+            out[t] = v
+    return non_finite, outside, shorts, rounded
 
 
 def stop_unit_array(

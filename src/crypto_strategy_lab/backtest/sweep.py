@@ -24,6 +24,7 @@ from crypto_strategy_lab.backtest.inputs import (
     Market,
     StopUnit,
     prepare_inputs,
+    target_matrix,
 )
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
@@ -93,19 +94,7 @@ def run_backtest_sweep(
         raise BacktestError(
             f"signals must be a (T, K) matrix with T = {len(bars)} bars, got {matrix.shape}"
         )
-    if matrix.dtype.kind == "f":
-        if not np.all(np.isfinite(matrix)):
-            raise BacktestError("the signal matrix contains NaN or infinite values")
-        if np.any(np.abs(matrix) > 1.0 + 1e-12):
-            raise BacktestError("the signal matrix must lie in [-1, 1]")
-    elif matrix.dtype.kind in "iub":
-        if matrix.size and (matrix.min() < -1 or matrix.max() > 1):
-            raise BacktestError("an integer signal matrix must hold -1, 0 or 1")
-    else:
-        raise BacktestError(f"signal matrix dtype must be numeric, got {matrix.dtype}")
-    lower = -1.0 if inputs.market == "perp" else 0.0
-    if matrix.size and matrix.min() < lower:
-        matrix = np.clip(matrix, lower, 1.0)  # long-only markets: negative signals are flat
+    matrix = target_matrix(matrix, long_only=inputs.market != "perp")
     summary, equity = kernel.simulate_many(
         *inputs.bars,
         matrix,
