@@ -190,6 +190,19 @@ class Garch11Fit:
         return self.omega / (1.0 - p) if p < 1.0 else float("nan")
 
 
+@numba.njit(cache=True, inline="always")
+def _log_step(prod: float, log_sum: float, value: float) -> tuple[float, float]:
+    # sum_t ln(value_t) as the logarithms of running products, flushed into log_sum before a
+    # product leaves [1e-100, 1e100]: one logarithm per many bars instead of one per bar (it
+    # was a third of a likelihood pass); the sum is ln(prod) + log_sum. Variances are
+    # bounded below (arch's bounds), so a product never reaches 0.
+    prod *= value
+    if not 1e-100 < prod < 1e100:
+        log_sum += np.log(prod)
+        prod = 1.0
+    return prod, log_sum
+
+
 @numba.njit(cache=True)
 def garch11_nll_grad(
     x: np.ndarray, y: np.ndarray, backcast: float, lower: np.ndarray, upper: np.ndarray
@@ -217,7 +230,8 @@ def garch11_nll_grad(
     n = y.shape[0]
     s2 = omega + (alpha + beta) * backcast
     d_mu, d_omega, d_alpha, d_beta = 0.0, 1.0, backcast, backcast
-    total = 0.0
+    total = 0.0  # sum of e^2 / sigma^2
+    prod, log_sum = 1.0, 0.0  # sum of ln sigma^2 (_log_step)
     g_mu = g_omega = g_alpha = g_beta = 0.0
     for t in range(n):
         if t > 0:
@@ -239,7 +253,8 @@ def garch11_nll_grad(
             d_beta *= k
         e = y[t] - mu
         inv = 1.0 / s2
-        total += np.log(s2) + e * e * inv
+        prod, log_sum = _log_step(prod, log_sum, s2)
+        total += e * e * inv
         c = 0.5 * (inv - e * e * inv * inv)
         g_mu += c * d_mu - e * inv
         g_omega += c * d_omega
@@ -247,6 +262,7 @@ def garch11_nll_grad(
         g_beta += c * d_beta
     grad = np.empty(4)
     grad[0], grad[1], grad[2], grad[3] = g_mu, g_omega, g_alpha, g_beta
+    total += log_sum + np.log(prod)
     return 0.5 * (total + n * np.log(2.0 * np.pi)), grad
 
 
@@ -264,8 +280,9 @@ def garch11_nll_hess(
     ``c1 = (1/sigma^2 - e^2/sigma^4)/2`` and ``c2 = (2 e^2/sigma^2 - 1)/(2 sigma^4)``.
 
     Both symmetric matrices are carried as their 10 upper-triangle scalars (index 0..3 =
-    mu, omega, alpha, beta), which keeps the recursion in registers (~1.2x faster than 4x4
-    arrays; this pass is most of a fit's time, and its per-bar logarithm a third of it).
+    mu, omega, alpha, beta), which keeps the recursion in registers, and the log-variances
+    are summed as logarithms of running products (:func:`_log_step`): 43 -> 31 us a pass on
+    2000 returns, the pass being most of a fit's time.
     """
     mu, omega, alpha, beta = x[0], x[1], x[2], x[3]
     n = y.shape[0]
@@ -275,7 +292,8 @@ def garch11_nll_hess(
     g0 = g1 = g2 = g3 = 0.0
     h00 = h01 = h02 = h03 = h11 = h12 = h13 = h22 = h23 = h33 = 0.0
     s2 = omega + (alpha + beta) * backcast
-    total = 0.0
+    total = 0.0  # sum of e^2 / sigma^2
+    prod, log_sum = 1.0, 0.0  # sum of ln sigma^2 (_log_step)
     for t in range(n):
         if t > 0:
             ep = y[t - 1] - mu
@@ -320,7 +338,8 @@ def garch11_nll_hess(
         e = y[t] - mu
         inv = 1.0 / s2
         e2 = e * e
-        total += np.log(s2) + e2 * inv
+        prod, log_sum = _log_step(prod, log_sum, s2)
+        total += e2 * inv
         c1 = 0.5 * (inv - e2 * inv * inv)
         c2 = 0.5 * (2.0 * e2 * inv - 1.0) * inv * inv
         cm = e * inv * inv
@@ -347,6 +366,7 @@ def garch11_nll_hess(
             [h03, h13, h23, h33],
         ]
     )
+    total += log_sum + np.log(prod)
     return 0.5 * (total + n * np.log(2.0 * np.pi)), g, h
 
 
