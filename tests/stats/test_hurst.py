@@ -77,6 +77,19 @@ def test_rolling_equals_one_shot(rng):
         np.testing.assert_allclose(got[199:], ref, rtol=1e-10, atol=1e-12)
 
 
+def test_rolling_rs_is_nan_exactly_where_a_window_holds_a_flat_block():
+    # constant stretches of returns, zero (an unchanged price) and not zero: every window
+    # holding a flat block has no R/S, as in the one-shot form, however far into the series
+    x = np.random.default_rng(2).normal(0, 0.01, 3000)
+    x[1000:1300] = 0.0
+    x[2000:2300] = 0.00731
+    got = rolling_hurst_rs(x, 256)[255:]
+    ref = np.array([hurst_rs(w) for w in sliding_windows(x, 256)])
+    assert np.isnan(ref).sum() > 500
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_allclose(got, ref, rtol=1e-10)
+
+
 def test_null_moments_centre_near_half():
     mean, sd = hurst_null_moments(256, "rs", n_sims=500)
     assert abs(mean - 0.5) < 0.05 and 0.02 < sd < 0.15
