@@ -108,7 +108,7 @@ def test_every_market_order_of_every_strategy_fills(journal) -> None:
         assert from_fills == pytest.approx(float(venue_qty), abs=1e-12)
 
     # attribution from the fills explains the equity change (no funding in this run)
-    marks = pd.Series({"BTCUSDT": float(engine._prices["BTCUSDT"])})
+    marks = pd.Series({"BTCUSDT": float(engine.book.prices["BTCUSDT"])})
     by_strategy = pnl_attribution(ledger, "strategy", unrealized=open_positions(ledger, marks))
     equity = reader.equity(run_id)["equity"]
     change = float(equity.iloc[-1]) - CAPITAL

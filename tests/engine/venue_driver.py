@@ -59,7 +59,7 @@ async def drive(
         fills.extend(new)
         positions = await ex.get_positions(SYMBOL)
         held = positions[0].quantity if positions else D0
-        if new:  # the engine's _protect: the exits of the new position
+        if new:  # the engine's Exits.protect: the exits of the new position
             for oid in exits:
                 if not (await ex.get_order(oid, SYMBOL)).status.is_terminal:
                     await ex.cancel_order(oid, SYMBOL)
@@ -98,7 +98,7 @@ async def drive(
         if delta == 0:
             continue
         kept = []
-        for oid in exits:  # the engine's _cover_rebalance
+        for oid in exits:  # the engine's Exits.cover_rebalance
             state = await ex.get_order(oid, SYMBOL)
             if state.status.is_terminal:
                 continue

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from crypto_strategy_lab.core.enums import OrderStatus, OrderType
+from crypto_strategy_lab.core.enums import OrderSide, OrderStatus, OrderType
 from crypto_strategy_lab.core.errors import CSLError, ExchangeError, InsufficientFunds, InvalidOrder
 from crypto_strategy_lab.core.orders import Fill, OrderRequest, OrderResult
 from crypto_strategy_lab.engine.ids import venue_order_alias
@@ -129,6 +129,25 @@ class OrderManager:
 
     def known(self, client_order_id: str) -> bool:
         return client_order_id in self.orders
+
+    def journaled_request(self, client_order_id: str) -> OrderRequest:
+        """The order request as the journal recorded it (for a resend with the same client id,
+        or an exit re-placed for a larger position)."""
+        row = self.journal.order(client_order_id)
+        if row is None:
+            raise OrderError(f"order {client_order_id} is not in the journal")
+        return OrderRequest(
+            symbol=row.symbol,
+            side=OrderSide(row.side),
+            order_type=OrderType(row.order_type),
+            quantity=row.quantity,
+            price=row.price,
+            stop_price=row.stop_price,
+            market=row.market,
+            reduce_only=row.reduce_only,
+            client_order_id=client_order_id,
+            strategy=row.strategy,
+        )
 
     def _track(self, state: OrderState) -> None:
         self.orders[state.client_order_id] = state

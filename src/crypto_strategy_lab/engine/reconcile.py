@@ -147,12 +147,10 @@ async def _orders(
             )
             continue
         if resend:
-            from crypto_strategy_lab.engine.loop import journaled_request
-
             await orders.send(
                 sleeve.name,
                 sleeve.exchange,
-                journaled_request(orders.journal, state.client_order_id),
+                orders.journaled_request(state.client_order_id),
                 ts=now,
             )
             report.resent.append(state.client_order_id)

@@ -8,7 +8,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from crypto_strategy_lab.core import execution
 from crypto_strategy_lab.core.costs import CostModel
-from crypto_strategy_lab.core.enums import MarketType
+from crypto_strategy_lab.core.enums import MarketType, TimeInForce
 from crypto_strategy_lab.engine.runner import StrategyRunner
 from crypto_strategy_lab.exchanges.base import Exchange
 from crypto_strategy_lab.exchanges.simulated.matching import Bar, slippage_of
@@ -60,6 +60,12 @@ class Sleeve:
     @property
     def venue(self) -> str:
         return self.exchange.venue
+
+    @property
+    def time_in_force(self) -> TimeInForce:
+        """``DAY`` for US equities (Alpaca accepts fractional orders only as simple DAY
+        orders, as ``Exchange.close_position`` knows), ``GTC`` elsewhere."""
+        return TimeInForce.DAY if self.market is MarketType.STOCK else TimeInForce.GTC
 
     def target_quantity(
         self, weight: float, equity: Decimal, bar: Mapping[str, float], held: Decimal = D0

@@ -1,0 +1,181 @@
+"""The run's book: what the sleeves' venue accounts hold, marked to the last close.
+
+Positions and balances are read from the venues, never kept here (the venue is the truth for
+what it holds; the journal for what was sent and filled). From them the book gives the risk
+engine its :class:`~crypto_strategy_lab.risk.PortfolioState` and journals the equity and
+exposure snapshots and each changed position. A failed venue query halts new risk (fail
+closed) and counts as "unknown", never as "nothing there".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from crypto_strategy_lab.core.errors import ExchangeError
+from crypto_strategy_lab.core.orders import Position
+from crypto_strategy_lab.engine.halts import Halts
+from crypto_strategy_lab.engine.resume import RunProgress
+from crypto_strategy_lab.engine.sleeve import Sleeve
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.risk import PortfolioState, PositionExposure
+from crypto_strategy_lab.risk.state import asset_class_of
+
+D0 = Decimal(0)
+_TINY = Decimal("1e-9")  # the risk engine divides by equity: never hand it zero
+
+
+class Book:
+    """Venue positions and balances of a run's sleeves, with the run's equity marks.
+
+    Parameters
+    ----------
+    journal, run_id:
+        Where the snapshots go.
+    sleeves:
+        The run's sleeves (one venue account each).
+    capital:
+        The run's capital: initial equity, peak and day-start equity.
+    halts:
+        Told of every failed venue query.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        run_id: str,
+        sleeves: Sequence[Sleeve],
+        capital: Decimal,
+        halts: Halts,
+    ) -> None:
+        self.journal = journal
+        self.run_id = run_id
+        self.sleeves = sleeves
+        self.capital = capital
+        self.halts = halts
+        self.prices: dict[str, Decimal] = {}  # last close per symbol
+        self.equity = capital
+        self.peak = capital
+        self.day: date | None = None
+        self.day_start = capital
+        self.gross = D0
+        self.net = D0
+        self._last_positions: dict[str, Decimal] = {}  # per sleeve, as last journaled
+
+    def resume(self, progress: RunProgress) -> None:
+        """Continue from the journal's peak equity and last journaled positions."""
+        if progress.peak_equity is not None:
+            self.peak = max(self.peak, progress.peak_equity)
+        self._last_positions = dict(progress.positions)
+
+    def mark(self, symbol: str, close: float) -> None:
+        """The bar's close is the mark of ``symbol`` (exact decimal of the float)."""
+        self.prices[symbol] = Decimal(repr(float(close)))
+
+    # -- venue queries ---------------------------------------------------------------------------
+
+    async def positions(self, sleeve: Sleeve) -> list[Position] | None:
+        """The sleeve's non-zero venue positions (``None``: the query failed)."""
+        try:
+            return [
+                p
+                for p in await sleeve.exchange.get_positions(sleeve.symbol, market=sleeve.market)
+                if p.quantity != 0
+            ]
+        except ExchangeError as exc:
+            self.halts.venue_error(sleeve, exc, "position query")
+            return None
+
+    async def position(self, sleeve: Sleeve) -> Decimal | None:
+        """The sleeve's signed net position at the venue (``None``: the query failed)."""
+        positions = await self.positions(sleeve)
+        if positions is None:
+            return None
+        return sum((p.quantity for p in positions), D0)
+
+    async def account_equity(self, sleeve: Sleeve) -> Decimal | None:
+        """The total balance of the account's quote currency (``None``: the query failed)."""
+        try:
+            balances = await sleeve.exchange.get_balance()
+        except ExchangeError as exc:
+            self.halts.venue_error(sleeve, exc, "balance query")
+            return None
+        quote = getattr(sleeve.exchange, "quote", None) or next(iter(balances), None)
+        balance = balances.get(quote) if quote else None
+        return balance.total if balance is not None else D0
+
+    async def exposures(self) -> tuple[Decimal, list[PositionExposure]]:
+        """Total equity over the accounts and every position's exposure at its mark."""
+        equity = D0
+        exposures: list[PositionExposure] = []
+        for sleeve in self.sleeves:
+            equity += await self.account_equity(sleeve) or D0
+            for pos in await self.positions(sleeve) or []:
+                price = pos.mark_price or self.prices.get(sleeve.symbol) or pos.average_price
+                exposures.append(
+                    PositionExposure(
+                        strategy=sleeve.name,
+                        venue=sleeve.venue,
+                        symbol=sleeve.symbol,
+                        asset_class=asset_class_of(sleeve.market),
+                        quantity=pos.quantity,
+                        price=price,
+                    )
+                )
+        return equity, exposures
+
+    async def portfolio_state(self) -> PortfolioState:
+        """The risk engine's view of the book now."""
+        equity, positions = await self.exposures()
+        self.equity = equity
+        self.peak = max(self.peak, equity)
+        return PortfolioState(
+            equity=max(equity, _TINY),
+            peak_equity=max(self.peak, _TINY),
+            day_start_equity=max(self.day_start, _TINY),
+            positions=tuple(positions),
+        )
+
+    # -- snapshots -------------------------------------------------------------------------------
+
+    async def snapshot(self, now: datetime) -> None:
+        """Journal equity and exposure (and each changed position) at ``now``."""
+        equity, exposures = await self.exposures()
+        day = now.date()
+        if day != self.day:
+            self.day, self.day_start = day, equity
+        self.equity = equity
+        self.peak = max(self.peak, equity)
+        self.gross = sum((e.notional for e in exposures), D0)
+        self.net = sum((e.quantity * e.price for e in exposures), D0)
+        unrealized = D0
+        for sleeve in self.sleeves:
+            for pos in await self.positions(sleeve) or []:
+                unrealized += pos.unrealized_pnl or D0
+                if self._last_positions.get(sleeve.name) != pos.quantity:
+                    self.journal.record_position(self.run_id, pos, ts=now, strategy=sleeve.name)
+                    self._last_positions[sleeve.name] = pos.quantity
+            if (
+                not any(e.strategy == sleeve.name for e in exposures)
+                and self._last_positions.get(sleeve.name, D0) != 0
+            ):
+                flat = Position(
+                    symbol=sleeve.symbol,
+                    quantity=D0,
+                    average_price=D0,
+                    market=sleeve.market,
+                    venue=sleeve.venue,
+                )
+                self.journal.record_position(self.run_id, flat, ts=now, strategy=sleeve.name)
+                self._last_positions[sleeve.name] = D0
+        self.journal.record_equity(
+            self.run_id,
+            ts=now,
+            equity=equity,
+            cash=equity - unrealized,
+            gross_exposure=self.gross,
+            net_exposure=self.net,
+            realized_pnl=equity - unrealized - self.capital,
+            unrealized_pnl=unrealized,
+        )

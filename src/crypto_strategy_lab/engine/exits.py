@@ -1,0 +1,275 @@
+"""Protection and exits: the resting stop-loss / take-profit of each position, and the flatten.
+
+* **Protection**: a reduce-only STOP (stop-loss) and LIMIT (take-profit) for the *whole*
+  position at ``avg_entry × (1 ∓ sl)`` / ``(1 ± tp)`` (``risk.bracket_prices``), placed once the
+  fill that set the average is seen and re-placed after every fill. They rest at the venue, so
+  they protect across restarts of the engine.
+* **Across a rebalance** they stay live: exits of a position growing in the same direction are
+  first re-placed for the larger target (:meth:`Exits.cover_rebalance`), so a stop on the
+  rebalance bar closes the whole new position. The backtest kernel models exactly this.
+* **Flatten** (the kill switch): cancel every order, close every position reduce-only.
+* **End of a simulated run**: the simulated venue's book ends with the process, so what is
+  still open is cancelled and journaled (:meth:`Exits.close_simulated_book`).
+
+Every exit reaches the venue through ``RiskEngine.approve_reduce_only`` (journaled, never
+blocked by a halt) and is journaled ``new`` before it is sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from crypto_strategy_lab.core.enums import OrderSide, OrderType
+from crypto_strategy_lab.core.errors import ExchangeError, OrderNotFound
+from crypto_strategy_lab.core.orders import OrderRequest
+from crypto_strategy_lab.engine.book import Book
+from crypto_strategy_lab.engine.halts import Halts
+from crypto_strategy_lab.engine.ids import decision_order_id
+from crypto_strategy_lab.engine.orders import OrderManager
+from crypto_strategy_lab.engine.resume import RunProgress
+from crypto_strategy_lab.engine.sleeve import Sleeve
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.risk import OrderIntent, RiskEngine, RiskLimits, bracket_prices
+
+D0 = Decimal(0)
+
+
+class Exits:
+    """The reduce-only orders of a run: protective exits, covers, the flatten.
+
+    Parameters
+    ----------
+    journal, run_id:
+        The run's journal (flatten audit and alerts).
+    orders:
+        The run's order manager (journal before send).
+    risk:
+        Approves every exit (``approve_reduce_only``).
+    book:
+        Venue positions and marks.
+    halts:
+        Told of every failed venue call.
+    limits:
+        ``stop_loss_pct`` / ``take_profit_pct`` of the protective exits.
+    progress:
+        While it replays (a simulated resume), journaled exits are given to the rebuilt venue
+        book again instead of being skipped.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        run_id: str,
+        orders: OrderManager,
+        risk: RiskEngine,
+        book: Book,
+        halts: Halts,
+        limits: RiskLimits,
+        progress: RunProgress,
+    ) -> None:
+        self.journal = journal
+        self.run_id = run_id
+        self.orders = orders
+        self.risk = risk
+        self.book = book
+        self.halts = halts
+        self.limits = limits
+        self.progress = progress
+
+    def approve(self, sleeve: Sleeve, request: OrderRequest, now: datetime) -> int | None:
+        """The risk engine's journaled approval of a reduce-only order (its event id)."""
+        decision = self.risk.approve_reduce_only(
+            OrderIntent(request=request, venue=sleeve.venue),
+            self.book.prices.get(sleeve.symbol) or request.price or request.stop_price or D0,
+            now=now,
+        )
+        return decision.risk_event_id
+
+    async def _place(self, sleeve: Sleeve, request: OrderRequest, now: datetime) -> None:
+        """Journal ``new`` with its approval, then send."""
+        self.orders.record_new(
+            sleeve.name, request, risk_event_id=self.approve(sleeve, request, now), ts=now
+        )
+        await self.orders.send(sleeve.name, sleeve.exchange, request, ts=now)
+
+    async def _replace_at_venue(self, sleeve: Sleeve, request: OrderRequest, now: datetime) -> bool:
+        """Give a journaled order to the rebuilt simulated book (replay); ``False`` if refused."""
+        try:
+            result = await sleeve.exchange.place_order(request)
+        except ExchangeError:
+            return False
+        self.orders.apply_result(self.orders.orders[request.client_order_id], result, ts=now)
+        return True
+
+    # -- protection ------------------------------------------------------------------------------
+
+    async def protect(self, sleeve: Sleeve, now: datetime) -> None:
+        """Re-place the reduce-only stop-loss / take-profit pair for the whole position."""
+        await self._cancel(sleeve, now)
+        positions = await self.book.positions(sleeve)
+        if not positions:
+            return
+        pos = positions[0]
+        entry = OrderSide.BUY if pos.quantity > 0 else OrderSide.SELL
+        sl, tp = bracket_prices(
+            entry,
+            pos.average_price,
+            self.limits.dec("stop_loss_pct"),
+            self.limits.dec("take_profit_pct"),
+        )
+        for purpose, order_type, fields in (
+            ("stop_loss", OrderType.STOP, {"stop_price": _round(sl)}),
+            ("take_profit", OrderType.LIMIT, {"price": _round(tp)}),
+        ):
+            coid = decision_order_id(self.run_id, sleeve.name, now, purpose)
+            if self.orders.known(coid) and not self.progress.replaying:
+                continue
+            request = OrderRequest(
+                symbol=sleeve.symbol,
+                side=entry.opposite(),
+                order_type=order_type,
+                quantity=abs(pos.quantity),
+                market=sleeve.market,
+                time_in_force=sleeve.time_in_force,
+                reduce_only=True,
+                client_order_id=coid,
+                strategy=sleeve.name,
+                **fields,
+            )
+            if not self.orders.known(coid):
+                await self._place(sleeve, request, now)
+            elif not await self._replace_at_venue(sleeve, request, now):
+                continue
+            sleeve.exit_orders.append(coid)
+
+    async def cover_rebalance(self, sleeve: Sleeve, target: Decimal, now: datetime) -> None:
+        """Keep the resting exits live across a rebalance, covering the new position.
+
+        A venue fills a reduce-only exit up to the position it finds, so an exit whose
+        quantity covers ``|target|`` closes the whole position whichever way the rebalance
+        went: exits of a position that grows in the same direction are re-placed (same
+        levels) for ``|target|``; those of a position that shrinks, closes or flips stay as
+        they are (the venue clamps or voids them).
+        """
+        keep = []
+        replaying = self.progress.replaying  # the venue's book is being rebuilt
+        for coid in sleeve.exit_orders:
+            state = self.orders.orders.get(coid)
+            if state is None or (not state.open and not replaying):
+                continue
+            old = self.orders.journaled_request(coid)
+            grows = (old.side is OrderSide.SELL) == (target > 0) and abs(target) > old.quantity
+            if not grows or state.venue_order_id is None:
+                keep.append(coid)
+                continue
+            try:
+                result = await sleeve.exchange.cancel_order(
+                    state.venue_order_id, sleeve.symbol, market=sleeve.market
+                )
+            except OrderNotFound:
+                continue  # already filled or cancelled at the venue
+            except ExchangeError as exc:
+                self.halts.venue_error(sleeve, exc, f"cancel of exit {coid}")
+                keep.append(coid)
+                continue
+            self.orders.apply_result(state, result, ts=now)
+            purpose = "stop_loss_cover" if old.order_type is OrderType.STOP else "take_profit_cover"
+            request = old.model_copy(
+                update={
+                    "quantity": abs(target),
+                    "client_order_id": decision_order_id(self.run_id, sleeve.name, now, purpose),
+                }
+            )
+            if not self.orders.known(request.client_order_id):
+                await self._place(sleeve, request, now)
+            elif replaying:
+                await self._replace_at_venue(sleeve, request, now)
+            keep.append(request.client_order_id)
+        sleeve.exit_orders = keep
+
+    async def _cancel(self, sleeve: Sleeve, now: datetime) -> None:
+        """Cancel the sleeve's resting exits (before new ones are placed)."""
+        keep = []
+        for coid in sleeve.exit_orders:
+            state = self.orders.orders.get(coid)
+            if state is None or (not state.open and not self.progress.replaying):
+                continue
+            if state.venue_order_id is None:
+                continue
+            try:
+                result = await sleeve.exchange.cancel_order(
+                    state.venue_order_id, sleeve.symbol, market=sleeve.market
+                )
+            except OrderNotFound:
+                continue  # already filled or cancelled at the venue; the next poll tells
+            except ExchangeError as exc:
+                self.halts.venue_error(sleeve, exc, f"cancel of exit {coid}")
+                keep.append(coid)
+                continue
+            self.orders.apply_result(state, result, ts=now)
+        sleeve.exit_orders = keep
+
+    # -- flatten and end of run ------------------------------------------------------------------
+
+    async def flatten(self, sleeves: Sequence[Sleeve], reason: str, now: datetime) -> None:
+        """Cancel every order and close every position of every sleeve (the kill switch)."""
+        self.journal.audit("engine.flatten", {"reason": reason}, run_id=self.run_id)
+        for sleeve in sleeves:
+            try:
+                await sleeve.exchange.cancel_all_orders(sleeve.symbol, market=sleeve.market)
+                for state in self.orders.open_orders(sleeve.name):
+                    if state.venue_order_id:
+                        result = await sleeve.exchange.get_order(
+                            state.venue_order_id, sleeve.symbol, market=sleeve.market
+                        )
+                        self.orders.apply_result(state, result, ts=now)
+                    else:
+                        self.orders.abandon(state, f"cancelled before sending: {reason}", ts=now)
+                positions = await self.book.positions(sleeve)
+                if positions:
+                    pos = positions[0]
+                    request = OrderRequest(
+                        symbol=sleeve.symbol,
+                        side=OrderSide.SELL if pos.quantity > 0 else OrderSide.BUY,
+                        order_type=OrderType.MARKET,
+                        quantity=abs(pos.quantity),
+                        market=sleeve.market,
+                        time_in_force=sleeve.time_in_force,
+                        reduce_only=True,
+                        client_order_id=decision_order_id(self.run_id, sleeve.name, now, "flatten"),
+                        strategy=sleeve.name,
+                    )
+                    await self._place(sleeve, request, now)
+            except ExchangeError as exc:
+                self.journal.raise_alert(
+                    "critical",
+                    "engine",
+                    f"flatten of {sleeve.name} failed: {exc}",
+                    run_id=self.run_id,
+                )
+            sleeve.exit_orders = []
+            sleeve.last_target = 0.0
+
+    async def close_simulated_book(
+        self, sleeves: Sequence[Sleeve], reason: str, now: datetime
+    ) -> None:
+        """Cancel what is still open at the simulated venues (an order decided on the last bar,
+        the resting exits): their book ends with the run, and an ended run cannot resume."""
+        for sleeve in sleeves:
+            for state in self.orders.open_orders(sleeve.name):
+                if state.venue_order_id is not None:
+                    with contextlib.suppress(OrderNotFound):  # already terminal at the venue
+                        await sleeve.exchange.cancel_order(
+                            state.venue_order_id, sleeve.symbol, market=sleeve.market
+                        )
+                self.orders.close_unfillable(
+                    state, f"{reason}: the simulated venue's book closes with the run", ts=now
+                )
+            sleeve.exit_orders = []
+
+
+def _round(price: Decimal) -> Decimal:
+    return price.quantize(Decimal("1e-8"))

@@ -1,0 +1,133 @@
+"""Restart and resume: what the journal already holds of a run, and how far a resume re-lives it.
+
+:meth:`TradingEngine.start <crypto_strategy_lab.engine.loop.TradingEngine.start>` with an
+existing ``run_id`` reloads the orders (:meth:`OrderManager.load
+<crypto_strategy_lab.engine.orders.OrderManager.load>`) and the run's progress
+(:func:`load_progress`). On a real venue the engine then reconciles: journaled orders are
+looked up by client id and brought up to date, ``new`` orders the venue never saw are sent again
+with the *same* client id. On the simulated venue, whose book lived in the dead process, the
+engine replays the run's bars from the start: every decision gets the same deterministic client
+id (:mod:`.ids`), so journaled decisions are re-used (not re-evaluated, not re-recorded) and
+only the venue's in-memory book is rebuilt; after the last journaled bar (the *checkpoint*)
+the run continues and reconciles.
+
+The bar the crash interrupted has its decisions journaled but not its equity point; it gets
+its equity point and position snapshots when it is re-lived (:meth:`RunProgress.journals_snapshot`),
+so a crashed-and-resumed run journals the same rows as an uninterrupted one
+(``tests/engine/test_crash_restart.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from crypto_strategy_lab.engine.orders import OrderManager
+from crypto_strategy_lab.engine.sleeve import Sleeve
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.journal.models import EquityPoint, Order, RiskEventRecord, SignalRecord
+
+
+@dataclass
+class RunProgress:
+    """What the journal holds of a run, as the loop needs it (empty for a new run).
+
+    Attributes
+    ----------
+    checkpoint:
+        The last bar time the journal holds (equity, signal or order); while it is set the
+        engine re-lives journaled bars of a simulated resume and writes nothing they already
+        wrote. ``None`` in normal operation.
+    equity_mark:
+        The journal's last equity point.
+    signal_keys:
+        ``(sleeve, bar close time)`` of every journaled signal (one signal per decision).
+    decided:
+        Client order ids the risk engine already decided on or the journal holds as orders.
+    peak_equity, positions:
+        The journal's peak equity and last position per sleeve, for the book to resume from.
+    """
+
+    checkpoint: datetime | None = None
+    equity_mark: datetime | None = None
+    signal_keys: set[tuple[str, datetime]] = field(default_factory=set)
+    decided: set[str] = field(default_factory=set)
+    peak_equity: Decimal | None = None
+    positions: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def replaying(self) -> bool:
+        """Whether the engine is re-living journaled bars (a simulated resume)."""
+        return self.checkpoint is not None
+
+    def caught_up(self, bar_time: datetime) -> bool:
+        """Whether ``bar_time`` is the first bar after the replayed ones."""
+        return self.checkpoint is not None and bar_time > self.checkpoint
+
+    def journals_snapshot(self, now: datetime, *, force: bool = False) -> bool:
+        """Whether an equity snapshot at ``now`` is journaled: always in normal operation;
+        while replaying only on the bar the crash interrupted (its decisions are in, its
+        equity point is not), never the end-of-run ``force`` one."""
+        if self.checkpoint is None:
+            return True
+        interrupted = now == self.checkpoint and (
+            self.equity_mark is None or self.equity_mark < now
+        )
+        return interrupted and not force
+
+
+def load_progress(journal: Journal, run_id: str) -> RunProgress:
+    """Read a run's :class:`RunProgress` from the journal (after a restart)."""
+    with journal.session() as session:
+        equity_mark = session.scalar(
+            select(func.max(EquityPoint.ts)).where(EquityPoint.run_id == run_id)
+        )
+        marks = [
+            equity_mark,
+            session.scalar(select(func.max(SignalRecord.ts)).where(SignalRecord.run_id == run_id)),
+            session.scalar(select(func.max(Order.created_at)).where(Order.run_id == run_id)),
+        ]
+        signal_keys = {
+            (s, t)
+            for s, t in session.execute(
+                select(SignalRecord.strategy, SignalRecord.ts).where(SignalRecord.run_id == run_id)
+            )
+        }
+        decided = {
+            c
+            for c in session.scalars(
+                select(RiskEventRecord.client_order_id).where(RiskEventRecord.run_id == run_id)
+            )
+            if c
+        }
+        decided |= set(session.scalars(select(Order.client_order_id).where(Order.run_id == run_id)))
+        peak = session.scalar(
+            select(func.max(EquityPoint.equity)).where(EquityPoint.run_id == run_id)
+        )
+    return RunProgress(
+        checkpoint=max((m for m in marks if m is not None), default=None),
+        equity_mark=equity_mark,
+        signal_keys=signal_keys,
+        decided=decided,
+        peak_equity=peak,
+        # positions are journaled when they change: compare with what the journal last holds
+        positions={
+            p.strategy: p.quantity
+            for p in journal.latest_positions(run_id)
+            if p.strategy is not None
+        },
+    )
+
+
+def restore_exits(sleeves: Sequence[Sleeve], orders: OrderManager) -> None:
+    """Give each sleeve back its resting exits: the open orders of the engine's own ids."""
+    for sleeve in sleeves:
+        sleeve.exit_orders = [
+            o.client_order_id
+            for o in orders.open_orders(sleeve.name)
+            if o.client_order_id.startswith("csl-")
+        ]
