@@ -159,11 +159,14 @@ class _CrashingJournal(Journal):
         super().__init__(engine)
         self.crash_after = crash_after
         self.dead = False
+        write = self.writer.write  # every transaction of every store goes through it
 
-    def _write(self, work):  # type: ignore[no-untyped-def]
-        if self.dead:
-            raise _Crash
-        return super()._write(work)
+        def dying_write(work):  # type: ignore[no-untyped-def]
+            if self.dead:
+                raise _Crash
+            return write(work)
+
+        self.writer.write = dying_write  # type: ignore[method-assign]
 
     def record_order(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         order = super().record_order(*args, **kwargs)
