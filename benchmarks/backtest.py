@@ -302,6 +302,8 @@ def run(repeat: int = 5) -> Iterator[Measurement]:
             median_seconds=scaling.baseline_median_seconds,
             baseline_median_seconds=vs_vbt.baseline_median_seconds,
             load=scaling.load,
+            cpu_seconds=scaling.baseline_cpu_seconds,
+            baseline_cpu_seconds=vs_vbt.baseline_cpu_seconds,
         )
 
 
