@@ -147,8 +147,8 @@ async def test_cancel_cancel_all_close_and_market_data(alpaca, alpaca_emu) -> No
     assert info.value.code == 42210000
     assert len(await alpaca.cancel_all_orders()) == 1
     await alpaca.place_order(order(quantity=Decimal("2.5"), time_in_force=TimeInForce.DAY))
-    closing = await alpaca.close_position("AAPL")
-    assert closing is not None and closing.side is OrderSide.SELL
+    [closing] = await alpaca.close_position("AAPL")
+    assert closing.side is OrderSide.SELL
     assert closing.quantity == Decimal("2.5")
     assert await alpaca.get_positions() == []
     ticker = await alpaca.get_ticker("AAPL")

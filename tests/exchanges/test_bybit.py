@@ -30,6 +30,7 @@ from crypto_strategy_lab.exchanges import (
     TradingMode,
 )
 from crypto_strategy_lab.exchanges.bybit.client import BybitExchange, build_ccxt_client
+from crypto_strategy_lab.exchanges.bybit.parsing import position_from_v5
 from tests.emulators.bybit import BybitEmulator, sign
 from tests.exchanges.conftest import FAST_RETRY, client_for, place_all
 
@@ -252,7 +253,7 @@ async def test_ohlcv_is_oldest_first_and_ticker(bybit, bybit_emu) -> None:
 
 
 async def test_close_position_flattens_with_reduce_only(bybit, bybit_emu) -> None:
-    assert await bybit.close_position("BTCUSDT") is None
+    assert await bybit.close_position("BTCUSDT") == []
     await bybit.place_order(order(side=OrderSide.SELL, quantity=Decimal("0.02")))
     await bybit.close_position("BTCUSDT")
     last = body(bybit_emu.create_requests()[-1])
@@ -502,3 +503,12 @@ async def test_startup_makes_three_market_requests_and_no_account_detection(bybi
     assert paths.count("/v5/market/instruments-info") == 3
     assert "/v5/asset/coin/query-info" not in paths
     assert "/v5/user/query-api" not in paths and "/v5/account/info" not in paths
+
+
+def test_hedge_mode_position_is_refused_not_read_as_net() -> None:
+    # A hedge-mode leg read as a net position would be "closed" by a one-way order the
+    # account refuses: the kill switch must fail loudly instead.
+    leg = {"symbol": "BTCUSDT", "positionIdx": 2, "side": "Sell", "size": "0.02"}
+    with pytest.raises(ExchangeError, match="hedge mode"):
+        position_from_v5(leg)
+    assert position_from_v5({**leg, "positionIdx": 0}).quantity == Decimal("-0.02")

@@ -10,6 +10,7 @@ import pytest
 
 from crypto_strategy_lab.core.costs import CostModel, SlippageModel
 from crypto_strategy_lab.core.errors import InsufficientFunds, InvalidOrder
+from crypto_strategy_lab.core.orders import Position
 from crypto_strategy_lab.exchanges import (
     ExchangeFactory,
     MarketType,
@@ -22,6 +23,7 @@ from crypto_strategy_lab.exchanges import (
 from crypto_strategy_lab.exchanges.simulated.client import SimulatedExchange
 from tests.conftest import make_random_walk_bars
 
+D100 = Decimal("100")
 T0 = datetime(2024, 1, 1, 1, tzinfo=UTC)  # 01:00, not a funding hour
 
 
@@ -199,7 +201,8 @@ async def test_last_close_policy_close_position_and_ohlcv() -> None:
     placed = await ex.place_order(order(quantity=Decimal("1")))
     assert placed.status is OrderStatus.FILLED
     assert float(placed.average_price) == pytest.approx(bars["close"].iloc[-1])
-    assert (await ex.close_position("BTCUSDT")).status is OrderStatus.FILLED
+    [closing] = await ex.close_position("BTCUSDT")
+    assert closing.status is OrderStatus.FILLED
     assert await ex.get_positions() == []
     daily = await ex.get_ohlcv("BTCUSDT", "1D")
     assert len(daily) == 2
@@ -304,3 +307,29 @@ async def test_a_leveraged_long_is_liquidated_like_the_backtest() -> None:
     assert float(fill.price) == pytest.approx(p_liq, rel=1e-12)
     equity = float((await ex.get_balance())["USDT"].total)
     assert equity == pytest.approx(0.005 * 300 * p_liq, rel=1e-9)
+
+
+async def test_close_position_closes_every_position_the_venue_lists() -> None:
+    # A venue may list several positions for one symbol (hedge-mode legs): each needs its own
+    # reduce-only close, or the kill switch leaves the account exposed.
+    ex = venue(cash="10000")
+    legs = [
+        Position(symbol="BTCUSDT", quantity=Decimal("2"), average_price=D100, venue="simulated"),
+        Position(symbol="BTCUSDT", quantity=Decimal("-1"), average_price=D100, venue="simulated"),
+    ]
+    sent: list[OrderRequest] = []
+
+    async def listed(symbol, market):
+        return legs
+
+    async def place(request):
+        sent.append(request)
+        return request
+
+    ex._fetch_positions = listed
+    ex.place_order = place
+    assert len(await ex.close_position("BTCUSDT", market=MarketType.LINEAR)) == 2
+    assert [(r.side, r.quantity, r.reduce_only) for r in sent] == [
+        (OrderSide.SELL, Decimal("2"), True),
+        (OrderSide.BUY, Decimal("1"), True),
+    ]

@@ -483,8 +483,11 @@ class Exchange(abc.ABC):
 
     async def close_position(
         self, symbol: str, *, market: MarketType | None = None
-    ) -> OrderResult | None:
-        """Flatten ``symbol`` with a market order (reduce-only on perpetuals).
+    ) -> list[OrderResult]:
+        """Flatten ``symbol``: one market order (reduce-only on perpetuals) per open position.
+
+        Every position the venue lists for `symbol` is closed, not only the first: a venue
+        may list several (hedge-mode legs), and the kill switch must leave the account flat.
 
         Parameters
         ----------
@@ -495,23 +498,21 @@ class Exchange(abc.ABC):
 
         Returns
         -------
-        OrderResult or None
-            The closing order's acknowledgement (via :meth:`place_order`), or ``None`` if
-            flat. Only the first open position the venue lists for `symbol` is closed.
+        list of OrderResult
+            The closing orders' acknowledgements (via :meth:`place_order`), in the venue's
+            order of the positions; empty if flat.
         """
         market = self._check_market(market)
         positions = [p for p in await self.get_positions(symbol, market=market) if p.quantity != 0]
-        if not positions:
-            return None
-        position = positions[0]
-        self._record(
-            "position.close",
-            symbol=symbol,
-            detail={"quantity": str(position.quantity), "market": market.value},
-        )
-        assert position.side is not None
-        return await self.place_order(
-            OrderRequest(
+        results = []
+        for position in positions:
+            self._record(
+                "position.close",
+                symbol=symbol,
+                detail={"quantity": str(position.quantity), "market": market.value},
+            )
+            assert position.side is not None
+            request = OrderRequest(
                 symbol=symbol,
                 side=position.side.opposite(),
                 order_type=OrderType.MARKET,
@@ -521,7 +522,8 @@ class Exchange(abc.ABC):
                 # US equities: fractional positions can only be closed by DAY orders
                 time_in_force=TimeInForce.DAY if market is MarketType.STOCK else TimeInForce.GTC,
             )
-        )
+            results.append(await self.place_order(request))
+        return results
 
     # ---- reads (retried) ----
     async def get_order(

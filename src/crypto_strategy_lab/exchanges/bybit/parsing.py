@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderStatus, OrderType
+from crypto_strategy_lab.core.errors import ExchangeError
 from crypto_strategy_lab.core.orders import Balance, Fill, OrderRequest, OrderResult, Position
 from crypto_strategy_lab.data.schema import validate_ohlcv
 from crypto_strategy_lab.exchanges.rules import MarketRules
@@ -205,7 +206,20 @@ def position_from_v5(item: dict[str, Any]) -> Position:
     -------
     Position
         The net position with its mark, unrealised P&L, protective levels and leverage.
+
+    Raises
+    ------
+    ExchangeError
+        For a hedge-mode leg (``positionIdx`` 1 or 2): orders go out in one-way mode
+        (``positionIdx`` 0), which such an account refuses, so neither the position nor a
+        flatten of it could be trusted.
     """
+    if int(item.get("positionIdx") or 0) != 0:
+        raise ExchangeError(
+            f"{item.get('symbol')}: the Bybit account is in hedge mode (positionIdx "
+            f"{item['positionIdx']}); only one-way position mode is supported",
+            venue=VENUE,
+        )
     size = dec(item.get("size")) or Decimal(0)
     signed = -size if item.get("side") == "Sell" else size
     return Position(
