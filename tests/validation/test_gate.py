@@ -16,6 +16,7 @@ from crypto_strategy_lab.validation import (
     load_gate_config,
     min_track_record_length,
 )
+from crypto_strategy_lab.validation.gate import GateVerdict
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,3 +71,16 @@ def test_gate_yaml_is_the_default_and_validates(tmp_path: Path) -> None:
         load_gate_config(bad)
     strict = GateConfig(criteria=("dsr",), min_dsr=0.99)
     assert [c.name for c in evaluate_gate(_inputs(), strict).criteria] == ["dsr"]
+
+
+def test_a_gate_without_criteria_is_refused_and_never_passes(tmp_path: Path) -> None:
+    empty = tmp_path / "gate.yaml"
+    empty.write_text("kind: gate\ncriteria: []\n")
+    with pytest.raises(ConfigError, match="criteria") as info:
+        load_gate_config(empty)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ValueError, match="at least one criterion"):
+        GateConfig(criteria=())
+    # a verdict with nothing evaluated (e.g. a stored one) is no evidence either
+    assert not GateVerdict("x", ()).passed
+    assert "FAIL" in str(GateVerdict("x", ()))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crypto_strategy_lab.config.loader import load_yaml_config
 from crypto_strategy_lab.performance.metrics import ReturnMoments
@@ -54,7 +54,8 @@ class GateConfig(BaseModel):
         CSCV blocks ``S`` (even, >= 2).
     criteria : tuple of str
         Criteria that are evaluated, among ``"dsr"``, ``"track_record"``, ``"pbo"`` and
-        ``"walk_forward"`` (default: all four).
+        ``"walk_forward"`` (default: all four); at least one: a gate that checks nothing
+        would let every strategy through.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -78,6 +79,13 @@ class GateConfig(BaseModel):
         "pbo",
         "walk_forward",
     )
+
+    @field_validator("criteria")
+    @classmethod
+    def _some_criterion(cls, criteria: tuple[str, ...]) -> tuple[str, ...]:
+        if not criteria:
+            raise ValueError("a gate needs at least one criterion (it would pass everything)")
+        return criteria
 
 
 def load_gate_config(path: str | Path) -> GateConfig:
@@ -164,8 +172,11 @@ class GateVerdict:
 
     @property
     def passed(self) -> bool:
-        """Whether every evaluated criterion passed."""
-        return all(c.passed for c in self.criteria)
+        """Whether every evaluated criterion passed.
+
+        ``False`` when none was evaluated: the absence of evidence is not evidence.
+        """
+        return bool(self.criteria) and all(c.passed for c in self.criteria)
 
     def to_frame(self) -> pd.DataFrame:
         """The verdict as a table.
