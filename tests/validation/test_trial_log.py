@@ -27,19 +27,26 @@ def _returns(rng: np.random.Generator, mu: float) -> pd.Series:
 
 
 def test_every_trial_counts_in_the_deflated_sharpe_ratio(log: TrialLog, rng) -> None:
+    data = DataIdentity("h" * 64, "fam", "1h", 8760.0, "h")
     srs = []
     for lag in range(1, 13):
         r = _returns(rng, 0.0002 * lag)
-        row = log.record(study="s1", strategy="lag_autocorr", params={"lag": lag}, returns=r)
+        row = log.record(
+            study="s1", strategy="lag_autocorr", params={"lag": lag}, returns=r, data=data
+        )
         srs.append(row.sr)
         assert row.n_obs == 500 and row.kurtosis == pytest.approx(return_moments(r).kurtosis)
-    log.record(study="s1", strategy="vpin", params={"w": 1}, returns=_returns(rng, 0.0))
-    assert log.trial_statistics("lag_autocorr") == (12, pytest.approx(np.var(srs, ddof=1)))
+    vpin = log.record(
+        study="s1", strategy="vpin", params={"w": 1}, returns=_returns(rng, 0.0), data=data
+    )
+    srs.append(vpin.sr)  # the family's other strategy counts too (one bar size: no rescaling)
+    stats = log.trial_statistics("lag_autocorr", 8760.0)
+    assert stats == (13, pytest.approx(np.var(srs, ddof=1), rel=1e-12))
     best = _returns(rng, 0.002)
     m = return_moments(best)
-    dsr = log.deflated_sharpe_ratio("lag_autocorr", best)
+    dsr = log.deflated_sharpe_ratio("lag_autocorr", best, periods_per_year=8760.0)
     assert dsr == pytest.approx(
-        deflated_sharpe_ratio(m.sr, m.n_obs, m.skew, m.kurtosis, 12, np.var(srs, ddof=1))
+        deflated_sharpe_ratio(m.sr, m.n_obs, m.skew, m.kurtosis, 13, np.var(srs, ddof=1))
     )
     # more trials (same V[SR]) can only deflate more
     assert dsr < deflated_sharpe_ratio(m.sr, m.n_obs, m.skew, m.kurtosis, 2, np.var(srs, ddof=1))
@@ -58,7 +65,7 @@ def test_reruns_are_detected_and_duplicates_refused(log: TrialLog, rng) -> None:
     with pytest.raises(TrialLogError, match="already logged"):
         log.record(study="other", strategy="vpin", params={"window": 50}, returns=r, data=data)
     with pytest.raises(TrialLogError, match="no trials"):
-        log.deflated_sharpe_ratio("hurst_exponent", r)
+        log.deflated_sharpe_ratio("hurst_exponent", r, periods_per_year=8760.0)
     assert verify_audit_chain(log.engine).ok
 
 
@@ -113,3 +120,32 @@ def test_family_deflation_pools_strategies_and_timeframes(log: TrialLog, rng) ->
     assert d.sr_variance == pytest.approx(np.var(annual, ddof=1) / 8760.0, rel=1e-12)
     # a multi-asset search counts every asset's family
     assert log.deflation(["fam", "elsewhere"], "vpin", 8760.0).n_trials == 8
+
+
+def test_one_strategy_gets_one_dsr_whichever_path_asks(log: TrialLog, rng) -> None:
+    """trial_statistics / deflated_sharpe_ratio deflate as the gate's deflation() does: the
+    strategy's data families, SRs of mixed bar sizes rescaled to the selected bar size."""
+    hourly = DataIdentity("h" * 64, "fam", "1h", 8760.0, "h")
+    daily = DataIdentity("d" * 64, "fam", "1d", 365.0, "d")
+    annual = []
+    for k in range(4):
+        for data, ppy in ((hourly, 8760.0), (daily, 365.0)):
+            row = log.record(
+                study="a",
+                strategy="vpin",
+                params={"k": k},
+                returns=_returns(rng, 1e-4 * k),
+                data=data,
+            )
+            annual.append(row.sr * np.sqrt(ppy))
+    log.record(study="b", strategy="hurst", params={"k": 0}, returns=_returns(rng, 0.0), data=daily)
+    annual.append(log.trials("hurst")["sr"].iloc[0] * np.sqrt(365.0))
+    expected_variance = np.var(annual, ddof=1) / 8760.0  # the independent closed form
+    gate = log.deflation(["fam"], "vpin", 8760.0)
+    assert gate.sr_variance == pytest.approx(expected_variance, rel=1e-12)
+    assert log.trial_statistics("vpin", 8760.0) == (9, pytest.approx(expected_variance, rel=1e-12))
+    best = _returns(rng, 0.002)
+    m = return_moments(best)
+    assert log.deflated_sharpe_ratio("vpin", best, periods_per_year=8760.0) == pytest.approx(
+        deflated_sharpe_ratio(m.sr, m.n_obs, m.skew, m.kurtosis, 9, expected_variance)
+    )

@@ -375,33 +375,36 @@ class TrialLog:
         rows = self._store.trials(strategy, study, family)
         return pd.DataFrame([{c: getattr(r, c) for c in cols} for r in rows], columns=cols)
 
-    def trial_statistics(self, strategy: str, study: str | None = None) -> tuple[int, float]:
-        """``(n_trials, V[SR])`` over the strategy's logged trials.
+    def trial_statistics(self, strategy: str, periods_per_year: float) -> tuple[int, float]:
+        """``(n_trials, V[SR])`` a trial of ``strategy`` is deflated by: the gate's rule.
 
-        The Sharpe ratios are per period; the variance has ``ddof=1`` (0 for a single trial).
+        The deflation set is every trial of the data families the strategy's trials were
+        run on, with mixed bar sizes rescaled (:meth:`deflation`), so this, the gate and
+        :meth:`deflated_sharpe_ratio` give one strategy one DSR.
 
         Parameters
         ----------
         strategy : str
             Strategy name.
-        study : str, optional
-            Only this study's trials.
+        periods_per_year : float
+            Bars per year of the trial being deflated.
 
         Returns
         -------
         n_trials, sr_variance : int, float
-            Number of trials and the variance of their per-period Sharpe ratios (mixed bar
-            sizes are not rescaled here, unlike :meth:`deflation`).
+            Number of trials and the variance of their Sharpe ratios, per bar of
+            `periods_per_year` (0 for a single trial).
 
         Raises
         ------
         TrialLogError
             If no trial of `strategy` is logged.
         """
-        srs = self.trials(strategy, study)["sr"].to_numpy(dtype=float)
-        if srs.size == 0:
+        families = sorted(set(self.trials(strategy)["family"]))
+        if not families:
             raise TrialLogError(f"no trials logged for strategy {strategy!r}")
-        return int(srs.size), float(np.var(srs, ddof=1)) if srs.size > 1 else 0.0
+        deflation = self.deflation(families, strategy, periods_per_year)
+        return deflation.n_trials, deflation.sr_variance
 
     def deflation(
         self, families: Sequence[str], strategy: str, periods_per_year: float
@@ -453,7 +456,7 @@ class TrialLog:
         strategy: str,
         returns: pd.Series | ReturnMoments,
         *,
-        study: str | None = None,
+        periods_per_year: float,
     ) -> float:
         """DSR of a strategy's selected returns, deflated by every trial logged for it.
 
@@ -463,11 +466,11 @@ class TrialLog:
         Parameters
         ----------
         strategy : str
-            Strategy name; its trials are the deflation set (:meth:`trial_statistics`).
+            Strategy name; the deflation set is that of :meth:`trial_statistics`.
         returns : pandas.Series or ReturnMoments
             The selected configuration's per-bar returns, or their moments.
-        study : str, optional
-            Only this study's trials.
+        periods_per_year : float
+            Bars per year of `returns`.
 
         Returns
         -------
@@ -480,7 +483,7 @@ class TrialLog:
             If no trial of `strategy` is logged.
         """
         moments = returns if isinstance(returns, ReturnMoments) else return_moments(returns)
-        n_trials, variance = self.trial_statistics(strategy, study)
+        n_trials, variance = self.trial_statistics(strategy, periods_per_year)
         return deflated_sharpe_ratio(
             moments.sr, moments.n_obs, moments.skew, moments.kurtosis, n_trials, variance
         )
