@@ -18,6 +18,7 @@ from crypto_strategy_lab.data.cleaning import (
     sort_by_time,
 )
 from crypto_strategy_lab.data.quality import check_ohlcv_quality
+from crypto_strategy_lab.data.trades import trades_to_bars
 from tests.conftest import make_random_walk_bars
 
 
@@ -156,3 +157,21 @@ def test_quality_report_counts() -> None:
     assert q.zero_volume == 1 and q.outliers == 2 and q.off_grid == 0
     assert q.outlier_examples[0] == bars.index[100].isoformat()
     assert np.isfinite(q.outlier_z)
+
+
+def test_weekly_bars_are_on_the_monday_grid_for_every_caller() -> None:
+    """Weekly bars open on Monday 00:00 UTC (grid_origin), for cleaning, snapping and the
+    trade tape alike; the epoch (a Thursday) is no week boundary."""
+    mondays = pd.date_range("2024-01-01", periods=6, freq="7D", tz="UTC", name="timestamp")
+    assert (mondays.dayofweek == 0).all()  # independent check: 2024-01-01 was a Monday
+    bars = make_random_walk_bars(6, seed=1, freq="1h").set_axis(mondays)
+    kept, step = align_to_grid(bars, "1w")
+    assert step.changed == 0 and kept.index.equals(mondays)
+    late = bars.set_axis(mondays + pd.Timedelta(hours=5))
+    snapped, _ = align_to_grid(late, "1w", how="snap")
+    assert snapped.index.equals(mondays)
+    cleaned, _ = clean_ohlcv(bars, "1w")
+    assert cleaned.index.equals(mondays)
+    stamps = pd.Series(mondays + pd.Timedelta(days=6, hours=23))  # Sunday night: same week
+    trades = pd.DataFrame({"timestamp": stamps, "price": 100.0, "size": 1.0})
+    assert trades_to_bars(trades, "1w").index.equals(mondays)

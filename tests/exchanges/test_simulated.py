@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pandas as pd
 import pandas.testing as pd_testing
 import pytest
 
@@ -333,3 +334,13 @@ async def test_close_position_closes_every_position_the_venue_lists() -> None:
         (OrderSide.SELL, Decimal("2"), True),
         (OrderSide.BUY, Decimal("1"), True),
     ]
+
+
+async def test_weekly_ohlcv_bars_open_on_monday() -> None:
+    bars = make_random_walk_bars(24 * 21, seed=4, freq="1h")
+    bars.index = bars.index - bars.index[0] + pd.Timestamp("2024-01-03", tz="UTC")  # a Wednesday
+    ex = SimulatedExchange(fill_policy="last_close", bars={"BTCUSDT": bars})
+    weekly = await ex.get_ohlcv("BTCUSDT", "1w")
+    assert list(weekly.index.dayofweek) == [0, 0, 0, 0]
+    first = bars.loc[:"2024-01-07 23:00"]  # Wednesday to Sunday: the first (partial) week
+    assert weekly["high"].iloc[0] == pytest.approx(first["high"].max())

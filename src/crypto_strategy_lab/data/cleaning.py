@@ -35,6 +35,7 @@ from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError
 from crypto_strategy_lab.data.timeframes import (
     TIMEFRAMES,
     as_timedelta,
+    floor_to_grid,
     grid_origin,
     parse_timeframe,
 )
@@ -229,7 +230,7 @@ def drop_duplicate_timestamps(
 
 
 def off_grid_mask(index: pd.DatetimeIndex, freq: str | pd.Timedelta) -> np.ndarray:
-    """True where a timestamp is not a multiple of ``freq`` (counted from the Unix epoch).
+    """True where a timestamp is not on the ``freq`` grid (counted from :func:`grid_origin`).
 
     Parameters
     ----------
@@ -241,9 +242,9 @@ def off_grid_mask(index: pd.DatetimeIndex, freq: str | pd.Timedelta) -> np.ndarr
     Returns
     -------
     numpy.ndarray
-        Boolean mask, ``index != index.floor(freq)``.
+        Boolean mask, ``index != floor_to_grid(index, freq)``.
     """
-    return np.asarray(index != index.floor(pd.Timedelta(freq)))
+    return np.asarray(index != floor_to_grid(index, freq))
 
 
 def align_to_grid(
@@ -276,7 +277,7 @@ def align_to_grid(
     if how == "drop":
         out = df[~off]
     else:
-        snapped = index.floor(pd.Timedelta(freq))
+        snapped = floor_to_grid(index, freq)
         # A snapped row loses to an on-grid row in its slot, and to a later off-grid row.
         taken = snapped.isin(index[~off])
         later = pd.Index(snapped.where(off)).duplicated(keep="last")

@@ -145,6 +145,29 @@ def grid_origin(timeframe: str | pd.Timedelta) -> pd.Timestamp:
     return WEEK_ORIGIN if delta % pd.Timedelta(weeks=1) == pd.Timedelta(0) else EPOCH
 
 
+def floor_to_grid(index: pd.DatetimeIndex, timeframe: str | pd.Timedelta) -> pd.DatetimeIndex:
+    """Each timestamp floored to the open of its ``timeframe`` bar, on :func:`grid_origin`'s grid.
+
+    The one flooring rule: :meth:`pandas.DatetimeIndex.floor` counts from the Unix epoch, a
+    Thursday, which is no week boundary.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        UTC timestamps.
+    timeframe : str or pandas.Timedelta
+        A bar size or a fixed pandas offset.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        The bar open times, same name and time zone.
+    """
+    delta = as_timedelta(timeframe)
+    origin = grid_origin(delta)
+    return origin + ((index - origin) // delta) * delta
+
+
 def timeframe_delta(timeframe: str) -> pd.Timedelta:
     """Duration of one bar of ``timeframe``.
 

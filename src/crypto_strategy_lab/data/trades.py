@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.data.schema import validate_trades
+from crypto_strategy_lab.data.timeframes import as_timedelta, grid_origin
 
 
 def trades_to_bars(trades: pd.DataFrame, freq: str) -> pd.DataFrame:
@@ -23,7 +24,9 @@ def trades_to_bars(trades: pd.DataFrame, freq: str) -> pd.DataFrame:
     trades : pandas.DataFrame
         A valid trades frame (:func:`~crypto_strategy_lab.data.schema.validate_trades`).
     freq : str
-        Bar size, a pandas offset (binned by :meth:`pandas.DataFrame.resample`).
+        Bar size or fixed pandas offset; bins lie on the grid of
+        :func:`~crypto_strategy_lab.data.timeframes.grid_origin` (weekly bars open on
+        Monday), as every other bar of the lab.
 
     Returns
     -------
@@ -44,7 +47,9 @@ def trades_to_bars(trades: pd.DataFrame, freq: str) -> pd.DataFrame:
     )
     if "side" in trades.columns:
         frame["buy"] = np.where(trades["side"].to_numpy() == "buy", frame["size"], 0.0)
-    grouped = frame.resample(freq, label="left", closed="left")
+    grouped = frame.resample(
+        as_timedelta(freq), label="left", closed="left", origin=grid_origin(freq)
+    )
     bars = grouped["price"].ohlc()
     bars["volume"] = grouped["size"].sum()
     if "buy" in frame.columns:

@@ -70,6 +70,7 @@ from crypto_strategy_lab.core.errors import (
 )
 from crypto_strategy_lab.core.orders import Balance, Fill, OrderRequest, OrderResult, Position
 from crypto_strategy_lab.data.schema import validate_ohlcv
+from crypto_strategy_lab.data.timeframes import as_timedelta, grid_origin
 from crypto_strategy_lab.exchanges.base import Exchange, Ticker
 from crypto_strategy_lab.exchanges.rules import MarketRules
 from crypto_strategy_lab.exchanges.simulated.history import BarHistory
@@ -582,10 +583,10 @@ class SimulatedExchange(Exchange):
     ) -> pd.DataFrame:
         self._last_bar(symbol)
         frame = self._history[symbol].frame()
-        rule = pd.Timedelta(timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe)
+        rule = as_timedelta(timeframe)
         if len(frame) > 1 and rule > frame.index[1] - frame.index[0]:
             frame = (
-                frame.resample(rule, label="left", closed="left")
+                frame.resample(rule, label="left", closed="left", origin=grid_origin(rule))
                 .agg(
                     {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
                 )
