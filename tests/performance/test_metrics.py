@@ -40,6 +40,20 @@ def test_sharpe_of_a_constant_series_is_zero():
     assert sortino_ratio(np.full(10, 0.01)) == 0.0
 
 
+def test_moments_are_scipys_to_the_last_bit(returns):
+    from scipy import stats
+
+    for x in (returns, returns[:7] * 1e-4 - 0.3):
+        mom = return_moments(x)
+        assert mom.skew == float(stats.skew(x))
+        assert mom.kurtosis == float(stats.kurtosis(x, fisher=False))
+    # a spread that is rounding noise next to the mean: undefined in both
+    tiny = np.array([1.0, 1.0 + 2.3e-16, 1.0])
+    mom = return_moments(tiny)
+    assert np.isnan(mom.skew) and np.isnan(stats.skew(tiny))
+    assert np.isnan(mom.kurtosis)
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [

@@ -71,7 +71,10 @@ def run_backtest_sweep(
     Keyword arguments mean what they mean in :func:`run_backtest`; column ``k`` of the result
     equals ``run_backtest(signals[:, k], bars, ...)`` to floating-point precision. Any float
     or integer dtype is accepted (``int8`` keeps a 1,000-column matrix of 100k bars at
-    100 MB); values are clipped to ``[0, 1]`` on markets that cannot short.
+    100 MB); values are clipped to ``[0, 1]`` on markets that cannot short. Each thread reads
+    one column bar by bar: a column-major matrix (a DataFrame's values, ``np.asfortranarray``)
+    holds it in contiguous memory; a row-major one costs a cache line per bar and column
+    (1.4-1.7x the sweep's time on 1,000 int8 columns of 100k bars, 1 or 2 threads).
     """
     inputs = prepare_inputs(
         bars,
