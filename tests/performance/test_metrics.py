@@ -37,7 +37,23 @@ def test_sharpe_equals_the_standard_library(returns):
 
 def test_sharpe_of_a_constant_series_is_zero():
     assert sharpe_ratio(np.full(10, 0.01)) == 0.0
-    assert sortino_ratio(np.full(10, 0.01)) == 0.0
+
+
+def test_sortino_without_downside_is_infinite_as_in_empyrical():
+    # empyrical and quantstats divide the mean by a zero downside deviation: +inf for a
+    # positive mean, NaN (0 / 0) when every return is 0
+    assert sortino_ratio(np.full(10, 0.01)) == math.inf
+    assert sortino_ratio(np.array([0.0, 0.02, 0.01]), 365) == math.inf
+    assert math.isnan(sortino_ratio(np.zeros(5)))
+
+
+def test_rolling_sharpe_calls_a_window_constant_by_its_values_not_its_rounded_std():
+    # pandas' online std leaves rounding noise (~1e-8 here) in a window of identical values
+    # that follows large ones; sharpe_ratio's exact test makes that window NaN, not 1e5
+    series = pd.Series(np.r_[np.random.default_rng(4).normal(0, 1, 100), np.full(30, 0.001)])
+    roll = rolling_sharpe(series, 20)
+    assert roll.iloc[119:].isna().all()
+    assert roll.iloc[118] == pytest.approx(sharpe_ratio(series.iloc[99:119]), rel=1e-9)
 
 
 def test_moments_are_scipys_to_the_last_bit(returns):

@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest, norm
 
-from crypto_strategy_lab.validation import GateConfig
+from crypto_strategy_lab.validation import GateConfig, deflated_sharpe_ratio, return_moments
 from crypto_strategy_lab.validation.calibration import (
     CalibrationResult,
     SearchShape,
     cached_calibration,
     calibrate_gate,
     calibration_key,
+    evaluate_search,
     gate_pass_rate,
     latent_loading,
     simulate_search,
@@ -142,3 +143,29 @@ def test_calibration_reports_each_simulated_search_once() -> None:
         on_family=lambda: calls.append(1),
     )
     assert len(calls) == sum(r.n_families for r in results.values()) == 3 * 3
+
+
+def test_evaluate_search_ranks_a_constant_configuration_by_sharpe_ratio_rules() -> None:
+    # A constant column has no risk and no reward: Sharpe 0 (sharpe_ratio), not mean / 0 = inf
+    rng = np.random.default_rng(7)
+    matrix = pd.DataFrame(
+        {
+            "flat": np.full(400, 1e-4),
+            "a": rng.normal(2e-3, 0.01, 400),
+            "b": rng.normal(0, 0.01, 400),
+        }
+    )
+    [verdict] = evaluate_search([(matrix, None)], GateConfig(criteria=("dsr",)))
+    assert verdict.strategy == "config 1"
+    srs = [0.0, *(matrix[c].mean() / matrix[c].std(ddof=1) for c in "ab")]
+    dsr = verdict.to_frame().set_index("criterion").loc["dsr", "value"]
+    m = return_moments(matrix["a"])
+    expected = deflated_sharpe_ratio(m.sr, m.n_obs, m.skew, m.kurtosis, 3, np.var(srs, ddof=1))
+    assert dsr == pytest.approx(expected, rel=1e-12)
+
+
+def test_evaluate_search_with_only_expensive_criteria_still_evaluates_them() -> None:
+    rng = np.random.default_rng(8)
+    matrix = pd.DataFrame(rng.normal(0, 0.01, (256, 4)))
+    [verdict] = evaluate_search([(matrix, None)], GateConfig(criteria=("pbo",), pbo_splits=4))
+    assert [c.name for c in verdict.criteria] == ["pbo"]

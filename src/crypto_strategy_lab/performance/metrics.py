@@ -13,6 +13,7 @@ US equities trade about 252 sessions of 6.5 h a year (daily bars: 252).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -70,6 +71,25 @@ def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None
     """
     arr = _as_array(returns)
     return annualised(0.0 if _is_constant(arr) else _sharpe(arr), periods_per_year)
+
+
+def sharpe_ratios(matrix: pd.DataFrame) -> pd.Series:
+    """Per-period Sharpe ratio of every column, with :func:`sharpe_ratio`'s rules.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        One column of finite per-period returns per configuration, at least 2 rows.
+
+    Returns
+    -------
+    pandas.Series
+        ``mean / std`` (``ddof=1``) per column; ``0.0`` for a constant column (exact test on
+        the values, as :func:`sharpe_ratio`), never ``inf`` or NaN from a zero std.
+    """
+    constant = np.ptp(matrix.to_numpy(dtype=float), axis=0) == 0.0
+    ratios = matrix.mean() / matrix.std(ddof=1)
+    return ratios.where(~constant, 0.0)
 
 
 def _sharpe(arr: np.ndarray) -> float:
@@ -258,8 +278,9 @@ def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | Non
     Returns
     -------
     float
-        ``mean(r) / sqrt(mean(min(r, 0)^2))``; 0.0 when no return is negative (the downside
-        deviation is 0).
+        ``mean(r) / sqrt(mean(min(r, 0)^2))``. When no return is negative the downside
+        deviation is 0 and, as in empyrical and quantstats, the ratio is the division's
+        IEEE result: ``+inf`` for a positive mean, NaN when every return is 0.
 
     Raises
     ------
@@ -278,9 +299,10 @@ def sortino_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | Non
     """
     arr = _as_array(returns)
     dd = float(np.sqrt(np.mean(np.minimum(arr, 0.0) ** 2)))
+    mean = float(arr.mean())
     if dd == 0.0:
-        return 0.0
-    return annualised(float(arr.mean()) / dd, periods_per_year)
+        return math.inf if mean > 0 else math.nan  # mean >= 0 here: no return is negative
+    return annualised(mean / dd, periods_per_year)
 
 
 def rolling_sharpe(
@@ -302,9 +324,15 @@ def rolling_sharpe(
     -------
     pandas.Series
         One ratio per bar, on the index of `returns`; NaN until the window fills and where
-        the window's standard deviation is 0 (not infinity).
+        the window is constant (not infinity).
+
+    Notes
+    -----
+    A window is constant by :func:`sharpe_ratio`'s exact test on the values (its maximum
+    equals its minimum): pandas' rolling std of identical values can be rounding noise, e.g.
+    2e-8 after a stretch of unit-variance returns, which would give a ratio of 1e5.
     """
     roll = returns.rolling(window)
-    std = roll.std(ddof=1)
-    sr = roll.mean() / std.where(std > 0)
+    constant = roll.max() == roll.min()
+    sr = roll.mean() / roll.std(ddof=1).mask(constant)
     return sr * np.sqrt(periods_per_year) if periods_per_year else sr

@@ -126,12 +126,18 @@ def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
     x : numpy.ndarray
         1-D input (converted to float64; not checked for NaN, which propagates).
     window : int
-        Window length, >= 1 (not validated here).
+        Window length, an integer >= 1.
 
     Returns
     -------
     numpy.ndarray
         Same length as `x`; NaN for ``t < window - 1`` (all NaN if ``window > len(x)``).
+
+    Raises
+    ------
+    StatsInputError
+        If `window` is not an integer >= 1 (0 would give zeros, a negative window would
+        read outside it).
 
     Notes
     -----
@@ -140,7 +146,7 @@ def rolling_sum(x: np.ndarray, window: int) -> np.ndarray:
     to ``np.cumsum``-based differences, so exactly causal; see the module notes for the
     rounding error).
     """
-    return _rolling_sum(np.asarray(x, dtype=np.float64), int(window))
+    return _rolling_sum(np.asarray(x, dtype=np.float64), check_window(window, minimum=1))
 
 
 def rolling_mean_std(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:

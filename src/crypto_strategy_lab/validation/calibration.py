@@ -53,7 +53,7 @@ from scipy.optimize import brentq
 from scipy.signal import lfilter
 from scipy.stats import multivariate_normal, norm
 
-from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
+from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments, sharpe_ratios
 from crypto_strategy_lab.validation.bets import bets_of
 from crypto_strategy_lab.validation.gate import GateConfig, GateInputs, GateVerdict, evaluate_gate
 from crypto_strategy_lab.validation.pbo import probability_of_backtest_overfitting
@@ -286,13 +286,12 @@ def evaluate_search(
         One verdict per strategy, for its best full-sample configuration; PBO and
         walk-forward are computed only when DSR and the track record pass.
     """
-    srs = [m.mean() / m.std(ddof=1) for m, _ in search]
+    srs = [sharpe_ratios(m) for m, _ in search]
     every = np.concatenate([s.to_numpy() for s in srs])
     n_trials = int(every.size)
     variance = float(np.var(every, ddof=1)) if every.size > 1 else 0.0
-    cheap_cfg = config.model_copy(
-        update={"criteria": tuple(c for c in config.criteria if c in CHEAP)}
-    )
+    cheap = tuple(c for c in config.criteria if c in CHEAP)
+    cheap_cfg = config.model_copy(update={"criteria": cheap})
     verdicts = []
     for (matrix, positions), sr in zip(search, srs, strict=True):
         best = int(np.argmax(sr.to_numpy()))
@@ -308,8 +307,10 @@ def evaluate_search(
             bets=bets,
             bars_per_bet=bars_per_bet,
         )
-        verdict = evaluate_gate(inputs, cheap_cfg)
-        if verdict.passed and len(cheap_cfg.criteria) < len(config.criteria):
+        # without a cheap criterion there is nothing to screen by (a verdict of no criteria
+        # never passes): the full gate at once
+        verdict = evaluate_gate(inputs, cheap_cfg) if cheap else None
+        if verdict is None or (verdict.passed and len(cheap) < len(config.criteria)):
             wf = walk_forward_select(matrix, walk_forward_splits(len(matrix), n_splits=n_wf_splits))
             pbo = probability_of_backtest_overfitting(matrix, n_splits=config.pbo_splits)
             inputs = replace(inputs, pbo=pbo, walk_forward_sharpe=wf.oos_sharpe)
