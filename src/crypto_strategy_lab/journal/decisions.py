@@ -87,6 +87,18 @@ class DecisionStore:
         with self._writer.session() as session:
             return list(session.scalars(stmt))
 
+    def signal_keys(self, run_id: str) -> set[tuple[str, datetime]]:
+        """``(strategy, bar time)`` of every signal the run journaled."""
+        stmt = select(SignalRecord.strategy, SignalRecord.ts).where(SignalRecord.run_id == run_id)
+        with self._writer.session() as session:
+            return {(strategy, ts) for strategy, ts in session.execute(stmt)}
+
+    def decided_order_ids(self, run_id: str) -> set[str]:
+        """The client order ids the run's risk decisions name."""
+        stmt = select(RiskEventRecord.client_order_id).where(RiskEventRecord.run_id == run_id)
+        with self._writer.session() as session:
+            return {coid for coid in session.scalars(stmt) if coid}
+
     def risk_events(self, run_id: str | None = None) -> list[RiskEventRecord]:
         stmt = select(RiskEventRecord).order_by(RiskEventRecord.id)
         if run_id is not None:

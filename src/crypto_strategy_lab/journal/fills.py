@@ -4,10 +4,12 @@ identity; a replayed fill returns the journaled one)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto_strategy_lab.core.enums import OrderSide
 from crypto_strategy_lab.core.orders import Fill
 from crypto_strategy_lab.journal.models import FillRecord
 from crypto_strategy_lab.journal.orders import OrderStore
@@ -90,6 +92,30 @@ class FillStore:
             stmt = stmt.where(FillRecord.run_id == run_id)
         with self._writer.session() as session:
             return list(session.scalars(stmt))
+
+    def net_quantities(self, run_id: str) -> dict[str, Decimal]:
+        """The run's signed net filled quantity (buys minus sells) per strategy (``""``: fills
+        without one)."""
+        stmt = select(FillRecord.strategy, FillRecord.side, FillRecord.quantity).where(
+            FillRecord.run_id == run_id
+        )
+        out: dict[str, Decimal] = {}
+        with self._writer.session() as session:
+            for strategy, side, quantity in session.execute(stmt):
+                signed = quantity if side == OrderSide.BUY.value else -quantity
+                out[strategy or ""] = out.get(strategy or "", Decimal(0)) + signed
+        return out
+
+    def fees_by_order(self, run_id: str) -> dict[str, Decimal]:
+        """The fees the run's fills paid, summed per client order id."""
+        stmt = select(FillRecord.client_order_id, FillRecord.fee).where(
+            FillRecord.run_id == run_id, FillRecord.client_order_id.is_not(None)
+        )
+        out: dict[str, Decimal] = {}
+        with self._writer.session() as session:
+            for coid, fee in session.execute(stmt):
+                out[coid] = out.get(coid, Decimal(0)) + fee
+        return out
 
 
 def _nothing() -> None:

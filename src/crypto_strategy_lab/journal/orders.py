@@ -214,6 +214,17 @@ class OrderStore:
                 )
             )
 
+    def run_orders(self, run_id: str) -> list[tuple[Order, OrderEvent]]:
+        """The run's orders, each with its latest event (its current state), in the order the
+        database returns them (on SQLite: the order they were journaled)."""
+        with self._writer.session() as session:
+            events = session.scalars(
+                select(OrderEvent).where(OrderEvent.run_id == run_id).order_by(OrderEvent.id)
+            )
+            latest = {event.client_order_id: event for event in events}
+            orders = session.scalars(select(Order).where(Order.run_id == run_id))
+            return [(order, latest[order.client_order_id]) for order in orders]
+
     def open_orders(self, run_id: str | None = None) -> list[tuple[Order, OrderEvent]]:
         """Orders whose latest state is not terminal (new, submitted, partially filled)."""
         latest = (

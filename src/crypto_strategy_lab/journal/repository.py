@@ -145,21 +145,27 @@ class Journal:
     order_status = _forward("_orders", OrderStore.order_status)
     order_events = _forward("_orders", OrderStore.order_events)
     open_orders = _forward("_orders", OrderStore.open_orders)
+    run_orders = _forward("_orders", OrderStore.run_orders)
     # fills
     record_fill = _forward("_fills", FillStore.record_fill)
     fills = _forward("_fills", FillStore.fills)
+    net_quantities = _forward("_fills", FillStore.net_quantities)
+    fees_by_order = _forward("_fills", FillStore.fees_by_order)
     # positions and equity
     record_position = _forward("_snapshots", SnapshotStore.record_position)
     record_equity = _forward("_snapshots", SnapshotStore.record_equity)
     latest_positions = _forward("_snapshots", SnapshotStore.latest_positions)
     equity_frame = _forward("_snapshots", SnapshotStore.equity_frame)
     peak_equity = _forward("_snapshots", SnapshotStore.peak_equity)
+    last_equity_time = _forward("_snapshots", SnapshotStore.last_equity_time)
     equity_at_or_before = _forward("_snapshots", SnapshotStore.equity_at_or_before)
     # signals and risk decisions
     record_signal = _forward("_decisions", DecisionStore.record_signal)
     record_risk_event = _forward("_decisions", DecisionStore.record_risk_event)
     signals = _forward("_decisions", DecisionStore.signals)
     risk_events = _forward("_decisions", DecisionStore.risk_events)
+    signal_keys = _forward("_decisions", DecisionStore.signal_keys)
+    decided_order_ids = _forward("_decisions", DecisionStore.decided_order_ids)
     # alerts
     raise_alert = _forward("_alerts", AlertStore.raise_alert)
     acknowledge_alert = _forward("_alerts", AlertStore.acknowledge_alert)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crypto_strategy_lab.core.orders import Position
 from crypto_strategy_lab.journal.models import EquityPoint, PositionSnapshot
@@ -106,7 +106,17 @@ class SnapshotStore:
         )
         return frame
 
+    def last_equity_time(self, run_id: str) -> datetime | None:
+        """The time of the run's latest equity point (``None``: none journaled)."""
+        with self._writer.session() as session:
+            return session.scalar(
+                select(func.max(EquityPoint.ts)).where(EquityPoint.run_id == run_id)
+            )
+
     def peak_equity(self, run_id: str) -> Decimal | None:
+        """The run's highest equity (``None``: no equity point)."""
+        # compared as decimals here, not by SQL's max: SQLite stores exact decimals as text,
+        # whose max is lexicographic ('9990' > '10050')
         with self._writer.session() as session:
             values = session.scalars(select(EquityPoint.equity).where(EquityPoint.run_id == run_id))
             return max(values, default=None)
