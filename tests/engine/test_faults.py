@@ -19,7 +19,6 @@ import pytest
 
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.engine import BarEvent, Sleeve, StrategyRunner, TradingEngine
-from crypto_strategy_lab.engine.reconcile import journal_positions
 from crypto_strategy_lab.exchanges import ExchangeFactory
 from crypto_strategy_lab.exchanges.retry import RetryPolicy
 from tests.emulators.bybit import BybitEmulator
@@ -113,7 +112,7 @@ def _assert_consistent(journal, emu: BybitEmulator, engine: TradingEngine) -> No
     report = engine.last_reconcile
     assert report is not None and report.ok, report.problems if report else None
     venue_pos = emu.positions.get("BTCUSDT", {}).get("size", Decimal(0))
-    assert journal_positions(journal, RUN).get(engine.sleeves[0].name, Decimal(0)) == venue_pos
+    assert journal.net_quantities(RUN).get(engine.sleeves[0].name, Decimal(0)) == venue_pos
     assert journal.verify().ok
 
 

@@ -95,37 +95,22 @@ class OrderManager:
 
     def load(self) -> None:
         """Rebuild the cache of this run's orders from the journal (after a restart)."""
-        with self.journal.session() as session:
-            from sqlalchemy import select
-
-            from crypto_strategy_lab.journal.models import FillRecord, Order, OrderEvent
-
-            events = session.execute(
-                select(OrderEvent).where(OrderEvent.run_id == self.run_id).order_by(OrderEvent.id)
-            ).scalars()
-            latest: dict[str, OrderEvent] = {}
-            for ev in events:
-                latest[ev.client_order_id] = ev
-            fees: dict[str, Decimal] = {}
-            for fill in session.scalars(select(FillRecord).where(FillRecord.run_id == self.run_id)):
-                if fill.client_order_id:
-                    fees[fill.client_order_id] = fees.get(fill.client_order_id, D0) + fill.fee
-            for order in session.scalars(select(Order).where(Order.run_id == self.run_id)):
-                ev = latest[order.client_order_id]
-                state = OrderState(
-                    order.client_order_id,
-                    order.strategy or "",
-                    order.symbol,
-                    order.quantity,
-                    OrderStatus(ev.status),
-                    ev.filled_quantity,
-                    ev.venue_order_id,
-                    fees.get(order.client_order_id, D0),
-                    ev.average_price,
-                )
-                self._track(state)
-                if state.venue_order_id:
-                    self._by_venue_id[(state.sleeve, state.venue_order_id)] = state.client_order_id
+        fees = self.journal.fees_by_order(self.run_id)
+        for order, ev in self.journal.run_orders(self.run_id):
+            state = OrderState(
+                order.client_order_id,
+                order.strategy or "",
+                order.symbol,
+                order.quantity,
+                OrderStatus(ev.status),
+                ev.filled_quantity,
+                ev.venue_order_id,
+                fees.get(order.client_order_id, D0),
+                ev.average_price,
+            )
+            self._track(state)
+            if state.venue_order_id:
+                self._by_venue_id[(state.sleeve, state.venue_order_id)] = state.client_order_id
 
     def known(self, client_order_id: str) -> bool:
         return client_order_id in self.orders

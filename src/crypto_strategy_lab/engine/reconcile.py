@@ -25,13 +25,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from crypto_strategy_lab.core.enums import OrderStatus
 from crypto_strategy_lab.core.errors import ExchangeError
 from crypto_strategy_lab.engine.orders import OrderManager
 from crypto_strategy_lab.journal import Journal
-from crypto_strategy_lab.journal.models import FillRecord
 
 if TYPE_CHECKING:
     from crypto_strategy_lab.engine.sleeve import Sleeve
@@ -52,20 +49,6 @@ class ReconcileReport:
         return not self.problems
 
 
-def journal_positions(journal: Journal, run_id: str) -> dict[str, Decimal]:
-    """Signed net quantity per sleeve (``fills.strategy``) from the journal's fills."""
-    out: dict[str, Decimal] = {}
-    with journal.session() as session:
-        for strategy, side, qty in session.execute(
-            select(FillRecord.strategy, FillRecord.side, FillRecord.quantity).where(
-                FillRecord.run_id == run_id
-            )
-        ):
-            sign = 1 if side == "BUY" else -1
-            out[strategy or ""] = out.get(strategy or "", D0) + sign * qty
-    return out
-
-
 async def reconcile(
     journal: Journal,
     run_id: str,
@@ -79,7 +62,7 @@ async def reconcile(
     report = ReconcileReport()
     for sleeve in sleeves:
         await _orders(sleeve, orders, report, now, resend_unsent)
-    book = journal_positions(journal, run_id)
+    book = journal.net_quantities(run_id)  # signed net fill quantity per sleeve
     for sleeve in sleeves:
         ours = book.get(sleeve.name, D0)
         try:

@@ -24,12 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
-
 from crypto_strategy_lab.engine.orders import OrderManager
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.journal import Journal
-from crypto_strategy_lab.journal.models import EquityPoint, Order, RiskEventRecord, SignalRecord
 
 
 @dataclass
@@ -82,38 +79,20 @@ class RunProgress:
 
 def load_progress(journal: Journal, run_id: str) -> RunProgress:
     """Read a run's :class:`RunProgress` from the journal (after a restart)."""
-    with journal.session() as session:
-        equity_mark = session.scalar(
-            select(func.max(EquityPoint.ts)).where(EquityPoint.run_id == run_id)
-        )
-        marks = [
-            equity_mark,
-            session.scalar(select(func.max(SignalRecord.ts)).where(SignalRecord.run_id == run_id)),
-            session.scalar(select(func.max(Order.created_at)).where(Order.run_id == run_id)),
-        ]
-        signal_keys = {
-            (s, t)
-            for s, t in session.execute(
-                select(SignalRecord.strategy, SignalRecord.ts).where(SignalRecord.run_id == run_id)
-            )
-        }
-        decided = {
-            c
-            for c in session.scalars(
-                select(RiskEventRecord.client_order_id).where(RiskEventRecord.run_id == run_id)
-            )
-            if c
-        }
-        decided |= set(session.scalars(select(Order.client_order_id).where(Order.run_id == run_id)))
-        peak = session.scalar(
-            select(func.max(EquityPoint.equity)).where(EquityPoint.run_id == run_id)
-        )
+    equity_mark = journal.last_equity_time(run_id)
+    signal_keys = journal.signal_keys(run_id)
+    orders = journal.run_orders(run_id)
+    marks = [
+        equity_mark,
+        max((ts for _, ts in signal_keys), default=None),
+        max((order.created_at for order, _ in orders), default=None),
+    ]
     return RunProgress(
         checkpoint=max((m for m in marks if m is not None), default=None),
         equity_mark=equity_mark,
         signal_keys=signal_keys,
-        decided=decided,
-        peak_equity=peak,
+        decided=journal.decided_order_ids(run_id) | {o.client_order_id for o, _ in orders},
+        peak_equity=journal.peak_equity(run_id),
         # positions are journaled when they change: compare with what the journal last holds
         positions={
             p.strategy: p.quantity

@@ -108,13 +108,12 @@ class FillStore:
 
     def fees_by_order(self, run_id: str) -> dict[str, Decimal]:
         """The fees the run's fills paid, summed per client order id."""
-        stmt = select(FillRecord.client_order_id, FillRecord.fee).where(
-            FillRecord.run_id == run_id, FillRecord.client_order_id.is_not(None)
-        )
+        stmt = select(FillRecord.client_order_id, FillRecord.fee).where(FillRecord.run_id == run_id)
         out: dict[str, Decimal] = {}
         with self._writer.session() as session:
             for coid, fee in session.execute(stmt):
-                out[coid] = out.get(coid, Decimal(0)) + fee
+                if coid:  # a fill the venue reported without our order id
+                    out[coid] = out.get(coid, Decimal(0)) + fee
         return out
 
 
