@@ -109,3 +109,18 @@ def test_dotenv_that_is_not_utf8_is_one_line(tmp_path):
     (tmp_path / ".env").write_bytes(b"DEFAULT_CAPITAL=\xff\n")
     with pytest.raises(ConfigError, match=r"\.env: not UTF-8"):
         load_settings()
+
+
+@pytest.mark.parametrize(("venue", "mode"), sorted(ENV_NAMES))
+@pytest.mark.parametrize("half", [0, 1])
+def test_half_a_key_pair_in_the_environment_is_one_clear_error(monkeypatch, venue, mode, half):
+    # a lone key (or secret) must not fall through to the vault's keys silently
+    names = ENV_NAMES[(venue, mode)]
+    present, missing = names[half], names[1 - half]
+    monkeypatch.setenv(present, "lone-value-that-must-not-show-9876")
+    monkeypatch.delenv(missing, raising=False)
+    with pytest.raises(ConfigError) as info:
+        resolve_credentials(venue, TradingMode(mode), None, Settings())
+    message = str(info.value)
+    assert missing in message and present in message and "\n" not in message
+    assert "lone-value-that-must-not-show-9876" not in message

@@ -15,6 +15,7 @@ from typing import Any
 
 from crypto_strategy_lab.config.settings import Settings
 from crypto_strategy_lab.core.enums import TradingMode
+from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.security.vault import Credentials, open_default_vault
 
 ENV_NAMES: dict[tuple[str, TradingMode], tuple[str, str]] = {
@@ -49,6 +50,13 @@ def resolve_credentials(
     Credentials or None
         `explicit`, else the mode's environment variables (when both are set), else the
         default vault (when it can be opened), else ``None``.
+
+    Raises
+    ------
+    ConfigError
+        If only one of the mode's two variables is set: falling through to the vault would
+        trade with keys the user did not mean (the message names both variables, never a
+        value).
     """
     if explicit is not None:
         return Credentials.coerce(explicit)
@@ -59,6 +67,9 @@ def resolve_credentials(
     key, secret = (getattr(settings, name) for name in names)
     if key is not None and secret is not None:
         return Credentials(api_key=key, api_secret=secret)
+    if (key is None) != (secret is None):
+        present, missing = names if secret is None else names[::-1]
+        raise ConfigError(f"{present} is set but {missing} is not: set both, or neither")
     vault = open_default_vault()
     if vault is not None:
         return vault.get(venue, mode.value)
