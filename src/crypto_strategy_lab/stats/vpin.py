@@ -51,6 +51,7 @@ from crypto_strategy_lab.stats._windows import (
     StatsInputError,
     as_series,
     check_window,
+    rolling_mean_std,
     rolling_sum,
 )
 
@@ -282,11 +283,7 @@ def bar_vpin(
         dp = np.concatenate(([np.nan], np.diff(np.log(px))))
         sigma = np.full(px.size, np.nan)
         if px.size > sigma_window:
-            d = dp[1:]
-            s1 = rolling_sum(d, sigma_window)
-            s2 = rolling_sum(d * d, sigma_window)
-            var = (s2 - s1 * s1 / sigma_window) / (sigma_window - 1)
-            sigma[1:] = np.sqrt(np.maximum(var, 0.0))
+            sigma[1:] = rolling_mean_std(dp[1:], sigma_window)[1]
         buy = bulk_volume_classification(dp, vol, sigma)
         source = "bars"
     buckets = volume_buckets(buy, vol, bucket_volume)
