@@ -32,6 +32,26 @@ class AlertStore:
         run_id: str | None = None,
         ts: datetime | None = None,
     ) -> Alert:
+        """Journal an alert (committed at once, with its ``alert.<severity>`` audit event).
+
+        Parameters
+        ----------
+        severity : str
+            One of :data:`SEVERITIES` (``info``, ``warning``, ``error``, ``critical``).
+        source, message : str
+            What raised it (e.g. ``reconciliation``) and what it says.
+        details : dict, optional
+            JSON-able context, stored as the audit chain encodes it.
+        run_id : str, optional
+            The run it belongs to (``None``: a run-less alert, e.g. from ``csl kill``).
+        ts : datetime, optional
+            When (timezone-aware; default now).
+
+        Returns
+        -------
+        Alert
+            The journaled row.
+        """
         if severity not in SEVERITIES:
             raise JournalError(f"alert severity must be one of {SEVERITIES}, got {severity!r}")
         record = Alert(
@@ -49,6 +69,9 @@ class AlertStore:
     def acknowledge_alert(
         self, alert_id: int, *, by: str, note: str | None = None, ts: datetime | None = None
     ) -> AlertAck:
+        """Acknowledge alert ``alert_id`` once, by the person ``by`` (``JournalError`` for an
+        unknown or already acknowledged alert)."""
+
         def work(session: Session) -> AlertAck:
             alert = session.get(Alert, alert_id)
             if alert is None:
@@ -63,6 +86,7 @@ class AlertStore:
         return self._writer.write(work)
 
     def alerts(self, *, unacknowledged_only: bool = False) -> list[tuple[Alert, AlertAck | None]]:
+        """Every alert with its acknowledgement (``None``: not acknowledged), oldest first."""
         stmt = (
             select(Alert, AlertAck)
             .outerjoin(AlertAck, AlertAck.alert_id == Alert.id)

@@ -24,6 +24,7 @@ class DecisionStore:
         self._writer = writer
 
     def record_signal(self, run_id: str, signal: Signal) -> SignalRecord:
+        """Journal a strategy's signal for the bar ``signal.timestamp`` (buffered in a batch)."""
         record = SignalRecord(
             run_id=run_id,
             ts=utc(signal.timestamp),
@@ -100,6 +101,7 @@ class DecisionStore:
             return {coid for coid in session.scalars(stmt) if coid}
 
     def risk_events(self, run_id: str | None = None) -> list[RiskEventRecord]:
+        """The risk decisions (of ``run_id``), in the order they were made."""
         stmt = select(RiskEventRecord).order_by(RiskEventRecord.id)
         if run_id is not None:
             stmt = stmt.where(RiskEventRecord.run_id == run_id)

@@ -87,6 +87,7 @@ class FillStore:
         return record, created
 
     def fills(self, run_id: str | None = None) -> list[FillRecord]:
+        """The fills (of ``run_id``), by time."""
         stmt = select(FillRecord).order_by(FillRecord.ts, FillRecord.id)
         if run_id is not None:
             stmt = stmt.where(FillRecord.run_id == run_id)

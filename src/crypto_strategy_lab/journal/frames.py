@@ -121,6 +121,7 @@ class JournalReader:
         return frame[frame["quantity"] != 0].reset_index(drop=True) if len(frame) else frame
 
     def position_history(self, run_id: str) -> pd.DataFrame:
+        """Every position snapshot the run's fills implied (``source='journal'``), by time."""
         stmt = (
             select(
                 PositionSnapshot.ts,
@@ -191,6 +192,7 @@ class JournalReader:
         )
 
     def fills(self, run_id: str) -> pd.DataFrame:
+        """The run's fills, by time."""
         stmt = (
             select(
                 FillRecord.ts,
@@ -222,6 +224,7 @@ class JournalReader:
         return self._frame(stmt)
 
     def risk_events(self, run_id: str, limit: int = 500) -> pd.DataFrame:
+        """The run's latest ``limit`` risk decisions, newest first."""
         stmt = (
             select(
                 RiskEventRecord.ts,

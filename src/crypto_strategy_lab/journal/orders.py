@@ -205,6 +205,7 @@ class OrderStore:
             return _last_event(session, client_order_id)
 
     def order_events(self, client_order_id: str) -> list[OrderEvent]:
+        """Every state the order went through, in order (``new`` first)."""
         with self._writer.session() as session:
             return list(
                 session.scalars(

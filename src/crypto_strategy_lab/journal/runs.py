@@ -86,9 +86,11 @@ class RunStore:
         return self._writer.write(work)
 
     def get_run(self, run_id: str) -> Run | None:
+        """The run ``run_id`` (``None``: not in the journal)."""
         with self._writer.session() as session:
             return session.get(Run, run_id)
 
     def runs(self) -> list[Run]:
+        """Every run, oldest first."""
         with self._writer.session() as session:
             return list(session.scalars(select(Run).order_by(Run.started_at)))

@@ -30,6 +30,11 @@ class SnapshotStore:
         strategy: str | None = None,
         source: str = "journal",
     ) -> PositionSnapshot:
+        """Journal a position snapshot (buffered in a batch).
+
+        ``source`` is ``journal`` (the position the journal's fills imply, kept per
+        ``strategy``) or ``venue`` (what the venue reported at a reconciliation).
+        """
         if source not in ("journal", "venue"):
             raise JournalError(f"position source must be 'journal' or 'venue', got {source!r}")
         record = PositionSnapshot(
@@ -59,6 +64,7 @@ class SnapshotStore:
         realized_pnl: Decimal = Decimal(0),
         unrealized_pnl: Decimal = Decimal(0),
     ) -> EquityPoint:
+        """Journal the run's equity point at ``ts`` (buffered in a batch)."""
         record = EquityPoint(
             run_id=run_id,
             ts=utc(ts),

@@ -22,6 +22,8 @@ _JOURNAL_TABLES = {"runs", "equity_curve", "orders"}
 
 
 class JournalState(StrEnum):
+    """What a journal URL holds (see :func:`probe_journal`)."""
+
     OK = "ok"
     EMPTY = "empty"  # schema present, no runs yet
     UNINITIALISED = "uninitialised"  # database reachable, journal tables absent
