@@ -116,6 +116,15 @@ def test_run_orders_are_the_runs_orders_with_their_current_state(journal: Journa
     }
 
 
+def test_run_orders_come_in_the_order_they_were_journaled(journal: Journal) -> None:
+    # ids whose key order is the reverse of the journal order: a restart restores orders in
+    # the order it sent them, whatever order the database would scan its primary key in
+    run = _run(journal, "run")
+    for coid in ("z-3", "m-2", "a-1"):
+        _order(journal, run, coid, OrderSide.BUY, "1", "a")
+    assert [o.client_order_id for o, _ in journal.run_orders(run)] == ["z-3", "m-2", "a-1"]
+
+
 def test_fills_add_up_to_signed_net_quantities_and_fees_per_order(journal: Journal) -> None:
     run, other = _book(journal)
     assert journal.net_quantities(run) == {"a": Decimal("0.3"), "b": Decimal("-0.2")}

@@ -216,15 +216,21 @@ class OrderStore:
             )
 
     def run_orders(self, run_id: str) -> list[tuple[Order, OrderEvent]]:
-        """The run's orders, each with its latest event (its current state), in the order the
-        database returns them (on SQLite: the order they were journaled)."""
+        """The run's orders, each with its latest event (its current state), in the order they
+        were journaled (by their first event's id: a restart restores them in the order it
+        would have sent them, on every database; a bare SELECT's order is unspecified)."""
         with self._writer.session() as session:
             events = session.scalars(
                 select(OrderEvent).where(OrderEvent.run_id == run_id).order_by(OrderEvent.id)
             )
-            latest = {event.client_order_id: event for event in events}
+            first: dict[str, int] = {}
+            latest: dict[str, OrderEvent] = {}
+            for event in events:
+                first.setdefault(event.client_order_id, event.id)
+                latest[event.client_order_id] = event
             orders = session.scalars(select(Order).where(Order.run_id == run_id))
-            return [(order, latest[order.client_order_id]) for order in orders]
+            ranked = sorted(orders, key=lambda order: first[order.client_order_id])
+            return [(order, latest[order.client_order_id]) for order in ranked]
 
     def open_orders(self, run_id: str | None = None) -> list[tuple[Order, OrderEvent]]:
         """Orders whose latest state is not terminal (new, submitted, partially filled)."""
