@@ -113,6 +113,9 @@ def test_backtest_prints_units_benchmark_and_parameters(env: Path) -> None:
     assert "window=7d (672 bars)" in params and "lag=2" in params  # 7 days of 15m bars
     for label in ("total return", "Sharpe (ann.)", "max drawdown", "fees", "funding paid"):
         assert label in out, label
+    # RISK_FREE_RATE (the brief's 2 % a year by default) is shown beside the raw Sharpe ratio
+    excess = next(line for line in out.splitlines() if "Sharpe over rf" in line)
+    assert "2.00 %" in excess and re.search(r"-?\d+\.\d\d", excess.split("(ann.)")[1])
     assert "trades" in out and "buy & hold" in out
     bars = load_default_bars("crypto").bars
     bh = bars["close"].iloc[-1] / bars["open"].iloc[0] - 1

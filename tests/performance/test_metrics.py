@@ -161,3 +161,14 @@ def test_rolling_sharpe_equals_the_per_window_sharpe(returns):
             assert roll.iloc[end] == pytest.approx(sharpe_ratio(window), rel=1e-9)
     annual = rolling_sharpe(series, 20, 8760)
     assert annual.iloc[200] == pytest.approx(roll.iloc[200] * math.sqrt(8760), rel=1e-12)
+
+
+def test_sharpe_in_excess_of_an_annual_risk_free_rate(returns):
+    # the annual rate compounds to a per-bar rate: (1 + rf) ** (1 / periods) - 1
+    per_bar = 1.02 ** (1 / 8760) - 1
+    excess = [r - per_bar for r in returns]
+    expected = statistics.fmean(excess) / statistics.stdev(excess) * math.sqrt(8760)
+    assert sharpe_ratio(returns, 8760, risk_free_rate=0.02) == pytest.approx(expected, rel=1e-9)
+    assert sharpe_ratio(returns, 8760, risk_free_rate=0.0) == sharpe_ratio(returns, 8760)
+    with pytest.raises(MetricsError, match="periods_per_year"):
+        sharpe_ratio(returns, risk_free_rate=0.02)

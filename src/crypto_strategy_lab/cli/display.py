@@ -107,8 +107,18 @@ def parameters_text(params: Any) -> str:
     return ", ".join(shown) or "none"
 
 
-def backtest_table(stats: Mapping[str, Any], benchmark: Benchmark, *, title: str) -> Table:
-    """The statistics of one backtest, grouped, with units, beside buy-and-hold."""
+def backtest_table(
+    stats: Mapping[str, Any],
+    benchmark: Benchmark,
+    *,
+    title: str,
+    excess_sharpe: tuple[float, float] | None = None,
+) -> Table:
+    """The statistics of one backtest, grouped, with units, beside buy-and-hold.
+
+    ``excess_sharpe`` is ``(annual risk-free rate, annualised Sharpe ratio in excess of
+    it)``, shown under the raw Sharpe ratio.
+    """
     s = stats
     capital = _float(s.get("initial_capital"))
     table = Table(title=title, title_justify="left")
@@ -120,6 +130,11 @@ def backtest_table(stats: Mapping[str, Any], benchmark: Benchmark, *, title: str
         ("CAGR", pct(s.get("cagr")), ""),
         ("volatility (ann.)", pct(s.get("volatility")), ""),
         ("Sharpe (ann.)", ratio(s.get("sharpe")), ratio(benchmark.sharpe)),
+        *(
+            [(f"Sharpe over rf {pct(excess_sharpe[0])} (ann.)", ratio(excess_sharpe[1]), "")]
+            if excess_sharpe is not None
+            else []
+        ),
         ("Sortino (ann.)", ratio(s.get("sortino")), ""),
         ("max drawdown", pct(s.get("max_drawdown")), pct(benchmark.max_drawdown)),
         ("Calmar", ratio(s.get("calmar")), ""),
@@ -159,9 +174,22 @@ def print_backtest(
     bars: pd.DataFrame,
     costs: str,
 ) -> None:
-    """``csl backtest``'s output: period, parameters, the statistics table, the costs line."""
+    """``csl backtest``'s output: period, parameters, the statistics table, the costs line.
+
+    The table shows the Sharpe ratio in excess of ``RISK_FREE_RATE`` under the raw one (the
+    gate's).
+    """
+    from crypto_strategy_lab.config.settings import get_settings
+
     stats = result.stats
     periods = _float(stats.get("periods_per_year"))
+    rf = get_settings().RISK_FREE_RATE
+    returns = result.returns
+    excess = (
+        sharpe_ratio(returns, periods, risk_free_rate=rf)
+        if len(returns) >= 2 and periods > 0
+        else math.nan
+    )
     benchmark = Benchmark.buy_and_hold(bars, periods)
     bar = bar_size(bars.index)
     console.print(
@@ -171,9 +199,10 @@ def print_backtest(
         highlight=False,
     )
     console.print(f"parameters: {parameters_text(strategy.params)}", highlight=False)
-    console.print(backtest_table(stats, benchmark, title=title))
+    console.print(backtest_table(stats, benchmark, title=title, excess_sharpe=(rf, excess)))
     console.print(
-        "Sharpe and Sortino annualised with the bar size; returns net of fees, slippage and "
+        "Sharpe and Sortino annualised with the bar size; Sharpe over rf: in excess of "
+        "RISK_FREE_RATE (annual, compounded per bar); returns net of fees, slippage and "
         "funding; buy & hold: long from the first open to the last close, no costs.",
         highlight=False,
     )

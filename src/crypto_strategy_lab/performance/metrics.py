@@ -2,10 +2,12 @@
 
 Conventions (DESIGN.md): a Sharpe ratio is **per period** unless ``periods_per_year`` is given,
 in which case it is annualised by ``sqrt(periods_per_year)``; no risk-free rate is subtracted
-(crypto has no agreed one and the bar returns are excess returns of a fully-funded book to
-first order). Kurtosis is **raw** (3 for a normal), skewness is the sample third standardised
-moment (both computed as :mod:`scipy.stats` does, biased estimators as in Bailey & López de
-Prado 2012).
+unless one is passed (crypto has no agreed one and the bar returns are excess returns of a
+fully-funded book to first order). The gate, the trial log and PSR/DSR/MinTRL use the raw
+ratio; ``RISK_FREE_RATE`` (an annual rate, :func:`per_period_rate`) is shown beside it in the
+``csl backtest`` table (docs/DECISIONS.md, "Risk-free rate"). Kurtosis is **raw** (3 for a
+normal), skewness is the sample third standardised moment (both computed as
+:mod:`scipy.stats` does, biased estimators as in Bailey & López de Prado 2012).
 
 Annualisation: crypto trades 24/7/365, so ``periods_per_year = 365 * 86400 / bar_seconds``;
 US equities trade about 252 sessions of 6.5 h a year (daily bars: 252).
@@ -47,7 +49,30 @@ def _is_constant(arr: np.ndarray) -> bool:
     return bool(np.ptp(arr) == 0.0)
 
 
-def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None = None) -> float:
+def per_period_rate(annual_rate: float, periods_per_year: float) -> float:
+    """An annual rate as the rate of one bar, compounding: ``(1 + r) ** (1 / P) - 1``.
+
+    Parameters
+    ----------
+    annual_rate : float
+        Annual rate, e.g. ``RISK_FREE_RATE`` (0.02 for 2 %).
+    periods_per_year : float
+        Bars per year ``P``.
+
+    Returns
+    -------
+    float
+        The per-bar rate that compounds to `annual_rate` over a year.
+    """
+    return float(np.expm1(np.log1p(annual_rate) / periods_per_year))
+
+
+def sharpe_ratio(
+    returns: pd.Series | np.ndarray,
+    periods_per_year: float | None = None,
+    *,
+    risk_free_rate: float = 0.0,
+) -> float:
     """Sharpe ratio ``mean / std`` (``ddof=1``) of per-period returns.
 
     Parameters
@@ -57,19 +82,27 @@ def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: float | None
     periods_per_year : float, optional
         ``None`` (default) gives the **per-period** ratio used by PSR/DSR/MinTRL; a number
         annualises it: ``SR_annual = SR * sqrt(periods_per_year)``.
+    risk_free_rate : float, default 0.0
+        Annual rate subtracted from every return as its per-bar equivalent
+        (:func:`per_period_rate`); needs `periods_per_year`.
 
     Returns
     -------
     float
-        The Sharpe ratio, no risk-free rate subtracted; ``0.0`` for a constant series (no
-        risk, no reward: nothing to rank).
+        The Sharpe ratio of the returns in excess of `risk_free_rate`; ``0.0`` for a
+        constant series (no risk, no reward: nothing to rank).
 
     Raises
     ------
     MetricsError
-        If `returns` is not 1-D, has fewer than 2 values, or contains NaN or infinity.
+        If `returns` is not 1-D, has fewer than 2 values, or contains NaN or infinity, or
+        a non-zero `risk_free_rate` comes without `periods_per_year`.
     """
     arr = _as_array(returns)
+    if risk_free_rate:
+        if not periods_per_year:
+            raise MetricsError("a risk-free rate is annual: periods_per_year is needed")
+        arr = arr - per_period_rate(risk_free_rate, periods_per_year)
     return annualised(0.0 if _is_constant(arr) else _sharpe(arr), periods_per_year)
 
 
