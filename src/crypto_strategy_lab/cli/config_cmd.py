@@ -44,8 +44,10 @@ def check(
 
 @app.command("show")
 def show() -> None:
-    """Show the effective settings (secrets show only whether they are set, URLs without their
-    credentials)."""
+    """Show the effective settings.
+
+    Secrets show only whether they are set; URLs show without their credentials.
+    """
     table = Table("setting", "value")
     for name, shown in load_settings().shown().items():
         table.add_row(name, shown)

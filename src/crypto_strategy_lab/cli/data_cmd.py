@@ -178,8 +178,11 @@ def _stored_series(
     source: str,
     timeframe: str | None,
 ) -> tuple[str, str, str]:
-    """``(source, symbol, timeframe)`` of the stored series named by ``--data`` or the older
-    ``--symbol/--source/--timeframe`` (listing what is stored when it is not)."""
+    """``(source, symbol, timeframe)`` of the stored series the options name.
+
+    The series is named by ``--data`` or the older ``--symbol/--source/--timeframe`` (listing
+    what is stored when it is not).
+    """
     from crypto_strategy_lab.data.loader import stored_timeframe
     from crypto_strategy_lab.data.schema import DataValidationError
     from crypto_strategy_lab.data.spec import store_spec

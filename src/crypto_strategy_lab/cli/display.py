@@ -57,6 +57,7 @@ def money(value: Any) -> str:
 
 
 def ratio(value: Any, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; ``n/a`` for NaN/None, ``∞`` for infinities."""
     return format_number(_float(value), f".{digits}f")
 
 
@@ -65,8 +66,19 @@ def ratio(value: Any, digits: int = 2) -> str:
 
 @dataclass(frozen=True)
 class Benchmark:
-    """Buy-and-hold over the same bars: long one unit of capital from the first bar's open to
-    the last close, no costs (the yardstick a strategy's net numbers are read against)."""
+    """Buy-and-hold over the same bars, the yardstick a strategy's net numbers are read against.
+
+    Long one unit of capital from the first bar's open to the last close, no costs.
+
+    Attributes
+    ----------
+    total_return : float
+        Last equity over the first open, minus one.
+    sharpe : float
+        Annualised Sharpe ratio of the per-bar returns (the first bar's is close over open).
+    max_drawdown : float
+        Maximum drawdown of the buy-and-hold equity curve.
+    """
 
     total_return: float
     sharpe: float
@@ -74,6 +86,10 @@ class Benchmark:
 
     @classmethod
     def buy_and_hold(cls, bars: pd.DataFrame, periods_per_year: float) -> Benchmark:
+        """Buy-and-hold of ``bars`` (``open`` and ``close`` columns).
+
+        The Sharpe ratio is annualised by ``periods_per_year``.
+        """
         close = bars["close"].astype(float)
         returns = close.pct_change()
         returns.iloc[0] = close.iloc[0] / float(bars["open"].iloc[0]) - 1.0
@@ -232,6 +248,7 @@ class RunReport:
 
     @property
     def blocked_by_kill_switch(self) -> bool:
+        """The kill-switch rule halted at least one order of the run."""
         return self.halts.get("kill_switch", 0) > 0
 
 
@@ -288,8 +305,10 @@ def run_report(journal: Any, summary: Any, *, capital: float, market: str) -> Ru
 
 
 def print_run_report(console: Console, report: RunReport, *, kill_switch_engaged: bool) -> None:
-    """The end-of-run summary of ``csl paper``/``deploy``/``live``; ``kill_switch_engaged``:
-    the kill switch was engaged when the run started or when it ended."""
+    """Print the end-of-run summary of ``csl paper``/``deploy``/``live``.
+
+    ``kill_switch_engaged``: the kill switch was engaged when the run started or when it ended.
+    """
     console.print(f"[bold]run {report.run_id} {report.status}[/]", highlight=False)
     table = Table()
     table.add_column("", style="bold")
@@ -342,8 +361,11 @@ def progress_status(text: str) -> Iterator[None]:
 
 @contextmanager
 def step_progress(console: Console | None, label: str, total: int) -> Iterator[Callable[..., None]]:
-    """A bar of ``total`` steps on ``console``; yields the callback that advances it by one
-    (whatever it is called with), a no-op with ``console=None``."""
+    """A progress bar of ``total`` steps on ``console``.
+
+    Yields the callback that advances it by one (whatever it is called with); with
+    ``console=None`` the callback is a no-op.
+    """
     if console is None:
         yield lambda *_: None
         return
@@ -360,9 +382,11 @@ class ProgressFeed:
         self.feed, self.progress, self.task = feed, progress, task
 
     def __getattr__(self, name: str) -> Any:
+        """Everything but iteration is the wrapped feed's."""
         return getattr(self.feed, name)
 
     async def __aiter__(self) -> AsyncIterator[Any]:
+        """The wrapped feed's bars, advancing the progress bar after each."""
         async for bar in self.feed:
             yield bar
             self.progress.advance(self.task)
@@ -370,8 +394,11 @@ class ProgressFeed:
 
 @contextmanager
 def bar_progress(console: Console | None, feed: Any) -> Iterator[Any]:
-    """Show progress over ``feed``'s bars on ``console`` (a bar when its length is known, else
-    a count); with ``console=None`` the feed itself, untouched."""
+    """Show progress over ``feed``'s bars on ``console``.
+
+    A bar when the feed's length is known, else a count; with ``console=None`` the context
+    yields the feed itself, untouched.
+    """
     if console is None:
         yield feed
         return
@@ -391,8 +418,11 @@ _RUNS_TABLE_WIDTH = 126  # full run id and every column without wrapping
 
 
 def print_runs(console: Console, rows: list[tuple[Any, pd.Series | None]]) -> None:
-    """The latest runs with full run ids (what `csl drift` and `--run-id` take) and labelled
-    exposures: a table on a wide console, two lines per run on a narrow one."""
+    """Print the latest runs with full run ids and labelled exposures.
+
+    Full run ids are what ``csl drift`` and ``--run-id`` take. A table on a wide console, two
+    lines per run on a narrow one.
+    """
     if console.width >= _RUNS_TABLE_WIDTH:
         console.print(runs_table(rows))
         return
@@ -473,8 +503,11 @@ def _drift_cell(value: Any, kind: str) -> str:
 
 
 def drift_tables(report: Any) -> list[Table]:
-    """``csl drift`` as readable tables: per strategy and portfolio, then costs by fill kind
-    (a :class:`~crypto_strategy_lab.research.drift.DriftReport`)."""
+    """``csl drift``'s report as readable tables.
+
+    Per strategy and portfolio, then costs by fill kind, of a
+    :class:`~crypto_strategy_lab.research.drift.DriftReport`.
+    """
     tables = []
     for frame, title in ((report.table, "run vs backtest"), (report.costs, "costs by fill kind")):
         if frame is None or not len(frame):

@@ -49,10 +49,12 @@ a usage error 2."""
 
 
 def set_debug(flag: bool) -> None:
+    """Show full tracebacks (``csl --debug``) instead of one-line errors."""
     _state["debug"] = flag
 
 
 def is_debug() -> bool:
+    """Whether ``csl --debug`` asked for full tracebacks."""
     return _state["debug"]
 
 
@@ -96,8 +98,10 @@ def run_guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a command so that it runs under :func:`run_guarded` (typer still sees the
-    command's own signature through ``functools.wraps``)."""
+    """Decorate a command so that it runs under :func:`run_guarded`.
+
+    typer still sees the command's own signature through ``functools.wraps``.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -163,8 +167,10 @@ def _install_checks(param: Parameter) -> None:
 
 
 def apply_option_rules(command: Command) -> None:
-    """Install the finite-number check and :data:`OPTION_RULES` on every parameter of
-    ``command`` and of every command below it."""
+    """Install the finite-number check and :data:`OPTION_RULES` on ``command``'s parameters.
+
+    Recursively: the parameters of every command below it too.
+    """
     for sub in getattr(command, "commands", {}).values():
         apply_option_rules(sub)
     for param in command.params:
@@ -192,8 +198,11 @@ def _blank_flag_metavars(params: list[Parameter]) -> list[Parameter]:
 
 
 class GuardedGroup(TyperGroup):
-    """The root ``csl`` group: option rules and flags shown as flags on the whole command tree,
-    and every invocation (parsing included) under :func:`run_guarded`."""
+    """The root ``csl`` group.
+
+    Option rules and flags shown as flags on the whole command tree, and every invocation
+    (parsing included) under :func:`run_guarded`.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -201,8 +210,10 @@ class GuardedGroup(TyperGroup):
         show_flags_as_flags(self)
 
     def get_params(self, ctx: Context) -> list[Parameter]:
+        """The group's parameters, flags shown without a metavar."""
         # typer adds --install-completion and --show-completion after the group is built
         return _blank_flag_metavars(super().get_params(ctx))
 
     def invoke(self, ctx: Context) -> Any:
+        """Invoke the command tree under :func:`run_guarded`."""
         return run_guarded(super().invoke, ctx)

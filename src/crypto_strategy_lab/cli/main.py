@@ -52,6 +52,7 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
+    """Options of every command: tracebacks, log level, version; secrets redacted from logs."""
     set_debug(debug)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,

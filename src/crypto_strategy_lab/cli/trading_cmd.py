@@ -29,9 +29,11 @@ JOURNAL = typer.Option(None, "--journal", help="Journal SQLAlchemy URL (default:
 
 
 def _journal(url: str | None, *, create: bool = True, replay: bool = False):
-    """The journal at ``url``; ``create=False`` refuses one that does not exist. A replay of
-    historical bars commits with ``synchronous=NORMAL``, venue modes with ``FULL``
-    (``journal/README.md``)."""
+    """The journal at ``url``; ``create=False`` refuses one that does not exist.
+
+    A replay of historical bars commits with ``synchronous=NORMAL``, venue modes with ``FULL``
+    (``journal/README.md``).
+    """
     from crypto_strategy_lab.journal import Journal
 
     return Journal.open(url, create=create, synchronous="NORMAL" if replay else "FULL")
@@ -114,8 +116,11 @@ def paper(
     param: list[str] = PARAM,
     journal: str | None = JOURNAL,
 ) -> None:
-    """Paper trading. Simulated (default, no keys): REPLAYS the last DAYS of historical bars
-    through the engine and the simulated venue. testnet/paper: the venue's sandbox, live."""
+    """Paper trading: a replay of historical bars, or a venue's sandbox.
+
+    Simulated (default, no keys): REPLAYS the last DAYS of historical bars through the engine
+    and the simulated venue. testnet/paper: the venue's sandbox, live.
+    """
     from crypto_strategy_lab.cli.display import progress_console, step_progress
     from crypto_strategy_lab.engine.paper import build_simulated_run, resolve_strategies
 
@@ -223,8 +228,11 @@ def live(
     check_only: bool = typer.Option(False, "--check-only", help="Check the conditions, exit."),
     journal: str | None = JOURNAL,
 ) -> None:
-    """LIVE trading with real money. Refuses unless live keys are present, the strategy's
-    latest gate verdict passed, and --confirm is given."""
+    """LIVE trading with real money.
+
+    Refuses unless live keys are present, the strategy's latest gate verdict passed, and
+    --confirm is given.
+    """
     from crypto_strategy_lab.engine.venue_run import build_venue_run
     from crypto_strategy_lab.strategies import get_strategy
 
@@ -308,10 +316,12 @@ def deploy(
 
 
 def book_refusal(cfg: Any, journal: str | None = None) -> str | None:
-    """Why the stored verdicts do not validate ``cfg``'s strategies as one book (``None``: a
-    chained, passing ``book`` verdict for this weighting, these members with these
-    parameters, these caps, on one instrument and timeframe;
-    :mod:`crypto_strategy_lab.research.book`)."""
+    """Why the stored verdicts do not validate ``cfg``'s strategies as one book.
+
+    ``None``: a chained, passing ``book`` verdict for this weighting, these members with these
+    parameters, these caps, on one instrument and timeframe
+    (:mod:`crypto_strategy_lab.research.book`).
+    """
     from crypto_strategy_lab.research.book import BOOK, BookCaps, book_params
     from crypto_strategy_lab.research.verdicts import live_refusal
     from crypto_strategy_lab.strategies.registry import strategy_for_bars
@@ -338,8 +348,10 @@ def kill(
     by: str = typer.Option(None, "--by", help="Who re-arms (default: the OS user)."),
     journal: str | None = JOURNAL,
 ) -> None:
-    """Emergency stop: halt all trading (running engines cancel and flatten); persists until
-    `csl kill --rearm`."""
+    """Emergency stop: halt all trading until `csl kill --rearm`.
+
+    Running engines cancel and flatten; the halt persists until re-armed by hand.
+    """
     jr = _journal(journal, create=False)
     actor = by or getpass.getuser()
     if rearm:
