@@ -33,8 +33,9 @@ def test_help_imports_no_heavy_library(args: list[str]) -> None:
     assert out.stdout.strip() == "", f"csl {' '.join(args)} imported {out.stdout.strip()}"
 
 
-#: What reading the strategy classes may not load: the numerics come with ``compute``.
-NUMERICS = ("scipy", "numba", "pywt", "arch", "sqlalchemy", "duckdb")
+#: What reading the strategy classes may not load: pandas and the numerics come with
+#: ``compute`` (numpy, which pydantic validators of the parameters use, may load).
+NUMERICS = ("pandas", "scipy", "numba", "pywt", "arch", "sqlalchemy", "duckdb", "pyarrow")
 
 
 @pytest.mark.parametrize("args", [["strategies"], ["strategies", "--json"], ["config", "show"]])

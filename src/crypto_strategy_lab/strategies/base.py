@@ -26,13 +26,13 @@ least ``n_min``, and is stored as the equivalent time.
 from __future__ import annotations
 
 import re
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Annotated, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final
 
 import numpy as np
-import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -46,8 +46,9 @@ from pydantic import (
 
 from crypto_strategy_lab.core.enums import MarketType, SignalAction
 from crypto_strategy_lab.core.signal import Signal, size_from_capital
-from crypto_strategy_lab.data.schema import DataValidationError, validate_ohlcv
-from crypto_strategy_lab.data.timeframes import parse_timeframe, timeframe_delta
+
+if TYPE_CHECKING:  # pandas and the data layer load where bars are handled, not when a
+    import pandas as pd  # strategy class is read (registry.py)
 
 #: Asset classes a strategy declares (the risk layer's names): the brief's "Crypto" and "All".
 CRYPTO: Final[tuple[str, ...]] = ("crypto",)
@@ -68,7 +69,8 @@ def _parse_span(value: Any) -> Any:
             raise ValueError(f"{value!r} is not a length of time (e.g. '7d', '36h', '90min')")
         unit = _SPAN_UNIT.get(match[2].lower(), "seconds")
         return timedelta(**{unit: float(match[1])})
-    if isinstance(value, pd.Timedelta):
+    pd = sys.modules.get("pandas")  # a pandas.Timedelta exists only once pandas is loaded
+    if pd is not None and isinstance(value, pd.Timedelta):
         return value.to_pytimedelta()
     return value
 
@@ -112,6 +114,8 @@ def span(default: str, *, min_obs: int, max_obs: int | None = None, description:
 
 def bars_for(span_: timedelta, timeframe: str, min_obs: int = 1) -> int:
     """``max(min_obs, ceil(span / bar))``: bars of ``timeframe`` covering ``span_``."""
+    from crypto_strategy_lab.data.timeframes import timeframe_delta
+
     bar = timeframe_delta(timeframe).to_pytimedelta()
     return max(min_obs, -(-span_ // bar))
 
@@ -170,6 +174,9 @@ class StrategyParams(BaseModel):
         }
         if not counts:
             return data
+        from crypto_strategy_lab.data.schema import DataValidationError
+        from crypto_strategy_lab.data.timeframes import timeframe_delta
+
         timeframe = data.get("timeframe", cls.model_fields["timeframe"].default)
         try:
             bar = timeframe_delta(timeframe).to_pytimedelta()
@@ -192,6 +199,9 @@ class StrategyParams(BaseModel):
     @field_validator("timeframe")
     @classmethod
     def _known_timeframe(cls, value: str) -> str:
+        from crypto_strategy_lab.data.schema import DataValidationError
+        from crypto_strategy_lab.data.timeframes import parse_timeframe
+
         try:
             return parse_timeframe(value)
         except DataValidationError as exc:
@@ -280,6 +290,8 @@ class Strategy(ABC):
         DataValidationError
             If ``bars`` breaks the OHLCV schema or is shorter than :attr:`warmup` + 1 bars.
         """
+        from crypto_strategy_lab.data.schema import DataValidationError, validate_ohlcv
+
         validate_ohlcv(bars)
         if len(bars) <= self.warmup:
             raise DataValidationError(

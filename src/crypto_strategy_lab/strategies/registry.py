@@ -3,9 +3,10 @@
 Classes are imported lazily so that listing names is cheap and one strategy's heavy imports
 do not slow the others. Reading a class (its docstring, parameter model, timeframes and asset
 classes, as ``csl strategies`` does) is cheap too: a signal module imports its numerics
-(``crypto_strategy_lab.stats``, SciPy, numba, PyWavelets) inside the methods that compute, not
-at module level, because SciPy and numba alone cost about 1.5 s of start-up (issue 16;
-``tests/cli/test_lazy_imports.py`` holds it).
+(``crypto_strategy_lab.stats``, SciPy, numba, PyWavelets) and pandas with the data layer inside
+the methods that validate or compute, not at module level (pandas only for annotations),
+because those cost 2-3 s of start-up and ``csl strategies`` must stay within 1.5x of ``import
+pandas`` (issue 16; ``tests/cli/test_lazy_imports.py`` holds it).
 """
 
 from __future__ import annotations

@@ -9,11 +9,14 @@ every strategy states only its statistic and its trading rule.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from crypto_strategy_lab.strategies.base import finite_signal
+
+if TYPE_CHECKING:  # pandas loads with the first frame built, not with the classes (registry.py)
+    import pandas as pd
 
 
 def log_returns(bars: pd.DataFrame) -> np.ndarray:
@@ -43,6 +46,8 @@ def strategy_frame(
     if "signal" in columns:
         row = block[names.index("signal")]
         row[:] = finite_signal(row)
+    import pandas as pd
+
     return pd.DataFrame(block.T, index=index, columns=names, copy=False)
 
 

@@ -10,14 +10,16 @@ strength ramping from 0 at the critical value to 1 at twice it.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class HurstExponentParams(StrategyParams):

@@ -9,14 +9,16 @@ the critical value to 1 at twice it; otherwise 0.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class LagAutocorrParams(StrategyParams):

@@ -3,14 +3,16 @@ the Yule–Walker AR forecast up to that lag. See README.md in this folder for t
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class PACFSpikeParams(StrategyParams):

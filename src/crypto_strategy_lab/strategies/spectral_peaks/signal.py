@@ -9,14 +9,16 @@ with a strength ramping from 0 at ``z_{1-alpha}`` to 1 at twice it (``z = Phi^{-
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class SpectralPeaksParams(StrategyParams):

@@ -3,14 +3,16 @@ fade moves made on contracting ranges. See README.md in this folder for the deri
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import strategy_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class TrueRangeDivergenceParams(StrategyParams):

@@ -9,14 +9,16 @@ position is ``sign(VR - 1) * sign(r_{t-q+1} + ... + r_t)`` times a strength ramp
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars, significance_ramp
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class VarianceRatioParams(StrategyParams):

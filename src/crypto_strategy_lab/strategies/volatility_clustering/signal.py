@@ -5,14 +5,16 @@ See README.md in this folder for the derivation.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
 
 from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class VolatilityClusteringParams(StrategyParams):

@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, model_validator
 
-from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.strategies.base import Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import strategy_frame
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from crypto_strategy_lab.stats.vpin import VolumeBuckets
 
 
@@ -56,6 +56,7 @@ class VPINSignal(Strategy):
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
         # numerics load here, not at import: reading the class stays cheap (registry.py)
+        from crypto_strategy_lab.data.schema import DataValidationError
         from crypto_strategy_lab.stats.vpin import bar_vpin
 
         p = self.params

@@ -3,14 +3,16 @@ when it sits at fine scales. See README.md in this folder for the derivation."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from crypto_strategy_lab.strategies.base import ALL_ASSETS, Span, Strategy, StrategyParams, span
 from crypto_strategy_lab.strategies.return_signals import log_returns, on_bars
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class WaveletEnergyParams(StrategyParams):
