@@ -12,7 +12,7 @@ from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.engine import HistoricalReplayFeed, Sleeve, StrategyRunner, TradingEngine
 from crypto_strategy_lab.exchanges import ExchangeFactory
 from crypto_strategy_lab.journal import Journal
-from crypto_strategy_lab.risk import RiskLimits
+from crypto_strategy_lab.risk import ProtectiveStops, RiskLimits
 from crypto_strategy_lab.strategies.base import Strategy
 
 
@@ -27,6 +27,7 @@ def replay_engine(
     limits: RiskLimits | None = None,
     market: MarketType = MarketType.LINEAR,
     run_id: str | None = None,
+    stops: ProtectiveStops | None = None,
 ) -> tuple[TradingEngine, HistoricalReplayFeed]:
     costs = costs or CostModel()
     runner = StrategyRunner(strategy, "BTCUSDT", market)
@@ -34,7 +35,7 @@ def replay_engine(
     venue = ExchangeFactory.create_exchange(
         "simulated", TradingMode.SIMULATED, cost_model=costs, cash=Decimal(str(capital))
     )
-    sleeve = Sleeve(runner, venue, allocation=allocation, costs=costs)
+    sleeve = Sleeve(runner, venue, allocation=allocation, costs=costs, stops=stops)
     engine = TradingEngine(
         journal,
         [sleeve],

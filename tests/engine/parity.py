@@ -18,7 +18,7 @@ from crypto_strategy_lab.backtest import run_backtest
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.journal import Journal
-from crypto_strategy_lab.risk import RiskLimits
+from crypto_strategy_lab.risk import ProtectiveStops, RiskLimits
 from tests.conftest import shared_file
 from tests.engine.helpers import FixedSignal, replay_engine
 
@@ -74,11 +74,21 @@ def run_both(
     costs: CostModel | None = None,
     stop_loss: float | None = 0.02,
     take_profit: float | None = 0.04,
+    stop_unit: str = "fraction",
+    atr_period: int = 14,
     timeframe: pd.Timedelta,
 ) -> Parity:
     """``signal`` (computed on the full history: the one definition of the history a decision
-    sees) replayed over ``bars`` by the engine and backtested on the same ``bars``."""
+    sees) replayed over ``bars`` by the engine and backtested on the same ``bars``; with
+    ``stop_unit="atr"`` the sleeve trades the same levels as its own ``ProtectiveStops``."""
     costs = costs or CostModel()
+    stops = (
+        ProtectiveStops(
+            stop_unit="atr", stop_loss=stop_loss, take_profit=take_profit, atr_period=atr_period
+        )
+        if stop_unit == "atr"
+        else None
+    )
     strategy = FixedSignal(signal)
     engine, feed = replay_engine(
         journal,
@@ -87,8 +97,11 @@ def run_both(
         capital=CAPITAL,
         allocation=allocation,
         costs=costs,
-        limits=parity_limits(stop_loss, take_profit),
+        limits=parity_limits(stop_loss, take_profit)
+        if stops is None
+        else parity_limits(None, None),
         market=market,
+        stops=stops,
     )
     summary = asyncio.run(engine.run(feed))
     assert summary.status == "completed"
@@ -100,6 +113,8 @@ def run_both(
         market={"linear": "perp", "spot": "spot", "stock": "stock"}[market.value],
         stop_loss=stop_loss,
         take_profit=take_profit,
+        stop_unit=stop_unit,  # type: ignore[arg-type]
+        atr_period=atr_period,
         initial_capital=CAPITAL,
     )
     fills = pd.DataFrame(

@@ -60,3 +60,27 @@ def test_replay_matches_backtest_with_funding(journal, btc_bars) -> None:  # typ
     # one bar early or late would move equity by about q P r = 15 USDT at a funding bar
     assert p.backtest.trades["funding"].abs().sum() > 100
     compare(p)
+
+
+def test_replay_with_atr_stops_matches_fill_by_fill(journal, btc_bars) -> None:  # type: ignore[no-untyped-def]
+    """Volatility-scaled exits (``stop_unit="atr"``): the sleeve's ``ProtectiveStops`` in ATR
+    units place the levels ``run_backtest`` places, from the ATR the runner measures on the
+    bars it has seen, fill by fill."""
+    bars = btc_bars.iloc[-1500:]
+    trend = np.sign(bars.close - bars.close.rolling(96, min_periods=1).mean())
+    size = np.where(bars.close > bars.close.rolling(24, min_periods=1).mean(), 1.0, 0.5)
+    signal = (trend * size).astype(float)
+    p = run_both(
+        journal,
+        signal,
+        bars,
+        stop_loss=2.0,
+        take_profit=4.0,
+        stop_unit="atr",
+        atr_period=14,
+        timeframe=STEP,
+    )
+    stats = compare(p)
+    kinds = p.backtest_fills["kind"].value_counts()
+    assert kinds.get("stop_loss", 0) >= 3 and kinds.get("take_profit", 0) >= 1, kinds
+    assert stats["fills"] > 20

@@ -108,7 +108,7 @@ class BarStep:
                     self.orders.apply_result(state, result, ts=now)
                     changed = changed or state.filled != before
         if changed:
-            await self.exits.protect(sleeve, now)
+            await self.exits.protect(sleeve, bar, now)
 
     async def retarget(
         self, sleeve: Sleeve, bar: BarEvent, point: SignalPoint, now: datetime

@@ -1,8 +1,13 @@
 """Protection and exits: the resting stop-loss / take-profit of each position, and the flatten.
 
 * **Protection**: a reduce-only STOP (stop-loss) and LIMIT (take-profit) for the *whole*
-  position at ``avg_entry × (1 ∓ sl)`` / ``(1 ± tp)`` (``risk.bracket_prices``), placed once the
-  fill that set the average is seen and re-placed after every fill. They rest at the venue, so
+  position at the levels of the sleeve's :class:`~crypto_strategy_lab.risk.ProtectiveStops`
+  (default: the run's ``RiskLimits``, ``avg_entry × (1 ∓ sl)`` / ``(1 ± tp)``), placed once the
+  fill that set the average is seen and re-placed after every fill. In ATR units they sit at
+  ``avg_entry ∓ k × ATR`` with Wilder's ATR of the bar the fill is known at, from the bars the
+  runner has seen up to it (``StrategyRunner.average_true_range``), as in the backtest kernel;
+  during the ATR's warm-up the position trades unprotected, as there. The levels come from
+  ``core.execution.stop_levels`` (through ``risk.bracket_prices``). They rest at the venue, so
   they protect across restarts of the engine.
 * **Across a rebalance** they stay live: exits of a position growing in the same direction are
   first re-placed for the larger target (:meth:`Exits.cover_rebalance`), so a stop on the
@@ -18,6 +23,7 @@ blocked by a halt) and is journaled ``new`` before it is sent.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -26,13 +32,14 @@ from crypto_strategy_lab.core.enums import OrderSide, OrderType
 from crypto_strategy_lab.core.errors import ExchangeError, OrderNotFound
 from crypto_strategy_lab.core.orders import OrderRequest
 from crypto_strategy_lab.engine.book import Book
+from crypto_strategy_lab.engine.feeds import BarEvent
 from crypto_strategy_lab.engine.halts import Halts
 from crypto_strategy_lab.engine.ids import decision_order_id
 from crypto_strategy_lab.engine.orders import OrderManager
 from crypto_strategy_lab.engine.resume import RunProgress
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.journal import Journal
-from crypto_strategy_lab.risk import OrderIntent, RiskEngine, RiskLimits, bracket_prices
+from crypto_strategy_lab.risk import OrderIntent, ProtectiveStops, RiskEngine, RiskLimits
 
 D0 = Decimal(0)
 
@@ -53,7 +60,8 @@ class Exits:
     halts:
         Told of every failed venue call.
     limits:
-        ``stop_loss_pct`` / ``take_profit_pct`` of the protective exits.
+        ``stop_loss_pct`` / ``take_profit_pct``: the protective exits of a sleeve without
+        its own ``stops``.
     progress:
         While it replays (a simulated resume), journaled exits are given to the rebuilt venue
         book again instead of being skipped.
@@ -77,6 +85,7 @@ class Exits:
         self.book = book
         self.halts = halts
         self.limits = limits
+        self.default_stops = ProtectiveStops.from_limits(limits)
         self.progress = progress
 
     def approve(self, sleeve: Sleeve, request: OrderRequest, now: datetime) -> int | None:
@@ -106,24 +115,29 @@ class Exits:
 
     # -- protection ------------------------------------------------------------------------------
 
-    async def protect(self, sleeve: Sleeve, now: datetime) -> None:
-        """Re-place the reduce-only stop-loss / take-profit pair for the whole position."""
+    async def protect(self, sleeve: Sleeve, bar: BarEvent, now: datetime) -> None:
+        """Re-place the reduce-only stop-loss / take-profit pair for the whole position, the
+        fills of ``bar`` known (its close: the bar whose ATR scales ATR-unit levels)."""
         await self._cancel(sleeve, now)
         positions = await self.book.positions(sleeve)
         if not positions:
             return
         pos = positions[0]
         entry = OrderSide.BUY if pos.quantity > 0 else OrderSide.SELL
-        sl, tp = bracket_prices(
-            entry,
-            pos.average_price,
-            self.limits.dec("stop_loss_pct"),
-            self.limits.dec("take_profit_pct"),
+        stops = sleeve.stops or self.default_stops
+        atr = (
+            sleeve.runner.average_true_range(bar, stops.atr_period)
+            if stops.stop_unit == "atr"
+            else math.nan
         )
-        for purpose, order_type, fields in (
-            ("stop_loss", OrderType.STOP, {"stop_price": _round(sl)}),
-            ("take_profit", OrderType.LIMIT, {"price": _round(tp)}),
-        ):
+        sl, tp = stops.levels(entry, pos.average_price, atr)
+        exits = (
+            ("stop_loss", OrderType.STOP, "stop_price", sl),
+            ("take_profit", OrderType.LIMIT, "price", tp),
+        )
+        for purpose, order_type, field, level in exits:
+            if level is None:  # disabled, or the ATR is still in its warm-up
+                continue
             coid = decision_order_id(self.run_id, sleeve.name, now, purpose)
             if self.orders.known(coid) and not self.progress.replaying:
                 continue
@@ -137,7 +151,7 @@ class Exits:
                 reduce_only=True,
                 client_order_id=coid,
                 strategy=sleeve.name,
-                **fields,
+                **{field: level},
             )
             if not self.orders.known(coid):
                 await self._place(sleeve, request, now)
@@ -269,7 +283,3 @@ class Exits:
                     state, f"{reason}: the simulated venue's book closes with the run", ts=now
                 )
             sleeve.exit_orders = []
-
-
-def _round(price: Decimal) -> Decimal:
-    return price.quantize(Decimal("1e-8"))

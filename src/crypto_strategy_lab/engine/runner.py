@@ -10,6 +10,9 @@ Two ways to the same number (DESIGN.md: "a strategy has two faces over one compu
   (the trading face proper).
 
 ``tests/engine/test_runner.py`` checks that both faces agree on replayed bars.
+
+The runner's bars are also what volatility-scaled protective stops measure
+(:meth:`StrategyRunner.average_true_range`): Wilder's ATR of a bar from the bars up to it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.engine.feeds import BarEvent
+from crypto_strategy_lab.stats.true_range import average_true_range
 from crypto_strategy_lab.strategies.base import SignalConfig, Strategy
 
 
@@ -63,6 +67,8 @@ class StrategyRunner:
         self._stats: pd.DataFrame | None = None
         self._index: pd.DatetimeIndex | None = None
         self._window: pd.DataFrame | None = None
+        self._history: pd.DataFrame | None = None
+        self._atr: dict[int, np.ndarray] = {}
 
     @property
     def name(self) -> str:
@@ -74,6 +80,8 @@ class StrategyRunner:
         self._signal = frame["signal"].to_numpy(dtype=float)
         self._stats = frame.drop(columns="signal")
         self._index = history.index
+        self._history = history
+        self._atr = {}
 
     def _clip(self, value: float) -> float:
         return max(value, 0.0) if self.long_only else value
@@ -110,6 +118,48 @@ class StrategyRunner:
             self._window, SignalConfig(symbol=self.symbol, market=self.market)
         )
         return SignalPoint(self._clip(signal.strength), signal.statistics)
+
+    def average_true_range(self, bar: BarEvent, period: int) -> float:
+        """Wilder's ATR of ``bar`` over ``period`` bars, from the bars up to and including it.
+
+        Replay: the ATR series of the prepared history, read at ``bar.index`` (computed once
+        per period; Wilder's recursion at ``t`` reads bars ``<= t`` only, as the signal's
+        replay face). Live: over the rolling window of the latest ``lookback`` bars with
+        ``bar`` as its last row; seeding the recursion at the window's start instead of the
+        first bar ever seen moves the value by a factor ``(1 - 1/n)^(W - n)`` of the seeds'
+        gap (below 1e-15 for n = 14 and W = 500 bars).
+
+        Parameters
+        ----------
+        bar : BarEvent
+            The bar the entry fill is known at (its close).
+        period : int
+            Wilder's ``n`` in bars.
+
+        Returns
+        -------
+        float
+            The ATR in price units, NaN while fewer than ``period`` bars are known.
+        """
+        if self._history is not None:
+            atr = self._atr.get(period)
+            if atr is None:
+                h = self._history
+                atr = average_true_range(
+                    h["high"].to_numpy(float), h["low"].to_numpy(float),
+                    h["close"].to_numpy(float), period,
+                )  # fmt: skip
+                self._atr[period] = atr
+            return float(atr[bar.index])
+        window = self._window
+        if window is None or window.index[-1] < pd.Timestamp(bar.timestamp):
+            row = pd.DataFrame([bar.as_mapping()], index=pd.DatetimeIndex([bar.timestamp]))
+            window = row if window is None else pd.concat([window, row])
+        w = window.iloc[-self.lookback :]
+        atr = average_true_range(
+            w["high"].to_numpy(float), w["low"].to_numpy(float), w["close"].to_numpy(float), period
+        )
+        return float(atr[-1])
 
     def seed_window(self, history: pd.DataFrame) -> None:
         """Give the live face its warm-up history (e.g. klines fetched at start)."""

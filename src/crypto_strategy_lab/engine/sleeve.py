@@ -12,6 +12,7 @@ from crypto_strategy_lab.core.enums import MarketType, TimeInForce
 from crypto_strategy_lab.engine.runner import StrategyRunner
 from crypto_strategy_lab.exchanges.base import Exchange
 from crypto_strategy_lab.exchanges.simulated.matching import Bar, slippage_of
+from crypto_strategy_lab.risk.stops import ProtectiveStops
 
 QTY_STEP = Decimal("1e-8")
 D0 = Decimal(0)
@@ -36,6 +37,8 @@ class Sleeve:
     name:
         Unique sleeve name (default: the strategy's name); journaled as the order's
         ``strategy``.
+    stops:
+        Levels of the protective exits (``None``: the run's ``RiskLimits`` fractions).
     """
 
     runner: StrategyRunner
@@ -43,6 +46,7 @@ class Sleeve:
     allocation: float
     costs: CostModel = field(default_factory=CostModel)
     name: str = ""
+    stops: ProtectiveStops | None = None
     last_target: float = 0.0
     exit_orders: list[str] = field(default_factory=list)
 

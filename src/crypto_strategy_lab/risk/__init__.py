@@ -10,12 +10,14 @@ from crypto_strategy_lab.risk.state import (
     PositionExposure,
     ReturnDistribution,
 )
+from crypto_strategy_lab.risk.stops import ProtectiveStops
 
 __all__ = [
     "MarketState",
     "OrderIntent",
     "PortfolioState",
     "PositionExposure",
+    "ProtectiveStops",
     "ReturnDistribution",
     "RiskAction",
     "RiskEngine",

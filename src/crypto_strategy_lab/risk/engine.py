@@ -57,7 +57,11 @@ def daily_loss_scope(day: date) -> str:
 
 
 def bracket_prices(
-    side: OrderSide, reference: Decimal, stop_loss_pct: Decimal, take_profit_pct: Decimal
+    side: OrderSide,
+    reference: Decimal,
+    stop_loss_pct: Decimal,
+    take_profit_pct: Decimal,
+    unit: float = 0.0,
 ) -> tuple[Decimal, Decimal]:
     """Stop-loss and take-profit trigger prices around `reference`.
 
@@ -68,20 +72,27 @@ def bracket_prices(
     reference : Decimal
         Entry reference price (the limit price, else the last price).
     stop_loss_pct, take_profit_pct : Decimal
-        Distances as fractions of `reference` (0.02 = 2 %), in (0, 1).
+        Distances: fractions of `reference` (0.02 = 2 %), in (0, 1), when ``unit <= 0``;
+        else multiples of ``unit``. 0 disables a level.
+    unit : float, default 0.0
+        Price unit of the distances (Wilder's ATR of the entry's bar), or <= 0 for
+        fractions; NaN (an ATR in its warm-up) places neither level.
 
     Returns
     -------
     stop_loss, take_profit : Decimal
-        A long's stop is ``reference × (1 - sl)`` and its target ``reference × (1 + tp)``;
-        a short's are mirrored. Rounded to 1e-8.
+        A long's stop is ``reference × (1 - sl)`` and its target ``reference × (1 + tp)``
+        (``reference ∓ sl × unit`` in units); a short's are mirrored. Rounded to 1e-8; 0 for
+        a level not placed.
 
     Notes
     -----
     Computed in float by :func:`~crypto_strategy_lab.core.execution.stop_levels`, so the
     levels equal the backtest's to the last bit before the rounding to 1e-8.
     """
-    sl, tp = stop_levels(side.sign, float(reference), float(stop_loss_pct), float(take_profit_pct))
+    sl, tp = stop_levels(
+        side.sign, float(reference), float(stop_loss_pct), float(take_profit_pct), unit
+    )
     return _price(sl), _price(tp)
 
 

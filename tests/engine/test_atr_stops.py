@@ -1,0 +1,86 @@
+"""ATR-unit protective exits in the engine: the level of a position's stop is
+``entry - k ATR`` with Wilder's ATR of the bar its entry fill is known at, measured on the bars
+up to that bar only (no lookahead), checked against a plain-Python Wilder recursion; during the
+ATR's warm-up the position trades unprotected, as in the backtest. (Fill-by-fill parity with
+``run_backtest(stop_unit="atr")``: ``test_parity.py``.)"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from crypto_strategy_lab.core.enums import OrderType
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.journal.models import Order
+from crypto_strategy_lab.risk import ProtectiveStops
+from tests.engine.helpers import FixedSignal, replay_engine
+from tests.engine.parity import parity_limits
+
+ENTRY = 100  # the bar whose open fills the entry decided at the close of the bar before
+STOPS = ProtectiveStops(stop_unit="atr", stop_loss=2.0, take_profit=4.0, atr_period=14)
+
+
+def wilder_atr(bars: pd.DataFrame, n: int) -> float:
+    """Wilder's ATR of the last of ``bars``, written out as Wilder (1978) defines it: the mean
+    of the first ``n`` true ranges, then ``ATR = ((n - 1) ATR + TR) / n``."""
+    h, lo, c = (bars[k].tolist() for k in ("high", "low", "close"))
+    tr = [h[0] - lo[0]] + [max(h[t], c[t - 1]) - min(lo[t], c[t - 1]) for t in range(1, len(h))]
+    atr = sum(tr[:n]) / n
+    for x in tr[n:]:
+        atr = ((n - 1) * atr + x) / n
+    return atr
+
+
+def _run(path: Path, bars: pd.DataFrame, entry: int) -> tuple[Decimal, list[tuple]]:
+    """Replay a signal long from the close of bar ``entry - 1``; return the entry price and
+    the protective orders (type, trigger or limit price) placed at the entry's close."""
+    journal = Journal.open(f"sqlite:///{path}")
+    signal = pd.Series(np.where(np.arange(len(bars)) >= entry - 1, 1.0, 0.0), index=bars.index)
+    engine, feed = replay_engine(
+        journal, FixedSignal(signal), bars, allocation=0.5, limits=parity_limits(None, None),
+        stops=STOPS,
+    )  # fmt: skip
+    summary = asyncio.run(engine.run(feed))
+    fills = journal.fills(summary.run_id)
+    with journal.session() as s:
+        rows = s.execute(
+            select(Order.order_type, Order.stop_price, Order.price, Order.created_at)
+            .where(Order.run_id == summary.run_id, Order.reduce_only.is_(True))
+            .order_by(Order.created_at, Order.order_type)
+        ).all()
+    journal.engine.dispose()
+    first = min(r.created_at for r in rows) if rows else None
+    return fills[0].price, [
+        (r.order_type, r.stop_price, r.price) for r in rows if r.created_at == first
+    ]
+
+
+def test_atr_levels_use_only_the_bars_up_to_the_entry(tmp_path: Path, btc_bars) -> None:  # type: ignore[no-untyped-def]
+    bars = btc_bars.iloc[-400:]
+    entry_price, exits = _run(tmp_path / "a.sqlite", bars, ENTRY)
+    atr = wilder_atr(bars.iloc[: ENTRY + 1], 14)  # the fill is known at the entry bar's close
+    by_type = {t: (stop, limit) for t, stop, limit in exits}
+    stop = float(by_type[OrderType.STOP.value][0])
+    target = float(by_type[OrderType.LIMIT.value][1])
+    assert abs(stop - (float(entry_price) - 2.0 * atr)) < 1e-8
+    assert abs(target - (float(entry_price) + 4.0 * atr)) < 1e-8
+
+    # Wider ranges after the entry bar change every later ATR but not the entry's levels.
+    later = bars.copy()
+    later.iloc[ENTRY + 1 :, later.columns.get_loc("high")] *= 1.05
+    later.iloc[ENTRY + 1 :, later.columns.get_loc("low")] *= 0.95
+    assert wilder_atr(later.iloc[: ENTRY + 2], 14) > 1.5 * wilder_atr(bars.iloc[: ENTRY + 2], 14)
+    assert _run(tmp_path / "b.sqlite", later, ENTRY) == (entry_price, exits)
+
+
+def test_no_atr_levels_during_the_atr_warm_up(tmp_path: Path, btc_bars) -> None:  # type: ignore[no-untyped-def]
+    """An entry known before 14 bars exist has no ATR: no protective order (the backtest's
+    NaN unit), and none is invented later for that position."""
+    bars = btc_bars.iloc[-60:]
+    _, exits = _run(tmp_path / "a.sqlite", bars, 5)
+    assert exits == []
