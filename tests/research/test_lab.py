@@ -198,6 +198,25 @@ def test_stored_verdicts_round_trip(lab_run):
                 math.isnan(got.threshold) and math.isnan(want.threshold)
             )
     assert latest_verdict("lag_autocorr", journal, symbol="another dataset") is None
+
+
+def test_stored_verdicts_name_the_stop_policy_of_the_selected_configuration(lab_run):
+    """``csl live`` compares the deployed exits with this record (``stops``), written out
+    here from the study's policies: the brief's 2 % / 4 %, none, or 2 / 4 ATR(14)."""
+    result, journal = lab_run
+    expected = {
+        "fixed": {"policy": "fixed", "stop_loss": 0.02, "take_profit": 0.04},
+        "off": {"policy": "off"},
+        "atr": {"policy": "atr", "stop_loss": 2.0, "take_profit": 4.0, "atr_period": 14},
+    }
+    store = VerdictStore(journal)
+    for a in result.assessments:
+        policy = a.study.trials.loc[a.selected, "stop"]
+        assert a.verdict_params == {**a.selected_params, "stops": expected[policy]}
+        stored = store.latest(
+            a.study.spec.strategy, a.study.spec.symbol, timeframe=a.study.data.timeframe
+        )
+        assert stored is not None and stored.params == a.verdict_params
     assert VerdictStore(journal).latest("vpin") is None
 
 

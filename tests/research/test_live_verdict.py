@@ -20,6 +20,9 @@ runner = CliRunner()
 KEYS = {"BYBIT_LIVE_API_KEY": "live-key-123456", "BYBIT_LIVE_API_SECRET": "live-secret-123456"}
 ALL = ("dsr", "track_record", "pbo", "walk_forward")
 DEFAULTS = get_strategy("lag_autocorr").params.model_dump(mode="json")
+# the stop policy a verdict tested, as the lab stores it: the brief's 2 % / 4 % by default
+FIXED = {"policy": "fixed", "stop_loss": 0.02, "take_profit": 0.04}
+ATR = {"policy": "atr", "stop_loss": 2.0, "take_profit": 4.0, "atr_period": 14}
 HOURLY = DataIdentity("f" * 64, "f" * 64, "1h", 8760.0, "file:btc.parquet")
 
 
@@ -34,12 +37,15 @@ def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-def save(journal: str, *, criteria=ALL, params=DEFAULTS, instrument="BTCUSDT", data=HOURLY):
+def save(
+    journal: str, *, criteria=ALL, params=DEFAULTS, stops=FIXED, instrument="BTCUSDT", data=HOURLY
+):
     verdict = GateVerdict(
         "lag_autocorr", tuple(Criterion(n, 1.0, 0.5, ">=", True) for n in criteria)
     )
     VerdictStore(journal).save(
-        "lab-1", verdict, symbol=data.name if data else "", params=params,
+        "lab-1", verdict, symbol=data.name if data else "",
+        params=params if stops is None else {**params, "stops": stops},
         instrument=instrument, data=data,
     )  # fmt: skip
 
@@ -92,6 +98,17 @@ def test_a_forged_insert_fails_audit_verify_and_live_refuses(journal):
         ({}, ["--timeframe", "4h"], "on BTCUSDT 4h"),
         ({"params": {**DEFAULTS, "lag": DEFAULTS["lag"] + 1}}, [], "tested parameters"),
         ({"criteria": ("dsr",)}, [], "lacks criteria pbo, track_record, walk_forward"),
+        (
+            {"stops": ATR},
+            [],
+            "tested stops atr: 2/4 ATR(14), not the ones to trade fixed: 2%/4%",
+        ),
+        (
+            {},
+            ["--stop-unit", "atr", "--stop-loss", "2", "--take-profit", "4", "--atr-period", "20"],
+            "tested stops fixed: 2%/4%, not the ones to trade atr: 2/4 ATR(20)",
+        ),
+        ({"stops": None}, [], "names no stop policy"),
         ({"data": None}, [], "no passing gate verdict found"),  # no timeframe, no fingerprint
     ],
 )
@@ -100,3 +117,39 @@ def test_a_verdict_about_something_else_refuses(journal, saved, extra, reason):
     result = live(journal, *extra)
     assert result.exit_code == 1
     assert "live trading refused" in refusal(result) and reason in refusal(result)
+
+
+def test_atr_stops_validated_are_the_atr_stops_traded(journal):
+    """A verdict that selected 2 / 4 ATR(14) unlocks exactly those exits: from the flags of
+    ``csl live`` and from a deployment's ``stops``."""
+    import yaml
+
+    from crypto_strategy_lab.cli.trading_cmd import live_refusals
+    from crypto_strategy_lab.engine.deployment import DeploymentConfig
+
+    save(journal, stops=ATR)
+    flags = ["--stop-unit", "atr", "--stop-loss", "2", "--take-profit", "4"]
+    assert live(journal, *flags).exit_code == 0, refusal(live(journal, *flags))
+    cfg = DeploymentConfig.model_validate(
+        yaml.safe_load(
+            """
+            name: d
+            mode: live
+            capital: 1000
+            stops: {stop_unit: atr, stop_loss: 2, take_profit: 4, atr_period: 14}
+            strategies:
+              - {name: lag_autocorr, venue: bybit, symbol: BTCUSDT, timeframe: 1h}
+              - {name: lag_autocorr, venue: bybit, symbol: BTCUSDT, timeframe: 1h,
+                 stops: {stop_unit: fraction, stop_loss: 0.02, take_profit: 0.04}}
+            """
+        )
+    )
+    atr, fixed = (
+        live_refusals(
+            a.name, a.venue, True, journal, symbol=a.symbol, timeframe=a.timeframe,
+            params=a.params, stops=cfg.stops_for(a),
+        )
+        for a in cfg.strategies
+    )  # fmt: skip
+    assert atr == []
+    assert len(fixed) == 1 and "tested stops atr: 2/4 ATR(14)" in fixed[0]

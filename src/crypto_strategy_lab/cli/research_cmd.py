@@ -303,7 +303,7 @@ def validate(
         new_run_id(),
         a.verdict,
         symbol=dataset.name,
-        params=a.selected_params,
+        params=a.verdict_params,
         instrument=dataset.instrument,
         data=a.study.data,
         code_version=strategy_code_version(strategy),

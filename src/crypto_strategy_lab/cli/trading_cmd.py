@@ -26,6 +26,49 @@ from crypto_strategy_lab.core.errors import ConfigError
 # Piped output (logs, CI) gets a table wide enough for full run ids, as research_cmd's does.
 console = Console(width=None if sys.stdout.isatty() else 130)
 JOURNAL = typer.Option(None, "--journal", help="Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).")
+STOP_UNIT = typer.Option(
+    None, "--stop-unit", help="Protective exits in 'fraction' of the entry or 'atr' units."
+)
+STOP_LOSS = typer.Option(
+    None, "--stop-loss", help="Stop-loss distance in --stop-unit (omitted with --stop-unit: none)."
+)
+TAKE_PROFIT = typer.Option(
+    None, "--take-profit", help="Take-profit distance in --stop-unit (omitted: none)."
+)
+ATR_PERIOD = typer.Option(None, "--atr-period", help="Wilder's ATR period in bars (atr).")
+
+
+def protective_stops(
+    stop_unit: str | None,
+    stop_loss: float | None,
+    take_profit: float | None,
+    atr_period: int | None,
+) -> Any:
+    """The ``--stop-*`` options as :class:`~crypto_strategy_lab.risk.ProtectiveStops`
+    (``None`` when none is given: the risk limits' 2 % / 4 %); a bad value is one
+    :class:`ConfigError` line naming its option."""
+    from pydantic import ValidationError
+
+    from crypto_strategy_lab.risk.stops import ProtectiveStops
+
+    given = {
+        "stop_unit": stop_unit,
+        "stop_loss": stop_loss,
+        "take_profit": take_profit,
+        "atr_period": atr_period,
+    }
+    if all(v is None for v in given.values()):
+        return None
+    fields = {k: v for k, v in given.items() if v is not None or k in ("stop_loss", "take_profit")}
+    try:
+        return ProtectiveStops(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        option = (
+            f"--{where.replace('_', '-')}" if where else "--stop-unit/--stop-loss/--take-profit"
+        )
+        raise ConfigError(f"{option}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def _journal(url: str | None, *, create: bool = True, replay: bool = False):
@@ -114,6 +157,10 @@ def paper(
     timeframe: str = typer.Option("1h", "--timeframe", help="Bar size (testnet/paper)."),
     run_id: str | None = typer.Option(None, "--run-id", help="Resume this run after a crash."),
     param: list[str] = PARAM,
+    stop_unit: str | None = STOP_UNIT,
+    stop_loss: float | None = STOP_LOSS,
+    take_profit: float | None = TAKE_PROFIT,
+    atr_period: int | None = ATR_PERIOD,
     journal: str | None = JOURNAL,
 ) -> None:
     """Paper trading: a replay of historical bars, or a venue's sandbox.
@@ -131,6 +178,7 @@ def paper(
     if overrides and len(names) != 1:
         raise ConfigError("--param applies to one strategy; name it with --strategy")
     params = {names[0]: overrides} if overrides else None
+    stops = protective_stops(stop_unit, stop_loss, take_profit, atr_period)
     jr = _journal(journal, replay=mode is TradingMode.SIMULATED)
     if mode is TradingMode.SIMULATED:
         with step_progress(progress_console(), "preparing strategies", len(names)) as prepared:
@@ -145,6 +193,7 @@ def paper(
                 read=data_options.read_options(ts_unit, col),
                 on_prepared=prepared,
                 params=params,
+                stops={n: stops for n in names} if stops else None,
             )
         console.print(feed.describe(), highlight=False)
         console.print(
@@ -179,6 +228,7 @@ def paper(
             days=days,
             run_id=run_id,
             params=overrides or None,
+            stops=stops,
         )
     )
 
@@ -192,16 +242,20 @@ def live_refusals(
     symbol: str = "BTCUSDT",
     timeframe: str = "1h",
     params: dict[str, Any] | None = None,
+    stops: Any = None,
 ) -> list[str]:
     """Every reason ``csl live`` must refuse (empty: all three conditions hold).
 
     The gate verdict must be a chained, passing verdict for this strategy with the parameters
-    it will trade (``params`` over its defaults), on ``symbol`` bars of ``timeframe``
+    it will trade (``params`` over its defaults) and the stop policy of its protective exits
+    (``stops``, a :class:`~crypto_strategy_lab.risk.ProtectiveStops`; default the risk
+    limits' 2 % / 4 %), on ``symbol`` bars of ``timeframe``
     (:func:`crypto_strategy_lab.research.verdicts.live_refusal`).
     """
     from crypto_strategy_lab.config.settings import Settings
     from crypto_strategy_lab.exchanges.credentials import ENV_NAMES, resolve_credentials
     from crypto_strategy_lab.research.verdicts import live_refusal
+    from crypto_strategy_lab.risk import ProtectiveStops, RiskLimits
     from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
     reasons = []
@@ -209,7 +263,8 @@ def live_refusals(
         key, secret = ENV_NAMES[(venue, TradingMode.LIVE)]
         reasons.append(f"no live API keys for {venue}: set {key} and {secret} (or `csl keys add`)")
     traded = strategy_for_bars(strategy, params, timeframe).params.model_dump(mode="json")
-    refusal = live_refusal(strategy, traded, symbol, timeframe, journal)
+    stops = stops or ProtectiveStops.from_limits(RiskLimits())
+    refusal = live_refusal(strategy, traded, symbol, timeframe, journal, stops=stops.identity())
     if refusal is not None:
         reasons.append(refusal)
     if not confirm:
@@ -226,6 +281,10 @@ def live(
     timeframe: str = typer.Option("1h", "--timeframe"),
     days: float = typer.Option(30.0, "--days", help="Stop after this many days."),
     check_only: bool = typer.Option(False, "--check-only", help="Check the conditions, exit."),
+    stop_unit: str | None = STOP_UNIT,
+    stop_loss: float | None = STOP_LOSS,
+    take_profit: float | None = TAKE_PROFIT,
+    atr_period: int | None = ATR_PERIOD,
     journal: str | None = JOURNAL,
 ) -> None:
     """LIVE trading with real money.
@@ -237,7 +296,10 @@ def live(
     from crypto_strategy_lab.strategies import get_strategy
 
     get_strategy(strategy)
-    reasons = live_refusals(strategy, venue, confirm, journal, symbol=symbol, timeframe=timeframe)
+    stops = protective_stops(stop_unit, stop_loss, take_profit, atr_period)
+    reasons = live_refusals(
+        strategy, venue, confirm, journal, symbol=symbol, timeframe=timeframe, stops=stops
+    )
     if reasons:
         raise ConfigError("live trading refused: " + "; ".join(reasons))
     console.print(
@@ -259,6 +321,7 @@ def live(
             timeframe=timeframe,
             market=market,
             days=days,
+            stops=stops,
         )
     )
 
@@ -291,6 +354,7 @@ def deploy(
                 symbol=a.symbol,
                 timeframe=a.timeframe,
                 params=a.params,
+                stops=cfg.stops_for(a),
             )
         ]
         if book is not None:

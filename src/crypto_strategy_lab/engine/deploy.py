@@ -61,6 +61,7 @@ def build_deployment(
         monitor=monitor,
         on_prepared=on_prepared,
         unit_returns=unit_returns,
+        stops={a.name: cfg.stops_for(a) for a in cfg.strategies},
     )
     text = f"deployment {cfg.name}: {len(names)} strategies; {feed.describe()}"
     unfunded = engine.run_config.get("unfunded") or []

@@ -16,6 +16,7 @@ from crypto_strategy_lab.config.validators import PositiveFinite, parse_database
 from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.core.errors import ConfigError
 from crypto_strategy_lab.risk.limits import RiskLimits
+from crypto_strategy_lab.risk.stops import ProtectiveStops
 from crypto_strategy_lab.strategies.registry import list_strategies, strategy_class
 
 
@@ -37,6 +38,10 @@ class StrategyAllocation(BaseModel):
     weight: PositiveFinite = 1.0
     params: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the strategy's own parameter model."
+    )
+    stops: ProtectiveStops | None = Field(
+        default=None,
+        description="This strategy's protective exits (default: the deployment's `stops`).",
     )
 
 
@@ -70,6 +75,14 @@ class DeploymentConfig(BaseModel):
     strategies: list[StrategyAllocation] = Field(min_length=1)
     risk: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of RiskLimits fields (see risk/limits.py)."
+    )
+    stops: ProtectiveStops | None = Field(
+        default=None,
+        description=(
+            "Protective exits of every strategy without its own `stops`, e.g. {stop_unit: "
+            "atr, stop_loss: 2, take_profit: 4, atr_period: 14} (default: risk.stop_loss_pct "
+            "and risk.take_profit_pct of the entry)."
+        ),
     )
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
@@ -115,6 +128,11 @@ class DeploymentConfig(BaseModel):
             RiskLimits.model_validate(self.risk)
         except ValidationError as exc:
             raise ValueError(_first_problem(exc, "risk")) from None
+
+    def stops_for(self, alloc: StrategyAllocation) -> ProtectiveStops:
+        """The protective exits ``alloc`` trades: its own ``stops``, else the deployment's,
+        else the fractions of the entry in ``risk`` (``stop_loss_pct``, ``take_profit_pct``)."""
+        return alloc.stops or self.stops or ProtectiveStops.from_limits(self.risk_limits())
 
     def risk_limits(self) -> RiskLimits:
         """The run's :class:`RiskLimits`: the defaults with the ``risk:`` overrides (checked

@@ -33,7 +33,7 @@ from crypto_strategy_lab.engine.runner import StrategyRunner
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.exchanges.factory import ExchangeFactory
 from crypto_strategy_lab.journal import Journal
-from crypto_strategy_lab.risk import RiskLimits
+from crypto_strategy_lab.risk import ProtectiveStops, RiskLimits
 from crypto_strategy_lab.strategies import Strategy, get_strategy, list_strategies
 from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
@@ -122,6 +122,7 @@ def build_simulated_run(
     read: Mapping[str, Any] | None = None,
     on_prepared: Callable[[str], None] | None = None,
     unit_returns: UnitReturns | None = None,
+    stops: Mapping[str, ProtectiveStops] | None = None,
 ) -> tuple[TradingEngine, HistoricalReplayFeed]:
     """A simulated paper run of ``strategies`` over the last ``days`` of ``source``.
 
@@ -132,6 +133,7 @@ def build_simulated_run(
     ``monitor`` observes the loop (:class:`~.monitor.EngineMonitor`: metrics and alert
     rules, built by the caller). ``on_prepared(name)`` is called as each strategy has computed its
     signals over the history (the slow part of the build: a progress bar's advance).
+    ``stops`` gives a strategy its own protective exits (default: ``limits``' fractions).
     """
     costs = costs or CostModel()
     limits = limits or RiskLimits()
@@ -155,6 +157,9 @@ def build_simulated_run(
     # recorded with the run and said by `csl deploy`, never a silent zero
     unfunded = sorted(name for name, b in budget.items() if b == 0.0)
     sleeves = []
+    traded_stops = {
+        s.name: (stops or {}).get(s.name) or ProtectiveStops.from_limits(limits) for s in instances
+    }
     for strategy in instances:
         fraction = budget[strategy.name]
         runner = StrategyRunner(strategy, data.symbol, market)
@@ -168,7 +173,15 @@ def build_simulated_run(
             cash=Decimal(str(capital / n)),
             bars={data.symbol: data.bars[data.bars.index < data.start]},
         )
-        sleeves.append(Sleeve(runner, venue, allocation=fraction * n, costs=costs))
+        sleeves.append(
+            Sleeve(
+                runner,
+                venue,
+                allocation=fraction * n,
+                costs=costs,
+                stops=traded_stops[strategy.name],
+            )
+        )
     feed = HistoricalReplayFeed(
         {data.symbol: data.bars}, timeframe=data.timeframe, start=data.start, speedup=speedup
     )
@@ -191,6 +204,7 @@ def build_simulated_run(
         "unfunded": unfunded,
         "weighting": weighting,
         "strategies": {s.name: s.params.model_dump(mode="json") for s in instances},
+        "stops": {name: st.model_dump(mode="json") for name, st in traded_stops.items()},
     }
     engine = TradingEngine(
         journal,

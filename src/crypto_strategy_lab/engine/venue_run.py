@@ -24,7 +24,7 @@ from crypto_strategy_lab.engine.runner import StrategyRunner
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.exchanges.factory import ExchangeFactory
 from crypto_strategy_lab.journal import Journal
-from crypto_strategy_lab.risk import RiskLimits
+from crypto_strategy_lab.risk import ProtectiveStops, RiskLimits
 from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
 
@@ -57,10 +57,13 @@ async def build_venue_run(
     base_url: str | None = None,
     run_id: str | None = None,
     monitor: EngineMonitor | None = None,
+    stops: ProtectiveStops | None = None,
 ) -> tuple[TradingEngine, AsyncIterator[BarEvent]]:
     """Engine and bounded feed for ``strategy`` on ``venue`` in ``mode`` (``monitor``: an
-    observer of the loop, :class:`~.monitor.EngineMonitor`)."""
+    observer of the loop, :class:`~.monitor.EngineMonitor`; ``stops``: the protective exits,
+    default ``limits``' fractions of the entry)."""
     limits = limits or RiskLimits()
+    stops = stops or ProtectiveStops.from_limits(limits)
     exchange = ExchangeFactory.create_exchange(
         venue, mode, base_url=base_url, default_market=market
     )
@@ -71,7 +74,7 @@ async def build_venue_run(
     balance = await exchange.get_balance()
     quote = next(iter(balance.values()))
     fraction = min(limits.max_position_fraction, float(capital) / float(quote.total or Decimal(1)))
-    sleeve = Sleeve(runner, exchange, allocation=fraction, costs=CostModel())
+    sleeve = Sleeve(runner, exchange, allocation=fraction, costs=CostModel(), stops=stops)
     config = {
         "data": {"source": f"{venue}:{symbol}:{timeframe}", "live": True, "days": days},
         "market": market.value,
@@ -79,6 +82,7 @@ async def build_venue_run(
         "limits": limits.model_dump(mode="json"),
         "allocation": fraction,
         "strategies": {strategy: instance.params.model_dump(mode="json")},
+        "stops": {strategy: stops.model_dump(mode="json")},
     }
     engine = TradingEngine(
         journal,

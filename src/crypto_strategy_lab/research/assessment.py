@@ -32,6 +32,7 @@ import pandas as pd
 
 from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
 from crypto_strategy_lab.research.study import StudyResult
+from crypto_strategy_lab.research.verdicts import STOPS
 from crypto_strategy_lab.validation.bets import Bets, bets_of
 from crypto_strategy_lab.validation.gate import GateConfig, GateInputs, GateVerdict, evaluate_gate
 from crypto_strategy_lab.validation.pbo import PBOError, PBOResult, pbo_logits
@@ -56,6 +57,14 @@ class StrategyAssessment:
     pbo: PBOResult | None
     walk_forward: WalkForwardResult | None
     verdict: GateVerdict
+
+    @property
+    def verdict_params(self) -> dict[str, Any]:
+        """What the stored verdict says was tested: the selected parameters and, under
+        :data:`~crypto_strategy_lab.research.verdicts.STOPS`, the selected configuration's stop
+        policy (``csl live`` compares both with what it would trade)."""
+        stops = self.study.trial_settings(self.selected).stop_identity()
+        return {**self.selected_params, STOPS: stops}
 
     @property
     def n_trials(self) -> int:

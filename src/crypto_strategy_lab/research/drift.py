@@ -27,6 +27,7 @@ needs, down to how its data file was read).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -183,6 +184,19 @@ def _bars_for(config: dict) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp, s
     return full[full.index <= end], start, end, data.get("timeframe", "15min")
 
 
+def _stops_of(config: dict[str, Any], name: str, limits: dict[str, Any]) -> dict[str, Any]:
+    """``run_backtest``'s stop arguments for the exits strategy ``name`` traded: the run's
+    recorded ``stops`` (their fields are run_backtest's), else, for runs recorded before
+    them, the limits' fractions of the entry."""
+    stops = config.get("stops", {}).get(name)
+    if stops is not None:
+        return dict(stops)
+    return {
+        "stop_loss": limits.get("stop_loss_pct", 0.02),
+        "take_profit": limits.get("take_profit_pct", 0.04),
+    }
+
+
 def drift_report(journal: Journal, run_id: str) -> DriftReport:
     """Compare run ``run_id`` with the backtest of its period (see module docstring)."""
     run = journal.get_run(run_id)
@@ -221,8 +235,7 @@ def drift_report(journal: Journal, run_id: str) -> DriftReport:
             costs=costs,
             sizing=max(fraction * n, 1e-12),
             market=market,
-            stop_loss=limits.get("stop_loss_pct", 0.02),
-            take_profit=limits.get("take_profit_pct", 0.04),
+            **_stops_of(config, name, limits),
             initial_capital=capital / n,
         )
         bt_equity = bt_equity + bt.equity

@@ -547,7 +547,7 @@ def store_verdicts(result: LabResult, journal: JournalLocation = None) -> None:
     path = str(result.report_path or "")
     for a in result.assessments:
         store.save(
-            result.run_id, a.verdict, symbol=a.study.spec.symbol, params=a.selected_params,
+            result.run_id, a.verdict, symbol=a.study.spec.symbol, params=a.verdict_params,
             report_path=path, instrument=result.cells[a.strategy].data.instrument,
             data=a.study.data, code_version=strategy_code_version(a.study.spec.strategy),
         )  # fmt: skip

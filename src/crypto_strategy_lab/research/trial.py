@@ -20,6 +20,7 @@ from crypto_strategy_lab.backtest.engine import LongOnlyWarning
 from crypto_strategy_lab.backtest.inputs import ATR_PERIOD, StopUnit, check_stops
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.errors import CSLError
+from crypto_strategy_lab.core.stop_policy import stop_policy_identity
 from crypto_strategy_lab.strategies import get_strategy
 
 
@@ -96,9 +97,13 @@ class BacktestSettings(BaseModel):
     def stop_policy(self) -> str:
         """The policy of :data:`STOP_POLICIES` these levels are: ``off`` without levels,
         ``atr`` in ATR units, ``fixed`` in fractions of the entry."""
-        if not (self.stop_loss or self.take_profit):
-            return "off"
-        return "atr" if self.stop_unit == "atr" else "fixed"
+        return str(self.stop_identity()["policy"])
+
+    def stop_identity(self) -> dict[str, Any]:
+        """The stop policy with its levels, as a gate verdict records it and ``csl live``
+        compares it with the deployed one
+        (:func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`)."""
+        return stop_policy_identity(self.stop_loss, self.take_profit, self.stop_unit, ATR_PERIOD)
 
     def _level_text(self, name: str, level: float | None) -> str:
         if not level:

@@ -10,7 +10,11 @@ code version.
 :func:`live_refusal` is the rule the trading side applies before going live: the journal's
 audit chain verifies (a verdict inserted or edited by hand breaks it), and the latest verdict
 for the same strategy, parameters, instrument and timeframe passed, names a data fingerprint,
-and holds every criterion of the gate. Anything else refuses, with the reason.
+and holds every criterion of the gate. A strategy's verdict also records, under the
+:data:`STOPS` key of its parameters, the stop policy of the selected configuration
+(:func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`: off, fixed fractions or
+ATR units with their levels); the deployed protective exits must be that policy. Anything else
+refuses, with the reason.
 
 Non-finite criterion values (NaN for "not computed", ``inf`` for an unreachable MinTRL) are
 stored as JSON ``null`` / ``"inf"`` / ``"-inf"`` (JSON has no NaN) and restored on read.
@@ -24,11 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crypto_strategy_lab.core.stop_policy import describe_stop_policy
 from crypto_strategy_lab.journal.db import JournalLocation
 from crypto_strategy_lab.journal.verdict_store import GateVerdictStore
 from crypto_strategy_lab.journal.verdicts import GateVerdictRecord
 from crypto_strategy_lab.validation.gate import Criterion, GateConfig, GateVerdict
 from crypto_strategy_lab.validation.trial_log import DataIdentity
+
+#: Key of a strategy verdict's parameters that holds the stop policy it was tested with.
+STOPS = "stops"
 
 
 def _encode(x: float) -> float | str | None:
@@ -169,12 +177,17 @@ def live_refusal(
     timeframe: str,
     engine_or_url: JournalLocation = None,
     gate: GateConfig | None = None,
+    *,
+    stops: Mapping[str, Any] | None = None,
 ) -> str | None:
     """Why the stored verdicts do not allow trading ``strategy`` live with ``params`` on
     ``instrument`` bars of ``timeframe`` (``None``: a matching, passing, chained verdict).
 
     The whole audit chain must verify first: a verdict row inserted or edited outside the
-    journal, or any other tampering, refuses.
+    journal, or any other tampering, refuses. ``stops`` (the identity of the protective exits
+    to trade, :func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`) must equal
+    the stop policy the verdict tested; ``None`` compares none (a book's verdict, whose
+    members' stops are part of their trials).
     """
     from crypto_strategy_lab.journal.audit import verify_audit_chain
 
@@ -200,15 +213,31 @@ def live_refusal(
             f"the latest gate verdict for {where} lacks criteria "
             f"{', '.join(sorted(wanted - present))}"
         )
-    if dict(stored.params) != dict(params):
+    tested = dict(stored.params)
+    if stops is not None:
+        tested_stops = tested.pop(STOPS, None)
+        if tested_stops is None:
+            return (
+                f"the latest gate verdict for {where} names no stop policy (stored before "
+                "verdicts recorded one); run `csl lab` or `csl validate` again"
+            )
+        if tested_stops != dict(stops):
+            return (
+                f"the latest gate verdict for {where} tested stops "
+                f"{describe_stop_policy(tested_stops)}, not the ones to trade "
+                f"{describe_stop_policy(dict(stops))}: set the strategy's `stops` to the "
+                "validated policy, or validate this one"
+            )
+    if tested != dict(params):
         return (
-            f"the latest gate verdict for {where} tested parameters {stored.params}, "
+            f"the latest gate verdict for {where} tested parameters {tested}, "
             f"not the ones to trade {dict(params)}"
         )
     return None
 
 
 __all__ = [
+    "STOPS",
     "GateVerdictRecord",
     "StoredVerdict",
     "VerdictStore",
