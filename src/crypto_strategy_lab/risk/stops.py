@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crypto_strategy_lab.core.enums import OrderSide
-from crypto_strategy_lab.core.stop_policy import describe_stop_policy, stop_policy_identity
+from crypto_strategy_lab.core.stop_policy import stop_policy_identity
 from crypto_strategy_lab.risk.engine import bracket_prices
 from crypto_strategy_lab.risk.limits import RiskLimits
 
@@ -131,11 +131,3 @@ class ProtectiveStops(BaseModel):
         return stop_policy_identity(
             self.stop_loss, self.take_profit, self.stop_unit, self.atr_period
         )
-
-    def describe(self) -> str:
-        """One line, e.g. ``"atr: 2/4 ATR(14)"``."""
-        return describe_stop_policy(self.identity())
-
-    def backtest_kwargs(self) -> dict[str, Any]:
-        """The same policy as keyword arguments of ``run_backtest`` (drift reports)."""
-        return self.model_dump(mode="json")
