@@ -84,3 +84,24 @@ def test_no_atr_levels_during_the_atr_warm_up(tmp_path: Path, btc_bars) -> None:
     bars = btc_bars.iloc[-60:]
     _, exits = _run(tmp_path / "a.sqlite", bars, 5)
     assert exits == []
+
+
+def test_csl_paper_trades_the_stops_of_its_options_and_status_shows_them(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from crypto_strategy_lab.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'j.sqlite'}"
+    monkeypatch.setenv("CSL_DATA_DIR", str(tmp_path))
+    flags = ["--stop-unit", "atr", "--stop-loss", "2", "--take-profit", "4", "--journal", url]
+    ok = CliRunner().invoke(app, ["paper", "--strategy", "lag_autocorr", "--days", "1", *flags])
+    assert ok.exit_code == 0, ok.output
+    (run,) = Journal.open(url).runs()
+    assert run.config["stops"] == {"lag_autocorr": STOPS.model_dump(mode="json")}
+    status = CliRunner().invoke(app, ["status", "--journal", url])
+    assert "protective exits: lag_autocorr atr: 2/4 ATR(14)" in status.output
+    bad = CliRunner().invoke(app, ["paper", "--strategy", "lag_autocorr", "--stop-loss", "2"])
+    assert bad.exit_code != 0
+    assert "stop_loss in fractions of the entry must be strictly between 0 and 1" in " ".join(
+        bad.output.split()
+    )

@@ -489,6 +489,14 @@ def _show_status(jr) -> None:  # type: ignore[no-untyped-def]
         if k in limits
     )
     console.print(f"limits: {shown or 'defaults'}", highlight=False)
+    stops = latest.config.get("stops") or {}
+    if stops:
+        from crypto_strategy_lab.core.stop_policy import describe_stop_policy, stop_policy_identity
+
+        text = ", ".join(
+            f"{name} {describe_stop_policy(stop_policy_identity(**s))}" for name, s in stops.items()
+        )
+        console.print(f"protective exits: {text}", highlight=False)
     alerts = [a for a, ack in jr.alerts(unacknowledged_only=True)][-5:]
     for a in alerts:
         console.print(
