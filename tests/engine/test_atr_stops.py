@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 from crypto_strategy_lab.core.enums import OrderType
@@ -105,3 +106,22 @@ def test_csl_paper_trades_the_stops_of_its_options_and_status_shows_them(tmp_pat
     assert "stop_loss in fractions of the entry must be strictly between 0 and 1" in " ".join(
         bad.output.split()
     )
+
+
+def test_both_faces_of_the_runner_measure_the_entry_bars_atr(btc_bars) -> None:  # type: ignore[no-untyped-def]
+    """Replay (prepared history) and live (rolling window, the current bar not yet in it when
+    the fill is seen) give Wilder's ATR of the bar from the bars up to it."""
+    from crypto_strategy_lab.engine import StrategyRunner
+    from tests.engine.test_runner import _event
+
+    bars = btc_bars.iloc[-1200:]
+    replay = StrategyRunner(FixedSignal(pd.Series(0.0, index=bars.index)), "BTCUSDT")
+    replay.prepare(bars)
+    for i in (13, 300, 1100):
+        live = StrategyRunner(FixedSignal(pd.Series(0.0, index=bars.index)), "BTCUSDT")
+        live.seed_window(bars.iloc[:i])
+        want = wilder_atr(bars.iloc[: i + 1], 14)
+        assert replay.average_true_range(_event(bars, i), 14) == pytest.approx(want, rel=1e-12)
+        # past the 500-bar window the live face seeds later: (13/14)^486 of the seeds' gap
+        assert live.average_true_range(_event(bars, i), 14) == pytest.approx(want, rel=1e-12)
+    assert np.isnan(replay.average_true_range(_event(bars, 12), 14))
