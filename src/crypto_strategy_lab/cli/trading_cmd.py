@@ -44,9 +44,23 @@ def protective_stops(
     take_profit: float | None,
     atr_period: int | None,
 ) -> Any:
-    """The ``--stop-*`` options as :class:`~crypto_strategy_lab.risk.ProtectiveStops`
-    (``None`` when none is given: the risk limits' 2 % / 4 %); a bad value is one
-    :class:`ConfigError` line naming its option."""
+    """The ``--stop-*`` options as :class:`~crypto_strategy_lab.risk.ProtectiveStops`.
+
+    Parameters
+    ----------
+    stop_unit, stop_loss, take_profit, atr_period
+        The options' values (``None``: not given; an omitted level is no such order).
+
+    Returns
+    -------
+    ProtectiveStops or None
+        ``None`` when no option is given (the risk limits' 2 % / 4 %).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the option of a bad value.
+    """
     from pydantic import ValidationError
 
     from crypto_strategy_lab.risk.stops import ProtectiveStops
