@@ -308,3 +308,20 @@ async def test_ohlcv_without_since_is_the_newest_bars_oldest_first(alpaca, alpac
     assert list(newest["close"]) == close[-5:]
     since = await alpaca.get_ohlcv("AAPL", "1m", since=index[10].to_pydatetime(), limit=3)
     assert list(since.index) == list(index[10:13])
+
+
+async def test_reduce_only_orders_are_kept_reduce_only_by_the_client(alpaca, alpaca_emu) -> None:
+    # Alpaca has no reduce-only flag, yet the kill switch's flatten and the protective exits
+    # are reduce-only orders: the client checks them against the position and caps them
+    await alpaca.place_order(order(quantity=Decimal("2.5"), time_in_force=TimeInForce.DAY))
+    with pytest.raises(InvalidOrder, match="would not reduce"):
+        await alpaca.place_order(order(quantity=Decimal("1"), reduce_only=True))
+    flatten = order(
+        side=OrderSide.SELL, quantity=Decimal("3"), time_in_force=TimeInForce.DAY, reduce_only=True
+    )
+    placed = await alpaca.place_order(flatten)
+    assert placed.quantity == Decimal("2.5")  # capped at the position: never a short
+    assert "reduce_only" not in json.dumps(posts(alpaca_emu)[-1])
+    assert await alpaca.get_positions() == []
+    with pytest.raises(InvalidOrder, match="would not reduce"):
+        await alpaca.place_order(flatten)  # flat: nothing to reduce

@@ -8,6 +8,10 @@ wire to each adapter (``bybit/``, ``alpaca/``, ``simulated/``):
 * rounding to lot/tick and the minimum checks (:mod:`.rules`) before anything is sent;
 * the audit trail of every order action (:mod:`crypto_strategy_lab.security.audit_log`);
 * retries with backoff and jitter for reads (:mod:`.retry`);
+* **reduce-only everywhere**: on a market whose venue has no reduce-only flag (outside
+  ``native_reduce_only``, e.g. Alpaca's equities) a reduce-only order is checked against the
+  venue's position, capped at it and sent as a plain order (:meth:`Exchange.prepare_order`),
+  so the kill switch's flatten and the protective exits work on every venue;
 * **idempotent order placement** (:meth:`Exchange.place_order`). An order is never blindly
   resent. If the submit fails in a way that leaves the outcome unknown (timeout, reset
   connection, 5xx gateway page, rate-limit reply, a reply that cannot be read:
@@ -156,6 +160,8 @@ class Exchange(abc.ABC):
     REFERENCE_TTL = 10.0
     supported_modes: tuple[TradingMode, ...] = ()
     markets: tuple[MarketType, ...] = ()
+    # Markets on which the venue itself enforces reduce-only; elsewhere this layer does.
+    native_reduce_only: tuple[MarketType, ...] = ()
     default_market: MarketType
 
     def __init__(
@@ -292,21 +298,45 @@ class Exchange(abc.ABC):
         OrderRequest
             The order as it will be sent: quantity rounded down to the lot step, a limit
             price to the tick in the order's favour (buys down, sells up), trigger prices to
-            the nearest tick.
+            the nearest tick. A reduce-only order on a market outside
+            ``native_reduce_only`` is capped at the position and sent without the flag.
 
         Raises
         ------
         InvalidOrder
-            If the venue does not trade the market, or the rounded order breaks the venue's
+            If the venue does not trade the market, the rounded order breaks the venue's
             minimum or maximum quantity or minimum notional (a market order is valued at a
-            last price cached for ``REFERENCE_TTL`` seconds).
+            last price cached for ``REFERENCE_TTL`` seconds), or a reduce-only order would
+            not reduce the position.
         """
         market = self._check_market(request.market)
         if request.market is not market:  # an enum member: no re-validation needed
             request = request.model_copy(update={"market": market})
+        if request.reduce_only and market not in self.native_reduce_only:
+            request = await self._reduce_only_here(request, market)
         rules = await self.market_rules(request.symbol, market)
         reference = await self._reference_price(request) if rules.min_notional > 0 else None
         return apply_rules(request, rules, reference, venue=self.venue)
+
+    async def _reduce_only_here(self, request: OrderRequest, market: MarketType) -> OrderRequest:
+        """`request` as a plain order that only reduces the venue's current position.
+
+        The position is read just before sending; a fill between the read and the order (a
+        stop at the venue) can leave the order larger than what is then held, which the
+        venue refuses where shorting is impossible (fractional shares) and otherwise fills.
+        """
+        held = sum(
+            (p.quantity for p in await self.get_positions(request.symbol, market=market)),
+            Decimal(0),
+        )
+        if request.side.sign * held >= 0:
+            raise InvalidOrder(
+                f"{request.symbol}: reduce-only order would not reduce the position ({held})",
+                venue=self.venue,
+            )
+        return request.model_copy(
+            update={"reduce_only": False, "quantity": min(request.quantity, abs(held))}
+        )
 
     async def place_order(self, request: OrderRequest) -> OrderResult:
         """Send an order safely; see the module docstring for the idempotency protocol.
@@ -484,7 +514,7 @@ class Exchange(abc.ABC):
     async def close_position(
         self, symbol: str, *, market: MarketType | None = None
     ) -> list[OrderResult]:
-        """Flatten ``symbol``: one market order (reduce-only on perpetuals) per open position.
+        """Flatten ``symbol``: one reduce-only market order per open position.
 
         Every position the venue lists for `symbol` is closed, not only the first: a venue
         may list several (hedge-mode legs), and the kill switch must leave the account flat.
@@ -518,7 +548,7 @@ class Exchange(abc.ABC):
                 order_type=OrderType.MARKET,
                 quantity=abs(position.quantity),
                 market=market,
-                reduce_only=market is MarketType.LINEAR,
+                reduce_only=True,
                 # US equities: fractional positions can only be closed by DAY orders
                 time_in_force=TimeInForce.DAY if market is MarketType.STOCK else TimeInForce.GTC,
             )

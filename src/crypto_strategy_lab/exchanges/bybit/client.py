@@ -125,6 +125,7 @@ class BybitExchange(Exchange):
     venue = "bybit"
     supported_modes = (TradingMode.TESTNET, TradingMode.LIVE)
     markets = (MarketType.LINEAR, MarketType.SPOT)
+    native_reduce_only = (MarketType.LINEAR,)
     default_market = MarketType.LINEAR
 
     def __init__(

@@ -108,6 +108,7 @@ class SimulatedExchange(Exchange):
     venue = "simulated"
     supported_modes = (TradingMode.SIMULATED,)
     markets = (MarketType.LINEAR, MarketType.SPOT, MarketType.STOCK)
+    native_reduce_only = (MarketType.LINEAR, MarketType.SPOT, MarketType.STOCK)
     default_market = MarketType.LINEAR
 
     def __init__(
