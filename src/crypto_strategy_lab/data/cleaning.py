@@ -10,9 +10,10 @@ Decisions
   download of a bar supersedes earlier ones), ``"first"``, or ``"merge"`` (the rows are
   pieces of one bar: first open, max high, min low, last close, summed volume). The report
   counts how many duplicate groups had conflicting values.
-* **Off-grid timestamps** (not a multiple of the bar size, e.g. a vendor's still-forming
-  last bar): ``how="drop"`` (default) or ``"snap"`` (floor to the grid; a snapped row whose
-  slot is already taken is dropped, and counted as such).
+* **Off-grid timestamps** (not on the bar-size grid of
+  :func:`~crypto_strategy_lab.data.timeframes.floor_to_grid`, whose weeks start on Monday,
+  e.g. a vendor's still-forming last bar): ``how="drop"`` (default) or ``"snap"`` (floor to
+  the grid; a snapped row whose slot is already taken is dropped, and counted as such).
 * **Gaps** are found by :func:`find_gaps`; :func:`fill_gaps` inserts *flat* bars
   (open = high = low = close = previous close, volume 0) and flags them in a boolean
   ``filled`` column, only when called.
