@@ -59,6 +59,19 @@ def test_btc_1h_30_days_every_strategy_with_stops(journal, name: str) -> None:  
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", list_strategies())
+def test_btc_1h_30_days_every_strategy_with_atr_stops(journal, name: str) -> None:  # type: ignore[no-untyped-def]
+    """The study's ``atr`` policy (2 / 4 ATR(14)) as the sleeve's protective exits."""
+    bars, signal = _strategy_window(BTC_1H, name, "2021-12-31 23:00", 30)
+    costs = CostModel(funding_rate_8h=0.0003)
+    p = run_both(
+        journal, signal, bars, costs=costs, stop_loss=2.0, take_profit=4.0, stop_unit="atr",
+        timeframe=pd.Timedelta("1h"),
+    )  # fmt: skip
+    compare(p)
+
+
+@pytest.mark.slow
 def test_eth_5m_across_the_2021_04_25_maintenance_gap(journal) -> None:  # type: ignore[no-untyped-def]
     bars, signal = _strategy_window(ETH_5M, "volatility_clustering", "2021-04-26 12:00", 2)
     # the gap 04:00 -> 08:45 holds the 08:00 funding instant: neither side charges it
