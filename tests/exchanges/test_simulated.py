@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pandas as pd
@@ -237,6 +237,34 @@ async def test_bar_history_grows_past_its_capacity_and_rebuilds_the_frame() -> N
     with pytest.raises(DataValidationError, match="strictly increasing"):
         ex.on_bar("BTCUSDT", bars.index[-1], live.iloc[-1].to_dict())
     assert len(BarHistory()) == 0 and BarHistory().last() is None
+
+
+async def test_datetimes_and_timestamps_give_the_same_history_and_marks() -> None:
+    """The engine hands plain datetimes (naive ones are UTC, aware ones are converted), a
+    caller may hand pandas Timestamps: same bars, same frame, and the mark (equity of a held
+    position) follows every new bar."""
+    bars = make_random_walk_bars(50, seed=3, freq="1min")
+    by_stamp, by_datetime = SimulatedExchange(cash="10000"), SimulatedExchange(cash="10000")
+    plus_two = timezone(timedelta(hours=2))
+    for i, (ts, row) in enumerate(bars.iterrows()):
+        by_stamp.on_bar("BTCUSDT", ts, row.to_dict())
+        stamp = ts.to_pydatetime()
+        given = [stamp, stamp.replace(tzinfo=None), stamp.astimezone(plus_two)][i % 3]
+        by_datetime.on_bar("BTCUSDT", given, row.to_dict(), close_time=stamp + timedelta(minutes=1))
+        if i == 0:
+            for ex in (by_stamp, by_datetime):
+                await ex.place_order(order(quantity=Decimal("0.5")))
+        if i > 1:
+            mark = Decimal(repr(float(row.close)))
+            [held] = await by_datetime.get_positions()
+            assert held.mark_price == mark
+            assert by_datetime.equity() == by_stamp.equity()
+            assert by_datetime.equity() == by_datetime.cash + held.quantity * (
+                mark - held.average_price
+            )
+    pd_testing.assert_frame_equal(
+        await by_datetime.get_ohlcv("BTCUSDT", "1m"), await by_stamp.get_ohlcv("BTCUSDT", "1m")
+    )
 
 
 async def test_terminal_orders_leave_the_open_book() -> None:

@@ -105,25 +105,33 @@ class Book:
         balance = balances.get(quote) if quote else None
         return balance.total if balance is not None else D0
 
-    async def exposures(self) -> tuple[Decimal, list[PositionExposure]]:
-        """Total equity over the accounts and every position's exposure at its mark."""
+    async def holdings(self) -> tuple[Decimal, list[tuple[Sleeve, list[Position]]]]:
+        """Total equity over the accounts and each sleeve's non-zero positions, one venue
+        query of each kind per sleeve (a failed one counts as nothing, and halts)."""
         equity = D0
-        exposures: list[PositionExposure] = []
+        held: list[tuple[Sleeve, list[Position]]] = []
         for sleeve in self.sleeves:
             equity += await self.account_equity(sleeve) or D0
-            for pos in await self.positions(sleeve) or []:
-                price = pos.mark_price or self.prices.get(sleeve.symbol) or pos.average_price
-                exposures.append(
-                    PositionExposure(
-                        strategy=sleeve.name,
-                        venue=sleeve.venue,
-                        symbol=sleeve.symbol,
-                        asset_class=asset_class_of(sleeve.market),
-                        quantity=pos.quantity,
-                        price=price,
-                    )
-                )
-        return equity, exposures
+            held.append((sleeve, await self.positions(sleeve) or []))
+        return equity, held
+
+    def exposure_of(self, sleeve: Sleeve, pos: Position) -> PositionExposure:
+        """``pos`` of ``sleeve`` at its mark (the venue's, else the last close, else entry)."""
+        return PositionExposure(
+            strategy=sleeve.name,
+            venue=sleeve.venue,
+            symbol=sleeve.symbol,
+            asset_class=asset_class_of(sleeve.market),
+            quantity=pos.quantity,
+            price=pos.mark_price or self.prices.get(sleeve.symbol) or pos.average_price,
+        )
+
+    async def exposures(self) -> tuple[Decimal, list[PositionExposure]]:
+        """Total equity over the accounts and every position's exposure at its mark."""
+        equity, held = await self.holdings()
+        return equity, [
+            self.exposure_of(sleeve, pos) for sleeve, positions in held for pos in positions
+        ]
 
     async def portfolio_state(self) -> PortfolioState:
         """The risk engine's view of the book now."""
@@ -141,25 +149,23 @@ class Book:
 
     async def snapshot(self, now: datetime) -> None:
         """Journal equity and exposure (and each changed position) at ``now``."""
-        equity, exposures = await self.exposures()
+        equity, held = await self.holdings()
         day = now.date()
         if day != self.day:
             self.day, self.day_start = day, equity
         self.equity = equity
         self.peak = max(self.peak, equity)
-        self.gross = sum((e.notional for e in exposures), D0)
-        self.net = sum((e.quantity * e.price for e in exposures), D0)
-        unrealized = D0
-        for sleeve in self.sleeves:
-            for pos in await self.positions(sleeve) or []:
+        gross = net = unrealized = D0
+        for sleeve, positions in held:
+            for pos in positions:
+                exposure = self.exposure_of(sleeve, pos)
+                gross += exposure.notional
+                net += exposure.quantity * exposure.price
                 unrealized += pos.unrealized_pnl or D0
                 if self._last_positions.get(sleeve.name) != pos.quantity:
                     self.journal.record_position(self.run_id, pos, ts=now, strategy=sleeve.name)
                     self._last_positions[sleeve.name] = pos.quantity
-            if (
-                not any(e.strategy == sleeve.name for e in exposures)
-                and self._last_positions.get(sleeve.name, D0) != 0
-            ):
+            if not positions and self._last_positions.get(sleeve.name, D0) != 0:
                 flat = Position(
                     symbol=sleeve.symbol,
                     quantity=D0,
@@ -169,13 +175,14 @@ class Book:
                 )
                 self.journal.record_position(self.run_id, flat, ts=now, strategy=sleeve.name)
                 self._last_positions[sleeve.name] = D0
+        self.gross, self.net = gross, net
         self.journal.record_equity(
             self.run_id,
             ts=now,
             equity=equity,
             cash=equity - unrealized,
-            gross_exposure=self.gross,
-            net_exposure=self.net,
+            gross_exposure=gross,
+            net_exposure=net,
             realized_pnl=equity - unrealized - self.capital,
             unrealized_pnl=unrealized,
         )

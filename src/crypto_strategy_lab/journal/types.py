@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from enum import Enum
 from typing import Any
 
@@ -29,7 +29,9 @@ from crypto_strategy_lab.core.errors import CSLError
 
 DECIMAL_PLACES = 18
 _QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
-_WORKING_DIGITS = 80
+_WORKING = Context(prec=80)
+_EXACT: dict[Decimal, Decimal] = {}
+_EXACT_SIZE = 4096
 
 
 class JournalError(CSLError):
@@ -41,18 +43,30 @@ def exact_decimal(value: Decimal | int | str) -> Decimal:
     dec = value if isinstance(value, Decimal) else Decimal(str(value))
     if not dec.is_finite():
         raise JournalError(f"journal amounts must be finite decimals, got {value!r}")
-    # The default context keeps 28 digits; NUMERIC(38, 18) holds 38, so work wider.
-    with localcontext(prec=_WORKING_DIGITS):
-        exponent = dec.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -DECIMAL_PLACES:
-            dec = dec.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
-        if dec == 0:
-            return Decimal(0)
-        normal = dec.normalize()
-        # normalize() may produce an exponent form (1E+2); rescale to a plain integer then.
-        if normal.as_tuple().exponent > 0:  # type: ignore[operator]
-            normal = normal.quantize(Decimal(1))
-        return normal
+    # The result depends on the numeric value only, and a journaled amount passes here
+    # several times (the record, its column, its audit payload), so results are memoised
+    # by value; the memo is emptied when it fills, which bounds its memory.
+    known = _EXACT.get(dec)
+    if known is not None:
+        return known
+    if len(_EXACT) >= _EXACT_SIZE:
+        _EXACT.clear()
+    _EXACT[dec] = result = _exact(dec)
+    return result
+
+
+def _exact(dec: Decimal) -> Decimal:
+    # The default context keeps 28 digits; NUMERIC(38, 18) holds 38, so work wider (an
+    # explicit context: a ``localcontext`` block costs more than the arithmetic).
+    if dec.as_tuple().exponent < -DECIMAL_PLACES:  # type: ignore[operator]
+        dec = dec.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WORKING)
+    if dec == 0:
+        return Decimal(0)
+    normal = dec.normalize(_WORKING)
+    # normalize() may produce an exponent form (1E+2); rescale to a plain integer then.
+    if normal.as_tuple().exponent > 0:  # type: ignore[operator]
+        normal = normal.quantize(Decimal(1), context=_WORKING)
+    return normal
 
 
 def decimal_text(value: Decimal) -> str:

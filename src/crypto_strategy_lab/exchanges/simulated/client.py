@@ -139,6 +139,7 @@ class SimulatedExchange(Exchange):
         self._open: dict[str, _Order] = {}  # orders not yet terminal (pruned lazily)
         self._by_client: dict[str, str] = {}
         self._positions: dict[str, _Position] = {}
+        self._marks: dict[str, tuple[Bar, Decimal]] = {}  # symbol -> (its last bar, close)
         self._ids = itertools.count(1)
         self._now: datetime | None = None
         for symbol, frame in (bars or {}).items():
@@ -180,7 +181,7 @@ class SimulatedExchange(Exchange):
         """
         ts = _utc(timestamp)
         b = Bar(*(float(bar[k]) for k in ("open", "high", "low", "close", "volume")))
-        self._now = ts.to_pydatetime()
+        self._now = ts.to_pydatetime() if isinstance(ts, pd.Timestamp) else ts
         fills: list[Fill] = []
         live = self._live_orders(symbol)
         # time order of one bar (the backtest kernel's): the orders sent after the last
@@ -243,7 +244,7 @@ class SimulatedExchange(Exchange):
         return fill
 
     def _settle_funding(
-        self, symbol: str, opened: pd.Timestamp, closed: pd.Timestamp, price: float
+        self, symbol: str, opened: datetime, closed: datetime, price: float
     ) -> None:
         """Pay ``q P r`` once per funding instant in ``(opened, closed]``."""
         position = self._positions.get(symbol)
@@ -266,7 +267,13 @@ class SimulatedExchange(Exchange):
         return last
 
     def _mark(self, symbol: str) -> Decimal:
-        return Decimal(repr(self._last_bar(symbol).close))
+        last = self._last_bar(symbol)
+        cached = self._marks.get(symbol)
+        if cached is None or cached[0] is not last:
+            # the exact decimal of the close, made once per bar (equity, margin and every
+            # position read need it)
+            cached = self._marks[symbol] = (last, Decimal(repr(last.close)))
+        return cached[1]
 
     # ---- matching and accounting ----
     def _match(self, order: _Order, bar: Bar) -> Fill | None:
@@ -603,6 +610,15 @@ class SimulatedExchange(Exchange):
         self.leverage[symbol] = leverage
 
 
-def _utc(stamp: datetime | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(stamp)
-    return ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
+def _utc(stamp: datetime | pd.Timestamp) -> datetime:
+    """``stamp`` in UTC, a naive one taken as UTC.
+
+    A pandas ``Timestamp`` stays one (it may carry nanoseconds); a ``datetime`` stays a
+    ``datetime``: the replay hands one per bar, and the pandas conversions cost more than the
+    rest of the bar's matching.
+    """
+    if isinstance(stamp, pd.Timestamp):
+        return stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    if stamp.tzinfo is None:
+        return stamp.replace(tzinfo=UTC)
+    return stamp if stamp.tzinfo is UTC else stamp.astimezone(UTC)

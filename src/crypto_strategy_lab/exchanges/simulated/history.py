@@ -9,6 +9,8 @@ frame each time (O(n²), about 2 ms a bar after some thousand bars). The frame t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +18,13 @@ from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.exchanges.simulated.matching import Bar
 
 COLUMNS = ("open", "high", "low", "close", "volume")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _epoch_ns(ts: datetime) -> int:
+    """Nanoseconds since the epoch of an aware ``datetime``, in exact integer arithmetic."""
+    return (ts - _EPOCH) // _MICROSECOND * 1000
 
 
 class BarHistory:
@@ -33,6 +42,7 @@ class BarHistory:
         self._ts = np.empty(capacity, dtype=np.int64)
         self._values = np.empty((capacity, len(COLUMNS)), dtype=np.float64)
         self._n = 0
+        self._last: Bar | None = None  # the newest bar, read on every order and mark
         self._unit = "ns"  # the time unit frame() gives back (the initial frame's)
         if frame is not None:
             self._unit = pd.DatetimeIndex(frame.index).unit
@@ -41,20 +51,21 @@ class BarHistory:
             self._ts[:n] = index.asi8 if index.unit == "ns" else index.as_unit("ns").asi8
             self._values[:n] = frame[list(COLUMNS)].to_numpy(dtype=np.float64)
             self._n = n
+            self._last = Bar(*(float(x) for x in self._values[n - 1]))
 
     def __len__(self) -> int:
         """Number of bars held."""
         return self._n
 
-    def append(self, ts: pd.Timestamp, bar: Bar) -> None:
+    def append(self, ts: datetime, bar: Bar) -> None:
         """Add the bar that opens at ``ts`` (UTC).
 
         A bar at or before the last one is refused (OHLCV time is strictly increasing).
 
         Parameters
         ----------
-        ts : pandas.Timestamp
-            Open time, UTC.
+        ts : datetime.datetime or pandas.Timestamp
+            Open time, UTC (a ``Timestamp`` keeps its nanoseconds).
         bar : Bar
             The bar.
 
@@ -63,7 +74,7 @@ class BarHistory:
         DataValidationError
             If `ts` is not after the last bar.
         """
-        stamp = ts.as_unit("ns").value
+        stamp = ts.as_unit("ns").value if isinstance(ts, pd.Timestamp) else _epoch_ns(ts)
         if self._n and stamp <= self._ts[self._n - 1]:
             raise DataValidationError(
                 "timestamps must be strictly increasing",
@@ -77,6 +88,7 @@ class BarHistory:
         self._ts[self._n] = stamp
         self._values[self._n] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
         self._n += 1
+        self._last = bar
 
     def last(self) -> Bar | None:
         """The newest bar.
@@ -86,9 +98,7 @@ class BarHistory:
         Bar or None
             ``None`` when the history is empty.
         """
-        if not self._n:
-            return None
-        return Bar(*(float(x) for x in self._values[self._n - 1]))
+        return self._last
 
     def last_time(self) -> pd.Timestamp:
         """Open time of the newest bar; the history must not be empty.
