@@ -11,7 +11,9 @@ WAL, hash-chained audit). NautilusTrader 1.221 ``BacktestEngine`` (its ``EMACros
 strategy, NETTING margin account) and backtesting.py 0.6.6 run the same cross in a separate
 virtual environment (they need pandas < 3; created under ``.bench/`` on first use, which needs
 the package index once). Rounds are interleaved (peer, peer, ours, ...) so machine load hits all
-alike; best and median bars/s are printed with the load average.
+alike; best and median bars/s are printed with the load average. Ours is warmed up first by
+an untimed 3,000-bar replay (numba's cached kernels load on first call), as the peers' timers
+start after their imports.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.engine import replay
+from benchmarks.engine import replay, warm_up
 from crypto_strategy_lab.core.costs import CostModel
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,6 +115,7 @@ def main() -> None:
     python = _peer_python()
     timings: dict[str, list[float]] = {"ours (TradingEngine + journal)": []}
     extra: dict[str, dict] = {}
+    warm_up(_EmaCross(), bars, CostModel(funding_rate_8h=0.0))
     with tempfile.TemporaryDirectory() as tmp:
         parquet = Path(tmp) / "bars.parquet"
         bars.reset_index().to_parquet(parquet)
