@@ -1,5 +1,6 @@
-"""Monitoring: alert rules and sinks, performance attribution, Prometheus metrics, and the
-read-only Streamlit dashboard over the journal (see ``README.md``).
+"""Monitoring: alert rules and sinks, attribution, Prometheus metrics, the dashboard.
+
+The dashboard is a read-only Streamlit app over the journal (see ``README.md``).
 
 The package exports what the README's wiring of alerts and metrics into the trading loop uses;
 the rule classes, attribution and the dashboard are imported from their modules.

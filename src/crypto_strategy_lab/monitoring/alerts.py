@@ -39,12 +39,29 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
+        """0, 1, 2 for info, warning, critical: the order escalation compares by."""
         return {"info": 0, "warning": 1, "critical": 2}[self.value]
 
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert: which rule, how bad, what happened, and the identity of the condition."""
+    """One alert: which rule, how bad, what happened, and the identity of the condition.
+
+    Attributes
+    ----------
+    rule : str
+        Name of the rule that raised it.
+    severity : Severity
+        How urgent it is.
+    message : str
+        What happened, for a human.
+    key : str
+        The condition's identity (the module's conventions), what the router de-duplicates on.
+    timestamp : datetime
+        The snapshot's instant.
+    details : Mapping[str, float | int | str]
+        The measured values (e.g. ``drawdown``, ``threshold``).
+    """
 
     rule: str
     severity: Severity
@@ -55,6 +72,7 @@ class Alert:
 
     @property
     def title(self) -> str:
+        """``[SEVERITY] rule``, the first line of every sink's message."""
         return f"[{self.severity.value.upper()}] {self.rule}"
 
 
@@ -64,21 +82,29 @@ class MonitorSnapshot:
 
     Parameters
     ----------
-    timestamp:
+    timestamp : datetime
         The evaluation instant.
-    equity, peak_equity, day_start_equity:
-        Current equity, its running maximum, and equity at 00:00 UTC today (quote currency).
-    kill_switch_active, kill_switch_reason:
-        The risk engine's emergency-stop state.
-    reconciliation_mismatches:
+    equity, peak_equity, day_start_equity : float
+        Current equity, its running maximum, and equity at 00:00 UTC today (quote currency);
+        each must be > 0.
+    kill_switch_active : bool, default False
+        The risk engine's emergency stop is engaged.
+    kill_switch_reason : str, optional
+        Why it was engaged.
+    reconciliation_mismatches : Sequence[str], default ()
         Human-readable differences between the venue and the journal from the latest
         reconciliation (empty when they agree).
-    last_data_at:
+    last_data_at : Mapping[str, datetime], optional
         Time of the latest bar per symbol.
-    reject_times:
+    reject_times : Sequence[datetime], default ()
         Times of recent order rejects (venue or risk engine).
-    venue_error_times:
+    venue_error_times : Mapping[str, Sequence[datetime]], optional
         Times of recent venue errors, per venue.
+
+    Raises
+    ------
+    ConfigError
+        If ``timestamp`` is naive or an equity is not positive.
     """
 
     timestamp: datetime
@@ -93,6 +119,7 @@ class MonitorSnapshot:
     venue_error_times: Mapping[str, Sequence[datetime]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Refuse a naive timestamp and a non-positive equity."""
         if self.timestamp.tzinfo is None:
             raise ConfigError("MonitorSnapshot.timestamp must be timezone-aware (UTC)")
         for name in ("equity", "peak_equity", "day_start_equity"):
@@ -105,7 +132,9 @@ class AlertRule(Protocol):
 
     name: str
 
-    def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]: ...
+    def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
+        """The alerts this rule raises on ``snapshot`` (an empty list when none)."""
+        ...
 
 
 def _positive(name: str, value: float) -> None:
@@ -139,6 +168,7 @@ class DrawdownRule:
     name: str = "drawdown"
 
     def __post_init__(self) -> None:
+        """Refuse an empty threshold set and thresholds outside (0, 1)."""
         if not self.thresholds:
             raise ConfigError("DrawdownRule needs at least one threshold")
         for t in self.thresholds:
@@ -146,6 +176,7 @@ class DrawdownRule:
                 raise ConfigError(f"drawdown threshold must be in (0, 1), got {t}")
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
+        """One alert for the deepest threshold the drawdown reaches, or none."""
         drawdown = (snapshot.peak_equity - snapshot.equity) / snapshot.peak_equity
         breached = [t for t in sorted(self.thresholds) if _reaches(drawdown, t)]
         if not breached:
@@ -176,12 +207,14 @@ class DailyLossRule:
     name: str = "daily_loss"
 
     def __post_init__(self) -> None:
+        """Refuse a limit or warn ratio outside (0, 1)."""
         if not 0 < self.limit < 1:
             raise ConfigError(f"daily loss limit must be in (0, 1), got {self.limit}")
         if not 0 < self.warn_ratio < 1:
             raise ConfigError(f"warn_ratio must be in (0, 1), got {self.warn_ratio}")
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
+        """One alert, ``hit`` (critical) or ``approaching`` (warning), or none."""
         loss = (snapshot.day_start_equity - snapshot.equity) / snapshot.day_start_equity
         day = snapshot.timestamp.astimezone(UTC).date().isoformat()
         if _reaches(loss, self.limit):
@@ -211,6 +244,7 @@ class ReconciliationMismatchRule:
     name: str = "reconciliation_mismatch"
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
+        """One critical alert listing the first five mismatches, or none."""
         mismatches = list(snapshot.reconciliation_mismatches)
         if not mismatches:
             return []
@@ -235,9 +269,11 @@ class StaleDataRule:
     name: str = "stale_data"
 
     def __post_init__(self) -> None:
+        """Refuse a non-positive ``max_age``."""
         _positive("StaleDataRule.max_age", self.max_age.total_seconds())
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
+        """One warning per stale symbol, in symbol order."""
         alerts = []
         for symbol, last in sorted(snapshot.last_data_at.items()):
             age = snapshot.timestamp - last
@@ -268,10 +304,12 @@ class OrderRejectRule:
     name: str = "order_rejects"
 
     def __post_init__(self) -> None:
+        """Refuse a non-positive count or window."""
         _positive("OrderRejectRule.max_rejects", self.max_rejects)
         _positive("OrderRejectRule.window", self.window.total_seconds())
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
+        """One warning when the window holds ``max_rejects`` or more rejects, or none."""
         count = _count_in_window(snapshot.reject_times, snapshot.timestamp, self.window)
         if count < self.max_rejects:
             return []
@@ -297,10 +335,12 @@ class VenueErrorRule:
     name: str = "venue_errors"
 
     def __post_init__(self) -> None:
+        """Refuse a non-positive count or window."""
         _positive("VenueErrorRule.max_errors", self.max_errors)
         _positive("VenueErrorRule.window", self.window.total_seconds())
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
+        """One critical alert per venue over the limit, in venue order."""
         alerts = []
         minutes = self.window.total_seconds() / 60
         for venue, times in sorted(snapshot.venue_error_times.items()):
@@ -326,6 +366,7 @@ class KillSwitchRule:
     name: str = "kill_switch"
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
+        """One critical alert while the kill switch is engaged, or none."""
         if not snapshot.kill_switch_active:
             return []
         reason = snapshot.kill_switch_reason or "no reason recorded"
@@ -347,7 +388,25 @@ def default_rules(
     derisk_drawdown: float = 0.10,
     stale_after: timedelta = timedelta(hours=2),
 ) -> list[AlertRule]:
-    """The standard rule set, aligned with the risk defaults (5 % daily loss, 10 % drawdown)."""
+    """The standard rule set, aligned with the risk defaults (5 % daily loss, 10 % drawdown).
+
+    Parameters
+    ----------
+    daily_loss_limit : float, default 0.05
+        Fraction of the day's starting equity at which :class:`DailyLossRule` goes critical
+        (it warns at 80 % of it).
+    derisk_drawdown : float, default 0.10
+        The risk engine's de-risking drawdown: :class:`DrawdownRule` warns at half of it and
+        is critical at it and at twice it.
+    stale_after : timedelta, default 2 hours
+        Age of a symbol's latest bar at which :class:`StaleDataRule` warns.
+
+    Returns
+    -------
+    list of AlertRule
+        Drawdown, daily loss, reconciliation mismatch, stale data, order rejects (3 in 15
+        min), venue errors (5 in 5 min) and kill switch, in that order.
+    """
     return [
         DrawdownRule(
             thresholds=(derisk_drawdown / 2, derisk_drawdown, 2 * derisk_drawdown),
@@ -363,6 +422,20 @@ def default_rules(
 
 
 def evaluate_rules(rules: Sequence[AlertRule], snapshot: MonitorSnapshot) -> list[Alert]:
-    """All alerts raised by ``rules`` on ``snapshot``, most severe first (stable otherwise)."""
+    """All alerts raised by ``rules`` on ``snapshot``, most severe first.
+
+    Parameters
+    ----------
+    rules : Sequence[AlertRule]
+        The checks, e.g. :func:`default_rules`.
+    snapshot : MonitorSnapshot
+        The trading state they look at.
+
+    Returns
+    -------
+    list of Alert
+        Sorted by severity, critical first; alerts of equal severity keep the order of
+        ``rules`` (the sort is stable).
+    """
     alerts = [alert for rule in rules for alert in rule.evaluate(snapshot)]
     return sorted(alerts, key=lambda a: -a.severity.rank)

@@ -52,9 +52,12 @@ class AttributionError(CSLError):
 
 
 def asset_class(venue: str, market: str | None) -> str:
-    """The asset class of a book: ``equity`` (Alpaca / stock market), ``crypto_spot``,
-    ``crypto_perp`` (Bybit linear perpetuals, Bybit's default market), or ``crypto`` when a
-    simulated venue does not say which."""
+    """The asset class of a book on ``venue`` in ``market``.
+
+    ``equity`` (Alpaca / stock market), ``crypto_spot``, ``crypto_perp`` (Bybit linear
+    perpetuals, Bybit's default market), or ``crypto`` when a simulated venue does not say
+    which.
+    """
     if market == "stock" or venue == "alpaca":
         return "equity"
     if market == "spot":
@@ -68,12 +71,36 @@ BOOK = ["strategy", "venue", "symbol"]
 
 
 def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
-    """The average-cost ledger: ``fills`` (columns ``ts, strategy, venue, symbol, side,
-    quantity, price, fee``) in ``ts`` order with ``realized_pnl`` per fill and the book's
-    state after it, ``position`` (signed) and ``average_price``.
+    """The average-cost ledger of ``fills``, one row per fill in ``ts`` order.
 
     Books are ``(strategy, venue, symbol)``; ``side`` is ``BUY``/``SELL``; ``quantity`` is
     positive. A missing strategy is booked as ``"(none)"``.
+
+    Parameters
+    ----------
+    fills : pandas.DataFrame
+        Columns ``ts, strategy, venue, symbol, side, quantity, price, fee``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``fills`` sorted by ``ts`` (stable) with ``realized_pnl`` per fill and the book's state
+        after it: ``position`` (signed) and ``average_price`` (0 when flat).
+
+    Raises
+    ------
+    AttributionError
+        If a column is missing.
+
+    Notes
+    -----
+    One average-cost rule for the whole project (:mod:`crypto_strategy_lab.core.execution`'s
+    ``realised_pnl`` and ``average_entry``). A fill of signed ``dq`` at ``p`` against a
+    position ``q`` at average ``a`` realises ``min(|q|, |dq|) (p - a) sgn(q)`` when it reduces
+    or flips the position, 0 when it opens or adds; adding re-averages to
+    ``(|q| a + |dq| p) / (|q| + |dq|)``, reducing keeps ``a``, a flip starts the new side at
+    ``p``. Fees are not netted here. A position within ``1e-12`` of zero (decimal residue) is
+    flat.
     """
     missing = [c for c in FILL_COLUMNS if c not in fills.columns]
     if missing:
@@ -111,9 +138,22 @@ def latest_prices(prices: pd.DataFrame) -> pd.Series:
 
 
 def open_positions(ledger: pd.DataFrame, marks: pd.Series) -> pd.DataFrame:
-    """Open books of a :func:`realized_pnl` ledger marked at ``marks`` (price per symbol):
-    ``strategy, venue, symbol, quantity, average_price, mark_price, unrealized_pnl`` with
-    ``unrealized = quantity * (mark - average_price)`` (NaN mark: the book's average price)."""
+    """Open books of a :func:`realized_pnl` ledger marked at ``marks``.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        The :func:`realized_pnl` ledger.
+    marks : pandas.Series
+        Price per symbol (e.g. :func:`latest_prices`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``strategy, venue, symbol, quantity, average_price, mark_price, unrealized_pnl`` per
+        book whose last position is not flat, with ``unrealized = quantity * (mark -
+        average_price)``; a missing mark is the book's average price (zero unrealised P&L).
+    """
     last = ledger.groupby(BOOK, sort=True).tail(1)
     last = last[last["position"].abs() >= _FLAT]
     out = last[BOOK].copy()

@@ -1,5 +1,7 @@
-"""Live performance figures the dashboard shows: drawdown, today's P&L, rolling Sharpe, the
-per-strategy P&L curve and the drift of a run against a reference (backtest/replay) run.
+"""Live performance figures the dashboard shows.
+
+Drawdown, today's P&L, rolling Sharpe, the per-strategy P&L curve and the drift of a run
+against a reference (backtest/replay) run.
 
 The rolling Sharpe is :func:`crypto_strategy_lab.performance.metrics.rolling_sharpe`,
 re-exported here (the research report draws the same one).
@@ -26,13 +28,22 @@ from crypto_strategy_lab.performance.metrics import rolling_sharpe as rolling_sh
 
 @dataclass(frozen=True)
 class DailyPnL:
-    """Today's P&L against the equity at the start of the UTC day."""
+    """Today's P&L against the equity at the start of the UTC day.
+
+    Attributes
+    ----------
+    day_start_equity : float
+        Equity at 00:00 UTC (quote currency).
+    equity : float
+        Latest equity.
+    """
 
     day_start_equity: float
     equity: float
 
     @property
     def pnl(self) -> float:
+        """``equity - day_start_equity``."""
         return self.equity - self.day_start_equity
 
     @property
@@ -42,8 +53,19 @@ class DailyPnL:
 
 
 def pnl_today(equity: pd.Series) -> DailyPnL:
-    """P&L of the last point's UTC day: last equity minus the last equity at or before 00:00
-    UTC of that day (the run's first point if it started today)."""
+    """P&L of the last point's UTC day.
+
+    Parameters
+    ----------
+    equity : pandas.Series
+        Equity indexed by UTC time, ascending, at least one point.
+
+    Returns
+    -------
+    DailyPnL
+        Last equity against the last equity at or before 00:00 UTC of that day (the series'
+        first point if it starts later that day).
+    """
     last_ts = equity.index[-1]
     day_start = last_ts.normalize()
     before = equity[equity.index <= day_start]

@@ -24,15 +24,27 @@ START_HINT = (
 
 @dataclass(frozen=True)
 class JournalStatus:
+    """What :func:`check_journal` found.
+
+    Attributes
+    ----------
+    state : JournalState
+        The journal's state.
+    message : str
+        One line for the user: what was found, or what to do.
+    """
+
     state: JournalState
     message: str
 
     @property
     def readable(self) -> bool:
+        """Pages may query it: the journal is ``OK`` or ``EMPTY``."""
         return self.state in (JournalState.OK, JournalState.EMPTY)
 
 
 def open_readonly(url: str) -> Engine:
+    """A read-only engine on the journal at ``url`` (SQLite ``mode=ro``)."""
     return make_engine(url, read_only=True)
 
 

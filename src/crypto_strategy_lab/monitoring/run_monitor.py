@@ -50,18 +50,19 @@ EVENT_MEMORY = timedelta(hours=1)
 
 
 class RunMonitor:
-    """Metrics and alert rules for one engine run (an
-    :class:`~crypto_strategy_lab.engine.monitor.EngineMonitor`).
+    """Metrics and alert rules for one engine run.
+
+    An :class:`~crypto_strategy_lab.engine.monitor.EngineMonitor`.
 
     Parameters
     ----------
-    config:
+    config : MonitoringConfig
         The ``monitoring:`` settings.
-    limits:
+    limits : RiskLimits
         The run's risk limits (they set the alert thresholds).
-    journal:
+    journal : Journal, optional
         Alerts are journaled to it (with the run id given to :meth:`bind`).
-    rules:
+    rules : list of AlertRule, optional
         Override the rule set (default: aligned with ``limits``).
     """
 
@@ -114,21 +115,26 @@ class RunMonitor:
     # -- events from the loop ----------------------------------------------------------------
 
     def order_sent(self, venue: str, seconds: float) -> None:
+        """Record an order's submission-to-acknowledgement latency."""
         self.metrics.observe_order_latency(venue, seconds)
 
     def order_rejected(self, ts: datetime) -> None:
+        """Remember a reject at ``ts`` for the order-reject rule."""
         self._rejects.append(ts)
 
     def venue_error(self, venue: str, error: BaseException | str, ts: datetime) -> None:
+        """Count a venue error and remember it at ``ts`` for the venue-error rule."""
         self.metrics.record_venue_error(venue, error)
         self._venue_errors[venue].append(ts)
 
     def halt(self, scope: str, reason: str) -> None:
+        """Record a halt of ``scope`` (counted once until :meth:`clear_halt`)."""
         if scope not in self._halted:
             self.metrics.record_halt(scope, reason)
             self._halted.add(scope)
 
     def clear_halt(self, scope: str) -> None:
+        """Record that the halt of ``scope`` was lifted (no-op if it was not halted)."""
         if scope in self._halted:
             self.metrics.clear_halt(scope)
             self._halted.discard(scope)

@@ -54,10 +54,14 @@ class AlertSink(Protocol):
 
     name: str
 
-    def emit(self, alert: Alert) -> None: ...
+    def emit(self, alert: Alert) -> None:
+        """Deliver ``alert``; a delivery problem is logged and counted, never raised."""
+        ...
 
 
 class WebhookFormat(StrEnum):
+    """The payload shapes :class:`WebhookSink` can post."""
+
     GENERIC = "generic"
     SLACK = "slack"
     DISCORD = "discord"
@@ -175,6 +179,7 @@ class SlidingWindowRateLimiter:
         self._times: deque[float] = deque()
 
     def try_acquire(self) -> bool:
+        """Take one slot if the window has room; ``False`` (nothing taken) if it is full."""
         now = self._clock()
         while self._times and now - self._times[0] >= self.period_seconds:
             self._times.popleft()
@@ -185,7 +190,13 @@ class SlidingWindowRateLimiter:
 
 
 class LogSink:
-    """Writes each alert to the ``crypto_strategy_lab.alerts`` logger at its severity's level."""
+    """Writes each alert to the ``crypto_strategy_lab.alerts`` logger at its severity's level.
+
+    Parameters
+    ----------
+    logger_ : logging.Logger, optional
+        Another logger to write to instead.
+    """
 
     name = "log"
 
@@ -193,6 +204,13 @@ class LogSink:
         self._logger = logger_ or logging.getLogger("crypto_strategy_lab.alerts")
 
     def emit(self, alert: Alert) -> None:
+        """Log ``alert``'s title, message and key at its severity's level.
+
+        Parameters
+        ----------
+        alert : Alert
+            The alert to log.
+        """
         self._logger.log(
             _LOG_LEVEL[alert.severity], "%s %s (key=%s)", alert.title, alert.message, alert.key
         )
@@ -212,6 +230,7 @@ class CallbackSink:
         self.failed = 0
 
     def emit(self, alert: Alert) -> None:
+        """Hand ``alert`` to ``record``; a failure is logged and counted in ``failed``."""
         try:
             self._record(alert)
         except Exception as exc:
@@ -222,8 +241,19 @@ class CallbackSink:
 def journal_sink(journal: Any, run_id: str | None = None) -> CallbackSink:
     """A sink that appends each alert to the journal's ``alerts`` table.
 
-    ``journal`` is a :class:`crypto_strategy_lab.journal.Journal`; the alert's rule becomes the
-    row's ``source`` and its de-duplication key is kept in ``details["key"]``.
+    Parameters
+    ----------
+    journal : Journal
+        A :class:`crypto_strategy_lab.journal.Journal`; each alert goes to its ``raise_alert``.
+    run_id : str, optional
+        The run the alerts belong to.
+
+    Returns
+    -------
+    CallbackSink
+        Named ``journal``. The alert's severity, rule and message become the row's severity,
+        ``source`` and message, its timestamp the row's; its de-duplication key is kept in
+        ``details["key"]``.
     """
 
     def record(alert: Alert) -> None:
@@ -244,18 +274,35 @@ class WebhookSink:
 
     Parameters
     ----------
-    url:
-        The receiver. Treated as a secret: never logged (Telegram URLs carry the bot token).
-    fmt:
+    url : str
+        The receiver, ``http://`` or ``https://``. Treated as a secret: never logged (Telegram
+        URLs carry the bot token).
+    fmt : WebhookFormat or str, default ``generic``
         ``generic``, ``slack``, ``discord`` or ``telegram``.
-    chat_id:
+    chat_id : str, optional
         Required for Telegram.
-    max_per_period, period_seconds:
-        Sliding-window rate limit (default 20 per 60 s, within every service's limit).
-    timeout:
+    max_per_period : int, default 20
+        Alerts posted in any window of ``period_seconds``; the rest are held back.
+    period_seconds : float, default 60.0
+        Length of the sliding rate-limit window.
+    timeout : float, default 5.0
         Seconds per HTTP request.
-    clock:
+    clock : callable, default ``time.monotonic``
         Monotonic clock for the rate limit (tests inject a fake one).
+    session : requests.Session, optional
+        The HTTP session to post with (a new one by default).
+
+    Attributes
+    ----------
+    delivered, failed, rate_limited : int
+        Alerts posted with a 2xx answer, posts that failed (network error or other status),
+        alerts held back by the rate limit.
+
+    Raises
+    ------
+    ConfigError
+        For a URL that is not HTTP(S), an unknown format, a Telegram sink without
+        ``chat_id``, or a rate limit below one alert or over a non-positive period.
     """
 
     def __init__(
@@ -290,10 +337,26 @@ class WebhookSink:
         self.rate_limited = 0
         self._held_back = 0
 
-    def __repr__(self) -> str:  # never show the URL
+    def __repr__(self) -> str:
+        """The format only: the URL is a secret and never shown."""
         return f"WebhookSink(format={self.format.value!r})"
 
     def payload(self, alert: Alert, suppressed: int = 0) -> dict[str, Any]:
+        """The JSON body for ``alert`` in this sink's format.
+
+        Parameters
+        ----------
+        alert : Alert
+            The alert to format.
+        suppressed : int, default 0
+            Alerts held back by the rate limit since the last delivery, said in the message.
+
+        Returns
+        -------
+        dict
+            :func:`format_generic`, :func:`format_slack`, :func:`format_discord` or
+            :func:`format_telegram` of the alert.
+        """
         if self.format is WebhookFormat.SLACK:
             return format_slack(alert, suppressed)
         if self.format is WebhookFormat.DISCORD:
@@ -303,6 +366,16 @@ class WebhookSink:
         return format_generic(alert, suppressed)
 
     def emit(self, alert: Alert) -> None:
+        """POST ``alert``, or hold it back if the rate limit is reached; never raises.
+
+        The next delivered message says how many were held back; a network error or a non-2xx
+        status is logged (without the URL) and counted in ``failed``.
+
+        Parameters
+        ----------
+        alert : Alert
+            The alert to post.
+        """
         if not self._limiter.try_acquire():
             self.rate_limited += 1
             self._held_back += 1
@@ -334,11 +407,21 @@ class AlertRouter:
 
     Parameters
     ----------
-    sinks:
+    sinks : Sequence[AlertSink]
         Receivers, called in order.
-    dedup_window:
+    dedup_window : timedelta, default 30 minutes
         A key already sent less than this long ago (by alert timestamp) is dropped unless the
         new alert is more severe.
+
+    Attributes
+    ----------
+    duplicates : int
+        Alerts dropped as duplicates so far.
+
+    Raises
+    ------
+    ConfigError
+        If ``dedup_window`` is negative.
     """
 
     def __init__(
@@ -362,7 +445,19 @@ class AlertRouter:
         return False
 
     def dispatch(self, alerts: Iterable[Alert]) -> list[Alert]:
-        """Send the non-duplicate ``alerts`` to every sink; return those that were sent."""
+        """Send the non-duplicate ``alerts`` to every sink.
+
+        Parameters
+        ----------
+        alerts : iterable of Alert
+            E.g. :func:`~crypto_strategy_lab.monitoring.alerts.evaluate_rules`' result.
+
+        Returns
+        -------
+        list of Alert
+            Those that were sent, in their order; a sent alert's key and severity start a new
+            de-duplication window.
+        """
         sent = []
         for alert in alerts:
             if self._is_duplicate(alert):
@@ -374,5 +469,16 @@ class AlertRouter:
         return sent
 
     async def adispatch(self, alerts: Iterable[Alert]) -> list[Alert]:
-        """:meth:`dispatch` in a worker thread, so webhook I/O never blocks the event loop."""
+        """:meth:`dispatch` in a worker thread, so webhook I/O never blocks the event loop.
+
+        Parameters
+        ----------
+        alerts : iterable of Alert
+            The alerts; consumed into a list before the thread starts.
+
+        Returns
+        -------
+        list of Alert
+            Those that were sent, as :meth:`dispatch`.
+        """
         return await asyncio.to_thread(self.dispatch, list(alerts))

@@ -1,6 +1,7 @@
-"""Build the alert rules' :class:`~crypto_strategy_lab.monitoring.alerts.MonitorSnapshot` from
-the journal, so the rules can run outside the trading loop (a watchdog process, a cron job)
-on exactly what the journal says.
+"""The alert rules' snapshot, built from the journal.
+
+A :class:`~crypto_strategy_lab.monitoring.alerts.MonitorSnapshot`, so the rules can run
+outside the trading loop (a watchdog process, a cron job) on exactly what the journal says.
 
 Sources (all read-only):
 
@@ -53,8 +54,24 @@ def journal_snapshot(
     *,
     venue_error_times: Mapping[str, Sequence[datetime]] | None = None,
 ) -> MonitorSnapshot | None:
-    """The run's state at ``now`` for :func:`~.alerts.evaluate_rules` (``None`` before the
-    run's first equity point)."""
+    """The run's state at ``now`` for :func:`~.alerts.evaluate_rules`.
+
+    Parameters
+    ----------
+    reader : JournalReader
+        The journal, read-only.
+    run_id : str
+        The run.
+    now : datetime
+        The evaluation instant (timezone-aware).
+    venue_error_times : Mapping[str, Sequence[datetime]], optional
+        Recent venue errors per venue, which the journal does not record.
+
+    Returns
+    -------
+    MonitorSnapshot or None
+        Built from the sources above; ``None`` before the run's first equity point.
+    """
     equity = reader.equity(run_id)
     if len(equity) == 0:
         return None

@@ -64,6 +64,12 @@ class DashboardContext:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The dashboard's options from ``argv`` (unknown ones ignored), environment defaults filled.
+
+    ``--journal`` falls back to ``CSL_JOURNAL_URL``, then the default journal URL;
+    ``--refresh`` to ``CSL_DASHBOARD_REFRESH``; ``--reports`` to ``CSL_REPORTS_DIR``, then
+    ``reports``.
+    """
     parser = argparse.ArgumentParser(prog="monitoring_dashboard", add_help=False)
     parser.add_argument("--journal", default=None)
     parser.add_argument("--refresh", type=int, default=None)
@@ -89,8 +95,11 @@ def _engine(url: str):  # type: ignore[no-untyped-def]
 
 
 def run_labels(runs: pd.DataFrame) -> list[str]:
-    """One distinct label per run for the picker: name, mode, start, status and the run id's
-    first 8 characters (the prefix ``csl drift`` accepts); longer prefixes where 8 collide."""
+    """One distinct label per run for the picker.
+
+    Name, mode, start, status and the run id's first 8 characters (the prefix ``csl drift``
+    accepts); the prefix doubles (up to 64) while labels collide.
+    """
     labels = []
     for _, row in runs.iterrows():
         started = pd.Timestamp(row["started_at"])
@@ -105,6 +114,7 @@ def run_labels(runs: pd.DataFrame) -> list[str]:
 
 
 def build_context(args: argparse.Namespace) -> DashboardContext:
+    """What every page reads: the journal's status, its reader and runs, the chosen run."""
     url = args.journal
     engine = None if url is None else _engine(url)
     status = check_journal(url, engine)
@@ -194,9 +204,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def page_error_text(exc: BaseException) -> str:
-    """One line naming what could not be read: the CLI's wording for known input errors
-    (:func:`crypto_strategy_lab.config.input_errors.describe_error`), else the exception's first
-    line."""
+    """One line naming what could not be read, credentials masked.
+
+    The CLI's wording for known input errors
+    (:func:`crypto_strategy_lab.config.input_errors.describe_error`), else the exception's
+    type and first line.
+    """
     line = describe_error(exc)
     if line is None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -205,6 +218,7 @@ def page_error_text(exc: BaseException) -> str:
 
 
 def empty_state(ctx: DashboardContext) -> None:
+    """Show what to do when the journal has no runs yet."""
     st.info(
         "**Nothing to show yet: the journal has no runs.**\n\n"
         f"{START_HINT}\n\nThe dashboard reads `{display_url(ctx.url)}`; pass another journal "

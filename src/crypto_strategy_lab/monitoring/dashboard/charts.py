@@ -133,6 +133,7 @@ def gate_metric_bars(
 def correlation_heatmap(
     corr: pd.DataFrame, title: str = "Strategy return correlation"
 ) -> go.Figure:
+    """Heatmap of a correlation matrix on a fixed -1..1 scale, each cell labelled."""
     fig = go.Figure(
         go.Heatmap(
             z=corr.to_numpy(),
@@ -152,9 +153,11 @@ def correlation_heatmap(
 def price_with_fills(
     bars: pd.DataFrame | None, prices: pd.Series, fills: pd.DataFrame
 ) -> go.Figure:
-    """Candles of the run's bars (or, without them, the prices the strategies saw as a line)
-    with every fill marked: buys as green up-triangles, sells as red down-triangles, at the
-    fill price and time."""
+    """Candles of the run's bars with every fill marked.
+
+    Without bars, the prices the strategies saw as a line. Buys are green up-triangles, sells
+    red down-triangles, at the fill price and time.
+    """
     fig = go.Figure()
     if bars is not None and len(bars):
         fig.add_trace(

@@ -28,6 +28,24 @@ from crypto_strategy_lab.research.results import CORRELATION_FILE, RESULTS_FILE
 
 @dataclass(frozen=True)
 class LabReport:
+    """A lab report directory as the research page shows it.
+
+    Attributes
+    ----------
+    directory : Path
+        The report's directory (its name is the lab run's id).
+    gate : pandas.DataFrame or None
+        The gate table, one row per strategy.
+    thresholds : dict of str to float
+        Each gate criterion's threshold.
+    correlation : pandas.DataFrame or None
+        The strategies' return correlation matrix.
+    html : Path or None
+        The HTML report.
+    problems : tuple of str
+        What could not be read.
+    """
+
     directory: Path
     gate: pd.DataFrame | None
     thresholds: dict[str, float]
@@ -37,15 +55,18 @@ class LabReport:
 
     @property
     def run_id(self) -> str:
+        """The lab run's id: the report directory's name."""
         return self.directory.name
 
     def metric_columns(self, *needles: str) -> list[str]:
+        """Gate columns whose lower-cased name contains any of ``needles``."""
         if self.gate is None:
             return []
         return [c for c in self.gate.columns if any(n in str(c).lower() for n in needles)]
 
 
 def latest_lab_dir(reports_dir: Path) -> Path | None:
+    """The most recently modified directory under ``reports_dir/lab`` (``None``: none)."""
     lab = reports_dir / "lab"
     if not lab.is_dir():
         return None
@@ -71,8 +92,11 @@ def _read_results(path: Path) -> tuple[pd.DataFrame, dict[str, float]]:
 
 
 def widen_gate(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
-    """A long gate table (``strategy, criterion, value, threshold, passed``) as one row per
-    strategy, plus each criterion's threshold; wide tables pass through unchanged."""
+    """A long gate table as one row per strategy, plus each criterion's threshold.
+
+    A long table has ``strategy, criterion, value`` (and optionally ``threshold, passed``:
+    ``verdict`` is PASS when every criterion passed); wide tables pass through unchanged.
+    """
     if not {"strategy", "criterion", "value"} <= set(table.columns):
         return table, {}
     wide = table.pivot_table(index="strategy", columns="criterion", values="value", aggfunc="first")

@@ -1,5 +1,7 @@
-"""Alerts: history with severity and acknowledgement (acknowledge with the journal's own
-command; the dashboard is read-only)."""
+"""Alerts: history with severity and acknowledgement.
+
+Acknowledge with the journal's own command; the dashboard is read-only.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ _BADGE = {"critical": "🔴", "error": "🟠", "warning": "🟡", "info": "🔵"
 
 
 def render(ctx: DashboardContext) -> None:
+    """Draw the chosen run's alerts: counts per severity, a filterable history."""
     assert ctx.reader is not None
     alerts = ctx.reader.alerts(run_id(ctx))
     if len(alerts) == 0:

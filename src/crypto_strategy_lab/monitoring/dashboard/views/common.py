@@ -10,11 +10,13 @@ from crypto_strategy_lab.monitoring.risk_usage import effective_limits
 
 
 def run_id(ctx: DashboardContext) -> str:
+    """The chosen run's id (a page calls it only with a run chosen)."""
     assert ctx.run is not None
     return str(ctx.run["run_id"])
 
 
 def limits(ctx: DashboardContext) -> dict[str, float]:
+    """The chosen run's limits: the brief's defaults overridden by its ``config.risk``."""
     config = ctx.run["config"] if ctx.run is not None else {}
     return effective_limits(config if isinstance(config, dict) else {})
 

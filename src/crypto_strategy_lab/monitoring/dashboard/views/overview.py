@@ -1,5 +1,7 @@
-"""Overview: equity and drawdown, today's P&L vs the daily loss limit, exposure vs the heat
-limit, halts and the kill switch, venue connectivity.
+"""Overview: equity, drawdown, today's P&L, exposure, halts, venue connectivity.
+
+Today's P&L is shown against the daily loss limit, exposure against the heat limit, halts
+with the kill switch.
 
 Venue connectivity is inferred from the journal: the last successful contact with a venue is
 its latest fill, venue-acknowledged order event, or venue-side position snapshot; a venue is
@@ -61,9 +63,11 @@ def venue_connectivity(
 
 
 def run_sharpe(equity: pd.Series) -> float | None:
-    """Annualised Sharpe ratio of the run's per-bar equity returns (24/7 calendar,
-    :func:`~crypto_strategy_lab.performance.metrics.infer_periods_per_year`); ``None`` with
-    fewer than three points or no variation."""
+    """Annualised Sharpe ratio of the run's per-bar equity returns.
+
+    Annualised by :func:`~crypto_strategy_lab.performance.metrics.infer_periods_per_year` of
+    the equity's index; ``None`` with fewer than three points or no variation.
+    """
     returns = equity.pct_change().dropna()
     if len(returns) < 2 or not float(returns.std()) > 0:
         return None
@@ -72,8 +76,10 @@ def run_sharpe(equity: pd.Series) -> float | None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _run_bars(source: str, start: str, end: str) -> pd.DataFrame | None:
-    """The OHLC bars a replayed run traded, from its recorded data source; ``None`` when that
-    source cannot be read here (a venue run, a file moved since)."""
+    """The OHLC bars a replayed run traded, from its recorded data source.
+
+    ``None`` when that source cannot be read here (a venue run, a file moved since).
+    """
     from crypto_strategy_lab.data.loader import open_data
 
     try:
@@ -102,6 +108,7 @@ def price_chart(ctx: DashboardContext, rid: str) -> None:
 
 
 def render(ctx: DashboardContext) -> None:
+    """Draw the overview page of the chosen run."""
     assert ctx.reader is not None
     rid = run_id(ctx)
     lim = limits(ctx)

@@ -1,6 +1,9 @@
-"""Positions and orders: open positions with their stop-loss / take-profit levels (see
-:func:`positions_with_levels`), open and recent orders with their current state, fills, and
-rejects (venue rejects and risk-engine rejects)."""
+"""Positions and orders: open positions with their levels, orders, fills and rejects.
+
+Open positions show their stop-loss / take-profit levels (see :func:`positions_with_levels`),
+open and recent orders their current state; rejects are venue rejects and risk-engine
+rejects.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,9 @@ def _latest_per_book(frame: pd.DataFrame, column: str) -> dict[tuple, float]:
 
 
 def positions_with_levels(positions: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
-    """``positions`` plus ``stop_loss``, ``take_profit``, where they come from, and the mark's
+    """``positions`` plus their stop-loss and take-profit levels.
+
+    The added columns are ``stop_loss``, ``take_profit``, where they come from, and the mark's
     distance to each (%).
 
     Levels are the resting protective orders of the book (open reduce-only ``STOP`` /
@@ -80,6 +85,7 @@ def positions_with_levels(positions: pd.DataFrame, orders: pd.DataFrame) -> pd.D
 
 
 def render(ctx: DashboardContext) -> None:
+    """Draw the positions and orders page of the chosen run."""
     assert ctx.reader is not None
     rid = run_id(ctx)
     orders = ctx.reader.orders(rid)

@@ -1,5 +1,7 @@
-"""Research: the latest lab run's gate table, DSR/PBO figures and correlation heatmap, and
-the size of the trial log (every configuration a study tried)."""
+"""Research: the latest lab run's gate table, DSR/PBO, correlations, and the trial log.
+
+The trial log's size counts every configuration a study tried.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ PBO_THRESHOLD = 0.5
 
 
 def trial_summary(reader: JournalReader) -> pd.DataFrame | None:
-    """Per strategy: trials logged, studies, best and mean per-period SR and ``V[SR]`` (the
-    inputs DSR deflates by); ``None`` when the journal has no trial log table."""
+    """Per strategy: trials logged, studies, best and mean per-period SR and ``V[SR]``.
+
+    These are the inputs DSR deflates by (``V[SR]`` with ``ddof=1``, 0 for one trial);
+    ``None`` when the journal has no trial log table.
+    """
     frame = reader.trial_sharpe_ratios()
     if frame is None or len(frame) == 0:
         return frame
@@ -37,6 +42,7 @@ def trial_summary(reader: JournalReader) -> pd.DataFrame | None:
 
 
 def render(ctx: DashboardContext) -> None:
+    """Draw the research page from the latest lab report and the trial log."""
     report = load_latest_report(ctx.reports_dir)
     if report is None:
         st.info(

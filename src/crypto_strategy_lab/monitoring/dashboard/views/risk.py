@@ -16,6 +16,7 @@ from crypto_strategy_lab.monitoring.risk_usage import LABELS, exposure_caps, lim
 
 
 def render(ctx: DashboardContext) -> None:
+    """Draw the risk page of the chosen run: each limit's usage, recent risk decisions."""
     assert ctx.reader is not None
     rid = run_id(ctx)
     lim = limits(ctx)

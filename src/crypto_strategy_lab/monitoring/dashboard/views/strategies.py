@@ -1,5 +1,6 @@
-"""Strategies: per-strategy P&L, attribution (by strategy, by venue and asset class, market
-beta vs residual), rolling Sharpe, and drift against a reference run.
+"""Strategies: per-strategy P&L, attribution, rolling Sharpe, drift against a reference run.
+
+Attribution is by strategy, by venue and asset class, and market beta vs residual.
 
 Returns: the portfolio's are the equity curve's simple returns; a strategy's are the changes of
 its cumulative net P&L divided by the run's capital (its contribution to the portfolio
@@ -197,6 +198,7 @@ def _drift(ctx: DashboardContext, equity: pd.DataFrame) -> None:
 
 
 def render(ctx: DashboardContext) -> None:
+    """Draw the strategies page of the chosen run."""
     assert ctx.reader is not None and ctx.run is not None
     rid = run_id(ctx)
     fills = ctx.reader.fills(rid)
