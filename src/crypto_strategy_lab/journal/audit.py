@@ -23,6 +23,12 @@ hash-chain construction of Haber & Stornetta (1991), "How to time-stamp a digita
   exactly one audit event (the journal's tables never reuse ids, ``AUTOINCREMENT`` on SQLite,
   so this can only happen behind the journal's back).
 
+Verifying is two passes over the same rules. On SQLite a fast pass has the database write
+each link's hash input and each record's canonical JSON (``json_object``) and compare the
+records with their payloads, so Python mostly only hashes; it answers "intact" or hands
+over to the exact pass, which compares everything in Python and names each problem. The
+exact pass is the only one on other backends.
+
 What a chain cannot prove on its own: deleting the *last* rows together with their records,
 or rewriting the whole chain with recomputed hashes. Against those, keep the head hash that
 ``csl audit verify`` prints somewhere else and pass it back as ``expected_head``.
@@ -32,12 +38,32 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, String, Table, func, select, text, type_coerce
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Engine,
+    Integer,
+    LargeBinary,
+    Select,
+    String,
+    Table,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from crypto_strategy_lab.journal.models import (
@@ -101,6 +127,14 @@ def entity_key(record: DeclarativeBase) -> str:
     return str(getattr(record, key_column))
 
 
+# An event's fields in the order its canonical JSON writes them (sorted).
+_EVENT_FIELDS = ("entity_key", "entity_table", "kind", "payload", "run_id", "seq", "ts")
+# A link's hash input: the previous hash, then the canonical JSON of the event, each ``%s``
+# one value's canonical JSON. The verifier's fast pass has SQLite write the same object
+# (:func:`_clean_journal`); the tests hold the two equal.
+_EVENT_JSON = "%s{" + ",".join(f'"{name}":%s' for name in _EVENT_FIELDS) + "}"
+
+
 def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
     """``SHA-256(prev_hash || canonical_json(content))`` as 64 hex characters."""
     return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
@@ -141,24 +175,17 @@ def _link(
 ) -> str:
     """:func:`event_hash` with the time already as its canonical JSON (the verifier reads
     SQLite's stored text and rewrites it, :func:`~.types.stored_time_json`)."""
-    content = (
-        '{"entity_key":'
-        + _scalar_json(entity_key)
-        + ',"entity_table":'
-        + _scalar_json(entity_table)
-        + ',"kind":'
-        + _scalar_json(kind)
-        + ',"payload":'
-        + _scalar_json(payload)
-        + ',"run_id":'
-        + _scalar_json(run_id)
-        + ',"seq":'
-        + _scalar_json(seq)
-        + ',"ts":'
-        + ts_json
-        + "}"
+    content = _EVENT_JSON % (
+        prev_hash,
+        _scalar_json(entity_key),
+        _scalar_json(entity_table),
+        _scalar_json(kind),
+        _scalar_json(payload),
+        _scalar_json(run_id),
+        _scalar_json(seq),
+        ts_json,
     )
-    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def _scalar_json(value: Any) -> str:
@@ -354,38 +381,176 @@ def _stored_time_json(stored: Any) -> str:
 def _check_records(conn: Connection, check: _ChainCheck) -> None:
     """Every audited record equals the payload of the latest audit event naming it, and every
     audit event naming a record finds it."""
-    problems = check.problems
-    for table_name, (model, key_column) in AUDITED_MODELS.items():
-        table = model.__table__  # type: ignore[attr-defined]
-        query, canonical = _record_reader(table, conn.dialect.name)
-        names = sorted(c.name for c in table.columns)
-        key_index = names.index(table.c[key_column].name)
+    for table_name, (_model, key_column) in AUDITED_MODELS.items():
         audited = check.latest.get(table_name, {})
-        seen: set[str] = set()
-        for row in conn.execution_options(yield_per=_YIELD_PER).execute(query):
-            key = str(row[key_index])
-            seen.add(key)
-            event = audited.get(key)
-            if event is None:
-                problems.append(
-                    f"{table_name} {key_column}={key}: record has no audit event (inserted "
-                    "outside the journal)"
-                )
-            elif canonical(row) != event[1]:
-                problems.append(
-                    f"{table_name} {key_column}={key}: record differs from its audited "
-                    f"content (audit seq {event[0]}; edited)"
-                )
-        for key, (seq, _payload) in audited.items():
-            if key not in seen:
-                problems.append(
-                    f"{table_name} {key_column}={key}: audited record is missing "
-                    f"(audit seq {seq}; deleted)"
-                )
+        _record_problems(conn, table_name, key_column, audited, check.problems)
+
+
+def _record_problems(
+    conn: Connection,
+    table_name: str,
+    key_column: str,
+    audited: dict[str, tuple[int, str]],
+    problems: list[str],
+) -> None:
+    """Each record of ``table_name`` against its audited payload, one at a time."""
+    table = AUDITED_MODELS[table_name][0].__table__  # type: ignore[attr-defined]
+    query, canonical = _record_reader(table, conn.dialect.name)
+    names = sorted(c.name for c in table.columns)
+    key_index = names.index(table.c[key_column].name)
+    seen: set[str] = set()
+    for row in conn.execution_options(yield_per=_YIELD_PER).execute(query):
+        key = str(row[key_index])
+        seen.add(key)
+        event = audited.get(key)
+        if event is None:
+            problems.append(
+                f"{table_name} {key_column}={key}: record has no audit event (inserted "
+                "outside the journal)"
+            )
+        elif canonical(row) != event[1]:
+            problems.append(
+                f"{table_name} {key_column}={key}: record differs from its audited "
+                f"content (audit seq {event[0]}; edited)"
+            )
+    for key, (seq, _payload) in audited.items():
+        if key not in seen:
+            problems.append(
+                f"{table_name} {key_column}={key}: audited record is missing "
+                f"(audit seq {seq}; deleted)"
+            )
 
 
 # rows fetched per round trip by the verifier's streaming reads
 _YIELD_PER = 10_000
+
+
+def _sqlite_json(column: Any) -> Any:
+    """SQL rendering ``column`` as the JSON value :func:`canonical_json` writes for it, or
+    ``None`` when SQLite cannot (a float: SQLite prints 15 digits, not the shortest repr).
+
+    Strings are quoted by SQLite's ``json_object`` as ``json.dumps`` quotes them except for
+    characters above ``~``, which SQLite leaves unescaped and canonical JSON never does: equal
+    texts are equal strings. Decimals are their stored text (canonical when the journal wrote
+    it), times their stored text with the space turned into the ``T``, booleans ``true`` or
+    ``false`` for 1 and 0, JSON documents minified by ``json()`` with their number and string
+    tokens as stored. A stored value the journal did not write comes out different from every
+    canonical payload it could be compared with (or fails the query), never equal to one the
+    exact path (:func:`_record_reader`) would not also give.
+    """
+    kind = column.type
+    if isinstance(kind, ExactDecimal):
+        return type_coerce(column, String())
+    if isinstance(kind, UTCDateTime):
+        return func.replace(type_coerce(column, String()), " ", "T", type_=String()) + "+00:00"
+    if isinstance(kind, Boolean):
+        value = type_coerce(column, Integer())
+        return case((value == 1, func.json("true")), (value == 0, func.json("false")), else_=value)
+    if isinstance(kind, JSON):
+        return func.json(type_coerce(column, String()))
+    if isinstance(kind, String | Integer):  # Text is a String
+        return type_coerce(column, kind)
+    return None
+
+
+def _sqlite_object(pairs: list[tuple[str, Any]]) -> Any:
+    """``json_object(name, value, ...)``: a JSON object with the pairs in the order given."""
+    args: list[Any] = []
+    for name, value in pairs:
+        args += [literal(name, String()), value]
+    return func.json_object(*args, type_=String())
+
+
+def _clean_journal(conn: Connection) -> tuple[int, str] | None:
+    """``(n_events, head)`` of a SQLite journal with nothing to report, else ``None`` (also
+    on another backend): the exact pass then finds and names the problems.
+
+    The same checks as the exact pass, with SQLite doing the per-row work in C: it writes
+    each link's hash input (:data:`_EVENT_JSON` as ``json_object``, values rendered by
+    :func:`_sqlite_json`), which is only hashed and compared here; it finds a written-once
+    record named twice; and it compares each record's canonical JSON with the payload of the
+    latest event naming it (:func:`_records_clean`).
+    """
+    if conn.dialect.name != "sqlite":
+        return None
+    t = AuditEvent.__table__
+    event = _sqlite_object([(name, _sqlite_json(t.c[name])) for name in _EVENT_FIELDS])
+    # as bytes, ready for the hash (the text is ASCII unless a stored value is not)
+    link_input = type_coerce(cast(t.c.prev_hash + event, LargeBinary()), LargeBinary())
+    query = select(t.c.seq, t.c.prev_hash, t.c.hash, link_input).order_by(t.c.seq)
+    sha256 = hashlib.sha256
+    head = GENESIS_HASH
+    n_events = 0
+    try:
+        for seq, prev_hash, hash_, content in conn.execution_options(yield_per=_YIELD_PER).execute(
+            query
+        ):
+            n_events += 1
+            if seq != n_events or prev_hash != head:
+                return None
+            if sha256(content).hexdigest() != hash_:
+                return None
+            head = hash_
+        named_twice = conn.scalar(
+            select(t.c.entity_key)
+            .where(t.c.entity_table.in_(sorted(WRITTEN_ONCE)), t.c.entity_key.is_not(None))
+            .group_by(t.c.entity_table, t.c.entity_key)
+            .having(func.count() > 1)
+            .limit(1)
+        )
+        if named_twice is not None:
+            return None
+        for table_name, (model, key_column) in AUDITED_MODELS.items():
+            table = model.__table__  # type: ignore[attr-defined]
+            if not _records_clean(conn, table_name, table, table.c[key_column]):
+                return None
+    except DatabaseError:  # a value SQLite cannot render (a BLOB, JSON that does not parse)
+        return None
+    return n_events, head
+
+
+def _records_clean(conn: Connection, table_name: str, table: Table, key: Any) -> bool:
+    """Every record of ``table`` equals the payload of the latest audit event naming it, and
+    every key an event names has its record (the keys are primary keys, so equal counts make
+    the two sets equal). SQLite compares the canonical JSON it writes for each record
+    (:func:`_sqlite_json`) with the payload; where it cannot, the records are compared in
+    Python (:func:`_record_problems`)."""
+    event, later = AuditEvent.__table__.alias("event"), AuditEvent.__table__.alias("later")
+    latest = (event.c.entity_table == table_name) & ~(
+        select(later.c.seq)
+        .where(
+            later.c.entity_table == table_name,
+            later.c.entity_key == event.c.entity_key,
+            later.c.seq > event.c.seq,
+        )
+        .exists()
+    )
+    n_named = conn.scalar(
+        select(func.count(event.c.entity_key.distinct())).where(event.c.entity_table == table_name)
+    )
+    if conn.scalar(select(func.count()).select_from(table)) != n_named:
+        return False
+    rendered = [(c.name, _sqlite_json(c)) for c in sorted(table.columns, key=lambda c: c.name)]
+    if all(value is not None for _name, value in rendered):
+        # for each record, its latest event through the (entity_table, entity_key) index
+        matches = (
+            select(event.c.seq)
+            .where(
+                latest,
+                event.c.entity_key == cast(key, Text()),
+                event.c.payload == _sqlite_object(rendered),
+            )
+            .exists()
+        )
+        if conn.scalar(select(func.count()).select_from(table).where(matches)) == n_named:
+            return True
+    # A float column, or a record SQLite renders differently (a JSON document whose keys are
+    # stored unsorted): record by record, as the exact pass compares them.
+    query = select(event.c.entity_key, event.c.seq, event.c.payload).where(latest)
+    audited = {k: (seq, payload) for k, seq, payload in conn.execute(query)}
+    problems: list[str] = []
+    _record_problems(conn, table_name, key.name, audited, problems)
+    return not problems
 
 
 def verify_audit_chain(
@@ -411,22 +576,66 @@ def verify_audit_chain(
     JournalError
         When the journal's storage is damaged (SQLite ``integrity_check``) or a stored value
         cannot be read; the message names the table (and row).
+
+    Notes
+    -----
+    A fast pass (:func:`_clean_journal`, SQLite only) proves an intact journal
+    intact; where it cannot, the exact pass reads again and names each problem. SQLite's
+    ``integrity_check`` runs on a second connection in a thread meanwhile (SQLite releases the
+    GIL while it checks); its verdict comes first, since a zeroed page hides its rows from
+    every query and the rows left would still verify.
     """
-    from crypto_strategy_lab.journal.integrity import check_storage, reading
+    from crypto_strategy_lab.journal.db import sqlite_path
+    from crypto_strategy_lab.journal.integrity import check_storage
 
     engine = source.get_bind() if isinstance(source, Session) else source
-    # A zeroed page hides its rows from every query, and the rows left would still verify:
-    # the storage itself is checked first.
-    check_storage(engine, thorough=True)  # type: ignore[arg-type]
+    if sqlite_path(engine) is None:  # another backend (nothing to check), or in memory
+        check_storage(engine, thorough=True)  # type: ignore[arg-type]
+        return _verified(source, expected_head)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        storage = pool.submit(check_storage, engine, thorough=True)  # type: ignore[arg-type]
+        try:
+            report = _verified(source, expected_head)
+        except Exception:
+            storage.result()  # damaged storage explains a failed read: its error first
+            raise
+        storage.result()
+    return report
+
+
+def _verified(source: Engine | Session, expected_head: str | None) -> AuditReport:
+    from crypto_strategy_lab.journal.integrity import reading
+
+    engine = source.get_bind() if isinstance(source, Session) else source
     with reading(engine):  # type: ignore[arg-type]
         if isinstance(source, Session):
-            return _verify(source, expected_head)
-        with Session(source) as session:
-            return _verify(session, expected_head)
+            return _verify(source.connection(), expected_head)
+        with source.connect() as conn:
+            return _verify(conn, expected_head)
 
 
-def _verify(session: Session, expected_head: str | None) -> AuditReport:
-    conn = session.connection()
+def _verify(conn: Connection, expected_head: str | None) -> AuditReport:
+    clean = _clean_journal(conn)
+    if clean is None:
+        check = _chain_problems(conn)
+        check.written_once_problems()
+        _check_records(conn, check)
+        n_events, head, problems = check.n_events, check.head, check.problems
+    else:
+        (n_events, head), problems = clean, []
+    if expected_head is not None and expected_head != GENESIS_HASH:
+        t = AuditEvent.__table__
+        found = conn.scalar(select(func.count()).select_from(t).where(t.c.hash == expected_head))
+        if not found:
+            problems.append(
+                f"expected head {expected_head[:16]}... is not in the chain (rows at the end "
+                "were deleted or the chain was rewritten)"
+            )
+    return AuditReport(n_events=n_events, head_hash=head, problems=problems)
+
+
+def _chain_problems(conn: Connection) -> _ChainCheck:
+    """The exact chain pass: every event through :meth:`_ChainCheck.add`."""
     check = _ChainCheck()
     t = AuditEvent.__table__
     events = conn.execution_options(yield_per=_YIELD_PER).execute(
@@ -448,14 +657,4 @@ def _verify(session: Session, expected_head: str | None) -> AuditReport:
     else:
         for seq, ts, *rest in events:
             check.add(seq, _scalar_json(ts), *rest)
-    check.written_once_problems()
-    _check_records(conn, check)
-    problems = check.problems
-    if expected_head is not None and expected_head != GENESIS_HASH:
-        found = conn.scalar(select(func.count()).select_from(t).where(t.c.hash == expected_head))
-        if not found:
-            problems.append(
-                f"expected head {expected_head[:16]}... is not in the chain (rows at the end "
-                "were deleted or the chain was rewritten)"
-            )
-    return AuditReport(n_events=check.n_events, head_hash=check.head, problems=problems)
+    return check

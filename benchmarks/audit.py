@@ -1,0 +1,102 @@
+"""Audit benchmark: ``csl audit verify`` on the journal of a replay, in events per second.
+
+    python -m benchmarks audit                        # journal of a 100,000-bar replay
+    CSL_BENCH_AUDIT_BARS=20000 CSL_BENCH_AUDIT_REPEAT=3 python -m benchmarks audit
+
+The journal is written by the engine benchmark's full trading loop (``benchmarks.engine``:
+simulated venue, risk engine, journal and exchange audit events, equity every 1,000 bars).
+Timed, interleaved ``CSL_BENCH_AUDIT_REPEAT`` (default 5) times so both see the same load:
+
+* ``verify_audit_chain`` (what ``csl audit verify`` runs): SQLite's fast pass, with
+  ``integrity_check`` in a second thread;
+* the exact pass alone (the previous implementation: the storage check, then every link and
+  every record compared in Python), which ``verify_audit_chain`` falls back to.
+
+Printed: events/s of each, best and median, the ratio of the two and against the goal of
+100,000 events/s, with the 1-minute load average; and the journal's bytes per event.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.engine import _bars, _TrendSignal, replay
+from crypto_strategy_lab.core.costs import CostModel
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.journal.audit import (
+    _chain_problems,
+    _check_records,
+    verify_audit_chain,
+)
+from crypto_strategy_lab.journal.integrity import check_storage
+
+GOAL = 100_000  # events/s (issue 16)
+
+
+def _exact(journal: Journal) -> int:
+    """The exact pass, as ``csl audit verify`` ran it before the fast pass."""
+    check_storage(journal.engine, thorough=True)
+    with journal.engine.connect() as conn:
+        check = _chain_problems(conn)
+        check.written_once_problems()
+        _check_records(conn, check)
+    assert not check.problems, check.problems[:3]
+    return check.n_events
+
+
+def _fast(journal: Journal) -> int:
+    report = verify_audit_chain(journal.engine)
+    assert report.ok, report.problems[:3]
+    return report.n_events
+
+
+def main() -> None:
+    n_bars = int(os.environ.get("CSL_BENCH_AUDIT_BARS", "100000"))
+    repeat = int(os.environ.get("CSL_BENCH_AUDIT_REPEAT", "5"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "replay.sqlite"
+
+        def keep(journal: Journal) -> None:
+            shutil.copyfile(journal.engine.url.database or "", path)
+
+        costs = CostModel(funding_rate_8h=0.0)
+        replay(_TrendSignal(), _bars(n_bars), costs, equity_every=1000, inspect=keep)
+        journal = Journal.open(f"sqlite:///{path}", migrate=False)
+        runs: dict[str, list[float]] = {"verify_audit_chain": [], "exact pass (previous)": []}
+        passes: dict[str, Callable[[Journal], int]] = {
+            "verify_audit_chain": _fast,
+            "exact pass (previous)": _exact,
+        }
+        n_events = 0
+        for _ in range(repeat):
+            for name, verify in passes.items():
+                start = time.perf_counter()
+                n_events = verify(journal)
+                runs[name].append(n_events / (time.perf_counter() - start))
+        load = os.getloadavg()
+        journal.engine.dispose()
+        size = path.stat().st_size
+    print(f"journal of a {n_bars:,}-bar replay: {n_events:,} audit events, {size:,} bytes")
+    print(f"runs: {repeat} interleaved; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    for name, rates in runs.items():
+        best, median = max(rates), statistics.median(rates)
+        print(f"{name:<22} events/s  best {best:10,.0f}  median {median:10,.0f}")
+    fast, exact = runs["verify_audit_chain"], runs["exact pass (previous)"]
+    print(
+        f"ratio verify_audit_chain / exact pass: best x{max(fast) / max(exact):.2f}, "
+        f"median x{statistics.median(fast) / statistics.median(exact):.2f}"
+    )
+    print(
+        f"against the goal of {GOAL:,} events/s: best x{max(fast) / GOAL:.2f}, "
+        f"median x{statistics.median(fast) / GOAL:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
