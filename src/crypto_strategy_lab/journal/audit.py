@@ -516,15 +516,17 @@ def _records_clean(conn: Connection, table_name: str, table: Table, key: Any) ->
     (:func:`_sqlite_json`) with the payload; where it cannot, the records are compared in
     Python (:func:`_record_problems`)."""
     event, later = AuditEvent.__table__.alias("event"), AuditEvent.__table__.alias("later")
-    latest = (event.c.entity_table == table_name) & ~(
-        select(later.c.seq)
-        .where(
-            later.c.entity_table == table_name,
-            later.c.entity_key == event.c.entity_key,
-            later.c.seq > event.c.seq,
+    latest = event.c.entity_table == table_name
+    if table_name not in WRITTEN_ONCE:  # (the caller found no written-once record named twice)
+        latest &= ~(
+            select(later.c.seq)
+            .where(
+                later.c.entity_table == table_name,
+                later.c.entity_key == event.c.entity_key,
+                later.c.seq > event.c.seq,
+            )
+            .exists()
         )
-        .exists()
-    )
     n_named = conn.scalar(
         select(func.count(event.c.entity_key.distinct())).where(event.c.entity_table == table_name)
     )

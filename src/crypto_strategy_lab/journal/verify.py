@@ -1,5 +1,6 @@
 """``csl audit verify``'s check of a journal at a URL: the file exists, its storage is intact
-(SQLite's thorough ``integrity_check``), it is a journal, and its audit chain verifies."""
+(SQLite's ``quick_check`` first, the thorough ``integrity_check`` with the chain), it is a
+journal, and its audit chain verifies."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def verify_journal(url: str, *, expected_head: str | None = None) -> AuditReport
     engine = make_engine(url, read_only=url.startswith("sqlite"))
     try:
         require_sqlite_file(engine, create=False)
-        check_storage(engine, thorough=True)
+        # quick_check before anything is read (a damaged file is one line, not "not a
+        # journal"); verify_audit_chain runs the thorough integrity_check beside the chain
+        check_storage(engine)
         with reading(engine):
             tables = inspect(engine).get_table_names()
         if "audit_events" not in tables:
