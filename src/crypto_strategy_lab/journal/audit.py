@@ -41,6 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
@@ -473,17 +474,13 @@ def _clean_journal(conn: Connection) -> tuple[int, str] | None:
     """
     if conn.dialect.name != "sqlite":
         return None
-    t = AuditEvent.__table__
-    event = _sqlite_object([(name, _sqlite_json(t.c[name])) for name in _EVENT_FIELDS])
-    # as bytes, ready for the hash (the text is ASCII unless a stored value is not)
-    link_input = type_coerce(cast(t.c.prev_hash + event, LargeBinary()), LargeBinary())
-    query = select(t.c.seq, t.c.prev_hash, t.c.hash, link_input).order_by(t.c.seq)
+    links, named_twice = _chain_queries()
     sha256 = hashlib.sha256
     head = GENESIS_HASH
     n_events = 0
     try:
         for seq, prev_hash, hash_, content in conn.execution_options(yield_per=_YIELD_PER).execute(
-            query
+            links
         ):
             n_events += 1
             if seq != n_events or prev_hash != head:
@@ -491,33 +488,65 @@ def _clean_journal(conn: Connection) -> tuple[int, str] | None:
             if sha256(content).hexdigest() != hash_:
                 return None
             head = hash_
-        named_twice = conn.scalar(
-            select(t.c.entity_key)
-            .where(t.c.entity_table.in_(sorted(WRITTEN_ONCE)), t.c.entity_key.is_not(None))
-            .group_by(t.c.entity_table, t.c.entity_key)
-            .having(func.count() > 1)
-            .limit(1)
-        )
-        if named_twice is not None:
+        if conn.scalar(named_twice) is not None:
             return None
-        for table_name, (model, key_column) in AUDITED_MODELS.items():
-            table = model.__table__  # type: ignore[attr-defined]
-            if not _records_clean(conn, table_name, table, table.c[key_column]):
-                return None
+        if not all(_records_clean(conn, table_name) for table_name in AUDITED_MODELS):
+            return None
     except DatabaseError:  # a value SQLite cannot render (a BLOB, JSON that does not parse)
         return None
     return n_events, head
 
 
-def _records_clean(conn: Connection, table_name: str, table: Table, key: Any) -> bool:
-    """Every record of ``table`` equals the payload of the latest audit event naming it, and
-    every key an event names has its record (the keys are primary keys, so equal counts make
-    the two sets equal). SQLite compares the canonical JSON it writes for each record
+@cache
+def _chain_queries() -> tuple[Select[Any], Select[Any]]:
+    """The fast pass's links (``seq``, ``prev_hash``, ``hash`` and the hash input as bytes,
+    ASCII unless a stored value is not) and its written-once check (a key named twice)."""
+    t = AuditEvent.__table__
+    event = _sqlite_object([(name, _sqlite_json(t.c[name])) for name in _EVENT_FIELDS])
+    link_input = type_coerce(cast(t.c.prev_hash + event, LargeBinary()), LargeBinary())
+    links = select(t.c.seq, t.c.prev_hash, t.c.hash, link_input).order_by(t.c.seq)
+    named_twice = (
+        select(t.c.entity_key)
+        .where(t.c.entity_table.in_(sorted(WRITTEN_ONCE)), t.c.entity_key.is_not(None))
+        .group_by(t.c.entity_table, t.c.entity_key)
+        .having(func.count() > 1)
+        .limit(1)
+    )
+    return links, named_twice
+
+
+def _records_clean(conn: Connection, table_name: str) -> bool:
+    """Every record of ``table_name`` equals the payload of the latest audit event naming it,
+    and every key an event names has its record (the keys are primary keys, so equal counts
+    make the two sets equal). SQLite compares the canonical JSON it writes for each record
     (:func:`_sqlite_json`) with the payload; where it cannot, the records are compared in
     Python (:func:`_record_problems`)."""
+    n_named, n_records, matched, latest = _record_queries(table_name)
+    named = conn.scalar(n_named)
+    if conn.scalar(n_records) != named:
+        return False
+    if matched is not None and conn.scalar(matched) == named:
+        return True
+    # A float column, or a record SQLite renders differently (a JSON document whose keys are
+    # stored unsorted): record by record, as the exact pass compares them.
+    audited = {k: (seq, payload) for k, seq, payload in conn.execute(latest)}
+    problems: list[str] = []
+    _record_problems(conn, table_name, AUDITED_MODELS[table_name][1], audited, problems)
+    return not problems
+
+
+@cache
+def _record_queries(
+    table_name: str,
+) -> tuple[Select[Any], Select[Any], Select[Any] | None, Select[Any]]:
+    """For :func:`_records_clean`: the number of keys events name, the number of records,
+    the number of records equal to their latest event's payload (``None`` for a table with a
+    float column), and each named key's latest event (``entity_key``, ``seq``, ``payload``)."""
+    model, key_column = AUDITED_MODELS[table_name]
+    table = model.__table__  # type: ignore[attr-defined]
     event, later = AuditEvent.__table__.alias("event"), AuditEvent.__table__.alias("later")
     latest = event.c.entity_table == table_name
-    if table_name not in WRITTEN_ONCE:  # (the caller found no written-once record named twice)
+    if table_name not in WRITTEN_ONCE:  # (_clean_journal found no written-once key twice)
         latest &= ~(
             select(later.c.seq)
             .where(
@@ -527,32 +556,30 @@ def _records_clean(conn: Connection, table_name: str, table: Table, key: Any) ->
             )
             .exists()
         )
-    n_named = conn.scalar(
-        select(func.count(event.c.entity_key.distinct())).where(event.c.entity_table == table_name)
+    n_named = select(func.count(event.c.entity_key.distinct())).where(
+        event.c.entity_table == table_name
     )
-    if conn.scalar(select(func.count()).select_from(table)) != n_named:
-        return False
+    n_records = select(func.count()).select_from(table)
     rendered = [(c.name, _sqlite_json(c)) for c in sorted(table.columns, key=lambda c: c.name)]
+    matched = None
     if all(value is not None for _name, value in rendered):
         # for each record, its latest event through the (entity_table, entity_key) index
         matches = (
             select(event.c.seq)
             .where(
                 latest,
-                event.c.entity_key == cast(key, Text()),
+                event.c.entity_key == cast(table.c[key_column], Text()),
                 event.c.payload == _sqlite_object(rendered),
             )
             .exists()
         )
-        if conn.scalar(select(func.count()).select_from(table).where(matches)) == n_named:
-            return True
-    # A float column, or a record SQLite renders differently (a JSON document whose keys are
-    # stored unsorted): record by record, as the exact pass compares them.
-    query = select(event.c.entity_key, event.c.seq, event.c.payload).where(latest)
-    audited = {k: (seq, payload) for k, seq, payload in conn.execute(query)}
-    problems: list[str] = []
-    _record_problems(conn, table_name, key.name, audited, problems)
-    return not problems
+        matched = select(func.count()).select_from(table).where(matches)
+    return (
+        n_named,
+        n_records,
+        matched,
+        select(event.c.entity_key, event.c.seq, event.c.payload).where(latest),
+    )
 
 
 def verify_audit_chain(
