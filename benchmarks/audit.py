@@ -14,13 +14,15 @@ Timed, interleaved ``CSL_BENCH_AUDIT_REPEAT`` (default 5) times so both see the 
 
 Printed: events/s of each, best and median (wall, and per CPU second of the process, all
 threads: less sensitive to a loaded machine), the ratio of the two and against the goal of
-100,000 events/s, with the 1-minute load average.
+100,000 events/s, with the 1-minute load average; then where the journal's bytes go per bar
+and per order (:func:`size_breakdown`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -57,6 +59,46 @@ def _fast(journal: Journal) -> int:
     return report.n_events
 
 
+def size_breakdown(path: Path, n_bars: int) -> list[str]:
+    """Where a journal's bytes go, per bar and per order: each table with its indexes
+    (SQLite's ``dbstat``), and the audit events by kind, their table and index pages shared
+    out in proportion to each row's stored size (payload, hashes, index entries)."""
+    with sqlite3.connect(path) as conn:
+        try:
+            pages = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+        except sqlite3.OperationalError:  # a SQLite built without dbstat
+            return ["(no size breakdown: this SQLite has no dbstat table)"]
+        owner = dict(conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type='index'"))
+        n_orders = max(conn.execute("SELECT count(*) FROM orders").fetchone()[0], 1)
+        tables: dict[str, int] = {}
+        for name, size in pages:
+            tables[owner.get(name, name)] = tables.get(owner.get(name, name), 0) + size
+        kinds = conn.execute(
+            "SELECT kind, count(*), sum(length(payload) + length(kind) + 2 * length(prev_hash)"
+            " + 2 * length(hash) + 2 * coalesce(length(entity_table) + length(entity_key), 0)"
+            " + coalesce(length(run_id), 0) + 26) FROM audit_events GROUP BY kind"
+        ).fetchall()
+    total = sum(tables.values())
+    lines = [
+        f"journal {total:,} bytes: {total / n_bars:,.0f} per bar, {total / n_orders:,.0f} per "
+        f"order ({n_orders:,} orders); tables with their indexes:"
+    ]
+    for name, size in sorted(tables.items(), key=lambda item: -item[1])[:8]:
+        lines.append(
+            f"  {name:<28} {size / total:6.1%}  {size / n_bars:8.1f} B/bar  "
+            f"{size / n_orders:8,.0f} B/order"
+        )
+    audit, stored = tables.get("audit_events", 0), sum(k[2] for k in kinds) or 1
+    lines.append("audit events by kind (count, bytes per row, per bar, per order):")
+    for kind, count, size in sorted(kinds, key=lambda k: -k[2]):
+        share = audit * size / stored
+        lines.append(
+            f"  {kind:<28} {count:8,}  {share / count:6,.0f} B/row  {share / n_bars:8.1f} B/bar  "
+            f"{share / n_orders:8,.0f} B/order"
+        )
+    return lines
+
+
 def main() -> None:
     n_bars = int(os.environ.get("CSL_BENCH_AUDIT_BARS", "100000"))
     repeat = int(os.environ.get("CSL_BENCH_AUDIT_REPEAT", "5"))
@@ -84,8 +126,8 @@ def main() -> None:
                 cpu[name].append(n_events / (time.process_time() - start_cpu))
         load = os.getloadavg()
         journal.engine.dispose()
-        size = path.stat().st_size
-    print(f"journal of a {n_bars:,}-bar replay: {n_events:,} audit events, {size:,} bytes")
+        sizes = size_breakdown(path, n_bars)
+    print(f"journal of a {n_bars:,}-bar replay (equity every 1,000 bars): {n_events:,} events")
     print(f"runs: {repeat} interleaved; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     for name, rates in runs.items():
         best, median = max(rates), statistics.median(rates)
@@ -103,6 +145,7 @@ def main() -> None:
         f"against the goal of {GOAL:,} events/s: best x{max(fast) / GOAL:.2f}, "
         f"median x{statistics.median(fast) / GOAL:.2f}"
     )
+    print("\n".join(sizes))
 
 
 if __name__ == "__main__":
