@@ -37,6 +37,7 @@ from crypto_strategy_lab.core.enums import MarketType, TradingMode
 from crypto_strategy_lab.engine import HistoricalReplayFeed, Sleeve, StrategyRunner, TradingEngine
 from crypto_strategy_lab.exchanges import ExchangeFactory
 from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.risk import ProtectiveStops
 
 
 class _TrendSignal:
@@ -78,11 +79,13 @@ def replay(  # type: ignore[no-untyped-def]
     *,
     equity_every: int = 1,
     inspect: Callable[[Journal], None] | None = None,
+    stops: ProtectiveStops | None = None,
 ):
     """Run ``strategy`` over ``bars`` through the full trading loop with a fresh SQLite
-    journal: 10 % sleeve of 10,000 on the simulated venue. Returns the run summary, the wall
-    seconds of preparing and running it, and the journal's size in bytes (after a WAL
-    checkpoint); ``inspect`` is called with the journal before it is deleted."""
+    journal: 10 % sleeve of 10,000 on the simulated venue, with the sleeve's protective exits
+    ``stops`` (``None``: the risk limits' 2 % / 4 % stop-loss / take-profit). Returns the run
+    summary, the wall seconds of preparing and running it, and the journal's size in bytes
+    (after a WAL checkpoint); ``inspect`` is called with the journal before it is deleted."""
     with tempfile.TemporaryDirectory() as tmp:
         journal = Journal.open(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
         runner = StrategyRunner(strategy, "BTCUSDT", MarketType.LINEAR)
@@ -91,7 +94,7 @@ def replay(  # type: ignore[no-untyped-def]
         )
         engine = TradingEngine(
             journal,
-            [Sleeve(runner, venue, allocation=0.1, costs=costs)],
+            [Sleeve(runner, venue, allocation=0.1, costs=costs, stops=stops)],
             mode=TradingMode.SIMULATED,
             capital=10_000,
             equity_every=equity_every,

@@ -11,8 +11,10 @@ WAL, hash-chained audit). NautilusTrader 1.221 ``BacktestEngine`` (its ``EMACros
 strategy, NETTING margin account) and backtesting.py 0.6.6 run the same cross in a separate
 virtual environment (they need pandas < 3; created under ``.bench/`` on first use, which needs
 the package index once). Rounds are interleaved (peer, peer, ours, ...) so machine load hits all
-alike; best and median bars/s are printed with the load average. Ours is warmed up first by
-an untimed 3,000-bar replay (numba's cached kernels load on first call), as the peers' timers
+alike; best and median bars/s are printed with the load average. Ours runs twice per round: as
+configured (the risk limits' stop-loss / take-profit rest after every entry) and without
+protective exits, the peers' EMACross having none. Ours is warmed up first by an untimed
+3,000-bar replay (numba's cached kernels load on first call), as the peers' timers
 start after their imports.
 """
 
@@ -31,6 +33,7 @@ import pandas as pd
 
 from benchmarks.engine import replay, warm_up
 from crypto_strategy_lab.core.costs import CostModel
+from crypto_strategy_lab.risk import ProtectiveStops
 
 REPO = Path(__file__).resolve().parents[1]
 PEER_VENV = REPO / ".bench" / "peers"
@@ -98,8 +101,17 @@ def _run_peer(python: Path, script: Path, parquet: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _run_ours(bars: pd.DataFrame) -> dict:
-    summary, seconds, journal_bytes = replay(_EmaCross(), bars, CostModel(funding_rate_8h=0.0))
+OURS = "ours (TradingEngine + journal)"
+# NautilusTrader's EMACross sends market orders only; ours, as configured, rests a reduce-only
+# stop-loss and take-profit after every entry (3 orders per entry where the peer sends 1-2)
+BARE = "ours, no protective exits"
+NO_EXITS = ProtectiveStops(stop_loss=None, take_profit=None)
+
+
+def _run_ours(bars: pd.DataFrame, stops: ProtectiveStops | None = None) -> dict:
+    summary, seconds, journal_bytes = replay(
+        _EmaCross(), bars, CostModel(funding_rate_8h=0.0), stops=stops
+    )
     return {
         "bars": len(bars),
         "seconds": seconds,
@@ -113,7 +125,7 @@ def main() -> None:
     rounds = int(os.environ.get("CSL_BENCH_ROUNDS", "3"))
     bars = _bars(n)
     python = _peer_python()
-    timings: dict[str, list[float]] = {"ours (TradingEngine + journal)": []}
+    timings: dict[str, list[float]] = {OURS: [], BARE: []}
     extra: dict[str, dict] = {}
     warm_up(_EmaCross(), bars, CostModel(funding_rate_8h=0.0))
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,26 +137,27 @@ def main() -> None:
                     res = _run_peer(python, script, parquet)
                     timings.setdefault(name, []).append(res["seconds"])
                     extra[name] = res
-            res = _run_ours(bars)
-            timings["ours (TradingEngine + journal)"].append(res["seconds"])
-            extra["ours (TradingEngine + journal)"] = res
+            for name, stops in ((OURS, None), (BARE, NO_EXITS)):
+                res = _run_ours(bars, stops)
+                timings[name].append(res["seconds"])
+                extra[name] = res
     load = os.getloadavg()
     print(
         f"{n:,} one-minute bars, EMA {FAST}/{SLOW} cross; {rounds} interleaved rounds; "
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 shared cores)"
     )
-    ours = timings["ours (TradingEngine + journal)"]
     for name, secs in timings.items():
         best, med = n / min(secs), n / statistics.median(secs)
         detail = {k: v for k, v in extra[name].items() if k not in ("bars", "seconds")}
         line = f"{name:<34} best {best:11,.0f} bars/s  median {med:11,.0f} bars/s  {detail}"
-        if name != "ours (TradingEngine + journal)":
-            line += (
-                f"  ours/peer: best x{min(secs) / min(ours):.2f}, "
-                f"median x{statistics.median(secs) / statistics.median(ours):.2f}"
-            )
+        for label, ours in (("ours", timings[OURS]), ("no exits", timings[BARE])):
+            if name not in (OURS, BARE):
+                line += (
+                    f"  {label}/peer: best x{min(secs) / min(ours):.2f}, "
+                    f"median x{statistics.median(secs) / statistics.median(ours):.2f}"
+                )
         print(line)
-    res = extra["ours (TradingEngine + journal)"]
+    res = extra[OURS]
     print(
         f"journal: {res['journal_bytes'] / n:,.1f} bytes per bar, "
         f"{res['journal_bytes'] / max(res['orders'], 1):,.0f} bytes per order"
