@@ -143,3 +143,31 @@ def test_bad_stop_settings_are_refused_with_their_name(kw: dict, words: str) -> 
     bars = _walk(30, seed=2)
     with pytest.raises(BacktestError, match=words.replace("[", r"\[").replace(")", r"\)")):
         run_backtest(pd.Series(1.0, index=bars.index), bars, market="perp", **kw)
+
+
+def test_a_flat_history_places_no_atr_level_not_a_fraction_of_the_entry() -> None:
+    # 20 bars on one price: the ATR at the entry is exactly 0. A stop 0.5 ATR away is no
+    # distance at all, so the position trades unprotected; read as a fraction of the entry it
+    # would sit at 50 % of the price and fire when the price later halves.
+    n = 60
+    close = np.r_[np.full(20, 100.0), np.linspace(100.0, 40.0, n - 20)]
+    open_ = np.r_[close[:1], close[:-1]]
+    idx = pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC", name="timestamp")
+    bars = pd.DataFrame(
+        {"open": open_, "high": np.maximum(open_, close), "low": np.minimum(open_, close),
+         "close": close, "volume": 1e3},
+        index=idx,
+    )  # fmt: skip
+    signal = pd.Series(0.0, index=idx)
+    signal.iloc[15:] = 1.0  # filled at bar 16's open, inside the flat stretch
+    res = run_backtest(
+        signal, bars, costs=FREE, stop_unit="atr", stop_loss=0.5, take_profit=0.8,
+        atr_period=5, initial_capital=1_000.0, market="spot",
+    )  # fmt: skip
+    assert _wilder_atr(bars, 5)[16] == 0.0
+    assert _stop_exits(res).empty
+    unprotected = run_backtest(
+        signal, bars, costs=FREE, stop_loss=None, take_profit=None,
+        initial_capital=1_000.0, market="spot",
+    )  # fmt: skip
+    np.testing.assert_array_equal(res.equity.to_numpy(), unprotected.equity.to_numpy())

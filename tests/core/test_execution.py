@@ -110,3 +110,11 @@ def test_liquidation_price_is_where_equity_meets_maintenance_margin() -> None:
     assert ex.liquidation_fill(1, p, 60.0, 61.0, 55.0) == 60.0  # gap: at the open
     assert ex.liquidation_fill(1, p, 90.0, 91.0, 60.0) == pytest.approx(p)  # touch: the level
     assert ex.liquidation_fill(1, p, 90.0, 91.0, 80.0) == -1.0
+
+
+@pytest.mark.parametrize("unit", [0.0, -1.0, float("nan")])
+def test_scaled_levels_need_a_positive_unit(unit: float) -> None:
+    # an ATR of 0 (a flat history) is no distance: no level, never the fraction rule
+    assert ex.stop_levels(1, 100.0, 0.5, 0.8, unit, True) == (0.0, 0.0)
+    assert ex.stop_levels(-1, 100.0, 2.0, 4.0, 1.5, True) == (103.0, 94.0)
+    assert ex.stop_levels(1, 100.0, 0.5, 0.8, unit) == pytest.approx((50.0, 180.0))

@@ -403,7 +403,7 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
             if q != 0.0 and protect:
                 # ATR units: the ATR of this bar, known at its close like the fill itself
                 unit = stop_unit[t] if scaled else 0.0
-                sl_lvl, tp_lvl = stop_levels(direction, avg, sl, tp, unit)
+                sl_lvl, tp_lvl = stop_levels(direction, avg, sl, tp, unit, scaled)
                 lvl_dir = direction
             else:
                 lvl_dir = 0

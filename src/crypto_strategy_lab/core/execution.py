@@ -279,18 +279,19 @@ def realised_pnl(held, average, delta, price):
 
 
 @nb.njit(cache=True)
-def stop_levels(direction, average, stop_loss, take_profit, unit=0.0):
+def stop_levels(direction, average, stop_loss, take_profit, unit=0.0, scaled=False):
     """Stop-loss and take-profit prices of a position entered at ``average``.
 
     Returns ``(stop, take_profit)`` for ``direction`` +1 (long) or -1 (short); a zero
     distance gives level 0 (disabled).
 
-    With ``unit <= 0`` (the default) the distances are fractions of the entry: ``a (1 - d sl)``
-    and ``a (1 + d tp)``, the brief's 2 % / 4 %. With ``unit > 0`` they are multiples of that
-    price unit, ``a - d sl u`` and ``a + d tp u``: volatility-scaled stops with ``u`` the
-    average true range at the entry's bar (Wilder 1978; Kaufman, *Trading Systems and
-    Methods*, ch. 23). A NaN unit (volatility not yet measurable: the ATR's warm-up) places no
-    level, so such a position trades unprotected rather than with an invented distance.
+    Unscaled (the default), the distances are fractions of the entry: ``a (1 - d sl)`` and
+    ``a (1 + d tp)``, the brief's 2 % / 4 %. Scaled, they are multiples of the price unit
+    ``u``, ``a - d sl u`` and ``a + d tp u``: volatility-scaled stops with ``u`` the average
+    true range at the entry's bar (Wilder 1978; Kaufman, *Trading Systems and Methods*,
+    ch. 23). A scaled level needs ``u > 0``: a NaN unit (the ATR's warm-up) or a zero one (a
+    flat history) places no level, so such a position trades unprotected rather than with an
+    invented distance.
 
     Parameters
     ----------
@@ -299,22 +300,25 @@ def stop_levels(direction, average, stop_loss, take_profit, unit=0.0):
     average : float
         Average entry price ``a``.
     stop_loss, take_profit : float
-        Distances: fractions of ``a`` when ``unit <= 0``, else multiples of ``unit``; 0
-        disables a level.
+        Distances: fractions of ``a``, or multiples of ``unit`` when ``scaled``; 0 disables
+        a level.
     unit : float, default 0.0
-        Price unit ``u`` of the distances (the entry bar's ATR), or <= 0 for fractions.
+        Price unit ``u`` of scaled distances (the entry bar's ATR); ignored when unscaled.
+    scaled : bool, default False
+        Whether the distances are in units of ``unit`` (volatility-scaled stops).
 
     Returns
     -------
     stop, take_profit : float
-        The trigger prices; 0.0 for a disabled level (and both for a NaN unit).
+        The trigger prices; 0.0 for a disabled level (and both for a scaled level without a
+        positive unit).
     """
-    if unit > 0.0:
+    if scaled:
+        if not unit > 0.0:  # NaN (warm-up) or a flat history: no measurable distance
+            return 0.0, 0.0
         sl = average - direction * stop_loss * unit if stop_loss > 0.0 else 0.0
         tp = average + direction * take_profit * unit if take_profit > 0.0 else 0.0
         return sl, tp
-    if unit != unit:  # NaN
-        return 0.0, 0.0
     sl = average * (1.0 - direction * stop_loss) if stop_loss > 0.0 else 0.0
     tp = average * (1.0 + direction * take_profit) if take_profit > 0.0 else 0.0
     return sl, tp

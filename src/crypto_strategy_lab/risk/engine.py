@@ -61,7 +61,7 @@ def bracket_prices(
     reference: Decimal,
     stop_loss_pct: Decimal,
     take_profit_pct: Decimal,
-    unit: float = 0.0,
+    unit: float | None = None,
 ) -> tuple[Decimal, Decimal]:
     """Stop-loss and take-profit trigger prices around `reference`.
 
@@ -72,11 +72,12 @@ def bracket_prices(
     reference : Decimal
         Entry reference price (the limit price, else the last price).
     stop_loss_pct, take_profit_pct : Decimal
-        Distances: fractions of `reference` (0.02 = 2 %), in (0, 1), when ``unit <= 0``;
+        Distances: fractions of `reference` (0.02 = 2 %), in (0, 1), when ``unit`` is None;
         else multiples of ``unit``. 0 disables a level.
-    unit : float, default 0.0
-        Price unit of the distances (Wilder's ATR of the entry's bar), or <= 0 for
-        fractions; NaN (an ATR in its warm-up) places neither level.
+    unit : float or None, default None
+        Price unit of the distances (Wilder's ATR of the entry's bar), or None for
+        fractions; a unit that is not > 0 (NaN: an ATR in its warm-up; 0: a flat history)
+        places neither level.
 
     Returns
     -------
@@ -90,8 +91,14 @@ def bracket_prices(
     Computed in float by :func:`~crypto_strategy_lab.core.execution.stop_levels`, so the
     levels equal the backtest's to the last bit before the rounding to 1e-8.
     """
+    scaled = unit is not None
     sl, tp = stop_levels(
-        side.sign, float(reference), float(stop_loss_pct), float(take_profit_pct), unit
+        side.sign,
+        float(reference),
+        float(stop_loss_pct),
+        float(take_profit_pct),
+        unit if scaled else 0.0,
+        scaled,
     )
     return _price(sl), _price(tp)
 

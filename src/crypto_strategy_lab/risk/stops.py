@@ -107,10 +107,8 @@ class ProtectiveStops(BaseModel):
             ATR still in its warm-up (NaN: the position trades unprotected, as in the
             backtest), or a level at or below a price of zero (which no bar can reach).
         """
-        unit = atr if self.stop_unit == "atr" else 0.0
-        if self.stop_unit == "atr" and not unit > 0:
-            # NaN (the ATR's warm-up) or a flat history: stop_levels places no level
-            unit = math.nan
+        # NaN (the ATR's warm-up) or 0 (a flat history): stop_levels places no level
+        unit = atr if self.stop_unit == "atr" else None
         sl, tp = bracket_prices(
             entry,
             average,
