@@ -1,5 +1,7 @@
-"""Alerts (``alerts``) and their acknowledgements (``alert_acks``: an alert is acknowledged,
-once, by a named person)."""
+"""Alerts (``alerts``) and their acknowledgements (``alert_acks``).
+
+An alert is acknowledged once, by a named person.
+"""
 
 from __future__ import annotations
 
@@ -69,8 +71,10 @@ class AlertStore:
     def acknowledge_alert(
         self, alert_id: int, *, by: str, note: str | None = None, ts: datetime | None = None
     ) -> AlertAck:
-        """Acknowledge alert ``alert_id`` once, by the person ``by`` (``JournalError`` for an
-        unknown or already acknowledged alert)."""
+        """Acknowledge alert ``alert_id`` once, by the person ``by``.
+
+        ``JournalError`` for an unknown or already acknowledged alert.
+        """
 
         def work(session: Session) -> AlertAck:
             alert = session.get(Alert, alert_id)

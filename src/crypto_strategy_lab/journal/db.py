@@ -42,11 +42,28 @@ def make_engine(
 ) -> Engine:
     """An engine for ``url`` (default :func:`default_journal_url`).
 
-    SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON`` and ``synchronous``
-    (default ``FULL``: every commit is on disk before it returns, so a power cut cannot
-    forget an order that was already sent; the replay of historical bars opts into
-    ``NORMAL``, see ``journal/README.md``). ``read_only=True`` opens the file with ``mode=ro``
-    (the dashboard).
+    Parameters
+    ----------
+    url : str, optional
+        A SQLAlchemy URL; ``None`` is :func:`default_journal_url`.
+    read_only : bool, default False
+        On SQLite, open the file with ``mode=ro`` (the dashboard) and set neither
+        ``journal_mode`` nor ``synchronous``; other backends ignore it.
+    synchronous : {"OFF", "NORMAL", "FULL", "EXTRA"}, default "FULL"
+        SQLite's durability level. ``FULL``: every commit is on disk before it returns, so a
+        power cut cannot forget an order that was already sent; the replay of historical bars
+        opts into ``NORMAL`` (``journal/README.md``).
+
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+        SQLite connections get ``journal_mode=WAL``, ``synchronous`` (unless read-only) and
+        ``foreign_keys=ON``.
+
+    Raises
+    ------
+    JournalError
+        If ``synchronous`` is not one of the levels.
     """
     if synchronous not in SYNCHRONOUS_LEVELS:
         raise JournalError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}, got {synchronous!r}")
@@ -78,8 +95,11 @@ JournalLocation = Engine | str | None
 
 
 def engine_for(engine_or_url: JournalLocation) -> Engine:
-    """``engine_or_url`` when it is an engine, else :func:`make_engine` of the URL (``None``:
-    the default journal), so callers outside ``journal/`` never handle SQLAlchemy types."""
+    """``engine_or_url`` when it is an engine, else :func:`make_engine` of the URL.
+
+    ``None`` is the default journal; callers outside ``journal/`` never handle SQLAlchemy
+    types.
+    """
     return engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
 
 
@@ -96,8 +116,12 @@ def sqlite_path(engine: Engine) -> Path | None:
 
 
 def require_sqlite_file(engine: Engine, *, create: bool) -> None:
-    """Refuse a SQLite journal file that does not exist (``create=False``) or whose folder
-    does not exist (``create=True``: SQLite would fail with "unable to open database file")."""
+    """Refuse a SQLite journal path that cannot be the journal.
+
+    With ``create=False`` the file must exist; with ``create=True`` its folder must (SQLite
+    would fail with "unable to open database file"); a path that exists but is not a file is
+    refused either way. Other backends and in-memory databases pass.
+    """
     path = sqlite_path(engine)
     if path is None or path.is_file():
         return

@@ -1,5 +1,8 @@
-"""Decisions before any order: the strategies' signals (``signals``) and the risk engine's
-verdict on each order it was asked to approve (``risk_events``)."""
+"""Decisions before any order: the strategies' signals and the risk engine's verdicts.
+
+Signals are ``signals`` rows; the risk engine's verdict on each order it was asked to
+approve is a ``risk_events`` row.
+"""
 
 from __future__ import annotations
 

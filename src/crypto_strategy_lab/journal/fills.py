@@ -1,5 +1,7 @@
-"""Fills: one ``fills`` row per venue trade, journaled once (a venue's trade id is its
-identity; a replayed fill returns the journaled one)."""
+"""Fills: one ``fills`` row per venue trade, journaled once.
+
+A venue's trade id is its identity; a replayed fill returns the journaled one.
+"""
 
 from __future__ import annotations
 
@@ -27,18 +29,23 @@ class FillStore:
         writer.index_buffer(self)
 
     def detach(self) -> Callable[[], None]:
-        """The buffered fills go to the commit, where a later read finds them (see
-        :class:`~crypto_strategy_lab.journal.writer.BufferIndex`)."""
+        """The buffered fills go to the commit, where a later read finds them.
+
+        See :class:`~crypto_strategy_lab.journal.writer.BufferIndex`.
+        """
         self._buffered_fills = {}
         return _nothing
 
     def record_fill(
         self, run_id: str, fill: Fill, *, venue: str, strategy: str | None = None
     ) -> tuple[FillRecord, bool]:
-        """Journal a fill once. Returns ``(record, created)``; a fill whose ``(venue,
-        trade_id)`` is already journaled for the same run and order returns the existing record
-        and ``False``. The same trade id on another order or run is a venue id collision and
-        raises :class:`JournalError` (treating it as a duplicate would silently lose a fill)."""
+        """Journal a fill once.
+
+        Returns ``(record, created)``; a fill whose ``(venue, trade_id)`` is already
+        journaled for the same run and order returns the existing record and ``False``. The
+        same trade id on another order or run is a venue id collision and raises
+        :class:`JournalError` (treating it as a duplicate would silently lose a fill).
+        """
 
         def build(session: Session) -> tuple[FillRecord, bool]:
             if fill.trade_id is not None:
@@ -95,8 +102,10 @@ class FillStore:
             return list(session.scalars(stmt))
 
     def net_quantities(self, run_id: str) -> dict[str, Decimal]:
-        """The run's signed net filled quantity (buys minus sells) per strategy (``""``: fills
-        without one)."""
+        """The run's signed net filled quantity (buys minus sells) per strategy.
+
+        Fills without a strategy are under ``""``.
+        """
         stmt = select(FillRecord.strategy, FillRecord.side, FillRecord.quantity).where(
             FillRecord.run_id == run_id
         )

@@ -64,9 +64,12 @@ class JournalReader:
         return _floats(frame, decimals or [])
 
     def runs(self) -> pd.DataFrame:
-        """Every run, oldest first. ``config`` is the run's config mapping (``{}`` when the
-        stored text is not a JSON object, with the reason in ``config_error``), so one damaged
-        row cannot take the dashboard down."""
+        """Every run, oldest first.
+
+        ``config`` is the run's config mapping (``{}`` when the stored text is not a JSON
+        object, with the reason in ``config_error``), so one damaged row cannot take the
+        dashboard down.
+        """
         cols = [getattr(Run, c) for c in ("run_id", "name", "mode", "capital", "strategies")]
         cols += [type_coerce(Run.config, Text).label("config")]  # raw text: parsed per row
         cols += [Run.started_at, Run.status, Run.ended_at]
@@ -295,8 +298,10 @@ class JournalReader:
         return self._frame(stmt)
 
     def trial_sharpe_ratios(self) -> pd.DataFrame | None:
-        """Every logged trial's ``strategy``, ``study`` and per-period Sharpe ratio ``sr``, in
-        insertion order; ``None`` when the journal has no trial log table."""
+        """Every logged trial's ``strategy``, ``study`` and per-period Sharpe ratio ``sr``.
+
+        In insertion order; ``None`` when the journal has no trial log table.
+        """
         with self.engine.connect() as conn:
             if "trials" not in inspect(conn).get_table_names():
                 return None

@@ -1,5 +1,7 @@
-"""Halt switches (``halt_events``): a scope is halted while its latest event is a halt; the
-``global`` scope is the kill switch. Halts survive restarts; only a named human re-arms."""
+"""Halt switches (``halt_events``): a scope is halted while its latest event is a halt.
+
+The ``global`` scope is the kill switch. Halts survive restarts; only a named human re-arms.
+"""
 
 from __future__ import annotations
 
@@ -56,8 +58,10 @@ class HaltStore:
             )
 
     def is_halted(self, scope: str = KILL_SWITCH_SCOPE) -> bool:
-        """Whether the latest halt event of ``scope`` is a halt (one Core query: the risk
-        engine asks on every decision)."""
+        """Whether the latest halt event of ``scope`` is a halt.
+
+        One Core query: the risk engine asks on every decision.
+        """
         with self._writer.engine.connect() as conn:
             action = conn.scalar(
                 select(HaltEvent.action)

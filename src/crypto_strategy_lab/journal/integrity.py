@@ -102,8 +102,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 def find_unreadable_value(engine: Engine) -> str | None:
-    """``'<table> <key>=<k>: column <c> holds <value>, not a <type> (<error>)'`` for the first
-    stored value its column cannot read, or ``None`` when every value reads."""
+    """The first stored value its column's type cannot read, as one line.
+
+    ``'<table> <key>=<k>: column <c> holds <value>, not a <type> (<error>)'``, or ``None``
+    when every value reads.
+    """
     from crypto_strategy_lab.journal.metadata import load_all_models
 
     dialect = engine.dialect

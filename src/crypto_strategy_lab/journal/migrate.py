@@ -55,6 +55,7 @@ def upgrade(target: str | Engine, revision: str = "head") -> None:
 
 
 def current_revision(target: str | Engine) -> str | None:
+    """The journal's Alembic revision (``None``: never migrated)."""
     engine = make_engine(target) if isinstance(target, str) else target
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

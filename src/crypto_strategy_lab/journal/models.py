@@ -129,8 +129,11 @@ class FillRecord(Base):
 
 
 class PositionSnapshot(Base):
-    """A net position at a time. ``quantity`` is signed (long > 0). ``source`` is where the
-    number came from: ``journal`` (our book) or ``venue`` (reconciliation query)."""
+    """A net position at a time.
+
+    ``quantity`` is signed (long > 0). ``source`` is where the number came from:
+    ``journal`` (our book) or ``venue`` (reconciliation query).
+    """
 
     __tablename__ = "position_snapshots"
     __table_args__ = (Index("ix_position_snapshots_run_ts", "run_id", "ts"), _NEVER_REUSE_IDS)
@@ -150,8 +153,11 @@ class PositionSnapshot(Base):
 
 
 class EquityPoint(Base):
-    """Account equity at a time: ``equity = cash + unrealized P&L`` in the quote currency;
-    exposures are sums of ``|notional|`` (gross) and signed notional (net)."""
+    """Account equity at a time, in the quote currency.
+
+    ``equity = cash + unrealized P&L``; exposures are sums of ``|notional|`` (gross) and
+    signed notional (net).
+    """
 
     __tablename__ = "equity_curve"
     __table_args__ = (Index("ix_equity_curve_run_ts", "run_id", "ts"), _NEVER_REUSE_IDS)
@@ -244,9 +250,12 @@ class AlertAck(Base):
 
 
 class HaltEvent(Base):
-    """A change of a halt switch. ``action`` is ``halt`` or ``rearm``; the latest row per
-    ``scope`` is the switch's state. Scope ``global`` is the kill switch (``csl kill``): it
-    stays halted across restarts until a human re-arms it."""
+    """A change of a halt switch.
+
+    ``action`` is ``halt`` or ``rearm``; the latest row per ``scope`` is the switch's state.
+    Scope ``global`` is the kill switch (``csl kill``): it stays halted across restarts
+    until a human re-arms it.
+    """
 
     __tablename__ = "halt_events"
     __table_args__ = (Index("ix_halt_events_scope", "scope", "id"), _NEVER_REUSE_IDS)

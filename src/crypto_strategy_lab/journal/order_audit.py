@@ -42,4 +42,5 @@ class JournalAuditSink:
         self.run_id = run_id
 
     def write(self, event: AuditEvent) -> None:
+        """Journal ``event`` as an audit-only event of kind ``exchange.<action>``."""
         self.journal.audit(KIND_PREFIX + event.action, event.to_dict(), run_id=self.run_id)

@@ -1,5 +1,7 @@
-"""Orders and their state: an ``orders`` row per order intent and an ``order_events`` row per
-state it reaches, checked against the order domain's state machine on every append::
+"""Orders and their state, checked against the order domain's state machine.
+
+An ``orders`` row per order intent and an ``order_events`` row per state it reaches, checked
+on every append::
 
     new ──► submitted ──► partially_filled ──► filled
      │          │               │ ▲ (more fills)
@@ -47,8 +49,10 @@ class OrderStore:
         writer.index_buffer(self)
 
     def detach(self) -> Callable[[], None]:
-        """The buffered events go to the commit; once it succeeded they are the latest
-        committed ones (see :class:`~crypto_strategy_lab.journal.writer.BufferIndex`)."""
+        """The buffered events go to the commit; once it succeeded they are the latest.
+
+        See :class:`~crypto_strategy_lab.journal.writer.BufferIndex`.
+        """
         events, self._buffered_events = self._buffered_events, {}
         return lambda: self._last_events.update(events)
 
@@ -216,9 +220,12 @@ class OrderStore:
             )
 
     def run_orders(self, run_id: str) -> list[tuple[Order, OrderEvent]]:
-        """The run's orders, each with its latest event (its current state), in the order they
-        were journaled (by their first event's id: a restart restores them in the order it
-        would have sent them, on every database; a bare SELECT's order is unspecified)."""
+        """The run's orders, each with its latest event (its current state).
+
+        In the order they were journaled (by their first event's id: a restart restores
+        them in the order it would have sent them, on every database; a bare SELECT's order
+        is unspecified).
+        """
         with self._writer.session() as session:
             events = session.scalars(
                 select(OrderEvent).where(OrderEvent.run_id == run_id).order_by(OrderEvent.id)

@@ -62,9 +62,9 @@ class Journal:
 
     Parameters
     ----------
-    engine:
+    engine : sqlalchemy.engine.Engine
         A SQLAlchemy engine on a migrated journal (see :meth:`open`).
-    retries:
+    retries : int, default 20
         How many times a write transaction that lost a race with another writer is retried.
     """
 
@@ -88,13 +88,34 @@ class Journal:
         create: bool = True,
         synchronous: str = "FULL",
     ) -> Journal:
-        """The journal at ``url`` (default: ``CSL_JOURNAL_URL`` or the SQLite file in the data
-        directory), migrated to the latest schema unless ``migrate=False``.
+        """The journal at ``url``, migrated to the latest schema.
 
-        ``create=False`` refuses a SQLite journal file that does not exist (a mistyped path
-        must not silently become a new, empty journal). The storage is checked
-        (:func:`~crypto_strategy_lab.journal.integrity.check_storage`) before anything is
-        written. ``synchronous`` is SQLite's durability level (see :func:`make_engine`).
+        The storage is checked (:func:`~crypto_strategy_lab.journal.integrity.check_storage`)
+        before anything is written.
+
+        Parameters
+        ----------
+        url : str, optional
+            A SQLAlchemy URL; default ``CSL_JOURNAL_URL`` or the SQLite file in the data
+            directory.
+        migrate : bool, default True
+            Upgrade the schema to the latest revision; ``False`` leaves it as it is.
+        create : bool, default True
+            ``False`` refuses a SQLite journal file that does not exist (a mistyped path must
+            not silently become a new, empty journal).
+        synchronous : str, default "FULL"
+            SQLite's durability level (see :func:`make_engine`).
+
+        Returns
+        -------
+        Journal
+            The journal on a new engine.
+
+        Raises
+        ------
+        JournalError
+            For a missing file (``create=False``) or folder, damaged storage, or an unknown
+            ``synchronous`` level.
         """
         from crypto_strategy_lab.journal.integrity import check_storage, reading
 
@@ -109,15 +130,30 @@ class Journal:
         return cls(engine)
 
     def session(self) -> Session:
-        """A read session (writes through it are refused unless append-only); commits the
-        current batch's buffer first, so a read sees every write made before it."""
+        """A read session; commits the current batch's buffer first.
+
+        So a read sees every write made before it; writes through the session are refused
+        unless append-only.
+
+        Returns
+        -------
+        sqlalchemy.orm.Session
+            The session, to use as a context manager.
+        """
         return self.writer.session()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Buffer the frequent writes made inside and commit them in one transaction at the
-        end (see :mod:`.writer` for what commits earlier). Nested batches join the outermost
-        one; the buffer is committed even when the block raises."""
+        """Buffer the frequent writes made inside and commit them in one transaction at the end.
+
+        See :mod:`.writer` for what commits earlier. Nested batches join the outermost one; the
+        buffer is committed even when the block raises.
+
+        Yields
+        ------
+        None
+            The block whose writes are buffered runs here.
+        """
         with self.writer.batch():
             yield
 
@@ -126,11 +162,32 @@ class Journal:
         self.writer.flush()
 
     def audit(self, kind: str, payload: dict[str, Any], *, run_id: str | None = None) -> None:
-        """An audit-only event (e.g. ``kill.requested``, ``reconcile.ok``, ``exchange.*``)."""
+        """Journal an audit-only event (e.g. ``kill.requested``, ``reconcile.ok``, ``exchange.*``).
+
+        Parameters
+        ----------
+        kind : str
+            The event's kind.
+        payload : dict
+            Its content, hashed into the chain.
+        run_id : str, optional
+            The run it belongs to.
+        """
         self.writer.audit(kind, payload, run_id=run_id)
 
     def verify(self, *, expected_head: str | None = None) -> AuditReport:
-        """The audit chain's verification (:func:`~.audit.verify_audit_chain`)."""
+        """The audit chain's verification (:func:`~.audit.verify_audit_chain`).
+
+        Parameters
+        ----------
+        expected_head : str, optional
+            A chain head recorded elsewhere that the chain must still contain.
+
+        Returns
+        -------
+        AuditReport
+            What the verification found.
+        """
         return verify_audit_chain(self.engine, expected_head=expected_head)
 
     # runs

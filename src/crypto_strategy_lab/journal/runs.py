@@ -1,6 +1,8 @@
-"""Runs: one row per trading run, opened by :meth:`RunStore.start_run` and closed once by
-:meth:`RunStore.finish_run` (its ``status``/``ended_at`` are the journal's only mutable
-fields, and the change is audited)."""
+"""Runs: one row per trading run, opened by :meth:`RunStore.start_run`.
+
+Closed once by :meth:`RunStore.finish_run` (its ``status``/``ended_at`` are the journal's
+only mutable fields, and the change is audited).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""What is at a journal URL, found out before any reader queries it: a journal with runs, an
-empty one, a database without journal tables, no file, a damaged file, or a server that
-cannot be reached (:func:`probe_journal`). Readers turn the answer into their own message, so a
-missing or corrupt database is a clear line rather than a traceback.
+"""What is at a journal URL, found out before any reader queries it.
+
+A journal with runs, an empty one, a database without journal tables, no file, a damaged
+file, or a server that cannot be reached (:func:`probe_journal`). Readers turn the answer
+into their own message, so a missing or corrupt database is a clear line rather than a
+traceback.
 """
 
 from __future__ import annotations
@@ -43,9 +45,21 @@ class Failure(StrEnum):
 
 @dataclass(frozen=True)
 class JournalProbe:
-    """What :func:`probe_journal` found: the state, the SQLite file (``None``: another
-    backend), the number of runs, and for an unreadable journal why and the first line of the
-    error."""
+    """What :func:`probe_journal` found.
+
+    Attributes
+    ----------
+    state : JournalState
+        The journal's state.
+    path : Path or None
+        The SQLite file (``None``: another backend).
+    n_runs : int
+        The number of runs.
+    failure : Failure or None
+        For an unreadable journal, why.
+    error : str
+        For an unreadable journal, the first line of the error.
+    """
 
     state: JournalState
     path: Path | None = None
@@ -60,8 +74,10 @@ def first_line(exc: Any) -> str:
 
 
 def probe_journal(url: str, engine: Engine | None = None) -> JournalProbe:
-    """Classify the journal at ``url`` (read through ``engine`` when given, else through a
-    read-only engine opened here); never raises for a database error."""
+    """Classify the journal at ``url``; never raises for a database error.
+
+    Read through ``engine`` when given, else through a read-only engine opened here.
+    """
     path = sqlite_url_path(url)
     if path is not None and not path.exists():
         return JournalProbe(JournalState.MISSING, path)

@@ -1,5 +1,8 @@
-"""Reads of and audited appends to the trial-log tables (:mod:`.trials`): the storage of
-:class:`crypto_strategy_lab.validation.trial_log.TrialLog`, which owns what the rows mean."""
+"""Reads of and audited appends to the trial-log tables (:mod:`.trials`).
+
+The storage of :class:`crypto_strategy_lab.validation.trial_log.TrialLog`, which owns what
+the rows mean.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,15 @@ from crypto_strategy_lab.journal.writer import ChainWriter
 
 
 class TrialStore:
-    """The ``trials`` and ``data_fingerprints`` tables of the journal at ``journal`` (an engine,
-    a URL, or ``None``: the default journal), migrated to the latest schema first.
+    """The ``trials`` and ``data_fingerprints`` tables of the journal at ``journal``.
 
-    Rows are appended through the audit chain and never updated.
+    The journal is migrated to the latest schema first. Rows are appended through the audit
+    chain and never updated.
+
+    Parameters
+    ----------
+    journal : Engine, str or None
+        An engine, a URL, or ``None``: the default journal.
     """
 
     def __init__(self, journal: JournalLocation = None) -> None:

@@ -1,5 +1,7 @@
-"""The trial-log tables: one row per distinct trial (the input DSR deflates by) and one row per
-distinct dataset (its content fingerprint and the market family it belongs to).
+"""The trial-log tables: one row per distinct trial and one row per distinct dataset.
+
+Trials are the input DSR deflates by; a dataset row holds its content fingerprint and the
+market family it belongs to.
 
 Live on the journal's declarative :class:`~crypto_strategy_lab.journal.db.Base`;
 :class:`~crypto_strategy_lab.journal.trial_store.TrialStore` reads them and appends to them
@@ -60,8 +62,11 @@ class TrialRecord(Base):
 
 
 class DataFingerprintRecord(Base):
-    """One distinct dataset: the SHA-256 of its bars' content, the family of market data it
-    belongs to, and its daily-close signature (how a resampling of it is recognised)."""
+    """One distinct dataset.
+
+    The SHA-256 of its bars' content, the family of market data it belongs to, and its
+    daily-close signature (how a resampling of it is recognised).
+    """
 
     __tablename__ = "data_fingerprints"
 

@@ -80,9 +80,11 @@ _CANONICAL_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,19})(?:\.[0-9]{0,17}[1-9])?")
 
 
 def stored_decimal_text(stored: Any) -> str:
-    """:func:`decimal_text` of a decimal as SQLite stores it (its text): the text itself when
-    it is already canonical, which every value the journal wrote is (the verifier reads
-    hundreds of thousands of them)."""
+    """:func:`decimal_text` of a decimal as SQLite stores it (its text).
+
+    The text itself when it is already canonical, which every value the journal wrote is (the
+    verifier reads hundreds of thousands of them).
+    """
     if isinstance(stored, str) and stored != "-0" and _CANONICAL_TEXT.fullmatch(stored):
         return stored
     return decimal_text(Decimal(str(stored)))
@@ -93,9 +95,11 @@ _STORED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2
 
 
 def stored_time_json(stored: Any) -> str:
-    """:func:`canonical_json` of a :class:`UTCDateTime` as SQLite stores it (naive UTC text),
-    rewritten as text when it has the stored form (``'2024-03-01 12:00:00.000000'`` ->
-    ``'"2024-03-01T12:00:00.000000+00:00"'``), parsed otherwise."""
+    """:func:`canonical_json` of a :class:`UTCDateTime` as SQLite stores it (naive UTC text).
+
+    Rewritten as text when it has the stored form (``'2024-03-01 12:00:00.000000'`` ->
+    ``'"2024-03-01T12:00:00.000000+00:00"'``), parsed otherwise.
+    """
     if isinstance(stored, str) and _STORED_TIME.fullmatch(stored):
         return '"' + stored[:10] + "T" + stored[11:] + '+00:00"'
     value = datetime.fromisoformat(stored) if isinstance(stored, str) else stored
@@ -110,6 +114,7 @@ def utc(value: datetime) -> datetime:
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
 
 
@@ -120,12 +125,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """``value`` in UTC, naive on SQLite; a naive ``value`` is refused."""
         if value is None:
             return None
         value = utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The stored time as aware UTC (a naive stored time is UTC)."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -140,17 +147,20 @@ class ExactDecimal(TypeDecorator[Decimal]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """Text on SQLite (exact), ``NUMERIC(38, DECIMAL_PLACES)`` elsewhere."""
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(64))
         return dialect.type_descriptor(Numeric(38, DECIMAL_PLACES, asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """``value`` as an exact decimal; its plain text on SQLite."""
         if value is None:
             return None
         dec = exact_decimal(value)
         return format(dec, "f") if dialect.name == "sqlite" else dec
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        """The stored value as an exact decimal."""
         if value is None:
             return None
         return exact_decimal(Decimal(str(value)))

@@ -1,5 +1,8 @@
-"""Reads of and audited appends to the gate-verdict table (:mod:`.verdicts`): the storage of
-:class:`crypto_strategy_lab.research.verdicts.VerdictStore`, which owns what a verdict means."""
+"""Reads of and audited appends to the gate-verdict table (:mod:`.verdicts`).
+
+The storage of :class:`crypto_strategy_lab.research.verdicts.VerdictStore`, which owns what a
+verdict means.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,15 @@ from crypto_strategy_lab.journal.writer import ChainWriter
 
 
 class GateVerdictStore:
-    """The ``gate_verdicts`` table of the journal at ``journal`` (an engine, a URL, or
-    ``None``: the default journal), migrated to the latest schema first.
+    """The ``gate_verdicts`` table of the journal at ``journal``.
 
-    Rows are appended through the audit chain and never updated.
+    The journal is migrated to the latest schema first. Rows are appended through the audit
+    chain and never updated.
+
+    Parameters
+    ----------
+    journal : Engine, str or None
+        An engine, a URL, or ``None``: the default journal.
     """
 
     def __init__(self, journal: JournalLocation = None) -> None:
@@ -36,8 +44,11 @@ class GateVerdictStore:
         instrument: str | None = None,
         timeframe: str | None = None,
     ) -> GateVerdictRecord | None:
-        """The most recent verdict row of ``strategy`` (on dataset ``symbol``, ``instrument``
-        and ``timeframe`` when given)."""
+        """The most recent verdict row of ``strategy``.
+
+        On dataset ``symbol``, ``instrument`` and ``timeframe`` when given; ``None`` when
+        there is none.
+        """
         stmt = select(GateVerdictRecord).where(GateVerdictRecord.strategy == strategy)
         if symbol is not None:
             stmt = stmt.where(GateVerdictRecord.symbol == symbol)

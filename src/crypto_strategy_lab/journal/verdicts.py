@@ -21,10 +21,13 @@ from crypto_strategy_lab.journal.types import UTCDateTime
 
 
 class GateVerdictRecord(Base):
-    """One strategy's gate verdict in one lab run: overall pass, the selected parameters and
-    every criterion (name, value, comparison, threshold, result, detail) as JSON, and what it
-    tested: ``instrument`` (e.g. ``BTCUSDT``), ``timeframe``, the data's content fingerprint,
-    its family and the strategy's code version. ``symbol`` is the dataset's name."""
+    """One strategy's gate verdict in one lab run.
+
+    Overall pass, the selected parameters and every criterion (name, value, comparison,
+    threshold, result, detail) as JSON, and what it tested: ``instrument`` (e.g.
+    ``BTCUSDT``), ``timeframe``, the data's content fingerprint, its family and the
+    strategy's code version. ``symbol`` is the dataset's name.
+    """
 
     __tablename__ = "gate_verdicts"
     __table_args__ = ({"sqlite_autoincrement": True},)  # ids never reused (journal.models)
