@@ -60,9 +60,12 @@ class StrategyAssessment:
 
     @property
     def verdict_params(self) -> dict[str, Any]:
-        """What the stored verdict says was tested: the selected parameters and, under
-        :data:`~crypto_strategy_lab.research.verdicts.STOPS`, the selected configuration's stop
-        policy (``csl live`` compares both with what it would trade)."""
+        """What the stored verdict says was tested.
+
+        The selected parameters and, under :data:`~crypto_strategy_lab.research.verdicts.STOPS`,
+        the selected configuration's stop policy (``csl live`` compares both with what it would
+        trade).
+        """
         stops = self.study.trial_settings(self.selected).stop_identity()
         return {**self.selected_params, STOPS: stops}
 
@@ -73,6 +76,7 @@ class StrategyAssessment:
 
     @property
     def sr_variance(self) -> float:
+        """The variance of the family's trial Sharpe ratios the DSR was deflated by."""
         return self.deflation.sr_variance
 
     @property
@@ -88,6 +92,7 @@ class StrategyAssessment:
         return float("nan")
 
     def threshold(self, name: str) -> float:
+        """The threshold of one gate criterion (NaN if the gate does not check it)."""
         for c in self.verdict.criteria:
             if c.name == name:
                 return c.threshold

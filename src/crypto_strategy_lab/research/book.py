@@ -71,6 +71,7 @@ class BookCaps:
     kelly_fraction: float = KELLY_FRACTION
 
     def as_dict(self) -> dict[str, float]:
+        """The caps by field name, as a book verdict stores them."""
         return {
             "max_weight": self.max_weight,
             "max_gross": self.max_gross,
@@ -81,8 +82,10 @@ class BookCaps:
 def book_params(
     weighting: str, members: dict[str, dict[str, Any]], caps: BookCaps | None = None
 ) -> dict[str, Any]:
-    """What a book verdict tested, as stored with it and compared by ``csl deploy``: the
-    weighting, each member's full parameters and the caps."""
+    """What a book verdict tested, as stored with it and compared by ``csl deploy``.
+
+    The weighting, each member's full parameters and the caps.
+    """
     return {
         "weighting": weighting,
         "members": {name: dict(members[name]) for name in sorted(members)},
@@ -111,12 +114,15 @@ class BookAssessment:
 
     @property
     def verdict(self) -> GateVerdict:
+        """The gate's verdict on the selected candidate."""
         return self.assessment.verdict
 
     def budgets(self) -> pd.DataFrame:
-        """The selected candidate's budget per bar and member (the rule its returns were
-        built by, :func:`monthly_budgets`): ``assessment.returns`` is the budgets times the
-        members' returns, summed."""
+        """The selected candidate's budget per bar and member.
+
+        The rule its returns were built by (:func:`monthly_budgets`): ``assessment.returns`` is
+        the budgets times the members' returns, summed.
+        """
         params = self.params
         caps = BookCaps(params["max_weight"], params["max_gross"], params["kelly_fraction"])
         returns = member_returns(self.members)[list(params["members"])]
@@ -124,16 +130,19 @@ class BookAssessment:
 
 
 def member_returns(members: Mapping[str, StrategyAssessment]) -> pd.DataFrame:
-    """The members' selected returns (columns: strategy names) on the bars every member has
-    traded through its warm-up."""
+    """The members' selected returns (columns: strategy names) on their common bars.
+
+    The bars are those every member has traded through its warm-up.
+    """
     return pd.DataFrame({n: m.returns for n, m in members.items()}).dropna()
 
 
 def monthly_budgets(
     returns: pd.DataFrame, weighting: WeightingMethod, caps: BookCaps
 ) -> pd.DataFrame:
-    """Budgets per bar (columns: members), re-estimated at each calendar month's first bar
-    from the returns strictly before it (module docstring, step 3).
+    """Budgets per bar (columns: members), re-estimated at each calendar month's first bar.
+
+    Each estimate uses the returns strictly before that bar (module docstring, step 3).
 
     The expanding per-period mean and variance (``ddof=1``) at every month start come from
     running sums in one pass; :func:`~crypto_strategy_lab.performance.allocation.budget_rows`
@@ -179,8 +188,9 @@ def validate_book(
     caps: BookCaps | None = None,
     weightings: Sequence[str] = METHODS,
 ) -> BookAssessment:
-    """Build every candidate book of ``members`` (one bar grid), log them as trials and put
-    them through the gate (module docstring).
+    """Build every candidate book of ``members``, log them as trials, put them through the gate.
+
+    The members share one bar grid (module docstring).
 
     Raises
     ------

@@ -52,6 +52,22 @@ KIND_ORDER = ("signal", "stop_loss", "take_profit", "liquidation", "flatten", "f
 
 @dataclass(frozen=True)
 class DriftReport:
+    """A paper/live run against the backtest of the same bars (``csl drift``).
+
+    Attributes
+    ----------
+    run_id : str
+        The run compared.
+    table : pandas.DataFrame
+        One row per strategy plus ``portfolio``.
+    equity : pandas.DataFrame
+        Run vs backtest equity on the run's bars.
+    costs : pandas.DataFrame or None
+        One row per (strategy, fill kind) and funding.
+    verdict : str
+        ``no drift``, or the largest gaps by name.
+    """
+
     run_id: str
     table: pd.DataFrame  # one row per strategy plus "portfolio"
     equity: pd.DataFrame  # run vs backtest equity on the run's bars
@@ -59,6 +75,7 @@ class DriftReport:
     verdict: str = ""
 
     def to_text(self) -> str:
+        """The report as plain text: the table, the costs by fill kind and the verdict."""
         with pd.option_context(
             "display.width", 160, "display.max_columns", 20, "display.float_format", "{:.4g}".format
         ):
@@ -71,10 +88,12 @@ class DriftReport:
 
 
 def fill_kind(order_type: str | None, reduce_only: bool) -> str:
-    """The kind of a journaled fill from its order: a market target order is ``signal``, a
-    reduce-only stop a ``stop_loss``, a reduce-only limit a ``take_profit``, any other
-    reduce-only market order the kill-switch ``flatten``; a fill of an order the venue
-    created itself (no journaled order type) a ``liquidation``."""
+    """The kind of a journaled fill, from its order.
+
+    A market target order is ``signal``, a reduce-only stop a ``stop_loss``, a reduce-only
+    limit a ``take_profit``, any other reduce-only market order the kill-switch ``flatten``; a
+    fill of an order the venue created itself (no journaled order type) a ``liquidation``.
+    """
     if order_type is None:
         return "liquidation"
     if not reduce_only:
@@ -94,9 +113,12 @@ def _slippage_bps(side: np.ndarray, price: np.ndarray, reference: np.ndarray) ->
 
 
 def _run_fill_frame(journal: Journal, fills: list, window: pd.DataFrame) -> pd.DataFrame:
-    """The run's fills with their kind and the reference price their slippage is measured
-    from: the fill bar's open for a signal order, the trigger (or the gapped open) for a stop,
-    the limit (or the gapped open) for a take-profit, the fill price itself otherwise."""
+    """The run's fills with their kind and the reference price of their slippage.
+
+    The reference is the fill bar's open for a signal order, the trigger (or the gapped open)
+    for a stop, the limit (or the gapped open) for a take-profit, the fill price itself
+    otherwise.
+    """
     rows = []
     for f in fills:
         order = journal.order(f.client_order_id) if f.client_order_id else None
@@ -152,9 +174,11 @@ def _cost_rows(name: str, run: pd.DataFrame, bt: pd.DataFrame) -> list[dict]:
 
 
 def _verdict(costs: pd.DataFrame, capital: float, equity_gap: float) -> str:
-    """``no drift`` when every fill count matches and every cost (fees, funding, slippage
-    times notional) and the equity curve agree within ``NO_DRIFT`` of capital; otherwise the
-    largest gaps, by name."""
+    """The drift verdict: ``no drift``, or the largest gaps by name.
+
+    ``no drift`` when every fill count matches and every cost (fees, funding, slippage times
+    notional) and the equity curve agree within ``NO_DRIFT`` of capital.
+    """
     tol = NO_DRIFT * capital
     problems = []
     for row in costs.itertuples(index=False):
@@ -185,9 +209,11 @@ def _bars_for(config: dict) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp, s
 
 
 def _stops_of(config: dict[str, Any], name: str, limits: dict[str, Any]) -> dict[str, Any]:
-    """``run_backtest``'s stop arguments for the exits strategy ``name`` traded: the run's
-    recorded ``stops`` (their fields are run_backtest's), else, for runs recorded before
-    them, the limits' fractions of the entry."""
+    """``run_backtest``'s stop arguments for the exits strategy ``name`` traded.
+
+    The run's recorded ``stops`` (their fields are run_backtest's), else, for runs recorded
+    before them, the limits' fractions of the entry.
+    """
     stops = config.get("stops", {}).get(name)
     if stops is not None:
         return dict(stops)

@@ -110,6 +110,7 @@ class LocalExecutor:
         self._runs = 0
 
     def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
+        """Evaluate ``tasks`` inline while that is cheaper than the pool, the rest in the pool."""
         tasks = list(tasks)
         if self._pool is None:
             tasks = tasks[self._inline_while_cheaper(tasks, bars, on_result) :]
@@ -163,9 +164,11 @@ class LocalExecutor:
             self._pool, self._scratch = None, None
 
     def __enter__(self) -> LocalExecutor:
+        """The executor itself; leaving the block closes its pool."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the pool (:meth:`close`)."""
         self.close()
 
 
@@ -202,6 +205,7 @@ class RayExecutor:
         return ray
 
     def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
+        """Evaluate ``tasks`` as Ray tasks, starting a local Ray instance if none is running."""
         ray = self._ray()
         started_here = not ray.is_initialized()
         if started_here:

@@ -42,8 +42,10 @@ TEMPLATE = "plotly_white"
 
 
 def gzip_base64(data: bytes) -> str:
-    """``data`` gzip-compressed (level 9, no timestamp: the same bytes give the same text)
-    and base64-encoded."""
+    """``data`` gzip-compressed and base64-encoded.
+
+    Level 9, no timestamp: the same bytes give the same text.
+    """
     return base64.b64encode(gzip.compress(data, compresslevel=9, mtime=0)).decode("ascii")
 
 
@@ -54,10 +56,13 @@ def plotly_js_gzip() -> str:
 
 
 def thinning_positions(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
-    """The bars a thinned line of ``n`` bars keeps: the first and the middle bar of each of
-    ``(max_points - 1) // 2`` equal runs, and the last bar (all bars when ``n <=
-    max_points``). Every line of the same length is thinned to the same bars, so the lines
-    of one window share one x array (stored once by :class:`FigureBundle`)."""
+    """The bars a thinned line of ``n`` bars keeps.
+
+    The first and the middle bar of each of ``(max_points - 1) // 2`` equal runs, and the last
+    bar (all bars when ``n <= max_points``). Every line of the same length is thinned to the
+    same bars, so the lines of one window share one x array (stored once by
+    :class:`FigureBundle`).
+    """
     if n <= max_points:
         return np.arange(n)
     edges = np.linspace(0, n, (max_points - 1) // 2 + 1).astype(np.int64)
@@ -66,16 +71,20 @@ def thinning_positions(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
 
 
 def thin_line(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
-    """The series at :func:`thinning_positions` (at most ``max_points`` points, the last
-    bar included)."""
+    """The series at :func:`thinning_positions`.
+
+    At most ``max_points`` points, the last bar included.
+    """
     return series.iloc[thinning_positions(len(series), max_points)]
 
 
 def thin_extremes(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
-    """The minimum and maximum of each run of :func:`thinning_positions`, in the order they
-    occur, drawn at the run's first and middle bar (a shift of at most one run, under 0.5 %
-    of the line's span), and the last value: a drawdown keeps its deepest point and its
-    recoveries, on the same x array as the equity line of the same bars."""
+    """The minimum and maximum of each run of :func:`thinning_positions`, and the last value.
+
+    In the order they occur, drawn at the run's first and middle bar (a shift of at most one
+    run, under 0.5 % of the line's span): a drawdown keeps its deepest point and its
+    recoveries, on the same x array as the equity line of the same bars.
+    """
     n = len(series)
     if n <= max_points:
         return series
@@ -106,14 +115,20 @@ def values(series: pd.Series | np.ndarray, decimals: int = 4) -> list[float | No
 
 
 def significant(series: pd.Series | np.ndarray, digits: int = 4) -> list[float | None]:
-    """Numbers to ``digits`` significant digits, NaN as ``None``: for a growth-of-1 line on
-    a log axis the relative error (0.05 % at 4 digits) is what the eye sees."""
+    """Numbers to ``digits`` significant digits, NaN as ``None``.
+
+    For a growth-of-1 line on a log axis the relative error (0.05 % at 4 digits) is what the
+    eye sees.
+    """
     return [None if math.isnan(v) else float(f"{v:.{digits}g}") for v in map(float, series)]
 
 
 class FigureBundle:
-    """The figures of one page: :meth:`add` returns a figure's placeholder ``<div>``,
-    :meth:`payload` the compressed JSON the page's loader draws them from."""
+    """The figures of one page.
+
+    :meth:`add` returns a figure's placeholder ``<div>``, :meth:`payload` the compressed JSON
+    the page's loader draws them from.
+    """
 
     def __init__(self) -> None:
         self._figures: dict[str, Any] = {}
@@ -141,6 +156,7 @@ class FigureBundle:
         return f'<div class="figure" id="{div_id}" style="min-height:{height}px"></div>'
 
     def __len__(self) -> int:
+        """The number of figures added."""
         return len(self._figures)
 
     def payload(self) -> str:

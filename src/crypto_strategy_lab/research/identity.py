@@ -68,8 +68,11 @@ def bars_timeframe(bars: pd.DataFrame) -> str:
 
 @lru_cache(maxsize=64)
 def strategy_code_version(name: str) -> str:
-    """SHA-256 (first 16 hex digits) of the strategy's source: every ``.py`` file of its
-    package when it is one (``strategies/<name>/``), else its module file."""
+    """SHA-256 (first 16 hex digits) of the strategy's source.
+
+    Every ``.py`` file of its package when it is one (``strategies/<name>/``), else its module
+    file.
+    """
     path = Path(inspect.getfile(strategy_class(name)))
     files = sorted(path.parent.glob("*.py")) if path.parent.name != "strategies" else [path]
     digest = hashlib.sha256()

@@ -57,9 +57,11 @@ def venue_symbol(symbol: str) -> str:
 
 
 def default_settings(market: str, slippage: str = "fixed") -> BacktestSettings:
-    """The stated default costs for ``market`` (module docstring), with the ``slippage``
-    model of :class:`~crypto_strategy_lab.core.costs.CostModel` (``volume``: a
-    participation cost ``k |q| / V`` on top of the fixed bps, for capacity)."""
+    """The stated default costs for ``market`` (module docstring).
+
+    With the ``slippage`` model of :class:`~crypto_strategy_lab.core.costs.CostModel`
+    (``volume``: a participation cost ``k |q| / V`` on top of the fixed bps, for capacity).
+    """
     costs = STOCK_COSTS if market == "stock" else CostModel()
     costs = costs.model_copy(update={"slippage": SlippageModel(slippage)})
     return BacktestSettings(market=market, costs=costs)
@@ -87,9 +89,11 @@ def bundled_data(kind: str = "crypto", market: str | None = None) -> LabData:
 
 
 def file_data(path: str | Path, market: str | None = None, **read: Any) -> LabData:
-    """Bars from a CSV/Parquet file, checked as read (no repairs are made); ``read`` takes
-    :func:`~crypto_strategy_lab.data.loader.open_data`'s options (``ts_unit``, ``columns``,
-    ``timeframe``...)."""
+    """Bars from a CSV/Parquet file, checked as read (no repairs are made).
+
+    ``read`` takes :func:`~crypto_strategy_lab.data.loader.open_data`'s options (``ts_unit``,
+    ``columns``, ``timeframe``...).
+    """
     return lab_data(open_data(Path(path), market=market, **read))
 
 

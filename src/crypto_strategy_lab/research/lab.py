@@ -1,5 +1,7 @@
-"""The research lab: every strategy through a small study, the backtest with costs, the gate,
-orthogonality and the gate's own calibration, into one verdict table and one HTML report.
+"""The research lab: every strategy through study, costs, gate, orthogonality and calibration.
+
+Every strategy goes through a small study, the backtest with costs, the gate, orthogonality
+and the gate's own calibration, into one verdict table and one HTML report.
 
 Steps of :func:`run_lab`:
 
@@ -108,8 +110,10 @@ class LabError(CSLError):
 
 @dataclass(frozen=True)
 class CalibrationSettings:
-    """Size of the lab's gate calibration; its shape is measured from the run
-    (:func:`search_shape`)."""
+    """Size of the lab's gate calibration.
+
+    Its shape is measured from the run (:func:`search_shape`).
+    """
 
     n_families: int = 100
     edges_annual: tuple[float, ...] = (1.0, 2.0, 3.0)
@@ -145,8 +149,10 @@ class LabCell:
 
     @property
     def label(self) -> str:
-        """``<strategy> <timeframe> <asset class> <symbol>``: the symbol keeps two datasets of
-        one asset class (BTC and ETH bars) apart."""
+        """``<strategy> <timeframe> <asset class> <symbol>``.
+
+        The symbol keeps two datasets of one asset class (BTC and ETH bars) apart.
+        """
         return f"{self.strategy} {self.timeframe} {self.asset_class} {self.data.symbol}"
 
     @property
@@ -190,6 +196,7 @@ class LabResult:
 
     @property
     def n_passed(self) -> int:
+        """How many rows the gate passed."""
         return sum(v.passed for v in self.verdicts.values())
 
 
@@ -215,9 +222,11 @@ def _not_evaluated(strategy: str, reason: str, gate: GateConfig) -> GateVerdict:
 
 
 def search_shape(assessments: Sequence[StrategyAssessment]) -> SearchShape:
-    """The search the gate judged: strategies, configurations, mean pairwise correlation of
-    each grid's returns, bars, time in market and mean bars per bet (medians/means over the
-    strategies)."""
+    """The shape of the search the gate judged.
+
+    Strategies, configurations, mean pairwise correlation of each grid's returns, bars, time in
+    market and mean bars per bet (medians/means over the strategies).
+    """
     rhos, active, per_bet = [], [], []
     for a in assessments:
         m = a.study.returns
@@ -255,9 +264,12 @@ def run_calibration(
     cache_dir: Path | None = None,
     console: Console | None = None,
 ) -> CalibrationSummary:
-    """The gate's family-wise false-pass rate and power on noise of ``shape`` built from
-    ``bars``' own returns (module docstring), cached in ``cache_dir`` by its inputs; a
-    progress bar over the simulated searches on ``console`` (``None``: silent)."""
+    """The gate's family-wise false-pass rate and power on noise of ``shape``.
+
+    The noise is built from ``bars``' own returns (module docstring); the result is cached in
+    ``cache_dir`` by its inputs; a progress bar over the simulated searches shows on
+    ``console`` (``None``: silent).
+    """
     start = time.perf_counter()
     close = bars["close"].to_numpy(dtype=float)
     returns = np.diff(close) / close[:-1]
@@ -318,9 +330,11 @@ def asset_class_of(data: LabData) -> str:
 
 
 def timeframe_support(source: str, timeframe: str) -> str | None:
-    """Why ``source`` bars cannot make ``timeframe`` bars, or ``None`` when they can: the
-    target must be the source bar size or a whole multiple of it (bars are only ever
-    aggregated, never split)."""
+    """Why ``source`` bars cannot make ``timeframe`` bars, or ``None`` when they can.
+
+    The target must be the source bar size or a whole multiple of it (bars are only ever
+    aggregated, never split).
+    """
     step, target = timeframe_delta(source), timeframe_delta(timeframe)
     if target < step:
         return f"not evaluated: {timeframe} is finer than the {source} source bars"
@@ -415,11 +429,13 @@ def run_lab(
     timeframes: Sequence[str] | None = None,
     slippage: str = "fixed",
 ) -> LabResult:
-    """Run the lab on one or several datasets (see the module docstring); verdicts go to
-    ``journal``. ``settings`` overrides every dataset's default costs; ``slippage`` picks the
-    slippage model of the default costs (``volume``: volume-participation slippage, so a
-    strategy's edge is judged at a cost that grows with its size); ``timeframes`` replaces
-    each strategy's recommended timeframes."""
+    """Run the lab on one or several datasets (see the module docstring).
+
+    Verdicts go to ``journal``. ``settings`` overrides every dataset's default costs;
+    ``slippage`` picks the slippage model of the default costs (``volume``:
+    volume-participation slippage, so a strategy's edge is judged at a cost that grows with its
+    size); ``timeframes`` replaces each strategy's recommended timeframes.
+    """
     start = time.perf_counter()
     datasets = (data,) if isinstance(data, LabData) else tuple(data)
     if not datasets:

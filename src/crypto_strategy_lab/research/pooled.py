@@ -49,8 +49,11 @@ POOLED = "pooled"
 
 @dataclass(frozen=True)
 class PooledAssessment:
-    """A pooled row: its label, the per-asset rows it pools (label by asset symbol) and the
-    gate's assessment of the pooled configurations."""
+    """A pooled row: one strategy at one timeframe judged on several assets at once.
+
+    Its label, the per-asset rows it pools (label by asset symbol) and the gate's assessment of
+    the pooled configurations.
+    """
 
     label: str
     strategy: str
@@ -65,8 +68,10 @@ def _config_key(params: dict[str, Any], stop: Any) -> str:
 
 
 def pooled_study(members: Sequence[StrategyAssessment], label: str) -> StudyResult | None:
-    """The pooled ``(T, N)`` study of ``members`` (module docstring, step 2); ``None`` when
-    they share no configuration or fewer than two timestamps."""
+    """The pooled ``(T, N)`` study of ``members`` (module docstring, step 2).
+
+    ``None`` when they share no configuration or fewer than two timestamps.
+    """
 
     def by_key(study: StudyResult) -> dict[str, str]:
         trials = study.trials
@@ -125,9 +130,11 @@ def pool_assets(
     *,
     families: tuple[str, ...],
 ) -> list[PooledAssessment]:
-    """A pooled row per (strategy, timeframe, asset class) group of rows on two or more
-    assets (``groups``: by that key, the rows by asset symbol), judged by the gate with the
-    search's ``families`` (module docstring)."""
+    """A pooled row per (strategy, timeframe, asset class) group of rows on two or more assets.
+
+    ``groups``: by that key, the rows by asset symbol. Each pooled row is judged by the gate
+    with the search's ``families`` (module docstring).
+    """
     out = []
     for (strategy, timeframe, kind), members in groups.items():
         if len(members) < 2:

@@ -139,6 +139,7 @@ def rolling_window(result: LabResult) -> int:
 
 
 def rolling_figure(result: LabResult, window: int) -> go.Figure:
+    """Each row's annualised rolling Sharpe ratio over ``window`` bars, thinned for the page."""
     fig = go.Figure()
     styles = _line_styles(result)
     for a in result.assessments:
@@ -158,8 +159,10 @@ def rolling_figure(result: LabResult, window: int) -> go.Figure:
 
 
 def pbo_figure(result: LabResult) -> go.Figure:
-    """A histogram of the CSCV logits per row (small multiples; 30 bins of the finite
-    logits)."""
+    """A histogram of the CSCV logits per row.
+
+    Small multiples; 30 bins of the finite logits.
+    """
     items = [a for a in result.assessments if a.pbo is not None]
     cols = 4
     rows = max(1, math.ceil(len(items) / cols))
@@ -191,6 +194,7 @@ def pbo_figure(result: LabResult) -> go.Figure:
 
 
 def correlation_figure(result: LabResult) -> go.Figure | None:
+    """Heatmap of the rows' return correlation (``None`` without an orthogonality check)."""
     ortho = result.orthogonality
     if ortho is None:
         return None
@@ -442,8 +446,11 @@ def _tearsheet(
 def _book_tearsheet(
     book: BookAssessment, sheet: BookTearSheet, index: int, bundle: FigureBundle
 ) -> dict[str, Any]:
-    """The template's view of a book's tear sheet: the shared sections, the members'
-    budgets and the book's gate row (its candidates counted as trials)."""
+    """The template's view of a book's tear sheet.
+
+    The shared sections, the members' budgets and the book's gate row (its candidates counted
+    as trials).
+    """
     slug = f"book{index}"
     style = {"color": BOOK_COLOUR}
     equity = bundle.add(tearsheet_equity_figure(sheet, style, "book (net)"), f"{slug}-equity")
@@ -460,9 +467,12 @@ def _book_tearsheet(
 
 
 def deflation_text(d: Deflation) -> str:
-    """``Deflation.describe()`` without its list of datasets, which names every dataset at
-    every timeframe of the search (assets × timeframes) and would repeat in every row: the
-    list is given once, in the deflation section (:func:`_deflation_searches`)."""
+    """``Deflation.describe()`` without its list of datasets.
+
+    That list names every dataset at every timeframe of the search (assets × timeframes) and
+    would repeat in every row: it is given once, in the deflation section
+    (:func:`_deflation_searches`).
+    """
     fams = ", ".join(f[:12] for f in d.families)
     return (
         f"deflated by {d.n_trials} trials of {d.n_strategies} strategies (timeframes "
@@ -669,8 +679,11 @@ def _gate_rows(result: LabResult) -> list[dict[str, Any]]:
 
 
 def _criteria(verdict: Any, deflation: Deflation | None = None) -> list[dict[str, Any]]:
-    """The verdict's criteria as the template shows them (the DSR's trial sources in the
-    short form of :func:`deflation_text` when ``deflation`` is given)."""
+    """The verdict's criteria as the template shows them.
+
+    The DSR's trial sources are in the short form of :func:`deflation_text` when
+    ``deflation`` is given.
+    """
     spec = {"dsr": ".3f", "track_record": ",.0f", "pbo": ".3f", "walk_forward": ".4f"}
     full, short = (deflation.describe(), deflation_text(deflation)) if deflation else ("", "")
     return [
@@ -712,8 +725,10 @@ def render_report(
     sheets: dict[str, TearSheet] | None = None,
     book_sheets: dict[str, BookTearSheet] | None = None,
 ) -> str:
-    """The report's HTML text (``sheets``, ``book_sheets``: the rows' and the books' tear
-    sheets, computed when not given)."""
+    """The report's HTML text.
+
+    ``sheets``, ``book_sheets``: the rows' and the books' tear sheets, computed when not given.
+    """
     sheets = lab_tear_sheets(result) if sheets is None else sheets
     book_sheets = lab_book_sheets(result, sheets) if book_sheets is None else book_sheets
     env = Environment(
@@ -838,8 +853,11 @@ def render_report(
 
 
 def write_report(result: LabResult, root: str | Path = "reports/lab") -> Path:
-    """Write ``<root>/<run-id>/index.html`` and the machine-readable results beside it
-    (:mod:`crypto_strategy_lab.research.results`); return the HTML's path."""
+    """Write ``<root>/<run-id>/index.html`` and the machine-readable results beside it.
+
+    The results are those of :mod:`crypto_strategy_lab.research.results`; returns the HTML's
+    path.
+    """
     out = Path(root) / result.run_id
     out.mkdir(parents=True, exist_ok=True)
     sheets = lab_tear_sheets(result)

@@ -60,8 +60,10 @@ def _number(x: Any) -> float | None:
 
 
 def row_slug(label: str) -> str:
-    """A file name for a row label (``lag_autocorr 1h crypto BTCUSDT`` ->
-    ``lag_autocorr_1h_crypto_BTCUSDT``)."""
+    """A file name for a row label.
+
+    ``lag_autocorr 1h crypto BTCUSDT`` -> ``lag_autocorr_1h_crypto_BTCUSDT``.
+    """
     return re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("_")
 
 
@@ -194,8 +196,10 @@ def results_rows(
 
 
 def pooled_curves(result: LabResult, pooled: PooledAssessment) -> pd.DataFrame:
-    """A pooled row's net return, its growth of 1 and the equal-weight buy-and-hold of its
-    assets over the same bars."""
+    """A pooled row's net return and growth of 1, with its assets' buy-and-hold.
+
+    The buy-and-hold is equal-weight, over the same bars.
+    """
     returns = pooled.assessment.returns
     closes = pd.concat(
         {name: result.cell_bars(m.strategy)["close"] for name, m in pooled.members.items()},
@@ -216,8 +220,10 @@ def _pooled_fields(curves: pd.DataFrame) -> dict[str, Any]:
 
 
 def _criteria_fields(verdict: GateVerdict) -> dict[str, Any]:
-    """Each criterion's value, threshold and result as ``<name>``, ``<name>_threshold``,
-    ``<name>_passed``."""
+    """Each criterion's value, threshold and result.
+
+    As ``<name>``, ``<name>_threshold``, ``<name>_passed``.
+    """
     out: dict[str, Any] = {}
     for c in verdict.criteria:
         out[c.name] = _number(c.value)

@@ -112,8 +112,11 @@ RULE_SPACE: dict[str, list[Any]] = {
 
 
 def lab_space(strategy: str, quick: bool = False) -> dict[str, list[Any]]:
-    """A strategy's study space: its own axes (``quick``: the first two values of each) and
-    the cost-aware rules of :data:`RULE_SPACE`."""
+    """A strategy's study space.
+
+    Its own axes (``quick``: the first two values of each) and the cost-aware rules of
+    :data:`RULE_SPACE`.
+    """
     try:
         space = LAB_SPACES[strategy]
     except KeyError:
@@ -123,8 +126,11 @@ def lab_space(strategy: str, quick: bool = False) -> dict[str, list[Any]]:
 
 
 def lab_space_at(strategy: str, timeframe: str, quick: bool = False) -> dict[str, list[Any]]:
-    """:func:`lab_space` at ``timeframe``: an axis value whose span does not fit that bar size
-    (with the other parameters at their defaults) is left out, like in :func:`lab_configs`."""
+    """:func:`lab_space` at ``timeframe``.
+
+    An axis value whose span does not fit that bar size (with the other parameters at their
+    defaults) is left out, like in :func:`lab_configs`.
+    """
     space = lab_space(strategy, quick)
     fitted = {
         k: [v for v in values if k == "stop" or _valid(strategy, {"timeframe": timeframe, k: v})]
@@ -140,11 +146,13 @@ def lab_space_at(strategy: str, timeframe: str, quick: bool = False) -> dict[str
 
 
 def lab_configs(strategy: str, timeframe: str, quick: bool = False) -> list[dict[str, Any]]:
-    """The lab's configurations of ``strategy`` at ``timeframe``: the grid of its own axes
-    (``quick``: first two values of each) under the trading defaults (no band, no minimum
-    hold, the fixed 2 % / 4 % stops), then one variant of the first configuration per
-    alternative value of each cost-aware rule of :data:`RULE_SPACE` (stops off, a band, a
-    minimum hold). Every rule is tried at a few extra trials instead of multiplying the grid.
+    """The lab's configurations of ``strategy`` at ``timeframe``.
+
+    The grid of its own axes (``quick``: first two values of each) under the trading defaults
+    (no band, no minimum hold, the fixed 2 % / 4 % stops), then one variant of the first
+    configuration per alternative value of each cost-aware rule of :data:`RULE_SPACE` (stops
+    off, a band, a minimum hold). Every rule is tried at a few extra trials instead of
+    multiplying the grid.
     """
     own = grid_configs(_own_space(strategy, quick))
     defaults = {k: v[0] for k, v in RULE_SPACE.items()}

@@ -68,9 +68,11 @@ class StudyError(CSLError):
 
 @dataclass(frozen=True)
 class StudySpec:
-    """What a study tries: ``configs`` are parameter overrides of ``strategy``'s defaults,
-    each with an optional ``stop`` policy (:data:`~crypto_strategy_lab.research.trial.
-    STOP_POLICIES`) applied to ``settings`` for that configuration.
+    """What a study tries.
+
+    ``configs`` are parameter overrides of ``strategy``'s defaults, each with an optional
+    ``stop`` policy (:data:`~crypto_strategy_lab.research.trial.STOP_POLICIES`) applied to
+    ``settings`` for that configuration.
 
     ``symbol`` names the dataset (logged with every trial; trials are counted by the data's
     content family, not by this name).
@@ -137,16 +139,20 @@ class StudyResult:
     data: DataIdentity
 
     def trial_settings(self, label: str) -> BacktestSettings:
-        """The backtest settings configuration ``label`` ran with (the study's settings under
-        its stop policy)."""
+        """The backtest settings configuration ``label`` ran with.
+
+        The study's settings under its stop policy.
+        """
         return with_stop_policy(self.spec.settings, self.trials.loc[label, "stop"])
 
     @property
     def new_trials(self) -> int:
+        """Trials this run logged (status ``new``: not in the trial log before)."""
         return int((self.trials["status"] == "new").sum())
 
     @property
     def resumed_trials(self) -> int:
+        """Trials already in the trial log, from any study (status ``resumed``)."""
         return int((self.trials["status"] == "resumed").sum())
 
 
@@ -156,8 +162,10 @@ def default_cache_dir() -> Path:
 
 
 def make_strategy(name: str, overrides: Mapping[str, Any]) -> Strategy:
-    """``get_strategy(name, overrides)`` with invalid parameters as one :class:`StudyError`
-    line naming each bad field."""
+    """``get_strategy(name, overrides)``, invalid parameters as one :class:`StudyError`.
+
+    The error is one line naming each bad field.
+    """
     try:
         return get_strategy(name, dict(overrides))
     except ValidationError as exc:
@@ -258,21 +266,33 @@ def run_studies(
 
     Parameters
     ----------
-    specs:
-        The studies.
-    bars:
+    specs : Sequence[StudySpec]
+        The studies; their names must be unique.
+    bars : pandas.DataFrame
         OHLCV frame shared by every study.
-    trial_log:
+    trial_log : TrialLog
         Where every newly evaluated configuration is recorded.
-    executor:
-        Where trials run (default :class:`~crypto_strategy_lab.research.executors.
-        LocalExecutor`).
-    cache_dir:
+    executor : TrialExecutor, optional
+        Where trials run (default
+        :class:`~crypto_strategy_lab.research.executors.LocalExecutor`).
+    cache_dir : str or Path, optional
         Returns cache for resumed studies (default :func:`default_cache_dir`).
-    console:
+    console : rich.console.Console, optional
         Shows a progress bar on this console; ``None`` runs silently.
-    min_obs:
+    min_obs : int, default 200
         Fewest bars a study must keep after its warm-up.
+    description : str, default "trials"
+        The progress bar's label.
+
+    Returns
+    -------
+    list of StudyResult
+        One per spec, in their order.
+
+    Raises
+    ------
+    StudyError
+        If two specs share a name, or a study cannot run.
     """
     if len({s.name for s in specs}) != len(specs):
         raise StudyError("study names must be unique within one batch")

@@ -79,18 +79,22 @@ class CostAttribution:
 
     @property
     def total(self) -> float:
+        """Fees plus slippage plus funding."""
         return self.fees + self.slippage + self.funding
 
     @property
     def gross_pnl(self) -> float:
+        """The net P&L with the costs added back."""
         return self.net_pnl + self.total
 
 
 @dataclass(frozen=True)
 class Capacity:
-    """Net SR (annualised) at cost levels, gross SR and the break-even cost (module
-    docstring). ``breakeven_bps`` is NaN when the configuration does not trade or loses
-    before fees and slippage (no cost level breaks even)."""
+    """Net SR (annualised) at cost levels, gross SR and the break-even cost (module docstring).
+
+    ``breakeven_bps`` is NaN when the configuration does not trade or loses before fees and
+    slippage (no cost level breaks even).
+    """
 
     cost_bps: tuple[float, ...]
     net_sr: tuple[float, ...]
@@ -100,8 +104,10 @@ class Capacity:
 
 @dataclass(frozen=True)
 class ParameterHeatmap:
-    """Annualised net SR of the study's grid over two of the strategy's parameter axes
-    (mean over the others); ``y`` is ``None`` for a one-axis grid."""
+    """Annualised net SR of the study's grid over two of the strategy's parameter axes.
+
+    The mean over the other axes; ``y`` is ``None`` for a one-axis grid.
+    """
 
     x: str
     y: str | None
@@ -110,9 +116,11 @@ class ParameterHeatmap:
 
 @dataclass(frozen=True)
 class Performance:
-    """The sections a strategy's and a book's tear sheets share, on the gate window:
-    equity and drawdown against buy-and-hold, monthly and yearly returns, exposure, turnover
-    and cost attribution (:func:`performance`)."""
+    """The sections a strategy's and a book's tear sheets share, on the gate window.
+
+    Equity and drawdown against buy-and-hold, monthly and yearly returns, exposure, turnover
+    and cost attribution (:func:`performance`).
+    """
 
     label: str
     returns: pd.Series
@@ -141,13 +149,17 @@ class TearSheet(Performance):
 
     @property
     def last_trades(self) -> pd.DataFrame:
+        """The last ``TRADE_LIST_LENGTH`` trades, as the tear sheet lists them."""
         return self.trades.tail(TRADE_LIST_LENGTH)
 
 
 @dataclass(frozen=True)
 class BookTearSheet(Performance):
-    """A validated book's tear sheet (:func:`book_tear_sheet`): the shared sections and the
-    members' budgets per bar (``weights``, columns: the selected candidate's members)."""
+    """A validated book's tear sheet (:func:`book_tear_sheet`).
+
+    The shared sections and the members' budgets per bar (``weights``, columns: the selected
+    candidate's members).
+    """
 
     weights: pd.DataFrame
 
@@ -163,8 +175,10 @@ def drawdown_of(equity: pd.Series) -> pd.Series:
 
 
 def period_returns(returns: pd.Series, freq: str) -> pd.Series:
-    """Compounded return per calendar period (``"M"`` months, ``"Y"`` years), labelled by
-    the period."""
+    """Compounded return per calendar period, labelled by the period.
+
+    ``"M"``: months, ``"Y"``: years.
+    """
     periods = returns.index.tz_localize(None).to_period(freq)
     return (1.0 + returns).groupby(periods).prod() - 1.0
 
@@ -179,24 +193,31 @@ def monthly_table(returns: pd.Series) -> pd.DataFrame:
 
 
 def buy_and_hold_returns(closes: pd.DataFrame | pd.Series) -> pd.Series:
-    """Per-bar return of holding the asset(s): one asset's close-to-close return, or the
-    equal-weight average of several assets' (rebalanced to equal weights every bar; a bar
-    an asset has no close for averages the others)."""
+    """Per-bar return of holding the asset(s).
+
+    One asset's close-to-close return, or the equal-weight average of several assets'
+    (rebalanced to equal weights every bar; a bar an asset has no close for averages the
+    others).
+    """
     frame = closes.to_frame() if isinstance(closes, pd.Series) else closes
     return frame.pct_change().mean(axis=1, skipna=True).rename("buy_and_hold")
 
 
 def equity_before(backtest: BacktestResult) -> pd.Series:
-    """Per bar: the equity it starts from (the previous close's; the first bar's is the
-    initial capital)."""
+    """Per bar: the equity it starts from.
+
+    The previous close's; the first bar's is the initial capital.
+    """
     equity = backtest.equity.to_numpy(dtype=float)
     before = np.concatenate([[backtest.settings["initial_capital"]], equity[:-1]])
     return pd.Series(before, index=backtest.equity.index)
 
 
 def traded_fraction(backtest: BacktestResult) -> pd.Series:
-    """Per bar: the notional its fills traded over the equity before the bar (the first bar's
-    is the initial capital)."""
+    """Per bar: the notional its fills traded over the equity before the bar.
+
+    The equity before the first bar is the initial capital.
+    """
     fills = backtest.fills
     index = backtest.returns.index
     notional = np.zeros(len(index))
@@ -219,9 +240,12 @@ COST_KINDS = ("fees", "slippage", "funding")
 
 
 def bar_costs(backtest: BacktestResult) -> pd.DataFrame:
-    """Per bar, in quote currency: the fees and slippage of its fills and the funding of the
-    trades entered at it (a trade's funding is booked at its entry bar, the bar from which
-    the tear sheets count a trade). Columns :data:`COST_KINDS`."""
+    """Per bar, in quote currency: the costs of its fills and the funding of its trades.
+
+    The fees and slippage of its fills and the funding of the trades entered at it (a trade's
+    funding is booked at its entry bar, the bar from which the tear sheets count a trade).
+    Columns :data:`COST_KINDS`.
+    """
     index = backtest.returns.index
     out = np.zeros((len(index), len(COST_KINDS)))
     fills = backtest.fills
@@ -239,8 +263,11 @@ def bar_costs(backtest: BacktestResult) -> pd.DataFrame:
 
 
 def cost_attribution(backtest: BacktestResult, start: pd.Timestamp) -> CostAttribution:
-    """Fees, slippage and funding of the fills and trades from ``start`` on, and the net P&L
-    of the equity from the close before ``start`` (module docstring)."""
+    """Fees, slippage and funding from ``start`` on, and the net P&L over the same span.
+
+    The costs of the fills and trades from ``start`` on; the net P&L of the equity from the
+    close before ``start`` (module docstring).
+    """
     totals = bar_costs(backtest).loc[start:].sum()
     equity = backtest.equity
     start_equity = float(equity_before(backtest).loc[start])
@@ -263,9 +290,12 @@ def performance(
     costs: CostAttribution,
     periods_per_year: float,
 ) -> Performance:
-    """The shared sections from per-bar series on the gate window: net ``returns``, the
-    buy-and-hold returns, whether a position is held, gross exposure (|notional| / equity)
-    and traded notional over the equity before the bar; turnover is its mean per year."""
+    """The shared sections from per-bar series on the gate window.
+
+    The series are net ``returns``, the buy-and-hold returns, whether a position is held, gross
+    exposure (|notional| / equity) and traded notional over the equity before the bar;
+    turnover is its mean per year.
+    """
     equity, benchmark = growth(returns), growth(benchmark_returns)
     yearly = pd.DataFrame(
         {
@@ -295,9 +325,11 @@ def _annual_sr(returns: pd.Series, periods_per_year: float) -> float:
 
 
 def stated_cost_bps(settings: BacktestSettings) -> float:
-    """The cost per fill the study's settings state, bps of notional: the signal orders' fee
-    plus the fixed slippage (a range or volume slippage model adds nothing here: its cost is
-    not a constant per fill)."""
+    """The cost per fill the study's settings state, bps of notional.
+
+    The signal orders' fee plus the fixed slippage (a range or volume slippage model adds
+    nothing here: its cost is not a constant per fill).
+    """
     costs = settings.costs
     fee = costs.fee_rate(maker=settings.fee_side == "maker") * 1e4
     slip = costs.slippage_bps if costs.slippage == SlippageModel.FIXED else 0.0
@@ -305,10 +337,12 @@ def stated_cost_bps(settings: BacktestSettings) -> float:
 
 
 def with_cost_per_fill(settings: BacktestSettings, bps: float | None) -> BacktestSettings:
-    """``settings`` with its stated costs scaled so that a signal fill costs ``bps`` (fees of
-    both kinds and the fixed slippage in the stated proportions; all fee when it states
-    none), funding kept; ``None``: no fee, slippage or funding at all (the gross run). At the
-    stated cost the settings come back unchanged."""
+    """``settings`` with its stated costs scaled so that a signal fill costs ``bps``.
+
+    Fees of both kinds and the fixed slippage in the stated proportions (all fee when it
+    states none), funding kept; ``None``: no fee, slippage or funding at all (the gross run).
+    At the stated cost the settings come back unchanged.
+    """
     costs = settings.costs
     if bps is None:
         update = {"taker_fee_bps": 0.0, "maker_fee_bps": 0.0, "slippage_bps": 0.0}
@@ -332,8 +366,10 @@ def with_cost_per_fill(settings: BacktestSettings, bps: float | None) -> Backtes
 def rerun(
     backtest: BacktestResult, bars: pd.DataFrame, settings: BacktestSettings
 ) -> BacktestResult:
-    """The backtest's target weights re-run under ``settings`` (the signal does not depend on
-    costs, so the strategy is not recomputed)."""
+    """The backtest's target weights re-run under ``settings``.
+
+    The signal does not depend on costs, so the strategy is not recomputed.
+    """
     return run_backtest(backtest.signal, bars, **settings.backtest_kwargs())
 
 
@@ -364,8 +400,11 @@ def capacity(
 
 
 def parameter_heatmap(assessment: StrategyAssessment) -> ParameterHeatmap | None:
-    """The study's grid (configurations at the default cost-aware rules) over its first two
-    parameter axes that vary, annualised net SR; ``None`` when no axis varies."""
+    """The study's grid over its first two parameter axes that vary, annualised net SR.
+
+    The grid is the configurations at the default cost-aware rules; ``None`` when no axis
+    varies.
+    """
     trials = assessment.study.trials
     if "sr_annual" not in trials:
         return None
@@ -394,8 +433,10 @@ def parameter_heatmap(assessment: StrategyAssessment) -> ParameterHeatmap | None
 
 
 def tear_sheet(assessment: StrategyAssessment, bars: pd.DataFrame) -> TearSheet:
-    """The tear sheet of one lab row (module docstring); ``bars`` are the bars its study ran
-    on."""
+    """The tear sheet of one lab row (module docstring).
+
+    ``bars`` are the bars its study ran on.
+    """
     study = assessment.study
     settings = study.trial_settings(assessment.selected)
     params = study.trials.loc[assessment.selected, "params"]
@@ -483,6 +524,8 @@ def lab_tear_sheets(result: LabResult) -> dict[str, TearSheet]:
 
 
 def lab_book_sheets(result: LabResult, sheets: Mapping[str, TearSheet]) -> dict[str, BookTearSheet]:
-    """The tear sheet of every validated book of a lab run, by book label (``sheets``: the
-    rows' tear sheets, :func:`lab_tear_sheets`)."""
+    """The tear sheet of every validated book of a lab run, by book label.
+
+    ``sheets``: the rows' tear sheets (:func:`lab_tear_sheets`).
+    """
     return {b.label: book_tear_sheet(b, sheets) for b in result.books}

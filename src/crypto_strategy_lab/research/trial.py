@@ -25,8 +25,10 @@ from crypto_strategy_lab.strategies import get_strategy
 
 
 class BacktestSettings(BaseModel):
-    """How every trial of a study is backtested (see :func:`~crypto_strategy_lab.backtest.
-    run_backtest` for the fill model). Part of each trial's identity."""
+    """How every trial of a study is backtested; part of each trial's identity.
+
+    See :func:`~crypto_strategy_lab.backtest.run_backtest` for the fill model.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -62,9 +64,12 @@ class BacktestSettings(BaseModel):
         }
 
     def identity(self) -> dict[str, Any]:
-        """The settings as they enter a trial's identity: the JSON dump, without
-        ``stop_unit`` when it is the default ``fraction``, so trials logged before
-        volatility-scaled stops existed keep their identity (and are not counted twice)."""
+        """The settings as they enter a trial's identity.
+
+        The JSON dump, without ``stop_unit`` when it is the default ``fraction``, so trials
+        logged before volatility-scaled stops existed keep their identity (and are not counted
+        twice).
+        """
         dump = self.model_dump(mode="json")
         if self.stop_unit == "fraction":
             del dump["stop_unit"]
@@ -95,14 +100,18 @@ class BacktestSettings(BaseModel):
         return "; ".join(parts)
 
     def stop_policy(self) -> str:
-        """The policy of :data:`STOP_POLICIES` these levels are: ``off`` without levels,
-        ``atr`` in ATR units, ``fixed`` in fractions of the entry."""
+        """The policy of :data:`STOP_POLICIES` these levels are.
+
+        ``off`` without levels, ``atr`` in ATR units, ``fixed`` in fractions of the entry.
+        """
         return str(self.stop_identity()["policy"])
 
     def stop_identity(self) -> dict[str, Any]:
-        """The stop policy with its levels, as a gate verdict records it and ``csl live``
-        compares it with the deployed one
-        (:func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`)."""
+        """The stop policy with its levels, as a gate verdict records it.
+
+        ``csl live`` compares it with the deployed one
+        (:func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`).
+        """
         return stop_policy_identity(self.stop_loss, self.take_profit, self.stop_unit, ATR_PERIOD)
 
     def _level_text(self, name: str, level: float | None) -> str:
@@ -124,9 +133,11 @@ ATR_STOP_LOSS, ATR_TAKE_PROFIT = 2.0, 4.0
 
 
 def with_stop_policy(settings: BacktestSettings, policy: str) -> BacktestSettings:
-    """``settings`` with the stop levels of ``policy``: ``"fixed"`` keeps the settings' levels
-    (the brief's 2 % / 4 % when they are off), ``"off"`` trades without stop-loss or
-    take-profit, ``"atr"`` places them 2 and 4 ATR(14) from the entry.
+    """``settings`` with the stop levels of ``policy``.
+
+    ``"fixed"`` keeps the settings' levels (the brief's 2 % / 4 % when they are off), ``"off"``
+    trades without stop-loss or take-profit, ``"atr"`` places them 2 and 4 ATR(14) from the
+    entry.
 
     Raises
     ------
@@ -169,9 +180,23 @@ class TrialTask:
 
 @dataclass(frozen=True)
 class TrialOutcome:
-    """Per-bar net returns over all the bars (warm-up included), the sign of the position held
-    at each bar's close (-1, 0, +1: what bets and co-activity are counted from) and the trade
-    count, or the one-line error that stopped the trial."""
+    """What one trial produced, or the one-line error that stopped it.
+
+    Per-bar net returns over all the bars (warm-up included), the sign of the position held at
+    each bar's close (-1, 0, +1: what bets and co-activity are counted from) and the trade
+    count.
+
+    Attributes
+    ----------
+    returns : numpy.ndarray or None
+        Per-bar net returns; ``None`` when the trial failed.
+    n_trades : int
+        The trade count.
+    error : str
+        Why the trial failed (empty when it ran).
+    position_sign : numpy.ndarray or None
+        The position's sign at each bar's close.
+    """
 
     returns: np.ndarray | None
     n_trades: int = 0
@@ -182,10 +207,12 @@ class TrialOutcome:
 def backtest_configuration(
     strategy: str, params: dict[str, Any], settings: BacktestSettings, bars: pd.DataFrame
 ) -> BacktestResult:
-    """The backtest of one configuration of ``strategy`` on ``bars``: what every trial runs,
-    and what the lab's tear sheet re-runs for the selected configuration. On a long-only
-    market the short targets are flat without a warning per run: the settings say so once
-    (:meth:`BacktestSettings.describe`, in every report)."""
+    """The backtest of one configuration of ``strategy`` on ``bars``.
+
+    What every trial runs, and what the lab's tear sheet re-runs for the selected
+    configuration. On a long-only market the short targets are flat without a warning per run:
+    the settings say so once (:meth:`BacktestSettings.describe`, in every report).
+    """
     rule = get_strategy(strategy, params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LongOnlyWarning)

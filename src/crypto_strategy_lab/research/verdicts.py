@@ -131,8 +131,11 @@ class VerdictStore:
         instrument: str | None = None,
         timeframe: str | None = None,
     ) -> StoredVerdict | None:
-        """The most recent verdict for ``strategy`` (optionally on dataset ``symbol``, on
-        ``instrument`` and ``timeframe``)."""
+        """The most recent verdict for ``strategy``.
+
+        Optionally on dataset ``symbol``, on ``instrument`` and ``timeframe``; ``None`` when
+        there is none.
+        """
         row = self._rows.latest(strategy, symbol=symbol, instrument=instrument, timeframe=timeframe)
         if row is None:
             return None
@@ -164,8 +167,11 @@ class VerdictStore:
 def latest_verdict(
     strategy: str, engine_or_url: JournalLocation = None, *, symbol: str | None = None
 ) -> GateVerdict | None:
-    """The latest stored gate verdict of ``strategy`` (default: the journal database), or
-    ``None`` if no lab run has judged it."""
+    """The latest stored gate verdict of ``strategy``, ``None`` if no lab run has judged it.
+
+    Read from ``engine_or_url`` (default: the journal database), on dataset ``symbol`` when
+    given.
+    """
     stored = VerdictStore(engine_or_url).latest(strategy, symbol)
     return None if stored is None else stored.verdict
 
@@ -180,14 +186,36 @@ def live_refusal(
     *,
     stops: Mapping[str, Any] | None = None,
 ) -> str | None:
-    """Why the stored verdicts do not allow trading ``strategy`` live with ``params`` on
-    ``instrument`` bars of ``timeframe`` (``None``: a matching, passing, chained verdict).
+    """Why the stored verdicts do not allow trading ``strategy`` live, or ``None``.
 
-    The whole audit chain must verify first: a verdict row inserted or edited outside the
-    journal, or any other tampering, refuses. ``stops`` (the identity of the protective exits
-    to trade, :func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`) must equal
-    the stop policy the verdict tested; ``None`` compares none (a book's verdict, whose
-    members' stops are part of their trials).
+    ``None`` means a matching, passing, chained verdict. The whole audit chain must verify
+    first: a verdict row inserted or edited outside the journal, or any other tampering,
+    refuses.
+
+    Parameters
+    ----------
+    strategy : str
+        The strategy (or ``book``) to trade.
+    params : Mapping[str, Any]
+        The parameters to trade, which the verdict must have tested.
+    instrument : str
+        The instrument to trade (e.g. ``BTCUSDT``).
+    timeframe : str
+        The bar size to trade.
+    engine_or_url : Engine, str or None
+        The journal (default: the journal database).
+    gate : GateConfig, optional
+        The gate whose criteria the verdict must all have checked (default ``GateConfig()``).
+    stops : Mapping[str, Any], optional
+        The identity of the protective exits to trade
+        (:func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`); it must equal the
+        stop policy the verdict tested. ``None`` compares none (a book's verdict, whose
+        members' stops are part of their trials).
+
+    Returns
+    -------
+    str or None
+        The reason for refusing, one line; ``None`` to allow.
     """
     from crypto_strategy_lab.journal.audit import verify_audit_chain
 
