@@ -1,6 +1,9 @@
 """Research: parameter studies, the lab that runs every strategy through the gate, its report.
 
-Public API::
+The package exports no names (``docs/api/index.md``); its entry points are imported from
+their modules::
 
-    from crypto_strategy_lab.research import StudySpec, run_study, run_lab, latest_verdict
+    from crypto_strategy_lab.research.study import StudySpec, run_study
+    from crypto_strategy_lab.research.lab import run_lab
+    from crypto_strategy_lab.research.verdicts import latest_verdict
 """

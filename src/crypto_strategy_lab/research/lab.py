@@ -431,10 +431,48 @@ def run_lab(
 ) -> LabResult:
     """Run the lab on one or several datasets (see the module docstring).
 
-    Verdicts go to ``journal``. ``settings`` overrides every dataset's default costs;
-    ``slippage`` picks the slippage model of the default costs (``volume``:
-    volume-participation slippage, so a strategy's edge is judged at a cost that grows with its
-    size); ``timeframes`` replaces each strategy's recommended timeframes.
+    Parameters
+    ----------
+    data : LabData or Sequence[LabData]
+        The dataset(s); several are one search (every asset's family deflates every verdict).
+    strategies : Sequence[str], optional
+        The strategies to evaluate (default: every registered one); an unknown name fails
+        before anything runs.
+    quick : bool, default False
+        The first two values of each parameter axis, and 20 calibration families instead
+        of 100 (unless ``calibration`` is given).
+    settings : BacktestSettings, optional
+        Overrides every dataset's default costs.
+    gate : GateConfig, optional
+        The gate (default ``GateConfig()``).
+    calibration : CalibrationSettings, optional
+        Size of the gate's calibration on noise.
+    journal : Engine, str or None
+        Where trials and verdicts go (default: the journal database).
+    executor : TrialExecutor, optional
+        Where trials run (default: one local pool for the whole run, closed at the end).
+    cache_dir : str or Path, optional
+        Trial returns and calibration cache (default :func:`default_cache_dir`).
+    console : rich.console.Console, optional
+        Progress bars on this console; ``None`` runs silently.
+    run_id : str, optional
+        The run's id (default :func:`new_run_id`).
+    timeframes : Sequence[str], optional
+        Replaces each strategy's recommended timeframes.
+    slippage : str, default "fixed"
+        The slippage model of the default costs (``volume``: volume-participation slippage,
+        so a strategy's edge is judged at a cost that grows with its size).
+
+    Returns
+    -------
+    LabResult
+        Every row's assessment and verdict, the pooled rows and books, orthogonality,
+        co-activity and the calibration.
+
+    Raises
+    ------
+    LabError
+        Without a dataset, or when no strategy can be evaluated on the data.
     """
     start = time.perf_counter()
     datasets = (data,) if isinstance(data, LabData) else tuple(data)

@@ -76,6 +76,19 @@ class StudySpec:
 
     ``symbol`` names the dataset (logged with every trial; trials are counted by the data's
     content family, not by this name).
+
+    Attributes
+    ----------
+    name : str
+        The study's name, unique within one :func:`run_studies` batch.
+    strategy : str
+        The registered strategy.
+    configs : tuple of dict
+        Parameter overrides, one per configuration (optionally with a ``stop`` key).
+    settings : BacktestSettings
+        How every trial is backtested.
+    symbol : str
+        The dataset's name.
     """
 
     name: str
@@ -361,7 +374,22 @@ def run_studies(
 
 
 def run_study(spec: StudySpec, bars: pd.DataFrame, **kwargs: Any) -> StudyResult:
-    """Run one study (keyword arguments as in :func:`run_studies`)."""
+    """Run one study.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        The study.
+    bars : pandas.DataFrame
+        OHLCV frame it runs on.
+    **kwargs
+        As in :func:`run_studies` (``trial_log`` is required).
+
+    Returns
+    -------
+    StudyResult
+        The study's trials, per-bar returns and positions.
+    """
     return run_studies([spec], bars, **kwargs)[0]
 
 

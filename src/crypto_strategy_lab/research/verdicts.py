@@ -169,8 +169,19 @@ def latest_verdict(
 ) -> GateVerdict | None:
     """The latest stored gate verdict of ``strategy``, ``None`` if no lab run has judged it.
 
-    Read from ``engine_or_url`` (default: the journal database), on dataset ``symbol`` when
-    given.
+    Parameters
+    ----------
+    strategy : str
+        The strategy.
+    engine_or_url : Engine, str or None
+        The journal (default: the journal database).
+    symbol : str, optional
+        Only verdicts on this dataset.
+
+    Returns
+    -------
+    GateVerdict or None
+        The latest verdict, or ``None`` if no lab run has judged it.
     """
     stored = VerdictStore(engine_or_url).latest(strategy, symbol)
     return None if stored is None else stored.verdict
