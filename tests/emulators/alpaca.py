@@ -9,7 +9,9 @@ cancel-all), positions (404 when flat, 207 for close-all); market data:
 ``/v2/stocks/bars``, ``/v2/stocks/quotes/latest``, ``/v2/stocks/trades/latest``.
 
 Fills happen at the emulator's price (set with :meth:`AlpacaEmulator.set_price`, which also
-works resting limits, stops and bracket legs: when one leg fills the other is cancelled).
+works resting limits, stops and bracket legs: when one leg fills the other is cancelled);
+with ``fill_at_once`` off, market orders are acknowledged and fill at
+:meth:`AlpacaEmulator.fill_queued`.
 Rate limit: 200 requests per rolling minute (divide the window with ``rate_limit_scale``),
 answered with HTTP 429. Fault injection: :class:`tests.emulators.faults.Faults`.
 """
@@ -76,6 +78,9 @@ class AlpacaEmulator(LocalServer):
             for k, v in (prices or {"AAPL": "200", "SPY": "500", "BRK.A": "600000"}).items()
         }
         self.market_open = market_open
+        # Alpaca acknowledges an order before it fills; off, market orders wait for
+        # fill_queued() (two orders sent before either fills)
+        self.fill_at_once = True
         self.window = 60.0 / rate_limit_scale
         self.faults = Faults()
         self.orders: dict[str, dict[str, Any]] = {}
@@ -340,6 +345,9 @@ class AlpacaEmulator(LocalServer):
                 self._fill(order, price)
                 return
         if order["type"] == "market":
+            if not self.fill_at_once:  # acknowledged now, filled at fill_queued()
+                order["status"] = "accepted"
+                return
             self._fill(order, price)
             return
         limit = Decimal(order["limit_price"])
@@ -381,6 +389,13 @@ class AlpacaEmulator(LocalServer):
                 leg["status"] = "new" if leg["type"] == "limit" else "held"
             if len(legs) == 1:
                 legs[0]["status"] = "new"
+
+    def fill_queued(self) -> None:
+        """Fill the market orders acknowledged while ``fill_at_once`` was off, in order."""
+        self.fill_at_once = True
+        for order in list(self.orders.values()):
+            if order["type"] == "market" and order["status"] == "accepted":
+                self._work(order)
 
     def set_price(self, symbol: str, price: str | Decimal) -> None:
         """Move the market; works resting orders and live bracket legs."""

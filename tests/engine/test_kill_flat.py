@@ -66,3 +66,31 @@ def test_kill_switch_leaves_the_book_flat(journal, btc_bars, before: float, afte
     assert [o.reduce_only for o in later] == [True]
     assert later[0].order_type == "MARKET"
     assert float(later[0].quantity) == pytest.approx(abs(positions.iloc[KILL_AT]), rel=1e-12)
+
+
+def test_kill_switch_closes_a_position_the_venue_lists_in_parts(journal, btc_bars) -> None:  # type: ignore[no-untyped-def]
+    # The flatten goes through the venue's closing rule with the whole holding, not the
+    # first listed entry: a venue listing one symbol's position in two parts is flattened.
+    bars = btc_bars.iloc[-80:]
+    values = np.ones(len(bars))
+    values[0] = 0.0
+    engine, feed = replay_engine(
+        journal, FixedSignal(pd.Series(values, index=bars.index)), bars, allocation=0.1
+    )
+    venue = engine.sleeves[0].exchange
+    listed = venue._fetch_positions
+
+    async def in_two_parts(symbol, market):  # type: ignore[no-untyped-def]
+        return [
+            p.model_copy(update={"quantity": q})
+            for p in await listed(symbol, market)
+            for q in (p.quantity / 4, p.quantity * 3 / 4)
+        ]
+
+    venue._fetch_positions = in_two_parts
+    engine.kill_check_seconds = 0.0
+    summary = asyncio.run(engine.run(_KillingFeed(feed, journal, KILL_AT)))
+    positions = position_series(journal, summary.run_id, bars.index, STEP)
+    assert positions.iloc[KILL_AT] != 0.0
+    assert (positions.iloc[KILL_AT + 1 :] == 0.0).all()
+    assert asyncio.run(venue.get_positions("BTCUSDT")) == []

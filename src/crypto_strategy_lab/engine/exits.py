@@ -12,7 +12,9 @@
 * **Across a rebalance** they stay live: exits of a position growing in the same direction are
   first re-placed for the larger target (:meth:`Exits.cover_rebalance`), so a stop on the
   rebalance bar closes the whole new position. The backtest kernel models exactly this.
-* **Flatten** (the kill switch): cancel every order, close every position reduce-only.
+* **Flatten** (the kill switch): cancel every order, close each sleeve's journaled holding
+  reduce-only, capped at what the venue holds (``Exchange.closing_order``, the rule
+  ``Exchange.close_position`` shares).
 * **End of a simulated run**: the simulated venue's book ends with the process, so what is
   still open is cancelled and journaled (:meth:`Exits.close_simulated_book`).
 
@@ -229,43 +231,60 @@ class Exits:
     # -- flatten and end of run ------------------------------------------------------------------
 
     async def flatten(self, sleeves: Sequence[Sleeve], reason: str, now: datetime) -> None:
-        """Cancel every order and close every position of every sleeve (the kill switch)."""
+        """Cancel every order and close what every sleeve holds (the kill switch).
+
+        Each sleeve closes its journaled share (the net of its fills) with the venue's
+        closing rule, ``Exchange.closing_order``: capped at what the account holds on that
+        side, so sleeves and runs sharing an account and symbol together close the exposure
+        they created and never more, and what the account held before is left alone
+        (docs/DECISIONS.md).
+        """
         self.journal.audit("engine.flatten", {"reason": reason}, run_id=self.run_id)
+        # every cancel first: a sleeve's cancel-all of its symbol would cancel the closing
+        # order of another sleeve trading that symbol at the same account. A failed cancel
+        # does not stop the close (the venue's cap keeps it from over-closing).
+        for sleeve in sleeves:
+            await self._cancel_all(sleeve, reason, now)
         for sleeve in sleeves:
             try:
-                await sleeve.exchange.cancel_all_orders(sleeve.symbol, market=sleeve.market)
-                for state in self.orders.open_orders(sleeve.name):
-                    if state.venue_order_id:
-                        result = await sleeve.exchange.get_order(
-                            state.venue_order_id, sleeve.symbol, market=sleeve.market
-                        )
-                        self.orders.apply_result(state, result, ts=now)
-                    else:
-                        self.orders.abandon(state, f"cancelled before sending: {reason}", ts=now)
-                positions = await self.book.positions(sleeve)
-                if positions:
-                    pos = positions[0]
-                    request = OrderRequest(
-                        symbol=sleeve.symbol,
-                        side=OrderSide.SELL if pos.quantity > 0 else OrderSide.BUY,
-                        order_type=OrderType.MARKET,
-                        quantity=abs(pos.quantity),
-                        market=sleeve.market,
-                        time_in_force=sleeve.time_in_force,
-                        reduce_only=True,
-                        client_order_id=decision_order_id(self.run_id, sleeve.name, now, "flatten"),
-                        strategy=sleeve.name,
+                # the sleeve's own journaled share (fills journaled above included), capped
+                # at what the venue holds: several sleeves or runs on one account and symbol
+                # each close their share, together the account's exposure our runs created
+                ours = self.journal.net_quantities(self.run_id).get(sleeve.name, D0)
+                request = await sleeve.exchange.closing_order(
+                    sleeve.symbol, ours, market=sleeve.market
+                )
+                if request is not None:
+                    coid = decision_order_id(self.run_id, sleeve.name, now, "flatten")
+                    request = request.model_copy(
+                        update={"client_order_id": coid, "strategy": sleeve.name}
                     )
                     await self._place(sleeve, request, now)
             except ExchangeError as exc:
-                self.journal.raise_alert(
-                    "critical",
-                    "engine",
-                    f"flatten of {sleeve.name} failed: {exc}",
-                    run_id=self.run_id,
-                )
-            sleeve.exit_orders = []
-            sleeve.last_target = 0.0
+                self._flatten_failed(sleeve, exc)
+
+    async def _cancel_all(self, sleeve: Sleeve, reason: str, now: datetime) -> None:
+        """Cancel the sleeve's symbol at its venue and journal what its orders became (fills
+        included, so that the journal holds the sleeve's whole position)."""
+        sleeve.exit_orders = []
+        sleeve.last_target = 0.0
+        try:
+            await sleeve.exchange.cancel_all_orders(sleeve.symbol, market=sleeve.market)
+            for state in self.orders.open_orders(sleeve.name):
+                if state.venue_order_id:
+                    result = await sleeve.exchange.get_order(
+                        state.venue_order_id, sleeve.symbol, market=sleeve.market
+                    )
+                    self.orders.apply_result(state, result, ts=now)
+                else:
+                    self.orders.abandon(state, f"cancelled before sending: {reason}", ts=now)
+        except ExchangeError as exc:
+            self._flatten_failed(sleeve, exc)
+
+    def _flatten_failed(self, sleeve: Sleeve, exc: ExchangeError) -> None:
+        self.journal.raise_alert(
+            "critical", "engine", f"flatten of {sleeve.name} failed: {exc}", run_id=self.run_id
+        )
 
     async def close_simulated_book(
         self, sleeves: Sequence[Sleeve], reason: str, now: datetime

@@ -43,7 +43,13 @@ from typing import TypeVar
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from crypto_strategy_lab.core.enums import MarketType, OrderType, TimeInForce, TradingMode
+from crypto_strategy_lab.core.enums import (
+    MarketType,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TradingMode,
+)
 from crypto_strategy_lab.core.errors import (
     ExchangeError,
     ExchangeUnavailable,
@@ -319,16 +325,13 @@ class Exchange(abc.ABC):
         return apply_rules(request, rules, reference, venue=self.venue)
 
     async def _reduce_only_here(self, request: OrderRequest, market: MarketType) -> OrderRequest:
-        """`request` as a plain order that only reduces the venue's current position.
+        """`request` as a plain order that only reduces what the venue holds (:meth:`holding`).
 
-        The position is read just before sending; a fill between the read and the order (a
+        The holding is read just before sending; a fill between the read and the order (a
         stop at the venue) can leave the order larger than what is then held, which the
         venue refuses where shorting is impossible (fractional shares) and otherwise fills.
         """
-        held = sum(
-            (p.quantity for p in await self.get_positions(request.symbol, market=market)),
-            Decimal(0),
-        )
+        held = await self.holding(request.symbol, market=market)
         if request.side.sign * held >= 0:
             raise InvalidOrder(
                 f"{request.symbol}: reduce-only order would not reduce the position ({held})",
@@ -337,6 +340,73 @@ class Exchange(abc.ABC):
         return request.model_copy(
             update={"reduce_only": False, "quantity": min(request.quantity, abs(held))}
         )
+
+    async def holding(self, symbol: str, *, market: MarketType | None = None) -> Decimal:
+        """What the account holds of `symbol`, signed (long positive).
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        Decimal
+            The net of the positions the venue lists.
+        """
+        market = self._check_market(market)
+        return sum(
+            (p.quantity for p in await self.get_positions(symbol, market=market)), Decimal(0)
+        )
+
+    def closing_request(self, symbol: str, held: Decimal, market: MarketType) -> OrderRequest:
+        """The order that closes a signed holding `held`: the one closing rule of every venue.
+
+        A reduce-only market order on the other side for ``|held|``; ``DAY`` for US
+        equities (Alpaca closes fractional positions only with DAY orders), ``GTC``
+        elsewhere. :meth:`close_position` and the engine's flatten (the kill switch) both
+        build their orders here; :meth:`prepare_order` enforces the reduce-only cap.
+        """
+        return OrderRequest(
+            symbol=symbol,
+            side=OrderSide.SELL if held > 0 else OrderSide.BUY,
+            order_type=OrderType.MARKET,
+            quantity=abs(held),
+            market=market,
+            reduce_only=True,
+            time_in_force=TimeInForce.DAY if market is MarketType.STOCK else TimeInForce.GTC,
+        )
+
+    async def closing_order(
+        self, symbol: str, ours: Decimal, *, market: MarketType | None = None
+    ) -> OrderRequest | None:
+        """The order that closes the holding `ours` (signed) of a run, never more.
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        ours : Decimal
+            What the caller's journal says it holds (the net of its fills).
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        OrderRequest or None
+            :meth:`closing_request` for ``ours`` capped at what the account holds on the
+            same side (:meth:`holding`), or ``None`` when that is nothing. The cap keeps a
+            close from opening the other way when the venue holds less (a stop filled), and
+            leaves alone what the account held beyond ``ours`` (a position opened by hand).
+        """
+        market = self._check_market(market)
+        held = await self.holding(symbol, market=market)
+        if ours == 0 or ours * held <= 0:
+            return None
+        quantity = min(abs(ours), abs(held))
+        return self.closing_request(symbol, quantity if ours > 0 else -quantity, market)
 
     async def place_order(self, request: OrderRequest) -> OrderResult:
         """Send an order safely; see the module docstring for the idempotency protocol.
@@ -514,10 +584,12 @@ class Exchange(abc.ABC):
     async def close_position(
         self, symbol: str, *, market: MarketType | None = None
     ) -> list[OrderResult]:
-        """Flatten ``symbol``: one reduce-only market order per open position.
+        """Flatten ``symbol`` at the account: one reduce-only market order per open position.
 
         Every position the venue lists for `symbol` is closed, not only the first: a venue
-        may list several (hedge-mode legs), and the kill switch must leave the account flat.
+        may list several (hedge-mode legs). This is the account-wide close a trader asks for
+        by hand; the engine's kill switch closes what its runs hold instead
+        (:meth:`closing_order`), through the same :meth:`closing_request`.
 
         Parameters
         ----------
@@ -541,17 +613,7 @@ class Exchange(abc.ABC):
                 symbol=symbol,
                 detail={"quantity": str(position.quantity), "market": market.value},
             )
-            assert position.side is not None
-            request = OrderRequest(
-                symbol=symbol,
-                side=position.side.opposite(),
-                order_type=OrderType.MARKET,
-                quantity=abs(position.quantity),
-                market=market,
-                reduce_only=True,
-                # US equities: fractional positions can only be closed by DAY orders
-                time_in_force=TimeInForce.DAY if market is MarketType.STOCK else TimeInForce.GTC,
-            )
+            request = self.closing_request(symbol, position.quantity, market)
             results.append(await self.place_order(request))
         return results
 

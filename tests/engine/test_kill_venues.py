@@ -1,0 +1,87 @@
+"""The kill switch's flatten on the venue emulators (127.0.0.1, no network): it closes the
+exposure our runs created, once, whatever the venue lists or holds.
+
+* Two sleeves on one Alpaca account and symbol, flattened before either sell fills: each
+  closes its own journaled share, so the account ends flat, not short.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pandas as pd
+
+from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderType, TradingMode
+from crypto_strategy_lab.core.orders import OrderRequest
+from crypto_strategy_lab.engine import Sleeve, StrategyRunner, TradingEngine
+from crypto_strategy_lab.exchanges import Exchange
+from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.risk import MarketState, OrderIntent, PortfolioState, RiskLimits
+from tests.emulators.alpaca import AlpacaEmulator
+from tests.engine.helpers import FixedSignal
+from tests.exchanges.conftest import FAST_RETRY, client_for
+
+CAPITAL = Decimal(100_000)
+NOW = datetime(2026, 12, 7, 15, tzinfo=UTC)
+
+
+def _sleeve(name: str, exchange: Exchange, symbol: str, market: MarketType) -> Sleeve:
+    signal = FixedSignal(pd.Series([0.0], index=pd.DatetimeIndex([NOW])))
+    return Sleeve(StrategyRunner(signal, symbol, market), exchange, allocation=0.1, name=name)
+
+
+async def _engine(journal: Journal, sleeves: list[Sleeve], mode: TradingMode) -> TradingEngine:
+    engine = TradingEngine(
+        journal,
+        sleeves,
+        mode=mode,
+        capital=CAPITAL,
+        limits=RiskLimits(),
+    )
+    await engine.start()
+    return engine
+
+
+async def _enter(
+    engine: TradingEngine, sleeve: Sleeve, quantity: Decimal, price: Decimal, tag: str
+) -> None:
+    """A market buy of `sleeve`, through the risk engine and the journal as the loop sends."""
+    assert engine.risk is not None and engine.orders is not None
+    request = OrderRequest(
+        symbol=sleeve.symbol,
+        side=OrderSide.BUY,
+        order_type=OrderType.MARKET,
+        quantity=quantity,
+        market=sleeve.market,
+        time_in_force=sleeve.time_in_force,
+        client_order_id=f"entry-{tag}",
+        strategy=sleeve.name,
+    )
+    decision = engine.risk.evaluate(
+        OrderIntent(request=request, venue=sleeve.venue),
+        PortfolioState(equity=CAPITAL, peak_equity=CAPITAL, day_start_equity=CAPITAL),
+        MarketState(symbol=sleeve.symbol, last_price=price, timestamp=NOW),
+        now=NOW,
+    )
+    assert decision.approved_quantity == quantity
+    engine.orders.record_new(sleeve.name, request, risk_event_id=decision.risk_event_id, ts=NOW)
+    await engine.orders.send(sleeve.name, sleeve.exchange, request, ts=NOW)
+
+
+async def test_two_sleeves_on_one_alpaca_account_flatten_to_flat_not_short(journal) -> None:  # type: ignore[no-untyped-def]
+    async with AlpacaEmulator() as emu:
+        # two clients of one account: the engine cannot tell they net at the venue
+        a, b = (client_for("alpaca", emu, timeout=1.0, retry_policy=FAST_RETRY) for _ in "ab")
+        async with a, b:
+            sleeves = [_sleeve(n, ex, "AAPL", MarketType.STOCK) for n, ex in (("a", a), ("b", b))]
+            engine = await _engine(journal, sleeves, TradingMode.PAPER)
+            await _enter(engine, sleeves[0], Decimal(5), Decimal(200), "a")
+            await _enter(engine, sleeves[1], Decimal(5), Decimal(200), "b")
+            assert emu.positions["AAPL"]["qty"] == 10
+            emu.fill_at_once = False  # both sells are sent before either fills
+            await engine.flatten("test kill")
+            emu.fill_queued()
+            sells = [o for o in emu.orders.values() if o["side"] == "sell"]
+            assert sorted(Decimal(o["qty"]) for o in sells) == [5, 5]  # each its own share
+            assert emu.positions.get("AAPL", {"qty": Decimal(0)})["qty"] == 0
