@@ -100,6 +100,8 @@ class BybitEmulator(LocalServer):
                     category, symbol, bars.copy(), "60", base=symbol.removesuffix("USDT")
                 )
         self.enforce_rate_limits = enforce_rate_limits
+        # Bybit charges spot buy fees in the coin bought; off, in USDT (simpler arithmetic)
+        self.spot_buy_fee_in_base = False
         self.faults = Faults()
         self.wallet: dict[str, Decimal] = defaultdict(lambda: D0, {"USDT": Decimal(usdt)})
         self.orders: dict[str, dict[str, Any]] = {}
@@ -442,10 +444,16 @@ class BybitEmulator(LocalServer):
         sign = 1 if order["side"] == "Buy" else -1
         fee_rate = SPOT_FEE if category == "spot" else LINEAR_FEE
         fee = qty * price * fee_rate
+        fee_currency = "USDT"
         if category == "spot":
             base = symbol.removesuffix("USDT")
-            self.wallet[base] += sign * qty
-            self.wallet["USDT"] -= sign * qty * price + fee
+            if self.spot_buy_fee_in_base and sign > 0:
+                fee, fee_currency = qty * fee_rate, base
+                self.wallet[base] += qty - fee
+                self.wallet["USDT"] -= qty * price
+            else:
+                self.wallet[base] += sign * qty
+                self.wallet["USDT"] -= sign * qty * price + fee
         else:
             self._apply_position(symbol, sign * qty, price)
             self.wallet["USDT"] -= fee
@@ -482,6 +490,7 @@ class BybitEmulator(LocalServer):
                 "execPrice": _s(price),
                 "execQty": _s(qty),
                 "execFee": _s(fee),
+                "feeCurrency": fee_currency,
                 "feeRate": _s(fee_rate),
                 "execTime": order["updatedTime"],
                 "orderType": order["orderType"],

@@ -3,6 +3,8 @@ exposure our runs created, once, whatever the venue lists or holds.
 
 * Two sleeves on one Alpaca account and symbol, flattened before either sell fills: each
   closes its own journaled share, so the account ends flat, not short.
+* Bybit spot, where holdings are balances: the run's coins are sold, the coins the account
+  held before are not.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 
 from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderType, TradingMode
 from crypto_strategy_lab.core.orders import OrderRequest
@@ -19,6 +22,7 @@ from crypto_strategy_lab.exchanges import Exchange
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import MarketState, OrderIntent, PortfolioState, RiskLimits
 from tests.emulators.alpaca import AlpacaEmulator
+from tests.emulators.bybit import BybitEmulator
 from tests.engine.helpers import FixedSignal
 from tests.exchanges.conftest import FAST_RETRY, client_for
 
@@ -85,3 +89,23 @@ async def test_two_sleeves_on_one_alpaca_account_flatten_to_flat_not_short(journ
             sells = [o for o in emu.orders.values() if o["side"] == "sell"]
             assert sorted(Decimal(o["qty"]) for o in sells) == [5, 5]  # each its own share
             assert emu.positions.get("AAPL", {"qty": Decimal(0)})["qty"] == 0
+
+
+@pytest.mark.parametrize("fee_in_base", [False, True], ids=["fee-in-usdt", "fee-in-btc"])
+async def test_bybit_spot_kill_sells_the_runs_coins_and_keeps_the_accounts(
+    journal, fee_in_base: bool
+) -> None:  # type: ignore[no-untyped-def]
+    async with BybitEmulator() as emu:
+        emu.wallet["BTC"] = Decimal("0.5")  # held before the run: never ours to sell
+        emu.spot_buy_fee_in_base = fee_in_base  # as Bybit does: the run received 0.00999
+        ex = client_for("bybit", emu, timeout=1.0, retry_policy=FAST_RETRY)
+        async with ex:
+            sleeve = _sleeve("spot", ex, "BTCUSDT", MarketType.SPOT)
+            engine = await _engine(journal, [sleeve], TradingMode.TESTNET)
+            await _enter(engine, sleeve, Decimal("0.01"), Decimal(50_000), "spot")
+            assert emu.wallet["BTC"] > Decimal("0.5")
+            await engine.flatten("test kill")
+            sells = [o for o in emu.orders.values() if o["side"] == "Sell"]
+            received = Decimal("0.00999") if fee_in_base else Decimal("0.01")
+            assert [Decimal(o["qty"]) for o in sells] == [received]
+            assert emu.wallet["BTC"] == Decimal("0.5")

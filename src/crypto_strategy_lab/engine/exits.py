@@ -235,9 +235,10 @@ class Exits:
 
         Each sleeve closes its journaled share (the net of its fills) with the venue's
         closing rule, ``Exchange.closing_order``: capped at what the account holds on that
-        side, so sleeves and runs sharing an account and symbol together close the exposure
-        they created and never more, and what the account held before is left alone
-        (docs/DECISIONS.md).
+        side (the position; on spot, where holdings are balances, the free base-asset
+        balance), so sleeves and runs sharing an account and symbol together close the
+        exposure they created and never more, and what the account held before (a manual
+        position, coins bought by hand) is left alone (docs/DECISIONS.md).
         """
         self.journal.audit("engine.flatten", {"reason": reason}, run_id=self.run_id)
         # every cancel first: a sleeve's cancel-all of its symbol would cancel the closing
@@ -250,9 +251,8 @@ class Exits:
                 # the sleeve's own journaled share (fills journaled above included), capped
                 # at what the venue holds: several sleeves or runs on one account and symbol
                 # each close their share, together the account's exposure our runs created
-                ours = self.journal.net_quantities(self.run_id).get(sleeve.name, D0)
                 request = await sleeve.exchange.closing_order(
-                    sleeve.symbol, ours, market=sleeve.market
+                    sleeve.symbol, await self._held(sleeve), market=sleeve.market
                 )
                 if request is not None:
                     coid = decision_order_id(self.run_id, sleeve.name, now, "flatten")
@@ -262,6 +262,21 @@ class Exits:
                     await self._place(sleeve, request, now)
             except ExchangeError as exc:
                 self._flatten_failed(sleeve, exc)
+
+    async def _held(self, sleeve: Sleeve) -> Decimal:
+        """What the journal says the sleeve holds: the net of its fills, less (on a venue's
+        balance market, spot) the fees it paid in the base asset, since Bybit charges spot
+        buy fees in the coin bought."""
+        ours = self.journal.net_quantities(self.run_id).get(sleeve.name, D0)
+        if sleeve.market not in sleeve.exchange.balance_markets:
+            return ours
+        base = (await sleeve.exchange.market_rules(sleeve.symbol, sleeve.market)).base
+        fees = (
+            f.fee
+            for f in self.journal.fills(self.run_id)
+            if f.strategy == sleeve.name and f.fee_currency == base
+        )
+        return ours - sum(fees, D0)
 
     async def _cancel_all(self, sleeve: Sleeve, reason: str, now: datetime) -> None:
         """Cancel the sleeve's symbol at its venue and journal what its orders became (fills

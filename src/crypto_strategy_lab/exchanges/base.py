@@ -168,6 +168,8 @@ class Exchange(abc.ABC):
     markets: tuple[MarketType, ...] = ()
     # Markets on which the venue itself enforces reduce-only; elsewhere this layer does.
     native_reduce_only: tuple[MarketType, ...] = ()
+    # Markets whose holdings are balances of the base asset, not positions (Bybit spot).
+    balance_markets: tuple[MarketType, ...] = ()
     default_market: MarketType
 
     def __init__(
@@ -329,7 +331,8 @@ class Exchange(abc.ABC):
 
         The holding is read just before sending; a fill between the read and the order (a
         stop at the venue) can leave the order larger than what is then held, which the
-        venue refuses where shorting is impossible (fractional shares) and otherwise fills.
+        venue refuses where shorting is impossible (fractional shares, spot) and otherwise
+        fills.
         """
         held = await self.holding(request.symbol, market=market)
         if request.side.sign * held >= 0:
@@ -354,9 +357,15 @@ class Exchange(abc.ABC):
         Returns
         -------
         Decimal
-            The net of the positions the venue lists.
+            The net of the positions the venue lists; on a market in ``balance_markets``
+            (spot, where holdings are balances) the *free* balance of the base asset, the
+            most a sell can deliver.
         """
         market = self._check_market(market)
+        if market in self.balance_markets:
+            base = (await self.market_rules(symbol, market)).base
+            balance = (await self.get_balance()).get(base)
+            return balance.free if balance is not None else Decimal(0)
         return sum(
             (p.quantity for p in await self.get_positions(symbol, market=market)), Decimal(0)
         )
@@ -398,8 +407,9 @@ class Exchange(abc.ABC):
         OrderRequest or None
             :meth:`closing_request` for ``ours`` capped at what the account holds on the
             same side (:meth:`holding`), or ``None`` when that is nothing. The cap keeps a
-            close from opening the other way when the venue holds less (a stop filled), and
-            leaves alone what the account held beyond ``ours`` (a position opened by hand).
+            close from opening the other way when the venue holds less (a stop filled, a
+            spot fee paid in the base coin), and leaves alone what the account held beyond
+            ``ours`` (coins or shares that were there before).
         """
         market = self._check_market(market)
         held = await self.holding(symbol, market=market)
@@ -589,7 +599,9 @@ class Exchange(abc.ABC):
         Every position the venue lists for `symbol` is closed, not only the first: a venue
         may list several (hedge-mode legs). This is the account-wide close a trader asks for
         by hand; the engine's kill switch closes what its runs hold instead
-        (:meth:`closing_order`), through the same :meth:`closing_request`.
+        (:meth:`closing_order`), through the same :meth:`closing_request`. Spot holdings
+        are balances, not positions (``balance_markets``): nothing is sold for them here,
+        since coins the account held before cannot be told from a run's.
 
         Parameters
         ----------

@@ -126,6 +126,7 @@ class BybitExchange(Exchange):
     supported_modes = (TradingMode.TESTNET, TradingMode.LIVE)
     markets = (MarketType.LINEAR, MarketType.SPOT)
     native_reduce_only = (MarketType.LINEAR,)
+    balance_markets = (MarketType.SPOT,)
     default_market = MarketType.LINEAR
 
     def __init__(
