@@ -144,11 +144,31 @@ def monthly_budgets(
 
     Each estimate uses the returns strictly before that bar (module docstring, step 3).
 
-    The expanding per-period mean and variance (``ddof=1``) at every month start come from
-    running sums in one pass; :func:`~crypto_strategy_lab.performance.allocation.budget_rows`
-    and :func:`~crypto_strategy_lab.performance.allocation.cap_rows` (the rule
-    ``capped_budgets`` applies) turn them into budgets. A member whose past returns have no
-    variance yet (it has not traded) gets no budget under the estimated weightings.
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        The members' per-bar net returns (columns: members), e.g. :func:`member_returns`.
+    weighting : {"equal", "inverse_volatility", "fractional_kelly"}
+        The weighting rule.
+    caps : BookCaps
+        The per-member and gross caps and the Kelly fraction.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The budgets in force at each bar, indexed and labelled like ``returns``.
+
+    Notes
+    -----
+    At the first bar ``t_m`` of month ``m`` (calendar months in the index's own time zone), with
+    ``n = t_m`` returns before it, the expanding per-period mean and variance of member ``s``
+    are ``μ = S1 / n`` and ``σ² = max(0, (S2 - n μ²) / (n - 1))`` (``ddof=1``), from the
+    running sums ``S1 = Σ_{t<t_m} r_{s,t}`` and ``S2 = Σ_{t<t_m} r_{s,t}²`` in one pass.
+    :func:`~crypto_strategy_lab.performance.allocation.budget_rows` and
+    :func:`~crypto_strategy_lab.performance.allocation.cap_rows` (the rule ``capped_budgets``
+    applies) turn them into budgets; while ``n < MIN_ESTIMATION_BARS`` (500) an estimated
+    weighting uses equal budgets, capped. A member whose past returns have no variance yet
+    (it has not traded) gets no budget under the estimated weightings.
     """
     values = returns.to_numpy(dtype=float)
     index = returns.index.tz_localize(None) if returns.index.tz else returns.index

@@ -94,6 +94,17 @@ class Capacity:
 
     ``breakeven_bps`` is NaN when the configuration does not trade or loses before fees and
     slippage (no cost level breaks even).
+
+    Attributes
+    ----------
+    cost_bps : tuple of float
+        The cost levels per signal fill, bps of notional, ascending.
+    net_sr : tuple of float
+        Annualised net SR at each level.
+    gross_sr : float
+        Annualised SR without fees, slippage or funding.
+    breakeven_bps : float
+        The linear break-even cost (:func:`capacity`).
     """
 
     cost_bps: tuple[float, ...]
@@ -380,7 +391,35 @@ def capacity(
     start: pd.Timestamp,
     levels: tuple[float, ...] = CAPACITY_BPS,
 ) -> Capacity:
-    """Net SR vs cost by re-runs, gross SR and the linear break-even cost (module docstring)."""
+    """Net SR vs cost by re-runs, gross SR and the linear break-even cost (module docstring).
+
+    Parameters
+    ----------
+    backtest : BacktestResult
+        The selected configuration's backtest; its target weights are re-run.
+    bars : pandas.DataFrame
+        The bars it ran on.
+    settings : BacktestSettings
+        The study's settings, whose stated costs are scaled to each level.
+    start : pandas.Timestamp
+        First bar of the gate window the ratios are measured on.
+    levels : tuple of float, default ``CAPACITY_BPS``
+        Costs per signal fill, bps of notional; the stated cost is always added.
+
+    Returns
+    -------
+    Capacity
+        Annualised net SR at each level (ascending), the gross SR (no fee, slippage or
+        funding) and the break-even cost in bps.
+
+    Notes
+    -----
+    With ``r_t(0)`` the per-bar returns of the re-run at zero fee and slippage (funding kept)
+    and ``τ_t`` its notional traded at bar ``t`` over the equity before it, both from
+    ``start`` on, the break-even cost is ``c* = mean(r(0)) / mean(τ)`` (times 1e4 for bps):
+    the cost at which ``r_t(c) = r_t(0) - c τ_t`` has zero mean, hence zero Sharpe ratio. NaN
+    when ``mean(τ) = 0`` (no trade) or ``mean(r(0)) <= 0``.
+    """
     ppy = backtest.settings["periods_per_year"]
     # the study's own cost is a point of the curve: there the net SR is the gate's
     levels = tuple(sorted(set(levels) | {round(stated_cost_bps(settings), 6)}))
