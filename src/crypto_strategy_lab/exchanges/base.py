@@ -377,6 +377,20 @@ class Exchange(abc.ABC):
         equities (Alpaca closes fractional positions only with DAY orders), ``GTC``
         elsewhere. :meth:`close_position` and the engine's flatten (the kill switch) both
         build their orders here; :meth:`prepare_order` enforces the reduce-only cap.
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol.
+        held : Decimal
+            The signed holding to close (long > 0).
+        market : MarketType
+            Market of the symbol.
+
+        Returns
+        -------
+        OrderRequest
+            The closing order: a sell for a long holding, a buy otherwise.
         """
         return OrderRequest(
             symbol=symbol,
