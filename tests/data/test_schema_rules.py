@@ -140,3 +140,76 @@ def test_each_trades_rule(make, rule: str, column: str | None) -> None:  # type:
         validate_trades(make(TRADES))
     assert info.value.column == column
     assert validate_trades(TRADES) is TRADES
+
+
+def _reference_masks(frame: pd.DataFrame) -> list[np.ndarray]:
+    """The value rules' row masks in ``OHLCV_VALUE_RULES`` order, by plain numpy."""
+    v = {c: frame[c].to_numpy() for c in ("open", "high", "low", "close", "volume")}
+    masks = [m for c in v for m in (np.isnan(v[c]), np.isinf(v[c]))]
+    step = np.diff(frame.index.asi8)
+    masks += [np.r_[False, step == 0], np.r_[False, step < 0]]
+    masks += [v[c] <= 0 for c in ("open", "high", "low", "close")]
+    masks += [v["volume"] < 0]
+    masks += [v["high"] < np.maximum(v["open"], v["close"])]
+    masks += [v["low"] > np.minimum(v["open"], v["close"])]
+    return masks
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    breaks=st.lists(
+        st.tuples(
+            st.integers(0, 39),
+            st.sampled_from(["open", "high", "low", "close", "volume", "timestamp"]),
+            st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, 0.5, 2.0]),
+        ),
+        max_size=12,
+    ),
+)
+def test_compiled_pass_counts_every_rule_as_numpy_does(seed: int, breaks: list) -> None:
+    """The one compiled pass against independent numpy masks: every rule's count and first
+    rows, on frames broken many ways at once (not only the first rule reported)."""
+    from crypto_strategy_lab.data._ohlcv_pass import N_RULES, ohlcv_violations
+    from crypto_strategy_lab.data.schema import OHLCV_VALUE_RULES
+
+    rng = np.random.default_rng(seed)
+    frame = BARS.copy()
+    stamps = frame.index.asi8.copy()
+    for row, column, factor in breaks:
+        if column == "timestamp":  # a duplicate, or a step back in time
+            stamps[row] = stamps[row - 1] if factor > 1 else stamps[row] - rng.integers(1, 10**13)
+        elif np.isfinite(factor) and factor > 0:  # scales a price out of its bounds (or not)
+            frame.iloc[row, frame.columns.get_loc(column)] *= factor
+        else:
+            frame.iloc[row, frame.columns.get_loc(column)] = factor
+    frame = frame.set_axis(pd.DatetimeIndex(stamps, tz="UTC", name="timestamp"))
+    counts, first = ohlcv_violations(
+        *(frame[c].to_numpy() for c in ("open", "high", "low", "close", "volume")),
+        frame.index.asi8,
+        5,
+    )
+    masks = _reference_masks(frame)
+    assert len(OHLCV_VALUE_RULES) == N_RULES == len(masks)
+    for code, mask in enumerate(masks):
+        rows = np.flatnonzero(mask)
+        assert counts[code] == rows.size, OHLCV_VALUE_RULES[code]
+        assert list(first[code][first[code] >= 0]) == list(rows[:5]), OHLCV_VALUE_RULES[code]
+
+
+def test_first_broken_rule_on_a_large_frame_names_its_rows() -> None:
+    """Rule order, count and the first five rows survive beyond the first few rows."""
+    frame = make_random_walk_bars(20_000, seed=3)
+    high = frame["high"].to_numpy().copy()
+    rows = [70, 900, 4_000, 12_000, 15_000, 19_999]
+    high[rows] = frame["low"].to_numpy()[rows] / 2  # below the body, still positive
+    volume = frame["volume"].to_numpy().copy()
+    volume[5] = -1.0  # volume < 0 is reported before the OHLC bounds
+    broken = frame.assign(high=high, volume=volume)
+    with pytest.raises(DataValidationError, match="volume must be >= 0") as info:
+        validate_ohlcv(broken)
+    assert info.value.count == 1
+    with pytest.raises(DataValidationError, match=r"high must be >= max\(open, close\)") as info:
+        validate_ohlcv(broken.assign(volume=frame["volume"]))
+    assert info.value.count == len(rows)
+    assert info.value.examples == list(frame.index[rows[:5]])

@@ -27,6 +27,21 @@ PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 TRADE_COLUMNS: tuple[str, ...] = ("timestamp", "price", "size")
 TRADE_SIDES: frozenset[str] = frozenset({"buy", "sell"})
 _SHOW = 5
+#: The value rules of an OHLCV frame as (rule, column), in the order they are reported: the
+#: first broken one is raised. Codes of ``data._ohlcv_pass`` are positions in this table.
+OHLCV_VALUE_RULES: tuple[tuple[str, str], ...] = (
+    *(
+        (rule, column)
+        for column in OHLCV_COLUMNS
+        for rule in ("values must not be NaN", "values must be finite")
+    ),
+    ("timestamps must be unique (duplicate)", "timestamp"),
+    ("timestamps must be strictly increasing (out of order)", "timestamp"),
+    *(("prices must be > 0", column) for column in PRICE_COLUMNS),
+    ("volume must be >= 0", "volume"),
+    ("high must be >= max(open, close)", "high"),
+    ("low must be <= min(open, close)", "low"),
+)
 
 
 class DataValidationError(CSLError, ValueError):
@@ -121,31 +136,17 @@ def validate_ohlcv(df: pd.DataFrame) -> pd.DataFrame:
     for column in OHLCV_COLUMNS:
         if df[column].dtype != np.float64:
             raise DataValidationError(f"column must be float64, got {df[column].dtype}", column)
-    values = {c: df[c].to_numpy() for c in OHLCV_COLUMNS}
-    for column, arr in values.items():
-        _check_finite(column, arr, index)
-    ts = index.asi8
-    if len(ts) > 1:
-        step = np.diff(ts)
-        _fail(
-            "timestamps must be unique (duplicate)",
-            "timestamp",
-            np.concatenate([[False], step == 0]),
-            index,
-        )
-        _fail(
-            "timestamps must be strictly increasing (out of order)",
-            "timestamp",
-            np.concatenate([[False], step < 0]),
-            index,
-        )
-    for column in PRICE_COLUMNS:
-        _fail("prices must be > 0", column, values[column] <= 0, index)
-    _fail("volume must be >= 0", "volume", values["volume"] < 0, index)
-    body_high = np.maximum(values["open"], values["close"])
-    body_low = np.minimum(values["open"], values["close"])
-    _fail("high must be >= max(open, close)", "high", values["high"] < body_high, index)
-    _fail("low must be <= min(open, close)", "low", values["low"] > body_low, index)
+    # one compiled pass counts every value rule; numba loads here, not with the schema
+    from crypto_strategy_lab.data._ohlcv_pass import ohlcv_violations
+
+    columns = (df[c].to_numpy() for c in OHLCV_COLUMNS)
+    counts, first = ohlcv_violations(*columns, index.asi8, _SHOW)
+    broken = np.flatnonzero(counts)
+    if broken.size:
+        code = int(broken[0])
+        rule, column = OHLCV_VALUE_RULES[code]
+        examples = [index[i] for i in first[code] if i >= 0]
+        raise DataValidationError(rule, column, int(counts[code]), examples)
     return df
 
 
