@@ -301,15 +301,20 @@ def bar_arrays(bars: pd.DataFrame) -> tuple[np.ndarray, ...]:
 
 
 def funding_array(
-    bars: pd.DataFrame, market: str, funding: pd.Series | float | None, costs: CostModel
+    bars: pd.DataFrame,
+    market: str,
+    funding: pd.Series | float | None,
+    costs: CostModel,
+    step: int | None = None,
 ) -> np.ndarray:
     """Funding rate due in each bar: zero off perpetuals; ``costs.funding_rate_8h`` when
-    ``funding`` is None on a perpetual."""
+    ``funding`` is None on a perpetual. ``step``: the bar length in seconds if known."""
     if market != "perp":
         if funding is not None:
             raise BacktestError(f"funding applies to perpetuals only, not to market={market!r}")
         return np.zeros(len(bars))
-    return funding_per_bar(bars.index, costs.funding_rate_8h if funding is None else funding)
+    rate = costs.funding_rate_8h if funding is None else funding
+    return funding_per_bar(bars.index, rate, step=step)
 
 
 def prepare_inputs(
@@ -343,25 +348,28 @@ def prepare_inputs(
         market=mkt,
         stop_unit=stop_unit,
     )
+    # the bar length (the median spacing) is computed once for funding and annualisation
+    step = None
+    if mkt == "perp" or not periods_per_year:
+        step = bar_seconds(epoch_seconds(bars.index))
     return KernelInputs(
         market=mkt,
         bars=arrays,
-        funding=funding_array(bars, mkt, funding, costs),
+        funding=funding_array(bars, mkt, funding, costs, step),
         stop_unit=stop_unit_array(arrays, stop_unit, atr_period),
         params=params,
         slip_mode=SLIP_CODES[costs.slippage],
         fill_at_close=fill == "next_close",
-        periods_per_year=periods_per_year or _periods_per_year(bars.index, mkt),
+        periods_per_year=periods_per_year or _periods_per_year(bars.index, mkt, step),
     )
 
 
-def _periods_per_year(index: pd.DatetimeIndex, market: str) -> float:
+def _periods_per_year(index: pd.DatetimeIndex, market: str, step: int) -> float:
     """``infer_periods_per_year`` on an index of any datetime unit: its calendar rule needs
-    only the median spacing, so it is handed that spacing from the epoch in seconds (an
-    hourly index past 2262 cannot be converted to nanoseconds)."""
+    only the median spacing, so it is handed that spacing, ``step`` seconds (an hourly index
+    past 2262 cannot be converted to nanoseconds)."""
     calendar = "stock" if market == "stock" else "crypto"
-    ts = epoch_seconds(index)
-    if ts.size < 2:
+    if len(index) < 2:
         return infer_periods_per_year(index, calendar)
-    spacing = pd.to_datetime(np.array([0, bar_seconds(ts)]), unit="s", utc=True)
+    spacing = pd.to_datetime(np.array([0, step]), unit="s", utc=True)
     return infer_periods_per_year(pd.DatetimeIndex(spacing), calendar)
