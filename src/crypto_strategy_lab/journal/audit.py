@@ -1,9 +1,9 @@
-"""The hash-chained audit log and its verifier.
+r"""The hash-chained audit log and its verifier.
 
 Every journal write appends one ``audit_events`` row in the same transaction. Row ``n``
 carries
 
-.. math::  h_n = \\mathrm{SHA256}\\big(h_{n-1} \\,\\|\\, c_n\\big), \\qquad h_0 = 0^{64},
+.. math::  h_n = \mathrm{SHA256}\big(h_{n-1} \,\|\, c_n\big), \qquad h_0 = 0^{64},
 
 where :math:`c_n` is the canonical JSON of the row's own content (sequence number, time,
 kind, entity, run and the canonical JSON ``payload`` of the journaled record). This is the
@@ -124,6 +124,7 @@ def record_payload(record: DeclarativeBase) -> dict[str, Any]:
 
 
 def entity_key(record: DeclarativeBase) -> str:
+    """The value of the record's key column (:data:`AUDITED_MODELS`), as audit events name it."""
     key_column = AUDITED_MODELS[record.__tablename__][1]  # type: ignore[attr-defined]
     return str(getattr(record, key_column))
 
@@ -174,8 +175,10 @@ def _link(
     run_id: str | None,
     payload: str,
 ) -> str:
-    """:func:`event_hash` with the time already as its canonical JSON (the verifier reads
-    SQLite's stored text and rewrites it, :func:`~.types.stored_time_json`)."""
+    """:func:`event_hash` with the time already as its canonical JSON.
+
+    The verifier reads SQLite's stored text and rewrites it (:func:`~.types.stored_time_json`).
+    """
     content = _EVENT_JSON % (
         prev_hash,
         _scalar_json(entity_key),
@@ -201,8 +204,10 @@ def _scalar_json(value: Any) -> str:
 
 
 def lock_chain(session: Session) -> None:
-    """Serialise chain appends: a transaction-scoped advisory lock on PostgreSQL; on SQLite
-    the database's write lock, taken at once by a write statement that changes nothing.
+    """Serialise chain appends.
+
+    A transaction-scoped advisory lock on PostgreSQL; on SQLite the database's write lock,
+    taken at once by a write statement that changes nothing.
 
     The writer then reads the chain head (and, for a batch, the tables' last ids) knowing
     that no other writer can change them before its commit. Appenders that still race (a
@@ -259,7 +264,17 @@ def append_audit_event(
 
 @dataclass(frozen=True)
 class AuditReport:
-    """The verifier's answer: ``ok`` when ``problems`` is empty."""
+    """The verifier's answer: ``ok`` when ``problems`` is empty.
+
+    Attributes
+    ----------
+    n_events : int
+        Audit events checked.
+    head_hash : str
+        The hash of the chain's last event.
+    problems : list of str
+        One line per problem found (empty for an intact journal).
+    """
 
     n_events: int
     head_hash: str
@@ -267,12 +282,16 @@ class AuditReport:
 
     @property
     def ok(self) -> bool:
+        """No problem found."""
         return not self.problems
 
 
 class _ChainCheck:
-    """One pass over the audit events in ``seq`` order: the links, the written-once rule, and
-    the latest payload naming each record (for :func:`_check_records`)."""
+    """One pass over the audit events in ``seq`` order.
+
+    The links, the written-once rule, and the latest payload naming each record (for
+    :func:`_check_records`).
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -337,11 +356,13 @@ class _ChainCheck:
 
 
 def _record_reader(table: Table, dialect: str) -> tuple[Select[Any], Callable[[Any], str]]:
-    """A query over ``table`` and the function giving each of its rows' canonical JSON, equal
-    to ``canonical_json(record_payload(record))`` (columns in sorted order, each encoded as
-    :func:`canonical_json` encodes it). On SQLite the decimals are read as their stored text
-    and times as their stored text, encoded by :func:`~.types.stored_decimal_text` and
-    :func:`~.types.stored_time_json` (no round trip through ``Decimal`` or ``datetime``)."""
+    """A query over ``table`` and the function giving each of its rows' canonical JSON.
+
+    The JSON equals ``canonical_json(record_payload(record))`` (columns in sorted order, each
+    encoded as :func:`canonical_json` encodes it). On SQLite the decimals are read as their
+    stored text and times as their stored text, encoded by :func:`~.types.stored_decimal_text`
+    and :func:`~.types.stored_time_json` (no round trip through ``Decimal`` or ``datetime``).
+    """
     columns = sorted(table.columns, key=lambda c: c.name)
     raw = dialect == "sqlite"
     selected = []
@@ -380,8 +401,11 @@ def _stored_time_json(stored: Any) -> str:
 
 
 def _check_records(conn: Connection, check: _ChainCheck) -> None:
-    """Every audited record equals the payload of the latest audit event naming it, and every
-    audit event naming a record finds it."""
+    """Check the audited records against the chain.
+
+    Every audited record equals the payload of the latest audit event naming it, and every
+    audit event naming a record finds it.
+    """
     for table_name, (_model, key_column) in AUDITED_MODELS.items():
         audited = check.latest.get(table_name, {})
         _record_problems(conn, table_name, key_column, audited, check.problems)
@@ -427,7 +451,8 @@ _YIELD_PER = 10_000
 
 
 def _sqlite_json(column: Any) -> Any:
-    """SQL rendering ``column`` as the JSON value :func:`canonical_json` writes for it, or
+    """SQL rendering ``column`` as the JSON value :func:`canonical_json` writes for it.
+
     ``None`` when SQLite cannot (a float: SQLite prints 15 digits, not the shortest repr).
 
     Strings are quoted by SQLite's ``json_object`` as ``json.dumps`` quotes them except for
@@ -463,8 +488,9 @@ def _sqlite_object(pairs: list[tuple[str, Any]]) -> Any:
 
 
 def _clean_journal(conn: Connection) -> tuple[int, str] | None:
-    """``(n_events, head)`` of a SQLite journal with nothing to report, else ``None`` (also
-    on another backend): the exact pass then finds and names the problems.
+    """``(n_events, head)`` of a SQLite journal with nothing to report, else ``None``.
+
+    Also ``None`` on another backend: the exact pass then finds and names the problems.
 
     The same checks as the exact pass, with SQLite doing the per-row work in C: it writes
     each link's hash input (:data:`_EVENT_JSON` as ``json_object``, values rendered by
@@ -499,8 +525,11 @@ def _clean_journal(conn: Connection) -> tuple[int, str] | None:
 
 @cache
 def _chain_queries() -> tuple[Select[Any], Select[Any]]:
-    """The fast pass's links (``seq``, ``prev_hash``, ``hash`` and the hash input as bytes,
-    ASCII unless a stored value is not) and its written-once check (a key named twice)."""
+    """The fast pass's links and its written-once check (a key named twice).
+
+    The links are ``seq``, ``prev_hash``, ``hash`` and the hash input as bytes (ASCII unless a
+    stored value is not).
+    """
     t = AuditEvent.__table__
     event = _sqlite_object([(name, _sqlite_json(t.c[name])) for name in _EVENT_FIELDS])
     link_input = type_coerce(cast(t.c.prev_hash + event, LargeBinary()), LargeBinary())
@@ -516,11 +545,14 @@ def _chain_queries() -> tuple[Select[Any], Select[Any]]:
 
 
 def _records_clean(conn: Connection, table_name: str) -> bool:
-    """Every record of ``table_name`` equals the payload of the latest audit event naming it,
-    and every key an event names has its record (the keys are primary keys, so equal counts
-    make the two sets equal). SQLite compares the canonical JSON it writes for each record
+    """Whether ``table_name``'s records and the audit events naming them agree.
+
+    Every record equals the payload of the latest audit event naming it, and every key an
+    event names has its record (the keys are primary keys, so equal counts make the two sets
+    equal). SQLite compares the canonical JSON it writes for each record
     (:func:`_sqlite_json`) with the payload; where it cannot, the records are compared in
-    Python (:func:`_record_problems`)."""
+    Python (:func:`_record_problems`).
+    """
     n_named, n_records, matched, latest = _record_queries(table_name)
     named = conn.scalar(n_named)
     if conn.scalar(n_records) != named:
@@ -539,9 +571,12 @@ def _records_clean(conn: Connection, table_name: str) -> bool:
 def _record_queries(
     table_name: str,
 ) -> tuple[Select[Any], Select[Any], Select[Any] | None, Select[Any]]:
-    """For :func:`_records_clean`: the number of keys events name, the number of records,
-    the number of records equal to their latest event's payload (``None`` for a table with a
-    float column), and each named key's latest event (``entity_key``, ``seq``, ``payload``)."""
+    """The SQL statements :func:`_records_clean` runs on one table.
+
+    The number of keys events name, the number of records, the number of records equal to
+    their latest event's payload (``None`` for a table with a float column), and each named
+    key's latest event (``entity_key``, ``seq``, ``payload``).
+    """
     model, key_column = AUDITED_MODELS[table_name]
     table = model.__table__  # type: ignore[attr-defined]
     event, later = AuditEvent.__table__.alias("event"), AuditEvent.__table__.alias("later")

@@ -1,5 +1,8 @@
-"""Portfolio snapshots: positions (``position_snapshots``, as the journal's fills imply them or
-as the venue reports them) and the equity curve (``equity_curve``), appended per bar."""
+"""Portfolio snapshots: positions and the equity curve, appended per bar.
+
+Positions (``position_snapshots``) as the journal's fills imply them or as the venue reports
+them; the equity curve is ``equity_curve``.
+"""
 
 from __future__ import annotations
 

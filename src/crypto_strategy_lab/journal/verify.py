@@ -1,6 +1,8 @@
-"""``csl audit verify``'s check of a journal at a URL: the file exists, its storage is intact
-(SQLite's ``quick_check`` first, the thorough ``integrity_check`` with the chain), it is a
-journal, and its audit chain verifies."""
+"""``csl audit verify``'s check of a journal at a URL.
+
+The file exists, its storage is intact (SQLite's ``quick_check`` first, the thorough
+``integrity_check`` with the chain), it is a journal, and its audit chain verifies.
+"""
 
 from __future__ import annotations
 

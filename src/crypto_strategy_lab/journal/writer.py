@@ -142,8 +142,10 @@ def _insert(table: Table) -> Insert:
 
 
 def _last_ids(conn: Connection, tables: list[Table]) -> dict[str, int]:
-    """The highest id each table has handed out (ids are never reused: a deleted row's id
-    still counts), in one query on SQLite."""
+    """The highest id each table has handed out, in one query on SQLite.
+
+    Ids are never reused: a deleted row's id still counts.
+    """
     if not tables:
         return {}
     if conn.dialect.name == "sqlite":
@@ -172,8 +174,10 @@ def _last_ids(conn: Connection, tables: list[Table]) -> dict[str, int]:
 
 
 def _advance_sequence(conn: Connection, table: Table, top: int) -> None:
-    """Explicit ids do not move a PostgreSQL sequence: move it past ``top`` (SQLite's
-    ``AUTOINCREMENT`` counter follows explicit ids by itself)."""
+    """Move a PostgreSQL sequence past ``top``: explicit ids do not move it.
+
+    SQLite's ``AUTOINCREMENT`` counter follows explicit ids by itself.
+    """
     if conn.dialect.name != "postgresql":
         return
     sequence = conn.scalar(
@@ -194,8 +198,10 @@ class BufferIndex(Protocol):
     """What a store keeps about the rows in the buffer, handed over with them at a commit."""
 
     def detach(self) -> Callable[[], None]:
-        """Empty the index (the buffer is being committed) and return what to do once that
-        commit succeeded."""
+        """Empty the index (the buffer is being committed).
+
+        Returns what to do once that commit succeeded.
+        """
         ...
 
 
@@ -225,16 +231,21 @@ class ChainWriter:
         self._indexes.append(index)
 
     def session(self) -> Session:
-        """A read session (writes through it are refused unless append-only); commits the
-        current batch's buffer first, so a read sees every write made before it."""
+        """A read session; commits the current batch's buffer first.
+
+        So a read sees every write made before it; writes through the session are refused
+        unless append-only.
+        """
         self.flush()
         return self.sessions()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Buffer the frequent writes made inside and commit them in one transaction at the
-        end (see the module docstring for what commits earlier). Nested batches join the
-        outermost one; the buffer is committed even when the block raises."""
+        """Buffer the frequent writes made inside and commit them in one transaction at the end.
+
+        See the module docstring for what commits earlier. Nested batches join the outermost
+        one; the buffer is committed even when the block raises.
+        """
         self._batch_depth += 1
         try:
             yield
@@ -262,9 +273,12 @@ class ChainWriter:
         self._buffer.append(_Buffered(record, kind, record_ts(record), run_id))
 
     def _reserve_id(self, table: Table) -> int:
-        """The next id of ``table`` for a buffered row. Another writer may take ids before the
-        buffer is committed: :meth:`_insert_buffer` then moves the buffer's ids past them
-        (and the risk decision ids its orders name with them)."""
+        """The next id of ``table`` for a buffered row.
+
+        Another writer may take ids before the buffer is committed: :meth:`_insert_buffer`
+        then moves the buffer's ids past them (and the risk decision ids its orders name with
+        them).
+        """
         next_id = self._next_ids.get(table.name)
         if next_id is None:
             with self.engine.connect() as conn:
@@ -273,9 +287,11 @@ class ChainWriter:
         return next_id
 
     def write(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one transaction; retried whole when it lost a race. The buffered
-        writes are committed first (so the chain keeps the order of the calls), in a
-        transaction of their own: a write that fails must not take them with it."""
+        """Run ``work`` in one transaction; retried whole when it lost a race.
+
+        The buffered writes are committed first (so the chain keeps the order of the calls),
+        in a transaction of their own: a write that fails must not take them with it.
+        """
         if work is not _commit_buffer and self._buffer:
             self.flush()
         buffered, self._buffer = self._buffer, []
@@ -303,8 +319,10 @@ class ChainWriter:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _insert_buffer(self, conn: Connection, buffered: list[_Buffered]) -> None:
-        """Insert the buffered records and their audit events (Core ``executemany``); the
-        chain links are computed here, after the head was read inside the transaction."""
+        """Insert the buffered records and their audit events (Core ``executemany``).
+
+        The chain links are computed here, after the head was read inside the transaction.
+        """
         tables: dict[str, Table] = {}
         by_table: dict[str, list[Base]] = {}
         for item in buffered:
