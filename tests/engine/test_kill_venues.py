@@ -3,6 +3,7 @@ exposure our runs created, once, whatever the venue lists or holds.
 
 * Two sleeves on one Alpaca account and symbol, flattened before either sell fills: each
   closes its own journaled share, so the account ends flat, not short.
+* Two runs on one simulated account: each closes its share, neither cancels the other's.
 * Bybit spot, where holdings are balances: the run's coins are sold, the coins the account
   held before are not.
 """
@@ -19,6 +20,7 @@ from crypto_strategy_lab.core.enums import MarketType, OrderSide, OrderType, Tra
 from crypto_strategy_lab.core.orders import OrderRequest
 from crypto_strategy_lab.engine import Sleeve, StrategyRunner, TradingEngine
 from crypto_strategy_lab.exchanges import Exchange
+from crypto_strategy_lab.exchanges.simulated.client import SimulatedExchange
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import MarketState, OrderIntent, PortfolioState, RiskLimits
 from tests.emulators.alpaca import AlpacaEmulator
@@ -28,6 +30,7 @@ from tests.exchanges.conftest import FAST_RETRY, client_for
 
 CAPITAL = Decimal(100_000)
 NOW = datetime(2026, 12, 7, 15, tzinfo=UTC)
+STEP = pd.Timedelta("15min")
 
 
 def _sleeve(name: str, exchange: Exchange, symbol: str, market: MarketType) -> Sleeve:
@@ -109,3 +112,30 @@ async def test_bybit_spot_kill_sells_the_runs_coins_and_keeps_the_accounts(
             received = Decimal("0.00999") if fee_in_base else Decimal("0.01")
             assert [Decimal(o["qty"]) for o in sells] == [received]
             assert emu.wallet["BTC"] == Decimal("0.5")
+
+
+async def test_two_runs_on_one_simulated_account_each_close_their_share(journal) -> None:  # type: ignore[no-untyped-def]
+    # Two runs (two engines, as two `csl paper` processes would be) trade one symbol at one
+    # simulated account; both see the kill switch before the next bar fills either flatten.
+    # Each closes its own share, and one run's cancels must not void the other's flatten.
+    venue = SimulatedExchange(cash=Decimal(100_000))
+    t0 = pd.Timestamp(NOW)
+    bar = {"open": 50_000.0, "high": 50_000.0, "low": 50_000.0, "close": 50_000.0, "volume": 1.0}
+    venue.on_bar("BTCUSDT", t0 - STEP, bar, close_time=t0)  # the venue's first price
+    engines, shares = [], {"a": Decimal("0.15"), "b": Decimal("0.05")}
+    for name, quantity in shares.items():
+        sleeve = _sleeve(name, venue, "BTCUSDT", MarketType.LINEAR)
+        engine = await _engine(journal, [sleeve], TradingMode.SIMULATED)
+        await _enter(engine, sleeve, quantity, Decimal(50_000), name)
+        engines.append(engine)
+    for fill in venue.on_bar("BTCUSDT", t0, bar, close_time=t0 + STEP):
+        for engine in engines:
+            assert engine.orders is not None
+            if fill.client_order_id in engine.orders.orders:
+                engine.orders.record_fill(engine.sleeves[0].name, fill)
+    assert sum(p.quantity for p in await venue.get_positions("BTCUSDT")) == Decimal("0.2")
+    for engine in engines:
+        await engine.flatten("test kill")
+    closes = venue.on_bar("BTCUSDT", t0 + STEP, bar, close_time=t0 + 2 * STEP)
+    assert sorted(f.quantity for f in closes) == sorted(shares.values())
+    assert await venue.get_positions("BTCUSDT") == []

@@ -12,7 +12,7 @@
 * **Across a rebalance** they stay live: exits of a position growing in the same direction are
   first re-placed for the larger target (:meth:`Exits.cover_rebalance`), so a stop on the
   rebalance bar closes the whole new position. The backtest kernel models exactly this.
-* **Flatten** (the kill switch): cancel every order, close each sleeve's journaled holding
+* **Flatten** (the kill switch): cancel the run's orders, close each sleeve's journaled holding
   reduce-only, capped at what the venue holds (``Exchange.closing_order``, the rule
   ``Exchange.close_position`` shares).
 * **End of a simulated run**: the simulated venue's book ends with the process, so what is
@@ -31,7 +31,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from crypto_strategy_lab.core.enums import OrderSide, OrderType
-from crypto_strategy_lab.core.errors import ExchangeError, OrderNotFound
+from crypto_strategy_lab.core.errors import ExchangeError, InvalidOrder, OrderNotFound
 from crypto_strategy_lab.core.orders import OrderRequest
 from crypto_strategy_lab.engine.book import Book
 from crypto_strategy_lab.engine.feeds import BarEvent
@@ -231,7 +231,7 @@ class Exits:
     # -- flatten and end of run ------------------------------------------------------------------
 
     async def flatten(self, sleeves: Sequence[Sleeve], reason: str, now: datetime) -> None:
-        """Cancel every order and close what every sleeve holds (the kill switch).
+        """Cancel the run's orders and close what every sleeve holds (the kill switch).
 
         Each sleeve closes its journaled share (the net of its fills) with the venue's
         closing rule, ``Exchange.closing_order``: capped at what the account holds on that
@@ -241,11 +241,10 @@ class Exits:
         position, coins bought by hand) is left alone (docs/DECISIONS.md).
         """
         self.journal.audit("engine.flatten", {"reason": reason}, run_id=self.run_id)
-        # every cancel first: a sleeve's cancel-all of its symbol would cancel the closing
-        # order of another sleeve trading that symbol at the same account. A failed cancel
-        # does not stop the close (the venue's cap keeps it from over-closing).
+        # every cancel first, so that no cancel can void a closing order just sent; a failed
+        # cancel does not stop the close (the venue's cap keeps it from over-closing)
         for sleeve in sleeves:
-            await self._cancel_all(sleeve, reason, now)
+            await self._cancel_own(sleeve, reason, now)
         for sleeve in sleeves:
             try:
                 # the sleeve's own journaled share (fills journaled above included), capped
@@ -278,21 +277,34 @@ class Exits:
         )
         return ours - sum(fees, D0)
 
-    async def _cancel_all(self, sleeve: Sleeve, reason: str, now: datetime) -> None:
-        """Cancel the sleeve's symbol at its venue and journal what its orders became (fills
-        included, so that the journal holds the sleeve's whole position)."""
+    async def _cancel_own(self, sleeve: Sleeve, reason: str, now: datetime) -> None:
+        """Cancel the sleeve's open orders one by one and journal what they became (fills
+        included, so that the journal holds the sleeve's whole position).
+
+        Only the run's own orders: a cancel-all of the symbol would also void the closing
+        orders of another run flattening its share at the same account.
+        """
         sleeve.exit_orders = []
         sleeve.last_target = 0.0
+        exchange, symbol, market = sleeve.exchange, sleeve.symbol, sleeve.market
         try:
-            await sleeve.exchange.cancel_all_orders(sleeve.symbol, market=sleeve.market)
             for state in self.orders.open_orders(sleeve.name):
-                if state.venue_order_id:
-                    result = await sleeve.exchange.get_order(
-                        state.venue_order_id, sleeve.symbol, market=sleeve.market
+                if state.venue_order_id is None:  # never sent, or its outcome is unknown
+                    found = await exchange.get_order_by_client_id(
+                        state.client_order_id, symbol, market=market
                     )
-                    self.orders.apply_result(state, result, ts=now)
-                else:
-                    self.orders.abandon(state, f"cancelled before sending: {reason}", ts=now)
+                    if found is None:
+                        self.orders.abandon(state, f"cancelled before sending: {reason}", ts=now)
+                        continue
+                    self.orders.apply_result(state, found, ts=now)
+                    if found.status.is_terminal:
+                        continue
+                assert state.venue_order_id is not None
+                # refused when already filled or cancelled: its state is read next
+                with contextlib.suppress(OrderNotFound, InvalidOrder):
+                    await exchange.cancel_order(state.venue_order_id, symbol, market=market)
+                result = await exchange.get_order(state.venue_order_id, symbol, market=market)
+                self.orders.apply_result(state, result, ts=now)
         except ExchangeError as exc:
             self._flatten_failed(sleeve, exc)
 
