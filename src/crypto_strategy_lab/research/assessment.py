@@ -114,8 +114,41 @@ def assess_study(
 ) -> StrategyAssessment:
     """Select, deflate, cross-validate and gate one strategy's study (module docstring).
 
-    ``families`` are the data families the search spanned (default: the study's own; a
-    multi-asset search passes every asset's family, so the DSR counts every asset).
+    Parameters
+    ----------
+    study : StudyResult
+        The study: per-bar net returns and positions of every configuration.
+    trial_log : TrialLog
+        Where the deflation's trial count and Sharpe-ratio variance come from.
+    config : GateConfig, optional
+        The gate (default ``GateConfig()``).
+    wf_folds : int, default ``WALK_FORWARD_FOLDS``
+        Walk-forward folds.
+    families : tuple of str, optional
+        The data families the search spanned (default: the study's own; a multi-asset search
+        passes every asset's family, so the DSR counts every asset).
+
+    Returns
+    -------
+    StrategyAssessment
+        The selected configuration, its moments, deflation, bets, PBO and walk-forward
+        results (``None`` where the data is too short for them) and the gate's verdict.
+
+    Raises
+    ------
+    TrialLogError
+        If the trial log holds no trial of the study's strategy on ``families``.
+
+    Notes
+    -----
+    The selected configuration is the one of highest in-sample per-period Sharpe ratio
+    ``mean / std`` (``ddof=1``; NaN ranks last). Its DSR is deflated by ``n_trials`` and
+    ``V[SR]`` of every trial the trial log holds for ``families``, of every strategy
+    (:meth:`~crypto_strategy_lab.validation.trial_log.TrialLog.deflation`; Bailey & López de
+    Prado 2014, "The Deflated Sharpe Ratio", J. of Portfolio Management 40(5)); the PBO is
+    CSCV over every configuration with ``config.pbo_splits`` blocks (Bailey, Borwein, López de
+    Prado & Zhu 2017, "The Probability of Backtest Overfitting", J. of Computational Finance
+    20(4)); MinTRL is measured in bets (the gate fails a track record of too few bets).
     """
     cfg = config or GateConfig()
     matrix = study.returns

@@ -224,7 +224,25 @@ def _stops_of(config: dict[str, Any], name: str, limits: dict[str, Any]) -> dict
 
 
 def drift_report(journal: Journal, run_id: str) -> DriftReport:
-    """Compare run ``run_id`` with the backtest of its period (see module docstring)."""
+    """Compare run ``run_id`` with the backtest of its period (see module docstring).
+
+    Parameters
+    ----------
+    journal : Journal
+        The journal the run is in.
+    run_id : str
+        The run's full id.
+
+    Returns
+    -------
+    DriftReport
+        Per strategy and portfolio: signals, fills, costs by fill kind, P&L; and the verdict.
+
+    Raises
+    ------
+    DriftError
+        For an unknown run, or one whose data source was not recorded.
+    """
     run = journal.get_run(run_id)
     if run is None:
         raise DriftError(f"no run {run_id!r} in the journal")
