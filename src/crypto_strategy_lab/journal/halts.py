@@ -28,11 +28,48 @@ class HaltStore:
         actor: str = "system",
         run_id: str | None = None,
     ) -> HaltEvent:
-        """Set a halt switch (scope ``global`` = the kill switch); idempotent in effect."""
+        """Set a halt switch (scope ``global`` = the kill switch); idempotent in effect.
+
+        Parameters
+        ----------
+        reason : str
+            Why, e.g. the risk rule that halted.
+        scope : str, default ``global``
+            What halts.
+        actor : str, default "system"
+            Who halted.
+        run_id : str, optional
+            The run that halted.
+
+        Returns
+        -------
+        HaltEvent
+            The journaled ``halt`` event.
+        """
         return self._switch("halt", scope, reason, actor, run_id)
 
     def rearm(self, reason: str, *, actor: str, scope: str = KILL_SWITCH_SCOPE) -> HaltEvent:
-        """Re-arm a halt switch by hand (``actor`` names the human)."""
+        """Re-arm a halt switch by hand.
+
+        Parameters
+        ----------
+        reason : str
+            Why it is safe to trade again.
+        actor : str
+            The human who re-arms.
+        scope : str, default ``global``
+            The halt scope.
+
+        Returns
+        -------
+        HaltEvent
+            The journaled ``rearm`` event.
+
+        Raises
+        ------
+        JournalError
+            Without a named human ``actor`` (empty or ``system``).
+        """
         if not actor or actor == "system":
             raise JournalError("re-arming a halt needs a named human actor")
         return self._switch("rearm", scope, reason, actor, None)

@@ -67,8 +67,32 @@ class OrderStore:
     ) -> Order:
         """Persist an order intent and its first state ``new`` *before* it is sent.
 
-        Raises ``JournalError`` if the client order id is already journaled (a resend must
-        reuse the existing record, never create a second one).
+        The order and everything buffered before it are committed before this returns, so the
+        caller can send it knowing the journal holds it.
+
+        Parameters
+        ----------
+        run_id : str
+            The run placing it.
+        request : OrderRequest
+            The order, identified by its ``client_order_id``.
+        venue : str
+            Where it is sent.
+        risk_event_id : int, optional
+            The risk engine's decision that approved it.
+        ts : datetime, optional
+            Timezone-aware; default now (UTC).
+
+        Returns
+        -------
+        Order
+            The journaled order.
+
+        Raises
+        ------
+        JournalError
+            If the client order id is already journaled (a resend must reuse the existing
+            record, never create a second one).
         """
         created = utc(ts) if ts else utcnow()
         order = Order(
@@ -141,7 +165,37 @@ class OrderStore:
     ) -> OrderEvent:
         """Append the order's next state, checked against the state machine.
 
-        ``filled_quantity`` and ``venue_order_id`` default to the previous event's values.
+        Buffered inside a batch (:meth:`~crypto_strategy_lab.journal.Journal.batch`), committed
+        at once outside one.
+
+        Parameters
+        ----------
+        client_order_id : str
+            The order.
+        status : OrderStatus or str
+            Its new state.
+        filled_quantity : Decimal, optional
+            Cumulative filled quantity; default the previous event's.
+        average_price : Decimal, optional
+            Average fill price; default the previous event's.
+        venue_order_id : str, optional
+            The venue's id; default the previous event's.
+        reason : str, optional
+            Why (a reject's or cancel's reason).
+        ts : datetime, optional
+            Timezone-aware; default now (UTC).
+
+        Returns
+        -------
+        OrderEvent
+            The new event.
+
+        Raises
+        ------
+        JournalError
+            For an unknown order, a transition the state machine does not allow, a filled
+            quantity that decreases or exceeds the order's, ``filled`` without the whole
+            quantity, or ``partially_filled`` without ``0 < filled < quantity``.
         """
         new_status = OrderStatus(status)
 

@@ -41,7 +41,30 @@ class RunStore:
         run_id: str | None = None,
         started_at: datetime | None = None,
     ) -> Run:
-        """Open a run; returns it (``run_id`` defaults to a fresh UUID4)."""
+        """Open a run (status ``running``), committed with its ``run.started`` audit event.
+
+        Parameters
+        ----------
+        name : str
+            A human label.
+        mode : TradingMode or str
+            The trading mode.
+        capital : Decimal, float or str
+            Starting capital (quote currency), stored as an exact decimal.
+        strategies : iterable of str
+            The strategies the run trades.
+        config : dict, optional
+            The run's configuration, stored as JSON (what ``csl drift`` rebuilds it from).
+        run_id : str, optional
+            Default: a fresh UUID4 (hex).
+        started_at : datetime, optional
+            Timezone-aware; default now (UTC).
+
+        Returns
+        -------
+        Run
+            The journaled run.
+        """
         run = Run(
             run_id=run_id or uuid.uuid4().hex,
             name=name,
@@ -61,7 +84,27 @@ class RunStore:
         return self._writer.write(work)
 
     def finish_run(self, run_id: str, status: str, *, ended_at: datetime | None = None) -> Run:
-        """Close a run once with ``status`` in completed | stopped | failed."""
+        """Close a run once with ``status`` in completed | stopped | failed.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        status : {"completed", "stopped", "failed"}
+            How it ended.
+        ended_at : datetime, optional
+            Timezone-aware; default now (UTC).
+
+        Returns
+        -------
+        Run
+            The closed run (audited as ``run.finished``).
+
+        Raises
+        ------
+        JournalError
+            For another status, an unknown run, or a run that already ended.
+        """
         if status not in RUN_END_STATUSES:
             raise JournalError(f"run status must be one of {RUN_END_STATUSES}, got {status!r}")
 
