@@ -73,7 +73,26 @@ class AlertStore:
     ) -> AlertAck:
         """Acknowledge alert ``alert_id`` once, by the person ``by``.
 
-        ``JournalError`` for an unknown or already acknowledged alert.
+        Parameters
+        ----------
+        alert_id : int
+            The alert.
+        by : str
+            Who acknowledges.
+        note : str, optional
+            Why, or what was done.
+        ts : datetime, optional
+            Timezone-aware; default now (UTC).
+
+        Returns
+        -------
+        AlertAck
+            The acknowledgement.
+
+        Raises
+        ------
+        JournalError
+            For an unknown or already acknowledged alert.
         """
 
         def work(session: Session) -> AlertAck:

@@ -27,7 +27,20 @@ class DecisionStore:
         self._writer = writer
 
     def record_signal(self, run_id: str, signal: Signal) -> SignalRecord:
-        """Journal a strategy's signal for the bar ``signal.timestamp`` (buffered in a batch)."""
+        """Journal a strategy's signal for the bar ``signal.timestamp`` (buffered in a batch).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        signal : Signal
+            The strategy's output for the bar, with its statistics (stored as JSON).
+
+        Returns
+        -------
+        SignalRecord
+            The record.
+        """
         record = SignalRecord(
             run_id=run_id,
             ts=utc(signal.timestamp),
@@ -62,7 +75,23 @@ class DecisionStore:
         take_profit: Decimal | None = None,
         ts: datetime | None = None,
     ) -> RiskEventRecord:
-        """Journal one risk decision (``RiskEngine`` calls this for every evaluation)."""
+        """Journal one risk decision (``RiskEngine`` calls this for every evaluation).
+
+        Buffered in a batch. Every argument is a column of ``risk_events``: the decision, the
+        order it is about (symbol, side, quantities, reference price, stop levels, and the
+        run, order, strategy and venue when known), the deciding ``rule`` with its ``reason``,
+        and ``rules``, each rule's result as JSON.
+
+        Returns
+        -------
+        RiskEventRecord
+            The record.
+
+        Raises
+        ------
+        JournalError
+            For a ``decision`` outside :data:`RISK_DECISIONS`.
+        """
         if decision not in RISK_DECISIONS:
             raise JournalError(f"risk decision must be one of {RISK_DECISIONS}, got {decision!r}")
         record = RiskEventRecord(

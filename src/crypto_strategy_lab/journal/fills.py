@@ -45,6 +45,28 @@ class FillStore:
         journaled for the same run and order returns the existing record and ``False``. The
         same trade id on another order or run is a venue id collision and raises
         :class:`JournalError` (treating it as a duplicate would silently lose a fill).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        fill : Fill
+            The execution; its ``trade_id`` is its identity at ``venue``.
+        venue : str
+            Where it executed.
+        strategy : str, optional
+            The strategy it belongs to.
+
+        Returns
+        -------
+        tuple of (FillRecord, bool)
+            The record, and whether it was created now (buffered in a batch).
+
+        Raises
+        ------
+        JournalError
+            For a trade id already journaled for another order or run, or a fill of an order
+            the journal does not hold.
         """
 
         def build(session: Session) -> tuple[FillRecord, bool]:

@@ -35,8 +35,30 @@ class SnapshotStore:
     ) -> PositionSnapshot:
         """Journal a position snapshot (buffered in a batch).
 
-        ``source`` is ``journal`` (the position the journal's fills imply, kept per
-        ``strategy``) or ``venue`` (what the venue reported at a reconciliation).
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        position : Position
+            Venue, symbol, signed quantity, average price and the optional mark and unrealised
+            P&L.
+        ts : datetime, optional
+            Timezone-aware; default now (UTC).
+        strategy : str, optional
+            The strategy whose position it is (``journal`` positions are kept per strategy).
+        source : {"journal", "venue"}, default "journal"
+            ``journal``: the position the journal's fills imply; ``venue``: what the venue
+            reported at a reconciliation.
+
+        Returns
+        -------
+        PositionSnapshot
+            The record.
+
+        Raises
+        ------
+        JournalError
+            For another ``source``.
         """
         if source not in ("journal", "venue"):
             raise JournalError(f"position source must be 'journal' or 'venue', got {source!r}")
@@ -67,7 +89,28 @@ class SnapshotStore:
         realized_pnl: Decimal = Decimal(0),
         unrealized_pnl: Decimal = Decimal(0),
     ) -> EquityPoint:
-        """Journal the run's equity point at ``ts`` (buffered in a batch)."""
+        """Journal the run's equity point at ``ts`` (buffered in a batch).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        ts : datetime
+            Timezone-aware time of the point.
+        equity : Decimal
+            Account equity (quote currency): cash plus unrealised P&L.
+        cash : Decimal
+            Cash.
+        gross_exposure, net_exposure : Decimal, default 0
+            Sum of ``|notional|`` and of signed notional.
+        realized_pnl, unrealized_pnl : Decimal, default 0
+            P&L so far, realised and open.
+
+        Returns
+        -------
+        EquityPoint
+            The record.
+        """
         record = EquityPoint(
             run_id=run_id,
             ts=utc(ts),
