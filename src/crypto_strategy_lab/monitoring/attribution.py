@@ -169,9 +169,24 @@ def fill_position_mismatches(
 ) -> pd.DataFrame:
     """Books whose position implied by the fills differs from the latest journaled position.
 
-    ``snapshots`` holds the latest position per book (``strategy, venue, symbol, quantity``;
-    flat books may be absent). A non-empty result means the journal is missing fills (or
-    holds extra ones), so fill-based attribution for those books is incomplete.
+    A non-empty result means the journal is missing fills (or holds extra ones), so
+    fill-based attribution for those books is incomplete.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        The :func:`realized_pnl` ledger.
+    snapshots : pandas.DataFrame
+        The latest position per book (``strategy, venue, symbol, quantity``; flat books may
+        be absent, a missing strategy is ``"(none)"`` as in the ledger).
+    tolerance : float, default 1e-9
+        Largest absolute quantity difference that still agrees.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``strategy, venue, symbol, from_fills, journaled`` for each book that disagrees (a
+        book missing on one side counts as flat there).
     """
     from_fills = ledger.groupby(BOOK, sort=True)["position"].last().rename("from_fills")
     snap = snapshots.assign(strategy=snapshots["strategy"].fillna("(none)"))
@@ -191,19 +206,27 @@ def pnl_attribution(
 
     Parameters
     ----------
-    frame:
+    frame : pandas.DataFrame
         Output of :func:`realized_pnl` (needs ``realized_pnl``, ``fee`` and the ``by`` keys).
-    by:
+    by : str or Sequence[str]
         Grouping key(s), e.g. ``"strategy"`` or ``["venue", "asset_class"]``.
-    unrealized:
-        Optional open-position P&L with the ``by`` keys and an ``unrealized_pnl`` column.
+    unrealized : pandas.DataFrame, optional
+        Open-position P&L with the ``by`` keys and an ``unrealized_pnl`` column (e.g.
+        :func:`open_positions`).
 
     Returns
     -------
-    DataFrame indexed by the keys with ``realized_pnl, fees, unrealized_pnl, net_pnl, trades,
-    share``, sorted by ``net_pnl``. ``share = net / sum(|net|)`` over the groups: signed, and
-    meaningful even when winners and losers nearly cancel (a share of the *net* total explodes
-    as the total approaches zero). NaN when every group's net P&L is zero.
+    pandas.DataFrame
+        Indexed by the keys with ``realized_pnl, fees, unrealized_pnl, net_pnl, trades,
+        share``, sorted by ``net_pnl`` (largest first). ``share = net / sum(|net|)`` over the
+        groups: signed, and meaningful even when winners and losers nearly cancel (a share of
+        the *net* total explodes as the total approaches zero). NaN when every group's net P&L
+        is zero.
+
+    Raises
+    ------
+    AttributionError
+        If ``frame`` lacks a key, ``realized_pnl`` or ``fee``.
     """
     keys = [by] if isinstance(by, str) else list(by)
     for name in [*keys, "realized_pnl", "fee"]:
@@ -228,7 +251,28 @@ def pnl_attribution(
 
 @dataclass(frozen=True)
 class FactorAttribution:
-    """Result of :func:`factor_attribution` (per-period alpha; ``*_pnl`` in return units)."""
+    """Result of :func:`factor_attribution` (per-period alpha; sums in return units).
+
+    Attributes
+    ----------
+    alpha, beta : float
+        OLS intercept (per period) and slope of ``r_t = alpha + beta m_t + e_t``.
+    alpha_tstat, beta_tstat : float
+        Their t-statistics (classical OLS or Newey–West HAC errors).
+    r_squared : float
+        The systematic share of the variance.
+    n_obs : int
+        Periods in the regression.
+    total_return : float
+        ``sum(r_t)``: the sum of the simple per-period returns (not compounded).
+    market_return : float
+        ``beta * sum(m_t)``.
+    residual_return : float
+        ``sum(r_t - beta m_t)``, equal to ``n_obs * alpha`` (OLS residuals sum to zero).
+    components : pandas.DataFrame
+        Per period: ``strategy`` (``r_t``), ``market`` (``beta m_t``), ``residual``
+        (``r_t - beta m_t``).
+    """
 
     alpha: float
     beta: float
@@ -249,10 +293,27 @@ def factor_attribution(
 
     Parameters
     ----------
-    returns, market:
+    returns, market : pandas.Series
         Simple per-period returns; aligned on their common index, NaNs dropped.
-    hac_lags:
+    hac_lags : int, optional
         Newey–West lags for the t-statistics (``None``: classical OLS errors).
+
+    Returns
+    -------
+    FactorAttribution
+        The fit and the split of the summed return into market and residual parts.
+
+    Raises
+    ------
+    AttributionError
+        With fewer than 3 overlapping periods, or constant market returns (beta is not
+        identified).
+
+    Notes
+    -----
+    OLS of ``r_t = alpha + beta m_t + e_t`` (statsmodels). With an intercept the residuals
+    ``e_t`` sum to zero, so ``sum(r_t) = beta sum(m_t) + n alpha`` exactly (Sharpe 1964 for the
+    market model; Newey & West 1987 for the HAC errors, references in the module docstring).
     """
     data = pd.concat({"r": returns, "m": market}, axis=1, join="inner").dropna()
     if len(data) < 3:

@@ -80,8 +80,22 @@ def strategy_pnl_curves(fills: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFra
     (:func:`~crypto_strategy_lab.monitoring.attribution.realized_pnl`), at every time ``t`` of
     the symbol's price series and of the book's fills:
     ``P&L_t = sum(realised - fees up to t) + position_t * (price_t - average_price_t)``,
-    with the book state and price the latest at or before ``t``. ``prices`` has ``ts, symbol,
-    price`` (bar prices as the strategies saw them). Returns one column per strategy.
+    with the book state and price the latest at or before ``t`` (no price yet: the average
+    price, so no unrealised P&L). A strategy's curve is the sum of its books' curves.
+
+    Parameters
+    ----------
+    fills : pandas.DataFrame
+        The fills, with the columns :func:`~crypto_strategy_lab.monitoring.attribution.realized_pnl`
+        needs.
+    prices : pandas.DataFrame
+        ``ts, symbol, price``: bar prices as the strategies saw them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per strategy, indexed by time, carried forward between points; empty
+        without fills.
     """
     if len(fills) == 0:
         return pd.DataFrame()
@@ -117,18 +131,43 @@ def strategy_pnl_curves(fills: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFra
 
 @dataclass(frozen=True)
 class Drift:
-    """Live run vs a reference run over their common timestamps."""
+    """Live run vs a reference run over their common timestamps.
 
-    frame: pd.DataFrame  # live, reference cumulative returns and their gap
-    tracking_error: float  # annualised std of the per-period return difference
-    final_gap: float  # live cumulative return minus the reference's
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        ``live``, ``reference`` cumulative returns and their ``gap``.
+    tracking_error : float
+        Annualised std of the per-period return difference.
+    final_gap : float
+        Live cumulative return minus the reference's, at the last common point.
+    """
+
+    frame: pd.DataFrame
+    tracking_error: float
+    final_gap: float
 
 
 def drift_against(live: pd.Series, reference: pd.Series, periods: float) -> Drift | None:
-    """Compare two equity curves on their common timestamps (``None`` if < 3 in common).
+    """Compare two equity curves on their common timestamps.
 
-    Cumulative returns are rebased to the first common point; the tracking error is
-    ``sqrt(periods) * std(r_live - r_ref)``.
+    Parameters
+    ----------
+    live, reference : pandas.Series
+        Equity curves; compared where both have a value.
+    periods : float
+        Periods per year, to annualise the tracking error.
+
+    Returns
+    -------
+    Drift or None
+        ``None`` with fewer than 3 common timestamps.
+
+    Notes
+    -----
+    Cumulative returns are rebased to the first common point, ``E_t / E_0 - 1``; the tracking
+    error is ``sqrt(periods) * std(r_live - r_ref)`` (``ddof=1``) of the simple returns
+    between consecutive common points.
     """
     common = pd.concat({"live": live, "reference": reference}, axis=1, join="inner").dropna()
     if len(common) < 3:
