@@ -32,6 +32,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _verdict(passed: bool) -> None:
     """A verdict on what ``csl live`` trades: lag_autocorr defaults, BTCUSDT 1h bars."""
+    from crypto_strategy_lab.core.stop_policy import stop_policy_identity
     from crypto_strategy_lab.research.verdicts import VerdictStore
     from crypto_strategy_lab.strategies import get_strategy
     from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
@@ -45,7 +46,11 @@ def _verdict(passed: bool) -> None:
         "lab-1",
         GateVerdict("lag_autocorr", criteria),
         symbol="BTCUSDT",
-        params=get_strategy("lag_autocorr").params.model_dump(mode="json"),
+        # the trial tested the stops csl live trades by default: the brief's 2 % / 4 %
+        params={
+            **get_strategy("lag_autocorr").params.model_dump(mode="json"),
+            "stops": stop_policy_identity(0.02, 0.04),
+        },
         instrument="BTCUSDT",
         data=DataIdentity("f" * 64, "f" * 64, "1h", 8760.0, "file:btc.parquet"),
     )
