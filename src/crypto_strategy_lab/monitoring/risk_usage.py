@@ -85,10 +85,28 @@ def limit_usage(
     limits: Mapping[str, float],
     caps: Mapping[str, Mapping[str, float]] | None = None,
 ) -> pd.DataFrame:
-    """One row per limit: ``limit, value, used, used_fraction_of_limit`` (see module notes).
+    """One row per limit: its value, how much of it is used (see module notes).
 
-    ``equity`` is the journal equity frame (indexed by ``ts``); ``positions`` the latest
-    open positions (``strategy, quantity, average_price, mark_price``).
+    Parameters
+    ----------
+    equity : pandas.DataFrame
+        The journal equity frame (indexed by ``ts``, with ``equity`` and ``gross_exposure``),
+        at least one point.
+    positions : pandas.DataFrame
+        The latest open positions (``strategy, quantity, average_price, mark_price``; also
+        ``venue`` and ``market`` when ``caps`` are given); a missing mark is the average price.
+    limits : Mapping[str, float]
+        The limit values by key (:func:`effective_limits`).
+    caps : Mapping[str, Mapping[str, float]], optional
+        Exposure caps per venue (``venue``) or asset class (any other key), by name
+        (:func:`exposure_caps`); one row each.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``key, limit, value, used, used_fraction_of_limit``: position cap, portfolio heat,
+        daily loss, drawdown, stop-loss, then each cap (``<kind>:<name>``). ``limit`` is the
+        row's label; the take-profit has no usage row.
     """
     last = equity.iloc[-1]
     eq = float(last["equity"])

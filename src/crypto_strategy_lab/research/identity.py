@@ -4,8 +4,9 @@
   values as float64), so a copy of a file under another name is the same data and ETH bars on
   BTC's timestamps are not.
 * :func:`daily_closes` is the signature families are matched by: the last close of every
-  complete UTC day. Bars resampled from one source (1 h -> 4 h -> 1 d with the usual
-  left-labelled, right-closed convention) end each day on the same close, so they share it.
+  complete UTC day. Bars resampled from one source (1 h -> 4 h -> 1 d, left-closed and
+  left-labelled as :func:`~crypto_strategy_lab.data.cleaning.resample_bars` builds them) end
+  each day on the same close, so they share it.
 * :func:`strategy_code_version` hashes the strategy's source files: editing a strategy makes
   its old trials other trials (their returns came from other code).
 * :func:`identify_data` registers the bars with the trial log and returns their
@@ -31,7 +32,19 @@ OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def bars_fingerprint(bars: pd.DataFrame) -> str:
-    """SHA-256 over the bars' UTC timestamps (int64 ns) and OHLCV columns (float64)."""
+    """SHA-256 over the bars' UTC timestamps (int64 ns) and OHLCV columns (float64).
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        Bars indexed by time (a naive index is taken as UTC); of the OHLCV columns, those
+        present are hashed, each after its name.
+
+    Returns
+    -------
+    str
+        The hex digest: equal for equal content whatever the file or its name.
+    """
     digest = hashlib.sha256()
     index = pd.DatetimeIndex(bars.index)
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
@@ -45,7 +58,18 @@ def bars_fingerprint(bars: pd.DataFrame) -> str:
 
 
 def daily_closes(bars: pd.DataFrame) -> dict[str, float]:
-    """Last close of each UTC day, first and last day dropped (they may be partial)."""
+    """Last close of each UTC day, first and last day dropped (they may be partial).
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        Bars with a ``close`` column, indexed by time (a naive index is taken as UTC).
+
+    Returns
+    -------
+    dict of str to float
+        ``YYYY-MM-DD`` -> that day's last close: the signature data families are matched by.
+    """
     closes = bars["close"].astype(float)
     index = pd.DatetimeIndex(closes.index)
     closes.index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
@@ -85,7 +109,24 @@ def strategy_code_version(name: str) -> str:
 def identify_data(
     bars: pd.DataFrame, name: str, trial_log: TrialLog, market: str = "crypto"
 ) -> DataIdentity:
-    """Fingerprint ``bars``, register them with ``trial_log`` and return their identity."""
+    """Fingerprint ``bars``, register them with ``trial_log`` and return their identity.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        The bars a study runs on.
+    name : str
+        The dataset's name (a label; the family is found by content).
+    trial_log : TrialLog
+        Where the data is registered and its family decided.
+    market : str, default "crypto"
+        The market calendar the bars' periods per year are inferred with.
+
+    Returns
+    -------
+    DataIdentity
+        Fingerprint, family, bar size, bars per year (inferred for ``market``) and name.
+    """
     fingerprint = bars_fingerprint(bars)
     timeframe = bars_timeframe(bars)
     family = trial_log.register_data(
