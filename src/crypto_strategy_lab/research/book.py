@@ -212,6 +212,29 @@ def validate_book(
 
     The members share one bar grid (module docstring).
 
+    Parameters
+    ----------
+    label : str
+        The book's row label.
+    members : Sequence[StrategyAssessment]
+        The strategies' assessments on one bar grid, each at its selected configuration.
+    trial_log : TrialLog
+        Where each candidate is logged (strategy ``book``) and the deflation comes from.
+    gate : GateConfig, optional
+        The gate (default ``GateConfig()``).
+    families : tuple of str, optional
+        The data families the search spanned (as :func:`assess_study`).
+    caps : BookCaps, optional
+        The budgets' caps (default: the risk engine's defaults).
+    weightings : Sequence[str], default ``METHODS``
+        The weighting rules tried.
+
+    Returns
+    -------
+    BookAssessment
+        The candidates (every weighting × member set), the members and the gate's assessment
+        of the candidates as one study.
+
     Raises
     ------
     PortfolioError
