@@ -72,6 +72,24 @@ def resolve_spec(
 ) -> DataSpec:
     """The one :class:`DataSpec` named by ``--data`` or the older options.
 
+    Parameters
+    ----------
+    data : str, optional
+        ``--data``: a data spec (``bundled:crypto``, ``SOURCE:SYMBOL[:TF]`` or a file).
+    symbol : str, optional
+        ``--symbol``: a stored series of ``source``.
+    source : str, default ``DEFAULT_SOURCE``
+        ``--source`` of ``--symbol``.
+    bundled : str, optional
+        ``--bundled``: ``crypto`` or ``stocks``.
+    default : str or None, default "bundled:crypto"
+        The spec when no option is given; ``None`` requires one.
+
+    Returns
+    -------
+    DataSpec
+        The parsed spec.
+
     Raises
     ------
     DataValidationError

@@ -68,7 +68,29 @@ def _print_line(text: str) -> None:
 
 
 def run_guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Call ``func``; turn expected errors into one clear line and a non-zero exit."""
+    """Call ``func``; turn expected errors into one clear line and a non-zero exit.
+
+    Parameters
+    ----------
+    func : callable
+        The command (or click's ``invoke``).
+    *args, **kwargs
+        Passed to ``func``.
+
+    Returns
+    -------
+    Any
+        What ``func`` returns.
+
+    Raises
+    ------
+    SystemExit
+        After printing the line: a usage error's own exit code, 1 for an input error
+        :func:`~crypto_strategy_lab.config.input_errors.describe_error` names,
+        :data:`EXIT_BUG` for any other exception (a bug). Secrets are redacted from the line;
+        with ``--debug`` the exception propagates instead. Help, ``typer.Exit`` and
+        ``typer.Abort`` pass through untouched.
+    """
     try:
         return func(*args, **kwargs)
     except (NoArgsIsHelpError, typer.Exit, typer.Abort):

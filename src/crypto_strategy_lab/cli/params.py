@@ -21,7 +21,26 @@ def parse_value(text: str) -> Any:
 
 
 def parse_params(pairs: list[str], *, multi: bool = False) -> dict[str, Any]:
-    """``name=value`` (``multi``: ``name=v1,v2,...``) options into a dict."""
+    """``name=value`` (``multi``: ``name=v1,v2,...``) options into a dict.
+
+    Parameters
+    ----------
+    pairs : list of str
+        The ``--param`` values.
+    multi : bool, default False
+        Each value is a comma-separated list (a study's axis).
+
+    Returns
+    -------
+    dict
+        Name -> :func:`parse_value` of the value (a list of them with ``multi``); a name
+        given twice keeps its last value.
+
+    Raises
+    ------
+    ConfigError
+        For a pair without ``=``, a name or a value.
+    """
     out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
