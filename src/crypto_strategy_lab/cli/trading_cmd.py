@@ -424,11 +424,15 @@ def kill(
     reason: str = typer.Option("manual emergency stop", "--reason"),
     rearm: bool = typer.Option(False, "--rearm", help="Re-arm the kill switch (by hand)."),
     by: str = typer.Option(None, "--by", help="Who re-arms (default: the OS user)."),
+    no_flatten: bool = typer.Option(
+        False, "--no-flatten", help="Only record the halt; leave dead runs' positions open."
+    ),
     journal: str | None = JOURNAL,
 ) -> None:
     """Emergency stop: halt all trading until `csl kill --rearm`.
 
-    Running engines cancel and flatten; the halt persists until re-armed by hand.
+    Running engines cancel and flatten; the positions of runs no engine drives any more (a
+    crashed process) are flattened here. The halt persists until re-armed by hand.
     """
     jr = _journal(journal, create=False)
     actor = by or getpass.getuser()
@@ -449,6 +453,28 @@ def kill(
         "and halt; new runs stay halted until `csl kill --rearm`.",
         highlight=False,
     )
+    if not no_flatten:
+        _flatten_orphans(jr, reason)
+
+
+def _flatten_orphans(jr, reason: str) -> None:  # type: ignore[no-untyped-def]
+    """Flatten the runs no engine drives, one line per run.
+
+    Exit code 1 if a venue could not be reached; the halt is already recorded.
+    """
+    from datetime import UTC, datetime
+
+    from crypto_strategy_lab.engine.orphans import flatten_orphans
+
+    outcomes = asyncio.run(flatten_orphans(jr, reason, datetime.now(UTC)))
+    style = {"closed": "green", "left": "yellow", "skipped": "dim", "error": "bold red"}
+    for o in outcomes:
+        console.print(
+            f"[{style[o.action]}]{o.action}[/] run {o.run_id} ({o.venue}): {o.detail}",
+            highlight=False,
+        )
+    if any(o.action == "error" for o in outcomes):
+        raise typer.Exit(1)
 
 
 def status(journal: str | None = JOURNAL) -> None:
