@@ -43,7 +43,6 @@ from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import RiskEngine, RiskLimits
 
 VENUES = ("bybit", "alpaca")
-D0 = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,13 @@ async def flatten_orphans(
                 )
             )
             continue
-        if _alive(journal, run, now, stale_bars):
+        try:
+            alive = _alive(journal, run, now, stale_bars)
+        except (KeyError, ValueError) as exc:
+            detail = f"its recorded config names no timeframe ({exc!r})"
+            outcomes.append(OrphanOutcome(run.run_id, venue, "error", detail))
+            continue
+        if alive:
             outcomes.append(
                 OrphanOutcome(run.run_id, venue, "left", "running: left to its engine's flatten")
             )
@@ -212,6 +217,10 @@ async def flatten_orphans(
                 await exchange.close()
         except CSLError as exc:
             outcomes.append(OrphanOutcome(run.run_id, venue, "error", str(exc).splitlines()[0]))
+            continue
+        except (KeyError, ValueError) as exc:  # a recorded config this flatten cannot read
+            detail = f"its recorded config names no market/symbol/timeframe ({exc!r})"
+            outcomes.append(OrphanOutcome(run.run_id, venue, "error", detail))
             continue
         outcomes.append(
             OrphanOutcome(run.run_id, venue, "closed", "; ".join(lines) or "nothing left at venue")
