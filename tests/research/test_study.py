@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 import numpy as np
@@ -224,3 +225,19 @@ def test_ray_executor_matches_local(bars, trial_log, tmp_path):
         local.trials.drop(columns="params"), remote.trials.drop(columns="params")
     )
     assert len(ray_log.trials()) == 4
+
+
+def test_a_constant_column_is_not_selected_for_an_infinite_ratio(bars, trial_log, inline, tmp_path):
+    # a configuration whose returns never vary has Sharpe ratio 0 (sharpe_ratios), not
+    # mean / 0 = inf: the selection takes the best varying column with a positive ratio
+    study = run_study(spec(), bars, trial_log=trial_log, executor=inline, cache_dir=tmp_path)
+    returns = study.returns.copy()
+    noise = returns - returns.mean()
+    returns["c00"] = 1e-4
+    returns["c01"] = noise["c01"] + 1e-5
+    for label in ("c02", "c03"):
+        returns[label] = noise[label] - 1e-5
+    expected = "c01"  # the only varying column of positive mean (so of positive ratio)
+    assert (returns.mean() > 0).sum() == 2 and returns["c00"].nunique() == 1
+    a = assess_study(dataclasses.replace(study, returns=returns), trial_log)
+    assert a.selected == expected

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments
+from crypto_strategy_lab.performance.metrics import ReturnMoments, return_moments, sharpe_ratios
 from crypto_strategy_lab.research.study import StudyResult
 from crypto_strategy_lab.research.verdicts import STOPS
 from crypto_strategy_lab.validation.bets import Bets, bets_of
@@ -142,8 +142,10 @@ def assess_study(
     Notes
     -----
     The selected configuration is the one of highest in-sample per-period Sharpe ratio
-    ``mean / std`` (``ddof=1``; NaN ranks last). Its DSR is deflated by ``n_trials`` and
-    ``V[SR]`` of every trial the trial log holds for ``families``, of every strategy
+    (:func:`~crypto_strategy_lab.performance.metrics.sharpe_ratios`, the calibration's rule:
+    ``mean / std`` with ``ddof=1``, ``0`` for a constant column; NaN ranks last). Its DSR is
+    deflated by ``n_trials`` and ``V[SR]`` of every trial the trial log holds for
+    ``families``, of every strategy
     (:meth:`~crypto_strategy_lab.validation.trial_log.TrialLog.deflation`; Bailey & López de
     Prado 2014, "The Deflated Sharpe Ratio", J. of Portfolio Management 40(5)); the PBO is
     CSCV over every configuration with ``config.pbo_splits`` blocks (Bailey, Borwein, López de
@@ -152,7 +154,7 @@ def assess_study(
     """
     cfg = config or GateConfig()
     matrix = study.returns
-    srs = matrix.mean() / matrix.std(ddof=1)
+    srs = sharpe_ratios(matrix)
     selected = str(srs.fillna(-np.inf).idxmax())
     moments = return_moments(matrix[selected])
     deflation = trial_log.deflation(
