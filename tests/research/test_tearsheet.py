@@ -17,6 +17,7 @@ from crypto_strategy_lab.research.lab import store_verdicts
 from crypto_strategy_lab.research.report import write_report
 from crypto_strategy_lab.research.results import RESULTS_FILE, row_slug
 from crypto_strategy_lab.research.tearsheet import (
+    buy_and_hold_returns,
     cost_attribution,
     lab_book_sheets,
     lab_tear_sheets,
@@ -72,6 +73,19 @@ def test_benchmark_monthly_and_yearly_returns_against_pandas(lab):
         years = equity.resample("YE").last()
         yearly = years / years.shift(1, fill_value=1.0) - 1.0
         np.testing.assert_allclose(sheet.yearly["strategy"], yearly.to_numpy(), atol=1e-12)
+
+
+def test_buy_and_hold_is_held_through_a_missing_close():
+    index = pd.date_range("2024-01-01", periods=5, freq="h", tz="UTC")
+    a = pd.Series([100.0, 110.0, np.nan, 121.0, 133.1], index=index)
+    b = pd.Series([10.0, 10.0, 11.0, 11.0, 11.0], index=index)
+    # the bar after the gap earns close_after / close_before - 1 = 121 / 110 - 1
+    expected_a = [np.nan, 0.1, np.nan, 0.1, 0.1]
+    np.testing.assert_allclose(buy_and_hold_returns(a).to_numpy(), expected_a, rtol=1e-12)
+    # two assets: the gap bar averages the other asset alone, the bar after it both
+    expected_ab = [np.nan, 0.05, 0.1, 0.05, 0.05]
+    both = buy_and_hold_returns(pd.DataFrame({"a": a, "b": b}))
+    np.testing.assert_allclose(both.to_numpy(), expected_ab, rtol=1e-12)
 
 
 def test_exposure_and_trades_from_the_backtest(lab):

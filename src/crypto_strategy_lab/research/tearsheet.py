@@ -208,10 +208,13 @@ def buy_and_hold_returns(closes: pd.DataFrame | pd.Series) -> pd.Series:
 
     One asset's close-to-close return, or the equal-weight average of several assets'
     (rebalanced to equal weights every bar; a bar an asset has no close for averages the
-    others).
+    others). The asset is held through a missing close: the next bar's return is measured
+    from the last close before the gap, so the move across the gap is counted once (pandas
+    3's ``pct_change`` no longer fills, and would drop it).
     """
     frame = closes.to_frame() if isinstance(closes, pd.Series) else closes
-    return frame.pct_change().mean(axis=1, skipna=True).rename("buy_and_hold")
+    returns = frame / frame.ffill().shift(1) - 1.0
+    return returns.mean(axis=1, skipna=True).rename("buy_and_hold")
 
 
 def equity_before(backtest: BacktestResult) -> pd.Series:
