@@ -345,6 +345,27 @@ def test_monthly_budgets_use_only_the_returns_before_each_month():
                                       b.iloc[i])  # fmt: skip
 
 
+def test_monthly_budgets_variance_of_a_near_constant_member_against_numpy():
+    # a carry-like member: mean 1e-3 per bar, spread 1e-8 (mean / std = 1e5); a variance from
+    # running sums S2 - n mu^2 cancels about 10 of its 16 digits, the two-pass one does not
+    from crypto_strategy_lab.research.book import MIN_ESTIMATION_BARS, BookCaps, monthly_budgets
+
+    rng = np.random.default_rng(7)
+    idx = pd.date_range("2024-01-01", periods=24 * 120, freq="1h", tz="UTC")
+    returns = pd.DataFrame(rng.normal([1e-3, 0.0], [1e-8, 0.002], (len(idx), 2)), index=idx,
+                           columns=["carry", "trend"])  # fmt: skip
+    caps = BookCaps(max_weight=1.0, max_gross=1.0)  # no cap binds: budgets are 1/σ shares
+    b = monthly_budgets(returns, "inverse_volatility", caps)
+    starts = [
+        idx.get_loc(t) for t in pd.date_range("2024-02-01", "2024-04-01", freq="MS", tz="UTC")
+    ]
+    for i in starts:
+        assert i >= MIN_ESTIMATION_BARS
+        inv = 1.0 / np.std(returns.to_numpy()[:i], axis=0, ddof=1)
+        # the trend member's budget is about σ_carry / σ_trend: it carries σ_carry's error
+        np.testing.assert_allclose(b.iloc[i].to_numpy(), inv / inv.sum(), rtol=1e-9)
+
+
 def test_deploy_trades_a_book_only_on_a_passing_book_verdict(lab_run, tmp_path):
     from crypto_strategy_lab.cli.trading_cmd import book_refusal
     from crypto_strategy_lab.engine.deployment import DeploymentConfig

@@ -162,8 +162,10 @@ def monthly_budgets(
     -----
     At the first bar ``t_m`` of month ``m`` (calendar months in the index's own time zone), with
     ``n = t_m`` returns before it, the expanding per-period mean and variance of member ``s``
-    are ``μ = S1 / n`` and ``σ² = max(0, (S2 - n μ²) / (n - 1))`` (``ddof=1``), from the
-    running sums ``S1 = Σ_{t<t_m} r_{s,t}`` and ``S2 = Σ_{t<t_m} r_{s,t}²`` in one pass.
+    are numpy's ``mean`` and ``var`` (``ddof=1``, two passes: deviations from the mean, so a
+    near-constant member's variance keeps its digits, where ``(S2 - n μ²) / (n - 1)`` from
+    running sums cancels about ``log10(μ² / σ²)`` of them) of ``r_{s,t}``, ``t < t_m``; NaN
+    while there are too few returns (no mean before the first, no variance before the second).
     :func:`~crypto_strategy_lab.performance.allocation.budget_rows` and
     :func:`~crypto_strategy_lab.performance.allocation.cap_rows` (the rule ``capped_budgets``
     applies) turn them into budgets; while ``n < MIN_ESTIMATION_BARS`` (500) an estimated
@@ -174,12 +176,13 @@ def monthly_budgets(
     index = returns.index.tz_localize(None) if returns.index.tz else returns.index
     months = index.to_period("M")
     starts = np.flatnonzero(np.r_[True, months[1:] != months[:-1]])
-    s1 = np.vstack([np.zeros(values.shape[1]), np.cumsum(values, axis=0)])[starts]
-    s2 = np.vstack([np.zeros(values.shape[1]), np.cumsum(values**2, axis=0)])[starts]
-    n = starts[:, None].astype(float)  # returns before each month start
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = s1 / n
-        var = np.maximum((s2 - n * mean**2) / (n - 1.0), 0.0)
+    mean = np.full((len(starts), values.shape[1]), np.nan)
+    var = np.full_like(mean, np.nan)
+    for row, n in enumerate(starts):  # n: the returns before the month start
+        if n >= 1:
+            mean[row] = values[:n].mean(axis=0)
+        if n >= 2:
+            var[row] = values[:n].var(axis=0, ddof=1)
     kw = {"max_gross": caps.max_gross, "kelly_fraction": caps.kelly_fraction}
     raw = budget_rows(weighting, mean, var, np.sqrt(var), **kw)
     early = starts < MIN_ESTIMATION_BARS
