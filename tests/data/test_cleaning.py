@@ -163,7 +163,7 @@ def test_weekly_bars_are_on_the_monday_grid_for_every_caller() -> None:
     """Weekly bars open on Monday 00:00 UTC (grid_origin), for cleaning, snapping and the
     trade tape alike; the epoch (a Thursday) is no week boundary."""
     mondays = pd.date_range("2024-01-01", periods=6, freq="7D", tz="UTC", name="timestamp")
-    assert (mondays.dayofweek == 0).all()  # independent check: 2024-01-01 was a Monday
+    assert (mondays.day_of_week == 0).all()  # independent check: 2024-01-01 was a Monday
     bars = make_random_walk_bars(6, seed=1, freq="1h").set_axis(mondays)
     kept, step = align_to_grid(bars, "1w")
     assert step.changed == 0 and kept.index.equals(mondays)

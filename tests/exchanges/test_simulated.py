@@ -369,6 +369,6 @@ async def test_weekly_ohlcv_bars_open_on_monday() -> None:
     bars.index = bars.index - bars.index[0] + pd.Timestamp("2024-01-03", tz="UTC")  # a Wednesday
     ex = SimulatedExchange(fill_policy="last_close", bars={"BTCUSDT": bars})
     weekly = await ex.get_ohlcv("BTCUSDT", "1w")
-    assert list(weekly.index.dayofweek) == [0, 0, 0, 0]
+    assert list(weekly.index.day_of_week) == [0, 0, 0, 0]
     first = bars.loc[:"2024-01-07 23:00"]  # Wednesday to Sunday: the first (partial) week
     assert weekly["high"].iloc[0] == pytest.approx(first["high"].max())

@@ -274,7 +274,7 @@ def align_to_grid(
         raise ValueError(f"how must be 'drop' or 'snap', got {how!r}")
     index = _require_datetime_index(df)
     off = off_grid_mask(index, freq)
-    detail: dict[str, int | str] = {"how": how, "freq": str(pd.Timedelta(freq))}
+    detail: dict[str, int | str] = {"how": how, "freq": str(as_timedelta(freq))}
     if how == "drop":
         out = df[~off]
     else:
@@ -309,7 +309,7 @@ def find_gaps(df: pd.DataFrame, freq: str | pd.Timedelta) -> pd.DataFrame:
         ``missing`` (bars absent, ``(before - after) / freq - 1``), ``duration``.
     """
     index = _require_datetime_index(df)
-    step = pd.Timedelta(freq)
+    step = as_timedelta(freq)
     if len(index) < 2:
         return pd.DataFrame(columns=["after", "before", "missing", "duration"])
     delta = index[1:] - index[:-1]
@@ -351,7 +351,7 @@ def fill_gaps(
         What was changed.
     """
     index = _require_datetime_index(df)
-    step = pd.Timedelta(freq)
+    step = as_timedelta(freq)
     gaps = find_gaps(df, step)
     if max_missing is not None:
         keep = gaps["missing"] <= max_missing

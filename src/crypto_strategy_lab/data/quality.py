@@ -20,7 +20,7 @@ import pandas as pd
 
 from crypto_strategy_lab.data.cleaning import find_gaps, infer_bar_size, off_grid_mask
 from crypto_strategy_lab.data.schema import OHLCV_COLUMNS, DataValidationError
-from crypto_strategy_lab.data.timeframes import duration_label
+from crypto_strategy_lab.data.timeframes import as_timedelta, duration_label
 
 _SHOW = 5
 
@@ -110,7 +110,7 @@ def check_ohlcv_quality(
     if df.empty:
         raise DataValidationError("OHLCV frame is empty")
     index = df.index
-    step = pd.Timedelta(freq) if freq is not None else infer_bar_size(index)
+    step = as_timedelta(freq) if freq is not None else infer_bar_size(index)
     out_of_order = int((np.diff(index.asi8) < 0).sum())
     ordered = df.sort_index(kind="stable")
     unique = ordered[~ordered.index.duplicated(keep="last")]
