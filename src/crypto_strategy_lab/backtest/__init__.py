@@ -1,5 +1,6 @@
-"""The backtest engine: target weights -> fills with fees, slippage, funding and stops ->
-returns, trades, equity.
+"""The backtest engine: target weights -> fills with fees, slippage, funding and stops.
+
+What comes out: returns, trades, equity.
 
 Public API::
 

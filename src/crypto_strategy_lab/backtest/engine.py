@@ -59,8 +59,11 @@ __all__ = [
 def signal_from(
     strategy_or_signals: Strategy | pd.Series | np.ndarray, bars: pd.DataFrame
 ) -> pd.Series:
-    """The target-weight series on ``bars.index``: ``strategy.compute(bars)['signal']`` or the
-    given series (same index required; values must be finite and within [-1, 1])."""
+    """The target-weight series on ``bars.index``.
+
+    It is ``strategy.compute(bars)['signal']`` or the given series (same index required;
+    values must be finite and within [-1, 1]).
+    """
     values, _ = target_weights(_signal_values(strategy_or_signals, bars), long_only=False)
     return pd.Series(values, index=bars.index, name="signal", copy=False)
 

@@ -26,8 +26,10 @@ class FundingError(CSLError):
 
 
 def epoch_seconds(index: pd.DatetimeIndex) -> np.ndarray:
-    """Integer seconds since the epoch of a UTC DatetimeIndex of any unit (no ns overflow
-    beyond 2262)."""
+    """Integer seconds since the epoch of a UTC DatetimeIndex of any unit.
+
+    The index's own integers are divided by its unit: no ns overflow beyond 2262.
+    """
     per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[index.unit]
     return index.asi8 // per_second
 

@@ -1,5 +1,7 @@
-"""Kernel inputs shared by ``run_backtest`` and ``run_backtest_sweep``: validated bar arrays,
-the float64 parameter vector, the funding rate per bar and the annualisation factor.
+"""Kernel inputs shared by ``run_backtest`` and ``run_backtest_sweep``.
+
+They are the validated bar arrays, the float64 parameter vector, the funding rate per bar and
+the annualisation factor.
 
 Both entry points accept the same keyword arguments (market, fill, costs, stops and their
 unit, sizing, funding, capital); :func:`prepare_inputs` checks them once and turns them into what
@@ -55,11 +57,13 @@ class MarketInferredWarning(UserWarning):
 
 
 def resolve_market(bars: pd.DataFrame, market: Market | MarketType | None) -> str:
-    """``market`` normalised, or, when it is ``None``, inferred from the bars' calendar by
-    the CLI's rule (:func:`crypto_strategy_lab.data.markets.choose_market`: 24/7 bars are
-    crypto, a perpetual; weekday sessions are stock), with a :class:`MarketInferredWarning`
-    that says what was inferred and how to choose. The market decides shorting, fees and
-    funding, so it is never taken silently."""
+    """``market`` normalised, or, when it is ``None``, inferred from the bars' calendar.
+
+    The inference is the CLI's rule (:func:`crypto_strategy_lab.data.markets.choose_market`:
+    24/7 bars are crypto, a perpetual; weekday sessions are stock), with a
+    :class:`MarketInferredWarning` that says what was inferred and how to choose. The market
+    decides shorting, fees and funding, so it is never taken silently.
+    """
     if market is not None:
         return normalise_market(market)
     from crypto_strategy_lab.data.markets import choose_market
@@ -163,8 +167,11 @@ def kernel_params(
 
 
 def check_stops(stop_loss: float | None, take_profit: float | None, stop_unit: str) -> None:
-    """Raise :class:`BacktestError` unless the levels fit their unit: fractions in [0, 1),
-    ATR multiples finite and >= 0 (``None`` or 0 disables a level)."""
+    """Raise :class:`BacktestError` unless the stop levels fit their unit.
+
+    Fractions must lie in [0, 1), ATR multiples be finite and >= 0 (``None`` or 0 disables a
+    level).
+    """
     if stop_unit not in ("fraction", "atr"):
         raise BacktestError(f"stop_unit must be 'fraction' or 'atr', got {stop_unit!r}")
     for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit)):
@@ -209,8 +216,9 @@ def target_weights(values: np.ndarray, *, long_only: bool) -> tuple[np.ndarray, 
 
 
 def target_matrix(matrix: np.ndarray, *, long_only: bool) -> np.ndarray:
-    """The sweep's ``(T, K)`` signal matrix checked like :func:`target_weights`, in one
-    compiled pass and without temporaries.
+    """The sweep's ``(T, K)`` signal matrix checked like :func:`target_weights`.
+
+    The check is one compiled pass, without temporaries.
 
     Parameters
     ----------
@@ -249,9 +257,11 @@ def target_matrix(matrix: np.ndarray, *, long_only: bool) -> np.ndarray:
 
 @nb.njit(cache=True)
 def _clip_targets(values, lower, out):
-    """``out = max(clip(values, -1, 1), lower)`` (nothing is written when ``out`` is empty);
-    return the counts of non-finite values, of values beyond [-1, 1] by more than 1e-12, of
-    negative values after the first clip, and of values clipped to +-1 within the tolerance."""
+    """``out = max(clip(values, -1, 1), lower)`` (nothing is written when ``out`` is empty).
+
+    Return the counts of non-finite values, of values beyond [-1, 1] by more than 1e-12, of
+    negative values after the first clip, and of values clipped to +-1 within the tolerance.
+    """
     write = out.shape[0] > 0
     non_finite = 0
     outside = 0
@@ -279,8 +289,11 @@ def _clip_targets(values, lower, out):
 def stop_unit_array(
     arrays: tuple[np.ndarray, ...], stop_unit: StopUnit, atr_period: int
 ) -> np.ndarray:
-    """The kernel's ``stop_unit``: empty for fractions of the entry, else Wilder's ATR of
-    each bar from the bars up to it (causal; NaN over its first ``atr_period - 1`` bars)."""
+    """The kernel's ``stop_unit``: empty for fractions of the entry, else Wilder's ATR.
+
+    The ATR of each bar is computed from the bars up to it (causal; NaN over its first
+    ``atr_period - 1`` bars).
+    """
     if stop_unit == "fraction":
         return np.empty(0)
     if not (isinstance(atr_period, (int, np.integer)) and atr_period >= 1):
@@ -307,8 +320,11 @@ def funding_array(
     costs: CostModel,
     step: int | None = None,
 ) -> np.ndarray:
-    """Funding rate due in each bar: zero off perpetuals; ``costs.funding_rate_8h`` when
-    ``funding`` is None on a perpetual. ``step``: the bar length in seconds if known."""
+    """Funding rate due in each bar.
+
+    Zero off perpetuals; ``costs.funding_rate_8h`` when ``funding`` is None on a perpetual.
+    ``step``: the bar length in seconds if known.
+    """
     if market != "perp":
         if funding is not None:
             raise BacktestError(f"funding applies to perpetuals only, not to market={market!r}")
@@ -365,9 +381,11 @@ def prepare_inputs(
 
 
 def _periods_per_year(index: pd.DatetimeIndex, market: str, step: int) -> float:
-    """``infer_periods_per_year`` on an index of any datetime unit: its calendar rule needs
-    only the median spacing, so it is handed that spacing, ``step`` seconds (an hourly index
-    past 2262 cannot be converted to nanoseconds)."""
+    """``infer_periods_per_year`` on an index of any datetime unit.
+
+    Its calendar rule needs only the median spacing, so it is handed that spacing, ``step``
+    seconds (an hourly index past 2262 cannot be converted to nanoseconds).
+    """
     calendar = "stock" if market == "stock" else "crypto"
     if len(index) < 2:
         return infer_periods_per_year(index, calendar)

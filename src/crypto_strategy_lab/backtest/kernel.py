@@ -130,15 +130,20 @@ def _close_trade(
 
 @nb.njit(cache=True, inline="always")
 def _bar_return(equity, prev):
-    """Simple return of a bar from the previous equity; a wiped-out account (equity <= 0,
-    liquidated through its bankruptcy price) earns nothing afterwards."""
+    """Simple return of a bar from the previous equity.
+
+    A wiped-out account (equity <= 0, liquidated through its bankruptcy price) earns nothing
+    afterwards.
+    """
     return equity / prev - 1.0 if prev > 0.0 else 0.0
 
 
 @nb.njit(cache=True)
 def simple_returns(equity, initial_cash):
-    """``(K, T)`` per-bar simple returns of ``K`` equity curves (the rows of ``equity``) that
-    start from ``initial_cash``; one curve is ``equity.reshape(1, -1)``."""
+    """``(K, T)`` per-bar simple returns of ``K`` equity curves (the rows of ``equity``).
+
+    Every curve starts from ``initial_cash``; one curve is ``equity.reshape(1, -1)``.
+    """
     k, n = equity.shape
     out = np.empty((k, n))
     for j in range(k):

@@ -159,14 +159,17 @@ class BacktestResult:
 
     @cached_property
     def trades(self) -> pd.DataFrame:
+        """One row per round trip (columns in the class docstring), built on first access."""
         return self.records.trade_frame()
 
     @cached_property
     def fills(self) -> pd.DataFrame:
+        """Every fill in time order (columns in the class docstring), built on first access."""
         return self.records.fill_frame()
 
     @cached_property
     def stats(self) -> pd.Series:
+        """Summary statistics (listed in the class docstring), computed on first access."""
         return summary_stats(
             self.returns,
             self.equity,
@@ -189,8 +192,11 @@ class BacktestResult:
 
     @property
     def buy_and_hold(self) -> pd.Series:
-        """Equity of the benchmark that puts ``initial_capital`` in the asset at the first
-        bar's close and holds it, without costs: ``C_0 * close_t / close_0``."""
+        """Equity of the buy-and-hold benchmark: ``C_0 * close_t / close_0``.
+
+        It puts ``initial_capital`` (``C_0``) in the asset at the first bar's close and holds
+        it, without costs.
+        """
         capital = self.settings["initial_capital"]
         close = self.close.to_numpy(dtype=float)
         return pd.Series(capital * close / close[0], index=self.close.index, name="buy_and_hold")
@@ -201,6 +207,7 @@ class BacktestResult:
         return ", ".join(parts)
 
     def __repr__(self) -> str:
+        """One line: market, bar count, span and the headline statistics."""
         market = self.settings.get("market", "?")
         span = f"{self.start:%Y-%m-%d %H:%M} -> {self.end:%Y-%m-%d %H:%M}" if self.start else ""
         return f"<BacktestResult {market}, {len(self.returns):,} bars {span}: {self._headline()}>"
@@ -221,8 +228,17 @@ class BacktestResult:
     def plot(self, *, title: str | None = None) -> go.Figure:
         """Equity against buy-and-hold, drawdown and position, on one shared time axis.
 
-        Returns a plotly ``Figure`` (``fig.show()`` in a notebook, ``fig.write_html(path)``
-        for a file).
+        Parameters
+        ----------
+        title : str, optional
+            The figure's title; by default ``"backtest: "`` and the headline statistics
+            (total return, Sharpe, maximum drawdown, number of trades).
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+            Three rows sharing the x axis: equity (strategy and buy-and-hold), drawdown and
+            position (``fig.show()`` in a notebook, ``fig.write_html(path)`` for a file).
         """
         import plotly.graph_objects as go  # plotly is only needed to draw
         from plotly.subplots import make_subplots
