@@ -121,8 +121,11 @@ def bars_for(span_: timedelta, timeframe: str, min_obs: int = 1) -> int:
 
 
 def finite_signal(signal: np.ndarray) -> np.ndarray:
-    """The ``signal`` contract: NaN (a window still filling) is 0, ``+-inf`` is ``+-1``, and
-    every value is clipped to [-1, 1]."""
+    """The ``signal`` contract applied to ``signal``: finite and within [-1, 1].
+
+    NaN (a window still filling) is 0, ``+-inf`` is ``+-1``, and every value is clipped to
+    [-1, 1].
+    """
     cleaned = np.nan_to_num(np.asarray(signal, dtype=float), nan=0.0, posinf=1.0, neginf=-1.0)
     return np.clip(cleaned, -1.0, 1.0, out=cleaned)
 
@@ -218,8 +221,11 @@ class StrategyParams(BaseModel):
         return self
 
     def min_obs(self, name: str) -> int:
-        """Fewest bars the span field ``name`` may cover (the field's declared minimum; a
-        subclass raises it when it depends on other parameters)."""
+        """Fewest bars the span field ``name`` may cover.
+
+        It is the field's declared minimum; a subclass raises it when it depends on other
+        parameters.
+        """
         return self.span_fields()[name][0]
 
     def bars(self, name: str) -> int:
@@ -251,7 +257,21 @@ class SignalConfig(BaseModel):
 
 
 class Strategy(ABC):
-    """A statistical test of one departure from a random walk, turned into a trading rule."""
+    """A statistical test of one departure from a random walk, turned into a trading rule.
+
+    Parameters
+    ----------
+    params : StrategyParams or mapping, optional
+        The parameters, validated by the class's ``params_model``; ``None`` takes its
+        defaults.
+    **overrides
+        Parameters that replace those of ``params``.
+
+    Attributes
+    ----------
+    params : StrategyParams
+        The validated parameters (an instance of ``params_model``).
+    """
 
     name: ClassVar[str]
     params_model: ClassVar[type[StrategyParams]] = StrategyParams
@@ -267,6 +287,7 @@ class Strategy(ABC):
         self.params = self.params_model.model_validate(merged)
 
     def __repr__(self) -> str:
+        """``ClassName(params)``."""
         return f"{type(self).__name__}({self.params!r})"
 
     @property
@@ -284,6 +305,17 @@ class Strategy(ABC):
         With a no-trade ``band`` or a ``min_hold`` period set, ``signal`` is the held target
         of :func:`~crypto_strategy_lab.strategies.trading_rules.held_target` and the rule's
         own target is kept as ``target``.
+
+        Parameters
+        ----------
+        bars : pandas.DataFrame
+            OHLCV bars (the schema of :func:`~crypto_strategy_lab.data.schema.validate_ohlcv`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            On ``bars.index``: the strategy's statistic column(s), ``signal`` (finite, in
+            [-1, 1]) and, with a ``band`` or a ``min_hold`` of more than one bar, ``target``.
 
         Raises
         ------
@@ -317,7 +349,24 @@ class Strategy(ABC):
     async def generate_signal(
         self, data: pd.DataFrame, config: SignalConfig | Mapping[str, Any] | None = None
     ) -> Signal:
-        """The trading decision for the last bar of ``data`` (the last row of :meth:`compute`)."""
+        """The trading decision for the last bar of ``data`` (the last row of :meth:`compute`).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            OHLCV bars, as for :meth:`compute`; the decision is for the last one.
+        config : SignalConfig or mapping, optional
+            Symbol, market, capital and position cap (a mapping is validated as a
+            :class:`SignalConfig`, unknown keys ignored); ``None`` takes the defaults.
+
+        Returns
+        -------
+        Signal
+            ``BUY`` / ``SELL`` / ``HOLD`` by the sign of the last ``signal``, that value as
+            the strength, the last close as the price, a quantity only when ``capital`` is
+            given (:func:`~crypto_strategy_lab.core.signal.size_from_capital`), and the last
+            row's other finite numeric columns as statistics.
+        """
         cfg = (
             config
             if isinstance(config, SignalConfig)

@@ -39,16 +39,41 @@ class UnknownStrategyError(CSLError, KeyError):
     """No strategy is registered under that name."""
 
     def __str__(self) -> str:  # KeyError would quote the message
+        """The message, unquoted."""
         return str(self.args[0])
 
 
 def list_strategies() -> list[str]:
-    """The 12 strategy names, in the brief's order."""
+    """The 12 strategy names, in the brief's order.
+
+    Returns
+    -------
+    list of str
+        The registered names.
+    """
     return list(_REGISTRY)
 
 
 def strategy_class(name: str) -> type[Strategy]:
-    """The class registered under ``name``."""
+    """The class registered under ``name``.
+
+    Its module is imported here, on first use, not when the registry is.
+
+    Parameters
+    ----------
+    name : str
+        A name of :func:`list_strategies`.
+
+    Returns
+    -------
+    type of Strategy
+        The strategy class.
+
+    Raises
+    ------
+    UnknownStrategyError
+        When no strategy is registered under ``name`` (a ``KeyError`` too).
+    """
     try:
         target = _REGISTRY[name]
     except KeyError:
@@ -61,7 +86,22 @@ def strategy_class(name: str) -> type[Strategy]:
 
 
 def get_strategy(name: str, params: dict[str, Any] | None = None, **overrides: Any) -> Strategy:
-    """An instance of strategy ``name`` with default parameters updated by ``params``."""
+    """An instance of strategy ``name`` with default parameters updated by ``params``.
+
+    Parameters
+    ----------
+    name : str
+        A name of :func:`list_strategies`.
+    params : dict, optional
+        Parameters that replace the defaults.
+    **overrides
+        Parameters that replace those of ``params``.
+
+    Returns
+    -------
+    Strategy
+        The instance, its parameters validated by the class's ``params_model``.
+    """
     return strategy_class(name)(params, **overrides)
 
 

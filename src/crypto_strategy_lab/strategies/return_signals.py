@@ -25,19 +25,25 @@ def log_returns(bars: pd.DataFrame) -> np.ndarray:
 
 
 def significance_ramp(statistic: np.ndarray, critical: float) -> np.ndarray:
-    """Position strength ``clip((s - c) / c, 0, 1)``: 0 up to the critical value ``c``,
-    rising linearly to 1 at ``2c`` (``s`` is ``|z|`` for a two-sided test)."""
+    """Position strength ``clip((s - c) / c, 0, 1)`` of a statistic ``s``.
+
+    It is 0 up to the critical value ``c``, rising linearly to 1 at ``2c`` (``s`` is ``|z|``
+    for a two-sided test).
+    """
     return np.clip((statistic - critical) / critical, 0.0, 1.0)
 
 
 def strategy_frame(
     columns: Mapping[str, np.ndarray], index: pd.Index, leading_nan: int = 0
 ) -> pd.DataFrame:
-    """A strategy's output frame built once: every column written into one float64 block
-    (pandas keeps it as is, with no per-column concatenation or consolidation copy), after
-    ``leading_nan`` NaN rows, and the ``signal`` column already finite and in [-1, 1]
+    """A strategy's output frame built once.
+
+    Every column is written into one float64 block (pandas keeps it as is, with no
+    per-column concatenation or consolidation copy), after ``leading_nan`` NaN rows, and the
+    ``signal`` column is already finite and in [-1, 1]
     (:func:`~crypto_strategy_lab.strategies.base.finite_signal`), so that
-    :meth:`Strategy.compute` has nothing to replace."""
+    :meth:`Strategy.compute` has nothing to replace.
+    """
     names = list(columns)
     block = np.empty((len(names), len(index)))
     block[:, :leading_nan] = np.nan
@@ -52,6 +58,8 @@ def strategy_frame(
 
 
 def on_bars(columns: Mapping[str, np.ndarray], bars: pd.DataFrame) -> pd.DataFrame:
-    """Columns computed on :func:`log_returns` placed on ``bars.index``; the first bar, which
-    has no return yet, is NaN (its ``signal`` 0)."""
+    """Columns computed on :func:`log_returns` placed on ``bars.index``.
+
+    The first bar, which has no return yet, is NaN (its ``signal`` 0).
+    """
     return strategy_frame(columns, bars.index, leading_nan=1)

@@ -50,8 +50,9 @@ def _held_target(target: np.ndarray, band: float, min_hold: int) -> np.ndarray:
 
 
 def held_target(target: np.ndarray, band: float = 0.0, min_hold: int = 0) -> np.ndarray:
-    """The held target ``w`` of ``target`` under a no-trade ``band`` and a minimum holding
-    period of ``min_hold`` bars (module docstring).
+    """The held target ``w`` of ``target`` under a no-trade band and a minimum holding period.
+
+    The rule is stated in the module docstring.
 
     Parameters
     ----------
