@@ -1,5 +1,8 @@
-"""The one trading loop (replay, paper, live): feeds, strategy runner, order manager,
-reconciliation, graceful shutdown and crash recovery. See ``README.md``."""
+"""The one trading loop (replay, paper, live).
+
+Feeds, strategy runner, order manager, reconciliation, graceful shutdown and crash recovery.
+See ``README.md``.
+"""
 
 from crypto_strategy_lab.engine.feeds import BarEvent, HistoricalReplayFeed
 from crypto_strategy_lab.engine.loop import TradingEngine

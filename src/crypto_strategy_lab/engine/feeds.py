@@ -36,8 +36,26 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class BarEvent:
-    """One closed bar. ``received_ns`` is ``time.perf_counter_ns()`` when the feed emitted it
-    (the start of the engine's bar-to-order latency)."""
+    """One closed bar.
+
+    Attributes
+    ----------
+    symbol : str
+        The symbol the bar is of.
+    timestamp : datetime
+        The bar's open time (its label).
+    close_time : datetime
+        ``timestamp`` plus the bar size: when the bar is acted on.
+    open, high, low, close, volume : float
+        The bar's OHLCV values.
+    index : int
+        Replay: the bar's row in its symbol's frame (warm-up rows included), the row
+        :meth:`StrategyRunner.prepare` addresses; live feeds: a count of the bars emitted,
+        from 1.
+    received_ns : int
+        ``time.perf_counter_ns()`` when the feed emitted it (the start of the engine's
+        bar-to-order latency).
+    """
 
     symbol: str
     timestamp: datetime
@@ -51,6 +69,13 @@ class BarEvent:
     received_ns: int
 
     def as_mapping(self) -> dict[str, float]:
+        """The bar's ``open``, ``high``, ``low``, ``close`` and ``volume`` by name.
+
+        Returns
+        -------
+        dict of str to float
+            The five values, keyed as the OHLCV frames' columns.
+        """
         return {
             "open": self.open,
             "high": self.high,
@@ -100,6 +125,13 @@ class HistoricalReplayFeed:
         self.speedup = speedup or None
 
     def describe(self) -> str:
+        """What the feed replays: its pace and each symbol's traded span, marked not live.
+
+        Returns
+        -------
+        str
+            One line starting ``REPLAY of historical bars``.
+        """
         pace = "as fast as possible" if self.speedup is None else f"{self.speedup:g}x real time"
         spans = ", ".join(
             f"{s} {self._traded(f).index[0]} -> {self._traded(f).index[-1]}"
@@ -112,9 +144,11 @@ class HistoricalReplayFeed:
         return frame if self.start is None else frame[frame.index >= self.start]
 
     def __len__(self) -> int:
+        """The number of bars the feed emits (all symbols, from ``start``)."""
         return sum(len(self._traded(f)) for f in self.frames.values())
 
     async def __aiter__(self) -> AsyncIterator[BarEvent]:
+        """The bars from ``start``, in time order across symbols (ties by symbol)."""
         streams = []
         for symbol, frame in self.frames.items():
             offset = 0 if self.start is None else int(frame.index.searchsorted(self.start))
@@ -165,9 +199,11 @@ class RestPollingFeed:
         self._index = 0
 
     def describe(self) -> str:
+        """The venue, symbol and bar size polled (live)."""
         return f"REST polling of {self.exchange.venue} {self.symbol} {self.timeframe} bars (live)"
 
     async def __aiter__(self) -> AsyncIterator[BarEvent]:
+        """Each closed bar once, polling every ``poll_seconds`` (also after a failed poll)."""
         while True:
             try:
                 frame = await self.exchange.get_ohlcv(
@@ -216,9 +252,11 @@ class WebsocketFeed:
         )
 
     def describe(self) -> str:
+        """The stream's symbol and bar size (live)."""
         return f"websocket klines {self.ccxt_symbol} {self.timeframe} (live)"
 
     async def __aiter__(self) -> AsyncIterator[BarEvent]:
+        """Each bar once, when the stream first shows a later bar."""
         pending: list[float] | None = None
         index = 0
         while True:

@@ -1,5 +1,6 @@
-"""The one trading loop, used by replay, paper and live (NautilusTrader's "same strategy,
-different clock, feed and execution client").
+"""The one trading loop, used by replay, paper and live.
+
+NautilusTrader's "same strategy, different clock, feed and execution client".
 
 Per closed bar of a symbol (:meth:`TradingEngine.on_bar`)::
 
@@ -174,6 +175,7 @@ class TradingEngine:
 
     @property
     def simulated(self) -> bool:
+        """Whether the run is in ``TradingMode.SIMULATED``."""
         return self.mode is TradingMode.SIMULATED
 
     @property
@@ -183,8 +185,11 @@ class TradingEngine:
 
     @property
     def halt_reason(self) -> str | None:
-        """Why new risk is halted in this engine (``None``: not halted); the state lives in
-        the risk engine, which applies it to every order (rule ``engine_halt``)."""
+        """Why new risk is halted in this engine (``None``: not halted).
+
+        The state lives in the risk engine, which applies it to every order (rule
+        ``engine_halt``).
+        """
         return self.halts.reason if self.halts is not None else None
 
     @property
@@ -195,7 +200,13 @@ class TradingEngine:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> str:
-        """Open (or resume) the run; returns its id."""
+        """Open (or resume) the run.
+
+        Returns
+        -------
+        str
+            The run's id.
+        """
         resumed = False
         if self.run_id is not None and (run := self.journal.get_run(self.run_id)) is not None:
             if run.status != "running":
@@ -259,7 +270,19 @@ class TradingEngine:
         return run_id
 
     async def run(self, feed: AsyncIterable[BarEvent]) -> RunSummary:
-        """Start (or resume), process the feed until it ends or a stop is requested, finish."""
+        """Start (or resume), process the feed until it ends or a stop is requested, finish.
+
+        Parameters
+        ----------
+        feed : async iterable of BarEvent
+            The closed bars, in the order they are processed.
+
+        Returns
+        -------
+        RunSummary
+            The run's id and status (``completed``, ``stopped``), bars processed, orders
+            sent, final equity and bar-to-order latencies.
+        """
         if self.run_id is None or self.orders is None:
             await self.start()
         assert self.orders is not None and self.book is not None and self.exits is not None
@@ -307,9 +330,17 @@ class TradingEngine:
     # -- the bar ---------------------------------------------------------------------------------
 
     async def on_bar(self, bar: BarEvent) -> None:
-        """One bar, journaled as one batch: its writes commit together at the end of the bar
-        (or with later bars', see ``commit_seconds``), except that each order commits (with
-        what came before it) before it is sent."""
+        """One bar, journaled as one batch.
+
+        Its writes commit together at the end of the bar (or with later bars', see
+        ``commit_seconds``), except that each order commits (with what came before it) before
+        it is sent.
+
+        Parameters
+        ----------
+        bar : BarEvent
+            The bar that just closed.
+        """
         with self.journal.batch():
             await self._on_bar(bar)
 
@@ -351,7 +382,21 @@ class TradingEngine:
             await self.monitor.on_bar(self._monitor_state(now))
 
     async def reconcile(self, *, resend_unsent: bool = False) -> ReconcileReport:
-        """Compare venue and journal; a problem halts new risk (fail closed)."""
+        """Compare venue and journal; a problem halts new risk (fail closed).
+
+        A clean report clears the halt.
+
+        Parameters
+        ----------
+        resend_unsent : bool, default False
+            Send an order the venue provably never received again, with the same client id,
+            instead of closing it as cancelled (``start`` sets it when resuming on a venue).
+
+        Returns
+        -------
+        ReconcileReport
+            The report, also kept as ``last_reconcile``.
+        """
         assert self.orders is not None and self.halts is not None
         report = await reconcile(
             self.journal,
@@ -369,7 +414,13 @@ class TradingEngine:
         return report
 
     async def flatten(self, reason: str) -> None:
-        """Cancel every order and close every position of every sleeve (the kill switch)."""
+        """Cancel every order and close every position of every sleeve (the kill switch).
+
+        Parameters
+        ----------
+        reason : str
+            Why, as journaled with the flatten.
+        """
         assert self.exits is not None
         self.killed = True
         await self.exits.flatten(self.sleeves, reason, self.clock.now())
@@ -399,8 +450,10 @@ class TradingEngine:
 
 
 def _attach_audit(journal: Journal, run_id: str, sleeves: Sequence[Sleeve]) -> None:
-    """Give every sleeve's exchange client a sink into the journal's audit chain (once per
-    client; a client re-used by a later run is re-pointed at that run)."""
+    """Give every sleeve's exchange client a sink into the journal's audit chain.
+
+    Once per client; a client re-used by a later run is re-pointed at that run.
+    """
     for sleeve in sleeves:
         audit = getattr(sleeve.exchange, "audit", None)
         if audit is None:

@@ -72,10 +72,17 @@ class StrategyRunner:
 
     @property
     def name(self) -> str:
+        """The strategy's name."""
         return self.strategy.name
 
     def prepare(self, history: pd.DataFrame) -> None:
-        """Precompute the causal signal on replay history (rows addressed by ``BarEvent.index``)."""
+        """Precompute the causal signal on replay history (rows addressed by ``BarEvent.index``).
+
+        Parameters
+        ----------
+        history : pandas.DataFrame
+            The OHLCV bars the replay runs over; ``strategy.compute`` runs on them once.
+        """
         frame = self.strategy.compute(history)
         self._signal = frame["signal"].to_numpy(dtype=float)
         self._stats = frame.drop(columns="signal")
@@ -87,13 +94,33 @@ class StrategyRunner:
         return max(value, 0.0) if self.long_only else value
 
     def precomputed(self) -> pd.Series | None:
-        """The prepared target weights (after long-only clipping), or ``None`` when live."""
+        """The prepared target weights (after long-only clipping), or ``None`` when live.
+
+        Returns
+        -------
+        pandas.Series or None
+            One weight per bar of the prepared history, named after the strategy; ``None``
+            before :meth:`prepare`.
+        """
         if self._signal is None:
             return None
         values = np.clip(self._signal, 0.0, None) if self.long_only else self._signal
         return pd.Series(values, index=self._index, name=self.name)
 
     def statistics_at(self, index: int) -> dict[str, float]:
+        """The prepared statistics of bar ``index`` (replay only).
+
+        Parameters
+        ----------
+        index : int
+            The bar's row in the prepared history (``BarEvent.index``).
+
+        Returns
+        -------
+        dict of str to float
+            The finite numeric columns of ``compute``'s row other than ``signal``; empty
+            before :meth:`prepare`.
+        """
         if self._stats is None:
             return {}
         row = self._stats.iloc[index]
@@ -104,7 +131,23 @@ class StrategyRunner:
         }
 
     async def on_bar(self, bar: BarEvent) -> SignalPoint:
-        """The target weight after ``bar`` closed."""
+        """The target weight after ``bar`` closed.
+
+        Replay reads the prepared row ``bar.index``; live appends ``bar`` to the rolling
+        window and calls ``generate_signal`` on it (0 while the window holds no more than
+        the strategy's warm-up).
+
+        Parameters
+        ----------
+        bar : BarEvent
+            The bar that just closed.
+
+        Returns
+        -------
+        SignalPoint
+            The weight, negative values clipped to 0 on long-only markets; statistics only
+            on the live face.
+        """
         if self._signal is not None:
             return SignalPoint(self._clip(float(self._signal[bar.index])))
         row = pd.DataFrame(
@@ -162,5 +205,11 @@ class StrategyRunner:
         return float(atr[-1])
 
     def seed_window(self, history: pd.DataFrame) -> None:
-        """Give the live face its warm-up history (e.g. klines fetched at start)."""
+        """Give the live face its warm-up history (e.g. klines fetched at start).
+
+        Parameters
+        ----------
+        history : pandas.DataFrame
+            OHLCV bars; the latest ``lookback`` become the rolling window.
+        """
         self._window = history.iloc[-self.lookback :]

@@ -51,31 +51,57 @@ class Sleeve:
     exit_orders: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        """Name the sleeve after its strategy unless a name was given."""
         self.name = self.name or self.runner.name
 
     @property
     def symbol(self) -> str:
+        """The runner's symbol."""
         return self.runner.symbol
 
     @property
     def market(self) -> MarketType:
+        """The runner's market."""
         return self.runner.market
 
     @property
     def venue(self) -> str:
+        """The exchange's venue name."""
         return self.exchange.venue
 
     @property
     def time_in_force(self) -> TimeInForce:
-        """``DAY`` for US equities (Alpaca accepts fractional orders only as simple DAY
-        orders, as ``Exchange.close_position`` knows), ``GTC`` elsewhere."""
+        """``DAY`` for US equities, ``GTC`` elsewhere.
+
+        Alpaca accepts fractional orders only as simple DAY orders, as
+        ``Exchange.close_position`` knows.
+        """
         return TimeInForce.DAY if self.market is MarketType.STOCK else TimeInForce.GTC
 
     def target_quantity(
         self, weight: float, equity: Decimal, bar: Mapping[str, float], held: Decimal = D0
     ) -> Decimal:
-        """Signed base quantity for target weight ``w`` decided on ``bar``'s close
-        (:func:`target_quantity` with the sleeve's allocation and cost model)."""
+        """Signed base quantity for target weight ``w`` decided on ``bar``'s close.
+
+        :func:`target_quantity` with the sleeve's allocation and cost model.
+
+        Parameters
+        ----------
+        weight : float
+            The target weight ``w`` in [-1, 1].
+        equity : Decimal
+            The account equity ``E``.
+        bar : mapping of str to float
+            The bar's ``open``, ``high``, ``low``, ``close`` and ``volume``.
+        held : Decimal, default 0
+            The signed quantity held now.
+
+        Returns
+        -------
+        Decimal
+            The signed quantity to hold, rounded towards zero to ``QTY_STEP`` (``held``
+            itself when it lies within the slippage band of the target).
+        """
         return target_quantity(weight, self.allocation, equity, bar, held, self.costs)
 
 
