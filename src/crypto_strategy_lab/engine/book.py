@@ -106,8 +106,10 @@ class Book:
         return balance.total if balance is not None else D0
 
     async def holdings(self) -> tuple[Decimal, list[tuple[Sleeve, list[Position]]]]:
-        """Total equity over the accounts and each sleeve's non-zero positions, one venue
-        query of each kind per sleeve (a failed one counts as nothing, and halts)."""
+        """Total equity over the accounts and each sleeve's non-zero positions.
+
+        One venue query of each kind per sleeve (a failed one counts as nothing, and halts).
+        """
         equity = D0
         held: list[tuple[Sleeve, list[Position]]] = []
         for sleeve in self.sleeves:

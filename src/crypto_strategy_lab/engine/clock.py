@@ -11,13 +11,18 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    """What the engine reads the time from."""
+
+    def now(self) -> datetime:
+        """The current time."""
+        ...
 
 
 class WallClock:
     """Real time (paper against a venue sandbox, live)."""
 
     def now(self) -> datetime:
+        """``datetime.now(UTC)``."""
         return datetime.now(UTC)
 
     def advance(self, when: datetime) -> None:
@@ -31,9 +36,11 @@ class ReplayClock:
         self._now = start or datetime(1970, 1, 1, tzinfo=UTC)
 
     def now(self) -> datetime:
+        """The last close time advanced to (``start``, else the epoch, before any bar)."""
         return self._now
 
     def advance(self, when: datetime) -> None:
+        """Move the clock to ``when``, a bar's close time; it never goes back (ValueError)."""
         if when < self._now:
             raise ValueError(f"replay clock cannot go back from {self._now} to {when}")
         self._now = when

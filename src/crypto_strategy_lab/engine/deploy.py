@@ -29,9 +29,12 @@ def build_deployment(
     monitor: EngineMonitor | None = None,
     unit_returns: UnitReturns | None = None,
 ) -> tuple[Any, Any, str]:
-    """Engine, feed and a one-line description for a simulated deployment (``on_prepared``,
-    ``monitor``, ``unit_returns``: as :func:`~crypto_strategy_lab.engine.paper.build_simulated_run`;
-    the caller builds the monitor from ``cfg.monitoring``)."""
+    """Engine, feed and a one-line description for a simulated deployment.
+
+    ``on_prepared``, ``monitor``, ``unit_returns``: as
+    :func:`~crypto_strategy_lab.engine.paper.build_simulated_run`; the caller builds the
+    monitor from ``cfg.monitoring``.
+    """
     limits = cfg.risk_limits()
     if cfg.mode is not TradingMode.SIMULATED:
         raise ConfigError(

@@ -88,10 +88,12 @@ class Halts:
         self.halt(f"order {client_order_id} has an unknown outcome")
 
     def kill_switch_engaged(self) -> bool:
-        """Whether the journal's kill switch is engaged, read at most every
-        ``kill_check_seconds`` (``False`` between reads): ``csl kill`` is written by another
-        process, and once a second bounds a fast replay's reaction time without a query on
-        every bar."""
+        """Whether the journal's kill switch is engaged.
+
+        It is read at most every ``kill_check_seconds`` (``False`` between reads): ``csl kill``
+        is written by another process, and once a second bounds a fast replay's reaction time
+        without a query on every bar.
+        """
         now = time.monotonic()
         if now - self._kill_checked_at < self.kill_check_seconds:
             return False

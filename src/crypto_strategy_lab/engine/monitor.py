@@ -1,5 +1,7 @@
-"""What the trading loop tells an observer: the :class:`EngineMonitor` protocol and the
-:class:`EngineState` it reports at the end of every bar.
+"""What the trading loop tells an observer.
+
+That is the :class:`EngineMonitor` protocol and the :class:`EngineState` it reports at the end
+of every bar.
 
 The engine defines the protocol and calls it; ``monitoring`` implements it
 (:class:`~crypto_strategy_lab.monitoring.run_monitor.RunMonitor`: Prometheus metrics every bar,

@@ -46,6 +46,7 @@ class ReconcileReport:
 
     @property
     def ok(self) -> bool:
+        """Whether no problem was found."""
         return not self.problems
 
 

@@ -66,9 +66,11 @@ class RunProgress:
         return self.checkpoint is not None and bar_time > self.checkpoint
 
     def journals_snapshot(self, now: datetime, *, force: bool = False) -> bool:
-        """Whether an equity snapshot at ``now`` is journaled: always in normal operation;
-        while replaying only on the bar the crash interrupted (its decisions are in, its
-        equity point is not), never the end-of-run ``force`` one."""
+        """Whether an equity snapshot at ``now`` is journaled.
+
+        Always in normal operation; while replaying only on the bar the crash interrupted (its
+        decisions are in, its equity point is not), never the end-of-run ``force`` one.
+        """
         if self.checkpoint is None:
             return True
         interrupted = now == self.checkpoint and (

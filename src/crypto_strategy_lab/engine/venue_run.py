@@ -59,9 +59,11 @@ async def build_venue_run(
     monitor: EngineMonitor | None = None,
     stops: ProtectiveStops | None = None,
 ) -> tuple[TradingEngine, AsyncIterator[BarEvent]]:
-    """Engine and bounded feed for ``strategy`` on ``venue`` in ``mode`` (``monitor``: an
-    observer of the loop, :class:`~.monitor.EngineMonitor`; ``stops``: the protective exits,
-    default ``limits``' fractions of the entry)."""
+    """Engine and bounded feed for ``strategy`` on ``venue`` in ``mode``.
+
+    ``monitor``: an observer of the loop, :class:`~.monitor.EngineMonitor`; ``stops``: the
+    protective exits, default ``limits``' fractions of the entry.
+    """
     limits = limits or RiskLimits()
     stops = stops or ProtectiveStops.from_limits(limits)
     exchange = ExchangeFactory.create_exchange(
