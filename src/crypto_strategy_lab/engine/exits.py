@@ -118,8 +118,10 @@ class Exits:
     # -- protection ------------------------------------------------------------------------------
 
     async def protect(self, sleeve: Sleeve, bar: BarEvent, now: datetime) -> None:
-        """Re-place the reduce-only stop-loss / take-profit pair for the whole position, the
-        fills of ``bar`` known (its close: the bar whose ATR scales ATR-unit levels)."""
+        """Re-place the reduce-only stop-loss / take-profit pair for the whole position.
+
+        The fills of ``bar`` are known (its close: the bar whose ATR scales ATR-unit levels).
+        """
         await self._cancel(sleeve, now)
         positions = await self.book.positions(sleeve)
         if not positions:
@@ -263,9 +265,11 @@ class Exits:
                 self._flatten_failed(sleeve, exc)
 
     async def _held(self, sleeve: Sleeve) -> Decimal:
-        """What the journal says the sleeve holds: the net of its fills, less (on a venue's
-        balance market, spot) the fees it paid in the base asset, since Bybit charges spot
-        buy fees in the coin bought."""
+        """What the journal says the sleeve holds.
+
+        The net of its fills, less (on a venue's balance market, spot) the fees it paid in the
+        base asset, since Bybit charges spot buy fees in the coin bought.
+        """
         ours = self.journal.net_quantities(self.run_id).get(sleeve.name, D0)
         if sleeve.market not in sleeve.exchange.balance_markets:
             return ours
@@ -278,11 +282,11 @@ class Exits:
         return ours - sum(fees, D0)
 
     async def _cancel_own(self, sleeve: Sleeve, reason: str, now: datetime) -> None:
-        """Cancel the sleeve's open orders one by one and journal what they became (fills
-        included, so that the journal holds the sleeve's whole position).
+        """Cancel the sleeve's open orders one by one and journal what they became.
 
-        Only the run's own orders: a cancel-all of the symbol would also void the closing
-        orders of another run flattening its share at the same account.
+        Fills are included, so that the journal holds the sleeve's whole position. Only the
+        run's own orders: a cancel-all of the symbol would also void the closing orders of
+        another run flattening its share at the same account.
         """
         sleeve.exit_orders = []
         sleeve.last_target = 0.0
@@ -316,8 +320,11 @@ class Exits:
     async def close_simulated_book(
         self, sleeves: Sequence[Sleeve], reason: str, now: datetime
     ) -> None:
-        """Cancel what is still open at the simulated venues (an order decided on the last bar,
-        the resting exits): their book ends with the run, and an ended run cannot resume."""
+        """Cancel what is still open at the simulated venues.
+
+        That is an order decided on the last bar and the resting exits: their book ends with
+        the run, and an ended run cannot resume.
+        """
         for sleeve in sleeves:
             for state in self.orders.open_orders(sleeve.name):
                 if state.venue_order_id is not None:

@@ -61,8 +61,10 @@ class OrphanOutcome:
 
 
 class _Closing:
-    """The runner's strategy stand-in: the kill closes positions, it never computes a signal,
-    so a run whose strategy no longer loads can still be flattened."""
+    """The runner's strategy stand-in: the kill closes positions, it never computes a signal.
+
+    So a run whose strategy no longer loads can still be flattened.
+    """
 
     warmup = 0
 
@@ -89,9 +91,11 @@ def _symbol(config: dict[str, Any]) -> str:
 
 
 def _has_open_orders(journal: Journal, run: Any, venue: str) -> bool:
-    """Whether the journal leaves an order of the run open: it may have filled at the venue
-    after the last fill the dead engine journaled, so the run may hold what its fills do not
-    show yet (the flatten reads it back before closing)."""
+    """Whether the journal leaves an order of the run open.
+
+    It may have filled at the venue after the last fill the dead engine journaled, so the run
+    may hold what its fills do not show yet (the flatten reads it back before closing).
+    """
     orders = OrderManager(journal, run.run_id, dict.fromkeys(run.strategies, venue))
     orders.load()
     return bool(orders.open_orders())
@@ -112,8 +116,10 @@ async def flatten_run(
     reason: str,
     now: datetime,
 ) -> list[str]:
-    """Flatten the dead run ``run`` at ``exchange`` as its engine would; the closing orders'
-    lines (``"sell 0.01 BTCUSDT (<client order id>)"``).
+    """Flatten the dead run ``run`` at ``exchange`` as its engine would.
+
+    Return the closing orders' lines (``"sell 0.01 BTCUSDT (<client order id>, filled)"``,
+    or the order's status in place of ``filled``).
 
     The run's orders are loaded from the journal and :meth:`Exits.flatten` cancels them and
     closes each strategy's share; each closing order is then read back once so that its fill
@@ -159,8 +165,9 @@ async def flatten_orphans(
     *,
     stale_bars: float = 3.0,
 ) -> list[OrphanOutcome]:
-    """Flatten every venue run that no engine drives and that holds a journaled position or
-    has a journaled order still open.
+    """Flatten every venue run that no engine drives and that holds or may hold a position.
+
+    A run qualifies when it holds a journaled position or has a journaled order still open.
 
     Parameters
     ----------

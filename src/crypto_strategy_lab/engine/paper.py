@@ -61,9 +61,12 @@ def load_replay_data(
     warmup_bars: int = 0,
     read: Mapping[str, Any] | None = None,
 ) -> ReplayData:
-    """The last ``days`` of ``source`` (any name of :mod:`crypto_strategy_lab.data.spec`:
-    ``bundled:crypto``, a file, ``SOURCE:SYMBOL:TF``) plus up to ``warmup_bars`` before them;
-    ``read`` holds how to read a file (``ts_unit``, ``columns``), recorded with the run."""
+    """The last ``days`` of ``source`` plus up to ``warmup_bars`` before them.
+
+    ``source`` is any name of :mod:`crypto_strategy_lab.data.spec` (``bundled:crypto``, a
+    file, ``SOURCE:SYMBOL:TF``); ``read`` holds how to read a file (``ts_unit``,
+    ``columns``), recorded with the run.
+    """
     if days <= 0:
         raise ConfigError(f"--days must be positive, got {days}")
     from crypto_strategy_lab.data.loader import open_data
@@ -85,6 +88,11 @@ def load_replay_data(
 
 
 def resolve_strategies(name: str) -> list[str]:
+    """The strategy names ``name`` stands for.
+
+    Every registered one for ``"all"``, else ``name`` itself once the strategy is built with
+    its defaults (an unknown name raises).
+    """
     return list_strategies() if name == "all" else [get_strategy(name).name]
 
 
@@ -230,9 +238,11 @@ def sleeve_budgets(
     market: MarketType,
     unit_returns: UnitReturns | None = None,
 ) -> dict[str, float]:
-    """Per-strategy fraction of total capital per unit of signal, capped at the per-strategy
-    limit (and the gross limit over all of them); an estimated ``weighting`` estimates from
-    ``unit_returns`` on the history before ``data.start``."""
+    """Per-strategy fraction of total capital per unit of signal, capped.
+
+    The cap is the per-strategy limit (and the gross limit over all of them); an estimated
+    ``weighting`` estimates from ``unit_returns`` on the history before ``data.start``.
+    """
     from crypto_strategy_lab.portfolio import capped_budgets
 
     names = pd.Index([s.name for s in instances])
