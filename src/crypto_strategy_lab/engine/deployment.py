@@ -28,6 +28,12 @@ def _first_problem(exc: ValidationError, prefix: str) -> str:
 
 
 class StrategyAllocation(BaseModel):
+    """One strategy of a deployment: where it trades, on which bars, with which parameters.
+
+    The fields are the strategy's name, venue, symbol, market, timeframe, weight, parameter
+    overrides and protective exits.
+    """
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(description="Registered strategy name, e.g. 'lag_autocorr'.")
@@ -64,6 +70,13 @@ class MonitoringConfig(BaseModel):
 
 
 class DeploymentConfig(BaseModel):
+    """A deployment (``kind: deployment``): the run's strategies, capital, risk and monitoring.
+
+    Validation checks, when the file loads, that every strategy name is registered, that its
+    venue, market and the mode go together, its ``params`` against the strategy's parameter
+    model, and the ``risk`` overrides against :class:`RiskLimits`.
+    """
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["deployment"] = "deployment"
@@ -122,19 +135,27 @@ class DeploymentConfig(BaseModel):
         return self
 
     def _check_risk_overrides(self) -> None:
-        """Validate ``risk`` against :class:`RiskLimits` now, so a typo or an out-of-range
-        limit fails ``csl config validate`` instead of the deployment."""
+        """Validate ``risk`` against :class:`RiskLimits` now.
+
+        So a typo or an out-of-range limit fails ``csl config validate`` instead of the
+        deployment.
+        """
         try:
             RiskLimits.model_validate(self.risk)
         except ValidationError as exc:
             raise ValueError(_first_problem(exc, "risk")) from None
 
     def stops_for(self, alloc: StrategyAllocation) -> ProtectiveStops:
-        """The protective exits ``alloc`` trades: its own ``stops``, else the deployment's,
-        else the fractions of the entry in ``risk`` (``stop_loss_pct``, ``take_profit_pct``)."""
+        """The protective exits ``alloc`` trades.
+
+        Its own ``stops``, else the deployment's, else the fractions of the entry in ``risk``
+        (``stop_loss_pct``, ``take_profit_pct``).
+        """
         return alloc.stops or self.stops or ProtectiveStops.from_limits(self.risk_limits())
 
     def risk_limits(self) -> RiskLimits:
-        """The run's :class:`RiskLimits`: the defaults with the ``risk:`` overrides (checked
-        when the config loaded)."""
+        """The run's :class:`RiskLimits`: the defaults with the ``risk:`` overrides.
+
+        The overrides were checked when the config loaded.
+        """
         return RiskLimits(**self.risk)

@@ -67,6 +67,7 @@ class OrderState:
 
     @property
     def open(self) -> bool:
+        """Whether the order's status is not terminal yet."""
         return not self.status.is_terminal
 
 
@@ -113,11 +114,14 @@ class OrderManager:
                 self._by_venue_id[(state.sleeve, state.venue_order_id)] = state.client_order_id
 
     def known(self, client_order_id: str) -> bool:
+        """Whether the run's order cache holds ``client_order_id``."""
         return client_order_id in self.orders
 
     def journaled_request(self, client_order_id: str) -> OrderRequest:
-        """The order request as the journal recorded it (for a resend with the same client id,
-        or an exit re-placed for a larger position)."""
+        """The order request as the journal recorded it.
+
+        For a resend with the same client id, or an exit re-placed for a larger position.
+        """
         row = self.journal.order(client_order_id)
         if row is None:
             raise OrderError(f"order {client_order_id} is not in the journal")
@@ -346,14 +350,18 @@ class OrderManager:
             state.venue_order_id = venue_order_id
 
     def close_unfillable(self, state: OrderState, reason: str, *, ts: datetime) -> None:
-        """Journal an open order as ``cancelled`` with ``reason`` once the venue cancelled it
-        (e.g. the simulated venue's book closing when the run ends)."""
+        """Journal an open order as ``cancelled`` with ``reason`` once the venue cancelled it.
+
+        E.g. the simulated venue's book closing when the run ends.
+        """
         self.unresolved.discard(state.client_order_id)
         self._event(state, OrderStatus.CANCELLED, ts=ts, reason=reason)
 
     def abandon(self, state: OrderState, reason: str, *, ts: datetime) -> None:
-        """Close an order the venue provably never received (reconciliation found no order
-        under its client id *and* the lookup succeeded)."""
+        """Close an order the venue provably never received.
+
+        Reconciliation found no order under its client id *and* the lookup succeeded.
+        """
         self.unresolved.discard(state.client_order_id)
         if state.status is OrderStatus.NEW:
             self._event(state, OrderStatus.CANCELLED, ts=ts, reason=reason)
