@@ -29,6 +29,7 @@ import pandas as pd
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.core.errors import ConfigError, ExchangeError
 from crypto_strategy_lab.data.schema import validate_ohlcv
+from crypto_strategy_lab.data.timeframes import as_timedelta
 from crypto_strategy_lab.exchanges.base import Exchange
 
 log = logging.getLogger(__name__)
@@ -190,9 +191,7 @@ class RestPollingFeed:
     ) -> None:
         self.exchange, self.symbol, self.timeframe = exchange, symbol, timeframe
         self.market, self.poll_seconds = market, poll_seconds
-        self.step = pd.Timedelta(
-            timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe
-        )
+        self.step = as_timedelta(timeframe)
         # ``after``: the last bar the strategy already has (its seeded warm-up history); the
         # feed starts with the bar after it instead of re-sending the newest klines
         self._last: pd.Timestamp | None = after
@@ -247,9 +246,7 @@ class WebsocketFeed:
             raise ConfigError(f"{type(client).__name__} has no websocket klines (watch_ohlcv)")
         self.client, self.ccxt_symbol, self.symbol = client, ccxt_symbol, symbol
         self.timeframe = timeframe
-        self.step = pd.Timedelta(
-            timeframe.replace("m", "min") if timeframe.endswith("m") else timeframe
-        )
+        self.step = as_timedelta(timeframe)
 
     def describe(self) -> str:
         """The stream's symbol and bar size (live)."""

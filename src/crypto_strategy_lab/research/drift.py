@@ -37,6 +37,7 @@ from crypto_strategy_lab.core import execution
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.data.loader import open_data
+from crypto_strategy_lab.data.timeframes import as_timedelta
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.strategies import get_strategy
 
@@ -255,7 +256,7 @@ def drift_report(journal: Journal, run_id: str) -> DriftReport:
     capital = float(run.capital)
     allocation = config.get("allocation", {})
     market = config.get("market", "linear")
-    step = pd.Timedelta(timeframe)
+    step = as_timedelta(timeframe)
 
     signals = pd.DataFrame(
         [(s.strategy, s.ts, s.strength) for s in journal.signals(run_id)],
