@@ -18,6 +18,7 @@ from crypto_strategy_lab.performance.metrics import (
     return_moments,
     rolling_sharpe,
     sharpe_ratio,
+    sharpe_ratios,
     sortino_ratio,
 )
 
@@ -172,3 +173,18 @@ def test_sharpe_in_excess_of_an_annual_risk_free_rate(returns):
     assert sharpe_ratio(returns, 8760, risk_free_rate=0.0) == sharpe_ratio(returns, 8760)
     with pytest.raises(MetricsError, match="periods_per_year"):
         sharpe_ratio(returns, risk_free_rate=0.02)
+
+
+def test_sharpe_ratios_of_a_matrix_are_each_columns_sharpe_ratio() -> None:
+    # the column rule must equal the single-series rule (numpy's mean / std with ddof=1 as
+    # the independent reference), and a constant column is 0, not inf
+    rng = np.random.default_rng(11)
+    matrix = pd.DataFrame(rng.normal(0.001, 0.01, (500, 4)), columns=list("abcd"))
+    matrix["flat"] = 0.002
+    got = sharpe_ratios(matrix)
+    values = matrix[list("abcd")].to_numpy()
+    expected = values.mean(axis=0) / values.std(axis=0, ddof=1)
+    np.testing.assert_allclose(got[list("abcd")].to_numpy(), expected, rtol=1e-12)
+    assert got["flat"] == 0.0
+    for col in "abcd":
+        assert got[col] == pytest.approx(sharpe_ratio(matrix[col]), rel=1e-12)
