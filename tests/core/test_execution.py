@@ -118,3 +118,14 @@ def test_scaled_levels_need_a_positive_unit(unit: float) -> None:
     assert ex.stop_levels(1, 100.0, 0.5, 0.8, unit, True) == (0.0, 0.0)
     assert ex.stop_levels(-1, 100.0, 2.0, 4.0, 1.5, True) == (103.0, 94.0)
     assert ex.stop_levels(1, 100.0, 0.5, 0.8, unit) == pytest.approx((50.0, 180.0))
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_a_zero_distance_disables_its_level_only(scaled: bool) -> None:
+    # 0 disables a level (price 0: no bar reaches it), in either unit, and leaves the other
+    unit, tp_at = (2.0, 108.0) if scaled else (0.0, 104.0)
+    sl_at = 96.0 if scaled else 98.0
+    far = (2.0, 4.0) if scaled else (0.02, 0.04)
+    assert ex.stop_levels(1, 100.0, 0.0, far[1], unit, scaled) == pytest.approx((0.0, tp_at))
+    assert ex.stop_levels(1, 100.0, far[0], 0.0, unit, scaled) == pytest.approx((sl_at, 0.0))
+    assert ex.stop_levels(-1, 100.0, 0.0, 0.0, unit, scaled) == (0.0, 0.0)
