@@ -120,7 +120,24 @@ def render_report(
 ) -> str:
     """The report's HTML text.
 
-    ``sheets``, ``book_sheets``: the rows' and the books' tear sheets, computed when not given.
+    Parameters
+    ----------
+    result : LabResult
+        The lab run (:func:`~crypto_strategy_lab.research.lab.run_lab`).
+    sheets : dict of str to TearSheet, optional
+        The rows' tear sheets by row label; ``None`` computes them
+        (:func:`~crypto_strategy_lab.research.tearsheet.lab_tear_sheets`, a backtest re-run per
+        row and per cost level).
+    book_sheets : dict of str to BookTearSheet, optional
+        The books' tear sheets by book label; ``None`` computes them from ``sheets``.
+
+    Returns
+    -------
+    str
+        The self-contained page (module docstring): plotly.js, the figures and the tear sheets
+        after the first embedded gzip + base64. It states when it was rendered (UTC, to the
+        minute); apart from that stamp the same inputs render the same bytes (the compression
+        stores no timestamp).
     """
     sheets = lab_tear_sheets(result) if sheets is None else sheets
     book_sheets = lab_book_sheets(result, sheets) if book_sheets is None else book_sheets
@@ -198,8 +215,20 @@ def render_report(
 def write_report(result: LabResult, root: str | Path = "reports/lab") -> Path:
     """Write ``<root>/<run-id>/index.html`` and the machine-readable results beside it.
 
-    The results are those of :mod:`crypto_strategy_lab.research.results`; returns the HTML's
-    path.
+    Parameters
+    ----------
+    result : LabResult
+        The lab run.
+    root : str or pathlib.Path, default "reports/lab"
+        The reports' folder; ``<root>/<run-id>`` is created (parents too) and files already
+        there are overwritten.
+
+    Returns
+    -------
+    pathlib.Path
+        The HTML's path. Beside it are the files of
+        :func:`~crypto_strategy_lab.research.results.write_results` (``results.json``, the
+        correlation, per-row returns and trades), computed from the same tear sheets.
     """
     out = Path(root) / result.run_id
     out.mkdir(parents=True, exist_ok=True)

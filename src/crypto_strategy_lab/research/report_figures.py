@@ -42,14 +42,40 @@ BOOK_COLOUR = "#6a3d9a"
 
 
 def strategy_colour(strategy: str) -> str:
-    """The strategy's colour: its place among the registered strategies."""
+    """The strategy's colour: its place among the registered strategies.
+
+    Parameters
+    ----------
+    strategy : str
+        A registered strategy name (:func:`~crypto_strategy_lab.strategies.list_strategies`).
+        Any other name (a book member's row label) gets the colour at the sum of its characters'
+        code points, past the registered ones: the same name, the same colour in every run.
+
+    Returns
+    -------
+    str
+        A ``#rrggbb`` colour of :data:`PALETTE` (12 colours, one per registered strategy).
+    """
     names = list_strategies()
     i = names.index(strategy) if strategy in names else len(names) + sum(map(ord, strategy))
     return PALETTE[i % len(PALETTE)]
 
 
 def line_styles(result: LabResult) -> dict[str, dict[str, Any]]:
-    """Per row: its strategy's colour and a dash per timeframe/dataset of that strategy."""
+    """Per row: its strategy's colour and a dash per timeframe/dataset of that strategy.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its rows (``result.assessments``) in their order.
+
+    Returns
+    -------
+    dict of str to dict
+        Row label to a plotly line ``{"color": ..., "dash": ...}``: the colour of
+        :func:`strategy_colour`; the ``k``-th row of a strategy (0-based) has dash
+        ``DASHES[k % 6]``.
+    """
     seen: dict[str, int] = {}
     styles = {}
     for a in result.assessments:
@@ -61,7 +87,22 @@ def line_styles(result: LabResult) -> dict[str, dict[str, Any]]:
 
 
 def equity_figure(result: LabResult) -> go.Figure:
-    """Equity (growth of 1) above drawdown, one legend entry per row for both panels."""
+    """Equity (growth of 1) above drawdown, one legend entry per row for both panels.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; each row's selected configuration's net per-bar returns on the gate window
+        (``StrategyAssessment.returns``, a NaN bar counted as 0).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two panels on a shared time axis, 650 px tall: ``prod(1 + r)`` (4 significant digits)
+        and the drawdown ``equity / running peak - 1`` (a fraction, shown in %). Equity is
+        thinned by :func:`~crypto_strategy_lab.research.figure_bundle.thin_line`, drawdown by
+        :func:`~crypto_strategy_lab.research.figure_bundle.thin_extremes` (its troughs kept).
+    """
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.04
     )
@@ -88,14 +129,42 @@ def equity_figure(result: LabResult) -> go.Figure:
 
 
 def rolling_window(result: LabResult) -> int:
-    """About one month of bars, at most a fifth of the sample, at least 20."""
+    """About one month of bars, at most a fifth of the sample, at least 20.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; it needs at least one row (the first row's bars per year set the month).
+
+    Returns
+    -------
+    int
+        ``max(20, min(periods_per_year / 12, n / 5))`` truncated, with ``n`` the number of bars
+        of the lab's data (``result.data.bars``).
+    """
     ppy = result.assessments[0].study.periods_per_year
     n = len(result.data.bars)
     return int(max(20, min(ppy / 12.0, n / 5.0)))
 
 
 def rolling_figure(result: LabResult, window: int) -> go.Figure:
-    """Each row's annualised rolling Sharpe ratio over ``window`` bars, thinned for the page."""
+    """Each row's annualised rolling Sharpe ratio over ``window`` bars, thinned for the page.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; each row's net per-bar returns on the gate window.
+    window : int
+        Bars per trailing window (:func:`rolling_window`).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line per row, 420 px tall: ``mean / std`` (ddof 1) of the window times
+        ``sqrt(periods_per_year)`` of the row
+        (:func:`~crypto_strategy_lab.performance.metrics.rolling_sharpe`; NaN until the window
+        fills), two decimals, and a line at 0.
+    """
     fig = go.Figure()
     styles = line_styles(result)
     for a in result.assessments:
@@ -117,7 +186,27 @@ def rolling_figure(result: LabResult, window: int) -> go.Figure:
 def pbo_figure(result: LabResult) -> go.Figure:
     """A histogram of the CSCV logits per row.
 
-    Small multiples; 30 bins of the finite logits.
+    Small multiples, four per line; 30 bins of the finite logits.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; rows without a PBO (``StrategyAssessment.pbo`` is ``None``) are left out.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per row with a PBO, titled with it, and a red line at ``λ = 0``; 260 px per
+        line of panels.
+
+    Notes
+    -----
+    Each combinatorially symmetric cross-validation split gives the logit
+    ``λ = log(ω / (1 - ω))`` of the relative rank ``ω`` out of sample of the configuration that
+    was best in sample; the PBO is the share of splits with ``λ ≤ 0`` (Bailey, Borwein, López de
+    Prado and Zhu, 2017, "The probability of backtest overfitting", *Journal of Computational
+    Finance* 20(4)). The counts are binned here: a row's thousands of splits would otherwise all
+    be embedded in the page.
     """
     items = [a for a in result.assessments if a.pbo is not None]
     cols = 4
@@ -150,7 +239,20 @@ def pbo_figure(result: LabResult) -> go.Figure:
 
 
 def correlation_figure(result: LabResult) -> go.Figure | None:
-    """Heatmap of the rows' return correlation (``None`` without an orthogonality check)."""
+    """Heatmap of the rows' return correlation.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its orthogonality check (``result.orthogonality``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure or None
+        The correlation matrix of the rows' per-bar net returns on a -1 to 1 red-blue scale,
+        each cell labelled to two decimals, 560 px tall; ``None`` without an orthogonality check
+        (fewer than two rows).
+    """
     ortho = result.orthogonality
     if ortho is None:
         return None
@@ -175,7 +277,25 @@ def correlation_figure(result: LabResult) -> go.Figure | None:
 def tearsheet_equity_figure(
     sheet: Performance, style: dict[str, Any], name: str = "strategy (net)"
 ) -> go.Figure:
-    """The row's equity and drawdown against buy-and-hold of the same asset on the same bars."""
+    """The row's equity and drawdown against buy-and-hold of the same asset on the same bars.
+
+    Parameters
+    ----------
+    sheet : Performance
+        A row's or a book's tear sheet numbers (growth of 1 and drawdown of the strategy and of
+        buy-and-hold, on the gate window).
+    style : dict
+        The plotly line of the strategy's curves (``{"color": ..., "dash": ...}``,
+        :func:`line_styles`); buy-and-hold is grey.
+    name : str, default "strategy (net)"
+        The legend entry of the strategy's curves.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Growth of 1 on a log axis above the drawdown (in %), 520 px tall, thinned as in
+        :func:`equity_figure`.
+    """
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.05
     )
@@ -207,7 +327,20 @@ def tearsheet_equity_figure(
 
 
 def weights_figure(sheet: BookTearSheet) -> go.Figure:
-    """The book's budget per member over time (steps: budgets change at month starts)."""
+    """The book's budget per member over time (steps: budgets change at month starts).
+
+    Parameters
+    ----------
+    sheet : BookTearSheet
+        A validated book's tear sheet; ``sheet.weights`` holds each member's budget per bar, a
+        fraction of the book's equity.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One step line per member in its strategy's colour, 360 px tall. Only the bars where a
+        budget changes and the last bar are drawn: a step line needs no more.
+    """
     weights = sheet.weights
     changed = weights.ne(weights.shift()).any(axis=1).to_numpy().copy()
     changed[-1] = True  # the line runs to the last bar
@@ -226,7 +359,21 @@ def weights_figure(sheet: BookTearSheet) -> go.Figure:
 
 
 def capacity_figure(sheet: TearSheet) -> go.Figure:
-    """Net SR (annualised) against the cost per fill, re-run at each level; the break-even."""
+    """Net SR (annualised) against the cost per fill, re-run at each level; the break-even.
+
+    Parameters
+    ----------
+    sheet : TearSheet
+        A row's tear sheet; its ``capacity`` (net SR of a re-run at each cost level, and the
+        linear break-even cost, :func:`~crypto_strategy_lab.research.tearsheet.capacity`).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Net SR (three decimals) against the cost per signal fill in bps of notional (fee plus
+        slippage), a line at SR 0 and, when the row breaks even at some cost, a dotted vertical
+        line at the break-even; 320 px tall.
+    """
     cap = sheet.capacity
     fig = go.Figure(
         go.Scatter(
@@ -248,7 +395,21 @@ def capacity_figure(sheet: TearSheet) -> go.Figure:
 
 
 def heatmap_figure(sheet: TearSheet) -> go.Figure | None:
-    """The study's net SR over two parameter axes."""
+    """The study's net SR over two parameter axes.
+
+    Parameters
+    ----------
+    sheet : TearSheet
+        A row's tear sheet; its ``heatmap`` (the study's grid at the default cost-aware rules,
+        :func:`~crypto_strategy_lab.research.tearsheet.parameter_heatmap`).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure or None
+        Annualised net SR (mean over the other axes) per cell, labelled to two decimals, on a
+        red-blue scale centred at 0; a one-axis grid is one row labelled ``all``. ``None`` when
+        no parameter axis varies.
+    """
     hm = sheet.heatmap
     if hm is None:
         return None

@@ -17,7 +17,21 @@ def _fails(verdict: Any, criterion: str) -> bool:
 
 
 def summary_lines(result: LabResult) -> list[str]:
-    """Plain statements of the outcome; failures are stated as failures."""
+    """Plain statements of the outcome; failures are stated as failures.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run: its verdicts, gate, pooled rows, co-activity, deflation and calibration.
+
+    Returns
+    -------
+    list of str
+        In order: how many rows pass and the data's size and span; the passing rows; per
+        criterion, the rows that fail it; whether any Sharpe ratio survives deflation; the pooled
+        rows that pass; the pairs that only look uncorrelated (:func:`rarely_together_line`);
+        the trials every DSR is deflated by; the gate calibration's false-pass rate and power.
+    """
     verdicts = result.verdicts
     n = len(verdicts)
     bars = result.data.bars
@@ -78,7 +92,20 @@ def summary_lines(result: LabResult) -> list[str]:
 
 
 def rarely_together_line(result: LabResult) -> str | None:
-    """The summary's statement about pairs that only look uncorrelated, if any."""
+    """The summary's statement about pairs that only look uncorrelated, if any.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its co-activity report.
+
+    Returns
+    -------
+    str or None
+        The pairs (the first 8 named, with their reason) and the effective number of
+        independent bets from the plain and from the co-active correlations; ``None`` without a
+        co-activity report or without such pairs.
+    """
     co = result.co_activity
     if co is None or co.rarely_together.empty:
         return None

@@ -27,7 +27,18 @@ NOISE_TEXT = {
 
 
 def params_text(params: dict[str, Any]) -> str:
-    """A configuration as ``k=v, ...`` text, its timeframe left out (the row names it)."""
+    """A configuration as ``k=v, ...`` text, its timeframe left out (the row names it).
+
+    Parameters
+    ----------
+    params : dict of str to Any
+        A trial's parameters, in their order.
+
+    Returns
+    -------
+    str
+        ``"k=v, k=v"`` with each value's ``str``; empty for no parameters but the timeframe.
+    """
     shown = {k: v for k, v in params.items() if k != "timeframe"}
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
@@ -38,6 +49,19 @@ def deflation_text(d: Deflation) -> str:
     That list names every dataset at every timeframe of the search (assets × timeframes) and
     would repeat in every row: it is given once, in the deflation section
     (:func:`deflation_searches`).
+
+    Parameters
+    ----------
+    d : Deflation
+        The trials a row's DSR is deflated by (:class:`~crypto_strategy_lab.validation.
+        trial_log.Deflation`).
+
+    Returns
+    -------
+    str
+        One line: the family's trials ``N`` and strategies, the timeframes (``?`` when none is
+        recorded), the data families (their signatures' first 12 characters), the number of
+        datasets and the row's own strategy's trials.
     """
     fams = ", ".join(f[:12] for f in d.families)
     return (
@@ -49,7 +73,20 @@ def deflation_text(d: Deflation) -> str:
 
 
 def deflation_searches(result: LabResult) -> list[dict[str, str]]:
-    """Each distinct set of data families the rows were deflated over, with its datasets."""
+    """Each distinct set of data families the rows were deflated over, with its datasets.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; every judged row (rows, books, pooled rows).
+
+    Returns
+    -------
+    list of dict
+        One ``{"families": ..., "datasets": ...}`` per distinct tuple of families, in the order
+        first met: the families' signatures (first 12 characters) and every dataset of the
+        search, each comma-joined.
+    """
     seen: dict[tuple[str, ...], tuple[str, ...]] = {}
     for a in _judged(result):
         seen.setdefault(a.deflation.families, a.deflation.datasets)
@@ -60,7 +97,24 @@ def deflation_searches(result: LabResult) -> list[dict[str, str]]:
 
 
 def co_activity_table(result: LabResult) -> dict[str, Any] | None:
-    """The co-activity section: each row's exposure and the rarely-together pairs."""
+    """The co-activity section: each row's exposure and the rarely-together pairs.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its co-activity report
+        (:class:`~crypto_strategy_lab.validation.orthogonality.CoActivityReport`).
+
+    Returns
+    -------
+    dict or None
+        ``rows`` (per row: time in market, OLS beta and correlation to the asset's returns),
+        ``pairs`` (the pairs that look uncorrelated only because they are rarely active
+        together: plain and co-active correlation, share of bars both are active, sign
+        agreement, reason), the effective number of bets from the plain and the conditional
+        correlations, and ``n`` the number of rows. ``None`` without a co-activity report
+        (fewer than two rows).
+    """
     co = result.co_activity
     if co is None:
         return None
@@ -93,7 +147,31 @@ def co_activity_table(result: LabResult) -> dict[str, Any] | None:
 
 
 def deflation_rows(result: LabResult) -> list[dict[str, Any]]:
-    """Per judged row: its trials, the family's, the SR variance and the track record."""
+    """Per judged row: its trials, the family's, the SR variance and the track record.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; every judged row (rows, books, pooled rows) and the gate's track-record
+        settings.
+
+    Returns
+    -------
+    list of dict
+        Per row: its strategy's and the family's trials (the DSR's ``N``), the variance of the
+        trials' SRs (per bar), the deflation's source (:func:`deflation_text`), the number of
+        independent bets and bars per bet, the MinTRL in bets (the track-record criterion's
+        threshold, ``n/a`` without that criterion), and the bars of the gate window beside the
+        MinTRL in bars.
+
+    Notes
+    -----
+    The MinTRL in bars is
+    :func:`~crypto_strategy_lab.validation.sharpe.min_track_record_length` on the row's per-bar
+    SR, skewness and kurtosis against the gate's benchmark SR at its confidence (Bailey and
+    López de Prado, 2012, "The Sharpe ratio efficient frontier", *Journal of Risk* 15(2)); it is
+    shown for comparison only: the gate counts bets.
+    """
     rows = []
     for a in _judged(result):
         d = a.deflation
@@ -133,7 +211,22 @@ def _judged(result: LabResult) -> list[StrategyAssessment]:
 
 
 def gate_rows(result: LabResult) -> list[dict[str, Any]]:
-    """Per judged row, then per row not evaluated: its configuration and its criteria."""
+    """Per judged row, then per row not evaluated: its configuration and its criteria.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run: its rows, books and pooled rows (judged), and the rows the gate could not
+        evaluate with their verdicts.
+
+    Returns
+    -------
+    list of dict
+        Per row: label, configuration (a book's weighting and members, a pooled row's assets),
+        SR per bar (4 decimals) and annualised by ``sqrt(periods_per_year)`` (2 decimals),
+        whether it passed and its criteria (:func:`criteria_rows`). A row not evaluated has SRs
+        ``n/a``, fails, and gives its one reason in its first criterion only.
+    """
     rows = []
     books = {b.assessment.strategy: b for b in result.books}
     pooled = {p.label: p for p in result.pooled}
@@ -172,6 +265,20 @@ def criteria_rows(verdict: Any, deflation: Deflation | None = None) -> list[dict
 
     The DSR's trial sources are in the short form of :func:`deflation_text` when
     ``deflation`` is given.
+
+    Parameters
+    ----------
+    verdict : GateVerdict
+        A row's gate verdict (:class:`~crypto_strategy_lab.validation.gate.GateVerdict`).
+    deflation : Deflation, optional
+        The row's deflation; ``None`` (a row not evaluated) keeps the details as they are.
+
+    Returns
+    -------
+    list of dict
+        Per criterion, in the gate's order: name, value and threshold (DSR and PBO 3 decimals,
+        track record in whole bets, walk-forward 4 decimals, others 3 significant digits; ``n/a``
+        for NaN), comparison, pass and detail.
     """
     spec = {"dsr": ".3f", "track_record": ",.0f", "pbo": ".3f", "walk_forward": ".4f"}
     full, short = (deflation.describe(), deflation_text(deflation)) if deflation else ("", "")
@@ -189,7 +296,20 @@ def criteria_rows(verdict: Any, deflation: Deflation | None = None) -> list[dict
 
 
 def trial_rows(result: LabResult) -> list[dict[str, Any]]:
-    """Every trial of every row's study, the selected one marked."""
+    """Every trial of every row's study, the selected one marked.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; each row's study's trials.
+
+    Returns
+    -------
+    list of dict
+        Per trial: row label (with ``first`` true on a row's first trial), trial label, whether
+        it is the selected configuration, parameters, annualised SR, trades, total return and
+        status; a trial that did not run (no SR) shows ``n/a`` for its numbers.
+    """
     rows = []
     for a in result.assessments:
         for k, (label, t) in enumerate(a.study.trials.iterrows()):
@@ -211,7 +331,23 @@ def trial_rows(result: LabResult) -> list[dict[str, Any]]:
 
 
 def calibration_table(result: LabResult) -> dict[str, Any]:
-    """The gate calibration's shape, false-pass rate and power as the page shows them."""
+    """The gate calibration's shape, false-pass rate and power as the page shows them.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its gate calibration
+        (:class:`~crypto_strategy_lab.research.lab.CalibrationSummary`) and gate criteria.
+
+    Returns
+    -------
+    dict
+        The simulated searches' shape (families, strategies × configurations, ρ, bars, bars per
+        year, time in market, bars per bet), the noise (:data:`NOISE_TEXT`), seed and whether it
+        came from the cache; the family-wise false-pass rate with its interval, the per-strategy
+        rate and the false-pass rate of each criterion; per planted annual SR the power with its
+        interval and per criterion.
+    """
     cal = result.calibration
     criteria_names = list(result.gate.criteria)
     return {
@@ -247,7 +383,20 @@ def calibration_table(result: LabResult) -> dict[str, Any]:
 
 
 def cost_rows(result: LabResult) -> list[tuple[str, str]]:
-    """The stated cost model's fields and the backtest settings, as ``(name, value)`` rows."""
+    """The stated cost model's fields and the backtest settings, as ``(name, value)`` rows.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its backtest settings.
+
+    Returns
+    -------
+    list of tuple of (str, str)
+        Each field of the cost model as stated (a value that is not text as JSON), then market,
+        fill, fee side, sizing, stop-loss and take-profit (fractions shown in %, ``n/a`` when
+        off) and the intrabar rule.
+    """
     settings = result.settings
     costs = settings.costs.model_dump(mode="json")
     rows = [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in costs.items()]
@@ -264,7 +413,19 @@ def cost_rows(result: LabResult) -> list[tuple[str, str]]:
 
 
 def flagged_pairs(result: LabResult) -> list[dict[str, str]]:
-    """The pairs the orthogonality check flags, with their return correlation."""
+    """The pairs the orthogonality check flags, with their return correlation.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its orthogonality check.
+
+    Returns
+    -------
+    list of dict
+        One ``{"a": ..., "b": ..., "correlation": ...}`` per flagged pair (correlation to two
+        decimals); empty without an orthogonality check.
+    """
     ortho = result.orthogonality
     if ortho is None:
         return []
@@ -275,7 +436,18 @@ def flagged_pairs(result: LabResult) -> list[dict[str, str]]:
 
 
 def cluster_rows(result: LabResult) -> list[tuple[str, str]]:
-    """The orthogonality check's clusters as ``("cluster k", "member, member, ...")`` rows."""
+    """The orthogonality check's clusters as ``("cluster k", "member, member, ...")`` rows.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its orthogonality check's cluster of each row.
+
+    Returns
+    -------
+    list of tuple of (str, str)
+        One row per cluster in cluster order; empty without an orthogonality check.
+    """
     ortho = result.orthogonality
     if ortho is None:
         return []

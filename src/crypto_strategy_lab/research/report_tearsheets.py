@@ -122,7 +122,33 @@ def _sheet_view(
 def tearsheet_view(
     a: StrategyAssessment, sheet: TearSheet, style: dict[str, Any], index: int, bundle: FigureBundle
 ) -> dict[str, Any]:
-    """The template's view of one row's tear sheet (its figures registered in ``bundle``)."""
+    """The template's view of one row's tear sheet (its figures registered in ``bundle``).
+
+    Parameters
+    ----------
+    a : StrategyAssessment
+        The row: its selected configuration, moments, verdict and deflation.
+    sheet : TearSheet
+        The row's tear sheet numbers (:func:`~crypto_strategy_lab.research.tearsheet.
+        tear_sheet`).
+    style : dict
+        The row's plotly line (:func:`~crypto_strategy_lab.research.report_figures.
+        line_styles`).
+    index : int
+        The row's place among the rows; the figures' ids are ``ts<index>-equity``,
+        ``ts<index>-capacity`` and ``ts<index>-heatmap``.
+    bundle : FigureBundle
+        The page's figures; the row's equity, capacity and (when its grid varies) heatmap
+        figures are added to it, in that order.
+
+    Returns
+    -------
+    dict
+        What ``tearsheet.html.j2`` shows: the shared sections (label, figure placeholders,
+        headline metrics, monthly and yearly returns, costs, the gate row and its trial counts)
+        and the row's own (gross SR, trades and stop exits, break-even cost, the net SR at each
+        cost level, the last trades).
+    """
     cap = sheet.capacity
     slug = f"ts{index}"
     view = _sheet_view(
@@ -166,6 +192,26 @@ def book_tearsheet_view(
 
     The shared sections, the members' budgets and the book's gate row (its candidates counted
     as trials).
+
+    Parameters
+    ----------
+    book : BookAssessment
+        The validated book: its assessment and the selected candidate's parameters (weighting,
+        members, caps).
+    sheet : BookTearSheet
+        The book's tear sheet numbers (:func:`~crypto_strategy_lab.research.tearsheet.
+        book_tear_sheet`).
+    index : int
+        The book's place among the books; its figures' ids are ``book<index>-equity`` and
+        ``book<index>-weights``.
+    bundle : FigureBundle
+        The page's figures; the book's equity and budgets figures are added to it.
+
+    Returns
+    -------
+    dict
+        What ``tearsheet.html.j2`` shows for a book: the shared sections, the weighting of its
+        members with its caps (max weight, max gross, Kelly fraction) and the budgets figure.
     """
     slug = f"book{index}"
     style = {"color": BOOK_COLOUR}
