@@ -45,13 +45,31 @@ def gzip_base64(data: bytes) -> str:
     """``data`` gzip-compressed and base64-encoded.
 
     Level 9, no timestamp: the same bytes give the same text.
+
+    Parameters
+    ----------
+    data : bytes
+        What to embed (UTF-8 text of plotly.js, the figures' JSON or the tear sheets' markup).
+
+    Returns
+    -------
+    str
+        ASCII base64 of the gzip stream (``mtime=0``), which the page's loader inflates with
+        ``DecompressionStream("gzip")``.
     """
     return base64.b64encode(gzip.compress(data, compresslevel=9, mtime=0)).decode("ascii")
 
 
 @cache
 def plotly_js_gzip() -> str:
-    """The installed plotly.js, gzip + base64 (computed once per process)."""
+    """The installed plotly.js, gzip + base64 (computed once per process).
+
+    Returns
+    -------
+    str
+        :func:`gzip_base64` of ``plotly.offline.get_plotlyjs()`` (about 4.8 MB minified, 2 MB
+        embedded), the version of the installed ``plotly`` package.
+    """
     return gzip_base64(get_plotlyjs().encode("utf-8"))
 
 
@@ -62,6 +80,19 @@ def thinning_positions(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     bar (all bars when ``n <= max_points``). Every line of the same length is thinned to the
     same bars, so the lines of one window share one x array (stored once by
     :class:`FigureBundle`).
+
+    Parameters
+    ----------
+    n : int
+        The line's number of bars.
+    max_points : int, default ``MAX_POINTS``
+        Most positions kept.
+
+    Returns
+    -------
+    numpy.ndarray
+        Ascending, distinct ``int64`` positions in ``[0, n)``, ``n - 1`` included; at most
+        ``2 * ((max_points - 1) // 2) + 1 <= max_points`` of them.
     """
     if n <= max_points:
         return np.arange(n)
@@ -74,6 +105,18 @@ def thin_line(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
     """The series at :func:`thinning_positions`.
 
     At most ``max_points`` points, the last bar included.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        A line, one value per bar (an equity curve, a rolling ratio).
+    max_points : int, default ``MAX_POINTS``
+        Most points kept.
+
+    Returns
+    -------
+    pandas.Series
+        The kept values with their index labels; ``series`` itself when it is short enough.
     """
     return series.iloc[thinning_positions(len(series), max_points)]
 
@@ -84,6 +127,20 @@ def thin_extremes(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
     In the order they occur, drawn at the run's first and middle bar (a shift of at most one
     run, under 0.5 % of the line's span): a drawdown keeps its deepest point and its
     recoveries, on the same x array as the equity line of the same bars.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        A line, one value per bar; NaN values are skipped within a run (a run of NaN only
+        keeps NaN, a gap in the line).
+    max_points : int, default ``MAX_POINTS``
+        Most points kept.
+
+    Returns
+    -------
+    pandas.Series
+        Float values on the index labels at :func:`thinning_positions`, named as ``series``;
+        ``series`` itself when it is short enough.
     """
     n = len(series)
     if n <= max_points:
@@ -104,12 +161,37 @@ def thin_extremes(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
 
 
 def times(index: pd.Index) -> list[str]:
-    """Timestamps as the text plotly reads for a date axis (minute resolution)."""
+    """Timestamps as the text plotly reads for a date axis (minute resolution).
+
+    Parameters
+    ----------
+    index : pandas.Index
+        Timestamps (a ``DatetimeIndex``, or values it accepts).
+
+    Returns
+    -------
+    list of str
+        ``"YYYY-mm-dd HH:MM"`` per timestamp, in the index's own time zone (UTC for the lab's
+        bars), seconds dropped.
+    """
     return list(pd.DatetimeIndex(index).strftime("%Y-%m-%d %H:%M"))
 
 
 def values(series: pd.Series | np.ndarray, decimals: int = 4) -> list[float | None]:
-    """Numbers rounded for display, NaN as ``None`` (a gap in the line)."""
+    """Numbers rounded for display, NaN as ``None`` (a gap in the line).
+
+    Parameters
+    ----------
+    series : pandas.Series or numpy.ndarray
+        Numbers (anything ``numpy.asarray(..., dtype=float)`` takes).
+    decimals : int, default 4
+        Decimal places kept (``numpy.round``: halves to even).
+
+    Returns
+    -------
+    list of float or None
+        One entry per value, JSON-ready.
+    """
     arr = np.round(np.asarray(series, dtype=float), decimals)
     return [None if math.isnan(v) else v for v in arr.tolist()]
 
@@ -119,6 +201,18 @@ def significant(series: pd.Series | np.ndarray, digits: int = 4) -> list[float |
 
     For a growth-of-1 line on a log axis the relative error (0.05 % at 4 digits) is what the
     eye sees.
+
+    Parameters
+    ----------
+    series : pandas.Series or numpy.ndarray
+        Numbers.
+    digits : int, default 4
+        Significant digits kept (``format(v, ".4g")`` for 4).
+
+    Returns
+    -------
+    list of float or None
+        One entry per value, JSON-ready.
     """
     return [None if math.isnan(v) else float(f"{v:.{digits}g}") for v in map(float, series)]
 
@@ -145,7 +239,29 @@ class FigureBundle:
         return out
 
     def add(self, fig: go.Figure, div_id: str) -> str:
-        """Register ``fig`` under ``div_id`` and return its placeholder ``<div>``."""
+        """Register ``fig`` under ``div_id`` and return its placeholder ``<div>``.
+
+        The figure's margins are set to the page's (50/20/40/40 px, left/right/top/bottom) in
+        place; its template is left out (:meth:`payload` stores it once).
+
+        Parameters
+        ----------
+        fig : plotly.graph_objects.Figure
+            The figure; its x and y arrays of 50 values or more are stored once per bundle.
+        div_id : str
+            The placeholder's HTML id, unique in the page.
+
+        Returns
+        -------
+        str
+            ``<div class="figure" id=...>`` with a minimum height of the figure's (450 px when it
+            sets none), which the loader draws into.
+
+        Raises
+        ------
+        ValueError
+            If a figure was already added under ``div_id``.
+        """
         if div_id in self._figures:
             raise ValueError(f"two figures with the id {div_id!r}")
         fig.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40})
@@ -160,7 +276,15 @@ class FigureBundle:
         return len(self._figures)
 
     def payload(self) -> str:
-        """Every figure, the shared x arrays and the template: JSON, gzip, base64."""
+        """Every figure, the shared x arrays and the template: JSON, gzip, base64.
+
+        Returns
+        -------
+        str
+            :func:`gzip_base64` of ``{"figures": {div id: {"data", "layout"}}, "axes": {name:
+            array}, "template": ...}`` as compact JSON (plotly's encoder); a trace's shared array
+            is the string ``"@<name>"``, which the loader replaces by ``axes[name]``.
+        """
         bundle = {
             "figures": self._figures,
             "axes": {name: list(x) for x, name in self._axes.items()},
