@@ -1,7 +1,8 @@
 """The numbers of a lab row's and a book's tear sheets, against buy-and-hold.
 
-One job: numbers. The HTML is :mod:`crypto_strategy_lab.research.report`'s; the files beside
-it are :mod:`crypto_strategy_lab.research.results`'.
+One job: numbers. The HTML is :mod:`crypto_strategy_lab.research.report`'s (the tear sheets'
+sections: :mod:`crypto_strategy_lab.research.report_tearsheets`); the files beside it are
+:mod:`crypto_strategy_lab.research.results`'.
 
 The selected configuration is backtested once more, by the function every trial runs
 (:func:`~crypto_strategy_lab.research.trial.backtest_configuration`) with the settings it ran
@@ -69,7 +70,22 @@ STOP_EXITS = ("stop_loss", "take_profit")
 
 @dataclass(frozen=True)
 class CostAttribution:
-    """Costs over the gate window in quote currency, and the P&L before and after them."""
+    """Costs over the gate window in quote currency, and the P&L before and after them.
+
+    Attributes
+    ----------
+    fees : float
+        Fees paid, ``sum(fills.fee)``.
+    slippage : float
+        ``sum(|q| * |price - reference|)`` over the fills: what filling away from the price
+        before slippage cost.
+    funding : float
+        Funding paid (negative: received).
+    net_pnl : float
+        Equity at the last bar minus ``start_equity``.
+    start_equity : float
+        Equity before the window's first bar (a book's: its initial capital).
+    """
 
     fees: float
     slippage: float
@@ -118,6 +134,16 @@ class ParameterHeatmap:
     """Annualised net SR of the study's grid over two of the strategy's parameter axes.
 
     The mean over the other axes; ``y`` is ``None`` for a one-axis grid.
+
+    Attributes
+    ----------
+    x : str
+        The first parameter axis that varies (the columns).
+    y : str or None
+        The second (the index); ``None`` for a one-axis grid, whose ``sr`` has one row.
+    sr : pandas.DataFrame
+        Mean annualised net SR per cell, values of ``y`` by values of ``x`` (as text, in the
+        grid's order).
     """
 
     x: str
@@ -131,6 +157,30 @@ class Performance:
 
     Equity and drawdown against buy-and-hold, monthly and yearly returns, exposure, turnover
     and cost attribution (:func:`performance`).
+
+    Attributes
+    ----------
+    label : str
+        The row's (or the book's) label.
+    returns : pandas.Series
+        Net simple returns per bar.
+    equity, benchmark : pandas.Series
+        Growth of 1 of the strategy and of buy-and-hold of the same asset(s) on the same bars.
+    drawdown, benchmark_drawdown : pandas.Series
+        Their drawdowns, ``equity / running peak - 1`` (0 or negative).
+    monthly : pandas.DataFrame
+        Compounded strategy returns, one row per year, one column per month present (1-12).
+    yearly : pandas.DataFrame
+        Compounded returns per calendar year (the index), columns ``strategy`` and
+        ``buy_and_hold``.
+    time_in_market : float
+        Share of bars a position is held, in [0, 1].
+    gross_exposure : float
+        Mean ``|position notional| / equity`` at the close.
+    turnover : float
+        Traded notional over the equity before the bar, mean per bar times bars per year.
+    costs : CostAttribution
+        Fees, slippage, funding and the net P&L.
     """
 
     label: str
@@ -149,7 +199,28 @@ class Performance:
 
 @dataclass(frozen=True)
 class TearSheet(Performance):
-    """Everything a row's tear sheet shows (module docstring); series on the gate window."""
+    """Everything a row's tear sheet shows (module docstring); series on the gate window.
+
+    Attributes
+    ----------
+    backtest : BacktestResult
+        The selected configuration re-run on the study's bars (every bar, warm-up included).
+    n_trades : int
+        Trades entered in the window, the one still open at the end included.
+    stop_share : dict of str to float
+        Share of the closed trades that exited by ``stop_loss`` and by ``take_profit``; NaN
+        when no trade closed.
+    trades : pandas.DataFrame
+        The trades entered in the window (``BacktestResult.trades``' columns), in entry order.
+    heatmap : ParameterHeatmap or None
+        The study's net SR over its parameter axes (:func:`parameter_heatmap`).
+    capacity : Capacity
+        Net SR against the cost per fill and the break-even cost (:func:`capacity`).
+
+    Notes
+    -----
+    The fields of :class:`Performance` come first.
+    """
 
     backtest: BacktestResult
     n_trades: int
@@ -170,18 +241,50 @@ class BookTearSheet(Performance):
 
     The shared sections and the members' budgets per bar (``weights``, columns: the selected
     candidate's members).
+
+    Attributes
+    ----------
+    weights : pandas.DataFrame
+        Each member's budget per bar, a fraction of the book's equity
+        (:meth:`~crypto_strategy_lab.research.book.BookAssessment.budgets`).
+
+    Notes
+    -----
+    The fields of :class:`Performance` come first.
     """
 
     weights: pd.DataFrame
 
 
 def growth(returns: pd.Series) -> pd.Series:
-    """Growth of 1 from per-bar simple returns."""
+    """Growth of 1 from per-bar simple returns.
+
+    Parameters
+    ----------
+    returns : pandas.Series
+        Simple returns, one per bar.
+
+    Returns
+    -------
+    pandas.Series
+        ``prod(1 + r)`` up to and including each bar.
+    """
     return (1.0 + returns).cumprod()
 
 
 def drawdown_of(equity: pd.Series) -> pd.Series:
-    """``equity / running peak - 1`` (0 at a new high, negative below it)."""
+    """``equity / running peak - 1`` (0 at a new high, negative below it).
+
+    Parameters
+    ----------
+    equity : pandas.Series
+        An equity curve (any positive scale: growth of 1 or quote currency).
+
+    Returns
+    -------
+    pandas.Series
+        The drawdown per bar, a fraction of the peak.
+    """
     return equity / equity.cummax() - 1.0
 
 
@@ -189,13 +292,38 @@ def period_returns(returns: pd.Series, freq: str) -> pd.Series:
     """Compounded return per calendar period, labelled by the period.
 
     ``"M"``: months, ``"Y"``: years.
+
+    Parameters
+    ----------
+    returns : pandas.Series
+        Simple returns on a ``DatetimeIndex``; periods are those of its wall-clock time (UTC
+        for the lab's bars).
+    freq : str
+        A pandas period frequency, ``"M"`` or ``"Y"``.
+
+    Returns
+    -------
+    pandas.Series
+        ``prod(1 + r) - 1`` per period with a bar, on a ``PeriodIndex``.
     """
     periods = returns.index.tz_localize(None).to_period(freq)
     return (1.0 + returns).groupby(periods).prod() - 1.0
 
 
 def monthly_table(returns: pd.Series) -> pd.DataFrame:
-    """Compounded monthly returns, one row per year, one column per month (1-12)."""
+    """Compounded monthly returns, one row per year, one column per month (1-12).
+
+    Parameters
+    ----------
+    returns : pandas.Series
+        Simple returns on a ``DatetimeIndex``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the years; columns: the months with a bar in some year; NaN for a month without
+        a bar in that year.
+    """
     monthly = period_returns(returns, "M")
     frame = pd.DataFrame(
         {"year": monthly.index.year, "month": monthly.index.month, "r": monthly.to_numpy()}
@@ -211,6 +339,16 @@ def buy_and_hold_returns(closes: pd.DataFrame | pd.Series) -> pd.Series:
     others). The asset is held through a missing close: the next bar's return is measured
     from the last close before the gap, so the move across the gap is counted once (pandas
     3's ``pct_change`` no longer fills, and would drop it).
+
+    Parameters
+    ----------
+    closes : pandas.DataFrame or pandas.Series
+        Close prices, one column per asset.
+
+    Returns
+    -------
+    pandas.Series
+        Simple returns named ``buy_and_hold``; NaN at the first bar (no close before it).
     """
     frame = closes.to_frame() if isinstance(closes, pd.Series) else closes
     returns = frame / frame.ffill().shift(1) - 1.0
@@ -221,6 +359,16 @@ def equity_before(backtest: BacktestResult) -> pd.Series:
     """Per bar: the equity it starts from.
 
     The previous close's; the first bar's is the initial capital.
+
+    Parameters
+    ----------
+    backtest : BacktestResult
+        A backtest; its equity at each close and its initial capital.
+
+    Returns
+    -------
+    pandas.Series
+        Equity in quote currency on the backtest's bars.
     """
     equity = backtest.equity.to_numpy(dtype=float)
     before = np.concatenate([[backtest.settings["initial_capital"]], equity[:-1]])
@@ -231,6 +379,17 @@ def traded_fraction(backtest: BacktestResult) -> pd.Series:
     """Per bar: the notional its fills traded over the equity before the bar.
 
     The equity before the first bar is the initial capital.
+
+    Parameters
+    ----------
+    backtest : BacktestResult
+        A backtest; its fills (quantity and price) and equity.
+
+    Returns
+    -------
+    pandas.Series
+        ``τ_t = sum(|q| * price) / equity_before_t`` per bar, named ``traded_fraction``; 0 for
+        a bar without fills and where the equity before is not positive.
     """
     fills = backtest.fills
     index = backtest.returns.index
@@ -245,7 +404,18 @@ def traded_fraction(backtest: BacktestResult) -> pd.Series:
 
 
 def gross_exposure_of(backtest: BacktestResult) -> pd.Series:
-    """Per bar: |position notional at the close| / equity at the close."""
+    """Per bar: |position notional at the close| / equity at the close.
+
+    Parameters
+    ----------
+    backtest : BacktestResult
+        A backtest; its positions, closes and equity.
+
+    Returns
+    -------
+    pandas.Series
+        The gross exposure per bar (1.0: the equity's worth of the asset, long or short).
+    """
     return (backtest.positions * backtest.close).abs() / backtest.equity
 
 
@@ -259,6 +429,17 @@ def bar_costs(backtest: BacktestResult) -> pd.DataFrame:
     The fees and slippage of its fills and the funding of the trades entered at it (a trade's
     funding is booked at its entry bar, the bar from which the tear sheets count a trade).
     Columns :data:`COST_KINDS`.
+
+    Parameters
+    ----------
+    backtest : BacktestResult
+        A backtest; its fills (fee, quantity, price, reference price) and trades (funding).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``fees``, ``slippage`` (``|q| * |price - reference|``) and ``funding`` (paid;
+        negative: received) on the backtest's bars; 0 where nothing happened.
     """
     index = backtest.returns.index
     out = np.zeros((len(index), len(COST_KINDS)))
@@ -281,6 +462,18 @@ def cost_attribution(backtest: BacktestResult, start: pd.Timestamp) -> CostAttri
 
     The costs of the fills and trades from ``start`` on; the net P&L of the equity from the
     close before ``start`` (module docstring).
+
+    Parameters
+    ----------
+    backtest : BacktestResult
+        A backtest.
+    start : pandas.Timestamp
+        The gate window's first bar (a bar of the backtest).
+
+    Returns
+    -------
+    CostAttribution
+        The window's costs, net P&L and starting equity, in quote currency.
     """
     totals = bar_costs(backtest).loc[start:].sum()
     equity = backtest.equity
@@ -309,6 +502,31 @@ def performance(
     The series are net ``returns``, the buy-and-hold returns, whether a position is held, gross
     exposure (|notional| / equity) and traded notional over the equity before the bar;
     turnover is its mean per year.
+
+    Parameters
+    ----------
+    label : str
+        The row's or the book's label.
+    returns : pandas.Series
+        Net simple returns per bar.
+    benchmark_returns : pandas.Series
+        Buy-and-hold returns on the same bars (:func:`buy_and_hold_returns`).
+    in_market : pandas.Series
+        Per bar, whether a position is held (bool).
+    exposure : pandas.Series
+        Gross exposure per bar (:func:`gross_exposure_of`).
+    traded : pandas.Series
+        Traded notional over the equity before the bar (:func:`traded_fraction`).
+    costs : CostAttribution
+        The window's costs.
+    periods_per_year : float
+        Bars per year, to annualise the turnover.
+
+    Returns
+    -------
+    Performance
+        Growth of 1 and drawdowns of both, monthly and yearly returns, time in market, mean
+        gross exposure, turnover per year and ``costs``.
     """
     equity, benchmark = growth(returns), growth(benchmark_returns)
     yearly = pd.DataFrame(
@@ -343,6 +561,16 @@ def stated_cost_bps(settings: BacktestSettings) -> float:
 
     The signal orders' fee plus the fixed slippage (a range or volume slippage model adds
     nothing here: its cost is not a constant per fill).
+
+    Parameters
+    ----------
+    settings : BacktestSettings
+        A study's backtest settings; its cost model and fee side.
+
+    Returns
+    -------
+    float
+        Taker (or, with ``fee_side="maker"``, maker) fee plus fixed slippage, in bps.
     """
     costs = settings.costs
     fee = costs.fee_rate(maker=settings.fee_side == "maker") * 1e4
@@ -356,6 +584,20 @@ def with_cost_per_fill(settings: BacktestSettings, bps: float | None) -> Backtes
     Fees of both kinds and the fixed slippage in the stated proportions (all fee when it
     states none), funding kept; ``None``: no fee, slippage or funding at all (the gross run).
     At the stated cost the settings come back unchanged.
+
+    Parameters
+    ----------
+    settings : BacktestSettings
+        The study's settings.
+    bps : float or None
+        The cost per signal fill, bps of notional (fee plus slippage); ``None`` for the gross
+        run.
+
+    Returns
+    -------
+    BacktestSettings
+        A copy with the cost model scaled; its slippage model is always fixed (a range or
+        volume model's slippage is dropped and the fee alone scaled to ``bps``).
     """
     costs = settings.costs
     if bps is None:
@@ -383,6 +625,21 @@ def rerun(
     """The backtest's target weights re-run under ``settings``.
 
     The signal does not depend on costs, so the strategy is not recomputed.
+
+    Parameters
+    ----------
+    backtest : BacktestResult
+        The backtest whose target weights (``BacktestResult.signal``) are traded again.
+    bars : pandas.DataFrame
+        The bars it ran on.
+    settings : BacktestSettings
+        The settings of the re-run.
+
+    Returns
+    -------
+    BacktestResult
+        :func:`~crypto_strategy_lab.backtest.run_backtest` of the same signal under
+        ``settings``.
     """
     return run_backtest(backtest.signal, bars, **settings.backtest_kwargs())
 
@@ -446,6 +703,18 @@ def parameter_heatmap(assessment: StrategyAssessment) -> ParameterHeatmap | None
 
     The grid is the configurations at the default cost-aware rules; ``None`` when no axis
     varies.
+
+    Parameters
+    ----------
+    assessment : StrategyAssessment
+        A lab row; its study's trials (parameters, stop policy, annualised SR).
+
+    Returns
+    -------
+    ParameterHeatmap or None
+        The mean SR per cell over the strategy's own axes (in its study space's order), the
+        trials without an SR left out; ``None`` when the study has no SR column or no axis of
+        the strategy varies at the default rules.
     """
     trials = assessment.study.trials
     if "sr_annual" not in trials:
@@ -478,6 +747,21 @@ def tear_sheet(assessment: StrategyAssessment, bars: pd.DataFrame) -> TearSheet:
     """The tear sheet of one lab row (module docstring).
 
     ``bars`` are the bars its study ran on.
+
+    Parameters
+    ----------
+    assessment : StrategyAssessment
+        The row; its selected configuration is backtested once more with the settings it ran
+        with.
+    bars : pandas.DataFrame
+        The bars its study ran on (resampled to its timeframe,
+        :meth:`~crypto_strategy_lab.research.lab.LabResult.cell_bars`).
+
+    Returns
+    -------
+    TearSheet
+        Every number of the row's tear sheet on the gate window (the bars of
+        ``assessment.returns``); the capacity curve costs one re-run per cost level.
     """
     study = assessment.study
     settings = study.trial_settings(assessment.selected)
@@ -520,6 +804,19 @@ def book_tear_sheet(book: BookAssessment, sheets: Mapping[str, TearSheet]) -> Bo
     enters the book's weighted by ``b_s,t``; a cost in quote currency is that fraction of the
     book's equity before the bar, the book starting from the members' initial capital. As the
     book's returns do, this leaves out the cost of resizing sleeves at a re-estimation.
+
+    Parameters
+    ----------
+    book : BookAssessment
+        The validated book: its selected candidate, members and returns.
+    sheets : Mapping of str to TearSheet
+        The rows' tear sheets by row label; every member's is needed.
+
+    Returns
+    -------
+    BookTearSheet
+        The shared sections on the book's bars (buy-and-hold of the first member's asset; a
+        bar is in the market when a member with a budget holds a position) and the budgets.
     """
     weights = book.budgets()
     returns = book.assessment.returns
@@ -561,7 +858,18 @@ def book_tear_sheet(book: BookAssessment, sheets: Mapping[str, TearSheet]) -> Bo
 
 
 def lab_tear_sheets(result: LabResult) -> dict[str, TearSheet]:
-    """The tear sheet of every evaluated row of a lab run, by row label."""
+    """The tear sheet of every evaluated row of a lab run, by row label.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; each row is re-run on its own bars (:func:`tear_sheet`).
+
+    Returns
+    -------
+    dict of str to TearSheet
+        One per row of ``result.assessments``, in their order.
+    """
     return {a.strategy: tear_sheet(a, result.cell_bars(a.strategy)) for a in result.assessments}
 
 
@@ -569,5 +877,17 @@ def lab_book_sheets(result: LabResult, sheets: Mapping[str, TearSheet]) -> dict[
     """The tear sheet of every validated book of a lab run, by book label.
 
     ``sheets``: the rows' tear sheets (:func:`lab_tear_sheets`).
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its books.
+    sheets : Mapping of str to TearSheet
+        The rows' tear sheets by row label (:func:`lab_tear_sheets`).
+
+    Returns
+    -------
+    dict of str to BookTearSheet
+        One per book of ``result.books``, in their order.
     """
     return {b.label: book_tear_sheet(b, sheets) for b in result.books}
