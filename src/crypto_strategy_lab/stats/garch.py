@@ -75,7 +75,22 @@ def _backcast_weights(n: int) -> np.ndarray:
 def arch_backcast(resid: np.ndarray) -> float:
     """Backcast of the initial variance as arch computes it.
 
-    ``sum_{i<tau} w_i e_i^2`` with ``w_i ∝ 0.94^i`` and ``tau = min(75, n)``.
+    Parameters
+    ----------
+    resid : numpy.ndarray
+        Residuals ``e`` (1-D float64, at least one value), in the units whose square the
+        variance is measured in (the fits use percent returns).
+
+    Returns
+    -------
+    float
+        ``b = sum_{i<tau} w_i e_i^2`` with ``w_i ∝ 0.94^i`` normalised to sum to 1 and
+        ``tau = min(75, n)``: an EWMA of the first squared residuals, used as
+        ``e_{-1}^2 = sigma_{-1}^2`` by :func:`garch11_variance`.
+
+    Notes
+    -----
+    The same value as ``arch.univariate.GARCH.backcast`` (Sheppard et al., arch).
     """
     w = _backcast_weights(resid.shape[0])
     return float(np.sum(resid[: w.size] ** 2 * w))
@@ -127,7 +142,26 @@ def arch_problem(resid: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, floa
 def garch11_variance_python(
     resid: np.ndarray, omega: float, alpha: float, beta: float, backcast: float
 ) -> np.ndarray:
-    """Pure-Python twin of :func:`garch11_variance` (the reference the tests compare with)."""
+    """Pure-Python twin of :func:`garch11_variance` (the reference the tests compare with).
+
+    Parameters
+    ----------
+    resid : numpy.ndarray
+        Residuals ``e_t = r_t - mu``, 1-D.
+    omega : float
+        Variance intercept, in squared units of ``resid``.
+    alpha : float
+        ARCH coefficient (weight of ``e_{t-1}^2``).
+    beta : float
+        GARCH coefficient (weight of ``sigma_{t-1}^2``).
+    backcast : float
+        Stand-in for ``e_{-1}^2`` and ``sigma_{-1}^2`` (:func:`arch_backcast`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``sigma_t^2`` for ``t = 0..n-1``, same length as ``resid``.
+    """
     n = resid.shape[0]
     sigma2 = np.empty(n)
     for t in range(n):
@@ -142,10 +176,32 @@ def garch11_variance_python(
 def garch11_variance(
     resid: np.ndarray, omega: float, alpha: float, beta: float, backcast: float
 ) -> np.ndarray:
-    """GARCH(1,1) conditional variances of residuals `resid`.
+    """GARCH(1,1) conditional variances of residuals `resid` (numba-compiled).
 
+    Parameters
+    ----------
+    resid : numpy.ndarray
+        Residuals ``e_t = r_t - mu``, 1-D float64.
+    omega : float
+        Variance intercept, in squared units of ``resid``.
+    alpha : float
+        ARCH coefficient (weight of ``e_{t-1}^2``).
+    beta : float
+        GARCH coefficient (weight of ``sigma_{t-1}^2``).
+    backcast : float
+        Stand-in for ``e_{-1}^2`` and ``sigma_{-1}^2`` (:func:`arch_backcast`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``sigma_t^2``, the variance of ``e_t`` given ``e_0..e_{t-1}``, same length as
+        ``resid``.
+
+    Notes
+    -----
     ``sigma_t^2 = omega + alpha e_{t-1}^2 + beta sigma_{t-1}^2`` for ``t = 0..n-1``, with
-    ``e_{-1}^2 = sigma_{-1}^2 = backcast`` (arch's convention).
+    ``e_{-1}^2 = sigma_{-1}^2 = backcast`` (arch's convention; Bollerslev 1986).
+    :func:`garch11_variance_python` is its uncompiled twin.
     """
     n = resid.shape[0]
     sigma2 = np.empty(n)
@@ -225,6 +281,24 @@ def garch11_nll_grad(
     so ``d/d omega = 1``, ``d/d alpha = e_{t-1}^2``, ``d/d beta = sigma_{t-1}^2``,
     ``d/d mu = -2 alpha e_{t-1}`` (all ``backcast`` terms at ``t = 0``), and
     ``d(-l_t) = 1/2 (1/sigma_t^2 - e_t^2/sigma_t^4) d sigma_t^2 - e_t/sigma_t^2 d mu``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The parameters ``[mu, omega, alpha, beta]``, in the units of ``y``.
+    y : numpy.ndarray
+        The returns being fitted (percent units in :func:`fit_garch11`), 1-D.
+    backcast : float
+        ``e_{-1}^2 = sigma_{-1}^2`` (:func:`arch_backcast` of the starting residuals).
+    lower, upper : numpy.ndarray
+        Per-period variance bounds from :func:`arch_problem`, same length as ``y``.
+
+    Returns
+    -------
+    nll : float
+        ``-l(x)``, the negative Gaussian log-likelihood.
+    grad : numpy.ndarray
+        Its gradient with respect to ``x``, shape ``(4,)``.
     """
     mu, omega, alpha, beta = x[0], x[1], x[2], x[3]
     n = y.shape[0]
@@ -283,6 +357,32 @@ def garch11_nll_hess(
     mu, omega, alpha, beta), which keeps the recursion in registers, and the log-variances
     are summed as logarithms of running products (:func:`_log_step`): 43 -> 31 us a pass on
     2000 returns, the pass being most of a fit's time.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The parameters ``[mu, omega, alpha, beta]``, in the units of ``y``.
+    y : numpy.ndarray
+        The returns being fitted (percent units in :func:`fit_garch11`), 1-D.
+    backcast : float
+        ``e_{-1}^2 = sigma_{-1}^2`` (:func:`arch_backcast` of the starting residuals).
+    lower, upper : numpy.ndarray
+        Per-period variance bounds from :func:`arch_problem`, same length as ``y``.
+
+    Returns
+    -------
+    nll : float
+        ``-l(x)``, the negative Gaussian log-likelihood (as :func:`garch11_nll_grad`).
+    grad : numpy.ndarray
+        Its gradient, shape ``(4,)``.
+    hess : numpy.ndarray
+        Its exact Hessian, shape ``(4, 4)``, symmetric; rows and columns in the order
+        ``mu, omega, alpha, beta``.
+
+    References
+    ----------
+    Fiorentini, G., Calzolari, G. and Panattoni, L. (1996). Analytic derivatives and the
+    computation of GARCH estimates. Journal of Applied Econometrics 11, 399-417.
     """
     mu, omega, alpha, beta = x[0], x[1], x[2], x[3]
     n = y.shape[0]
@@ -551,11 +651,36 @@ def fit_garch11(returns: np.ndarray, starting_values: np.ndarray | None = None) 
 
     Parameters
     ----------
-    returns
-        Returns (e.g. log returns), at least 100 finite values, not constant.
-    starting_values
-        Optional ``[mu, omega, alpha, beta]`` in *percent* units (as :attr:`FIT_SCALE`) to start
-        the optimiser from (used by :func:`rolling_garch11` for warm starts).
+    returns : numpy.ndarray
+        Returns (e.g. log returns) as fractions per period, 1-D, at least 100 finite values,
+        not constant.
+    starting_values : numpy.ndarray or None, default None
+        Optional ``[mu, omega, alpha, beta]`` in *percent* units (returns times
+        :data:`FIT_SCALE`) to start the optimiser from (used by :func:`rolling_garch11` for
+        warm starts). None starts from arch's grid-search starting values.
+
+    Returns
+    -------
+    Garch11Fit
+        The estimates back in the units of ``returns`` (``mu`` in return units, ``omega``
+        and ``backcast`` in squared units, ``alpha`` and ``beta`` unitless), the
+        log-likelihood of ``returns`` (the percent-scale one plus ``n ln 100``, the Jacobian
+        of the rescaling), the in-sample variances, the one-step forecast
+        ``omega + alpha e_{n-1}^2 + beta sigma_{n-1}^2``, and the clustering test:
+        ``lr_stat = max(2 (l_GARCH - l_const), 0)`` against a constant-mean,
+        constant-variance Gaussian, with ``lr_pvalue = exp(-lr_stat / 2)``, the ``chi^2_2``
+        survival function (see the module notes on its size).
+
+    Raises
+    ------
+    StatsInputError
+        If ``returns`` is not 1-D, has fewer than 100 values, holds NaN/inf, or is
+        constant.
+
+    References
+    ----------
+    Bollerslev, T. (1986). Generalized autoregressive conditional heteroskedasticity.
+    Journal of Econometrics 31, 307-327.
     """
     r = as_series(returns, name="returns", min_length=_MIN_FIT)
     if np.ptp(r) == 0.0:
@@ -619,6 +744,28 @@ def rolling_garch11(returns: np.ndarray, window: int, refit_every: int) -> Rolli
     Row ``t`` uses only ``returns[: t + 1]``: the fit in force was made at ``t_k <= t`` on
     ``returns[t_k - window + 1 : t_k + 1]`` and the variance is filtered forward from it with
     :func:`garch11_variance` (restarted on the fit window at each refit).
+
+    Parameters
+    ----------
+    returns : numpy.ndarray
+        Returns as fractions per period, 1-D, finite.
+    window : int
+        Length of each fit's trailing window, in periods; at least 100.
+    refit_every : int
+        Periods between refits (>= 1); the first fit is at ``t = window - 1``.
+
+    Returns
+    -------
+    RollingGarch
+        One value per input return in each field. Rows before the first fit are NaN, and
+        so are the rows a refit would cover when its window is constant (no fit is made
+        there and the previous fit is not carried over).
+
+    Raises
+    ------
+    StatsInputError
+        If ``window < 100``, ``refit_every < 1`` or either is not an integer, or if
+        ``returns`` is not 1-D, is empty or holds NaN/inf.
     """
     window = check_window(window, minimum=_MIN_FIT)
     refit_every = check_window(refit_every, minimum=1, name="refit_every")
