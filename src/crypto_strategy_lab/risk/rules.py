@@ -161,6 +161,19 @@ class KillSwitch:
     name = "kill_switch"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Halt while the kill switch is engaged.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` when ``ctx.kill_switch`` is off; else ``halt`` with ``max_quantity =
+            ctx.reducing``.
+        """
         if not ctx.kill_switch:
             return RuleVerdict(self.name, PASS)
         return RuleVerdict(
@@ -182,6 +195,19 @@ class NewRiskHalt:
     name = "engine_halt"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Halt while the engine's fail-closed halt is set.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` when ``ctx.new_risk_halt`` is None; else ``halt`` with the halt's reason and
+            ``max_quantity = ctx.reducing``.
+        """
         if ctx.new_risk_halt is None:
             return RuleVerdict(self.name, PASS)
         return RuleVerdict(self.name, VerdictKind.HALT, ctx.new_risk_halt, ctx.reducing)
@@ -197,6 +223,19 @@ class DailyLossLimit:
     name = "daily_loss_limit"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Halt once today's loss from the day's opening equity reaches the limit.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``halt`` (``max_quantity = ctx.reducing``) when the day is already halted or the loss
+            ``(E_open - E) / E_open`` is at least ``limits.daily_loss_limit``; else ``pass``.
+        """
         start = ctx.portfolio.day_start_equity
         loss = (start - ctx.equity) / start
         limit = ctx.limits.dec("daily_loss_limit")
@@ -217,6 +256,19 @@ class StaleData:
     name = "stale_data"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Reject new risk when the last price is older than the limit.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``reject`` (``max_quantity = ctx.reducing``) when ``now - market.timestamp`` exceeds
+            ``limits.max_data_age_seconds``; else ``pass``.
+        """
         age = (ctx.now - ctx.market.timestamp).total_seconds()
         if age <= ctx.limits.max_data_age_seconds:
             return RuleVerdict(self.name, PASS)
@@ -237,6 +289,20 @@ class VolatilitySpike:
     name = "volatility_spike"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Reject new risk when volatility exceeds its multiple of the baseline.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``reject`` (``max_quantity = ctx.reducing``) when ``volatility / baseline_volatility``
+            exceeds ``limits.max_volatility_ratio``; ``pass`` otherwise, or when either
+            volatility is None or the baseline is not positive.
+        """
         vol, base = ctx.market.volatility, ctx.market.baseline_volatility
         if vol is None or base is None or base <= 0:
             return RuleVerdict(self.name, PASS)
@@ -257,6 +323,20 @@ class WideSpread:
     name = "wide_spread"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Reject new risk when the quoted spread is too wide or the book is crossed.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` when bid or ask is unknown (None) or ``(ask - bid) / mid <=
+            limits.max_spread_pct``; else ``reject`` (``max_quantity = ctx.reducing``), also
+            for a crossed or empty book (``bid <= 0`` or ``ask < bid``).
+        """
         bid, ask = ctx.market.bid, ctx.market.ask
         if bid is None or ask is None:
             return RuleVerdict(self.name, PASS)
@@ -288,6 +368,20 @@ class PriceBand:
     name = "price_band"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Refuse a limit price too far from the last price.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` for an order without a limit price or one within ``limits.price_band_pct``
+            of the last price (``|p - P| / P``); else ``reject`` with ``max_quantity = 0``
+            (the reducing part is refused too).
+        """
         price = ctx.intent.request.price
         if price is None:
             return RuleVerdict(self.name, PASS)
@@ -313,6 +407,19 @@ class MaxOrderNotional:
     name = "max_order_notional"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Refuse an order whose notional exceeds the fat-finger limit.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``reject`` with ``max_quantity = 0`` when ``quantity × max(limit, last price)``
+            exceeds ``limits.max_order_notional``; else ``pass``.
+        """
         req = ctx.intent.request
         price = max(ctx.price, req.price) if req.price is not None else ctx.price
         notional = req.quantity * price
@@ -333,6 +440,20 @@ class PositionCap:
     name = "position_cap"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Cap the order so the strategy's gross notional stays within its limit.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` when the order fits; else ``cap`` with the largest quantity (a multiple of
+            ``limits.quantity_step``) that keeps the strategy's gross notional, over all its
+            symbols and venues, within ``max_position_fraction × equity``.
+        """
         frac = ctx.limits.dec("max_position_fraction")
         strategy = ctx.intent.request.strategy
         cap = ctx.cap_for_group(frac, lambda p: p.strategy == strategy)
@@ -345,6 +466,19 @@ class PortfolioHeat:
     name = "portfolio_heat"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Cap the order so the book's gross exposure stays within its limit.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` when the order fits; else ``cap`` with the largest quantity that keeps the
+            gross notional of every position within ``max_gross_exposure × equity``.
+        """
         frac = ctx.limits.dec("max_gross_exposure")
         cap = ctx.cap_for_group(frac, lambda p: True)
         return _cap(self.name, ctx, cap, f"portfolio heat capped at {frac:.0%} of equity")
@@ -360,6 +494,20 @@ class DrawdownDeRisk:
     name = "drawdown_derisk"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Cap the order at the position and heat limits scaled by ``k(d)``.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` when ``k(d) = 1`` (drawdown ``d`` at most ``drawdown_derisk_start``) or the
+            order fits; else ``cap`` at the smaller of the strategy cap and the heat cap, each
+            limit multiplied by ``k(d)``.
+        """
         lim = ctx.limits
         k = drawdown_scale(
             ctx.equity,
@@ -395,6 +543,20 @@ class _GroupExposure:
     label: str
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Cap the order so its group's gross notional stays within the group's limit.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` when the order's group has no limit or the order fits; else ``cap``
+            with the largest quantity that keeps the group's gross notional within
+            ``limits.<limits_field>[group] × equity``.
+        """
         group = getattr(ctx.intent, self.attribute)
         limits = getattr(ctx.limits, self.limits_field)
         if group not in limits:
@@ -433,6 +595,21 @@ class KellySizing:
     name = "kelly_sizing"
 
     def check(self, ctx: RuleContext) -> RuleVerdict:
+        """Cap the position in the symbol at the fractional Kelly fraction of equity.
+
+        Parameters
+        ----------
+        ctx : RuleContext
+            The order intent, portfolio, market, limits and halt states.
+
+        Returns
+        -------
+        RuleVerdict
+            ``pass`` when the intent carries no return distribution or the order fits; ``reject``
+            (``max_quantity = ctx.reducing``) when ``kelly_fraction × f* <= 0``; else ``cap``
+            at the quantity whose notional, at the last price, is ``kelly_fraction × f* ×
+            equity`` (floored to ``limits.quantity_step``).
+        """
         dist = ctx.intent.returns
         if dist is None:
             return RuleVerdict(self.name, PASS)
