@@ -469,6 +469,13 @@ def calibrate_gate(
 def calibration_key(**inputs: object) -> str:
     """SHA-256 of the canonical JSON of a calibration's inputs (and the simulation version).
 
+    Parameters
+    ----------
+    **inputs : object
+        The calibration's inputs by name (e.g. ``n_families``, ``shape``, ``config``).
+        Serialised with sorted keys and compact separators; values JSON cannot encode are
+        written as their ``str()``, so two inputs with the same ``str()`` share a key.
+
     Returns
     -------
     str
