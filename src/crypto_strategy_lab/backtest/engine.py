@@ -61,8 +61,26 @@ def signal_from(
 ) -> pd.Series:
     """The target-weight series on ``bars.index``.
 
-    It is ``strategy.compute(bars)['signal']`` or the given series (same index required;
-    values must be finite and within [-1, 1]).
+    Parameters
+    ----------
+    strategy_or_signals : Strategy or pandas.Series or numpy.ndarray
+        A strategy, whose ``compute(bars)['signal']`` is taken; or target weights, one per
+        bar, as a Series on exactly ``bars.index`` or an array of shape ``(len(bars),)``.
+    bars : pandas.DataFrame
+        The OHLCV bars the signal is for.
+
+    Returns
+    -------
+    pandas.Series
+        Float64 target weights named ``"signal"`` on ``bars.index``, in [-1, 1] (values
+        within 1e-12 beyond a bound are clipped to it). Shorts are kept: long-only
+        clipping is :func:`run_backtest`'s, by market.
+
+    Raises
+    ------
+    BacktestError
+        If a Series has another index, an array another shape, or a value is NaN,
+        infinite or outside [-1, 1].
     """
     values, _ = target_weights(_signal_values(strategy_or_signals, bars), long_only=False)
     return pd.Series(values, index=bars.index, name="signal", copy=False)

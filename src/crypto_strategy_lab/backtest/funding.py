@@ -29,13 +29,35 @@ def epoch_seconds(index: pd.DatetimeIndex) -> np.ndarray:
     """Integer seconds since the epoch of a UTC DatetimeIndex of any unit.
 
     The index's own integers are divided by its unit: no ns overflow beyond 2262.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        Timestamps of unit ``s``, ``ms``, ``us`` or ``ns`` (tz-aware: its UTC instants).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 seconds since 1970-01-01 UTC, floored (sub-second parts dropped).
     """
     per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[index.unit]
     return index.asi8 // per_second
 
 
 def bar_seconds(ts: np.ndarray) -> int:
-    """The bar length in seconds: the median spacing (one hour for a single bar)."""
+    """The bar length in seconds: the median spacing (one hour for a single bar).
+
+    Parameters
+    ----------
+    ts : numpy.ndarray
+        Bar open times in integer seconds (:func:`epoch_seconds`), ascending.
+
+    Returns
+    -------
+    int
+        The median of the spacings, truncated to whole seconds; 3600 when ``ts`` has fewer
+        than two values.
+    """
     return int(np.median(np.diff(ts))) if ts.size > 1 else 3_600
 
 
@@ -46,15 +68,28 @@ def funding_per_bar(
 
     Parameters
     ----------
-    index:
-        The bars' UTC DatetimeIndex (bar open times).
-    funding:
+    index : pandas.DatetimeIndex
+        The bars' UTC DatetimeIndex (bar open times), ascending.
+    funding : pandas.Series or float
         A constant rate per 8-hour interval (applied at every 00/08/16 UTC instant), or a
         Series of rates indexed by their UTC funding timestamps (instants outside every bar's
-        interval are ignored).
-    step:
+        interval are ignored). Rates are fractions of the position's notional, positive
+        when longs pay.
+    step : int or None, default None
         The bar length in seconds, :func:`bar_seconds` of the index when None (a caller that
         holds it already passes it: the median of a million spacings costs milliseconds).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one value per bar: the sum of the rates of the instants in the bar's
+        interval ``(ts[t], ts[t] + step]`` (0 for a bar without one).
+
+    Raises
+    ------
+    FundingError
+        If a Series has no tz-aware DatetimeIndex or holds NaN/inf, or a constant rate is
+        not finite.
     """
     ts = epoch_seconds(index)
     out = np.zeros(ts.size)

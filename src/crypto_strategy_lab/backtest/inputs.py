@@ -63,6 +63,29 @@ def resolve_market(bars: pd.DataFrame, market: Market | MarketType | None) -> st
     24/7 bars are crypto, a perpetual; weekday sessions are stock), with a
     :class:`MarketInferredWarning` that says what was inferred and how to choose. The market
     decides shorting, fees and funding, so it is never taken silently.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        The OHLCV bars on a DatetimeIndex (only their calendar is read, and only when
+        ``market`` is None).
+    market : {"spot", "perp", "linear", "stock"} or MarketType or None
+        The market; None infers it from the bars.
+
+    Returns
+    -------
+    str
+        ``"spot"``, ``"perp"`` or ``"stock"``.
+
+    Raises
+    ------
+    BacktestError
+        If ``market`` is unknown, or None and the calendar decides no market.
+
+    Warns
+    -----
+    MarketInferredWarning
+        When ``market`` is None and was inferred.
     """
     if market is not None:
         return normalise_market(market)
@@ -119,7 +142,23 @@ class KernelInputs:
 
 
 def normalise_market(market: str | MarketType) -> str:
-    """``"spot"``, ``"perp"`` or ``"stock"`` (``"linear"`` and ``MarketType`` accepted)."""
+    """``"spot"``, ``"perp"`` or ``"stock"`` (``"linear"`` and ``MarketType`` accepted).
+
+    Parameters
+    ----------
+    market : str or MarketType
+        A market name (``"linear"`` is a perpetual) or ``MarketType.SPOT``/``LINEAR``/``STOCK``.
+
+    Returns
+    -------
+    str
+        The canonical name: ``"spot"``, ``"perp"`` or ``"stock"``.
+
+    Raises
+    ------
+    BacktestError
+        If ``market`` is none of those.
+    """
     try:
         return _MARKETS[market]
     except (KeyError, TypeError):
@@ -139,7 +178,39 @@ def kernel_params(
     market: str,
     stop_unit: StopUnit = "fraction",
 ) -> np.ndarray:
-    """The float64 parameter vector of :func:`kernel.simulate` (validated)."""
+    """The float64 parameter vector of :func:`kernel.simulate` (validated).
+
+    Parameters
+    ----------
+    costs : CostModel
+        Fees, slippage model and maintenance margin of the venue.
+    fee_side : {"taker", "maker"}
+        The fee schedule of signal orders (exits pay their own: taker for stops and
+        gapped take-profits, maker for touched take-profits).
+    stop_loss, take_profit : float or None
+        Distances of the protective exits from the average entry price, in ``stop_unit``;
+        None or 0 disables a level.
+    sizing : float
+        Target gross exposure at weight 1, as a fraction of equity (> 0; at most 1 off
+        perpetuals, which cannot borrow).
+    initial_capital : float
+        Starting cash, in quote currency (> 0).
+    market : str
+        Canonical market (:func:`normalise_market`); only a ``"perp"`` gets a maintenance
+        margin, hence liquidations.
+    stop_unit : {"fraction", "atr"}, default "fraction"
+        What the stop distances are measured in (see :func:`check_stops`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 of length ``kernel.N_PARAMS``, indexed by the ``kernel.P_*`` constants.
+
+    Raises
+    ------
+    BacktestError
+        If ``fee_side``, a stop level, ``sizing`` or ``initial_capital`` is invalid.
+    """
     if fee_side not in ("taker", "maker"):
         raise BacktestError(f"fee_side must be 'taker' or 'maker', got {fee_side!r}")
     check_stops(stop_loss, take_profit, stop_unit)
@@ -171,6 +242,19 @@ def check_stops(stop_loss: float | None, take_profit: float | None, stop_unit: s
 
     Fractions must lie in [0, 1), ATR multiples be finite and >= 0 (``None`` or 0 disables a
     level).
+
+    Parameters
+    ----------
+    stop_loss, take_profit : float or None
+        The levels' distances from the entry price; None disables a level.
+    stop_unit : str
+        ``"fraction"`` (of the entry price) or ``"atr"`` (multiples of the average true
+        range).
+
+    Raises
+    ------
+    BacktestError
+        If ``stop_unit`` is neither, or a level (NaN included) is outside its range.
     """
     if stop_unit not in ("fraction", "atr"):
         raise BacktestError(f"stop_unit must be 'fraction' or 'atr', got {stop_unit!r}")
@@ -293,6 +377,25 @@ def stop_unit_array(
 
     The ATR of each bar is computed from the bars up to it (causal; NaN over its first
     ``atr_period - 1`` bars).
+
+    Parameters
+    ----------
+    arrays : tuple of numpy.ndarray
+        ``(open, high, low, close, volume)`` from :func:`bar_arrays`.
+    stop_unit : {"fraction", "atr"}
+        The stops' unit.
+    atr_period : int
+        Wilder's ATR period in bars (>= 1); read only for ``"atr"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Empty for ``"fraction"`` (or no bars); else the ATR of each bar, in price units.
+
+    Raises
+    ------
+    BacktestError
+        If ``stop_unit`` is ``"atr"`` and ``atr_period`` is not an integer >= 1.
     """
     if stop_unit == "fraction":
         return np.empty(0)
@@ -305,7 +408,23 @@ def stop_unit_array(
 
 
 def bar_arrays(bars: pd.DataFrame) -> tuple[np.ndarray, ...]:
-    """Contiguous float64 open, high, low, close, volume of validated ``bars``."""
+    """Contiguous float64 open, high, low, close, volume of validated ``bars``.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        OHLCV bars; checked by :func:`~crypto_strategy_lab.data.schema.validate_ohlcv`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(open, high, low, close, volume)``, each C-contiguous float64 of ``len(bars)``.
+
+    Raises
+    ------
+    DataValidationError
+        If ``bars`` fails the OHLCV schema.
+    """
     validate_ohlcv(bars)
     return tuple(
         np.ascontiguousarray(bars[col].to_numpy(dtype=np.float64))
@@ -322,8 +441,31 @@ def funding_array(
 ) -> np.ndarray:
     """Funding rate due in each bar.
 
-    Zero off perpetuals; ``costs.funding_rate_8h`` when ``funding`` is None on a perpetual.
-    ``step``: the bar length in seconds if known.
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        The bars (their UTC DatetimeIndex places the funding instants).
+    market : str
+        Canonical market; only ``"perp"`` pays funding.
+    funding : pandas.Series or float or None
+        Rates as :func:`~crypto_strategy_lab.backtest.funding.funding_per_bar` takes them;
+        None uses ``costs.funding_rate_8h`` on a perpetual.
+    costs : CostModel
+        Source of the default 8-hour rate.
+    step : int or None, default None
+        The bar length in seconds if known; None computes it from the index.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 rate per bar; zeros off perpetuals.
+
+    Raises
+    ------
+    BacktestError
+        If ``funding`` is given for a market other than a perpetual.
+    FundingError
+        If the rates cannot be mapped onto the bars.
     """
     if market != "perp":
         if funding is not None:
@@ -349,7 +491,48 @@ def prepare_inputs(
     stop_unit: StopUnit = "fraction",
     atr_period: int = ATR_PERIOD,
 ) -> KernelInputs:
-    """Validate the run's settings and ``bars``; keyword arguments as in ``run_backtest``."""
+    """Validate the run's settings and ``bars``; keyword arguments as in ``run_backtest``.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        OHLCV bars on a UTC DatetimeIndex.
+    costs : CostModel
+        Fees, slippage, funding default and maintenance margin.
+    sizing : float
+        Gross exposure at weight 1, as a fraction of equity.
+    market : {"spot", "perp", "linear", "stock"} or MarketType or None
+        The market; None infers it with a warning (:func:`resolve_market`).
+    fill : {"next_open", "next_close"}
+        When an order decided at a bar's close fills.
+    fee_side : {"taker", "maker"}
+        Fee schedule of signal orders.
+    stop_loss, take_profit : float or None
+        Protective exit distances in ``stop_unit``; None or 0 disables.
+    funding : pandas.Series or float or None
+        Funding rates (perpetuals only); None uses ``costs.funding_rate_8h``.
+    initial_capital : float
+        Starting cash, in quote currency.
+    periods_per_year : float or None
+        Annualisation factor; None (or 0) infers it from the bar spacing and the market's
+        calendar.
+    stop_unit : {"fraction", "atr"}, default "fraction"
+        Unit of the stop distances.
+    atr_period : int, default ATR_PERIOD
+        Wilder's ATR period for ``"atr"`` stops, in bars.
+
+    Returns
+    -------
+    KernelInputs
+        The validated arrays, parameter vector and settings the kernel runs on.
+
+    Raises
+    ------
+    BacktestError
+        If a setting is invalid (see :func:`kernel_params`, :func:`funding_array`).
+    DataValidationError
+        If ``bars`` fails the OHLCV schema.
+    """
     mkt = resolve_market(bars, market)
     if fill not in ("next_open", "next_close"):
         raise BacktestError(f"fill must be 'next_open' or 'next_close', got {fill!r}")

@@ -143,6 +143,19 @@ def simple_returns(equity, initial_cash):
     """``(K, T)`` per-bar simple returns of ``K`` equity curves (the rows of ``equity``).
 
     Every curve starts from ``initial_cash``; one curve is ``equity.reshape(1, -1)``.
+
+    Parameters
+    ----------
+    equity : numpy.ndarray
+        ``(K, T)`` float64 equity at each bar's close, one curve a row.
+    initial_cash : float
+        Equity before the first bar (the base of bar 0's return).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(K, T)`` float64, ``r_t = E_t / E_{t-1} - 1`` with ``E_{-1} = initial_cash``;
+        0 after a curve's equity reached 0 or below (a wiped-out account earns nothing).
     """
     k, n = equity.shape
     out = np.empty((k, n))
@@ -185,6 +198,40 @@ def simulate(  # noqa: C901 - one compiled pass over the bars: splitting it woul
     column receives the number of fills. ``stop_unit`` is empty for stop distances in
     fractions of the entry, or holds the price unit of each bar's distances (the ATR:
     volatility-scaled stops; see :func:`~crypto_strategy_lab.core.execution.stop_levels`).
+
+    Parameters
+    ----------
+    open_, high, low, close, volume : numpy.ndarray
+        The bars, float64 of length ``n`` each (prices in quote currency, volume in base
+        units).
+    target : numpy.ndarray
+        Target weight per bar in [-1, 1] (fraction of ``P_LEVERAGE`` × equity), decided
+        at the bar's close.
+    funding : numpy.ndarray
+        Funding rate due in each bar (paid on the position at its close).
+    stop_unit : numpy.ndarray
+        Empty, or the ATR of each bar (price units) for ATR-scaled stops.
+    params : numpy.ndarray
+        The float64 parameter vector (``P_*`` indices), as
+        :func:`~crypto_strategy_lab.backtest.inputs.kernel_params` builds it.
+    slip_mode : int
+        Slippage model code (``SLIP_FIXED``, ``SLIP_RANGE`` or ``SLIP_VOLUME``).
+    fill_at_close : bool
+        True fills orders at the next bar's close, False at its open.
+    equity_out, qty_out : numpy.ndarray
+        Length-``n`` float64 outputs: equity marked at each close, and the signed
+        position held then (base units).
+    rec_int, rec_float : numpy.ndarray
+        Trade records, shapes ``(m, 4)`` int64 and ``(m, 7)`` float64 (``m`` at least the
+        number of trades, or 0 to only count).
+    fill_out : numpy.ndarray
+        ``(2 n + 1, 6)`` float64 fill records, or ``(0, 6)`` to keep none.
+
+    Returns
+    -------
+    int
+        The number of trades, a trade still open after the last bar included (its exit
+        reason ``EXIT_OPEN``, marked at the last close without exit costs).
     """
     n_fills = 0
     keep_fills = fill_out.shape[0] > 0
@@ -447,6 +494,39 @@ def simulate_many(
     thread writes its own rows) if ``keep`` else ``(K, 0)``. Column ``j`` of ``targets`` is
     read bar by bar: a column-major matrix (``np.asfortranarray``, or a DataFrame's
     ``to_numpy()``) reads it from contiguous memory, a row-major one from one cache line a bar.
+
+    Parameters
+    ----------
+    open_, high, low, close, volume : numpy.ndarray
+        The bars, float64 of length ``T`` each.
+    targets : numpy.ndarray
+        ``(T, K)`` target weights, one configuration a column.
+    funding : numpy.ndarray
+        Funding rate due in each bar.
+    stop_unit : numpy.ndarray
+        Empty, or the ATR of each bar for ATR-scaled stops.
+    params : numpy.ndarray
+        The float64 parameter vector shared by every column.
+    slip_mode : int
+        Slippage model code.
+    fill_at_close : bool
+        True fills at the next close, False at the next open.
+    keep : bool
+        Whether to return the equity curves too.
+
+    Returns
+    -------
+    summary : numpy.ndarray
+        ``(K, 6)`` float64, the statistics listed above for each column.
+    equity : numpy.ndarray
+        ``(K, T)`` equity curves if ``keep``, else ``(K, 0)``.
+
+    Notes
+    -----
+    With ``r_t`` the returns of :func:`simple_returns`, the mean is ``sum(r) / T``, the
+    standard deviation ``sqrt((sum(r^2) - T mean^2) / (T - 1))`` (0 for ``T = 1``) and
+    the maximum drawdown ``max_t (1 - E_t / max_{s<=t} E_s)`` with the running peak
+    starting at the initial cash.
     """
     n, k = targets.shape
     summary = np.empty((k, 6))

@@ -58,7 +58,15 @@ class KernelRecords:
     index: pd.DatetimeIndex
 
     def trade_frame(self) -> pd.DataFrame:
-        """One row per round trip, columns ``TRADE_COLUMNS`` (see ``BacktestResult.trades``)."""
+        """One row per round trip, columns ``TRADE_COLUMNS`` (see ``BacktestResult.trades``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per recorded trade with bar numbers turned into the index's timestamps,
+            exit reason codes into names and ``return = pnl / entry notional``; an empty
+            frame with the same columns and dtypes when there were none.
+        """
         rec_int, rec_float, index = self.trade_int, self.trade_float, self.index
         if rec_int.shape[0] == 0:
             return pd.DataFrame(
@@ -87,7 +95,16 @@ class KernelRecords:
         )[TRADE_COLUMNS]
 
     def fill_frame(self) -> pd.DataFrame:
-        """Every fill in time order (see ``BacktestResult.fills``)."""
+        """Every fill in time order (see ``BacktestResult.fills``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``time`` (the bar's timestamp), ``kind`` (``signal``, ``stop_loss``,
+            ``take_profit``, ``liquidation``), ``side`` (+1 buy, -1 sell), ``quantity``
+            (absolute, base units), ``price`` (after slippage), ``fee`` (quote currency) and
+            ``reference`` (the price before slippage).
+        """
         rec = self.fills
         bar = rec[:, 0].astype(np.int64)
         qty = rec[:, 2]
@@ -123,9 +140,9 @@ class BacktestResult:
         ``quantity`` (largest absolute size held), ``entry_price``/``exit_price``
         (volume-weighted over the adding/reducing fills), ``fees``, ``funding`` (paid;
         negative = received), ``pnl`` (net of fees and funding), ``return`` (``pnl`` over
-        entry notional) and ``exit_reason`` (``signal``, ``stop_loss``, ``take_profit``, or
-        ``open`` for a trade still open at the last bar, marked at the last close without exit
-        costs).
+        entry notional) and ``exit_reason`` (``signal``, ``stop_loss``, ``take_profit``,
+        ``liquidation``, or ``open`` for a trade still open at the last bar, marked at the last
+        close without exit costs).
     signal:
         The target weights the simulation followed (after long-only clipping).
     close:

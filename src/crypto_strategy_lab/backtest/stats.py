@@ -43,6 +43,37 @@ def summary_stats(
     bars ending with a position; ``turnover`` is traded notional (valued at the close) over
     mean equity. Every value is a float (counts too), so the Series is float64 and arithmetic on
     it works; the run's first and last timestamps are ``BacktestResult.start``/``end``.
+
+    Parameters
+    ----------
+    returns : pandas.Series
+        Net simple return of the book per bar.
+    equity : pandas.Series
+        Equity at each bar's close, in quote currency.
+    positions : pandas.Series
+        Signed quantity held at each bar's close (base units).
+    trades : pandas.DataFrame
+        The round trips (``BacktestResult.trades`` columns), the still-open one included.
+    close : pandas.Series
+        Close prices, at which traded quantity is valued for ``turnover``.
+    initial_capital : float
+        Starting equity.
+    periods_per_year : float
+        Bars per year, for ``cagr``, ``volatility``, ``sharpe`` and ``sortino``.
+
+    Returns
+    -------
+    pandas.Series
+        float64 named ``"stats"``: ``n_obs``, ``periods_per_year``, ``initial_capital``,
+        ``final_equity``, ``total_return``, ``cagr``, ``volatility`` (annualised std,
+        ddof=1), ``sharpe``, ``sharpe_per_period``, ``sortino``, ``max_drawdown`` (positive
+        fraction), ``calmar`` (``cagr / max_drawdown``), ``skew``, ``kurtosis``,
+        ``n_trades``, ``win_rate`` and ``profit_factor`` (gross wins over gross losses),
+        ``avg_trade_return``, ``total_fees``, ``total_funding``, ``exposure``, ``turnover``.
+        Moment-based values are NaN with fewer than two bars; ``win_rate`` and
+        ``profit_factor`` count closed trades only (``win_rate`` is NaN without a closed
+        trade, ``profit_factor`` without a losing one), while ``n_trades``,
+        ``avg_trade_return`` and the totals include a trade still open.
     """
     r = returns.to_numpy(dtype=float)
     n = r.size
