@@ -82,7 +82,20 @@ def _positive(value: timedelta) -> timedelta:
 
 
 def format_span(value: timedelta) -> str:
-    """The canonical text of a span: the largest whole unit of d / h / min (else seconds)."""
+    """The canonical text of a span: the largest whole unit of d / h / min (else seconds).
+
+    Parameters
+    ----------
+    value : datetime.timedelta
+        The span.
+
+    Returns
+    -------
+    str
+        ``"<n>d"``, ``"<n>h"`` or ``"<n>min"`` with ``n`` a whole number, in the first of
+        those units that divides ``value`` exactly (``36h``, not ``1.5d``); else the seconds
+        as ``"<s>s"`` (``%g``). :data:`Span` parses every output back to ``value``.
+    """
     for unit, size in _UNITS:
         if value % size == timedelta(0):
             return f"{value // size}{unit}"
@@ -102,6 +115,24 @@ def span(default: str, *, min_obs: int, max_obs: int | None = None, description:
     """A :data:`Span` field whose bar count is at least ``min_obs`` (and at most ``max_obs``).
 
     ``description`` says what the span measures; the minimum is appended to it.
+
+    Parameters
+    ----------
+    default : str
+        The default span as text (``"7d"``); validated like a given value.
+    min_obs : int
+        The fewest bars the span may convert to (:meth:`StrategyParams.bars` lengthens a
+        shorter span to it; a bar count given below it is refused).
+    max_obs : int or None, default None
+        The most bars it may convert to (validation fails beyond); None: no maximum.
+    description : str
+        What the span measures, for the schema and ``csl strategies`` output.
+
+    Returns
+    -------
+    pydantic.fields.FieldInfo
+        The field, with ``min_obs`` and ``max_obs`` in its JSON schema extra
+        (:meth:`StrategyParams.span_fields` reads them there).
     """
     limit = f", at most {max_obs}" if max_obs is not None else ""
     return Field(
@@ -113,7 +144,27 @@ def span(default: str, *, min_obs: int, max_obs: int | None = None, description:
 
 
 def bars_for(span_: timedelta, timeframe: str, min_obs: int = 1) -> int:
-    """``max(min_obs, ceil(span / bar))``: bars of ``timeframe`` covering ``span_``."""
+    """``max(min_obs, ceil(span / bar))``: bars of ``timeframe`` covering ``span_``.
+
+    Parameters
+    ----------
+    span_ : datetime.timedelta
+        The length of time to cover.
+    timeframe : str
+        The bar size (``"1h"``, ``"15m"``, ``"1d"``).
+    min_obs : int, default 1
+        The fewest bars returned.
+
+    Returns
+    -------
+    int
+        The bar count; a span that is not a whole number of bars rounds up.
+
+    Raises
+    ------
+    DataValidationError
+        If ``timeframe`` is not a known bar size.
+    """
     from crypto_strategy_lab.data.timeframes import timeframe_delta
 
     bar = timeframe_delta(timeframe).to_pytimedelta()
@@ -125,6 +176,16 @@ def finite_signal(signal: np.ndarray) -> np.ndarray:
 
     NaN (a window still filling) is 0, ``+-inf`` is ``+-1``, and every value is clipped to
     [-1, 1].
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        Raw target weights (any float-convertible array).
+
+    Returns
+    -------
+    numpy.ndarray
+        A new float64 array of the same shape (``signal`` itself is left unchanged).
     """
     cleaned = np.nan_to_num(np.asarray(signal, dtype=float), nan=0.0, posinf=1.0, neginf=-1.0)
     return np.clip(cleaned, -1.0, 1.0, out=cleaned)
@@ -155,7 +216,14 @@ class StrategyParams(BaseModel):
 
     @classmethod
     def span_fields(cls) -> dict[str, tuple[int, int | None]]:
-        """``{name: (min_obs, max_obs)}`` of the :data:`Span` fields."""
+        """``{name: (min_obs, max_obs)}`` of the :data:`Span` fields.
+
+        Returns
+        -------
+        dict of str to tuple of (int, int or None)
+            Each span field's declared minimum and maximum bar count (None: no maximum), in
+            field order; ``min_hold`` included.
+        """
         out = {}
         for name, info in cls.model_fields.items():
             extra = info.json_schema_extra
@@ -223,13 +291,40 @@ class StrategyParams(BaseModel):
     def min_obs(self, name: str) -> int:
         """Fewest bars the span field ``name`` may cover.
 
-        It is the field's declared minimum; a subclass raises it when it depends on other
-        parameters.
+        It is the field's declared minimum; a subclass overrides this to return a larger
+        value when the minimum depends on other parameters.
+
+        Parameters
+        ----------
+        name : str
+            A span field (a key of :meth:`span_fields`).
+
+        Returns
+        -------
+        int
+            The minimum bar count, the floor :meth:`bars` applies.
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is not a span field.
         """
         return self.span_fields()[name][0]
 
     def bars(self, name: str) -> int:
-        """The span field ``name`` in bars of :attr:`timeframe` (module docstring)."""
+        """The span field ``name`` in bars of :attr:`timeframe` (module docstring).
+
+        Parameters
+        ----------
+        name : str
+            A span field.
+
+        Returns
+        -------
+        int
+            ``max(min_obs(name), ceil(span / bar))``; 0 for an optional span that is off
+            (None).
+        """
         value = getattr(self, name)
         if value is None:  # an optional span that is off
             return 0
@@ -240,6 +335,11 @@ class StrategyParams(BaseModel):
 
         Two parameter sets with equal ``in_bars()`` compute the same signal (e.g. 1000h and
         1500h windows that both fall back to the 250-observation minimum on daily bars).
+
+        Returns
+        -------
+        dict of str to Any
+            ``model_dump(mode="json")`` with each span field replaced by its :meth:`bars`.
         """
         out = self.model_dump(mode="json")
         return out | {name: self.bars(name) for name in self.span_fields()}

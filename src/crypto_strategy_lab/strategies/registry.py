@@ -113,10 +113,30 @@ def strategy_for_bars(name: str, params: dict[str, Any] | None, timeframe: str) 
     default ``1h`` is 42 hours of 15-minute bars). So the parameters take the bars'
     ``timeframe``; parameters that name a different one are refused.
 
+    Parameters
+    ----------
+    name : str
+        A registered strategy name.
+    params : dict or None
+        Parameters replacing the defaults; None (or an empty dict) keeps them. A
+        ``"timeframe"`` entry must name the same bar size as ``timeframe``.
+    timeframe : str
+        The bar size the strategy will trade (``"1h"``, ``"15m"``...).
+
+    Returns
+    -------
+    Strategy
+        The instance, with ``params.timeframe`` set to ``timeframe`` (canonical form).
+
     Raises
     ------
     CSLError
-        When ``params["timeframe"]`` is not ``timeframe``.
+        When ``params["timeframe"]`` is not ``timeframe``, or the parameters do not
+        validate on these bars (e.g. a span beyond its ``max_obs`` bars), in one line;
+        :class:`~crypto_strategy_lab.data.schema.DataValidationError` (a ``CSLError``) when
+        a timeframe is not a known bar size.
+    UnknownStrategyError
+        If no strategy is registered as ``name``.
     """
     from crypto_strategy_lab.data.timeframes import parse_timeframe
 

@@ -20,7 +20,18 @@ if TYPE_CHECKING:  # pandas loads with the first frame built, not with the class
 
 
 def log_returns(bars: pd.DataFrame) -> np.ndarray:
-    """``r_t = ln(C_t / C_{t-1})`` for bars ``1..n-1`` (length ``n - 1``)."""
+    """``r_t = ln(C_t / C_{t-1})`` for bars ``1..n-1`` (length ``n - 1``).
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        Bars with a ``close`` column (prices > 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``n - 1`` close-to-close log returns; ``r[i]`` is the return into bar ``i + 1``.
+    """
     return np.diff(np.log(bars["close"].to_numpy()))
 
 
@@ -29,6 +40,18 @@ def significance_ramp(statistic: np.ndarray, critical: float) -> np.ndarray:
 
     It is 0 up to the critical value ``c``, rising linearly to 1 at ``2c`` (``s`` is ``|z|``
     for a two-sided test).
+
+    Parameters
+    ----------
+    statistic : numpy.ndarray
+        The test statistic per bar (NaN while its window fills).
+    critical : float
+        The critical value ``c`` > 0 at the test's level.
+
+    Returns
+    -------
+    numpy.ndarray
+        The strength in [0, 1] per bar, NaN where ``statistic`` is NaN.
     """
     return np.clip((statistic - critical) / critical, 0.0, 1.0)
 
@@ -43,6 +66,26 @@ def strategy_frame(
     ``signal`` column is already finite and in [-1, 1]
     (:func:`~crypto_strategy_lab.strategies.base.finite_signal`), so that
     :meth:`Strategy.compute` has nothing to replace.
+
+    Parameters
+    ----------
+    columns : Mapping of str to numpy.ndarray
+        The output columns in order, each of length ``len(index) - leading_nan``.
+    index : pandas.Index
+        The bars' index.
+    leading_nan : int, default 0
+        Rows at the start without a value (NaN; ``signal`` 0 there).
+
+    Returns
+    -------
+    pandas.DataFrame
+        float64 columns ``list(columns)`` on ``index``.
+
+    Raises
+    ------
+    ValueError
+        If a column's length is not ``len(index) - leading_nan`` (a length-1 column is
+        broadcast, as NumPy assignment does).
     """
     names = list(columns)
     block = np.empty((len(names), len(index)))
@@ -61,5 +104,17 @@ def on_bars(columns: Mapping[str, np.ndarray], bars: pd.DataFrame) -> pd.DataFra
     """Columns computed on :func:`log_returns` placed on ``bars.index``.
 
     The first bar, which has no return yet, is NaN (its ``signal`` 0).
+
+    Parameters
+    ----------
+    columns : Mapping of str to numpy.ndarray
+        Columns aligned with :func:`log_returns` (length ``len(bars) - 1``).
+    bars : pandas.DataFrame
+        The bars the returns came from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`strategy_frame` of ``columns`` on ``bars.index`` with one leading NaN row.
     """
     return strategy_frame(columns, bars.index, leading_nan=1)
