@@ -47,9 +47,10 @@ def strategy_colour(strategy: str) -> str:
     Parameters
     ----------
     strategy : str
-        A registered strategy name (:func:`~crypto_strategy_lab.strategies.list_strategies`).
-        Any other name (a book member's row label) gets the colour at the sum of its characters'
-        code points, past the registered ones: the same name, the same colour in every run.
+        A strategy name (a row's strategy, a book member), as registered
+        (:func:`~crypto_strategy_lab.strategies.list_strategies`). A name not registered gets
+        the colour at the sum of its characters' code points past the registered ones: the
+        same name, the same colour in every run.
 
     Returns
     -------
