@@ -31,9 +31,39 @@ def build_deployment(
 ) -> tuple[Any, Any, str]:
     """Engine, feed and a one-line description for a simulated deployment.
 
-    ``on_prepared``, ``monitor``, ``unit_returns``: as
-    :func:`~crypto_strategy_lab.engine.paper.build_simulated_run`; the caller builds the
-    monitor from ``cfg.monitoring``.
+    Every allocation of ``cfg`` becomes a sleeve of one simulated run
+    (:func:`~crypto_strategy_lab.engine.paper.build_simulated_run`) replaying the bundled
+    data of their market, with the config's capital, weighting, risk overrides, parameters
+    and protective exits.
+
+    Parameters
+    ----------
+    journal : Journal
+        Where the run is recorded.
+    cfg : DeploymentConfig
+        The validated deployment, in ``mode: simulated``.
+    days : float
+        Length of the replayed period, in days.
+    on_prepared : Callable[[str], None] or None, optional
+        Called with each strategy's name once its signals are computed (progress).
+    monitor : EngineMonitor or None, optional
+        Observer of the loop; the caller builds it from ``cfg.monitoring``.
+    unit_returns : UnitReturns or None, optional
+        Backtest returns at one unit of signal; required unless ``cfg.weighting`` is
+        ``"equal"``.
+
+    Returns
+    -------
+    tuple of (TradingEngine, HistoricalReplayFeed, str)
+        The engine, its feed, and a line naming the deployment, its number of strategies,
+        the replayed data and any strategy the weighting left without a budget.
+
+    Raises
+    ------
+    ConfigError
+        If ``cfg.mode`` is not simulated (venue modes run one engine per allocation), the
+        allocations trade more than one market, or a strategy appears twice; also from
+        :func:`~crypto_strategy_lab.engine.paper.build_simulated_run` (data too short).
     """
     limits = cfg.risk_limits()
     if cfg.mode is not TradingMode.SIMULATED:

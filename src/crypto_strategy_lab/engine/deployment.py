@@ -150,6 +150,16 @@ class DeploymentConfig(BaseModel):
 
         Its own ``stops``, else the deployment's, else the fractions of the entry in ``risk``
         (``stop_loss_pct``, ``take_profit_pct``).
+
+        Parameters
+        ----------
+        alloc : StrategyAllocation
+            One of the deployment's ``strategies``.
+
+        Returns
+        -------
+        ProtectiveStops
+            The stop-loss and take-profit the allocation's sleeve rests at the venue.
         """
         return alloc.stops or self.stops or ProtectiveStops.from_limits(self.risk_limits())
 
@@ -157,5 +167,10 @@ class DeploymentConfig(BaseModel):
         """The run's :class:`RiskLimits`: the defaults with the ``risk:`` overrides.
 
         The overrides were checked when the config loaded.
+
+        Returns
+        -------
+        RiskLimits
+            A new instance on every call.
         """
         return RiskLimits(**self.risk)

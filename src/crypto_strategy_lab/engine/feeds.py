@@ -198,7 +198,13 @@ class RestPollingFeed:
         self._index = 0
 
     def describe(self) -> str:
-        """The venue, symbol and bar size polled (live)."""
+        """The venue, symbol and bar size polled (live).
+
+        Returns
+        -------
+        str
+            One line, ``"REST polling of <venue> <symbol> <timeframe> bars (live)"``.
+        """
         return f"REST polling of {self.exchange.venue} {self.symbol} {self.timeframe} bars (live)"
 
     async def __aiter__(self) -> AsyncIterator[BarEvent]:
@@ -249,7 +255,13 @@ class WebsocketFeed:
         self.step = as_timedelta(timeframe)
 
     def describe(self) -> str:
-        """The stream's symbol and bar size (live)."""
+        """The stream's symbol and bar size (live).
+
+        Returns
+        -------
+        str
+            One line, ``"websocket klines <ccxt symbol> <timeframe> (live)"``.
+        """
         return f"websocket klines {self.ccxt_symbol} {self.timeframe} (live)"
 
     async def __aiter__(self) -> AsyncIterator[BarEvent]:

@@ -62,7 +62,16 @@ class Halts:
         return self.risk.new_risk_halt
 
     def halt(self, reason: str) -> None:
-        """Halt new risk (fail closed) until a clean reconciliation."""
+        """Halt new risk (fail closed) until a clean reconciliation.
+
+        Logged once per halt (a repeated reason while halted is not logged again); the risk
+        engine's reason becomes `reason`, and the monitor is told of an ``engine`` halt.
+
+        Parameters
+        ----------
+        reason : str
+            Why, shown on every verdict the halt causes.
+        """
         if self.reason is None:
             log.error("new risk halted: %s", reason)
         self.risk.halt_new_risk(reason)
@@ -76,13 +85,35 @@ class Halts:
             self.monitor.clear_halt("engine")
 
     def venue_error(self, sleeve: Sleeve, exc: ExchangeError, what: str) -> None:
-        """A failed venue call: halt new risk (fail closed) and count it for the alerts."""
+        """A failed venue call: halt new risk (fail closed) and count it for the alerts.
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve whose venue failed (the monitor counts the error against its venue).
+        exc : ExchangeError
+            The venue's error.
+        what : str
+            The call that failed, e.g. ``"position query"``; the halt reason is
+            ``"<what> failed: <exc>"``.
+        """
         if self.monitor is not None:
             self.monitor.venue_error(sleeve.venue, exc, self.clock.now())
         self.halt(f"{what} failed: {exc}")
 
     def outcome_unknown(self, sleeve: Sleeve, client_order_id: str, now: datetime) -> None:
-        """An order the venue may or may not have: halt until reconciliation finds out."""
+        """An order the venue may or may not have: halt until reconciliation finds out.
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve that sent the order (the monitor counts an ``OutcomeUnknown`` error
+            against its venue).
+        client_order_id : str
+            The order's client id, named in the halt reason.
+        now : datetime.datetime
+            When the send's outcome was lost (UTC, the engine clock's time).
+        """
         if self.monitor is not None:
             self.monitor.venue_error(sleeve.venue, "OutcomeUnknown", now)
         self.halt(f"order {client_order_id} has an unknown outcome")
@@ -93,6 +124,13 @@ class Halts:
         It is read at most every ``kill_check_seconds`` (``False`` between reads): ``csl kill``
         is written by another process, and once a second bounds a fast replay's reaction time
         without a query on every bar.
+
+        Returns
+        -------
+        bool
+            ``True`` if this call read the journal and found the switch engaged (the monitor
+            is then told of a ``global`` halt); ``False`` if it is not engaged or if this call
+            did not read it. The last read's answer stays in ``kill_engaged``.
         """
         now = time.monotonic()
         if now - self._kill_checked_at < self.kill_check_seconds:

@@ -43,25 +43,81 @@ class EngineMonitor(Protocol):
     """
 
     def bind(self, run_id: str) -> None:
-        """The run started with id ``run_id``."""
+        """The run started.
+
+        Parameters
+        ----------
+        run_id : str
+            The journal's id of the run (a resumed run keeps its id).
+        """
 
     def close(self) -> None:
         """The run ended."""
 
     def order_sent(self, venue: str, seconds: float) -> None:
-        """An order reached ``venue``; its round trip took ``seconds``."""
+        """An order reached a venue.
+
+        Parameters
+        ----------
+        venue : str
+            The venue's name.
+        seconds : float
+            The send's round trip, in wall-clock seconds.
+        """
 
     def order_rejected(self, ts: datetime) -> None:
-        """The risk engine or the venue rejected an order at ``ts``."""
+        """The risk engine or the venue rejected an order.
+
+        Parameters
+        ----------
+        ts : datetime.datetime
+            When (the engine clock's time, UTC).
+        """
 
     def venue_error(self, venue: str, error: BaseException | str, ts: datetime) -> None:
-        """A call to ``venue`` failed at ``ts`` (an exception, or its kind by name)."""
+        """A call to a venue failed.
+
+        Parameters
+        ----------
+        venue : str
+            The venue's name.
+        error : BaseException or str
+            The exception, or its kind by name (``"OutcomeUnknown"`` for an order whose
+            outcome was lost).
+        ts : datetime.datetime
+            When (the engine clock's time, UTC).
+        """
 
     def halt(self, scope: str, reason: str) -> None:
-        """New risk is halted in ``scope`` (``global``, ``engine``) for ``reason``."""
+        """New risk is halted.
+
+        Parameters
+        ----------
+        scope : str
+            ``"global"`` (the kill switch) or ``"engine"`` (the engine's fail-closed halt).
+        reason : str
+            The halt's rule: ``"kill_switch"`` or ``"engine_halt"``.
+        """
 
     def clear_halt(self, scope: str) -> None:
-        """The halt of ``scope`` was lifted."""
+        """A halt was lifted.
+
+        Parameters
+        ----------
+        scope : str
+            The scope whose halt was lifted (``"engine"``, after a clean reconciliation).
+        """
 
     async def on_bar(self, state: EngineState) -> object:
-        """The loop's state at the end of a bar; the return value is not used."""
+        """The loop's state at the end of a bar.
+
+        Parameters
+        ----------
+        state : EngineState
+            Equity, exposures, open orders, halts and data times at the bar's end.
+
+        Returns
+        -------
+        object
+            Anything; the loop awaits the call and ignores its value.
+        """

@@ -118,12 +118,30 @@ async def flatten_run(
 ) -> list[str]:
     """Flatten the dead run ``run`` at ``exchange`` as its engine would.
 
-    Return the closing orders' lines (``"sell 0.01 BTCUSDT (<client order id>, filled)"``,
-    or the order's status in place of ``filled``).
-
     The run's orders are loaded from the journal and :meth:`Exits.flatten` cancels them and
     closes each strategy's share; each closing order is then read back once so that its fill
     (a market order fills at once) is journaled and a later kill closes nothing twice.
+
+    Parameters
+    ----------
+    journal : Journal
+        The journal holding the run's orders and fills; the closing orders are recorded in it.
+    run : Any
+        The run's journal row (a :class:`~crypto_strategy_lab.journal.models.Run`): its
+        config gives the market, symbol and risk limits, ``strategies`` the sleeves.
+    exchange : Exchange
+        The venue account the run traded.
+    reason : str
+        Why it is flattened, recorded with the closing orders.
+    now : datetime.datetime
+        The time the records are stamped with (UTC).
+
+    Returns
+    -------
+    list of str
+        One line per closing order, ``"sell 0.01 BTCUSDT (<client order id>, filled)"``,
+        with the order's status in place of ``filled`` when it did not fill; empty when the
+        run held nothing.
     """
     config = run.config
     market = MarketType(config["market"])

@@ -63,9 +63,36 @@ def load_replay_data(
 ) -> ReplayData:
     """The last ``days`` of ``source`` plus up to ``warmup_bars`` before them.
 
-    ``source`` is any name of :mod:`crypto_strategy_lab.data.spec` (``bundled:crypto``, a
-    file, ``SOURCE:SYMBOL:TF``); ``read`` holds how to read a file (``ts_unit``,
-    ``columns``), recorded with the run.
+    Parameters
+    ----------
+    days : float
+        Length of the replayed period, in days (fractions allowed): it starts at the first
+        bar at or after ``last bar - days + one bar``, so it holds ``days`` of bars ending
+        with the source's last one.
+    source : str, default "bundled:crypto"
+        Any name of :mod:`crypto_strategy_lab.data.spec` (``bundled:crypto``, a file,
+        ``SOURCE:SYMBOL:TF``, ``store:EX/SYM/TF``).
+    symbol : str, default "BTCUSDT"
+        The symbol the bars are traded as (not read from the source).
+    warmup_bars : int, default 0
+        Bars of history kept before the replayed period, at most as many as the source has
+        (:data:`FULL_HISTORY`: all of them).
+    read : Mapping[str, Any] or None, optional
+        How to read a file source (``ts_unit``, ``columns``), passed to
+        :func:`~crypto_strategy_lab.data.loader.open_data` and recorded with the run;
+        ``None``: the loader's defaults.
+
+    Returns
+    -------
+    ReplayData
+        The bars (warm-up history, then the replayed period), the period's first bar time
+        ``start``, and the source's name, description and bar size.
+
+    Raises
+    ------
+    ConfigError
+        If `days` is not positive, or the source holds no bar before the period (it is
+        ``days`` long or shorter).
     """
     if days <= 0:
         raise ConfigError(f"--days must be positive, got {days}")
@@ -90,8 +117,21 @@ def load_replay_data(
 def resolve_strategies(name: str) -> list[str]:
     """The strategy names ``name`` stands for.
 
-    Every registered one for ``"all"``, else ``name`` itself once the strategy is built with
-    its defaults (an unknown name raises).
+    Parameters
+    ----------
+    name : str
+        A registered strategy name, or ``"all"``.
+
+    Returns
+    -------
+    list of str
+        Every registered strategy for ``"all"`` (:func:`list_strategies`' order), else
+        ``[name]`` once the strategy was built with its default parameters.
+
+    Raises
+    ------
+    UnknownStrategyError
+        If `name` is neither ``"all"`` nor a registered strategy.
     """
     return list_strategies() if name == "all" else [get_strategy(name).name]
 
@@ -134,14 +174,75 @@ def build_simulated_run(
 ) -> tuple[TradingEngine, HistoricalReplayFeed]:
     """A simulated paper run of ``strategies`` over the last ``days`` of ``source``.
 
-    ``weighting`` (``equal``, ``inverse_volatility``, ``fractional_kelly``) sets each sleeve's
-    budget with :func:`crypto_strategy_lab.portfolio.budgets` from the strategies' backtest
-    returns on the warm-up history before the traded period (never on the traded bars), which
-    ``unit_returns`` (:data:`UnitReturns`, required unless ``equal``) computes.
-    ``monitor`` observes the loop (:class:`~.monitor.EngineMonitor`: metrics and alert
-    rules, built by the caller). ``on_prepared(name)`` is called as each strategy has computed its
-    signals over the history (the slow part of the build: a progress bar's advance).
-    ``stops`` gives a strategy its own protective exits (default: ``limits``' fractions).
+    Each strategy trades its own simulated account of ``capital / n`` (see the module
+    docstring for the sizing); every strategy sees all the source's bars before a decision,
+    as in the backtest.
+
+    Parameters
+    ----------
+    journal : Journal
+        Where the run is recorded.
+    strategies : list of str
+        Registered strategy names, each at most once.
+    days : float
+        Length of the replayed period, in days (:func:`load_replay_data`).
+    capital : float
+        Total starting capital, in the quote currency, split evenly across the strategies'
+        accounts.
+    source : str, default "bundled:crypto"
+        The data to replay (:func:`load_replay_data`).
+    market : MarketType, default MarketType.LINEAR
+        The market the strategies trade.
+    speedup : float or None, optional
+        Replay speed relative to real time; ``None`` (default): as fast as possible.
+    costs : CostModel or None, optional
+        The simulated venues' fees and slippage; ``None``: :class:`CostModel`'s defaults.
+    limits : RiskLimits or None, optional
+        The risk engine's limits (and the default protective exits); ``None``: the defaults.
+    run_id : str or None, optional
+        The run's id: the journal's run of this id is resumed, or started under it if the
+        journal has none; ``None``: a new run with a new id.
+    equity_every : int, default 1
+        Journal an equity snapshot every this many bars.
+    params : dict of str to dict, or None, optional
+        Parameters per strategy name, replacing its defaults; spans are converted to the
+        data's bar size (:func:`~crypto_strategy_lab.strategies.registry.strategy_for_bars`).
+    weighting : {"equal", "inverse_volatility", "fractional_kelly"}, default "equal"
+        How each sleeve's budget is set, by
+        :func:`~crypto_strategy_lab.portfolio.capped_budgets` from the strategies' backtest
+        returns on the :data:`WEIGHTING_SAMPLE_BARS` bars after their warm-up and before the
+        traded period (never on the traded bars).
+    run_name : str, default "paper"
+        The run's name in the journal.
+    monitor : EngineMonitor or None, optional
+        Observer of the loop (metrics and alert rules, built by the caller); ``None``: none.
+    read : Mapping[str, Any] or None, optional
+        How to read a file source (:func:`load_replay_data`), recorded in the run's config.
+    on_prepared : Callable[[str], None] or None, optional
+        Called with each strategy's name once it has computed its signals over the history
+        (the slow part of the build: a progress bar's advance).
+    unit_returns : UnitReturns or None, optional
+        Backtest returns of a strategy at one unit of signal (:data:`UnitReturns`); required
+        unless `weighting` is ``"equal"``.
+    stops : Mapping[str, ProtectiveStops] or None, optional
+        A strategy's own protective exits, by name; a strategy not in it (or ``None``)
+        trades the fractions of `limits`.
+
+    Returns
+    -------
+    tuple of (TradingEngine, HistoricalReplayFeed)
+        The engine, its journaled config recording the data, costs, limits, budgets (and the
+        ``unfunded`` strategies an estimated weighting gave nothing), and the feed that
+        replays the period to it.
+
+    Raises
+    ------
+    ConfigError
+        If the data is too short for `days` or for an estimated weighting's warm-up.
+    TypeError
+        If an estimated `weighting` is asked for without `unit_returns`.
+    UnknownStrategyError
+        If a name of `strategies` is not registered.
     """
     costs = costs or CostModel()
     limits = limits or RiskLimits()
@@ -240,8 +341,40 @@ def sleeve_budgets(
 ) -> dict[str, float]:
     """Per-strategy fraction of total capital per unit of signal, capped.
 
-    The cap is the per-strategy limit (and the gross limit over all of them); an estimated
-    ``weighting`` estimates from ``unit_returns`` on the history before ``data.start``.
+    Parameters
+    ----------
+    instances : list of Strategy
+        The strategies, with their parameters.
+    data : ReplayData
+        The bars; an estimated weighting reads only those before ``data.start``.
+    weighting : {"equal", "inverse_volatility", "fractional_kelly"}
+        The rule of :func:`~crypto_strategy_lab.portfolio.capped_budgets`.
+    limits : RiskLimits
+        ``max_position_fraction`` caps each budget, ``max_gross_exposure`` their sum, and
+        ``kelly_fraction`` scales the Kelly bet.
+    costs : CostModel
+        The costs the sample returns are computed with.
+    market : MarketType
+        The market the sample returns are computed on.
+    unit_returns : UnitReturns or None, optional
+        Backtest returns of a strategy at one unit of signal; required unless `weighting`
+        is ``"equal"``.
+
+    Returns
+    -------
+    dict of str to float
+        Budget per strategy name: the fraction of total capital it targets per unit of
+        signal (0.0 for a strategy an estimated weighting cannot fund).
+
+    Raises
+    ------
+    TypeError
+        If an estimated `weighting` is asked for without `unit_returns`.
+    ConfigError
+        If the history before ``data.start`` is no longer than a strategy's warm-up plus 2
+        bars.
+    PortfolioError
+        From :func:`~crypto_strategy_lab.portfolio.capped_budgets` (returns too short).
     """
     from crypto_strategy_lab.portfolio import capped_budgets
 

@@ -38,7 +38,19 @@ D0 = Decimal(0)
 
 @dataclass
 class ReconcileReport:
-    """``ok`` when ``problems`` is empty; ``positions`` maps sleeve -> (journal, venue)."""
+    """What a reconciliation found.
+
+    Attributes
+    ----------
+    problems : list of str
+        One line per problem (a failed query, an order the venue does not know, a position
+        that differs from the journal's fills); empty: :attr:`ok`.
+    positions : dict of str to tuple of (Decimal, Decimal or None)
+        Per sleeve: the signed net quantity of the journal's fills and the venue's net
+        position (``None`` when the venue query failed).
+    resent : list of str
+        Client order ids of the ``new`` orders sent again because the venue never had them.
+    """
 
     problems: list[str] = field(default_factory=list)
     positions: dict[str, tuple[Decimal, Decimal | None]] = field(default_factory=dict)
@@ -59,7 +71,37 @@ async def reconcile(
     now: datetime,
     resend_unsent: bool = False,
 ) -> ReconcileReport:
-    """Reconcile every sleeve; journal the outcome (alert or ``reconcile.ok``)."""
+    """Reconcile every sleeve's orders, position and balance with its venue.
+
+    The checks of the module docstring, orders first (so fills the venue reports are
+    journaled before the positions are compared). Each venue position read is journaled
+    (``source="venue"``). The outcome is journaled: a ``critical`` ``reconciliation`` alert
+    naming the problems, or the audit event ``reconcile.ok`` with the positions and the
+    resent orders. The caller halts new risk when the report is not ``ok``.
+
+    Parameters
+    ----------
+    journal : Journal
+        The run's journal: the open orders' and fills' source of truth on our side.
+    run_id : str
+        The run being reconciled.
+    sleeves : Sequence[Sleeve]
+        Every sleeve of the run, each with its venue account and symbol.
+    orders : OrderManager
+        The run's order manager, loaded from the journal; orders are brought up to date in
+        it (and in the journal) as the venue reports them.
+    now : datetime.datetime
+        The time the journal records are stamped with (UTC).
+    resend_unsent : bool, default False
+        Send again, with the same client id, a ``new`` order the venue provably does not
+        have (on a restart); otherwise such an order is closed as cancelled.
+
+    Returns
+    -------
+    ReconcileReport
+        The problems found (empty: ``ok``), each sleeve's (journal, venue) net quantity
+        (venue ``None`` when its query failed), and the client ids resent.
+    """
     report = ReconcileReport()
     for sleeve in sleeves:
         await _orders(sleeve, orders, report, now, resend_unsent)

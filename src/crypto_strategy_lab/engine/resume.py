@@ -62,7 +62,22 @@ class RunProgress:
         return self.checkpoint is not None
 
     def caught_up(self, bar_time: datetime) -> bool:
-        """Whether ``bar_time`` is the first bar after the replayed ones."""
+        """Whether ``bar_time`` is past the replayed bars.
+
+        The loop clears the checkpoint on the first such bar, so after that this is
+        ``False`` again: it marks the first bar after the replayed ones.
+
+        Parameters
+        ----------
+        bar_time : datetime.datetime
+            The close time of the bar being processed (UTC).
+
+        Returns
+        -------
+        bool
+            ``True`` if a checkpoint is set and `bar_time` is later than it; ``False`` in
+            normal operation (no checkpoint).
+        """
         return self.checkpoint is not None and bar_time > self.checkpoint
 
     def journals_snapshot(self, now: datetime, *, force: bool = False) -> bool:
@@ -70,6 +85,18 @@ class RunProgress:
 
         Always in normal operation; while replaying only on the bar the crash interrupted (its
         decisions are in, its equity point is not), never the end-of-run ``force`` one.
+
+        Parameters
+        ----------
+        now : datetime.datetime
+            The snapshot's time: the close time of the bar just processed (UTC).
+        force : bool, default False
+            Whether this is the end-of-run snapshot, taken whatever ``equity_every`` says.
+
+        Returns
+        -------
+        bool
+            ``True`` if the snapshot is to be journaled.
         """
         if self.checkpoint is None:
             return True
@@ -80,7 +107,22 @@ class RunProgress:
 
 
 def load_progress(journal: Journal, run_id: str) -> RunProgress:
-    """Read a run's :class:`RunProgress` from the journal (after a restart)."""
+    """Read a run's :class:`RunProgress` from the journal (after a restart).
+
+    Parameters
+    ----------
+    journal : Journal
+        The journal holding the run.
+    run_id : str
+        The run to resume.
+
+    Returns
+    -------
+    RunProgress
+        Its checkpoint (the latest of the last equity point, signal and order creation
+        times; ``None`` if the journal holds none of them), the journaled signals and
+        decided client order ids, the peak equity and the last position of each strategy.
+    """
     equity_mark = journal.last_equity_time(run_id)
     signal_keys = journal.signal_keys(run_id)
     orders = journal.run_orders(run_id)
@@ -105,7 +147,19 @@ def load_progress(journal: Journal, run_id: str) -> RunProgress:
 
 
 def restore_exits(sleeves: Sequence[Sleeve], orders: OrderManager) -> None:
-    """Give each sleeve back its resting exits: the open orders of the engine's own ids."""
+    """Give each sleeve back its resting exits: the open orders of the engine's own ids.
+
+    Sets each sleeve's ``exit_orders`` to the client ids of its open orders that start with
+    ``"csl-"`` (:func:`~crypto_strategy_lab.engine.ids.decision_order_id`), replacing what
+    it held; the venue's own attached exits (``"vex-"``) are not among them.
+
+    Parameters
+    ----------
+    sleeves : Sequence[Sleeve]
+        The run's sleeves, changed in place.
+    orders : OrderManager
+        The run's order manager, loaded from the journal.
+    """
     for sleeve in sleeves:
         sleeve.exit_orders = [
             o.client_order_id

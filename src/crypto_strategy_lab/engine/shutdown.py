@@ -14,7 +14,22 @@ from collections.abc import Callable
 
 
 def install_stop_handlers(request_stop: Callable[[], None]) -> None:
-    """Route SIGINT and SIGTERM of the running event loop to ``request_stop``."""
+    """Route SIGINT and SIGTERM of the running event loop to ``request_stop``.
+
+    Each handler removes itself after its first signal, so a second SIGINT/SIGTERM gets the
+    default behaviour (immediate exit). Unix only: asyncio's ``add_signal_handler`` is not
+    available on Windows event loops.
+
+    Parameters
+    ----------
+    request_stop : Callable[[], None]
+        Called on the first signal, from the event loop; it should only set a flag.
+
+    Raises
+    ------
+    RuntimeError
+        If called outside a running event loop.
+    """
     loop = asyncio.get_running_loop()
 
     def handler(sig: signal.Signals) -> None:

@@ -121,6 +121,29 @@ def target_quantity(
     sends market orders) and ``d`` the side of the trade from ``held``; ``held`` itself when
     it lies within the slippage band of the target. Rounded towards zero to the quantity
     step.
+
+    Parameters
+    ----------
+    weight : float
+        The target weight ``w`` in [-1, 1] (the strategy's signal).
+    allocation : float
+        The sleeve's leverage ``L`` per unit of signal: the fraction of its account's
+        equity it holds at ``|w| = 1``.
+    equity : Decimal
+        The account equity ``E``, in the quote currency.
+    bar : Mapping[str, float]
+        The bar's ``open``, ``high``, ``low``, ``close`` and ``volume``; ``P`` is the close,
+        and the cost model's slippage is estimated on the bar.
+    held : Decimal
+        The signed base quantity held now.
+    costs : CostModel
+        Gives the slippage ``s`` and the taker fee rate ``f``.
+
+    Returns
+    -------
+    Decimal
+        The signed base quantity to hold: ``held`` itself (the same object) inside the
+        slippage band, else ``q*`` rounded towards zero to ``QTY_STEP``.
     """
     slip = slippage_of(costs, Bar(*(float(bar[k]) for k in _OHLCV)), 0.0)
     qty = execution.target_quantity(

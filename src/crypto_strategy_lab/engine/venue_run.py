@@ -29,7 +29,23 @@ from crypto_strategy_lab.strategies.registry import strategy_for_bars
 
 
 async def bounded(feed: AsyncIterator[BarEvent] | Any, until: datetime) -> AsyncIterator[BarEvent]:
-    """The feed's bars until the wall clock passes ``until`` (``--days``)."""
+    """The feed's bars until the wall clock passes ``until`` (``--days``).
+
+    Waiting for a bar is cut short at ``until``, so a quiet feed cannot hold the run past
+    it.
+
+    Parameters
+    ----------
+    feed : AsyncIterator[BarEvent]
+        Any async iterable of bars (its ``__aiter__`` is called once).
+    until : datetime.datetime
+        The timezone-aware wall-clock time the run ends at.
+
+    Yields
+    ------
+    BarEvent
+        The feed's bars, in its order, until `until` passes or the feed ends.
+    """
     iterator = feed.__aiter__()
     while True:
         remaining = (until - datetime.now(UTC)).total_seconds()
@@ -61,8 +77,56 @@ async def build_venue_run(
 ) -> tuple[TradingEngine, AsyncIterator[BarEvent]]:
     """Engine and bounded feed for ``strategy`` on ``venue`` in ``mode``.
 
-    ``monitor``: an observer of the loop, :class:`~.monitor.EngineMonitor`; ``stops``: the
-    protective exits, default ``limits``' fractions of the entry.
+    The strategy's window is seeded with the venue's latest ``lookback`` klines, and the
+    feed starts with the bar after them. The sleeve's allocation is
+    ``min(max_position_fraction, capital / balance)``, with the balance the total of the
+    account's first currency: ``capital`` is the part of the account the strategy trades.
+
+    Parameters
+    ----------
+    journal : Journal
+        Where the run is recorded.
+    strategy : str
+        A registered strategy name.
+    venue : str
+        The venue (``"bybit"``, ``"alpaca"``), as
+        :meth:`~crypto_strategy_lab.exchanges.factory.ExchangeFactory.create_exchange` names it.
+    mode : TradingMode
+        Testnet, paper or live.
+    capital : float
+        The capital the strategy trades, in the quote currency.
+    symbol : str
+        The traded symbol, in our notation (``"BTCUSDT"``).
+    timeframe : str
+        The bar size polled (``"15m"``); the strategy's spans are converted to it.
+    market : MarketType
+        The market the strategy trades.
+    days : float
+        How long the run lasts, in wall-clock days from now.
+    limits : RiskLimits or None, optional
+        The risk engine's limits; ``None``: the defaults.
+    params : dict or None, optional
+        The strategy's parameters, replacing its defaults.
+    base_url : str or None, optional
+        Another endpoint (e.g. a local emulator); ``None``: ``CSL_BYBIT_BASE_URL`` /
+        ``CSL_ALPACA_BASE_URL`` when set, else the venue's address for `mode`.
+    run_id : str or None, optional
+        Resume the journal's run of this id (or start one under it); ``None``: a new run.
+    monitor : EngineMonitor or None, optional
+        Observer of the loop (metrics and alert rules); ``None``: none.
+    stops : ProtectiveStops or None, optional
+        The protective exits; ``None``: the fractions of the entry in `limits`.
+
+    Returns
+    -------
+    tuple of (TradingEngine, AsyncIterator[BarEvent])
+        The engine (wall clock, reconciling on every bar) and the venue's closed bars
+        polled over REST, bounded to `days` (:func:`bounded`).
+
+    Raises
+    ------
+    ExchangeError
+        If the venue's klines or balance cannot be read.
     """
     limits = limits or RiskLimits()
     stops = stops or ProtectiveStops.from_limits(limits)
