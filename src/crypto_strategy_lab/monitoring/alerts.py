@@ -133,7 +133,19 @@ class AlertRule(Protocol):
     name: str
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
-        """The alerts this rule raises on ``snapshot`` (an empty list when none)."""
+        """The alerts this rule raises on ``snapshot`` (an empty list when none).
+
+        Parameters
+        ----------
+        snapshot : MonitorSnapshot
+            The trading state at one instant.
+
+        Returns
+        -------
+        list of Alert
+            The alerts, each with the condition's ``key``; empty when the condition does
+            not hold.
+        """
         ...
 
 
@@ -176,7 +188,20 @@ class DrawdownRule:
                 raise ConfigError(f"drawdown threshold must be in (0, 1), got {t}")
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
-        """One alert for the deepest threshold the drawdown reaches, or none."""
+        """One alert for the deepest threshold the drawdown reaches, or none.
+
+        Parameters
+        ----------
+        snapshot : MonitorSnapshot
+            The trading state at one instant.
+
+        Returns
+        -------
+        list of Alert
+            At most one alert, keyed ``drawdown:<threshold>``: critical when that
+            threshold is at least ``critical_from``, else a warning. The drawdown is
+            ``(peak_equity - equity) / peak_equity``.
+        """
         drawdown = (snapshot.peak_equity - snapshot.equity) / snapshot.peak_equity
         breached = [t for t in sorted(self.thresholds) if _reaches(drawdown, t)]
         if not breached:
@@ -214,7 +239,20 @@ class DailyLossRule:
             raise ConfigError(f"warn_ratio must be in (0, 1), got {self.warn_ratio}")
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
-        """One alert, ``hit`` (critical) or ``approaching`` (warning), or none."""
+        """One alert, ``hit`` (critical) or ``approaching`` (warning), or none.
+
+        Parameters
+        ----------
+        snapshot : MonitorSnapshot
+            The trading state at one instant.
+
+        Returns
+        -------
+        list of Alert
+            At most one alert, keyed ``daily_loss:<stage>:<UTC date>``: critical once
+            ``(day_start_equity - equity) / day_start_equity`` reaches ``limit``, a warning
+            once it reaches ``warn_ratio * limit``.
+        """
         loss = (snapshot.day_start_equity - snapshot.equity) / snapshot.day_start_equity
         day = snapshot.timestamp.astimezone(UTC).date().isoformat()
         if _reaches(loss, self.limit):
@@ -244,7 +282,19 @@ class ReconciliationMismatchRule:
     name: str = "reconciliation_mismatch"
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
-        """One critical alert listing the first five mismatches, or none."""
+        """One critical alert listing the first five mismatches, or none.
+
+        Parameters
+        ----------
+        snapshot : MonitorSnapshot
+            The trading state at one instant.
+
+        Returns
+        -------
+        list of Alert
+            At most one critical alert, keyed by the rule's name, with the mismatch count
+            in ``details``.
+        """
         mismatches = list(snapshot.reconciliation_mismatches)
         if not mismatches:
             return []
@@ -273,7 +323,20 @@ class StaleDataRule:
         _positive("StaleDataRule.max_age", self.max_age.total_seconds())
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
-        """One warning per stale symbol, in symbol order."""
+        """One warning per stale symbol, in symbol order.
+
+        Parameters
+        ----------
+        snapshot : MonitorSnapshot
+            The trading state at one instant.
+
+        Returns
+        -------
+        list of Alert
+            One warning per symbol whose ``snapshot.timestamp - last_data_at[symbol]`` is at
+            least ``max_age``, keyed ``stale_data:<symbol>``; a symbol absent from
+            ``last_data_at`` is not checked.
+        """
         alerts = []
         for symbol, last in sorted(snapshot.last_data_at.items()):
             age = snapshot.timestamp - last
@@ -309,7 +372,19 @@ class OrderRejectRule:
         _positive("OrderRejectRule.window", self.window.total_seconds())
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
-        """One warning when the window holds ``max_rejects`` or more rejects, or none."""
+        """One warning when the window holds ``max_rejects`` or more rejects, or none.
+
+        Parameters
+        ----------
+        snapshot : MonitorSnapshot
+            The trading state at one instant.
+
+        Returns
+        -------
+        list of Alert
+            At most one warning, keyed by the rule's name; rejects are counted over
+            ``[timestamp - window, timestamp]``.
+        """
         count = _count_in_window(snapshot.reject_times, snapshot.timestamp, self.window)
         if count < self.max_rejects:
             return []
@@ -340,7 +415,19 @@ class VenueErrorRule:
         _positive("VenueErrorRule.window", self.window.total_seconds())
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
-        """One critical alert per venue over the limit, in venue order."""
+        """One critical alert per venue over the limit, in venue order.
+
+        Parameters
+        ----------
+        snapshot : MonitorSnapshot
+            The trading state at one instant.
+
+        Returns
+        -------
+        list of Alert
+            One critical alert per venue with at least ``max_errors`` errors in
+            ``[timestamp - window, timestamp]``, keyed ``venue_errors:<venue>``.
+        """
         alerts = []
         minutes = self.window.total_seconds() / 60
         for venue, times in sorted(snapshot.venue_error_times.items()):
@@ -366,7 +453,19 @@ class KillSwitchRule:
     name: str = "kill_switch"
 
     def evaluate(self, snapshot: MonitorSnapshot) -> list[Alert]:
-        """One critical alert while the kill switch is engaged, or none."""
+        """One critical alert while the kill switch is engaged, or none.
+
+        Parameters
+        ----------
+        snapshot : MonitorSnapshot
+            The trading state at one instant.
+
+        Returns
+        -------
+        list of Alert
+            At most one critical alert, keyed by the rule's name, with the recorded reason
+            (or "no reason recorded").
+        """
         if not snapshot.kill_switch_active:
             return []
         reason = snapshot.kill_switch_reason or "no reason recorded"

@@ -57,6 +57,19 @@ def asset_class(venue: str, market: str | None) -> str:
     ``equity`` (Alpaca / stock market), ``crypto_spot``, ``crypto_perp`` (Bybit linear
     perpetuals, Bybit's default market), or ``crypto`` when a simulated venue does not say
     which.
+
+    Parameters
+    ----------
+    venue : str
+        The venue's name (``"alpaca"``, ``"bybit"``, a simulated venue...).
+    market : str or None
+        The book's market (``"stock"``, ``"spot"``, ``"linear"``); None when not recorded.
+
+    Returns
+    -------
+    str
+        ``"equity"``, ``"crypto_spot"``, ``"crypto_perp"`` or ``"crypto"``; the market, when
+        given, wins over the venue's default (Bybit spot is ``crypto_spot``).
     """
     if market == "stock" or venue == "alpaca":
         return "equity"
@@ -132,7 +145,20 @@ def realized_pnl(fills: pd.DataFrame) -> pd.DataFrame:
 
 
 def latest_prices(prices: pd.DataFrame) -> pd.Series:
-    """The last known price per symbol from a ``ts, symbol, price`` frame."""
+    """The last known price per symbol from a ``ts, symbol, price`` frame.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        Price observations with columns ``ts``, ``symbol`` and ``price`` (any order; NaN
+        prices are skipped).
+
+    Returns
+    -------
+    pandas.Series
+        The price at the latest ``ts`` per symbol, indexed by symbol (sorted); of two
+        observations at the same ``ts`` the later row wins.
+    """
     ordered = prices.dropna(subset=["price"]).sort_values("ts", kind="stable")
     return ordered.groupby("symbol")["price"].last()
 

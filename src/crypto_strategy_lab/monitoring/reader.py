@@ -44,12 +44,37 @@ class JournalStatus:
 
 
 def open_readonly(url: str) -> Engine:
-    """A read-only engine on the journal at ``url`` (SQLite ``mode=ro``)."""
+    """A read-only engine on the journal at ``url`` (SQLite ``mode=ro``).
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL of the journal (``sqlite:////path/journal.sqlite``).
+
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+        An engine whose connections cannot write (SQLite opens the file ``mode=ro``).
+    """
     return make_engine(url, read_only=True)
 
 
 def check_journal(url: str, engine: Engine | None = None) -> JournalStatus:
-    """Classify the journal at ``url`` (see :class:`JournalState`)."""
+    """Classify the journal at ``url`` (see :class:`JournalState`).
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL of the journal.
+    engine : sqlalchemy.engine.Engine or None, default None
+        An engine already open on ``url`` to probe with; None opens one for the probe.
+
+    Returns
+    -------
+    JournalStatus
+        The state and a message a user can act on (how to create the journal, which
+        error reading it raised); never raises for a missing or unreadable journal.
+    """
     shown = display_url(url)
     probe = probe_journal(url, engine)
     if probe.state is JournalState.MISSING:

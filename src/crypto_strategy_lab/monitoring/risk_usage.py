@@ -59,7 +59,20 @@ LABELS = {
 
 
 def effective_limits(run_config: Mapping[str, Any] | None) -> dict[str, float]:
-    """The brief's defaults overridden by ``run_config["risk"]`` (``RiskLimits`` field names)."""
+    """The brief's defaults overridden by ``run_config["risk"]`` (``RiskLimits`` field names).
+
+    Parameters
+    ----------
+    run_config : Mapping or None
+        The run's recorded configuration; only its ``"risk"`` mapping is read. None, or a
+        run without one, gives the defaults.
+
+    Returns
+    -------
+    dict of str to float
+        The limit values by this module's keys (``BRIEF_DEFAULTS``); a field set to None in
+        the configuration keeps its default.
+    """
     overrides = dict((run_config or {}).get("risk") or {})
     limits = dict(BRIEF_DEFAULTS)
     for key, field in RISK_LIMITS_FIELDS.items():
@@ -69,7 +82,20 @@ def effective_limits(run_config: Mapping[str, Any] | None) -> dict[str, float]:
 
 
 def exposure_caps(run_config: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
-    """Configured per-venue and per-asset-class gross exposure caps (may be empty)."""
+    """Configured per-venue and per-asset-class gross exposure caps (may be empty).
+
+    Parameters
+    ----------
+    run_config : Mapping or None
+        The run's recorded configuration; its ``risk.max_venue_exposure`` and
+        ``risk.max_asset_class_exposure`` are read. None: no caps.
+
+    Returns
+    -------
+    dict
+        ``{"venue": {venue: fraction}, "asset_class": {class: fraction}}``, fractions of
+        equity; each inner mapping empty when not configured.
+    """
     overrides = dict((run_config or {}).get("risk") or {})
     return {
         "venue": {k: float(v) for k, v in (overrides.get("max_venue_exposure") or {}).items()},

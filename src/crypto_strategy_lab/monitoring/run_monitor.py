@@ -96,7 +96,17 @@ class RunMonitor:
         self._bars = 0
 
     def bind(self, run_id: str) -> None:
-        """Start the run's sinks (journal alerts carry ``run_id``) and the metrics server."""
+        """Start the run's sinks (journal alerts carry ``run_id``) and the metrics server.
+
+        Routes alerts to the log, the journal (when one was given) and the webhook (when
+        configured); starts the Prometheus server once, when ``metrics_port`` is set.
+        Until it is called, :meth:`on_bar` updates metrics but evaluates no rules.
+
+        Parameters
+        ----------
+        run_id : str
+            The run the journaled alerts belong to.
+        """
         sinks: list = [LogSink()]
         if self.journal is not None:
             sinks.append(journal_sink(self.journal, run_id))
@@ -115,26 +125,64 @@ class RunMonitor:
     # -- events from the loop ----------------------------------------------------------------
 
     def order_sent(self, venue: str, seconds: float) -> None:
-        """Record an order's submission-to-acknowledgement latency."""
+        """Record an order's submission-to-acknowledgement latency.
+
+        Parameters
+        ----------
+        venue : str
+            The venue the order went to (the metric's label).
+        seconds : float
+            Latency from submission to the venue's acknowledgement, in seconds.
+        """
         self.metrics.observe_order_latency(venue, seconds)
 
     def order_rejected(self, ts: datetime) -> None:
-        """Remember a reject at ``ts`` for the order-reject rule."""
+        """Remember a reject at ``ts`` for the order-reject rule.
+
+        Parameters
+        ----------
+        ts : datetime
+            When the order was rejected (timezone-aware); forgotten after ``EVENT_MEMORY``.
+        """
         self._rejects.append(ts)
 
     def venue_error(self, venue: str, error: BaseException | str, ts: datetime) -> None:
-        """Count a venue error and remember it at ``ts`` for the venue-error rule."""
+        """Count a venue error and remember it at ``ts`` for the venue-error rule.
+
+        Parameters
+        ----------
+        venue : str
+            The venue that failed.
+        error : BaseException or str
+            The error; its class name (or the string itself) labels the metric.
+        ts : datetime
+            When it happened (timezone-aware); forgotten after ``EVENT_MEMORY``.
+        """
         self.metrics.record_venue_error(venue, error)
         self._venue_errors[venue].append(ts)
 
     def halt(self, scope: str, reason: str) -> None:
-        """Record a halt of ``scope`` (counted once until :meth:`clear_halt`)."""
+        """Record a halt of ``scope`` (counted once until :meth:`clear_halt`).
+
+        Parameters
+        ----------
+        scope : str
+            What halts (``"global"`` is the kill switch).
+        reason : str
+            Why, e.g. a risk rule's name (a label of the halt counter).
+        """
         if scope not in self._halted:
             self.metrics.record_halt(scope, reason)
             self._halted.add(scope)
 
     def clear_halt(self, scope: str) -> None:
-        """Record that the halt of ``scope`` was lifted (no-op if it was not halted)."""
+        """Record that the halt of ``scope`` was lifted (no-op if it was not halted).
+
+        Parameters
+        ----------
+        scope : str
+            The scope given to :meth:`halt`.
+        """
         if scope in self._halted:
             self.metrics.clear_halt(scope)
             self._halted.discard(scope)
@@ -142,7 +190,20 @@ class RunMonitor:
     # -- per bar -------------------------------------------------------------------------------
 
     async def on_bar(self, state: EngineState) -> list[Alert]:
-        """Update the metrics; every ``every_bars`` bars run the rules and route the alerts."""
+        """Update the metrics; every ``every_bars`` bars run the rules and route the alerts.
+
+        Parameters
+        ----------
+        state : EngineState
+            The engine's state after the bar (equity, exposures, open orders, halts, data
+            times, reconciliation problems).
+
+        Returns
+        -------
+        list of Alert
+            The alerts the router sent on this bar (after de-duplication and rate limiting);
+            empty on bars between evaluations and before :meth:`bind`.
+        """
         self.metrics.set_equity(state.equity, state.gross_exposure, state.net_exposure)
         for venue, count in state.open_orders.items():
             self.metrics.set_open_orders(venue, count)

@@ -55,7 +55,13 @@ class AlertSink(Protocol):
     name: str
 
     def emit(self, alert: Alert) -> None:
-        """Deliver ``alert``; a delivery problem is logged and counted, never raised."""
+        """Deliver ``alert``; a delivery problem is logged and counted, never raised.
+
+        Parameters
+        ----------
+        alert : Alert
+            The alert to deliver.
+        """
         ...
 
 
@@ -77,7 +83,22 @@ def _suppressed_note(suppressed: int) -> str:
 
 
 def format_generic(alert: Alert, suppressed: int = 0) -> dict[str, Any]:
-    """Plain JSON for any receiver: every field of the alert, ISO-8601 timestamp."""
+    """Plain JSON for any receiver: every field of the alert, ISO-8601 timestamp.
+
+    Parameters
+    ----------
+    alert : Alert
+        The alert to format.
+    suppressed : int, default 0
+        How many alerts the rate limit held back since the last one sent;
+        a note saying so is appended to the message when > 0.
+
+    Returns
+    -------
+    dict of str to Any
+        ``rule``, ``severity`` (its value), ``message``, ``key``, ``timestamp``
+        (ISO-8601), ``details`` and ``suppressed``; the message is not truncated.
+    """
     return {
         "rule": alert.rule,
         "severity": alert.severity.value,
@@ -94,6 +115,21 @@ def format_slack(alert: Alert, suppressed: int = 0) -> dict[str, Any]:
 
     See https://api.slack.com/messaging/webhooks and the Block Kit reference (section text is
     limited to 3000 characters).
+
+    Parameters
+    ----------
+    alert : Alert
+        The alert to format.
+    suppressed : int, default 0
+        How many alerts the rate limit held back since the last one sent; a note saying so
+        is appended to the text when > 0.
+
+    Returns
+    -------
+    dict of str to Any
+        ``text`` (emoji, title and message, truncated to 3000 characters) and ``blocks``:
+        that text as a section, the first 10 ``details`` as fields, and a context line with
+        the key and the timestamp.
     """
     text = f"{_EMOJI[alert.severity]} {alert.title}: {alert.message}{_suppressed_note(suppressed)}"
     details = list(alert.details.items())[:10]  # Slack allows at most 10 fields per section
@@ -121,6 +157,21 @@ def format_discord(alert: Alert, suppressed: int = 0) -> dict[str, Any]:
     """Discord webhook payload with one embed (title <= 256, description <= 4096 chars).
 
     See https://discord.com/developers/docs/resources/webhook#execute-webhook.
+
+    Parameters
+    ----------
+    alert : Alert
+        The alert to format.
+    suppressed : int, default 0
+        How many alerts the rate limit held back since the last one sent; a note saying so
+        is appended to the description when > 0.
+
+    Returns
+    -------
+    dict of str to Any
+        ``username`` and ``embeds``: one embed with the title, the message as description,
+        the severity's colour, the timestamp, the first 25 ``details`` as inline fields and
+        the key in the footer.
     """
     embed = {
         "title": _truncate(f"{_EMOJI[alert.severity]} {alert.title}", DISCORD_TITLE_MAX),
@@ -143,6 +194,23 @@ def format_telegram(alert: Alert, chat_id: str, suppressed: int = 0) -> dict[str
 
     The webhook URL is ``https://api.telegram.org/bot<TOKEN>/sendMessage``; see
     https://core.telegram.org/bots/api#sendmessage. Alert text is HTML-escaped.
+
+    Parameters
+    ----------
+    alert : Alert
+        The alert to format.
+    chat_id : str
+        The Telegram chat the bot posts to.
+    suppressed : int, default 0
+        How many alerts the rate limit held back since the last one sent; a note saying so
+        is appended to the message when > 0.
+
+    Returns
+    -------
+    dict of str to Any
+        ``chat_id``, ``text`` (title, message, one line per detail, key and timestamp,
+        truncated to 4096 characters), ``parse_mode="HTML"`` and
+        ``disable_web_page_preview=True``.
     """
     lines = [
         f"{_EMOJI[alert.severity]} <b>{html.escape(alert.title)}</b>",
@@ -179,7 +247,14 @@ class SlidingWindowRateLimiter:
         self._times: deque[float] = deque()
 
     def try_acquire(self) -> bool:
-        """Take one slot if the window has room; ``False`` (nothing taken) if it is full."""
+        """Take one slot if the window has room; ``False`` (nothing taken) if it is full.
+
+        Returns
+        -------
+        bool
+            True when fewer than ``max_events`` acquisitions happened in the half-open window
+            ``(now - period_seconds, now]`` (this one is then recorded); False otherwise.
+        """
         now = self._clock()
         while self._times and now - self._times[0] >= self.period_seconds:
             self._times.popleft()
@@ -222,6 +297,18 @@ class CallbackSink:
     The journal sink is this class around the journal repository's alert-recording method;
     keeping the dependency as a callable keeps monitoring importable without the journal.
     Exceptions from ``record`` are logged and counted, never raised.
+
+    Parameters
+    ----------
+    record : callable
+        Called with each alert; its return value is ignored.
+    name : str, default "journal"
+        The sink's name, in routing and in the failure log.
+
+    Attributes
+    ----------
+    failed : int
+        How many alerts ``record`` raised on.
     """
 
     def __init__(self, record: Callable[[Alert], Any], name: str = "journal") -> None:
@@ -230,7 +317,13 @@ class CallbackSink:
         self.failed = 0
 
     def emit(self, alert: Alert) -> None:
-        """Hand ``alert`` to ``record``; a failure is logged and counted in ``failed``."""
+        """Hand ``alert`` to ``record``; a failure is logged and counted in ``failed``.
+
+        Parameters
+        ----------
+        alert : Alert
+            The alert to deliver.
+        """
         try:
             self._record(alert)
         except Exception as exc:

@@ -34,7 +34,24 @@ QUANTITY_TOLERANCE = 1e-9
 
 
 def reconciliation_mismatches(journaled: pd.DataFrame, venue: pd.DataFrame) -> list[str]:
-    """Human-readable ``(venue, symbol)`` net-quantity differences (both sides must exist)."""
+    """Human-readable ``(venue, symbol)`` net-quantity differences (both sides must exist).
+
+    Parameters
+    ----------
+    journaled : pandas.DataFrame
+        The positions the journal holds (``venue``, ``symbol``, ``quantity``; signed base
+        units).
+    venue : pandas.DataFrame
+        The positions the venue reported, same columns.
+
+    Returns
+    -------
+    list of str
+        One ``"<venue> <symbol>: venue <q> vs journal <q>"`` per pair whose summed
+        quantities differ by more than ``QUANTITY_TOLERANCE`` (a pair missing on one side
+        counts as 0 there). Empty when either frame is empty: with no venue report there is
+        nothing to compare.
+    """
     if len(journaled) == 0 or len(venue) == 0:
         return []
     ours = journaled.groupby(["venue", "symbol"])["quantity"].sum()
