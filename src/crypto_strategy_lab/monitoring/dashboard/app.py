@@ -69,6 +69,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ``--journal`` falls back to ``CSL_JOURNAL_URL``, then the default journal URL;
     ``--refresh`` to ``CSL_DASHBOARD_REFRESH``; ``--reports`` to ``CSL_REPORTS_DIR``, then
     ``reports``.
+
+    Parameters
+    ----------
+    argv : Sequence of str
+        The arguments after the script name (Streamlit passes them after ``--``).
+
+    Returns
+    -------
+    argparse.Namespace
+        ``journal`` (str URL), ``refresh`` (int seconds; 0 turns auto-refresh off) and
+        ``reports`` (:class:`pathlib.Path`, relative paths to the working directory).
     """
     parser = argparse.ArgumentParser(prog="monitoring_dashboard", add_help=False)
     parser.add_argument("--journal", default=None)
@@ -99,6 +110,17 @@ def run_labels(runs: pd.DataFrame) -> list[str]:
 
     Name, mode, start, status and the run id's first 8 characters (the prefix ``csl drift``
     accepts); the prefix doubles (up to 64) while labels collide.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The journal's runs (``run_id``, ``name``, ``mode``, ``started_at``, ``status``).
+
+    Returns
+    -------
+    list of str
+        One label per row, in the rows' order (``"name · mode · YYYY-MM-DD HH:MM · status ·
+        <id prefix>"``); distinct unless two run ids share their first 64 characters.
     """
     labels = []
     for _, row in runs.iterrows():
@@ -114,7 +136,19 @@ def run_labels(runs: pd.DataFrame) -> list[str]:
 
 
 def build_context(args: argparse.Namespace) -> DashboardContext:
-    """What every page reads: the journal's status, its reader and runs, the chosen run."""
+    """What every page reads: the journal's status, its reader and runs, the chosen run.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of :func:`parse_args`.
+
+    Returns
+    -------
+    DashboardContext
+        With ``run`` unset (the sidebar picks it); when the journal or its runs table cannot
+        be read, ``reader`` is None and ``status`` says why, instead of raising.
+    """
     url = args.journal
     engine = None if url is None else _engine(url)
     status = check_journal(url, engine)
@@ -171,12 +205,26 @@ def served_on_loopback() -> bool:
 
     ``.streamlit/config.toml`` (repository root) and ``csl dashboard`` both bind 127.0.0.1; a
     server started another way with no address listens on every interface.
+
+    Returns
+    -------
+    bool
+        True when ``server.address`` is ``127.0.0.1``, ``localhost`` or ``::1``.
     """
     return str(st.get_option("server.address") or "") in LOOPBACK
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Build the context and sidebar, then run the selected page."""
+    """Build the context and sidebar, then run the selected page.
+
+    Stops with an error (shows no data) unless the server listens on loopback only
+    (:func:`served_on_loopback`).
+
+    Parameters
+    ----------
+    argv : Sequence of str or None, default None
+        The dashboard's options (:func:`parse_args`); None reads ``sys.argv[1:]``.
+    """
     import sys
 
     st.set_page_config(
@@ -209,6 +257,16 @@ def page_error_text(exc: BaseException) -> str:
     The CLI's wording for known input errors
     (:func:`crypto_strategy_lab.config.input_errors.describe_error`), else the exception's
     type and first line.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error a page or the runs query raised.
+
+    Returns
+    -------
+    str
+        One line, with any credentials in URLs masked.
     """
     line = describe_error(exc)
     if line is None:
@@ -218,7 +276,13 @@ def page_error_text(exc: BaseException) -> str:
 
 
 def empty_state(ctx: DashboardContext) -> None:
-    """Show what to do when the journal has no runs yet."""
+    """Show what to do when the journal has no runs yet.
+
+    Parameters
+    ----------
+    ctx : DashboardContext
+        The page's context (its journal URL is named).
+    """
     st.info(
         "**Nothing to show yet: the journal has no runs.**\n\n"
         f"{START_HINT}\n\nThe dashboard reads `{display_url(ctx.url)}`; pass another journal "
@@ -233,6 +297,16 @@ def run_page(
 
     A journal that cannot be read is an error box naming the problem; an empty journal is an
     empty state, unless the page does not need a run (``needs_run=False``: Research).
+
+    Parameters
+    ----------
+    view : callable
+        The page's ``render(ctx)``; an exception it raises becomes an error box.
+    title : str
+        The page title.
+    needs_run : bool, default True
+        Whether the page needs a readable journal with a selected run; False renders it
+        anyway, below the error box when the journal cannot be read.
     """
     ctx: DashboardContext = st.session_state[_CTX_KEY]
     st.title(title)

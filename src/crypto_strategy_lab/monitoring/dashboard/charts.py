@@ -19,7 +19,21 @@ def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
 
 
 def equity_drawdown(equity: pd.Series, derisk_at: float | None = None) -> go.Figure:
-    """Equity (top) and drawdown in % (bottom, filled), sharing the time axis."""
+    """Equity (top) and drawdown in % (bottom, filled), sharing the time axis.
+
+    Parameters
+    ----------
+    equity : pandas.Series
+        Equity per timestamp (quote currency).
+    derisk_at : float or None, default None
+        The de-risking drawdown as a fraction (0.10), drawn as a dotted line at
+        ``-100 * derisk_at`` %; None draws none.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two rows: equity, and the drawdown ``-100 (1 - E_t / max_{s<=t} E_s)`` % below zero.
+    """
     dd = pd.Series(-100.0 * drawdown(equity), index=equity.index)  # shown below zero
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.05
@@ -46,7 +60,23 @@ def equity_drawdown(equity: pd.Series, derisk_at: float | None = None) -> go.Fig
 
 
 def usage_gauge(title: str, value: float, limit: float) -> go.Figure:
-    """A gauge of ``value`` against ``limit`` (both fractions), amber from 80 % of the limit."""
+    """A gauge of ``value`` against ``limit`` (both fractions), amber from 80 % of the limit.
+
+    Parameters
+    ----------
+    title : str
+        The gauge's title (the limit is shown under it).
+    value : float
+        The usage, as a fraction (0.04 = 4 %).
+    limit : float
+        The limit, same unit.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A gauge in % whose axis runs to ``max(1.25 limit, 1.05 value)``, with green, amber
+        (80-100 % of the limit) and red bands; the needle bar turns red at the limit.
+    """
     top = max(limit * 1.25, value * 1.05, 1e-9)
     fig = go.Figure(
         go.Indicator(
@@ -71,7 +101,19 @@ def usage_gauge(title: str, value: float, limit: float) -> go.Figure:
 
 
 def limit_usage_bars(usage: pd.DataFrame) -> go.Figure:
-    """Horizontal bars of ``usage`` (``limit``, ``used_fraction_of_limit``) in % of each limit."""
+    """Horizontal bars of ``usage`` (``limit``, ``used_fraction_of_limit``) in % of each limit.
+
+    Parameters
+    ----------
+    usage : pandas.DataFrame
+        One row per limit (:func:`~crypto_strategy_lab.monitoring.risk_usage.limit_usage`);
+        a NaN usage is drawn as 0.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Green below 80 %, amber from 80 %, red from 100 % of the limit.
+    """
     pct = 100 * usage["used_fraction_of_limit"].fillna(0.0)
     colours = [_RED if p >= 100 else _AMBER if p >= 80 else _GREEN for p in pct]
     fig = go.Figure(go.Bar(x=pct, y=usage["limit"], orientation="h", marker_color=colours))
@@ -81,14 +123,42 @@ def limit_usage_bars(usage: pd.DataFrame) -> go.Figure:
 
 
 def lines(frame: pd.DataFrame, title: str, y_title: str) -> go.Figure:
-    """One line per column of ``frame``."""
+    """One line per column of ``frame``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The series, one per column, on a shared index (the x axis).
+    title : str
+        The figure's title.
+    y_title : str
+        The y axis title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One trace per column, named after it.
+    """
     fig = go.Figure([go.Scatter(x=frame.index, y=frame[c], name=str(c)) for c in frame.columns])
     fig.update_yaxes(title_text=y_title)
     return _layout(fig, title)
 
 
 def attribution_bars(table: pd.DataFrame, title: str) -> go.Figure:
-    """Net P&L per group (index may be a MultiIndex, joined with ' / ')."""
+    """Net P&L per group (index may be a MultiIndex, joined with ' / ').
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per group, with a ``net_pnl`` column (quote currency).
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per row, green for a gain (>= 0) and red for a loss.
+    """
     labels = [" / ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in table.index]
     net = table["net_pnl"]
     fig = go.Figure(go.Bar(x=labels, y=net, marker_color=[_GREEN if v >= 0 else _RED for v in net]))
@@ -97,7 +167,22 @@ def attribution_bars(table: pd.DataFrame, title: str) -> go.Figure:
 
 
 def factor_split(market: float, residual: float, total: float) -> go.Figure:
-    """Waterfall: market beta part + residual part = total return."""
+    """Waterfall: market beta part + residual part = total return.
+
+    Parameters
+    ----------
+    market : float
+        The part explained by the market, ``beta x`` market returns summed (fraction).
+    residual : float
+        The rest (alpha plus noise), as a fraction.
+    total : float
+        The total, as a fraction (``market + residual`` for a consistent split).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Three waterfall steps, in %.
+    """
     fig = go.Figure(
         go.Waterfall(
             x=["market (beta)", "residual (alpha)", "total"],
@@ -113,7 +198,23 @@ def factor_split(market: float, residual: float, total: float) -> go.Figure:
 def gate_metric_bars(
     values: pd.Series, title: str, threshold: float, *, higher_is_better: bool
 ) -> go.Figure:
-    """One bar per strategy, green when it meets the gate ``threshold``, red otherwise."""
+    """One bar per strategy, green when it meets the gate ``threshold``, red otherwise.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The metric per strategy (index: strategy names).
+    title : str
+        The figure's title.
+    threshold : float
+        The gate's threshold, drawn as a dashed line.
+    higher_is_better : bool
+        True when a value passes at ``>= threshold``, False at ``<= threshold``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
     ok = values >= threshold if higher_is_better else values <= threshold
     fig = go.Figure(
         go.Bar(
@@ -133,7 +234,20 @@ def gate_metric_bars(
 def correlation_heatmap(
     corr: pd.DataFrame, title: str = "Strategy return correlation"
 ) -> go.Figure:
-    """Heatmap of a correlation matrix on a fixed -1..1 scale, each cell labelled."""
+    """Heatmap of a correlation matrix on a fixed -1..1 scale, each cell labelled.
+
+    Parameters
+    ----------
+    corr : pandas.DataFrame
+        A square correlation matrix.
+    title : str, default "Strategy return correlation"
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Red-blue cells (red positive), each labelled with its value to 2 decimals.
+    """
     fig = go.Figure(
         go.Heatmap(
             z=corr.to_numpy(),
@@ -157,6 +271,21 @@ def price_with_fills(
 
     Without bars, the prices the strategies saw as a line. Buys are green up-triangles, sells
     red down-triangles, at the fill price and time.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame or None
+        OHLC bars on a time index; None (or empty) draws ``prices`` instead.
+    prices : pandas.Series
+        Prices per timestamp, the fallback line.
+    fills : pandas.DataFrame
+        The fills (``ts``, ``side``, ``price``, ``quantity``, ``strategy``); ``side`` is
+        matched case-insensitively against ``buy`` and ``sell``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The price trace and up to two marker traces, without a range slider.
     """
     fig = go.Figure()
     if bars is not None and len(bars):

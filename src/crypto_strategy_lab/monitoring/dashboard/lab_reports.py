@@ -59,14 +59,37 @@ class LabReport:
         return self.directory.name
 
     def metric_columns(self, *needles: str) -> list[str]:
-        """Gate columns whose lower-cased name contains any of ``needles``."""
+        """Gate columns whose lower-cased name contains any of ``needles``.
+
+        Parameters
+        ----------
+        *needles : str
+            Lower-case substrings, e.g. ``"dsr", "deflated"``.
+
+        Returns
+        -------
+        list of str
+            The matching columns in table order; empty without a gate table.
+        """
         if self.gate is None:
             return []
         return [c for c in self.gate.columns if any(n in str(c).lower() for n in needles)]
 
 
 def latest_lab_dir(reports_dir: Path) -> Path | None:
-    """The most recently modified directory under ``reports_dir/lab`` (``None``: none)."""
+    """The most recently modified directory under ``reports_dir/lab`` (``None``: none).
+
+    Parameters
+    ----------
+    reports_dir : pathlib.Path
+        The reports root (``reports`` by default).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The run directory with the latest modification time; None when ``reports_dir/lab``
+        does not exist or holds no directory.
+    """
     lab = reports_dir / "lab"
     if not lab.is_dir():
         return None
@@ -96,6 +119,21 @@ def widen_gate(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
 
     A long table has ``strategy, criterion, value`` (and optionally ``threshold, passed``:
     ``verdict`` is PASS when every criterion passed); wide tables pass through unchanged.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A gate table, long or wide.
+
+    Returns
+    -------
+    wide : pandas.DataFrame
+        One row per strategy (sorted by name, ``strategy`` a column), one column per
+        criterion holding its value, and ``verdict`` when the long table has ``passed``;
+        ``table`` itself when it is already wide.
+    thresholds : dict of str to float
+        The first non-missing threshold per criterion; empty for a wide table or one
+        without ``threshold``.
     """
     if not {"strategy", "criterion", "value"} <= set(table.columns):
         return table, {}
@@ -112,7 +150,20 @@ def widen_gate(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
 
 
 def load_latest_report(reports_dir: Path) -> LabReport | None:
-    """The newest lab report under ``reports_dir/lab`` (``None`` when there is none)."""
+    """The newest lab report under ``reports_dir/lab`` (``None`` when there is none).
+
+    Parameters
+    ----------
+    reports_dir : pathlib.Path
+        The reports root.
+
+    Returns
+    -------
+    LabReport or None
+        The newest run directory's report (:func:`latest_lab_dir`); files that are missing
+        leave their fields None, files that cannot be read are listed in ``problems``
+        instead of raising. None when there is no run directory.
+    """
     directory = latest_lab_dir(reports_dir)
     if directory is None:
         return None

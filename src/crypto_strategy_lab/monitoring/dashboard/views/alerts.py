@@ -15,7 +15,14 @@ _BADGE = {"critical": "🔴", "error": "🟠", "warning": "🟡", "info": "🔵"
 
 
 def render(ctx: DashboardContext) -> None:
-    """Draw the chosen run's alerts: counts per severity, a filterable history."""
+    """Draw the chosen run's alerts: counts per severity, a filterable history.
+
+    Parameters
+    ----------
+    ctx : DashboardContext
+        The page's context; :func:`~crypto_strategy_lab.monitoring.dashboard.app.run_page`
+        calls it only with a readable journal and a chosen run.
+    """
     assert ctx.reader is not None
     alerts = ctx.reader.alerts(run_id(ctx))
     if len(alerts) == 0:

@@ -30,7 +30,25 @@ VENUE_ALERT_SOURCES = ("venue_errors", "reconciliation", "reconciliation_mismatc
 def venue_connectivity(
     orders: pd.DataFrame, fills: pd.DataFrame, alerts: pd.DataFrame
 ) -> pd.DataFrame:
-    """Per venue: last contact, last error and a status (see module docstring)."""
+    """Per venue: last contact, last error and a status (see module docstring).
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        The run's orders (``venue``, ``status``, ``updated_at``).
+    fills : pandas.DataFrame
+        The run's fills (``venue``, ``ts``).
+    alerts : pandas.DataFrame
+        The run's alerts (``source``, ``details``, ``message``, ``ts``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per venue seen in the orders or fills, sorted: ``venue``, ``status``
+        (``"error"`` when a venue alert is later than the last contact, else ``"ok"``, or
+        ``"no contact yet"``), ``last_contact`` (latest fill or acknowledged order update)
+        and ``last_error`` (NaT when none).
+    """
     venues = sorted(set(orders.get("venue", pd.Series(dtype=str))) | set(fills.get("venue", [])))
     rows = []
     for venue in venues:
@@ -67,6 +85,17 @@ def run_sharpe(equity: pd.Series) -> float | None:
 
     Annualised by :func:`~crypto_strategy_lab.performance.metrics.infer_periods_per_year` of
     the equity's index; ``None`` with fewer than three points or no variation.
+
+    Parameters
+    ----------
+    equity : pandas.Series
+        Equity per bar on a DatetimeIndex.
+
+    Returns
+    -------
+    float or None
+        The Sharpe ratio of the simple returns ``E_t / E_{t-1} - 1``, annualised; None as
+        above.
     """
     returns = equity.pct_change().dropna()
     if len(returns) < 2 or not float(returns.std()) > 0:
@@ -90,7 +119,15 @@ def _run_bars(source: str, start: str, end: str) -> pd.DataFrame | None:
 
 
 def price_chart(ctx: DashboardContext, rid: str) -> None:
-    """Candles of the run's bars with its fills (journal prices when the bars are unknown)."""
+    """Candles of the run's bars with its fills (journal prices when the bars are unknown).
+
+    Parameters
+    ----------
+    ctx : DashboardContext
+        The page's context, with a chosen run.
+    rid : str
+        The run's id.
+    """
     assert ctx.reader is not None and ctx.run is not None
     fills = ctx.reader.fills(rid)
     prices = ctx.reader.signals_prices(rid)
@@ -108,7 +145,14 @@ def price_chart(ctx: DashboardContext, rid: str) -> None:
 
 
 def render(ctx: DashboardContext) -> None:
-    """Draw the overview page of the chosen run."""
+    """Draw the overview page of the chosen run.
+
+    Parameters
+    ----------
+    ctx : DashboardContext
+        The page's context; :func:`~crypto_strategy_lab.monitoring.dashboard.app.run_page`
+        calls it only with a readable journal and a chosen run.
+    """
     assert ctx.reader is not None
     rid = run_id(ctx)
     lim = limits(ctx)

@@ -35,6 +35,23 @@ def positions_with_levels(positions: pd.DataFrame, orders: pd.DataFrame) -> pd.D
     at its ``price``), which is how the engine protects a position; failing those, the
     ``stop_loss``/``take_profit`` fields of the book's latest opening order (venues that take
     attached brackets). A position with neither has no stop: the page warns about it.
+
+    Parameters
+    ----------
+    positions : pandas.DataFrame
+        The open positions (``strategy``, ``venue``, ``symbol``, ``quantity``,
+        ``average_price``, ``mark_price``, ``unrealized_pnl``, ``ts``).
+    orders : pandas.DataFrame
+        The run's orders, with ``status``, ``reduce_only``, ``order_type``, ``price``,
+        ``stop_price``, ``stop_loss``, ``take_profit`` and ``created_at``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The positions with the columns listed in the code's order; levels NaN and
+        ``levels_from = "none"`` without one, distances ``100 (level / mark - 1)`` % with
+        the average price standing in for a missing mark, and ``notional`` signed
+        (``quantity x mark``). ``positions`` itself when it is empty.
     """
     if len(positions) == 0:
         return positions
@@ -85,7 +102,14 @@ def positions_with_levels(positions: pd.DataFrame, orders: pd.DataFrame) -> pd.D
 
 
 def render(ctx: DashboardContext) -> None:
-    """Draw the positions and orders page of the chosen run."""
+    """Draw the positions and orders page of the chosen run.
+
+    Parameters
+    ----------
+    ctx : DashboardContext
+        The page's context; :func:`~crypto_strategy_lab.monitoring.dashboard.app.run_page`
+        calls it only with a readable journal and a chosen run.
+    """
     assert ctx.reader is not None
     rid = run_id(ctx)
     orders = ctx.reader.orders(rid)

@@ -24,6 +24,18 @@ def trial_summary(reader: JournalReader) -> pd.DataFrame | None:
 
     These are the inputs DSR deflates by (``V[SR]`` with ``ddof=1``, 0 for one trial);
     ``None`` when the journal has no trial log table.
+
+    Parameters
+    ----------
+    reader : JournalReader
+        The journal, read-only.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per strategy: ``strategy``, ``trials``, ``studies`` (distinct), ``best_sr``,
+        ``mean_sr`` and ``var_sr`` (per-period Sharpe ratios); the empty trial frame itself
+        when the table has no row; None without the table.
     """
     frame = reader.trial_sharpe_ratios()
     if frame is None or len(frame) == 0:
@@ -42,7 +54,14 @@ def trial_summary(reader: JournalReader) -> pd.DataFrame | None:
 
 
 def render(ctx: DashboardContext) -> None:
-    """Draw the research page from the latest lab report and the trial log."""
+    """Draw the research page from the latest lab report and the trial log.
+
+    Parameters
+    ----------
+    ctx : DashboardContext
+        The page's context; this page needs no run (``reports_dir`` locates the report),
+        and reads the trial log only when the journal is readable.
+    """
     report = load_latest_report(ctx.reports_dir)
     if report is None:
         st.info(

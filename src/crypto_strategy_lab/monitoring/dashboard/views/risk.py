@@ -16,7 +16,14 @@ from crypto_strategy_lab.monitoring.risk_usage import LABELS, exposure_caps, lim
 
 
 def render(ctx: DashboardContext) -> None:
-    """Draw the risk page of the chosen run: each limit's usage, recent risk decisions."""
+    """Draw the risk page of the chosen run: each limit's usage, recent risk decisions.
+
+    Parameters
+    ----------
+    ctx : DashboardContext
+        The page's context; :func:`~crypto_strategy_lab.monitoring.dashboard.app.run_page`
+        calls it only with a readable journal and a chosen run.
+    """
     assert ctx.reader is not None
     rid = run_id(ctx)
     lim = limits(ctx)

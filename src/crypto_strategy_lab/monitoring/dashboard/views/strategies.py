@@ -37,14 +37,45 @@ from crypto_strategy_lab.performance.metrics import infer_periods_per_year
 
 
 def market_returns(prices: pd.DataFrame, symbol: str, index: pd.DatetimeIndex) -> pd.Series:
-    """``symbol``'s price sampled (last known) at ``index``, as simple returns."""
+    """``symbol``'s price sampled (last known) at ``index``, as simple returns.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        Price observations (``ts``, ``symbol``, ``price``); of duplicate timestamps the
+        last row is kept.
+    symbol : str
+        The symbol whose prices are used.
+    index : pandas.DatetimeIndex
+        The times to sample at (e.g. a strategy's P&L index).
+
+    Returns
+    -------
+    pandas.Series
+        ``p_t / p_{t-1} - 1`` of the forward-filled prices on ``index``, named ``symbol``;
+        NaN at the first time and before the symbol's first price.
+    """
     series = prices.loc[prices["symbol"] == symbol].set_index("ts")["price"].sort_index()
     series = series[~series.index.duplicated(keep="last")]
     return series.reindex(index, method="ffill").pct_change().rename(symbol)
 
 
 def marking_prices(signals: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    """``ts, symbol, price``: bar prices from the signals, plus position-snapshot marks."""
+    """``ts, symbol, price``: bar prices from the signals, plus position-snapshot marks.
+
+    Parameters
+    ----------
+    signals : pandas.DataFrame
+        The run's signals (``ts``, ``symbol``, ``price``: the bar price each decision saw).
+    history : pandas.DataFrame
+        Position snapshots (``ts``, ``symbol``, ``mark_price``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``ts``, ``symbol``, ``price`` sorted by time, NaN prices dropped; at a
+        ``(ts, symbol)`` present in both, the signal's price wins.
+    """
     marks = history.rename(columns={"mark_price": "price"})[["ts", "symbol", "price"]]
     frames = [f for f in (signals[["ts", "symbol", "price"]], marks) if len(f)]
     if not frames:
@@ -198,7 +229,14 @@ def _drift(ctx: DashboardContext, equity: pd.DataFrame) -> None:
 
 
 def render(ctx: DashboardContext) -> None:
-    """Draw the strategies page of the chosen run."""
+    """Draw the strategies page of the chosen run.
+
+    Parameters
+    ----------
+    ctx : DashboardContext
+        The page's context; :func:`~crypto_strategy_lab.monitoring.dashboard.app.run_page`
+        calls it only with a readable journal and a chosen run.
+    """
     assert ctx.reader is not None and ctx.run is not None
     rid = run_id(ctx)
     fills = ctx.reader.fills(rid)
