@@ -21,6 +21,21 @@ def verify(
     """Recompute the audit hash chain and compare every journal record with it.
 
     Exits 1 and lists each problem when a record was edited, deleted or inserted.
+    \f
+
+    Parameters
+    ----------
+    journal : str or None
+        ``--journal``: the journal's SQLAlchemy URL; None uses ``CSL_JOURNAL_URL`` or the
+        data directory's journal.
+    expected_head : str or None
+        ``--expected-head``: a head hash recorded earlier that must still be in the chain;
+        None checks the chain only.
+
+    Raises
+    ------
+    typer.Exit
+        With code 1 when any problem is found.
     """
     from crypto_strategy_lab.journal.db import default_journal_url, masked_url
     from crypto_strategy_lab.journal.verify import verify_journal

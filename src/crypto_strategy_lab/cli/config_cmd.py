@@ -18,7 +18,14 @@ console = Console()
 def validate(
     file: Path = typer.Argument(..., help="YAML config file (deployment or strategy config)."),
 ) -> None:
-    """Validate a YAML config file; print the field path and reason of every problem."""
+    """Validate a YAML config file; print the field path and reason of every problem.
+    \f
+
+    Parameters
+    ----------
+    file : Path
+        ``FILE`` (argument): YAML config file (deployment or strategy config).
+    """  # noqa: D205, D400
     from crypto_strategy_lab.config.schema import validate_config_file
 
     kind = validate_config_file(file)
@@ -31,7 +38,14 @@ def check(
         None, help="YAML files to validate (default: every configs/*.yaml)."
     ),
 ) -> None:
-    """Check the environment settings and config files; exit 1 on the first problem."""
+    """Check the environment settings and config files; exit 1 on the first problem.
+    \f
+
+    Parameters
+    ----------
+    files : list of Path
+        ``FILES`` (argument): YAML files to validate (default: every configs/*.yaml).
+    """  # noqa: D205, D400
     from crypto_strategy_lab.config.schema import validate_config_file
 
     load_settings()

@@ -18,7 +18,30 @@ ENTRY = Path(__file__).resolve().parents[1] / "monitoring" / "dashboard" / "entr
 def streamlit_command(
     journal: str | None, port: int, refresh: int, address: str = "127.0.0.1"
 ) -> list[str]:
-    """The ``python -m streamlit run ...`` command line ``csl dashboard`` executes."""
+    """The ``python -m streamlit run ...`` command line ``csl dashboard`` executes.
+
+    Parameters
+    ----------
+    journal : str or None
+        The journal URL handed to the dashboard; None lets it use its default.
+    port : int
+        The server's port, 1..65535.
+    refresh : int
+        The pages' auto-refresh interval in seconds (>= 0; 0 turns it off).
+    address : str, default "127.0.0.1"
+        The address the server binds (the dashboard refuses to serve off loopback).
+
+    Returns
+    -------
+    list of str
+        The argv: this interpreter running Streamlit headless, usage statistics off, then
+        the dashboard's own options after ``--``.
+
+    Raises
+    ------
+    ConfigError
+        If ``port`` or ``refresh`` is out of range.
+    """
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port must be in 1..65535, got {port}")
     if refresh < 0:
@@ -47,7 +70,18 @@ def dashboard(
         15, "--refresh", help="Auto-refresh interval in seconds (0 = off)."
     ),
 ) -> None:
-    """Serve the monitoring dashboard (read-only view of the journal) on 127.0.0.1."""
+    """Serve the monitoring dashboard (read-only view of the journal) on 127.0.0.1.
+    \f
+
+    Parameters
+    ----------
+    journal : str or None
+        ``--journal``: Journal URL (default: CSL_JOURNAL_URL or the local SQLite file).
+    port : int
+        ``--port``: Port on 127.0.0.1. Default 8501.
+    refresh : int
+        ``--refresh``: Auto-refresh interval in seconds (0 = off). Default 15.
+    """  # noqa: D205, D400
     command = streamlit_command(journal, port, refresh)
     typer.echo(f"Dashboard on http://127.0.0.1:{port} (Ctrl-C to stop)")
     raise typer.Exit(serve(command))
@@ -66,6 +100,16 @@ def serve(command: list[str]) -> int:
 
     SIGTERM, SIGHUP and SIGINT (Ctrl-C, or ``kill -INT`` of this process alone) stop the child
     too, so no orphaned server keeps the journal's data on a port; 0 after such a stop.
+
+    Parameters
+    ----------
+    command : list of str
+        The server's argv (:func:`streamlit_command`).
+
+    Returns
+    -------
+    int
+        The child's exit status, or 0 when it was stopped by one of those signals.
     """
     child = subprocess.Popen(
         command, preexec_fn=_die_with_parent if sys.platform == "linux" else None

@@ -45,7 +45,30 @@ def download(
     ),
     data_dir: Path | None = DATA_DIR,
 ) -> None:
-    """Download bars into the store (resumes from the last stored bar)."""
+    """Download bars into the store (resumes from the last stored bar).
+    \f
+
+    Parameters
+    ----------
+    symbol : str
+        ``--symbol``: the venue's unified symbol (``BTC/USDT``, ``AAPL``).
+    timeframe : str
+        ``--timeframe``: bar size, default ``1h``.
+    since : str
+        ``--since``: the first bar's time (UTC), e.g. ``2024-01-01``.
+    until : str or None
+        ``--until``: the end, exclusive (UTC); None: now.
+    exchange : str
+        ``--exchange``: a ccxt exchange id or ``alpaca``; default ``bybit``.
+    base_url : str or None
+        ``--base-url``: a REST base URL replacing the venue's; None keeps it.
+    limit : int
+        ``--limit``: bars per request, 1..1000 (default 1000).
+    progress : bool
+        ``--progress/--no-progress``: a progress bar on stderr, drawn only on a terminal.
+    data_dir : Path or None
+        ``--data-dir``: the store's root; None uses ``CSL_DATA_DIR`` or the user data dir.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.data.store import DataStore
     from crypto_strategy_lab.data.timeframes import parse_timeframe
 
@@ -94,7 +117,35 @@ def import_(
     convert_tz: bool = typer.Option(False, "--convert-tz", help="Convert non-UTC stamps to UTC."),
     data_dir: Path | None = DATA_DIR,
 ) -> None:
-    """Import a CSV/Parquet file into the store (checked first; nothing is repaired)."""
+    """Import a CSV/Parquet file into the store (checked first; nothing is repaired).
+    \f
+
+    Parameters
+    ----------
+    file : Path
+        ``FILE`` (argument): the CSV or Parquet file of OHLCV bars.
+    symbol : str
+        ``--symbol`` (required): the symbol to store the bars under.
+    timeframe : str or None
+        ``--timeframe``: the bar size to store; None keeps the file's, a coarser one
+        resamples.
+    source : str
+        ``--source``: the store source name, default ``file``.
+    col : list of str
+        ``--col``: ``ours=theirs`` column mappings (repeatable).
+    ts_unit : str or None
+        ``--ts-unit``: the epoch unit of numeric timestamps (``s``, ``ms``, ``us``, ``ns``).
+    market : str or None
+        ``--market``: ``perp``, ``spot`` or ``stock``; None takes it from metadata, else
+        infers it.
+    tz : str
+        ``--tz``: the time zone of naive timestamps, default ``UTC``.
+    convert_tz : bool
+        ``--convert-tz``: convert timestamps in another zone to UTC instead of refusing
+        them.
+    data_dir : Path or None
+        ``--data-dir``: the store's root; None uses ``CSL_DATA_DIR`` or the user data dir.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.data.loader import open_data
     from crypto_strategy_lab.data.spec import parse_data_spec
     from crypto_strategy_lab.data.store import DataStore
@@ -132,7 +183,17 @@ def import_(
 @app.command("list")
 @guarded
 def list_(as_json: bool = typer.Option(False, "--json"), data_dir: Path | None = DATA_DIR) -> None:
-    """List stored series (a file that cannot be used is listed with its problem)."""
+    """List stored series (a file that cannot be used is listed with its problem).
+    \f
+
+    Parameters
+    ----------
+    as_json : bool
+        ``--json``: print a JSON list (source, symbol, timeframe, rows, start, end, market,
+        problem) instead of a table.
+    data_dir : Path or None
+        ``--data-dir``: the store's root; None uses ``CSL_DATA_DIR`` or the user data dir.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.data.store import DataStore
 
     store = DataStore(data_dir)
@@ -213,7 +274,26 @@ def show(
     rows: int = typer.Option(10, "--rows", min=1, help="Rows to show from each end."),
     data_dir: Path | None = DATA_DIR,
 ) -> None:
-    """Show stored bars (optionally a range and/or resampled with DuckDB)."""
+    """Show stored bars (optionally a range and/or resampled with DuckDB).
+    \f
+
+    Parameters
+    ----------
+    data : str or None
+        ``--data``: the stored series, ``SOURCE:SYMBOL[:TF]``.
+    symbol, source, timeframe : str or None
+        The older spelling of ``--data``: ``--symbol`` of ``--source`` (default ``file``)
+        at ``--timeframe`` (which must agree with a timeframe in ``--data``).
+    start, end : str or None
+        ``--start``/``--end``: the range of bar times (UTC); None: from the first, to the
+        last.
+    resample : str or None
+        ``--resample``: aggregate to this bar size with DuckDB; None shows the stored bars.
+    rows : int
+        ``--rows``: rows shown from each end (>= 1, default 10).
+    data_dir : Path or None
+        ``--data-dir``: the store's root; None uses ``CSL_DATA_DIR`` or the user data dir.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.data.schema import DataValidationError
     from crypto_strategy_lab.data.store import DataStore
     from crypto_strategy_lab.data.timeframes import parse_timeframe
@@ -259,7 +339,27 @@ def check(
     as_json: bool = typer.Option(False, "--json"),
     data_dir: Path | None = DATA_DIR,
 ) -> None:
-    """Data-quality report: gaps, duplicates, outliers, zero-volume bars (default: bundled data)."""
+    """Data-quality report: gaps, duplicates, outliers, zero-volume bars (default: bundled data).
+    \f
+
+    Parameters
+    ----------
+    data : str or None
+        ``--data``: a stored series ``SOURCE:SYMBOL[:TF]``, or ``bundled:<kind>``; None
+        (with no ``--symbol``) checks the bundled data.
+    symbol, source, timeframe : str or None
+        The older spelling of ``--data``: ``--symbol`` of ``--source`` (default ``file``)
+        at ``--timeframe``.
+    dataset : str
+        ``--dataset``: which bundled data, ``crypto``, ``stocks`` or ``all`` (default).
+    outlier_z : float
+        ``--outlier-z``: the robust z-score beyond which a return is an outlier (>= 1,
+        default 10).
+    as_json : bool
+        ``--json``: print the reports as JSON instead of tables.
+    data_dir : Path or None
+        ``--data-dir``: the store's root; None uses ``CSL_DATA_DIR`` or the user data dir.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.data.bundled import BUNDLED_KINDS, load_default_bars
     from crypto_strategy_lab.data.quality import check_ohlcv_quality
     from crypto_strategy_lab.data.store import DataStore

@@ -41,7 +41,23 @@ BUNDLED = typer.Option(None, "--bundled", help="Bundled dataset: crypto or stock
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
-    """``--col ours=theirs`` options into ``{ours: theirs}``."""
+    """``--col ours=theirs`` options into ``{ours: theirs}``.
+
+    Parameters
+    ----------
+    pairs : list of str
+        The ``--col`` values, e.g. ``["close=Close", "ts=time"]``.
+
+    Returns
+    -------
+    dict of str to str
+        Our column name -> the file's; a name given twice keeps its last mapping.
+
+    Raises
+    ------
+    DataValidationError
+        For a pair without ``=`` or with an empty side.
+    """
     from crypto_strategy_lab.data.schema import DataValidationError
 
     mapping = {}
@@ -54,7 +70,27 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 
 
 def read_options(ts_unit: str | None, col: list[str]) -> dict[str, object] | None:
-    """``--ts-unit``/``--col`` as the loader's file-reading options (``None`` when neither)."""
+    """``--ts-unit``/``--col`` as the loader's file-reading options (``None`` when neither).
+
+    Parameters
+    ----------
+    ts_unit : str or None
+        ``--ts-unit``: the epoch unit of the file's timestamps (``s``, ``ms``, ``us``,
+        ``ns``); None leaves the loader's detection.
+    col : list of str
+        ``--col`` values (:func:`parse_mapping`).
+
+    Returns
+    -------
+    dict of str to object or None
+        ``ts_unit`` and/or ``columns`` keys for
+        :func:`~crypto_strategy_lab.data.loader.open_data`; None when neither is given.
+
+    Raises
+    ------
+    DataValidationError
+        For a malformed ``--col``.
+    """
     read: dict[str, object] = {}
     if ts_unit is not None:
         read["ts_unit"] = ts_unit
@@ -127,7 +163,37 @@ def load_input(
     bundled: str | None = None,
     default: str | None = "bundled:crypto",
 ) -> LoadedBars:
-    """Parse the data options, load and check the bars, and print the market line first."""
+    """Parse the data options, load and check the bars, and print the market line first.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where the market line (given or inferred, and how to choose) is printed.
+    data, symbol, source, bundled, default
+        The data options, as :func:`resolve_spec` takes them.
+    timeframe : str or None, default None
+        ``--timeframe``: resample to this bar size (causally; only coarser); None keeps the
+        data's.
+    market : str or None, default None
+        ``--market``: ``perp``, ``spot`` or ``stock``; None takes it from metadata, else
+        infers it from the calendar.
+    ts_unit : str or None, default None
+        ``--ts-unit`` of a file.
+    col : list of str or None, default None
+        ``--col`` mappings of a file.
+    data_dir : pathlib.Path or None, default None
+        ``--data-dir``: the store's root; None uses ``CSL_DATA_DIR``.
+
+    Returns
+    -------
+    LoadedBars
+        The validated bars and their market.
+
+    Raises
+    ------
+    DataValidationError
+        For conflicting or malformed options, or bars that fail validation.
+    """
     from crypto_strategy_lab.data.loader import open_data
 
     spec = resolve_spec(data, symbol, source, bundled, default)

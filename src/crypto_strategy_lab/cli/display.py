@@ -46,18 +46,55 @@ def _float(value: Any) -> float:
 
 
 def pct(value: Any, digits: int = 2) -> str:
-    """A fraction as a percentage (``0.0123 -> "1.23 %"``); ``n/a`` for NaN/None."""
+    """A fraction as a percentage (``0.0123 -> "1.23 %"``); ``n/a`` for NaN/None.
+
+    Parameters
+    ----------
+    value : Any
+        A fraction, or anything ``float()`` accepts; None or a non-number reads as NaN.
+    digits : int, default 2
+        Decimals shown.
+
+    Returns
+    -------
+    str
+        ``"<100 x value> %"`` with thousands separators, or ``"n/a"``.
+    """
     x = _float(value)
     return "n/a" if math.isnan(x) else f"{x * 100:,.{digits}f} %"
 
 
 def money(value: Any) -> str:
-    """An amount in the quote currency, thousands separated, two decimals."""
+    """An amount in the quote currency, thousands separated, two decimals.
+
+    Parameters
+    ----------
+    value : Any
+        The amount, or anything ``float()`` accepts; None or a non-number reads as NaN.
+
+    Returns
+    -------
+    str
+        E.g. ``"10,000.00"``; ``"n/a"`` for NaN, ``"∞"``/``"−∞"`` for infinities.
+    """
     return format_number(_float(value), ",.2f")
 
 
 def ratio(value: Any, digits: int = 2) -> str:
-    """A number with ``digits`` decimals; ``n/a`` for NaN/None, ``∞`` for infinities."""
+    """A number with ``digits`` decimals; ``n/a`` for NaN/None, ``∞`` for infinities.
+
+    Parameters
+    ----------
+    value : Any
+        The number, or anything ``float()`` accepts.
+    digits : int, default 2
+        Decimals shown.
+
+    Returns
+    -------
+    str
+        The formatted number.
+    """
     return format_number(_float(value), f".{digits}f")
 
 
@@ -89,6 +126,19 @@ class Benchmark:
         """Buy-and-hold of ``bars`` (``open`` and ``close`` columns).
 
         The Sharpe ratio is annualised by ``periods_per_year``.
+
+        Parameters
+        ----------
+        bars : pandas.DataFrame
+            The backtest's bars, at least one.
+        periods_per_year : float
+            Bars per year.
+
+        Returns
+        -------
+        Benchmark
+            Returns ``r_0 = C_0 / O_0 - 1`` and ``r_t = C_t / C_{t-1} - 1``, equity
+            ``prod (1 + r_t)``.
         """
         close = bars["close"].astype(float)
         returns = close.pct_change()
@@ -102,7 +152,19 @@ class Benchmark:
 
 
 def bar_size(index: pd.DatetimeIndex) -> str:
-    """The bars' timeframe name (their most common spacing), e.g. ``15m``."""
+    """The bars' timeframe name (their most common spacing), e.g. ``15m``.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex
+        The bars' open times.
+
+    Returns
+    -------
+    str
+        The inferred timeframe; failing that, the most common spacing as a duration label,
+        or ``"n/a"`` for fewer than two bars.
+    """
     try:
         return infer_timeframe(index)
     except DataValidationError:
@@ -110,7 +172,19 @@ def bar_size(index: pd.DatetimeIndex) -> str:
 
 
 def parameters_text(params: Any) -> str:
-    """``name=value`` of every strategy parameter; a time span also shows its bar count."""
+    """``name=value`` of every strategy parameter; a time span also shows its bar count.
+
+    Parameters
+    ----------
+    params : pydantic.BaseModel
+        A strategy's parameters (``StrategyParams``; any model, without span fields).
+
+    Returns
+    -------
+    str
+        The parameters joined by ``", "``, ``timeframe`` left out (the period line shows
+        the bar size), spans as ``"7d (168 bars)"``; ``"none"`` when there are none.
+    """
     dumped = params.model_dump(mode="json")
     spans = params.span_fields() if hasattr(params, "span_fields") else {}
     shown = []
@@ -134,6 +208,23 @@ def backtest_table(
 
     ``excess_sharpe`` is ``(annual risk-free rate, annualised Sharpe ratio in excess of
     it)``, shown under the raw Sharpe ratio.
+
+    Parameters
+    ----------
+    stats : Mapping of str to Any
+        ``BacktestResult.stats`` (:func:`~crypto_strategy_lab.backtest.stats.summary_stats`).
+    benchmark : Benchmark
+        Buy-and-hold over the same bars.
+    title : str
+        The table's title.
+    excess_sharpe : tuple of (float, float) or None, default None
+        As above; None leaves the row out.
+
+    Returns
+    -------
+    rich.table.Table
+        Rows of returns, risk ratios, equity, costs (also as % of initial capital) and
+        trade statistics; buy-and-hold values where they are defined.
     """
     s = stats
     capital = _float(s.get("initial_capital"))
@@ -194,6 +285,21 @@ def print_backtest(
 
     The table shows the Sharpe ratio in excess of ``RISK_FREE_RATE`` under the raw one (the
     gate's).
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where to print.
+    result : BacktestResult
+        The backtest.
+    strategy : Strategy
+        The strategy backtested (its parameters are printed).
+    title : str
+        The statistics table's title.
+    bars : pandas.DataFrame
+        The bars it ran on (period, bar size, buy-and-hold).
+    costs : str
+        A description of the cost model, printed last.
     """
     from crypto_strategy_lab.config.settings import get_settings
 
@@ -255,13 +361,31 @@ class RunReport:
 def run_report(journal: Any, summary: Any, *, capital: float, market: str) -> RunReport:
     """Summarise a run from its journal records and the engine's ``RunSummary``.
 
-    Return, Sharpe and max drawdown come from the journaled equity curve, starting at
-    ``capital``; the Sharpe ratio is annualised with the snapshots' spacing and ``market``'s
-    calendar (``"stock"`` or 24/7, :func:`infer_periods_per_year`); fees from the fills;
-    halts from the risk decisions. Funding has no journal record of its own: it is the part
-    of the equity change the fills do not explain,
-    ``capital + sum(-side q p) - fees + sum(q mark) - final``, exact for the simulated venue's
-    cash accounting (0 on spot and stock markets).
+    The return is the summary's final equity over ``capital``; Sharpe and max drawdown come
+    from the journaled equity curve, starting at ``capital``; the Sharpe ratio is annualised
+    with the snapshots' spacing and ``market``'s calendar (``"stock"`` or 24/7,
+    :func:`infer_periods_per_year`); fees from the fills; halts from the risk decisions.
+    Funding has no journal record of its own: it is the part of the equity change the fills
+    do not explain, ``capital + sum(-side q p) - fees + sum(q mark) - final``, exact for the
+    simulated venue's cash accounting (0 on spot and stock markets).
+
+    Parameters
+    ----------
+    journal : Journal
+        The journal the run wrote.
+    summary : RunSummary
+        The engine's summary (run id, status, bars, orders sent, final equity).
+    capital : float
+        The run's initial equity, in quote currency.
+    market : str
+        The market (``"stock"`` selects the stock calendar for annualising).
+
+    Returns
+    -------
+    RunReport
+        The run's numbers; the Sharpe ratio is NaN with fewer than three equity points or
+        timestamps that do not increase, and funding below ``1e-8 x capital`` is 0
+        (Decimal/float rounding).
     """
     run_id = summary.run_id
     eq = journal.equity_frame(run_id)["equity"]
@@ -308,6 +432,16 @@ def print_run_report(console: Console, report: RunReport, *, kill_switch_engaged
     """Print the end-of-run summary of ``csl paper``/``deploy``/``live``.
 
     ``kill_switch_engaged``: the kill switch was engaged when the run started or when it ended.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where to print.
+    report : RunReport
+        The run's numbers (:func:`run_report`).
+    kill_switch_engaged : bool
+        As above; with it, or with a halt by the kill-switch rule, a red line says the run
+        was blocked and how to re-arm.
     """
     console.print(f"[bold]run {report.run_id} {report.status}[/]", highlight=False)
     table = Table()
@@ -343,6 +477,11 @@ def progress_console() -> Console | None:
     When stderr is not a terminal (piped, a CI log, CliRunner or pytest capturing) there is no
     bar at all (``None``): rich would otherwise print a finished bar's last frame and a blank
     line into the captured text.
+
+    Returns
+    -------
+    rich.console.Console or None
+        A stderr console when stderr is a terminal, else None.
     """
     console = Console(stderr=True)
     return console if console.is_terminal else None
@@ -350,7 +489,18 @@ def progress_console() -> Console | None:
 
 @contextmanager
 def progress_status(text: str) -> Iterator[None]:
-    """A spinner saying what is running, on :func:`progress_console` (none off a terminal)."""
+    """A spinner saying what is running, on :func:`progress_console` (none off a terminal).
+
+    Parameters
+    ----------
+    text : str
+        What is running, shown beside the spinner.
+
+    Yields
+    ------
+    None
+        While the block runs; the spinner stops when it exits.
+    """
     console = progress_console()
     if console is None:
         yield
@@ -365,6 +515,20 @@ def step_progress(console: Console | None, label: str, total: int) -> Iterator[C
 
     Yields the callback that advances it by one (whatever it is called with); with
     ``console=None`` the callback is a no-op.
+
+    Parameters
+    ----------
+    console : rich.console.Console or None
+        Where to draw (:func:`progress_console`); None draws nothing.
+    label : str
+        The bar's label.
+    total : int
+        Steps to completion.
+
+    Yields
+    ------
+    callable
+        The advance callback; the bar disappears when the block exits.
     """
     if console is None:
         yield lambda *_: None
@@ -398,6 +562,18 @@ def bar_progress(console: Console | None, feed: Any) -> Iterator[Any]:
 
     A bar when the feed's length is known, else a count; with ``console=None`` the context
     yields the feed itself, untouched.
+
+    Parameters
+    ----------
+    console : rich.console.Console or None
+        Where to draw; None draws nothing.
+    feed : Any
+        The engine's bar feed (an async iterable; ``len()`` when it knows its length).
+
+    Yields
+    ------
+    Any
+        A :class:`ProgressFeed` around ``feed``, or ``feed`` itself without a console.
     """
     if console is None:
         yield feed
@@ -422,6 +598,13 @@ def print_runs(console: Console, rows: list[tuple[Any, pd.Series | None]]) -> No
 
     Full run ids are what ``csl drift`` and ``--run-id`` take. A table on a wide console, two
     lines per run on a narrow one.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where to print; at least 126 columns gets the table.
+    rows : list of (run, pandas.Series or None)
+        As :func:`runs_table` takes them.
     """
     if console.width >= _RUNS_TABLE_WIDTH:
         console.print(runs_table(rows))
@@ -448,7 +631,19 @@ def print_runs(console: Console, rows: list[tuple[Any, pd.Series | None]]) -> No
 
 
 def runs_table(rows: Iterable[tuple[Any, pd.Series | None]]) -> Table:
-    """The latest runs as a table: full run ids, exposures labelled."""
+    """The latest runs as a table: full run ids, exposures labelled.
+
+    Parameters
+    ----------
+    rows : iterable of (run, pandas.Series or None)
+        Each run (``run_id``, ``name``, ``mode``, ``status``, ``started_at``) and its latest
+        equity row (``equity``, ``gross_exposure``, ``net_exposure``; None when it has none).
+
+    Returns
+    -------
+    rich.table.Table
+        One row per run, money in the quote currency, ``-`` without an equity row.
+    """
     table = Table(caption=EXPOSURE_NOTE, caption_justify="left")
     table.add_column("run id", no_wrap=True, min_width=32)
     for name in ("name", "mode", "status", "started (UTC)"):
@@ -507,6 +702,16 @@ def drift_tables(report: Any) -> list[Table]:
 
     Per strategy and portfolio, then costs by fill kind, of a
     :class:`~crypto_strategy_lab.research.drift.DriftReport`.
+
+    Parameters
+    ----------
+    report : DriftReport
+        The comparison of a run with its backtest.
+
+    Returns
+    -------
+    list of rich.table.Table
+        Up to two tables (an empty frame gives none); undefined cells show ``-``.
     """
     tables = []
     for frame, title in ((report.table, "run vs backtest"), (report.costs, "costs by fill kind")):

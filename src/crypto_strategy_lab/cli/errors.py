@@ -49,17 +49,36 @@ a usage error 2."""
 
 
 def set_debug(flag: bool) -> None:
-    """Show full tracebacks (``csl --debug``) instead of one-line errors."""
+    """Show full tracebacks (``csl --debug``) instead of one-line errors.
+
+    Parameters
+    ----------
+    flag : bool
+        True: errors propagate with their traceback; False: one line and an exit status.
+    """
     _state["debug"] = flag
 
 
 def is_debug() -> bool:
-    """Whether ``csl --debug`` asked for full tracebacks."""
+    """Whether ``csl --debug`` asked for full tracebacks.
+
+    Returns
+    -------
+    bool
+        The flag last given to :func:`set_debug` (False by default).
+    """
     return _state["debug"]
 
 
 def set_secrets(values: list[str]) -> None:
-    """Secret values that must never appear in an error line (the configured keys)."""
+    """Secret values that must never appear in an error line (the configured keys).
+
+    Parameters
+    ----------
+    values : list of str
+        The secrets; they replace the previous list and are redacted from every error line
+        :func:`run_guarded` prints.
+    """
     _state["secrets"] = list(values)
 
 
@@ -123,6 +142,16 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a command so that it runs under :func:`run_guarded`.
 
     typer still sees the command's own signature through ``functools.wraps``.
+
+    Parameters
+    ----------
+    func : callable
+        The command function.
+
+    Returns
+    -------
+    callable
+        A wrapper with ``func``'s name, docstring and signature.
     """
 
     @functools.wraps(func)
@@ -192,6 +221,12 @@ def apply_option_rules(command: Command) -> None:
     """Install the finite-number check and :data:`OPTION_RULES` on ``command``'s parameters.
 
     Recursively: the parameters of every command below it too.
+
+    Parameters
+    ----------
+    command : Command
+        The command or group; its parameters' callbacks are wrapped in place (a previous
+        callback still runs first).
     """
     for sub in getattr(command, "commands", {}).values():
         apply_option_rules(sub)
@@ -204,6 +239,11 @@ def show_flags_as_flags(command: Command) -> None:
 
     typer 0.29 shows a flag's type as ``<bool>``, which reads as if it took a value
     (``csl kill --rearm true`` fails); without one the help shows it as what it is.
+
+    Parameters
+    ----------
+    command : Command
+        The command or group, changed in place; a metavar set explicitly is kept.
     """
     for sub in getattr(command, "commands", {}).values():
         show_flags_as_flags(sub)
@@ -232,10 +272,33 @@ class GuardedGroup(TyperGroup):
         show_flags_as_flags(self)
 
     def get_params(self, ctx: Context) -> list[Parameter]:
-        """The group's parameters, flags shown without a metavar."""
+        """The group's parameters, flags shown without a metavar.
+
+        Parameters
+        ----------
+        ctx : Context
+            Click's context of the invocation.
+
+        Returns
+        -------
+        list of Parameter
+            The group's parameters, typer's completion options included, each flag with an
+            empty metavar.
+        """
         # typer adds --install-completion and --show-completion after the group is built
         return _blank_flag_metavars(super().get_params(ctx))
 
     def invoke(self, ctx: Context) -> Any:
-        """Invoke the command tree under :func:`run_guarded`."""
+        """Invoke the command tree under :func:`run_guarded`.
+
+        Parameters
+        ----------
+        ctx : Context
+            Click's context of the invocation.
+
+        Returns
+        -------
+        Any
+            What the invoked command returns.
+        """
         return run_guarded(super().invoke, ctx)

@@ -49,7 +49,17 @@ def add(
     venue: str = typer.Argument(..., help="bybit or alpaca"),
     mode: str = typer.Argument(..., help="bybit: testnet|live; alpaca: paper|live"),
 ) -> None:
-    """Add a key pair (refuses to overwrite; use rotate)."""
+    """Add a key pair (refuses to overwrite; use rotate).
+    \f
+
+    Parameters
+    ----------
+    venue : str
+        ``VENUE`` (argument): ``bybit`` or ``alpaca``.
+    mode : str
+        ``MODE`` (argument): ``testnet`` or ``live`` for Bybit, ``paper`` or ``live`` for
+        Alpaca. The key and secret are then read from hidden prompts.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.security.vault import entry_name
 
     vault = _open_vault()
@@ -59,7 +69,16 @@ def add(
 
 @app.command("rotate")
 def rotate(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) -> None:
-    """Replace an existing key pair."""
+    """Replace an existing key pair.
+    \f
+
+    Parameters
+    ----------
+    venue : str
+        ``VENUE`` (argument): ``bybit`` or ``alpaca``.
+    mode : str
+        ``MODE`` (argument): the key pair's mode, as given to ``csl keys add``.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.security.vault import entry_name
 
     vault = _open_vault()
@@ -69,7 +88,16 @@ def rotate(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) ->
 
 @app.command("remove")
 def remove(venue: str = typer.Argument(...), mode: str = typer.Argument(...)) -> None:
-    """Delete a key pair."""
+    """Delete a key pair.
+    \f
+
+    Parameters
+    ----------
+    venue : str
+        ``VENUE`` (argument): ``bybit`` or ``alpaca``.
+    mode : str
+        ``MODE`` (argument): the key pair's mode, as given to ``csl keys add``.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.security.vault import entry_name
 
     _open_vault().remove(venue, mode)

@@ -52,7 +52,18 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
-    """Options of every command: tracebacks, log level, version; secrets redacted from logs."""
+    """Options of every command: tracebacks, log level, version; secrets redacted from logs.
+    \f
+
+    Parameters
+    ----------
+    debug : bool
+        ``--debug``: Show full tracebacks on errors.
+    verbose : bool
+        ``--verbose``: Log at INFO level.
+    version : bool
+        ``--version``: Show the version.
+    """  # noqa: D205, D400
     set_debug(debug)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,

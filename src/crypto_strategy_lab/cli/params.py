@@ -13,7 +13,19 @@ PARAM = typer.Option([], "--param", help="name=value override (repeatable).")
 
 
 def parse_value(text: str) -> Any:
-    """A YAML scalar (``60``, ``0.05``, ``7d``, ``null``), or the text itself."""
+    """A YAML scalar (``60``, ``0.05``, ``7d``, ``null``), or the text itself.
+
+    Parameters
+    ----------
+    text : str
+        One ``--param`` value.
+
+    Returns
+    -------
+    Any
+        What ``yaml.safe_load`` makes of it (int, float, bool, None, str, or even a list
+        or mapping for ``[1, 2]`` / ``{a: 1}``); ``text`` unchanged when it is not valid YAML.
+    """
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:

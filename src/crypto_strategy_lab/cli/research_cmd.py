@@ -130,7 +130,42 @@ def lab(
         "(2 bps + impact x participation |q|/V, capped).",
     ),
 ) -> None:
-    """Run every strategy through a study, the gate and orthogonality; write the report."""
+    """Run every strategy through a study, the gate and orthogonality; write the report.
+    \f
+
+    Parameters
+    ----------
+    data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled
+        The data options: ``--data`` (repeatable: several assets searched as one), or the
+        older ``--symbol``/``--source``/``--bundled``; ``--timeframe`` resamples,
+        ``--market`` fixes the market (else inferred), ``--ts-unit``/``--col`` read a file,
+        ``--data-dir`` is the store (:mod:`crypto_strategy_lab.cli.data_options`).
+    quick : bool
+        ``--quick``: Fewer configurations and families.
+    strategies : str or None
+        ``--strategies``: Comma list (default all).
+    out : Path
+        ``--out``: the report root directory, default ``reports/lab``.
+    journal : str or None
+        ``--journal``: Journal DB URL (default: CSL_JOURNAL_URL).
+    executor : str
+        ``--executor``: Where trials run: local or ray. Default 'local'.
+    address : str or None
+        ``--address``: Ray cluster address (with --executor ray).
+    workers : int or None
+        ``--workers``: Worker processes (default: CPUs available).
+    cache_dir : Path or None
+        ``--cache-dir``: Study returns cache (default: user cache).
+    families : int or None
+        ``--calibration-families``: Simulated searches per calibration arm (default 100; 20
+        with --quick).
+    instrument : str or None
+        ``--instrument``: Traded symbol the bars are of (e.g. BTCUSDT; default: the stored
+        series' symbol). A verdict unlocks `csl live` only for its instrument.
+    slippage : str
+        ``--slippage``: Slippage model: fixed (2 bps), range (a share of the bar's range) or
+        volume (2 bps + impact x participation |q|/V, capped). Default 'fixed'.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.cli.display import progress_console, progress_status
     from crypto_strategy_lab.research.inputs import bundled_data
     from crypto_strategy_lab.research.lab import (
@@ -215,7 +250,23 @@ def backtest(
     bundled: str | None = data_options.BUNDLED,
     trades_csv: Path | None = typer.Option(None, "--trades-csv", help="Write the trade list."),
 ) -> None:
-    """Backtest one strategy configuration with the default costs; print its statistics."""
+    """Backtest one strategy configuration with the default costs; print its statistics.
+    \f
+
+    Parameters
+    ----------
+    strategy : str
+        ``--strategy``: Strategy name (csl lab lists all 12).
+    param : list of str
+        ``--param``: name=value override (repeatable).
+    data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled
+        The data options: ``--data``, or the older ``--symbol``/``--source``/
+        ``--bundled``; ``--timeframe`` resamples, ``--market`` fixes the market (else
+        inferred), ``--ts-unit``/``--col`` read a file, ``--data-dir`` is the store
+        (:mod:`crypto_strategy_lab.cli.data_options`).
+    trades_csv : Path or None
+        ``--trades-csv``: Write the trade list.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.backtest import run_backtest
     from crypto_strategy_lab.cli.display import print_backtest
     from crypto_strategy_lab.data.timeframes import infer_timeframe
@@ -273,7 +324,40 @@ def validate(
     ),
     instrument: str | None = INSTRUMENT,
 ) -> None:
-    """Study one strategy, apply the gate and store the verdict."""
+    """Study one strategy, apply the gate and store the verdict.
+    \f
+
+    Parameters
+    ----------
+    strategy : str
+        ``--strategy``: Strategy name (csl lab lists all 12).
+    param : list of str
+        ``--param``: name=v1,v2 grid axis (repeatable; default: the lab's grid).
+    data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled
+        The data options: ``--data``, or the older ``--symbol``/``--source``/
+        ``--bundled``; ``--timeframe`` resamples, ``--market`` fixes the market (else
+        inferred), ``--ts-unit``/``--col`` read a file, ``--data-dir`` is the store
+        (:mod:`crypto_strategy_lab.cli.data_options`).
+    quick : bool
+        ``--quick``: The lab's quick configurations (7 instead of 9).
+    journal : str or None
+        ``--journal``: Journal DB URL (default: CSL_JOURNAL_URL).
+    executor : str
+        ``--executor``: Where trials run: local or ray. Default 'local'.
+    address : str or None
+        ``--address``: Ray cluster address (with --executor ray).
+    workers : int or None
+        ``--workers``: Worker processes (default: CPUs available).
+    cache_dir : Path or None
+        ``--cache-dir``: Study returns cache (default: user cache).
+    families : int
+        ``--calibration-families``: Simulated searches per calibration arm (cached). Default 50.
+    fail_on_reject : bool
+        ``--fail-on-reject``: Exit with status 2 when the gate rejects the strategy.
+    instrument : str or None
+        ``--instrument``: Traded symbol the bars are of (e.g. BTCUSDT; default: the stored
+        series' symbol). A verdict unlocks `csl live` only for its instrument.
+    """  # noqa: D205, D400
     from crypto_strategy_lab.data.timeframes import infer_timeframe
     from crypto_strategy_lab.research.identity import strategy_code_version
     from crypto_strategy_lab.research.lab import new_run_id
@@ -444,7 +528,37 @@ def study(
     workers: int | None = WORKERS,
     cache_dir: Path | None = CACHE,
 ) -> None:
-    """Grid or random search with walk-forward evaluation; every trial logged, resumable."""
+    """Grid or random search with walk-forward evaluation; every trial logged, resumable.
+    \f
+
+    Parameters
+    ----------
+    strategy : str
+        ``--strategy``: Strategy name (csl lab lists all 12).
+    param : list of str
+        ``--param``: name=v1,v2,... grid axis (repeatable; default: the lab's grid).
+    random : int or None
+        ``--random``: Draw N configs at random.
+    seed : int
+        ``--seed``: Seed of the random draws.
+    name : str or None
+        ``--name``: Study name (default study:<name>).
+    data, symbol, timeframe, source, market, ts_unit, col, data_dir, bundled
+        The data options: ``--data``, or the older ``--symbol``/``--source``/
+        ``--bundled``; ``--timeframe`` resamples, ``--market`` fixes the market (else
+        inferred), ``--ts-unit``/``--col`` read a file, ``--data-dir`` is the store
+        (:mod:`crypto_strategy_lab.cli.data_options`).
+    journal : str or None
+        ``--journal``: Journal DB URL (default: CSL_JOURNAL_URL).
+    executor : str
+        ``--executor``: Where trials run: local or ray. Default 'local'.
+    address : str or None
+        ``--address``: Ray cluster address (with --executor ray).
+    workers : int or None
+        ``--workers``: Worker processes (default: CPUs available).
+    cache_dir : Path or None
+        ``--cache-dir``: Study returns cache (default: user cache).
+    """  # noqa: D205, D400
     from crypto_strategy_lab.data.timeframes import infer_timeframe
     from crypto_strategy_lab.research.spaces import lab_space_at
     from crypto_strategy_lab.research.study import StudySpec
@@ -472,6 +586,13 @@ def study(
 
 
 def register(root: typer.Typer) -> None:
-    """Add ``lab``, ``backtest``, ``validate`` and ``study`` to the ``csl`` app."""
+    """Add ``lab``, ``backtest``, ``validate`` and ``study`` to the ``csl`` app.
+
+    Parameters
+    ----------
+    root : typer.Typer
+        The ``csl`` app; each command is registered under its function's name, in that
+        order (the order ``csl --help`` lists them).
+    """
     for command in (lab, backtest, validate, study):
         root.command(command.__name__)(command)

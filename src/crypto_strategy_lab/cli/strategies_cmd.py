@@ -20,7 +20,15 @@ console = Console()
 
 
 def strategy_rows() -> list[dict[str, Any]]:
-    """One record per registered strategy, from the strategy classes themselves."""
+    """One record per registered strategy, from the strategy classes themselves.
+
+    Returns
+    -------
+    list of dict
+        In registry order, each with ``name``, ``rule`` (the class docstring's first line),
+        ``timeframes``, ``asset_classes``, ``uses_volume`` and ``params`` (field ->
+        ``{"default", "description"}``, ``timeframe`` included).
+    """
     from crypto_strategy_lab.strategies import list_strategies, strategy_class
 
     rows = []
@@ -48,7 +56,16 @@ def strategies(
     name: str | None = typer.Argument(None, help="One strategy (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """List the strategies: recommended timeframes, asset classes, parameters and defaults."""
+    """List the strategies: recommended timeframes, asset classes, parameters and defaults.
+    \f
+
+    Parameters
+    ----------
+    name : str or None
+        ``NAME`` (argument): one registered strategy; None lists them all.
+    as_json : bool
+        ``--json``: print JSON (the rows of :func:`strategy_rows`) instead of tables.
+    """  # noqa: D205, D400
     rows = strategy_rows()
     if name is not None:
         from crypto_strategy_lab.strategies import strategy_class

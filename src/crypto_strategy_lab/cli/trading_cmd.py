@@ -181,6 +181,46 @@ def paper(
 
     Simulated (default, no keys): REPLAYS the last DAYS of historical bars through the engine
     and the simulated venue. testnet/paper: the venue's sandbox, live.
+    \f
+
+    Parameters
+    ----------
+    strategy : str
+        ``--strategy``: Strategy name or 'all'.
+    days : float
+        ``--days``: Days to trade (replayed in simulated mode). Default 7.0.
+    capital : float
+        ``--capital``: Starting capital (quote ccy). Default 10000.0.
+    mode : TradingMode
+        ``--mode``: ``simulated`` (a replay, the default), ``testnet`` (Bybit) or ``paper``
+        (Alpaca).
+    speedup : float
+        ``--speedup``: Replay speed: k x real time (0: as fast as possible).
+    data : str
+        ``--data``: Replay data: bundled:crypto, SOURCE:SYMBOL:TF or a file. Default
+        'bundled:crypto'.
+    ts_unit : str or None
+        ``--ts-unit``: Epoch unit of a file: s, ms, us or ns.
+    col : list of str
+        ``--col``: File column mapping ours=theirs (repeatable).
+    symbol : str
+        ``--symbol``: Venue symbol (testnet/paper). Default 'BTCUSDT'.
+    timeframe : str
+        ``--timeframe``: Bar size (testnet/paper). Default '1h'.
+    run_id : str or None
+        ``--run-id``: Resume this run after a crash.
+    param : list of str
+        ``--param``: name=value override (repeatable).
+    stop_unit : str or None
+        ``--stop-unit``: Protective exits in 'fraction' of the entry or 'atr' units.
+    stop_loss : float or None
+        ``--stop-loss``: Stop-loss distance in --stop-unit (omitted with --stop-unit: none).
+    take_profit : float or None
+        ``--take-profit``: Take-profit distance in --stop-unit (omitted: none).
+    atr_period : int or None
+        ``--atr-period``: Wilder's ATR period in bars (atr).
+    journal : str or None
+        ``--journal``: Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).
     """
     from crypto_strategy_lab.cli.display import progress_console, step_progress
     from crypto_strategy_lab.engine.paper import build_simulated_run, resolve_strategies
@@ -265,6 +305,39 @@ def live_refusals(
     (``stops``, a :class:`~crypto_strategy_lab.risk.ProtectiveStops`; default the risk
     limits' 2 % / 4 %), on ``symbol`` bars of ``timeframe``
     (:func:`crypto_strategy_lab.research.verdicts.live_refusal`).
+
+    Parameters
+    ----------
+    strategy : str
+        The registered strategy to trade.
+    venue : str
+        ``bybit`` or ``alpaca``: whose live API keys must be configured (environment or
+        vault).
+    confirm : bool
+        Whether ``--confirm`` was given.
+    journal : str or None, default None
+        The journal holding the verdicts; None uses the default journal.
+    symbol : str, default "BTCUSDT"
+        The instrument the verdict must be for.
+    timeframe : str, default "1h"
+        The bar size traded (the parameters' spans are converted for it).
+    params : dict or None, default None
+        Parameter overrides; None trades the defaults.
+    stops : ProtectiveStops or None, default None
+        The protective exits traded; None: the risk limits' defaults.
+
+    Returns
+    -------
+    list of str
+        One sentence per unmet condition (missing live keys, no passing verdict for exactly
+        this configuration, no ``--confirm``), in that order; empty when live trading may
+        start.
+
+    Raises
+    ------
+    CSLError
+        If the strategy or its parameters are invalid for ``timeframe``
+        (:func:`~crypto_strategy_lab.strategies.registry.strategy_for_bars`).
     """
     from crypto_strategy_lab.config.settings import Settings
     from crypto_strategy_lab.exchanges.credentials import ENV_NAMES, resolve_credentials
@@ -305,6 +378,37 @@ def live(
 
     Refuses unless live keys are present, the strategy's latest gate verdict passed, and
     --confirm is given.
+    \f
+
+    Parameters
+    ----------
+    strategy : str
+        ``--strategy``: The strategy to trade.
+    capital : float
+        ``--capital``: Capital to allocate (quote ccy).
+    confirm : bool
+        ``--confirm``: I mean it: trade real money.
+    venue : str
+        ``--venue``: bybit | alpaca. Default 'bybit'.
+    symbol : str
+        ``--symbol``: the venue symbol to trade, default ``BTCUSDT``.
+    timeframe : str
+        ``--timeframe``: the bar size traded, default ``1h``; the strategy's spans are
+        converted for it.
+    days : float
+        ``--days``: Stop after this many days. Default 30.0.
+    check_only : bool
+        ``--check-only``: Check the conditions, exit.
+    stop_unit : str or None
+        ``--stop-unit``: Protective exits in 'fraction' of the entry or 'atr' units.
+    stop_loss : float or None
+        ``--stop-loss``: Stop-loss distance in --stop-unit (omitted with --stop-unit: none).
+    take_profit : float or None
+        ``--take-profit``: Take-profit distance in --stop-unit (omitted: none).
+    atr_period : int or None
+        ``--atr-period``: Wilder's ATR period in bars (atr).
+    journal : str or None
+        ``--journal``: Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).
     """
     from crypto_strategy_lab.engine.venue_run import build_venue_run
     from crypto_strategy_lab.strategies import get_strategy
@@ -346,7 +450,20 @@ def deploy(
     confirm: bool = typer.Option(False, "--confirm", help="Required for mode: live."),
     journal: str | None = JOURNAL,
 ) -> None:
-    """Deploy a portfolio of strategies from one validated YAML file."""
+    """Deploy a portfolio of strategies from one validated YAML file.
+    \f
+
+    Parameters
+    ----------
+    config : Path
+        ``--config``: Deployment YAML (kind: deployment).
+    days : float
+        ``--days``: Days to run (replayed when simulated). Default 30.0.
+    confirm : bool
+        ``--confirm``: Required for mode: live.
+    journal : str or None
+        ``--journal``: Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).
+    """  # noqa: D205, D400
     from crypto_strategy_lab.backtest.engine import unit_returns
     from crypto_strategy_lab.cli.display import progress_console, step_progress
     from crypto_strategy_lab.config.loader import load_yaml_config
@@ -399,6 +516,20 @@ def book_refusal(cfg: Any, journal: str | None = None) -> str | None:
     ``None``: a chained, passing ``book`` verdict for this weighting, these members with these
     parameters, these caps, on one instrument and timeframe
     (:mod:`crypto_strategy_lab.research.book`).
+
+    Parameters
+    ----------
+    cfg : DeploymentConfig
+        The deployment: its strategies (names, parameters, symbols, timeframes), weighting
+        and risk limits (the book's caps: position fraction, gross exposure, Kelly fraction).
+    journal : str or None, default None
+        The journal holding the verdicts; None uses the default journal.
+
+    Returns
+    -------
+    str or None
+        Why the book may not trade live (several instruments or timeframes, or no matching
+        verdict); None when a verdict covers it.
     """
     from crypto_strategy_lab.research.book import BOOK, BookCaps, book_params
     from crypto_strategy_lab.research.verdicts import live_refusal
@@ -433,6 +564,21 @@ def kill(
 
     Running engines cancel and flatten; the positions of runs no engine drives any more (a
     crashed process) are flattened here. The halt persists until re-armed by hand.
+    \f
+
+    Parameters
+    ----------
+    reason : str
+        ``--reason``: why the kill switch is engaged (journaled), default ``manual emergency
+        stop``.
+    rearm : bool
+        ``--rearm``: Re-arm the kill switch (by hand).
+    by : str
+        ``--by``: Who re-arms (default: the OS user).
+    no_flatten : bool
+        ``--no-flatten``: Only record the halt; leave dead runs' positions open.
+    journal : str or None
+        ``--journal``: Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).
     """
     jr = _journal(journal, create=False)
     actor = by or getpass.getuser()
@@ -478,7 +624,14 @@ def _flatten_orphans(jr, reason: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def status(journal: str | None = JOURNAL) -> None:
-    """Runs, positions, exposure, limits in use and halts."""
+    """Runs, positions, exposure, limits in use and halts.
+    \f
+
+    Parameters
+    ----------
+    journal : str or None
+        ``--journal``: Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).
+    """  # noqa: D205, D400
     jr = _journal(journal, create=False)
     with _reading(jr):
         _show_status(jr)
@@ -549,7 +702,16 @@ def drift(
     run_id: str = typer.Argument(..., help="Run id (prefix allowed)."),
     journal: str | None = JOURNAL,
 ) -> None:
-    """Compare a paper/live run with the backtest over the same period."""
+    """Compare a paper/live run with the backtest over the same period.
+    \f
+
+    Parameters
+    ----------
+    run_id : str
+        ``RUN_ID`` (argument): Run id (prefix allowed).
+    journal : str or None
+        ``--journal``: Journal SQLAlchemy URL (default: CSL_JOURNAL_URL).
+    """  # noqa: D205, D400
     from crypto_strategy_lab.cli.display import drift_tables
     from crypto_strategy_lab.research.drift import DriftError, drift_report
 
@@ -567,6 +729,13 @@ def drift(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the trading commands to the ``csl`` app."""
+    """Add the trading commands to the ``csl`` app.
+
+    Parameters
+    ----------
+    app : typer.Typer
+        The ``csl`` app; ``paper``, ``live``, ``deploy``, ``kill``, ``status`` and ``drift``
+        are registered under their functions' names, in that order.
+    """
     for command in (paper, live, deploy, kill, status, drift):
         app.command(command.__name__)(command)
