@@ -109,7 +109,19 @@ class AlertStore:
         return self._writer.write(work)
 
     def alerts(self, *, unacknowledged_only: bool = False) -> list[tuple[Alert, AlertAck | None]]:
-        """Every alert with its acknowledgement (``None``: not acknowledged), oldest first."""
+        """Every alert with its acknowledgement, oldest first.
+
+        Parameters
+        ----------
+        unacknowledged_only : bool, default False
+            Only the alerts nobody has acknowledged yet.
+
+        Returns
+        -------
+        list of tuple of (Alert, AlertAck or None)
+            Each alert and its acknowledgement (``None``: not acknowledged), ordered by alert
+            time, then id.
+        """
         stmt = (
             select(Alert, AlertAck)
             .outerjoin(AlertAck, AlertAck.alert_id == Alert.id)

@@ -21,7 +21,15 @@ class Base(DeclarativeBase):
 
 
 def default_journal_url() -> str:
-    """``CSL_JOURNAL_URL`` if set, else ``sqlite:///<data dir>/journal.sqlite``."""
+    """The journal's SQLAlchemy URL when none is given.
+
+    Returns
+    -------
+    str
+        ``CSL_JOURNAL_URL`` if set, else ``sqlite:///<data dir>/journal.sqlite`` with the
+        data dir ``CSL_DATA_DIR`` or the platform's user data folder for
+        ``crypto-strategy-lab`` (created if missing).
+    """
     from platformdirs import user_data_dir
 
     from crypto_strategy_lab.config.settings import get_settings
@@ -97,14 +105,36 @@ JournalLocation = Engine | str | None
 def engine_for(engine_or_url: JournalLocation) -> Engine:
     """``engine_or_url`` when it is an engine, else :func:`make_engine` of the URL.
 
-    ``None`` is the default journal; callers outside ``journal/`` never handle SQLAlchemy
-    types.
+    Callers outside ``journal/`` never handle SQLAlchemy types.
+
+    Parameters
+    ----------
+    engine_or_url : JournalLocation
+        An engine (returned as is), a SQLAlchemy URL, or ``None`` for the default journal
+        (:func:`default_journal_url`).
+
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+        The engine; a new one (read-write, ``synchronous=FULL``) for a URL or ``None``.
     """
     return engine_or_url if isinstance(engine_or_url, Engine) else make_engine(engine_or_url)
 
 
 def sqlite_path(engine: Engine) -> Path | None:
-    """The file of a SQLite journal (``None``: another backend or an in-memory database)."""
+    """The file of a SQLite journal.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        An engine of :func:`make_engine` (a read-only ``file:...?mode=ro`` URI included).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The database file as the URL names it (relative paths stay relative); ``None`` for
+        another backend or an in-memory database.
+    """
     if engine.dialect.name != "sqlite":
         return None
     database = engine.url.database
@@ -121,6 +151,21 @@ def require_sqlite_file(engine: Engine, *, create: bool) -> None:
     With ``create=False`` the file must exist; with ``create=True`` its folder must (SQLite
     would fail with "unable to open database file"); a path that exists but is not a file is
     refused either way. Other backends and in-memory databases pass.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        The journal's engine.
+    create : bool
+        Whether the caller will create the journal (``csl paper``, ``csl live``, ``csl
+        deploy``) rather than read an existing one.
+
+    Raises
+    ------
+    JournalError
+        If the path exists and is not a file, or (``create=False``) no file is there, or
+        (``create=True``) its folder does not exist; the message shows the URL with its
+        password hidden.
     """
     path = sqlite_path(engine)
     if path is None or path.is_file():
@@ -138,7 +183,21 @@ def require_sqlite_file(engine: Engine, *, create: bool) -> None:
 
 
 def display_url(url: str) -> str:
-    """``url`` with any password masked (never show credentials in the UI)."""
+    """``url`` with any password masked (never show credentials in the UI).
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy URL.
+
+    Returns
+    -------
+    str
+        `url` with its password replaced by ``***`` (and, if at least 4 characters long,
+        by ``***REDACTED***`` wherever else it occurs), via
+        :func:`~crypto_strategy_lab.security.redaction.redact`; `url` unchanged when it
+        has no password or SQLAlchemy cannot parse it.
+    """
     try:
         parsed = make_url(url)
     except Exception:
@@ -149,7 +208,24 @@ def display_url(url: str) -> str:
 
 
 def sqlite_url_path(url: str) -> Path | None:
-    """The file behind a ``sqlite:///`` URL (``None`` for other backends or in-memory)."""
+    """The file behind a ``sqlite:///`` URL.
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy URL.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The database file as the URL names it; ``None`` for other backends, a URL without a
+        database, or ``:memory:``.
+
+    Raises
+    ------
+    sqlalchemy.exc.ArgumentError
+        If SQLAlchemy cannot parse `url`.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
@@ -159,5 +235,21 @@ def sqlite_url_path(url: str) -> Path | None:
 
 
 def masked_url(url: str) -> str:
-    """``url`` as SQLAlchemy renders it with the password hidden (``***``), for messages."""
+    """``url`` as SQLAlchemy renders it with the password hidden (``***``), for messages.
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy URL.
+
+    Returns
+    -------
+    str
+        The URL, its password rendered as ``***``.
+
+    Raises
+    ------
+    sqlalchemy.exc.ArgumentError
+        If SQLAlchemy cannot parse `url`.
+    """
     return make_url(url).render_as_string(hide_password=True)

@@ -77,10 +77,44 @@ class DecisionStore:
     ) -> RiskEventRecord:
         """Journal one risk decision (``RiskEngine`` calls this for every evaluation).
 
-        Buffered in a batch. Every argument is a column of ``risk_events``: the decision, the
-        order it is about (symbol, side, quantities, reference price, stop levels, and the
-        run, order, strategy and venue when known), the deciding ``rule`` with its ``reason``,
-        and ``rules``, each rule's result as JSON.
+        Buffered in a batch (committed at once outside one). Every argument is a column of
+        ``risk_events``; quantities and prices are stored as exact decimals.
+
+        Parameters
+        ----------
+        decision : {"approve", "resize", "reject", "halt"}
+            The verdict (:data:`RISK_DECISIONS`).
+        symbol : str
+            The order's symbol.
+        side : str
+            The order's side (stored as ``str(side)``, so an ``OrderSide`` is its value).
+        reason : str
+            Why, in words (the deciding rule's message).
+        requested_quantity : Decimal
+            The quantity the order asked for, in base units.
+        approved_quantity : Decimal
+            The quantity allowed (0 for a rejection or a halt; less than requested for a
+            resize).
+        reference_price : Decimal
+            The price the rules valued the order at, in the quote currency.
+        rules : list of dict
+            Each rule's result, stored as JSON.
+        rule : str or None, optional
+            The deciding rule's name; ``None``: none (an approval).
+        run_id : str or None, optional
+            The run the order belongs to; ``None``: outside a run.
+        client_order_id : str or None, optional
+            The order's client id, when it has one.
+        strategy : str or None, optional
+            The sleeve's strategy, when known.
+        venue : str or None, optional
+            The venue, when known.
+        stop_loss : Decimal or None, optional
+            The protective stop price attached to the order; ``None``: none.
+        take_profit : Decimal or None, optional
+            The take-profit price attached to the order; ``None``: none.
+        ts : datetime.datetime or None, optional
+            When the decision was made (converted to UTC); ``None``: now.
 
         Returns
         -------
@@ -115,25 +149,70 @@ class DecisionStore:
         return self._writer.buffered(record, f"risk.{decision}", run_id)
 
     def signals(self, run_id: str) -> list[SignalRecord]:
-        """The run's journaled signals, in the order they were recorded."""
+        """The run's journaled signals, in the order they were recorded.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        list of SignalRecord
+            Ordered by id (the order of recording), buffered ones included (the read commits
+            the buffer first).
+        """
         stmt = select(SignalRecord).where(SignalRecord.run_id == run_id).order_by(SignalRecord.id)
         with self._writer.session() as session:
             return list(session.scalars(stmt))
 
     def signal_keys(self, run_id: str) -> set[tuple[str, datetime]]:
-        """``(strategy, bar time)`` of every signal the run journaled."""
+        """``(strategy, bar time)`` of every signal the run journaled.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        set of tuple of (str, datetime.datetime)
+            The strategy and UTC bar time of each signal: the decisions a resume re-uses.
+        """
         stmt = select(SignalRecord.strategy, SignalRecord.ts).where(SignalRecord.run_id == run_id)
         with self._writer.session() as session:
             return {(strategy, ts) for strategy, ts in session.execute(stmt)}
 
     def decided_order_ids(self, run_id: str) -> set[str]:
-        """The client order ids the run's risk decisions name."""
+        """The client order ids the run's risk decisions name.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        set of str
+            Every non-empty ``client_order_id`` of the run's risk events.
+        """
         stmt = select(RiskEventRecord.client_order_id).where(RiskEventRecord.run_id == run_id)
         with self._writer.session() as session:
             return {coid for coid in session.scalars(stmt) if coid}
 
     def risk_events(self, run_id: str | None = None) -> list[RiskEventRecord]:
-        """The risk decisions (of ``run_id``), in the order they were made."""
+        """The risk decisions, in the order they were made.
+
+        Parameters
+        ----------
+        run_id : str or None, optional
+            Only this run's; ``None`` (default): every run's, and those outside a run.
+
+        Returns
+        -------
+        list of RiskEventRecord
+            Ordered by id.
+        """
         stmt = select(RiskEventRecord).order_by(RiskEventRecord.id)
         if run_id is not None:
             stmt = stmt.where(RiskEventRecord.run_id == run_id)

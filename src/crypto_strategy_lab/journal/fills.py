@@ -32,6 +32,12 @@ class FillStore:
         """The buffered fills go to the commit, where a later read finds them.
 
         See :class:`~crypto_strategy_lab.journal.writer.BufferIndex`.
+
+        Returns
+        -------
+        Callable[[], None]
+            What to run once the commit succeeded: nothing (a committed fill needs no
+            bookkeeping).
         """
         self._buffered_fills = {}
         return _nothing
@@ -116,7 +122,18 @@ class FillStore:
         return record, created
 
     def fills(self, run_id: str | None = None) -> list[FillRecord]:
-        """The fills (of ``run_id``), by time."""
+        """The journaled fills, by time.
+
+        Parameters
+        ----------
+        run_id : str or None, optional
+            Only this run's; ``None`` (default): every run's.
+
+        Returns
+        -------
+        list of FillRecord
+            Ordered by execution time, then id.
+        """
         stmt = select(FillRecord).order_by(FillRecord.ts, FillRecord.id)
         if run_id is not None:
             stmt = stmt.where(FillRecord.run_id == run_id)
@@ -126,7 +143,16 @@ class FillStore:
     def net_quantities(self, run_id: str) -> dict[str, Decimal]:
         """The run's signed net filled quantity (buys minus sells) per strategy.
 
-        Fills without a strategy are under ``""``.
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        dict of str to Decimal
+            Net base quantity per strategy, exact; fills without a strategy are under ``""``.
+            A strategy without fills is absent.
         """
         stmt = select(FillRecord.strategy, FillRecord.side, FillRecord.quantity).where(
             FillRecord.run_id == run_id
@@ -139,7 +165,20 @@ class FillStore:
         return out
 
     def fees_by_order(self, run_id: str) -> dict[str, Decimal]:
-        """The fees the run's fills paid, summed per client order id."""
+        """The fees the run's fills paid, summed per client order id.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        dict of str to Decimal
+            Total fee per client order id, exact, in the fills' fee currency (the fills of
+            one order pay in one currency); fills the venue reported without our order id
+            are left out.
+        """
         stmt = select(FillRecord.client_order_id, FillRecord.fee).where(FillRecord.run_id == run_id)
         out: dict[str, Decimal] = {}
         with self._writer.session() as session:

@@ -52,7 +52,13 @@ def _floats(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 class JournalReader:
-    """Typed ``SELECT`` queries over the journal, returning DataFrames (newest last)."""
+    """Typed ``SELECT`` queries over the journal, returning DataFrames (newest last).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        An engine on the journal, opened by the caller (read-only is enough).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -69,6 +75,13 @@ class JournalReader:
         ``config`` is the run's config mapping (``{}`` when the stored text is not a JSON
         object, with the reason in ``config_error``), so one damaged row cannot take the
         dashboard down.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per run: ``run_id``, ``name``, ``mode``, ``capital`` (float),
+            ``strategies``, ``config``, ``started_at``, ``status``, ``ended_at`` and
+            ``config_error`` (``None`` for a readable config).
         """
         cols = [getattr(Run, c) for c in ("run_id", "name", "mode", "capital", "strategies")]
         cols += [type_coerce(Run.config, Text).label("config")]  # raw text: parsed per row
@@ -80,7 +93,21 @@ class JournalReader:
         return frame
 
     def equity(self, run_id: str) -> pd.DataFrame:
-        """The equity curve indexed by ``ts`` (one row per timestamp, the latest wins)."""
+        """The equity curve indexed by ``ts`` (one row per timestamp, the latest wins).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``equity``, ``cash``, ``gross_exposure``, ``net_exposure``,
+            ``realized_pnl``, ``unrealized_pnl`` as floats (quote currency), indexed by the
+            snapshot time, oldest first; a bar journaled twice keeps its last row. With no
+            equity point: an empty frame whose ``ts`` is a column, not the index.
+        """
         names = [
             "equity",
             "cash",
@@ -102,7 +129,23 @@ class JournalReader:
         return frame[~frame.index.duplicated(keep="last")]
 
     def positions(self, run_id: str, source: str = "journal") -> pd.DataFrame:
-        """Latest snapshot per ``(venue, symbol, strategy)``, flat books dropped."""
+        """Latest snapshot per ``(venue, symbol, strategy)``, flat books dropped.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        source : str, default "journal"
+            Which snapshots: ``"journal"`` (implied by the run's fills) or ``"venue"``
+            (read from the venue at reconciliation).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ts``, ``strategy``, ``venue``, ``symbol``, ``market``, ``quantity``
+            (signed), ``average_price``, ``mark_price``, ``unrealized_pnl`` (floats), one
+            row per non-zero position, in no particular order.
+        """
         latest = (
             select(func.max(PositionSnapshot.id).label("id"))
             .where(PositionSnapshot.run_id == run_id, PositionSnapshot.source == source)
@@ -124,7 +167,20 @@ class JournalReader:
         return frame[frame["quantity"] != 0].reset_index(drop=True) if len(frame) else frame
 
     def position_history(self, run_id: str) -> pd.DataFrame:
-        """Every position snapshot the run's fills implied (``source='journal'``), by time."""
+        """Every position snapshot the run's fills implied (``source='journal'``), by time.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ts``, ``strategy``, ``venue``, ``symbol``, ``market``, ``quantity``
+            (signed), ``mark_price``, ``unrealized_pnl`` (floats), flat ones included,
+            oldest first.
+        """
         stmt = (
             select(
                 PositionSnapshot.ts,
@@ -142,7 +198,24 @@ class JournalReader:
         return self._frame(stmt, ["quantity", "mark_price", "unrealized_pnl"])
 
     def orders(self, run_id: str, limit: int = 500) -> pd.DataFrame:
-        """Orders with their current state (latest ``order_events`` row), newest first."""
+        """Orders with their current state (latest ``order_events`` row), newest first.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        limit : int, default 500
+            At most this many orders, the most recently created.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The order's fields (``created_at``, ``client_order_id``, ``strategy``,
+            ``venue``, ``symbol``, ``market``, ``side``, ``order_type``, ``quantity``,
+            ``price``, ``stop_price``, ``stop_loss``, ``take_profit``, ``reduce_only``) and
+            its latest event's ``status``, ``updated_at``, ``filled_quantity``,
+            ``average_price`` and ``reason``; amounts as floats (``NaN`` where unset).
+        """
         latest = (
             select(OrderEvent.client_order_id, func.max(OrderEvent.seq).label("seq"))
             .where(OrderEvent.run_id == run_id)
@@ -195,7 +268,19 @@ class JournalReader:
         )
 
     def fills(self, run_id: str) -> pd.DataFrame:
-        """The run's fills, by time."""
+        """The run's fills, by time.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ts``, ``strategy``, ``venue``, ``symbol``, ``side``, ``quantity``, ``price``,
+            ``fee`` (floats), ``client_order_id``, ``trade_id``; oldest first.
+        """
         stmt = (
             select(
                 FillRecord.ts,
@@ -215,7 +300,19 @@ class JournalReader:
         return self._frame(stmt, ["quantity", "price", "fee"])
 
     def signals_prices(self, run_id: str) -> pd.DataFrame:
-        """Bar prices seen by the strategies (``ts, symbol, price``), one row per bar."""
+        """Bar prices seen by the strategies (``ts, symbol, price``), one row per bar.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ts``, ``symbol`` and ``price``: the highest price the run's signals of that bar
+            and symbol recorded; signals without a price are left out. Oldest first.
+        """
         stmt = (
             select(
                 SignalRecord.ts, SignalRecord.symbol, func.max(SignalRecord.price).label("price")
@@ -227,7 +324,22 @@ class JournalReader:
         return self._frame(stmt)
 
     def risk_events(self, run_id: str, limit: int = 500) -> pd.DataFrame:
-        """The run's latest ``limit`` risk decisions, newest first."""
+        """The run's latest ``limit`` risk decisions, newest first.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        limit : int, default 500
+            At most this many decisions, the most recent.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ts``, ``decision``, ``rule``, ``reason``, ``strategy``, ``venue``, ``symbol``,
+            ``side``, ``requested_quantity``, ``approved_quantity``, ``reference_price``
+            (floats), ``client_order_id``; newest (highest id) first.
+        """
         stmt = (
             select(
                 RiskEventRecord.ts,
@@ -250,7 +362,18 @@ class JournalReader:
         return self._frame(stmt, ["requested_quantity", "approved_quantity", "reference_price"])
 
     def risk_decision_counts(self, run_id: str) -> dict[str, int]:
-        """How many risk decisions of each kind (approve/resize/reject/halt) the run made."""
+        """How many risk decisions of each kind (approve/resize/reject/halt) the run made.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        dict of str to int
+            Count per decision; a kind the run never decided is absent.
+        """
         stmt = (
             select(RiskEventRecord.decision, func.count())
             .where(RiskEventRecord.run_id == run_id)
@@ -260,7 +383,22 @@ class JournalReader:
             return {decision: int(n) for decision, n in conn.execute(stmt)}
 
     def alerts(self, run_id: str | None = None, limit: int = 1000) -> pd.DataFrame:
-        """Alerts (of ``run_id`` and run-less ones, or all) with their acknowledgement."""
+        """Alerts with their acknowledgement, newest first.
+
+        Parameters
+        ----------
+        run_id : str or None, optional
+            The run's alerts and those raised outside any run; ``None`` (default): all.
+        limit : int, default 1000
+            At most this many alerts, the most recent.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``id``, ``ts``, ``severity``, ``source``, ``message``, ``run_id``, ``details``,
+            ``acknowledged_at``, ``acknowledged_by``, ``note`` and (when there are rows)
+            the boolean ``acknowledged``; ordered by time, then id, newest first.
+        """
         stmt = (
             select(
                 Alert.id,
@@ -286,7 +424,14 @@ class JournalReader:
         return frame
 
     def halt_states(self) -> pd.DataFrame:
-        """The latest ``halt_events`` row per scope (``global`` is the kill switch)."""
+        """The latest ``halt_events`` row per scope (``global`` is the kill switch).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``scope``, ``action``, ``ts``, ``reason``, ``actor``: one row per scope that was
+            ever halted or rearmed; the scope is halted when its ``action`` is ``"halt"``.
+        """
         latest = select(func.max(HaltEvent.id).label("id")).group_by(HaltEvent.scope).subquery()
         stmt = select(
             HaltEvent.scope,
@@ -300,7 +445,11 @@ class JournalReader:
     def trial_sharpe_ratios(self) -> pd.DataFrame | None:
         """Every logged trial's ``strategy``, ``study`` and per-period Sharpe ratio ``sr``.
 
-        In insertion order; ``None`` when the journal has no trial log table.
+        Returns
+        -------
+        pandas.DataFrame or None
+            Columns ``strategy``, ``study``, ``sr`` in insertion order; ``None`` when the
+            journal has no trial log table (a journal older than migration 0002).
         """
         with self.engine.connect() as conn:
             if "trials" not in inspect(conn).get_table_names():

@@ -83,7 +83,18 @@ class HaltStore:
         return self._writer.write(lambda s: self._writer.added(s, record, f"halt.{action}", run_id))
 
     def halt_state(self, scope: str = KILL_SWITCH_SCOPE) -> HaltEvent | None:
-        """The latest halt event of ``scope`` (``None``: never halted)."""
+        """The latest halt event of ``scope``.
+
+        Parameters
+        ----------
+        scope : str, default "global"
+            The halt scope (``"global"``: the kill switch).
+
+        Returns
+        -------
+        HaltEvent or None
+            The newest ``halt`` or ``rearm`` event of the scope; ``None``: never halted.
+        """
         # halt events are never buffered: no need to commit a batch to read them (the risk
         # engine reads the kill switch on every decision)
         with self._writer.sessions() as session:
@@ -98,6 +109,17 @@ class HaltStore:
         """Whether the latest halt event of ``scope`` is a halt.
 
         One Core query: the risk engine asks on every decision.
+
+        Parameters
+        ----------
+        scope : str, default "global"
+            The halt scope (``"global"``: the kill switch).
+
+        Returns
+        -------
+        bool
+            ``True`` if the scope's newest event is ``halt``; ``False`` after a ``rearm`` or
+            when it was never halted.
         """
         with self._writer.engine.connect() as conn:
             action = conn.scalar(

@@ -43,6 +43,20 @@ def check_storage(engine: Engine, *, thorough: bool = False) -> None:
     instead of ``quick_check``; both are O(pages). The message names the damaged tables (each
     table checked on its own, ``PRAGMA quick_check(table)``). Other backends check their own
     storage: nothing to do.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        An engine on the journal.
+    thorough : bool, default False
+        Run ``integrity_check`` instead of ``quick_check``.
+
+    Raises
+    ------
+    JournalError
+        If the pragma reports a problem or the file cannot be read as a database; one line
+        naming the journal, the damaged tables when some (not all) of them fail their own
+        check, SQLite's first finding and how many more there are.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -104,8 +118,19 @@ def _first_line(exc: BaseException) -> str:
 def find_unreadable_value(engine: Engine) -> str | None:
     """The first stored value its column's type cannot read, as one line.
 
-    ``'<table> <key>=<k>: column <c> holds <value>, not a <type> (<error>)'``, or ``None``
-    when every value reads.
+    Tables are read in dependency order (:attr:`sqlalchemy.MetaData.sorted_tables`), rows
+    in the database's order; journal tables the database lacks are skipped.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        An engine on the journal.
+
+    Returns
+    -------
+    str or None
+        ``'<table> <key>=<k>: column <c> holds <value>, not a valid <kind> (<error>)'``,
+        the value cut to 40 characters; ``None`` when every value reads.
     """
     from crypto_strategy_lab.journal.metadata import load_all_models
 
@@ -148,6 +173,23 @@ def reading(engine: Engine) -> Iterator[None]:
     A storage error names the damaged table (:func:`check_storage`); a value that cannot be
     read names its table, row and column (:func:`find_unreadable_value`). An error that is
     neither is not journal damage and propagates unchanged.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        The engine the block reads through.
+
+    Yields
+    ------
+    None
+        Control to the block of reads.
+
+    Raises
+    ------
+    JournalError
+        When the block raised a :class:`sqlalchemy.exc.DatabaseError`, or a
+        ``ValueError``, ``ArithmeticError``, ``TypeError`` or ``KeyError`` that a stored
+        value explains; chained to the original error.
     """
     try:
         yield

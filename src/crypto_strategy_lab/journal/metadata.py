@@ -19,7 +19,17 @@ _MODEL_MODULES = (
 
 
 def load_all_models() -> MetaData:
-    """``Base.metadata`` with every journal table registered."""
+    """``Base.metadata`` with every journal table registered.
+
+    Imports each model module that is installed (a module that is absent is skipped, so a
+    trimmed install still gets the tables it has).
+
+    Returns
+    -------
+    sqlalchemy.MetaData
+        The journal's one declarative metadata: the trading tables, the trial log and the
+        gate verdicts.
+    """
     for name in _MODEL_MODULES:
         if find_spec(name) is not None:
             import_module(name)

@@ -20,14 +20,41 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def alembic_config() -> Config:
-    """An Alembic config pointing at the packaged migration scripts."""
+    """An Alembic config pointing at the packaged migration scripts.
+
+    Returns
+    -------
+    alembic.config.Config
+        A config without an ini file whose ``script_location`` is :data:`MIGRATIONS_DIR`;
+        the caller sets the connection (``cfg.attributes["connection"]``).
+    """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
 def upgrade(target: str | Engine, revision: str = "head") -> None:
-    """Migrate the journal at ``target`` (URL or engine) to ``revision``."""
+    """Migrate the journal at ``target`` to ``revision``, in one transaction.
+
+    On SQLite, foreign-key enforcement is off during the migration (a table rebuild drops
+    tables other rows reference, the procedure of
+    https://sqlite.org/lang_altertable.html#otheralter) and every reference is checked
+    before the commit; it is switched back on afterwards, also on failure.
+
+    Parameters
+    ----------
+    target : str or sqlalchemy.engine.Engine
+        A SQLAlchemy URL (opened with :func:`~crypto_strategy_lab.journal.db.make_engine`)
+        or an engine on the journal.
+    revision : str, default "head"
+        The Alembic revision to reach (``"head"``: the latest schema).
+
+    Raises
+    ------
+    JournalError
+        If, on SQLite, the migration left a row referencing a missing one (the migration
+        is rolled back).
+    """
     engine = make_engine(target) if isinstance(target, str) else target
     cfg = alembic_config()
     with engine.connect() as connection:
@@ -55,7 +82,19 @@ def upgrade(target: str | Engine, revision: str = "head") -> None:
 
 
 def current_revision(target: str | Engine) -> str | None:
-    """The journal's Alembic revision (``None``: never migrated)."""
+    """The journal's Alembic revision.
+
+    Parameters
+    ----------
+    target : str or sqlalchemy.engine.Engine
+        A SQLAlchemy URL or an engine on the journal.
+
+    Returns
+    -------
+    str or None
+        The revision id stored in ``alembic_version`` (e.g. ``"0005"``); ``None`` when the
+        database was never migrated.
+    """
     engine = make_engine(target) if isinstance(target, str) else target
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

@@ -42,5 +42,12 @@ class JournalAuditSink:
         self.run_id = run_id
 
     def write(self, event: AuditEvent) -> None:
-        """Journal ``event`` as an audit-only event of kind ``exchange.<action>``."""
+        """Journal ``event`` as an audit-only event of kind ``exchange.<action>``.
+
+        Parameters
+        ----------
+        event : AuditEvent
+            The exchange's already redacted event; its ``to_dict()`` is the payload, under
+            the sink's current ``run_id``.
+        """
         self.journal.audit(KIND_PREFIX + event.action, event.to_dict(), run_id=self.run_id)

@@ -131,11 +131,28 @@ class RunStore:
         return self._writer.write(work)
 
     def get_run(self, run_id: str) -> Run | None:
-        """The run ``run_id`` (``None``: not in the journal)."""
+        """The run ``run_id``.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+
+        Returns
+        -------
+        Run or None
+            Its row; ``None``: not in the journal.
+        """
         with self._writer.session() as session:
             return session.get(Run, run_id)
 
     def runs(self) -> list[Run]:
-        """Every run, oldest first."""
+        """Every run, oldest first.
+
+        Returns
+        -------
+        list of Run
+            Ordered by start time.
+        """
         with self._writer.session() as session:
             return list(session.scalars(select(Run).order_by(Run.started_at)))

@@ -69,14 +69,39 @@ class JournalProbe:
 
 
 def first_line(exc: Any) -> str:
-    """The first line of an error's text (its type's name when it has no text)."""
+    """The first line of an error's text (its type's name when it has no text).
+
+    Parameters
+    ----------
+    exc : Any
+        An exception (or any object: its ``str`` is read).
+
+    Returns
+    -------
+    str
+        The first line of ``str(exc)`` with surrounding whitespace stripped, or
+        ``type(exc).__name__`` when that text is blank.
+    """
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def probe_journal(url: str, engine: Engine | None = None) -> JournalProbe:
     """Classify the journal at ``url``; never raises for a database error.
 
-    Read through ``engine`` when given, else through a read-only engine opened here.
+    Parameters
+    ----------
+    url : str
+        The journal's SQLAlchemy URL (a SQLite file is checked for existence first).
+    engine : sqlalchemy.engine.Engine or None, optional
+        Read through this engine; ``None`` (default): a read-only engine opened here.
+
+    Returns
+    -------
+    JournalProbe
+        ``MISSING`` (no SQLite file), ``CORRUPT`` (a folder, or not a readable database,
+        with ``failure`` and the error's first line), ``UNREACHABLE`` (a server that cannot
+        be reached, or another database-layer error), ``UNINITIALISED`` (no journal tables),
+        ``EMPTY`` (no runs) or ``OK`` with ``n_runs``; ``path`` is the SQLite file, if any.
     """
     path = sqlite_url_path(url)
     if path is not None and not path.exists():

@@ -33,16 +33,46 @@ class TrialStore:
         self._writer = ChainWriter(self.engine)
 
     def append(self, record: TrialRecord | DataFingerprintRecord, kind: str) -> None:
-        """Insert ``record`` and its audit event (of ``kind``) in one transaction."""
+        """Insert ``record`` and its audit event (of ``kind``) in one transaction.
+
+        Parameters
+        ----------
+        record : TrialRecord or DataFingerprintRecord
+            The row to append.
+        kind : str
+            The audit event's kind (the trial log names it).
+        """
         self._writer.write(lambda session: self._writer.add(session, record, kind, None))
 
     def dataset(self, fingerprint: str) -> DataFingerprintRecord | None:
-        """The registered dataset of content ``fingerprint`` (``None``: not registered)."""
+        """The registered dataset of content ``fingerprint``.
+
+        Parameters
+        ----------
+        fingerprint : str
+            The SHA-256 (hex) of the dataset's bars' content.
+
+        Returns
+        -------
+        DataFingerprintRecord or None
+            The dataset's row; ``None``: not registered.
+        """
         with self._writer.sessions() as session:
             return session.get(DataFingerprintRecord, fingerprint)
 
     def datasets(self, family: str | None = None) -> list[DataFingerprintRecord]:
-        """The registered datasets (of ``family``), in the order they were registered."""
+        """The registered datasets, in the order they were registered.
+
+        Parameters
+        ----------
+        family : str or None, optional
+            Only this family of market data; ``None`` (default): every dataset.
+
+        Returns
+        -------
+        list of DataFingerprintRecord
+            Ordered by registration time.
+        """
         stmt = select(DataFingerprintRecord).order_by(DataFingerprintRecord.created_at)
         if family is not None:
             stmt = stmt.where(DataFingerprintRecord.family == family)
@@ -50,7 +80,18 @@ class TrialStore:
             return list(session.scalars(stmt))
 
     def has_trial(self, config_hash: str) -> bool:
-        """Whether a trial of identity ``config_hash`` is logged (by any study)."""
+        """Whether a trial of identity ``config_hash`` is logged (by any study).
+
+        Parameters
+        ----------
+        config_hash : str
+            The trial identity (:func:`~crypto_strategy_lab.validation.trial_log.trial_identity`).
+
+        Returns
+        -------
+        bool
+            ``True`` if at least one row holds it.
+        """
         stmt = select(func.count()).where(TrialRecord.config_hash == config_hash)
         with self._writer.sessions() as session:
             return bool(session.scalar(stmt))
@@ -58,7 +99,25 @@ class TrialStore:
     def trials(
         self, strategy: str | None = None, study: str | None = None, family: str | None = None
     ) -> list[TrialRecord]:
-        """The logged trials (of ``strategy``, ``study``, ``family``), in insertion order."""
+        """The logged trials, in insertion order.
+
+        Each filter given narrows the rows; ``None`` (the default of each) does not filter.
+
+        Parameters
+        ----------
+        strategy : str or None, optional
+            Only this strategy's trials.
+        study : str or None, optional
+            Only this study's trials.
+        family : str or None, optional
+            Only trials on this family of market data (rows older than trial identities
+            have the family ``""``).
+
+        Returns
+        -------
+        list of TrialRecord
+            Ordered by id.
+        """
         stmt = select(TrialRecord).order_by(TrialRecord.id)
         if strategy is not None:
             stmt = stmt.where(TrialRecord.strategy == strategy)

@@ -33,7 +33,13 @@ class GateVerdictStore:
         self._writer = ChainWriter(self.engine)
 
     def append(self, record: GateVerdictRecord) -> None:
-        """Insert ``record`` and its ``gate.verdict`` audit event in one transaction."""
+        """Insert ``record`` and its ``gate.verdict`` audit event in one transaction.
+
+        Parameters
+        ----------
+        record : GateVerdictRecord
+            The verdict row to append.
+        """
         self._writer.write(lambda session: self._writer.add(session, record, "gate.verdict", None))
 
     def latest(
@@ -46,8 +52,21 @@ class GateVerdictStore:
     ) -> GateVerdictRecord | None:
         """The most recent verdict row of ``strategy``.
 
-        On dataset ``symbol``, ``instrument`` and ``timeframe`` when given; ``None`` when
-        there is none.
+        Parameters
+        ----------
+        strategy : str
+            The strategy's registered name.
+        symbol : str or None, optional
+            Only verdicts on the dataset of this name; ``None`` (default): any.
+        instrument : str or None, optional
+            Only verdicts on this instrument (e.g. ``"BTCUSDT"``); ``None`` (default): any.
+        timeframe : str or None, optional
+            Only verdicts on bars of this size; ``None`` (default): any.
+
+        Returns
+        -------
+        GateVerdictRecord or None
+            The matching row of the highest id; ``None`` when there is none.
         """
         stmt = select(GateVerdictRecord).where(GateVerdictRecord.strategy == strategy)
         if symbol is not None:

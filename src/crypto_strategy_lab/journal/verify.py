@@ -17,6 +17,20 @@ from crypto_strategy_lab.journal.types import JournalError
 def verify_journal(url: str, *, expected_head: str | None = None) -> AuditReport:
     """The audit report of the journal at ``url``, opened read-only when it is SQLite.
 
+    Parameters
+    ----------
+    url : str
+        The journal's SQLAlchemy URL.
+    expected_head : str or None, optional
+        A head hash recorded earlier, which the chain must still contain (a later head is
+        fine); ``None`` (default): no such check.
+
+    Returns
+    -------
+    AuditReport
+        The number of events checked, the chain's head hash and the problems found (empty:
+        the chain and every audited record verify).
+
     Raises
     ------
     JournalError
