@@ -85,14 +85,39 @@ class StrategyAssessment:
         return self.study.returns[self.selected].rename(self.strategy)
 
     def criterion(self, name: str) -> float:
-        """The value of one gate criterion (NaN if the gate does not check it)."""
+        """The value of one gate criterion.
+
+        Parameters
+        ----------
+        name : {"dsr", "track_record", "pbo", "walk_forward"}
+            The criterion's name in the verdict.
+
+        Returns
+        -------
+        float
+            Its measured value (the DSR probability, the track record in bets, the PBO, the
+            walk-forward statistic); NaN if the gate does not check it, or could not
+            compute it.
+        """
         for c in self.verdict.criteria:
             if c.name == name:
                 return c.value
         return float("nan")
 
     def threshold(self, name: str) -> float:
-        """The threshold of one gate criterion (NaN if the gate does not check it)."""
+        """The threshold of one gate criterion.
+
+        Parameters
+        ----------
+        name : {"dsr", "track_record", "pbo", "walk_forward"}
+            The criterion's name in the verdict.
+
+        Returns
+        -------
+        float
+            The threshold its value was compared with (the MinTRL in bets for
+            ``track_record``); NaN if the gate does not check it.
+        """
         for c in self.verdict.criteria:
             if c.name == name:
                 return c.threshold

@@ -71,7 +71,13 @@ class BookCaps:
     kelly_fraction: float = KELLY_FRACTION
 
     def as_dict(self) -> dict[str, float]:
-        """The caps by field name, as a book verdict stores them."""
+        """The caps by field name, as a book verdict stores them.
+
+        Returns
+        -------
+        dict of str to float
+            ``max_weight``, ``max_gross`` and ``kelly_fraction``.
+        """
         return {
             "max_weight": self.max_weight,
             "max_gross": self.max_gross,
@@ -84,7 +90,20 @@ def book_params(
 ) -> dict[str, Any]:
     """What a book verdict tested, as stored with it and compared by ``csl deploy``.
 
-    The weighting, each member's full parameters and the caps.
+    Parameters
+    ----------
+    weighting : str
+        The candidate's weighting (``equal``, ``inverse_volatility``, ``fractional_kelly``).
+    members : dict of str to dict
+        Each member strategy's full parameters, by name.
+    caps : BookCaps or None, optional
+        The caps the budgets were held to; ``None`` (default): :class:`BookCaps`' defaults.
+
+    Returns
+    -------
+    dict of str to Any
+        ``weighting``, ``members`` (sorted by name, each parameter mapping copied) and the
+        caps' fields (:meth:`BookCaps.as_dict`).
     """
     return {
         "weighting": weighting,
@@ -122,6 +141,12 @@ class BookAssessment:
 
         The rule its returns were built by (:func:`monthly_budgets`): ``assessment.returns`` is
         the budgets times the members' returns, summed.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Budgets (fraction of equity per unit of signal), one column per member of the
+            selected candidate, on the members' common bars.
         """
         params = self.params
         caps = BookCaps(params["max_weight"], params["max_gross"], params["kelly_fraction"])
@@ -132,7 +157,16 @@ class BookAssessment:
 def member_returns(members: Mapping[str, StrategyAssessment]) -> pd.DataFrame:
     """The members' selected returns (columns: strategy names) on their common bars.
 
-    The bars are those every member has traded through its warm-up.
+    Parameters
+    ----------
+    members : Mapping[str, StrategyAssessment]
+        Each member's assessment, by strategy name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Each member's per-bar net returns at its selected configuration, keeping only the
+        bars where every member has a return (``dropna``: each has passed its warm-up).
     """
     return pd.DataFrame({n: m.returns for n, m in members.items()}).dropna()
 
@@ -194,7 +228,19 @@ def monthly_budgets(
 
 
 def member_sets(names: Sequence[str]) -> list[tuple[str, ...]]:
-    """All members, then (with three or more) each set that leaves one out."""
+    """All members, then (with three or more) each set that leaves one out.
+
+    Parameters
+    ----------
+    names : Sequence[str]
+        The member strategies' names.
+
+    Returns
+    -------
+    list of tuple of str
+        The sorted full set first; with ``n >= 3`` members, then the ``n`` sets of
+        ``n - 1``, each sorted, in the order of the member left out.
+    """
     full = tuple(sorted(names))
     if len(full) < 3:
         return [full]

@@ -7,7 +7,26 @@ from typing import Any
 
 
 def format_number(x: Any, spec: str = ".3f") -> str:
-    """``format(x, spec)``; ``"n/a"`` for None or NaN, ``"∞"`` / ``"−∞"`` for infinities."""
+    """A number as a table cell.
+
+    Parameters
+    ----------
+    x : Any
+        A number, or anything ``float()`` accepts; ``None`` is shown as missing.
+    spec : str, default ".3f"
+        The format spec of a finite value.
+
+    Returns
+    -------
+    str
+        ``format(float(x), spec)``; ``"n/a"`` for None or NaN, ``"∞"`` / ``"−∞"`` (with
+        U+2212 MINUS SIGN) for infinities.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If `x` is neither None nor convertible by ``float()``.
+    """
     if x is None:
         return "n/a"
     x = float(x)

@@ -76,7 +76,14 @@ class DriftReport:
     verdict: str = ""
 
     def to_text(self) -> str:
-        """The report as plain text: the table, the costs by fill kind and the verdict."""
+        """The report as plain text: the table, the costs by fill kind and the verdict.
+
+        Returns
+        -------
+        str
+            A title line with the run id, the table (floats to 4 significant digits), then,
+            when present, the costs by fill kind and the verdict, separated by blank lines.
+        """
         with pd.option_context(
             "display.width", 160, "display.max_columns", 20, "display.float_format", "{:.4g}".format
         ):
@@ -91,9 +98,21 @@ class DriftReport:
 def fill_kind(order_type: str | None, reduce_only: bool) -> str:
     """The kind of a journaled fill, from its order.
 
-    A market target order is ``signal``, a reduce-only stop a ``stop_loss``, a reduce-only
-    limit a ``take_profit``, any other reduce-only market order the kill-switch ``flatten``; a
-    fill of an order the venue created itself (no journaled order type) a ``liquidation``.
+    Parameters
+    ----------
+    order_type : str or None
+        The journaled order's type (``"MARKET"``, ``"STOP"``, ``"LIMIT"``); ``None``: the
+        venue created the order itself (no journaled order).
+    reduce_only : bool
+        Whether the order could only reduce the position.
+
+    Returns
+    -------
+    str
+        ``"signal"`` for an order that is not reduce-only (the target orders), for a
+        reduce-only one ``"stop_loss"`` (a stop), ``"take_profit"`` (a limit) or
+        ``"flatten"`` (any other type: the kill switch's market orders), and
+        ``"liquidation"`` when `order_type` is None.
     """
     if order_type is None:
         return "liquidation"

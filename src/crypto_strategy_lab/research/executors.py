@@ -51,7 +51,18 @@ class TrialExecutor(Protocol):
     name: str
 
     def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
-        """Evaluate every task on ``bars``; call ``on_result(task, outcome)`` per task."""
+        """Evaluate every task on ``bars``; call ``on_result(task, outcome)`` per task.
+
+        Parameters
+        ----------
+        tasks : Sequence[TrialTask]
+            The trials to evaluate (configuration and backtest settings each).
+        bars : pandas.DataFrame
+            The OHLCV bars every task is evaluated on.
+        on_result : OnResult
+            Called as ``on_result(task, outcome)`` in the calling process, once per task, in
+            the order the outcomes are ready (not necessarily the order of `tasks`).
+        """
         ...
 
     def close(self) -> None:
@@ -70,7 +81,14 @@ def _evaluate_in_worker(bars_path: str, task: TrialTask) -> TrialOutcome:
 
 
 def default_workers() -> int:
-    """CPUs this process may use (``os.sched_getaffinity``), at least 1."""
+    """CPUs this process may use, at least 1.
+
+    Returns
+    -------
+    int
+        The size of ``os.sched_getaffinity(0)`` (the CPUs the process is allowed on), or
+        ``os.cpu_count()`` where that call does not exist (not Linux).
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -110,7 +128,27 @@ class LocalExecutor:
         self._runs = 0
 
     def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
-        """Evaluate ``tasks`` inline while that is cheaper than the pool, the rest in the pool."""
+        """Evaluate ``tasks`` inline while that is cheaper than the pool, the rest in the pool.
+
+        Before the pool exists, trials run inline until the inline time of the rest,
+        extrapolated from the trials done, saves more than ``startup_seconds`` when spread
+        over the workers; with one worker, or one task left, everything runs inline.
+
+        Parameters
+        ----------
+        tasks : Sequence[TrialTask]
+            The trials to evaluate (configuration and backtest settings each).
+        bars : pandas.DataFrame
+            The OHLCV bars every task is evaluated on.
+        on_result : OnResult
+            Called as ``on_result(task, outcome)`` in the calling process, once per task, in
+            the order the outcomes are ready (not necessarily the order of `tasks`).
+
+        Raises
+        ------
+        Exception
+            Whatever a trial raised (in a worker, re-raised here by ``future.result()``).
+        """
         tasks = list(tasks)
         if self._pool is None:
             tasks = tasks[self._inline_while_cheaper(tasks, bars, on_result) :]
@@ -183,7 +221,17 @@ def _ray_evaluate(bars: pd.DataFrame, task: TrialTask) -> TrialOutcome:
 
 
 class RayExecutor:
-    """Trials as Ray tasks on a local instance (``address=None``) or a cluster."""
+    """Trials as Ray tasks on a local instance (``address=None``) or a cluster.
+
+    Parameters
+    ----------
+    address : str or None, optional
+        ``None`` (default): start a local Ray instance for each run; ``"auto"`` or
+        ``"ray://host:10001"``: join that cluster.
+    num_cpus : int or None, optional
+        CPUs of the local instance (``None``: Ray's default, all); ignored with an
+        `address`.
+    """
 
     name = "ray"
 
@@ -205,7 +253,26 @@ class RayExecutor:
         return ray
 
     def run(self, tasks: Sequence[TrialTask], bars: pd.DataFrame, on_result: OnResult) -> None:
-        """Evaluate ``tasks`` as Ray tasks, starting a local Ray instance if none is running."""
+        """Evaluate ``tasks`` as Ray tasks, starting a local Ray instance if none is running.
+
+        The bars are put once in the object store; a Ray instance started here is shut
+        down when the run ends, one that was already running is left running.
+
+        Parameters
+        ----------
+        tasks : Sequence[TrialTask]
+            The trials to evaluate (configuration and backtest settings each).
+        bars : pandas.DataFrame
+            The OHLCV bars every task is evaluated on.
+        on_result : OnResult
+            Called as ``on_result(task, outcome)`` in the calling process, once per task, in
+            the order the outcomes are ready (not necessarily the order of `tasks`).
+
+        Raises
+        ------
+        ExecutorError
+            If ray is not installed, or Ray cannot be started or reached.
+        """
         ray = self._ray()
         started_here = not ray.is_initialized()
         if started_here:
@@ -233,7 +300,28 @@ class RayExecutor:
 def make_executor(
     name: str = "local", *, workers: int | None = None, address: str | None = None
 ) -> TrialExecutor:
-    """``"local"`` (processes) or ``"ray"``; a clear error for anything else."""
+    """The executor of a name: ``"local"`` (processes) or ``"ray"``.
+
+    Parameters
+    ----------
+    name : {"local", "ray"}, default "local"
+        Which executor.
+    workers : int or None, optional
+        Most worker processes (``local``) or the local Ray instance's CPUs (``ray``);
+        ``None``: the CPUs available (:func:`default_workers`) or Ray's default.
+    address : str or None, optional
+        The Ray cluster to join (``ray`` only); ``None``: a local instance.
+
+    Returns
+    -------
+    TrialExecutor
+        A :class:`LocalExecutor` or a :class:`RayExecutor`.
+
+    Raises
+    ------
+    ExecutorError
+        For another name, an `address` with ``local``, or ``workers < 1``.
+    """
     if name == "local":
         if address is not None:
             raise ExecutorError("--address applies to the ray executor only")

@@ -185,7 +185,25 @@ class LabResult:
     pooled: list[PooledAssessment] = field(default_factory=list)  # across assets, >= 2 assets
 
     def cell_bars(self, label: str) -> pd.DataFrame:
-        """The (resampled) bars row ``label`` was studied on."""
+        """The (resampled) bars row ``label`` was studied on.
+
+        Parameters
+        ----------
+        label : str
+            A row label (:attr:`LabCell.label`) of a cell the lab evaluated.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The bars of the cell's dataset at the cell's timeframe (shared by every cell of
+            that bar grid).
+
+        Raises
+        ------
+        KeyError
+            If `label` is no cell of the run, or a cell that was not evaluated (its bars
+            were never made).
+        """
         return self.bars[self.cells[label].symbol]
 
     @property
@@ -201,7 +219,14 @@ class LabResult:
 
 
 def new_run_id() -> str:
-    """``YYYYmmddTHHMMSSZ-xxxxxx`` (UTC time and 6 random hex digits)."""
+    """A new lab run id, sortable by time and unique across concurrent runs.
+
+    Returns
+    -------
+    str
+        ``YYYYmmddTHHMMSSZ-xxxxxx``: the UTC time to the second and 6 random hex digits
+        (:func:`secrets.token_hex`).
+    """
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
@@ -224,8 +249,26 @@ def _not_evaluated(strategy: str, reason: str, gate: GateConfig) -> GateVerdict:
 def search_shape(assessments: Sequence[StrategyAssessment]) -> SearchShape:
     """The shape of the search the gate judged.
 
-    Strategies, configurations, mean pairwise correlation of each grid's returns, bars, time in
-    market and mean bars per bet (medians/means over the strategies).
+    Parameters
+    ----------
+    assessments : Sequence[StrategyAssessment]
+        The assessed studies of one bar grid, at least one.
+
+    Returns
+    -------
+    SearchShape
+        ``n_strategies``: how many; ``n_configs`` and ``n_obs``: the medians of the studies'
+        configuration counts and bars; ``rho``: the mean over the studies with two or more
+        configurations of the mean pairwise correlation of their returns, clipped to
+        [0, 0.99] (0 with none); ``periods_per_year``: the first study's;
+        ``time_in_market``: the mean share of (bar, configuration) cells with a position,
+        clipped to [0.01, 1]; ``bars_per_bet``: the mean bars per bet over every
+        configuration with a bet (1 with none).
+
+    Raises
+    ------
+    IndexError
+        If `assessments` is empty.
     """
     rhos, active, per_bet = [], [], []
     for a in assessments:
@@ -266,9 +309,39 @@ def run_calibration(
 ) -> CalibrationSummary:
     """The gate's family-wise false-pass rate and power on noise of ``shape``.
 
-    The noise is built from ``bars``' own returns (module docstring); the result is cached in
-    ``cache_dir`` by its inputs; a progress bar over the simulated searches shows on
-    ``console`` (``None``: silent).
+    Parameters
+    ----------
+    settings : CalibrationSettings
+        How many simulated searches per arm, the planted annual Sharpe ratios, the noise
+        model and the seed.
+    gate : GateConfig
+        The gate being calibrated.
+    shape : SearchShape
+        The search the noise is shaped like (:func:`search_shape`).
+    bars : pandas.DataFrame
+        The bars whose simple close-to-close returns ``c_t / c_{t-1} - 1`` the
+        ``bootstrap`` noise resamples (module docstring, step 6).
+    cache_dir : pathlib.Path or None, optional
+        Where results are cached by their inputs (settings, shape, gate and, for
+        ``bootstrap`` noise, the bars' fingerprint); ``None`` (default): always compute.
+    console : rich.console.Console or None, optional
+        Shows a progress bar over the simulated searches; ``None`` (default): silent.
+
+    Returns
+    -------
+    CalibrationSummary
+        The family-wise false-pass rate and the power at each planted edge, each with its
+        Clopper–Pearson (exact binomial) 95 % interval over ``settings.n_families``
+        searches, the per-strategy false-pass rate, the pass rates per criterion, the wall
+        time in seconds and whether the results came from the cache.
+
+    Notes
+    -----
+    The interval is :meth:`scipy.stats.binomtest(k, n).proportion_ci
+    <scipy.stats._result_classes.BinomTestResult.proportion_ci>` with ``method="exact"``,
+    ``k`` the number of passing searches (the rate times ``n``, rounded); Clopper and
+    Pearson (1934), "The use of confidence or fiducial limits illustrated in the case of the
+    binomial", Biometrika 26(4).
     """
     start = time.perf_counter()
     close = bars["close"].to_numpy(dtype=float)
@@ -325,7 +398,18 @@ def run_calibration(
 
 
 def asset_class_of(data: LabData) -> str:
-    """``equity`` for stock bars, ``crypto`` otherwise (the risk layer's names)."""
+    """The asset class of a dataset, in the risk layer's names.
+
+    Parameters
+    ----------
+    data : LabData
+        The dataset.
+
+    Returns
+    -------
+    str
+        ``"equity"`` for ``stock`` bars, ``"crypto"`` for every other market.
+    """
     return "equity" if data.market == "stock" else "crypto"
 
 
@@ -334,6 +418,25 @@ def timeframe_support(source: str, timeframe: str) -> str | None:
 
     The target must be the source bar size or a whole multiple of it (bars are only ever
     aggregated, never split).
+
+    Parameters
+    ----------
+    source : str
+        The source bars' timeframe (``"15m"``).
+    timeframe : str
+        The timeframe wanted (``"1h"``).
+
+    Returns
+    -------
+    str or None
+        ``"not evaluated: ..."`` naming why (finer than the source, or not a whole number
+        of source bars); ``None`` when the source can make `timeframe` bars.
+
+    Raises
+    ------
+    ValueError
+        If either timeframe cannot be parsed (from
+        :func:`~crypto_strategy_lab.data.timeframes.timeframe_delta`).
     """
     step, target = timeframe_delta(source), timeframe_delta(timeframe)
     if target < step:
@@ -364,8 +467,39 @@ def lab_plan(
 
     A strategy runs on a dataset only if it declares the dataset's asset class, at each of
     its ``recommended_timeframes`` (or the given ``timeframes``) that the source bars can
-    make. Configurations whose warm-up exceeds half the resampled bars are dropped; a cell
-    left with none is skipped with the reason.
+    make. Configurations whose warm-up exceeds half the resampled bars, or leaves fewer than
+    :data:`LAB_MIN_OBS` bars to trade, are dropped; a cell left with none is skipped with the
+    reason.
+
+    Parameters
+    ----------
+    datasets : Sequence[LabData]
+        The datasets, each at its source bar size (inferred from its index).
+    strategies : Sequence[str]
+        Registered strategy names.
+    quick : bool
+        Use the small configuration spaces of ``--quick`` (:func:`~.spaces.lab_configs`).
+    settings : BacktestSettings or None, optional
+        The backtest settings of every study; ``None`` (default): each dataset's market's
+        stated defaults (:func:`~.inputs.default_settings` with `slippage`).
+    timeframes : Sequence[str] or None, optional
+        The timeframes tried for every strategy; ``None`` (default): each strategy's
+        ``recommended_timeframes``.
+    slippage : str, default "fixed"
+        The slippage model of the default settings; unused when `settings` is given.
+
+    Returns
+    -------
+    LabPlan
+        ``groups``: per (dataset, timeframe) with at least one study, the resampled bars and
+        the studies on them (named ``lab:<strategy>:<timeframe>``, scoped to
+        ``<dataset>@<timeframe>``); ``cells``: the evaluated cells by label; ``skipped``:
+        the cells not evaluated, by label, with the reason.
+
+    Raises
+    ------
+    UnknownStrategyError
+        If a name of `strategies` is not registered.
     """
     groups: dict[tuple[str, str], tuple[pd.DataFrame, list[StudySpec]]] = {}
     cells: dict[str, LabCell] = {}
@@ -596,7 +730,19 @@ def run_lab(
 
 
 def store_verdicts(result: LabResult, journal: JournalLocation = None) -> None:
-    """Append the run's verdicts to the journal (``gate_verdicts``)."""
+    """Append the run's verdicts to the journal (``gate_verdicts``).
+
+    One row per assessed cell (with its selected parameters and stop policy, instrument,
+    data identity and strategy code version), per cell not evaluated (empty parameters, no
+    data identity: it unlocks nothing) and per book.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run; its ``report_path`` is stored with every row (``""`` when unset).
+    journal : JournalLocation, optional
+        An engine, a URL, or ``None`` (default): the default journal, migrated first.
+    """
     store = VerdictStore(journal)
     path = str(result.report_path or "")
     for a in result.assessments:
@@ -625,7 +771,22 @@ def _power_text(cal: CalibrationSummary) -> str:
 
 
 def verdict_table(result: LabResult) -> Table:
-    """The rich verdict table: one row per strategy, every gate number, PASS/FAIL."""
+    """The rich verdict table: one row per strategy, every gate number, PASS/FAIL.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run.
+
+    Returns
+    -------
+    rich.table.Table
+        One row per assessed cell, book and pooled row (annualised SR, DSR, trial counts,
+        PBO, bets, MinTRL, walk-forward out-of-sample SR, verdict with the failed criteria),
+        then one ``n/a`` row per (strategy, asset class, symbol, reason) the data could not
+        evaluate, its timeframes joined by ``/``; the caption gives the pass count and the
+        calibration's false-pass rate and power.
+    """
     cal = result.calibration
     table = Table(
         title="Gate verdicts — "

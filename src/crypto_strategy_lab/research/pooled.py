@@ -70,7 +70,23 @@ def _config_key(params: dict[str, Any], stop: Any) -> str:
 def pooled_study(members: Sequence[StrategyAssessment], label: str) -> StudyResult | None:
     """The pooled ``(T, N)`` study of ``members`` (module docstring, step 2).
 
-    ``None`` when they share no configuration or fewer than two timestamps.
+    Parameters
+    ----------
+    members : Sequence[StrategyAssessment]
+        One lab row per asset, of one strategy and timeframe (at least one; the first
+        gives the configuration labels, parameters, settings and annualisation).
+    label : str
+        The pooled row's label, also the study's dataset name.
+
+    Returns
+    -------
+    StudyResult or None
+        Per shared configuration (same parameters and stop policy in every member, under
+        the first member's label): the equal-weight mean of the members' net returns on
+        the timestamps they all have, and ``sign(Σ_a pos_a)`` of their position signs; the
+        trials' ``status`` is ``"pooled"``, ``config_hash`` empty (not logged as trials),
+        and the data identity's fingerprint hashes the members' sorted fingerprints. ``None``
+        when they share no configuration or fewer than two timestamps.
     """
 
     def by_key(study: StudyResult) -> dict[str, str]:
@@ -132,8 +148,23 @@ def pool_assets(
 ) -> list[PooledAssessment]:
     """A pooled row per (strategy, timeframe, asset class) group of rows on two or more assets.
 
-    ``groups``: by that key, the rows by asset symbol. Each pooled row is judged by the gate
-    with the search's ``families`` (module docstring).
+    Parameters
+    ----------
+    groups : dict of tuple of (str, str, str) to dict of str to StrategyAssessment
+        By ``(strategy, timeframe, asset class)``, the lab rows by asset symbol; a group of
+        fewer than two assets is skipped.
+    trial_log : TrialLog
+        The trial log the deflation counts the families' trials in.
+    gate : GateConfig or None, optional
+        The gate; ``None`` (default): its defaults.
+    families : tuple of str
+        The data families of the search, whose trials all deflate the pooled DSR.
+
+    Returns
+    -------
+    list of PooledAssessment
+        One per group with a pooled study (:func:`pooled_study`), labelled
+        ``<strategy> <timeframe> <asset class> pooled``, in the order of `groups`.
     """
     out = []
     for (strategy, timeframe, kind), members in groups.items():

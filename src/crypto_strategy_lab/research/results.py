@@ -63,6 +63,18 @@ def row_slug(label: str) -> str:
     """A file name for a row label.
 
     ``lag_autocorr 1h crypto BTCUSDT`` -> ``lag_autocorr_1h_crypto_BTCUSDT``.
+
+    Parameters
+    ----------
+    label : str
+        A row label (:attr:`~crypto_strategy_lab.research.lab.LabCell.label`, a book's or a
+        pooled row's).
+
+    Returns
+    -------
+    str
+        `label` with every run of characters other than ASCII letters, digits, ``.`` and
+        ``-`` replaced by one ``_``, and leading/trailing ``_`` removed.
     """
     return re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("_")
 
@@ -94,7 +106,27 @@ def results_rows(
     sheets: dict[str, TearSheet],
     book_sheets: dict[str, BookTearSheet] | None = None,
 ) -> list[dict[str, Any]]:
-    """One JSON-ready row per lab row and book (module docstring), evaluated rows first."""
+    """One JSON-ready row per lab row, book and pooled row (module docstring).
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run.
+    sheets : dict of str to TearSheet
+        The tear sheet of every evaluated row, by label (the performance, trade and capacity
+        numbers come from it).
+    book_sheets : dict of str to BookTearSheet or None, optional
+        The tear sheet of every book, by label; ``None`` (default): book rows carry only the
+        gate's numbers.
+
+    Returns
+    -------
+    list of dict
+        The lab rows (evaluated ones first, then those not evaluated, with their
+        ``reason``), then the books, then the pooled rows. Every number that is not finite
+        is ``None``, so the rows dump as strict JSON; SRs are given annualised
+        (``sr_annual``) and per bar (``sr_per_bar``), returns as fractions.
+    """
     rows = []
     for label, verdict in result.verdicts.items():
         cell = result.cells[label]
@@ -199,6 +231,20 @@ def pooled_curves(result: LabResult, pooled: PooledAssessment) -> pd.DataFrame:
     """A pooled row's net return and growth of 1, with its assets' buy-and-hold.
 
     The buy-and-hold is equal-weight, over the same bars.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run whose bars the members were studied on.
+    pooled : PooledAssessment
+        The pooled row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the pooled returns' bars: ``net_return``, ``equity`` (growth of 1, the
+        cumulative product of ``1 + net_return``) and ``buy_and_hold`` (growth of 1 of the
+        equal-weight buy-and-hold of the members' closes).
     """
     returns = pooled.assessment.returns
     closes = pd.concat(
@@ -238,7 +284,28 @@ def write_results(
     directory: Path,
     book_sheets: dict[str, BookTearSheet] | None = None,
 ) -> Path:
-    """Write the files of the module docstring into ``directory``; returns the JSON's path."""
+    """Write the files of the module docstring into ``directory``.
+
+    Parameters
+    ----------
+    result : LabResult
+        The lab run.
+    sheets : dict of str to TearSheet
+        The tear sheet of every evaluated row, by label: one ``returns/`` and one ``trades/``
+        CSV each.
+    directory : pathlib.Path
+        An existing folder (the report's); ``returns/`` and ``trades/`` are created in it.
+        Files of the same names are overwritten.
+    book_sheets : dict of str to BookTearSheet or None, optional
+        The tear sheet of every book, by label: one ``returns/`` CSV each, with the budgets
+        as ``budget:<member>`` columns; ``None`` (default): no book CSVs.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of :data:`RESULTS_FILE`: ``run_id``, ``quick``, ``datasets``, the gate's
+        common ``thresholds`` and the ``gate`` rows (:func:`results_rows`), as strict JSON.
+    """
     gate = result.gate
     # the track record's threshold (MinTRL) is each row's own: it is in the rows only
     thresholds = {

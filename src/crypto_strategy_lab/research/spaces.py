@@ -41,13 +41,46 @@ def _check(space: ParameterSpace) -> None:
 
 
 def space_size(space: ParameterSpace) -> int:
-    """Number of configurations in the grid (product of the value-list lengths)."""
+    """Number of configurations in the grid (product of the value-list lengths).
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        Per parameter name, a non-empty list of values (a string is not a list).
+
+    Returns
+    -------
+    int
+        ``prod_k len(space[k])``.
+
+    Raises
+    ------
+    StudySpaceError
+        If `space` is empty or a parameter has no values.
+    """
     _check(space)
     return math.prod(len(v) for v in space.values())
 
 
 def grid_configs(space: ParameterSpace) -> list[dict[str, Any]]:
-    """Every configuration of the grid, in lexicographic order of the given value lists."""
+    """Every configuration of the grid, in lexicographic order of the given value lists.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        Per parameter name, a non-empty list of values (a string is not a list).
+
+    Returns
+    -------
+    list of dict
+        :func:`itertools.product` of the value lists, one dict per configuration (the last
+        parameter varies fastest).
+
+    Raises
+    ------
+    StudySpaceError
+        If `space` is empty or a parameter has no values.
+    """
     _check(space)
     names = list(space)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
@@ -58,6 +91,28 @@ def random_configs(space: ParameterSpace, n: int, seed: int = 0) -> list[dict[st
 
     Draws flat indices into the product with :meth:`numpy.random.Generator.choice` and decodes
     them (mixed radix), so a huge grid is never materialised.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+        Per parameter name, a non-empty list of values (a string is not a list).
+    n : int
+        How many configurations, ``1 <= n <= space_size(space)``.
+    seed : int, default 0
+        Seed of :func:`numpy.random.default_rng`: the same seed draws the same
+        configurations.
+
+    Returns
+    -------
+    list of dict
+        The `n` configurations in the order drawn; flat index ``i`` is the ``i``-th
+        configuration of :func:`grid_configs` (the last parameter is the lowest digit).
+
+    Raises
+    ------
+    StudySpaceError
+        If `space` is empty or a parameter has no values, or `n` is outside
+        ``[1, space_size(space)]``.
     """
     total = space_size(space)
     if n < 1:
@@ -114,8 +169,23 @@ RULE_SPACE: dict[str, list[Any]] = {
 def lab_space(strategy: str, quick: bool = False) -> dict[str, list[Any]]:
     """A strategy's study space.
 
-    Its own axes (``quick``: the first two values of each) and the cost-aware rules of
-    :data:`RULE_SPACE`.
+    Parameters
+    ----------
+    strategy : str
+        A strategy of :data:`LAB_SPACES`.
+    quick : bool, default False
+        Keep only the first two values of each of the strategy's own axes.
+
+    Returns
+    -------
+    dict of str to list
+        Its own axes (spans as time strings, ``"7d"``), then the cost-aware rules of
+        :data:`RULE_SPACE` (``band``, ``min_hold``, ``stop``); fresh lists.
+
+    Raises
+    ------
+    StudySpaceError
+        If `strategy` has no lab space.
     """
     try:
         space = LAB_SPACES[strategy]
@@ -130,6 +200,27 @@ def lab_space_at(strategy: str, timeframe: str, quick: bool = False) -> dict[str
 
     An axis value whose span does not fit that bar size (with the other parameters at their
     defaults) is left out, like in :func:`lab_configs`.
+
+    Parameters
+    ----------
+    strategy : str
+        A strategy of :data:`LAB_SPACES`.
+    timeframe : str
+        The bar size the spans are converted to (``"15m"``).
+    quick : bool, default False
+        Keep only the first two values of each of the strategy's own axes.
+
+    Returns
+    -------
+    dict of str to list
+        ``{"timeframe": [timeframe]}`` followed by :func:`lab_space`'s axes, each without
+        the values the strategy's parameters refuse at `timeframe` (``stop`` is kept
+        whole: it is a backtest setting).
+
+    Raises
+    ------
+    StudySpaceError
+        If `strategy` has no lab space, or no value of some axis fits `timeframe`.
     """
     space = lab_space(strategy, quick)
     fitted = {
@@ -150,9 +241,30 @@ def lab_configs(strategy: str, timeframe: str, quick: bool = False) -> list[dict
 
     The grid of its own axes (``quick``: first two values of each) under the trading defaults
     (no band, no minimum hold, the fixed 2 % / 4 % stops), then one variant of the first
-    configuration per alternative value of each cost-aware rule of :data:`RULE_SPACE` (stops
-    off, a band, a minimum hold). Every rule is tried at a few extra trials instead of
-    multiplying the grid.
+    configuration per alternative value of each cost-aware rule of :data:`RULE_SPACE` (a band,
+    a minimum hold, stops off, ATR stops). Every rule is tried at a few extra trials instead
+    of multiplying the grid.
+
+    Parameters
+    ----------
+    strategy : str
+        A strategy of :data:`LAB_SPACES`.
+    timeframe : str
+        The bar size; every configuration carries it as its ``timeframe`` parameter, and
+        grid configurations whose spans do not fit it are left out (not run, not counted).
+    quick : bool, default False
+        Keep only the first two values of each of the strategy's own axes.
+
+    Returns
+    -------
+    list of dict
+        The fitting grid configurations, then the rule variants of the first (only the grid
+        configurations are checked against `timeframe`).
+
+    Raises
+    ------
+    StudySpaceError
+        If `strategy` has no lab space, or no grid configuration fits `timeframe`.
     """
     own = grid_configs(_own_space(strategy, quick))
     defaults = {k: v[0] for k, v in RULE_SPACE.items()}

@@ -110,7 +110,42 @@ class StudySpec:
         n_random: int = 10,
         seed: int = 0,
     ) -> StudySpec:
-        """A grid (``method="grid"``) or seeded random (``"random"``) search over ``space``."""
+        """A grid (``method="grid"``) or seeded random (``"random"``) search over ``space``.
+
+        Parameters
+        ----------
+        name : str
+            The study's name.
+        strategy : str
+            The registered strategy.
+        space : ParameterSpace
+            Per parameter, the values to try.
+        settings : BacktestSettings or None, optional
+            How every trial is backtested; ``None`` (default): :class:`BacktestSettings`'
+            defaults.
+        symbol : str, default ""
+            The dataset's name.
+        method : {"grid", "random"}, default "grid"
+            Every configuration of the grid (:func:`~.spaces.grid_configs`), or `n_random`
+            distinct ones drawn uniformly from it (:func:`~.spaces.random_configs`).
+        n_random : int, default 10
+            How many configurations a random search draws.
+        seed : int, default 0
+            The random search's seed.
+
+        Returns
+        -------
+        StudySpec
+            The study, its configurations in the order generated.
+
+        Raises
+        ------
+        StudyError
+            For another `method`.
+        StudySpaceError
+            For an empty or invalid `space`, or a random search of ``n_random < 1`` or more
+            configurations than the grid holds.
+        """
         if method == "grid":
             configs = grid_configs(space)
         elif method == "random":
@@ -155,6 +190,17 @@ class StudyResult:
         """The backtest settings configuration ``label`` ran with.
 
         The study's settings under its stop policy.
+
+        Parameters
+        ----------
+        label : str
+            A configuration's column label (``"c00"``, ...), an index of :attr:`trials`.
+
+        Returns
+        -------
+        BacktestSettings
+            :func:`~.trial.with_stop_policy` of the study's settings and the
+            configuration's ``stop``.
         """
         return with_stop_policy(self.spec.settings, self.trials.loc[label, "stop"])
 
@@ -170,14 +216,37 @@ class StudyResult:
 
 
 def default_cache_dir() -> Path:
-    """Where studies keep their trials' returns (user cache directory)."""
+    """Where studies keep their trials' returns (user cache directory).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<user cache dir of crypto-strategy-lab>/studies`` (not created here).
+    """
     return Path(user_cache_dir("crypto-strategy-lab")) / "studies"
 
 
 def make_strategy(name: str, overrides: Mapping[str, Any]) -> Strategy:
     """``get_strategy(name, overrides)``, invalid parameters as one :class:`StudyError`.
 
-    The error is one line naming each bad field.
+    Parameters
+    ----------
+    name : str
+        The registered strategy.
+    overrides : Mapping[str, Any]
+        Parameters replacing its defaults.
+
+    Returns
+    -------
+    Strategy
+        The instance, its parameters validated.
+
+    Raises
+    ------
+    StudyError
+        If a parameter is invalid: one line naming each bad field and its problem.
+    UnknownStrategyError
+        If `name` is not registered.
     """
     try:
         return get_strategy(name, dict(overrides))

@@ -28,6 +28,32 @@ class BacktestSettings(BaseModel):
     """How every trial of a study is backtested; part of each trial's identity.
 
     See :func:`~crypto_strategy_lab.backtest.run_backtest` for the fill model.
+
+    Parameters
+    ----------
+    market : {"spot", "perp", "stock"}, default "perp"
+        The market: ``perp`` trades both sides and pays funding; ``spot`` and ``stock`` are
+        long-only (short targets are flat).
+    costs : CostModel, optional
+        Fees, slippage and funding; default :class:`CostModel`'s defaults.
+    sizing : float, default 1.0
+        Equity traded per unit of signal (> 0).
+    stop_loss : float or None, default 0.02
+        The stop-loss distance in `stop_unit` (>= 0); ``None`` or 0: none.
+    take_profit : float or None, default 0.04
+        The take-profit distance in `stop_unit` (>= 0); ``None`` or 0: none.
+    stop_unit : {"fraction", "atr"}, default "fraction"
+        The levels' unit: fractions of the entry price, or multiples of Wilder's ATR.
+    fill : {"next_open", "next_close"}, default "next_open"
+        Where a signal at bar ``t``'s close fills: bar ``t + 1``'s open or close.
+    fee_side : {"taker", "maker"}, default "taker"
+        Which fee rate of `costs` a fill pays.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        For an unknown field, a value out of range, or levels that do not fit their unit
+        (:func:`~crypto_strategy_lab.backtest.inputs.check_stops`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -51,7 +77,14 @@ class BacktestSettings(BaseModel):
         return self
 
     def backtest_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`run_backtest`."""
+        """Keyword arguments of :func:`run_backtest`.
+
+        Returns
+        -------
+        dict of str to Any
+            ``costs``, ``market``, ``sizing``, ``stop_loss``, ``take_profit``,
+            ``stop_unit``, ``fill`` and ``fee_side``, as set.
+        """
         return {
             "costs": self.costs,
             "market": self.market,
@@ -69,6 +102,12 @@ class BacktestSettings(BaseModel):
         The JSON dump, without ``stop_unit`` when it is the default ``fraction``, so trials
         logged before volatility-scaled stops existed keep their identity (and are not counted
         twice).
+
+        Returns
+        -------
+        dict of str to Any
+            ``model_dump(mode="json")`` (the cost model nested), without ``stop_unit`` when
+            it is ``"fraction"``.
         """
         dump = self.model_dump(mode="json")
         if self.stop_unit == "fraction":
@@ -76,7 +115,15 @@ class BacktestSettings(BaseModel):
         return dump
 
     def describe(self) -> str:
-        """One sentence stating the cost and fill assumptions (for reports)."""
+        """One sentence stating the cost and fill assumptions (for reports).
+
+        Returns
+        -------
+        str
+            ``"; "``-separated clauses: the market (and that it is long-only), the fee in bps
+            per side, the slippage, the fill timing, the sizing, the stop-loss and
+            take-profit levels, and for ``perp`` the funding rate per 8 h.
+        """
         c = self.costs
         slip = (
             f"{c.slippage_bps:g} bps fixed slippage"
@@ -102,7 +149,11 @@ class BacktestSettings(BaseModel):
     def stop_policy(self) -> str:
         """The policy of :data:`STOP_POLICIES` these levels are.
 
-        ``off`` without levels, ``atr`` in ATR units, ``fixed`` in fractions of the entry.
+        Returns
+        -------
+        str
+            ``"off"`` without levels, ``"atr"`` in ATR units, ``"fixed"`` in fractions of the
+            entry.
         """
         return str(self.stop_identity()["policy"])
 
@@ -111,6 +162,13 @@ class BacktestSettings(BaseModel):
 
         ``csl live`` compares it with the deployed one
         (:func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`).
+
+        Returns
+        -------
+        dict of str to Any
+            ``{"policy": "off"}``; ``{"policy": "fixed", "stop_loss", "take_profit"}``; or
+            ``{"policy": "atr", "stop_loss", "take_profit", "atr_period"}`` (a disabled level
+            ``None``).
         """
         return stop_policy_identity(self.stop_loss, self.take_profit, self.stop_unit, ATR_PERIOD)
 
@@ -135,9 +193,23 @@ ATR_STOP_LOSS, ATR_TAKE_PROFIT = 2.0, 4.0
 def with_stop_policy(settings: BacktestSettings, policy: str) -> BacktestSettings:
     """``settings`` with the stop levels of ``policy``.
 
-    ``"fixed"`` keeps the settings' levels (the brief's 2 % / 4 % when they are off), ``"off"``
-    trades without stop-loss or take-profit, ``"atr"`` places them 2 and 4 ATR(14) from the
+    ``"fixed"`` keeps the settings' levels when they are fractions of the entry and at least
+    one is set, else (no levels, or levels in ATR units) sets the brief's 2 % / 4 %; ``"off"``
+    trades without stop-loss or take-profit; ``"atr"`` places them 2 and 4 ATR(14) from the
     entry.
+
+    Parameters
+    ----------
+    settings : BacktestSettings
+        The study's settings.
+    policy : {"fixed", "off", "atr"}
+        A stop policy of :data:`STOP_POLICIES`.
+
+    Returns
+    -------
+    BacktestSettings
+        `settings` itself when ``"fixed"`` keeps its levels, else a copy with the policy's
+        ``stop_loss``, ``take_profit`` and ``stop_unit``.
 
     Raises
     ------
@@ -212,6 +284,30 @@ def backtest_configuration(
     What every trial runs, and what the lab's tear sheet re-runs for the selected
     configuration. On a long-only market the short targets are flat without a warning per run:
     the settings say so once (:meth:`BacktestSettings.describe`, in every report).
+
+    Parameters
+    ----------
+    strategy : str
+        The registered strategy.
+    params : dict of str to Any
+        Its parameters (replacing the defaults).
+    settings : BacktestSettings
+        Costs, market, sizing, stops and fill.
+    bars : pandas.DataFrame
+        The OHLCV bars.
+
+    Returns
+    -------
+    BacktestResult
+        :func:`~crypto_strategy_lab.backtest.run_backtest`'s result: per-bar returns,
+        positions, trades and costs.
+
+    Raises
+    ------
+    CSLError
+        For invalid data or a configuration the backtest refuses.
+    pydantic.ValidationError
+        For invalid `params`.
     """
     rule = get_strategy(strategy, params)
     with warnings.catch_warnings():
@@ -224,6 +320,20 @@ def evaluate_trial(task: TrialTask, bars: pd.DataFrame) -> TrialOutcome:
 
     Expected failures (a :class:`CSLError`: bad data for this configuration) become an
     outcome with ``error`` set; anything else is a bug and propagates.
+
+    Parameters
+    ----------
+    task : TrialTask
+        The configuration (strategy, full parameters, settings).
+    bars : pandas.DataFrame
+        The study's OHLCV bars.
+
+    Returns
+    -------
+    TrialOutcome
+        The per-bar net returns over all the bars (float64, warm-up included), the sign of
+        the position at each bar's close (int8), the trade count; or, for a
+        :class:`CSLError`, ``returns=None`` and ``error="<ErrorType>: <message>"``.
     """
     try:
         result = backtest_configuration(task.strategy, task.params, task.settings, bars)

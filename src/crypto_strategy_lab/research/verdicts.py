@@ -72,6 +72,12 @@ class VerdictStore:
 
     :class:`~crypto_strategy_lab.journal.verdict_store.GateVerdictStore` holds the rows; this
     class encodes a :class:`GateVerdict` into one and decodes it back.
+
+    Parameters
+    ----------
+    engine_or_url : JournalLocation, optional
+        An engine, a URL, or ``None`` (default): the default journal; migrated to the latest
+        schema on construction.
     """
 
     def __init__(self, engine_or_url: JournalLocation = None) -> None:
@@ -94,6 +100,27 @@ class VerdictStore:
 
         ``instrument`` (e.g. ``BTCUSDT``) and ``data`` (fingerprint, family, timeframe) say
         what the verdict tested; a verdict without them never unlocks ``csl live``.
+
+        Parameters
+        ----------
+        run_id : str
+            The lab run the verdict came from.
+        verdict : GateVerdict
+            The strategy's criteria; NaN and infinite values and thresholds are stored
+            encoded (JSON has neither) and decoded by :meth:`latest`.
+        symbol : str
+            The dataset the verdict is on (``<dataset>@<timeframe>``, or a book's label).
+        params : Mapping[str, Any]
+            What was tested: the selected parameters (and, under :data:`STOPS`, the stop
+            policy), or a book's weighting, members and caps.
+        report_path : str, default ""
+            The HTML report showing the verdict.
+        instrument : str, default ""
+            The traded symbol the bars are of; ``""``: unknown.
+        data : DataIdentity or None, optional
+            The data's fingerprint, family and timeframe; ``None``: stored empty.
+        code_version : str, default ""
+            The strategy's code version (:func:`~.identity.strategy_code_version`).
         """
         criteria = [
             {
@@ -133,8 +160,22 @@ class VerdictStore:
     ) -> StoredVerdict | None:
         """The most recent verdict for ``strategy``.
 
-        Optionally on dataset ``symbol``, on ``instrument`` and ``timeframe``; ``None`` when
-        there is none.
+        Parameters
+        ----------
+        strategy : str
+            The strategy's name (``"book"`` for books).
+        symbol : str or None, optional
+            Only verdicts on this dataset; ``None`` (default): any.
+        instrument : str or None, optional
+            Only verdicts on this instrument (``"BTCUSDT"``); ``None`` (default): any.
+        timeframe : str or None, optional
+            Only verdicts on bars of this size; ``None`` (default): any.
+
+        Returns
+        -------
+        StoredVerdict or None
+            The newest matching verdict with its criteria decoded (NaN restored) and what it
+            tested; ``None`` when there is none.
         """
         row = self._rows.latest(strategy, symbol=symbol, instrument=instrument, timeframe=timeframe)
         if row is None:
