@@ -79,7 +79,20 @@ def daily_closes(bars: pd.DataFrame) -> dict[str, float]:
 
 
 def bars_timeframe(bars: pd.DataFrame) -> str:
-    """The ccxt name of the median bar spacing (``"1h"``), or ``"<seconds>s"``."""
+    """The ccxt name of the median bar spacing (``"1h"``), or ``"<seconds>s"``.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        Bars indexed by time.
+
+    Returns
+    -------
+    str
+        The name of :data:`~crypto_strategy_lab.data.timeframes.TIMEFRAMES` whose length is
+        the median spacing, else that spacing in whole seconds (``"90s"``); ``""`` for
+        fewer than two bars.
+    """
     if len(bars) < 2:
         return ""
     ns = pd.DatetimeIndex(bars.index).as_unit("ns").asi8
@@ -96,6 +109,17 @@ def strategy_code_version(name: str) -> str:
 
     Every ``.py`` file of its package when it is one (``strategies/<name>/``), else its module
     file.
+
+    Parameters
+    ----------
+    name : str
+        A registered strategy name.
+
+    Returns
+    -------
+    str
+        16 hex digits of SHA-256 over each file's name and bytes, in file-name order
+        (cached per name for the process).
     """
     path = Path(inspect.getfile(strategy_class(name)))
     files = sorted(path.parent.glob("*.py")) if path.parent.name != "strategies" else [path]
