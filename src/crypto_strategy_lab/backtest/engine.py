@@ -126,47 +126,64 @@ def run_backtest(
 
     Parameters
     ----------
-    strategy_or_signals:
+    strategy_or_signals : Strategy or pandas.Series or numpy.ndarray
         A :class:`~crypto_strategy_lab.strategies.base.Strategy` (its ``compute(bars)``
         ``signal`` column is used) or a Series/array in [-1, 1] on the bars' index.
-    bars:
+    bars : pandas.DataFrame
         OHLCV frame (``data.schema.validate_ohlcv``).
-    costs:
+    costs : CostModel or None
         Fees, slippage and default funding rate; ``CostModel()`` (Bybit base tier) if None.
-    sizing:
+    sizing : float, default 1.0
         Equity fraction per unit of signal (leverage on ``perp``; at most 1 elsewhere).
-    market:
+    market : {"spot", "perp", "linear", "stock"} or MarketType or None
         ``"spot"`` / ``"stock"`` (long-only, no funding) or ``"perp"`` (long/short, funding).
         ``None`` infers it from the bars' calendar as the CLI does (24/7 bars: ``perp``;
         weekday sessions: ``stock``) with a :class:`MarketInferredWarning` saying so; bars
         spanning less than two weeks cannot be inferred from and are refused.
-    fill:
+    fill : {"next_open", "next_close"}, default "next_open"
         ``"next_open"`` (default) or ``"next_close"``: when a signal formed at bar t's close
         is executed.
-    fee_side:
+    fee_side : {"taker", "maker"}, default "taker"
         Fee schedule of signal orders; stop exits always pay the taker fee.
-    stop_loss, take_profit:
+    stop_loss, take_profit : float or None
         Distances of the protective exits from the average entry price: fractions of it
         (default 2 % / 4 %) or, with ``stop_unit="atr"``, multiples of the average true range
         of the bar the entry fill is known at; ``None`` or 0 disables.
-    stop_unit:
+    stop_unit : {"fraction", "atr"}, default "fraction"
         ``"fraction"`` (default) or ``"atr"`` (volatility-scaled stops: a level ``a - d k ATR``
         set from Wilder's ATR over ``atr_period`` bars up to and including that bar, so
         causal; a position entered during the ATR's warm-up carries no level).
-    atr_period:
+    atr_period : int, default ATR_PERIOD
         Wilder's ATR period in bars (14, his choice) for ``stop_unit="atr"``.
-    funding:
+    funding : pandas.Series or float or None
         Perpetual funding rate: a constant per 8 h or a Series indexed by funding times;
         ``None`` uses ``costs.funding_rate_8h``. Only for ``market="perp"``.
-    initial_capital:
+    initial_capital : float, default 10_000.0
         Starting cash in quote currency.
-    periods_per_year:
+    periods_per_year : float or None
         Annualisation factor; inferred from the bar spacing and the market's calendar when
         None (crypto 365 d; stocks 252 sessions).
 
     Returns
     -------
     BacktestResult
+        Per-bar net returns, equity, positions and the target weights followed; the trades,
+        fills and summary statistics (built on first access); the settings it ran with.
+
+    Raises
+    ------
+    BacktestError
+        If the signal is misaligned, not finite or outside [-1, 1], or a setting is invalid
+        (market, fill, fee side, stops, sizing, capital, funding off a perpetual).
+    DataValidationError
+        If ``bars`` fails the OHLCV schema.
+
+    Warns
+    -----
+    LongOnlyWarning
+        When a long-only market (spot, stock) turns short targets into flat bars.
+    MarketInferredWarning
+        When ``market`` is None and was inferred from the bars.
     """
     costs = costs or CostModel()
     inputs = prepare_inputs(
@@ -270,12 +287,14 @@ def unit_returns(
 
     Parameters
     ----------
-    strategy:
+    strategy : Strategy
         The strategy, with the parameters it trades.
-    bars:
+    bars : pandas.DataFrame
         OHLCV history (before the traded period).
-    costs, market:
-        As for :func:`run_backtest`.
+    costs : CostModel
+        Fees, slippage and funding rate, as for :func:`run_backtest`.
+    market : MarketType
+        The market traded, as for :func:`run_backtest`.
 
     Returns
     -------

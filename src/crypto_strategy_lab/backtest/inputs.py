@@ -113,21 +113,21 @@ class KernelInputs:
 
     Attributes
     ----------
-    market:
+    market : str
         ``"spot"``, ``"perp"`` or ``"stock"``.
-    bars:
+    bars : tuple of numpy.ndarray
         Contiguous float64 ``(open, high, low, close, volume)``.
-    funding:
+    funding : numpy.ndarray
         Funding rate due in each bar (zeros off perpetuals).
-    stop_unit:
+    stop_unit : numpy.ndarray
         Empty for stops in fractions of the entry; else the ATR of each bar (price units).
-    params:
+    params : numpy.ndarray
         The kernel's float64 parameter vector (``kernel.P_*`` indices).
-    slip_mode:
+    slip_mode : int
         The kernel's slippage code (``kernel.SLIP_*``).
-    fill_at_close:
+    fill_at_close : bool
         True for ``fill="next_close"``.
-    periods_per_year:
+    periods_per_year : float
         Annualisation factor.
     """
 
@@ -272,10 +272,10 @@ def target_weights(values: np.ndarray, *, long_only: bool) -> tuple[np.ndarray, 
 
     Parameters
     ----------
-    values:
+    values : numpy.ndarray
         The signal, one value a bar: finite and within [-1, 1] (a tolerance of 1e-12 for
         rounding; such values are clipped to the bound).
-    long_only:
+    long_only : bool
         True on markets that cannot short: negative targets become flat (0).
 
     Returns
@@ -306,9 +306,9 @@ def target_matrix(matrix: np.ndarray, *, long_only: bool) -> np.ndarray:
 
     Parameters
     ----------
-    matrix:
+    matrix : numpy.ndarray
         One signal column per configuration, any numeric dtype and memory order.
-    long_only:
+    long_only : bool
         True on markets that cannot short: negative targets become flat (0).
 
     Returns

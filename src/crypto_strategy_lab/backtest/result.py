@@ -41,14 +41,14 @@ class KernelRecords:
 
     Attributes
     ----------
-    trade_int:
+    trade_int : numpy.ndarray
         ``(m, 4)`` int64: entry bar, exit bar, direction, exit reason (``EXIT_REASONS`` code).
-    trade_float:
+    trade_float : numpy.ndarray
         ``(m, 7)``: max |quantity|, entry VWAP, exit VWAP, fees, funding, net P&L, entry
         notional.
-    fills:
+    fills : numpy.ndarray
         ``(f, 6)``: bar, kind (``FILL_*`` code), signed quantity, price, fee, reference price.
-    index:
+    index : pandas.DatetimeIndex
         The bars' index (bar numbers -> timestamps).
     """
 
@@ -127,14 +127,14 @@ class BacktestResult:
 
     Attributes
     ----------
-    returns:
+    returns : pandas.Series
         Net simple return of the book per bar (fees, slippage and funding included), on the
         bars' index; ``returns.iloc[0]`` is relative to ``initial_capital``.
-    equity:
+    equity : pandas.Series
         Mark-to-market equity at every bar's close.
-    positions:
+    positions : pandas.Series
         Signed quantity held at every bar's close (base units; negative = short).
-    trades:
+    trades : pandas.DataFrame
         (Built from ``records`` on first access.) One row per round trip (flat -> position
         -> flat, or a flip): ``entry_time``, ``exit_time``, ``direction`` (+1/-1),
         ``quantity`` (largest absolute size held), ``entry_price``/``exit_price``
@@ -143,25 +143,25 @@ class BacktestResult:
         entry notional) and ``exit_reason`` (``signal``, ``stop_loss``, ``take_profit``,
         ``liquidation``, or ``open`` for a trade still open at the last bar, marked at the last
         close without exit costs).
-    signal:
+    signal : pandas.Series
         The target weights the simulation followed (after long-only clipping).
-    close:
+    close : pandas.Series
         The bars' close (for turnover and the buy-and-hold benchmark).
-    settings:
+    settings : dict of str to Any
         The inputs that shaped the run (market, fill model, stops, sizing, costs, ...), for
         reports and the trial log's config hash.
-    stats:
+    stats : pandas.Series
         Summary statistics, a float64 Series (see
         :func:`~crypto_strategy_lab.backtest.stats.summary_stats`), computed on first access:
         a sweep or a search that reads only ``returns`` never pays for them.
-    fills:
+    fills : pandas.DataFrame
         (Built from ``records`` on first access.) Every fill in time order: ``time`` (the
         fill bar's open time), ``kind`` (``signal``, ``stop_loss``, ``take_profit``,
         ``liquidation``), ``side`` (+1 buy / -1 sell), ``quantity`` (> 0), ``price``, ``fee``
         and ``reference`` (the price before slippage: the fill bar's open for a signal order,
         the level or the gapped open for an exit); what the engine's journal holds for the
         same run (the parity suite compares them one by one).
-    records:
+    records : KernelRecords
         The kernel's trade and fill records (:class:`KernelRecords`): a run that reads only
         its returns or equity never builds the two frames.
     """

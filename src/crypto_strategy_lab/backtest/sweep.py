@@ -36,11 +36,11 @@ class SweepResult:
 
     Attributes
     ----------
-    stats:
+    stats : pandas.DataFrame
         One row per configuration (index = the signal matrix's column labels): ``final_equity``,
         ``total_return``, ``n_trades``, ``sharpe_per_period``, ``sharpe`` (annualised),
         ``max_drawdown``, ``exposure``.
-    returns:
+    returns : pandas.DataFrame or None
         ``(T, K)`` DataFrame of per-bar net returns, or None unless ``keep_returns``.
     """
 
@@ -95,6 +95,14 @@ def run_backtest_sweep(
     -------
     SweepResult
         Per-column summary statistics and, with ``keep_returns``, the returns matrix.
+
+    Raises
+    ------
+    BacktestError
+        If ``signals`` is not ``(len(bars), K)``, has a non-numeric dtype or a value that is
+        NaN, infinite or outside [-1, 1], or a setting is invalid (as :func:`run_backtest`).
+    DataValidationError
+        If ``bars`` fails the OHLCV schema.
     """
     inputs = prepare_inputs(
         bars,
