@@ -718,13 +718,13 @@ class RollingGarch:
 
     Attributes
     ----------
-    forecast_vol
+    forecast_vol : numpy.ndarray
         ``sigma_{t+1|t}``: next-period volatility forecast made with data up to ``t``.
-    std_resid
+    std_resid : numpy.ndarray
         ``(r_t - mu) / sigma_{t|t-1}``, the standardised residual.
-    persistence, omega, alpha, beta, lr_pvalue
+    persistence, omega, alpha, beta, lr_pvalue : numpy.ndarray
         Of the fit in force at ``t`` (the last refit at or before ``t``).
-    vol_ratio
+    vol_ratio : numpy.ndarray
         ``sigma_{t+1|t}^2 / (omega / (1 - alpha - beta))``: forecast over unconditional variance.
     """
 

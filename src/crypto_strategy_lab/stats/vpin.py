@@ -241,15 +241,16 @@ def bar_vpin(
 
     Parameters
     ----------
-    close, volume
-        Bar closes (> 0) and volumes (>= 0).
-    bucket_volume
+    close, volume : numpy.ndarray
+        Bar closes (> 0) and volumes (>= 0, base units), 1-D, finite, at least 2 bars.
+    bucket_volume : float
         Volume per bucket ``V`` (fixed; choose it from past volume only).
-    n_buckets
+    n_buckets : int, default 50
         Buckets per VPIN estimate ``n`` (50 in the paper: about one day).
-    sigma_window
-        Trailing price changes for ``σ_Δp`` in BVC (ignored with ``buy_volume``).
-    buy_volume
+    sigma_window : int, default 100
+        Trailing price changes for ``σ_Δp`` in BVC, the current bar's included (ignored
+        with ``buy_volume``); bars are unclassified (skipped) until it fills.
+    buy_volume : numpy.ndarray or None, default None
         Exact aggressor buy volume per bar (e.g. from
         :func:`crypto_strategy_lab.data.trades.trades_to_bars`); when given, BVC
         is skipped and ``source == "trades"``.

@@ -273,10 +273,10 @@ def wavelet_tilt(
 
     Parameters
     ----------
-    variances
+    variances : numpy.ndarray
         ``(..., J + 1)`` output of :func:`wavelet_variance` / :func:`rolling_wavelet_variance`
         (the smooth column is ignored).
-    window
+    window : int
         Samples per estimate ``N`` (sets ``M_j`` and the equivalent degrees of freedom).
     wavelet : str, default "sym4"
         The wavelet the variances were computed with (sets the filter lengths ``L_j``).
@@ -284,7 +284,23 @@ def wavelet_tilt(
     Returns
     -------
     slope, z : numpy.ndarray
-        OLS slope (``-1`` for white noise) and ``z = (slope + 1) / sd`` (see module notes).
+        OLS slope (``-1`` for white noise) and ``z = (slope + 1) / sd``, of the shape of
+        ``variances`` without its last axis; NaN where a variance is NaN (a window not yet
+        full), infinite or NaN where one is 0.
+
+    Raises
+    ------
+    StatsInputError
+        If ``variances`` has fewer than 2 detail levels.
+
+    Notes
+    -----
+    With ``y_j = log2 ν̂_j²`` and centred levels ``j - j̄`` (``j = 1..J``), the slope is
+    ``Σ_j w_j y_j`` with OLS weights ``w_j = (j - j̄) / Σ_k (k - j̄)²``, and
+    ``sd² = Σ_j w_j² · 2 / (η_j ln² 2)`` with ``η_j = max(M_j / 2^j, 1)`` and
+    ``M_j = N - L_j + 1``: the variance of ``log2`` of a ``χ²_η / η`` variable to first
+    order, levels taken as independent (Percival & Walden 2000, eq. 314c; Abry & Veitch
+    1998).
     """
     v = np.asarray(variances, dtype=float)
     n_levels = v.shape[-1] - 1
