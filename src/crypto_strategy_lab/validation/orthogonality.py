@@ -133,22 +133,22 @@ class CoActivityReport:
 
     Attributes
     ----------
-    time_in_market
+    time_in_market : pandas.Series
         Share of bars each strategy holds a position.
-    co_active
+    co_active : pandas.DataFrame
         Share of bars on which both strategies of a pair hold a position.
-    conditional_correlation
+    conditional_correlation : pandas.DataFrame
         Correlation of the pair's returns on the bars where both are active (NaN with fewer
         than :data:`MIN_CO_ACTIVE_BARS` such bars).
-    agreement
+    agreement : pandas.DataFrame
         Share of co-active bars on which the two positions have the same sign.
-    beta, asset_correlation
+    beta, asset_correlation : pandas.Series
         OLS beta of each strategy's returns on the asset's returns, and their correlation.
-    effective_bets, effective_bets_conditional
+    effective_bets, effective_bets_conditional : float
         Participation ratio ``(sum lambda)^2 / sum lambda^2`` of the eigenvalues of the
         correlation matrix — ``N`` for independent strategies, 1 for one bet — on the plain
         correlations and with the conditional ones substituted where computed.
-    rarely_together
+    rarely_together : pandas.DataFrame
         Pairs that look uncorrelated (``|rho| <= threshold``) only because they are rarely
         active together: ``reason`` is ``"rarely co-active"`` (too few co-active bars to say)
         or ``"alike when co-active"`` (conditional ``|rho|`` above the threshold or

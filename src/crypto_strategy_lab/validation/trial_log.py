@@ -170,7 +170,7 @@ class TrialLog:
 
     Parameters
     ----------
-    engine_or_url
+    engine_or_url : sqlalchemy.engine.Engine or str or None, default None
         A SQLAlchemy engine or URL (default: the journal URL from settings). The journal is
         migrated to the latest schema first (trials and verdicts live in the audited journal).
     """
