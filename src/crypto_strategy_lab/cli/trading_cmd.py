@@ -48,8 +48,13 @@ def protective_stops(
 
     Parameters
     ----------
-    stop_unit, stop_loss, take_profit, atr_period
-        The options' values (``None``: not given; an omitted level is no such order).
+    stop_unit : str or None
+        ``--stop-unit``: ``"fraction"`` or ``"atr"``; None: not given.
+    stop_loss, take_profit : float or None
+        ``--stop-loss``/``--take-profit`` in that unit; None: not given (an omitted level
+        is no such order once any option is given).
+    atr_period : int or None
+        ``--atr-period`` for ATR stops; None: not given.
 
     Returns
     -------
