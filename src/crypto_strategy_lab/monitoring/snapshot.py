@@ -49,8 +49,9 @@ def reconciliation_mismatches(journaled: pd.DataFrame, venue: pd.DataFrame) -> l
     list of str
         One ``"<venue> <symbol>: venue <q> vs journal <q>"`` per pair whose summed
         quantities differ by more than ``QUANTITY_TOLERANCE`` (a pair missing on one side
-        counts as 0 there). Empty when either frame is empty: with no venue report there is
-        nothing to compare.
+        counts as 0 there). Empty when either frame is empty, read as "no report yet"; the
+        journal's position frames hold non-zero positions only, so a side that is flat on
+        every pair reads the same way and is not compared.
     """
     if len(journaled) == 0 or len(venue) == 0:
         return []
