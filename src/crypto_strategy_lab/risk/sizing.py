@@ -69,7 +69,8 @@ def max_order_quantity(
 ) -> Decimal:
     """The largest order quantity that keeps a group's gross notional within its limit.
 
-    See the module docstring for the derivation. The result is a multiple of ``step``.
+    See the module docstring for the derivation. The room ``|p'|_max`` is floored to a
+    multiple of ``step``, so the result is one whenever the position ``p`` is.
 
     Parameters
     ----------
