@@ -177,7 +177,26 @@ class HistoricalReplayFeed:
 
 
 class RestPollingFeed:
-    """Poll a venue's klines and emit each bar of ``symbol`` once, after it closed."""
+    """Poll a venue's klines and emit each bar of ``symbol`` once, after it closed.
+
+    Parameters
+    ----------
+    exchange : Exchange
+        The venue client whose ``get_ohlcv`` is polled (the latest 5 klines each time).
+    symbol : str
+        The symbol, in our notation (``"BTCUSDT"``).
+    timeframe : str
+        The bar size (``"15m"``); a kline is emitted once its open time plus one bar has
+        passed on the wall clock.
+    market : MarketType or None, optional
+        The market of the klines; ``None`` (default): the exchange's default market.
+    poll_seconds : float, default 5.0
+        Wall-clock seconds between polls (also after a failed one).
+    after : pandas.Timestamp or None, optional
+        The open time of the last bar the strategy already has (its seeded history): the
+        feed starts with the bar after it; ``None`` (default): with the closed bars of the
+        first poll.
+    """
 
     def __init__(
         self,
@@ -245,6 +264,22 @@ class WebsocketFeed:
 
     ``client`` is a ccxt.pro exchange (e.g. ``ccxt.pro.bybit({...})``); its symbol notation
     (``"BTC/USDT:USDT"``) is the caller's, ``symbol`` is ours.
+
+    Parameters
+    ----------
+    client : object
+        A ccxt.pro exchange with ``watch_ohlcv``.
+    ccxt_symbol : str
+        The symbol in ccxt's notation, as streamed.
+    symbol : str
+        The symbol in our notation, as the emitted bars name it.
+    timeframe : str
+        The bar size streamed.
+
+    Raises
+    ------
+    ConfigError
+        If `client` has no ``watch_ohlcv`` (no websocket klines).
     """
 
     def __init__(self, client: object, ccxt_symbol: str, symbol: str, timeframe: str) -> None:

@@ -19,7 +19,34 @@ from typing import Protocol
 
 @dataclass
 class EngineState:
-    """What the loop knows at the end of a bar (quote-currency amounts as floats)."""
+    """What the loop knows at the end of a bar (quote-currency amounts as floats).
+
+    Attributes
+    ----------
+    timestamp : datetime.datetime
+        The close time of the bar (UTC).
+    equity : float
+        The book's equity (at least 1e-9, so ratios of it stay finite).
+    peak_equity : float
+        The highest equity of the run so far (at least 1e-9).
+    day_start_equity : float
+        The equity at the first mark of the day (at least 1e-9), which the daily-loss rule
+        measures from.
+    gross_exposure : float
+        The sum of the positions' notional values, in the quote currency.
+    net_exposure : float
+        The signed sum of the positions' values (quantity times price).
+    open_orders : dict of str to int
+        Open orders per venue (every venue of the run present, 0 included).
+    kill_switch_active : bool
+        Whether the kill switch is engaged (as last read) or the engine was killed.
+    kill_switch_reason : str or None
+        ``"kill switch engaged"`` when the last read found it engaged, else ``None``.
+    reconciliation_problems : tuple of str
+        The last reconciliation's problems (empty: clean).
+    last_data_at : dict of str to datetime.datetime
+        The close time of the last bar received, per symbol.
+    """
 
     timestamp: datetime
     equity: float

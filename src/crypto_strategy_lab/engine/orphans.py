@@ -52,6 +52,18 @@ class OrphanOutcome:
     ``action`` is ``closed`` (flattened), ``left`` (a live engine flattens it), ``skipped``
     (a simulated venue, gone with its process) or ``error`` (the venue could not be
     reached; ``detail`` says why, without secrets).
+
+    Attributes
+    ----------
+    run_id : str
+        The run.
+    venue : str
+        The venue it trades on.
+    action : {"closed", "left", "skipped", "error"}
+        What the kill did.
+    detail : str
+        One line: the closing orders (:func:`flatten_run`'s lines joined by ``"; "``, or
+        ``"nothing left at venue"``), why it was left or skipped, or the error.
     """
 
     run_id: str

@@ -43,7 +43,23 @@ FULL_HISTORY = 10**12
 
 @dataclass(frozen=True)
 class ReplayData:
-    """Bars to replay: ``bars`` holds warm-up history before ``start``."""
+    """Bars to replay: ``bars`` holds warm-up history before ``start``.
+
+    Attributes
+    ----------
+    symbol : str
+        The symbol the bars are traded as.
+    bars : pandas.DataFrame
+        OHLCV bars: the warm-up history, then the replayed period.
+    start : pandas.Timestamp
+        The open time of the first replayed bar.
+    source : str
+        The data source's name, as given.
+    description : str
+        The loader's description of the data.
+    timeframe : str
+        The bar size.
+    """
 
     symbol: str
     bars: pd.DataFrame
