@@ -19,7 +19,14 @@ SEVERITIES = ("info", "warning", "error", "critical")
 
 
 class AlertStore:
-    """The ``alerts`` and ``alert_acks`` tables, written through ``writer``."""
+    """The ``alerts`` and ``alert_acks`` tables, written through ``writer``.
+
+    Parameters
+    ----------
+    writer : ChainWriter
+        The journal's one writer: every write goes through its audit chain (and its batch
+        buffer), every read through its sessions.
+    """
 
     def __init__(self, writer: ChainWriter) -> None:
         self._writer = writer

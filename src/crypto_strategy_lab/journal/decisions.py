@@ -21,7 +21,14 @@ RISK_DECISIONS = ("approve", "resize", "reject", "halt")
 
 
 class DecisionStore:
-    """The ``signals`` and ``risk_events`` tables, written through ``writer``."""
+    """The ``signals`` and ``risk_events`` tables, written through ``writer``.
+
+    Parameters
+    ----------
+    writer : ChainWriter
+        The journal's one writer: every write goes through its audit chain (and its batch
+        buffer), every read through its sessions.
+    """
 
     def __init__(self, writer: ChainWriter) -> None:
         self._writer = writer

@@ -20,7 +20,17 @@ from crypto_strategy_lab.journal.writer import ChainWriter
 
 
 class FillStore:
-    """The ``fills`` table, written through ``writer``; a fill names an order of ``orders``."""
+    """The ``fills`` table, written through ``writer``; a fill names an order of ``orders``.
+
+    Parameters
+    ----------
+    writer : ChainWriter
+        The journal's one writer: every write goes through its audit chain (and its batch
+        buffer), every read through its sessions; the store keeps its buffered fills in step
+        with the buffer (:meth:`detach`).
+    orders : OrderStore
+        The orders a fill's client order id must name.
+    """
 
     def __init__(self, writer: ChainWriter, orders: OrderStore) -> None:
         self._writer = writer

@@ -15,7 +15,14 @@ KILL_SWITCH_SCOPE = "global"
 
 
 class HaltStore:
-    """The ``halt_events`` table, written through ``writer``."""
+    """The ``halt_events`` table, written through ``writer``.
+
+    Parameters
+    ----------
+    writer : ChainWriter
+        The journal's one writer: every write goes through its audit chain (and its batch
+        buffer), every read through its sessions.
+    """
 
     def __init__(self, writer: ChainWriter) -> None:
         self._writer = writer

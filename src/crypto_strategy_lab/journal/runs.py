@@ -25,7 +25,14 @@ RUN_END_STATUSES = ("completed", "stopped", "failed")
 
 
 class RunStore:
-    """The ``runs`` table, written through ``writer``."""
+    """The ``runs`` table, written through ``writer``.
+
+    Parameters
+    ----------
+    writer : ChainWriter
+        The journal's one writer: every write goes through its audit chain (and its batch
+        buffer), every read through its sessions.
+    """
 
     def __init__(self, writer: ChainWriter) -> None:
         self._writer = writer
