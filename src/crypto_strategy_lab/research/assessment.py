@@ -45,7 +45,34 @@ WALK_FORWARD_FOLDS = 4
 
 @dataclass(frozen=True)
 class StrategyAssessment:
-    """Everything the lab reports about one strategy."""
+    """Everything the lab reports about one strategy.
+
+    Attributes
+    ----------
+    strategy : str
+        The strategy's name, or the lab row's label once the lab relabels it.
+    study : StudyResult
+        The study assessed.
+    selected : str
+        The column label of the configuration selected in-sample (highest per-period SR).
+    selected_params : dict of str to Any
+        Its full parameters.
+    moments : ReturnMoments
+        The selected configuration's per-bar return moments (SR per bar, skew, raw
+        kurtosis, number of bars).
+    deflation : Deflation
+        The trial count and SR variance its DSR is deflated by.
+    bets : Bets
+        Its independent bets (per-bet returns, bars per bet).
+    pbo : PBOResult or None
+        The CSCV probability of backtest overfitting; ``None`` when it cannot be computed
+        (one configuration, too few rows).
+    walk_forward : WalkForwardResult or None
+        The walk-forward selection's out-of-sample result; ``None`` when the data is too
+        short for the folds.
+    verdict : GateVerdict
+        The gate's criteria and pass/fail.
+    """
 
     strategy: str
     study: StudyResult

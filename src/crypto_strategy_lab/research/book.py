@@ -64,7 +64,17 @@ MAX_WEIGHT, MAX_GROSS, KELLY_FRACTION = 0.10, 0.50, 0.5
 
 @dataclass(frozen=True)
 class BookCaps:
-    """The caps a book's budgets are held to (``RiskLimits`` fields of the same meaning)."""
+    """The caps a book's budgets are held to (``RiskLimits`` fields of the same meaning).
+
+    Attributes
+    ----------
+    max_weight : float
+        Per-member cap on a budget (fraction of equity per unit of signal).
+    max_gross : float
+        Cap on the sum of the budgets.
+    kelly_fraction : float
+        Fraction of the Kelly bet of ``fractional_kelly``, in (0, 1].
+    """
 
     max_weight: float = MAX_WEIGHT
     max_gross: float = MAX_GROSS
@@ -118,6 +128,20 @@ class BookAssessment:
 
     ``assessment.selected`` is the winning candidate's column; :attr:`params` says what it
     holds (weighting, members and their parameters, caps).
+
+    Attributes
+    ----------
+    label : str
+        The book's row label.
+    members : dict of str to StrategyAssessment
+        The member strategies' assessments, by strategy name.
+    candidates : dict of str to dict
+        Each candidate's :func:`book_params`, by column label.
+    assessment : StrategyAssessment
+        The gate's assessment of the candidates.
+    code_version : str
+        The book's code version: 16 hex digits of SHA-256 over the members' trial
+        identities and this module's docstring (``""``: unknown).
     """
 
     label: str

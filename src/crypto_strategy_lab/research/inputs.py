@@ -36,6 +36,21 @@ class LabData:
     ``instrument`` is the traded symbol the bars are of (``BTCUSDT``): a gate verdict names
     it, and ``csl live`` accepts a verdict only for the instrument it trades. Empty when
     unknown (a file given without ``--instrument``): such a verdict unlocks nothing.
+
+    Attributes
+    ----------
+    name : str
+        The dataset's name in the trial log (``file:BTCUSDT:1h``, a bundled dataset's name).
+    bars : pandas.DataFrame
+        The validated OHLCV bars, indexed by open time.
+    description : str
+        What the data is, for the report.
+    cleaning : str
+        The cleaning report, for the report.
+    market : {"perp", "spot", "stock"}
+        The market the backtest assumes.
+    instrument : str
+        The traded symbol, or ``""`` when unknown.
     """
 
     name: str

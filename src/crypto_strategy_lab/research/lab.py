@@ -113,6 +113,18 @@ class CalibrationSettings:
     """Size of the lab's gate calibration.
 
     Its shape is measured from the run (:func:`search_shape`).
+
+    Attributes
+    ----------
+    n_families : int
+        Simulated searches per arm (the noise arm and each planted edge).
+    edges_annual : tuple of float
+        The annual Sharpe ratios planted to measure power.
+    noise : {"bootstrap", "t"}
+        The noise: the bootstrap of the data's returns traded by random signals, or
+        Student-t factor noise.
+    seed : int
+        The simulations' seed.
     """
 
     n_families: int = 100
@@ -123,7 +135,33 @@ class CalibrationSettings:
 
 @dataclass(frozen=True)
 class CalibrationSummary:
-    """Family-wise pass rates with Clopper–Pearson 95 % intervals, and what they were run on."""
+    """Family-wise pass rates with Clopper–Pearson 95 % intervals, and what they were run on.
+
+    Attributes
+    ----------
+    settings : CalibrationSettings
+        The calibration's size.
+    shape : SearchShape
+        The search the noise was shaped like.
+    false_pass : float
+        Share of noise searches in which at least one strategy passed.
+    false_pass_ci : tuple of (float, float)
+        Its 95 % interval.
+    strategy_false_pass : float
+        Share of all simulated noise strategies that passed.
+    power : dict of float to float
+        Per planted annual SR, the share of searches the gate passed.
+    power_ci : dict of float to tuple of (float, float)
+        Their 95 % intervals.
+    false_pass_by_criterion : dict of str to float
+        On noise, each criterion's pass rate.
+    power_by_criterion : dict of float to dict of str to float
+        Per planted annual SR, each criterion's pass rate.
+    seconds : float
+        Wall time of the calibration (cache read included).
+    from_cache : bool
+        Whether the results were read from the cache.
+    """
 
     settings: CalibrationSettings
     shape: SearchShape
@@ -140,7 +178,19 @@ class CalibrationSummary:
 
 @dataclass(frozen=True)
 class LabCell:
-    """One evaluation: a strategy on a dataset resampled to a timeframe."""
+    """One evaluation: a strategy on a dataset resampled to a timeframe.
+
+    Attributes
+    ----------
+    strategy : str
+        The registered strategy.
+    data : LabData
+        The dataset, at its source bar size.
+    timeframe : str
+        The bar size it is resampled to.
+    asset_class : str
+        ``"crypto"`` or ``"equity"`` (:func:`asset_class_of`).
+    """
 
     strategy: str
     data: LabData
@@ -163,7 +213,47 @@ class LabCell:
 
 @dataclass(frozen=True)
 class LabResult:
-    """Everything one lab run produced."""
+    """Everything one lab run produced.
+
+    Attributes
+    ----------
+    run_id : str
+        The run's id (:func:`new_run_id` unless given).
+    data : LabData
+        The first dataset.
+    settings : BacktestSettings
+        The settings given, else the first dataset's market's defaults.
+    gate : GateConfig
+        The gate the rows were judged by.
+    assessments : list of StrategyAssessment
+        One per evaluated cell, labelled by :attr:`LabCell.label`.
+    not_evaluated : dict of str to GateVerdict
+        The failing verdict of each cell the data could not evaluate, by label.
+    orthogonality : OrthogonalityReport or None
+        Of the selected returns of the largest group of cells; ``None`` with fewer than two.
+    calibration : CalibrationSummary
+        The gate's calibration on noise shaped like that group's search.
+    quick : bool
+        Whether the small ``--quick`` spaces were used.
+    seconds : float
+        Wall time of the run.
+    report_path : pathlib.Path or None
+        The HTML report, once written.
+    timings : dict of str to float
+        Wall seconds of the ``studies``, ``validation`` and ``calibration`` steps.
+    co_activity : CoActivityReport or None
+        How the group's strategies trade together; ``None`` without an orthogonality report.
+    datasets : tuple of LabData
+        Every dataset of the run.
+    cells : dict of str to LabCell
+        Every row, evaluated or not, by label.
+    books : list of BookAssessment
+        One per bar grid with two or more members.
+    bars : dict of str to pandas.DataFrame
+        The resampled bars, by :attr:`LabCell.symbol`.
+    pooled : list of PooledAssessment
+        The rows pooled across assets (two or more assets).
+    """
 
     run_id: str
     data: LabData
@@ -448,7 +538,17 @@ def timeframe_support(source: str, timeframe: str) -> str | None:
 
 @dataclass(frozen=True)
 class LabPlan:
-    """The studies to run, grouped by the bars they share, and what cannot be evaluated."""
+    """The studies to run, grouped by the bars they share, and what cannot be evaluated.
+
+    Attributes
+    ----------
+    groups : list of tuple of (pandas.DataFrame, list of StudySpec)
+        Per bar grid (dataset, timeframe), the resampled bars and the studies on them.
+    cells : dict of str to LabCell
+        The cells to evaluate, by label.
+    skipped : dict of str to tuple of (LabCell, str)
+        The cells not evaluated, by label, with the reason.
+    """
 
     groups: list[tuple[pd.DataFrame, list[StudySpec]]]
     cells: dict[str, LabCell]

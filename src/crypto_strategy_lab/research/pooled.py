@@ -51,8 +51,25 @@ POOLED = "pooled"
 class PooledAssessment:
     """A pooled row: one strategy at one timeframe judged on several assets at once.
 
-    Its label, the per-asset rows it pools (label by asset symbol) and the gate's assessment of
+    Its label, the per-asset rows it pools (by dataset name) and the gate's assessment of
     the pooled configurations.
+
+    Attributes
+    ----------
+    label : str
+        ``<strategy> <timeframe> <asset class> pooled``.
+    strategy : str
+        The strategy pooled.
+    timeframe : str
+        Its timeframe.
+    asset_class : str
+        ``"crypto"`` or ``"equity"``.
+    members : dict of str to StrategyAssessment
+        The per-asset lab rows, by dataset name
+        (:attr:`~crypto_strategy_lab.research.inputs.LabData.name`).
+    assessment : StrategyAssessment
+        The gate's assessment of the pooled study (:func:`pooled_study`), labelled with
+        `label`.
     """
 
     label: str
@@ -151,7 +168,7 @@ def pool_assets(
     Parameters
     ----------
     groups : dict of tuple of (str, str, str) to dict of str to StrategyAssessment
-        By ``(strategy, timeframe, asset class)``, the lab rows by asset symbol; a group of
+        By ``(strategy, timeframe, asset class)``, the lab rows by dataset name; a group of
         fewer than two assets is skipped.
     trial_log : TrialLog
         The trial log the deflation counts the families' trials in.

@@ -239,7 +239,26 @@ def with_stop_policy(settings: BacktestSettings, policy: str) -> BacktestSetting
 
 @dataclass(frozen=True)
 class TrialTask:
-    """A configuration to evaluate: ``params`` are the strategy's full validated parameters."""
+    """A configuration to evaluate: ``params`` are the strategy's full validated parameters.
+
+    Attributes
+    ----------
+    key : int
+        The configuration's position in its study (its label is ``c<key:02d>``).
+    study : str
+        The study's name.
+    strategy : str
+        The registered strategy.
+    params : dict of str to Any
+        Its full, validated parameters.
+    settings : BacktestSettings
+        The backtest settings, its stop policy applied.
+    config_hash : str
+        The trial identity (:func:`~crypto_strategy_lab.validation.trial_log.trial_identity`).
+    log : bool
+        Whether to log the trial; ``False``: already in the trial log, only its returns are
+        needed.
+    """
 
     key: int
     study: str

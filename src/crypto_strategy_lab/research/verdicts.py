@@ -53,7 +53,31 @@ def _decode(x: float | str | None) -> float:
 
 @dataclass(frozen=True)
 class StoredVerdict:
-    """A verdict as stored: the :class:`GateVerdict` and where it came from."""
+    """A verdict as stored: the :class:`GateVerdict` and where it came from.
+
+    Attributes
+    ----------
+    verdict : GateVerdict
+        The criteria, NaN and infinities restored.
+    run_id : str
+        The lab run that produced it.
+    symbol : str
+        The dataset it is on.
+    params : dict of str to Any
+        What was tested (parameters and stop policy, or a book's weighting and members).
+    created_at : datetime.datetime
+        When it was stored (UTC).
+    instrument : str
+        The traded symbol, ``""`` when unknown.
+    timeframe : str
+        The bar size, ``""`` when unknown.
+    data_fingerprint : str
+        The content fingerprint of the bars, ``""`` when unknown.
+    family : str
+        The data family, ``""`` when unknown.
+    code_version : str
+        The strategy's code version, ``""`` when unknown.
+    """
 
     verdict: GateVerdict
     run_id: str
