@@ -86,3 +86,41 @@ def test_kernel_and_simulated_venue_fill_identically(case) -> None:  # type: ign
     np.testing.assert_allclose(ours["fee"], theirs["fee"], rtol=1e-6, atol=1e-6)
     gap = np.abs(venue.equity.to_numpy() - bt.equity.to_numpy()).max()
     assert gap < 1e-6 * CAPITAL, gap
+
+
+def test_a_disabled_stop_loss_is_not_placed_when_the_price_doubles() -> None:
+    """A short without a stop-loss rides a doubling price in both: no level at 1.99x entry.
+
+    Hypothesis found it: the driver stood in 0.99 for a disabled level, so the venue held a
+    reduce-only stop at 199 % of a short's entry that the kernel (and the engine's
+    ``Exits.protect``, which skips a disabled level) never places.
+    """
+    n = 40
+    close = np.linspace(100.0, 260.0, n)
+    open_ = np.concatenate([[100.0], close[:-1]])
+    bars = pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * 1.01,
+            "low": np.minimum(open_, close) * 0.999,
+            "close": close,
+            "volume": 50.0,
+        },
+        index=pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC", name="timestamp"),
+    )
+    weights = np.where(np.arange(n) >= 2, -1.0, 0.0)
+    costs = CostModel(taker_fee_bps=0.0, slippage_bps=0.0, funding_rate_8h=0.0)
+    kw = {"allocation": 0.3, "costs": costs, "stop_loss": None, "take_profit": 0.015}
+    venue = asyncio.run(drive(bars, weights, account_leverage=10.0, **kw))
+    bt = run_backtest(
+        pd.Series(weights, index=bars.index),
+        bars,
+        costs=costs,
+        sizing=0.3,
+        market="perp",
+        stop_loss=None,
+        take_profit=0.015,
+        initial_capital=CAPITAL,
+    )
+    assert len(bt.fills) == 1  # the entry only: the close reaches 260, 2.4 x the entry at 108
+    assert len(venue.fills) == len(bt.fills)

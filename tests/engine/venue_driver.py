@@ -66,16 +66,21 @@ async def drive(
             exits = []
             if held and (stop_loss or take_profit):
                 entry = OrderSide.BUY if held > 0 else OrderSide.SELL
+                # a disabled level (None) is distance 0, which bracket_prices prices at 0:
+                # not placed, as Exits.protect skips it (a stand-in distance would rest an
+                # exit the kernel never has)
                 sl, tp = bracket_prices(
                     entry,
                     positions[0].average_price,
-                    Decimal(repr(stop_loss or 0.99)),
-                    Decimal(repr(take_profit or 0.99)),
+                    Decimal(repr(stop_loss or 0.0)),
+                    Decimal(repr(take_profit or 0.0)),
                 )
                 for order_type, fields in (
                     (OrderType.STOP, {"stop_price": sl}),
                     (OrderType.LIMIT, {"price": tp}),
                 ):
+                    if not next(iter(fields.values())):
+                        continue
                     placed = await ex.place_order(
                         OrderRequest(
                             symbol=SYMBOL,
