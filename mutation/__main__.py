@@ -52,9 +52,16 @@ TARGETS: dict[str, Target] = {
     ),
     "backtest_kernel": Target("src/crypto_strategy_lab/backtest/kernel.py", ("tests/backtest",)),
     "sharpe": Target(
-        "src/crypto_strategy_lab/validation/sharpe.py", ("tests/validation/test_sharpe.py",)
+        "src/crypto_strategy_lab/validation/sharpe.py",
+        ("tests/validation/test_sharpe.py", "tests/validation/test_sharpe_domain.py"),
     ),
     "pbo": Target("src/crypto_strategy_lab/validation/pbo.py", ("tests/validation/test_pbo.py",)),
+    "walk_forward": Target(
+        "src/crypto_strategy_lab/validation/walk_forward.py", ("tests/validation/test_splits.py",)
+    ),
+    "splits": Target(
+        "src/crypto_strategy_lab/validation/splits.py", ("tests/validation/test_splits.py",)
+    ),
     "metrics": Target(
         "src/crypto_strategy_lab/performance/metrics.py",
         ("tests/performance",),
