@@ -31,33 +31,69 @@ def test_pure_noise_gives_pbo_about_one_half(rng: np.random.Generator) -> None:
     assert np.mean(values) >= 0.4
 
 
+def _zero_if_constant(block: np.ndarray) -> np.ndarray:
+    # the documented rule: a configuration without variance in a half has Sharpe ratio 0
+    # there, judged on the values (a float std of identical values can be 1e-18, not 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = block.mean(0) / block.std(0, ddof=1)
+    return np.where(np.ptp(block, axis=0) == 0, 0.0, ratio)
+
+
+def _direct_cscv(x: np.ndarray, s: int) -> tuple[list, list, list]:
+    """A literal reading of Bailey et al. (2017): loop over the splits, rank with
+    scipy.stats.rankdata (1 = worst), w = rank / (N + 1), logit."""
+    blocks = np.split(x[: len(x) // s * s], s)
+    logits, is_sharpe, oos_sharpe = [], [], []
+    for is_blocks in combinations(range(s), s // 2):
+        ins = np.vstack([blocks[i] for i in is_blocks])
+        oos = np.vstack([blocks[i] for i in range(s) if i not in is_blocks])
+        sr_is, sr_oos = _zero_if_constant(ins), _zero_if_constant(oos)
+        best = np.argmax(sr_is)
+        w = rankdata(sr_oos)[best] / (x.shape[1] + 1)
+        logits.append(np.log(w / (1 - w)))
+        is_sharpe.append(sr_is[best])
+        oos_sharpe.append(sr_oos[best])
+    return logits, is_sharpe, oos_sharpe
+
+
 def test_logits_match_a_direct_implementation(rng: np.random.Generator) -> None:
-    # a literal reading of Bailey et al. (2017) on a small case: loop over the splits, rank
-    # with scipy.stats.rankdata (1 = worst), w = rank / (N + 1), logit, share <= 0. The
-    # configurations have different means and scales, and the winner's Sharpe ratios are
+    # the configurations have different means and scales, and the winner's Sharpe ratios are
     # compared by value: ranks alone do not see a wrong row count (any count above the true
-    # one maps every Sharpe ratio through the same increasing function).
+    # one maps every Sharpe ratio through the same increasing function)
     x = rng.normal(0.0, 1.0, size=(60, 5)) * [1.0, 0.01, 3.0, 1.0, 50.0]
     x += [0.2, 0.004, 0.3, -0.1, 10.0]
     x[:, 2] += 0.3 * rng.normal(size=60)
     s = 6
-    blocks = np.split(x, s)
-    expected, is_sharpe, oos_sharpe = [], [], []
-    for is_blocks in combinations(range(s), s // 2):
-        ins = np.vstack([blocks[i] for i in is_blocks])
-        oos = np.vstack([blocks[i] for i in range(s) if i not in is_blocks])
-        sr_is = ins.mean(0) / ins.std(0, ddof=1)
-        sr_oos = oos.mean(0) / oos.std(0, ddof=1)
-        best = np.argmax(sr_is)
-        w = rankdata(sr_oos)[best] / (x.shape[1] + 1)
-        expected.append(np.log(w / (1 - w)))
-        is_sharpe.append(sr_is[best])
-        oos_sharpe.append(sr_oos[best])
+    expected, is_sharpe, oos_sharpe = _direct_cscv(x, s)
     res = pbo_logits(x, n_splits=s)
     np.testing.assert_allclose(res.logits, expected, rtol=1e-12)
     assert res.pbo == pytest.approx(np.mean(np.array(expected) <= 0))
     np.testing.assert_allclose(res.is_sharpe, is_sharpe, rtol=1e-9)
     np.testing.assert_allclose(res.oos_sharpe, oos_sharpe, rtol=1e-9)
+
+
+@pytest.mark.parametrize("level", [0.1, 0.01, -0.05])
+def test_a_configuration_without_variance_has_sharpe_ratio_zero(
+    rng: np.random.Generator, level: float
+) -> None:
+    # a configuration that never trades (all zeros) and one with a constant return: with
+    # the sums-of-squares variance, rounding once gave the constant 0.1 a Sharpe ratio of
+    # 8e7, so it won every split in-sample
+    x = rng.normal(0.0, 0.01, size=(160, 4))
+    x[:, 0] = 0.0
+    x[:, 1] = level
+    expected, is_sharpe, oos_sharpe = _direct_cscv(x, 8)
+    res = pbo_logits(x, n_splits=8)
+    np.testing.assert_allclose(res.logits, expected, rtol=1e-12)
+    np.testing.assert_allclose(res.is_sharpe, is_sharpe, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.oos_sharpe, oos_sharpe, rtol=1e-9, atol=1e-12)
+
+
+def test_the_default_is_sixteen_blocks(rng: np.random.Generator) -> None:
+    # S = 16 is the paper's choice and the documented default
+    x = rng.normal(0.0, 0.01, size=(35, 3)) + np.array([0.0, 0.002, -0.001])
+    logits, _, _ = _direct_cscv(x, 16)
+    assert probability_of_backtest_overfitting(x) == pytest.approx(np.mean(np.array(logits) <= 0))
 
 
 def test_bad_inputs() -> None:

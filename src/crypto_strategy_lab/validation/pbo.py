@@ -80,7 +80,13 @@ def _sharpes(s1: np.ndarray, s2: np.ndarray, count: int) -> np.ndarray:
     """Per-period Sharpe ratios (ddof=1) from sums and sums of squares over ``count`` rows."""
     mean = s1 / count
     var = (s2 - count * mean * mean) / (count - 1)
-    sd = np.sqrt(np.maximum(var, 0.0))
+    # s2 - count * mean**2 cancels: for a constant column both terms are count * mean**2 and
+    # their rounding errors (up to count * eps * mean**2 between them) leave a variance of
+    # that order instead of 0, which gave a constant 0.1 a Sharpe ratio of 8e7. A variance
+    # within that error is no variance: only a per-period Sharpe ratio above
+    # 1 / sqrt(count * eps) (1e6 for 2,000 rows) is lost with it.
+    noise = count * np.finfo(float).eps * mean * mean
+    sd = np.sqrt(np.where(var > noise, var, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(sd > 0, mean / sd, 0.0)
 
