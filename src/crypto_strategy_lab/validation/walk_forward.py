@@ -38,9 +38,12 @@ class WalkForwardResult:
 
 
 def _column_sharpes(block: np.ndarray) -> np.ndarray:
-    sd = block.std(axis=0, ddof=1)
+    # "without variance" is tested on the values, as in metrics.sharpe_ratios: the
+    # floating-point std of identical values can be 1e-18 rather than 0, which would give a
+    # constant column a ratio of 1e15 and make it the winner
+    constant = np.ptp(block, axis=0) == 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sd > 0, block.mean(axis=0) / sd, -np.inf)
+        return np.where(constant, -np.inf, block.mean(axis=0) / block.std(axis=0, ddof=1))
 
 
 def walk_forward_select(returns_matrix: pd.DataFrame, splits: list[Split]) -> WalkForwardResult:
