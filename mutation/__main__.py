@@ -57,10 +57,12 @@ TARGETS: dict[str, Target] = {
     ),
     "pbo": Target("src/crypto_strategy_lab/validation/pbo.py", ("tests/validation/test_pbo.py",)),
     "walk_forward": Target(
-        "src/crypto_strategy_lab/validation/walk_forward.py", ("tests/validation/test_splits.py",)
+        "src/crypto_strategy_lab/validation/walk_forward.py",
+        ("tests/validation/test_splits.py", "tests/validation/test_walk_forward.py"),
     ),
     "splits": Target(
-        "src/crypto_strategy_lab/validation/splits.py", ("tests/validation/test_splits.py",)
+        "src/crypto_strategy_lab/validation/splits.py",
+        ("tests/validation/test_splits.py", "tests/validation/test_walk_forward.py"),
     ),
     "metrics": Target(
         "src/crypto_strategy_lab/performance/metrics.py",
