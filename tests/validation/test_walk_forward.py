@@ -7,6 +7,7 @@ swapped comparison in either shows up as a disagreement.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from itertools import combinations
 
@@ -52,6 +53,8 @@ def test_walk_forward_selection_equals_a_loop_over_folds(rng: np.random.Generato
     assert list(res.oos_returns.index) == [t for t, _ in record]
     np.testing.assert_allclose(res.oos_returns.to_numpy(), [v for _, v in record], rtol=1e-15)
     assert res.oos_sharpe == pytest.approx(_sharpe([v for _, v in record]), rel=1e-12)
+    with pytest.raises(dataclasses.FrozenInstanceError):  # a record is not rewritten later
+        res.oos_sharpe = 0.0  # type: ignore[misc]
 
 
 def test_a_column_without_variance_is_never_preferred() -> None:
