@@ -136,13 +136,10 @@ def test_walk_forward_split_bounds_are_inclusive() -> None:
         walk_forward_splits(3, n_splits=5)  # a test window of 0 observations
 
 
-@pytest.mark.parametrize(
-    ("n_obs", "n_groups", "k", "purge", "embargo"),
-    [(60, 6, 2, 3, 2), (61, 5, 1, 0, 0), (50, 5, 3, 2, 1), (24, 12, 11, 0, 0)],
-)
-def test_cpcv_splits_follow_their_definition(
+def _cpcv_by_definition(
     n_obs: int, n_groups: int, k: int, purge: int, embargo: int
-) -> None:
+) -> list[tuple[tuple[int, ...], list[int], list[int]]]:
+    """(test groups, test, train) of every split, observation by observation."""
     # group g holds the observations numpy.array_split gives it: the first n_obs % n_groups
     # groups are one longer
     base, extra = divmod(n_obs, n_groups)
@@ -151,13 +148,8 @@ def test_cpcv_splits_follow_their_definition(
         hi = lo + base + (g < extra)
         bounds.append((lo, hi))
         lo = hi
-    splits = combinatorial_purged_splits(
-        n_obs, n_groups=n_groups, n_test_groups=k, purge=purge, embargo=embargo
-    )
-    combos = list(combinations(range(n_groups), k))
-    assert [sp.test_groups for sp in splits] == combos
-    for number, (sp, combo) in enumerate(zip(splits, combos, strict=True)):
-        assert sp.fold == number
+    out = []
+    for combo in combinations(range(n_groups), k):
         tested = [i for g in combo for i in range(*bounds[g])]
         dropped = {
             i
@@ -165,8 +157,36 @@ def test_cpcv_splits_follow_their_definition(
             for i in range(bounds[g][0] - purge, bounds[g][1] + embargo)
             if 0 <= i < n_obs
         }
-        assert list(sp.test) == tested
-        assert list(sp.train) == [i for i in range(n_obs) if i not in dropped]
+        out.append((combo, tested, [i for i in range(n_obs) if i not in dropped]))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("n_obs", "n_groups", "k", "purge", "embargo"),
+    [(60, 6, 2, 3, 2), (61, 5, 1, 0, 0), (50, 5, 3, 2, 1), (24, 12, 11, 0, 0)],
+)
+def test_cpcv_splits_follow_their_definition(
+    n_obs: int, n_groups: int, k: int, purge: int, embargo: int
+) -> None:
+    splits = combinatorial_purged_splits(
+        n_obs, n_groups=n_groups, n_test_groups=k, purge=purge, embargo=embargo
+    )
+    expected = _cpcv_by_definition(n_obs, n_groups, k, purge, embargo)
+    assert [sp.fold for sp in splits] == list(range(len(expected)))
+    got = [(sp.test_groups, list(sp.test), list(sp.train)) for sp in splits]
+    assert got == expected
+
+
+def test_the_documented_defaults() -> None:
+    # CPCV: 6 groups, 2 tested, no purge, no embargo
+    splits = combinatorial_purged_splits(60)
+    got = [(sp.test_groups, list(sp.test), list(sp.train)) for sp in splits]
+    assert got == _cpcv_by_definition(60, 6, 2, 0, 0)
+    # walk-forward: 5 rolling windows of n // 6, trained on everything before the first
+    # test window, no purge
+    for k, sp in enumerate(walk_forward_splits(60)):
+        assert list(sp.test) == list(range(10 + 10 * k, 20 + 10 * k))
+        assert list(sp.train) == list(range(10 * k, 10 + 10 * k))
 
 
 def test_cpcv_bounds_are_inclusive() -> None:
