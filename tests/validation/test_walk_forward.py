@@ -57,6 +57,20 @@ def test_walk_forward_selection_equals_a_loop_over_folds(rng: np.random.Generato
         res.oos_sharpe = 0.0  # type: ignore[misc]
 
 
+def test_the_choice_is_by_sharpe_ratio_not_by_mean_or_spread() -> None:
+    # "steady" earns 0.002 a bar with spread 0.001 (Sharpe 2), "wild" 0.5 with spread 0.4
+    # (Sharpe 1.25): by mean, mean +- spread or mean * spread "wild" would win
+    z = np.array([1.0, -1.0] * 20)
+    frame = pd.DataFrame({"wild": 0.5 + 0.4 * z, "steady": 0.002 + 0.001 * z})
+    res = walk_forward_select(frame, walk_forward_splits(40, n_splits=1))
+    assert (res.chosen == "steady").all()
+    # a Sharpe ratio does not see the scale: the same choice with "steady" levered 1000x
+    levered = frame.assign(steady=1000.0 * frame["steady"])
+    assert (
+        walk_forward_select(levered, walk_forward_splits(40, n_splits=1)).chosen == "steady"
+    ).all()
+
+
 def test_a_column_without_variance_is_never_preferred() -> None:
     # "flat" has the higher mean but no variance; numpy's std of its 20 training values is
     # 1.8e-18, not 0, so only an exact test on the values keeps it from a ratio of 5e15
@@ -67,6 +81,11 @@ def test_a_column_without_variance_is_never_preferred() -> None:
     # with no variance anywhere the first column is taken, as argmax takes the first maximum
     res = walk_forward_select(frame.assign(noisy=0.0), walk_forward_splits(40, n_splits=1))
     assert (res.chosen == "flat").all()
+    # not even to one that loses: a ratio below 0 still beats no variance
+    losing = frame.assign(flat=0.0, noisy=-frame["noisy"])
+    assert (
+        walk_forward_select(losing, walk_forward_splits(40, n_splits=1)).chosen == "noisy"
+    ).all()
 
 
 def test_walk_forward_selection_rejects_missing_or_out_of_range_splits() -> None:
@@ -75,9 +94,9 @@ def test_walk_forward_selection_rejects_missing_or_out_of_range_splits() -> None
         walk_forward_select(frame, [])
     last = Split(0, np.arange(0, 8), np.arange(8, 12))  # ends on the last row: valid
     assert len(walk_forward_select(frame, [last]).oos_returns) == 4
-    beyond = Split(0, np.arange(0, 8), np.arange(9, 13))
-    with pytest.raises(SplitError):
-        walk_forward_select(frame, [beyond])
+    for stop in (13, 20):  # one row beyond the matrix, and several
+        with pytest.raises(SplitError):
+            walk_forward_select(frame, [Split(0, np.arange(0, 8), np.arange(9, stop))])
 
 
 @pytest.mark.parametrize(
