@@ -96,9 +96,16 @@ def _copy_repo(dest: Path) -> Path:
     return work
 
 
+# every mutant is judged by a fresh pytest process that stops at the first failure
+_PYTEST = ("-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+
+
+def _test_command(target: Target) -> list[str]:
+    return [sys.executable, *_PYTEST, *target.tests]
+
+
 def _config(work: Path, target: Target) -> Path:
-    tests = " ".join(target.tests)
-    command = f"{sys.executable} -m pytest -x -q -p no:cacheprovider -p no:randomly {tests}"
+    command = " ".join(_test_command(target))
     cfg = work / "cosmic-ray.toml"
     cfg.write_text(
         "[cosmic-ray]\n"
@@ -240,6 +247,53 @@ def run_target(name: str, target: Target, sample: int | None, seed: int) -> dict
     }
 
 
+def recheck_survivors(name: str, target: Target, diffs: list[str]) -> dict:
+    """Apply each surviving mutant's diff (from an earlier ``--json``) and run the tests again.
+
+    After tests are added, this says which survivors they now kill without drawing and running
+    the whole sample again; a mutant whose diff no longer applies (the source changed) is
+    counted as ``stale``.
+    """
+    counts = {"killed": 0, "survived": 0, "stale": 0}
+    survivors = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"csl-mutation-{name}-") as tmp:
+        work = _copy_repo(Path(tmp))
+        env = {**os.environ, "PYTHONPATH": str(work / "src") + os.pathsep + str(work)}
+        for diff in diffs:
+            # cosmic-ray's diff starts with a "--- mutation diff ---" banner line
+            patch = diff.split("\n", 1)[1] if diff.startswith("--- mutation diff") else diff
+            apply = ["git", "apply", "--recount", "-p1"]
+            if subprocess.run(
+                [*apply, "--check", "-"], cwd=work, input=patch, text=True, capture_output=True
+            ).returncode:
+                counts["stale"] += 1
+                continue
+            subprocess.run([*apply, "-"], cwd=work, input=patch, text=True, check=True)
+            try:
+                tests = subprocess.run(
+                    _test_command(target),
+                    cwd=work,
+                    env=env,
+                    capture_output=True,
+                    timeout=target.timeout_s,
+                )
+                killed = tests.returncode != 0
+            except subprocess.TimeoutExpired:
+                killed = True  # a mutant that hangs the tests is detected too
+            finally:
+                subprocess.run([*apply, "-R", "-"], cwd=work, input=patch, text=True, check=True)
+            counts["killed" if killed else "survived"] += 1
+            if not killed:
+                survivors.append(diff)
+    return {
+        "target": name,
+        **counts,
+        "seconds": time.perf_counter() - started,
+        "survivors": survivors,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__.split("\n")[0])
     parser.add_argument("targets", nargs="*", help="target names (default: all)")
@@ -247,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261204)
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--recheck",
+        type=Path,
+        default=None,
+        help="re-run the tests on the survivors recorded in this --json file instead",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for name, t in TARGETS.items():
@@ -256,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown target(s): {', '.join(unknown)}; see --list", file=sys.stderr)
         return 2
+    if args.recheck:
+        return _recheck(args)
     results = []
     for name in args.targets or list(TARGETS):
         target = TARGETS[name]
@@ -270,6 +332,26 @@ def main(argv: list[str] | None = None) -> int:
             f" timeout {res['timeout']:3d} survived {res['survived']:3d}"
             f" incompetent {res['incompetent']:3d}  kill rate {res['kill_rate']:.1%}"
             f"  ({res['seconds']:.0f} s)",
+            flush=True,
+        )
+        for diff in res["survivors"]:
+            print("  survived:\n    " + diff.strip().replace("\n", "\n    "))
+        if args.json:  # after every target: a long run killed half-way keeps what it measured
+            args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _recheck(args: argparse.Namespace) -> int:
+    results = []
+    for earlier in json.loads(args.recheck.read_text()):
+        name = earlier["target"]
+        if args.targets and name not in args.targets:
+            continue
+        res = recheck_survivors(name, TARGETS[name], earlier["survivors"])
+        results.append(res)
+        print(
+            f"{name:16s} survivors {len(earlier['survivors']):3d} now killed {res['killed']:3d}"
+            f" survived {res['survived']:3d} stale {res['stale']:3d}  ({res['seconds']:.0f} s)",
             flush=True,
         )
         for diff in res["survivors"]:

@@ -32,6 +32,7 @@ def test_an_edge_of_exactly_zero_is_no_edge() -> None:
     # mean 0: f* = 0, so the Kelly rule refuses the new position rather than capping it at 0
     decision = decide(intent("1", returns=(0.0, 0.02)))
     assert decision.action is RiskAction.REJECT and decision.rule == "kelly_sizing"
+    assert decision.reason == "Kelly fraction 0.0000 <= 0: no edge, no new position"
 
 
 def test_drawdown_derisk_scales_the_gross_limit_too() -> None:
