@@ -7,16 +7,20 @@
   complete UTC day. Bars resampled from one source (1 h -> 4 h -> 1 d, left-closed and
   left-labelled as :func:`~crypto_strategy_lab.data.cleaning.resample_bars` builds them) end
   each day on the same close, so they share it.
-* :func:`strategy_code_version` hashes the strategy's source files: editing a strategy makes
-  its old trials other trials (their returns came from other code).
+* :func:`strategy_code_version` hashes what the strategy's source files do (their ASTs
+  without docstrings, :func:`code_version`): changing a strategy's code makes its old trials
+  other trials (their returns came from other code); editing its docstrings, comments or
+  layout does not.
 * :func:`identify_data` registers the bars with the trial log and returns their
   :class:`~crypto_strategy_lab.validation.trial_log.DataIdentity`.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,12 +107,62 @@ def bars_timeframe(bars: pd.DataFrame) -> str:
     return f"{int(step.total_seconds())}s"
 
 
+def code_version(files: Sequence[Path]) -> str:
+    """16 hex digits of SHA-256 over what the files' code does: names and docstring-free ASTs.
+
+    Each file contributes its name and ``ast.dump`` of its parsed module with the docstrings
+    of the module, its classes and its functions removed. Comments, blank lines, line breaks
+    and quoting are not in the AST, so a docstring edit, a comment or a reformat keeps the
+    version, while any change to a name, constant, operator, default or statement makes a new
+    one. ``ast.dump`` leaves out line numbers (``include_attributes=False``).
+
+    Parameters
+    ----------
+    files : sequence of pathlib.Path
+        Python source files; hashed in file-name order, whatever order they come in.
+
+    Returns
+    -------
+    str
+        16 lowercase hex digits.
+
+    Notes
+    -----
+    The AST's shape belongs to the Python minor version (3.11, pinned in ``pyproject.toml``):
+    another interpreter may dump the same code differently and so version it anew, which
+    re-counts trials (the conservative direction) and never merges different code.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(files, key=lambda f: f.name):
+        digest.update(file.name.encode())
+        digest.update(b"\0")
+        digest.update(_code_without_docstrings(file.read_text(encoding="utf-8")).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _code_without_docstrings(source: str) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                # a body of only a docstring still needs a statement to be a body
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=True, include_attributes=False)
+
+
 @lru_cache(maxsize=64)
 def strategy_code_version(name: str) -> str:
-    """SHA-256 (first 16 hex digits) of the strategy's source.
+    """The strategy's code version: :func:`code_version` of its source files.
 
-    Every ``.py`` file of its package when it is one (``strategies/<name>/``), else its module
-    file.
+    The files are every ``.py`` file of its package when it is one (``strategies/<name>/``),
+    else its module file. The stats kernels it calls are not included.
 
     Parameters
     ----------
@@ -118,16 +172,12 @@ def strategy_code_version(name: str) -> str:
     Returns
     -------
     str
-        16 hex digits of SHA-256 over each file's name and bytes, in file-name order
-        (cached per name for the process).
+        16 hex digits (cached per name for the process); equal across docstring, comment and
+        formatting edits, different for any change to the code.
     """
     path = Path(inspect.getfile(strategy_class(name)))
     files = sorted(path.parent.glob("*.py")) if path.parent.name != "strategies" else [path]
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.name.encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+    return code_version(files)
 
 
 def identify_data(
