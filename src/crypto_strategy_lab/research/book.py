@@ -35,6 +35,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,7 @@ from crypto_strategy_lab.performance.allocation import (
 )
 from crypto_strategy_lab.performance.metrics import return_moments
 from crypto_strategy_lab.research.assessment import StrategyAssessment, assess_study
+from crypto_strategy_lab.research.identity import code_version
 from crypto_strategy_lab.research.study import StudyResult, StudySpec
 from crypto_strategy_lab.validation.gate import GateConfig, GateVerdict
 from crypto_strategy_lab.validation.trial_log import TrialLog, trial_identity
@@ -141,7 +143,8 @@ class BookAssessment:
         The gate's assessment of the candidates.
     code_version : str
         The book's code version: 16 hex digits of SHA-256 over the members' trial
-        identities and this module's docstring (``""``: unknown).
+        identities and this module's code (:func:`~.identity.code_version`, docstrings left
+        out); ``""`` when unknown.
     """
 
     label: str
@@ -332,8 +335,9 @@ def validate_book(
     member_trials = {
         n: str(m.study.trials.loc[m.selected, "config_hash"]) for n, m in by_name.items()
     }
+    # the members' identities carry their code; this file's code is the book's own rule
     code = hashlib.sha256(
-        json.dumps(sorted(member_trials.items())).encode() + __doc__.encode()  # type: ignore[union-attr]
+        json.dumps(sorted(member_trials.items())).encode() + code_version([Path(__file__)]).encode()
     ).hexdigest()[:16]
 
     columns: dict[str, pd.Series] = {}
