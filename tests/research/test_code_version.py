@@ -58,8 +58,13 @@ def test_the_strategy_version_is_that_of_its_package_files():
         ('"""Momentum on significant positive', '"""Trend following on significant positive'),
         # the module docstring, one more paragraph
         ("the critical value to 1 at twice it; otherwise 0.\n", "twice it.\n\nMore text.\n"),
-        # a docstring where there was none (a property's)
-        ("def warmup(self) -> int:\n", 'def warmup(self) -> int:\n        """Bars."""\n'),
+        # a docstring where there was none (a method's)
+        (
+            "def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:\n",
+            'def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:\n        """Frame."""\n',
+        ),
+        # a property's docstring, rewritten
+        ('"""Bars before the first statistic:', '"""How many bars come before the statistic:'),
     ],
 )
 def test_a_docstring_edit_keeps_the_version(package, old, new):

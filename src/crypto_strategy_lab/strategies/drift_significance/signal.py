@@ -22,7 +22,20 @@ if TYPE_CHECKING:
 
 
 class DriftSignificanceParams(StrategyParams):
-    """Parameters of :class:`DriftSignificanceSignal` (defaults tuned for 4h bars)."""
+    """Parameters of :class:`DriftSignificanceSignal` (defaults tuned for 4h bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "4h"
+        Bar size the spans are converted for.
+    window : Span, default "30d"
+        Trailing window ``n`` of log returns (180 bars at 4h; at least 20 bars).
+    hac_lags : int or None, default None
+        Bartlett-kernel lags of the Newey-West variance; ``None``: the Newey-West rule
+        ``floor(4 (n / 100)^(2/9))``.
+    alpha : float, default 0.05
+        Two-sided level of the HAC test of ``mu = 0``.
+    """
 
     timeframe: str = "4h"
     window: Span = span("30d", min_obs=20, description="Window of returns")
@@ -31,7 +44,38 @@ class DriftSignificanceParams(StrategyParams):
 
 
 class DriftSignificanceSignal(Strategy):
-    """Significant drift (HAC z-test) turned into a directional position."""
+    """Significant drift (HAC z-test) turned into a directional position.
+
+    Parameters
+    ----------
+    params : DriftSignificanceParams or mapping, optional
+        The parameters, validated by :class:`DriftSignificanceParams`; ``None`` takes the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    Under ``r_t ~ iid N(mu, sigma^2)`` the MLE of the drift is the sample mean, whose
+    variance ``sigma^2 / n`` is the Cramer-Rao bound (Fisher information ``n / sigma^2``).
+    Reported: ``mu``, the plug-in bound ``crlb_se = sqrt(sigma_ML^2 / n)``, Student's ``t``
+    (``t_{n-1}`` under the Gaussian null) and the Newey-West HAC ``z`` with Bartlett weights,
+    which is traded because returns are heteroskedastic and autocorrelated.
+
+    With drift ``mu``, ``E[r_{t+1}] = mu``, so::
+
+        signal_t = sign(mu) clip((|z_HAC| - z_c) / z_c, 0, 1)
+
+    with ``z_c = z_{1-alpha/2}``. Columns: ``mu``, ``crlb_se``, ``t``, ``pvalue``, ``hac_z``,
+    ``hac_pvalue``, ``signal``. The derivation is ``README.md`` in this folder.
+
+    References
+    ----------
+    Newey, W. K. and West, K. D. (1987). A simple, positive semi-definite, heteroskedasticity
+    and autocorrelation consistent covariance matrix. Econometrica 55(3), 703-708.
+
+    Newey, W. K. and West, K. D. (1994). Automatic lag selection in covariance matrix
+    estimation. Review of Economic Studies 61(4), 631-653.
+    """
 
     name = "drift_significance"
     params_model = DriftSignificanceParams
@@ -40,6 +84,7 @@ class DriftSignificanceSignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars before the first statistic: ``window`` in bars."""
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,24 @@ if TYPE_CHECKING:
 
 
 class HurstExponentParams(StrategyParams):
-    """Parameters of :class:`HurstExponentSignal` (defaults tuned for 4h bars)."""
+    """Parameters of :class:`HurstExponentSignal` (defaults tuned for 4h bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "4h"
+        Bar size the spans are converted for.
+    window : Span, default "1024h"
+        Trailing window ``W`` of log returns per estimate (256 bars at 4h; 64 to 4096 bars).
+    method : {"rs", "dfa"}, default "rs"
+        Anis-Lloyd corrected rescaled range or detrended fluctuation analysis (DFA-1).
+    min_scale : int, default 8
+        Smallest block (R/S) or box (DFA) size in bars, at least 4; the largest is ``W / 2``
+        (R/S) or ``W / 4`` (DFA).
+    lookback : Span, default "1d"
+        Length ``L`` of the trend that is followed or faded (6 bars at 4h).
+    alpha : float, default 0.05
+        Two-sided level of the test of ``H`` against its i.i.d. null.
+    """
 
     timeframe: str = "4h"
     window: Span = span("1024h", min_obs=64, max_obs=4096, description="Window of returns")
@@ -34,7 +51,43 @@ class HurstExponentParams(StrategyParams):
 
 
 class HurstExponentSignal(Strategy):
-    """Hurst exponent vs its i.i.d. null turned into momentum / reversal positions."""
+    """Hurst exponent vs its i.i.d. null turned into momentum / reversal positions.
+
+    Parameters
+    ----------
+    params : HurstExponentParams or mapping, optional
+        The parameters, validated by :class:`HurstExponentParams`; ``None`` takes the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    R/S: ``H = 0.5 + slope of (log (R/S)_m - log E[(R/S)_m])`` on ``log m`` over block sizes
+    ``m``, with the Anis-Lloyd (1976) expectation of R/S under i.i.d. noise (Weron 2002);
+    DFA-1: the slope of the log fluctuation on the log box size (Peng et al. 1994). The
+    estimator's finite-sample null has no closed form, so its mean and sd for this window
+    and these scales are simulated (1000 i.i.d. Gaussian windows, fixed seed) and
+    ``z = (H - mean) / sd``.
+
+    For fractional Gaussian noise two consecutive ``L``-bar returns have correlation
+    ``2^(2H - 1) - 1``, positive iff ``H > 0.5``, so::
+
+        signal_t = sign(z) sign(r_{t-L+1} + ... + r_t) clip((|z| - z_c) / z_c, 0, 1)
+
+    with ``z_c = z_{1-alpha/2}``. Columns: ``hurst``, ``z``, ``pvalue``, ``signal``. The
+    derivation is ``README.md`` in this folder.
+
+    References
+    ----------
+    Anis, A. A. and Lloyd, E. H. (1976). The expected value of the adjusted rescaled Hurst
+    range of independent normal summands. Biometrika 63(1), 111-116.
+
+    Weron, R. (2002). Estimating long-range dependence: finite sample properties and
+    confidence intervals. Physica A 312(1-2), 285-299.
+
+    Peng, C.-K. et al. (1994). Mosaic organization of DNA nucleotides. Physical Review E
+    49(2), 1685-1689.
+    """
 
     name = "hurst_exponent"
     params_model = HurstExponentParams
@@ -43,6 +96,7 @@ class HurstExponentSignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars before the first statistic: ``window`` in bars."""
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:

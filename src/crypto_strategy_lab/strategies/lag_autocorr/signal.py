@@ -22,7 +22,22 @@ if TYPE_CHECKING:
 
 
 class LagAutocorrParams(StrategyParams):
-    """Parameters of :class:`LagAutocorrSignal` (defaults tuned for 1h bars)."""
+    """Parameters of :class:`LagAutocorrSignal` (defaults tuned for 1h bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "1h"
+        Bar size the spans are converted for.
+    window : Span, default "7d"
+        Trailing window ``W`` of log returns the autocorrelation is estimated on (168 bars at
+        1h; at least 20 bars).
+    lag : int, default 1
+        Lag ``k`` in bars whose autocorrelation is traded (1 to 24).
+    lb_lags : int, default 10
+        Lags ``m`` of the Ljung-Box statistic (reported, not traded; 1 to 50).
+    alpha : float, default 0.05
+        Two-sided level of the test of ``rho_k = 0``.
+    """
 
     timeframe: str = "1h"
     window: Span = span("7d", min_obs=20, description="Rolling window of returns")
@@ -32,7 +47,42 @@ class LagAutocorrParams(StrategyParams):
 
 
 class LagAutocorrSignal(Strategy):
-    """Momentum on significant positive, reversal on significant negative ``rho_k``."""
+    """Momentum on significant positive, reversal on significant negative ``rho_k``.
+
+    Parameters
+    ----------
+    params : LagAutocorrParams or mapping, optional
+        The parameters, validated by :class:`LagAutocorrParams`; ``None`` takes the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    On the trailing ``W`` log returns, ``rho_k = gamma_k / gamma_0`` with divisor-``W``
+    autocovariances; under i.i.d. returns ``z = sqrt(W) rho_k -> N(0, 1)`` (Bartlett 1946).
+    The Ljung-Box ``Q(m) = W (W + 2) sum_{j<=m} rho_j^2 / (W - j)``, chi-square(m) under the
+    null (Ljung & Box 1978), is reported only.
+
+    The best linear predictor of ``r_{t+1}`` from ``r_{t+1-k}`` alone is ``rho_k r_{t+1-k}``,
+    so the rule follows the lagged move when ``rho_k > 0`` and fades it when ``rho_k < 0``::
+
+        signal_t = sign(rho_k) sign(r_{t+1-k}) clip((|z| - z_c) / z_c, 0, 1)
+
+    with ``z_c = z_{1-alpha/2}``: 0 at the critical value, a full position at twice it.
+    Columns: ``rho``, ``z``, ``pvalue``, ``ljung_box``, ``lb_pvalue``, ``signal``. The
+    derivation is ``README.md`` in this folder.
+
+    References
+    ----------
+    Bartlett, M. S. (1946). On the theoretical specification and sampling properties of
+    autocorrelated time-series. JRSS Supplement 8(1), 27-41.
+
+    Ljung, G. M. and Box, G. E. P. (1978). On a measure of lack of fit in time series models.
+    Biometrika 65(2), 297-303.
+
+    Lo, A. W. and MacKinlay, A. C. (1990). When are contrarian profits due to stock market
+    overreaction? Review of Financial Studies 3(2), 175-205.
+    """
 
     name = "lag_autocorr"
     params_model = LagAutocorrParams
@@ -40,6 +90,7 @@ class LagAutocorrSignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars before the first statistic: ``window`` in bars, or ``lb_lags + 1`` if longer."""
         return max(self.params.bars("window"), self.params.lb_lags + 1)
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,24 @@ if TYPE_CHECKING:
 
 
 class PermutationEntropyParams(StrategyParams):
+    """Parameters of :class:`PermutationEntropySignal` (defaults tuned for 1h bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "1h"
+        Bar size the spans are converted for.
+    window : Span, default "500h"
+        Trailing window of log returns per estimate (500 bars at 1h; at least 50).
+    order : int, default 3
+        Embedding dimension ``d`` (``d!`` ordinal patterns; 2 to 5).
+    delay : int, default 1
+        Embedding delay ``tau`` in bars (1 to 24).
+    alpha : float, default 0.01
+        Level of the G test of independence.
+    z_full : float, default 4.0
+        ``z = Phi^-1(1 - p)`` of the G test that takes a full position.
+    """
+
     timeframe: str = "1h"
     window: Span = span("500h", min_obs=50, description="Window of returns per estimate")
     order: int = Field(3, ge=2, le=5, description="Embedding dimension d (d! patterns).")
@@ -28,8 +46,47 @@ class PermutationEntropyParams(StrategyParams):
 
 
 class PermutationEntropySignal(Strategy):
-    """Low permutation entropy of returns + excess (deficit) of monotone patterns -> follow
-    (fade) the last return."""
+    """Follow (fade) the last return when low entropy comes with an excess (deficit) of runs.
+
+    Low permutation entropy of returns says there is ordinal structure; an excess or deficit
+    of monotone patterns says whether it is momentum or reversal.
+
+    Parameters
+    ----------
+    params : PermutationEntropyParams or mapping, optional
+        The parameters, validated by :class:`PermutationEntropyParams`; ``None`` takes the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    Over the trailing window, ``N = window - (d - 1) tau`` patterns of ``d`` returns with
+    frequencies ``p_k`` give ``H = -sum_k p_k ln p_k`` and ``h = H / ln d!`` (``entropy``).
+    The independence test is ``G = 2 N (ln d! - H)`` (Matilla-Garcia & Ruiz Marin 2008);
+    overlapping patterns make its law ``sum_i lambda_i chi2_1``, matched as ``c chi2_nu`` in
+    mean and variance from the exact long-run covariance of the pattern indicators
+    (Elsinger 2010). Tied embedding vectors (unchanged closes) are left out of the counts.
+
+    Under i.i.d. returns the two monotone patterns have probability ``2 / d!``; positive
+    autocorrelation gives an excess of them (``monotone_excess > 0``), negative a deficit.
+    With ``z = Phi^-1(1 - p)``::
+
+        signal_t = sign(monotone_excess_t) sign(r_t) clip(z_t / z_full, 0, 1) 1[p_t < alpha]
+
+    Columns: ``entropy``, ``pvalue``, ``z``, ``monotone_excess``, ``untied_patterns``,
+    ``signal``. The derivation is ``README.md`` in this folder.
+
+    References
+    ----------
+    Bandt, C. and Pompe, B. (2002). Permutation entropy: a natural complexity measure for
+    time series. Physical Review Letters 88(17), 174102.
+
+    Matilla-Garcia, M. and Ruiz Marin, M. (2008). A non-parametric independence test using
+    permutation entropy. Journal of Econometrics 144(1), 139-155.
+
+    Elsinger, H. (2010). Independence tests based on symbolic dynamics. OeNB Working Paper
+    165.
+    """
 
     name = "permutation_entropy"
     params_model = PermutationEntropyParams
@@ -39,6 +96,7 @@ class PermutationEntropySignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars before the first statistic: ``window`` in bars."""
         return self.params.bars("window")  # one bar is lost to the first return
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:

@@ -22,7 +22,17 @@ if TYPE_CHECKING:
 
 
 class SpectralPeaksParams(StrategyParams):
-    """Parameters of :class:`SpectralPeaksSignal` (defaults tuned for 1h bars)."""
+    """Parameters of :class:`SpectralPeaksSignal` (defaults tuned for 1h bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "1h"
+        Bar size the spans are converted for.
+    window : Span, default "256h"
+        Trailing window ``W`` of log returns per periodogram (256 bars at 1h; 32 to 8192).
+    alpha : float, default 0.01
+        Level of Fisher's g test (strict: the test is repeated every bar).
+    """
 
     timeframe: str = "1h"
     window: Span = span("256h", min_obs=32, max_obs=8192, description="Window of returns")
@@ -30,7 +40,39 @@ class SpectralPeaksParams(StrategyParams):
 
 
 class SpectralPeaksSignal(Strategy):
-    """Dominant periodogram peak (Fisher's g) extrapolated one bar ahead."""
+    """Dominant periodogram peak (Fisher's g) extrapolated one bar ahead.
+
+    Parameters
+    ----------
+    params : SpectralPeaksParams or mapping, optional
+        The parameters, validated by :class:`SpectralPeaksParams`; ``None`` takes the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    Periodogram ``P_k`` of the window's demeaned returns at the ``m = floor((W - 1) / 2)``
+    Fourier frequencies inside (0, Nyquist); Fisher's ``g = max_k P_k / sum_k P_k`` has,
+    under Gaussian white noise, the exact law
+    ``P(g > x) = sum_{j=1}^{floor(1/x)} (-1)^(j-1) C(m, j) (1 - j x)^(m-1)`` (Fisher 1929).
+
+    The least-squares sinusoid at the peak frequency ``omega_k = 2 pi k / W`` is
+    ``a cos(omega_k j) + b sin(omega_k j)`` with ``a = 2 Re(X_k) / W``; its period divides
+    ``W``, so its value at the next bar is ``a`` (``forecast``). When ``p < alpha``::
+
+        signal_t = sign(a) clip((z - z_c) / z_c, 0, 1),  z = Phi^-1(1 - p)
+
+    with ``z_c = Phi^-1(1 - alpha)``. Columns: ``g``, ``pvalue``, ``period`` (bars),
+    ``amplitude``, ``forecast``, ``signal``. The derivation is ``README.md`` in this folder.
+
+    References
+    ----------
+    Fisher, R. A. (1929). Tests of significance in harmonic analysis. Proceedings of the
+    Royal Society A 125(796), 54-59.
+
+    Percival, D. B. and Walden, A. T. (1993). Spectral Analysis for Physical Applications,
+    section 10.9. Cambridge University Press.
+    """
 
     name = "spectral_peaks"
     params_model = SpectralPeaksParams
@@ -38,6 +80,7 @@ class SpectralPeaksSignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars before the first statistic: ``window`` in bars."""
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,8 @@
-"""Price–volatility divergence on true ranges: follow moves that expanding ranges confirm,
-fade moves made on contracting ranges. See README.md in this folder for the derivation."""
+"""Price-volatility divergence on true ranges: follow confirmed moves, fade divergent ones.
+
+A move that expanding true ranges confirm is followed; one made on contracting ranges is
+faded. See README.md in this folder for the derivation.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,24 @@ if TYPE_CHECKING:
 
 
 class TrueRangeDivergenceParams(StrategyParams):
+    """Parameters of :class:`TrueRangeDivergenceSignal` (defaults tuned for 15m bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "15m"
+        Bar size the spans are converted for.
+    atr_period : int, default 14
+        Wilder ATR period ``n`` in bars (at least 2).
+    horizon : Span, default "6h"
+        Horizon ``m`` of the price and ATR moves (24 bars at 15m).
+    calib : Span, default "125h"
+        Trailing span that standardises both moves (500 bars at 15m; at least 50).
+    alpha : float, default 0.05
+        Two-sided level of the divergence test.
+    d_full : float, default 4.0
+        ``|divergence|`` that takes a full position.
+    """
+
     timeframe: str = "15m"
     atr_period: int = Field(14, ge=2, description="Wilder ATR period.")
     horizon: Span = span("6h", min_obs=1, description="Horizon of the price and ATR moves")
@@ -25,7 +46,46 @@ class TrueRangeDivergenceParams(StrategyParams):
 
 
 class TrueRangeDivergenceSignal(Strategy):
-    """``sign(z_price) * clip(divergence / d_full, -1, 1)`` when the divergence is significant."""
+    """``sign(z_price) * clip(divergence / d_full, -1, 1)`` when the divergence is significant.
+
+    Parameters
+    ----------
+    params : TrueRangeDivergenceParams or mapping, optional
+        The parameters, validated by :class:`TrueRangeDivergenceParams`; ``None`` takes
+        the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    True range ``TR_t = max(H_t, C_{t-1}) - min(L_t, C_{t-1})`` and Wilder's ATR (SMA seed,
+    then ``ATR_t = ((n - 1) ATR_{t-1} + TR_t) / n``). Over the horizon ``m``:
+
+    - price z ``z^P = (ln C_t - ln C_{t-m}) / (s_t sqrt(m))`` with ``s_t`` the trailing sd
+      of one-bar log returns over ``calib`` bars (N(0, 1) under a driftless random walk);
+    - volatility z ``z^V``: ``ln ATR_t - ln ATR_{t-m}`` standardised by its own trailing mean
+      and sd over ``calib`` bars;
+    - divergence ``D = |z^P| z^V``: positive is confirmation, negative divergence.
+
+    With ``z^P`` and ``z^V`` about independent N(0, 1), ``D`` has the product-normal density
+    ``K_0(|d|) / pi`` (Craig 1936) and the two-sided ``p = 1 - (2 / pi) int_0^|D| K_0``.
+    Then::
+
+        signal_t = sign(z^P) clip(D / d_full, -1, 1) 1[p < alpha]
+
+    Columns: ``atr``, ``price_z``, ``vol_z``, ``divergence``, ``pvalue``, ``signal``. The
+    derivation is ``README.md`` in this folder.
+
+    References
+    ----------
+    Wilder, J. W. (1978). New Concepts in Technical Trading Systems. Trend Research.
+
+    Craig, C. C. (1936). On the frequency function of xy. Annals of Mathematical Statistics
+    7(1), 1-15.
+
+    Parkinson, M. (1980). The extreme value method for estimating the variance of the rate
+    of return. Journal of Business 53(1), 61-65.
+    """
 
     name = "true_range_divergence"
     params_model = TrueRangeDivergenceParams
@@ -35,6 +95,11 @@ class TrueRangeDivergenceSignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars before the first statistic: ``atr_period + horizon + calib - 2`` in bars.
+
+        The ATR's seed, then its change over the horizon, then the trailing span that
+        standardises the change.
+        """
         p = self.params
         return p.atr_period + p.bars("horizon") + p.bars("calib") - 2
 

@@ -18,6 +18,24 @@ if TYPE_CHECKING:
 
 
 class VolatilityClusteringParams(StrategyParams):
+    """Parameters of :class:`VolatilityClusteringSignal` (defaults tuned for 1h bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "1h"
+        Bar size the spans are converted for.
+    window : Span, default "2000h"
+        Trailing returns per GARCH fit (2000 bars at 1h; at least 500, below which the LR
+        test misses true clustering too often).
+    refit_every : Span, default "2000h"
+        Time between refits, at most ``window`` in bars; between refits the variance
+        recursion runs forward with the last fit's parameters.
+    alpha : float, default 0.01
+        Level of the likelihood-ratio test of GARCH(1,1) against a constant variance.
+    max_persistence : float, default 0.999
+        Fits with ``alpha + beta`` at or above this are treated as integrated (flat).
+    """
+
     timeframe: str = "1h"
     window: Span = span("2000h", min_obs=500, description="Window of returns per GARCH fit")
     refit_every: Span = span("2000h", min_obs=1, description="Time between refits (~12 weeks)")
@@ -37,7 +55,45 @@ class VolatilityClusteringParams(StrategyParams):
 
 
 class VolatilityClusteringSignal(Strategy):
-    """Long exposure ``min(1, sigma_bar / sigma_{t+1|t})`` while the LR test finds clustering."""
+    """Long exposure ``min(1, sigma_bar / sigma_{t+1|t})`` while the LR test finds clustering.
+
+    Parameters
+    ----------
+    params : VolatilityClusteringParams or mapping, optional
+        The parameters, validated by :class:`VolatilityClusteringParams`; ``None`` takes
+        the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    GARCH(1,1) with a constant mean, ``sigma_t^2 = omega + alpha eps_{t-1}^2 + beta
+    sigma_{t-1}^2`` (Bollerslev 1986), fitted by Gaussian QMLE on the trailing window and
+    refitted every ``refit_every`` bars on past data only. The clustering test is
+    ``LR = 2 (l_GARCH - l_const)`` referred to chi-square(2) (approximate: under the null
+    ``alpha = 0`` is on the boundary and ``beta`` is unidentified).
+
+    Expected returns do not rise in proportion to forecast variance, so scaling exposure
+    down when forecast volatility is high raises the Sharpe ratio (Moreira & Muir 2017).
+    With ``sigma_bar^2 = omega / (1 - alpha - beta)`` and ``level`` the test's level (the
+    ``alpha`` parameter, not GARCH's ``alpha``)::
+
+        signal_t = min(1, sigma_bar / sigma_{t+1|t})
+                   * 1[p_LR < level] * 1[alpha + beta < max_persistence]
+
+    a long-only exposure (the test has no directional content). Columns: ``forecast_vol``,
+    ``persistence``, ``alpha``, ``beta``, ``lr_pvalue``, ``vol_ratio``
+    (``sigma_{t+1|t}^2 / sigma_bar^2``), ``std_resid``, ``signal``. The derivation is
+    ``README.md`` in this folder.
+
+    References
+    ----------
+    Bollerslev, T. (1986). Generalized autoregressive conditional heteroskedasticity.
+    Journal of Econometrics 31(3), 307-327.
+
+    Moreira, A. and Muir, T. (2017). Volatility-managed portfolios. Journal of Finance
+    72(4), 1611-1644.
+    """
 
     name = "volatility_clustering"
     params_model = VolatilityClusteringParams
@@ -46,6 +102,7 @@ class VolatilityClusteringSignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars before the first statistic: ``window`` in bars."""
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:

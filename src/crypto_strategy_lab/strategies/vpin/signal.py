@@ -23,6 +23,30 @@ if TYPE_CHECKING:
 
 
 class VPINParams(StrategyParams):
+    """Parameters of :class:`VPINSignal` (defaults tuned for 15m bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "15m"
+        Bar size the spans are converted for.
+    calibration_bars : Span, default "125h"
+        Leading span whose mean bar volume sets the bucket size (500 bars at 15m; at least
+        10); bars before its end are not bucketed.
+    bars_per_bucket : float, default 2.0
+        Bucket volume ``V`` in mean-bar volumes of the calibration span.
+    n_buckets : int, default 50
+        Buckets ``n`` per VPIN estimate (at least 5).
+    sigma_window : Span, default "25h"
+        Trailing window of the price-change sd of bulk volume classification (100 bars at
+        15m; at least 10).
+    zscore_buckets : int, default 500
+        Buckets of VPIN history its z is taken against (at least 20).
+    z_entry : float, default 1.0
+        VPIN z above which the rule trades.
+    z_full : float, default 3.0
+        VPIN z that takes a full position; must exceed `z_entry`.
+    """
+
     timeframe: str = "15m"
     calibration_bars: Span = span(
         "125h", min_obs=10, description="Leading span whose mean bar volume sets the bucket size"
@@ -42,7 +66,45 @@ class VPINParams(StrategyParams):
 
 
 class VPINSignal(Strategy):
-    """``sign(order imbalance) * clip((z_VPIN - z_entry) / (z_full - z_entry), 0, 1)``."""
+    """``sign(order imbalance) * clip((z_VPIN - z_entry) / (z_full - z_entry), 0, 1)``.
+
+    Parameters
+    ----------
+    params : VPINParams or mapping, optional
+        The parameters, validated by :class:`VPINParams`; ``None`` takes the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    Volume is split into buy and sell exactly from the aggressor side when the bars carry
+    ``buy_volume`` (``vpin_source == "trades"``), else by bulk volume classification
+    ``V^B = V Phi(dp / sigma_dp)`` with a trailing ``sigma_dp`` (``"bars"``). Volume fills
+    equal buckets of ``V``; over the last ``n`` buckets
+    ``VPIN = sum |V^S - V^B| / (n V)`` and the signed imbalance
+    ``OI = sum (V^B - V^S) / (n V)`` (Easley, Lopez de Prado & O'Hara 2012). A bar sees only
+    the buckets completed by its close. VPIN has no closed-form null for real flow, so it is
+    standardised in bucket time against its own trailing ``zscore_buckets`` values
+    (``vpin_z``).
+
+    High toxicity means the flow carries information, on the side of the imbalance::
+
+        signal_t = sign(OI) clip((vpin_z - z_entry) / (z_full - z_entry), 0, 1)
+
+    Columns: ``vpin``, ``vpin_z``, ``order_imbalance``, ``signal``, ``vpin_source``. The
+    derivation is ``README.md`` in this folder.
+
+    References
+    ----------
+    Easley, D., Lopez de Prado, M. and O'Hara, M. (2012). Flow toxicity and liquidity in a
+    high-frequency world. Review of Financial Studies 25(5), 1457-1493.
+
+    Easley, D., Lopez de Prado, M. and O'Hara, M. (2016). Discerning information from trade
+    data. Journal of Financial Economics 120(2), 269-285.
+
+    Andersen, T. G. and Bondarenko, O. (2014). VPIN and the flash crash. Journal of
+    Financial Markets 17, 1-46.
+    """
 
     name = "vpin"
     params_model = VPINParams
@@ -52,6 +114,11 @@ class VPINSignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars of the calibration span, ``calibration_bars`` in bars.
+
+        VPIN itself needs ``n_buckets`` more buckets and its z ``zscore_buckets`` more, whose
+        length in bars depends on the volume traded.
+        """
         return self.params.bars("calibration_bars")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +177,7 @@ class VPINSignal(Strategy):
 
 
 def _bucket_zscore(buckets: VolumeBuckets, p: VPINParams) -> np.ndarray:
-    """z of each bucket's VPIN against the trailing ``zscore_buckets`` VPINs (bucket time)."""
+    """The z of each bucket's VPIN against the trailing ``zscore_buckets`` VPINs (bucket time)."""
     from crypto_strategy_lab.stats import rolling_mean_std
     from crypto_strategy_lab.stats.vpin import rolling_vpin
 

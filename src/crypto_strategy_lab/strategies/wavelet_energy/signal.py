@@ -1,5 +1,8 @@
-"""Wavelet energy tilt: follow the smooth trend when energy sits at coarse scales, fade it
-when it sits at fine scales. See README.md in this folder for the derivation."""
+"""Wavelet energy tilt: follow the smooth trend or fade it by where the energy sits.
+
+Energy at coarse scales (persistence) follows the smooth trend, energy at fine scales (mean
+reversion) fades it. See README.md in this folder for the derivation.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,25 @@ if TYPE_CHECKING:
 
 
 class WaveletEnergyParams(StrategyParams):
+    """Parameters of :class:`WaveletEnergySignal` (defaults tuned for 4h bars).
+
+    Attributes
+    ----------
+    timeframe : str, default "4h"
+        Bar size the spans are converted for.
+    window : Span, default "2048h"
+        Trailing window of log returns per estimate (512 bars at 4h; at least 64 and at
+        least the level-J filter length ``L_J + 1``, 107 for ``sym4`` at level 4).
+    wavelet : str, default "sym4"
+        An orthogonal discrete PyWavelets wavelet (``sym4`` is Percival & Walden's LA(8)).
+    level : int, default 4
+        Detail levels ``J`` of the MODWT (2 to 8).
+    z_entry : float, default 1.0
+        ``|tilt_z|`` above which the rule trades.
+    z_full : float, default 3.0
+        ``|tilt_z|`` that takes a full position; must exceed `z_entry`.
+    """
+
     timeframe: str = "4h"
     window: Span = span("2048h", min_obs=64, description="Window of returns per estimate")
     wavelet: str = Field("sym4", description="Orthogonal PyWavelets wavelet (LA(8) default).")
@@ -55,7 +77,19 @@ class WaveletEnergyParams(StrategyParams):
         return self
 
     def min_obs(self, name: str) -> int:
-        """The window holds at least one level-J MODWT filter (``L_J + 1`` returns)."""
+        """Smallest bar count of a span; the window holds one level-J MODWT filter.
+
+        Parameters
+        ----------
+        name : str
+            A span field's name.
+
+        Returns
+        -------
+        int
+            The field's declared minimum, and for ``window`` at least ``L_J + 1`` returns
+            (the length of the level-``level`` filter of `wavelet`, plus one).
+        """
         base = super().min_obs(name)
         if name == "window":
             from crypto_strategy_lab.stats.wavelets import filter_length  # lazily, as _compute
@@ -65,7 +99,43 @@ class WaveletEnergyParams(StrategyParams):
 
 
 class WaveletEnergySignal(Strategy):
-    """``sign(V_J,t) * clip(z_tilt / z_full, -1, 1)`` when ``|z_tilt| > z_entry``."""
+    """``sign(V_J,t) * clip(z_tilt / z_full, -1, 1)`` when ``|z_tilt| > z_entry``.
+
+    Parameters
+    ----------
+    params : WaveletEnergyParams or mapping, optional
+        The parameters, validated by :class:`WaveletEnergyParams`; ``None`` takes the defaults.
+    **overrides
+        Parameters that replace those of `params`.
+
+    Notes
+    -----
+    The maximal-overlap DWT (undecimated, causal: ``W_{j,t}`` uses ``x_{t-L_j+1..t}`` only)
+    of the trailing window's returns with an orthogonal filter; ``nu_j^2`` is the mean
+    square of the non-boundary level-``j`` coefficients (Percival & Walden's unbiased
+    wavelet variance), reported as energy shares ``nu_j^2 / sum nu^2``. White noise puts
+    ``sigma^2 / 2^j`` at scale ``j``, so the tilt, the OLS slope of ``log2 nu_j^2`` on
+    ``j = 1..J``, is -1 (``2H - 2`` for fGn). With ``Var(log2 nu_j^2) ~ 2 / (eta_j ln^2 2)``,
+    EDOF ``eta_j = max(M_j / 2^j, 1)`` (P&W eq. 314c) and independent levels (Abry & Veitch
+    1998), ``tilt_z = (slope + 1) / sd``; the bound is conservative (``sd(tilt_z) ~ 0.83`` on
+    i.i.d. noise), hence an entry threshold below 1.96.
+
+    Persistence (``tilt_z > 0``) follows the causal smooth ``V_{J,t}`` (a low-pass of
+    returns over about ``2^J`` bars), anti-persistence fades it::
+
+        signal_t = sign(V_{J,t}) clip(tilt_z / z_full, -1, 1) 1[|tilt_z| > z_entry]
+
+    Columns: ``share_d1`` .. ``share_d{J}``, ``share_smooth``, ``tilt``, ``tilt_z``,
+    ``smooth``, ``signal``. The derivation is ``README.md`` in this folder.
+
+    References
+    ----------
+    Percival, D. B. and Walden, A. T. (2000). Wavelet Methods for Time Series Analysis,
+    chapters 5 and 8. Cambridge University Press.
+
+    Abry, P. and Veitch, D. (1998). Wavelet analysis of long-range-dependent traffic. IEEE
+    Transactions on Information Theory 44(1), 2-15.
+    """
 
     name = "wavelet_energy"
     params_model = WaveletEnergyParams
@@ -75,6 +145,7 @@ class WaveletEnergySignal(Strategy):
 
     @property
     def warmup(self) -> int:
+        """Bars before the first statistic: ``window`` in bars."""
         return self.params.bars("window")
 
     def _compute(self, bars: pd.DataFrame) -> pd.DataFrame:
