@@ -5,10 +5,12 @@
 
 Full loop per bar: replay feed -> simulated venue ``on_bar`` (matching, resting stop-loss /
 take-profit) -> strategy runner -> (on a target change) sizing, ``RiskEngine`` (every rule,
-journaled decision), order manager (journal first), venue -> journal (SQLite file, WAL; equity
-journaled every 1,000 bars; one journal transaction per bar, each order committed before it
-is sent). The signal is a slow trend rule on a seeded GBM path (a few hundred target changes
-per 100k bars), precomputed like any replayed strategy.
+journaled decision), order manager (journal first), venue -> journal (SQLite file, WAL,
+``synchronous=NORMAL`` as ``csl paper`` replays; equity journaled every 1,000 bars; the writes
+of 0.5 s of bars in one transaction, the simulated venue's orders with them -- a venue outside
+the process would get each order committed before it is sent). The signal is a slow trend
+rule on a seeded GBM path (a few hundred target changes per 100k bars), precomputed like any
+replayed strategy.
 
 Reported, best and median of ``CSL_BENCH_ENGINE_REPEAT`` (default 3) interleaved runs with the
 1-minute load average: bars/s of both and the ratio backtest/engine; the journal's size per
@@ -87,7 +89,9 @@ def replay(  # type: ignore[no-untyped-def]
     summary, the wall seconds of preparing and running it, and the journal's size in bytes
     (after a WAL checkpoint); ``inspect`` is called with the journal before it is deleted."""
     with tempfile.TemporaryDirectory() as tmp:
-        journal = Journal.open(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
+        # opened as `csl paper` opens a replay's journal (cli/trading_cmd.py): WAL with
+        # synchronous=NORMAL, durable across a kill -9 (journal/README.md "Durability")
+        journal = Journal.open(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", synchronous="NORMAL")
         runner = StrategyRunner(strategy, "BTCUSDT", MarketType.LINEAR)
         venue = ExchangeFactory.create_exchange(
             "simulated", TradingMode.SIMULATED, cost_model=costs, cash=Decimal(10_000)

@@ -7,8 +7,9 @@ The rule is an EMA 50/200 cross, always in the market (long when fast > slow, sh
 otherwise), on one seeded GBM path of 1-minute BTCUSDT bars with prices on a 0.1 tick. Ours is
 the full trading loop: replay feed -> strategy runner -> sizing -> ``RiskEngine`` (every rule,
 journaled decision) -> order manager (journal first) -> simulated venue -> journal (SQLite,
-WAL, hash-chained audit). NautilusTrader 1.221 ``BacktestEngine`` (its ``EMACross`` example
-strategy, NETTING margin account) and backtesting.py 0.6.6 run the same cross in a separate
+WAL, ``synchronous=NORMAL`` as ``csl paper`` replays, hash-chained audit, equity every
+bar). NautilusTrader 1.221 ``BacktestEngine`` (its ``EMACross`` example strategy, NETTING
+margin account) and backtesting.py 0.6.6 run the same cross in a separate
 virtual environment (they need pandas < 3; created under ``.bench/`` on first use, which needs
 the package index once). Rounds are interleaved (peer, peer, ours, ...) so machine load hits all
 alike; best and median bars/s are printed with the load average. Ours runs twice per round: as

@@ -101,6 +101,36 @@ def test_an_order_is_committed_before_record_order_returns(journal_url: str) -> 
     assert journal.verify().ok
 
 
+def test_an_order_for_an_in_process_venue_commits_with_its_batch(journal_url: str) -> None:
+    # commit=False (the simulated venue's book dies with the process): the order waits for
+    # the batch, ahead of what follows it, so a crash loses it and its effect together
+    journal = Journal.open(journal_url)
+    run_id = populate(journal)
+    orders_before = _count(journal_url, Order)
+    with journal.batch():
+        risk = _risk(journal, run_id)
+        journal.record_order(
+            run_id, _request("b-3"), venue="simulated", risk_event_id=risk.id, commit=False
+        )
+        journal.record_order_event("b-3", "submitted", venue_order_id="V3", ts=T0)
+        assert _count(journal_url, Order) == orders_before  # not on disk yet
+        assert journal.order("b-3") is not None  # but known to this journal
+    assert _count(journal_url, Order) == orders_before + 1
+    assert [e.status for e in journal.order_events("b-3")] == ["new", "submitted"]
+    assert journal.verify().ok
+
+
+def test_an_order_outside_a_batch_is_committed_even_without_commit(journal_url: str) -> None:
+    journal = Journal.open(journal_url)
+    run_id = populate(journal)
+    risk = _risk(journal, run_id)
+    before = _count(journal_url, Order)
+    journal.record_order(
+        run_id, _request("b-4"), venue="simulated", risk_event_id=risk.id, commit=False
+    )
+    assert _count(journal_url, Order) == before + 1
+
+
 def test_ids_taken_by_another_writer_move_the_batch_and_its_order_references(
     journal_url: str,
 ) -> None:

@@ -18,7 +18,9 @@ from sqlalchemy import select, text
 
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.journal.audit import AUDITED_MODELS, chain_hash, event_hash
+from crypto_strategy_lab.journal.models import EquityPoint
 from crypto_strategy_lab.journal.types import (
+    _generic_json,
     canonical_json,
     decimal_text,
     stored_decimal_text,
@@ -181,3 +183,76 @@ def _reset_chain(journal: Journal) -> None:
     """Drop the example's event: a chain the fast pass handed over stays out of the next."""
     with journal.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_events"))
+
+
+_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: abs(d) < Decimal(10) ** 19
+)
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | _text
+    | _decimals
+    | _times
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(record=st.dictionaries(_text, _values, max_size=8))
+def test_the_flat_record_path_writes_what_json_dumps_writes(record: dict) -> None:  # type: ignore[type-arg]
+    # canonical_json writes a flat dict's members one by one (every record payload takes that
+    # path); it must be the generic json.dumps encoding byte for byte, or old chains break
+    assert canonical_json(record) == _generic_json(record)
+
+
+def test_the_flat_record_path_refuses_what_the_generic_path_refuses() -> None:
+    from crypto_strategy_lab.journal.types import JournalError
+
+    for bad in (Decimal("NaN"), float("inf"), datetime(2024, 1, 1)):
+        with pytest.raises((JournalError, ValueError)):
+            canonical_json({"x": bad})
+        with pytest.raises((JournalError, ValueError)):
+            _generic_json({"x": bad})
+
+
+def test_a_column_row_equity_point_journals_what_the_mapped_record_would() -> None:
+    # record_equity buffers a ColumnRow, not an EquityPoint: same row, same audit payload
+    journal = Journal.open("sqlite://")
+    run_id = populate(journal)
+    values = {
+        "equity": Decimal("10000.123456789012345678"),
+        "cash": Decimal("9000.5"),
+        "gross_exposure": Decimal("1000.25"),
+        "net_exposure": Decimal("-1000.25"),
+        "realized_pnl": Decimal("-999.50"),
+        "unrealized_pnl": Decimal("0.000000000000000001"),
+    }
+    ts = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
+    with journal.batch():
+        journal.record_equity(run_id, ts=ts, **values)
+        mapped = EquityPoint(run_id=run_id, ts=ts, **values)
+        journal.writer.buffered(mapped, "equity", run_id)
+    with journal.session() as s:
+        rows = s.scalars(select(EquityPoint).order_by(EquityPoint.id)).all()
+        payloads = (
+            s.execute(text("SELECT payload FROM audit_events WHERE kind = 'equity' ORDER BY seq"))
+            .scalars()
+            .all()
+        )
+    first, second = (
+        {c.name: getattr(r, c.key) for c in EquityPoint.__table__.columns if c.name != "id"}
+        for r in rows[-2:]
+    )
+    assert first == second
+    # the payloads differ only in the row id
+    assert payloads[-2].replace(f'"id":{rows[-2].id}', '"id":0') == payloads[-1].replace(
+        f'"id":{rows[-1].id}', '"id":0'
+    )
+    assert journal.verify().ok

@@ -230,7 +230,14 @@ class TradingEngine:
         if self.monitor is not None:
             self.monitor.bind(run_id)
         self.risk = RiskEngine(self.limits, journal=self.journal, run_id=run_id)
-        self.orders = OrderManager(self.journal, run_id, {s.name: s.venue for s in self.sleeves})
+        self.orders = OrderManager(
+            self.journal,
+            run_id,
+            {s.name: s.venue for s in self.sleeves},
+            # journal first means "on disk before it can act outside this process": only
+            # when every venue's book dies with the process may an order commit with its bar
+            commit_before_send=not all(s.exchange.in_process for s in self.sleeves),
+        )
         if resumed:
             self.orders.load()
             self.progress = load_progress(self.journal, run_id)

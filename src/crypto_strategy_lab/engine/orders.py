@@ -80,12 +80,25 @@ class OrderManager:
         Where every state goes.
     venue_names:
         Sleeve name -> the venue name journaled on its orders and fills.
+    commit_before_send:
+        Commit each ``new`` order before it is sent (default). ``False`` only for venues that
+        live in this process (the simulated venue of a replay): the order then commits with
+        its bar, and a crash loses the order and the venue's book together (see
+        :meth:`Journal.record_order <crypto_strategy_lab.journal.Journal.record_order>`).
     """
 
-    def __init__(self, journal: Journal, run_id: str, venue_names: dict[str, str]) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        run_id: str,
+        venue_names: dict[str, str],
+        *,
+        commit_before_send: bool = True,
+    ) -> None:
         self.journal = journal
         self.run_id = run_id
         self.venue_names = venue_names
+        self.commit_before_send = commit_before_send
         self.orders: dict[str, OrderState] = {}
         self._open: dict[str, OrderState] = {}  # non-terminal orders (kept by _track/_event)
         self._by_venue_id: dict[tuple[str, str], str] = {}
@@ -172,6 +185,7 @@ class OrderManager:
             venue=self.venue_names[sleeve],
             risk_event_id=risk_event_id,
             ts=ts,
+            commit=self.commit_before_send,
         )
         state = OrderState(
             request.client_order_id, sleeve, request.symbol, request.quantity, OrderStatus.NEW

@@ -170,6 +170,10 @@ class Exchange(abc.ABC):
     native_reduce_only: tuple[MarketType, ...] = ()
     # Markets whose holdings are balances of the base asset, not positions (Bybit spot).
     balance_markets: tuple[MarketType, ...] = ()
+    # Whether the venue's book lives in this process and dies with it (the simulated venue):
+    # an order it received is lost with the process, so the order manager may journal the
+    # order with its bar instead of committing it before sending (engine.orders).
+    in_process: bool = False
     default_market: MarketType
 
     def __init__(

@@ -123,7 +123,7 @@ class FillStore:
             )
             return record, True
 
-        with self._writer.sessions() as session:  # orders are committed when recorded
+        with self._writer.sessions() as session:  # its order is known: recorded or cached
             record, created = build(session)
         if created:
             if fill.trade_id is not None:

@@ -64,11 +64,13 @@ class OrderStore:
         venue: str,
         risk_event_id: int | None = None,
         ts: datetime | None = None,
+        commit: bool = True,
     ) -> Order:
         """Persist an order intent and its first state ``new`` *before* it is sent.
 
         The order and everything buffered before it are committed before this returns, so the
-        caller can send it knowing the journal holds it.
+        caller can send it knowing the journal holds it -- unless ``commit`` is false inside a
+        batch, for a venue that lives in the caller's process (see ``commit``).
 
         Parameters
         ----------
@@ -82,6 +84,13 @@ class OrderStore:
             The risk engine's decision that approved it.
         ts : datetime, optional
             Timezone-aware; default now (UTC).
+        commit : bool, default True
+            Commit now. ``False`` leaves the order in the current batch, ahead of everything
+            written after it, for a venue whose state dies with the process (the simulated
+            venue): a crash then loses the order and its effect together, and a resumed run
+            re-lives the same decision with the same client id (``engine/resume.py``). A venue
+            outside the process must get ``True``: it can act on an order the journal lost.
+            Outside a batch the order is committed either way.
 
         Returns
         -------
@@ -132,8 +141,9 @@ class OrderStore:
         self._writer.buffer_only(first, "order.new", run_id)
         self._buffered_events[order.client_order_id] = first
         # journal first: the order (and everything buffered before it) is committed before
-        # the caller can send it to a venue
-        self._writer.flush()
+        # the caller can send it to a venue outside this process
+        if commit or not self._writer.in_batch:
+            self._writer.flush()
         self._orders[order.client_order_id] = order
         return order
 

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from crypto_strategy_lab.core.orders import Position
 from crypto_strategy_lab.journal.models import EquityPoint, PositionSnapshot
 from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc, utcnow
-from crypto_strategy_lab.journal.writer import ChainWriter, optional_decimal
+from crypto_strategy_lab.journal.writer import ChainWriter, ColumnRow, optional_decimal
+
+_EQUITY_TABLE = EquityPoint.__table__
 
 
 class SnapshotStore:
@@ -88,8 +90,12 @@ class SnapshotStore:
         net_exposure: Decimal = Decimal(0),
         realized_pnl: Decimal = Decimal(0),
         unrealized_pnl: Decimal = Decimal(0),
-    ) -> EquityPoint:
+    ) -> None:
         """Journal the run's equity point at ``ts`` (buffered in a batch).
+
+        The engine calls this on every bar, so the row is buffered as a
+        :class:`~crypto_strategy_lab.journal.writer.ColumnRow` (no ORM instance); it is the
+        ``equity_curve`` row an :class:`EquityPoint` would insert, with the same audit event.
 
         Parameters
         ----------
@@ -105,23 +111,21 @@ class SnapshotStore:
             Sum of ``|notional|`` and of signed notional.
         realized_pnl, unrealized_pnl : Decimal, default 0
             P&L so far, realised and open.
-
-        Returns
-        -------
-        EquityPoint
-            The record.
         """
-        record = EquityPoint(
-            run_id=run_id,
-            ts=utc(ts),
-            equity=exact_decimal(equity),
-            cash=exact_decimal(cash),
-            gross_exposure=exact_decimal(gross_exposure),
-            net_exposure=exact_decimal(net_exposure),
-            realized_pnl=exact_decimal(realized_pnl),
-            unrealized_pnl=exact_decimal(unrealized_pnl),
+        row = ColumnRow(
+            _EQUITY_TABLE,
+            {
+                "run_id": run_id,
+                "ts": utc(ts),
+                "equity": exact_decimal(equity),
+                "cash": exact_decimal(cash),
+                "gross_exposure": exact_decimal(gross_exposure),
+                "net_exposure": exact_decimal(net_exposure),
+                "realized_pnl": exact_decimal(realized_pnl),
+                "unrealized_pnl": exact_decimal(unrealized_pnl),
+            },
         )
-        return self._writer.buffered(record, "equity", run_id)
+        self._writer.buffered(row, "equity", run_id)
 
     def latest_positions(self, run_id: str, *, source: str = "journal") -> list[PositionSnapshot]:
         """The latest snapshot of each (venue, symbol, strategy) for a run."""

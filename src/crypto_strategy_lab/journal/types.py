@@ -20,6 +20,7 @@ import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from enum import Enum
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String
@@ -188,5 +189,63 @@ def _encode(value: Any) -> Any:
 
 
 def canonical_json(value: Any) -> str:
-    """The canonical JSON text of ``value`` (sorted keys, compact, exact decimals, UTC times)."""
+    """The canonical JSON text of ``value`` (sorted keys, compact, exact decimals, UTC times).
+
+    Parameters
+    ----------
+    value : Any
+        Decimals (as exact plain text, :func:`decimal_text`), aware datetimes (UTC ISO 8601
+        with microseconds), enums (their value), finite floats, and str/int/bool/None, in
+        dicts (string keys) and lists/tuples.
+
+    Returns
+    -------
+    str
+        ``json.dumps`` of the encoded value with sorted keys, ``(",", ":")`` separators and
+        ASCII escapes: the text the audit chain hashes.
+
+    Raises
+    ------
+    JournalError
+        For a non-finite decimal or float, or a naive datetime.
+
+    Notes
+    -----
+    A flat dict of string keys -- every journal record's payload -- is written out directly,
+    one value at a time with :func:`json.dumps`' own string escaping, instead of building an
+    encoded copy for ``json.dumps`` (the journal encodes one such payload per record, one per
+    bar for the equity curve). ``tests/journal/test_canonical_json.py`` holds the two paths
+    equal on generated values.
+    """
+    if type(value) is dict and all(type(key) is str for key in value):
+        return (
+            "{"
+            + ",".join(
+                f"{encode_basestring_ascii(key)}:{_scalar_text(item)}"
+                for key, item in sorted(value.items())
+            )
+            + "}"
+        )
+    return _generic_json(value)
+
+
+def _generic_json(value: Any) -> str:
     return json.dumps(_encode(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _scalar_text(value: Any) -> str:
+    """The canonical JSON of one dict value; anything but the common scalars goes generic."""
+    kind = type(value)
+    if kind is Decimal:
+        return f'"{decimal_text(value)}"'
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is datetime:
+        return f'"{utc(value).isoformat(timespec="microseconds")}"'
+    return _generic_json(value)

@@ -108,11 +108,35 @@ def _forbid_history_mutation(session: Session, _ctx: Any, _instances: Any) -> No
         )
 
 
+class ColumnRow:
+    """A row to append given by its column values: the cheap form of a per-bar record.
+
+    The engine journals an equity point on every bar; building a mapped ORM instance for it
+    costs more than inserting it (every attribute set goes through SQLAlchemy's
+    instrumentation). The writer reads a ``ColumnRow`` as it reads a record -- ``__table__``,
+    ``__tablename__`` and one attribute per column key -- so its insert, audit payload and
+    entity key are those the mapped record would have had.
+
+    Parameters
+    ----------
+    table : sqlalchemy.Table
+        The mapped table (e.g. ``EquityPoint.__table__``).
+    values : dict
+        Column key -> value, every column except an autoincrement ``id`` (the writer reserves
+        it), each already in its journal form (exact decimals, aware UTC times).
+    """
+
+    def __init__(self, table: Table, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+        self.__table__ = table
+        self.__tablename__ = table.name
+
+
 @dataclass
 class _Buffered:
     """A record (or an audit-only event: ``record`` is ``None``) waiting for the batch's commit."""
 
-    record: Base | None
+    record: Base | ColumnRow | None
     kind: str
     ts: datetime
     run_id: str | None
@@ -253,6 +277,11 @@ class ChainWriter:
             self._batch_depth -= 1
             if not self._batch_depth:
                 self.flush()
+
+    @property
+    def in_batch(self) -> bool:
+        """Whether a :meth:`batch` is open (buffered writes wait for its end)."""
+        return self._batch_depth > 0
 
     def flush(self) -> None:
         """Commit the buffered writes now (nothing to do outside a batch)."""

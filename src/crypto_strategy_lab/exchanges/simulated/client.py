@@ -107,6 +107,7 @@ class SimulatedExchange(Exchange):
 
     venue = "simulated"
     supported_modes = (TradingMode.SIMULATED,)
+    in_process = True
     markets = (MarketType.LINEAR, MarketType.SPOT, MarketType.STOCK)
     native_reduce_only = (MarketType.LINEAR, MarketType.SPOT, MarketType.STOCK)
     default_market = MarketType.LINEAR
