@@ -52,3 +52,22 @@ def test_reconciliation_mismatches() -> None:
     assert reconciliation_mismatches(ours, same) == []
     other = pd.DataFrame({"venue": ["bybit"], "symbol": ["BTC"], "quantity": [0.5]})
     assert reconciliation_mismatches(ours, other) == ["bybit BTC: venue 0.5 vs journal 0.6"]
+
+
+def test_reconciliation_mismatches_with_flat_books() -> None:
+    """A flat venue row is a report (venue 0), a pair without journal rows is journal-flat."""
+
+    def frame(quantity: float) -> pd.DataFrame:
+        return pd.DataFrame({"venue": ["bybit"], "symbol": ["BTC"], "quantity": [quantity]})
+
+    none = pd.DataFrame(columns=["venue", "symbol", "quantity"])
+    assert reconciliation_mismatches(frame(0.5), frame(0.0)) == [
+        "bybit BTC: venue 0 vs journal 0.5"
+    ]
+    assert reconciliation_mismatches(none, frame(0.3)) == ["bybit BTC: venue 0.3 vs journal 0"]
+    assert reconciliation_mismatches(frame(0.0), frame(0.3)) == [
+        "bybit BTC: venue 0.3 vs journal 0"
+    ]
+    assert reconciliation_mismatches(frame(0.0), frame(0.0)) == []
+    assert reconciliation_mismatches(none, frame(0.0)) == []
+    assert reconciliation_mismatches(frame(0.5), none) == []  # no reconciliation reported yet

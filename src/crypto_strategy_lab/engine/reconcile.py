@@ -9,7 +9,10 @@ Checks, per sleeve (one strategy on one venue account):
   as cancelled. A ``submitted``/``partially_filled`` order the venue does not know is a
   problem.
 * **positions** — the venue's net position must equal the signed sum of the journal's fills
-  for the sleeve.
+  for the sleeve. What the venue reports is journaled (``source="venue"`` position
+  snapshots) so that a reader of the journal alone can compare it too: each position it
+  lists, and a flat row when it lists none for a sleeve whose latest venue snapshot is
+  non-zero (the position vanished at the venue).
 * **balances** — the account's balance must be readable.
 
 Fail closed: any query that fails is a problem, never "nothing there". A problem raises a
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from crypto_strategy_lab.core.enums import OrderStatus
 from crypto_strategy_lab.core.errors import ExchangeError
+from crypto_strategy_lab.core.orders import Position
 from crypto_strategy_lab.engine.orders import OrderManager
 from crypto_strategy_lab.journal import Journal
 
@@ -75,9 +79,11 @@ async def reconcile(
 
     The checks of the module docstring, orders first (so fills the venue reports are
     journaled before the positions are compared). Each venue position read is journaled
-    (``source="venue"``). The outcome is journaled: a ``critical`` ``reconciliation`` alert
-    naming the problems, or the audit event ``reconcile.ok`` with the positions and the
-    resent orders. The caller halts new risk when the report is not ``ok``.
+    (``source="venue"``), and a flat one when the venue lists none and the sleeve's latest
+    venue snapshot was non-zero (written on the change only). The outcome is journaled: a
+    ``critical`` ``reconciliation`` alert naming the problems, or the audit event
+    ``reconcile.ok`` with the positions and the resent orders. The caller halts new risk
+    when the report is not ``ok``.
 
     Parameters
     ----------
@@ -106,13 +112,14 @@ async def reconcile(
     for sleeve in sleeves:
         await _orders(sleeve, orders, report, now, resend_unsent)
     book = journal.net_quantities(run_id)  # signed net fill quantity per sleeve
+    read_journal = False  # the latest venue snapshots, read at most once per call
     for sleeve in sleeves:
         ours = book.get(sleeve.name, D0)
         try:
             venue = [
                 p
                 for p in await sleeve.exchange.get_positions(sleeve.symbol, market=sleeve.market)
-                if p.symbol == sleeve.symbol
+                if p.symbol == sleeve.symbol and p.quantity != 0
             ]
             await sleeve.exchange.get_balance()
         except ExchangeError as exc:
@@ -121,8 +128,24 @@ async def reconcile(
             continue
         theirs = sum((p.quantity for p in venue), D0)
         report.positions[sleeve.name] = (ours, theirs)
+        if sleeve.venue_reported is None and not read_journal:
+            _last_venue_snapshots(journal, run_id, sleeves)
+            read_journal = True
         for p in venue:
             journal.record_position(run_id, p, ts=now, strategy=sleeve.name, source="venue")
+        if not venue and sleeve.venue_reported:
+            # A venue lists only what it holds: without this row a position that vanished
+            # (liquidated, closed by hand at the venue) would stay the latest venue snapshot,
+            # and a reader of the journal alone (the watchdog) would never see it go flat.
+            flat = Position(
+                symbol=sleeve.symbol,
+                quantity=D0,
+                average_price=D0,
+                market=sleeve.market,
+                venue=sleeve.venue,
+            )
+            journal.record_position(run_id, flat, ts=now, strategy=sleeve.name, source="venue")
+        sleeve.venue_reported = theirs
         if theirs != ours:
             report.problems.append(
                 f"{sleeve.name}: {sleeve.venue} {sleeve.symbol} position {theirs} but the "
@@ -186,3 +209,20 @@ async def _orders(
                 )
         else:
             orders.abandon(state, "not at the venue (look-up succeeded): never sent", ts=now)
+
+
+def _last_venue_snapshots(journal: Journal, run_id: str, sleeves: Sequence[Sleeve]) -> None:
+    """Set the ``venue_reported`` still unknown from the journal's latest venue snapshots.
+
+    Needed once per process (a restart, or a sleeve whose venue query has not succeeded
+    yet); afterwards reconciliation keeps it. A sleeve without a venue snapshot stays
+    ``None`` (never reported: nothing to mark flat). Only whether it is zero is used: a flat
+    row is written only when the venue lists no position, so a latest row of 0 means flat.
+    """
+    latest = {
+        (row.venue, row.symbol, row.strategy): row.quantity
+        for row in journal.latest_positions(run_id, source="venue")
+    }
+    for sleeve in sleeves:
+        if sleeve.venue_reported is None:
+            sleeve.venue_reported = latest.get((sleeve.venue, sleeve.symbol, sleeve.name))

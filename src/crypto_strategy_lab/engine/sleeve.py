@@ -49,6 +49,9 @@ class Sleeve:
     stops: ProtectiveStops | None = None
     last_target: float = 0.0
     exit_orders: list[str] = field(default_factory=list)
+    # the venue's net position in the run's latest venue snapshot, as reconciliation last
+    # journaled it (None: none yet, or not read from the journal yet in this process)
+    venue_reported: Decimal | None = None
 
     def __post_init__(self) -> None:
         """Name the sleeve after its strategy unless a name was given."""

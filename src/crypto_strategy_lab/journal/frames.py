@@ -128,8 +128,10 @@ class JournalReader:
         # the engine may journal a bar twice (e.g. a final mark at shutdown): keep the latest
         return frame[~frame.index.duplicated(keep="last")]
 
-    def positions(self, run_id: str, source: str = "journal") -> pd.DataFrame:
-        """Latest snapshot per ``(venue, symbol, strategy)``, flat books dropped.
+    def positions(
+        self, run_id: str, source: str = "journal", *, flat: bool = False
+    ) -> pd.DataFrame:
+        """Latest snapshot per ``(venue, symbol, strategy)``, flat books dropped unless asked.
 
         Parameters
         ----------
@@ -138,13 +140,16 @@ class JournalReader:
         source : str, default "journal"
             Which snapshots: ``"journal"`` (implied by the run's fills) or ``"venue"``
             (read from the venue at reconciliation).
+        flat : bool, default False
+            Keep the books whose latest snapshot is flat (quantity 0): a flat latest
+            snapshot says "known flat", where a book without snapshots says nothing.
 
         Returns
         -------
         pandas.DataFrame
             ``ts``, ``strategy``, ``venue``, ``symbol``, ``market``, ``quantity``
             (signed), ``average_price``, ``mark_price``, ``unrealized_pnl`` (floats), one
-            row per non-zero position, in no particular order.
+            row per book (per non-zero one unless ``flat``), in no particular order.
         """
         latest = (
             select(func.max(PositionSnapshot.id).label("id"))
@@ -164,7 +169,9 @@ class JournalReader:
             PositionSnapshot.unrealized_pnl,
         ).join(latest, latest.c.id == PositionSnapshot.id)
         frame = self._frame(stmt, ["quantity", "average_price", "mark_price", "unrealized_pnl"])
-        return frame[frame["quantity"] != 0].reset_index(drop=True) if len(frame) else frame
+        if flat or not len(frame):
+            return frame
+        return frame[frame["quantity"] != 0].reset_index(drop=True)
 
     def position_history(self, run_id: str) -> pd.DataFrame:
         """Every position snapshot the run's fills implied (``source='journal'``), by time.

@@ -8,8 +8,9 @@ Sources (all read-only):
 - equity, its peak and the equity at 00:00 UTC: the run's ``equity_curve``;
 - kill switch: the latest ``halt_events`` row of scope ``global``;
 - reconciliation mismatches: per ``(venue, symbol)``, the net quantity of the latest
-  ``venue``-source position snapshots (what the venue reported at the last reconciliation)
-  against the latest ``journal``-source ones, when both exist;
+  ``venue``-source position snapshots (what the venue reported at the last reconciliation,
+  a flat row when it listed none) against the latest ``journal``-source ones (a book
+  without one is flat), once a reconciliation has journaled any;
 - last data time per symbol: the latest bar timestamp in ``signals``;
 - rejects: times of orders whose current state is ``rejected`` plus risk-engine ``reject``
   decisions.
@@ -34,29 +35,34 @@ QUANTITY_TOLERANCE = 1e-9
 
 
 def reconciliation_mismatches(journaled: pd.DataFrame, venue: pd.DataFrame) -> list[str]:
-    """Human-readable ``(venue, symbol)`` net-quantity differences (both sides must exist).
+    """Human-readable ``(venue, symbol)`` net-quantity differences, once the venue reported.
 
     Parameters
     ----------
     journaled : pandas.DataFrame
-        The positions the journal holds (``venue``, ``symbol``, ``quantity``; signed base
-        units).
+        The latest positions the journal holds (``venue``, ``symbol``, ``quantity``; signed
+        base units), flat books included or not: a pair absent here is flat.
     venue : pandas.DataFrame
-        The positions the venue reported, same columns.
+        The latest positions the venue reported, same columns, flat books included (a
+        reconciliation journals a flat row when a venue lists no position).
 
     Returns
     -------
     list of str
         One ``"<venue> <symbol>: venue <q> vs journal <q>"`` per pair whose summed
         quantities differ by more than ``QUANTITY_TOLERANCE`` (a pair missing on one side
-        counts as 0 there). Empty when either frame is empty, read as "no report yet"; the
-        journal's position frames hold non-zero positions only, so a side that is flat on
-        every pair reads the same way and is not compared.
+        counts as 0 there). Empty when ``venue`` is empty: no reconciliation has reported
+        yet, so there is nothing to compare (reading that as "venue flat" would raise a
+        mismatch for every position of a run that does not reconcile, such as a replay).
     """
-    if len(journaled) == 0 or len(venue) == 0:
+    if len(venue) == 0:
         return []
-    ours = journaled.groupby(["venue", "symbol"])["quantity"].sum()
     theirs = venue.groupby(["venue", "symbol"])["quantity"].sum()
+    ours = (
+        journaled.groupby(["venue", "symbol"])["quantity"].sum()
+        if len(journaled)
+        else pd.Series(0.0, index=theirs.index)
+    )
     both = pd.concat({"journal": ours, "venue": theirs}, axis=1).fillna(0.0)
     bad = both[(both["journal"] - both["venue"]).abs() > QUANTITY_TOLERANCE]
     return [
@@ -116,7 +122,7 @@ def journal_snapshot(
         kill_switch_active=kill_on,
         kill_switch_reason=str(kill.iloc[0]["reason"]) if kill_on else None,
         reconciliation_mismatches=reconciliation_mismatches(
-            reader.positions(run_id, "journal"), reader.positions(run_id, "venue")
+            reader.positions(run_id, "journal"), reader.positions(run_id, "venue", flat=True)
         ),
         last_data_at=last_data,
         reject_times=[pd.Timestamp(t).to_pydatetime() for t in rejects],
