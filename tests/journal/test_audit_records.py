@@ -86,3 +86,19 @@ def test_the_fast_pass_proves_the_records_without_floats_in_sql(
         assert audit_module._clean_journal(conn) is not None
     assert compared_in_python  # the journal has records SQLite cannot render
     assert not set(compared_in_python) & in_sql
+
+
+def test_the_fast_pass_proves_a_chain_longer_than_small_integers(tmp_path: Path) -> None:
+    # CPython shares the int objects up to 256 only: the fast pass must compare sequence
+    # numbers by value to prove a chain of 300 events, as the exact pass counts them
+    from crypto_strategy_lab.journal.audit import append_audit_event
+
+    journal = Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    with journal.session() as session:
+        for k in range(300):
+            append_audit_event(session, kind="note", ts=T0, payload={"k": k})
+        session.commit()
+    report = verify_audit_chain(journal.engine)
+    assert report.ok and report.n_events == 300
+    with journal.engine.connect() as conn:
+        assert audit_module._clean_journal(conn) == (300, report.head_hash)
