@@ -263,6 +263,7 @@ def recheck_survivors(name: str, target: Target, diffs: list[str]) -> dict:
         for diff in diffs:
             # cosmic-ray's diff starts with a "--- mutation diff ---" banner line
             patch = diff.split("\n", 1)[1] if diff.startswith("--- mutation diff") else diff
+            patch = patch.rstrip("\n") + "\n"  # cosmic-ray's diffs end without a newline
             apply = ["git", "apply", "--recount", "-p1"]
             if subprocess.run(
                 [*apply, "--check", "-"], cwd=work, input=patch, text=True, capture_output=True
