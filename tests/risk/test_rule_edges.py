@@ -45,3 +45,15 @@ def test_drawdown_derisk_scales_the_gross_limit_too() -> None:
     decision = decide(intent("10"), portfolio, limits=limits)
     assert decision.rule == "drawdown_derisk"
     assert decision.approved_quantity == (D("0.5") * D("0.3") * 8500 - 900) / 100
+
+
+@pytest.mark.parametrize("over", ["0.5", "0.99", "3"])
+def test_no_room_to_add_beyond_the_limit_is_zero_not_negative(over: str) -> None:
+    # room L / P = 1000 / 100 = 10 units; a position already `over` units past it may add
+    # nothing (the docstring's max(0, |p'|max - |p|)), and may still sell all of it and 10 more
+    from crypto_strategy_lab.risk.sizing import max_order_quantity
+
+    position = 10 + D(over)
+    assert max_order_quantity(D(1000), D(0), position, +1, D(100), D("0.01")) == 0
+    assert max_order_quantity(D(1000), D(0), position, -1, D(100), D("0.01")) == position + 10
+    assert max_order_quantity(D(1000), D(0), -position, -1, D(100), D("0.01")) == 0
