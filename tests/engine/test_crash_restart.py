@@ -177,7 +177,11 @@ class _CrashingJournal(Journal):
         return order
 
 
-def _replay(journal: Journal) -> None:
+def _replay(journal: Journal, *, venue_in_process: bool = True) -> None:
+    """The simulated run; each bar commits at its end (``commit_seconds=0``), so a crash
+    loses at most the bar it interrupted. ``venue_in_process=False`` treats the venue as one
+    outside the process: each order is then committed before it is sent (journal first), so
+    a crash can leave a bar's order on disk without the rest of its bar."""
     import asyncio
 
     from crypto_strategy_lab.engine.paper import build_simulated_run
@@ -185,6 +189,9 @@ def _replay(journal: Journal) -> None:
     engine, feed = build_simulated_run(
         journal, ["true_range_divergence"], days=3, capital=5000, run_id=RUN_ID
     )
+    engine.commit_seconds = 0.0
+    for sleeve in engine.sleeves:
+        sleeve.exchange.in_process = venue_in_process  # type: ignore[misc]
     asyncio.run(engine.run(feed))
 
 
@@ -222,22 +229,35 @@ def _content(journal: Journal) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.slow
-def test_killed_bar_is_journaled_on_resume_exactly_as_an_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("venue_in_process", [False, True], ids=["order-on-disk", "bar-lost"])
+def test_killed_bar_is_journaled_on_resume_exactly_as_an_uninterrupted_run(
+    tmp_path: Path, venue_in_process: bool
+) -> None:
     """Issue 12: after a kill -9 between the killed bar's order and its equity point, the
-    resumed run never wrote that bar's equity point and position snapshots (960 vs 961)."""
+    resumed run never wrote that bar's equity point and position snapshots (960 vs 961).
+
+    ``order-on-disk``: the order was committed before it was sent (a venue outside the
+    process), the rest of its bar was not. ``bar-lost``: the simulated venue's order waits for
+    its bar's commit, so the crash loses the whole bar, order included."""
     reference = Journal.open(f"sqlite:///{tmp_path / 'reference.sqlite'}")
-    _replay(reference)
+    _replay(reference, venue_in_process=venue_in_process)
     url = f"sqlite:///{tmp_path / 'crashed.sqlite'}"
     crashing = _CrashingJournal(Journal.open(url).engine, crash_after=3)
     try:
-        _replay(crashing)
+        _replay(crashing, venue_in_process=venue_in_process)
     except _Crash:
         pass
     else:
         raise AssertionError("the run ended before its third order")
     resumed = Journal.open(url)
     assert resumed.get_run(RUN_ID).status == "running"
-    _replay(resumed)
+    with resumed.session() as s:
+        on_disk = s.scalar(select(func.count()).select_from(Order).where(Order.run_id == RUN_ID))
+    if venue_in_process:
+        assert on_disk < 3  # the third order died with its bar (and its bar's earlier ones)
+    else:
+        assert on_disk == 3  # on disk before it was sent
+    _replay(resumed, venue_in_process=venue_in_process)
     assert resumed.get_run(RUN_ID).status == "completed"
     expected, got = _content(reference), _content(resumed)
     assert len(expected["equity_curve"]) > 60 and len(expected["orders"]) > 3, expected["orders"]

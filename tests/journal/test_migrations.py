@@ -116,3 +116,57 @@ def test_gate_verdicts_are_migrated_and_an_early_table_is_adopted(journal_url: s
     stored = latest_verdict("vpin", engine)
     assert stored is not None and stored.passed
     engine.dispose()
+
+
+def test_migration_0006_drops_the_hash_indexes_and_keeps_the_chain(journal_url: str) -> None:
+    """0006 removes the unique indexes on the audit hashes: every row survives, the chain
+    verifies and writing goes on."""
+    from datetime import timedelta
+
+    from crypto_strategy_lab.journal import Journal
+    from tests.journal.helpers import T0, populate
+
+    engine = make_engine(journal_url)
+    upgrade(engine, "0005")
+    journal = Journal(engine)  # writes at 0005 (populate's trial log would migrate to head)
+    run = journal.start_run(name="pre-0006", mode="simulated", capital=1, strategies=["s"])
+    with journal.batch():
+        for i in range(5):
+            journal.record_equity(run.run_id, ts=T0 + timedelta(minutes=i), equity=i, cash=1)
+        journal.audit("exchange.order.request", {"i": 1}, run_id=run.run_id)
+    assert current_revision(engine) == "0005"
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT * FROM audit_events ORDER BY seq").fetchall()
+    assert len(before) == 7
+    assert {"hash", "prev_hash"} <= _unique_columns(engine)
+    upgrade(engine)
+    assert current_revision(engine) == _head()
+    assert _unique_columns(engine) & {"hash", "prev_hash"} == set()
+    with engine.connect() as conn:
+        after = conn.exec_driver_sql("SELECT * FROM audit_events ORDER BY seq").fetchall()
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, load_all_models()) == []
+    assert after == before
+    populate(journal)  # appends after the copy
+    assert journal.verify().ok
+    engine.dispose()
+
+
+def _unique_columns(engine) -> set[str]:  # type: ignore[no-untyped-def]
+    """Columns of ``audit_events`` that a single-column unique index covers (SQLite's
+    automatic indexes included, which the inspector does not list)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            found = set()
+            for row in conn.exec_driver_sql("PRAGMA index_list(audit_events)"):
+                if row[2]:  # unique
+                    cols = conn.exec_driver_sql(f"PRAGMA index_info('{row[1]}')").fetchall()
+                    if len(cols) == 1:
+                        found.add(cols[0][2])
+            return found
+    insp = inspect(engine)
+    return {
+        c["column_names"][0]
+        for c in insp.get_unique_constraints("audit_events")
+        if len(c["column_names"]) == 1
+    }

@@ -275,7 +275,10 @@ class AuditEvent(Base):
     ``hash = SHA-256(prev_hash || canonical_json({seq, ts, kind, entity_table, entity_key,
     run_id, payload}))`` in hex; the first row's ``prev_hash`` is 64 zeros. ``payload`` is the
     canonical JSON of the journaled record (or of the action, for audit-only events).
-    ``prev_hash`` is unique, so two writers racing for the same head cannot fork the chain.
+    ``seq`` is the primary key and every writer appends at head + 1, so two writers racing
+    for the same head collide on it and cannot fork the chain; the hashes carry no index
+    (migration 0006: ``csl audit verify`` checks every link, and an index per hash was most of
+    an append's cost).
     """
 
     __tablename__ = "audit_events"
@@ -288,5 +291,5 @@ class AuditEvent(Base):
     entity_table: Mapped[str | None] = mapped_column(String(64), nullable=True)
     entity_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     payload: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
