@@ -167,3 +167,11 @@ def test_the_journal_checks_the_order_domains_lifecycle() -> None:
 
     assert orders.ALLOWED_TRANSITIONS is ALLOWED_TRANSITIONS
     assert "ALLOWED_TRANSITIONS" not in repository.__all__
+
+
+def test_a_status_is_terminal_exactly_when_the_state_machine_leaves_it_nowhere() -> None:
+    from crypto_strategy_lab.core.enums import OrderStatus
+    from crypto_strategy_lab.core.orders import ALLOWED_TRANSITIONS
+
+    for status in OrderStatus:
+        assert status.is_terminal == (not ALLOWED_TRANSITIONS.get(status)), status

@@ -79,12 +79,13 @@ class OrderStatus(StrEnum):
     @property
     def is_terminal(self) -> bool:
         """Whether the status is final: filled, cancelled, rejected or expired."""
-        return self in {
-            OrderStatus.FILLED,
-            OrderStatus.CANCELLED,
-            OrderStatus.REJECTED,
-            OrderStatus.EXPIRED,
-        }
+        # asked for every resting order on every bar: one set, built once
+        return self in _TERMINAL_STATUSES
+
+
+_TERMINAL_STATUSES = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
 
 
 class SignalAction(StrEnum):
