@@ -14,7 +14,17 @@ T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def populate(journal: Journal) -> str:
-    """Write one run with an order life cycle, fills, snapshots, alerts and halts."""
+    """:func:`populate_trading` and :func:`populate_research`; returns the run's id."""
+    run_id = populate_trading(journal)
+    populate_research(journal)
+    return run_id
+
+
+def populate_trading(journal: Journal) -> str:
+    """Write one run with an order life cycle, fills, snapshots, alerts and halts.
+
+    Only the trading tables: the research stores migrate a journal to head when opened.
+    """
     run = journal.start_run(
         name="paper-test",
         mode="simulated",
@@ -121,7 +131,6 @@ def populate(journal: Journal) -> str:
     journal.acknowledge_alert(alert.id, by="alice", note="seen")
     journal.halt("manual test", actor="alice", run_id=run.run_id)
     journal.audit("reconcile.ok", {"orders": 1}, run_id=run.run_id)
-    populate_research(journal)
     return run.run_id
 
 

@@ -59,12 +59,13 @@ def test_migration_to_never_reused_ids_keeps_every_row_and_the_chain(tmp_path) -
     """0004 rebuilds the append-only tables with AUTOINCREMENT: ids, references and the audit
     chain survive, and the next id continues after the largest one."""
     from crypto_strategy_lab.journal import Journal
-    from tests.journal.helpers import populate
+    from tests.journal.helpers import populate_trading
 
     engine = make_engine(f"sqlite:///{tmp_path / 'j.sqlite'}")
     upgrade(engine, "0003")
     journal = Journal(engine)
-    populate(journal)
+    populate_trading(journal)  # populate's trial log would migrate to head before the copy
+    assert current_revision(engine) == "0003"
     with engine.connect() as conn:
         before = {
             t: conn.exec_driver_sql(f"SELECT * FROM {t} ORDER BY 1").fetchall()
