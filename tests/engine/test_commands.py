@@ -33,6 +33,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _verdict(passed: bool) -> None:
     """A verdict on what ``csl live`` trades: lag_autocorr defaults, BTCUSDT 1h bars."""
     from crypto_strategy_lab.core.stop_policy import stop_policy_identity
+    from crypto_strategy_lab.research.identity import strategy_code_version
     from crypto_strategy_lab.research.verdicts import VerdictStore
     from crypto_strategy_lab.strategies import get_strategy
     from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
@@ -53,6 +54,7 @@ def _verdict(passed: bool) -> None:
         },
         instrument="BTCUSDT",
         data=DataIdentity("f" * 64, "f" * 64, "1h", 8760.0, "file:btc.parquet"),
+        code_version=strategy_code_version("lag_autocorr"),  # the code csl live trades
     )
 
 

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from crypto_strategy_lab.cli.main import app
 from crypto_strategy_lab.config.settings import get_settings
 from crypto_strategy_lab.journal import make_engine
+from crypto_strategy_lab.research import identity
+from crypto_strategy_lab.research.identity import code_version, strategy_code_version
 from crypto_strategy_lab.research.verdicts import VerdictStore
 from crypto_strategy_lab.strategies import get_strategy
 from crypto_strategy_lab.validation.gate import Criterion, GateVerdict
@@ -24,6 +26,8 @@ DEFAULTS = get_strategy("lag_autocorr").params.model_dump(mode="json")
 FIXED = {"policy": "fixed", "stop_loss": 0.02, "take_profit": 0.04}
 ATR = {"policy": "atr", "stop_loss": 2.0, "take_profit": 4.0, "atr_period": 14}
 HOURLY = DataIdentity("f" * 64, "f" * 64, "1h", 8760.0, "file:btc.parquet")
+# the code that passed, as the lab stores it: today's lag_autocorr
+CODE = strategy_code_version("lag_autocorr")
 
 
 @pytest.fixture
@@ -38,15 +42,16 @@ def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def save(
-    journal: str, *, criteria=ALL, params=DEFAULTS, stops=FIXED, instrument="BTCUSDT", data=HOURLY
-):
+    journal: str, *, criteria=ALL, params=DEFAULTS, stops=FIXED, instrument="BTCUSDT", data=HOURLY,
+    code=CODE,
+):  # fmt: skip
     verdict = GateVerdict(
         "lag_autocorr", tuple(Criterion(n, 1.0, 0.5, ">=", True) for n in criteria)
     )
     VerdictStore(journal).save(
         "lab-1", verdict, symbol=data.name if data else "",
         params=params if stops is None else {**params, "stops": stops},
-        instrument=instrument, data=data,
+        instrument=instrument, data=data, code_version=code,
     )  # fmt: skip
 
 
@@ -109,6 +114,7 @@ def test_a_forged_insert_fails_audit_verify_and_live_refuses(journal):
             "tested stops fixed: 2%/4%, not the ones to trade atr: 2/4 ATR(20)",
         ),
         ({"stops": None}, [], "names no stop policy"),
+        ({"code": ""}, [], "names no code version"),
         ({"data": None}, [], "no passing gate verdict found"),  # no timeframe, no fingerprint
     ],
 )
@@ -153,3 +159,39 @@ def test_atr_stops_validated_are_the_atr_stops_traded(journal):
     )  # fmt: skip
     assert atr == []
     assert len(fixed) == 1 and "tested stops atr: 2/4 ATR(14)" in fixed[0]
+
+
+def edited_copy(tmp_path: Path, edit) -> str:
+    """The code version of a copy of lag_autocorr's package with ``edit`` applied to its
+    signal module's source."""
+    package = Path(identity.__file__).parents[1] / "strategies" / "lag_autocorr"
+    copy = tmp_path / "lag_autocorr"
+    copy.mkdir()
+    for f in package.glob("*.py"):
+        source = f.read_text(encoding="utf-8")
+        (copy / f.name).write_text(edit(source) if f.name == "signal.py" else source)
+    return code_version(sorted(copy.glob("*.py")))
+
+
+def test_a_verdict_for_other_code_refuses_naming_both_versions(journal, tmp_path, monkeypatch):
+    """The strategy was edited after it passed: its old verdict does not unlock live."""
+    save(journal)
+    edited = edited_copy(tmp_path, lambda s: s + "\nEDITED = 1\n")
+    assert edited != CODE
+    monkeypatch.setattr(identity, "strategy_code_version", lambda name: edited)
+    result = live(journal)
+    assert result.exit_code == 1
+    assert (
+        f"the latest gate verdict for lag_autocorr on BTCUSDT 1h was for code {CODE}, "
+        f"the code now is {edited}: re-run the gate"
+    ) in refusal(result)
+
+
+def test_a_docstring_edit_keeps_the_verdict(journal, tmp_path, monkeypatch):
+    """Documenting the strategy is not another strategy: the AST version holds."""
+    save(journal)
+    documented = edited_copy(tmp_path, lambda s: s.replace('"""', '"""Edited. ', 1))
+    assert documented == CODE
+    monkeypatch.setattr(identity, "strategy_code_version", lambda name: documented)
+    result = live(journal)
+    assert result.exit_code == 0, refusal(result)

@@ -306,9 +306,10 @@ def live_refusals(
     """Every reason ``csl live`` must refuse (empty: all three conditions hold).
 
     The gate verdict must be a chained, passing verdict for this strategy with the parameters
-    it will trade (``params`` over its defaults) and the stop policy of its protective exits
+    it will trade (``params`` over its defaults), the stop policy of its protective exits
     (``stops``, a :class:`~crypto_strategy_lab.risk.ProtectiveStops`; default the risk
-    limits' 2 % / 4 %), on ``symbol`` bars of ``timeframe``
+    limits' 2 % / 4 %) and the strategy's current code version, on ``symbol`` bars of
+    ``timeframe``
     (:func:`crypto_strategy_lab.research.verdicts.live_refusal`).
 
     Parameters
@@ -346,6 +347,7 @@ def live_refusals(
     """
     from crypto_strategy_lab.config.settings import Settings
     from crypto_strategy_lab.exchanges.credentials import ENV_NAMES, resolve_credentials
+    from crypto_strategy_lab.research import identity
     from crypto_strategy_lab.research.verdicts import live_refusal
     from crypto_strategy_lab.risk import ProtectiveStops, RiskLimits
     from crypto_strategy_lab.strategies.registry import strategy_for_bars
@@ -356,7 +358,10 @@ def live_refusals(
         reasons.append(f"no live API keys for {venue}: set {key} and {secret} (or `csl keys add`)")
     traded = strategy_for_bars(strategy, params, timeframe).params.model_dump(mode="json")
     stops = stops or ProtectiveStops.from_limits(RiskLimits())
-    refusal = live_refusal(strategy, traded, symbol, timeframe, journal, stops=stops.identity())
+    refusal = live_refusal(
+        strategy, traded, symbol, timeframe, journal, stops=stops.identity(),
+        code_version=identity.strategy_code_version(strategy),
+    )  # fmt: skip
     if refusal is not None:
         reasons.append(refusal)
     if not confirm:

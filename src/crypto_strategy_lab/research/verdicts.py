@@ -10,7 +10,8 @@ code version.
 :func:`live_refusal` is the rule the trading side applies before going live: the journal's
 audit chain verifies (a verdict inserted or edited by hand breaks it), and the latest verdict
 for the same strategy, parameters, instrument and timeframe passed, names a data fingerprint,
-and holds every criterion of the gate. A strategy's verdict also records, under the
+holds every criterion of the gate and was for the strategy's current code version (a strategy
+edited after it passed must pass again). A strategy's verdict also records, under the
 :data:`STOPS` key of its parameters, the stop policy of the selected configuration
 (:func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`: off, fixed fractions or
 ATR units with their levels); the deployed protective exits must be that policy. Anything else
@@ -261,6 +262,7 @@ def live_refusal(
     gate: GateConfig | None = None,
     *,
     stops: Mapping[str, Any] | None = None,
+    code_version: str | None = None,
 ) -> str | None:
     """Why the stored verdicts do not allow trading ``strategy`` live, or ``None``.
 
@@ -287,6 +289,11 @@ def live_refusal(
         (:func:`~crypto_strategy_lab.core.stop_policy.stop_policy_identity`); it must equal the
         stop policy the verdict tested. ``None`` compares none (a book's verdict, whose
         members' stops are part of their trials).
+    code_version : str, optional
+        The strategy's current code version (:func:`~.identity.strategy_code_version`); it
+        must equal the code version the verdict tested, and a verdict stored without one
+        refuses (it cannot show which code passed). ``None`` compares none (a book's verdict:
+        its members' code is checked by their own verdicts in a live deployment).
 
     Returns
     -------
@@ -317,6 +324,17 @@ def live_refusal(
             f"the latest gate verdict for {where} lacks criteria "
             f"{', '.join(sorted(wanted - present))}"
         )
+    if code_version is not None:
+        if not stored.code_version:
+            return (
+                f"the latest gate verdict for {where} names no code version (stored before "
+                "verdicts recorded one); run `csl lab` or `csl validate` again"
+            )
+        if stored.code_version != code_version:
+            return (
+                f"the latest gate verdict for {where} was for code {stored.code_version}, "
+                f"the code now is {code_version}: re-run the gate"
+            )
     tested = dict(stored.params)
     if stops is not None:
         tested_stops = tested.pop(STOPS, None)
