@@ -118,13 +118,42 @@ WRITTEN_ONCE = frozenset(AUDITED_MODELS) - {"runs"}
 
 
 def record_payload(record: DeclarativeBase) -> dict[str, Any]:
-    """Every column of a mapped row, by column name."""
+    """Every column of a mapped row, by column name.
+
+    Parameters
+    ----------
+    record : DeclarativeBase
+        A mapped journal row (any model, audited or not).
+
+    Returns
+    -------
+    dict of str to Any
+        ``{column name: attribute value}`` for every column of the row's table, keyed by
+        the SQL column name (which may differ from the attribute key), values as held on
+        the object (not yet canonicalised).
+    """
     table = record.__table__  # type: ignore[attr-defined]
     return {col.name: getattr(record, col.key) for col in table.columns}
 
 
 def entity_key(record: DeclarativeBase) -> str:
-    """The value of the record's key column (:data:`AUDITED_MODELS`), as audit events name it."""
+    """The value of the record's key column (:data:`AUDITED_MODELS`), as audit events name it.
+
+    Parameters
+    ----------
+    record : DeclarativeBase
+        A row of an audited table.
+
+    Returns
+    -------
+    str
+        ``str()`` of the key column's value (the id, or ``content`` for data fingerprints).
+
+    Raises
+    ------
+    KeyError
+        If the record's table is not in :data:`AUDITED_MODELS`.
+    """
     key_column = AUDITED_MODELS[record.__tablename__][1]  # type: ignore[attr-defined]
     return str(getattr(record, key_column))
 
@@ -138,7 +167,23 @@ _EVENT_JSON = "%s{" + ",".join(f'"{name}":%s' for name in _EVENT_FIELDS) + "}"
 
 
 def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
-    """``SHA-256(prev_hash || canonical_json(content))`` as 64 hex characters."""
+    """``SHA-256(prev_hash || canonical_json(content))`` as 64 hex characters.
+
+    Parameters
+    ----------
+    prev_hash : str
+        The previous link's hash (64 lowercase hex characters; :data:`GENESIS_HASH`, 64
+        zeros, before the first event).
+    content : dict of str to Any
+        The event's fields; serialised with :func:`canonical_json` (sorted keys, exact
+        decimal and UTC time encodings).
+
+    Returns
+    -------
+    str
+        The lowercase hex SHA-256 digest (FIPS 180-4) of the UTF-8 bytes of ``prev_hash``
+        followed by ``canonical_json(content)``.
+    """
     return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
 
 
@@ -161,6 +206,38 @@ def event_hash(
     chain several times faster. Every writer (single writes, per-bar batches, migrations) and
     :func:`verify_audit_chain` compute a link with this function; ``payload`` is the
     canonical JSON text stored in the row.
+
+    Parameters
+    ----------
+    prev_hash : str
+        The hash of event ``seq - 1``, or :data:`GENESIS_HASH` for ``seq == 1``.
+    seq : int
+        The event's position in the chain, from 1.
+    ts : datetime
+        The event time (aware UTC; encoded as :func:`canonical_json` encodes it).
+    kind : str
+        The event kind.
+    entity_table : str or None
+        The table of the row the event records; None for an event about no row.
+    entity_key : str or None
+        That row's key (:func:`entity_key`); None for an event about no row.
+    run_id : str or None
+        The run the event belongs to; None outside a run.
+    payload : str
+        The canonical JSON text stored in the row's ``payload`` column (hashed as a JSON
+        string, i.e. encoded a second time).
+
+    Returns
+    -------
+    str
+        64 lowercase hex characters.
+
+    Notes
+    -----
+    ``hash_seq = SHA-256(hash_{seq-1} || J)``, with ``J`` the canonical JSON of the object
+    ``{"entity_key", "entity_table", "kind", "payload", "run_id", "seq", "ts"}`` (keys in
+    that sorted order, no spaces, ASCII escapes) and ``hash_0 = GENESIS_HASH``. Changing
+    any stored field of any event therefore changes every later hash.
     """
     return _link(prev_hash, seq, _scalar_json(ts), kind, entity_table, entity_key, run_id, payload)
 
@@ -213,6 +290,12 @@ def lock_chain(session: Session) -> None:
     that no other writer can change them before its commit. Appenders that still race (a
     writer that does not lock) lose on the unique ``seq``/``prev_hash`` constraints and the
     repository retries them.
+
+    Parameters
+    ----------
+    session : Session
+        The session whose transaction will append; the lock lasts until it commits or
+        rolls back. On other dialects nothing is locked.
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -231,7 +314,33 @@ def append_audit_event(
     entity_table: str | None = None,
     entity_key: str | None = None,
 ) -> AuditEvent:
-    """Append the next link of the chain (flushes; the caller commits)."""
+    """Append the next link of the chain (flushes; the caller commits).
+
+    Parameters
+    ----------
+    session : Session
+        The open session; the event is added and flushed in its transaction. Call
+        :func:`lock_chain` first where writers may race.
+    kind : str
+        The event kind.
+    ts : datetime
+        The event time (aware).
+    payload : dict of str to Any
+        The event's content; stored as its :func:`canonical_json` text.
+    run_id : str or None, optional
+        The run the event belongs to; None (default) for none.
+    entity_table : str or None, optional
+        The table of the row recorded; None (default) for an event about no row.
+    entity_key : str or None, optional
+        That row's key; None (default) for none.
+
+    Returns
+    -------
+    AuditEvent
+        The flushed event, with ``seq`` one past the chain head (1 on an empty chain),
+        ``prev_hash`` the head's hash (:data:`GENESIS_HASH` on an empty chain) and
+        ``hash`` from :func:`event_hash`.
+    """
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()

@@ -40,7 +40,32 @@ class JournalError(CSLError):
 
 
 def exact_decimal(value: Decimal | int | str) -> Decimal:
-    """``value`` as a finite :class:`Decimal` rounded to 18 decimal places, normalised."""
+    """``value`` as a finite :class:`Decimal` rounded to 18 decimal places, normalised.
+
+    Parameters
+    ----------
+    value : Decimal or int or str
+        The amount. An ``int`` or ``str`` is read through ``Decimal(str(value))``, so
+        ``'0.1'`` is exactly one tenth (pass text, not a float, for exact amounts).
+
+    Returns
+    -------
+    Decimal
+        The same number with at most ``DECIMAL_PLACES`` (18) fractional digits, trailing
+        zeros removed and never in exponent form (``Decimal('1E+2')`` becomes ``100``); zero
+        is ``Decimal(0)`` whatever its sign or exponent.
+
+    Raises
+    ------
+    JournalError
+        If ``value`` is not finite (NaN, sNaN or an infinity).
+
+    Notes
+    -----
+    More than 18 fractional digits are rounded half to even (banker's rounding) in an
+    80-digit context, wide enough for the 38 digits of ``NUMERIC(38, 18)``. Results are
+    memoised by numeric value, so equal inputs return the same object.
+    """
     dec = value if isinstance(value, Decimal) else Decimal(str(value))
     if not dec.is_finite():
         raise JournalError(f"journal amounts must be finite decimals, got {value!r}")
@@ -71,7 +96,23 @@ def _exact(dec: Decimal) -> Decimal:
 
 
 def decimal_text(value: Decimal) -> str:
-    """The plain (never scientific) string of an exact decimal, e.g. ``'0.1'``, ``'100'``."""
+    """The plain (never scientific) string of an exact decimal, e.g. ``'0.1'``, ``'100'``.
+
+    Parameters
+    ----------
+    value : Decimal
+        The amount; it goes through :func:`exact_decimal` first.
+
+    Returns
+    -------
+    str
+        ``format(exact_decimal(value), "f")``: no exponent, no trailing fractional zeros.
+
+    Raises
+    ------
+    JournalError
+        If ``value`` is not finite.
+    """
     return format(exact_decimal(value), "f")
 
 
@@ -85,6 +126,22 @@ def stored_decimal_text(stored: Any) -> str:
 
     The text itself when it is already canonical, which every value the journal wrote is (the
     verifier reads hundreds of thousands of them).
+
+    Parameters
+    ----------
+    stored : Any
+        The column value as read back from SQLite: normally its text, but anything that
+        ``Decimal(str(stored))`` accepts (an int, a float, a Decimal).
+
+    Returns
+    -------
+    str
+        The canonical text, equal to ``decimal_text(Decimal(str(stored)))``.
+
+    Raises
+    ------
+    JournalError
+        If the stored value is not a finite decimal.
     """
     if isinstance(stored, str) and stored != "-0" and _CANONICAL_TEXT.fullmatch(stored):
         return stored
@@ -100,6 +157,18 @@ def stored_time_json(stored: Any) -> str:
 
     Rewritten as text when it has the stored form (``'2024-03-01 12:00:00.000000'`` ->
     ``'"2024-03-01T12:00:00.000000+00:00"'``), parsed otherwise.
+
+    Parameters
+    ----------
+    stored : str or datetime
+        The column value as read back: ISO text or a :class:`~datetime.datetime`; a naive
+        value is taken to be UTC.
+
+    Returns
+    -------
+    str
+        The JSON string literal (quotes included) that :func:`canonical_json` gives for the
+        aware UTC time.
     """
     if isinstance(stored, str) and _STORED_TIME.fullmatch(stored):
         return '"' + stored[:10] + "T" + stored[11:] + '+00:00"'
@@ -108,14 +177,36 @@ def stored_time_json(stored: Any) -> str:
 
 
 def utc(value: datetime) -> datetime:
-    """``value`` converted to UTC; naive datetimes are refused."""
+    """``value`` converted to UTC; naive datetimes are refused.
+
+    Parameters
+    ----------
+    value : datetime
+        A timezone-aware time in any zone.
+
+    Returns
+    -------
+    datetime
+        The same instant with ``tzinfo=UTC``.
+
+    Raises
+    ------
+    JournalError
+        If ``value`` is naive (no ``tzinfo`` or a ``tzinfo`` without an offset).
+    """
     if value.tzinfo is None or value.utcoffset() is None:
         raise JournalError(f"journal timestamps must be timezone-aware, got naive {value}")
     return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
+    """The current time, timezone-aware UTC.
+
+    Returns
+    -------
+    datetime
+        ``datetime.now(UTC)`` (wall clock, microsecond resolution).
+    """
     return datetime.now(UTC)
 
 
@@ -126,14 +217,47 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """``value`` in UTC, naive on SQLite; a naive ``value`` is refused."""
+        """``value`` in UTC, naive on SQLite; a naive ``value`` is refused.
+
+        Parameters
+        ----------
+        value : datetime or None
+            The aware time to store; None stores SQL NULL.
+        dialect : Dialect
+            The SQLAlchemy dialect of the connection.
+
+        Returns
+        -------
+        datetime or None
+            ``value`` in UTC, with ``tzinfo`` removed on SQLite (which has no zone); None
+            for None.
+
+        Raises
+        ------
+        JournalError
+            If ``value`` is naive.
+        """
         if value is None:
             return None
         value = utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """The stored time as aware UTC (a naive stored time is UTC)."""
+        """The stored time as aware UTC (a naive stored time is UTC).
+
+        Parameters
+        ----------
+        value : datetime or None
+            The value the driver returned; None for SQL NULL.
+        dialect : Dialect
+            The SQLAlchemy dialect of the connection (unused: every backend is handled
+            by whether ``value`` carries a zone).
+
+        Returns
+        -------
+        datetime or None
+            The aware UTC time, or None.
+        """
         if value is None:
             return None
         if value.tzinfo is None:
@@ -148,20 +272,64 @@ class ExactDecimal(TypeDecorator[Decimal]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        """Text on SQLite (exact), ``NUMERIC(38, DECIMAL_PLACES)`` elsewhere."""
+        """Text on SQLite (exact), ``NUMERIC(38, DECIMAL_PLACES)`` elsewhere.
+
+        Parameters
+        ----------
+        dialect : Dialect
+            The SQLAlchemy dialect of the connection.
+
+        Returns
+        -------
+        TypeEngine
+            ``String(64)`` on SQLite (whose NUMERIC is a float), else
+            ``Numeric(38, 18, asdecimal=True)``.
+        """
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(64))
         return dialect.type_descriptor(Numeric(38, DECIMAL_PLACES, asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        """``value`` as an exact decimal; its plain text on SQLite."""
+        """``value`` as an exact decimal; its plain text on SQLite.
+
+        Parameters
+        ----------
+        value : Decimal or int or str or None
+            The amount to store; None stores SQL NULL.
+        dialect : Dialect
+            The SQLAlchemy dialect of the connection.
+
+        Returns
+        -------
+        Decimal or str or None
+            :func:`exact_decimal` of ``value``; on SQLite its plain ``"f"`` text.
+
+        Raises
+        ------
+        JournalError
+            If ``value`` is not finite.
+        """
         if value is None:
             return None
         dec = exact_decimal(value)
         return format(dec, "f") if dialect.name == "sqlite" else dec
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        """The stored value as an exact decimal."""
+        """The stored value as an exact decimal.
+
+        Parameters
+        ----------
+        value : Any
+            The value the driver returned (text on SQLite, Decimal elsewhere); None for
+            SQL NULL.
+        dialect : Dialect
+            The SQLAlchemy dialect of the connection (unused).
+
+        Returns
+        -------
+        Decimal or None
+            :func:`exact_decimal` of ``Decimal(str(value))``, or None.
+        """
         if value is None:
             return None
         return exact_decimal(Decimal(str(value)))
