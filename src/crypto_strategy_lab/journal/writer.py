@@ -73,17 +73,52 @@ _MUTABLE_RUN_FIELDS = {"status", "ended_at"}
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` with decimals/datetimes/enums encoded as the audit chain encodes them."""
+    """``value`` with decimals/datetimes/enums encoded as the audit chain encodes them.
+
+    Parameters
+    ----------
+    value : Any
+        Anything :func:`canonical_json` accepts.
+
+    Returns
+    -------
+    Any
+        ``json.loads(canonical_json(value))``: plain JSON types, decimals as their exact
+        text, times as UTC ISO 8601 text, enums as their values.
+    """
     return json.loads(canonical_json(value))
 
 
 def optional_decimal(value: Decimal | None) -> Decimal | None:
-    """``value`` as an exact journal decimal, ``None`` kept."""
+    """``value`` as an exact journal decimal, ``None`` kept.
+
+    Parameters
+    ----------
+    value : Decimal or None
+        An amount, or None for an absent one.
+
+    Returns
+    -------
+    Decimal or None
+        :func:`exact_decimal` of ``value``, or None.
+    """
     return None if value is None else exact_decimal(value)
 
 
 def record_ts(record: Base) -> datetime:
-    """The time a record's audit event carries: its own timestamp, else now."""
+    """The time a record's audit event carries: its own timestamp, else now.
+
+    Parameters
+    ----------
+    record : Base
+        A mapped journal row.
+
+    Returns
+    -------
+    datetime
+        The first of its ``ts``, ``created_at``, ``started_at`` attributes that holds a
+        datetime; :func:`utcnow` when none does.
+    """
     for name in ("ts", "created_at", "started_at"):
         value = getattr(record, name, None)
         if isinstance(value, datetime):
@@ -224,7 +259,11 @@ class BufferIndex(Protocol):
     def detach(self) -> Callable[[], None]:
         """Empty the index (the buffer is being committed).
 
-        Returns what to do once that commit succeeded.
+        Returns
+        -------
+        Callable[[], None]
+            What to do once that commit succeeded (called without arguments, only after
+            the commit).
         """
         ...
 
@@ -234,10 +273,11 @@ class ChainWriter:
 
     Parameters
     ----------
-    engine:
+    engine : Engine
         A SQLAlchemy engine on a migrated journal.
-    retries:
-        How many times a write transaction that lost a race with another writer is retried.
+    retries : int, default 20
+        How many times a write transaction that lost a race with another writer is retried
+        (after 5 ms, doubling up to 0.5 s between attempts).
     """
 
     def __init__(self, engine: Engine, *, retries: int = 20) -> None:
@@ -251,7 +291,13 @@ class ChainWriter:
         self._indexes: list[BufferIndex] = []
 
     def index_buffer(self, index: BufferIndex) -> None:
-        """Keep ``index`` in step with the buffer (see :class:`BufferIndex`)."""
+        """Keep ``index`` in step with the buffer (see :class:`BufferIndex`).
+
+        Parameters
+        ----------
+        index : BufferIndex
+            Detached at every write transaction; its callback runs after the commit.
+        """
         self._indexes.append(index)
 
     def session(self) -> Session:
@@ -259,6 +305,12 @@ class ChainWriter:
 
         So a read sees every write made before it; writes through the session are refused
         unless append-only.
+
+        Returns
+        -------
+        Session
+            A new session of :attr:`sessions` (``expire_on_commit=False``); the caller
+            closes it.
         """
         self.flush()
         return self.sessions()
@@ -269,6 +321,11 @@ class ChainWriter:
 
         See the module docstring for what commits earlier. Nested batches join the outermost
         one; the buffer is committed even when the block raises.
+
+        Yields
+        ------
+        None
+            Control, while writes are buffered.
         """
         self._batch_depth += 1
         try:
@@ -289,14 +346,39 @@ class ChainWriter:
             self.write(_commit_buffer)
 
     def buffered(self, record: T, kind: str, run_id: str | None) -> T:
-        """Queue ``record`` and its audit event; commit at once outside a batch."""
+        """Queue ``record`` and its audit event; commit at once outside a batch.
+
+        Parameters
+        ----------
+        record : T
+            A new mapped row of an audited table.
+        kind : str
+            The audit event kind recorded with it.
+        run_id : str or None
+            The run the event belongs to; None for a write outside a run.
+
+        Returns
+        -------
+        T
+            ``record`` itself (its ``id`` reserved when its table has one).
+        """
         self.buffer_only(record, kind, run_id)
         if not self._batch_depth:
             self.flush()
         return record
 
     def buffer_only(self, record: Any, kind: str, run_id: str | None) -> None:
-        """Queue ``record`` and its audit event for the next commit (the caller commits)."""
+        """Queue ``record`` and its audit event for the next commit (the caller commits).
+
+        Parameters
+        ----------
+        record : Any
+            A new mapped row of an audited table.
+        kind : str
+            The audit event kind recorded with it.
+        run_id : str or None
+            The run the event belongs to; None for a write outside a run.
+        """
         if "id" in record.__table__.c:
             record.id = self._reserve_id(record.__table__)
         self._buffer.append(_Buffered(record, kind, record_ts(record), run_id))
@@ -320,6 +402,24 @@ class ChainWriter:
 
         The buffered writes are committed first (so the chain keeps the order of the calls),
         in a transaction of their own: a write that fails must not take them with it.
+
+        Parameters
+        ----------
+        work : Callable[[Session], T]
+            Called with the transaction's session after the chain is locked
+            (:func:`lock_chain`); it may be called again on a retry.
+
+        Returns
+        -------
+        T
+            What ``work`` returned in the attempt that committed.
+
+        Raises
+        ------
+        OperationalError, IntegrityError
+            When the failure is not a lost race (a locked database, or a clash on the
+            audit chain's constraints), or the race is still lost after ``retries``
+            retries.
         """
         if work is not _commit_buffer and self._buffer:
             self.flush()
@@ -427,7 +527,19 @@ class ChainWriter:
         conn.execute(_insert(AuditEvent.__table__), links)
 
     def add(self, session: Session, record: Base, kind: str, run_id: str | None) -> None:
-        """Insert ``record`` and its audit event in ``session``'s transaction."""
+        """Insert ``record`` and its audit event in ``session``'s transaction.
+
+        Parameters
+        ----------
+        session : Session
+            The open write session (flushed here; the caller commits).
+        record : Base
+            A new mapped row of an audited table.
+        kind : str
+            The audit event kind recorded with it.
+        run_id : str or None
+            The run the event belongs to; None for a write outside a run.
+        """
         session.add(record)
         session.flush()
         append_audit_event(
@@ -441,12 +553,42 @@ class ChainWriter:
         )
 
     def added(self, session: Session, record: T, kind: str, run_id: str | None) -> T:
-        """:meth:`add`, returning ``record`` (for ``write(lambda s: ...)``)."""
+        """:meth:`add`, returning ``record`` (for ``write(lambda s: ...)``).
+
+        Parameters
+        ----------
+        session : Session
+            The open write session.
+        record : T
+            A new mapped row of an audited table.
+        kind : str
+            The audit event kind recorded with it.
+        run_id : str or None
+            The run the event belongs to; None for a write outside a run.
+
+        Returns
+        -------
+        T
+            ``record``, flushed (its ``id`` assigned).
+        """
         self.add(session, record, kind, run_id)  # type: ignore[arg-type]
         return record
 
     def audit(self, kind: str, payload: dict[str, Any], *, run_id: str | None = None) -> None:
-        """An audit-only event (e.g. ``kill.requested``, ``reconcile.ok``, ``exchange.*``)."""
+        """An audit-only event (e.g. ``kill.requested``, ``reconcile.ok``, ``exchange.*``).
+
+        Queued in the buffer, and committed at once outside a batch.
+
+        Parameters
+        ----------
+        kind : str
+            The event kind.
+        payload : dict of str to Any
+            The event's content; encoded with :func:`canonical_json` now, so a payload that
+            cannot be journaled raises here.
+        run_id : str or None, optional
+            The run the event belongs to; None (default) for none.
+        """
         # encoded now, so a payload that cannot be journaled fails its caller, not the commit
         self._buffer.append(_Buffered(None, kind, utcnow(), run_id, canonical_json(payload)))
         if not self._batch_depth:
