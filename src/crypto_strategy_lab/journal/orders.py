@@ -52,6 +52,12 @@ class OrderStore:
         """The buffered events go to the commit; once it succeeded they are the latest.
 
         See :class:`~crypto_strategy_lab.journal.writer.BufferIndex`.
+
+        Returns
+        -------
+        Callable[[], None]
+            Called after the commit: records the detached events as each order's latest
+            committed event.
         """
         events, self._buffered_events = self._buffered_events, {}
         return lambda: self._last_events.update(events)
@@ -153,7 +159,19 @@ class OrderStore:
             return conn.scalar(_ORDER_EXISTS, {"coid": client_order_id}) is not None
 
     def order(self, client_order_id: str) -> Order | None:
-        """The journaled order (``None``: not journaled); orders never change once written."""
+        """The journaled order (``None``: not journaled); orders never change once written.
+
+        Parameters
+        ----------
+        client_order_id : str
+            The order's client id.
+
+        Returns
+        -------
+        Order or None
+            The order row (cached after the first read), or None when the journal holds no
+            such order (a miss is not cached).
+        """
         order = self._orders.get(client_order_id)
         if order is None:
             with self._writer.sessions() as session:
@@ -266,14 +284,43 @@ class OrderStore:
         return record
 
     def order_status(self, client_order_id: str) -> OrderEvent:
-        """The order's latest event (its current state)."""
+        """The order's latest event (its current state).
+
+        Commits the writer's buffer first, so a buffered event is seen.
+
+        Parameters
+        ----------
+        client_order_id : str
+            The order's client id.
+
+        Returns
+        -------
+        OrderEvent
+            The event with the highest ``seq``.
+
+        Raises
+        ------
+        JournalError
+            If the journal holds no such order.
+        """
         with self._writer.session() as session:
             if session.get(Order, client_order_id) is None:
                 raise JournalError(f"no order {client_order_id!r} in the journal")
             return _last_event(session, client_order_id)
 
     def order_events(self, client_order_id: str) -> list[OrderEvent]:
-        """Every state the order went through, in order (``new`` first)."""
+        """Every state the order went through, in order (``new`` first).
+
+        Parameters
+        ----------
+        client_order_id : str
+            The order's client id.
+
+        Returns
+        -------
+        list of OrderEvent
+            Its events by ascending ``seq``; empty for an order the journal does not hold.
+        """
         with self._writer.session() as session:
             return list(
                 session.scalars(
@@ -289,6 +336,17 @@ class OrderStore:
         In the order they were journaled (by their first event's id: a restart restores
         them in the order it would have sent them, on every database; a bare SELECT's order
         is unspecified).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        list of tuple of (Order, OrderEvent)
+            Every order of the run, terminal or not, with its latest event; empty for an
+            unknown run.
         """
         with self._writer.session() as session:
             events = session.scalars(
@@ -304,7 +362,18 @@ class OrderStore:
             return [(order, latest[order.client_order_id]) for order in ranked]
 
     def open_orders(self, run_id: str | None = None) -> list[tuple[Order, OrderEvent]]:
-        """Orders whose latest state is not terminal (new, submitted, partially filled)."""
+        """Orders whose latest state is not terminal (new, submitted, partially filled).
+
+        Parameters
+        ----------
+        run_id : str or None, optional
+            Only this run's orders; None (default) for every run's.
+
+        Returns
+        -------
+        list of tuple of (Order, OrderEvent)
+            Each open order with its latest event, by ascending ``created_at``.
+        """
         latest = (
             select(OrderEvent.client_order_id, func.max(OrderEvent.seq).label("seq"))
             .group_by(OrderEvent.client_order_id)
