@@ -128,7 +128,23 @@ class SnapshotStore:
         self._writer.buffered(row, "equity", run_id)
 
     def latest_positions(self, run_id: str, *, source: str = "journal") -> list[PositionSnapshot]:
-        """The latest snapshot of each (venue, symbol, strategy) for a run."""
+        """The latest snapshot of each (venue, symbol, strategy) for a run.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        source : {"journal", "venue"}, default "journal"
+            ``journal``: the positions the journal's fills imply; ``venue``: what the venue
+            reported at a reconciliation.
+
+        Returns
+        -------
+        list of PositionSnapshot
+            One row per (venue, symbol, strategy): the one with the latest ``ts`` (ties
+            broken by the later id), in the order of those keys' first snapshots; empty
+            when the run has none from ``source``.
+        """
         with self._writer.session() as session:
             rows = session.scalars(
                 select(PositionSnapshot)
@@ -141,7 +157,21 @@ class SnapshotStore:
             return list(latest.values())
 
     def equity_frame(self, run_id: str) -> pd.DataFrame:
-        """The equity curve as a float DataFrame indexed by UTC ``ts``."""
+        """The equity curve as a float DataFrame indexed by UTC ``ts``.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``equity``, ``cash``, ``gross_exposure``, ``net_exposure``,
+            ``realized_pnl``, ``unrealized_pnl`` as float64 (account currency; the exact
+            decimals converted), one row per equity point by ascending ``ts`` then id;
+            empty (no rows) for a run without equity points.
+        """
         with self._writer.session() as session:
             rows = session.scalars(
                 select(EquityPoint)
@@ -163,14 +193,36 @@ class SnapshotStore:
         return frame
 
     def last_equity_time(self, run_id: str) -> datetime | None:
-        """The time of the run's latest equity point (``None``: none journaled)."""
+        """The time of the run's latest equity point (``None``: none journaled).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        datetime or None
+            The greatest ``ts`` (aware UTC), or None.
+        """
         with self._writer.session() as session:
             return session.scalar(
                 select(func.max(EquityPoint.ts)).where(EquityPoint.run_id == run_id)
             )
 
     def peak_equity(self, run_id: str) -> Decimal | None:
-        """The run's highest equity (``None``: no equity point)."""
+        """The run's highest equity (``None``: no equity point).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        Decimal or None
+            The maximum ``equity`` (account currency, exact), or None.
+        """
         # compared as decimals here, not by SQL's max: SQLite stores exact decimals as text,
         # whose max is lexicographic ('9990' > '10050')
         with self._writer.session() as session:
@@ -178,7 +230,26 @@ class SnapshotStore:
             return max(values, default=None)
 
     def equity_at_or_before(self, run_id: str, ts: datetime) -> Decimal | None:
-        """The last equity value at or before ``ts`` (e.g. the UTC day's opening equity)."""
+        """The last equity value at or before ``ts`` (e.g. the UTC day's opening equity).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        ts : datetime
+            The cut-off, inclusive; timezone-aware.
+
+        Returns
+        -------
+        Decimal or None
+            The ``equity`` of the latest point with ``ts <= ts`` (ties: the later id), or
+            None when there is none.
+
+        Raises
+        ------
+        JournalError
+            If ``ts`` is naive.
+        """
         with self._writer.session() as session:
             return session.scalar(
                 select(EquityPoint.equity)
