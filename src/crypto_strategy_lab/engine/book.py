@@ -64,19 +64,49 @@ class Book:
         self._last_positions: dict[str, Decimal] = {}  # per sleeve, as last journaled
 
     def resume(self, progress: RunProgress) -> None:
-        """Continue from the journal's peak equity and last journaled positions."""
+        """Continue from the journal's peak equity and last journaled positions.
+
+        Parameters
+        ----------
+        progress : RunProgress
+            What the journal holds of the run being resumed; a ``peak_equity`` of None
+            keeps the current peak, and the positions (per sleeve name) replace the last
+            journaled ones, so an unchanged position is not journaled again.
+        """
         if progress.peak_equity is not None:
             self.peak = max(self.peak, progress.peak_equity)
         self._last_positions = dict(progress.positions)
 
     def mark(self, symbol: str, close: float) -> None:
-        """The bar's close is the mark of ``symbol`` (exact decimal of the float)."""
+        """The bar's close is the mark of ``symbol`` (exact decimal of the float).
+
+        Parameters
+        ----------
+        symbol : str
+            The instrument.
+        close : float
+            The bar's close (quote currency); stored as ``Decimal(repr(float(close)))``, the
+            shortest decimal that round-trips the float (``0.1`` -> ``Decimal('0.1')``).
+        """
         self.prices[symbol] = Decimal(repr(float(close)))
 
     # -- venue queries ---------------------------------------------------------------------------
 
     async def positions(self, sleeve: Sleeve) -> list[Position] | None:
-        """The sleeve's non-zero venue positions (``None``: the query failed)."""
+        """The sleeve's non-zero venue positions (``None``: the query failed).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The strategy sleeve (its exchange, symbol and market).
+
+        Returns
+        -------
+        list of Position or None
+            The venue's positions in the sleeve's symbol and market with a non-zero
+            quantity; None when the query raised :class:`ExchangeError` (the halts are told,
+            see :meth:`Halts.venue_error`).
+        """
         try:
             return [
                 p
@@ -88,14 +118,38 @@ class Book:
             return None
 
     async def position(self, sleeve: Sleeve) -> Decimal | None:
-        """The sleeve's signed net position at the venue (``None``: the query failed)."""
+        """The sleeve's signed net position at the venue (``None``: the query failed).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The strategy sleeve (its exchange, symbol and market).
+
+        Returns
+        -------
+        Decimal or None
+            The sum of the positions' signed quantities (base units; 0 when flat), or None.
+        """
         positions = await self.positions(sleeve)
         if positions is None:
             return None
         return sum((p.quantity for p in positions), D0)
 
     async def account_equity(self, sleeve: Sleeve) -> Decimal | None:
-        """The total balance of the account's quote currency (``None``: the query failed)."""
+        """The total balance of the account's quote currency (``None``: the query failed).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The strategy sleeve (its exchange, symbol and market).
+
+        Returns
+        -------
+        Decimal or None
+            The ``total`` balance of the exchange's ``quote`` currency (else of the first
+            currency the venue lists); 0 when there is no such balance; None when the
+            query raised :class:`ExchangeError` (and the halts were told).
+        """
         try:
             balances = await sleeve.exchange.get_balance()
         except ExchangeError as exc:
@@ -109,6 +163,12 @@ class Book:
         """Total equity over the accounts and each sleeve's non-zero positions.
 
         One venue query of each kind per sleeve (a failed one counts as nothing, and halts).
+
+        Returns
+        -------
+        tuple of (Decimal, list of tuple of (Sleeve, list of Position))
+            The sum of :meth:`account_equity` over the sleeves (quote currency), and each
+            sleeve with its non-zero positions (empty when flat or the query failed).
         """
         equity = D0
         held: list[tuple[Sleeve, list[Position]]] = []
@@ -118,7 +178,22 @@ class Book:
         return equity, held
 
     def exposure_of(self, sleeve: Sleeve, pos: Position) -> PositionExposure:
-        """``pos`` of ``sleeve`` at its mark (the venue's, else the last close, else entry)."""
+        """``pos`` of ``sleeve`` at its mark (the venue's, else the last close, else entry).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The strategy sleeve (its exchange, symbol and market).
+        pos : Position
+            One of its venue positions.
+
+        Returns
+        -------
+        PositionExposure
+            Signed quantity at a price: the venue's ``mark_price``, else the last close
+            seen by :meth:`mark`, else the position's average entry price (a zero or
+            missing one falls through to the next).
+        """
         return PositionExposure(
             strategy=sleeve.name,
             venue=sleeve.venue,
@@ -129,14 +204,29 @@ class Book:
         )
 
     async def exposures(self) -> tuple[Decimal, list[PositionExposure]]:
-        """Total equity over the accounts and every position's exposure at its mark."""
+        """Total equity over the accounts and every position's exposure at its mark.
+
+        Returns
+        -------
+        tuple of (Decimal, list of PositionExposure)
+            The equity of :meth:`holdings` and one :meth:`exposure_of` per position.
+        """
         equity, held = await self.holdings()
         return equity, [
             self.exposure_of(sleeve, pos) for sleeve, positions in held for pos in positions
         ]
 
     async def portfolio_state(self) -> PortfolioState:
-        """The risk engine's view of the book now."""
+        """The risk engine's view of the book now.
+
+        Updates :attr:`equity` and :attr:`peak` from the venue.
+
+        Returns
+        -------
+        PortfolioState
+            Equity, peak equity and the day's opening equity, each floored at ``1e-9``
+            (the risk engine divides by them), and every position's exposure.
+        """
         equity, positions = await self.exposures()
         self.equity = equity
         self.peak = max(self.peak, equity)
@@ -150,7 +240,20 @@ class Book:
     # -- snapshots -------------------------------------------------------------------------------
 
     async def snapshot(self, now: datetime) -> None:
-        """Journal equity and exposure (and each changed position) at ``now``."""
+        """Journal equity and exposure (and each changed position) at ``now``.
+
+        Parameters
+        ----------
+        now : datetime
+            The snapshot time (aware UTC; its UTC date starts a new day's opening equity).
+
+        Notes
+        -----
+        A position is journaled when its quantity differs from the one last journaled for
+        the sleeve (a flat sleeve that held a position journals a zero). The equity point
+        has ``gross = sum |q| p``, ``net = sum q p``, ``unrealized`` the venue's unrealised
+        P&L, ``cash = equity - unrealized`` and ``realized = cash - capital``.
+        """
         equity, held = await self.holdings()
         day = now.date()
         if day != self.day:
