@@ -127,13 +127,41 @@ class OrderManager:
                 self._by_venue_id[(state.sleeve, state.venue_order_id)] = state.client_order_id
 
     def known(self, client_order_id: str) -> bool:
-        """Whether the run's order cache holds ``client_order_id``."""
+        """Whether the run's order cache holds ``client_order_id``.
+
+        Parameters
+        ----------
+        client_order_id : str
+            The order's client id.
+
+        Returns
+        -------
+        bool
+            True for an order recorded or restored in this run (terminal ones included);
+            the journal is not queried.
+        """
         return client_order_id in self.orders
 
     def journaled_request(self, client_order_id: str) -> OrderRequest:
         """The order request as the journal recorded it.
 
         For a resend with the same client id, or an exit re-placed for a larger position.
+
+        Parameters
+        ----------
+        client_order_id : str
+            The order's client id.
+
+        Returns
+        -------
+        OrderRequest
+            Symbol, side, type, quantity, prices, market, ``reduce_only`` and strategy as
+            journaled, with the same client id.
+
+        Raises
+        ------
+        OrderError
+            If the journal holds no such order.
         """
         row = self.journal.order(client_order_id)
         if row is None:
@@ -157,7 +185,18 @@ class OrderManager:
             self._open[state.client_order_id] = state
 
     def open_orders(self, sleeve: str | None = None) -> list[OrderState]:
-        """Orders not yet terminal (of ``sleeve``); O(open orders), not O(all orders)."""
+        """Orders not yet terminal (of ``sleeve``); O(open orders), not O(all orders).
+
+        Parameters
+        ----------
+        sleeve : str or None, optional
+            Only this sleeve's orders; None (default) for all.
+
+        Returns
+        -------
+        list of OrderState
+            The open orders, in the order they were tracked.
+        """
         return [o for o in self._open.values() if sleeve in (None, o.sleeve)]
 
     # -- sending -------------------------------------------------------------------------------
@@ -170,6 +209,28 @@ class OrderManager:
         Every new order carries the id of the risk decision that approved it (the risk
         engine is the only path to a venue): ``RiskEngine.evaluate`` for target orders,
         ``RiskEngine.approve_reduce_only`` for exits, the flatten and resends.
+
+        Parameters
+        ----------
+        sleeve : str
+            The sleeve placing the order (names its venue).
+        request : OrderRequest
+            The order, with its client id.
+        risk_event_id : int or None
+            The id of the risk decision that approved it; None is refused.
+        ts : datetime
+            The event time (aware UTC), the bar's time in a replay.
+
+        Returns
+        -------
+        OrderState
+            The new order's state (status ``new``), or the known one for a client id
+            already recorded (nothing is journaled then).
+
+        Raises
+        ------
+        OrderError
+            If ``risk_event_id`` is None for an order not yet known.
         """
         state = self.orders.get(request.client_order_id)
         if state is not None:
@@ -196,7 +257,35 @@ class OrderManager:
     async def send(
         self, sleeve: str, exchange: Exchange, request: OrderRequest, *, ts: datetime
     ) -> OrderState:
-        """Send a journaled ``new`` order (step 2-4). Never raises on a venue failure."""
+        """Send a journaled ``new`` order (step 2-4). Never raises on a venue failure.
+
+        A rejection (:class:`InvalidOrder`, :class:`InsufficientFunds`) is journaled as
+        ``rejected``; any other :class:`ExchangeError` leaves the outcome unknown: the order
+        joins :attr:`unresolved` and an error alert is raised (new risk halts until
+        reconciliation resolves it).
+
+        Parameters
+        ----------
+        sleeve : str
+            The sleeve placing the order.
+        exchange : Exchange
+            The venue to send it to.
+        request : OrderRequest
+            The order, already journaled by :meth:`record_new`.
+        ts : datetime
+            The event time (aware UTC), the bar's time in a replay.
+
+        Returns
+        -------
+        OrderState
+            The order's state after the venue's answer (unchanged when it was no longer
+            ``new``: already sent).
+
+        Raises
+        ------
+        KeyError
+            If the order was not recorded by :meth:`record_new` first.
+        """
         state = self.orders[request.client_order_id]
         if state.status is not OrderStatus.NEW:
             return state  # already at the venue: a restart re-took a decision already sent
@@ -223,7 +312,18 @@ class OrderManager:
     # -- observing -----------------------------------------------------------------------------
 
     def apply_result(self, state: OrderState, result: OrderResult, *, ts: datetime) -> None:
-        """Journal what the venue says about an order: fills, then its state."""
+        """Journal what the venue says about an order: fills, then its state.
+
+        Parameters
+        ----------
+        state : OrderState
+            The order (updated in place).
+        result : OrderResult
+            The venue's report: its fills when listed, else fills derived from the growth
+            of its cumulative filled quantity; then its status.
+        ts : datetime
+            The event time (aware UTC), the bar's time in a replay.
+        """
         self.unresolved.discard(state.client_order_id)
         if result.order_id and state.venue_order_id is None:
             state.venue_order_id = result.order_id
@@ -251,6 +351,25 @@ class OrderManager:
 
         A fill of an order the venue created itself (an attached stop-loss/take-profit) first
         journals that order under a deterministic alias of its venue order id.
+
+        Parameters
+        ----------
+        sleeve : str
+            The sleeve whose venue reported the fill; the order's own sleeve books it.
+        fill : Fill
+            The fill, matched to its order by client id, else by venue order id.
+
+        Returns
+        -------
+        bool
+            True when the fill was new (journaled, and the order advanced), False for a
+            trade id already journaled.
+
+        Notes
+        -----
+        The order's average price is the quantity-weighted mean of its fills,
+        ``(avg * filled + price * dq) / (filled + dq)``, with the filled quantity capped at
+        the order's quantity (an over-report fills the order, no more).
         """
         coid = fill.client_order_id
         state = self.orders.get(coid) if coid else None
@@ -367,6 +486,15 @@ class OrderManager:
         """Journal an open order as ``cancelled`` with ``reason`` once the venue cancelled it.
 
         E.g. the simulated venue's book closing when the run ends.
+
+        Parameters
+        ----------
+        state : OrderState
+            The order; nothing is journaled when it is already terminal.
+        reason : str
+            Journaled as the cancel's reason.
+        ts : datetime
+            The event time (aware UTC), the bar's time in a replay.
         """
         self.unresolved.discard(state.client_order_id)
         self._event(state, OrderStatus.CANCELLED, ts=ts, reason=reason)
@@ -375,6 +503,16 @@ class OrderManager:
         """Close an order the venue provably never received.
 
         Reconciliation found no order under its client id *and* the lookup succeeded.
+
+        Parameters
+        ----------
+        state : OrderState
+            The order; it leaves :attr:`unresolved`, and is journaled ``cancelled`` only
+            while its status is still ``new``.
+        reason : str
+            Journaled as the cancel's reason.
+        ts : datetime
+            The event time (aware UTC), the bar's time in a replay.
         """
         self.unresolved.discard(state.client_order_id)
         if state.status is OrderStatus.NEW:
