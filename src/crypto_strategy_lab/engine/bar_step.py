@@ -86,7 +86,22 @@ class BarStep:
         self.latencies_ns: list[int] = []  # bar arrival -> order handed to the venue
 
     async def observe(self, sleeve: Sleeve, bar: BarEvent, now: datetime) -> None:
-        """Bring the journal up to date with the venue for one sleeve."""
+        """Bring the journal up to date with the venue for one sleeve.
+
+        A simulated venue (one with ``on_bar``) matches its resting orders against ``bar``
+        and its fills are journaled; another venue is asked for each open order's state
+        (a failed query halts, see :meth:`Halts.venue_error`, and ends the step). When a
+        fill changed the position, the exits are re-placed (:meth:`Exits.protect`).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve whose venue is observed.
+        bar : BarEvent
+            The bar just closed.
+        now : datetime
+            The observation time (aware UTC), journaled with the order events.
+        """
         changed = False
         on_bar = getattr(sleeve.exchange, "on_bar", None)
         if on_bar is not None:
@@ -113,7 +128,25 @@ class BarStep:
     async def retarget(
         self, sleeve: Sleeve, bar: BarEvent, point: SignalPoint, now: datetime
     ) -> None:
-        """Trade the sleeve toward its new target weight ``point.strength``."""
+        """Trade the sleeve toward its new target weight ``point.strength``.
+
+        Records the signal, sizes the order ``target - position`` from the account equity,
+        has the risk engine evaluate it, journals it as ``new`` (rounded by the venue's
+        ``prepare_order``), keeps the resting exits covering the new position and sends it.
+        A decision already taken before a restart is re-sent, not re-decided; nothing is
+        traded when the position or equity query fails or the delta is zero.
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve to trade.
+        bar : BarEvent
+            The bar whose close produced the signal (its close time names the order).
+        point : SignalPoint
+            The signal; ``strength`` is the target weight.
+        now : datetime
+            The decision time (aware UTC).
+        """
         self._record_signal(sleeve, bar, point)
         coid = decision_order_id(self.run_id, sleeve.name, bar.close_time)
         if coid in self.progress.decided:  # re-taken after a restart: re-use, don't re-decide

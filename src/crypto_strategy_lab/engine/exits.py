@@ -91,7 +91,23 @@ class Exits:
         self.progress = progress
 
     def approve(self, sleeve: Sleeve, request: OrderRequest, now: datetime) -> int | None:
-        """The risk engine's journaled approval of a reduce-only order (its event id)."""
+        """The risk engine's journaled approval of a reduce-only order (its event id).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve placing the order.
+        request : OrderRequest
+            The reduce-only order.
+        now : datetime
+            The decision time (aware UTC).
+
+        Returns
+        -------
+        int or None
+            The risk event id of the decision (priced at the last close, else the order's
+            limit or stop price, else 0), or None when the decision was not journaled.
+        """
         decision = self.risk.approve_reduce_only(
             OrderIntent(request=request, venue=sleeve.venue),
             self.book.prices.get(sleeve.symbol) or request.price or request.stop_price or D0,
@@ -121,6 +137,23 @@ class Exits:
         """Re-place the reduce-only stop-loss / take-profit pair for the whole position.
 
         The fills of ``bar`` are known (its close: the bar whose ATR scales ATR-unit levels).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve; its resting exits are cancelled first, and nothing is placed when
+            it holds nothing.
+        bar : BarEvent
+            The bar just observed.
+        now : datetime
+            The decision time (aware UTC; the bar's close time in a replay), which also
+            names the deterministic client ids of the orders placed.
+
+        Notes
+        -----
+        The levels come from the sleeve's :class:`ProtectiveStops` (else the limits'
+        defaults) around the position's average entry price; a level that is disabled, or
+        still in its ATR warm-up, places no order.
         """
         await self._cancel(sleeve, now)
         positions = await self.book.positions(sleeve)
@@ -171,6 +204,16 @@ class Exits:
         went: exits of a position that grows in the same direction are re-placed (same
         levels) for ``|target|``; those of a position that shrinks, closes or flips stay as
         they are (the venue clamps or voids them).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve whose resting exits are kept.
+        target : Decimal
+            The signed position (base units) after the rebalance.
+        now : datetime
+            The decision time (aware UTC; the bar's close time in a replay), which also
+            names the deterministic client ids of the orders placed.
         """
         keep = []
         replaying = self.progress.replaying  # the venue's book is being rebuilt
@@ -241,6 +284,16 @@ class Exits:
         balance), so sleeves and runs sharing an account and symbol together close the
         exposure they created and never more, and what the account held before (a manual
         position, coins bought by hand) is left alone (docs/DECISIONS.md).
+
+        Parameters
+        ----------
+        sleeves : Sequence[Sleeve]
+            The run's sleeves.
+        reason : str
+            Why (journaled with the cancels).
+        now : datetime
+            The decision time (aware UTC; the bar's close time in a replay), which also
+            names the deterministic client ids of the orders placed.
         """
         self.journal.audit("engine.flatten", {"reason": reason}, run_id=self.run_id)
         # every cancel first, so that no cancel can void a closing order just sent; a failed
@@ -324,6 +377,15 @@ class Exits:
 
         That is an order decided on the last bar and the resting exits: their book ends with
         the run, and an ended run cannot resume.
+
+        Parameters
+        ----------
+        sleeves : Sequence[Sleeve]
+            The run's sleeves.
+        reason : str
+            Why (journaled with the cancels).
+        now : datetime
+            The time journaled with the cancels (aware UTC).
         """
         for sleeve in sleeves:
             for state in self.orders.open_orders(sleeve.name):
