@@ -14,6 +14,7 @@ one edit there.
 
 from __future__ import annotations
 
+import ast
 import enum
 import importlib
 import inspect
@@ -123,3 +124,156 @@ def test_each_strategy_package_has_its_numpydoc_sections(strategy: str) -> None:
     # there keeps their trials' identities (research.identity hashes docstring-free ASTs)
     gaps = {name: missing for name, missing in _public_names(f"strategies.{strategy}") if missing}
     assert gaps == {}, f"exported names without their numpydoc sections: {gaps}"
+
+
+# -- every public function, exported or not ------------------------------------------------------
+#
+# The tests above import the packages and see what ``__all__`` exports; this one reads every
+# public module's source (AST, no import), so a public helper that no package exports, a
+# method of a class kept out of ``__all__`` and a typer command in ``cli/`` are held to the
+# same rule: a function with parameters other than ``self``/``cls`` has ``Parameters``, one
+# that returns a value has ``Returns`` or ``Yields`` (properties excepted). ``__init__`` is
+# documented on its class; Alembic migrations' ``upgrade``/``downgrade`` take nothing and
+# return nothing, and the revision's module docstring says what they do.
+
+_MIGRATION_STEPS = frozenset({"upgrade", "downgrade"})
+_NO_VALUE = frozenset({"None", "NoReturn", "Never", "typing.NoReturn", "typing.Never"})
+
+
+def _section(doc: str, section: str) -> bool:
+    return re.search(rf"^\s*{section}\n\s*-{{3,}}\s*$", doc, re.M) is not None
+
+
+def _own_nodes(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
+    """The nodes of ``func``'s body, not those of functions, lambdas or classes inside it."""
+    stack: list[ast.AST] = list(func.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _returns_value(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Annotated: unless ``None``/``NoReturn``; unannotated: a ``return x`` or a ``yield``."""
+    if func.returns is not None:
+        return ast.unparse(func.returns) not in _NO_VALUE
+    for node in _own_nodes(func):
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        value = node.value if isinstance(node, ast.Return) else None
+        if value is not None and not (isinstance(value, ast.Constant) and value.value is None):
+            return True
+    return False
+
+
+def _public_modules() -> Iterator[Path]:
+    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+        parts = path.relative_to(PACKAGE_ROOT).parts
+        if not any(p.startswith("_") and p != "__init__.py" for p in parts):
+            yield path
+
+
+def _function_gaps(source: str, where: str, *, migration: bool = False) -> Iterator[str]:
+    """``where:line name: missing sections`` of each public function of a module's source."""
+
+    def visit(body: list[ast.stmt], owner: str) -> Iterator[str]:
+        for node in body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                yield from visit(node.body, f"{owner}{node.name}.")
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if node.name.startswith("_") or (migration and node.name in _MIGRATION_STEPS):
+                continue
+            decorators = [ast.unparse(d) for d in node.decorator_list]
+            if any(d.endswith((".setter", ".deleter", "overload")) for d in decorators):
+                continue
+            prop = any(d.endswith(("property", "cached_property")) for d in decorators)
+            args = node.args
+            named = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+            named += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+            doc = ast.get_docstring(node) or ""
+            missing = [] if doc else ["docstring"]
+            if doc and any(a not in ("self", "cls") for a in named):
+                missing += [] if _section(doc, "Parameters") else ["Parameters"]
+            documented = _section(doc, "Returns") or _section(doc, "Yields")
+            if doc and not prop and _returns_value(node) and not documented:
+                missing.append("Returns or Yields")
+            if missing:
+                yield f"{where}:{node.lineno} {owner}{node.name}: {', '.join(missing)}"
+
+    yield from visit(ast.parse(source).body, "")
+
+
+def _module_gaps(path: Path) -> Iterator[str]:
+    migration = "migrations" in path.relative_to(PACKAGE_ROOT).parts
+    where = path.relative_to(REPO).as_posix()
+    yield from _function_gaps(path.read_text(), where, migration=migration)
+
+
+def test_every_public_function_has_its_numpydoc_sections() -> None:
+    gaps = [gap for path in _public_modules() for gap in _module_gaps(path)]
+    assert not gaps, (
+        f"{len(gaps)} public functions without their numpydoc sections (the docstring, "
+        "Parameters for arguments, Returns/Yields for a value):\n" + "\n".join(gaps)
+    )
+
+
+def test_the_function_walk_sees_what_it_must() -> None:
+    # the walk is only as good as what it visits: the engine's methods, a typer command and a
+    # migration module must all be in scope, else the test above passes vacuously
+    modules = {p.relative_to(PACKAGE_ROOT).as_posix() for p in _public_modules()}
+    assert {"engine/orders.py", "journal/audit.py"} <= modules
+    assert any(m.startswith("cli/") for m in modules)
+    assert any(m.startswith("journal/migrations/versions/") for m in modules)
+    source = '''
+def documented(x: int) -> int:
+    """Twice ``x``.
+
+    Parameters
+    ----------
+    x : int
+        A number.
+
+    Returns
+    -------
+    int
+        ``2 * x``.
+    """
+    return 2 * x
+
+
+def bare(x):
+    """No sections."""
+    return x
+
+
+def upgrade():
+    pass
+
+
+class Book:
+    """A book."""
+
+    def __init__(self, cash: int) -> None:
+        self.cash = cash
+
+    @property
+    def value(self) -> int:
+        """The cash."""
+        return self.cash
+
+    async def stream(self):
+        """The cash, once."""
+        yield self.cash
+
+    def _private(self, x):
+        return x
+'''
+    assert list(_function_gaps(source, "m.py")) == [
+        "m.py:18 bare: Parameters, Returns or Yields",
+        "m.py:23 upgrade: docstring",
+        "m.py:38 Book.stream: Returns or Yields",
+    ]
+    # in a migration module only upgrade/downgrade are exempt
+    assert len(list(_function_gaps(source, "m.py", migration=True))) == 2
