@@ -105,8 +105,13 @@ class Exits:
         Returns
         -------
         int or None
-            The risk event id of the decision (priced at the last close, else the order's
-            limit or stop price, else 0), or None when the decision was not journaled.
+            The risk event id of the ``reduce_only`` approval (recorded at the order's limit
+            or stop price, else the last close), or None when the risk engine has no journal.
+
+        Raises
+        ------
+        RiskError
+            If ``request`` is not reduce-only.
         """
         decision = self.risk.approve_reduce_only(
             OrderIntent(request=request, venue=sleeve.venue),
