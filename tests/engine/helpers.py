@@ -48,6 +48,22 @@ def replay_engine(
     return engine, HistoricalReplayFeed({"BTCUSDT": bars})
 
 
+def ramp_bars(n: int, start: str = "2024-01-01", step: str = "1h") -> pd.DataFrame:
+    """``n`` hourly bars whose close climbs 150 from 50,000, with a 0.1 % high/low range."""
+    prices = [50_000 + 150 * i for i in range(n)]
+    idx = pd.date_range(start, periods=n, freq=step, tz="UTC", name="timestamp")
+    return pd.DataFrame(
+        {
+            "open": prices,
+            "high": [p * 1.001 for p in prices],
+            "low": [p * 0.999 for p in prices],
+            "close": prices,
+            "volume": [10.0] * n,
+        },
+        index=idx,
+    ).astype("float64")
+
+
 def position_series(
     journal: Journal, run_id: str, index: pd.DatetimeIndex, step: pd.Timedelta
 ) -> pd.Series:

@@ -22,7 +22,7 @@ from crypto_strategy_lab.engine import BarEvent, Sleeve, StrategyRunner, Trading
 from crypto_strategy_lab.exchanges import ExchangeFactory
 from crypto_strategy_lab.exchanges.retry import RetryPolicy
 from tests.emulators.bybit import BybitEmulator
-from tests.engine.helpers import FixedSignal
+from tests.engine.helpers import FixedSignal, ramp_bars
 
 TARGETS = [0, 1, 1, -1, -1, 0, 0.5, 1, 0, -1, 0]
 START = pd.Timestamp("2024-01-01", tz="UTC")
@@ -31,18 +31,7 @@ RUN = "faults-run-0001"
 
 
 def _bars() -> pd.DataFrame:
-    prices = [50_000 + 150 * i for i in range(len(TARGETS))]
-    idx = pd.date_range(START, periods=len(TARGETS), freq="1h", name="timestamp")
-    return pd.DataFrame(
-        {
-            "open": prices,
-            "high": [p * 1.001 for p in prices],
-            "low": [p * 0.999 for p in prices],
-            "close": prices,
-            "volume": [10.0] * len(prices),
-        },
-        index=idx,
-    ).astype("float64")
+    return ramp_bars(len(TARGETS), start=str(START.date()))
 
 
 def _engine(journal, emu: BybitEmulator, bars: pd.DataFrame) -> TradingEngine:

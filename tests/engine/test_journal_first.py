@@ -17,24 +17,13 @@ from sqlalchemy import select
 from crypto_strategy_lab.core.orders import OrderRequest, OrderResult
 from crypto_strategy_lab.journal import Journal, make_engine
 from crypto_strategy_lab.journal.models import Order
-from tests.engine.helpers import FixedSignal, replay_engine
+from tests.engine.helpers import FixedSignal, ramp_bars, replay_engine
 
 TARGETS = [0, 1, 1, -1, -1, 0, 0.5, 1, 0, -1, 0]
 
 
 def _bars() -> pd.DataFrame:
-    prices = [50_000 + 150 * i for i in range(len(TARGETS))]
-    idx = pd.date_range("2024-01-01", periods=len(TARGETS), freq="1h", tz="UTC", name="timestamp")
-    return pd.DataFrame(
-        {
-            "open": prices,
-            "high": [p * 1.001 for p in prices],
-            "low": [p * 0.999 for p in prices],
-            "close": prices,
-            "volume": [10.0] * len(prices),
-        },
-        index=idx,
-    ).astype("float64")
+    return ramp_bars(len(TARGETS))
 
 
 def _run(journal: Journal, *, in_process: bool) -> list[bool]:
