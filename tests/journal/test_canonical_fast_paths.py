@@ -256,3 +256,17 @@ def test_a_column_row_equity_point_journals_what_the_mapped_record_would() -> No
         f'"id":{rows[-1].id}', '"id":0'
     )
     assert journal.verify().ok
+
+
+def test_every_journal_column_is_named_by_its_key() -> None:
+    # the batch writer inserts a record's audit payload dict (column names) as its row
+    # (column keys): one dict for both holds only while the two agree
+    from crypto_strategy_lab.journal.metadata import load_all_models
+
+    differ = [
+        (t.name, c.name, c.key)
+        for t in load_all_models().tables.values()
+        for c in t.columns
+        if c.name != c.key
+    ]
+    assert differ == []

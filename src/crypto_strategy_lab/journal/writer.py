@@ -488,11 +488,11 @@ class ChainWriter:
             entity_table = entity = None
             payload = item.payload
             if item.record is not None:
-                values = {
-                    c.key: getattr(item.record, c.key) for c in tables[item.record.__tablename__].c
-                }
+                # one dict for the insert and the audit payload (column names are their keys
+                # in every journal table): the per-bar rows' costliest step, done once
+                values = record_payload(item.record)
                 rows.setdefault(item.record.__tablename__, []).append(values)
-                payload = canonical_json(record_payload(item.record))
+                payload = canonical_json(values)
                 entity_table, entity = item.record.__tablename__, entity_key(item.record)
             assert payload is not None
             seq += 1
