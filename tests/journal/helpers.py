@@ -20,10 +20,12 @@ def populate(journal: Journal) -> str:
     return run_id
 
 
-def populate_trading(journal: Journal) -> str:
+def populate_trading(journal: Journal, *, legacy_equity: bool = False) -> str:
     """Write one run with an order life cycle, fills, snapshots, alerts and halts.
 
     Only the trading tables: the research stores migrate a journal to head when opened.
+    ``legacy_equity`` writes the equity point as an ``equity_curve`` row, as the journal did
+    before migration 0007 (for a journal populated at an older revision).
     """
     run = journal.start_run(
         name="paper-test",
@@ -118,20 +120,53 @@ def populate_trading(journal: Journal) -> str:
         ts=T0 + timedelta(seconds=3),
         strategy="lag_autocorr",
     )
-    journal.record_equity(
-        run.run_id,
-        ts=T0 + timedelta(seconds=3),
-        equity=Decimal("9999.35"),
-        cash=Decimal("8997.45"),
-        gross_exposure=Decimal("1002"),
-        net_exposure=Decimal("1002"),
-        unrealized_pnl=Decimal("1.9"),
-    )
+    point = {
+        "equity": Decimal("9999.35"),
+        "cash": Decimal("8997.45"),
+        "gross_exposure": Decimal("1002"),
+        "net_exposure": Decimal("1002"),
+        "unrealized_pnl": Decimal("1.9"),
+    }
+    if legacy_equity:
+        legacy_equity_point(journal, run.run_id, T0 + timedelta(seconds=3), **point)
+    else:
+        journal.record_equity(run.run_id, ts=T0 + timedelta(seconds=3), **point)
     alert = journal.raise_alert("warning", "reconciliation", "test alert", run_id=run.run_id)
     journal.acknowledge_alert(alert.id, by="alice", note="seen")
     journal.halt("manual test", actor="alice", run_id=run.run_id)
     journal.audit("reconcile.ok", {"orders": 1}, run_id=run.run_id)
     return run.run_id
+
+
+def legacy_equity_point(
+    journal: Journal,
+    run_id: str,
+    ts: datetime,
+    equity: Decimal,
+    cash: Decimal | None = None,
+    gross_exposure: Decimal = Decimal(0),
+    net_exposure: Decimal = Decimal(0),
+    unrealized_pnl: Decimal = Decimal(0),
+) -> None:
+    """An ``equity_curve`` row as the journal wrote one per point before migration 0007.
+
+    Written through the journal's own audited path (the ORM record with its audit event),
+    as an old journal holds them: readers and the verifier must still take them. ``cash``
+    defaults to ``equity``; ``realized_pnl`` is 0.
+    """
+    from crypto_strategy_lab.journal.models import EquityPoint
+
+    point = EquityPoint(
+        run_id=run_id,
+        ts=ts,
+        equity=equity,
+        cash=equity if cash is None else cash,
+        gross_exposure=gross_exposure,
+        net_exposure=net_exposure,
+        realized_pnl=Decimal(0),
+        unrealized_pnl=unrealized_pnl,
+    )
+    journal.writer.write(lambda session: journal.writer.add(session, point, "equity", run_id))
 
 
 def populate_research(journal: Journal) -> None:

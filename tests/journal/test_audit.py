@@ -19,7 +19,7 @@ from crypto_strategy_lab.journal.audit import (
     WRITTEN_ONCE,
     chain_hash,
 )
-from tests.journal.helpers import T0, populate
+from tests.journal.helpers import T0, legacy_equity_point, populate
 
 
 def _sql(journal: Journal, statement: str, **params: object) -> None:
@@ -191,6 +191,7 @@ _EDITS = {
     "fills": "UPDATE fills SET fee = '0' WHERE trade_id = 'T0'",
     "position_snapshots": "UPDATE position_snapshots SET quantity = '-0.02'",
     "equity_curve": "UPDATE equity_curve SET equity = '1000000'",
+    "equity_blocks": "UPDATE equity_blocks SET points = replace(points, '9999.35', '9999.36')",
     "signals": "UPDATE signals SET strength = -1.0",
     "risk_events": "UPDATE risk_events SET approved_quantity = '0.03'",
     "alerts": "UPDATE alerts SET message = 'nothing to see'",
@@ -202,13 +203,20 @@ _EDITS = {
 }
 
 
+def _populate_with_a_legacy_equity_point(journal: Journal) -> None:
+    """:func:`populate`, plus the ``equity_curve`` row a journal from before 0007 holds."""
+    run_id = populate(journal)
+    legacy_equity_point(journal, run_id, T0, Decimal("10000"))
+    assert journal.verify().ok
+
+
 def test_every_audited_table_has_an_edit_case() -> None:
     assert set(_EDITS) == set(AUDITED_MODELS)
 
 
 @pytest.mark.parametrize("table", sorted(_EDITS))
 def test_an_edit_of_every_audited_table_is_detected(journal: Journal, table: str) -> None:
-    populate(journal)
+    _populate_with_a_legacy_equity_point(journal)
     _sql(journal, _EDITS[table])
     problems = _problems(journal)
     assert any(p.startswith(f"{table} ") and "edited" in p for p in problems), problems
@@ -216,7 +224,7 @@ def test_an_edit_of_every_audited_table_is_detected(journal: Journal, table: str
 
 @pytest.mark.parametrize("table", sorted(WRITTEN_ONCE))
 def test_a_deletion_from_every_append_only_table_is_detected(journal: Journal, table: str) -> None:
-    populate(journal)
+    _populate_with_a_legacy_equity_point(journal)
     key = AUDITED_MODELS[table][1]
     with journal.engine.connect() as conn:
         newest = conn.execute(text(f"SELECT max({key}) FROM {table}")).scalar()

@@ -61,11 +61,14 @@ def test_a_batch_commits_once_at_its_end_and_the_chain_verifies(journal_url: str
     with journal.batch():
         for i in range(5):
             journal.record_equity(
-                run_id, ts=T0 + timedelta(minutes=i), equity=Decimal(10_000 + i), cash=Decimal(1)
+                run_id, ts=T0 + timedelta(hours=i + 1), equity=Decimal(10_000 + i), cash=Decimal(1)
             )
         journal.audit("exchange.request", {"i": 1}, run_id=run_id)
         assert _count(journal_url, AuditEvent) == events_before  # nothing committed yet
-    assert _count(journal_url, AuditEvent) == events_before + 6
+    # the audit-only event, then the five points as one equity block with its event
+    assert _count(journal_url, AuditEvent) == events_before + 2
+    points = journal.equity_points(run_id)
+    assert list(points["equity"])[-5:] == [Decimal(10_000 + i) for i in range(5)]
     assert journal.verify().ok
 
 

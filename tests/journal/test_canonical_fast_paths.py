@@ -8,6 +8,9 @@ these fast paths must keep verifying).
 
 from __future__ import annotations
 
+import calendar
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -18,16 +21,18 @@ from sqlalchemy import select, text
 
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.journal.audit import AUDITED_MODELS, chain_hash, event_hash
-from crypto_strategy_lab.journal.models import EquityPoint
+from crypto_strategy_lab.journal.equity import EQUITY_COLUMNS
 from crypto_strategy_lab.journal.types import (
+    JournalError,
     _generic_json,
     canonical_json,
     decimal_text,
+    exact_decimal,
     stored_decimal_text,
     stored_time_json,
 )
 
-from .helpers import populate
+from .helpers import T0, legacy_equity_point, populate
 
 _text = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
 _times = st.datetimes(
@@ -69,6 +74,36 @@ def test_a_stored_decimal_text_encodes_as_its_decimal(stored: str) -> None:
     assert stored_decimal_text(stored) == decimal_text(Decimal(stored))
 
 
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=None)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=20).map(lambda d: d * 10**7)
+    | st.sampled_from([Decimal("-0"), Decimal("-0.000"), Decimal("1.50"), Decimal("1E+2")])
+)
+def test_decimal_text_is_the_text_of_the_exact_decimal(value: Decimal) -> None:
+    # its already-canonical shortcut must give what rounding and normalising gives
+    assert decimal_text(value) == format(exact_decimal(value), "f")
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_epoch_microseconds_of_a_datetime_and_of_its_pandas_timestamp(ts: datetime) -> None:
+    import pandas as pd
+
+    from crypto_strategy_lab.journal.equity import epoch_us
+
+    expected = calendar.timegm(ts.utctimetuple()) * 10**6 + ts.microsecond
+    assert epoch_us(ts) == expected == epoch_us(pd.Timestamp(ts))
+
+
+def test_epoch_microseconds_refuse_a_naive_time() -> None:
+    import pandas as pd
+
+    from crypto_strategy_lab.journal.equity import epoch_us
+
+    for naive in (datetime(2024, 1, 1), pd.Timestamp("2024-01-01")):
+        with pytest.raises(JournalError, match="timezone-aware"):
+            epoch_us(naive)
+
+
 def test_stored_decimal_texts_that_are_not_canonical_are_normalised() -> None:
     for stored, expected in [("-0", "0"), ("0.10", "0.1"), ("007", "7"), ("1E+2", "100")]:
         assert stored_decimal_text(stored) == expected == decimal_text(Decimal(stored))
@@ -83,10 +118,11 @@ def test_a_stored_time_encodes_as_its_utc_datetime(ts: datetime) -> None:
 
 def test_every_stored_record_encodes_as_its_audited_payload(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The verifier's reading of each audited table (raw texts) against the ORM reading."""
-    from crypto_strategy_lab.journal.audit import _record_reader, record_payload
+    from crypto_strategy_lab.journal.audit import _record_reader, audit_payload, record_payload
 
     journal = Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}")
     run_id = populate(journal)
+    legacy_equity_point(journal, run_id, T0, Decimal("10000.000000000000000001"))
     journal.record_equity(
         run_id,
         ts=datetime(2024, 3, 1, tzinfo=UTC) + timedelta(microseconds=7),
@@ -100,7 +136,9 @@ def test_every_stored_record_encodes_as_its_audited_payload(tmp_path) -> None:  
             query, canonical = _record_reader(model.__table__, "sqlite")
             raw = conn.execute(query).all()
             orm = session.scalars(select(model)).all()
-            assert [canonical(r) for r in raw] == [canonical_json(record_payload(o)) for o in orm]
+            assert [canonical(r) for r in raw] == [
+                canonical_json(audit_payload(model.__table__, record_payload(o))) for o in orm
+            ]
             checked += len(raw)
         assert checked > 10
 
@@ -222,40 +260,70 @@ def test_the_flat_record_path_refuses_what_the_generic_path_refuses() -> None:
             _generic_json({"x": bad})
 
 
-def test_a_column_row_equity_point_journals_what_the_mapped_record_would() -> None:
-    # record_equity buffers a ColumnRow, not an EquityPoint: same row, same audit payload
+def test_an_equity_block_holds_the_points_given_and_its_event_their_sha256() -> None:
+    """Points recorded in one batch are one block: its stored arrays are the exact decimal
+    texts and epoch microseconds of the points (computed here independently), its audit
+    payload carries the SHA-256 of that text, and reading it back gives the points."""
     journal = Journal.open("sqlite://")
     run_id = populate(journal)
-    values = {
-        "equity": Decimal("10000.123456789012345678"),
-        "cash": Decimal("9000.5"),
-        "gross_exposure": Decimal("1000.25"),
-        "net_exposure": Decimal("-1000.25"),
-        "realized_pnl": Decimal("-999.50"),
-        "unrealized_pnl": Decimal("0.000000000000000001"),
-    }
-    ts = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
+    given = [
+        {
+            "equity": Decimal("10000.123456789012345678"),
+            "cash": Decimal("9000.5"),
+            "gross_exposure": Decimal("1000.25"),
+            "net_exposure": Decimal("-1000.25"),
+            "realized_pnl": Decimal("-999.50"),
+            "unrealized_pnl": Decimal("0.0000000000000000014"),  # 19 places: rounds to 1e-18
+        },
+        {name: Decimal(0) for name in EQUITY_COLUMNS},
+        {name: Decimal("-0.0") for name in EQUITY_COLUMNS},  # negative zero is zero
+    ]
+    times = [
+        datetime(2024, 3, 1, 12, 30, tzinfo=UTC) + timedelta(microseconds=k) for k in (0, 7, 8)
+    ]
     with journal.batch():
-        journal.record_equity(run_id, ts=ts, **values)
-        mapped = EquityPoint(run_id=run_id, ts=ts, **values)
-        journal.writer.buffered(mapped, "equity", run_id)
+        for ts, values in zip(times, given, strict=True):
+            journal.record_equity(run_id, ts=ts, **values)
     with journal.session() as s:
-        rows = s.scalars(select(EquityPoint).order_by(EquityPoint.id)).all()
-        payloads = (
-            s.execute(text("SELECT payload FROM audit_events WHERE kind = 'equity' ORDER BY seq"))
-            .scalars()
-            .all()
-        )
-    first, second = (
-        {c.name: getattr(r, c.key) for c in EquityPoint.__table__.columns if c.name != "id"}
-        for r in rows[-2:]
-    )
-    assert first == second
-    # the payloads differ only in the row id
-    assert payloads[-2].replace(f'"id":{rows[-2].id}', '"id":0') == payloads[-1].replace(
-        f'"id":{rows[-1].id}', '"id":0'
-    )
+        ((stored, n_points, block_id),) = s.execute(
+            text("SELECT points, n_points, id FROM equity_blocks WHERE n_points = 3")
+        ).all()
+        (payload,) = s.execute(
+            text(
+                "SELECT payload FROM audit_events WHERE entity_table = 'equity_blocks' "
+                "AND entity_key = :id"
+            ),
+            {"id": str(block_id)},
+        ).scalars()
+    content = json.loads(stored)
+    assert n_points == 3 and content["ts"] == [
+        calendar.timegm(t.timetuple()) * 10**6 + t.microsecond for t in times
+    ]
+    assert content["unrealized_pnl"] == ["0.000000000000000001", "0", "0"]
+    assert content["equity"] == ["10000.123456789012345678", "0", "0"]
+    assert content["realized_pnl"][0] == "-999.5"
+    assert stored == json.dumps(content, sort_keys=True, separators=(",", ":"))
+    digest = "sha256:" + hashlib.sha256(stored.encode()).hexdigest()
+    assert json.loads(payload)["points"] == digest and json.loads(payload)["id"] == block_id
+    points = journal.equity_points(run_id).iloc[-3:]  # after populate's point
+    assert list(points["ts"]) == times
+    assert [points[name].iloc[0] for name in EQUITY_COLUMNS] == [
+        exact_decimal(given[0][name]) for name in EQUITY_COLUMNS
+    ]
     assert journal.verify().ok
+
+
+def test_an_equity_point_that_cannot_be_journaled_fails_its_caller_and_holds_nothing() -> None:
+    journal = Journal.open("sqlite://")
+    run_id = populate(journal)
+    events = journal.verify().n_events
+    with journal.batch():
+        with pytest.raises(JournalError, match="finite"):
+            journal.record_equity(run_id, ts=T0, equity=Decimal("NaN"), cash=Decimal(1))
+        with pytest.raises(JournalError, match="timezone-aware"):
+            journal.record_equity(run_id, ts=datetime(2024, 1, 1), equity=Decimal(1), cash=1)
+    assert journal.verify().n_events == events
+    assert len(journal.equity_points(run_id)) == 1  # populate's point only
 
 
 def test_every_journal_column_is_named_by_its_key() -> None:

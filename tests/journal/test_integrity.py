@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from crypto_strategy_lab.cli.errors import run_guarded
 from crypto_strategy_lab.cli.main import app
 from crypto_strategy_lab.journal import Journal, JournalError
 from crypto_strategy_lab.journal.integrity import check_storage, find_unreadable_value
-from tests.journal.helpers import T0, populate
+from tests.journal.helpers import T0, legacy_equity_point, populate
 
 PAGE = 4096
 COMMANDS = (["audit", "verify"], ["status"], ["kill"])
@@ -25,11 +26,13 @@ COMMANDS = (["audit", "verify"], ["status"], ["kill"])
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A checkpointed journal of a few hundred rows (many pages, no WAL file)."""
+    """A checkpointed journal of a few hundred rows (many pages, no WAL file): equity points
+    as rows (a journal from before migration 0007) and as blocks of one point each."""
     path = tmp_path_factory.mktemp("pristine") / "journal.sqlite"
     journal = Journal.open(f"sqlite:///{path}")
     run_id = populate(journal)
     for i in range(300):
+        legacy_equity_point(journal, run_id, T0, Decimal(10_000 + i))
         journal.record_equity(run_id, ts=T0, equity=10_000 + i, cash=10_000)
     journal.engine.dispose()
     with sqlite3.connect(path) as conn:
@@ -146,6 +149,20 @@ def test_an_unreadable_value_is_named_by_table_row_and_column(
     _unreadable(path, statement)
     code, output = _csl(capsys, *command, "--journal", f"sqlite:///{path}")
     _assert_one_clear_line(code, output, named)
+
+
+def test_an_unreadable_equity_block_is_named_by_status_and_fails_the_audit(
+    pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A block's points are text to the database: ``status``, which reads the equity, names
+    the block; ``audit verify`` finds the text no longer hashes to its audited digest."""
+    path = _copy(pristine, tmp_path)
+    _unreadable(path, "UPDATE equity_blocks SET points = substr(points, 1, 25) WHERE id = 3")
+    code, output = _csl(capsys, "status", "--journal", f"sqlite:///{path}")
+    _assert_one_clear_line(code, output, "equity_blocks id=3: column points holds")
+    code, output = _csl(capsys, "audit", "verify", "--journal", f"sqlite:///{path}")
+    assert code == 1 and "Traceback" not in output
+    assert "equity_blocks id=3: record differs from its audited content" in output
 
 
 @pytest.mark.parametrize("command", [["kill"], ["status"], ["audit", "verify"], ["drift", "x"]])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -64,7 +66,8 @@ def test_migration_to_never_reused_ids_keeps_every_row_and_the_chain(tmp_path) -
     engine = make_engine(f"sqlite:///{tmp_path / 'j.sqlite'}")
     upgrade(engine, "0003")
     journal = Journal(engine)
-    populate_trading(journal)  # populate's trial log would migrate to head before the copy
+    # populate's trial log would migrate to head before the copy; equity as 0003 stored it
+    populate_trading(journal, legacy_equity=True)
     assert current_revision(engine) == "0003"
     with engine.connect() as conn:
         before = {
@@ -125,16 +128,15 @@ def test_migration_0006_drops_the_hash_indexes_and_keeps_the_chain(journal_url: 
     from datetime import timedelta
 
     from crypto_strategy_lab.journal import Journal
-    from tests.journal.helpers import T0, populate
+    from tests.journal.helpers import T0, legacy_equity_point, populate
 
     engine = make_engine(journal_url)
     upgrade(engine, "0005")
     journal = Journal(engine)  # writes at 0005 (populate's trial log would migrate to head)
     run = journal.start_run(name="pre-0006", mode="simulated", capital=1, strategies=["s"])
-    with journal.batch():
-        for i in range(5):
-            journal.record_equity(run.run_id, ts=T0 + timedelta(minutes=i), equity=i, cash=1)
-        journal.audit("exchange.order.request", {"i": 1}, run_id=run.run_id)
+    for i in range(5):  # equity as 0005 stored it: a row per point
+        legacy_equity_point(journal, run.run_id, T0 + timedelta(minutes=i), Decimal(i))
+    journal.audit("exchange.order.request", {"i": 1}, run_id=run.run_id)
     assert current_revision(engine) == "0005"
     with engine.connect() as conn:
         before = conn.exec_driver_sql("SELECT * FROM audit_events ORDER BY seq").fetchall()
@@ -149,6 +151,49 @@ def test_migration_0006_drops_the_hash_indexes_and_keeps_the_chain(journal_url: 
         assert compare_metadata(context, load_all_models()) == []
     assert after == before
     populate(journal)  # appends after the copy
+    assert journal.verify().ok
+    engine.dispose()
+
+
+def test_migration_0007_keeps_the_equity_rows_and_readers_merge_them_with_blocks(
+    journal_url: str,
+) -> None:
+    """A journal from before 0007 holds a row per equity point: after the upgrade the rows and
+    their chain are unchanged, new points go to blocks, and every reader (the journal's
+    frames, the dashboard's reader, the resume's checkpoint and peak) sees both, in time
+    order, the exact amounts kept."""
+    from datetime import timedelta
+
+    from crypto_strategy_lab.journal import Journal
+    from crypto_strategy_lab.journal.frames import JournalReader
+    from tests.journal.helpers import T0, legacy_equity_point
+
+    engine = make_engine(journal_url)
+    upgrade(engine, "0006")
+    journal = Journal(engine)
+    run = journal.start_run(name="pre-0007", mode="simulated", capital=1, strategies=["s"])
+    old = [Decimal("10000.000000000000000001"), Decimal("10050"), Decimal("9990")]
+    for i, equity in enumerate(old):
+        legacy_equity_point(journal, run.run_id, T0 + timedelta(minutes=i), equity)
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT * FROM equity_curve ORDER BY id").fetchall()
+    upgrade(engine)
+    assert current_revision(engine) == _head()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT * FROM equity_curve ORDER BY id").fetchall() == before
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, load_all_models()) == []
+    new = [Decimal("10001.5"), Decimal("10100.25")]
+    with journal.batch():
+        for i, equity in enumerate(new, start=len(old)):
+            journal.record_equity(run.run_id, ts=T0 + timedelta(minutes=i), equity=equity, cash=1)
+    points = journal.equity_points(run.run_id)
+    assert list(points["equity"]) == old + new
+    assert list(points["ts"]) == [T0 + timedelta(minutes=i) for i in range(5)]
+    assert list(JournalReader(engine).equity(run.run_id)["equity"]) == [float(v) for v in old + new]
+    assert journal.peak_equity(run.run_id) == Decimal("10100.25")
+    assert journal.last_equity_time(run.run_id) == T0 + timedelta(minutes=4)
+    assert journal.equity_at_or_before(run.run_id, T0 + timedelta(minutes=2)) == Decimal("9990")
     assert journal.verify().ok
     engine.dispose()
 

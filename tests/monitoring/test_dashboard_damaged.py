@@ -48,7 +48,8 @@ def _damaged(seeded_file: Path, tmp_path: Path, *statements: str) -> str:
 DAMAGES = {
     "config_not_json": ("UPDATE runs SET config = 'not json {'",),
     "config_not_object": ("UPDATE runs SET config = '[1, 2]'",),
-    "equity_unparsable": ("UPDATE equity_curve SET equity = 'abc'",),
+    "equity_unparsable": ("UPDATE equity_blocks SET points = replace(points, '\"1', '\"x1')",),
+    "equity_block_cut": ("UPDATE equity_blocks SET points = substr(points, 1, 30)",),
     "fill_price_unparsable": ("UPDATE fills SET price = 'x1'",),
     "started_at_unparsable": ("UPDATE runs SET started_at = 'yesterday'",),
     "fills_table_missing": ("DROP TABLE fills",),
@@ -70,11 +71,13 @@ def test_every_page_survives_a_damaged_journal(seeded_file, tmp_path, damage, pa
         assert value.startswith("Kill switch engaged") or "cannot" in value, value
 
 
-def test_unparsable_equity_names_the_problem_on_the_overview(seeded_file, tmp_path):
-    at = open_page("overview.py", _damaged(seeded_file, tmp_path, *DAMAGES["equity_unparsable"]))
+@pytest.mark.parametrize("damage", ["equity_unparsable", "equity_block_cut"])
+def test_unparsable_equity_names_the_problem_on_the_overview(seeded_file, tmp_path, damage):
+    at = open_page("overview.py", _damaged(seeded_file, tmp_path, *DAMAGES[damage]))
     [error] = at.error
     assert "This page cannot be drawn from the journal" in error.value
     assert "csl audit verify" in error.value
+    assert "equity_blocks id=" in error.value
 
 
 def test_run_labels_are_distinct():

@@ -177,6 +177,24 @@ class Book:
             held.append((sleeve, await self.positions(sleeve) or []))
         return equity, held
 
+    def mark_of(self, sleeve: Sleeve, pos: Position) -> Decimal:
+        """The price ``pos`` is marked at: the venue's, else the last close, else its entry.
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The strategy sleeve (its symbol).
+        pos : Position
+            One of its venue positions.
+
+        Returns
+        -------
+        Decimal
+            The venue's ``mark_price``, else the last close seen by :meth:`mark`, else the
+            position's average entry price (a zero or missing one falls through to the next).
+        """
+        return pos.mark_price or self.prices.get(sleeve.symbol) or pos.average_price
+
     def exposure_of(self, sleeve: Sleeve, pos: Position) -> PositionExposure:
         """``pos`` of ``sleeve`` at its mark (the venue's, else the last close, else entry).
 
@@ -190,9 +208,7 @@ class Book:
         Returns
         -------
         PositionExposure
-            Signed quantity at a price: the venue's ``mark_price``, else the last close
-            seen by :meth:`mark`, else the position's average entry price (a zero or
-            missing one falls through to the next).
+            Signed quantity at the price of :meth:`mark_of`.
         """
         return PositionExposure(
             strategy=sleeve.name,
@@ -200,7 +216,7 @@ class Book:
             symbol=sleeve.symbol,
             asset_class=asset_class_of(sleeve.market),
             quantity=pos.quantity,
-            price=pos.mark_price or self.prices.get(sleeve.symbol) or pos.average_price,
+            price=self.mark_of(sleeve, pos),
         )
 
     async def exposures(self) -> tuple[Decimal, list[PositionExposure]]:
@@ -263,9 +279,10 @@ class Book:
         gross = net = unrealized = D0
         for sleeve, positions in held:
             for pos in positions:
-                exposure = self.exposure_of(sleeve, pos)
-                gross += exposure.notional
-                net += exposure.quantity * exposure.price
+                # exposure_of's notionals, without validating a PositionExposure per bar
+                price = self.mark_of(sleeve, pos)
+                gross += abs(pos.quantity) * price
+                net += pos.quantity * price
                 unrealized += pos.unrealized_pnl or D0
                 if self._last_positions.get(sleeve.name) != pos.quantity:
                     self.journal.record_position(self.run_id, pos, ts=now, strategy=sleeve.name)

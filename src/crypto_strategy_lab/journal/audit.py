@@ -17,8 +17,9 @@ hash-chain construction of Haber & Stornetta (1991), "How to time-stamp a digita
 * an **inserted** audit row (its successor's ``prev_hash`` no longer matches, or ``seq``
   repeats/skips),
 * an edited, deleted or inserted **journal record** (orders, fills, ...): each audited record
-  must equal the payload of the latest audit event naming it, and every audit event that
-  names a record must find it,
+  must equal the payload of the latest audit event naming it (a bulky column declared
+  ``info={"audit": "sha256"}``, an equity block's points, by its SHA-256: :func:`audit_payload`),
+  and every audit event that names a record must find it,
 * a deleted record whose id was later **reused**: a row of an append-only table is written by
   exactly one audit event (the journal's tables never reuse ids, ``AUTOINCREMENT`` on SQLite,
   so this can only happen behind the journal's back).
@@ -71,6 +72,7 @@ from crypto_strategy_lab.journal.models import (
     Alert,
     AlertAck,
     AuditEvent,
+    EquityBlock,
     EquityPoint,
     FillRecord,
     HaltEvent,
@@ -101,6 +103,7 @@ AUDITED_MODELS: dict[str, tuple[type[DeclarativeBase], str]] = {
     "fills": (FillRecord, "id"),
     "position_snapshots": (PositionSnapshot, "id"),
     "equity_curve": (EquityPoint, "id"),
+    "equity_blocks": (EquityBlock, "id"),
     "signals": (SignalRecord, "id"),
     "risk_events": (RiskEventRecord, "id"),
     "alerts": (Alert, "id"),
@@ -134,6 +137,58 @@ def record_payload(record: DeclarativeBase) -> dict[str, Any]:
     """
     table = record.__table__  # type: ignore[attr-defined]
     return {col.name: getattr(record, col.key) for col in table.columns}
+
+
+def content_digest(text: str) -> str:
+    """What an audit payload holds for a column audited by digest: ``sha256:<hex>``.
+
+    Parameters
+    ----------
+    text : str
+        The column's stored text (e.g. an equity block's ``points``).
+
+    Returns
+    -------
+    str
+        ``"sha256:"`` followed by the lowercase hex SHA-256 (FIPS 180-4) of its UTF-8 bytes.
+    """
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@cache
+def _digested(table: Table) -> tuple[str, ...]:
+    """Names of ``table``'s columns audited by digest (``info={"audit": "sha256"}``)."""
+    return tuple(c.name for c in table.columns if c.info.get("audit") == "sha256")
+
+
+def audit_payload(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """The audit payload of a row of ``table`` whose columns are ``values``.
+
+    The row itself (:func:`record_payload`), except that a column declared
+    ``info={"audit": "sha256"}`` is carried as its :func:`content_digest`: a bulky column
+    (an equity block's points) is stored once, and the chain still commits to every byte of
+    it, since the link hashes the payload and the verifier hashes the stored text.
+
+    Parameters
+    ----------
+    table : sqlalchemy.Table
+        The audited table.
+    values : dict of str to Any
+        Column name -> value, as :func:`record_payload` gives them.
+
+    Returns
+    -------
+    dict of str to Any
+        ``values`` itself when no column is digested, else a copy with each digested
+        column's text replaced by its digest.
+    """
+    digested = _digested(table)
+    if not digested:
+        return values
+    payload = dict(values)
+    for name in digested:
+        payload[name] = content_digest(values[name])
+    return payload
 
 
 def entity_key(record: DeclarativeBase) -> str:
@@ -476,8 +531,12 @@ def _record_reader(table: Table, dialect: str) -> tuple[Select[Any], Callable[[A
     raw = dialect == "sqlite"
     selected = []
     encoders: list[Callable[[Any], str]] = []
+    digested = _digested(table)
     for column in columns:
-        if raw and isinstance(column.type, ExactDecimal):
+        if column.name in digested:
+            selected.append(column)
+            encoders.append(_digest_json)
+        elif raw and isinstance(column.type, ExactDecimal):
             selected.append(type_coerce(column, String()))
             encoders.append(_stored_decimal_json)
         elif raw and isinstance(column.type, UTCDateTime):
@@ -499,6 +558,10 @@ def _record_reader(table: Table, dialect: str) -> tuple[Select[Any], Callable[[A
         )
 
     return select(*selected), canonical
+
+
+def _digest_json(stored: Any) -> str:
+    return _scalar_json(content_digest(stored) if isinstance(stored, str) else stored)
 
 
 def _stored_decimal_json(stored: Any) -> str:
@@ -562,7 +625,8 @@ _YIELD_PER = 10_000
 def _sqlite_json(column: Any) -> Any:
     """SQL rendering ``column`` as the JSON value :func:`canonical_json` writes for it.
 
-    ``None`` when SQLite cannot (a float: SQLite prints 15 digits, not the shortest repr).
+    ``None`` when SQLite cannot (a float: SQLite prints 15 digits, not the shortest repr; a
+    column audited by its digest: SQLite has no SHA-256).
 
     Strings are quoted by SQLite's ``json_object`` as ``json.dumps`` quotes them except for
     characters above ``~``, which SQLite leaves unescaped and canonical JSON never does: equal
@@ -574,6 +638,8 @@ def _sqlite_json(column: Any) -> Any:
     exact path (:func:`_record_reader`) would not also give.
     """
     kind = column.type
+    if column.info.get("audit") == "sha256":  # SQLite has no SHA-256: compared in Python
+        return None
     if isinstance(kind, ExactDecimal):
         return type_coerce(column, String())
     if isinstance(kind, UTCDateTime):
@@ -668,8 +734,8 @@ def _records_clean(conn: Connection, table_name: str) -> bool:
         return False
     if matched is not None and conn.scalar(matched) == named:
         return True
-    # A float column, or a record SQLite renders differently (a JSON document whose keys are
-    # stored unsorted): record by record, as the exact pass compares them.
+    # A float or digested column, or a record SQLite renders differently (a JSON document
+    # whose keys are stored unsorted): record by record, as the exact pass compares them.
     audited = {k: (seq, payload) for k, seq, payload in conn.execute(latest)}
     problems: list[str] = []
     _record_problems(conn, table_name, AUDITED_MODELS[table_name][1], audited, problems)
@@ -683,8 +749,8 @@ def _record_queries(
     """The SQL statements :func:`_records_clean` runs on one table.
 
     The number of keys events name, the number of records, the number of records equal to
-    their latest event's payload (``None`` for a table with a float column), and each named
-    key's latest event (``entity_key``, ``seq``, ``payload``).
+    their latest event's payload (``None`` for a table with a float or digested column), and
+    each named key's latest event (``entity_key``, ``seq``, ``payload``).
     """
     model, key_column = AUDITED_MODELS[table_name]
     table = model.__table__  # type: ignore[attr-defined]

@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Text, func, inspect, select, type_coerce
 
+from crypto_strategy_lab.journal.equity import equity_points
 from crypto_strategy_lab.journal.models import (
     Alert,
     AlertAck,
-    EquityPoint,
     FillRecord,
     HaltEvent,
     Order,
@@ -108,20 +108,8 @@ class JournalReader:
             snapshot time, oldest first; a bar journaled twice keeps its last row. With no
             equity point: an empty frame whose ``ts`` is a column, not the index.
         """
-        names = [
-            "equity",
-            "cash",
-            "gross_exposure",
-            "net_exposure",
-            "realized_pnl",
-            "unrealized_pnl",
-        ]
-        stmt = (
-            select(EquityPoint.ts, *[getattr(EquityPoint, n) for n in names])
-            .where(EquityPoint.run_id == run_id)
-            .order_by(EquityPoint.ts, EquityPoint.id)
-        )
-        frame = self._frame(stmt, names)
+        with self.engine.connect() as conn:
+            frame = equity_points(conn, run_id)
         if len(frame) == 0:
             return frame
         frame = frame.set_index("ts")

@@ -153,7 +153,10 @@ class PositionSnapshot(Base):
 
 
 class EquityPoint(Base):
-    """Account equity at a time, in the quote currency.
+    """Account equity at a time, in the quote currency (a row per point: before 0007).
+
+    The engine writes :class:`EquityBlock` rows since migration 0007; these rows stay
+    readable (the journal is append-only) and readers merge both.
 
     ``equity = cash + unrealized P&L``; exposures are sums of ``|notional|`` (gross) and
     signed notional (net).
@@ -171,6 +174,32 @@ class EquityPoint(Base):
     net_exposure: Mapped[Decimal] = mapped_column(ExactDecimal())
     realized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal())
     unrealized_pnl: Mapped[Decimal] = mapped_column(ExactDecimal())
+
+
+class EquityBlock(Base):
+    """The equity points of one commit, stored as columns: the equity curve's storage.
+
+    The engine marks its book to market on every bar; a row per point cost more to write than
+    the rest of an idle bar together and carried nothing a column of its commit does not.
+    ``points`` holds :data:`~crypto_strategy_lab.journal.snapshots.EQUITY_COLUMNS` as the
+    canonical JSON of an object of equal-length arrays: ``ts`` in integer microseconds since
+    the Unix epoch (UTC), the amounts as exact decimal text (quote currency). ``first_ts`` and
+    ``ts`` are its first and last point's times, ``n_points`` its length. Its audit event
+    carries the SHA-256 of ``points`` instead of repeating them (``info["audit"]``): the link
+    still commits to every point, and the verifier hashes the stored text to compare.
+    Journals written before migration 0007 keep their :class:`EquityPoint` rows; readers
+    merge the two.
+    """
+
+    __tablename__ = "equity_blocks"
+    __table_args__ = (Index("ix_equity_blocks_run_ts", "run_id", "ts"), _NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id"))
+    first_ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())  # the last point's time
+    n_points: Mapped[int] = mapped_column(Integer)
+    points: Mapped[str] = mapped_column(Text, info={"audit": "sha256"})
 
 
 class SignalRecord(Base):

@@ -213,6 +213,7 @@ class Journal:
     record_equity = _forward("_snapshots", SnapshotStore.record_equity)
     latest_positions = _forward("_snapshots", SnapshotStore.latest_positions)
     equity_frame = _forward("_snapshots", SnapshotStore.equity_frame)
+    equity_points = _forward("_snapshots", SnapshotStore.equity_points)
     peak_equity = _forward("_snapshots", SnapshotStore.peak_equity)
     last_equity_time = _forward("_snapshots", SnapshotStore.last_equity_time)
     equity_at_or_before = _forward("_snapshots", SnapshotStore.equity_at_or_before)

@@ -1,7 +1,7 @@
 """Portfolio snapshots: positions and the equity curve, appended per bar.
 
 Positions (``position_snapshots``) as the journal's fills imply them or as the venue reports
-them; the equity curve is ``equity_curve``.
+them; the equity curve is held per commit and stored as blocks (:mod:`.equity`).
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from crypto_strategy_lab.core.orders import Position
-from crypto_strategy_lab.journal.models import EquityPoint, PositionSnapshot
+from crypto_strategy_lab.journal.equity import EquityBuffer, equity_points
+from crypto_strategy_lab.journal.models import EquityBlock, EquityPoint, PositionSnapshot
 from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc, utcnow
-from crypto_strategy_lab.journal.writer import ChainWriter, ColumnRow, optional_decimal
-
-_EQUITY_TABLE = EquityPoint.__table__
+from crypto_strategy_lab.journal.writer import ChainWriter, optional_decimal
 
 
 class SnapshotStore:
-    """The ``position_snapshots`` and ``equity_curve`` tables, written through ``writer``."""
+    """The ``position_snapshots`` table and the equity curve, written through ``writer``."""
 
     def __init__(self, writer: ChainWriter) -> None:
         self._writer = writer
+        self._equity = EquityBuffer()
+        writer.hold(self._equity)
 
     def record_position(
         self,
@@ -91,11 +92,11 @@ class SnapshotStore:
         realized_pnl: Decimal = Decimal(0),
         unrealized_pnl: Decimal = Decimal(0),
     ) -> None:
-        """Journal the run's equity point at ``ts`` (buffered in a batch).
+        """Journal the run's equity point at ``ts`` (held until the next commit).
 
-        The engine calls this on every bar, so the row is buffered as a
-        :class:`~crypto_strategy_lab.journal.writer.ColumnRow` (no ORM instance); it is the
-        ``equity_curve`` row an :class:`EquityPoint` would insert, with the same audit event.
+        The engine calls this on every bar: the point joins its run's block of the current
+        commit (:class:`~crypto_strategy_lab.journal.equity.EquityBuffer`); outside a batch
+        it is committed at once, as a block of one.
 
         Parameters
         ----------
@@ -111,21 +112,17 @@ class SnapshotStore:
             Sum of ``|notional|`` and of signed notional.
         realized_pnl, unrealized_pnl : Decimal, default 0
             P&L so far, realised and open.
+
+        Raises
+        ------
+        JournalError
+            If ``ts`` is naive or an amount is not finite (nothing is journaled).
         """
-        row = ColumnRow(
-            _EQUITY_TABLE,
-            {
-                "run_id": run_id,
-                "ts": utc(ts),
-                "equity": exact_decimal(equity),
-                "cash": exact_decimal(cash),
-                "gross_exposure": exact_decimal(gross_exposure),
-                "net_exposure": exact_decimal(net_exposure),
-                "realized_pnl": exact_decimal(realized_pnl),
-                "unrealized_pnl": exact_decimal(unrealized_pnl),
-            },
+        self._equity.add(
+            run_id, ts, (equity, cash, gross_exposure, net_exposure, realized_pnl, unrealized_pnl)
         )
-        self._writer.buffered(row, "equity", run_id)
+        if not self._writer.in_batch:
+            self._writer.flush()
 
     def latest_positions(self, run_id: str, *, source: str = "journal") -> list[PositionSnapshot]:
         """The latest snapshot of each (venue, symbol, strategy) for a run.
@@ -156,6 +153,23 @@ class SnapshotStore:
                 latest[(row.venue, row.symbol, row.strategy)] = row
             return list(latest.values())
 
+    def equity_points(self, run_id: str) -> pd.DataFrame:
+        """Every equity point of the run with its exact amounts, oldest first.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :func:`~crypto_strategy_lab.journal.equity.equity_points` with ``exact=True``:
+            column ``ts`` and the amounts as :class:`~decimal.Decimal`, one row per point.
+        """
+        with self._writer.session() as session:
+            return equity_points(session.connection(), run_id, exact=True)
+
     def equity_frame(self, run_id: str) -> pd.DataFrame:
         """The equity curve as a float DataFrame indexed by UTC ``ts``.
 
@@ -173,24 +187,8 @@ class SnapshotStore:
             empty (no rows) for a run without equity points.
         """
         with self._writer.session() as session:
-            rows = session.scalars(
-                select(EquityPoint)
-                .where(EquityPoint.run_id == run_id)
-                .order_by(EquityPoint.ts, EquityPoint.id)
-            ).all()
-        columns = [
-            "equity",
-            "cash",
-            "gross_exposure",
-            "net_exposure",
-            "realized_pnl",
-            "unrealized_pnl",
-        ]
-        frame = pd.DataFrame(
-            {c: [float(getattr(r, c)) for r in rows] for c in columns},
-            index=pd.DatetimeIndex([r.ts for r in rows], name="ts"),
-        )
-        return frame
+            points = equity_points(session.connection(), run_id)
+        return points.set_index(pd.DatetimeIndex(points.pop("ts"), name="ts"))
 
     def last_equity_time(self, run_id: str) -> datetime | None:
         """The time of the run's latest equity point (``None``: none journaled).
@@ -206,9 +204,11 @@ class SnapshotStore:
             The greatest ``ts`` (aware UTC), or None.
         """
         with self._writer.session() as session:
-            return session.scalar(
-                select(func.max(EquityPoint.ts)).where(EquityPoint.run_id == run_id)
-            )
+            times = [
+                session.scalar(select(func.max(model.ts)).where(model.run_id == run_id))
+                for model in (EquityPoint, EquityBlock)
+            ]
+        return max((t for t in times if t is not None), default=None)
 
     def peak_equity(self, run_id: str) -> Decimal | None:
         """The run's highest equity (``None``: no equity point).
@@ -225,9 +225,7 @@ class SnapshotStore:
         """
         # compared as decimals here, not by SQL's max: SQLite stores exact decimals as text,
         # whose max is lexicographic ('9990' > '10050')
-        with self._writer.session() as session:
-            values = session.scalars(select(EquityPoint.equity).where(EquityPoint.run_id == run_id))
-            return max(values, default=None)
+        return max(self.equity_points(run_id)["equity"], default=None)
 
     def equity_at_or_before(self, run_id: str, ts: datetime) -> Decimal | None:
         """The last equity value at or before ``ts`` (e.g. the UTC day's opening equity).
@@ -250,10 +248,7 @@ class SnapshotStore:
         JournalError
             If ``ts`` is naive.
         """
-        with self._writer.session() as session:
-            return session.scalar(
-                select(EquityPoint.equity)
-                .where(EquityPoint.run_id == run_id, EquityPoint.ts <= utc(ts))
-                .order_by(EquityPoint.ts.desc(), EquityPoint.id.desc())
-                .limit(1)
-            )
+        cutoff = utc(ts)
+        points = self.equity_points(run_id)
+        before = points["equity"][points["ts"] <= cutoff]
+        return before.iloc[-1] if len(before) else None

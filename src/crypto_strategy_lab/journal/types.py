@@ -113,6 +113,12 @@ def decimal_text(value: Decimal) -> str:
     JournalError
         If ``value`` is not finite.
     """
+    if type(value) is Decimal and value.is_finite():
+        # most amounts are already canonical as printed (<= 18 places, no trailing zero):
+        # then the text is the answer, without exact_decimal's rounding and normalising
+        text = format(value, "f")
+        if _CANONICAL_TEXT.fullmatch(text) and text != "-0":
+            return text
     return format(exact_decimal(value), "f")
 
 

@@ -22,6 +22,10 @@ locked`` or a unique-constraint clash on the chain head) retries its whole trans
 of buffered rows are reserved in memory and moved, at the commit, to what the database would
 hand out then (another writer may have taken some).
 
+A store may also hold rows in memory until the next commit (:class:`PendingRows`: the equity
+points of the bars since, which become one block row per run); the writer drains them at the
+start of every write transaction, behind everything buffered before.
+
 The stores of :mod:`crypto_strategy_lab.journal.repository`'s facade share one
 :class:`ChainWriter`; a store that indexes what the buffer holds (the latest order event of an
 order, a fill by trade id) registers a :class:`BufferIndex` so the index follows the buffer.
@@ -58,6 +62,7 @@ from crypto_strategy_lab.journal.audit import (
     GENESIS_HASH,
     AuditEvent,
     append_audit_event,
+    audit_payload,
     entity_key,
     event_hash,
     lock_chain,
@@ -119,7 +124,7 @@ def record_ts(record: Base) -> datetime:
         The first of its ``ts``, ``created_at``, ``started_at`` attributes that holds a
         datetime; :func:`utcnow` when none does.
     """
-    for name in ("ts", "created_at", "started_at"):
+    for name in ("ts", "created_at", "started_at"):  # an equity block's ts: its last point
         value = getattr(record, name, None)
         if isinstance(value, datetime):
             return value
@@ -188,6 +193,7 @@ _INSERT_ORDER = (
     "signals",
     "position_snapshots",
     "equity_curve",
+    "equity_blocks",
 )
 
 
@@ -268,6 +274,29 @@ class BufferIndex(Protocol):
         ...
 
 
+class PendingRows(Protocol):
+    """A store's rows held back in memory until the next commit (the equity points of a run).
+
+    The writer drains every registered source at the start of each write transaction, so
+    the rows join the buffer behind everything queued before that moment and are committed
+    with it.
+    """
+
+    def __bool__(self) -> bool:
+        """Whether rows are waiting."""
+        ...
+
+    def drain(self) -> Iterator[tuple[ColumnRow, str, str | None]]:
+        """The waiting rows, each with its audit kind and run, emptying the source.
+
+        Yields
+        ------
+        tuple of (ColumnRow, str, str or None)
+            A row to insert, the kind of its audit event and its run (None: outside a run).
+        """
+        ...
+
+
 class ChainWriter:
     """The transactions and the batch buffer every journal store writes through.
 
@@ -289,6 +318,7 @@ class ChainWriter:
         self._buffer: list[_Buffered] = []
         self._next_ids: dict[str, int] = {}  # next id to hand out per table
         self._indexes: list[BufferIndex] = []
+        self._pending: list[PendingRows] = []
 
     def index_buffer(self, index: BufferIndex) -> None:
         """Keep ``index`` in step with the buffer (see :class:`BufferIndex`).
@@ -299,6 +329,21 @@ class ChainWriter:
             Detached at every write transaction; its callback runs after the commit.
         """
         self._indexes.append(index)
+
+    def hold(self, source: PendingRows) -> None:
+        """Drain ``source`` into the buffer at the start of every write transaction.
+
+        Parameters
+        ----------
+        source : PendingRows
+            Rows a store keeps in memory until the next commit (see :class:`PendingRows`).
+        """
+        self._pending.append(source)
+
+    @property
+    def waiting(self) -> bool:
+        """Whether anything waits for a commit (buffered records or held rows)."""
+        return bool(self._buffer) or any(self._pending)
 
     def session(self) -> Session:
         """A read session; commits the current batch's buffer first.
@@ -341,8 +386,8 @@ class ChainWriter:
         return self._batch_depth > 0
 
     def flush(self) -> None:
-        """Commit the buffered writes now (nothing to do outside a batch)."""
-        if self._buffer:
+        """Commit the buffered writes and held rows now (nothing to do when none wait)."""
+        if self.waiting:
             self.write(_commit_buffer)
 
     def buffered(self, record: T, kind: str, run_id: str | None) -> T:
@@ -421,8 +466,11 @@ class ChainWriter:
             audit chain's constraints), or the race is still lost after ``retries``
             retries.
         """
-        if work is not _commit_buffer and self._buffer:
+        if work is not _commit_buffer and self.waiting:
             self.flush()
+        for source in self._pending:
+            for row, kind, run_id in source.drain():
+                self.buffer_only(row, kind, run_id)
         buffered, self._buffer = self._buffer, []
         on_commit = [index.detach() for index in self._indexes]
         delay = 0.005
@@ -492,7 +540,7 @@ class ChainWriter:
                 # in every journal table): the per-bar rows' costliest step, done once
                 values = record_payload(item.record)
                 rows.setdefault(item.record.__tablename__, []).append(values)
-                payload = canonical_json(values)
+                payload = canonical_json(audit_payload(item.record.__table__, values))
                 entity_table, entity = item.record.__tablename__, entity_key(item.record)
             assert payload is not None
             seq += 1
@@ -546,7 +594,7 @@ class ChainWriter:
             session,
             kind=kind,
             ts=record_ts(record),
-            payload=record_payload(record),
+            payload=audit_payload(record.__table__, record_payload(record)),
             run_id=run_id,
             entity_table=record.__tablename__,
             entity_key=entity_key(record),
