@@ -5,11 +5,30 @@ The ``global`` scope is the kill switch. Halts survive restarts; only a named hu
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Select, select
 
 from crypto_strategy_lab.journal.models import HaltEvent
 from crypto_strategy_lab.journal.types import JournalError, utcnow
 from crypto_strategy_lab.journal.writer import ChainWriter
+
+
+@cache
+def _latest(scope: str, column: Any = None) -> Select[Any]:
+    """The query for the newest halt event of ``scope`` (the whole row, or one ``column``).
+
+    Built once per scope: the risk engine reads the kill switch on every decision, and
+    building the statement cost ~75 µs of the ~100 µs such a read took.
+    """
+    return (
+        select(HaltEvent if column is None else column)
+        .where(HaltEvent.scope == scope)
+        .order_by(HaltEvent.id.desc())
+        .limit(1)
+    )
+
 
 KILL_SWITCH_SCOPE = "global"
 
@@ -105,12 +124,7 @@ class HaltStore:
         # halt events are never buffered: no need to commit a batch to read them (the risk
         # engine reads the kill switch on every decision)
         with self._writer.sessions() as session:
-            return session.scalar(
-                select(HaltEvent)
-                .where(HaltEvent.scope == scope)
-                .order_by(HaltEvent.id.desc())
-                .limit(1)
-            )
+            return session.scalar(_latest(scope))
 
     def is_halted(self, scope: str = KILL_SWITCH_SCOPE) -> bool:
         """Whether the latest halt event of ``scope`` is a halt.
@@ -129,10 +143,5 @@ class HaltStore:
             when it was never halted.
         """
         with self._writer.engine.connect() as conn:
-            action = conn.scalar(
-                select(HaltEvent.action)
-                .where(HaltEvent.scope == scope)
-                .order_by(HaltEvent.id.desc())
-                .limit(1)
-            )
+            action = conn.scalar(_latest(scope, HaltEvent.action))
         return action == "halt"
