@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -191,7 +192,7 @@ _EDITS = {
     "fills": "UPDATE fills SET fee = '0' WHERE trade_id = 'T0'",
     "position_snapshots": "UPDATE position_snapshots SET quantity = '-0.02'",
     "equity_curve": "UPDATE equity_curve SET equity = '1000000'",
-    "equity_blocks": "UPDATE equity_blocks SET points = replace(points, '9999.35', '9999.36')",
+    "equity_blocks": "one point of the block, decompressed, edited and compressed again",
     "signals": "UPDATE signals SET strength = -1.0",
     "risk_events": "UPDATE risk_events SET approved_quantity = '0.03'",
     "alerts": "UPDATE alerts SET message = 'nothing to see'",
@@ -214,10 +215,25 @@ def test_every_audited_table_has_an_edit_case() -> None:
     assert set(_EDITS) == set(AUDITED_MODELS)
 
 
+def _edit_an_equity_point(journal: Journal) -> None:
+    """Rewrite a block's points as an attacker who knows the format would."""
+    with journal.engine.begin() as conn:
+        block_id, stored = conn.execute(text("SELECT id, points FROM equity_blocks")).one()
+        edited = zlib.decompress(stored).replace(b'"9999.35"', b'"9999.36"')
+        assert edited != zlib.decompress(stored)
+        conn.execute(
+            text("UPDATE equity_blocks SET points = :p WHERE id = :i"),
+            {"p": zlib.compress(edited, 1), "i": block_id},
+        )
+
+
 @pytest.mark.parametrize("table", sorted(_EDITS))
 def test_an_edit_of_every_audited_table_is_detected(journal: Journal, table: str) -> None:
     _populate_with_a_legacy_equity_point(journal)
-    _sql(journal, _EDITS[table])
+    if table == "equity_blocks":
+        _edit_an_equity_point(journal)
+    else:
+        _sql(journal, _EDITS[table])
     problems = _problems(journal)
     assert any(p.startswith(f"{table} ") and "edited" in p for p in problems), problems
 

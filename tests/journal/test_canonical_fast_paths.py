@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import zlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -261,9 +262,10 @@ def test_the_flat_record_path_refuses_what_the_generic_path_refuses() -> None:
 
 
 def test_an_equity_block_holds_the_points_given_and_its_event_their_sha256() -> None:
-    """Points recorded in one batch are one block: its stored arrays are the exact decimal
-    texts and epoch microseconds of the points (computed here independently), its audit
-    payload carries the SHA-256 of that text, and reading it back gives the points."""
+    """Points recorded in one batch are one block: its stored arrays (zlib-compressed JSON)
+    are the exact decimal texts and epoch microseconds of the points (computed here
+    independently), its audit payload carries the SHA-256 of the stored bytes, and reading it
+    back gives the points."""
     journal = Journal.open("sqlite://")
     run_id = populate(journal)
     given = [
@@ -295,15 +297,18 @@ def test_an_equity_block_holds_the_points_given_and_its_event_their_sha256() -> 
             ),
             {"id": str(block_id)},
         ).scalars()
-    content = json.loads(stored)
+    content = json.loads(zlib.decompress(stored))
     assert n_points == 3 and content["ts"] == [
         calendar.timegm(t.timetuple()) * 10**6 + t.microsecond for t in times
     ]
     assert content["unrealized_pnl"] == ["0.000000000000000001", "0", "0"]
     assert content["equity"] == ["10000.123456789012345678", "0", "0"]
     assert content["realized_pnl"][0] == "-999.5"
-    assert stored == json.dumps(content, sort_keys=True, separators=(",", ":"))
-    digest = "sha256:" + hashlib.sha256(stored.encode()).hexdigest()
+    assert (
+        zlib.decompress(stored)
+        == json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    )
+    digest = "sha256:" + hashlib.sha256(stored).hexdigest()
     assert json.loads(payload)["points"] == digest and json.loads(payload)["id"] == block_id
     points = journal.equity_points(run_id).iloc[-3:]  # after populate's point
     assert list(points["ts"]) == times

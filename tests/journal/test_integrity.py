@@ -154,8 +154,8 @@ def test_an_unreadable_value_is_named_by_table_row_and_column(
 def test_an_unreadable_equity_block_is_named_by_status_and_fails_the_audit(
     pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A block's points are text to the database: ``status``, which reads the equity, names
-    the block; ``audit verify`` finds the text no longer hashes to its audited digest."""
+    """A block's points are bytes to the database: ``status``, which reads the equity, names
+    the block; ``audit verify`` finds the bytes no longer hash to their audited digest."""
     path = _copy(pristine, tmp_path)
     _unreadable(path, "UPDATE equity_blocks SET points = substr(points, 1, 25) WHERE id = 3")
     code, output = _csl(capsys, "status", "--journal", f"sqlite:///{path}")

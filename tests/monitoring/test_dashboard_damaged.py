@@ -48,7 +48,9 @@ def _damaged(seeded_file: Path, tmp_path: Path, *statements: str) -> str:
 DAMAGES = {
     "config_not_json": ("UPDATE runs SET config = 'not json {'",),
     "config_not_object": ("UPDATE runs SET config = '[1, 2]'",),
-    "equity_unparsable": ("UPDATE equity_blocks SET points = replace(points, '\"1', '\"x1')",),
+    "equity_unparsable": (
+        "UPDATE equity_blocks SET points = X'78014b040000620062'",
+    ),  # zlib of 'a': not JSON
     "equity_block_cut": ("UPDATE equity_blocks SET points = substr(points, 1, 30)",),
     "fill_price_unparsable": ("UPDATE fills SET price = 'x1'",),
     "started_at_unparsable": ("UPDATE runs SET started_at = 'yesterday'",),

@@ -139,20 +139,22 @@ def record_payload(record: DeclarativeBase) -> dict[str, Any]:
     return {col.name: getattr(record, col.key) for col in table.columns}
 
 
-def content_digest(text: str) -> str:
+def content_digest(data: str | bytes) -> str:
     """What an audit payload holds for a column audited by digest: ``sha256:<hex>``.
 
     Parameters
     ----------
-    text : str
-        The column's stored text (e.g. an equity block's ``points``).
+    data : str or bytes
+        The column's stored value (e.g. an equity block's compressed ``points``); text is
+        hashed as its UTF-8 bytes.
 
     Returns
     -------
     str
-        ``"sha256:"`` followed by the lowercase hex SHA-256 (FIPS 180-4) of its UTF-8 bytes.
+        ``"sha256:"`` followed by the lowercase hex SHA-256 (FIPS 180-4) of the bytes.
     """
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 @cache
@@ -167,7 +169,7 @@ def audit_payload(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     The row itself (:func:`record_payload`), except that a column declared
     ``info={"audit": "sha256"}`` is carried as its :func:`content_digest`: a bulky column
     (an equity block's points) is stored once, and the chain still commits to every byte of
-    it, since the link hashes the payload and the verifier hashes the stored text.
+    it, since the link hashes the payload and the verifier hashes the stored value.
 
     Parameters
     ----------
@@ -561,7 +563,8 @@ def _record_reader(table: Table, dialect: str) -> tuple[Select[Any], Callable[[A
 
 
 def _digest_json(stored: Any) -> str:
-    return _scalar_json(content_digest(stored) if isinstance(stored, str) else stored)
+    digestible = isinstance(stored, str | bytes | memoryview)
+    return _scalar_json(content_digest(stored) if digestible else stored)
 
 
 def _stored_decimal_json(stored: Any) -> str:

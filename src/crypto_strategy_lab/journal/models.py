@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -181,12 +182,13 @@ class EquityBlock(Base):
 
     The engine marks its book to market on every bar; a row per point cost more to write than
     the rest of an idle bar together and carried nothing a column of its commit does not.
-    ``points`` holds :data:`~crypto_strategy_lab.journal.snapshots.EQUITY_COLUMNS` as the
-    canonical JSON of an object of equal-length arrays: ``ts`` in integer microseconds since
-    the Unix epoch (UTC), the amounts as exact decimal text (quote currency). ``first_ts`` and
-    ``ts`` are its first and last point's times, ``n_points`` its length. Its audit event
-    carries the SHA-256 of ``points`` instead of repeating them (``info["audit"]``): the link
-    still commits to every point, and the verifier hashes the stored text to compare.
+    ``points`` holds :data:`~crypto_strategy_lab.journal.equity.EQUITY_COLUMNS` as the
+    zlib-compressed (RFC 1950) canonical JSON of an object of equal-length arrays: ``ts`` in
+    integer microseconds since the Unix epoch (UTC), the amounts as exact decimal text (quote
+    currency). ``first_ts`` and ``ts`` are its first and last point's times, ``n_points`` its
+    length. Its audit event carries the SHA-256 of the stored bytes instead of repeating them
+    (``info["audit"]``): the link still commits to every point, and the verifier hashes the
+    stored bytes to compare.
     Journals written before migration 0007 keep their :class:`EquityPoint` rows; readers
     merge the two.
     """
@@ -199,7 +201,7 @@ class EquityBlock(Base):
     first_ts: Mapped[datetime] = mapped_column(UTCDateTime())
     ts: Mapped[datetime] = mapped_column(UTCDateTime())  # the last point's time
     n_points: Mapped[int] = mapped_column(Integer)
-    points: Mapped[str] = mapped_column(Text, info={"audit": "sha256"})
+    points: Mapped[bytes] = mapped_column(LargeBinary, info={"audit": "sha256"})
 
 
 class SignalRecord(Base):

@@ -2,9 +2,10 @@
 
 A row per equity point (``equity_curve``) and its audit event were 977 of the 977 bytes a
 replayed bar cost the journal, and writing them ~55 µs of a bar whose loop costs ~9 µs
-(20,000 one-minute bars, equity every bar). A block holds the points of one commit as
-arrays; its audit event carries their SHA-256. ``equity_curve`` is kept: its rows and their
-audit events are history, readable as before and merged with the blocks by every reader.
+(20,000 one-minute bars, equity every bar). A block holds the points of one commit as arrays
+(zlib-compressed JSON, ~20 bytes a point); its audit event carries their SHA-256.
+``equity_curve`` is kept: its rows and their audit events are history, readable as before and
+merged with the blocks by every reader.
 
 Revision ID: 0007
 Revises: 0006
@@ -31,7 +32,7 @@ def upgrade() -> None:
         sa.Column("first_ts", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
         sa.Column("n_points", sa.Integer(), nullable=False),
-        sa.Column("points", sa.Text(), nullable=False),
+        sa.Column("points", sa.LargeBinary(), nullable=False),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_equity_blocks_run_ts", "equity_blocks", ["run_id", "ts"])
