@@ -82,16 +82,13 @@ def epoch_us(ts: datetime) -> int:
 class _RunPoints:
     """The points of one run since the last commit, column by column, as stored text."""
 
-    __slots__ = ("columns", "first", "last", "previous", "ts")
+    __slots__ = ("columns", "first", "last", "ts")
 
-    def __init__(self) -> None:
-        self.first: datetime | None = None
-        self.last: datetime | None = None
+    def __init__(self, first: datetime) -> None:
+        self.first = first
+        self.last = first
         self.ts: list[int] = []
-        self.columns: list[list[str]] = [[] for _ in EQUITY_COLUMNS]
-        # per column, the last value and its text: between fills a run's cash and realised
-        # P&L repeat, and a flat book's exposures are zero bar after bar
-        self.previous: list[tuple[Decimal, str] | None] = [None] * len(EQUITY_COLUMNS)
+        self.columns: tuple[list[str], ...] = tuple([] for _ in EQUITY_COLUMNS)
 
 
 class EquityBuffer:
@@ -105,6 +102,9 @@ class EquityBuffer:
 
     def __init__(self) -> None:
         self._runs: dict[str, _RunPoints] = {}
+        # per run, each column's last value and its text: between fills a run's cash and
+        # realised P&L repeat, and a flat book's exposures are zero bar after bar
+        self._last: dict[str, list[tuple[Decimal, str]]] = {}
 
     def __bool__(self) -> bool:
         """Whether points are waiting."""
@@ -128,23 +128,23 @@ class EquityBuffer:
             If ``ts`` is naive or an amount is not finite (nothing is held then).
         """
         stamp = epoch_us(ts)
-        texts = []
+        last = self._last.get(run_id)
+        if last is None:
+            encoded = [(value, decimal_text(value)) for value in values]
+        else:
+            encoded = [
+                known if value == known[0] else (value, decimal_text(value))
+                for value, known in zip(values, last, strict=True)
+            ]
+        # every value encoded: only now is anything held
+        self._last[run_id] = encoded
         points = self._runs.get(run_id)
-        previous = points.previous if points is not None else [None] * len(EQUITY_COLUMNS)
-        for i, value in enumerate(values):
-            known = previous[i]
-            if known is not None and (value is known[0] or value == known[0]):
-                texts.append(known[1])
-            else:
-                texts.append(decimal_text(value))
         if points is None:
-            points = self._runs[run_id] = _RunPoints()
-            points.first = ts
+            points = self._runs[run_id] = _RunPoints(ts)
         points.last = ts
         points.ts.append(stamp)
-        for i, (value, text) in enumerate(zip(values, texts, strict=True)):
-            points.columns[i].append(text)
-            points.previous[i] = (value, text)
+        for column, (_value, text) in zip(points.columns, encoded, strict=True):
+            column.append(text)
 
     def drain(self) -> Iterator[tuple[ColumnRow, str, str | None]]:
         """The held points as one block row per run, emptying the buffer.
@@ -162,8 +162,8 @@ class EquityBuffer:
                 _BLOCK_TABLE,
                 {
                     "run_id": run_id,
-                    "first_ts": utc(points.first),  # type: ignore[arg-type]
-                    "ts": utc(points.last),  # type: ignore[arg-type]
+                    "first_ts": utc(points.first),
+                    "ts": utc(points.last),
                     "n_points": len(points.ts),
                     "points": encode_points(content),
                 },

@@ -114,11 +114,24 @@ def decimal_text(value: Decimal) -> str:
         If ``value`` is not finite.
     """
     if type(value) is Decimal and value.is_finite():
-        # most amounts are already canonical as printed (<= 18 places, no trailing zero):
-        # then the text is the answer, without exact_decimal's rounding and normalising
-        text = format(value, "f")
+        # The engine encodes several amounts per bar: work on the printed text where it is
+        # enough. Most are canonical as str() prints them (plain, <= 18 places, no trailing
+        # zero); others need only their trailing zeros cut, or rounding to 18 places first.
+        # The text then is what exact_decimal's rounding and normalising would print.
+        text = str(value)
         if _CANONICAL_TEXT.fullmatch(text) and text != "-0":
             return text
+        text = format(value, "f")
+        point = text.find(".")
+        if point >= 0:
+            if len(text) - point > DECIMAL_PLACES + 1:
+                rounded = value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WORKING)
+                text = format(rounded, "f")
+            text = text.rstrip("0").rstrip(".")
+            if text == "-0":
+                return "0"
+            if _CANONICAL_TEXT.fullmatch(text):
+                return text
     return format(exact_decimal(value), "f")
 
 
