@@ -10,7 +10,7 @@ module             tables                                                   stor
 :mod:`.runs`       ``runs``                                                 ``RunStore``
 :mod:`.orders`     ``orders``, ``order_events`` (the order state machine)   ``OrderStore``
 :mod:`.fills`      ``fills``                                                ``FillStore``
-:mod:`.snapshots`  ``position_snapshots``, ``equity_curve``                 ``SnapshotStore``
+:mod:`.snapshots`  ``position_snapshots``, ``equity_blocks`` (:mod:`.equity`)  ``SnapshotStore``
 :mod:`.decisions`  ``signals``, ``risk_events``                             ``DecisionStore``
 :mod:`.alerts`     ``alerts``, ``alert_acks``                               ``AlertStore``
 :mod:`.halts`      ``halt_events`` (halt switches, the kill switch)         ``HaltStore``

@@ -5,7 +5,8 @@ outside the trading loop (a watchdog process, a cron job) on exactly what the jo
 
 Sources (all read-only):
 
-- equity, its peak and the equity at 00:00 UTC: the run's ``equity_curve``;
+- equity, its peak and the equity at 00:00 UTC: the run's equity points (``equity_blocks``,
+  and the ``equity_curve`` rows of a journal from before migration 0007);
 - kill switch: the latest ``halt_events`` row of scope ``global``;
 - reconciliation mismatches: per ``(venue, symbol)``, the net quantity of the latest
   ``venue``-source position snapshots (what the venue reported at the last reconciliation,
