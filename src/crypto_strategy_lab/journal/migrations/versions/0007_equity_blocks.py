@@ -1,6 +1,6 @@
 """The equity curve is stored as one column block per commit (``equity_blocks``).
 
-A row per equity point (``equity_curve``) and its audit event were 977 of the 977 bytes a
+A row per equity point (``equity_curve``) and its audit event were ~810 of the 977 bytes a
 replayed bar cost the journal, and writing them ~55 µs of a bar whose loop costs ~9 µs
 (20,000 one-minute bars, equity every bar). A block holds the points of one commit as arrays
 (zlib-compressed JSON, ~20 bytes a point); its audit event carries their SHA-256.
