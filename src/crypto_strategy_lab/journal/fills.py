@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
 
 from crypto_strategy_lab.core.enums import OrderSide
 from crypto_strategy_lab.core.orders import Fill
@@ -17,6 +16,11 @@ from crypto_strategy_lab.journal.models import FillRecord
 from crypto_strategy_lab.journal.orders import OrderStore
 from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc
 from crypto_strategy_lab.journal.writer import ChainWriter
+
+# Built once: the statement is asked for every new fill.
+_FILL_ID = select(FillRecord.id).where(
+    FillRecord.venue == bindparam("venue"), FillRecord.trade_id == bindparam("trade_id")
+)
 
 
 class FillStore:
@@ -84,52 +88,53 @@ class FillStore:
             For a trade id already journaled for another order or run, or a fill of an order
             the journal does not hold.
         """
-
-        def build(session: Session) -> tuple[FillRecord, bool]:
-            if fill.trade_id is not None:
-                existing = self._buffered_fills.get((venue, fill.trade_id)) or session.scalar(
-                    select(FillRecord).where(
-                        FillRecord.venue == venue, FillRecord.trade_id == fill.trade_id
+        if fill.trade_id is not None:
+            key = (venue, fill.trade_id)
+            existing = self._buffered_fills.get(key) or self._committed(key)
+            if existing is not None:
+                if (existing.run_id, existing.client_order_id) != (run_id, fill.client_order_id):
+                    raise JournalError(
+                        f"trade id {fill.trade_id!r} at {venue} is already journaled for "
+                        f"order {existing.client_order_id!r} of run {existing.run_id}; a "
+                        "venue's trade ids must be unique (refusing to drop this fill)"
                     )
-                )
-                if existing is not None:
-                    if (existing.run_id, existing.client_order_id) != (
-                        run_id,
-                        fill.client_order_id,
-                    ):
-                        raise JournalError(
-                            f"trade id {fill.trade_id!r} at {venue} is already journaled for "
-                            f"order {existing.client_order_id!r} of run {existing.run_id}; a "
-                            "venue's trade ids must be unique (refusing to drop this fill)"
-                        )
-                    return existing, False
-            coid = fill.client_order_id
-            if coid is not None and self._orders.order(coid) is None:
-                raise JournalError(f"fill for unknown order {coid!r}")
-            record = FillRecord(
-                run_id=run_id,
-                client_order_id=coid,
-                venue_order_id=fill.order_id,
-                trade_id=fill.trade_id,
-                venue=venue,
-                strategy=strategy,
-                symbol=fill.symbol,
-                side=fill.side.value,
-                quantity=exact_decimal(fill.quantity),
-                price=exact_decimal(fill.price),
-                fee=exact_decimal(fill.fee),
-                fee_currency=fill.fee_currency,
-                ts=utc(fill.timestamp),
-            )
-            return record, True
+                return existing, False
+        coid = fill.client_order_id
+        if coid is not None and self._orders.order(coid) is None:  # known: recorded or cached
+            raise JournalError(f"fill for unknown order {coid!r}")
+        record = FillRecord(
+            run_id=run_id,
+            client_order_id=coid,
+            venue_order_id=fill.order_id,
+            trade_id=fill.trade_id,
+            venue=venue,
+            strategy=strategy,
+            symbol=fill.symbol,
+            side=fill.side.value,
+            quantity=exact_decimal(fill.quantity),
+            price=exact_decimal(fill.price),
+            fee=exact_decimal(fill.fee),
+            fee_currency=fill.fee_currency,
+            ts=utc(fill.timestamp),
+        )
+        if fill.trade_id is not None:
+            self._buffered_fills[(venue, fill.trade_id)] = record
+        self._writer.buffered(record, "fill", run_id)
+        return record, True
 
-        with self._writer.sessions() as session:  # its order is known: recorded or cached
-            record, created = build(session)
-        if created:
-            if fill.trade_id is not None:
-                self._buffered_fills[(venue, fill.trade_id)] = record
-            self._writer.buffered(record, "fill", run_id)
-        return record, created
+    def _committed(self, key: tuple[str, str]) -> FillRecord | None:
+        """The committed fill of ``(venue, trade id)``, or None.
+
+        Every new fill asks, and nearly always misses: one prebuilt Core query on the unique
+        index first (an ORM select per fill cost ~0.4 ms, a quarter of an order's path); the
+        record is loaded only when there is one.
+        """
+        with self._writer.engine.connect() as conn:
+            found = conn.scalar(_FILL_ID, {"venue": key[0], "trade_id": key[1]})
+        if found is None:
+            return None
+        with self._writer.sessions() as session:
+            return session.get(FillRecord, found)
 
     def fills(self, run_id: str | None = None) -> list[FillRecord]:
         """The journaled fills, by time.
