@@ -19,7 +19,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -52,9 +52,15 @@ class AuditEvent:
         Returns
         -------
         dict
-            Field name -> value.
+            Field name -> value. ``detail`` is the event's own dict, not a copy: the
+            journal sink serialises it on the order path, where ``dataclasses.asdict``'s deep
+            copy was most of the audit's cost; :meth:`AuditLog.record` builds it as a fresh
+            JSON-ready value, so treat it as read-only.
         """
-        return asdict(self)
+        return {name: getattr(self, name) for name in _EVENT_FIELDS}
+
+
+_EVENT_FIELDS = tuple(f.name for f in fields(AuditEvent))
 
 
 @runtime_checkable
