@@ -294,6 +294,9 @@ class TradingEngine:
             await self.start()
         assert self.orders is not None and self.book is not None and self.exits is not None
         status = "completed"
+        # With ``commit_seconds`` the run's batch is open around the loop and a bar's own
+        # batch would only join it: the bar goes straight to ``_on_bar``.
+        step_bar = self._on_bar if self.commit_seconds else self.on_bar
         try:
             with self.journal.batch() if self.commit_seconds else contextlib.nullcontext():
                 committed = time.monotonic()
@@ -301,7 +304,7 @@ class TradingEngine:
                     if self.stop_requested:
                         status = "stopped"
                         break
-                    await self.on_bar(bar)
+                    await step_bar(bar)
                     if self.commit_seconds and time.monotonic() - committed >= self.commit_seconds:
                         self.journal.flush()
                         committed = time.monotonic()
@@ -352,26 +355,29 @@ class TradingEngine:
             await self._on_bar(bar)
 
     async def _on_bar(self, bar: BarEvent) -> None:
-        assert self.step is not None and self.book is not None and self.halts is not None
-        self.clock.advance(bar.close_time)
-        now = bar.close_time if isinstance(self.clock, ReplayClock) else self.clock.now()
+        step, book, halts, progress = self.step, self.book, self.halts, self.progress
+        assert step is not None and book is not None and halts is not None
+        close_time = bar.close_time
+        self.clock.advance(close_time)
+        now = close_time if isinstance(self.clock, ReplayClock) else self.clock.now()
         self.bars += 1
-        self.book.mark(bar.symbol, bar.close)
-        caught_up = self.progress.caught_up(bar.close_time)
-        sleeves = self._by_symbol.get(bar.symbol, [])
+        book.mark(bar.symbol, bar.close)
+        caught_up = progress.caught_up(close_time)
+        sleeves = self._by_symbol.get(bar.symbol, ())
         for sleeve in sleeves:
-            await self.step.observe(sleeve, bar, now)
+            await step.observe(sleeve, bar, now)
         if caught_up:
             # The venue has re-lived everything the journal holds (including this bar's fills,
             # which may have been journaled just before the crash): back to normal operation.
-            self.progress.checkpoint = None
+            progress.checkpoint = None
             await self.reconcile()
-        if not self.recovering and (
-            (self.reconcile_every and self.bars % self.reconcile_every == 0) or self.halt_reason
-        ):
-            await self.reconcile()
-        if not self.recovering and not self.killed and self.halts.kill_switch_engaged():
-            await self.flatten("kill switch engaged")
+        # only the catch-up above ends a replay: the rest of the bar sees one answer
+        recovering = progress.replaying
+        if not recovering:
+            if (self.reconcile_every and self.bars % self.reconcile_every == 0) or halts.reason:
+                await self.reconcile()
+            if not self.killed and halts.kill_switch_engaged():
+                await self.flatten("kill switch engaged")
         for sleeve in sleeves:
             point = await sleeve.runner.on_bar(bar)
             if self.killed:
@@ -381,11 +387,11 @@ class TradingEngine:
                 continue
             if point.strength != sleeve.last_target:
                 sleeve.last_target = point.strength
-                await self.step.retarget(sleeve, bar, point, now)
-        if self.bars % self.equity_every == 0 and self.progress.journals_snapshot(now):
-            await self.book.snapshot(now)
-        self._last_data[bar.symbol] = bar.close_time
-        if self.monitor is not None and not self.recovering:
+                await step.retarget(sleeve, bar, point, now)
+        if self.bars % self.equity_every == 0 and progress.journals_snapshot(now):
+            await book.snapshot(now)
+        self._last_data[bar.symbol] = close_time
+        if self.monitor is not None and not recovering:
             await self.monitor.on_bar(self._monitor_state(now))
 
     async def reconcile(self, *, resend_unsent: bool = False) -> ReconcileReport:

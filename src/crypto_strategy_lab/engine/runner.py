@@ -69,6 +69,7 @@ class StrategyRunner:
         self._window: pd.DataFrame | None = None
         self._history: pd.DataFrame | None = None
         self._atr: dict[int, np.ndarray] = {}
+        self._point: SignalPoint | None = None  # the replay face's last answer
 
     @property
     def name(self) -> str:
@@ -149,7 +150,13 @@ class StrategyRunner:
             on the live face.
         """
         if self._signal is not None:
-            return SignalPoint(self._clip(float(self._signal[bar.index])))
+            strength = self._clip(float(self._signal[bar.index]))
+            point = self._point
+            if point is None or point.strength != strength:
+                # a replayed signal changes rarely: bars of the same weight share one point
+                # (frozen, no statistics on the replay face)
+                point = self._point = SignalPoint(strength)
+            return point
         row = pd.DataFrame(
             [bar.as_mapping()], index=pd.DatetimeIndex([bar.timestamp], name="timestamp")
         ).astype("float64")

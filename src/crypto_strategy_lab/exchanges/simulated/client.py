@@ -47,7 +47,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -77,6 +77,8 @@ from crypto_strategy_lab.exchanges.simulated.history import BarHistory
 from crypto_strategy_lab.exchanges.simulated.matching import Bar, match_order
 
 D0 = Decimal(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 DUPLICATE = "duplicate-client-order-id"
 FILL_POLICIES = ("next_open", "last_close")
 
@@ -142,6 +144,12 @@ class SimulatedExchange(Exchange):
         self._positions: dict[str, _Position] = {}
         self._marks: dict[str, tuple[Bar, Decimal]] = {}  # symbol -> (its last bar, close)
         self._ids = itertools.count(1)
+        # symbol -> (quantity, average, cash, costs it was computed from, side, liquidation
+        # price): _liquidation_level
+        self._liquidation_levels: dict[str, tuple[Any, ...]] = {}
+        # the funding period [k 8h, (k + 1) 8h) that held the last bar's close: no instant
+        # falls in a bar inside it (start > end: none known yet)
+        self._funding_period: tuple[datetime, datetime] = (_FAR_FUTURE, _EPOCH)
         self._now: datetime | None = None
         for symbol, frame in (bars or {}).items():
             self._history[symbol] = BarHistory(validate_ohlcv(frame))
@@ -181,20 +189,29 @@ class SimulatedExchange(Exchange):
             The fills this bar produced.
         """
         ts = _utc(timestamp)
-        b = Bar(*(float(bar[k]) for k in ("open", "high", "low", "close", "volume")))
+        b = Bar(
+            float(bar["open"]),
+            float(bar["high"]),
+            float(bar["low"]),
+            float(bar["close"]),
+            float(bar["volume"]),
+        )
         self._now = ts.to_pydatetime() if isinstance(ts, pd.Timestamp) else ts
         fills: list[Fill] = []
-        live = self._live_orders(symbol)
-        # time order of one bar (the backtest kernel's): the orders sent after the last
-        # close fill at the open first, then the resting reduce-only exits on the bar's path,
-        # the stop before the take-profit when one bar reaches both
-        live.sort(key=lambda o: (o.request.reduce_only, o.request.order_type is not OrderType.STOP))
-        for order in live:
-            if order.status.is_terminal:  # cancelled by its OCO sibling on this bar
-                continue
-            fill = self._match(order, b)
-            if fill is not None:
-                fills.append(fill)
+        if self._open:  # else no order rests anywhere: nothing to match
+            live = self._live_orders(symbol)
+            # time order of one bar (the backtest kernel's): the orders sent after the last
+            # close fill at the open first, then the resting reduce-only exits on the bar's
+            # path, the stop before the take-profit when one bar reaches both
+            live.sort(
+                key=lambda o: (o.request.reduce_only, o.request.order_type is not OrderType.STOP)
+            )
+            for order in live:
+                if order.status.is_terminal:  # cancelled by its OCO sibling on this bar
+                    continue
+                fill = self._match(order, b)
+                if fill is not None:
+                    fills.append(fill)
         history = self._history.get(symbol)
         if history is None:
             history = self._history[symbol] = BarHistory()
@@ -218,13 +235,16 @@ class SimulatedExchange(Exchange):
         position = self._positions.get(symbol)
         if position is None or not position.quantity or position.market is not MarketType.LINEAR:
             return None
-        q = float(position.quantity)
-        cash_net = float(self.cash) - q * float(position.average)
-        liq = execution.liquidation_price(q, cash_net, self.costs.maintenance_margin_rate)
-        direction = 1 if q > 0 else -1
+        direction, liq = self._liquidation_level(symbol, position)
+        # liquidation_fill triggers a long at ``low <= liq`` and a short at ``high >= liq``
+        # (a stop on the closing side): a bar whose adverse extreme stays short of the level
+        # cannot liquidate, and most bars of a position are such bars
+        if liq <= 0.0 or (bar.low > liq if direction > 0 else bar.high < liq):
+            return None
         price = execution.liquidation_fill(direction, liq, bar.open, bar.high, bar.low)
         if price < 0:
             return None
+        q = float(position.quantity)
         side = OrderSide.SELL if q > 0 else OrderSide.BUY
         order = self._new_order(
             OrderRequest(
@@ -244,6 +264,32 @@ class SimulatedExchange(Exchange):
             other.status = OrderStatus.CANCELLED
         return fill
 
+    def _liquidation_level(self, symbol: str, position: _Position) -> tuple[int, float]:
+        """The side (+1 long, -1 short) and liquidation price of ``symbol``'s position.
+
+        :func:`~crypto_strategy_lab.core.execution.liquidation_price` of the position and the
+        cash, remembered until one of the objects it is computed from (position quantity and
+        average, cash, cost model) is replaced: Decimals are immutable, so the same objects
+        give the same price.
+        """
+        c = self._liquidation_levels.get(symbol)
+        if (
+            c is not None
+            and c[0] is position.quantity
+            and c[1] is position.average
+            and c[2] is self.cash
+            and c[3] is self.costs
+        ):
+            return c[4], c[5]
+        q = float(position.quantity)
+        cash_net = float(self.cash) - q * float(position.average)
+        liq = execution.liquidation_price(q, cash_net, self.costs.maintenance_margin_rate)
+        direction = 1 if q > 0 else -1
+        self._liquidation_levels[symbol] = (
+            position.quantity, position.average, self.cash, self.costs, direction, liq,
+        )  # fmt: skip
+        return direction, liq
+
     def _settle_funding(
         self, symbol: str, opened: datetime, closed: datetime, price: float
     ) -> None:
@@ -251,7 +297,22 @@ class SimulatedExchange(Exchange):
         position = self._positions.get(symbol)
         if position is None or not position.quantity or position.market is not MarketType.LINEAR:
             return
-        instants = execution.funding_instants(int(opened.timestamp()), int(closed.timestamp()))
+        lo, hi = self._funding_period
+        if lo <= opened and closed < hi:
+            # both ends in one funding period [k 8h, (k + 1) 8h): their whole seconds divide
+            # to the same k, funding_instants would give 0
+            return
+        closed_s = int(closed.timestamp())
+        instants = execution.funding_instants(int(opened.timestamp()), closed_s)
+        # The period is trusted only where the seconds the reference computes are exact
+        # floors: from the epoch (int() truncates towards zero) until 2**32 s (year 2106; a
+        # float timestamp still resolves the microsecond before a period's end).
+        if 0 <= closed_s < 2**32:
+            start = closed_s - closed_s % execution.FUNDING_INTERVAL_SECONDS
+            self._funding_period = (
+                _EPOCH + timedelta(seconds=start),
+                _EPOCH + timedelta(seconds=start + execution.FUNDING_INTERVAL_SECONDS),
+            )
         if instants > 0:
             payment = execution.funding_payment(
                 float(position.quantity), price, self.costs.funding_rate_8h * instants
@@ -618,6 +679,8 @@ def _utc(stamp: datetime | pd.Timestamp) -> datetime:
     ``datetime``: the replay hands one per bar, and the pandas conversions cost more than the
     rest of the bar's matching.
     """
+    if stamp.tzinfo is UTC and type(stamp) is datetime:  # what the replay hands
+        return stamp
     if isinstance(stamp, pd.Timestamp):
         return stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
     if stamp.tzinfo is None:

@@ -25,15 +25,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from crypto_strategy_lab.core import execution
 from crypto_strategy_lab.core.costs import SLIP_CODES, CostModel
 from crypto_strategy_lab.core.enums import OrderSide, OrderType
 
 
-@dataclass(frozen=True)
-class Bar:
-    """One OHLCV bar (floats, as stored in the OHLCV frames)."""
+class Bar(NamedTuple):
+    """One OHLCV bar (floats, as stored in the OHLCV frames).
+
+    A named tuple: the simulated venue builds one per bar it is fed.
+    """
 
     open: float
     high: float
