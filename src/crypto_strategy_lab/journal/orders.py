@@ -27,7 +27,12 @@ from crypto_strategy_lab.core.enums import OrderStatus
 from crypto_strategy_lab.core.orders import ALLOWED_TRANSITIONS, OrderRequest
 from crypto_strategy_lab.journal.models import Order, OrderEvent
 from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc, utcnow
-from crypto_strategy_lab.journal.writer import ChainWriter, optional_decimal
+from crypto_strategy_lab.journal.writer import ChainWriter, ColumnRow, optional_decimal
+
+# An order's events are written as column rows: three or more per order on the order path,
+# where a mapped instance cost ~8 us (SQLAlchemy's instrumented attribute sets) and a
+# ColumnRow ~0.3 us; the writer inserts and audits both alike.
+_EVENTS = OrderEvent.__table__
 
 # built once: record_order asks it for every order
 _ORDER_EXISTS = select(Order.client_order_id).where(Order.client_order_id == bindparam("coid"))
@@ -40,12 +45,12 @@ class OrderStore:
         self._writer = writer
         # the latest order event per order that the buffer holds (a later event of the same
         # batch follows it)
-        self._buffered_events: dict[str, OrderEvent] = {}
+        self._buffered_events: dict[str, OrderEvent | ColumnRow] = {}
         # rows that never change once committed, kept to check later writes without a query:
         # the orders this journal wrote or read, and the latest committed event of the orders
         # whose events it wrote (an order's events are written by the one engine running it)
         self._orders: dict[str, Order] = {}
-        self._last_events: dict[str, OrderEvent] = {}
+        self._last_events: dict[str, OrderEvent | ColumnRow] = {}
         writer.index_buffer(self)
 
     def detach(self) -> Callable[[], None]:
@@ -132,16 +137,19 @@ class OrderStore:
 
         if order.client_order_id in self._orders or self._journaled(order.client_order_id):
             raise JournalError(f"order {order.client_order_id} is already in the journal")
-        first = OrderEvent(
-            client_order_id=order.client_order_id,
-            run_id=run_id,
-            seq=1,
-            ts=created,
-            status=OrderStatus.NEW.value,
-            venue_order_id=None,
-            filled_quantity=Decimal(0),
-            average_price=None,
-            reason=None,
+        first = ColumnRow(
+            _EVENTS,
+            {
+                "client_order_id": order.client_order_id,
+                "run_id": run_id,
+                "seq": 1,
+                "ts": created,
+                "status": OrderStatus.NEW.value,
+                "venue_order_id": None,
+                "filled_quantity": Decimal(0),
+                "average_price": None,
+                "reason": None,
+            },
         )
         self._writer.buffer_only(order, "order.created", run_id)
         self._writer.buffer_only(first, "order.new", run_id)
@@ -190,7 +198,7 @@ class OrderStore:
         venue_order_id: str | None = None,
         reason: str | None = None,
         ts: datetime | None = None,
-    ) -> OrderEvent:
+    ) -> ColumnRow:
         """Append the order's next state, checked against the state machine.
 
         Buffered inside a batch (:meth:`~crypto_strategy_lab.journal.Journal.batch`), committed
@@ -215,8 +223,9 @@ class OrderStore:
 
         Returns
         -------
-        OrderEvent
-            The new event.
+        ColumnRow
+            The new ``order_events`` row, its columns as attributes (``id`` once reserved):
+            what a mapped :class:`OrderEvent` would hold, without its cost.
 
         Raises
         ------
@@ -227,7 +236,7 @@ class OrderStore:
         """
         new_status = OrderStatus(status)
 
-        def build() -> tuple[OrderEvent, str]:
+        def build() -> tuple[ColumnRow, str]:
             order = self.order(client_order_id)
             if order is None:
                 raise JournalError(f"no order {client_order_id!r} in the journal")
@@ -263,18 +272,21 @@ class OrderStore:
                     f"order {client_order_id}: 'partially_filled' needs 0 < filled < "
                     f"{order.quantity}, got {filled}"
                 )
-            record = OrderEvent(
-                client_order_id=client_order_id,
-                run_id=order.run_id,
-                seq=last.seq + 1,
-                ts=utc(ts) if ts else utcnow(),
-                status=new_status.value,
-                venue_order_id=venue_order_id or last.venue_order_id,
-                filled_quantity=filled,
-                average_price=optional_decimal(average_price)
-                if average_price is not None
-                else (last.average_price),
-                reason=reason,
+            record = ColumnRow(
+                _EVENTS,
+                {
+                    "client_order_id": client_order_id,
+                    "run_id": order.run_id,
+                    "seq": last.seq + 1,
+                    "ts": utc(ts) if ts else utcnow(),
+                    "status": new_status.value,
+                    "venue_order_id": venue_order_id or last.venue_order_id,
+                    "filled_quantity": filled,
+                    "average_price": optional_decimal(average_price)
+                    if average_price is not None
+                    else last.average_price,
+                    "reason": reason,
+                },
             )
             return record, order.run_id
 
