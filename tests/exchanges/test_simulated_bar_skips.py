@@ -141,3 +141,46 @@ async def test_funding_is_paid_on_exactly_the_bars_holding_an_instant() -> None:
             paid += 1
         assert ex.cash == expected, (opened, closed)
     assert paid >= 12  # the path holds instants at bar ends, multi-instant bars and gaps
+
+
+async def test_repeated_reads_answer_what_a_fresh_read_computes() -> None:
+    # the venue gives its last Balance / Position again while nothing they show changed:
+    # after every kind of change, the answer equals (down to each field's representation) a
+    # read with the remembered answers forgotten
+    costs = CostModel(funding_rate_8h=0.001)
+    ex = SimulatedExchange(cost_model=costs, cash="10000")
+    when = datetime(2024, 1, 1, 7, 58, tzinfo=UTC)
+
+    async def check() -> None:
+        balance, positions = await ex.get_balance(), await ex.get_positions()
+        ex._balance, ex._position_reads = None, {}
+        fresh_balance, fresh_positions = await ex.get_balance(), await ex.get_positions()
+        assert balance == fresh_balance and positions == fresh_positions
+        assert repr(balance) == repr(fresh_balance) and repr(positions) == repr(fresh_positions)
+
+    def next_bar(price: float) -> None:
+        nonlocal when
+        ex.on_bar("BTCUSDT", when, bar(price, price, price, price))
+        when += timedelta(minutes=1)
+
+    next_bar(100)
+    await check()  # flat
+    ex.cash = Decimal("10000.000")  # same value, another representation
+    await check()
+    await ex.place_order(
+        OrderRequest(symbol="BTCUSDT", side=OrderSide.BUY, order_type=OrderType.MARKET,
+                     quantity=Decimal("1.5"), market=MarketType.LINEAR)
+    )  # fmt: skip
+    await check()  # an order rests: margin in use
+    for price in (100, 101, 101, 99.5, 99.5):  # a fill, new marks, a funding instant at 08:00
+        next_bar(price)
+        await check()
+        await check()
+    await ex.set_leverage("BTCUSDT", Decimal(2))
+    await check()
+    limit = OrderRequest(
+        symbol="BTCUSDT", side=OrderSide.SELL, order_type=OrderType.LIMIT,
+        quantity=Decimal("1.5"), price=Decimal(150), market=MarketType.LINEAR, reduce_only=True,
+    )  # fmt: skip
+    await ex.place_order(limit)
+    await check()

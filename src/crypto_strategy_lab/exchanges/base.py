@@ -57,7 +57,7 @@ from crypto_strategy_lab.core.errors import (
     RateLimitExceeded,
 )
 from crypto_strategy_lab.core.orders import Balance, OrderRequest, OrderResult, Position
-from crypto_strategy_lab.exchanges.retry import RetryPolicy, retry_read
+from crypto_strategy_lab.exchanges.retry import RETRYABLE, RetryPolicy, retry_read
 from crypto_strategy_lab.exchanges.rules import MarketRules, apply_rules
 from crypto_strategy_lab.security.audit_log import AuditLog, AuditSink, LoggingAuditSink
 from crypto_strategy_lab.security.redaction import install_redaction
@@ -119,10 +119,32 @@ async def readable(venue: str, action: str, call: Callable[[], Awaitable[T]]) ->
     try:
         return await call()
     except _READ_FAILURES as exc:
-        raise UnreadableReply(
-            f"{action}: unreadable reply from {venue} ({type(exc).__name__}: {str(exc)[:120]})",
-            venue=venue,
-        ) from exc
+        raise unreadable(venue, action, exc) from exc
+
+
+def unreadable(venue: str, action: str, exc: Exception) -> UnreadableReply:
+    """The :class:`UnreadableReply` for a reply of `venue` whose parsing raised `exc`.
+
+    Parameters
+    ----------
+    venue : str
+        The venue, for the message.
+    action : str
+        What was being done, for the message.
+    exc : Exception
+        What parsing raised (one of :func:`readable`'s failures); the error's cause.
+
+    Returns
+    -------
+    UnreadableReply
+        Naming the action, the venue and the first 120 characters of `exc`.
+    """
+    error = UnreadableReply(
+        f"{action}: unreadable reply from {venue} ({type(exc).__name__}: {str(exc)[:120]})",
+        venue=venue,
+    )
+    error.__cause__ = exc
+    return error
 
 
 class Ticker(BaseModel):
@@ -243,8 +265,19 @@ class Exchange(abc.ABC):
         self.audit.record(action, venue=self.venue, mode=self.mode.value, **fields)
 
     async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        # The first try is awaited here, :func:`readable`'s rule applied inline: most reads
+        # succeed at once and then cost no wrapper (an in-process venue's read is a few us).
+        try:
+            return await call()
+        except RETRYABLE as exc:
+            failed: Exception = exc
+        except _READ_FAILURES as exc:
+            failed = unreadable(self.venue, what, exc)
         return await retry_read(
-            lambda: readable(self.venue, what, call), self.retry_policy, f"{self.venue} {what}"
+            lambda: readable(self.venue, what, call),
+            self.retry_policy,
+            f"{self.venue} {what}",
+            failed=failed,
         )
 
     # ---- primitives each venue implements ----

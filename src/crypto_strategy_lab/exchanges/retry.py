@@ -54,7 +54,11 @@ class RetryPolicy:
 
 
 async def retry_read(
-    call: Callable[[], Awaitable[T]], policy: RetryPolicy, what: str = "read"
+    call: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    what: str = "read",
+    *,
+    failed: Exception | None = None,
 ) -> T:
     """Await ``call()``; on a transient venue error, back off and try again.
 
@@ -66,6 +70,9 @@ async def retry_read(
         Tries and backoff.
     what : str, default "read"
         Named in the retry log line.
+    failed : ExchangeUnavailable or RateLimitExceeded, optional
+        The error of a first try the caller already made itself (a read that succeeds at
+        once then costs no wrapper): counted as try 1, backed off, then retried.
 
     Returns
     -------
@@ -77,13 +84,16 @@ async def retry_read(
     ExchangeUnavailable, RateLimitExceeded
         The last error when ``policy.attempts`` tries all failed; other errors at once.
     """
-    for attempt in range(1, policy.attempts + 1):
+    attempt, error = (1, failed) if failed is not None else (0, None)
+    while True:
+        if error is not None:
+            if attempt >= policy.attempts:
+                raise error
+            wait = policy.delay(attempt)
+            log.info("%s failed (%s); retry %d in %.2fs", what, type(error).__name__, attempt, wait)
+            await asyncio.sleep(wait)
+        attempt += 1
         try:
             return await call()
         except RETRYABLE as exc:
-            if attempt == policy.attempts:
-                raise
-            wait = policy.delay(attempt)
-            log.info("%s failed (%s); retry %d in %.2fs", what, type(exc).__name__, attempt, wait)
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
+            error = exc

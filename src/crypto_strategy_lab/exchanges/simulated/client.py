@@ -77,6 +77,7 @@ from crypto_strategy_lab.exchanges.simulated.history import BarHistory
 from crypto_strategy_lab.exchanges.simulated.matching import Bar, match_order
 
 D0 = Decimal(0)
+D1 = Decimal(1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 DUPLICATE = "duplicate-client-order-id"
@@ -150,6 +151,10 @@ class SimulatedExchange(Exchange):
         # the funding period [k 8h, (k + 1) 8h) that held the last bar's close: no instant
         # falls in a bar inside it (start > end: none known yet)
         self._funding_period: tuple[datetime, datetime] = (_FAR_FUTURE, _EPOCH)
+        # the last reads' answers (frozen models), given again while nothing they show
+        # changed: _fetch_balance, _fetch_positions
+        self._balance: Balance | None = None
+        self._position_reads: dict[str, tuple[Any, ...]] = {}
         self._now: datetime | None = None
         for symbol, frame in (bars or {}).items():
             self._history[symbol] = BarHistory(validate_ohlcv(frame))
@@ -462,7 +467,7 @@ class SimulatedExchange(Exchange):
         used = D0
         for symbol, pos in self._positions.items():
             used += abs(pos.quantity) * pos.average / self._leverage_of(symbol, pos.market)
-        for order in self._live_orders():
+        for order in self._live_orders() if self._open else ():
             req = order.request
             if req.reduce_only:
                 continue
@@ -475,7 +480,7 @@ class SimulatedExchange(Exchange):
         return used
 
     def _leverage_of(self, symbol: str, market: MarketType) -> Decimal:
-        return self.leverage.get(symbol, Decimal(1)) if market is MarketType.LINEAR else Decimal(1)
+        return self.leverage.get(symbol, D1) if market is MarketType.LINEAR else D1
 
     def equity(self) -> Decimal:
         """Cash plus unrealised PnL at the last close of each symbol.
@@ -610,11 +615,20 @@ class SimulatedExchange(Exchange):
 
     async def _fetch_balance(self) -> dict[str, Balance]:
         equity, used = self.equity(), self._margin()
-        return {
-            self.quote: Balance(
+        # A read of an unchanged account gives the last (frozen) Balance again: the same
+        # amounts down to their representation (compare_total is 0 only for identical
+        # decimals, 1.0 vs 1.00 differ), so the same fields; building one costs ~1 us.
+        last = self._balance
+        if (
+            last is None
+            or last.currency != self.quote
+            or last.total.compare_total(equity)
+            or last.used.compare_total(used)
+        ):
+            last = self._balance = Balance(
                 currency=self.quote, total=equity, free=equity - used, used=used, venue=self.venue
             )
-        }
+        return {self.quote: last}
 
     async def _fetch_positions(self, symbol: str | None, market: MarketType) -> list[Position]:
         out = []
@@ -622,8 +636,19 @@ class SimulatedExchange(Exchange):
             if pos.quantity == 0 or symbol not in (None, sym):
                 continue
             mark = self._mark(sym)
-            out.append(
-                Position(
+            leverage = self._leverage_of(sym, pos.market)
+            # the last Position of `sym` again while the (immutable) objects it was built
+            # from are the same: position quantity and average, market, mark, leverage
+            c = self._position_reads.get(sym)
+            if (
+                c is None
+                or c[0] is not pos.quantity
+                or c[1] is not pos.average
+                or c[2] is not pos.market
+                or c[3] is not mark
+                or c[4] is not leverage
+            ):
+                position = Position(
                     symbol=sym,
                     quantity=pos.quantity,
                     average_price=pos.average,
@@ -631,9 +656,12 @@ class SimulatedExchange(Exchange):
                     venue=self.venue,
                     mark_price=mark,
                     unrealized_pnl=pos.quantity * (mark - pos.average),
-                    leverage=self._leverage_of(sym, pos.market),
+                    leverage=leverage,
                 )
-            )
+                c = self._position_reads[sym] = (
+                    pos.quantity, pos.average, pos.market, mark, leverage, position,
+                )  # fmt: skip
+            out.append(c[5])
         return out
 
     async def _fetch_ticker(self, symbol: str, market: MarketType) -> Ticker:
