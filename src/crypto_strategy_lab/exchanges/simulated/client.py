@@ -352,8 +352,9 @@ class SimulatedExchange(Exchange):
         if req.reduce_only:
             # a reduce-only order fills at most the position it finds (and is priced and
             # charged for that quantity only)
-            held = self._positions.get(req.symbol, _Position(req.market or self.default_market))
-            remaining = min(remaining, max(D0, -req.side.sign * held.quantity))
+            held = self._positions.get(req.symbol)
+            held_qty = held.quantity if held is not None else D0
+            remaining = min(remaining, max(D0, -req.side.sign * held_qty))
         quote = match_order(
             order_type,
             req.side,

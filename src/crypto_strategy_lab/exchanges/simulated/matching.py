@@ -128,7 +128,8 @@ def match_order(
         Price (with slippage for taker fills), fee and whether it filled as a maker.
     """
     d = side.sign
-    slip = slippage_of(costs, bar, float(quantity))
+    # The slippage (pure, and the costliest part) is computed only for an order that fills on
+    # the bar: a resting exit is matched against every bar of its position.
     reference = bar.open
     if order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
         assert stop_price is not None
@@ -138,12 +139,20 @@ def match_order(
         if reference < 0:
             return None
         if order_type is OrderType.STOP:
+            slip = slippage_of(costs, bar, float(quantity))
             return _quote(execution.fill_price(reference, d, slip), quantity, costs, maker=False)
     if order_type is OrderType.MARKET:
+        slip = slippage_of(costs, bar, float(quantity))
         return _quote(execution.fill_price(reference, d, slip), quantity, costs, maker=False)
     assert price is not None
+    limit = float(price)
+    if d * (limit - reference) < 0.0 and (bar.low > limit if d > 0 else bar.high < limit):
+        # limit_fill's "no fill" (neither crossed at the reference nor traded through), which
+        # does not depend on the slippage
+        return None
+    slip = slippage_of(costs, bar, float(quantity))
     # a triggered stop-limit behaves as a limit from its trigger price on
-    fill, maker = execution.limit_fill(d, float(price), reference, bar.high, bar.low, slip)
+    fill, maker = execution.limit_fill(d, limit, reference, bar.high, bar.low, slip)
     if fill < 0:
         return None
     return _quote(fill, quantity, costs, maker=maker)
