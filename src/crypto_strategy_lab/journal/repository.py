@@ -22,8 +22,8 @@ the store method's own signature and docstring, so callers keep one object to ho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -142,20 +142,18 @@ class Journal:
         """
         return self.writer.session()
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self) -> AbstractContextManager[None]:
         """Buffer the frequent writes made inside and commit them in one transaction at the end.
 
         See :mod:`.writer` for what commits earlier. Nested batches join the outermost one; the
         buffer is committed even when the block raises.
 
-        Yields
-        ------
-        None
-            The block whose writes are buffered runs here.
+        Returns
+        -------
+        contextlib.AbstractContextManager
+            The writer's batch (:meth:`ChainWriter.batch`), to use in a ``with`` statement.
         """
-        with self.writer.batch():
-            yield
+        return self.writer.batch()
 
     def flush(self) -> None:
         """Commit the buffered writes now (nothing to do outside a batch)."""
