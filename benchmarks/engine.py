@@ -22,6 +22,7 @@ in events/s (goal: 100,000); the internal latency from bar arrival (the feed's
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import statistics
 import tempfile
@@ -105,7 +106,11 @@ def replay(  # type: ignore[no-untyped-def]
         )
         start = time.perf_counter()
         runner.prepare(bars)
-        summary = asyncio.run(engine.run(HistoricalReplayFeed({"BTCUSDT": bars})))
+        gc.freeze()  # as `csl paper` does before its run (cli/trading_cmd.py _run_built)
+        try:
+            summary = asyncio.run(engine.run(HistoricalReplayFeed({"BTCUSDT": bars})))
+        finally:
+            gc.unfreeze()
         seconds = time.perf_counter() - start
         with journal.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -8,6 +8,7 @@ every order, fill, decision and halt is recorded.
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import sys
 from contextlib import contextmanager
@@ -138,11 +139,16 @@ def _run_built(build) -> None:
     async def main():
         engine, feed = await build()
         halted_at_start = engine.journal.is_halted()
+        # What is built by now (modules, bars, prepared signals, venue clients) lives for the
+        # whole run: frozen, the cyclic collector's full passes skip it (each cost ~130 ms
+        # at 30k replayed bars, ~0.7 ms per order spread over a run's orders).
+        gc.freeze()
         try:
             install_stop_handlers(engine.request_stop)
             with bar_progress(progress_console(), feed) as tracked:
                 return engine, halted_at_start, await engine.run(tracked)
         finally:
+            gc.unfreeze()
             for exchange in {id(s.exchange): s.exchange for s in engine.sleeves}.values():
                 await exchange.close()
 
