@@ -27,6 +27,8 @@ from crypto_strategy_lab.engine.feeds import BarEvent
 from crypto_strategy_lab.stats.true_range import average_true_range
 from crypto_strategy_lab.strategies.base import SignalConfig, Strategy
 
+_BOOLS = (bool, np.bool_)
+
 
 @dataclass(frozen=True)
 class SignalPoint:
@@ -65,6 +67,10 @@ class StrategyRunner:
         self.lookback = lookback or max(4 * strategy.warmup, 500)
         self._signal: np.ndarray | None = None
         self._stats: pd.DataFrame | None = None
+        # the statistics' numeric columns as one float array (a pandas row lookup cost ~47 µs
+        # per order), and the other columns, whose values are checked one by one
+        self._numeric: tuple[list[str], np.ndarray] | None = None
+        self._other: pd.DataFrame | None = None
         self._index: pd.DatetimeIndex | None = None
         self._window: pd.DataFrame | None = None
         self._history: pd.DataFrame | None = None
@@ -87,6 +93,9 @@ class StrategyRunner:
         frame = self.strategy.compute(history)
         self._signal = frame["signal"].to_numpy(dtype=float)
         self._stats = frame.drop(columns="signal")
+        numeric = [c for c in self._stats.columns if self._stats[c].dtype.kind in "iuf"]
+        self._numeric = ([str(c) for c in numeric], self._stats[numeric].to_numpy(dtype=float))
+        self._other = self._stats.drop(columns=numeric)
         self._index = history.index
         self._history = history
         self._atr = {}
@@ -119,17 +128,22 @@ class StrategyRunner:
         Returns
         -------
         dict of str to float
-            The finite numeric columns of ``compute``'s row other than ``signal``; empty
+            The finite numbers of ``compute``'s row other than ``signal`` (integer and float
+            columns, and numbers held in object columns; booleans are not statistics); empty
             before :meth:`prepare`.
         """
-        if self._stats is None:
+        if self._numeric is None or self._other is None:
             return {}
-        row = self._stats.iloc[index]
-        return {
-            str(k): float(v)
-            for k, v in row.items()
-            if isinstance(v, int | float | np.number) and np.isfinite(v)
+        names, values = self._numeric
+        out = {
+            name: float(v) for name, v in zip(names, values[index], strict=True) if np.isfinite(v)
         }
+        if len(self._other.columns):  # other columns (rare): the numbers among their values
+            for k, v in self._other.iloc[index].items():
+                number = isinstance(v, int | float | np.number) and not isinstance(v, _BOOLS)
+                if number and np.isfinite(v):
+                    out[str(k)] = float(v)
+        return out
 
     async def on_bar(self, bar: BarEvent) -> SignalPoint:
         """The target weight after ``bar`` closed.
