@@ -66,7 +66,6 @@ class StrategyRunner:
         self.long_only = market is not MarketType.LINEAR
         self.lookback = lookback or max(4 * strategy.warmup, 500)
         self._signal: np.ndarray | None = None
-        self._stats: pd.DataFrame | None = None
         # the statistics' numeric columns as one float array (a pandas row lookup cost ~47 µs
         # per order), and the other columns, whose values are checked one by one
         self._numeric: tuple[list[str], np.ndarray] | None = None
@@ -92,10 +91,10 @@ class StrategyRunner:
         """
         frame = self.strategy.compute(history)
         self._signal = frame["signal"].to_numpy(dtype=float)
-        self._stats = frame.drop(columns="signal")
-        numeric = [c for c in self._stats.columns if self._stats[c].dtype.kind in "iuf"]
-        self._numeric = ([str(c) for c in numeric], self._stats[numeric].to_numpy(dtype=float))
-        self._other = self._stats.drop(columns=numeric)
+        stats = frame.drop(columns="signal")
+        numeric = [c for c in stats.columns if stats[c].dtype.kind in "iuf"]
+        self._numeric = ([str(c) for c in numeric], stats[numeric].to_numpy(dtype=float))
+        self._other = stats.drop(columns=numeric)
         self._index = history.index
         self._history = history
         self._atr = {}

@@ -245,27 +245,25 @@ def equity_points(conn: Connection, run_id: str, *, exact: bool = False) -> pd.D
         .where(EquityBlock.run_id == run_id)
         .order_by(EquityBlock.id)
     ).all()
+    amount = Decimal if exact else float  # Decimal("x") and float("x") both refuse text
     stamps: list[int] = [epoch_us(row[0]) for row in legacy]
-    columns: list[list[Any]] = [[row[i + 1] for row in legacy] for i in range(len(EQUITY_COLUMNS))]
-    if not exact:
-        columns = [[float(v) for v in values] for values in columns]
+    columns = [[amount(row[i + 1]) for row in legacy] for i in range(len(EQUITY_COLUMNS))]
     for block_id, n_points, stored in blocks:
         content = _decode(block_id, n_points, stored)
         stamps += content["ts"]
         for i, name in enumerate(EQUITY_COLUMNS):
             try:
-                values = [Decimal(v) for v in content[name]] if exact else content[name]
-                columns[i] += values if exact else np.asarray(values, dtype=float).tolist()
+                columns[i] += [amount(v) for v in content[name]]
             except (ArithmeticError, ValueError) as exc:
                 raise JournalError(
                     f"equity_blocks id={block_id}: column points holds a {name} that is not "
                     f"a valid decimal ({type(exc).__name__})"
                 ) from exc
-    ts = pd.to_datetime(np.asarray(stamps, dtype="int64"), unit="us", utc=True)
+    times = np.asarray(stamps, dtype="int64")
     frame = pd.DataFrame(
         {name: columns[i] for i, name in enumerate(EQUITY_COLUMNS)},
         dtype=object if exact else "float64",
     )
-    frame.insert(0, "ts", ts)
-    order = np.argsort(np.asarray(stamps, dtype="int64"), kind="stable")
+    frame.insert(0, "ts", pd.to_datetime(times, unit="us", utc=True))
+    order = np.argsort(times, kind="stable")
     return frame.iloc[order].reset_index(drop=True)
