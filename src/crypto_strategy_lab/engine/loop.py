@@ -294,9 +294,6 @@ class TradingEngine:
             await self.start()
         assert self.orders is not None and self.book is not None and self.exits is not None
         status = "completed"
-        # With ``commit_seconds`` the run's batch is open around the loop and a bar's own
-        # batch would only join it: the bar goes straight to ``_on_bar``.
-        step_bar = self._on_bar if self.commit_seconds else self.on_bar
         try:
             with self.journal.batch() if self.commit_seconds else contextlib.nullcontext():
                 committed = time.monotonic()
@@ -304,7 +301,7 @@ class TradingEngine:
                     if self.stop_requested:
                         status = "stopped"
                         break
-                    await step_bar(bar)
+                    await self.on_bar(bar)
                     if self.commit_seconds and time.monotonic() - committed >= self.commit_seconds:
                         self.journal.flush()
                         committed = time.monotonic()
