@@ -80,7 +80,18 @@ def test_a_stored_decimal_text_encodes_as_its_decimal(stored: str) -> None:
     | st.decimals(
         allow_nan=False, allow_infinity=False, places=25, min_value=-(10**19), max_value=10**19
     )
-    | st.sampled_from([Decimal("-0"), Decimal("-0.000"), Decimal("1.50"), Decimal("1E+2")])
+    | st.decimals(allow_nan=False, allow_infinity=False, places=24).map(lambda d: d.scaleb(-6))
+    | st.builds(
+        lambda digits, exponent: Decimal(digits).scaleb(exponent),
+        st.integers(-(10**28), 10**28),
+        st.integers(-30, 10),
+    )
+    | st.sampled_from(
+        [Decimal("-0"), Decimal("-0.000"), Decimal("1.50"), Decimal("1E+2"), Decimal("0E-25")]
+        + [Decimal("9" * 20 + "." + "9" * 19), Decimal("-" + "9" * 20 + "." + "9" * 19)]
+        + [Decimal("0.0000009999999999999999999"), Decimal("0.000001000000000000000001")]
+        + [Decimal("1" * 21 + ".5"), Decimal("5E-19"), Decimal("1.5E-18"), Decimal("-2.5E-18")]
+    )
 )
 def test_decimal_text_is_the_text_of_the_exact_decimal(value: Decimal) -> None:
     # its already-canonical shortcut must give what rounding and normalising gives

@@ -33,6 +33,7 @@ _QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)
 _WORKING = Context(prec=80)
 _EXACT: dict[Decimal, Decimal] = {}
 _EXACT_SIZE = 4096
+_INTEGER_DIGITS = 20  # NUMERIC(38, 18): 38 digits, 18 of them after the point
 
 
 class JournalError(CSLError):
@@ -114,24 +115,24 @@ def decimal_text(value: Decimal) -> str:
         If ``value`` is not finite.
     """
     if type(value) is Decimal and value.is_finite():
-        # The engine encodes several amounts per bar: work on the printed text where it is
-        # enough. Most are canonical as str() prints them (plain, <= 18 places, no trailing
-        # zero); others need only their trailing zeros cut, or rounding to 18 places first.
-        # The text then is what exact_decimal's rounding and normalising would print.
+        # The engine encodes several amounts per bar (an equity point: four that change every
+        # bar, most with more than 18 places: quantity x price): work on the text str()
+        # prints, which is plain unless it has an "E", has no leading zeros and at most one
+        # "-". Rounding is done only when there are more than 18 places; the text then is what
+        # exact_decimal's rounding and normalising would print (held equal by a property
+        # test), else the general path below decides (exponent forms, > 20 integer digits).
         text = str(value)
-        if _CANONICAL_TEXT.fullmatch(text) and text != "-0":
-            return text
-        text = format(value, "f")
         point = text.find(".")
-        if point >= 0:
-            if len(text) - point > DECIMAL_PLACES + 1:
-                rounded = value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WORKING)
-                text = format(rounded, "f")
-            text = text.rstrip("0").rstrip(".")
-            if text == "-0":
-                return "0"
-            if _CANONICAL_TEXT.fullmatch(text):
-                return text
+        if point >= 0 and len(text) - point > DECIMAL_PLACES + 1 and "E" not in text:
+            text = str(value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WORKING))
+        if "E" not in text:
+            if "." in text:
+                text = text.rstrip("0")
+                if text[-1] == ".":
+                    text = text[:-1]
+            point = text.find(".")
+            if (point if point >= 0 else len(text)) - (text[0] == "-") <= _INTEGER_DIGITS:
+                return "0" if text == "-0" else text
     return format(exact_decimal(value), "f")
 
 
