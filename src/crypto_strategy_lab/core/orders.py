@@ -10,7 +10,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -376,3 +376,85 @@ class Balance(_Frozen):
     free: Decimal
     used: Decimal = Decimal(0)
     venue: str
+
+
+class PositionMark(NamedTuple):
+    """A position marked to market: the fields of :class:`Position` that the journal keeps.
+
+    A plain tuple, not a validated model: the engine marks every position on every bar, and an
+    in-process venue builds it from amounts it computed itself (validating a
+    :class:`Position` costs ~1.6 µs). :meth:`position` validates it when it is journaled.
+
+    Attributes
+    ----------
+    symbol : str
+        Venue symbol.
+    quantity : Decimal
+        Signed quantity in base units: positive long, negative short.
+    average_price : Decimal
+        Average entry price.
+    market : MarketType or None
+        The market it is held on.
+    venue : str
+        The venue.
+    mark_price, unrealized_pnl : Decimal or None
+        The venue's mark price and unrealised P&L, when reported.
+    """
+
+    symbol: str
+    quantity: Decimal
+    average_price: Decimal
+    market: MarketType | None
+    venue: str
+    mark_price: Decimal | None
+    unrealized_pnl: Decimal | None
+
+    @classmethod
+    def of(cls, position: Position) -> PositionMark:
+        """The mark of a venue's :class:`Position` (its stop levels and leverage dropped).
+
+        Parameters
+        ----------
+        position : Position
+            As the venue reported it.
+
+        Returns
+        -------
+        PositionMark
+            The same symbol, quantity, prices, market, venue and unrealised P&L.
+        """
+        return cls(
+            position.symbol,
+            position.quantity,
+            position.average_price,
+            position.market,
+            position.venue,
+            position.mark_price,
+            position.unrealized_pnl,
+        )
+
+    def position(self) -> Position:
+        """The validated :class:`Position` of these fields.
+
+        Returns
+        -------
+        Position
+            With no stop levels and no leverage.
+        """
+        return Position(**self._asdict())
+
+
+class AccountValue(NamedTuple):
+    """A venue account marked to market: its equity and the positions of one symbol.
+
+    Attributes
+    ----------
+    equity : Decimal
+        The ``total`` balance of the account's quote currency (cash plus unrealised P&L on a
+        margin account), 0 when it has none.
+    positions : tuple of PositionMark
+        The non-zero positions of the symbol asked for.
+    """
+
+    equity: Decimal
+    positions: tuple[PositionMark, ...]

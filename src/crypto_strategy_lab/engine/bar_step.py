@@ -157,10 +157,11 @@ class BarStep:
                 await self.exits.cover_rebalance(sleeve, target, now)
                 await self._send(sleeve, request, bar, now, restore=True)
             return
-        position = await self.book.position(sleeve)
-        equity = await self.book.account_equity(sleeve)
-        if position is None or equity is None:
+        account = await self.book.account_value(sleeve)
+        if account is None:
             return
+        position = sum((p.quantity for p in account.positions), D0)
+        equity = account.equity
         target = sleeve.target_quantity(point.strength, equity, bar.as_mapping(), position)
         delta = target - position
         if delta == 0:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from crypto_strategy_lab.core.errors import ExchangeError
-from crypto_strategy_lab.core.orders import Position
+from crypto_strategy_lab.core.orders import AccountValue, Position, PositionMark
 from crypto_strategy_lab.engine.halts import Halts
 from crypto_strategy_lab.engine.resume import RunProgress
 from crypto_strategy_lab.engine.sleeve import Sleeve
@@ -175,8 +175,8 @@ class Book:
             return None
         return sum((p.quantity for p in positions), D0)
 
-    async def account_equity(self, sleeve: Sleeve) -> Decimal | None:
-        """The total balance of the account's quote currency (``None``: the query failed).
+    async def account_value(self, sleeve: Sleeve) -> AccountValue | None:
+        """The sleeve's account marked to market (``None``: the query failed).
 
         Parameters
         ----------
@@ -185,46 +185,48 @@ class Book:
 
         Returns
         -------
-        Decimal or None
-            The ``total`` balance of the exchange's ``quote`` currency (else of the first
-            currency the venue lists); 0 when there is no such balance; None when the
-            query raised :class:`ExchangeError` (and the halts were told).
+        AccountValue or None
+            The account's equity (total of its quote currency) and the sleeve's non-zero
+            positions, in one venue read; None when it raised :class:`ExchangeError` (the
+            halts are told, see :meth:`Halts.venue_error`).
         """
         try:
-            balances = await sleeve.exchange.get_balance()
+            return await sleeve.exchange.get_account_value(sleeve.symbol, market=sleeve.market)
         except ExchangeError as exc:
-            self.halts.venue_error(sleeve, exc, "balance query")
+            self.halts.venue_error(sleeve, exc, "account query")
             return None
-        quote = getattr(sleeve.exchange, "quote", None) or next(iter(balances), None)
-        balance = balances.get(quote) if quote else None
-        return balance.total if balance is not None else D0
 
-    async def holdings(self) -> tuple[Decimal, list[tuple[Sleeve, list[Position]]]]:
+    async def holdings(self) -> tuple[Decimal, list[tuple[Sleeve, tuple[PositionMark, ...]]]]:
         """Total equity over the accounts and each sleeve's non-zero positions.
 
-        One venue query of each kind per sleeve (a failed one counts as nothing, and halts).
+        One venue read per sleeve (:meth:`account_value`; a failed one counts as nothing, and
+        halts).
 
         Returns
         -------
-        tuple of (Decimal, list of tuple of (Sleeve, list of Position))
-            The sum of :meth:`account_equity` over the sleeves (quote currency), and each
-            sleeve with its non-zero positions (empty when flat or the query failed).
+        tuple of (Decimal, list of tuple of (Sleeve, tuple of PositionMark))
+            The sum of the accounts' equity (quote currency), and each sleeve with its
+            non-zero positions (empty when flat or the read failed).
         """
         equity = D0
-        held: list[tuple[Sleeve, list[Position]]] = []
+        held: list[tuple[Sleeve, tuple[PositionMark, ...]]] = []
         for sleeve in self.sleeves:
-            equity += await self.account_equity(sleeve) or D0
-            held.append((sleeve, await self.positions(sleeve) or []))
+            value = await self.account_value(sleeve)
+            if value is None:
+                held.append((sleeve, ()))
+            else:
+                equity += value.equity
+                held.append((sleeve, value.positions))
         return equity, held
 
-    def mark_of(self, sleeve: Sleeve, pos: Position) -> Decimal:
+    def mark_of(self, sleeve: Sleeve, pos: Position | PositionMark) -> Decimal:
         """The price ``pos`` is marked at: the venue's, else the last close, else its entry.
 
         Parameters
         ----------
         sleeve : Sleeve
             The strategy sleeve (its symbol).
-        pos : Position
+        pos : Position or PositionMark
             One of its venue positions.
 
         Returns
@@ -235,14 +237,14 @@ class Book:
         """
         return pos.mark_price or self.prices.get(sleeve.symbol) or pos.average_price
 
-    def exposure_of(self, sleeve: Sleeve, pos: Position) -> PositionExposure:
+    def exposure_of(self, sleeve: Sleeve, pos: Position | PositionMark) -> PositionExposure:
         """``pos`` of ``sleeve`` at its mark (the venue's, else the last close, else entry).
 
         Parameters
         ----------
         sleeve : Sleeve
             The strategy sleeve (its exchange, symbol and market).
-        pos : Position
+        pos : Position or PositionMark
             One of its venue positions.
 
         Returns
@@ -325,7 +327,9 @@ class Book:
                 net += pos.quantity * price
                 unrealized += pos.unrealized_pnl or D0
                 if self._last_positions.get(sleeve.name) != pos.quantity:
-                    self.journal.record_position(self.run_id, pos, ts=now, strategy=sleeve.name)
+                    self.journal.record_position(
+                        self.run_id, pos.position(), ts=now, strategy=sleeve.name
+                    )
                     self._last_positions[sleeve.name] = pos.quantity
             if not positions and self._last_positions.get(sleeve.name, D0) != 0:
                 flat = Position(

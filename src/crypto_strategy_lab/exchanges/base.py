@@ -56,7 +56,14 @@ from crypto_strategy_lab.core.errors import (
     InvalidOrder,
     RateLimitExceeded,
 )
-from crypto_strategy_lab.core.orders import Balance, OrderRequest, OrderResult, Position
+from crypto_strategy_lab.core.orders import (
+    AccountValue,
+    Balance,
+    OrderRequest,
+    OrderResult,
+    Position,
+    PositionMark,
+)
 from crypto_strategy_lab.exchanges.retry import RETRYABLE, RetryPolicy, retry_read
 from crypto_strategy_lab.exchanges.rules import MarketRules, apply_rules
 from crypto_strategy_lab.security.audit_log import AuditLog, AuditSink, LoggingAuditSink
@@ -197,6 +204,8 @@ class Exchange(abc.ABC):
     # order with its bar instead of committing it before sending (engine.orders).
     in_process: bool = False
     default_market: MarketType
+    # The currency the account's equity is counted in; None: the first the venue lists.
+    quote: str | None = None
 
     def __init__(
         self,
@@ -783,6 +792,33 @@ class Exchange(abc.ABC):
         market = self._check_market(market)
         return await self._read("get_positions", lambda: self._fetch_positions(symbol, market))
 
+    async def get_account_value(
+        self, symbol: str, *, market: MarketType | None = None
+    ) -> AccountValue:
+        """The account marked to market: its equity and the positions of ``symbol`` (retried read).
+
+        What the engine reads on every bar (equity snapshot) and before every order (sizing,
+        risk): one read instead of a balance and a position query.
+
+        Parameters
+        ----------
+        symbol : str
+            Venue symbol whose positions are given.
+        market : MarketType, optional
+            Market of the symbol; default the client's ``default_market``.
+
+        Returns
+        -------
+        AccountValue
+            The ``total`` of the account's quote currency (:attr:`quote`, else the first
+            currency the venue lists; 0 when there is no such balance) and the non-zero
+            positions of ``symbol``.
+        """
+        market = self._check_market(market)
+        return await self._read(
+            "get_account_value", lambda: self._fetch_account_value(symbol, market)
+        )
+
     async def get_ticker(self, symbol: str, *, market: MarketType | None = None) -> Ticker:
         """Best bid/ask and last trade of ``symbol`` (retried read).
 
@@ -886,6 +922,18 @@ class Exchange(abc.ABC):
 
     @abc.abstractmethod
     async def _fetch_positions(self, symbol: str | None, market: MarketType) -> list[Position]: ...
+
+    async def _fetch_account_value(self, symbol: str, market: MarketType) -> AccountValue:
+        # Composed from the two primitives every venue implements (a remote venue has no one
+        # call for both); an in-process venue answers from its own state instead.
+        balances = await self._fetch_balance()
+        quote = self.quote or next(iter(balances), None)
+        balance = balances.get(quote) if quote else None
+        positions = await self._fetch_positions(symbol, market)
+        return AccountValue(
+            balance.total if balance is not None else Decimal(0),
+            tuple(PositionMark.of(p) for p in positions if p.quantity != 0),
+        )
 
     @abc.abstractmethod
     async def _fetch_ticker(self, symbol: str, market: MarketType) -> Ticker: ...

@@ -68,7 +68,15 @@ from crypto_strategy_lab.core.errors import (
     InvalidOrder,
     OrderNotFound,
 )
-from crypto_strategy_lab.core.orders import Balance, Fill, OrderRequest, OrderResult, Position
+from crypto_strategy_lab.core.orders import (
+    AccountValue,
+    Balance,
+    Fill,
+    OrderRequest,
+    OrderResult,
+    Position,
+    PositionMark,
+)
 from crypto_strategy_lab.data.schema import validate_ohlcv
 from crypto_strategy_lab.data.timeframes import as_timedelta, grid_origin
 from crypto_strategy_lab.exchanges.base import Exchange, Ticker
@@ -103,6 +111,11 @@ class _Position:
     market: MarketType
     quantity: Decimal = D0
     average: Decimal = D0
+
+
+def _unrealized(position: _Position, mark: Decimal) -> Decimal:
+    """Unrealised P&L of a position at ``mark``: ``q (mark - average entry)``."""
+    return position.quantity * (mark - position.average)
 
 
 class SimulatedExchange(Exchange):
@@ -494,7 +507,7 @@ class SimulatedExchange(Exchange):
         total = self.cash
         for symbol, pos in self._positions.items():
             if pos.quantity:
-                total += pos.quantity * (self._mark(symbol) - pos.average)
+                total += _unrealized(pos, self._mark(symbol))
         return total
 
     # ---- Exchange primitives ----
@@ -631,6 +644,25 @@ class SimulatedExchange(Exchange):
             )
         return {self.quote: last}
 
+    async def _fetch_account_value(self, symbol: str, market: MarketType) -> AccountValue:
+        # What the composition of _fetch_balance's total and _fetch_positions gives (held
+        # equal by a test), from the account itself: the engine reads it on every bar, and
+        # the two validated models cost ~2.8 us.
+        equity = self.equity()
+        pos = self._positions.get(symbol)
+        if pos is None or pos.quantity == 0:
+            return AccountValue(equity, ())
+        mark = self._mark(symbol)
+        unrealized = _unrealized(pos, mark)
+        return AccountValue(
+            equity,
+            (
+                PositionMark(
+                    symbol, pos.quantity, pos.average, pos.market, self.venue, mark, unrealized
+                ),
+            ),
+        )
+
     async def _fetch_positions(self, symbol: str | None, market: MarketType) -> list[Position]:
         out = []
         for sym, pos in self._positions.items():
@@ -656,7 +688,7 @@ class SimulatedExchange(Exchange):
                     market=pos.market,
                     venue=self.venue,
                     mark_price=mark,
-                    unrealized_pnl=pos.quantity * (mark - pos.average),
+                    unrealized_pnl=_unrealized(pos, mark),
                     leverage=leverage,
                 )
                 c = self._position_reads[sym] = (
