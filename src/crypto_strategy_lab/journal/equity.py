@@ -80,15 +80,15 @@ def epoch_us(ts: datetime) -> int:
 
 
 class _RunPoints:
-    """The points of one run since the last commit, column by column, as stored text."""
+    """The points of one run since the last commit, as stored text, one row per point."""
 
-    __slots__ = ("columns", "first", "last", "ts")
+    __slots__ = ("first", "last", "rows", "ts")
 
     def __init__(self, first: datetime) -> None:
         self.first = first
         self.last = first
         self.ts: list[int] = []
-        self.columns: tuple[list[str], ...] = tuple([] for _ in EQUITY_COLUMNS)
+        self.rows: list[list[str]] = []  # per point, the text of each of EQUITY_COLUMNS
 
 
 class EquityBuffer:
@@ -104,7 +104,7 @@ class EquityBuffer:
         self._runs: dict[str, _RunPoints] = {}
         # per run, each column's last value and its text: between fills a run's cash and
         # realised P&L repeat, and a flat book's exposures are zero bar after bar
-        self._last: dict[str, list[tuple[Decimal, str]]] = {}
+        self._last: dict[str, tuple[tuple[Decimal, ...], list[str]]] = {}
 
     def __bool__(self) -> bool:
         """Whether points are waiting."""
@@ -125,26 +125,30 @@ class EquityBuffer:
         Raises
         ------
         JournalError
-            If ``ts`` is naive or an amount is not finite (nothing is held then).
+            If ``ts`` is naive, an amount is not finite or not one amount per column
+            (nothing is held then).
         """
+        if len(values) != len(EQUITY_COLUMNS):
+            raise JournalError(
+                f"an equity point holds {len(EQUITY_COLUMNS)} amounts, got {len(values)}"
+            )
         stamp = epoch_us(ts)
         last = self._last.get(run_id)
         if last is None:
-            encoded = [(value, decimal_text(value)) for value in values]
+            texts = [decimal_text(value) for value in values]
         else:
-            encoded = [
-                known if value == known[0] else (value, decimal_text(value))
-                for value, known in zip(values, last, strict=True)
+            texts = [
+                text if value == known else decimal_text(value)
+                for value, known, text in zip(values, *last, strict=True)
             ]
         # every value encoded: only now is anything held
-        self._last[run_id] = encoded
+        self._last[run_id] = (values, texts)
         points = self._runs.get(run_id)
         if points is None:
             points = self._runs[run_id] = _RunPoints(ts)
         points.last = ts
         points.ts.append(stamp)
-        for column, (_value, text) in zip(points.columns, encoded, strict=True):
-            column.append(text)
+        points.rows.append(texts)
 
     def drain(self) -> Iterator[tuple[ColumnRow, str, str | None]]:
         """The held points as one block row per run, emptying the buffer.
@@ -156,7 +160,8 @@ class EquityBuffer:
         """
         runs, self._runs = self._runs, {}
         for run_id, points in runs.items():
-            content: dict[str, Any] = dict(zip(EQUITY_COLUMNS, points.columns, strict=True))
+            columns = zip(*points.rows, strict=True)
+            content: dict[str, Any] = dict(zip(EQUITY_COLUMNS, columns, strict=True))
             content["ts"] = points.ts
             row = ColumnRow(
                 _BLOCK_TABLE,
