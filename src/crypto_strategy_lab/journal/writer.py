@@ -4,9 +4,10 @@ Every write inserts the record(s) *and* the matching audit-chain link (``journal
 one transaction, so a record and its audit event exist together or not at all. Inside
 :meth:`ChainWriter.batch` (the engine opens one per bar) the records and audit events of the
 engine's frequent writes (order events, fills, signals, risk decisions, equity, positions,
-audit-only events) are buffered in memory and committed together, with SQLAlchemy Core
-``executemany`` and the chain links computed in memory, when the batch ends -- or earlier:
-an order is committed (with everything buffered before it) before
+audit-only events) are buffered in memory and committed together when the batch ends, one
+``executemany`` per table (on SQLite the driver's, the rows already in their stored form;
+elsewhere a SQLAlchemy Core insert), the chain links computed in memory -- or earlier: an
+order is committed (with everything buffered before it) before
 :meth:`~crypto_strategy_lab.journal.orders.OrderStore.record_order` returns, so it is on disk
 before it can reach a venue; any other write or read commits the buffer first. A kill -9
 inside a batch therefore loses exactly what a crash at the batch's last commit would have
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +45,9 @@ from functools import cache
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
+    Column,
     Connection,
+    Dialect,
     Engine,
     Insert,
     Table,
@@ -60,12 +63,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crypto_strategy_lab.journal.audit import (
     GENESIS_HASH,
+    LINK_COLUMNS,
     AuditEvent,
     append_audit_event,
     audit_payload,
     entity_key,
-    event_hash,
+    link_encoder,
     lock_chain,
+    record_encoder,
     record_payload,
 )
 from crypto_strategy_lab.journal.db import Base
@@ -201,6 +206,10 @@ _INSERT_ORDER = (
 _CHAIN_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 
 
+_AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
+_LINK_COLUMNS = [_AUDIT.c[name] for name in LINK_COLUMNS]
+
+
 @cache
 def _insert(table: Table) -> Insert:
     return insert(table)
@@ -253,6 +262,16 @@ def _advance_sequence(conn: Connection, table: Table, top: int) -> None:
             text(f"SELECT setval(:sequence, GREATEST(:top, (SELECT last_value FROM {sequence})))"),
             {"sequence": sequence, "top": top},
         )
+
+
+def _driver_dialect(engine: Engine) -> Dialect | None:
+    """The dialect whose rows :class:`ChainWriter` hands to the driver itself: SQLite's.
+
+    None elsewhere: those dialects' rows go through Core inserts, whose parameter processing
+    (and executemany batching) is the driver's and SQLAlchemy's own; the tests hold the two
+    paths' rows equal on SQLite.
+    """
+    return engine.dialect if engine.dialect.name == "sqlite" else None
 
 
 def _commit_buffer(_session: Session) -> None:
@@ -338,6 +357,12 @@ class ChainWriter:
         self._indexes: list[BufferIndex] = []
         self._pending: list[PendingRows] = []
         self._batch = _Batch(self)
+        # SQLite gets each commit's rows in their stored form, through the driver
+        # (:meth:`_insert_rows`); other dialects through Core inserts
+        self._stored_dialect = _driver_dialect(engine)
+        self._encoders: dict[str, Callable[[Any], tuple[tuple[Any, ...], str]]] = {}
+        self._link = link_encoder(self._stored_dialect)
+        self._sql: dict[str, str] = {}  # table name -> the driver's INSERT statement
 
     def index_buffer(self, index: BufferIndex) -> None:
         """Keep ``index`` in step with the buffer (see :class:`BufferIndex`).
@@ -510,9 +535,11 @@ class ChainWriter:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _insert_buffer(self, conn: Connection, buffered: list[_Buffered]) -> None:
-        """Insert the buffered records and their audit events (Core ``executemany``).
+        """Insert the buffered records and their audit events, one executemany per table.
 
-        The chain links are computed here, after the head was read inside the transaction.
+        The chain links are computed here, after the head was read inside the transaction;
+        each record is encoded once for both its insert and its audit payload
+        (:func:`record_encoder`).
         """
         tables: dict[str, Table] = {}
         by_table: dict[str, list[Base]] = {}
@@ -544,49 +571,65 @@ class ChainWriter:
                 record.risk_event_id = moved.get(rid, rid)  # type: ignore[attr-defined]
         head = conn.execute(_CHAIN_HEAD).first()
         seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
-        rows: dict[str, list[dict[str, Any]]] = {}
-        links: list[dict[str, Any]] = []
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        links: list[tuple[Any, ...]] = []
+        encoders = self._encoders
+        link = self._link
         for item in buffered:
-            entity_table = entity = None
-            payload = item.payload
-            if item.record is not None:
-                # one dict for the insert and the audit payload (column names are their keys
-                # in every journal table): the per-bar rows' costliest step, done once
-                values = record_payload(item.record)
-                rows.setdefault(item.record.__tablename__, []).append(values)
-                payload = canonical_json(audit_payload(item.record.__table__, values))
-                entity_table, entity = item.record.__tablename__, entity_key(item.record)
-            assert payload is not None
+            record = item.record
+            if record is None:
+                entity_table = entity = None
+                payload = item.payload
+                assert payload is not None
+            else:
+                entity_table = record.__tablename__
+                encode = encoders.get(entity_table)
+                if encode is None:
+                    encode = encoders[entity_table] = record_encoder(
+                        record.__table__, self._stored_dialect
+                    )
+                # the insert's parameters and the audit payload in one pass over the columns
+                params, payload = encode(record)
+                rows.setdefault(entity_table, []).append(params)
+                entity = entity_key(record)
             seq += 1
-            link = event_hash(
-                prev,
-                seq=seq,
-                ts=item.ts,
-                kind=item.kind,
-                entity_table=entity_table,
-                entity_key=entity,
-                run_id=item.run_id,
-                payload=payload,
+            row, prev = link(
+                prev, seq, item.ts, item.kind, entity_table, entity, item.run_id, payload
             )
-            links.append(
-                {
-                    "seq": seq,
-                    "ts": item.ts,
-                    "run_id": item.run_id,
-                    "kind": item.kind,
-                    "entity_table": entity_table,
-                    "entity_key": entity,
-                    "payload": payload,
-                    "prev_hash": prev,
-                    "hash": link,
-                }
+            links.append(row)
+        for name in sorted(rows, key=_INSERT_ORDER.index):
+            table = tables[name]
+            self._insert_rows(conn, table, list(table.columns), rows[name])
+            if "id" in table.c:
+                _advance_sequence(conn, table, self._next_ids[name] - 1)
+        self._insert_rows(conn, _AUDIT, _LINK_COLUMNS, links)
+
+    def _insert_rows(
+        self,
+        conn: Connection,
+        table: Table,
+        columns: Sequence[Column[Any]],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Insert ``rows`` (values of ``columns``, in that order) with one executemany.
+
+        On SQLite the values are already in their stored form (:func:`record_encoder` with the
+        dialect) and go to the driver as they are, with the statement's text built once:
+        SQLAlchemy's per-row parameter processing for a Core insert cost more than SQLite's
+        own work. Elsewhere a Core insert processes them.
+        """
+        if self._stored_dialect is None:
+            keys = [c.key for c in columns]
+            conn.execute(_insert(table), [dict(zip(keys, row, strict=True)) for row in rows])
+            return
+        sql = self._sql.get(table.name)
+        if sql is None:
+            quote = conn.dialect.identifier_preparer.quote
+            sql = self._sql[table.name] = (
+                f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))})"
             )
-            prev = link
-        for name in sorted(rows, key=lambda n: _INSERT_ORDER.index(n)):
-            conn.execute(_insert(tables[name]), rows[name])
-            if "id" in tables[name].c:
-                _advance_sequence(conn, tables[name], self._next_ids[name] - 1)
-        conn.execute(_insert(AuditEvent.__table__), links)
+        conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
 
     def add(self, session: Session, record: Base, kind: str, run_id: str | None) -> None:
         """Insert ``record`` and its audit event in ``session``'s transaction.
