@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from crypto_strategy_lab.core.enums import OrderSide
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.risk import RiskAction, RiskEngine, RiskError, RiskLimits
+from crypto_strategy_lab.risk.engine import daily_loss_scope
 from tests.risk.helpers import NOW, book, intent, market
 
 LIMITS = RiskLimits(max_position_fraction=0.1)
@@ -73,3 +75,35 @@ def test_daily_loss_halt_persists_across_restarts_within_the_day(journal_url: st
 def test_market_data_for_another_symbol_is_refused() -> None:
     with pytest.raises(RiskError, match="ETHUSDT"):
         RiskEngine(LIMITS).evaluate(intent("1"), book(), market(symbol="ETHUSDT"), now=NOW)
+
+
+def test_halts_set_by_another_process_are_seen_on_the_next_decision(journal_url: str) -> None:
+    """Both halt scopes are read in one statement on every decision, never cached.
+
+    ``csl kill`` is another process: here a second journal (its own engine and connections)
+    on the same file, writing between two decisions of the running engine.
+    """
+    engine = RiskEngine(LIMITS, journal=Journal.open(journal_url))
+    operator = Journal.open(journal_url)
+
+    def decide() -> tuple[RiskAction, str | None]:
+        decision = engine.evaluate(intent("1"), book(), market(), now=NOW)
+        return decision.action, decision.rule
+
+    assert decide() == (RiskAction.APPROVE, None)
+    operator.halt("operator pressed kill", actor="erin")
+    assert decide() == (RiskAction.HALT, "kill_switch")
+    operator.rearm("positions checked", actor="erin")
+    assert decide() == (RiskAction.APPROVE, None)
+    # scopes do not mix: yesterday's daily halt is not today's, neither is the kill switch
+    operator.halt("loss", scope=daily_loss_scope(NOW.date() - timedelta(days=1)), actor="r")
+    assert decide() == (RiskAction.APPROVE, None)
+    operator.halt("loss", scope=daily_loss_scope(NOW.date()), actor="risk_engine")
+    assert decide() == (RiskAction.HALT, "daily_loss_limit")
+    assert not engine.kill_switch_engaged
+    assert engine.daily_halt_active(NOW.date())
+    assert not engine.daily_halt_active(NOW.date() + timedelta(days=1))
+    operator.halt("operator pressed kill", actor="erin")
+    assert engine.kill_switch_engaged
+    operator.rearm("positions checked", actor="erin")
+    assert not engine.kill_switch_engaged and engine.daily_halt_active(NOW.date())

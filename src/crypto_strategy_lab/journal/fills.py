@@ -14,6 +14,7 @@ from crypto_strategy_lab.core.enums import OrderSide
 from crypto_strategy_lab.core.orders import Fill
 from crypto_strategy_lab.journal.models import FillRecord
 from crypto_strategy_lab.journal.orders import OrderStore
+from crypto_strategy_lab.journal.reads import PointReads
 from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc
 from crypto_strategy_lab.journal.writer import ChainWriter, ColumnRow
 
@@ -33,15 +34,18 @@ class FillStore:
     ----------
     writer : ChainWriter
         The journal's one writer: every write goes through its audit chain (and its batch
-        buffer), every read through its sessions; the store keeps its buffered fills in step
-        with the buffer (:meth:`detach`).
+        buffer), every ORM read through its sessions; the store keeps its buffered fills in
+        step with the buffer (:meth:`detach`).
     orders : OrderStore
         The orders a fill's client order id must name.
+    reads : PointReads
+        The journal's point reads: a new fill's duplicate check reads through them.
     """
 
-    def __init__(self, writer: ChainWriter, orders: OrderStore) -> None:
+    def __init__(self, writer: ChainWriter, orders: OrderStore, reads: PointReads) -> None:
         self._writer = writer
         self._orders = orders
+        self._reads = reads
         self._buffered_fills: dict[tuple[str, str], ColumnRow] = {}  # by (venue, trade id)
         writer.index_buffer(self)
 
@@ -133,16 +137,15 @@ class FillStore:
     def _committed(self, key: tuple[str, str]) -> FillRecord | None:
         """The committed fill of ``(venue, trade id)``, or None.
 
-        Every new fill asks, and nearly always misses: one prebuilt Core query on the unique
-        index first (an ORM select per fill cost ~0.4 ms, a quarter of an order's path); the
-        record is loaded only when there is one.
+        Every new fill asks, and nearly always misses: a point read of the unique index first
+        (an ORM select per fill cost ~0.4 ms, a quarter of an order's path); the record is
+        loaded only when there is one.
         """
-        with self._writer.engine.connect() as conn:
-            found = conn.scalar(_FILL_ID, {"venue": key[0], "trade_id": key[1]})
+        found = self._reads.first(_FILL_ID, {"venue": key[0], "trade_id": key[1]})
         if found is None:
             return None
         with self._writer.sessions() as session:
-            return session.get(FillRecord, found)
+            return session.get(FillRecord, found[0])
 
     def fills(self, run_id: str | None = None) -> list[FillRecord]:
         """The journaled fills, by time.

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from crypto_strategy_lab.core.enums import OrderStatus
 from crypto_strategy_lab.core.orders import ALLOWED_TRANSITIONS, OrderRequest
 from crypto_strategy_lab.journal.models import Order, OrderEvent
+from crypto_strategy_lab.journal.reads import PointReads
 from crypto_strategy_lab.journal.types import JournalError, exact_decimal, utc, utcnow
 from crypto_strategy_lab.journal.writer import ChainWriter, ColumnRow, optional_decimal
 
@@ -41,10 +42,20 @@ _ORDER_EXISTS = select(Order.client_order_id).where(Order.client_order_id == bin
 
 
 class OrderStore:
-    """The ``orders`` and ``order_events`` tables, written through ``writer``."""
+    """The ``orders`` and ``order_events`` tables, written through ``writer``.
 
-    def __init__(self, writer: ChainWriter) -> None:
+    Parameters
+    ----------
+    writer : ChainWriter
+        The journal's one writer: every write goes through its audit chain (and its batch
+        buffer), every ORM read through its sessions.
+    reads : PointReads
+        The journal's point reads: a new order's duplicate check reads through them.
+    """
+
+    def __init__(self, writer: ChainWriter, reads: PointReads) -> None:
         self._writer = writer
+        self._reads = reads
         # the latest order event per order that the buffer holds (a later event of the same
         # batch follows it)
         self._buffered_events: dict[str, OrderEvent | ColumnRow] = {}
@@ -168,9 +179,12 @@ class OrderStore:
         return order
 
     def _journaled(self, client_order_id: str) -> bool:
-        """Whether the journal holds this order (one Core query, no ORM load)."""
-        with self._writer.engine.connect() as conn:
-            return conn.scalar(_ORDER_EXISTS, {"coid": client_order_id}) is not None
+        """Whether the journal holds this order, committed by any process or run.
+
+        A point read (no ORM load); the orders this journal wrote, buffered or committed,
+        are in ``_orders`` and never get here.
+        """
+        return self._reads.first(_ORDER_EXISTS, {"coid": client_order_id}) is not None
 
     def order(self, client_order_id: str) -> Order | ColumnRow | None:
         """The journaled order (``None``: not journaled); orders never change once written.

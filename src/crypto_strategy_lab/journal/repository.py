@@ -37,6 +37,7 @@ from crypto_strategy_lab.journal.decisions import DecisionStore
 from crypto_strategy_lab.journal.fills import FillStore
 from crypto_strategy_lab.journal.halts import HaltStore
 from crypto_strategy_lab.journal.orders import OrderStore
+from crypto_strategy_lab.journal.reads import PointReads
 from crypto_strategy_lab.journal.runs import RunStore
 from crypto_strategy_lab.journal.snapshots import SnapshotStore
 from crypto_strategy_lab.journal.writer import ChainWriter
@@ -71,13 +72,14 @@ class Journal:
     def __init__(self, engine: Engine, *, retries: int = 20) -> None:
         self.engine = engine
         self.writer = ChainWriter(engine, retries=retries)
+        reads = PointReads(engine)  # the order path's point reads (journal/reads.py)
         self._runs = RunStore(self.writer)
-        self._orders = OrderStore(self.writer)
-        self._fills = FillStore(self.writer, self._orders)
+        self._orders = OrderStore(self.writer, reads)
+        self._fills = FillStore(self.writer, self._orders, reads)
         self._snapshots = SnapshotStore(self.writer)
         self._decisions = DecisionStore(self.writer)
         self._alerts = AlertStore(self.writer)
-        self._halts = HaltStore(self.writer)
+        self._halts = HaltStore(self.writer, reads)
 
     @classmethod
     def open(
@@ -230,6 +232,7 @@ class Journal:
     halt = _forward("_halts", HaltStore.halt)
     rearm = _forward("_halts", HaltStore.rearm)
     halt_state = _forward("_halts", HaltStore.halt_state)
+    halted = _forward("_halts", HaltStore.halted)
     is_halted = _forward("_halts", HaltStore.is_halted)
 
 

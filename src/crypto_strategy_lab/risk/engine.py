@@ -145,10 +145,15 @@ class RiskEngine:
 
     # -- halt switches -------------------------------------------------------------------
 
-    def _halted(self, scope: str) -> bool:
+    def _halted(self, *scopes: str) -> tuple[bool, ...]:
+        """Whether each scope is halted: read from the journal on every call when there is one.
+
+        Never cached: ``csl kill`` engages the kill switch from another process, and the next
+        decision must see it. The journal answers every scope in one statement.
+        """
         if self.journal is not None:
-            return self.journal.is_halted(scope)
-        return self._memory_halts.get(scope, False)
+            return self.journal.halted(*scopes)
+        return tuple(self._memory_halts.get(scope, False) for scope in scopes)
 
     def _set_halt(self, scope: str, reason: str, actor: str) -> None:
         if self.journal is not None:
@@ -158,7 +163,7 @@ class RiskEngine:
     @property
     def kill_switch_engaged(self) -> bool:
         """Whether the kill switch is engaged (read from the journal when there is one)."""
-        return self._halted(KILL_SWITCH_SCOPE)
+        return self._halted(KILL_SWITCH_SCOPE)[0]
 
     def kill(self, reason: str, *, actor: str = "system") -> None:
         """Engage the kill switch: no new risk until :meth:`rearm` (persisted).
@@ -224,7 +229,7 @@ class RiskEngine:
         bool
             True once the daily loss limit was reached that day; it lapses with the day.
         """
-        return self._halted(daily_loss_scope(day))
+        return self._halted(daily_loss_scope(day))[0]
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -276,14 +281,15 @@ class RiskEngine:
                 f"market data is for {market.symbol} but the order is for {request.symbol}"
             )
         now = (now or datetime.now(UTC)).astimezone(UTC)
+        kill_switch, daily_halt = self._halted(KILL_SWITCH_SCOPE, daily_loss_scope(now.date()))
         ctx = RuleContext(
             intent=intent,
             portfolio=portfolio,
             market=market,
             limits=self.limits,
             now=now,
-            kill_switch=self.kill_switch_engaged,
-            daily_halt=self.daily_halt_active(now.date()),
+            kill_switch=kill_switch,
+            daily_halt=daily_halt,
             new_risk_halt=self.new_risk_halt,
         )
         verdicts = tuple(v for rule in self.rules if (v := rule.check(ctx)).kind != "pass")
