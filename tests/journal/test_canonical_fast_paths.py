@@ -87,10 +87,15 @@ def test_a_stored_decimal_text_encodes_as_its_decimal(stored: str) -> None:
         st.integers(-30, 10),
     )
     | st.sampled_from(
-        [Decimal("-0"), Decimal("-0.000"), Decimal("1.50"), Decimal("1E+2"), Decimal("0E-25")]
-        + [Decimal("9" * 20 + "." + "9" * 19), Decimal("-" + "9" * 20 + "." + "9" * 19)]
-        + [Decimal("0.0000009999999999999999999"), Decimal("0.000001000000000000000001")]
-        + [Decimal("1" * 21 + ".5"), Decimal("5E-19"), Decimal("1.5E-18"), Decimal("-2.5E-18")]
+        [
+            Decimal(text)
+            for text in (
+                *("-0", "-0.000", "1.50", "1E+2", "0E-25"),
+                *("9" * 20 + "." + "9" * 19, "-" + "9" * 20 + "." + "9" * 19),
+                *("0.0000009999999999999999999", "0.000001000000000000000001"),
+                *("1" * 21 + ".5", "5E-19", "1.5E-18", "-2.5E-18"),
+            )
+        ]
     )
 )
 def test_decimal_text_is_the_text_of_the_exact_decimal(value: Decimal) -> None:
