@@ -16,9 +16,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _stored(buffer: EquityBuffer) -> dict[str, dict[str, list]]:  # type: ignore[type-arg]
-    return {
-        run: json.loads(zlib.decompress(row.points)) for row, _kind, run in buffer.drain()
-    }
+    return {run: json.loads(zlib.decompress(row.points)) for row, _kind, run in buffer.drain()}
 
 
 @pytest.mark.parametrize(
