@@ -45,7 +45,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -360,14 +360,15 @@ LINK_COLUMNS = (
 _Codec = Callable[[Any], tuple[Any, str]]
 
 
-def _column_codec(column: Any, dialect: Dialect | None) -> _Codec:
+def _column_codec(column: Any, dialect: Dialect | None) -> _Codec | None:
     """``value -> (parameter, canonical JSON)`` for one column of a row to insert.
 
     The parameter is the value as ``dialect``'s bind processing of the column's type makes it
     (what SQLAlchemy Core would hand the driver), or the value itself when ``dialect`` is
     None. The JSON is what :func:`audit_payload` and :func:`canonical_json` make of the
     value. On SQLite a decimal's stored text *is* its canonical text and a time's stored
-    text is a slice of its canonical JSON, so each is computed once for both.
+    text is a slice of its canonical JSON, so each is computed once for both. None for a
+    column whose parameter is the value itself and whose JSON is :func:`_scalar_json`'s.
     """
     bind = None if dialect is None else column.type.dialect_impl(dialect).bind_processor(dialect)
     sqlite = dialect is not None and dialect.name == "sqlite"
@@ -378,7 +379,7 @@ def _column_codec(column: Any, dialect: Dialect | None) -> _Codec:
 
         return digested
     if bind is None:
-        return lambda value: (value, _scalar_json(value))
+        return None
     if sqlite and isinstance(column.type, ExactDecimal):
 
         def decimal(value: Any) -> tuple[Any, str]:
@@ -390,23 +391,30 @@ def _column_codec(column: Any, dialect: Dialect | None) -> _Codec:
 
         return decimal
     if sqlite and isinstance(column.type, UTCDateTime):
+        last: tuple[Any, tuple[Any, str]] = (None, (None, "null"))
 
         def time(value: Any) -> tuple[Any, str]:
+            nonlocal last
+            # the rows of a bar mostly carry the same time object (one swap of a tuple: safe
+            # when two threads share the encoder)
+            seen = last
+            if seen[0] is value:
+                return seen[1]
             text = _scalar_json(value)
             if type(value) is datetime:
                 # '"2024-03-01T12:00:00.000000+00:00"' (UTC, microseconds always written)
                 # -> '2024-03-01 12:00:00.000000', SQLAlchemy's SQLite DATETIME text of the
                 # naive UTC time (stored_time_json is the inverse)
-                return text[1:11] + " " + text[12:27], text
+                encoded = (text[1:11] + " " + text[12:27], text)
+                last = (value, encoded)
+                return encoded
             return bind(value), text
 
         return time
     return lambda value: (bind(value), _scalar_json(value))
 
 
-def record_encoder(
-    table: Table, dialect: Dialect | None
-) -> Callable[[Any], tuple[tuple[Any, ...], str]]:
+def record_encoder(table: Table, dialect: Dialect | None) -> Callable[[Any], tuple[list[Any], str]]:
     """One pass over a row to append that gives its insert parameters and its audit payload.
 
     A batch commit encodes every buffered record twice otherwise: once for the insert
@@ -434,16 +442,26 @@ def record_encoder(
     columns = list(table.columns)
     values = attrgetter(*(c.key for c in columns))  # one call, a tuple in column order
     codecs = [_column_codec(c, dialect) for c in columns]
-    # canonical JSON writes the columns sorted by name: each one's '"name":' and position
+    plain = [i for i, codec in enumerate(codecs) if codec is None]
+    processed = [(i, codec) for i, codec in enumerate(codecs) if codec is not None]
+    # canonical JSON writes the columns sorted by name: one format with each '"name":'
     order = sorted(range(len(columns)), key=lambda i: columns[i].name)
-    heads = [(encode_basestring_ascii(columns[i].name) + ":", i) for i in order]
+    heads = [encode_basestring_ascii(columns[i].name).replace("%", "%%") for i in order]
+    payload = "{" + ",".join(head + ":%s" for head in heads) + "}"
+    in_order = itemgetter(*order)
+    escape = encode_basestring_ascii
 
     def encode(record: Any) -> tuple[tuple[Any, ...], str]:
-        params, texts = zip(
-            *[codec(value) for codec, value in zip(codecs, values(record), strict=True)],
-            strict=True,
-        )
-        return params, "{" + ",".join([head + texts[i] for head, i in heads]) + "}"
+        # written out per column kind: a call per value was most of the cost
+        row = values(record)
+        params = list(row)
+        texts = params.copy()
+        for i in plain:
+            value = row[i]
+            texts[i] = escape(value) if type(value) is str else _scalar_json(value)
+        for i, codec in processed:
+            params[i], texts[i] = codec(row[i])
+        return tuple(params), payload % in_order(texts)
 
     return encode
 
@@ -470,7 +488,7 @@ def link_encoder(
         hash)``, the arguments as :func:`event_hash` takes them; ``row`` holds the values of
         :data:`LINK_COLUMNS` in that order, ``hash`` is ``event_hash(...)``.
     """
-    time = _column_codec(AuditEvent.__table__.c.ts, dialect)
+    time = _column_codec(AuditEvent.__table__.c.ts, dialect) or (lambda ts: (ts, _scalar_json(ts)))
 
     def link(
         prev_hash: str,
