@@ -37,6 +37,10 @@ class JournalAuditSink:
         starts).
     """
 
+    # always listening; declared, so AuditLog's ``getattr(sink, "enabled", True)`` per event
+    # finds it instead of raising and catching an AttributeError
+    enabled = True
+
     def __init__(self, journal: Journal, run_id: str | None = None) -> None:
         self.journal = journal
         self.run_id = run_id

@@ -88,9 +88,19 @@ def _clean(value: Any, scrub: Callable[[str], str]) -> Any:
     Decimal, Enum and datetime become strings; one pass, because the audit write sits on the
     order path.
     """
-    if isinstance(value, str):
+    kind = type(value)
+    # the exact types of an order's detail first (an ABC check such as Mapping costs ~0.3 us)
+    if kind is str:
         return scrub(value)
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
+    if kind is dict:
+        return {scrub(str(k)): _clean(v, scrub) for k, v in value.items()}
+    if isinstance(value, str):
+        # a str subclass (a str-valued enum such as OrderStatus): its text, which is what every
+        # sink's JSON writes for it; a plain str keeps the journal's encoding of it cheap
+        return scrub(str.__str__(value))
+    if isinstance(value, bool | int | float):
         return value
     if isinstance(value, Mapping):
         return {scrub(str(k)): _clean(v, scrub) for k, v in value.items()}
