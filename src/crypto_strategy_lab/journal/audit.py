@@ -47,6 +47,7 @@ from functools import cache
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from operator import attrgetter, itemgetter
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     JSON,
@@ -318,13 +319,15 @@ def _link(
 
     The verifier reads SQLite's stored text and rewrites it (:func:`~.types.stored_time_json`).
     """
+    # _scalar_json's own first case written out: a call per field was a third of a link
+    escape = encode_basestring_ascii
     content = _EVENT_JSON % (
         prev_hash,
-        _scalar_json(entity_key),
-        _scalar_json(entity_table),
-        _scalar_json(kind),
-        _scalar_json(payload),
-        _scalar_json(run_id),
+        escape(entity_key) if type(entity_key) is str else _scalar_json(entity_key),
+        escape(entity_table) if type(entity_table) is str else _scalar_json(entity_table),
+        escape(kind) if type(kind) is str else _scalar_json(kind),
+        escape(payload) if type(payload) is str else _scalar_json(payload),
+        escape(run_id) if type(run_id) is str else _scalar_json(run_id),
         _scalar_json(seq),
         ts_json,
     )
@@ -391,30 +394,46 @@ def _column_codec(column: Any, dialect: Dialect | None) -> _Codec | None:
 
         return decimal
     if sqlite and isinstance(column.type, UTCDateTime):
-        last: tuple[Any, tuple[Any, str]] = (None, (None, "null"))
-
-        def time(value: Any) -> tuple[Any, str]:
-            nonlocal last
-            # the rows of a bar mostly carry the same time object (one swap of a tuple: safe
-            # when two threads share the encoder)
-            seen = last
-            if seen[0] is value:
-                return seen[1]
-            text = _scalar_json(value)
-            if type(value) is datetime:
-                # '"2024-03-01T12:00:00.000000+00:00"' (UTC, microseconds always written)
-                # -> '2024-03-01 12:00:00.000000', SQLAlchemy's SQLite DATETIME text of the
-                # naive UTC time (stored_time_json is the inverse)
-                encoded = (text[1:11] + " " + text[12:27], text)
-                last = (value, encoded)
-                return encoded
-            return bind(value), text
-
-        return time
+        # one per dialect, shared by every time column and the audit rows' own: a record's
+        # audit event carries the record's time object
+        shared = _TIME_CODECS.get(dialect)
+        if shared is None:
+            shared = _TIME_CODECS[dialect] = _sqlite_time_codec(bind)
+        return shared
     return lambda value: (bind(value), _scalar_json(value))
 
 
-def record_encoder(table: Table, dialect: Dialect | None) -> Callable[[Any], tuple[list[Any], str]]:
+# The SQLite time codec of each dialect (see _column_codec).
+_TIME_CODECS: WeakKeyDictionary[Dialect, _Codec] = WeakKeyDictionary()
+
+
+def _sqlite_time_codec(bind: Callable[[Any], Any]) -> _Codec:
+    """:func:`_column_codec` of a :class:`UTCDateTime` column on SQLite (``bind``: its own)."""
+    last: tuple[Any, tuple[Any, str]] = (None, (None, "null"))
+
+    def time(value: Any) -> tuple[Any, str]:
+        nonlocal last
+        # the rows of a bar mostly carry the same time object (one swap of a tuple: safe
+        # when two threads share the encoder)
+        seen = last
+        if seen[0] is value:
+            return seen[1]
+        text = _scalar_json(value)
+        if type(value) is datetime:
+            # '"2024-03-01T12:00:00.000000+00:00"' (UTC, microseconds always written)
+            # -> '2024-03-01 12:00:00.000000', SQLAlchemy's SQLite DATETIME text of the
+            # naive UTC time (stored_time_json is the inverse)
+            encoded = (text[1:11] + " " + text[12:27], text)
+            last = (value, encoded)
+            return encoded
+        return bind(value), text
+
+    return time
+
+
+def record_encoder(
+    table: Table, dialect: Dialect | None
+) -> Callable[[Any], tuple[tuple[Any, ...], str]]:
     """One pass over a row to append that gives its insert parameters and its audit payload.
 
     A batch commit encodes every buffered record twice otherwise: once for the insert

@@ -179,7 +179,7 @@ class ColumnRow:
         self.__tablename__ = str(table.name)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Buffered:
     """A record (or an audit-only event: ``record`` is ``None``) waiting for the batch's commit."""
 
@@ -365,6 +365,7 @@ class ChainWriter:
         self._encoders: dict[str, Callable[[Any], tuple[tuple[Any, ...], str]]] = {}
         self._link = link_encoder(self._stored_dialect)
         self._sql: dict[str, str] = {}  # table name -> the driver's INSERT statement
+        self._with_id: dict[Table, bool] = {}  # whether a table's rows take a reserved id
 
     def index_buffer(self, index: BufferIndex) -> None:
         """Keep ``index`` in step with the buffer (see :class:`BufferIndex`).
@@ -465,8 +466,12 @@ class ChainWriter:
         run_id : str or None
             The run the event belongs to; None for a write outside a run.
         """
-        if "id" in record.__table__.c:
-            record.id = self._reserve_id(record.__table__)
+        table = record.__table__
+        with_id = self._with_id.get(table)
+        if with_id is None:  # a ColumnCollection lookup per record cost ~0.3 us
+            with_id = self._with_id[table] = "id" in table.c
+        if with_id:
+            record.id = self._reserve_id(table)
         self._buffer.append(_Buffered(record, kind, record_ts(record), run_id))
 
     def _reserve_id(self, table: Table) -> int:
