@@ -10,6 +10,7 @@ processing and Core inserts, and ``canonical_json(audit_payload(record_payload(.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -287,3 +288,37 @@ def test_a_link_row_holds_the_chain_hash(  # type: ignore[no-untyped-def]
         hash_,
     )
     assert link_encoder(None)(*args) == ((seq, ts, *row[2:]), hash_)
+
+
+def test_buffer_commits_of_racing_journals_keep_one_chain(journal_url: str) -> None:
+    """Buffer-only commits (a Core transaction each) of two journals on one database.
+
+    Each takes the chain's lock first; a commit that loses the race (SQLite's ``database is
+    locked``, a clash on the chain head) is retried whole, so no event is lost or forked.
+    """
+    journals = [Journal.open(journal_url) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def write(journal: Journal, tag: str) -> None:
+        try:
+            for i in range(20):
+                with journal.batch():
+                    journal.audit("race", {"tag": tag, "i": i})
+                    journal.audit("race", {"tag": tag, "i": -i})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=write, args=(journal, f"j{k}"))
+        for k, journal in enumerate(journals)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = journals[0].verify()
+    assert report.ok, report.problems
+    assert report.n_events == 80
+    for journal in journals:
+        journal.engine.dispose()

@@ -205,7 +205,7 @@ _INSERT_ORDER = (
 
 
 # Statements built once (a statement built per commit costs more than its execution).
-_CHAIN_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_CHAIN_HEAD = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"  # plain types
 
 
 _AUDIT: Table = AuditEvent.__table__  # type: ignore[assignment]
@@ -522,11 +522,19 @@ class ChainWriter:
         delay = 0.005
         for attempt in range(self.retries + 1):
             try:
-                with self.sessions.begin() as session:
-                    lock_chain(session)
-                    if buffered:
-                        self._insert_buffer(session.connection(), buffered)
-                    result = work(session)
+                if work is _commit_buffer:
+                    # a Core transaction: an ORM session's own bookkeeping cost about as much
+                    # as the rest of a small commit (the engine commits at every order)
+                    with self.engine.begin() as conn:
+                        lock_chain(conn)
+                        self._insert_buffer(conn, buffered)
+                    result = None
+                else:
+                    with self.sessions.begin() as session:
+                        lock_chain(session)
+                        if buffered:
+                            self._insert_buffer(session.connection(), buffered)
+                        result = work(session)
                 for committed in on_commit:
                     committed()
                 return result
@@ -576,7 +584,7 @@ class ChainWriter:
             for record in by_table.get("orders", []):
                 rid = record.risk_event_id  # type: ignore[attr-defined]
                 record.risk_event_id = moved.get(rid, rid)  # type: ignore[attr-defined]
-        head = conn.execute(_CHAIN_HEAD).first()
+        head = conn.exec_driver_sql(_CHAIN_HEAD).first()
         seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
         rows: dict[str, list[tuple[Any, ...]]] = {}
         links: list[tuple[Any, ...]] = []
