@@ -94,8 +94,20 @@ def jsonable(value: Any) -> Any:
     -------
     Any
         ``json.loads(canonical_json(value))``: plain JSON types, decimals as their exact
-        text, times as UTC ISO 8601 text, enums as their values.
+        text, times as UTC ISO 8601 text, enums as their values, dict keys in sorted order.
     """
+    # A signal's statistics and a risk decision's rules (per bar, per order) are JSON already:
+    # their plain types are copied as that round trip gives them (keys sorted, -0.0 as 0.0);
+    # anything else takes the round trip itself.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float and value - value == 0.0:  # finite (inf - inf and nan - nan are nan)
+        return value + 0.0
+    if kind is dict and all(type(key) is str for key in value):
+        return {key: jsonable(value[key]) for key in sorted(value)}
+    if kind is list:
+        return [jsonable(item) for item in value]
     return json.loads(canonical_json(value))
 
 
