@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from crypto_strategy_lab.journal.equity import EQUITY_COLUMNS, EquityBuffer
-from crypto_strategy_lab.journal.types import JournalError
+from crypto_strategy_lab.journal.equity import EQUITY_COLUMNS, EquityBuffer, encode_points
+from crypto_strategy_lab.journal.types import JournalError, decimal_text
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -56,3 +58,33 @@ def test_the_stored_columns_are_each_points_texts_in_order() -> None:
     assert stored["a"]["net_exposure"] == ["100", "100"]
     assert stored["a"]["unrealized_pnl"] == ["0", "1"] and stored["b"]["unrealized_pnl"] == ["2"]
     assert stored["a"]["ts"] == [1767225600000000, 1767225601000000]
+
+
+_amounts = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: abs(d) < Decimal(10) ** 19
+) | st.decimals(
+    allow_nan=False, allow_infinity=False, places=24, min_value=-(10**6), max_value=10**6
+)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**9), st.tuples(*[_amounts] * len(EQUITY_COLUMNS))),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_a_stored_block_is_the_canonical_json_of_its_columns(points) -> None:  # type: ignore[no-untyped-def]
+    # the block's JSON is written by joining the columns' texts: it must be json.dumps' text
+    buffer = EquityBuffer()
+    for seconds, values in points:
+        buffer.add("run", T0 + timedelta(seconds=seconds), values)
+    [(row, _kind, _run)] = list(buffer.drain())
+    content = json.loads(zlib.decompress(row.points))
+    expected = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    assert zlib.decompress(row.points).decode("ascii") == expected
+    assert content["equity"] == [decimal_text(values[0]) for _s, values in points]
+    assert encode_points({name: [] for name in content}) == zlib.compress(
+        json.dumps({name: [] for name in content}, sort_keys=True, separators=(",", ":")).encode(),
+        1,
+    )
