@@ -82,7 +82,7 @@ from crypto_strategy_lab.data.timeframes import as_timedelta, grid_origin
 from crypto_strategy_lab.exchanges.base import Exchange, Ticker
 from crypto_strategy_lab.exchanges.rules import MarketRules
 from crypto_strategy_lab.exchanges.simulated.history import BarHistory
-from crypto_strategy_lab.exchanges.simulated.matching import Bar, match_order
+from crypto_strategy_lab.exchanges.simulated.matching import Bar, match_order, quiet_band
 
 D0 = Decimal(0)
 D1 = Decimal(1)
@@ -104,6 +104,8 @@ class _Order:
     fills: list[Fill] = field(default_factory=list)
     triggered: bool = False
     oco_with: str | None = None
+    # matching.quiet_band of a resting order: a bar inside it cannot fill the order
+    quiet: tuple[float, float] = (float("inf"), float("-inf"))
 
 
 @dataclass
@@ -218,6 +220,13 @@ class SimulatedExchange(Exchange):
         fills: list[Fill] = []
         if self._open:  # else no order rests anywhere: nothing to match
             live = self._live_orders(symbol)
+            low, high = b.low, b.high
+            for order in live:
+                lower, upper = order.quiet
+                if not (low > lower and high < upper):
+                    break
+            else:  # every order rests on through this bar (a position's resting exits)
+                live = []
             # time order of one bar (the backtest kernel's): the orders sent after the last
             # close fill at the open first, then the resting reduce-only exits on the bar's
             # path, the stop before the take-profit when one bar reaches both
@@ -462,6 +471,16 @@ class SimulatedExchange(Exchange):
             request=request,
             order_id=f"sim-{next(self._ids):08d}",
             created_at=self._now or datetime.now(UTC),
+            quiet=(
+                quiet_band(
+                    request.order_type,
+                    request.side,
+                    price=request.price,
+                    stop_price=request.stop_price,
+                )
+                if request.time_in_force.value not in ("IOC", "FOK")  # cancelled unfilled
+                else (float("inf"), float("-inf"))
+            ),
         )
         self._orders[order.order_id] = order
         self._open[order.order_id] = order

@@ -158,6 +158,53 @@ def match_order(
     return _quote(fill, quantity, costs, maker=maker)
 
 
+def quiet_band(
+    order_type: OrderType,
+    side: OrderSide,
+    *,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> tuple[float, float]:
+    """The bars on which a resting order cannot fill: ``low > lower`` and ``high < upper``.
+
+    A resting exit is matched against every bar of its position and nearly always rests on:
+    a bar inside its band is known not to fill it without pricing it.
+
+    Parameters
+    ----------
+    order_type : OrderType
+        ``STOP`` and ``LIMIT`` have a band; any other type (a market order fills at the
+        open, a stop-limit changes state when its stop is reached) has none.
+    side : OrderSide
+        Buy or sell.
+    price, stop_price : Decimal, optional
+        The limit and trigger prices, as the order type requires.
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(lower, upper)``. A sell stop ``S`` triggers only on ``low <= S`` (a gap open
+        below it has ``low <= open <= S``): ``(S, inf)``; a buy stop: ``(-inf, S)``; a sell
+        limit ``L`` fills only when the open or the high reaches it (``open <= high``):
+        ``(-inf, L)``; a buy limit: ``(L, inf)``. No band: ``(inf, -inf)``, which no bar is
+        inside.
+
+    Notes
+    -----
+    The band is exactly where :func:`match_order` returns ``None`` for these types
+    (``tests/exchanges/test_matching_quiet_band.py`` checks it on random bars and orders, and
+    that a band one tick wider is wrong).
+    """
+    inf = float("inf")
+    if order_type is OrderType.STOP and stop_price is not None:
+        level = float(stop_price)
+        return (level, inf) if side is OrderSide.SELL else (-inf, level)
+    if order_type is OrderType.LIMIT and price is not None:
+        level = float(price)
+        return (-inf, level) if side is OrderSide.SELL else (level, inf)
+    return (inf, -inf)
+
+
 def _quote(price: float, quantity: Decimal, costs: CostModel, *, maker: bool) -> FillQuote:
     fill = _dec(price)
     fee = _dec(float(quantity * fill) * costs.fee_rate(maker=maker))
