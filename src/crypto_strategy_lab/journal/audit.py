@@ -90,8 +90,8 @@ from crypto_strategy_lab.journal.trials import DataFingerprintRecord, TrialRecor
 from crypto_strategy_lab.journal.types import (
     ExactDecimal,
     UTCDateTime,
-    _scalar_text,
     canonical_json,
+    canonical_json_value,
     decimal_text,
     stored_decimal_text,
     stored_time_json,
@@ -343,7 +343,7 @@ def _scalar_json(value: Any) -> str:
         return str(value)
     # canonical_json's own per-value rule (a decimal, float or time through canonical_json
     # itself would go through json.dumps: ~3 us instead of ~0.5)
-    return _scalar_text(value)
+    return canonical_json_value(value)
 
 
 # The columns of an ``audit_events`` row in the order :func:`link_encoder` gives them.

@@ -409,7 +409,7 @@ def canonical_json(value: Any) -> str:
         return (
             "{"
             + ",".join(
-                f"{encode_basestring_ascii(key)}:{_scalar_text(item)}"
+                f"{encode_basestring_ascii(key)}:{canonical_json_value(item)}"
                 for key, item in sorted(value.items())
             )
             + "}"
@@ -421,8 +421,27 @@ def _generic_json(value: Any) -> str:
     return json.dumps(_encode(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def _scalar_text(value: Any) -> str:
-    """The canonical JSON of one value (scalars, lists and string-keyed dicts written out)."""
+def canonical_json_value(value: Any) -> str:
+    """The canonical JSON text of one value, as :func:`canonical_json` writes it inside a record.
+
+    Parameters
+    ----------
+    value : Any
+        A decimal, str, None, int, bool, aware datetime, finite float, string-keyed dict or
+        list/tuple of these (anything else goes through :func:`canonical_json`'s generic
+        encoder).
+
+    Returns
+    -------
+    str
+        The value's JSON text: decimals as quoted :func:`decimal_text`, datetimes as quoted
+        UTC ISO 8601 with microseconds, ``-0.0`` as ``0.0``.
+
+    Raises
+    ------
+    JournalError
+        For a non-finite decimal or float, or a naive datetime.
+    """
     kind = type(value)
     if kind is Decimal:
         return f'"{decimal_text(value)}"'
@@ -443,5 +462,5 @@ def _scalar_text(value: Any) -> str:
     if kind is dict:  # nested (an exchange audit event's request): the same fast path
         return canonical_json(value)
     if kind is list or kind is tuple:
-        return "[" + ",".join([_scalar_text(item) for item in value]) + "]"
+        return "[" + ",".join([canonical_json_value(item) for item in value]) + "]"
     return _generic_json(value)
