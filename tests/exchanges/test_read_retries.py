@@ -66,3 +66,16 @@ async def test_a_non_transient_error_is_raised_at_once(venue) -> None:
     with pytest.raises(UnreadableReply) as info:
         await single._read("get_order", call)
     assert isinstance(info.value.__cause__, KeyError) and len(calls) == 1
+
+
+async def test_the_read_is_called_with_its_arguments_on_every_try(venue) -> None:
+    seen = []
+
+    async def call(symbol: str, market: str) -> str:
+        seen.append((symbol, market))
+        if len(seen) < 3:
+            raise ExchangeUnavailable("502", venue="x")
+        return f"{symbol}/{market}"
+
+    assert await venue._read("get_positions", call, "BTCUSDT", "linear") == "BTCUSDT/linear"
+    assert seen == [("BTCUSDT", "linear")] * 3

@@ -273,17 +273,18 @@ class Exchange(abc.ABC):
             return
         self.audit.record(action, venue=self.venue, mode=self.mode.value, **fields)
 
-    async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        # The first try is awaited here, :func:`readable`'s rule applied inline: most reads
-        # succeed at once and then cost no wrapper (an in-process venue's read is a few us).
+    async def _read(self, what: str, call: Callable[..., Awaitable[T]], *args: object) -> T:
+        # The first try, ``call(*args)``, is awaited here, :func:`readable`'s rule applied
+        # inline: most reads succeed at once and then cost no wrapper (an in-process venue's
+        # read is a few us, which a closure per read would add to).
         try:
-            return await call()
+            return await call(*args)
         except RETRYABLE as exc:
             failed: Exception = exc
         except _READ_FAILURES as exc:
             failed = unreadable(self.venue, what, exc)
         return await retry_read(
-            lambda: readable(self.venue, what, call),
+            lambda: readable(self.venue, what, lambda: call(*args)),
             self.retry_policy,
             f"{self.venue} {what}",
             failed=failed,
@@ -790,7 +791,7 @@ class Exchange(abc.ABC):
             Net positions with signed quantities.
         """
         market = self._check_market(market)
-        return await self._read("get_positions", lambda: self._fetch_positions(symbol, market))
+        return await self._read("get_positions", self._fetch_positions, symbol, market)
 
     async def get_account_value(
         self, symbol: str, *, market: MarketType | None = None
@@ -815,9 +816,7 @@ class Exchange(abc.ABC):
             positions of ``symbol``.
         """
         market = self._check_market(market)
-        return await self._read(
-            "get_account_value", lambda: self._fetch_account_value(symbol, market)
-        )
+        return await self._read("get_account_value", self._fetch_account_value, symbol, market)
 
     async def get_ticker(self, symbol: str, *, market: MarketType | None = None) -> Ticker:
         """Best bid/ask and last trade of ``symbol`` (retried read).

@@ -69,7 +69,9 @@ def epoch_us(ts: datetime) -> int:
     JournalError
         If ``ts`` is naive.
     """
-    if ts.tzinfo is None or ts.utcoffset() is None:
+    # an aware pandas Timestamp (a replayed bar's close time) has an offset: checked first
+    aware_timestamp = type(ts) is pd.Timestamp and ts.tzinfo is not None
+    if not aware_timestamp and (ts.tzinfo is None or ts.utcoffset() is None):
         utc(ts)  # raises the journal's error for a naive time
     if isinstance(ts, pd.Timestamp):
         try:
