@@ -387,18 +387,9 @@ class PositionMark(NamedTuple):
 
     Attributes
     ----------
-    symbol : str
-        Venue symbol.
-    quantity : Decimal
-        Signed quantity in base units: positive long, negative short.
-    average_price : Decimal
-        Average entry price.
-    market : MarketType or None
-        The market it is held on.
-    venue : str
-        The venue.
-    mark_price, unrealized_pnl : Decimal or None
-        The venue's mark price and unrealised P&L, when reported.
+    symbol, quantity, average_price, market, venue, mark_price, unrealized_pnl
+        As the :class:`Position` fields of the same names (``quantity`` signed, in base
+        units; the mark and unrealised P&L ``None`` when the venue reports none).
     """
 
     symbol: str
