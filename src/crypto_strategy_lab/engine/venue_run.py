@@ -79,8 +79,10 @@ async def build_venue_run(
 
     The strategy's window is seeded with the venue's latest ``lookback`` klines, and the
     feed starts with the bar after them. The sleeve's allocation is
-    ``min(max_position_fraction, capital / balance)``, with the balance the total of the
-    account's first currency: ``capital`` is the part of the account the strategy trades.
+    ``min(max_position_fraction, capital / equity)``, with the account's equity as
+    :meth:`~crypto_strategy_lab.exchanges.base.Exchange.get_account_value` reads it (the
+    total of its quote currency, else of the first currency the venue lists), as the book
+    does on every bar: ``capital`` is the part of the account the strategy trades.
 
     Parameters
     ----------
@@ -137,9 +139,12 @@ async def build_venue_run(
     runner = StrategyRunner(instance, symbol, market)
     history = await exchange.get_ohlcv(symbol, timeframe, limit=runner.lookback, market=market)
     runner.seed_window(history)
-    balance = await exchange.get_balance()
-    quote = next(iter(balance.values()))
-    fraction = min(limits.max_position_fraction, float(capital) / float(quote.total or Decimal(1)))
+    # the account's equity by the venue's one rule (Exchange.get_account_value), as the book
+    # reads it on every bar
+    account = await exchange.get_account_value(symbol, market=market)
+    fraction = min(
+        limits.max_position_fraction, float(capital) / float(account.equity or Decimal(1))
+    )
     sleeve = Sleeve(runner, exchange, allocation=fraction, costs=CostModel(), stops=stops)
     config = {
         "data": {"source": f"{venue}:{symbol}:{timeframe}", "live": True, "days": days},
