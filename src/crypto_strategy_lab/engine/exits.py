@@ -37,7 +37,7 @@ from crypto_strategy_lab.engine.book import Book
 from crypto_strategy_lab.engine.feeds import BarEvent
 from crypto_strategy_lab.engine.halts import Halts
 from crypto_strategy_lab.engine.ids import decision_order_id
-from crypto_strategy_lab.engine.orders import OrderManager
+from crypto_strategy_lab.engine.orders import OrderManager, OrderState
 from crypto_strategy_lab.engine.resume import RunProgress
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.journal import Journal
@@ -257,14 +257,31 @@ class Exits:
         sleeve.exit_orders = keep
 
     async def _cancel(self, sleeve: Sleeve, now: datetime) -> None:
-        """Cancel the sleeve's resting exits (before new ones are placed)."""
+        """Cancel the sleeve's resting exits (before new ones are placed).
+
+        An exit with no venue order id (its send's outcome was lost) is looked up first: it
+        may rest at the venue, where a forgotten reduce-only stop could close a later position
+        at the old level. Not while a resume re-lives its bars: then such an exit is one the
+        crash cut off before it was sent, which the resume sends again as the uninterrupted
+        run did.
+        """
         keep = []
         for coid in sleeve.exit_orders:
             state = self.orders.orders.get(coid)
             if state is None or (not state.open and not self.progress.replaying):
                 continue
             if state.venue_order_id is None:
-                continue
+                if self.progress.replaying:
+                    continue
+                try:
+                    live = await self._look_up_unsent(sleeve, state, "exits re-placed", now)
+                except ExchangeError as exc:
+                    self.halts.venue_error(sleeve, exc, f"look-up of exit {coid}")
+                    keep.append(coid)  # looked up again at the next re-placing
+                    continue
+                if not live:
+                    continue
+            assert state.venue_order_id is not None
             try:
                 result = await sleeve.exchange.cancel_order(
                     state.venue_order_id, sleeve.symbol, market=sleeve.market
@@ -351,16 +368,10 @@ class Exits:
         exchange, symbol, market = sleeve.exchange, sleeve.symbol, sleeve.market
         try:
             for state in self.orders.open_orders(sleeve.name):
-                if state.venue_order_id is None:  # never sent, or its outcome is unknown
-                    found = await exchange.get_order_by_client_id(
-                        state.client_order_id, symbol, market=market
-                    )
-                    if found is None:
-                        self.orders.abandon(state, f"cancelled before sending: {reason}", ts=now)
-                        continue
-                    self.orders.apply_result(state, found, ts=now)
-                    if found.status.is_terminal:
-                        continue
+                if state.venue_order_id is None and not await self._look_up_unsent(
+                    sleeve, state, reason, now
+                ):
+                    continue
                 assert state.venue_order_id is not None
                 # refused when already filled or cancelled: its state is read next
                 with contextlib.suppress(OrderNotFound, InvalidOrder):
@@ -369,6 +380,43 @@ class Exits:
                 self.orders.apply_result(state, result, ts=now)
         except ExchangeError as exc:
             self._flatten_failed(sleeve, exc)
+
+    async def _look_up_unsent(
+        self, sleeve: Sleeve, state: OrderState, reason: str, now: datetime
+    ) -> bool:
+        """Find an order the journal holds no venue id for (never sent, or its outcome lost).
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve whose venue is asked (by the order's client id).
+        state : OrderState
+            The order.
+        reason : str
+            Why it is looked up, journaled with the cancel of an order the venue never got.
+        now : datetime
+            The event time (aware UTC).
+
+        Returns
+        -------
+        bool
+            True when the venue holds it live (its venue id and state are journaled now);
+            False when the venue has no such order (journaled ``cancelled before sending``)
+            or it already ended there (its final state journaled).
+
+        Raises
+        ------
+        ExchangeError
+            If the look-up fails (nothing is journaled).
+        """
+        found = await sleeve.exchange.get_order_by_client_id(
+            state.client_order_id, sleeve.symbol, market=sleeve.market
+        )
+        if found is None:
+            self.orders.abandon(state, f"cancelled before sending: {reason}", ts=now)
+            return False
+        self.orders.apply_result(state, found, ts=now)
+        return not found.status.is_terminal
 
     def _flatten_failed(self, sleeve: Sleeve, exc: ExchangeError) -> None:
         self.journal.raise_alert(
