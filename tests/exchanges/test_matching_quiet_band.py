@@ -135,3 +135,17 @@ def test_skipping_quiet_bars_gives_the_same_fills_and_equity(monkeypatch) -> Non
     matched = _trade(False, monkeypatch)
     assert skipped == matched
     assert sum(len(step) for step in skipped[::2]) > 100  # fills happened, of every kind
+
+
+@pytest.mark.parametrize("time_in_force", [TimeInForce.IOC, TimeInForce.FOK])
+def test_an_order_cancelled_when_unfilled_has_no_band(time_in_force) -> None:  # type: ignore[no-untyped-def]
+    # an IOC/FOK order that does not fill changes state (cancelled): every bar is matched
+    for order_type in (OrderType.STOP, OrderType.LIMIT):
+        band = quiet_band(
+            order_type, OrderSide.SELL, time_in_force, price=Decimal(100), stop_price=Decimal(100)
+        )
+        assert band == (float("inf"), float("-inf"))
+    assert quiet_band(OrderType.LIMIT, OrderSide.SELL, TimeInForce.GTC, price=Decimal(100)) == (
+        float("-inf"),
+        100.0,
+    )

@@ -471,15 +471,12 @@ class SimulatedExchange(Exchange):
             request=request,
             order_id=f"sim-{next(self._ids):08d}",
             created_at=self._now or datetime.now(UTC),
-            quiet=(
-                quiet_band(
-                    request.order_type,
-                    request.side,
-                    price=request.price,
-                    stop_price=request.stop_price,
-                )
-                if request.time_in_force.value not in ("IOC", "FOK")  # cancelled unfilled
-                else (float("inf"), float("-inf"))
+            quiet=quiet_band(
+                request.order_type,
+                request.side,
+                request.time_in_force,
+                price=request.price,
+                stop_price=request.stop_price,
             ),
         )
         self._orders[order.order_id] = order

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from crypto_strategy_lab.core import execution
 from crypto_strategy_lab.core.costs import SLIP_CODES, CostModel
-from crypto_strategy_lab.core.enums import OrderSide, OrderType
+from crypto_strategy_lab.core.enums import OrderSide, OrderType, TimeInForce
 
 
 class Bar(NamedTuple):
@@ -161,6 +161,7 @@ def match_order(
 def quiet_band(
     order_type: OrderType,
     side: OrderSide,
+    time_in_force: TimeInForce = TimeInForce.GTC,
     *,
     price: Decimal | None = None,
     stop_price: Decimal | None = None,
@@ -177,6 +178,9 @@ def quiet_band(
         open, a stop-limit changes state when its stop is reached) has none.
     side : OrderSide
         Buy or sell.
+    time_in_force : TimeInForce, default GTC
+        ``IOC`` and ``FOK`` orders have no band: one that does not fill is cancelled, a
+        change of state.
     price, stop_price : Decimal, optional
         The limit and trigger prices, as the order type requires.
 
@@ -196,6 +200,8 @@ def quiet_band(
     that a band one tick wider is wrong).
     """
     inf = float("inf")
+    if time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        return (inf, -inf)
     if order_type is OrderType.STOP and stop_price is not None:
         level = float(stop_price)
         return (level, inf) if side is OrderSide.SELL else (-inf, level)
