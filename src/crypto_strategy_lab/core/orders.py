@@ -449,3 +449,8 @@ class AccountValue(NamedTuple):
 
     equity: Decimal
     positions: tuple[PositionMark, ...]
+
+    @property
+    def quantity(self) -> Decimal:
+        """The signed net position: the sum of the positions' quantities (0 when flat)."""
+        return sum((p.quantity for p in self.positions), Decimal(0))

@@ -160,8 +160,7 @@ class BarStep:
         account = await self.book.account_value(sleeve)
         if account is None:
             return
-        position = sum((p.quantity for p in account.positions), D0)
-        equity = account.equity
+        position, equity = account.quantity, account.equity
         target = sleeve.target_quantity(point.strength, equity, bar.as_mapping(), position)
         delta = target - position
         if delta == 0:

@@ -132,31 +132,6 @@ class Book:
 
     # -- venue queries ---------------------------------------------------------------------------
 
-    async def positions(self, sleeve: Sleeve) -> list[Position] | None:
-        """The sleeve's non-zero venue positions (``None``: the query failed).
-
-        Parameters
-        ----------
-        sleeve : Sleeve
-            The strategy sleeve (its exchange, symbol and market).
-
-        Returns
-        -------
-        list of Position or None
-            The venue's positions in the sleeve's symbol and market with a non-zero
-            quantity; None when the query raised :class:`ExchangeError` (the halts are told,
-            see :meth:`Halts.venue_error`).
-        """
-        try:
-            return [
-                p
-                for p in await sleeve.exchange.get_positions(sleeve.symbol, market=sleeve.market)
-                if p.quantity != 0
-            ]
-        except ExchangeError as exc:
-            self.halts.venue_error(sleeve, exc, "position query")
-            return None
-
     async def position(self, sleeve: Sleeve) -> Decimal | None:
         """The sleeve's signed net position at the venue (``None``: the query failed).
 
@@ -168,12 +143,11 @@ class Book:
         Returns
         -------
         Decimal or None
-            The sum of the positions' signed quantities (base units; 0 when flat), or None.
+            :attr:`AccountValue.quantity` of :meth:`account_value` (base units; 0 when
+            flat), or None.
         """
-        positions = await self.positions(sleeve)
-        if positions is None:
-            return None
-        return sum((p.quantity for p in positions), D0)
+        account = await self.account_value(sleeve)
+        return None if account is None else account.quantity
 
     async def account_value(self, sleeve: Sleeve) -> AccountValue | None:
         """The sleeve's account marked to market (``None``: the query failed).
@@ -219,14 +193,14 @@ class Book:
                 held.append((sleeve, value.positions))
         return equity, held
 
-    def mark_of(self, sleeve: Sleeve, pos: Position | PositionMark) -> Decimal:
+    def mark_of(self, sleeve: Sleeve, pos: PositionMark) -> Decimal:
         """The price ``pos`` is marked at: the venue's, else the last close, else its entry.
 
         Parameters
         ----------
         sleeve : Sleeve
             The strategy sleeve (its symbol).
-        pos : Position or PositionMark
+        pos : PositionMark
             One of its venue positions.
 
         Returns
@@ -237,14 +211,14 @@ class Book:
         """
         return pos.mark_price or self.prices.get(sleeve.symbol) or pos.average_price
 
-    def exposure_of(self, sleeve: Sleeve, pos: Position | PositionMark) -> PositionExposure:
+    def exposure_of(self, sleeve: Sleeve, pos: PositionMark) -> PositionExposure:
         """``pos`` of ``sleeve`` at its mark (the venue's, else the last close, else entry).
 
         Parameters
         ----------
         sleeve : Sleeve
             The strategy sleeve (its exchange, symbol and market).
-        pos : Position or PositionMark
+        pos : PositionMark
             One of its venue positions.
 
         Returns

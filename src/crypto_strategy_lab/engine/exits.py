@@ -161,10 +161,10 @@ class Exits:
         still in its ATR warm-up, places no order.
         """
         await self._cancel(sleeve, now)
-        positions = await self.book.positions(sleeve)
-        if not positions:
+        account = await self.book.account_value(sleeve)
+        if account is None or not account.positions:
             return
-        pos = positions[0]
+        pos = account.positions[0]
         entry = OrderSide.BUY if pos.quantity > 0 else OrderSide.SELL
         stops = sleeve.stops or self.default_stops
         atr = (
