@@ -182,10 +182,15 @@ class Book:
             The sum of the accounts' equity (quote currency), and each sleeve with its
             non-zero positions (empty when flat or the read failed).
         """
+        return self._held([await self.account_value(sleeve) for sleeve in self.sleeves])
+
+    def _held(
+        self, values: Sequence[AccountValue | None]
+    ) -> tuple[Decimal, list[tuple[Sleeve, tuple[PositionMark, ...]]]]:
+        """:meth:`holdings` of each sleeve's account value (None: a failed read)."""
         equity = D0
         held: list[tuple[Sleeve, tuple[PositionMark, ...]]] = []
-        for sleeve in self.sleeves:
-            value = await self.account_value(sleeve)
+        for sleeve, value in zip(self.sleeves, values, strict=True):
             if value is None:
                 held.append((sleeve, ()))
             else:
@@ -287,6 +292,36 @@ class Book:
         P&L, ``cash = equity - unrealized`` and ``realized = cash - capital``.
         """
         equity, held = await self.holdings()
+        self._journal_point(now, equity, held)
+
+    def snapshot_quiet(self, times: Sequence[datetime], closes: Sequence[float]) -> None:
+        """:meth:`snapshot` at the closes of quiet bars, without a venue read per bar.
+
+        Every sleeve trades the bars' symbol on a simulated venue whose account the bars do
+        not change (``SimulatedExchange.quiet_bars``): its answer after each bar is the
+        account marked at that bar's close (``account_values_at``).
+
+        Parameters
+        ----------
+        times : sequence of datetime
+            The snapshots' times (aware UTC), increasing.
+        closes : sequence of float
+            The close of the bar of each time (quote currency).
+        """
+        accounts = [
+            sleeve.exchange.account_values_at(sleeve.symbol, closes)  # type: ignore[attr-defined]
+            for sleeve in self.sleeves
+        ]
+        for now, values in zip(times, zip(*accounts, strict=True), strict=True):
+            self._journal_point(now, *self._held(values))
+
+    def _journal_point(
+        self,
+        now: datetime,
+        equity: Decimal,
+        held: list[tuple[Sleeve, tuple[PositionMark, ...]]],
+    ) -> None:
+        """Journal the snapshot of ``held`` at ``now`` (see :meth:`snapshot`)."""
         day = now.date()
         if day != self.day:
             self.day, self.day_start = day, equity

@@ -93,6 +93,48 @@ class BarEvent(NamedTuple):
         }
 
 
+BarRow = tuple[datetime, str, datetime, int, tuple[float, float, float, float, float]]
+"""A replayed bar before it is emitted: open time, symbol, close time, frame row, OHLCV."""
+
+
+def bar_event(row: BarRow) -> BarEvent:
+    """The event of a replayed bar, stamped as received now.
+
+    Parameters
+    ----------
+    row : BarRow
+        One of :meth:`HistoricalReplayFeed.rows`.
+
+    Returns
+    -------
+    BarEvent
+        Its fields, ``received_ns`` the ``time.perf_counter_ns()`` of this call.
+    """
+    stamp, symbol, close_time, i, (o, h, lo, c, v) = row
+    return BarEvent(symbol, stamp, close_time, o, h, lo, c, v, i, time.perf_counter_ns())
+
+
+class BarColumns(NamedTuple):
+    """A replayed symbol's bars as arrays, indexed by frame row.
+
+    Attributes
+    ----------
+    open_us, close_us : numpy.ndarray
+        int64 microseconds since the Unix epoch (UTC) of each bar's open and close
+        (``open + timeframe``), floored as :class:`BarEvent`'s datetimes are.
+    open, high, low, close, volume : numpy.ndarray
+        float64 OHLCV.
+    """
+
+    open_us: np.ndarray
+    close_us: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+
 class HistoricalReplayFeed:
     """Replay OHLCV history.
 
@@ -157,19 +199,45 @@ class HistoricalReplayFeed:
 
     async def __aiter__(self) -> AsyncIterator[BarEvent]:
         """The bars from ``start``, in time order across symbols (ties by symbol)."""
-        step = self.timeframe.to_pytimedelta()
-        streams = [self._rows(symbol, frame, step) for symbol, frame in self.frames.items()]
-        rows = streams[0] if len(streams) == 1 else heapq.merge(*streams)
         pause = None if self.speedup is None else self.timeframe.total_seconds() / self.speedup
-        perf_counter_ns = time.perf_counter_ns
-        for stamp, symbol, close_time, i, (o, h, lo, c, v) in rows:
+        for row in self.rows():
             if pause:
                 await asyncio.sleep(pause)
-            yield BarEvent(symbol, stamp, close_time, o, h, lo, c, v, i, perf_counter_ns())
+            yield bar_event(row)
 
-    def _rows(
-        self, symbol: str, frame: pd.DataFrame, step: timedelta
-    ) -> Iterator[tuple[datetime, str, datetime, int, list[float]]]:
+    def rows(self) -> Iterator[BarRow]:
+        """The bars :meth:`__aiter__` emits, as rows, in its order and without its pace.
+
+        Returns
+        -------
+        iterator of BarRow
+            One per bar from ``start``; :func:`bar_event` makes its event.
+        """
+        step = self.timeframe.to_pytimedelta()
+        streams = [self._rows(symbol, frame, step) for symbol, frame in self.frames.items()]
+        return streams[0] if len(streams) == 1 else heapq.merge(*streams)
+
+    def columns(self, symbol: str) -> BarColumns:
+        """Every row of ``symbol``'s frame (warm-up rows included) as arrays.
+
+        Parameters
+        ----------
+        symbol : str
+            One of the feed's symbols.
+
+        Returns
+        -------
+        BarColumns
+            Indexed by the frame's row (:attr:`BarEvent.index`).
+        """
+        frame = self.frames[symbol]
+        open_us = pd.DatetimeIndex(frame.index).as_unit("ns").asi8 // 1000
+        step_us = self.timeframe // pd.Timedelta(microseconds=1)
+        return BarColumns(
+            open_us, open_us + step_us, *(frame[c].to_numpy(np.float64) for c in _OHLCV)
+        )
+
+    def _rows(self, symbol: str, frame: pd.DataFrame, step: timedelta) -> Iterator[BarRow]:
         """``(open, symbol, close, row, [o, h, l, c, v])`` of each bar from ``start``.
 
         Converted to Python objects a chunk at a time (vectorised, a few thousand bars held at

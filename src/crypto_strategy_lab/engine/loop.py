@@ -26,13 +26,16 @@ the flatten. Once the kill switch is seen the engine sends only cancels and the 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import numpy as np
 
 from crypto_strategy_lab.core.enums import TradingMode
 from crypto_strategy_lab.core.errors import CSLError
@@ -40,7 +43,13 @@ from crypto_strategy_lab.engine.bar_step import BarStep
 from crypto_strategy_lab.engine.book import Book
 from crypto_strategy_lab.engine.clock import Clock, ReplayClock
 from crypto_strategy_lab.engine.exits import Exits
-from crypto_strategy_lab.engine.feeds import BarEvent
+from crypto_strategy_lab.engine.feeds import (
+    BarColumns,
+    BarEvent,
+    BarRow,
+    HistoricalReplayFeed,
+    bar_event,
+)
 from crypto_strategy_lab.engine.halts import Halts
 from crypto_strategy_lab.engine.monitor import EngineMonitor, EngineState
 from crypto_strategy_lab.engine.orders import OrderManager
@@ -50,6 +59,10 @@ from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.journal.order_audit import JournalAuditSink
 from crypto_strategy_lab.risk import RiskEngine, RiskLimits
+
+# bars a quiet run holds at most: the loop checks a stop request, the commit timer and the
+# kill switch between runs (a few milliseconds apart)
+_QUIET_RUN = 1024
 
 
 class EngineError(CSLError):
@@ -108,6 +121,12 @@ class TradingEngine:
         so a crash loses only the writes after the last commit. Default: 0.5 in simulated
         mode (its venue's book dies with the process, so a resume replays the run's bars and
         writes them again: ``test_crash_restart.py``), 0 (every bar) at a venue.
+    fast_forward:
+        Replay only: process a run of quiet bars in one step (:meth:`_skip_quiet`), with the
+        same journal as bar by bar (``tests/engine/test_fast_forward.py``). Applies to a
+        :class:`~.feeds.HistoricalReplayFeed` of one symbol replayed as fast as possible in
+        simulated mode without a monitor, every sleeve trading that symbol on a simulated
+        venue with a prepared (replay) runner.
     """
 
     def __init__(
@@ -127,6 +146,7 @@ class TradingEngine:
         kill_check_seconds: float = 1.0,
         monitor: EngineMonitor | None = None,
         commit_seconds: float | None = None,
+        fast_forward: bool = True,
     ) -> None:
         names = [s.name for s in sleeves]
         if not sleeves or len(set(names)) != len(names):
@@ -156,6 +176,10 @@ class TradingEngine:
             commit_seconds = 0.5 if self.mode is TradingMode.SIMULATED else 0.0
         self.commit_seconds = commit_seconds
         self.monitor = monitor
+        self.fast_forward = fast_forward
+        self.fast_forwarded = 0  # bars processed as quiet runs (_skip_quiet)
+        self._targets: dict[str, np.ndarray] = {}  # sleeve -> prepared weight per frame row
+        self._columns: BarColumns | None = None
         self._by_symbol: dict[str, list[Sleeve]] = defaultdict(list)
         for sleeve in self.sleeves:
             self._by_symbol[sleeve.symbol].append(sleeve)
@@ -297,11 +321,14 @@ class TradingEngine:
         try:
             with self.journal.batch() if self.commit_seconds else contextlib.nullcontext():
                 committed = time.monotonic()
-                async for bar in feed:
+                async for bar in self._events(feed):
                     if self.stop_requested:
                         status = "stopped"
                         break
-                    await self.on_bar(bar)
+                    if type(bar) is list:
+                        await self._skip_quiet(bar)
+                    else:
+                        await self.on_bar(bar)  # type: ignore[arg-type]
                     if self.commit_seconds and time.monotonic() - committed >= self.commit_seconds:
                         self.journal.flush()
                         committed = time.monotonic()
@@ -329,6 +356,129 @@ class TradingEngine:
             self.book.equity,
             self.latencies_ns,
         )
+
+    # -- quiet bars (replay) ----------------------------------------------------------------------
+
+    def _events(self, feed: AsyncIterable[BarEvent]) -> AsyncIterable[BarEvent | list[BarRow]]:
+        """The feed's bars, runs of quiet ones as one list of rows where that applies."""
+        columns = self._quiet_columns(feed)
+        if columns is None:
+            return feed
+        return self._with_quiet_runs(feed, columns)  # type: ignore[arg-type]
+
+    def _quiet_columns(self, feed: AsyncIterable[BarEvent]) -> BarColumns | None:
+        """The feed's bars as arrays when :attr:`fast_forward` applies to it (else None)."""
+        if not (
+            self.fast_forward
+            and isinstance(feed, HistoricalReplayFeed)
+            and len(feed.frames) == 1
+            and feed.speedup is None
+            and self.simulated
+            and isinstance(self.clock, ReplayClock)
+            and self.monitor is None
+        ):
+            return None
+        (symbol,) = feed.frames
+        for sleeve in self.sleeves:
+            targets = sleeve.runner.precomputed()
+            if (
+                sleeve.symbol != symbol
+                or not hasattr(sleeve.exchange, "quiet_bars")
+                or targets is None
+            ):
+                return None
+            self._targets[sleeve.name] = targets.to_numpy(np.float64)
+        self._columns = feed.columns(symbol)
+        return self._columns
+
+    async def _with_quiet_runs(
+        self, feed: HistoricalReplayFeed, columns: BarColumns
+    ) -> AsyncIterator[BarEvent | list[BarRow]]:
+        """Each bar as its event, then the run of quiet bars after it (if any) as rows.
+
+        The loop processes an item before it asks for the next, so each run is measured
+        against the state after the bar before it.
+        """
+        rows = feed.rows()
+        for row in rows:
+            yield bar_event(row)
+            quiet = self._quiet_ahead(columns, row[3] + 1)
+            while quiet:
+                run = list(itertools.islice(rows, quiet))
+                if not run:
+                    break
+                yield run
+                quiet = self._quiet_ahead(columns, run[-1][3] + 1)
+
+    def _quiet_ahead(self, columns: BarColumns, row: int) -> int:
+        """How many bars from frame row ``row`` on are quiet (at most :data:`_QUIET_RUN`).
+
+        A quiet bar is one whose :meth:`on_bar` would only advance the clock, the marks and
+        the venue's history and journal the equity point: no sleeve's target changes (the
+        prepared weights), every venue finds it quiet (``quiet_bars``: no fill, liquidation
+        or funding), no reconcile falls due, and nothing is halted, killed, or re-lived after
+        a resume. The kill switch is looked up (as often as ``kill_check_seconds`` lets it)
+        before each run, as on every bar.
+        """
+        if self.killed or self.halts.reason or self.progress.replaying:  # type: ignore[union-attr]
+            return 0
+        n = min(len(columns.high) - row, _QUIET_RUN)
+        if self.reconcile_every:
+            # bar numbers bars + 1 + j; the first multiple of reconcile_every is not quiet
+            n = min(n, -(self.bars + 1) % self.reconcile_every)
+        end = row + n
+        for sleeve in self.sleeves:
+            if n <= 0:
+                return 0
+            changed = self._targets[sleeve.name][row:end] != sleeve.last_target
+            if changed.any():
+                n = min(n, int(np.argmax(changed)))
+                end = row + n
+            if n:
+                n = sleeve.exchange.quiet_bars(  # type: ignore[attr-defined]
+                    sleeve.symbol,
+                    columns.open_us[row:end],
+                    columns.close_us[row:end],
+                    columns.high[row:end],
+                    columns.low[row:end],
+                )
+                end = row + n
+        if n <= 0 or self.halts.kill_switch_engaged():  # type: ignore[union-attr]
+            return 0
+        return n
+
+    async def _skip_quiet(self, run: list[BarRow]) -> None:
+        """Process a run of quiet bars (:meth:`_quiet_ahead`) as :meth:`on_bar` would each.
+
+        The venues append the bars, the clock and marks move to the last one, and the equity
+        points due (every ``equity_every`` bars) are journaled at each bar's close, marked
+        at its close (:meth:`Book.snapshot_quiet`).
+        """
+        book = self.book
+        assert book is not None
+        first, last = run[0], run[-1]
+        symbol, start, k = first[1], first[3], len(run)
+        self.clock.advance(last[2])
+        columns = self._columns
+        assert columns is not None
+        end = start + k
+        ohlcv = np.column_stack([c[start:end] for c in columns[2:]])
+        with self.journal.batch():
+            for sleeve in self.sleeves:
+                sleeve.exchange.skip_quiet_bars(  # type: ignore[attr-defined]
+                    symbol,
+                    columns.open_us[start:end],
+                    ohlcv,
+                    last[0],
+                )
+            bars, self.bars = self.bars, self.bars + k
+            book.mark(symbol, last[4][3])
+            every = self.equity_every
+            due = run if every == 1 else [r for j, r in enumerate(run, bars + 1) if j % every == 0]
+            if due:
+                book.snapshot_quiet([r[2] for r in due], [r[4][3] for r in due])
+        self._last_data[symbol] = last[2]
+        self.fast_forwarded += k
 
     def request_stop(self) -> None:
         """Finish the current bar, then stop (SIGINT/SIGTERM handler)."""

@@ -45,12 +45,13 @@ same trade id (the engine's client order ids are deterministic), so re-journalin
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.core import execution
@@ -88,6 +89,7 @@ D0 = Decimal(0)
 D1 = Decimal(1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+_US = timedelta(microseconds=1)
 DUPLICATE = "duplicate-client-order-id"
 FILL_POLICIES = ("next_open", "last_close")
 
@@ -252,6 +254,98 @@ class SimulatedExchange(Exchange):
         history.append(ts, b)
         self._settle_funding(symbol, ts, close, b.close)
         return fills
+
+    def quiet_bars(
+        self,
+        symbol: str,
+        open_us: np.ndarray,
+        close_us: np.ndarray,
+        high: np.ndarray,
+        low: np.ndarray,
+    ) -> int:
+        """How many of the next bars of ``symbol`` leave the account as it is.
+
+        The bars on which :meth:`on_bar` would fill nothing, liquidate nothing and charge no
+        funding, given the account now: each live order of ``symbol`` rests inside its
+        :func:`~.matching.quiet_band` (``low > lower`` and ``high < upper``); a linear
+        position's adverse extreme stays short of its liquidation level (``low > liq`` long,
+        ``high < liq`` short: :meth:`_liquidate`'s test); and the bar's open and close lie in
+        the funding period of the last bar (:meth:`_settle_funding`'s test; a position whose
+        period is not known yet has no quiet bar). Such bars change only the bar history,
+        which :meth:`skip_quiet_bars` appends in one step.
+
+        Parameters
+        ----------
+        symbol : str
+            The symbol.
+        open_us, close_us : numpy.ndarray
+            int64 open and close times of the next bars (µs since the epoch, UTC).
+        high, low : numpy.ndarray
+            Their float64 highs and lows.
+
+        Returns
+        -------
+        int
+            The length of the leading run of quiet bars (0 to ``len(high)``).
+        """
+        n = len(high)
+        if not n:
+            return 0
+        loud = np.zeros(n, dtype=bool)
+        for order in self._live_orders(symbol) if self._open else ():
+            lower, upper = order.quiet
+            loud |= (low <= lower) | (high >= upper)
+        position = self._positions.get(symbol)
+        if position is not None and position.quantity and position.market is MarketType.LINEAR:
+            direction, liq = self._liquidation_level(symbol, position)
+            if liq > 0.0:
+                loud |= (low <= liq) if direction > 0 else (high >= liq)
+            lo, hi = self._funding_period
+            loud |= (open_us < (lo - _EPOCH) // _US) | (close_us >= (hi - _EPOCH) // _US)
+        first = int(np.argmax(loud))
+        return first if loud[first] else n
+
+    def skip_quiet_bars(
+        self, symbol: str, open_us: np.ndarray, ohlcv: np.ndarray, last_open: datetime
+    ) -> None:
+        """Append bars that :meth:`quiet_bars` found quiet, as :meth:`on_bar` would.
+
+        Parameters
+        ----------
+        symbol : str
+            The symbol.
+        open_us : numpy.ndarray
+            int64 open times (µs since the epoch, UTC), increasing, after the last bar's.
+        ohlcv : numpy.ndarray
+            float64 rows of ``open, high, low, close, volume``.
+        last_open : datetime
+            The last bar's open time (UTC), as :meth:`on_bar` would have been given it.
+        """
+        ts = _utc(last_open)
+        self._now = ts.to_pydatetime() if isinstance(ts, pd.Timestamp) else ts
+        history = self._history.get(symbol)
+        if history is None:
+            history = self._history[symbol] = BarHistory()
+        history.extend(open_us * 1000, ohlcv, ts)
+
+    def account_values_at(self, symbol: str, closes: Sequence[float]) -> list[AccountValue]:
+        """What :meth:`get_account_value` answers after each of the closes of quiet bars.
+
+        Parameters
+        ----------
+        symbol : str
+            The symbol the bars are of.
+        closes : sequence of float
+            Their closes, in order; the account does not change between them (no fill, no
+            funding: :meth:`quiet_bars`).
+
+        Returns
+        -------
+        list of AccountValue
+            One per close, ``symbol`` marked at ``Decimal(repr(close))`` (the mark of
+            :meth:`_mark`).
+        """
+        return [self._account_value(symbol, Decimal(repr(close))) for close in closes]
 
     def _liquidate(self, symbol: str, bar: Bar) -> Fill | None:
         """Close a linear position whose equity reached maintenance margin on ``bar``.
@@ -520,10 +614,16 @@ class SimulatedExchange(Exchange):
         Decimal
             Account equity in the quote currency.
         """
+        return self._equity_marked(None, None)
+
+    def _equity_marked(self, symbol: str | None, mark: Decimal | None) -> Decimal:
+        """Cash plus each position's unrealised P&L, ``symbol``'s at ``mark`` if given."""
         total = self.cash
-        for symbol, pos in self._positions.items():
+        for sym, pos in self._positions.items():
             if pos.quantity:
-                total += _unrealized(pos, self._mark(symbol))
+                total += _unrealized(
+                    pos, mark if mark is not None and sym == symbol else self._mark(sym)
+                )
         return total
 
     # ---- Exchange primitives ----
@@ -664,11 +764,16 @@ class SimulatedExchange(Exchange):
         # What the composition of _fetch_balance's total and _fetch_positions gives (held
         # equal by a test), from the account itself: the engine reads it on every bar, and
         # the two validated models cost ~2.8 us.
-        equity = self.equity()
+        return self._account_value(symbol, None)
+
+    def _account_value(self, symbol: str, mark: Decimal | None) -> AccountValue:
+        """The account with ``symbol`` marked at ``mark`` (None: its last close)."""
+        equity = self._equity_marked(symbol, mark)
         pos = self._positions.get(symbol)
         if pos is None or pos.quantity == 0:
             return AccountValue(equity, ())
-        mark = self._mark(symbol)
+        if mark is None:
+            mark = self._mark(symbol)
         unrealized = _unrealized(pos, mark)
         return AccountValue(
             equity,

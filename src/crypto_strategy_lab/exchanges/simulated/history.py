@@ -103,15 +103,56 @@ class BarHistory:
         if len(self._queued_at) == _CHUNK:
             self._settle()
 
+    def extend(self, open_ns: np.ndarray, values: np.ndarray, last_at: datetime) -> None:
+        """Add bars in one copy (a replay's quiet bars), as many :meth:`append` calls would.
+
+        Parameters
+        ----------
+        open_ns : numpy.ndarray
+            int64 open times, ns since the epoch (UTC), strictly increasing, the first after
+            the last bar held.
+        values : numpy.ndarray
+            float64 rows of :data:`COLUMNS`, one per time.
+        last_at : datetime.datetime or pandas.Timestamp
+            The last bar's open time as :meth:`append` would be given it.
+
+        Raises
+        ------
+        DataValidationError
+            If the first time is not after the last bar.
+        """
+        k = len(open_ns)
+        if not k:
+            return
+        if self._last_at is not None and int(open_ns[0]) <= _epoch_ns(self._last_at):
+            raise DataValidationError(
+                "timestamps must be strictly increasing",
+                "timestamp",
+                1,
+                [pd.Timestamp(int(open_ns[0]), tz="UTC"), self.last_time()],
+            )
+        self._settle()
+        n = self._n
+        self._reserve(n + k)
+        self._ts[n : n + k] = open_ns
+        self._values[n : n + k] = values
+        self._n = n + k
+        self._last = Bar(*values[-1].tolist())
+        self._last_at = last_at
+
+    def _reserve(self, size: int) -> None:
+        """Double the columns' capacity until ``size`` bars fit."""
+        while size > len(self._ts):
+            self._ts = np.concatenate([self._ts, np.empty_like(self._ts)])
+            self._values = np.concatenate([self._values, np.empty_like(self._values)])
+
     def _settle(self) -> None:
         """Move the queued bars into the columns (growing them when full)."""
         k = len(self._queued_at)
         if not k:
             return
         n = self._n
-        while n + k > len(self._ts):
-            self._ts = np.concatenate([self._ts, np.empty_like(self._ts)])
-            self._values = np.concatenate([self._values, np.empty_like(self._values)])
+        self._reserve(n + k)
         self._ts[n : n + k] = [_epoch_ns(ts) for ts in self._queued_at]
         self._values[n : n + k] = np.array(self._queued, dtype=np.float64).reshape(k, -1)
         self._n = n + k
