@@ -292,7 +292,7 @@ class Book:
         P&L, ``cash = equity - unrealized`` and ``realized = cash - capital``.
         """
         equity, held = await self.holdings()
-        self._journal_point(now, equity, held)
+        self.journal.record_equity_points(self.run_id, (now,), (self._point(now, equity, held),))
 
     def snapshot_quiet(self, times: Sequence[datetime], closes: Sequence[float]) -> None:
         """:meth:`snapshot` at the closes of quiet bars, without a venue read per bar.
@@ -312,16 +312,23 @@ class Book:
             sleeve.exchange.account_values_at(sleeve.symbol, closes)  # type: ignore[attr-defined]
             for sleeve in self.sleeves
         ]
-        for now, values in zip(times, zip(*accounts, strict=True), strict=True):
-            self._journal_point(now, *self._held(values))
+        points = [
+            self._point(now, *self._held(values))
+            for now, values in zip(times, zip(*accounts, strict=True), strict=True)
+        ]
+        self.journal.record_equity_points(self.run_id, times, points)
 
-    def _journal_point(
+    def _point(
         self,
         now: datetime,
         equity: Decimal,
         held: list[tuple[Sleeve, tuple[PositionMark, ...]]],
-    ) -> None:
-        """Journal the snapshot of ``held`` at ``now`` (see :meth:`snapshot`)."""
+    ) -> tuple[Decimal, ...]:
+        """The snapshot of ``held`` at ``now`` (see :meth:`snapshot`): its equity point.
+
+        Updates the day's opening equity, the peak, the exposures, and journals each changed
+        position; returns the point's amounts in ``EQUITY_COLUMNS`` order.
+        """
         day = now.date()
         if day != self.day:
             self.day, self.day_start = day, equity
@@ -351,13 +358,6 @@ class Book:
                 self.journal.record_position(self.run_id, flat, ts=now, strategy=sleeve.name)
                 self._last_positions[sleeve.name] = D0
         self.gross, self.net = gross, net
-        self.journal.record_equity(
-            self.run_id,
-            ts=now,
-            equity=equity,
-            cash=equity - unrealized,
-            gross_exposure=gross,
-            net_exposure=net,
-            realized_pnl=equity - unrealized - self.capital,
-            unrealized_pnl=unrealized,
-        )
+        cash = equity - unrealized
+        # equity, cash, gross_exposure, net_exposure, realized_pnl, unrealized_pnl
+        return equity, cash, gross, net, cash - self.capital, unrealized

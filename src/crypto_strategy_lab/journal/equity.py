@@ -130,27 +130,58 @@ class EquityBuffer:
             If ``ts`` is naive, an amount is not finite or not one amount per column
             (nothing is held then).
         """
-        if len(values) != len(EQUITY_COLUMNS):
-            raise JournalError(
-                f"an equity point holds {len(EQUITY_COLUMNS)} amounts, got {len(values)}"
-            )
-        stamp = epoch_us(ts)
+        self.extend(run_id, (ts,), (values,))
+
+    def extend(
+        self,
+        run_id: str,
+        times: Sequence[datetime],
+        points: Sequence[tuple[Decimal, ...]],
+    ) -> None:
+        """Hold points of ``run_id``, in order: :meth:`add` of each, all or none.
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        times : sequence of datetime
+            Timezone-aware time of each point.
+        points : sequence of tuple of Decimal
+            Each point's amounts of :data:`EQUITY_COLUMNS`, in that order.
+
+        Raises
+        ------
+        JournalError
+            If a time is naive, an amount is not finite or a point does not hold one amount
+            per column (nothing is held then).
+        """
+        width = len(EQUITY_COLUMNS)
         last = self._last.get(run_id)
-        if last is None:
-            texts = [decimal_text(value) for value in values]
-        else:
-            texts = [
-                text if value == known else decimal_text(value)
-                for value, known, text in zip(values, *last, strict=True)
-            ]
+        stamps: list[int] = []
+        rows: list[list[str]] = []
+        for ts, values in zip(times, points, strict=True):
+            if len(values) != width:
+                raise JournalError(f"an equity point holds {width} amounts, got {len(values)}")
+            stamps.append(epoch_us(ts))
+            if last is None:
+                texts = [decimal_text(value) for value in values]
+            else:
+                texts = [
+                    text if value == known else decimal_text(value)
+                    for value, known, text in zip(values, *last, strict=True)
+                ]
+            last = (values, texts)
+            rows.append(texts)
+        if last is None:  # no point
+            return
         # every value encoded: only now is anything held
-        self._last[run_id] = (values, texts)
-        points = self._runs.get(run_id)
-        if points is None:
-            points = self._runs[run_id] = _RunPoints(ts)
-        points.last = ts
-        points.ts.append(stamp)
-        points.rows.append(texts)
+        self._last[run_id] = last
+        held = self._runs.get(run_id)
+        if held is None:
+            held = self._runs[run_id] = _RunPoints(times[0])
+        held.last = times[-1]
+        held.ts += stamps
+        held.rows += rows
 
     def drain(self) -> Iterator[tuple[ColumnRow, str, str | None]]:
         """The held points as one block row per run, emptying the buffer.

@@ -211,6 +211,7 @@ class Journal:
     # positions and equity
     record_position = _forward("_snapshots", SnapshotStore.record_position)
     record_equity = _forward("_snapshots", SnapshotStore.record_equity)
+    record_equity_points = _forward("_snapshots", SnapshotStore.record_equity_points)
     latest_positions = _forward("_snapshots", SnapshotStore.latest_positions)
     equity_frame = _forward("_snapshots", SnapshotStore.equity_frame)
     equity_points = _forward("_snapshots", SnapshotStore.equity_points)

@@ -6,6 +6,7 @@ them; the equity curve is held per commit and stored as blocks (:mod:`.equity`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -118,9 +119,40 @@ class SnapshotStore:
         JournalError
             If ``ts`` is naive or an amount is not finite (nothing is journaled).
         """
-        self._equity.add(
-            run_id, ts, (equity, cash, gross_exposure, net_exposure, realized_pnl, unrealized_pnl)
+        self.record_equity_points(
+            run_id,
+            (ts,),
+            ((equity, cash, gross_exposure, net_exposure, realized_pnl, unrealized_pnl),),
         )
+
+    def record_equity_points(
+        self,
+        run_id: str,
+        times: Sequence[datetime],
+        points: Sequence[tuple[Decimal, ...]],
+    ) -> None:
+        """Journal several equity points of the run (held until the next commit).
+
+        :meth:`record_equity` of each, in one call: the engine journals a replay's quiet
+        bars this way (``TradingEngine`` fast-forward).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        times : sequence of datetime
+            Timezone-aware time of each point.
+        points : sequence of tuple of Decimal
+            Each point's amounts in :data:`~.equity.EQUITY_COLUMNS` order (equity, cash,
+            gross exposure, net exposure, realised P&L, unrealised P&L; quote currency).
+
+        Raises
+        ------
+        JournalError
+            If a time is naive, an amount is not finite or a point does not hold one amount
+            per column (none of the points is journaled).
+        """
+        self._equity.extend(run_id, times, points)
         if not self._writer.in_batch:
             self._writer.flush()
 

@@ -124,7 +124,7 @@ def decimal_text(value: Decimal) -> str:
         text = str(value)
         point = text.find(".")
         if point >= 0 and len(text) - point > DECIMAL_PLACES + 1 and "E" not in text:
-            text = str(value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WORKING))
+            text = str(value.quantize(_QUANTUM, ROUND_HALF_EVEN, _WORKING))  # positional: 2x
         if "E" not in text:
             if "." in text:
                 text = text.rstrip("0")
