@@ -23,7 +23,7 @@ import pytest
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import OrderSide, OrderType
 from crypto_strategy_lab.core.errors import ExchangeError
-from crypto_strategy_lab.core.orders import OrderRequest
+from crypto_strategy_lab.core.orders import AccountMarks, AccountValue, OrderRequest
 from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.exchanges import ExchangeFactory, MarketType, TradingMode
 from crypto_strategy_lab.exchanges.simulated.history import BarHistory
@@ -80,6 +80,20 @@ async def _order(ex, rng: np.random.Generator, price: float, i: int) -> None:  #
         await ex.place_order(request)
 
 
+def _by_point(columns: AccountMarks) -> list[AccountValue]:
+    """The AccountValue of each point of ``columns``."""
+    return [
+        AccountValue(
+            equity,
+            tuple(
+                p._replace(mark_price=columns.marks[i][j], unrealized_pnl=columns.unrealized[i][j])
+                for i, p in enumerate(columns.positions)
+            ),
+        )
+        for j, equity in enumerate(columns.equity)
+    ]
+
+
 def _account(ex) -> tuple:  # type: ignore[no-untyped-def, type-arg]
     return ex.cash, {s: (p.quantity, p.average) for s, p in ex._positions.items()}
 
@@ -108,20 +122,14 @@ def test_a_bar_called_quiet_changes_nothing_but_the_history() -> None:
                 checked += 1
                 quiet_bars += k
                 twin, skipped = copy.deepcopy(ex), copy.deepcopy(ex)
-                before = (
-                    twin.cash,
-                    {s: (p.quantity, p.average) for s, p in twin._positions.items()},
-                )
+                before = _account(twin)
                 marks = []
                 for j in range(i, i + k):
                     assert _feed(twin, frame, j) == [], (i, j)
                     marks.append(await twin.get_account_value(SYMBOL, market=MarketType.LINEAR))
-                after = (
-                    twin.cash,
-                    {s: (p.quantity, p.average) for s, p in twin._positions.items()},
-                )
-                assert after == before
-                assert skipped.account_values_at(SYMBOL, frame["close"].iloc[i : i + k]) == marks
+                assert _account(twin) == before
+                columns = skipped.account_values_at(SYMBOL, frame["close"].iloc[i : i + k])
+                assert _by_point(columns) == marks
                 if k:
                     values = frame[["open", "high", "low", "close", "volume"]].to_numpy()[i : i + k]
                     skipped.skip_quiet_bars(
@@ -212,23 +220,36 @@ def _point(x: str) -> tuple[Decimal, ...]:
     return tuple(Decimal(x) + k for k in range(6))
 
 
+def _columns(points: list[tuple[Decimal, ...]]) -> list[tuple[Decimal, ...]]:
+    return list(zip(*points, strict=True))
+
+
 def test_equity_extend_is_add_one_by_one_and_holds_all_or_none() -> None:
     times = [T0 + k * STEP for k in range(5)]
     points = [_point(x) for x in ("1.5", "1.5", "2.25", "1E-19", "3")]
     one, many = EquityBuffer(), EquityBuffer()
     for t, p in zip(times, points, strict=True):
         one.add("run", t, p)
-    many.extend("run", times[:2], points[:2])
-    many.extend("run", times[2:], points[2:])
+    many.extend("run", times[:2], _columns(points[:2]))
+    columns = _columns(points[2:])
+    columns[3] = columns[2]  # a column given as an earlier one's object: its texts
+    many.extend("run", times[2:], columns)
 
     def rows(buffer: EquityBuffer) -> list[tuple]:  # type: ignore[type-arg]
         return [(r.first_ts, r.ts, r.n_points, r.points) for r, *_ in buffer.drain()]
 
-    assert rows(many) == rows(one)
+    expected = [(*p[:3], p[2], *p[4:]) if k >= 2 else p for k, p in enumerate(points)]
+    check = EquityBuffer()
+    for t, p in zip(times, expected, strict=True):
+        check.add("run", t, p)
+    assert rows(many) == rows(check)
+    assert rows(one) != rows(check)  # the shared column is not the given net column
     bad = [*points[:2], (Decimal("NaN"),) * 6]
     with pytest.raises(JournalError):
-        many.extend("run", times[:3], bad)
+        many.extend("run", times[:3], _columns(bad))
     assert not many  # nothing of the refused call is held
     with pytest.raises(JournalError):
-        many.extend("run", times[:1], [points[0][:5]])
+        many.extend("run", times[:1], _columns([points[0][:5]]))
+    with pytest.raises(JournalError):
+        many.extend("run", times[:2], _columns(points[:1]))
     assert not many

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -454,3 +455,48 @@ class AccountValue(NamedTuple):
     def quantity(self) -> Decimal:
         """The signed net position: the sum of the positions' quantities (0 when flat)."""
         return sum((p.quantity for p in self.positions), Decimal(0))
+
+
+class AccountMarks(NamedTuple):
+    """An account marked to market at several points, as columns (one entry per point).
+
+    :class:`AccountValue` of each point, for points between which only the marks move (a
+    replay's quiet bars: no fill, no funding), or of a single point.
+
+    Attributes
+    ----------
+    equity : sequence of Decimal
+        The account's equity at each point (quote currency).
+    positions : tuple of PositionMark
+        The symbol's non-zero positions, marked at the first point; their quantities and
+        average prices hold at every point.
+    marks, unrealized : tuple of sequence of (Decimal or None)
+        Per position, its mark price and unrealised P&L at each point (``None`` where the
+        venue reports none).
+    """
+
+    equity: Sequence[Decimal]
+    positions: tuple[PositionMark, ...]
+    marks: tuple[Sequence[Decimal | None], ...]
+    unrealized: tuple[Sequence[Decimal | None], ...]
+
+    @classmethod
+    def of(cls, value: AccountValue) -> AccountMarks:
+        """The one point of ``value``.
+
+        Parameters
+        ----------
+        value : AccountValue
+            An account read.
+
+        Returns
+        -------
+        AccountMarks
+            Columns of length 1.
+        """
+        return cls(
+            (value.equity,),
+            value.positions,
+            tuple((p.mark_price,) for p in value.positions),
+            tuple((p.unrealized_pnl,) for p in value.positions),
+        )

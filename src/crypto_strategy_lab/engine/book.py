@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from crypto_strategy_lab.core.errors import ExchangeError
-from crypto_strategy_lab.core.orders import AccountValue, Position, PositionMark
+from crypto_strategy_lab.core.orders import AccountMarks, AccountValue, Position, PositionMark
 from crypto_strategy_lab.engine.halts import Halts
 from crypto_strategy_lab.engine.resume import RunProgress
 from crypto_strategy_lab.engine.sleeve import Sleeve
@@ -24,6 +24,9 @@ from crypto_strategy_lab.risk.state import asset_class_of
 
 D0 = Decimal(0)
 _TINY = Decimal("1e-9")  # the risk engine divides by equity: never hand it zero
+
+
+_UNREAD = AccountMarks((), (), (), ())  # a sleeve whose account read failed
 
 
 class LastCloses(Mapping[str, Decimal]):
@@ -291,8 +294,11 @@ class Book:
         has ``gross = sum |q| p``, ``net = sum q p``, ``unrealized`` the venue's unrealised
         P&L, ``cash = equity - unrealized`` and ``realized = cash - capital``.
         """
-        equity, held = await self.holdings()
-        self.journal.record_equity_points(self.run_id, (now,), (self._point(now, equity, held),))
+        accounts = []
+        for sleeve in self.sleeves:
+            value = await self.account_value(sleeve)
+            accounts.append((sleeve, None if value is None else AccountMarks.of(value)))
+        self._journal_points((now,), accounts)
 
     def snapshot_quiet(self, times: Sequence[datetime], closes: Sequence[float]) -> None:
         """:meth:`snapshot` at the closes of quiet bars, without a venue read per bar.
@@ -308,46 +314,48 @@ class Book:
         closes : sequence of float
             The close of the bar of each time (quote currency).
         """
-        accounts = [
-            sleeve.exchange.account_values_at(sleeve.symbol, closes)  # type: ignore[attr-defined]
+        accounts: list[tuple[Sleeve, AccountMarks | None]] = [
+            (sleeve, sleeve.exchange.account_values_at(sleeve.symbol, closes))  # type: ignore[attr-defined]
             for sleeve in self.sleeves
         ]
-        points = [
-            self._point(now, *self._held(values))
-            for now, values in zip(times, zip(*accounts, strict=True), strict=True)
-        ]
-        self.journal.record_equity_points(self.run_id, times, points)
+        self._journal_points(times, accounts)
 
-    def _point(
-        self,
-        now: datetime,
-        equity: Decimal,
-        held: list[tuple[Sleeve, tuple[PositionMark, ...]]],
-    ) -> tuple[Decimal, ...]:
-        """The snapshot of ``held`` at ``now`` (see :meth:`snapshot`): its equity point.
+    def _journal_points(
+        self, times: Sequence[datetime], accounts: list[tuple[Sleeve, AccountMarks | None]]
+    ) -> None:
+        """Journal the snapshots at ``times`` of each sleeve's marked account (None: unread).
 
-        Updates the day's opening equity, the peak, the exposures, and journals each changed
-        position; returns the point's amounts in ``EQUITY_COLUMNS`` order.
+        The rule of :meth:`snapshot`, a column at a time: per point, the sums over the
+        sleeves (and their positions, in order) of equity, ``|q| p``, ``q p`` and the
+        unrealised P&L, each from 0; positions at the first point only (they do not change
+        between the points). Updates the day's opening equity, the peak, the exposures.
         """
-        day = now.date()
-        if day != self.day:
-            self.day, self.day_start = day, equity
-        self.equity = equity
-        self.peak = max(self.peak, equity)
-        gross = net = unrealized = D0
-        for sleeve, positions in held:
-            for pos in positions:
-                # exposure_of's notionals, without validating a PositionExposure per bar
-                price = self.mark_of(sleeve, pos)
-                gross += abs(pos.quantity) * price
-                net += pos.quantity * price
-                unrealized += pos.unrealized_pnl or D0
-                if self._last_positions.get(sleeve.name) != pos.quantity:
+        n = len(times)
+        equity = gross = net = unrealized = [D0] * n
+        longs = True  # every position long: net is gross (q p = |q| p)
+        for sleeve, account in accounts:
+            if account is None:  # a failed read counts as no equity and no position
+                account = _UNREAD
+            else:
+                equity = [e + x for e, x in zip(equity, account.equity, strict=True)]
+            for pos, marks, pnl in zip(
+                account.positions, account.marks, account.unrealized, strict=True
+            ):
+                q = pos.quantity
+                size = abs(q)
+                longs = longs and q > 0
+                # mark_of: the venue's mark, else the last close, else the entry
+                fallback = self.prices.get(sleeve.symbol) or pos.average_price
+                prices = [m or fallback for m in marks]
+                gross = [g + size * p for g, p in zip(gross, prices, strict=True)]
+                net = gross if longs else [x + q * p for x, p in zip(net, prices, strict=True)]
+                unrealized = [u + (x or D0) for u, x in zip(unrealized, pnl, strict=True)]
+                if self._last_positions.get(sleeve.name) != q:
                     self.journal.record_position(
-                        self.run_id, pos.position(), ts=now, strategy=sleeve.name
+                        self.run_id, pos.position(), ts=times[0], strategy=sleeve.name
                     )
-                    self._last_positions[sleeve.name] = pos.quantity
-            if not positions and self._last_positions.get(sleeve.name, D0) != 0:
+                    self._last_positions[sleeve.name] = q
+            if not account.positions and self._last_positions.get(sleeve.name, D0) != 0:
                 flat = Position(
                     symbol=sleeve.symbol,
                     quantity=D0,
@@ -355,9 +363,18 @@ class Book:
                     market=sleeve.market,
                     venue=sleeve.venue,
                 )
-                self.journal.record_position(self.run_id, flat, ts=now, strategy=sleeve.name)
+                self.journal.record_position(self.run_id, flat, ts=times[0], strategy=sleeve.name)
                 self._last_positions[sleeve.name] = D0
-        self.gross, self.net = gross, net
-        cash = equity - unrealized
-        # equity, cash, gross_exposure, net_exposure, realized_pnl, unrealized_pnl
-        return equity, cash, gross, net, cash - self.capital, unrealized
+        if times[-1].date() != self.day:  # a new UTC day opens at its first point's equity
+            for now, value in zip(times, equity, strict=True):
+                if now.date() != self.day:
+                    self.day, self.day_start = now.date(), value
+        self.equity = equity[-1]
+        self.peak = max(self.peak, *equity)
+        self.gross, self.net = gross[-1], net[-1]
+        cash = [e - u for e, u in zip(equity, unrealized, strict=True)]
+        realized = [c - self.capital for c in cash]
+        # in EQUITY_COLUMNS order
+        self.journal.record_equity_points(
+            self.run_id, times, (equity, cash, gross, net, realized, unrealized)
+        )

@@ -82,15 +82,15 @@ def epoch_us(ts: datetime) -> int:
 
 
 class _RunPoints:
-    """The points of one run since the last commit, as stored text, one row per point."""
+    """The points of one run since the last commit, as stored text, a list per column."""
 
-    __slots__ = ("first", "last", "rows", "ts")
+    __slots__ = ("columns", "first", "last", "ts")
 
     def __init__(self, first: datetime) -> None:
         self.first = first
         self.last = first
         self.ts: list[int] = []
-        self.rows: list[list[str]] = []  # per point, the text of each of EQUITY_COLUMNS
+        self.columns: list[list[str]] = [[] for _ in EQUITY_COLUMNS]  # texts, point by point
 
 
 class EquityBuffer:
@@ -106,7 +106,7 @@ class EquityBuffer:
         self._runs: dict[str, _RunPoints] = {}
         # per run, each column's last value and its text: between fills a run's cash and
         # realised P&L repeat, and a flat book's exposures are zero bar after bar
-        self._last: dict[str, tuple[tuple[Decimal, ...], list[str]]] = {}
+        self._last: dict[str, list[tuple[Decimal | None, str]]] = {}
 
     def __bool__(self) -> bool:
         """Whether points are waiting."""
@@ -130,15 +130,19 @@ class EquityBuffer:
             If ``ts`` is naive, an amount is not finite or not one amount per column
             (nothing is held then).
         """
-        self.extend(run_id, (ts,), (values,))
+        if len(values) != len(EQUITY_COLUMNS):
+            raise JournalError(
+                f"an equity point holds {len(EQUITY_COLUMNS)} amounts, got {len(values)}"
+            )
+        self.extend(run_id, (ts,), [(value,) for value in values])
 
     def extend(
         self,
         run_id: str,
         times: Sequence[datetime],
-        points: Sequence[tuple[Decimal, ...]],
+        columns: Sequence[Sequence[Decimal]],
     ) -> None:
-        """Hold points of ``run_id``, in order: :meth:`add` of each, all or none.
+        """Hold points of ``run_id``, given by column: :meth:`add` of each, all or none.
 
         Parameters
         ----------
@@ -146,42 +150,57 @@ class EquityBuffer:
             The run.
         times : sequence of datetime
             Timezone-aware time of each point.
-        points : sequence of tuple of Decimal
-            Each point's amounts of :data:`EQUITY_COLUMNS`, in that order.
+        columns : sequence of sequence of Decimal
+            The amounts of each of :data:`EQUITY_COLUMNS` (in that order), one per time.
 
         Raises
         ------
         JournalError
-            If a time is naive, an amount is not finite or a point does not hold one amount
-            per column (nothing is held then).
+            If a time is naive, an amount is not finite, or there is not one column per
+            name and one amount per time in each (nothing is held then).
+
+        Notes
+        -----
+        A value equal to the one before it in its column (the previous point's, across
+        calls) reuses its text, and a column given as the same object as an earlier one
+        (a long book's net exposure is its gross) reuses that column's texts.
         """
-        width = len(EQUITY_COLUMNS)
-        last = self._last.get(run_id)
-        stamps: list[int] = []
-        rows: list[list[str]] = []
-        for ts, values in zip(times, points, strict=True):
-            if len(values) != width:
-                raise JournalError(f"an equity point holds {width} amounts, got {len(values)}")
-            stamps.append(epoch_us(ts))
-            if last is None:
-                texts = [decimal_text(value) for value in values]
-            else:
-                texts = [
-                    text if value == known else decimal_text(value)
-                    for value, known, text in zip(values, *last, strict=True)
-                ]
-            last = (values, texts)
-            rows.append(texts)
-        if last is None:  # no point
+        n = len(times)
+        if not n:
             return
+        if len(columns) != len(EQUITY_COLUMNS) or any(len(c) != n for c in columns):
+            raise JournalError(
+                f"equity points hold {len(EQUITY_COLUMNS)} amounts each, got columns of "
+                f"{[len(c) for c in columns]} for {n} times"
+            )
+        stamps = [epoch_us(ts) for ts in times]
+        last = self._last.get(run_id) or [(None, "")] * len(EQUITY_COLUMNS)
+        texts: list[list[str]] = []
+        ends: list[tuple[Decimal | None, str]] = []
+        for k, values in enumerate(columns):
+            same = next((j for j in range(k) if columns[j] is values), None)
+            if same is not None:
+                texts.append(texts[same])
+                ends.append(ends[same])
+                continue
+            known, text = last[k]
+            out = []
+            for value in values:
+                if value != known:  # also a first point (None) or a NaN: decimal_text decides
+                    text = decimal_text(value)
+                    known = value
+                out.append(text)
+            texts.append(out)
+            ends.append((known, text))
         # every value encoded: only now is anything held
-        self._last[run_id] = last
+        self._last[run_id] = ends
         held = self._runs.get(run_id)
         if held is None:
             held = self._runs[run_id] = _RunPoints(times[0])
         held.last = times[-1]
         held.ts += stamps
-        held.rows += rows
+        for stored, new in zip(held.columns, texts, strict=True):
+            stored += new
 
     def drain(self) -> Iterator[tuple[ColumnRow, str, str | None]]:
         """The held points as one block row per run, emptying the buffer.
@@ -193,8 +212,7 @@ class EquityBuffer:
         """
         runs, self._runs = self._runs, {}
         for run_id, points in runs.items():
-            columns = zip(*points.rows, strict=True)
-            content: dict[str, Any] = dict(zip(EQUITY_COLUMNS, columns, strict=True))
+            content: dict[str, Any] = dict(zip(EQUITY_COLUMNS, points.columns, strict=True))
             content["ts"] = points.ts
             row = ColumnRow(
                 _BLOCK_TABLE,

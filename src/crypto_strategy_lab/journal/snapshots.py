@@ -119,17 +119,15 @@ class SnapshotStore:
         JournalError
             If ``ts`` is naive or an amount is not finite (nothing is journaled).
         """
-        self.record_equity_points(
-            run_id,
-            (ts,),
-            ((equity, cash, gross_exposure, net_exposure, realized_pnl, unrealized_pnl),),
+        self._equity.add(
+            run_id, ts, (equity, cash, gross_exposure, net_exposure, realized_pnl, unrealized_pnl)
         )
 
     def record_equity_points(
         self,
         run_id: str,
         times: Sequence[datetime],
-        points: Sequence[tuple[Decimal, ...]],
+        columns: Sequence[Sequence[Decimal]],
     ) -> None:
         """Journal several equity points of the run (held until the next commit).
 
@@ -142,17 +140,18 @@ class SnapshotStore:
             The run.
         times : sequence of datetime
             Timezone-aware time of each point.
-        points : sequence of tuple of Decimal
-            Each point's amounts in :data:`~.equity.EQUITY_COLUMNS` order (equity, cash,
-            gross exposure, net exposure, realised P&L, unrealised P&L; quote currency).
+        columns : sequence of sequence of Decimal
+            The points' amounts by column, in :data:`~.equity.EQUITY_COLUMNS` order (equity,
+            cash, gross exposure, net exposure, realised P&L, unrealised P&L; quote
+            currency), one per time.
 
         Raises
         ------
         JournalError
-            If a time is naive, an amount is not finite or a point does not hold one amount
-            per column (none of the points is journaled).
+            If a time is naive, an amount is not finite or a column does not hold one
+            amount per time (none of the points is journaled).
         """
-        self._equity.extend(run_id, times, points)
+        self._equity.extend(run_id, times, columns)
         if not self._writer.in_batch:
             self._writer.flush()
 

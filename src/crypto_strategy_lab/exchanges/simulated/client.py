@@ -70,6 +70,7 @@ from crypto_strategy_lab.core.errors import (
     OrderNotFound,
 )
 from crypto_strategy_lab.core.orders import (
+    AccountMarks,
     AccountValue,
     Balance,
     Fill,
@@ -115,6 +116,11 @@ class _Position:
     market: MarketType
     quantity: Decimal = D0
     average: Decimal = D0
+
+
+def _close_mark(close: float) -> Decimal:
+    """A bar's close as the mark: the exact decimal of its shortest repr (``0.1`` -> ``0.1``)."""
+    return Decimal(repr(close))
 
 
 def _unrealized(position: _Position, mark: Decimal) -> Decimal:
@@ -328,7 +334,7 @@ class SimulatedExchange(Exchange):
             history = self._history[symbol] = BarHistory()
         history.extend(open_us * 1000, ohlcv, ts)
 
-    def account_values_at(self, symbol: str, closes: Sequence[float]) -> list[AccountValue]:
+    def account_values_at(self, symbol: str, closes: Sequence[float]) -> AccountMarks:
         """What :meth:`get_account_value` answers after each of the closes of quiet bars.
 
         Parameters
@@ -341,11 +347,27 @@ class SimulatedExchange(Exchange):
 
         Returns
         -------
-        list of AccountValue
-            One per close, ``symbol`` marked at ``Decimal(repr(close))`` (the mark of
-            :meth:`_mark`).
+        AccountMarks
+            One point per close, ``symbol`` marked at its :func:`_close_mark`; its position's
+            unrealised P&L ``q (mark - a)`` computed once per close for both columns.
         """
-        return [self._account_value(symbol, Decimal(repr(close))) for close in closes]
+        marks = [_close_mark(close) for close in closes]
+        pos = self._positions.get(symbol)
+        if not marks:
+            return AccountMarks((), (), (), ())
+        if pos is None or pos.quantity == 0:
+            return AccountMarks([self._equity_marked(symbol, None)] * len(marks), (), (), ())
+        unrealized = [_unrealized(pos, mark) for mark in marks]
+        if any(p.quantity for s, p in self._positions.items() if s != symbol):
+            # other positions: equity() adds them in the account's order
+            equity = [self._equity_marked(symbol, mark) for mark in marks]
+        else:
+            cash = self.cash
+            equity = [cash + u for u in unrealized]  # equity(): cash, then the one position
+        first = PositionMark(
+            symbol, pos.quantity, pos.average, pos.market, self.venue, marks[0], unrealized[0]
+        )
+        return AccountMarks(equity, (first,), (marks,), (unrealized,))
 
     def _liquidate(self, symbol: str, bar: Bar) -> Fill | None:
         """Close a linear position whose equity reached maintenance margin on ``bar``.
@@ -455,7 +477,7 @@ class SimulatedExchange(Exchange):
         if cached is None or cached[0] is not last:
             # the exact decimal of the close, made once per bar (equity, margin and every
             # position read need it)
-            cached = self._marks[symbol] = (last, Decimal(repr(last.close)))
+            cached = self._marks[symbol] = (last, _close_mark(last.close))
         return cached[1]
 
     # ---- matching and accounting ----
