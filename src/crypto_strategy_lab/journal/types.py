@@ -122,16 +122,19 @@ def decimal_text(value: Decimal) -> str:
         # exact_decimal's rounding and normalising would print (held equal by a property
         # test), else the general path below decides (exponent forms, > 20 integer digits).
         text = str(value)
-        point = text.find(".")
-        if point >= 0 and len(text) - point > DECIMAL_PLACES + 1 and "E" not in text:
-            text = str(value.quantize(_QUANTUM, ROUND_HALF_EVEN, _WORKING))  # positional: 2x
         if "E" not in text:
-            if "." in text:
-                text = text.rstrip("0")
-                if text[-1] == ".":
-                    text = text[:-1]
             point = text.find(".")
-            if (point if point >= 0 else len(text)) - (text[0] == "-") <= _INTEGER_DIGITS:
+            if point < 0:
+                point = len(text)
+            elif len(text) - point > DECIMAL_PLACES + 1:
+                text = str(value.quantize(_QUANTUM, ROUND_HALF_EVEN, _WORKING)).rstrip("0")
+            else:
+                text = text.rstrip("0")
+            if text[-1] == ".":
+                text = text[:-1]
+            # integer digits before rounding; a carry may add one (9.99..95 -> 10): below the
+            # bound by one, the rounded text is within it
+            if point - (text[0] == "-") < _INTEGER_DIGITS:
                 return "0" if text == "-0" else text
     return format(exact_decimal(value), "f")
 
