@@ -430,10 +430,12 @@ class TradingEngine:
         for sleeve in self.sleeves:
             if n <= 0:
                 return 0
+            # a bar past the prepared weights is the per-bar path's (and its error's)
             changed = self._targets[sleeve.name][row:end] != sleeve.last_target
+            n = len(changed)
             if changed.any():
-                n = min(n, int(np.argmax(changed)))
-                end = row + n
+                n = int(np.argmax(changed))
+            end = row + n
             if n:
                 n = sleeve.exchange.quiet_bars(  # type: ignore[attr-defined]
                     sleeve.symbol,
