@@ -179,7 +179,7 @@ class TradingEngine:
         self.fast_forward = fast_forward
         self.fast_forwarded = 0  # bars processed as quiet runs (_skip_quiet)
         self._targets: dict[str, np.ndarray] = {}  # sleeve -> prepared weight per frame row
-        self._columns: BarColumns | None = None
+        self._columns: BarColumns | None = None  # the replayed bars, when fast_forward applies
         self._by_symbol: dict[str, list[Sleeve]] = defaultdict(list)
         for sleeve in self.sleeves:
             self._by_symbol[sleeve.symbol].append(sleeve)
@@ -361,13 +361,16 @@ class TradingEngine:
 
     def _events(self, feed: AsyncIterable[BarEvent]) -> AsyncIterable[BarEvent | list[BarRow]]:
         """The feed's bars, runs of quiet ones as one list of rows where that applies."""
-        columns = self._quiet_columns(feed)
-        if columns is None:
+        self._columns = self._quiet_columns(feed)
+        if self._columns is None:
             return feed
-        return self._with_quiet_runs(feed, columns)  # type: ignore[arg-type]
+        return self._with_quiet_runs(feed)  # type: ignore[arg-type]
 
     def _quiet_columns(self, feed: AsyncIterable[BarEvent]) -> BarColumns | None:
-        """The feed's bars as arrays when :attr:`fast_forward` applies to it (else None)."""
+        """The feed's bars as arrays when :attr:`fast_forward` applies to it (else None).
+
+        Also keeps each sleeve's prepared weights (:attr:`_targets`) for :meth:`_quiet_ahead`.
+        """
         if not (
             self.fast_forward
             and isinstance(feed, HistoricalReplayFeed)
@@ -379,20 +382,21 @@ class TradingEngine:
         ):
             return None
         (symbol,) = feed.frames
+        targets: dict[str, np.ndarray] = {}
         for sleeve in self.sleeves:
-            targets = sleeve.runner.precomputed()
+            weights = sleeve.runner.precomputed()
             if (
                 sleeve.symbol != symbol
                 or not hasattr(sleeve.exchange, "quiet_bars")
-                or targets is None
+                or weights is None
             ):
                 return None
-            self._targets[sleeve.name] = targets.to_numpy(np.float64)
-        self._columns = feed.columns(symbol)
-        return self._columns
+            targets[sleeve.name] = weights.to_numpy(np.float64)
+        self._targets = targets
+        return feed.columns(symbol)
 
     async def _with_quiet_runs(
-        self, feed: HistoricalReplayFeed, columns: BarColumns
+        self, feed: HistoricalReplayFeed
     ) -> AsyncIterator[BarEvent | list[BarRow]]:
         """Each bar as its event, then the run of quiet bars after it (if any) as rows.
 
@@ -402,15 +406,15 @@ class TradingEngine:
         rows = feed.rows()
         for row in rows:
             yield bar_event(row)
-            quiet = self._quiet_ahead(columns, row[3] + 1)
+            quiet = self._quiet_ahead(row[3] + 1)
             while quiet:
                 run = list(itertools.islice(rows, quiet))
                 if not run:
                     break
                 yield run
-                quiet = self._quiet_ahead(columns, run[-1][3] + 1)
+                quiet = self._quiet_ahead(run[-1][3] + 1)
 
-    def _quiet_ahead(self, columns: BarColumns, row: int) -> int:
+    def _quiet_ahead(self, row: int) -> int:
         """How many bars from frame row ``row`` on are quiet (at most :data:`_QUIET_RUN`).
 
         A quiet bar is one whose :meth:`on_bar` would only advance the clock, the marks and
@@ -420,6 +424,8 @@ class TradingEngine:
         a resume. The kill switch is looked up (as often as ``kill_check_seconds`` lets it)
         before each run, as on every bar.
         """
+        columns = self._columns
+        assert columns is not None
         if self.killed or self.halts.reason or self.progress.replaying:  # type: ignore[union-attr]
             return 0
         n = min(len(columns.high) - row, _QUIET_RUN)
