@@ -24,7 +24,9 @@ from sqlalchemy import select
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
 from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.journal.equity import equity_points
 from crypto_strategy_lab.journal.models import PositionSnapshot
+from crypto_strategy_lab.journal.types import exact_decimal
 from tests.engine.fast_forward_dump import (
     RUN_ID,
     EmaCross,
@@ -254,3 +256,28 @@ def test_funding_on_hourly_bars(tmp_path: Path) -> None:
     slow, fast = _both(tmp_path, replay)
     assert _unfilled_cash_changes(slow) >= 15
     assert fast.fast_forwarded > 50
+
+
+@pytest.mark.parametrize("market", [MarketType.LINEAR, MarketType.SPOT])
+def test_each_utc_day_opens_at_its_first_points_equity(tmp_path: Path, market: MarketType) -> None:
+    """The book's opening equity of a day (the daily loss limit's reference) is the equity of
+    the day's first journaled point, bar by bar and fast-forwarded; here the last day's,
+    with points every 5 bars of 7-minute bars (a day's first point is rarely at midnight).
+    Spot has no funding instant to end a quiet run at midnight: a run spans two days."""
+    bars = gbm_bars(3 * 24 * 60 // 7, seed=15, freq="7min", vol=0.003)
+    signal = pd.Series(np.where(np.arange(len(bars)) < 150, 0.0, 1.0), index=bars.index)
+    replay = Replay(
+        {"BTCUSDT": bars},
+        (SleeveSpec(FixedSignal(signal), market=market, allocation=1.0),),
+        equity_every=5,
+    )
+    for fast_forward in (False, True):
+        out = run(tmp_path, replay, fast_forward=fast_forward)
+        with out.journal.engine.connect() as conn:
+            points = equity_points(conn, RUN_ID, exact=True)
+        last_day = points[points.ts.dt.date == points.ts.iloc[-1].date()]
+        assert 0 < len(last_day) < len(points)
+        day_start = exact_decimal(out.engine.book.day_start)  # as journaled: 18 places
+        assert day_start == last_day.equity.iloc[0]
+        assert day_start != points.equity.iloc[0]
+        assert out.fast_forwarded > (300 if fast_forward else -1)

@@ -28,7 +28,7 @@ from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.exchanges import ExchangeFactory, MarketType, TradingMode
 from crypto_strategy_lab.exchanges.simulated.history import BarHistory
 from crypto_strategy_lab.exchanges.simulated.matching import Bar
-from crypto_strategy_lab.journal.equity import EquityBuffer
+from crypto_strategy_lab.journal.equity import EquityBuffer, epoch_us
 from crypto_strategy_lab.journal.types import JournalError
 
 SYMBOL = "BTCUSDT"
@@ -226,14 +226,15 @@ def _columns(points: list[tuple[Decimal, ...]]) -> list[tuple[Decimal, ...]]:
 
 def test_equity_extend_is_add_one_by_one_and_holds_all_or_none() -> None:
     times = [T0 + k * STEP for k in range(5)]
+    stamps = [epoch_us(t) for t in times]
     points = [_point(x) for x in ("1.5", "1.5", "2.25", "1E-19", "3")]
     one, many = EquityBuffer(), EquityBuffer()
     for t, p in zip(times, points, strict=True):
         one.add("run", t, p)
-    many.extend("run", times[:2], _columns(points[:2]))
+    many.extend("run", stamps[:2], _columns(points[:2]))
     columns = _columns(points[2:])
     columns[3] = columns[2]  # a column given as an earlier one's object: its texts
-    many.extend("run", times[2:], columns)
+    many.extend("run", stamps[2:], columns)
 
     def rows(buffer: EquityBuffer) -> list[tuple]:  # type: ignore[type-arg]
         return [(r.first_ts, r.ts, r.n_points, r.points) for r, *_ in buffer.drain()]
@@ -246,10 +247,12 @@ def test_equity_extend_is_add_one_by_one_and_holds_all_or_none() -> None:
     assert rows(one) != rows(check)  # the shared column is not the given net column
     bad = [*points[:2], (Decimal("NaN"),) * 6]
     with pytest.raises(JournalError):
-        many.extend("run", times[:3], _columns(bad))
+        many.extend("run", stamps[:3], _columns(bad))
     assert not many  # nothing of the refused call is held
     with pytest.raises(JournalError):
-        many.extend("run", times[:1], _columns([points[0][:5]]))
+        many.extend("run", stamps[:1], _columns([points[0][:5]]))
     with pytest.raises(JournalError):
-        many.extend("run", times[:2], _columns(points[:1]))
+        many.extend("run", stamps[:2], _columns(points[:1]))
+    with pytest.raises(JournalError, match="integer microseconds"):
+        many.extend("run", [stamps[0], times[1]], _columns(points[:2]))  # type: ignore[list-item]
     assert not many

@@ -10,15 +10,17 @@ closed) and counts as "unknown", never as "nothing there".
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
+from crypto_strategy_lab.core.epoch import utc_day, utc_from_epoch_us
 from crypto_strategy_lab.core.errors import ExchangeError
 from crypto_strategy_lab.core.orders import AccountMarks, AccountValue, Position, PositionMark
 from crypto_strategy_lab.engine.halts import Halts
 from crypto_strategy_lab.engine.resume import RunProgress
 from crypto_strategy_lab.engine.sleeve import Sleeve
 from crypto_strategy_lab.journal import Journal
+from crypto_strategy_lab.journal.equity import epoch_us
 from crypto_strategy_lab.risk import PortfolioState, PositionExposure
 from crypto_strategy_lab.risk.state import asset_class_of
 
@@ -100,7 +102,7 @@ class Book:
         self.prices = LastCloses()  # last close per symbol
         self.equity = capital
         self.peak = capital
-        self.day: date | None = None
+        self.day: int | None = None  # the UTC day number (core.epoch.utc_day) of day_start
         self.day_start = capital
         self.gross = D0
         self.net = D0
@@ -298,9 +300,9 @@ class Book:
         for sleeve in self.sleeves:
             value = await self.account_value(sleeve)
             accounts.append((sleeve, None if value is None else AccountMarks.of(value)))
-        self._journal_points((now,), accounts)
+        self._journal_points((epoch_us(now),), accounts)
 
-    def snapshot_quiet(self, times: Sequence[datetime], closes: Sequence[float]) -> None:
+    def snapshot_quiet(self, stamps: Sequence[int], closes: Sequence[float]) -> None:
         """:meth:`snapshot` at the closes of quiet bars, without a venue read per bar.
 
         Every sleeve trades the bars' symbol on a simulated venue whose account the bars do
@@ -309,8 +311,8 @@ class Book:
 
         Parameters
         ----------
-        times : sequence of datetime
-            The snapshots' times (aware UTC), increasing.
+        stamps : sequence of int
+            The snapshots' times, microseconds since the epoch (UTC), increasing.
         closes : sequence of float
             The close of the bar of each time (quote currency).
         """
@@ -318,26 +320,27 @@ class Book:
             (sleeve, sleeve.exchange.account_values_at(sleeve.symbol, closes))  # type: ignore[attr-defined]
             for sleeve in self.sleeves
         ]
-        self._journal_points(times, accounts)
+        self._journal_points(stamps, accounts)
 
     def _journal_points(
-        self, times: Sequence[datetime], accounts: list[tuple[Sleeve, AccountMarks | None]]
+        self, stamps: Sequence[int], accounts: list[tuple[Sleeve, AccountMarks | None]]
     ) -> None:
-        """Journal the snapshots at ``times`` of each sleeve's marked account (None: unread).
+        """Journal the snapshots at ``stamps`` (µs) of each sleeve's marked account (None: unread).
 
         The rule of :meth:`snapshot`, a column at a time: per point, the sums over the
         sleeves (and their positions, in order) of equity, ``|q| p``, ``q p`` and the
-        unrealised P&L, each from 0; positions at the first point only (they do not change
-        between the points). Updates the day's opening equity, the peak, the exposures.
+        unrealised P&L (0 when there is none); positions at the first point only (they do
+        not change between the points). Updates the day's opening equity, the peak, the
+        exposures.
         """
-        n = len(times)
-        equity = gross = net = unrealized = [D0] * n
+        n = len(stamps)
+        equity = gross = net = unrealized = None  # the sums so far, None before any term
         longs = True  # every position long: net is gross (q p = |q| p)
         for sleeve, account in accounts:
             if account is None:  # a failed read counts as no equity and no position
                 account = _UNREAD
             else:
-                equity = [e + x for e, x in zip(equity, account.equity, strict=True)]
+                equity = _plus(equity, account.equity)
             for pos, marks, pnl in zip(
                 account.positions, account.marks, account.unrealized, strict=True
             ):
@@ -347,12 +350,15 @@ class Book:
                 # mark_of: the venue's mark, else the last close, else the entry
                 fallback = self.prices.get(sleeve.symbol) or pos.average_price
                 prices = [m or fallback for m in marks]
-                gross = [g + size * p for g, p in zip(gross, prices, strict=True)]
-                net = gross if longs else [x + q * p for x, p in zip(net, prices, strict=True)]
-                unrealized = [u + (x or D0) for u, x in zip(unrealized, pnl, strict=True)]
+                gross = _plus(gross, [size * p for p in prices])
+                net = gross if longs else _plus(net, [q * p for p in prices])
+                unrealized = _plus(unrealized, [x or D0 for x in pnl])
                 if self._last_positions.get(sleeve.name) != q:
                     self.journal.record_position(
-                        self.run_id, pos.position(), ts=times[0], strategy=sleeve.name
+                        self.run_id,
+                        pos.position(),
+                        ts=utc_from_epoch_us(stamps[0]),
+                        strategy=sleeve.name,
                     )
                     self._last_positions[sleeve.name] = q
             if not account.positions and self._last_positions.get(sleeve.name, D0) != 0:
@@ -363,12 +369,17 @@ class Book:
                     market=sleeve.market,
                     venue=sleeve.venue,
                 )
-                self.journal.record_position(self.run_id, flat, ts=times[0], strategy=sleeve.name)
+                self.journal.record_position(
+                    self.run_id, flat, ts=utc_from_epoch_us(stamps[0]), strategy=sleeve.name
+                )
                 self._last_positions[sleeve.name] = D0
-        if times[-1].date() != self.day:  # a new UTC day opens at its first point's equity
-            for now, value in zip(times, equity, strict=True):
-                if now.date() != self.day:
-                    self.day, self.day_start = now.date(), value
+        zeros = [D0] * n
+        equity, gross = equity or zeros, gross or zeros
+        net, unrealized = net or zeros, unrealized or zeros
+        if utc_day(stamps[-1]) != self.day:  # a new UTC day opens at its first point's equity
+            for stamp, value in zip(stamps, equity, strict=True):
+                if utc_day(stamp) != self.day:
+                    self.day, self.day_start = utc_day(stamp), value
         self.equity = equity[-1]
         self.peak = max(self.peak, *equity)
         self.gross, self.net = gross[-1], net[-1]
@@ -376,5 +387,17 @@ class Book:
         realized = [c - self.capital for c in cash]
         # in EQUITY_COLUMNS order
         self.journal.record_equity_points(
-            self.run_id, times, (equity, cash, gross, net, realized, unrealized)
+            self.run_id, stamps, (equity, cash, gross, net, realized, unrealized)
         )
+
+
+def _plus(total: Sequence[Decimal] | None, column: Sequence[Decimal]) -> Sequence[Decimal]:
+    """``total + column`` element by element; ``column`` itself when there is no total yet.
+
+    A sum of one term is that term: the first sleeve's (or position's) column is not added
+    to zeros, which cost ~0.17 µs per amount and could only round an amount of more than
+    the context's 28 digits.
+    """
+    if total is None:
+        return column
+    return [t + x for t, x in zip(total, column, strict=True)]

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from crypto_strategy_lab.core.enums import MarketType
+from crypto_strategy_lab.core.epoch import utc_from_epoch_us
 from crypto_strategy_lab.core.errors import ConfigError, ExchangeError
 from crypto_strategy_lab.data.schema import validate_ohlcv
 from crypto_strategy_lab.data.timeframes import as_timedelta
@@ -134,6 +135,37 @@ class BarColumns(NamedTuple):
     close: np.ndarray
     volume: np.ndarray
 
+    def row(self, symbol: str, i: int) -> BarRow:
+        """Frame row ``i`` of ``symbol`` as :meth:`HistoricalReplayFeed.rows` gives it.
+
+        Parameters
+        ----------
+        symbol : str
+            The symbol the columns are of.
+        i : int
+            The frame row.
+
+        Returns
+        -------
+        BarRow
+            Open and close as aware UTC datetimes of :attr:`open_us` / :attr:`close_us`
+            (equal to the feed's, which floor the index to microseconds), the values as
+            Python floats.
+        """
+        return (
+            utc_from_epoch_us(self.open_us[i]),
+            symbol,
+            utc_from_epoch_us(self.close_us[i]),
+            i,
+            (
+                float(self.open[i]),
+                float(self.high[i]),
+                float(self.low[i]),
+                float(self.close[i]),
+                float(self.volume[i]),
+            ),
+        )
+
 
 class HistoricalReplayFeed:
     """Replay OHLCV history.
@@ -237,6 +269,22 @@ class HistoricalReplayFeed:
             open_us, open_us + step_us, *(frame[c].to_numpy(np.float64) for c in _OHLCV)
         )
 
+    def first_row(self, symbol: str) -> int:
+        """The frame row of ``symbol``'s first emitted bar (rows before ``start`` are warm-up).
+
+        Parameters
+        ----------
+        symbol : str
+            One of the feed's symbols.
+
+        Returns
+        -------
+        int
+            0 without ``start``; else the first row whose open time is at or after it.
+        """
+        frame = self.frames[symbol]
+        return 0 if self.start is None else int(frame.index.searchsorted(self.start))
+
     def _rows(self, symbol: str, frame: pd.DataFrame, step: timedelta) -> Iterator[BarRow]:
         """``(open, symbol, close, row, [o, h, l, c, v])`` of each bar from ``start``.
 
@@ -247,7 +295,7 @@ class HistoricalReplayFeed:
         time), values as exact Python floats. Sorted by open time then symbol, as
         :func:`heapq.merge` of the symbols' streams needs.
         """
-        offset = 0 if self.start is None else int(frame.index.searchsorted(self.start))
+        offset = self.first_row(symbol)
         columns = [frame[c].to_numpy(np.float64) for c in _OHLCV]
         index = frame.index
         for lo in range(offset, len(frame), _CHUNK):

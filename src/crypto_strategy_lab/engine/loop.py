@@ -26,7 +26,6 @@ the flatten. Once the kill switch is seen the engine sends only cancels and the 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from crypto_strategy_lab.core.enums import TradingMode
+from crypto_strategy_lab.core.epoch import utc_from_epoch_us
 from crypto_strategy_lab.core.errors import CSLError
 from crypto_strategy_lab.engine.bar_step import BarStep
 from crypto_strategy_lab.engine.book import Book
@@ -46,7 +46,6 @@ from crypto_strategy_lab.engine.exits import Exits
 from crypto_strategy_lab.engine.feeds import (
     BarColumns,
     BarEvent,
-    BarRow,
     HistoricalReplayFeed,
     bar_event,
 )
@@ -325,7 +324,7 @@ class TradingEngine:
                     if self.stop_requested:
                         status = "stopped"
                         break
-                    if type(bar) is list:
+                    if type(bar) is range:
                         await self._skip_quiet(bar)
                     else:
                         await self.on_bar(bar)  # type: ignore[arg-type]
@@ -359,8 +358,8 @@ class TradingEngine:
 
     # -- quiet bars (replay) ----------------------------------------------------------------------
 
-    def _events(self, feed: AsyncIterable[BarEvent]) -> AsyncIterable[BarEvent | list[BarRow]]:
-        """The feed's bars, runs of quiet ones as one list of rows where that applies."""
+    def _events(self, feed: AsyncIterable[BarEvent]) -> AsyncIterable[BarEvent | range]:
+        """The feed's bars, runs of quiet ones as one range of frame rows where that applies."""
         self._columns = self._quiet_columns(feed)
         if self._columns is None:
             return feed
@@ -395,24 +394,25 @@ class TradingEngine:
         self._targets = targets
         return feed.columns(symbol)
 
-    async def _with_quiet_runs(
-        self, feed: HistoricalReplayFeed
-    ) -> AsyncIterator[BarEvent | list[BarRow]]:
-        """Each bar as its event, then the run of quiet bars after it (if any) as rows.
+    async def _with_quiet_runs(self, feed: HistoricalReplayFeed) -> AsyncIterator[BarEvent | range]:
+        """Each bar as its event, then the run of quiet bars after it (if any) as frame rows.
 
         The loop processes an item before it asks for the next, so each run is measured
-        against the state after the bar before it.
+        against the state after the bar before it. A quiet bar is never made a Python object:
+        its run is a ``range`` of frame rows, read from the columns (:meth:`_skip_quiet`).
         """
-        rows = feed.rows()
-        for row in rows:
-            yield bar_event(row)
-            quiet = self._quiet_ahead(row[3] + 1)
+        columns = self._columns
+        assert columns is not None
+        (symbol,) = feed.frames
+        row, end = feed.first_row(symbol), len(columns.close)
+        while row < end:
+            yield bar_event(columns.row(symbol, row))
+            row += 1
+            quiet = self._quiet_ahead(row)
             while quiet:
-                run = list(itertools.islice(rows, quiet))
-                if not run:
-                    break
-                yield run
-                quiet = self._quiet_ahead(run[-1][3] + 1)
+                yield range(row, row + quiet)
+                row += quiet
+                quiet = self._quiet_ahead(row)
 
     def _quiet_ahead(self, row: int) -> int:
         """How many bars from frame row ``row`` on are quiet (at most :data:`_QUIET_RUN`).
@@ -455,7 +455,7 @@ class TradingEngine:
             return 0
         return n
 
-    async def _skip_quiet(self, run: list[BarRow]) -> None:
+    async def _skip_quiet(self, run: range) -> None:
         """Process a run of quiet bars (:meth:`_quiet_ahead`) as :meth:`on_bar` would each.
 
         The venues append the bars, the clock and marks move to the last one, and the equity
@@ -463,13 +463,12 @@ class TradingEngine:
         at its close (:meth:`Book.snapshot_quiet`).
         """
         book = self.book
-        assert book is not None
-        first, last = run[0], run[-1]
-        symbol, start, k = first[1], first[3], len(run)
-        self.clock.advance(last[2])
         columns = self._columns
-        assert columns is not None
-        end = start + k
+        assert book is not None and columns is not None
+        symbol = self.sleeves[0].symbol  # every sleeve's (_quiet_columns)
+        start, end, last = run.start, run.stop, run.stop - 1
+        close_time = utc_from_epoch_us(columns.close_us[last])
+        self.clock.advance(close_time)
         ohlcv = np.column_stack([c[start:end] for c in columns[2:]])
         with self.journal.batch():
             for sleeve in self.sleeves:
@@ -477,16 +476,17 @@ class TradingEngine:
                     symbol,
                     columns.open_us[start:end],
                     ohlcv,
-                    last[0],
+                    utc_from_epoch_us(columns.open_us[last]),
                 )
-            bars, self.bars = self.bars, self.bars + k
-            book.mark(symbol, last[4][3])
-            every = self.equity_every
-            due = run if every == 1 else [r for j, r in enumerate(run, bars + 1) if j % every == 0]
-            if due:
-                book.snapshot_quiet([r[2] for r in due], [r[4][3] for r in due])
-        self._last_data[symbol] = last[2]
-        self.fast_forwarded += k
+            bars, self.bars = self.bars, self.bars + len(run)
+            book.mark(symbol, float(columns.close[last]))
+            # bar number bars + 1 + j of row start + j is due when it is a multiple of every
+            first = start + (-(bars + 1)) % self.equity_every
+            if first < end:
+                due = slice(first, end, self.equity_every)
+                book.snapshot_quiet(columns.close_us[due].tolist(), columns.close[due].tolist())
+        self._last_data[symbol] = close_time
+        self.fast_forwarded += len(run)
 
     def request_stop(self) -> None:
         """Finish the current bar, then stop (SIGINT/SIGTERM handler)."""

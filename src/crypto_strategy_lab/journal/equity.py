@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from crypto_strategy_lab.core.epoch import EPOCH, utc_from_epoch_us
 from crypto_strategy_lab.journal.models import EquityBlock, EquityPoint
 from crypto_strategy_lab.journal.types import JournalError, decimal_text, utc
 from crypto_strategy_lab.journal.writer import ColumnRow
@@ -47,7 +48,6 @@ EQUITY_COLUMNS = (
     "unrealized_pnl",
 )
 _BLOCK_TABLE = EquityBlock.__table__
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
@@ -78,17 +78,15 @@ def epoch_us(ts: datetime) -> int:
             return ts.value // 1000  # nanoseconds since the epoch: 10x the datetime route
         except OverflowError:  # a non-nanosecond Timestamp beyond 2262
             ts = ts.to_pydatetime()
-    return (ts - _EPOCH) // _US  # an aware difference is the UTC one
+    return (ts - EPOCH) // _US  # an aware difference is the UTC one
 
 
 class _RunPoints:
-    """The points of one run since the last commit, as stored text, a list per column."""
+    """The points of one run since the last commit, as stored: µs times, a text list per column."""
 
-    __slots__ = ("columns", "first", "last", "ts")
+    __slots__ = ("columns", "ts")
 
-    def __init__(self, first: datetime) -> None:
-        self.first = first
-        self.last = first
+    def __init__(self) -> None:
         self.ts: list[int] = []
         self.columns: list[list[str]] = [[] for _ in EQUITY_COLUMNS]  # texts, point by point
 
@@ -134,12 +132,12 @@ class EquityBuffer:
             raise JournalError(
                 f"an equity point holds {len(EQUITY_COLUMNS)} amounts, got {len(values)}"
             )
-        self.extend(run_id, (ts,), [(value,) for value in values])
+        self.extend(run_id, (epoch_us(ts),), [(value,) for value in values])
 
     def extend(
         self,
         run_id: str,
-        times: Sequence[datetime],
+        stamps: Sequence[int],
         columns: Sequence[Sequence[Decimal]],
     ) -> None:
         """Hold points of ``run_id``, given by column: :meth:`add` of each, all or none.
@@ -148,16 +146,17 @@ class EquityBuffer:
         ----------
         run_id : str
             The run.
-        times : sequence of datetime
-            Timezone-aware time of each point.
+        stamps : sequence of int
+            Time of each point, integer microseconds since the epoch (UTC), as stored
+            (:func:`epoch_us` of a datetime).
         columns : sequence of sequence of Decimal
             The amounts of each of :data:`EQUITY_COLUMNS` (in that order), one per time.
 
         Raises
         ------
         JournalError
-            If a time is naive, an amount is not finite, or there is not one column per
-            name and one amount per time in each (nothing is held then).
+            If a time is not an integer, an amount is not finite, or there is not one column
+            per name and one amount per time in each (nothing is held then).
 
         Notes
         -----
@@ -165,7 +164,7 @@ class EquityBuffer:
         calls) reuses its text, and a column given as the same object as an earlier one
         (a long book's net exposure is its gross) reuses that column's texts.
         """
-        n = len(times)
+        n = len(stamps)
         if not n:
             return
         if len(columns) != len(EQUITY_COLUMNS) or any(len(c) != n for c in columns):
@@ -173,7 +172,11 @@ class EquityBuffer:
                 f"equity points hold {len(EQUITY_COLUMNS)} amounts each, got columns of "
                 f"{[len(c) for c in columns]} for {n} times"
             )
-        stamps = [epoch_us(ts) for ts in times]
+        if not all(type(us) is int for us in stamps):
+            raise JournalError(
+                "equity point times are integer microseconds since the epoch, got "
+                f"{next(us for us in stamps if type(us) is not int)!r}"
+            )
         last = self._last.get(run_id) or [(None, "")] * len(EQUITY_COLUMNS)
         texts: list[list[str]] = []
         ends: list[tuple[Decimal | None, str]] = []
@@ -196,8 +199,7 @@ class EquityBuffer:
         self._last[run_id] = ends
         held = self._runs.get(run_id)
         if held is None:
-            held = self._runs[run_id] = _RunPoints(times[0])
-        held.last = times[-1]
+            held = self._runs[run_id] = _RunPoints()
         held.ts += stamps
         for stored, new in zip(held.columns, texts, strict=True):
             stored += new
@@ -218,8 +220,8 @@ class EquityBuffer:
                 _BLOCK_TABLE,
                 {
                     "run_id": run_id,
-                    "first_ts": utc(points.first),
-                    "ts": utc(points.last),
+                    "first_ts": utc_from_epoch_us(points.ts[0]),
+                    "ts": utc_from_epoch_us(points.ts[-1]),
                     "n_points": len(points.ts),
                     "points": encode_points(content),
                 },

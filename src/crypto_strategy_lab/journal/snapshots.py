@@ -126,20 +126,22 @@ class SnapshotStore:
     def record_equity_points(
         self,
         run_id: str,
-        times: Sequence[datetime],
+        stamps: Sequence[int],
         columns: Sequence[Sequence[Decimal]],
     ) -> None:
         """Journal several equity points of the run (held until the next commit).
 
-        :meth:`record_equity` of each, in one call: the engine journals a replay's quiet
-        bars this way (``TradingEngine`` fast-forward).
+        :meth:`record_equity` of each, in one call, with each time as the integer the block
+        stores: the engine journals its snapshots this way (one point per bar, or a replay's
+        quiet bars at once, ``TradingEngine`` fast-forward).
 
         Parameters
         ----------
         run_id : str
             The run.
-        times : sequence of datetime
-            Timezone-aware time of each point.
+        stamps : sequence of int
+            Time of each point, microseconds since the epoch (UTC); see
+            :func:`~.equity.epoch_us`.
         columns : sequence of sequence of Decimal
             The points' amounts by column, in :data:`~.equity.EQUITY_COLUMNS` order (equity,
             cash, gross exposure, net exposure, realised P&L, unrealised P&L; quote
@@ -148,10 +150,10 @@ class SnapshotStore:
         Raises
         ------
         JournalError
-            If a time is naive, an amount is not finite or a column does not hold one
-            amount per time (none of the points is journaled).
+            If a time is not an integer, an amount is not finite or a column does not hold
+            one amount per time (none of the points is journaled).
         """
-        self._equity.extend(run_id, times, columns)
+        self._equity.extend(run_id, stamps, columns)
         if not self._writer.in_batch:
             self._writer.flush()
 
