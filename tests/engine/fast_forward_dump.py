@@ -221,19 +221,10 @@ def _clean(value: Any) -> Any:
 
 
 def _row(table: str | None, row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` without its wall-clock fields and its random liquidation trade id."""
+    """``row`` without its wall-clock fields."""
     row = {k: v for k, v in row.items() if k not in _WALL_CLOCK}
     if table == "halt_events":
         row.pop("ts")  # the risk engine stamps a halt with the wall clock
-    trade = row.get("trade_id")
-    if (
-        table == "fills"
-        and trade is not None
-        and not trade.startswith(f"{row['client_order_id']}:")
-    ):
-        # the venue's liquidation order gets a random client id (OrderRequest's default), so
-        # its fill's trade id differs from run to run, fast-forwarded or not
-        row["trade_id"] = "<liquidation>"
     return row
 
 

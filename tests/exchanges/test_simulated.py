@@ -11,7 +11,7 @@ import pytest
 
 from crypto_strategy_lab.core.costs import CostModel, SlippageModel
 from crypto_strategy_lab.core.errors import InsufficientFunds, InvalidOrder
-from crypto_strategy_lab.core.orders import Position
+from crypto_strategy_lab.core.orders import Fill, Position
 from crypto_strategy_lab.exchanges import (
     ExchangeFactory,
     MarketType,
@@ -336,6 +336,34 @@ async def test_a_leveraged_long_is_liquidated_like_the_backtest() -> None:
     assert float(fill.price) == pytest.approx(p_liq, rel=1e-12)
     equity = float((await ex.get_balance())["USDT"].total)
     assert equity == pytest.approx(0.005 * 300 * p_liq, rel=1e-9)
+
+
+async def _liquidated(entry_ids: list[str]) -> Fill:
+    """A 3x long entered by orders with ``entry_ids``, liquidated on a slide: the fill."""
+    costs = CostModel(taker_fee_bps=0.0, maker_fee_bps=0.0, slippage_bps=0.0)
+    ex = venue(cost_model=costs, cash="10000")
+    await ex.set_leverage("BTCUSDT", Decimal(3))
+    for k, cid in enumerate(entry_ids):
+        await ex.place_order(order(quantity=Decimal(300 / len(entry_ids)), client_order_id=cid))
+        ex.on_bar("BTCUSDT", T0 + timedelta(hours=1 + k), bar(100, 100, 100, 100))
+    [fill] = ex.on_bar("BTCUSDT", T0 + timedelta(hours=9), bar(75, 76, 60, 62))
+    return fill
+
+
+async def test_a_liquidations_ids_are_the_same_on_a_replay_and_unique_per_position() -> None:
+    """The venue's own liquidation order has a client id (and its fill a trade id) that the
+    same replay gives again (a resumed run re-lives it: the journal must know the fill), and
+    that differs for a position opened by other orders (another run or sleeve: the trade ids
+    of one venue are unique across a journal)."""
+    first = await _liquidated(["run-a-entry"])
+    again = await _liquidated(["run-a-entry"])
+    other = await _liquidated(["run-b-entry"])
+    added_to = await _liquidated(["run-a-entry", "run-a-add"])
+    assert first.client_order_id.startswith("liq-") and len(first.client_order_id) == 36
+    assert first.trade_id == f"{first.client_order_id}:1"
+    assert (again.client_order_id, again.trade_id) == (first.client_order_id, first.trade_id)
+    assert len({first.trade_id, other.trade_id, added_to.trade_id}) == 3
+    assert first.order_id == other.order_id  # the venue's order ids alone would clash
 
 
 async def test_close_position_closes_every_position_the_venue_lists() -> None:

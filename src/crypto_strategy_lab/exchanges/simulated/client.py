@@ -44,6 +44,7 @@ same trade id (the engine's client order ids are deterministic), so re-journalin
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +117,21 @@ class _Position:
     market: MarketType
     quantity: Decimal = D0
     average: Decimal = D0
+    last_order: str = ""  # client id of the last order that filled on it (_liquidation_id)
+
+
+def _liquidation_id(position: _Position, order_id: str) -> str:
+    """The client id of the venue's liquidation order ``order_id`` of ``position``.
+
+    Deterministic, so a replay re-lived after a restart gives the liquidation, and its fill's
+    trade id, the ids of the first time (the journal then knows the fill, instead of booking
+    it twice); and unique per run and sleeve, as the trade ids of one venue name must be
+    across a journal: it is derived from the client id of the order that last filled on the
+    position (a run's and sleeve's own, :mod:`crypto_strategy_lab.engine.ids`), which no
+    other liquidation follows (a liquidation leaves the position flat).
+    """
+    digest = hashlib.sha256(f"{position.last_order}|{order_id}".encode()).hexdigest()
+    return f"liq-{digest[:32]}"
 
 
 def _close_mark(close: float) -> Decimal:
@@ -389,6 +405,7 @@ class SimulatedExchange(Exchange):
             return None
         q = float(position.quantity)
         side = OrderSide.SELL if q > 0 else OrderSide.BUY
+        order_id = self._next_order_id()
         order = self._new_order(
             OrderRequest(
                 symbol=symbol,
@@ -397,7 +414,9 @@ class SimulatedExchange(Exchange):
                 quantity=abs(position.quantity),
                 market=position.market,
                 reduce_only=True,
-            )
+                client_order_id=_liquidation_id(position, order_id),
+            ),
+            order_id,
         )
         fill_px = Decimal(repr(price))
         fee = Decimal(repr(abs(q) * price * self.costs.fee_rate(maker=False)))
@@ -528,6 +547,7 @@ class SimulatedExchange(Exchange):
         self.cash += Decimal(repr(execution.realised_pnl(*args)))
         position.average = Decimal(repr(execution.average_entry(*args)))
         position.quantity = old + delta
+        position.last_order = req.client_order_id
         if position.quantity == 0:
             position.average = D0
         self.cash -= fee
@@ -582,10 +602,13 @@ class SimulatedExchange(Exchange):
         if len(exits) == 2:
             exits[0].oco_with, exits[1].oco_with = exits[1].order_id, exits[0].order_id
 
-    def _new_order(self, request: OrderRequest) -> _Order:
+    def _next_order_id(self) -> str:
+        return f"sim-{next(self._ids):08d}"
+
+    def _new_order(self, request: OrderRequest, order_id: str | None = None) -> _Order:
         order = _Order(
             request=request,
-            order_id=f"sim-{next(self._ids):08d}",
+            order_id=order_id or self._next_order_id(),
             created_at=self._now or datetime.now(UTC),
             quiet=quiet_band(
                 request.order_type,
