@@ -13,6 +13,8 @@ that the fast run really skipped bars, so that no comparison is between two idle
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from sqlalchemy import select
 
 from crypto_strategy_lab.core.costs import CostModel
 from crypto_strategy_lab.core.enums import MarketType
+from crypto_strategy_lab.core.errors import ExchangeError
 from crypto_strategy_lab.journal import Journal
 from crypto_strategy_lab.journal.equity import equity_points
 from crypto_strategy_lab.journal.models import PositionSnapshot
@@ -35,6 +38,7 @@ from tests.engine.fast_forward_dump import (
     SleeveSpec,
     assert_same_journal,
     build,
+    dump,
     gbm_bars,
     open_limits,
     run,
@@ -327,3 +331,44 @@ def test_resume_after_a_liquidation_journals_its_fill_once(
         if table != "venue_snapshots":
             assert got[table] == expected[table], table
     assert resumed.verify().ok
+
+
+def _run_with_failed_read(tmp_path: Path, replay: Replay, *, fast_forward: bool, at: datetime):
+    """``run`` with the first account read at replay time ``at`` failing (one venue error)."""
+    journal = Journal.open(f"sqlite:///{tmp_path / f'failed_read_{fast_forward}.sqlite'}")
+    engine, feed = build(journal, replay, fast_forward=fast_forward)
+    venue = engine.sleeves[0].exchange
+    read, failed = venue.get_account_value, []
+
+    async def failing_once(symbol, *, market=None):  # type: ignore[no-untyped-def]
+        if engine.clock.now() == at and not failed:
+            failed.append(at)
+            raise ExchangeError("injected: account query timed out", venue="simulated")
+        return await read(symbol, market=market)
+
+    venue.get_account_value = failing_once  # type: ignore[method-assign]
+    summary = asyncio.run(engine.run(feed))
+    assert failed == [at] and summary.status == "completed"
+    return dump(journal, RUN_ID, summary), engine
+
+
+def test_a_halt_ends_fast_forward_until_the_reconcile_that_clears_it(tmp_path: Path) -> None:
+    """A failed account read halts new risk (fail closed); while halted every bar reconciles,
+    so no bar of a halt is quiet. Here the read fails on the funding bar at 08:00 (a bar the
+    fast loop processes one by one, a position held and the target unchanged): the next bar
+    reconciles and clears the halt in both loops, and the journals are the same."""
+    bars = gbm_bars(900, seed=16)
+    signal = pd.Series(np.where(np.arange(len(bars)) < 300, 0.0, 1.0), index=bars.index)
+    replay = Replay({"BTCUSDT": bars}, (SleeveSpec(FixedSignal(signal)),))
+    at = datetime(2024, 1, 1, 8, tzinfo=UTC)
+    slow, _ = _run_with_failed_read(tmp_path, replay, fast_forward=False, at=at)
+    fast, engine = _run_with_failed_read(tmp_path, replay, fast_forward=True, at=at)
+    assert_same_journal(slow, fast)
+    held = [
+        json.loads(payload)["positions"]["fixed_signal"]
+        for kind, _, payload in slow["audit"]
+        if kind.startswith("reconcile")
+    ]
+    # the run's first, flat; then the one the halt asked for, on the bar after, long
+    assert len(held) == 2 and held[0] == "0" and Decimal(held[1]) > 0
+    assert engine.fast_forwarded > 500
