@@ -52,14 +52,16 @@ class _Feed:
     """The replay feed; the venue answers look-ups again from bar 2 on, and the venue's live
     stops are read after bar ``CHECK_AT`` (the bar after the reducing fill re-placed them)."""
 
-    def __init__(self, feed, venue, sleeve) -> None:  # type: ignore[no-untyped-def]
-        self.feed, self.venue, self.sleeve = feed, venue, sleeve
+    def __init__(self, feed, venue, sleeve, engine) -> None:  # type: ignore[no-untyped-def]
+        self.feed, self.venue, self.sleeve, self.engine = feed, venue, sleeve, engine
         self.live_stops: list[str] | None = None
         self.tracked: list[str] | None = None
+        self.halts: list[str | None] = []  # the engine's halt reason before each bar
 
     async def __aiter__(self):  # type: ignore[no-untyped-def]
         i = 0
         async for bar in self.feed:
+            self.halts.append(self.engine.halt_reason)
             if i == 2:
                 self.venue.down = False
             if i == CHECK_AT + 1:
@@ -93,7 +95,7 @@ def test_a_lost_exit_is_cancelled_when_the_exits_are_replaced(tmp_path) -> None:
         limits=RiskLimits(),
         run_config={"test": True},
     )
-    feed = _Feed(HistoricalReplayFeed({"BTCUSDT": bars}), venue, sleeve)
+    feed = _Feed(HistoricalReplayFeed({"BTCUSDT": bars}), venue, sleeve, engine)
     asyncio.run(engine.run(feed))
 
     assert venue.lost is not None, "the first stop's reply must have been lost"
@@ -106,4 +108,36 @@ def test_a_lost_exit_is_cancelled_when_the_exits_are_replaced(tmp_path) -> None:
     assert lost.status is OrderStatus.CANCELLED and lost.filled == 0
     assert journal.order_status(venue.lost).status == "cancelled"
     assert journal.verify().ok
+    journal.engine.dispose()
+
+
+def test_an_exit_with_an_unknown_outcome_halts_new_risk_until_reconciled(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Fail closed, as for a target order: a protective stop whose send outcome was lost
+    halts new risk (the venue may hold an order the journal cannot account for) until the
+    reconciliation on a later bar finds it; then the halt clears."""
+    bars = ramp_bars(N)
+    journal = Journal.open(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+    costs = CostModel()
+    runner = StrategyRunner(
+        FixedSignal(pd.Series(1.0, index=bars.index)), "BTCUSDT", MarketType.LINEAR
+    )
+    runner.prepare(bars)
+    venue = _LosesTheFirstStopsReply(cost_model=costs, cash=Decimal(10_000))
+    sleeve = Sleeve(
+        runner,
+        venue,
+        allocation=0.1,
+        costs=costs,
+        stops=ProtectiveStops(stop_loss=0.02, take_profit=None),
+    )
+    engine = TradingEngine(
+        journal, [sleeve], mode=TradingMode.SIMULATED, capital=10_000, limits=RiskLimits()
+    )
+    feed = _Feed(HistoricalReplayFeed({"BTCUSDT": bars}), venue, sleeve, engine)
+    asyncio.run(engine.run(feed))
+    assert venue.lost is not None
+    # the entry fills on bar 1's open, bar 1's close places the stop and loses its reply
+    assert feed.halts[:2] == [None, None]
+    assert feed.halts[2] is not None and venue.lost in feed.halts[2]
+    assert feed.halts[-1] is None  # cleared once the venue answered the look-up again
     journal.engine.dispose()

@@ -227,8 +227,7 @@ class BarStep:
             self.monitor.order_sent(sleeve.venue, (time.perf_counter_ns() - sent_at) / 1e9)
             if state.status is OrderStatus.REJECTED:
                 self.monitor.order_rejected(now)
-        if request.client_order_id in self.orders.unresolved:
-            self.halts.outcome_unknown(sleeve, request.client_order_id, now)
+        self.halts.after_send(sleeve, request.client_order_id, self.orders.unresolved, now)
 
     def _record_signal(self, sleeve: Sleeve, bar: BarEvent, point: SignalPoint) -> None:
         """Journal the signal of a decision, once (a resume re-takes journaled decisions)."""

@@ -121,11 +121,12 @@ class Exits:
         return decision.risk_event_id
 
     async def _place(self, sleeve: Sleeve, request: OrderRequest, now: datetime) -> None:
-        """Journal ``new`` with its approval, then send."""
+        """Journal ``new`` with its approval, then send; an unknown outcome halts new risk."""
         self.orders.record_new(
             sleeve.name, request, risk_event_id=self.approve(sleeve, request, now), ts=now
         )
         await self.orders.send(sleeve.name, sleeve.exchange, request, ts=now)
+        self.halts.after_send(sleeve, request.client_order_id, self.orders.unresolved, now)
 
     async def _replace_at_venue(self, sleeve: Sleeve, request: OrderRequest, now: datetime) -> bool:
         """Give a journaled order to the rebuilt simulated book (replay); ``False`` if refused."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -117,6 +118,29 @@ class Halts:
         if self.monitor is not None:
             self.monitor.venue_error(sleeve.venue, "OutcomeUnknown", now)
         self.halt(f"order {client_order_id} has an unknown outcome")
+
+    def after_send(
+        self, sleeve: Sleeve, client_order_id: str, unresolved: Collection[str], now: datetime
+    ) -> None:
+        """The rule after every order the loop sends (targets, exits, the flatten).
+
+        An order whose outcome the send could not learn (``OrderManager.unresolved``) halts
+        new risk (:meth:`outcome_unknown`): the venue may hold it, and it may be a protective
+        stop or a flatten as well as an entry.
+
+        Parameters
+        ----------
+        sleeve : Sleeve
+            The sleeve that sent the order.
+        client_order_id : str
+            The order's client id.
+        unresolved : collection of str
+            The client ids whose outcome is unknown after the send.
+        now : datetime.datetime
+            The send's time (UTC, the engine clock's time).
+        """
+        if client_order_id in unresolved:
+            self.outcome_unknown(sleeve, client_order_id, now)
 
     def kill_switch_engaged(self) -> bool:
         """Whether the journal's kill switch is engaged.
