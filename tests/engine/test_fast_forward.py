@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -352,6 +352,9 @@ def _run_with_failed_read(tmp_path: Path, replay: Replay, *, fast_forward: bool,
     return dump(journal, RUN_ID, summary), engine
 
 
+STEP = timedelta(minutes=1)
+
+
 def test_a_halt_ends_fast_forward_until_the_reconcile_that_clears_it(tmp_path: Path) -> None:
     """A failed account read halts new risk (fail closed); while halted every bar reconciles,
     so no bar of a halt is quiet. Here the read fails on the funding bar at 08:00 (a bar the
@@ -371,4 +374,15 @@ def test_a_halt_ends_fast_forward_until_the_reconcile_that_clears_it(tmp_path: P
     ]
     # the run's first, flat; then the one the halt asked for, on the bar after, long
     assert len(held) == 2 and held[0] == "0" and Decimal(held[1]) > 0
+    # an account that could not be read is not journaled as worth nothing and flat: the bar
+    # has no equity point and no position snapshot (its neighbours do)
+    with engine.journal.engine.connect() as conn:
+        points = equity_points(conn, RUN_ID, exact=True)
+        positions = conn.exec_driver_sql(
+            "SELECT ts, quantity FROM position_snapshots WHERE run_id = ?", (RUN_ID,)
+        ).all()
+    stamps = list(points.ts)
+    assert at not in stamps and at - STEP in stamps and at + STEP in stamps
+    assert points.equity.min() > 0
+    assert [Decimal(q) for _, q in positions][:1] != [0] and all(Decimal(q) for _, q in positions)
     assert engine.fast_forwarded > 500

@@ -28,9 +28,6 @@ D0 = Decimal(0)
 _TINY = Decimal("1e-9")  # the risk engine divides by equity: never hand it zero
 
 
-_UNREAD = AccountMarks((), (), (), ())  # a sleeve whose account read failed
-
-
 class LastCloses(Mapping[str, Decimal]):
     """The last close per symbol, as the exact decimal of its float, converted when read.
 
@@ -295,12 +292,19 @@ class Book:
         the sleeve (a flat sleeve that held a position journals a zero). The equity point
         has ``gross = sum |q| p``, ``net = sum q p``, ``unrealized`` the venue's unrealised
         P&L, ``cash = equity - unrealized`` and ``realized = cash - capital``.
+
+        When a sleeve's account cannot be read (:meth:`account_value` halts new risk), nothing
+        is journaled at ``now`` and the book's equity, peak and day stay as they were: a
+        point without that account would record it as worth nothing and flat.
         """
-        accounts = []
-        for sleeve in self.sleeves:
-            value = await self.account_value(sleeve)
-            accounts.append((sleeve, None if value is None else AccountMarks.of(value)))
-        self._journal_points((epoch_us(now),), accounts)
+        values = [await self.account_value(sleeve) for sleeve in self.sleeves]
+        accounts = [
+            (sleeve, AccountMarks.of(value))
+            for sleeve, value in zip(self.sleeves, values, strict=True)
+            if value is not None
+        ]
+        if len(accounts) == len(values):
+            self._journal_points((epoch_us(now),), accounts)
 
     def snapshot_quiet(self, stamps: Sequence[int], closes: Sequence[float]) -> None:
         """:meth:`snapshot` at the closes of quiet bars, without a venue read per bar.
@@ -316,16 +320,16 @@ class Book:
         closes : sequence of float
             The close of the bar of each time (quote currency).
         """
-        accounts: list[tuple[Sleeve, AccountMarks | None]] = [
+        accounts = [
             (sleeve, sleeve.exchange.account_values_at(sleeve.symbol, closes))  # type: ignore[attr-defined]
             for sleeve in self.sleeves
         ]
         self._journal_points(stamps, accounts)
 
     def _journal_points(
-        self, stamps: Sequence[int], accounts: list[tuple[Sleeve, AccountMarks | None]]
+        self, stamps: Sequence[int], accounts: list[tuple[Sleeve, AccountMarks]]
     ) -> None:
-        """Journal the snapshots at ``stamps`` (µs) of each sleeve's marked account (None: unread).
+        """Journal the snapshots at ``stamps`` (µs) of each sleeve's marked account.
 
         The rule of :meth:`snapshot`, a column at a time: per point, the sums over the
         sleeves (and their positions, in order) of equity, ``|q| p``, ``q p`` and the
@@ -337,10 +341,7 @@ class Book:
         equity = gross = net = unrealized = None  # the sums so far, None before any term
         longs = True  # every position long: net is gross (q p = |q| p)
         for sleeve, account in accounts:
-            if account is None:  # a failed read counts as no equity and no position
-                account = _UNREAD
-            else:
-                equity = _plus(equity, account.equity)
+            equity = _plus(equity, account.equity)
             for pos, marks, pnl in zip(
                 account.positions, account.marks, account.unrealized, strict=True
             ):
