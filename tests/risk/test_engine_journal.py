@@ -107,3 +107,32 @@ def test_halts_set_by_another_process_are_seen_on_the_next_decision(journal_url:
     assert engine.kill_switch_engaged
     operator.rearm("positions checked", actor="erin")
     assert not engine.kill_switch_engaged and engine.daily_halt_active(NOW.date())
+
+
+def test_a_runs_own_daily_halt_halts_that_run_only(journal_url: str) -> None:
+    """A replay's daily-loss halt (``run_daily_halt``: its account lives in the run) halts that
+    run and a resume of it, not another run of the journal; a venue account's halt (the
+    default) holds for every run, so a restart in a new run stays halted that day."""
+    journal = Journal.open(journal_url)
+    runs = [
+        journal.start_run(name=f"r{k}", mode="simulated", capital=10000, strategies=["s1"])
+        for k in range(2)
+    ]
+
+    def engine(run, owned: bool) -> RiskEngine:  # type: ignore[no-untyped-def]
+        return RiskEngine(LIMITS, journal=journal, run_id=run.run_id, run_daily_halt=owned)
+
+    first, other = engine(runs[0], True), engine(runs[1], True)
+    owned = daily_loss_scope(NOW.date(), runs[0].run_id)
+    assert owned.startswith(f"{daily_loss_scope(NOW.date())}:run-") and len(owned) <= 64
+    assert owned != daily_loss_scope(NOW.date(), runs[1].run_id)
+    journal.halt("loss", scope=owned, actor="risk_engine", run_id=runs[0].run_id)
+    assert first.daily_halt_active(NOW.date())
+    assert engine(runs[0], True).daily_halt_active(NOW.date())  # a resume of the run
+    assert not other.daily_halt_active(NOW.date())
+    assert not engine(runs[1], False).daily_halt_active(NOW.date())
+    assert other.evaluate(intent("1"), book(), market(), now=NOW).action is RiskAction.APPROVE
+    journal.halt("loss", scope=daily_loss_scope(NOW.date()), actor="risk_engine")
+    assert engine(runs[1], False).daily_halt_active(NOW.date())
+    assert not other.daily_halt_active(NOW.date())  # a replay never reads the venue halt
+    assert other.evaluate(intent("1"), book(), market(), now=NOW).action is RiskAction.APPROVE

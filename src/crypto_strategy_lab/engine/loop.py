@@ -252,14 +252,19 @@ class TradingEngine:
         _attach_audit(self.journal, run_id, self.sleeves)
         if self.monitor is not None:
             self.monitor.bind(run_id)
-        self.risk = RiskEngine(self.limits, journal=self.journal, run_id=run_id)
+        in_process = all(s.exchange.in_process for s in self.sleeves)
+        # a replay's accounts live in the run: its daily-loss halt is its own (another replay
+        # of the same days must not find it); a venue account's halt holds for every run
+        self.risk = RiskEngine(
+            self.limits, journal=self.journal, run_id=run_id, run_daily_halt=in_process
+        )
         self.orders = OrderManager(
             self.journal,
             run_id,
             {s.name: s.venue for s in self.sleeves},
             # journal first means "on disk before it can act outside this process": only
             # when every venue's book dies with the process may an order commit with its bar
-            commit_before_send=not all(s.exchange.in_process for s in self.sleeves),
+            commit_before_send=not in_process,
         )
         if resumed:
             self.orders.load()

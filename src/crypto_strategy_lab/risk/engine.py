@@ -13,11 +13,15 @@ Every decision is written to the journal as a ``risk_events`` row when the engin
 
 Halts that must survive a restart live in the journal's ``halt_events``: the kill switch
 (scope ``global``, re-armed only by a named human) and the daily-loss halt (scope
-``daily_loss:YYYY-MM-DD``, which lapses by itself when the UTC day changes).
+``daily_loss:YYYY-MM-DD``, which lapses by itself when the UTC day changes). A replay's
+daily-loss halt is its run's own (``daily_loss:YYYY-MM-DD:run-<h>``, see
+:func:`daily_loss_scope`): its account and its days live in the run, and another replay of
+the same days in the journal must decide as it would alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -40,20 +44,28 @@ class RiskError(CSLError):
     """Inputs the risk engine cannot evaluate (e.g. market data for another symbol)."""
 
 
-def daily_loss_scope(day: date) -> str:
+def daily_loss_scope(day: date, run_id: str | None = None) -> str:
     """The journal halt scope of the daily-loss halt of one UTC day.
 
     Parameters
     ----------
     day : datetime.date
         The UTC day.
+    run_id : str or None, optional
+        The run whose own halt it is (an account that lives in the run: a replay's simulated
+        venue); None (default): every run of the journal shares it (a venue account).
 
     Returns
     -------
     str
-        ``daily_loss:YYYY-MM-DD``.
+        ``daily_loss:YYYY-MM-DD``, or ``daily_loss:YYYY-MM-DD:run-<h>`` with ``h`` the first
+        16 hex digits of SHA-256 of ``run_id`` (a run id may be 64 characters, a scope too:
+        the halt event's own ``run_id`` column names the run).
     """
-    return f"daily_loss:{day.isoformat()}"
+    scope = f"daily_loss:{day.isoformat()}"
+    if run_id is None:
+        return scope
+    return f"{scope}:run-{hashlib.sha256(run_id.encode()).hexdigest()[:16]}"
 
 
 def bracket_prices(
@@ -121,6 +133,12 @@ class RiskEngine:
         The journal run the decisions belong to.
     rules : sequence of RiskRule, default DEFAULT_RULES
         The rules to apply, in order (default: all of ``risk.rules.DEFAULT_RULES``).
+    run_daily_halt : bool, default False
+        The daily-loss halt is this run's own (:func:`daily_loss_scope` with ``run_id``):
+        for accounts that live in the run (a replay's simulated venue, whose days are
+        history), so another replay of the same days in the journal is not halted by it.
+        False: one halt per UTC day for every run of the journal, so a venue account stays
+        halted after a restart in a new run.
 
     Attributes
     ----------
@@ -135,11 +153,13 @@ class RiskEngine:
         journal: Journal | None = None,
         run_id: str | None = None,
         rules: Sequence[RiskRule] = DEFAULT_RULES,
+        run_daily_halt: bool = False,
     ) -> None:
         self.limits = limits or RiskLimits()
         self.journal = journal
         self.run_id = run_id
         self.rules = tuple(rules)
+        self._daily_owner = run_id if run_daily_halt else None
         self._memory_halts: dict[str, bool] = {}
         self.new_risk_halt: str | None = None
 
@@ -229,7 +249,7 @@ class RiskEngine:
         bool
             True once the daily loss limit was reached that day; it lapses with the day.
         """
-        return self._halted(daily_loss_scope(day))[0]
+        return self._halted(daily_loss_scope(day, self._daily_owner))[0]
 
     # -- evaluation ----------------------------------------------------------------------
 
@@ -281,7 +301,9 @@ class RiskEngine:
                 f"market data is for {market.symbol} but the order is for {request.symbol}"
             )
         now = (now or datetime.now(UTC)).astimezone(UTC)
-        kill_switch, daily_halt = self._halted(KILL_SWITCH_SCOPE, daily_loss_scope(now.date()))
+        kill_switch, daily_halt = self._halted(
+            KILL_SWITCH_SCOPE, daily_loss_scope(now.date(), self._daily_owner)
+        )
         ctx = RuleContext(
             intent=intent,
             portfolio=portfolio,
@@ -406,7 +428,8 @@ class RiskEngine:
             return
         for verdict in verdicts:
             if verdict.rule == "daily_loss_limit":
-                self._set_halt(daily_loss_scope(ctx.now.date()), verdict.reason, "risk_engine")
+                scope = daily_loss_scope(ctx.now.date(), self._daily_owner)
+                self._set_halt(scope, verdict.reason, "risk_engine")
                 return
 
     def _journal(self, intent: OrderIntent, decision: RiskDecision, now: datetime) -> RiskDecision:
