@@ -17,7 +17,11 @@ import pytest
 
 from crypto_strategy_lab.research import study as study_module
 from crypto_strategy_lab.research.assessment import assess_study
-from crypto_strategy_lab.research.identity import code_version, strategy_code_version
+from crypto_strategy_lab.research.identity import (
+    code_version,
+    strategy_code_version,
+    strategy_source_files,
+)
 from crypto_strategy_lab.research.study import StudySpec, run_study
 from crypto_strategy_lab.strategies import list_strategies, strategy_class
 from tests.research.conftest import planted_edge_bars
@@ -44,11 +48,57 @@ def edited(package: Path, old: str, new: str, file: str = "signal.py") -> str:
     return version(package)
 
 
-def test_the_strategy_version_is_that_of_its_package_files():
-    source = Path(inspect.getfile(strategy_class("lag_autocorr"))).parent
-    assert strategy_code_version("lag_autocorr") == code_version(list(source.glob("*.py")))
+ROOT = Path(inspect.getfile(strategy_class("vpin"))).resolve().parents[2]  # the package
+
+
+def _named(files: list[Path]) -> set[str]:
+    return {f.relative_to(ROOT).as_posix() for f in files}
+
+
+def test_the_strategy_version_is_that_of_its_files_and_the_kernels_it_imports():
+    files = strategy_source_files("vpin")
+    assert strategy_code_version("vpin") == code_version(files, root=ROOT)
+    named = _named(files)
+    # its package, the shared helpers, and the stats modules its imports reach
+    assert {"strategies/vpin/signal.py", "strategies/vpin/__init__.py"} <= named
+    assert {"strategies/base.py", "stats/vpin.py", "stats/_windows.py"} <= named
+    assert not {"stats/garch.py", "stats/spectral.py", "strategies/registry.py"} & named
+    assert "stats/garch.py" in _named(strategy_source_files("volatility_clustering"))
+    # a name imported from the stats package is followed to the module defining it
+    assert "stats/__init__.py" not in _named(strategy_source_files("lag_autocorr"))
     versions = {strategy_code_version(name) for name in list_strategies()}
     assert len(versions) == len(list_strategies())
+
+
+def _copied(tmp_path: Path, files: list[Path]) -> list[Path]:
+    copies = []
+    for file in files:
+        copy = tmp_path / file.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(file, copy)
+        copies.append(copy)
+    return copies
+
+
+def test_a_change_to_a_kernel_the_strategy_uses_makes_a_new_version(tmp_path):
+    """Validated code is what the signal runs: an edit to the VPIN kernel (stats/vpin.py) or
+    to the shared window helper changes the vpin strategy's version, a docstring edit there
+    does not, and a kernel the strategy does not import is not part of it."""
+    copies = _copied(tmp_path, strategy_source_files("vpin"))
+    before = code_version(copies, root=tmp_path)
+    assert before == strategy_code_version("vpin")
+    kernel, windows = tmp_path / "stats" / "vpin.py", tmp_path / "stats" / "_windows.py"
+    text = kernel.read_text()
+    doc = text.index('"""') + 3
+    kernel.write_text(text[:doc] + "An edited docstring. " + text[doc:])
+    assert code_version(copies, root=tmp_path) == before
+    edit = "b_sell[k] += take * (1.0 - share)"
+    assert edit in text
+    kernel.write_text(text.replace(edit, "b_sell[k] += take * (1.0 + share)"))
+    assert code_version(copies, root=tmp_path) != before
+    kernel.write_text(text)
+    windows.write_text(windows.read_text() + "\nEXTRA = 1\n")
+    assert code_version(copies, root=tmp_path) != before
 
 
 @pytest.mark.parametrize(

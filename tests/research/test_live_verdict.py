@@ -162,15 +162,18 @@ def test_atr_stops_validated_are_the_atr_stops_traded(journal):
 
 
 def edited_copy(tmp_path: Path, edit) -> str:
-    """The code version of a copy of lag_autocorr's package with ``edit`` applied to its
-    signal module's source."""
-    package = Path(identity.__file__).parents[1] / "strategies" / "lag_autocorr"
-    copy = tmp_path / "lag_autocorr"
-    copy.mkdir()
-    for f in package.glob("*.py"):
+    """The code version of a copy of lag_autocorr's source files (its package and the
+    kernels it imports) with ``edit`` applied to its signal module's source."""
+    root = Path(identity.__file__).resolve().parents[1]
+    signal = root / "strategies" / "lag_autocorr" / "signal.py"
+    copies = []
+    for f in identity.strategy_source_files("lag_autocorr"):
         source = f.read_text(encoding="utf-8")
-        (copy / f.name).write_text(edit(source) if f.name == "signal.py" else source)
-    return code_version(sorted(copy.glob("*.py")))
+        copy = tmp_path / f.relative_to(root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(edit(source) if f == signal else source)
+        copies.append(copy)
+    return code_version(copies, root=tmp_path)
 
 
 def test_a_verdict_for_other_code_refuses_naming_both_versions(journal, tmp_path, monkeypatch):

@@ -8,9 +8,10 @@
   left-labelled as :func:`~crypto_strategy_lab.data.cleaning.resample_bars` builds them) end
   each day on the same close, so they share it.
 * :func:`strategy_code_version` hashes what the strategy's source files do (their ASTs
-  without docstrings, :func:`code_version`): changing a strategy's code makes its old trials
-  other trials (their returns came from other code); editing its docstrings, comments or
-  layout does not.
+  without docstrings, :func:`code_version`), its own and the stats kernels and shared helpers
+  it imports (:func:`strategy_source_files`): changing the code its signal is computed by
+  makes its old trials other trials (their returns came from other code); editing
+  docstrings, comments or layout does not.
 * :func:`identify_data` registers the bars with the trial log and returns their
   :class:`~crypto_strategy_lab.validation.trial_log.DataIdentity`.
 """
@@ -107,7 +108,7 @@ def bars_timeframe(bars: pd.DataFrame) -> str:
     return f"{int(step.total_seconds())}s"
 
 
-def code_version(files: Sequence[Path]) -> str:
+def code_version(files: Sequence[Path], root: Path | None = None) -> str:
     """16 hex digits of SHA-256 over what the files' code does: names and docstring-free ASTs.
 
     Each file contributes its name and ``ast.dump`` of its parsed module with the docstrings
@@ -119,7 +120,10 @@ def code_version(files: Sequence[Path]) -> str:
     Parameters
     ----------
     files : sequence of pathlib.Path
-        Python source files; hashed in file-name order, whatever order they come in.
+        Python source files; hashed in name order, whatever order they come in.
+    root : pathlib.Path, optional
+        A file's name is its path relative to ``root`` (``stats/vpin.py``: files of several
+        packages); default its file name (the files of one folder).
 
     Returns
     -------
@@ -133,8 +137,9 @@ def code_version(files: Sequence[Path]) -> str:
     re-counts trials (the conservative direction) and never merges different code.
     """
     digest = hashlib.sha256()
-    for file in sorted(files, key=lambda f: f.name):
-        digest.update(file.name.encode())
+    named = sorted((f.relative_to(root).as_posix() if root else f.name, f) for f in files)
+    for name, file in named:
+        digest.update(name.encode())
         digest.update(b"\0")
         digest.update(_code_without_docstrings(file.read_text(encoding="utf-8")).encode())
         digest.update(b"\0")
@@ -157,12 +162,19 @@ def _code_without_docstrings(source: str) -> str:
     return ast.dump(tree, annotate_fields=True, include_attributes=False)
 
 
+# The numerical code a strategy's signal is computed by: its own package, the strategies'
+# shared helpers, the stats kernels. A strategy's version covers what it imports of these.
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+_NUMERICAL = ("crypto_strategy_lab.strategies", "crypto_strategy_lab.stats")
+
+
 @lru_cache(maxsize=64)
 def strategy_code_version(name: str) -> str:
     """The strategy's code version: :func:`code_version` of its source files.
 
-    The files are every ``.py`` file of its package when it is one (``strategies/<name>/``),
-    else its module file. The stats kernels it calls are not included.
+    The files of :func:`strategy_source_files`, named by their path in the package
+    (``strategies/vpin/signal.py``, ``stats/vpin.py``): a change to a stats kernel or a
+    shared helper the strategy uses makes a new version, as a change to its own code does.
 
     Parameters
     ----------
@@ -173,11 +185,90 @@ def strategy_code_version(name: str) -> str:
     -------
     str
         16 hex digits (cached per name for the process); equal across docstring, comment and
-        formatting edits, different for any change to the code.
+        formatting edits, different for any change to the code it runs.
     """
-    path = Path(inspect.getfile(strategy_class(name)))
-    files = sorted(path.parent.glob("*.py")) if path.parent.name != "strategies" else [path]
-    return code_version(files)
+    return code_version(strategy_source_files(name), root=_PACKAGE_ROOT)
+
+
+def strategy_source_files(name: str) -> list[Path]:
+    """The source files a strategy's signal is computed by, as far as its imports show.
+
+    Its own files (every ``.py`` file of its package when it is one, ``strategies/<name>/``,
+    else its module file) and, transitively, every module of ``crypto_strategy_lab.strategies``
+    and ``crypto_strategy_lab.stats`` they import (module-level or inside a function). A name
+    imported from a package is followed to the module its ``__init__`` imports it from.
+
+    Parameters
+    ----------
+    name : str
+        A registered strategy name.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files, sorted. Modules of other layers (``core``, ``data``) are not included:
+        they define types and errors, not the signal's arithmetic.
+    """
+    path = Path(inspect.getfile(strategy_class(name))).resolve()
+    own = sorted(path.parent.glob("*.py")) if path.parent.name != "strategies" else [path]
+    found: set[Path] = set()
+    todo = list(own)
+    while todo:
+        file = todo.pop()
+        if file not in found:
+            found.add(file)
+            todo.extend(_imported_files(file))
+    return sorted(found)
+
+
+def _imported_files(file: Path) -> list[Path]:
+    """The numerical modules' files that ``file`` imports (absolute imports only)."""
+    tree = ast.parse(file.read_text(encoding="utf-8"))
+    files: list[Path] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            files += [f for a in node.names if (f := _module_file(a.name)) is not None]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                files += _defining_files(node.module, alias.name)
+    return files
+
+
+def _defining_files(module: str, name: str) -> list[Path]:
+    """The file defining ``name`` as imported ``from module`` (a numerical module's).
+
+    A submodule's file, the module's its package ``__init__`` re-exports it from, or the
+    module's own; nothing outside :data:`_NUMERICAL`.
+    """
+    sub = _module_file(f"{module}.{name}")
+    if sub is not None:
+        return [sub]
+    file = _module_file(module)
+    if file is None:
+        return []
+    if file.name == "__init__.py":
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and not node.level
+                and any((a.asname or a.name) == name for a in node.names)
+            ):
+                original = next(a.name for a in node.names if (a.asname or a.name) == name)
+                return _defining_files(node.module, original) or [file]
+    return [file]
+
+
+def _module_file(module: str) -> Path | None:
+    """The source file of a numerical module (None outside :data:`_NUMERICAL` or missing)."""
+    if not any(module == p or module.startswith(p + ".") for p in _NUMERICAL):
+        return None
+    parts = module.split(".")[1:]
+    base = _PACKAGE_ROOT.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def identify_data(
