@@ -222,10 +222,7 @@ def _clean(value: Any) -> Any:
 
 def _row(table: str | None, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` without its wall-clock fields."""
-    row = {k: v for k, v in row.items() if k not in _WALL_CLOCK}
-    if table == "halt_events":
-        row.pop("ts")  # the risk engine stamps a halt with the wall clock
-    return row
+    return {k: v for k, v in row.items() if k not in _WALL_CLOCK}
 
 
 def dump(journal: Journal, run_id: str, summary: RunSummary | None = None) -> dict[str, list[Any]]:

@@ -48,12 +48,13 @@ def test_a_replays_daily_loss_halt_does_not_halt_the_next_replay_of_the_same_day
     journal = Journal.open(f"sqlite:///{tmp_path / 'journal.sqlite'}")
     first = _run(journal, replay, "replay00000000000000000000000001")
     with journal.engine.connect() as conn:
-        halts = (
-            conn.exec_driver_sql("SELECT scope FROM halt_events WHERE action = 'halt'")
-            .scalars()
-            .all()
-        )
+        halts = conn.exec_driver_sql("SELECT ts FROM halt_events WHERE action = 'halt'").all()
+        tripped = conn.exec_driver_sql(
+            "SELECT ts FROM risk_events WHERE rule = 'daily_loss_limit' AND decision != 'halt'"
+        ).all()
     assert halts, "the first replay must trip the daily loss limit"
+    # each halt is stamped with the replay time of the decision that tripped it
+    assert set(halts) <= set(tripped) and str(halts[0][0]).startswith("2024-01-0")
     second = _run(journal, replay, "replay00000000000000000000000002")
     assert _decisions(second) == _decisions(first)
     assert [r[1:] for r in second["equity"]] == [r[1:] for r in first["equity"]]

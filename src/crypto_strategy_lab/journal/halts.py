@@ -5,6 +5,7 @@ The ``global`` scope is the kill switch. Halts survive restarts; only a named hu
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import Select, bindparam, select
 
 from crypto_strategy_lab.journal.models import HaltEvent
 from crypto_strategy_lab.journal.reads import PointReads
-from crypto_strategy_lab.journal.types import JournalError, utcnow
+from crypto_strategy_lab.journal.types import JournalError, utc, utcnow
 from crypto_strategy_lab.journal.writer import ChainWriter
 
 
@@ -67,6 +68,7 @@ class HaltStore:
         scope: str = KILL_SWITCH_SCOPE,
         actor: str = "system",
         run_id: str | None = None,
+        ts: datetime | None = None,
     ) -> HaltEvent:
         """Set a halt switch (scope ``global`` = the kill switch); idempotent in effect.
 
@@ -80,13 +82,17 @@ class HaltStore:
             Who halted.
         run_id : str, optional
             The run that halted.
+        ts : datetime, optional
+            When it halted (aware): the decision's time for a rule's halt (a replay's bar
+            time); default now. The latest event of a scope is the newest by id, whatever
+            its time.
 
         Returns
         -------
         HaltEvent
             The journaled ``halt`` event.
         """
-        return self._switch("halt", scope, reason, actor, run_id)
+        return self._switch("halt", scope, reason, actor, run_id, ts)
 
     def rearm(self, reason: str, *, actor: str, scope: str = KILL_SWITCH_SCOPE) -> HaltEvent:
         """Re-arm a halt switch by hand.
@@ -115,10 +121,21 @@ class HaltStore:
         return self._switch("rearm", scope, reason, actor, None)
 
     def _switch(
-        self, action: str, scope: str, reason: str, actor: str, run_id: str | None
+        self,
+        action: str,
+        scope: str,
+        reason: str,
+        actor: str,
+        run_id: str | None,
+        ts: datetime | None = None,
     ) -> HaltEvent:
         record = HaltEvent(
-            ts=utcnow(), scope=scope, action=action, reason=reason, actor=actor, run_id=run_id
+            ts=utc(ts) if ts is not None else utcnow(),
+            scope=scope,
+            action=action,
+            reason=reason,
+            actor=actor,
+            run_id=run_id,
         )
         return self._writer.write(lambda s: self._writer.added(s, record, f"halt.{action}", run_id))
 

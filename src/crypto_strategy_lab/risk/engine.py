@@ -175,9 +175,9 @@ class RiskEngine:
             return self.journal.halted(*scopes)
         return tuple(self._memory_halts.get(scope, False) for scope in scopes)
 
-    def _set_halt(self, scope: str, reason: str, actor: str) -> None:
+    def _set_halt(self, scope: str, reason: str, actor: str, ts: datetime | None = None) -> None:
         if self.journal is not None:
-            self.journal.halt(reason, scope=scope, actor=actor, run_id=self.run_id)
+            self.journal.halt(reason, scope=scope, actor=actor, run_id=self.run_id, ts=ts)
         self._memory_halts[scope] = True
 
     @property
@@ -429,7 +429,8 @@ class RiskEngine:
         for verdict in verdicts:
             if verdict.rule == "daily_loss_limit":
                 scope = daily_loss_scope(ctx.now.date(), self._daily_owner)
-                self._set_halt(scope, verdict.reason, "risk_engine")
+                # stamped with the decision's time (a replay's bar), as its risk event is
+                self._set_halt(scope, verdict.reason, "risk_engine", ctx.now)
                 return
 
     def _journal(self, intent: OrderIntent, decision: RiskDecision, now: datetime) -> RiskDecision:
