@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from crypto_strategy_lab.core.enums import OrderSide
 from crypto_strategy_lab.core.errors import CSLError
@@ -44,6 +45,7 @@ class RiskError(CSLError):
     """Inputs the risk engine cannot evaluate (e.g. market data for another symbol)."""
 
 
+@lru_cache(maxsize=256)  # asked on every decision; a run's days are few
 def daily_loss_scope(day: date, run_id: str | None = None) -> str:
     """The journal halt scope of the daily-loss halt of one UTC day.
 
