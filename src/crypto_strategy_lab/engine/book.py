@@ -374,13 +374,15 @@ class Book:
                     self.run_id, flat, ts=utc_from_epoch_us(stamps[0]), strategy=sleeve.name
                 )
                 self._last_positions[sleeve.name] = D0
-        zeros = [D0] * n
-        equity, gross = equity or zeros, gross or zeros
-        net, unrealized = net or zeros, unrealized or zeros
+        if equity is None or gross is None or net is None or unrealized is None:
+            zeros = [D0] * n  # no sleeve read, or no position: those sums are 0
+            equity, gross = equity or zeros, gross or zeros
+            net, unrealized = net or zeros, unrealized or zeros
         if utc_day(stamps[-1]) != self.day:  # a new UTC day opens at its first point's equity
             for stamp, value in zip(stamps, equity, strict=True):
-                if utc_day(stamp) != self.day:
-                    self.day, self.day_start = utc_day(stamp), value
+                day = utc_day(stamp)
+                if day != self.day:
+                    self.day, self.day_start = day, value
         self.equity = equity[-1]
         self.peak = max(self.peak, *equity)
         self.gross, self.net = gross[-1], net[-1]

@@ -221,11 +221,17 @@ def strategy_source_files(name: str) -> list[Path]:
     return sorted(found)
 
 
+@lru_cache(maxsize=256)
+def _imports(file: Path) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """The import statements of ``file`` (module level and inside functions), parsed once."""
+    tree = ast.parse(file.read_text(encoding="utf-8"))
+    return tuple(n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom))
+
+
 def _imported_files(file: Path) -> list[Path]:
     """The numerical modules' files that ``file`` imports (absolute imports only)."""
-    tree = ast.parse(file.read_text(encoding="utf-8"))
     files: list[Path] = []
-    for node in ast.walk(tree):
+    for node in _imports(file):
         if isinstance(node, ast.Import):
             files += [f for a in node.names if (f := _module_file(a.name)) is not None]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -247,7 +253,7 @@ def _defining_files(module: str, name: str) -> list[Path]:
     if file is None:
         return []
     if file.name == "__init__.py":
-        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        for node in _imports(file):
             if (
                 isinstance(node, ast.ImportFrom)
                 and node.module

@@ -64,6 +64,7 @@ from crypto_strategy_lab.core.enums import (
     OrderType,
     TradingMode,
 )
+from crypto_strategy_lab.core.epoch import EPOCH
 from crypto_strategy_lab.core.errors import (
     ExchangeError,
     InsufficientFunds,
@@ -89,7 +90,6 @@ from crypto_strategy_lab.exchanges.simulated.matching import Bar, match_order, q
 
 D0 = Decimal(0)
 D1 = Decimal(1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 _US = timedelta(microseconds=1)
 DUPLICATE = "duplicate-client-order-id"
@@ -189,7 +189,7 @@ class SimulatedExchange(Exchange):
         self._liquidation_levels: dict[str, tuple[Any, ...]] = {}
         # the funding period [k 8h, (k + 1) 8h) that held the last bar's close: no instant
         # falls in a bar inside it (start > end: none known yet)
-        self._funding_period: tuple[datetime, datetime] = (_FAR_FUTURE, _EPOCH)
+        self._funding_period: tuple[datetime, datetime] = (_FAR_FUTURE, EPOCH)
         # the last reads' answers (frozen models), given again while nothing they show
         # changed: _fetch_balance, _fetch_positions
         self._balance: Balance | None = None
@@ -323,7 +323,7 @@ class SimulatedExchange(Exchange):
             if liq > 0.0:
                 loud |= (low <= liq) if direction > 0 else (high >= liq)
             lo, hi = self._funding_period
-            loud |= (open_us < (lo - _EPOCH) // _US) | (close_us >= (hi - _EPOCH) // _US)
+            loud |= (open_us < (lo - EPOCH) // _US) | (close_us >= (hi - EPOCH) // _US)
         first = int(np.argmax(loud))
         return first if loud[first] else n
 
@@ -472,8 +472,8 @@ class SimulatedExchange(Exchange):
         if 0 <= closed_s < 2**32:
             start = closed_s - closed_s % execution.FUNDING_INTERVAL_SECONDS
             self._funding_period = (
-                _EPOCH + timedelta(seconds=start),
-                _EPOCH + timedelta(seconds=start + execution.FUNDING_INTERVAL_SECONDS),
+                EPOCH + timedelta(seconds=start),
+                EPOCH + timedelta(seconds=start + execution.FUNDING_INTERVAL_SECONDS),
             )
         if instants > 0:
             payment = execution.funding_payment(

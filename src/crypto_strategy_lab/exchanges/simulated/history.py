@@ -12,16 +12,16 @@ time, one vectorised copy instead of a numpy row write per bar. The frame that
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
+from crypto_strategy_lab.core.epoch import EPOCH
 from crypto_strategy_lab.data.schema import DataValidationError
 from crypto_strategy_lab.exchanges.simulated.matching import Bar
 
 COLUMNS = ("open", "high", "low", "close", "volume")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -32,7 +32,7 @@ def _epoch_ns(ts: datetime) -> int:
     """Nanoseconds since the epoch of an aware ``datetime`` or ``Timestamp``, exactly."""
     if isinstance(ts, pd.Timestamp):
         return int(ts.as_unit("ns").value)
-    return (ts - _EPOCH) // _MICROSECOND * 1000
+    return (ts - EPOCH) // _MICROSECOND * 1000
 
 
 class BarHistory:
